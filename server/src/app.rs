@@ -1,0 +1,87 @@
+//! The HTTP routes: the WebSocket on `/ws` and `/`, `/healthz`, and the
+//! built page for everything else.
+
+use axum::body::Body;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::{header, HeaderMap, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tower::ServiceExt;
+use tower_http::services::{ServeDir, ServeFile};
+
+use crate::connection::{self, Peer};
+use crate::{health, AppState};
+
+/// The relay's router. The old page connected to `ws://host:3000` (no path),
+/// so `/` upgrades too; a plain GET of `/` gets the page.
+pub fn app(state: AppState) -> Router {
+    let dir = state.config.static_dir.clone();
+    let pages = ServeDir::new(&dir).fallback(ServeFile::new(dir.join("index.html")));
+    Router::new()
+        .route("/ws", get(ws_only))
+        .route("/", get(root))
+        .route("/healthz", get(health::healthz))
+        .fallback_service(pages)
+        .with_state(state)
+}
+
+async fn ws_only(State(state): State<AppState>, request: Request<Body>) -> Response {
+    upgrade(state, request).await
+}
+
+async fn root(State(state): State<AppState>, request: Request<Body>) -> Response {
+    if is_websocket_upgrade(request.headers()) {
+        return upgrade(state, request).await;
+    }
+    let dir = state.config.static_dir.clone();
+    let pages = ServeDir::new(&dir).fallback(ServeFile::new(dir.join("index.html")));
+    match pages.oneshot(request).await {
+        Ok(response) => response.into_response(),
+        Err(e) => match e {},
+    }
+}
+
+fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// Checks the origin, then upgrades and hands the socket to
+/// [`connection::serve`].
+async fn upgrade(state: AppState, request: Request<Body>) -> Response {
+    let (mut parts, _body) = request.into_parts();
+    let origin = parts.headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let host = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    if !state.origins.allows(origin, host) {
+        tracing::warn!(origin = ?origin, "WebSocket from a foreign origin refused");
+        return (
+            StatusCode::FORBIDDEN,
+            "this origin may not open a WebSocket to the relay (see --allowed-origin)",
+        )
+            .into_response();
+    }
+    if state.is_draining() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "the relay is shutting down").into_response();
+    }
+    let addr = parts
+        .extensions
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|ConnectInfo(addr)| *addr);
+    let peer = Peer::from_query(parts.uri.query(), addr);
+    let ws = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+        Ok(ws) => ws,
+        Err(rejection) => return rejection.into_response(),
+    };
+    // Frames up to 4× the limit are read so the client gets a `too_large`
+    // error naming its message; anything larger closes the socket (1009).
+    let hard_limit = state.config.max_message_bytes.saturating_mul(4).max(4096);
+    let tracker = state.conns.clone();
+    ws.max_message_size(hard_limit)
+        .max_frame_size(hard_limit)
+        .on_failed_upgrade(|e| tracing::debug!("WebSocket upgrade failed: {e}"))
+        .on_upgrade(move |socket| tracker.track_future(connection::serve(socket, state, peer)))
+}

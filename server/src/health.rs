@@ -1,0 +1,40 @@
+//! `GET /healthz`: is the relay up, how busy is it, where do answers come from.
+
+use std::sync::atomic::Ordering;
+
+use axum::extract::State;
+use axum::Json;
+use serde::Serialize;
+
+use crate::AppState;
+
+/// The body of `/healthz`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Health {
+    /// `"ok"`, or `"draining"` during shutdown.
+    pub status: &'static str,
+    /// Open WebSocket connections.
+    pub connections: usize,
+    /// Sessions remembered (connected or retained).
+    pub sessions: usize,
+    /// Messages being answered right now.
+    pub in_flight: usize,
+    /// `"n8n"` or `"echo"`.
+    pub webhook: &'static str,
+    /// The relay's version.
+    pub version: &'static str,
+}
+
+/// The handler.
+pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
+    let stats = state.sessions.stats();
+    Json(Health {
+        status: if state.is_draining() { "draining" } else { "ok" },
+        connections: state.connections.load(Ordering::Relaxed),
+        sessions: stats.sessions,
+        in_flight: stats.in_flight,
+        webhook: state.responder.mode(),
+        version: env!("CARGO_PKG_VERSION"),
+    })
+}

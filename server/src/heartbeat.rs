@@ -1,0 +1,81 @@
+//! The liveness clocks of one connection: the heartbeat the relay sends, and
+//! the idle deadline after which a silent client is closed.
+//!
+//! Both use tokio's clock, so tests drive them with paused time or short
+//! intervals instead of sleeping.
+
+use std::pin::Pin;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::time::{Instant, Interval, MissedTickBehavior, Sleep};
+
+/// A ticker that first fires one `period` from now (not immediately: the
+/// `connection` frame already told the client the relay is there).
+pub fn ticker(period: Duration) -> Interval {
+    let period = period.max(Duration::from_millis(1));
+    let mut interval = tokio::time::interval_at(Instant::now() + period, period);
+    // A connection that was busy sending should not then fire a burst of
+    // heartbeats to catch up.
+    interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    interval
+}
+
+/// The relay's clock in unix milliseconds, for `heartbeat` and `pong`.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Closes a connection that has been silent for longer than `timeout`.
+#[derive(Debug)]
+pub struct IdleDeadline {
+    timeout: Duration,
+    sleep: Pin<Box<Sleep>>,
+}
+
+impl IdleDeadline {
+    /// Starts the clock now.
+    pub fn new(timeout: Duration) -> Self {
+        IdleDeadline {
+            timeout,
+            sleep: Box::pin(tokio::time::sleep(timeout)),
+        }
+    }
+
+    /// The client said something: restart the clock.
+    pub fn heard(&mut self) {
+        self.sleep.as_mut().reset(Instant::now() + self.timeout);
+    }
+
+    /// Completes when the client has been silent for `timeout`.
+    pub async fn expired(&mut self) {
+        self.sleep.as_mut().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_deadline_moves_when_the_client_speaks() {
+        let mut idle = IdleDeadline::new(Duration::from_secs(10));
+        tokio::time::advance(Duration::from_secs(9)).await;
+        idle.heard();
+        let start = Instant::now();
+        idle.expired().await;
+        assert_eq!(start.elapsed(), Duration::from_secs(10));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_ticker_waits_one_period_first() {
+        let start = Instant::now();
+        let mut t = ticker(Duration::from_secs(30));
+        t.tick().await;
+        assert_eq!(start.elapsed(), Duration::from_secs(30));
+        t.tick().await;
+        assert_eq!(start.elapsed(), Duration::from_secs(60));
+    }
+}

@@ -1,0 +1,85 @@
+//! The relay between the chat page and n8n.
+//!
+//! One port serves everything: the WebSocket (on `/ws` and `/`), the built
+//! page (`dist/`), and `/healthz`. Each chat message that arrives on a
+//! WebSocket is forwarded to the n8n webhook over HTTP and the answer is sent
+//! back on the same socket.
+//!
+//! The map:
+//! - [`config`]: the flags (`relay --help`).
+//! - [`app`]: the HTTP routes; [`run`] serves them until shutdown.
+//! - [`connection`]: one WebSocket's life: frames in, frames out, heartbeat,
+//!   idle close, size limits.
+//! - [`heartbeat`]: the liveness clock of one connection.
+//! - [`sessions`]: who is connected to which conversation; message-id dedup;
+//!   answers kept for sessions that are briefly away.
+//! - [`responder`]: what answers a message — [`webhook`] (n8n) or [`echo`].
+//! - [`n8n_answer`]: reading an answer out of n8n's (complete) response.
+//! - [`n8n_stream`]: reading n8n's streamed (NDJSON) answers as they arrive.
+//! - [`origin`]: which browser origins may connect.
+//! - [`health`]: the `/healthz` report.
+//! - [`shutdown`]: the signal that starts a graceful drain.
+
+pub mod app;
+pub mod config;
+pub mod connection;
+pub mod echo;
+pub mod health;
+pub mod heartbeat;
+pub mod logging;
+pub mod n8n_answer;
+pub mod n8n_stream;
+pub mod origin;
+pub mod responder;
+pub mod sessions;
+pub mod shutdown;
+pub mod state;
+pub mod webhook;
+
+use std::future::Future;
+
+pub use config::Config;
+pub use state::AppState;
+
+/// Why the relay could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    /// Building the HTTP client for n8n failed.
+    #[error("cannot set up the webhook client: {0}")]
+    WebhookClient(#[from] reqwest::Error),
+    /// The listener failed.
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Serves the relay on `listener` until `shutdown` completes, then drains:
+/// stops accepting, waits (at most `--shutdown-grace`) for answers still
+/// coming from n8n and delivers them, then closes every WebSocket with 1001
+/// ("going away") so pages reconnect at once.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RelayError> {
+    let state = AppState::new(config)?;
+    let addr = listener.local_addr()?;
+    state.log_startup(addr);
+
+    let sweeper = tokio::spawn(sessions::sweep_periodically(state.sessions.clone()));
+    let router = app::app(state.clone());
+    let drain_state = state.clone();
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        drain_state.begin_drain();
+    })
+    .await?;
+
+    state.drain().await;
+    sweeper.abort();
+    tracing::info!("relay stopped");
+    Ok(())
+}

@@ -1,0 +1,24 @@
+//! `relay`: the chat page's server. See the crate docs (`server`) for the map.
+
+use clap::Parser;
+use server::Config;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    server::logging::init();
+    let config = Config::parse();
+    let listener = match tokio::net::TcpListener::bind(&config.listen).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            tracing::error!("cannot listen on {}: {e}", config.listen);
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match server::run(listener, config, server::shutdown::signal()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

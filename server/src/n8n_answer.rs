@@ -1,0 +1,192 @@
+//! Reading the answer out of a (complete) n8n response.
+//!
+//! n8n answers in many shapes depending on the workflow: a Respond to Webhook
+//! node with `{"output": …}`, the last node's items as an array, plain text,
+//! or an error JSON with `message` and `hint`. The rules, in order:
+//! an object's `output`, else `text`, else `message`; the first element of an
+//! array by the same rule; a JSON string as is; a non-JSON body as plain text.
+
+use serde_json::Value;
+
+use crate::responder::ResponderError;
+
+/// Field names tried, in order, for the answer text.
+const ANSWER_FIELDS: [&str; 3] = ["output", "text", "message"];
+
+/// The answer in a complete 2xx body, or why there is none.
+pub fn parse_success(body: &[u8]) -> Result<String, ResponderError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ResponderError::InvalidResponse(
+            "n8n answered with an empty body. This usually means a node failed before the \
+             'Respond to Webhook' node ran; check the workflow's executions in n8n."
+                .into(),
+        ));
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(value) => answer_from_json(&value),
+        Err(_) => match std::str::from_utf8(body) {
+            Ok(text) => Ok(text.to_owned()),
+            Err(_) => Err(ResponderError::InvalidResponse(
+                "n8n answered with bytes that are neither JSON nor UTF-8 text".into(),
+            )),
+        },
+    }
+}
+
+/// The text of an answer already parsed as JSON.
+pub fn answer_from_json(value: &Value) -> Result<String, ResponderError> {
+    match value {
+        Value::String(s) => Ok(s.clone()),
+        Value::Object(_) => field_text(value).ok_or_else(|| {
+            ResponderError::InvalidResponse(format!(
+                "n8n answered with a JSON object without an \"output\", \"text\" or \"message\" field \
+                 (fields: {}). Make the last node (or 'Respond to Webhook') return {{\"output\": \"…\"}}.",
+                field_names(value)
+            ))
+        }),
+        Value::Array(items) => match items.first() {
+            Some(first @ Value::Object(_)) => field_text(first).ok_or_else(|| {
+                ResponderError::InvalidResponse(format!(
+                    "n8n answered with a list whose first item has no \"output\", \"text\" or \"message\" field (fields: {})",
+                    field_names(first)
+                ))
+            }),
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(_) => Err(ResponderError::InvalidResponse(
+                "n8n answered with a list whose first item is not an object".into(),
+            )),
+            None => Err(ResponderError::InvalidResponse(
+                "n8n answered with an empty list (the workflow produced no items)".into(),
+            )),
+        },
+        other => Err(ResponderError::InvalidResponse(format!(
+            "n8n answered with a bare JSON {} instead of an object",
+            json_kind(other)
+        ))),
+    }
+}
+
+fn field_text(object: &Value) -> Option<String> {
+    ANSWER_FIELDS.iter().find_map(|key| match object.get(key)? {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    })
+}
+
+fn field_names(object: &Value) -> String {
+    match object.as_object() {
+        Some(map) if !map.is_empty() => map.keys().map(String::as_str).collect::<Vec<_>>().join(", "),
+        _ => "none".into(),
+    }
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// The error for a non-2xx answer, with n8n's own `message` and `hint` when
+/// the body is n8n's error JSON (e.g. 404 "webhook not registered" with the
+/// hint to activate the workflow).
+pub fn parse_failure(status: u16, body: &[u8]) -> ResponderError {
+    let detail = serde_json::from_slice::<Value>(body).ok().and_then(|v| {
+        let message = v
+            .get("message")
+            .or_else(|| v.get("error"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let hint = v.get("hint").and_then(Value::as_str);
+        match (message, hint) {
+            (Some(m), Some(h)) => Some(format!("{m} {h}")),
+            (Some(m), None) => Some(m),
+            (None, Some(h)) => Some(h.to_owned()),
+            (None, None) => None,
+        }
+    });
+    let detail = detail.or_else(|| {
+        let text = String::from_utf8_lossy(body);
+        let text = text.trim();
+        (!text.is_empty()).then(|| text.chars().take(200).collect())
+    });
+    ResponderError::Status { status, detail }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(body: &str) -> String {
+        match parse_success(body.as_bytes()) {
+            Ok(t) => t,
+            Err(e) => panic!("{body}: {e}"),
+        }
+    }
+
+    fn invalid(body: &str) -> String {
+        match parse_success(body.as_bytes()) {
+            Err(ResponderError::InvalidResponse(m)) => m,
+            other => panic!("{body}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn object_fields_in_order() {
+        assert_eq!(ok(r#"{"output":"echo: hi"}"#), "echo: hi");
+        assert_eq!(ok(r#"{"text":"t","message":"m"}"#), "t");
+        assert_eq!(ok(r#"{"message":"m","other":1}"#), "m");
+        assert_eq!(ok(r#"{"output":null,"text":"t"}"#), "t");
+        assert_eq!(ok(r#"{"output":{"a":1}}"#), r#"{"a":1}"#);
+        assert_eq!(ok(r#"{"output":42}"#), "42");
+    }
+
+    #[test]
+    fn arrays_use_their_first_item() {
+        assert_eq!(ok(r#"[{"output":"first"},{"output":"second"}]"#), "first");
+        assert_eq!(ok(r#"["plain"]"#), "plain");
+        assert!(invalid("[]").contains("empty list"));
+        assert!(invalid("[1]").contains("not an object"));
+    }
+
+    #[test]
+    fn plain_text_and_json_strings() {
+        assert_eq!(ok("Hello there"), "Hello there");
+        assert_eq!(ok(r#""a json string""#), "a json string");
+    }
+
+    #[test]
+    fn empty_and_useless_bodies_are_errors() {
+        assert!(invalid("").contains("empty body"));
+        assert!(invalid(" \r\n").contains("empty body"));
+        assert!(invalid(r#"{"executionStarted":true,"executionId":"6"}"#).contains("executionStarted"));
+        assert!(invalid("true").contains("boolean"));
+        assert!(invalid("null").contains("null"));
+        assert!(matches!(parse_success(&[0xff, 0xfe, 0x00]), Err(ResponderError::InvalidResponse(_))));
+    }
+
+    #[test]
+    fn n8n_error_bodies_give_their_message_and_hint() {
+        let body = br#"{"code":404,"message":"The requested webhook \"POST nope\" is not registered.","hint":"The workflow must be active for a production URL to run successfully.","stacktrace":"..."}"#;
+        let ResponderError::Status { status, detail: Some(detail) } = parse_failure(404, body) else {
+            panic!("no detail");
+        };
+        assert_eq!(status, 404);
+        assert!(detail.contains("is not registered") && detail.contains("must be active"), "{detail}");
+        assert!(!detail.contains("stacktrace"));
+
+        let e = parse_failure(500, br#"{"message":"Error in workflow"}"#);
+        assert_eq!(e.to_string(), "n8n answered HTTP 500: Error in workflow");
+        let e = parse_failure(500, br#"{"error":"deliberate failure [line 2]"}"#);
+        assert_eq!(e.to_string(), "n8n answered HTTP 500: deliberate failure [line 2]");
+        let e = parse_failure(502, b"");
+        assert_eq!(e.to_string(), "n8n answered HTTP 502");
+        let e = parse_failure(502, b"<html>Bad Gateway</html>");
+        assert_eq!(e.to_string(), "n8n answered HTTP 502: <html>Bad Gateway</html>");
+    }
+}

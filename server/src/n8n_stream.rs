@@ -1,0 +1,181 @@
+//! n8n's streaming answers: newline-delimited JSON, read as it arrives.
+//!
+//! With `responseMode: streaming`, n8n answers 200 with chunked
+//! `application/json` where each line is
+//! `{"type":"begin"|"item"|"end"|"error","content"?:string,"metadata":{…}}`.
+//! Several begin/item/end blocks per answer are normal (one per responding
+//! node or loop run). Lines that are not JSON are taken as text, as n8n's
+//! own chat widget does. Bytes may be split anywhere (even inside a UTF-8
+//! character), so the parser buffers up to each newline.
+
+use serde::Deserialize;
+
+/// Something a stream line means to the chat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamEvent {
+    /// Text to append to the answer.
+    Text(String),
+    /// The workflow failed; `content` if n8n said anything.
+    Error(Option<String>),
+}
+
+#[derive(Deserialize)]
+struct Line {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    content: Option<serde_json::Value>,
+}
+
+const STREAM_TYPES: [&str; 4] = ["begin", "item", "end", "error"];
+
+/// Whether `line` (without its newline) is a line of n8n's stream format.
+/// Used to tell a streamed answer from an ordinary JSON one by its first line.
+pub fn is_stream_line(line: &[u8]) -> bool {
+    serde_json::from_slice::<Line>(trim(line)).is_ok_and(|l| STREAM_TYPES.contains(&l.kind.as_str()))
+}
+
+/// Incremental parser: feed bytes with [`NdjsonParser::push`], then call
+/// [`NdjsonParser::finish`] at the end of the body.
+#[derive(Debug, Default)]
+pub struct NdjsonParser {
+    pending: Vec<u8>,
+}
+
+impl NdjsonParser {
+    /// A parser with nothing buffered.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Consumes `bytes`, appending the events of every completed line to `out`.
+    pub fn push(&mut self, bytes: &[u8], out: &mut Vec<StreamEvent>) {
+        self.pending.extend_from_slice(bytes);
+        let mut start = 0;
+        while let Some(offset) = self.pending[start..].iter().position(|&b| b == b'\n') {
+            let end = start + offset;
+            if let Some(event) = parse_line(&self.pending[start..end]) {
+                out.push(event);
+            }
+            start = end + 1;
+        }
+        self.pending.drain(..start);
+    }
+
+    /// Ends the stream: a last line without a newline still counts.
+    pub fn finish(&mut self, out: &mut Vec<StreamEvent>) {
+        let rest = std::mem::take(&mut self.pending);
+        if let Some(event) = parse_line(&rest) {
+            out.push(event);
+        }
+    }
+}
+
+fn trim(line: &[u8]) -> &[u8] {
+    let start = line.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(line.len());
+    let end = line.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    &line[start..end]
+}
+
+fn parse_line(line: &[u8]) -> Option<StreamEvent> {
+    let line = trim(line);
+    if line.is_empty() {
+        return None;
+    }
+    match serde_json::from_slice::<Line>(line) {
+        Ok(l) => match l.kind.as_str() {
+            "item" => match l.content {
+                Some(serde_json::Value::String(s)) => Some(StreamEvent::Text(s)),
+                Some(serde_json::Value::Null) | None => None,
+                Some(other) => Some(StreamEvent::Text(other.to_string())),
+            },
+            "error" => Some(StreamEvent::Error(match l.content {
+                Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s),
+                _ => None,
+            })),
+            _ => None,
+        },
+        Err(_) => Some(StreamEvent::Text(String::from_utf8_lossy(line).into_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const C_STREAM: &str = concat!(
+        r#"{"type":"begin","metadata":{"nodeId":"c3","nodeName":"Stream part 1","itemIndex":0,"runIndex":0,"timestamp":1}}"#, "\n",
+        r#"{"type":"item","content":"echo: ","metadata":{"nodeId":"c3","nodeName":"Stream part 1","itemIndex":0,"runIndex":0,"timestamp":1}}"#, "\n",
+        r#"{"type":"end","metadata":{"nodeId":"c3","nodeName":"Stream part 1","itemIndex":0,"runIndex":0,"timestamp":1}}"#, "\n",
+        r#"{"type":"begin","metadata":{"nodeId":"c6","nodeName":"Stream part 2","itemIndex":0,"runIndex":0,"timestamp":2}}"#, "\n",
+        r#"{"type":"item","content":"hi","metadata":{"nodeId":"c6","nodeName":"Stream part 2","itemIndex":0,"runIndex":0,"timestamp":2}}"#, "\n",
+        r#"{"type":"end","metadata":{"nodeId":"c6","nodeName":"Stream part 2","itemIndex":0,"runIndex":0,"timestamp":2}}"#, "\n",
+    );
+
+    fn events_split_at(bytes: &[u8], cuts: &[usize]) -> Vec<StreamEvent> {
+        let mut parser = NdjsonParser::new();
+        let mut out = Vec::new();
+        let mut last = 0;
+        for &cut in cuts {
+            parser.push(&bytes[last..cut], &mut out);
+            last = cut;
+        }
+        parser.push(&bytes[last..], &mut out);
+        parser.finish(&mut out);
+        out
+    }
+
+    #[test]
+    fn several_blocks_give_their_items_in_order() {
+        let events = events_split_at(C_STREAM.as_bytes(), &[]);
+        assert_eq!(events, [StreamEvent::Text("echo: ".into()), StreamEvent::Text("hi".into())]);
+    }
+
+    #[test]
+    fn every_split_point_gives_the_same_events() {
+        let bytes = C_STREAM.as_bytes();
+        let whole = events_split_at(bytes, &[]);
+        for cut in 0..=bytes.len() {
+            assert_eq!(events_split_at(bytes, &[cut]), whole, "cut at {cut}");
+        }
+        for step in [1, 3, 7, 64] {
+            let cuts: Vec<usize> = (0..bytes.len()).step_by(step).collect();
+            assert_eq!(events_split_at(bytes, &cuts), whole, "step {step}");
+        }
+    }
+
+    #[test]
+    fn multibyte_text_split_inside_a_character() {
+        let line = "{\"type\":\"item\",\"content\":\"grüße 👋\"}\n";
+        let bytes = line.as_bytes();
+        for cut in 0..=bytes.len() {
+            assert_eq!(events_split_at(bytes, &[cut]), [StreamEvent::Text("grüße 👋".into())]);
+        }
+    }
+
+    #[test]
+    fn error_chunks_and_non_json_lines() {
+        let body = concat!(
+            r#"{"type":"error","content":null,"metadata":{"nodeId":"d2","nodeName":"Boom","runIndex":0,"itemIndex":0}}"#, "\n",
+            "plain words\n",
+            r#"{"type":"error","content":"boom"}"#,
+        );
+        assert_eq!(
+            events_split_at(body.as_bytes(), &[]),
+            [
+                StreamEvent::Error(None),
+                StreamEvent::Text("plain words".into()),
+                StreamEvent::Error(Some("boom".into()))
+            ]
+        );
+    }
+
+    #[test]
+    fn recognises_stream_lines() {
+        assert!(is_stream_line(br#"{"type":"begin","metadata":{}}"#));
+        assert!(is_stream_line(b"  {\"type\":\"item\",\"content\":\"x\"}\r"));
+        assert!(!is_stream_line(br#"{"output":"echo: hi"}"#));
+        assert!(!is_stream_line(br#"{"type":"message"}"#));
+        assert!(!is_stream_line(b"hello"));
+    }
+}

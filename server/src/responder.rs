@@ -1,0 +1,118 @@
+//! What answers a chat message: n8n ([`Webhook`]) or the built-in [`Echo`].
+
+use std::time::Duration;
+
+use shared::ErrorCode;
+
+use crate::echo::Echo;
+use crate::webhook::Webhook;
+use crate::{Config, RelayError};
+
+/// One chat message to answer.
+#[derive(Debug, Clone)]
+pub struct ChatRequest {
+    /// The conversation (n8n's `sessionId`, the key of its chat memory).
+    pub session_id: String,
+    /// The client's message id (for logs; n8n never sees it).
+    pub message_id: String,
+    /// What the user typed.
+    pub text: String,
+}
+
+/// Why no answer could be had. Each maps to one [`ErrorCode`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResponderError {
+    /// Connection refused, DNS, TLS, or the connection broke mid-answer.
+    #[error("n8n is not reachable: {0}")]
+    Unreachable(String),
+    /// No answer within the webhook timeout.
+    #[error("n8n did not answer within {}", humantime::format_duration(*.0))]
+    Timeout(Duration),
+    /// A non-2xx status; `detail` is n8n's own explanation when it gave one.
+    #[error("n8n answered HTTP {status}{}", detail_suffix(.detail))]
+    Status {
+        /// The HTTP status.
+        status: u16,
+        /// n8n's `message` (and `hint`), if any.
+        detail: Option<String>,
+    },
+    /// 2xx, but no answer could be read from the body.
+    #[error("n8n's answer could not be read: {0}")]
+    InvalidResponse(String),
+    /// A streamed answer reported an error (a node failed mid-stream).
+    #[error("the workflow failed while answering{}", detail_suffix(.0))]
+    StreamError(Option<String>),
+    /// The relay is shutting down.
+    #[error("the relay is restarting; the message will be sent again after reconnecting")]
+    ShuttingDown,
+}
+
+fn detail_suffix(detail: &Option<String>) -> String {
+    match detail {
+        Some(d) if !d.is_empty() => format!(": {d}"),
+        _ => String::new(),
+    }
+}
+
+impl ResponderError {
+    /// The protocol error code for this failure.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ResponderError::Unreachable(_) => ErrorCode::WebhookUnreachable,
+            ResponderError::Timeout(_) => ErrorCode::WebhookTimeout,
+            ResponderError::Status { .. } | ResponderError::StreamError(_) => ErrorCode::WebhookError,
+            ResponderError::InvalidResponse(_) => ErrorCode::WebhookInvalidResponse,
+            ResponderError::ShuttingDown => ErrorCode::ShuttingDown,
+        }
+    }
+}
+
+/// The answerer the relay was started with.
+#[derive(Debug)]
+pub enum Responder {
+    /// No `--webhook-url`: answer `echo: <text>` locally.
+    Echo(Echo),
+    /// Forward to n8n.
+    Webhook(Webhook),
+}
+
+impl Responder {
+    /// Picks the responder from the configuration.
+    pub fn from_config(config: &Config) -> Result<Self, RelayError> {
+        Ok(match &config.webhook_url {
+            None => Responder::Echo(Echo),
+            Some(url) => Responder::Webhook(Webhook::new(url.clone(), config.webhook_timeout)?),
+        })
+    }
+
+    /// `"echo"` or `"n8n"`, for `/healthz`.
+    pub fn mode(&self) -> &'static str {
+        match self {
+            Responder::Echo(_) => "echo",
+            Responder::Webhook(_) => "n8n",
+        }
+    }
+
+    /// Says at start-up where answers come from.
+    pub fn log_mode(&self) {
+        match self {
+            Responder::Echo(_) => tracing::warn!(
+                "no --webhook-url (N8N_WEBHOOK_URL) given: ECHO MODE, every message is answered \"echo: <text>\" by the relay itself"
+            ),
+            Responder::Webhook(w) => tracing::info!("forwarding messages to n8n at {}", w.redacted_url()),
+        }
+    }
+
+    /// Answers one message. `on_chunk` is called with each piece of a
+    /// streamed answer as it arrives; the returned text is the whole answer.
+    pub async fn answer(
+        &self,
+        request: &ChatRequest,
+        on_chunk: &(dyn Fn(&str) + Send + Sync),
+    ) -> Result<String, ResponderError> {
+        match self {
+            Responder::Echo(e) => Ok(e.answer(request)),
+            Responder::Webhook(w) => w.answer(request, on_chunk).await,
+        }
+    }
+}

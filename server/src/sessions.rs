@@ -1,0 +1,513 @@
+//! Who is connected to which conversation, and what each conversation is
+//! still owed.
+//!
+//! This is what makes "never lost, never run twice" work across reconnects:
+//! - **Dedup.** Within a session every message id is remembered: a `message`
+//!   whose id is already in flight is not sent to n8n again (its answer goes
+//!   to every open connection of the session when it comes), and one already
+//!   answered gets the stored answer.
+//! - **Retention.** An answer that completes while the session has no open
+//!   connection is kept and sent as soon as one opens.
+//!
+//! Everything is bounded: answers per session, sessions, bytes, and age
+//! (`--retain-for`); a session idle for longer than that is forgotten.
+//!
+//! All methods take a short `std::sync::Mutex` and never await while
+//! holding it.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::extract::ws::Utf8Bytes;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// Identifies one WebSocket connection inside the relay.
+pub type ConnId = u64;
+
+/// How the sessions registry reaches one open connection.
+#[derive(Debug, Clone)]
+pub struct ConnHandle {
+    /// The connection.
+    pub id: ConnId,
+    /// Its bounded outbound queue of encoded frames.
+    pub tx: mpsc::Sender<Utf8Bytes>,
+    /// Cancelled when the connection cannot keep up (its queue is full): it
+    /// is closed rather than allowed to grow without bound; the page
+    /// reconnects and gets what it missed.
+    pub kick: CancellationToken,
+}
+
+/// The bounds of the registry.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// How long a session with no open connection is remembered.
+    pub retain_for: Duration,
+    /// Most sessions remembered at once.
+    pub max_sessions: usize,
+    /// Most bytes of stored answers, all sessions together.
+    pub max_retained_bytes: usize,
+    /// Most answered message ids remembered per session (oldest go first).
+    pub max_answers_per_session: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            retain_for: Duration::from_secs(600),
+            max_sessions: 10_000,
+            max_retained_bytes: 64 * 1024 * 1024,
+            max_answers_per_session: 256,
+        }
+    }
+}
+
+/// What to do with an incoming message id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Begin {
+    /// New id: ask the responder.
+    Start,
+    /// Already being answered; the answer will reach this connection too.
+    InFlight,
+    /// Already answered: send this frame again.
+    Answered(Utf8Bytes),
+}
+
+#[derive(Debug)]
+enum Entry {
+    InFlight,
+    Answered(Utf8Bytes),
+}
+
+#[derive(Debug)]
+struct Session {
+    conns: Vec<ConnHandle>,
+    messages: HashMap<String, Entry>,
+    answered: VecDeque<String>,
+    undelivered: Vec<Utf8Bytes>,
+    in_flight: usize,
+    last_seen: Instant,
+}
+
+impl Session {
+    fn new(now: Instant) -> Self {
+        Session {
+            conns: Vec::new(),
+            messages: HashMap::new(),
+            answered: VecDeque::new(),
+            undelivered: Vec::new(),
+            in_flight: 0,
+            last_seen: now,
+        }
+    }
+
+    fn retained_bytes(&self) -> usize {
+        self.messages
+            .values()
+            .map(|e| match e {
+                Entry::Answered(f) => f.len(),
+                Entry::InFlight => 0,
+            })
+            .sum()
+    }
+
+    fn evictable(&self) -> bool {
+        self.conns.is_empty() && self.in_flight == 0
+    }
+
+    /// Sends `frame` to every open connection; true if at least one took it.
+    fn send_all(&self, frame: &Utf8Bytes) -> bool {
+        let mut delivered = false;
+        for conn in &self.conns {
+            match conn.tx.try_send(frame.clone()) {
+                Ok(()) => delivered = true,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    tracing::warn!(conn = conn.id, "client is not reading; closing it");
+                    conn.kick.cancel();
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => {}
+            }
+        }
+        delivered
+    }
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    map: HashMap<String, Session>,
+    retained_bytes: usize,
+}
+
+/// Counts for `/healthz` and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    /// Sessions remembered.
+    pub sessions: usize,
+    /// Messages being answered right now.
+    pub in_flight: usize,
+    /// Bytes of stored answers.
+    pub retained_bytes: usize,
+}
+
+/// The registry of sessions.
+#[derive(Debug)]
+pub struct Sessions {
+    inner: Mutex<Inner>,
+    limits: Limits,
+}
+
+impl Sessions {
+    /// An empty registry with these bounds.
+    pub fn new(limits: Limits) -> Self {
+        Sessions {
+            inner: Mutex::new(Inner::default()),
+            limits,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the maps half-updated
+        // in a way that matters more than losing them, so keep serving.
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Registers an open connection of `session` (creating the session if
+    /// needed) and sends it every answer that arrived while none was open.
+    pub fn attach(&self, session: &str, conn: ConnHandle) {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        if !inner.map.contains_key(session) {
+            self.make_room_for_one(&mut inner);
+            inner.map.insert(session.to_owned(), Session::new(now));
+        }
+        let Some(s) = inner.map.get_mut(session) else {
+            return;
+        };
+        s.last_seen = now;
+        let undelivered = std::mem::take(&mut s.undelivered);
+        for frame in undelivered {
+            if conn.tx.try_send(frame.clone()).is_err() {
+                s.undelivered.push(frame);
+            }
+        }
+        s.conns.push(conn);
+    }
+
+    /// Unregisters a connection; the session is kept for `retain_for`.
+    pub fn detach(&self, session: &str, conn: ConnId) {
+        let mut inner = self.lock();
+        if let Some(s) = inner.map.get_mut(session) {
+            s.conns.retain(|c| c.id != conn);
+            s.last_seen = Instant::now();
+        }
+    }
+
+    /// Decides what to do with message `id` of `session` (see [`Begin`]).
+    /// On [`Begin::Start`] the caller must later call [`Sessions::complete`].
+    pub fn begin(&self, session: &str, id: &str) -> Begin {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        if !inner.map.contains_key(session) {
+            self.make_room_for_one(&mut inner);
+        }
+        let s = inner
+            .map
+            .entry(session.to_owned())
+            .or_insert_with(|| Session::new(now));
+        s.last_seen = now;
+        match s.messages.get(id) {
+            Some(Entry::InFlight) => Begin::InFlight,
+            Some(Entry::Answered(frame)) => Begin::Answered(frame.clone()),
+            None => {
+                s.messages.insert(id.to_owned(), Entry::InFlight);
+                s.in_flight += 1;
+                Begin::Start
+            }
+        }
+    }
+
+    /// Sends a piece of a streamed answer to the session's open connections
+    /// (not retained: the final answer carries the whole text).
+    pub fn chunk(&self, session: &str, frame: &Utf8Bytes) {
+        let inner = self.lock();
+        if let Some(s) = inner.map.get(session) {
+            s.send_all(frame);
+        }
+    }
+
+    /// Stores the final frame for message `id` and sends it to the
+    /// session's open connections, or keeps it for the next one.
+    ///
+    /// With `remember` (an answer) the id stays answered: sending it again
+    /// returns this frame. Without (an error) the id is forgotten once the
+    /// error is out, so sending the same id again is a retry.
+    pub fn complete(&self, session: &str, id: &str, frame: Utf8Bytes, remember: bool) {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        let Some(s) = inner.map.get_mut(session) else {
+            tracing::warn!(session, id, "answer for a forgotten session dropped");
+            return;
+        };
+        let previous = if remember {
+            s.messages.insert(id.to_owned(), Entry::Answered(frame.clone()))
+        } else {
+            s.messages.remove(id)
+        };
+        if let Some(Entry::InFlight) = previous {
+            s.in_flight = s.in_flight.saturating_sub(1);
+        }
+        let added = if remember {
+            s.answered.push_back(id.to_owned());
+            frame.len()
+        } else {
+            0
+        };
+        s.last_seen = now;
+        if !s.send_all(&frame) {
+            s.undelivered.push(frame);
+        }
+        let mut removed = 0;
+        while s.answered.len() > self.limits.max_answers_per_session {
+            if let Some(old) = s.answered.pop_front() {
+                if let Some(Entry::Answered(f)) = s.messages.remove(&old) {
+                    removed += f.len();
+                }
+            }
+        }
+        inner.retained_bytes = inner.retained_bytes.saturating_add(added).saturating_sub(removed);
+        self.enforce_byte_cap(&mut inner, session);
+    }
+
+    /// Forgets sessions idle (no connection, nothing in flight) for longer
+    /// than `retain_for`. Returns how many were forgotten.
+    pub fn sweep(&self) -> usize {
+        let now = Instant::now();
+        let retain_for = self.limits.retain_for;
+        let mut inner = self.lock();
+        let expired: Vec<String> = inner
+            .map
+            .iter()
+            .filter(|(_, s)| s.evictable() && now.duration_since(s.last_seen) >= retain_for)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in &expired {
+            remove_session(&mut inner, key);
+        }
+        expired.len()
+    }
+
+    /// Current counts.
+    pub fn stats(&self) -> Stats {
+        let inner = self.lock();
+        Stats {
+            sessions: inner.map.len(),
+            in_flight: inner.map.values().map(|s| s.in_flight).sum(),
+            retained_bytes: inner.retained_bytes,
+        }
+    }
+
+    fn make_room_for_one(&self, inner: &mut Inner) {
+        while inner.map.len() >= self.limits.max_sessions {
+            if !evict_oldest_idle(inner, None) {
+                break;
+            }
+        }
+    }
+
+    fn enforce_byte_cap(&self, inner: &mut Inner, current: &str) {
+        while inner.retained_bytes > self.limits.max_retained_bytes {
+            if evict_oldest_idle(inner, Some(current)) {
+                continue;
+            }
+            // Only live sessions remain: drop the current session's oldest answers.
+            let Some(s) = inner.map.get_mut(current) else { break };
+            let Some(old) = s.answered.pop_front() else { break };
+            if let Some(Entry::Answered(f)) = s.messages.remove(&old) {
+                inner.retained_bytes = inner.retained_bytes.saturating_sub(f.len());
+            }
+        }
+    }
+}
+
+fn remove_session(inner: &mut Inner, key: &str) {
+    if let Some(s) = inner.map.remove(key) {
+        inner.retained_bytes = inner.retained_bytes.saturating_sub(s.retained_bytes());
+    }
+}
+
+/// Evicts the idle session unseen for longest (never `keep`); false if none.
+fn evict_oldest_idle(inner: &mut Inner, keep: Option<&str>) -> bool {
+    let oldest = inner
+        .map
+        .iter()
+        .filter(|(k, s)| s.evictable() && Some(k.as_str()) != keep)
+        .min_by_key(|(_, s)| s.last_seen)
+        .map(|(k, _)| k.clone());
+    match oldest {
+        Some(key) => {
+            tracing::debug!(session = %key, "session evicted to stay within limits");
+            remove_session(inner, &key);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Runs [`Sessions::sweep`] regularly (a tenth of `retain_for`, between 1 s
+/// and 60 s) until the task is aborted.
+pub async fn sweep_periodically(sessions: Arc<Sessions>) {
+    let period = (sessions.limits.retain_for / 10).clamp(Duration::from_secs(1), Duration::from_secs(60));
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let n = sessions.sweep();
+        if n > 0 {
+            tracing::debug!("forgot {n} idle session(s)");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conn(id: ConnId) -> (ConnHandle, mpsc::Receiver<Utf8Bytes>) {
+        let (tx, rx) = mpsc::channel(4);
+        (ConnHandle { id, tx, kick: CancellationToken::new() }, rx)
+    }
+
+    fn frame(s: &str) -> Utf8Bytes {
+        Utf8Bytes::from(s.to_owned())
+    }
+
+    fn limits() -> Limits {
+        Limits { retain_for: Duration::from_secs(60), ..Limits::default() }
+    }
+
+    #[tokio::test]
+    async fn new_ids_start_repeated_ids_do_not() {
+        let sessions = Sessions::new(limits());
+        let (c, mut rx) = conn(1);
+        sessions.attach("s", c);
+        assert_eq!(sessions.begin("s", "m1"), Begin::Start);
+        assert_eq!(sessions.begin("s", "m1"), Begin::InFlight);
+        assert_eq!(sessions.stats().in_flight, 1);
+        sessions.complete("s", "m1", frame("answer"), true);
+        assert_eq!(rx.try_recv().ok(), Some(frame("answer")));
+        assert_eq!(sessions.begin("s", "m1"), Begin::Answered(frame("answer")));
+        assert_eq!(sessions.stats().in_flight, 0);
+        assert_eq!(sessions.begin("other", "m1"), Begin::Start, "ids are per session");
+    }
+
+    #[tokio::test]
+    async fn errors_are_delivered_but_not_remembered_so_the_id_can_be_retried() {
+        let sessions = Sessions::new(limits());
+        let (c, mut rx) = conn(1);
+        sessions.attach("s", c);
+        assert_eq!(sessions.begin("s", "m1"), Begin::Start);
+        sessions.complete("s", "m1", frame("error"), false);
+        assert_eq!(rx.try_recv().ok(), Some(frame("error")));
+        assert_eq!(sessions.stats().in_flight, 0);
+        assert_eq!(sessions.begin("s", "m1"), Begin::Start);
+    }
+
+    #[tokio::test]
+    async fn answers_wait_for_the_next_connection() {
+        let sessions = Sessions::new(limits());
+        let (c1, _rx1) = conn(1);
+        sessions.attach("s", c1);
+        assert_eq!(sessions.begin("s", "m1"), Begin::Start);
+        sessions.detach("s", 1);
+        sessions.complete("s", "m1", frame("late answer"), true);
+        let (c2, mut rx2) = conn(2);
+        sessions.attach("s", c2);
+        assert_eq!(rx2.try_recv().ok(), Some(frame("late answer")));
+        let (c3, mut rx3) = conn(3);
+        sessions.attach("s", c3);
+        assert!(rx3.try_recv().is_err(), "delivered once, not to every later connection");
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_kicks_the_slow_connection() {
+        let sessions = Sessions::new(limits());
+        let (c, _rx) = conn(1);
+        let kick = c.kick.clone();
+        sessions.attach("s", c);
+        for i in 0..5 {
+            let id = format!("m{i}");
+            sessions.begin("s", &id);
+            sessions.complete("s", &id, frame("x"), true);
+        }
+        assert!(kick.is_cancelled());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_sessions_are_forgotten_after_retain_for() {
+        let sessions = Sessions::new(limits());
+        let (c, _rx) = conn(1);
+        sessions.attach("s", c);
+        sessions.begin("s", "m1");
+        sessions.complete("s", "m1", frame("abc"), true);
+        sessions.detach("s", 1);
+        tokio::time::advance(Duration::from_secs(59)).await;
+        assert_eq!(sessions.sweep(), 0);
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert_eq!(sessions.sweep(), 1);
+        assert_eq!(sessions.stats(), Stats { sessions: 0, in_flight: 0, retained_bytes: 0 });
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn sessions_with_work_in_flight_are_kept() {
+        let sessions = Sessions::new(limits());
+        sessions.begin("s", "m1");
+        tokio::time::advance(Duration::from_secs(3600)).await;
+        assert_eq!(sessions.sweep(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn session_count_is_capped_by_evicting_the_oldest_idle() {
+        let sessions = Sessions::new(Limits { max_sessions: 3, ..limits() });
+        for name in ["a", "b", "c"] {
+            let (c, _rx) = conn(1);
+            sessions.attach(name, c);
+            sessions.detach(name, 1);
+            tokio::time::advance(Duration::from_secs(1)).await;
+        }
+        let (c, _rx) = conn(2);
+        sessions.attach("d", c);
+        assert_eq!(sessions.stats().sessions, 3);
+        assert_eq!(sessions.begin("a", "x"), Begin::Start, "a was evicted and starts fresh");
+        assert_eq!(sessions.stats().sessions, 3, "b went to make room for a");
+    }
+
+    #[tokio::test]
+    async fn retained_bytes_are_capped() {
+        let sessions = Sessions::new(Limits { max_retained_bytes: 10, ..limits() });
+        let (c, _rx) = conn(1);
+        sessions.attach("s", c);
+        for i in 0..3 {
+            let id = format!("m{i}");
+            sessions.begin("s", &id);
+            sessions.complete("s", &id, frame("1234"), true);
+        }
+        assert!(sessions.stats().retained_bytes <= 10);
+        assert_eq!(sessions.begin("s", "m0"), Begin::Start, "oldest answer forgotten");
+        assert!(matches!(sessions.begin("s", "m2"), Begin::Answered(_)));
+    }
+
+    #[tokio::test]
+    async fn answers_per_session_are_capped() {
+        let sessions = Sessions::new(Limits { max_answers_per_session: 2, ..limits() });
+        for i in 0..3 {
+            let id = format!("m{i}");
+            sessions.begin("s", &id);
+            sessions.complete("s", &id, frame("a"), true);
+        }
+        assert_eq!(sessions.begin("s", "m0"), Begin::Start);
+        assert!(matches!(sessions.begin("s", "m2"), Begin::Answered(_)));
+    }
+}

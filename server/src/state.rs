@@ -1,0 +1,124 @@
+//! What every connection and route shares.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::origin::OriginPolicy;
+use crate::responder::Responder;
+use crate::sessions::{Limits, Sessions};
+use crate::{Config, RelayError};
+
+/// Shared state; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// The fields behind [`AppState`].
+#[derive(Debug)]
+pub struct Inner {
+    /// The configuration the relay started with.
+    pub config: Config,
+    /// Sessions, dedup and retained answers.
+    pub sessions: Arc<Sessions>,
+    /// Who answers messages (n8n or echo).
+    pub responder: Responder,
+    /// The origin policy for WebSocket upgrades.
+    pub origins: OriginPolicy,
+    /// Open WebSocket connections right now.
+    pub connections: AtomicUsize,
+    /// Answer tasks (one per message sent to the responder).
+    pub answers: TaskTracker,
+    /// Connection tasks.
+    pub conns: TaskTracker,
+    /// Cancelled when the drain gives up on answers still in flight.
+    pub stop_answers: CancellationToken,
+    /// Cancelled to close every connection with 1001.
+    pub close_conns: CancellationToken,
+    /// Set when shutdown begins; new messages are refused from then on.
+    pub draining: AtomicBool,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Builds the state from the configuration (creates the HTTP client).
+    pub fn new(config: Config) -> Result<Self, RelayError> {
+        let responder = Responder::from_config(&config)?;
+        let sessions = Arc::new(Sessions::new(Limits {
+            retain_for: config.retain_for,
+            max_sessions: config.max_sessions,
+            max_retained_bytes: config.max_retained_bytes,
+            ..Limits::default()
+        }));
+        let origins = OriginPolicy::new(config.allowed_origins.clone());
+        Ok(AppState(Arc::new(Inner {
+            config,
+            sessions,
+            responder,
+            origins,
+            connections: AtomicUsize::new(0),
+            answers: TaskTracker::new(),
+            conns: TaskTracker::new(),
+            stop_answers: CancellationToken::new(),
+            close_conns: CancellationToken::new(),
+            draining: AtomicBool::new(false),
+        })))
+    }
+
+    /// Logs what the relay is about to do, once.
+    pub fn log_startup(&self, addr: std::net::SocketAddr) {
+        tracing::info!(
+            "relay {} listening on http://{addr} (WebSocket on /ws and /, page from {})",
+            env!("CARGO_PKG_VERSION"),
+            self.config.static_dir.display()
+        );
+        self.responder.log_mode();
+        if !self.config.static_dir.join("index.html").is_file() {
+            tracing::warn!(
+                "no page at {}/index.html: build it with `cargo xtask build` (the WebSocket works without it)",
+                self.config.static_dir.display()
+            );
+        }
+    }
+
+    /// Whether a graceful shutdown has begun.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
+    }
+
+    /// Marks the start of shutdown: new messages are refused from now on.
+    pub fn begin_drain(&self) {
+        if !self.draining.swap(true, Ordering::Relaxed) {
+            tracing::info!("shutting down: no new connections or messages");
+        }
+    }
+
+    /// Finishes a graceful shutdown (after the listener has stopped):
+    /// waits for answers in flight, then closes every connection with 1001.
+    pub async fn drain(&self) {
+        self.begin_drain();
+        self.answers.close();
+        let grace = self.config.shutdown_grace;
+        if tokio::time::timeout(grace, self.answers.wait()).await.is_err() {
+            tracing::warn!(
+                "{} answer(s) still in flight after {grace:?}; telling their clients",
+                self.answers.len()
+            );
+            self.stop_answers.cancel();
+            let _ = tokio::time::timeout(Duration::from_secs(1), self.answers.wait()).await;
+        }
+        self.close_conns.cancel();
+        self.conns.close();
+        if tokio::time::timeout(Duration::from_secs(2), self.conns.wait()).await.is_err() {
+            tracing::warn!("{} connection(s) did not close in time", self.conns.len());
+        }
+    }
+}

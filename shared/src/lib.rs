@@ -1,0 +1,20 @@
+//! The contract between the chat page and the relay.
+//!
+//! Everything that crosses the WebSocket is defined here once and used by
+//! both sides, so the two can never disagree about a field name:
+//!
+//! - [`protocol`]: the frames themselves — [`ClientMessage`] (page → relay)
+//!   and [`ServerMessage`] (relay → page), with [`ErrorCode`].
+//! - [`validate`]: the limits both sides enforce on ids and session ids.
+//! - [`timing`]: the agreed intervals (ping, heartbeat, pong timeout) and the
+//!   reconnect backoff schedule, as pure functions.
+//!
+//! Frames are JSON text, one object each, tagged by `"type"`, with camelCase
+//! fields. Unknown fields are ignored and unknown frame types decode to an
+//! `Unknown` variant, so either side can grow without breaking the other.
+
+pub mod protocol;
+pub mod timing;
+pub mod validate;
+
+pub use protocol::{ClientMessage, DecodeError, ErrorCode, HistoryMessage, Role, ServerMessage};

@@ -1,0 +1,256 @@
+//! The frames of the chat protocol.
+//!
+//! Page → relay: [`ClientMessage`]. Relay → page: [`ServerMessage`].
+//! The exact bytes of each frame are pinned by the golden tests in
+//! `shared/tests/golden/`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::validate;
+
+/// A frame the page sends to the relay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum ClientMessage {
+    /// Application-level keep-alive. The relay answers with
+    /// [`ServerMessage::Pong`] echoing `ts`, which gives the page its
+    /// round-trip time and proves the link is alive end to end (a TCP
+    /// connection can be half-open for minutes without either side noticing).
+    Ping {
+        /// Any number the client likes (usually its clock in ms); echoed back.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ts: Option<serde_json::Number>,
+    },
+    /// A chat message for the workflow.
+    ///
+    /// `id` is chosen by the client (1..=64 characters) and is the message's
+    /// identity for its whole life: the answer or error carries it, and the
+    /// relay uses it to make sure a message resent after a reconnect reaches
+    /// n8n only once.
+    Message {
+        /// Client-chosen id, 1..=64 characters.
+        id: String,
+        /// What the user typed.
+        text: String,
+    },
+}
+
+/// A frame the relay sends to the page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum ServerMessage {
+    /// Always the first frame on a connection.
+    #[serde(rename_all = "camelCase")]
+    Connection {
+        /// Identifies this one connection (a new one on every connect).
+        client_id: String,
+        /// The conversation. The page stores it and sends it back as
+        /// `?session=` on every reconnect, so answers that arrive while it was
+        /// away are delivered and resent messages are not run twice.
+        session_id: String,
+        /// How often the relay sends [`ServerMessage::Heartbeat`]; a page that
+        /// hears nothing for twice this long knows the link is dead.
+        heartbeat_ms: u64,
+        /// The relay's version.
+        version: String,
+        /// Largest text frame the relay accepts, in bytes, so the page can
+        /// refuse an oversized message before sending it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_message_bytes: Option<u64>,
+    },
+    /// Sent every heartbeat interval; `ts` is the relay's clock in unix ms.
+    Heartbeat {
+        /// Relay time, unix milliseconds.
+        ts: u64,
+    },
+    /// The answer to a [`ClientMessage::Ping`].
+    Pong {
+        /// The ping's `ts`, or the relay's clock in unix ms if the ping had none.
+        ts: serde_json::Number,
+    },
+    /// One piece of a streamed answer. Chunks for an id arrive in order and
+    /// are followed by exactly one [`ServerMessage::Response`] with the whole
+    /// text (or an [`ServerMessage::Error`]), so a client that ignores chunks
+    /// still works.
+    Chunk {
+        /// The id of the message being answered.
+        id: String,
+        /// The new text to append.
+        text: String,
+    },
+    /// The workflow's answer to the message with this `id`.
+    Response {
+        /// The id of the message being answered.
+        id: String,
+        /// The answer text.
+        text: String,
+    },
+    /// Something went wrong; `id` names the message it concerns, or is `null`
+    /// for errors about the connection itself (e.g. an unreadable frame).
+    Error {
+        /// The message this error answers, if any.
+        id: Option<String>,
+        /// Machine-readable code.
+        code: ErrorCode,
+        /// Human-readable explanation.
+        message: String,
+    },
+    /// Earlier messages of this session, loaded from n8n's chat memory.
+    History {
+        /// Oldest first.
+        messages: Vec<HistoryMessage>,
+    },
+    /// A frame type this build does not know (sent by a newer relay).
+    /// Clients ignore it; it is never sent.
+    #[serde(other, skip_serializing)]
+    Unknown,
+}
+
+/// Who said a [`HistoryMessage`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Role {
+    /// The person chatting.
+    User,
+    /// The workflow.
+    Bot,
+}
+
+/// One earlier message of a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryMessage {
+    /// Who said it.
+    pub role: Role,
+    /// What was said.
+    pub text: String,
+}
+
+/// Why a message (or frame) failed. Serialized in snake_case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame was not a valid client message (bad JSON, unknown type,
+    /// missing field, binary frame, bad id).
+    InvalidMessage,
+    /// The frame was larger than the relay's `--max-message-bytes`.
+    TooLarge,
+    /// The `?session=` given on connect was not a valid session id; the relay
+    /// started a new session instead.
+    InvalidSession,
+    /// n8n could not be reached (connection refused, DNS, TLS…).
+    WebhookUnreachable,
+    /// n8n did not answer within `--webhook-timeout`.
+    WebhookTimeout,
+    /// n8n answered with a non-2xx status.
+    WebhookError,
+    /// n8n answered 2xx but with a body no answer could be read from.
+    WebhookInvalidResponse,
+    /// The relay is shutting down and could not finish this message.
+    ShuttingDown,
+    /// The client is sending faster than allowed.
+    RateLimited,
+    /// A code this build does not know (sent by a newer relay).
+    #[serde(other)]
+    Unknown,
+}
+
+impl ErrorCode {
+    /// The wire name, e.g. `"webhook_timeout"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidMessage => "invalid_message",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::InvalidSession => "invalid_session",
+            ErrorCode::WebhookUnreachable => "webhook_unreachable",
+            ErrorCode::WebhookTimeout => "webhook_timeout",
+            ErrorCode::WebhookError => "webhook_error",
+            ErrorCode::WebhookInvalidResponse => "webhook_invalid_response",
+            ErrorCode::ShuttingDown => "shutting_down",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Unknown => "unknown",
+        }
+    }
+
+    /// Whether sending the same message again may succeed (the page offers a
+    /// retry button for these).
+    pub fn is_retryable(self) -> bool {
+        !matches!(self, ErrorCode::InvalidMessage | ErrorCode::TooLarge)
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a text frame could not be read as a [`ClientMessage`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// Not JSON, not an object, unknown `type` or a missing/mistyped field.
+    #[error("not a valid message: {0}")]
+    Malformed(String),
+    /// The `id` of a `message` is empty or longer than 64 characters.
+    #[error("message id must be 1 to {max} characters", max = validate::MAX_MESSAGE_ID_CHARS)]
+    BadId,
+    /// The `text` of a `message` is empty or only white space.
+    #[error("message text must not be empty")]
+    EmptyText,
+}
+
+impl ClientMessage {
+    /// Decodes and validates one text frame from a client.
+    pub fn decode(frame: &str) -> Result<Self, DecodeError> {
+        let msg: ClientMessage =
+            serde_json::from_str(frame).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+        if let ClientMessage::Message { id, text } = &msg {
+            if !validate::is_valid_message_id(id) {
+                return Err(DecodeError::BadId);
+            }
+            if text.trim().is_empty() {
+                return Err(DecodeError::EmptyText);
+            }
+        }
+        Ok(msg)
+    }
+
+    /// The JSON text of this frame.
+    pub fn encode(&self) -> String {
+        // Serializing these plain types cannot fail (string keys, no maps
+        // with non-string keys, no custom Serialize impls).
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+impl ServerMessage {
+    /// Decodes one text frame from the relay. Unknown frame types decode to
+    /// [`ServerMessage::Unknown`], unknown fields are ignored.
+    pub fn decode(frame: &str) -> Result<Self, DecodeError> {
+        serde_json::from_str(frame).map_err(|e| DecodeError::Malformed(e.to_string()))
+    }
+
+    /// The JSON text of this frame ([`ServerMessage::Unknown`] encodes as an
+    /// empty string; it is never sent).
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Builds an error frame.
+    pub fn error(id: Option<String>, code: ErrorCode, message: impl Into<String>) -> Self {
+        ServerMessage::Error {
+            id,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The id of the chat message this frame answers, for `response`,
+    /// `chunk` and `error` frames.
+    pub fn answer_id(&self) -> Option<&str> {
+        match self {
+            ServerMessage::Response { id, .. } | ServerMessage::Chunk { id, .. } => Some(id),
+            ServerMessage::Error { id, .. } => id.as_deref(),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! Golden tests: the exact bytes of every frame.
+//!
+//! Each `golden/<name>.json` holds one frame as it travels on the wire. The
+//! test encodes the Rust value and compares byte for byte, then decodes the
+//! file and compares values, so a renamed field or a changed tag fails here
+//! before it breaks the other side.
+
+use shared::{ClientMessage, ErrorCode, HistoryMessage, Role, ServerMessage};
+
+fn golden(name: &str) -> String {
+    let path = format!("{}/tests/golden/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    text.trim_end_matches('\n').to_owned()
+}
+
+fn num(n: u64) -> serde_json::Number {
+    serde_json::Number::from(n)
+}
+
+fn check_client(name: &str, value: ClientMessage) {
+    let bytes = golden(name);
+    assert_eq!(value.encode(), bytes, "encoding of {name}");
+    assert_eq!(ClientMessage::decode(&bytes), Ok(value), "decoding of {name}");
+}
+
+fn check_server(name: &str, value: ServerMessage) {
+    let bytes = golden(name);
+    assert_eq!(value.encode(), bytes, "encoding of {name}");
+    assert_eq!(ServerMessage::decode(&bytes), Ok(value), "decoding of {name}");
+}
+
+#[test]
+fn client_ping() {
+    check_client("client_ping", ClientMessage::Ping { ts: Some(num(1764107000123)) });
+}
+
+#[test]
+fn client_ping_without_ts() {
+    check_client("client_ping_no_ts", ClientMessage::Ping { ts: None });
+}
+
+#[test]
+fn client_message() {
+    check_client(
+        "client_message",
+        ClientMessage::Message {
+            id: "5b0f7e0a-6c1e-4b8e-9f51-2f8c1d7a9e10".into(),
+            text: "Hallo, wie geht's? \"quotes\" and ünïcode".into(),
+        },
+    );
+}
+
+#[test]
+fn server_connection() {
+    check_server(
+        "server_connection",
+        ServerMessage::Connection {
+            client_id: "c1".into(),
+            session_id: "s1".into(),
+            heartbeat_ms: 30000,
+            version: "0.1.0".into(),
+            max_message_bytes: Some(65536),
+        },
+    );
+}
+
+#[test]
+fn server_heartbeat() {
+    check_server("server_heartbeat", ServerMessage::Heartbeat { ts: 1764107000123 });
+}
+
+#[test]
+fn server_pong() {
+    check_server("server_pong", ServerMessage::Pong { ts: num(1764107000123) });
+}
+
+#[test]
+fn server_chunk() {
+    check_server(
+        "server_chunk",
+        ServerMessage::Chunk { id: "m1".into(), text: "echo: ".into() },
+    );
+}
+
+#[test]
+fn server_response() {
+    check_server(
+        "server_response",
+        ServerMessage::Response { id: "m1".into(), text: "echo: hi".into() },
+    );
+}
+
+#[test]
+fn server_error_with_id() {
+    check_server(
+        "server_error",
+        ServerMessage::error(Some("m1".into()), ErrorCode::WebhookTimeout, "n8n did not answer within 120s"),
+    );
+}
+
+#[test]
+fn server_error_without_id() {
+    check_server(
+        "server_error_no_id",
+        ServerMessage::error(None, ErrorCode::InvalidMessage, "not a valid message"),
+    );
+}
+
+#[test]
+fn server_history() {
+    check_server(
+        "server_history",
+        ServerMessage::History {
+            messages: vec![
+                HistoryMessage { role: Role::User, text: "hi".into() },
+                HistoryMessage { role: Role::Bot, text: "echo: hi".into() },
+            ],
+        },
+    );
+}
+
+#[test]
+fn every_error_code_has_its_wire_name() {
+    let codes = [
+        ("invalid_message", ErrorCode::InvalidMessage),
+        ("too_large", ErrorCode::TooLarge),
+        ("invalid_session", ErrorCode::InvalidSession),
+        ("webhook_unreachable", ErrorCode::WebhookUnreachable),
+        ("webhook_timeout", ErrorCode::WebhookTimeout),
+        ("webhook_error", ErrorCode::WebhookError),
+        ("webhook_invalid_response", ErrorCode::WebhookInvalidResponse),
+        ("shutting_down", ErrorCode::ShuttingDown),
+        ("rate_limited", ErrorCode::RateLimited),
+    ];
+    for (name, code) in codes {
+        assert_eq!(serde_json::to_string(&code).ok(), Some(format!("\"{name}\"")));
+        assert_eq!(code.as_str(), name);
+    }
+}
+
+#[test]
+fn unknown_fields_are_ignored() {
+    let frame = r#"{"type":"message","id":"m1","text":"hi","metadata":{"lang":"de"}}"#;
+    assert_eq!(
+        ClientMessage::decode(frame),
+        Ok(ClientMessage::Message { id: "m1".into(), text: "hi".into() })
+    );
+    let frame = r#"{"type":"response","id":"m1","text":"x","future":1}"#;
+    assert_eq!(
+        ServerMessage::decode(frame),
+        Ok(ServerMessage::Response { id: "m1".into(), text: "x".into() })
+    );
+}
+
+#[test]
+fn unknown_server_frames_and_codes_decode_as_unknown() {
+    assert_eq!(
+        ServerMessage::decode(r#"{"type":"somethingNew","x":1}"#),
+        Ok(ServerMessage::Unknown)
+    );
+    let decoded = ServerMessage::decode(r#"{"type":"error","id":null,"code":"brand_new","message":"m"}"#);
+    assert_eq!(decoded, Ok(ServerMessage::error(None, ErrorCode::Unknown, "m")));
+}
+
+#[test]
+fn a_connection_frame_without_max_message_bytes_still_decodes() {
+    let frame = r#"{"type":"connection","clientId":"c","sessionId":"s","heartbeatMs":30000,"version":"0.0.1"}"#;
+    assert!(matches!(
+        ServerMessage::decode(frame),
+        Ok(ServerMessage::Connection { max_message_bytes: None, .. })
+    ));
+}
+
+#[test]
+fn invalid_client_frames_are_rejected_with_a_reason() {
+    use shared::DecodeError;
+    for bad in [
+        "",
+        "not json",
+        "[]",
+        "42",
+        r#"{"type":"nope"}"#,
+        r#"{"type":"message","text":"no id"}"#,
+        r#"{"type":"message","id":"m1"}"#,
+        r#"{"type":"message","id":5,"text":"x"}"#,
+        r#"{"id":"m1","text":"no type"}"#,
+    ] {
+        assert!(matches!(ClientMessage::decode(bad), Err(DecodeError::Malformed(_))), "{bad:?}");
+    }
+    let long = format!(r#"{{"type":"message","id":"{}","text":"x"}}"#, "a".repeat(65));
+    assert_eq!(ClientMessage::decode(&long), Err(DecodeError::BadId));
+    assert_eq!(
+        ClientMessage::decode(r#"{"type":"message","id":"","text":"x"}"#),
+        Err(DecodeError::BadId)
+    );
+    assert_eq!(
+        ClientMessage::decode(r#"{"type":"message","id":"m","text":"  \n"}"#),
+        Err(DecodeError::EmptyText)
+    );
+}
+
+#[test]
+fn ping_ts_may_be_a_float_and_is_echoed_unchanged() {
+    let decoded = ClientMessage::decode(r#"{"type":"ping","ts":12.5}"#);
+    let Ok(ClientMessage::Ping { ts: Some(ts) }) = decoded else {
+        panic!("{decoded:?}");
+    };
+    assert_eq!(ServerMessage::Pong { ts }.encode(), r#"{"type":"pong","ts":12.5}"#);
+}
