@@ -35,8 +35,12 @@ pub mod close_code {
     pub const NORMAL: u16 = 1000;
     /// Going away: the relay is shutting down; reconnect at once.
     pub const GOING_AWAY: u16 = 1001;
+    /// Invalid payload: a text frame that is not UTF-8.
+    pub const INVALID_PAYLOAD: u16 = 1007;
     /// Policy violation: the client did not read its frames.
     pub const POLICY: u16 = 1008;
+    /// Message too big: a frame far above `--max-message-bytes`.
+    pub const TOO_BIG: u16 = 1009;
 }
 
 static NEXT_CONN_ID: AtomicU64 = AtomicU64::new(1);
@@ -161,10 +165,7 @@ where
                 incoming = socket.next() => {
                     let message = match incoming {
                         Some(Ok(message)) => message,
-                        Some(Err(e)) => {
-                            tracing::debug!(conn = conn_id, "read error: {e}");
-                            return End::Gone;
-                        }
+                        Some(Err(e)) => return read_error_end(conn_id, &e.to_string()),
                         None => return End::Gone,
                     };
                     idle.heard();
@@ -204,6 +205,19 @@ where
     state.sessions.detach(&session, conn_id);
     state.connections.fetch_sub(1, Ordering::Relaxed);
     tracing::info!(conn = conn_id, client = %client_id, session = %session, "disconnected");
+}
+
+/// How to end after a read error: an oversized frame gets 1009 ("message
+/// too big"), invalid UTF-8 in a text frame 1007, anything else just ends.
+fn read_error_end(conn_id: u64, error: &str) -> End {
+    tracing::debug!(conn = conn_id, "read error: {error}");
+    if error.contains("Message too long") || error.contains("Space limit exceeded") {
+        End::Close(close_code::TOO_BIG, "message too big")
+    } else if error.contains("UTF-8") || error.contains("utf-8") {
+        End::Close(close_code::INVALID_PAYLOAD, "text frames must be UTF-8")
+    } else {
+        End::Gone
+    }
 }
 
 async fn send<S>(socket: &mut S, frame: &ServerMessage) -> Result<(), S::Error>

@@ -1,0 +1,225 @@
+//! The WebSocket itself: first frame, heartbeat, ping/pong, idle close, bad
+//! input, size limits, origin policy, the extra routes.
+
+mod support;
+
+use std::time::Duration;
+
+use futures_util::SinkExt;
+use shared::{ClientMessage, ErrorCode, ServerMessage};
+use support::{config, connect_with_origin, error_of, response_text, Client, Relay};
+use tokio_tungstenite::tungstenite::Message;
+
+#[tokio::test]
+async fn connection_frame_comes_first_with_the_announced_settings() {
+    let relay = Relay::start(config()).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(relay.ws_url("/ws")).await.expect("connect");
+    use futures_util::StreamExt;
+    let first = ws.next().await.expect("frame").expect("ok");
+    let Message::Text(text) = first else { panic!("{first:?}") };
+    let value: serde_json::Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(value["type"], "connection");
+    assert_eq!(value["heartbeatMs"], 30000);
+    assert_eq!(value["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(value["maxMessageBytes"], 65536);
+    assert_eq!(value["sessionId"].as_str().map(str::len), Some(36), "a UUID v4");
+    assert!(value["clientId"].as_str().is_some_and(|c| !c.is_empty()));
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn the_root_path_upgrades_too_like_the_old_client_expects() {
+    let relay = Relay::start(config()).await;
+    let mut client = Client::connect(&relay.ws_url("/")).await;
+    client.say("m1", "hi").await;
+    assert_eq!(response_text(&client.next().await, "m1"), "echo: hi");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn echo_mode_answers_without_n8n() {
+    let relay = Relay::start(config()).await;
+    let mut client = Client::connect(&relay.ws_url("/ws")).await;
+    client.say("a", "Hallo Welt").await;
+    assert_eq!(response_text(&client.next().await, "a"), "echo: Hallo Welt");
+    assert_eq!(relay.health().await["webhook"], "echo");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn heartbeats_arrive_every_interval() {
+    let mut cfg = config();
+    cfg.heartbeat_interval = Duration::from_millis(50);
+    let relay = Relay::start(cfg).await;
+    let mut client = Client::connect(&relay.ws_url("/ws")).await;
+    assert_eq!(client.heartbeat_ms, 50);
+    let mut last = 0;
+    for _ in 0..3 {
+        match client.next_any().await {
+            ServerMessage::Heartbeat { ts } => {
+                assert!(ts >= last && ts > 1_700_000_000_000, "unix ms: {ts}");
+                last = ts;
+            }
+            other => panic!("expected heartbeat, got {other:?}"),
+        }
+    }
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn pings_are_answered_with_their_ts_or_the_relay_clock() {
+    let relay = Relay::start(config()).await;
+    let mut client = Client::connect(&relay.ws_url("/ws")).await;
+    client.send_raw(r#"{"type":"ping","ts":12345}"#).await;
+    assert_eq!(client.next().await, ServerMessage::Pong { ts: 12345u64.into() });
+    client.send_raw(r#"{"type":"ping","ts":1.5}"#).await;
+    assert_eq!(client.next().await.encode(), r#"{"type":"pong","ts":1.5}"#);
+    client.send(ClientMessage::Ping { ts: None }).await;
+    match client.next().await {
+        ServerMessage::Pong { ts } => assert!(ts.as_u64().is_some_and(|t| t > 1_700_000_000_000)),
+        other => panic!("{other:?}"),
+    }
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_silent_client_is_closed_and_a_pinging_one_is_not() {
+    let mut cfg = config();
+    cfg.idle_timeout = Duration::from_millis(300);
+    let relay = Relay::start(cfg).await;
+
+    let mut pinging = Client::connect(&relay.ws_url("/ws")).await;
+    let mut silent = Client::connect(&relay.ws_url("/ws")).await;
+    for _ in 0..6 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        pinging.send(ClientMessage::Ping { ts: None }).await;
+        assert!(matches!(pinging.next().await, ServerMessage::Pong { .. }));
+    }
+    // 600 ms passed: the silent one has been closed, the pinging one is alive.
+    assert_eq!(silent.expect_close().await, (1000, "idle timeout".to_owned()));
+    pinging.say("m", "still here").await;
+    assert_eq!(response_text(&pinging.next().await, "m"), "echo: still here");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn malformed_frames_get_invalid_message_and_the_connection_stays_open() {
+    let relay = Relay::start(config()).await;
+    let mut client = Client::connect(&relay.ws_url("/ws")).await;
+    for bad in [
+        "not json",
+        "[1,2]",
+        r#"{"type":"launchMissiles"}"#,
+        r#"{"type":"message","text":"no id"}"#,
+        r#"{"text":"no type"}"#,
+    ] {
+        client.send_raw(bad).await;
+        let (code, message) = error_of(&client.next().await, None);
+        assert_eq!(code, ErrorCode::InvalidMessage, "{bad}");
+        assert!(!message.is_empty());
+    }
+    // The id is given back when it is usable, so the page marks the right message.
+    client.send_raw(r#"{"type":"message","id":"m7"}"#).await;
+    assert_eq!(error_of(&client.next().await, Some("m7")).0, ErrorCode::InvalidMessage);
+    client.send_raw(r#"{"id":"m9","text":"no type"}"#).await;
+    assert_eq!(error_of(&client.next().await, Some("m9")).0, ErrorCode::InvalidMessage);
+    client.send_raw(r#"{"type":"message","id":"m8","text":"   "}"#).await;
+    assert_eq!(error_of(&client.next().await, Some("m8")).0, ErrorCode::InvalidMessage);
+    let long_id = "x".repeat(65);
+    client.send_raw(&format!(r#"{{"type":"message","id":"{long_id}","text":"hi"}}"#)).await;
+    assert_eq!(error_of(&client.next().await, None).0, ErrorCode::InvalidMessage);
+
+    client.ws.send(Message::binary(vec![1u8, 2, 3])).await.expect("send binary");
+    let (code, message) = error_of(&client.next().await, None);
+    assert_eq!(code, ErrorCode::InvalidMessage);
+    assert!(message.contains("binary"), "{message}");
+
+    client.say("ok", "still works").await;
+    assert_eq!(response_text(&client.next().await, "ok"), "echo: still works");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn oversized_messages_get_too_large_and_huge_ones_close_1009() {
+    let mut cfg = config();
+    cfg.max_message_bytes = 1000;
+    let relay = Relay::start(cfg).await;
+    let mut client = Client::connect(&relay.ws_url("/ws")).await;
+    client.say("big", &"x".repeat(1500)).await;
+    let (code, message) = error_of(&client.next().await, Some("big"));
+    assert_eq!(code, ErrorCode::TooLarge);
+    assert!(message.contains("1000"), "{message}");
+    client.say("small", "fits").await;
+    assert_eq!(response_text(&client.next().await, "small"), "echo: fits");
+
+    // Far above the limit: the socket is closed with 1009; others are unaffected.
+    let mut other = Client::connect(&relay.ws_url("/ws")).await;
+    client.say("huge", &"x".repeat(100_000)).await;
+    assert_eq!(client.expect_close().await.0, 1009);
+    other.say("o", "fine").await;
+    assert_eq!(response_text(&other.next().await, "o"), "echo: fine");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn foreign_origins_are_refused_and_own_or_loopback_ones_accepted() {
+    let relay = Relay::start(config()).await;
+    let url = relay.ws_url("/ws");
+    assert_eq!(connect_with_origin(&url, "https://evil.example").await.err(), Some(403));
+    assert!(connect_with_origin(&url, "http://localhost:8080").await.is_ok());
+    assert!(connect_with_origin(&url, &format!("http://{}", relay.addr)).await.is_ok());
+    relay.stop().await;
+
+    let mut cfg = config();
+    cfg.allowed_origins = vec!["https://chat.example.com".into()];
+    let relay = Relay::start(cfg).await;
+    let url = relay.ws_url("/ws");
+    assert!(connect_with_origin(&url, "https://chat.example.com").await.is_ok());
+    assert_eq!(connect_with_origin(&url, "http://localhost:8080").await.err(), Some(403));
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn an_invalid_session_id_gets_a_new_session_and_an_error() {
+    let relay = Relay::start(config()).await;
+    let mut client = Client::connect(&relay.ws_url("/ws?session=not%20valid!")).await;
+    assert_ne!(client.session_id, "not valid!");
+    assert_eq!(client.session_id.len(), 36);
+    assert_eq!(error_of(&client.next().await, None).0, ErrorCode::InvalidSession);
+    let client = Client::connect(&relay.ws_url("/ws?session=my-session_1")).await;
+    assert_eq!(client.session_id, "my-session_1");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn healthz_reports_connections_and_mode() {
+    let relay = Relay::start(config()).await;
+    let health = relay.health().await;
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["connections"], 0);
+    let _a = Client::connect(&relay.ws_url("/ws")).await;
+    let _b = Client::connect(&relay.ws_url("/ws")).await;
+    assert_eq!(relay.health().await["connections"], 2);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn the_built_page_is_served_with_an_index_fallback() {
+    let dir = std::env::temp_dir().join(format!("relay-dist-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join("index.html"), "<html>chat page</html>").expect("write");
+    std::fs::write(dir.join("app.js"), "console.log(1)").expect("write");
+    let mut cfg = config();
+    cfg.static_dir = dir.clone();
+    let relay = Relay::start(cfg).await;
+    for (path, expected) in [("/", "<html>chat page</html>"), ("/app.js", "console.log(1)"), ("/some/page", "<html>chat page</html>")] {
+        let response = reqwest::get(relay.http_url(path)).await.expect("get");
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(response.text().await.expect("body"), expected, "{path}");
+    }
+    // A plain GET of /ws is not an upgrade.
+    let response = reqwest::get(relay.http_url("/ws")).await.expect("get");
+    assert!(response.status().is_client_error());
+    relay.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -1,0 +1,58 @@
+//! The captured n8n bytes, read at compile time from `fixtures/`.
+
+/// Header block (up to and including the blank line) of a captured
+/// response file whose first bytes are the status line.
+pub fn head_of(capture: &str) -> String {
+    match capture.find("\r\n\r\n") {
+        Some(end) => capture[..end + 4].to_owned(),
+        None => capture.to_owned(),
+    }
+}
+
+/// The Webhook node / Chat Trigger answer with a Respond node (a-echo.txt).
+pub const ECHO: &str = include_str!("../fixtures/a-echo.txt");
+/// The headers of a streamed answer (c-stream.headers).
+pub const STREAM_HEADERS: &str = include_str!("../fixtures/c-stream.headers");
+/// The streamed answer body, one NDJSON object per line (c-stream.body).
+pub const STREAM_BODY: &str = include_str!("../fixtures/c-stream.body");
+/// The error answers (d-errors.txt).
+pub const ERRORS: &str = include_str!("../fixtures/d-errors.txt");
+/// A node failing mid-stream (d3-error-stream.raw.txt).
+pub const ERROR_STREAM_LINE: &str = r#"{"type":"error","content":null,"metadata":{"nodeId":"d2000000-0000-4000-8000-000000000002","nodeName":"Boom","runIndex":0,"itemIndex":0}}"#;
+
+/// One response from d-errors.txt, by the path after `=== POST `: the
+/// status line and headers as captured, and the body (for chunked captures,
+/// the body is empty and must be sent as chunks).
+pub fn error_response(path: &str) -> Option<(String, String)> {
+    let marker = format!("=== POST {path}\n");
+    let start = ERRORS.find(&marker)? + marker.len();
+    let rest = &ERRORS[start..];
+    let head_end = rest.find("\r\n\r\n")? + 4;
+    let head = rest[..head_end].to_owned();
+    let after = &rest[head_end..];
+    let body_end = after.find("\n=== ").unwrap_or(after.len());
+    let body = after[..body_end].trim_end_matches('\n').to_owned();
+    Some((head, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn captured_error_bodies_are_n8n_error_json() {
+        // The capture redacted install paths in the stack traces, so its
+        // Content-Length is off by a few bytes; the stand-in recomputes it.
+        for path in ["/webhook/nope", "/webhook/chat-error-last"] {
+            let Some((_, body)) = error_response(path) else {
+                panic!("{path} missing");
+            };
+            let json: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+            assert!(json["message"].is_string(), "{path}: {body}");
+        }
+        let Some((head, body)) = error_response("/webhook/chat-error") else {
+            panic!("chat-error missing");
+        };
+        assert!(head.contains("Transfer-Encoding: chunked") && body.is_empty());
+    }
+}

@@ -1,0 +1,8 @@
+//! Helpers shared by the relay's integration tests and the browser tests.
+//!
+//! - [`n8n`]: a stand-in n8n webhook on 127.0.0.1 that answers with the exact
+//!   bytes captured from a real n8n 2.8.4 (see `fixtures/README.md`), and can
+//!   be told to be slow, fail, stream, hang or go away.
+
+pub mod n8n;
+mod fixtures;

@@ -1,0 +1,355 @@
+//! A stand-in n8n webhook on loopback.
+//!
+//! It speaks HTTP/1.1 with keep-alive over a raw socket so that it can send
+//! exactly what n8n sends: the same header lines, chunk boundaries and gaps,
+//! and it closes idle keep-alive connections after `keep_alive` (n8n: 5 s).
+//!
+//! What it answers is set with [`StandIn::set_mode`]; in addition, a chat
+//! text starting with `slow:<ms> ` is answered after that many milliseconds
+//! (so one slow message can be mixed with fast ones).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+
+use crate::fixtures;
+
+/// How the stand-in answers `sendMessage` requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// `{"output":"echo: <chatInput>"}` with n8n's exact headers (Respond to Webhook).
+    Echo,
+    /// `[{"output":"echo: <chatInput>"}]` (the last node's items).
+    EchoArray,
+    /// `echo: <chatInput>` as `text/plain`.
+    PlainText,
+    /// n8n's streaming answer: "echo: " then the input, in two begin/item/end
+    /// blocks separated by `gap` (n8n's capture: ~1 s).
+    Stream {
+        /// Pause between the two blocks.
+        gap: Duration,
+    },
+    /// A node fails mid-stream: an `error` line, HTTP 200.
+    StreamError,
+    /// HTTP 500 `{"message":"Error in workflow"}`.
+    Error500,
+    /// HTTP 404: the workflow is not active.
+    NotRegistered,
+    /// HTTP 200 with an empty chunked body (a node failed behind a Respond node).
+    EmptyBody,
+    /// HTTP 200 `application/json` with a body that is not JSON.
+    InvalidJson,
+    /// Headers and half a body, then the connection is closed.
+    CutOff,
+    /// Accepts the request and never answers.
+    Hang,
+}
+
+/// One request the stand-in received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// e.g. `POST`.
+    pub method: String,
+    /// e.g. `/webhook/chat`.
+    pub path: String,
+    /// Header names in lower case.
+    pub headers: HashMap<String, String>,
+    /// The body, parsed as JSON (Null if it was not JSON).
+    pub body: serde_json::Value,
+}
+
+#[derive(Debug)]
+struct Shared {
+    mode: Mutex<Mode>,
+    requests: Mutex<Vec<Recorded>>,
+    finished: Mutex<usize>,
+    changed: Notify,
+    keep_alive: Duration,
+}
+
+/// A running stand-in; stops when dropped.
+#[derive(Debug)]
+pub struct StandIn {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl StandIn {
+    /// Starts on a free loopback port in [`Mode::Echo`], closing idle
+    /// keep-alive connections after 5 s like n8n.
+    pub async fn start() -> std::io::Result<StandIn> {
+        Self::start_with_keep_alive(Duration::from_secs(5)).await
+    }
+
+    /// Starts with a custom idle keep-alive timeout.
+    pub async fn start_with_keep_alive(keep_alive: Duration) -> std::io::Result<StandIn> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        Self::serve(listener, keep_alive)
+    }
+
+    /// Starts on a given loopback address (to come back on the same port
+    /// after [`StandIn::stop`]).
+    pub async fn start_at(addr: SocketAddr) -> std::io::Result<StandIn> {
+        let listener = TcpListener::bind(addr).await?;
+        Self::serve(listener, Duration::from_secs(5))
+    }
+
+    fn serve(listener: TcpListener, keep_alive: Duration) -> std::io::Result<StandIn> {
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            mode: Mutex::new(Mode::Echo),
+            requests: Mutex::new(Vec::new()),
+            finished: Mutex::new(0),
+            changed: Notify::new(),
+            keep_alive,
+        });
+        let task_shared = shared.clone();
+        let task = tokio::spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                connections.spawn(connection(stream, task_shared.clone()));
+            }
+        });
+        Ok(StandIn { addr, shared, task })
+    }
+
+    /// Stops listening and drops every open connection (n8n went away).
+    pub fn stop(self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The stand-in's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// A webhook URL on the stand-in, e.g. `url("/webhook/chat")`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Changes how later requests are answered.
+    pub fn set_mode(&self, mode: Mode) {
+        *lock(&self.shared.mode) = mode;
+    }
+
+    /// How many requests arrived so far.
+    pub fn calls(&self) -> usize {
+        lock(&self.shared.requests).len()
+    }
+
+    /// How many requests were answered completely so far.
+    pub fn finished(&self) -> usize {
+        *lock(&self.shared.finished)
+    }
+
+    /// Every request received, in order.
+    pub fn requests(&self) -> Vec<Recorded> {
+        lock(&self.shared.requests).clone()
+    }
+
+    /// The `chatInput` of every request, in order.
+    pub fn inputs(&self) -> Vec<String> {
+        self.requests()
+            .iter()
+            .map(|r| r.body["chatInput"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// Waits until at least `n` requests have arrived (or 10 s pass).
+    pub async fn wait_for_calls(&self, n: usize) -> bool {
+        self.wait_until(|| self.calls() >= n).await
+    }
+
+    /// Waits until at least `n` requests were answered (or 10 s pass).
+    pub async fn wait_for_finished(&self, n: usize) -> bool {
+        self.wait_until(|| self.finished() >= n).await
+    }
+
+    async fn wait_until(&self, done: impl Fn() -> bool) -> bool {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let notified = self.shared.changed.notified();
+            if done() {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return done();
+            }
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+async fn connection(mut stream: TcpStream, shared: Arc<Shared>) {
+    let mut buf = Vec::new();
+    loop {
+        let request = match tokio::time::timeout(shared.keep_alive, read_request(&mut stream, &mut buf)).await {
+            Ok(Some(request)) => request,
+            // Idle for `keep_alive`, closed, or garbage: close like n8n does.
+            _ => return,
+        };
+        let input = request.body["chatInput"].as_str().unwrap_or_default().to_owned();
+        let mode = lock(&shared.mode).clone();
+        lock(&shared.requests).push(request);
+        shared.changed.notify_waiters();
+        if let Some(ms) = input.strip_prefix("slow:").and_then(|r| r.split(' ').next()).and_then(|n| n.parse().ok()) {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
+        let keep_open = respond(&mut stream, &mode, &input).await.unwrap_or(false);
+        *lock(&shared.finished) += 1;
+        shared.changed.notify_waiters();
+        if !keep_open {
+            return;
+        }
+    }
+}
+
+async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Recorded> {
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let mut chunk = [0u8; 4096];
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next()?.split(' ');
+    let method = first.next()?.to_owned();
+    let path = first.next()?.to_owned();
+    let headers: HashMap<String, String> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let length: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+    while buf.len() < head_end + length {
+        let mut chunk = [0u8; 4096];
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let body = serde_json::from_slice(&buf[head_end..head_end + length]).unwrap_or(serde_json::Value::Null);
+    buf.drain(..head_end + length);
+    Some(Recorded { method, path, headers, body })
+}
+
+/// Replaces the captured Content-Length with the real one.
+fn with_length(head: &str, length: usize) -> String {
+    head.lines()
+        .map(|l| {
+            if l.starts_with("Content-Length:") {
+                format!("Content-Length: {length}\r")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn chunk(bytes: &str) -> String {
+    format!("{:x}\r\n{bytes}\r\n", bytes.len())
+}
+
+fn json_string(s: &str) -> String {
+    serde_json::Value::String(s.to_owned()).to_string()
+}
+
+/// Writes the answer; returns whether the connection stays open.
+async fn respond(stream: &mut TcpStream, mode: &Mode, input: &str) -> std::io::Result<bool> {
+    let echo = format!("echo: {input}");
+    match mode {
+        Mode::Echo | Mode::EchoArray | Mode::PlainText | Mode::InvalidJson => {
+            let body = match mode {
+                Mode::Echo => format!("{{\"output\":{}}}", json_string(&echo)),
+                Mode::EchoArray => format!("[{{\"output\":{}}}]", json_string(&echo)),
+                Mode::PlainText => echo,
+                _ => "{\"output\": \"unterminated".to_owned(),
+            };
+            let mut head = with_length(&fixtures::head_of(fixtures::ECHO), body.len());
+            if *mode == Mode::PlainText {
+                head = head.replace("application/json; charset=utf-8", "text/plain; charset=utf-8");
+            }
+            stream.write_all(format!("{head}{body}").as_bytes()).await?;
+            Ok(true)
+        }
+        Mode::Stream { gap } => {
+            let lines: Vec<&str> = fixtures::STREAM_BODY.lines().collect();
+            let first = lines.get(..3).unwrap_or_default();
+            let second = lines.get(3..6).unwrap_or_default();
+            let mut part1 = String::new();
+            for line in first {
+                part1.push_str(&chunk(&format!("{line}\n")));
+            }
+            stream.write_all(fixtures::STREAM_HEADERS.as_bytes()).await?;
+            stream.write_all(part1.as_bytes()).await?;
+            stream.flush().await?;
+            tokio::time::sleep(*gap).await;
+            let mut part2 = String::new();
+            for line in second {
+                let line = line.replace(r#""content":"hi""#, &format!("\"content\":{}", json_string(input)));
+                part2.push_str(&chunk(&format!("{line}\n")));
+            }
+            stream.write_all(part2.as_bytes()).await?;
+            stream.write_all(b"0\r\n\r\n").await?;
+            Ok(true)
+        }
+        Mode::StreamError => {
+            stream.write_all(fixtures::STREAM_HEADERS.as_bytes()).await?;
+            stream
+                .write_all(chunk(&format!("{}\n", fixtures::ERROR_STREAM_LINE)).as_bytes())
+                .await?;
+            stream.write_all(b"0\r\n\r\n").await?;
+            Ok(true)
+        }
+        Mode::Error500 | Mode::NotRegistered | Mode::EmptyBody => {
+            let path = match mode {
+                Mode::Error500 => "/webhook/chat-error-last",
+                Mode::NotRegistered => "/webhook/nope",
+                _ => "/webhook/chat-error",
+            };
+            let Some((head, body)) = fixtures::error_response(path) else {
+                return Ok(false);
+            };
+            let bytes = if head.contains("Transfer-Encoding: chunked") {
+                format!("{head}0\r\n\r\n")
+            } else {
+                format!("{}{body}", with_length(&head, body.len()))
+            };
+            stream.write_all(bytes.as_bytes()).await?;
+            Ok(true)
+        }
+        Mode::CutOff => {
+            let head = with_length(&fixtures::head_of(fixtures::ECHO), 100);
+            stream.write_all(format!("{head}{{\"output\":\"echo: ").as_bytes()).await?;
+            stream.flush().await?;
+            Ok(false)
+        }
+        Mode::Hang => {
+            std::future::pending::<()>().await;
+            Ok(false)
+        }
+    }
+}
