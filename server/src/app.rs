@@ -54,8 +54,14 @@ fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
 /// [`connection::serve`].
 async fn upgrade(state: AppState, request: Request<Body>) -> Response {
     let (mut parts, _body) = request.into_parts();
-    let origin = parts.headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-    let host = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let origin = parts
+        .headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok());
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok());
     if !state.origins.allows(origin, host) {
         tracing::warn!(origin = ?origin, "WebSocket from a foreign origin refused");
         return (
@@ -65,7 +71,11 @@ async fn upgrade(state: AppState, request: Request<Body>) -> Response {
             .into_response();
     }
     if state.is_draining() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "the relay is shutting down").into_response();
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the relay is shutting down",
+        )
+            .into_response();
     }
     let addr = parts
         .extensions

@@ -40,7 +40,11 @@ pub struct Config {
 
     /// Browser origins allowed to open the WebSocket (repeatable; exact match).
     /// Without it: no Origin, the relay's own host, and loopback origins.
-    #[arg(long = "allowed-origin", env = "RELAY_ALLOWED_ORIGINS", value_delimiter = ',')]
+    #[arg(
+        long = "allowed-origin",
+        env = "RELAY_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
     pub allowed_origins: Vec<String>,
 
     /// Largest text frame accepted from a client, in bytes.

@@ -251,7 +251,10 @@ fn on_frame(state: &AppState, session: &str, text: &str) -> Option<Reply> {
         return Some(Reply::Frame(ServerMessage::error(
             best_effort_id(text),
             ErrorCode::TooLarge,
-            format!("the message is {} bytes; the limit is {max} bytes", text.len()),
+            format!(
+                "the message is {} bytes; the limit is {max} bytes",
+                text.len()
+            ),
         )));
     }
     match ClientMessage::decode(text) {
@@ -264,7 +267,11 @@ fn on_frame(state: &AppState, session: &str, text: &str) -> Option<Reply> {
                 DecodeError::BadId => None,
                 _ => best_effort_id(text),
             };
-            Some(Reply::Frame(ServerMessage::error(id, ErrorCode::InvalidMessage, e.to_string())))
+            Some(Reply::Frame(ServerMessage::error(
+                id,
+                ErrorCode::InvalidMessage,
+                e.to_string(),
+            )))
         }
     }
 }
@@ -288,11 +295,19 @@ fn on_message(state: &AppState, session: &str, id: String, text: String) -> Opti
             None
         }
         Begin::InFlight => {
-            tracing::debug!(session, id, "duplicate of a message in flight; not forwarded again");
+            tracing::debug!(
+                session,
+                id,
+                "duplicate of a message in flight; not forwarded again"
+            );
             None
         }
         Begin::Answered(frame) => {
-            tracing::debug!(session, id, "duplicate of an answered message; answer sent again");
+            tracing::debug!(
+                session,
+                id,
+                "duplicate of an answered message; answer sent again"
+            );
             Some(Reply::Stored(frame))
         }
     }
@@ -362,7 +377,10 @@ mod tests {
     #[test]
     fn session_from_query() {
         let p = Peer::from_query(Some("session=abc-123"), None);
-        assert_eq!((p.session_id.as_str(), p.rejected_session), ("abc-123", false));
+        assert_eq!(
+            (p.session_id.as_str(), p.rejected_session),
+            ("abc-123", false)
+        );
         let p = Peer::from_query(Some("x=1&session=bad%20id"), None);
         assert!(p.rejected_session);
         assert_eq!(p.session_id.len(), 36);
@@ -373,7 +391,10 @@ mod tests {
 
     #[test]
     fn ids_are_recovered_from_invalid_frames_when_usable() {
-        assert_eq!(best_effort_id(r#"{"type":"message","id":"m1"}"#).as_deref(), Some("m1"));
+        assert_eq!(
+            best_effort_id(r#"{"type":"message","id":"m1"}"#).as_deref(),
+            Some("m1")
+        );
         assert_eq!(best_effort_id(r#"{"type":"message","id":""}"#), None);
         assert_eq!(best_effort_id("garbage"), None);
     }

@@ -30,7 +30,11 @@ pub struct Health {
 pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
     let stats = state.sessions.stats();
     Json(Health {
-        status: if state.is_draining() { "draining" } else { "ok" },
+        status: if state.is_draining() {
+            "draining"
+        } else {
+            "ok"
+        },
         connections: state.connections.load(Ordering::Relaxed),
         sessions: stats.sessions,
         in_flight: stats.in_flight,

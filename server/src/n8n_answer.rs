@@ -76,7 +76,11 @@ fn field_text(object: &Value) -> Option<String> {
 
 fn field_names(object: &Value) -> String {
     match object.as_object() {
-        Some(map) if !map.is_empty() => map.keys().map(String::as_str).collect::<Vec<_>>().join(", "),
+        Some(map) if !map.is_empty() => map
+            .keys()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(", "),
         _ => "none".into(),
     }
 }
@@ -164,29 +168,47 @@ mod tests {
     fn empty_and_useless_bodies_are_errors() {
         assert!(invalid("").contains("empty body"));
         assert!(invalid(" \r\n").contains("empty body"));
-        assert!(invalid(r#"{"executionStarted":true,"executionId":"6"}"#).contains("executionStarted"));
+        assert!(
+            invalid(r#"{"executionStarted":true,"executionId":"6"}"#).contains("executionStarted")
+        );
         assert!(invalid("true").contains("boolean"));
         assert!(invalid("null").contains("null"));
-        assert!(matches!(parse_success(&[0xff, 0xfe, 0x00]), Err(ResponderError::InvalidResponse(_))));
+        assert!(matches!(
+            parse_success(&[0xff, 0xfe, 0x00]),
+            Err(ResponderError::InvalidResponse(_))
+        ));
     }
 
     #[test]
     fn n8n_error_bodies_give_their_message_and_hint() {
         let body = br#"{"code":404,"message":"The requested webhook \"POST nope\" is not registered.","hint":"The workflow must be active for a production URL to run successfully.","stacktrace":"..."}"#;
-        let ResponderError::Status { status, detail: Some(detail) } = parse_failure(404, body) else {
+        let ResponderError::Status {
+            status,
+            detail: Some(detail),
+        } = parse_failure(404, body)
+        else {
             panic!("no detail");
         };
         assert_eq!(status, 404);
-        assert!(detail.contains("is not registered") && detail.contains("must be active"), "{detail}");
+        assert!(
+            detail.contains("is not registered") && detail.contains("must be active"),
+            "{detail}"
+        );
         assert!(!detail.contains("stacktrace"));
 
         let e = parse_failure(500, br#"{"message":"Error in workflow"}"#);
         assert_eq!(e.to_string(), "n8n answered HTTP 500: Error in workflow");
         let e = parse_failure(500, br#"{"error":"deliberate failure [line 2]"}"#);
-        assert_eq!(e.to_string(), "n8n answered HTTP 500: deliberate failure [line 2]");
+        assert_eq!(
+            e.to_string(),
+            "n8n answered HTTP 500: deliberate failure [line 2]"
+        );
         let e = parse_failure(502, b"");
         assert_eq!(e.to_string(), "n8n answered HTTP 502");
         let e = parse_failure(502, b"<html>Bad Gateway</html>");
-        assert_eq!(e.to_string(), "n8n answered HTTP 502: <html>Bad Gateway</html>");
+        assert_eq!(
+            e.to_string(),
+            "n8n answered HTTP 502: <html>Bad Gateway</html>"
+        );
     }
 }

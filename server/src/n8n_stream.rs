@@ -32,7 +32,8 @@ const STREAM_TYPES: [&str; 4] = ["begin", "item", "end", "error"];
 /// Whether `line` (without its newline) is a line of n8n's stream format.
 /// Used to tell a streamed answer from an ordinary JSON one by its first line.
 pub fn is_stream_line(line: &[u8]) -> bool {
-    serde_json::from_slice::<Line>(trim(line)).is_ok_and(|l| STREAM_TYPES.contains(&l.kind.as_str()))
+    serde_json::from_slice::<Line>(trim(line))
+        .is_ok_and(|l| STREAM_TYPES.contains(&l.kind.as_str()))
 }
 
 /// Incremental parser: feed bytes with [`NdjsonParser::push`], then call
@@ -72,8 +73,14 @@ impl NdjsonParser {
 }
 
 fn trim(line: &[u8]) -> &[u8] {
-    let start = line.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(line.len());
-    let end = line.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    let start = line
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(line.len());
+    let end = line
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
     &line[start..end]
 }
 
@@ -95,7 +102,9 @@ fn parse_line(line: &[u8]) -> Option<StreamEvent> {
             })),
             _ => None,
         },
-        Err(_) => Some(StreamEvent::Text(String::from_utf8_lossy(line).into_owned())),
+        Err(_) => Some(StreamEvent::Text(
+            String::from_utf8_lossy(line).into_owned(),
+        )),
     }
 }
 
@@ -104,12 +113,18 @@ mod tests {
     use super::*;
 
     const C_STREAM: &str = concat!(
-        r#"{"type":"begin","metadata":{"nodeId":"c3","nodeName":"Stream part 1","itemIndex":0,"runIndex":0,"timestamp":1}}"#, "\n",
-        r#"{"type":"item","content":"echo: ","metadata":{"nodeId":"c3","nodeName":"Stream part 1","itemIndex":0,"runIndex":0,"timestamp":1}}"#, "\n",
-        r#"{"type":"end","metadata":{"nodeId":"c3","nodeName":"Stream part 1","itemIndex":0,"runIndex":0,"timestamp":1}}"#, "\n",
-        r#"{"type":"begin","metadata":{"nodeId":"c6","nodeName":"Stream part 2","itemIndex":0,"runIndex":0,"timestamp":2}}"#, "\n",
-        r#"{"type":"item","content":"hi","metadata":{"nodeId":"c6","nodeName":"Stream part 2","itemIndex":0,"runIndex":0,"timestamp":2}}"#, "\n",
-        r#"{"type":"end","metadata":{"nodeId":"c6","nodeName":"Stream part 2","itemIndex":0,"runIndex":0,"timestamp":2}}"#, "\n",
+        r#"{"type":"begin","metadata":{"nodeId":"c3","nodeName":"Stream part 1","itemIndex":0,"runIndex":0,"timestamp":1}}"#,
+        "\n",
+        r#"{"type":"item","content":"echo: ","metadata":{"nodeId":"c3","nodeName":"Stream part 1","itemIndex":0,"runIndex":0,"timestamp":1}}"#,
+        "\n",
+        r#"{"type":"end","metadata":{"nodeId":"c3","nodeName":"Stream part 1","itemIndex":0,"runIndex":0,"timestamp":1}}"#,
+        "\n",
+        r#"{"type":"begin","metadata":{"nodeId":"c6","nodeName":"Stream part 2","itemIndex":0,"runIndex":0,"timestamp":2}}"#,
+        "\n",
+        r#"{"type":"item","content":"hi","metadata":{"nodeId":"c6","nodeName":"Stream part 2","itemIndex":0,"runIndex":0,"timestamp":2}}"#,
+        "\n",
+        r#"{"type":"end","metadata":{"nodeId":"c6","nodeName":"Stream part 2","itemIndex":0,"runIndex":0,"timestamp":2}}"#,
+        "\n",
     );
 
     fn events_split_at(bytes: &[u8], cuts: &[usize]) -> Vec<StreamEvent> {
@@ -128,7 +143,13 @@ mod tests {
     #[test]
     fn several_blocks_give_their_items_in_order() {
         let events = events_split_at(C_STREAM.as_bytes(), &[]);
-        assert_eq!(events, [StreamEvent::Text("echo: ".into()), StreamEvent::Text("hi".into())]);
+        assert_eq!(
+            events,
+            [
+                StreamEvent::Text("echo: ".into()),
+                StreamEvent::Text("hi".into())
+            ]
+        );
     }
 
     #[test]
@@ -149,14 +170,18 @@ mod tests {
         let line = "{\"type\":\"item\",\"content\":\"grüße 👋\"}\n";
         let bytes = line.as_bytes();
         for cut in 0..=bytes.len() {
-            assert_eq!(events_split_at(bytes, &[cut]), [StreamEvent::Text("grüße 👋".into())]);
+            assert_eq!(
+                events_split_at(bytes, &[cut]),
+                [StreamEvent::Text("grüße 👋".into())]
+            );
         }
     }
 
     #[test]
     fn error_chunks_and_non_json_lines() {
         let body = concat!(
-            r#"{"type":"error","content":null,"metadata":{"nodeId":"d2","nodeName":"Boom","runIndex":0,"itemIndex":0}}"#, "\n",
+            r#"{"type":"error","content":null,"metadata":{"nodeId":"d2","nodeName":"Boom","runIndex":0,"itemIndex":0}}"#,
+            "\n",
             "plain words\n",
             r#"{"type":"error","content":"boom"}"#,
         );

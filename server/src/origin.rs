@@ -77,7 +77,11 @@ fn is_loopback_http(origin: &str, authority: &str) -> bool {
 /// Compares an origin's authority with the request's `Host`, treating a
 /// default port (80 for http, 443 for https) as absent on either side.
 fn same_authority(origin_authority: &str, host: &str, origin: &str) -> bool {
-    let default_port = if origin.starts_with("https://") { ":443" } else { ":80" };
+    let default_port = if origin.starts_with("https://") {
+        ":443"
+    } else {
+        ":80"
+    };
     let a = origin_authority.to_ascii_lowercase();
     let b = host.to_ascii_lowercase();
     let a = a.strip_suffix(default_port).unwrap_or(&a);
@@ -102,18 +106,35 @@ mod tests {
     #[test]
     fn own_host_is_allowed() {
         let p = default();
-        assert!(p.allows(Some("http://chat.example.com:3000"), Some("chat.example.com:3000")));
+        assert!(p.allows(
+            Some("http://chat.example.com:3000"),
+            Some("chat.example.com:3000")
+        ));
         assert!(p.allows(Some("https://chat.example.com"), Some("chat.example.com")));
-        assert!(p.allows(Some("https://chat.example.com"), Some("chat.example.com:443")));
+        assert!(p.allows(
+            Some("https://chat.example.com"),
+            Some("chat.example.com:443")
+        ));
         assert!(p.allows(Some("http://Chat.Example.com"), Some("chat.example.com")));
-        assert!(!p.allows(Some("http://chat.example.com:3001"), Some("chat.example.com:3000")));
-        assert!(!p.allows(Some("https://chat.example.com"), Some("chat.example.com:80")));
+        assert!(!p.allows(
+            Some("http://chat.example.com:3001"),
+            Some("chat.example.com:3000")
+        ));
+        assert!(!p.allows(
+            Some("https://chat.example.com"),
+            Some("chat.example.com:80")
+        ));
     }
 
     #[test]
     fn loopback_origins_are_allowed_for_development() {
         let p = default();
-        for o in ["http://localhost:8080", "http://127.0.0.1:8080", "http://[::1]:8080", "http://localhost"] {
+        for o in [
+            "http://localhost:8080",
+            "http://127.0.0.1:8080",
+            "http://[::1]:8080",
+            "http://localhost",
+        ] {
             assert!(p.allows(Some(o), Some("127.0.0.1:3000")), "{o}");
         }
     }
@@ -138,11 +159,20 @@ mod tests {
 
     #[test]
     fn an_explicit_list_is_exact() {
-        let p = OriginPolicy::new(vec!["https://a.example".into(), " https://b.example/ ".into()]);
+        let p = OriginPolicy::new(vec![
+            "https://a.example".into(),
+            " https://b.example/ ".into(),
+        ]);
         assert!(p.allows(Some("https://a.example"), Some("relay")));
         assert!(p.allows(Some("https://b.example"), Some("relay")));
         assert!(!p.allows(Some("https://a.example:443"), Some("relay")));
-        assert!(!p.allows(Some("http://localhost:8080"), Some("localhost:8080")), "loopback not implied");
-        assert!(!p.allows(Some("https://relay"), Some("relay")), "own host not implied");
+        assert!(
+            !p.allows(Some("http://localhost:8080"), Some("localhost:8080")),
+            "loopback not implied"
+        );
+        assert!(
+            !p.allows(Some("https://relay"), Some("relay")),
+            "own host not implied"
+        );
     }
 }

@@ -60,7 +60,9 @@ impl ResponderError {
         match self {
             ResponderError::Unreachable(_) => ErrorCode::WebhookUnreachable,
             ResponderError::Timeout(_) => ErrorCode::WebhookTimeout,
-            ResponderError::Status { .. } | ResponderError::StreamError(_) => ErrorCode::WebhookError,
+            ResponderError::Status { .. } | ResponderError::StreamError(_) => {
+                ErrorCode::WebhookError
+            }
             ResponderError::InvalidResponse(_) => ErrorCode::WebhookInvalidResponse,
             ResponderError::ShuttingDown => ErrorCode::ShuttingDown,
         }

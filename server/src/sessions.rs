@@ -171,7 +171,9 @@ impl Sessions {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock cannot leave the maps half-updated
         // in a way that matters more than losing them, so keep serving.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Registers an open connection of `session` (creating the session if
@@ -252,7 +254,8 @@ impl Sessions {
             return;
         };
         let previous = if remember {
-            s.messages.insert(id.to_owned(), Entry::Answered(frame.clone()))
+            s.messages
+                .insert(id.to_owned(), Entry::Answered(frame.clone()))
         } else {
             s.messages.remove(id)
         };
@@ -277,7 +280,10 @@ impl Sessions {
                 }
             }
         }
-        inner.retained_bytes = inner.retained_bytes.saturating_add(added).saturating_sub(removed);
+        inner.retained_bytes = inner
+            .retained_bytes
+            .saturating_add(added)
+            .saturating_sub(removed);
         self.enforce_byte_cap(&mut inner, session);
     }
 
@@ -323,8 +329,12 @@ impl Sessions {
                 continue;
             }
             // Only live sessions remain: drop the current session's oldest answers.
-            let Some(s) = inner.map.get_mut(current) else { break };
-            let Some(old) = s.answered.pop_front() else { break };
+            let Some(s) = inner.map.get_mut(current) else {
+                break;
+            };
+            let Some(old) = s.answered.pop_front() else {
+                break;
+            };
             if let Some(Entry::Answered(f)) = s.messages.remove(&old) {
                 inner.retained_bytes = inner.retained_bytes.saturating_sub(f.len());
             }
@@ -359,7 +369,8 @@ fn evict_oldest_idle(inner: &mut Inner, keep: Option<&str>) -> bool {
 /// Runs [`Sessions::sweep`] regularly (a tenth of `retain_for`, between 1 s
 /// and 60 s) until the task is aborted.
 pub async fn sweep_periodically(sessions: Arc<Sessions>) {
-    let period = (sessions.limits.retain_for / 10).clamp(Duration::from_secs(1), Duration::from_secs(60));
+    let period =
+        (sessions.limits.retain_for / 10).clamp(Duration::from_secs(1), Duration::from_secs(60));
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -377,7 +388,14 @@ mod tests {
 
     fn conn(id: ConnId) -> (ConnHandle, mpsc::Receiver<Utf8Bytes>) {
         let (tx, rx) = mpsc::channel(4);
-        (ConnHandle { id, tx, kick: CancellationToken::new() }, rx)
+        (
+            ConnHandle {
+                id,
+                tx,
+                kick: CancellationToken::new(),
+            },
+            rx,
+        )
     }
 
     fn frame(s: &str) -> Utf8Bytes {
@@ -385,7 +403,10 @@ mod tests {
     }
 
     fn limits() -> Limits {
-        Limits { retain_for: Duration::from_secs(60), ..Limits::default() }
+        Limits {
+            retain_for: Duration::from_secs(60),
+            ..Limits::default()
+        }
     }
 
     #[tokio::test]
@@ -400,7 +421,11 @@ mod tests {
         assert_eq!(rx.try_recv().ok(), Some(frame("answer")));
         assert_eq!(sessions.begin("s", "m1"), Begin::Answered(frame("answer")));
         assert_eq!(sessions.stats().in_flight, 0);
-        assert_eq!(sessions.begin("other", "m1"), Begin::Start, "ids are per session");
+        assert_eq!(
+            sessions.begin("other", "m1"),
+            Begin::Start,
+            "ids are per session"
+        );
     }
 
     #[tokio::test]
@@ -428,7 +453,10 @@ mod tests {
         assert_eq!(rx2.try_recv().ok(), Some(frame("late answer")));
         let (c3, mut rx3) = conn(3);
         sessions.attach("s", c3);
-        assert!(rx3.try_recv().is_err(), "delivered once, not to every later connection");
+        assert!(
+            rx3.try_recv().is_err(),
+            "delivered once, not to every later connection"
+        );
     }
 
     #[tokio::test]
@@ -457,7 +485,14 @@ mod tests {
         assert_eq!(sessions.sweep(), 0);
         tokio::time::advance(Duration::from_secs(2)).await;
         assert_eq!(sessions.sweep(), 1);
-        assert_eq!(sessions.stats(), Stats { sessions: 0, in_flight: 0, retained_bytes: 0 });
+        assert_eq!(
+            sessions.stats(),
+            Stats {
+                sessions: 0,
+                in_flight: 0,
+                retained_bytes: 0
+            }
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -470,7 +505,10 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn session_count_is_capped_by_evicting_the_oldest_idle() {
-        let sessions = Sessions::new(Limits { max_sessions: 3, ..limits() });
+        let sessions = Sessions::new(Limits {
+            max_sessions: 3,
+            ..limits()
+        });
         for name in ["a", "b", "c"] {
             let (c, _rx) = conn(1);
             sessions.attach(name, c);
@@ -480,13 +518,20 @@ mod tests {
         let (c, _rx) = conn(2);
         sessions.attach("d", c);
         assert_eq!(sessions.stats().sessions, 3);
-        assert_eq!(sessions.begin("a", "x"), Begin::Start, "a was evicted and starts fresh");
+        assert_eq!(
+            sessions.begin("a", "x"),
+            Begin::Start,
+            "a was evicted and starts fresh"
+        );
         assert_eq!(sessions.stats().sessions, 3, "b went to make room for a");
     }
 
     #[tokio::test]
     async fn retained_bytes_are_capped() {
-        let sessions = Sessions::new(Limits { max_retained_bytes: 10, ..limits() });
+        let sessions = Sessions::new(Limits {
+            max_retained_bytes: 10,
+            ..limits()
+        });
         let (c, _rx) = conn(1);
         sessions.attach("s", c);
         for i in 0..3 {
@@ -495,13 +540,20 @@ mod tests {
             sessions.complete("s", &id, frame("1234"), true);
         }
         assert!(sessions.stats().retained_bytes <= 10);
-        assert_eq!(sessions.begin("s", "m0"), Begin::Start, "oldest answer forgotten");
+        assert_eq!(
+            sessions.begin("s", "m0"),
+            Begin::Start,
+            "oldest answer forgotten"
+        );
         assert!(matches!(sessions.begin("s", "m2"), Begin::Answered(_)));
     }
 
     #[tokio::test]
     async fn answers_per_session_are_capped() {
-        let sessions = Sessions::new(Limits { max_answers_per_session: 2, ..limits() });
+        let sessions = Sessions::new(Limits {
+            max_answers_per_session: 2,
+            ..limits()
+        });
         for i in 0..3 {
             let id = format!("m{i}");
             sessions.begin("s", &id);

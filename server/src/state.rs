@@ -107,7 +107,10 @@ impl AppState {
         self.begin_drain();
         self.answers.close();
         let grace = self.config.shutdown_grace;
-        if tokio::time::timeout(grace, self.answers.wait()).await.is_err() {
+        if tokio::time::timeout(grace, self.answers.wait())
+            .await
+            .is_err()
+        {
             tracing::warn!(
                 "{} answer(s) still in flight after {grace:?}; telling their clients",
                 self.answers.len()
@@ -117,7 +120,10 @@ impl AppState {
         }
         self.close_conns.cancel();
         self.conns.close();
-        if tokio::time::timeout(Duration::from_secs(2), self.conns.wait()).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(2), self.conns.wait())
+            .await
+            .is_err()
+        {
             tracing::warn!("{} connection(s) did not close in time", self.conns.len());
         }
     }

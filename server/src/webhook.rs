@@ -48,7 +48,11 @@ impl Webhook {
             .connect_timeout(Duration::from_secs(10).min(timeout))
             .user_agent(concat!("n8n-chat-relay/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(Webhook { url, client, timeout })
+        Ok(Webhook {
+            url,
+            client,
+            timeout,
+        })
     }
 
     /// The URL without user info or query string, safe to log.
@@ -179,7 +183,10 @@ impl Webhook {
 }
 
 fn too_large() -> ResponderError {
-    ResponderError::InvalidResponse(format!("the answer is larger than {} MiB", MAX_BODY_BYTES >> 20))
+    ResponderError::InvalidResponse(format!(
+        "the answer is larger than {} MiB",
+        MAX_BODY_BYTES >> 20
+    ))
 }
 
 fn unwrap_json_answer(text: String) -> String {
@@ -234,15 +241,25 @@ mod tests {
 
     #[test]
     fn redaction_hides_credentials_and_query() {
-        let url = url::Url::parse("https://user:secret@n8n.example/webhook/abc?token=t").expect("url");
+        let url =
+            url::Url::parse("https://user:secret@n8n.example/webhook/abc?token=t").expect("url");
         let shown = redact(&url);
-        assert!(!shown.contains("secret") && !shown.contains("user") && !shown.contains("token"), "{shown}");
-        assert!(shown.starts_with("https://n8n.example/webhook/abc"), "{shown}");
+        assert!(
+            !shown.contains("secret") && !shown.contains("user") && !shown.contains("token"),
+            "{shown}"
+        );
+        assert!(
+            shown.starts_with("https://n8n.example/webhook/abc"),
+            "{shown}"
+        );
     }
 
     #[test]
     fn streamed_json_objects_are_unwrapped() {
-        assert_eq!(unwrap_json_answer(r#"{"output":"echo: hi"}"#.into()), "echo: hi");
+        assert_eq!(
+            unwrap_json_answer(r#"{"output":"echo: hi"}"#.into()),
+            "echo: hi"
+        );
         assert_eq!(unwrap_json_answer("echo: hi".into()), "echo: hi");
         assert_eq!(unwrap_json_answer("{not json".into()), "{not json");
         assert_eq!(unwrap_json_answer(r#"{"x":1}"#.into()), r#"{"x":1}"#);

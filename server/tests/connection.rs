@@ -13,16 +13,24 @@ use tokio_tungstenite::tungstenite::Message;
 #[tokio::test]
 async fn connection_frame_comes_first_with_the_announced_settings() {
     let relay = Relay::start(config()).await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(relay.ws_url("/ws")).await.expect("connect");
+    let (mut ws, _) = tokio_tungstenite::connect_async(relay.ws_url("/ws"))
+        .await
+        .expect("connect");
     use futures_util::StreamExt;
     let first = ws.next().await.expect("frame").expect("ok");
-    let Message::Text(text) = first else { panic!("{first:?}") };
+    let Message::Text(text) = first else {
+        panic!("{first:?}")
+    };
     let value: serde_json::Value = serde_json::from_str(&text).expect("json");
     assert_eq!(value["type"], "connection");
     assert_eq!(value["heartbeatMs"], 30000);
     assert_eq!(value["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(value["maxMessageBytes"], 65536);
-    assert_eq!(value["sessionId"].as_str().map(str::len), Some(36), "a UUID v4");
+    assert_eq!(
+        value["sessionId"].as_str().map(str::len),
+        Some(36),
+        "a UUID v4"
+    );
     assert!(value["clientId"].as_str().is_some_and(|c| !c.is_empty()));
     relay.stop().await;
 }
@@ -71,7 +79,12 @@ async fn pings_are_answered_with_their_ts_or_the_relay_clock() {
     let relay = Relay::start(config()).await;
     let mut client = Client::connect(&relay.ws_url("/ws")).await;
     client.send_raw(r#"{"type":"ping","ts":12345}"#).await;
-    assert_eq!(client.next().await, ServerMessage::Pong { ts: 12345u64.into() });
+    assert_eq!(
+        client.next().await,
+        ServerMessage::Pong {
+            ts: 12345u64.into()
+        }
+    );
     client.send_raw(r#"{"type":"ping","ts":1.5}"#).await;
     assert_eq!(client.next().await.encode(), r#"{"type":"pong","ts":1.5}"#);
     client.send(ClientMessage::Ping { ts: None }).await;
@@ -96,9 +109,15 @@ async fn a_silent_client_is_closed_and_a_pinging_one_is_not() {
         assert!(matches!(pinging.next().await, ServerMessage::Pong { .. }));
     }
     // 600 ms passed: the silent one has been closed, the pinging one is alive.
-    assert_eq!(silent.expect_close().await, (1000, "idle timeout".to_owned()));
+    assert_eq!(
+        silent.expect_close().await,
+        (1000, "idle timeout".to_owned())
+    );
     pinging.say("m", "still here").await;
-    assert_eq!(response_text(&pinging.next().await, "m"), "echo: still here");
+    assert_eq!(
+        response_text(&pinging.next().await, "m"),
+        "echo: still here"
+    );
     relay.stop().await;
 }
 
@@ -120,22 +139,47 @@ async fn malformed_frames_get_invalid_message_and_the_connection_stays_open() {
     }
     // The id is given back when it is usable, so the page marks the right message.
     client.send_raw(r#"{"type":"message","id":"m7"}"#).await;
-    assert_eq!(error_of(&client.next().await, Some("m7")).0, ErrorCode::InvalidMessage);
+    assert_eq!(
+        error_of(&client.next().await, Some("m7")).0,
+        ErrorCode::InvalidMessage
+    );
     client.send_raw(r#"{"id":"m9","text":"no type"}"#).await;
-    assert_eq!(error_of(&client.next().await, Some("m9")).0, ErrorCode::InvalidMessage);
-    client.send_raw(r#"{"type":"message","id":"m8","text":"   "}"#).await;
-    assert_eq!(error_of(&client.next().await, Some("m8")).0, ErrorCode::InvalidMessage);
+    assert_eq!(
+        error_of(&client.next().await, Some("m9")).0,
+        ErrorCode::InvalidMessage
+    );
+    client
+        .send_raw(r#"{"type":"message","id":"m8","text":"   "}"#)
+        .await;
+    assert_eq!(
+        error_of(&client.next().await, Some("m8")).0,
+        ErrorCode::InvalidMessage
+    );
     let long_id = "x".repeat(65);
-    client.send_raw(&format!(r#"{{"type":"message","id":"{long_id}","text":"hi"}}"#)).await;
-    assert_eq!(error_of(&client.next().await, None).0, ErrorCode::InvalidMessage);
+    client
+        .send_raw(&format!(
+            r#"{{"type":"message","id":"{long_id}","text":"hi"}}"#
+        ))
+        .await;
+    assert_eq!(
+        error_of(&client.next().await, None).0,
+        ErrorCode::InvalidMessage
+    );
 
-    client.ws.send(Message::binary(vec![1u8, 2, 3])).await.expect("send binary");
+    client
+        .ws
+        .send(Message::binary(vec![1u8, 2, 3]))
+        .await
+        .expect("send binary");
     let (code, message) = error_of(&client.next().await, None);
     assert_eq!(code, ErrorCode::InvalidMessage);
     assert!(message.contains("binary"), "{message}");
 
     client.say("ok", "still works").await;
-    assert_eq!(response_text(&client.next().await, "ok"), "echo: still works");
+    assert_eq!(
+        response_text(&client.next().await, "ok"),
+        "echo: still works"
+    );
     relay.stop().await;
 }
 
@@ -165,17 +209,33 @@ async fn oversized_messages_get_too_large_and_huge_ones_close_1009() {
 async fn foreign_origins_are_refused_and_own_or_loopback_ones_accepted() {
     let relay = Relay::start(config()).await;
     let url = relay.ws_url("/ws");
-    assert_eq!(connect_with_origin(&url, "https://evil.example").await.err(), Some(403));
-    assert!(connect_with_origin(&url, "http://localhost:8080").await.is_ok());
-    assert!(connect_with_origin(&url, &format!("http://{}", relay.addr)).await.is_ok());
+    assert_eq!(
+        connect_with_origin(&url, "https://evil.example")
+            .await
+            .err(),
+        Some(403)
+    );
+    assert!(connect_with_origin(&url, "http://localhost:8080")
+        .await
+        .is_ok());
+    assert!(connect_with_origin(&url, &format!("http://{}", relay.addr))
+        .await
+        .is_ok());
     relay.stop().await;
 
     let mut cfg = config();
     cfg.allowed_origins = vec!["https://chat.example.com".into()];
     let relay = Relay::start(cfg).await;
     let url = relay.ws_url("/ws");
-    assert!(connect_with_origin(&url, "https://chat.example.com").await.is_ok());
-    assert_eq!(connect_with_origin(&url, "http://localhost:8080").await.err(), Some(403));
+    assert!(connect_with_origin(&url, "https://chat.example.com")
+        .await
+        .is_ok());
+    assert_eq!(
+        connect_with_origin(&url, "http://localhost:8080")
+            .await
+            .err(),
+        Some(403)
+    );
     relay.stop().await;
 }
 
@@ -185,7 +245,10 @@ async fn an_invalid_session_id_gets_a_new_session_and_an_error() {
     let mut client = Client::connect(&relay.ws_url("/ws?session=not%20valid!")).await;
     assert_ne!(client.session_id, "not valid!");
     assert_eq!(client.session_id.len(), 36);
-    assert_eq!(error_of(&client.next().await, None).0, ErrorCode::InvalidSession);
+    assert_eq!(
+        error_of(&client.next().await, None).0,
+        ErrorCode::InvalidSession
+    );
     let client = Client::connect(&relay.ws_url("/ws?session=my-session_1")).await;
     assert_eq!(client.session_id, "my-session_1");
     relay.stop().await;
@@ -212,7 +275,11 @@ async fn the_built_page_is_served_with_an_index_fallback() {
     let mut cfg = config();
     cfg.static_dir = dir.clone();
     let relay = Relay::start(cfg).await;
-    for (path, expected) in [("/", "<html>chat page</html>"), ("/app.js", "console.log(1)"), ("/some/page", "<html>chat page</html>")] {
+    for (path, expected) in [
+        ("/", "<html>chat page</html>"),
+        ("/app.js", "console.log(1)"),
+        ("/some/page", "<html>chat page</html>"),
+    ] {
         let response = reqwest::get(relay.http_url(path)).await.expect("get");
         assert_eq!(response.status(), 200, "{path}");
         assert_eq!(response.text().await.expect("body"), expected, "{path}");

@@ -30,7 +30,10 @@ mod tests {
         assert!(is_valid_message_id(&"x".repeat(64)));
         assert!(!is_valid_message_id(""));
         assert!(!is_valid_message_id(&"x".repeat(65)));
-        assert!(is_valid_message_id(&"ä".repeat(64)), "counts characters, not bytes");
+        assert!(
+            is_valid_message_id(&"ä".repeat(64)),
+            "counts characters, not bytes"
+        );
     }
 
     #[test]

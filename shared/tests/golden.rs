@@ -20,18 +20,31 @@ fn num(n: u64) -> serde_json::Number {
 fn check_client(name: &str, value: ClientMessage) {
     let bytes = golden(name);
     assert_eq!(value.encode(), bytes, "encoding of {name}");
-    assert_eq!(ClientMessage::decode(&bytes), Ok(value), "decoding of {name}");
+    assert_eq!(
+        ClientMessage::decode(&bytes),
+        Ok(value),
+        "decoding of {name}"
+    );
 }
 
 fn check_server(name: &str, value: ServerMessage) {
     let bytes = golden(name);
     assert_eq!(value.encode(), bytes, "encoding of {name}");
-    assert_eq!(ServerMessage::decode(&bytes), Ok(value), "decoding of {name}");
+    assert_eq!(
+        ServerMessage::decode(&bytes),
+        Ok(value),
+        "decoding of {name}"
+    );
 }
 
 #[test]
 fn client_ping() {
-    check_client("client_ping", ClientMessage::Ping { ts: Some(num(1764107000123)) });
+    check_client(
+        "client_ping",
+        ClientMessage::Ping {
+            ts: Some(num(1764107000123)),
+        },
+    );
 }
 
 #[test]
@@ -66,19 +79,30 @@ fn server_connection() {
 
 #[test]
 fn server_heartbeat() {
-    check_server("server_heartbeat", ServerMessage::Heartbeat { ts: 1764107000123 });
+    check_server(
+        "server_heartbeat",
+        ServerMessage::Heartbeat { ts: 1764107000123 },
+    );
 }
 
 #[test]
 fn server_pong() {
-    check_server("server_pong", ServerMessage::Pong { ts: num(1764107000123) });
+    check_server(
+        "server_pong",
+        ServerMessage::Pong {
+            ts: num(1764107000123),
+        },
+    );
 }
 
 #[test]
 fn server_chunk() {
     check_server(
         "server_chunk",
-        ServerMessage::Chunk { id: "m1".into(), text: "echo: ".into() },
+        ServerMessage::Chunk {
+            id: "m1".into(),
+            text: "echo: ".into(),
+        },
     );
 }
 
@@ -86,7 +110,10 @@ fn server_chunk() {
 fn server_response() {
     check_server(
         "server_response",
-        ServerMessage::Response { id: "m1".into(), text: "echo: hi".into() },
+        ServerMessage::Response {
+            id: "m1".into(),
+            text: "echo: hi".into(),
+        },
     );
 }
 
@@ -94,7 +121,11 @@ fn server_response() {
 fn server_error_with_id() {
     check_server(
         "server_error",
-        ServerMessage::error(Some("m1".into()), ErrorCode::WebhookTimeout, "n8n did not answer within 120s"),
+        ServerMessage::error(
+            Some("m1".into()),
+            ErrorCode::WebhookTimeout,
+            "n8n did not answer within 120s",
+        ),
     );
 }
 
@@ -112,8 +143,14 @@ fn server_history() {
         "server_history",
         ServerMessage::History {
             messages: vec![
-                HistoryMessage { role: Role::User, text: "hi".into() },
-                HistoryMessage { role: Role::Bot, text: "echo: hi".into() },
+                HistoryMessage {
+                    role: Role::User,
+                    text: "hi".into(),
+                },
+                HistoryMessage {
+                    role: Role::Bot,
+                    text: "echo: hi".into(),
+                },
             ],
         },
     );
@@ -128,12 +165,18 @@ fn every_error_code_has_its_wire_name() {
         ("webhook_unreachable", ErrorCode::WebhookUnreachable),
         ("webhook_timeout", ErrorCode::WebhookTimeout),
         ("webhook_error", ErrorCode::WebhookError),
-        ("webhook_invalid_response", ErrorCode::WebhookInvalidResponse),
+        (
+            "webhook_invalid_response",
+            ErrorCode::WebhookInvalidResponse,
+        ),
         ("shutting_down", ErrorCode::ShuttingDown),
         ("rate_limited", ErrorCode::RateLimited),
     ];
     for (name, code) in codes {
-        assert_eq!(serde_json::to_string(&code).ok(), Some(format!("\"{name}\"")));
+        assert_eq!(
+            serde_json::to_string(&code).ok(),
+            Some(format!("\"{name}\""))
+        );
         assert_eq!(code.as_str(), name);
     }
 }
@@ -143,12 +186,18 @@ fn unknown_fields_are_ignored() {
     let frame = r#"{"type":"message","id":"m1","text":"hi","metadata":{"lang":"de"}}"#;
     assert_eq!(
         ClientMessage::decode(frame),
-        Ok(ClientMessage::Message { id: "m1".into(), text: "hi".into() })
+        Ok(ClientMessage::Message {
+            id: "m1".into(),
+            text: "hi".into()
+        })
     );
     let frame = r#"{"type":"response","id":"m1","text":"x","future":1}"#;
     assert_eq!(
         ServerMessage::decode(frame),
-        Ok(ServerMessage::Response { id: "m1".into(), text: "x".into() })
+        Ok(ServerMessage::Response {
+            id: "m1".into(),
+            text: "x".into()
+        })
     );
 }
 
@@ -158,8 +207,12 @@ fn unknown_server_frames_and_codes_decode_as_unknown() {
         ServerMessage::decode(r#"{"type":"somethingNew","x":1}"#),
         Ok(ServerMessage::Unknown)
     );
-    let decoded = ServerMessage::decode(r#"{"type":"error","id":null,"code":"brand_new","message":"m"}"#);
-    assert_eq!(decoded, Ok(ServerMessage::error(None, ErrorCode::Unknown, "m")));
+    let decoded =
+        ServerMessage::decode(r#"{"type":"error","id":null,"code":"brand_new","message":"m"}"#);
+    assert_eq!(
+        decoded,
+        Ok(ServerMessage::error(None, ErrorCode::Unknown, "m"))
+    );
 }
 
 #[test]
@@ -167,7 +220,10 @@ fn a_connection_frame_without_max_message_bytes_still_decodes() {
     let frame = r#"{"type":"connection","clientId":"c","sessionId":"s","heartbeatMs":30000,"version":"0.0.1"}"#;
     assert!(matches!(
         ServerMessage::decode(frame),
-        Ok(ServerMessage::Connection { max_message_bytes: None, .. })
+        Ok(ServerMessage::Connection {
+            max_message_bytes: None,
+            ..
+        })
     ));
 }
 
@@ -185,9 +241,15 @@ fn invalid_client_frames_are_rejected_with_a_reason() {
         r#"{"type":"message","id":5,"text":"x"}"#,
         r#"{"id":"m1","text":"no type"}"#,
     ] {
-        assert!(matches!(ClientMessage::decode(bad), Err(DecodeError::Malformed(_))), "{bad:?}");
+        assert!(
+            matches!(ClientMessage::decode(bad), Err(DecodeError::Malformed(_))),
+            "{bad:?}"
+        );
     }
-    let long = format!(r#"{{"type":"message","id":"{}","text":"x"}}"#, "a".repeat(65));
+    let long = format!(
+        r#"{{"type":"message","id":"{}","text":"x"}}"#,
+        "a".repeat(65)
+    );
     assert_eq!(ClientMessage::decode(&long), Err(DecodeError::BadId));
     assert_eq!(
         ClientMessage::decode(r#"{"type":"message","id":"","text":"x"}"#),
@@ -205,5 +267,8 @@ fn ping_ts_may_be_a_float_and_is_echoed_unchanged() {
     let Ok(ClientMessage::Ping { ts: Some(ts) }) = decoded else {
         panic!("{decoded:?}");
     };
-    assert_eq!(ServerMessage::Pong { ts }.encode(), r#"{"type":"pong","ts":12.5}"#);
+    assert_eq!(
+        ServerMessage::Pong { ts }.encode(),
+        r#"{"type":"pong","ts":12.5}"#
+    );
 }

@@ -13,8 +13,17 @@ pub fn head_of(capture: &str) -> String {
 pub const ECHO: &str = include_str!("../fixtures/a-echo.txt");
 /// The headers of a streamed answer (c-stream.headers).
 pub const STREAM_HEADERS: &str = include_str!("../fixtures/c-stream.headers");
-/// The streamed answer body, one NDJSON object per line (c-stream.body).
-pub const STREAM_BODY: &str = include_str!("../fixtures/c-stream.body");
+/// The streamed answer (c-stream.body: headers, then one NDJSON object per line).
+pub const STREAM_CAPTURE: &str = include_str!("../fixtures/c-stream.body");
+
+/// The NDJSON lines of the streamed answer, without the headers.
+pub fn stream_lines() -> impl Iterator<Item = &'static str> {
+    let body = match STREAM_CAPTURE.find("\r\n\r\n") {
+        Some(i) => &STREAM_CAPTURE[i + 4..],
+        None => STREAM_CAPTURE,
+    };
+    body.lines().filter(|l| !l.trim().is_empty())
+}
 /// The error answers (d-errors.txt).
 pub const ERRORS: &str = include_str!("../fixtures/d-errors.txt");
 /// A node failing mid-stream (d3-error-stream.raw.txt).
@@ -38,6 +47,16 @@ pub fn error_response(path: &str) -> Option<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_stream_capture_has_two_blocks_of_three_lines() {
+        let lines: Vec<&str> = stream_lines().collect();
+        assert_eq!(lines.len(), 6);
+        assert!(
+            lines[0].starts_with(r#"{"type":"begin""#) && lines[5].starts_with(r#"{"type":"end""#)
+        );
+        assert!(head_of(ECHO).ends_with("Keep-Alive: timeout=5\r\n\r\n"));
+    }
 
     #[test]
     fn captured_error_bodies_are_n8n_error_json() {

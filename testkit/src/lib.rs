@@ -4,5 +4,5 @@
 //!   bytes captured from a real n8n 2.8.4 (see `fixtures/README.md`), and can
 //!   be told to be slow, fail, stream, hang or go away.
 
-pub mod n8n;
 mod fixtures;
+pub mod n8n;

@@ -199,16 +199,28 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 async fn connection(mut stream: TcpStream, shared: Arc<Shared>) {
     let mut buf = Vec::new();
     loop {
-        let request = match tokio::time::timeout(shared.keep_alive, read_request(&mut stream, &mut buf)).await {
+        let request = match tokio::time::timeout(
+            shared.keep_alive,
+            read_request(&mut stream, &mut buf),
+        )
+        .await
+        {
             Ok(Some(request)) => request,
             // Idle for `keep_alive`, closed, or garbage: close like n8n does.
             _ => return,
         };
-        let input = request.body["chatInput"].as_str().unwrap_or_default().to_owned();
+        let input = request.body["chatInput"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let mode = lock(&shared.mode).clone();
         lock(&shared.requests).push(request);
         shared.changed.notify_waiters();
-        if let Some(ms) = input.strip_prefix("slow:").and_then(|r| r.split(' ').next()).and_then(|n| n.parse().ok()) {
+        if let Some(ms) = input
+            .strip_prefix("slow:")
+            .and_then(|r| r.split(' ').next())
+            .and_then(|n| n.parse().ok())
+        {
             tokio::time::sleep(Duration::from_millis(ms)).await;
         }
         let keep_open = respond(&mut stream, &mode, &input).await.unwrap_or(false);
@@ -241,7 +253,10 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Recor
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
-    let length: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let length: usize = headers
+        .get("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     while buf.len() < head_end + length {
         let mut chunk = [0u8; 4096];
         let n = stream.read(&mut chunk).await.ok()?;
@@ -250,14 +265,20 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Recor
         }
         buf.extend_from_slice(&chunk[..n]);
     }
-    let body = serde_json::from_slice(&buf[head_end..head_end + length]).unwrap_or(serde_json::Value::Null);
+    let body = serde_json::from_slice(&buf[head_end..head_end + length])
+        .unwrap_or(serde_json::Value::Null);
     buf.drain(..head_end + length);
-    Some(Recorded { method, path, headers, body })
+    Some(Recorded {
+        method,
+        path,
+        headers,
+        body,
+    })
 }
 
 /// Replaces the captured Content-Length with the real one.
 fn with_length(head: &str, length: usize) -> String {
-    head.lines()
+    head.split('\n')
         .map(|l| {
             if l.starts_with("Content-Length:") {
                 format!("Content-Length: {length}\r")
@@ -290,26 +311,34 @@ async fn respond(stream: &mut TcpStream, mode: &Mode, input: &str) -> std::io::R
             };
             let mut head = with_length(&fixtures::head_of(fixtures::ECHO), body.len());
             if *mode == Mode::PlainText {
-                head = head.replace("application/json; charset=utf-8", "text/plain; charset=utf-8");
+                head = head.replace(
+                    "application/json; charset=utf-8",
+                    "text/plain; charset=utf-8",
+                );
             }
             stream.write_all(format!("{head}{body}").as_bytes()).await?;
             Ok(true)
         }
         Mode::Stream { gap } => {
-            let lines: Vec<&str> = fixtures::STREAM_BODY.lines().collect();
+            let lines: Vec<&str> = fixtures::stream_lines().collect();
             let first = lines.get(..3).unwrap_or_default();
             let second = lines.get(3..6).unwrap_or_default();
             let mut part1 = String::new();
             for line in first {
                 part1.push_str(&chunk(&format!("{line}\n")));
             }
-            stream.write_all(fixtures::STREAM_HEADERS.as_bytes()).await?;
+            stream
+                .write_all(fixtures::STREAM_HEADERS.as_bytes())
+                .await?;
             stream.write_all(part1.as_bytes()).await?;
             stream.flush().await?;
             tokio::time::sleep(*gap).await;
             let mut part2 = String::new();
             for line in second {
-                let line = line.replace(r#""content":"hi""#, &format!("\"content\":{}", json_string(input)));
+                let line = line.replace(
+                    r#""content":"hi""#,
+                    &format!("\"content\":{}", json_string(input)),
+                );
                 part2.push_str(&chunk(&format!("{line}\n")));
             }
             stream.write_all(part2.as_bytes()).await?;
@@ -317,7 +346,9 @@ async fn respond(stream: &mut TcpStream, mode: &Mode, input: &str) -> std::io::R
             Ok(true)
         }
         Mode::StreamError => {
-            stream.write_all(fixtures::STREAM_HEADERS.as_bytes()).await?;
+            stream
+                .write_all(fixtures::STREAM_HEADERS.as_bytes())
+                .await?;
             stream
                 .write_all(chunk(&format!("{}\n", fixtures::ERROR_STREAM_LINE)).as_bytes())
                 .await?;
@@ -343,7 +374,9 @@ async fn respond(stream: &mut TcpStream, mode: &Mode, input: &str) -> std::io::R
         }
         Mode::CutOff => {
             let head = with_length(&fixtures::head_of(fixtures::ECHO), 100);
-            stream.write_all(format!("{head}{{\"output\":\"echo: ").as_bytes()).await?;
+            stream
+                .write_all(format!("{head}{{\"output\":\"echo: ").as_bytes())
+                .await?;
             stream.flush().await?;
             Ok(false)
         }

@@ -55,7 +55,11 @@ impl Relay {
         let task = tokio::spawn(server::run(listener, config, async move {
             let _ = rx.await;
         }));
-        Relay { addr, shutdown: Some(tx), task }
+        Relay {
+            addr,
+            shutdown: Some(tx),
+            task,
+        }
     }
 
     pub fn ws_url(&self, path_and_query: &str) -> String {
@@ -79,11 +83,15 @@ impl Relay {
         let result = tokio::time::timeout(Duration::from_secs(30), &mut self.task)
             .await
             .expect("relay stopped in time");
-        result.expect("relay task").expect("relay ran without error");
+        result
+            .expect("relay task")
+            .expect("relay ran without error");
     }
 
     pub async fn health(&self) -> serde_json::Value {
-        let response = reqwest::get(self.http_url("/healthz")).await.expect("healthz");
+        let response = reqwest::get(self.http_url("/healthz"))
+            .await
+            .expect("healthz");
         assert_eq!(response.status(), 200);
         response.json().await.expect("healthz json")
     }
@@ -92,7 +100,10 @@ impl Relay {
     pub async fn wait_idle(&self) {
         let deadline = tokio::time::Instant::now() + STEP;
         while self.health().await["inFlight"] != 0 {
-            assert!(tokio::time::Instant::now() < deadline, "relay never became idle");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "relay never became idle"
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
@@ -111,13 +122,20 @@ pub struct Client {
 impl Client {
     /// Connects and reads the `connection` frame.
     pub async fn connect(url: &str) -> Client {
-        let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("connect");
+        let (ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("connect");
         Self::after_connect(ws).await
     }
 
     pub async fn after_connect(mut ws: Ws) -> Client {
         match next_frame(&mut ws).await {
-            ServerMessage::Connection { session_id, client_id, heartbeat_ms, .. } => Client {
+            ServerMessage::Connection {
+                session_id,
+                client_id,
+                heartbeat_ms,
+                ..
+            } => Client {
                 ws,
                 session_id,
                 client_id,
@@ -128,15 +146,25 @@ impl Client {
     }
 
     pub async fn send(&mut self, message: ClientMessage) {
-        self.ws.send(Message::text(message.encode())).await.expect("send");
+        self.ws
+            .send(Message::text(message.encode()))
+            .await
+            .expect("send");
     }
 
     pub async fn say(&mut self, id: &str, text: &str) {
-        self.send(ClientMessage::Message { id: id.into(), text: text.into() }).await;
+        self.send(ClientMessage::Message {
+            id: id.into(),
+            text: text.into(),
+        })
+        .await;
     }
 
     pub async fn send_raw(&mut self, text: &str) {
-        self.ws.send(Message::text(text.to_owned())).await.expect("send raw");
+        self.ws
+            .send(Message::text(text.to_owned()))
+            .await
+            .expect("send raw");
     }
 
     /// The next frame that is not a heartbeat.
@@ -172,8 +200,13 @@ impl Client {
     /// Waits for the close frame; returns its code and reason.
     pub async fn expect_close(&mut self) -> (u16, String) {
         loop {
-            match tokio::time::timeout(STEP, self.ws.next()).await.expect("close in time") {
-                Some(Ok(Message::Close(Some(frame)))) => return (u16::from(frame.code), frame.reason.to_string()),
+            match tokio::time::timeout(STEP, self.ws.next())
+                .await
+                .expect("close in time")
+            {
+                Some(Ok(Message::Close(Some(frame)))) => {
+                    return (u16::from(frame.code), frame.reason.to_string())
+                }
                 Some(Ok(Message::Close(None))) => return (1005, String::new()),
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => panic!("socket error instead of close: {e}"),
@@ -186,10 +219,15 @@ impl Client {
 /// Connects with an `Origin` header; returns the HTTP status on refusal.
 pub async fn connect_with_origin(url: &str, origin: &str) -> Result<Client, u16> {
     let mut request = url.into_client_request().expect("request");
-    request.headers_mut().insert("Origin", HeaderValue::from_str(origin).expect("origin header"));
+    request.headers_mut().insert(
+        "Origin",
+        HeaderValue::from_str(origin).expect("origin header"),
+    );
     match tokio_tungstenite::connect_async(request).await {
         Ok((ws, _)) => Ok(Client::after_connect(ws).await),
-        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            Err(response.status().as_u16())
+        }
         Err(e) => panic!("unexpected connect error: {e}"),
     }
 }
@@ -202,7 +240,9 @@ async fn next_frame(ws: &mut Ws) -> ServerMessage {
             .expect("socket open")
             .expect("no socket error");
         match message {
-            Message::Text(text) => return ServerMessage::decode(&text).expect("valid server frame"),
+            Message::Text(text) => {
+                return ServerMessage::decode(&text).expect("valid server frame")
+            }
             Message::Ping(_) | Message::Pong(_) => continue,
             other => panic!("unexpected frame: {other:?}"),
         }
@@ -220,7 +260,11 @@ pub fn response_text(frame: &ServerMessage, id: &str) -> String {
 /// The code and message of an `error` frame for `id`, or panics.
 pub fn error_of(frame: &ServerMessage, id: Option<&str>) -> (shared::ErrorCode, String) {
     match frame {
-        ServerMessage::Error { id: got, code, message } if got.as_deref() == id => (*code, message.clone()),
+        ServerMessage::Error {
+            id: got,
+            code,
+            message,
+        } if got.as_deref() == id => (*code, message.clone()),
         other => panic!("expected error for {id:?}, got {other:?}"),
     }
 }

@@ -1,0 +1,142 @@
+//! Sessions across reconnects: no double calls to n8n, no lost answers, and
+//! many clients at once each getting exactly their own answers.
+
+mod support;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use shared::ServerMessage;
+use support::{config_for, response_text, Client, Relay};
+use testkit::n8n::StandIn;
+
+#[tokio::test]
+async fn a_repeated_id_reaches_n8n_once() {
+    let n8n = StandIn::start().await.expect("stand-in");
+    let relay = Relay::start(config_for(&n8n.url("/webhook/chat"))).await;
+    let mut client = Client::connect(&relay.ws_url("/ws")).await;
+    client.say("m1", "slow:300 once").await;
+    assert!(n8n.wait_for_calls(1).await);
+    client.say("m1", "slow:300 once").await; // while in flight
+    assert_eq!(
+        response_text(&client.next().await, "m1"),
+        "echo: slow:300 once"
+    );
+    client.say("m1", "slow:300 once").await; // after the answer
+    assert_eq!(
+        response_text(&client.next().await, "m1"),
+        "echo: slow:300 once"
+    );
+    client.expect_silence(Duration::from_millis(200)).await;
+    assert_eq!(n8n.calls(), 1);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn an_answer_that_completes_while_away_is_delivered_on_reconnect() {
+    let n8n = StandIn::start().await.expect("stand-in");
+    let relay = Relay::start(config_for(&n8n.url("/webhook/chat"))).await;
+    let mut client = Client::connect(&relay.ws_url("/ws")).await;
+    let session = client.session_id.clone();
+    client.say("m1", "slow:300 while you were away").await;
+    assert!(n8n.wait_for_calls(1).await);
+    drop(client);
+    assert!(n8n.wait_for_finished(1).await);
+    relay.wait_idle().await;
+
+    let mut back = Client::connect(&relay.ws_url(&format!("/ws?session={session}"))).await;
+    assert_eq!(back.session_id, session);
+    assert_eq!(
+        response_text(&back.next().await, "m1"),
+        "echo: slow:300 while you were away"
+    );
+    // The page resends what it had no answer for; the relay answers from memory.
+    back.say("m1", "slow:300 while you were away").await;
+    assert_eq!(
+        response_text(&back.next().await, "m1"),
+        "echo: slow:300 while you were away"
+    );
+    assert_eq!(n8n.calls(), 1);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_message_resent_on_a_new_connection_while_in_flight_is_answered_once() {
+    let n8n = StandIn::start().await.expect("stand-in");
+    let relay = Relay::start(config_for(&n8n.url("/webhook/chat"))).await;
+    let mut first = Client::connect(&relay.ws_url("/ws")).await;
+    let session = first.session_id.clone();
+    first.say("m1", "slow:400 hello").await;
+    assert!(n8n.wait_for_calls(1).await);
+    drop(first);
+    let mut second = Client::connect(&relay.ws_url(&format!("/ws?session={session}"))).await;
+    second.say("m1", "slow:400 hello").await;
+    assert_eq!(
+        response_text(&second.next().await, "m1"),
+        "echo: slow:400 hello"
+    );
+    second.expect_silence(Duration::from_millis(200)).await;
+    assert_eq!(n8n.calls(), 1);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn twenty_clients_each_get_exactly_their_own_answers() {
+    let n8n = StandIn::start().await.expect("stand-in");
+    let relay = Relay::start(config_for(&n8n.url("/webhook/chat"))).await;
+    let url = relay.ws_url("/ws");
+    let mut tasks = tokio::task::JoinSet::new();
+    for c in 0..20 {
+        let url = url.clone();
+        tasks.spawn(async move {
+            let mut client = Client::connect(&url).await;
+            for m in 0..5 {
+                client
+                    .say(&format!("c{c}-m{m}"), &format!("client {c} message {m}"))
+                    .await;
+            }
+            let mut seen = HashSet::new();
+            for _ in 0..5 {
+                match client.next().await {
+                    ServerMessage::Response { id, text } => {
+                        let m = id
+                            .strip_prefix(&format!("c{c}-m"))
+                            .expect("own id")
+                            .to_owned();
+                        assert_eq!(text, format!("echo: client {c} message {m}"));
+                        assert!(seen.insert(id), "answered twice");
+                    }
+                    other => panic!("client {c}: {other:?}"),
+                }
+            }
+            client.expect_silence(Duration::from_millis(100)).await;
+            seen.len()
+        });
+    }
+    let mut total = 0;
+    while let Some(result) = tasks.join_next().await {
+        total += result.expect("client task");
+    }
+    assert_eq!(total, 100);
+    assert_eq!(n8n.calls(), 100);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_that_never_reads_does_not_slow_the_others() {
+    let n8n = StandIn::start().await.expect("stand-in");
+    let relay = Relay::start(config_for(&n8n.url("/webhook/chat"))).await;
+    let mut stuck = Client::connect(&relay.ws_url("/ws")).await;
+    // The stuck client sends a lot and never reads its answers.
+    let big = "y".repeat(60_000);
+    for i in 0..40 {
+        stuck.say(&format!("s{i}"), &big).await;
+    }
+    let mut fine = Client::connect(&relay.ws_url("/ws")).await;
+    for i in 0..5 {
+        let id = format!("f{i}");
+        fine.say(&id, "hello").await;
+        assert_eq!(response_text(&fine.next().await, &id), "echo: hello");
+    }
+    relay.stop().await;
+}

@@ -1,0 +1,216 @@
+//! Forwarding to n8n: the request the stand-in receives, every answer shape
+//! n8n produces (captured bytes), and every way it can fail.
+
+mod support;
+
+use std::time::Duration;
+
+use shared::{ErrorCode, ServerMessage};
+use support::{config_for, error_of, response_text, Client, Relay};
+use testkit::n8n::{Mode, StandIn};
+
+async fn setup(mode: Mode) -> (StandIn, Relay, Client) {
+    let n8n = StandIn::start().await.expect("stand-in");
+    n8n.set_mode(mode);
+    let relay = Relay::start(config_for(&n8n.url("/webhook/abc/chat"))).await;
+    let client = Client::connect(&relay.ws_url("/ws")).await;
+    (n8n, relay, client)
+}
+
+#[tokio::test]
+async fn the_request_is_a_chat_trigger_send_message() {
+    let (n8n, relay, mut client) = setup(Mode::Echo).await;
+    client.say("m1", "hi \"there\"").await;
+    assert_eq!(
+        response_text(&client.next().await, "m1"),
+        "echo: hi \"there\""
+    );
+    let requests = n8n.requests();
+    assert_eq!(requests.len(), 1);
+    let r = &requests[0];
+    assert_eq!(
+        (r.method.as_str(), r.path.as_str()),
+        ("POST", "/webhook/abc/chat")
+    );
+    assert_eq!(
+        r.headers.get("content-type").map(String::as_str),
+        Some("application/json")
+    );
+    assert_eq!(
+        r.body,
+        serde_json::json!({"action": "sendMessage", "sessionId": client.session_id, "chatInput": "hi \"there\""})
+    );
+    assert_eq!(relay.health().await["webhook"], "n8n");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn array_and_plain_text_answers() {
+    let (n8n, relay, mut client) = setup(Mode::EchoArray).await;
+    client.say("a", "one").await;
+    assert_eq!(response_text(&client.next().await, "a"), "echo: one");
+    n8n.set_mode(Mode::PlainText);
+    client.say("b", "two").await;
+    assert_eq!(response_text(&client.next().await, "b"), "echo: two");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn n8n_errors_map_to_their_codes_with_n8ns_explanation() {
+    let (n8n, relay, mut client) = setup(Mode::Error500).await;
+    client.say("a", "x").await;
+    let (code, message) = error_of(&client.next().await, Some("a"));
+    assert_eq!(code, ErrorCode::WebhookError);
+    assert!(
+        message.contains("500") && message.contains("Error in workflow"),
+        "{message}"
+    );
+
+    n8n.set_mode(Mode::NotRegistered);
+    client.say("b", "x").await;
+    let (code, message) = error_of(&client.next().await, Some("b"));
+    assert_eq!(code, ErrorCode::WebhookError);
+    assert!(
+        message.contains("404") && message.contains("must be active"),
+        "{message}"
+    );
+
+    n8n.set_mode(Mode::EmptyBody);
+    client.say("c", "x").await;
+    let (code, message) = error_of(&client.next().await, Some("c"));
+    assert_eq!(code, ErrorCode::WebhookInvalidResponse);
+    assert!(message.contains("empty"), "{message}");
+
+    n8n.set_mode(Mode::InvalidJson);
+    client.say("d", "x").await;
+    // Not JSON is taken as plain text, as n8n's own widget does.
+    assert_eq!(
+        response_text(&client.next().await, "d"),
+        "{\"output\": \"unterminated"
+    );
+
+    n8n.set_mode(Mode::CutOff);
+    client.say("e", "x").await;
+    assert_eq!(
+        error_of(&client.next().await, Some("e")).0,
+        ErrorCode::WebhookUnreachable
+    );
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn an_error_is_not_remembered_so_the_same_id_can_be_retried() {
+    let (n8n, relay, mut client) = setup(Mode::Error500).await;
+    client.say("r", "try").await;
+    assert_eq!(
+        error_of(&client.next().await, Some("r")).0,
+        ErrorCode::WebhookError
+    );
+    n8n.set_mode(Mode::Echo);
+    client.say("r", "try").await;
+    assert_eq!(response_text(&client.next().await, "r"), "echo: try");
+    assert_eq!(n8n.calls(), 2);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn unreachable_n8n() {
+    let n8n = StandIn::start().await.expect("stand-in");
+    let url = n8n.url("/webhook/chat");
+    let _ = n8n.stop();
+    let relay = Relay::start(config_for(&url)).await;
+    let mut client = Client::connect(&relay.ws_url("/ws")).await;
+    client.say("m", "anyone?").await;
+    let (code, message) = error_of(&client.next().await, Some("m"));
+    assert_eq!(code, ErrorCode::WebhookUnreachable);
+    assert!(
+        !message.contains("/webhook/chat"),
+        "no URL in client-facing errors: {message}"
+    );
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_hanging_n8n_times_out() {
+    let n8n = StandIn::start().await.expect("stand-in");
+    n8n.set_mode(Mode::Hang);
+    let mut cfg = config_for(&n8n.url("/webhook/chat"));
+    cfg.webhook_timeout = Duration::from_millis(200);
+    let relay = Relay::start(cfg).await;
+    let mut client = Client::connect(&relay.ws_url("/ws")).await;
+    client.say("m", "hello?").await;
+    assert_eq!(
+        error_of(&client.next().await, Some("m")).0,
+        ErrorCode::WebhookTimeout
+    );
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_slow_answer_does_not_hold_up_faster_ones() {
+    let (_n8n, relay, mut client) = setup(Mode::Echo).await;
+    client.say("slow", "slow:800 take your time").await;
+    client.say("fast", "quick").await;
+    assert_eq!(response_text(&client.next().await, "fast"), "echo: quick");
+    assert_eq!(
+        response_text(&client.next().await, "slow"),
+        "echo: slow:800 take your time"
+    );
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn streamed_answers_arrive_as_chunks_then_one_response() {
+    let (_n8n, relay, mut client) = setup(Mode::Stream {
+        gap: Duration::from_millis(100),
+    })
+    .await;
+    client.say("s", "hi").await;
+    assert_eq!(
+        client.next().await,
+        ServerMessage::Chunk {
+            id: "s".into(),
+            text: "echo: ".into()
+        }
+    );
+    assert_eq!(
+        client.next().await,
+        ServerMessage::Chunk {
+            id: "s".into(),
+            text: "hi".into()
+        }
+    );
+    assert_eq!(response_text(&client.next().await, "s"), "echo: hi");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_failing_stream_ends_in_an_error() {
+    let (_n8n, relay, mut client) = setup(Mode::StreamError).await;
+    client.say("s", "boom").await;
+    assert_eq!(
+        error_of(&client.next().await, Some("s")).0,
+        ErrorCode::WebhookError
+    );
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn keep_alive_connections_n8n_closed_are_not_reused() {
+    // n8n closes idle keep-alive connections after 5 s; here after 300 ms,
+    // with the relay's pool idle timeout at 4 s the relay must cope anyway
+    // (a request on a closed pooled connection is retried only if unsent).
+    let n8n = StandIn::start_with_keep_alive(Duration::from_millis(300))
+        .await
+        .expect("stand-in");
+    let relay = Relay::start(config_for(&n8n.url("/webhook/chat"))).await;
+    let mut client = Client::connect(&relay.ws_url("/ws")).await;
+    for i in 0..3 {
+        let id = format!("k{i}");
+        client.say(&id, "again").await;
+        assert_eq!(response_text(&client.next().await, &id), "echo: again");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(n8n.calls(), 3, "each message ran the workflow exactly once");
+    relay.stop().await;
+}
