@@ -1,1 +1,41 @@
-fn main() {}
+//! `cargo xtask <command>`: the project's build, run and test entry points.
+//!
+//! - `run [relay flags…]`: build the page and the relay (release), then serve
+//!   the app at http://127.0.0.1:3000 (flags are passed to `relay`).
+//! - `build`: build the release page into `dist/` and the relay binary.
+//! - `test`: fmt check, clippy, every test (native, wasm in headless
+//!   Chromium, end-to-end in a real browser).
+//! - `setup`: only install the tools (idempotent).
+//!
+//! Every command installs what it needs first; each install step skips
+//! itself when the right version is already there. Plain Rust, so it works
+//! on Windows too.
+
+mod cmd;
+mod tasks;
+mod tools;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let command = args.next().unwrap_or_default();
+    let rest: Vec<String> = args.collect();
+    let result = match command.as_str() {
+        "run" => tasks::run(&rest),
+        "build" => tasks::build().map(|_| ()),
+        "test" => tasks::test(),
+        "setup" => tools::Toolchain::ensure(tools::Needs::all()).map(|_| ()),
+        _ => {
+            eprintln!("usage: cargo xtask <run [relay flags…] | build | test | setup>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask {command}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

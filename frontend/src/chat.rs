@@ -1,0 +1,280 @@
+//! The controller: runs the [`Machine`], executes its commands on the
+//! [`Socket`], feeds frames to the [`Conversation`], and publishes state to
+//! the components through signals. Glue only: every decision is made in the
+//! machine or the conversation.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::rc::{Rc, Weak};
+
+use leptos::prelude::*;
+use shared::{ClientMessage, ServerMessage};
+
+use crate::connection::machine::{Command, Event, Machine, Phase};
+use crate::connection::socket::Socket;
+use crate::conversation::Conversation;
+use crate::i18n::Lang;
+use crate::settings::{self, Timing};
+use crate::{debug_handle, ids, storage};
+
+/// What the components read.
+#[derive(Debug, Clone, Copy)]
+pub struct View {
+    /// The conversation.
+    pub conversation: RwSignal<Conversation>,
+    /// The connection phase.
+    pub phase: RwSignal<Phase>,
+    /// Last ping round trip.
+    pub rtt_ms: RwSignal<Option<f64>>,
+    /// The clock, refreshed by the tick (for countdowns).
+    pub now: RwSignal<f64>,
+    /// Max reconnect attempts (for "attempt n of m").
+    pub max_attempts: u32,
+    /// The page's language.
+    pub lang: Lang,
+}
+
+/// The controller.
+pub struct Chat {
+    /// Signals for the components.
+    pub view: View,
+    machine: RefCell<Machine>,
+    socket: RefCell<Option<Socket>>,
+    session: RefCell<Option<String>>,
+    base_url: String,
+    test_ids: RefCell<HashSet<String>>,
+    me: Weak<Chat>,
+}
+
+impl std::fmt::Debug for Chat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chat").field("base_url", &self.base_url).finish()
+    }
+}
+
+fn now() -> f64 {
+    js_sys::Date::now()
+}
+
+fn query_param(key: &str) -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    web_sys::UrlSearchParams::new_with_str(&search).ok()?.get(key)
+}
+
+fn browser_lang() -> Lang {
+    let tag = web_sys::window().and_then(|w| w.navigator().language()).unwrap_or_default();
+    Lang::from_tag(&tag)
+}
+
+impl Chat {
+    /// Builds the controller from the page's URL and storage.
+    pub fn new() -> Rc<Chat> {
+        let timing = Timing::from_params(query_param);
+        let location = web_sys::window().map(|w| w.location());
+        let protocol = location.as_ref().and_then(|l| l.protocol().ok()).unwrap_or_default();
+        let host = location.as_ref().and_then(|l| l.host().ok()).unwrap_or_default();
+        let base_url = settings::relay_url(query_param("relay"), &protocol, &host);
+        let mut conversation = storage::load_conversation();
+        conversation.requeue_sent();
+        Rc::new_cyclic(|me| Chat {
+            view: View {
+                conversation: RwSignal::new(conversation),
+                phase: RwSignal::new(Phase::Connecting),
+                rtt_ms: RwSignal::new(None),
+                now: RwSignal::new(now()),
+                max_attempts: timing.backoff.max_attempts,
+                lang: browser_lang(),
+            },
+            machine: RefCell::new(Machine::new(timing)),
+            socket: RefCell::new(None),
+            session: RefCell::new(storage::load_session()),
+            base_url,
+            test_ids: RefCell::new(HashSet::new()),
+            me: me.clone(),
+        })
+    }
+
+    /// Opens the first connection.
+    pub fn start(&self) {
+        self.dispatch(Event::Start);
+    }
+
+    /// Feeds one event to the machine and carries out its commands.
+    pub fn dispatch(&self, event: Event) {
+        let commands = self.machine.borrow_mut().handle(event, now());
+        let (phase, rtt) = {
+            let m = self.machine.borrow();
+            (m.phase(), m.rtt_ms())
+        };
+        if self.view.phase.get_untracked() != phase {
+            self.view.phase.set(phase);
+        }
+        if self.view.rtt_ms.get_untracked() != rtt {
+            self.view.rtt_ms.set(rtt);
+        }
+        for command in commands {
+            self.execute(command);
+        }
+        if phase != Phase::Online {
+            self.view.conversation.update(Conversation::requeue_sent);
+        }
+        self.publish_debug();
+    }
+
+    fn execute(&self, command: Command) {
+        match command {
+            Command::Open => self.open(),
+            Command::Close => {
+                self.socket.borrow_mut().take();
+            }
+            Command::Ping { ts } => {
+                let ts = serde_json::Number::from_f64(ts);
+                self.send_frame(&ClientMessage::Ping { ts });
+            }
+            Command::Flush => self.flush(),
+        }
+    }
+
+    fn open(&self) {
+        // Drop (detach and close) the old socket before opening a new one.
+        self.socket.borrow_mut().take();
+        let url = settings::with_session(&self.base_url, self.session.borrow().as_deref());
+        let (a, b, c) = (self.me.clone(), self.me.clone(), self.me.clone());
+        let socket = Socket::open(
+            &url,
+            move || {
+                if let Some(chat) = a.upgrade() {
+                    chat.dispatch(Event::Opened);
+                }
+            },
+            move |text| {
+                if let Some(chat) = b.upgrade() {
+                    chat.on_text(&text);
+                }
+            },
+            move || {
+                if let Some(chat) = c.upgrade() {
+                    chat.socket.borrow_mut().take();
+                    chat.dispatch(Event::Closed { jitter: ids::random() });
+                }
+            },
+        );
+        match socket {
+            Ok(socket) => *self.socket.borrow_mut() = Some(socket),
+            Err(e) => {
+                web_sys::console::warn_2(&"cannot open WebSocket".into(), &e);
+                let me = self.me.clone();
+                // Report the failure from a fresh task, not from inside dispatch.
+                leptos::task::spawn_local(async move {
+                    if let Some(chat) = me.upgrade() {
+                        chat.dispatch(Event::Closed { jitter: ids::random() });
+                    }
+                });
+            }
+        }
+    }
+
+    fn send_frame(&self, frame: &ClientMessage) -> bool {
+        self.socket.borrow().as_ref().is_some_and(|s| s.send(&frame.encode()))
+    }
+
+    /// Sends every pending message, oldest first.
+    fn flush(&self) {
+        let outbox = self.view.conversation.with_untracked(Conversation::outbox);
+        for frame in outbox {
+            if !self.send_frame(&frame) {
+                break;
+            }
+            if let ClientMessage::Message { id, .. } = &frame {
+                self.view.conversation.update(|c| c.mark_sent(id));
+            }
+        }
+    }
+
+    fn on_text(&self, text: &str) {
+        let frame = match ServerMessage::decode(text) {
+            Ok(frame) => frame,
+            Err(e) => {
+                web_sys::console::warn_1(&format!("ignoring unreadable frame: {e}").into());
+                return;
+            }
+        };
+        if let ServerMessage::Connection { session_id, .. } = &frame {
+            storage::save_session(session_id);
+            *self.session.borrow_mut() = Some(session_id.clone());
+        }
+        self.report_test_result(&frame);
+        match &frame {
+            ServerMessage::Response { id, text } => {
+                self.view.conversation.update(|c| {
+                    c.on_response(id, text);
+                });
+            }
+            ServerMessage::Chunk { id, text } => self.view.conversation.update(|c| c.on_chunk(id, text)),
+            ServerMessage::Error { id, code, message } => {
+                self.view.conversation.update(|c| {
+                    c.on_error(id.as_deref(), *code, message);
+                });
+            }
+            _ => {}
+        }
+        self.dispatch(Event::Frame(frame));
+    }
+
+    /// The user sent `text`.
+    pub fn send_user(&self, text: String) -> String {
+        let id = ids::new_id();
+        self.view.conversation.update(|c| c.add_user(id.clone(), text));
+        if self.machine.borrow().phase() == Phase::Online {
+            self.flush();
+        }
+        id
+    }
+
+    /// The user clicked retry on a failed message.
+    pub fn retry_message(&self, id: &str) {
+        self.view.conversation.update(|c| c.retry(id));
+        if self.machine.borrow().phase() == Phase::Online {
+            self.flush();
+        }
+    }
+
+    /// Ticks the clock (called a few times a second).
+    pub fn tick(&self) {
+        self.view.now.set(now());
+        self.dispatch(Event::Tick { jitter: ids::random() });
+    }
+
+    /// Sends a test message; its answer or error is logged to the console.
+    pub fn test_webhook_connection(&self) -> String {
+        let id = self.send_user("Test: webhook connection".into());
+        self.test_ids.borrow_mut().insert(id.clone());
+        web_sys::console::log_1(&format!("chatInstance: test message {id} sent").into());
+        id
+    }
+
+    fn report_test_result(&self, frame: &ServerMessage) {
+        let Some(id) = frame.answer_id() else { return };
+        if matches!(frame, ServerMessage::Chunk { .. }) || !self.test_ids.borrow_mut().remove(id) {
+            return;
+        }
+        match frame {
+            ServerMessage::Response { text, .. } => {
+                web_sys::console::log_1(&format!("chatInstance: webhook answered: {text}").into())
+            }
+            ServerMessage::Error { code, message, .. } => {
+                web_sys::console::error_1(&format!("chatInstance: webhook error {code}: {message}").into())
+            }
+            _ => {}
+        }
+    }
+
+    fn publish_debug(&self) {
+        let ready_state = self.socket.borrow().as_ref().map_or(3, Socket::ready_state);
+        debug_handle::update(
+            self.machine.borrow().phase() == Phase::Online,
+            ready_state,
+            self.session.borrow().as_deref(),
+        );
+    }
+}

@@ -1,0 +1,417 @@
+//! The conversation: what is shown, and the outbox (what still awaits an
+//! answer).
+//!
+//! A user message is `queued` until it has been written to an open socket,
+//! then `sent` until its answer (`answered`) or error (`failed`) arrives.
+//! Every queued *or* sent message is resent, in order, whenever the link
+//! comes back: the relay deduplicates by id, so n8n runs once however often
+//! a message is resent, and a message can never fall between two sockets.
+//! Answers are matched by id; a second answer for an id (a resend raced the
+//! first) is ignored, so every message shows exactly one outcome.
+
+use serde::{Deserialize, Serialize};
+use shared::{ClientMessage, ErrorCode};
+
+/// Who a line is from. Serialized names are the `data-role` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The person chatting.
+    User,
+    /// The workflow's answer.
+    Bot,
+    /// An error answering a user message.
+    Error,
+    /// A note from the page itself.
+    System,
+}
+
+impl Role {
+    /// The `data-role` value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Bot => "bot",
+            Role::Error => "error",
+            Role::System => "system",
+        }
+    }
+}
+
+/// Where a user message is. Names are the `data-state` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Delivery {
+    /// Waiting for the link.
+    Queued,
+    /// On the wire; waiting for the answer.
+    Sent,
+    /// Answered.
+    Answered,
+    /// Ended in an error (retry possible).
+    Failed,
+}
+
+impl Delivery {
+    /// The `data-state` value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Delivery::Queued => "queued",
+            Delivery::Sent => "sent",
+            Delivery::Answered => "answered",
+            Delivery::Failed => "failed",
+        }
+    }
+
+    /// Still waiting for an outcome (in the outbox).
+    pub fn is_pending(self) -> bool {
+        matches!(self, Delivery::Queued | Delivery::Sent)
+    }
+}
+
+/// One line of the conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Line {
+    /// The user message's id; answers and errors carry the id they answer.
+    pub id: String,
+    /// Who it is from.
+    pub role: Role,
+    /// The text.
+    pub text: String,
+    /// For user lines: delivery state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<Delivery>,
+    /// For error lines: the error code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<ErrorCode>,
+    /// For bot lines: still receiving streamed chunks.
+    #[serde(default)]
+    pub streaming: bool,
+}
+
+/// The whole conversation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conversation {
+    /// Oldest first.
+    pub lines: Vec<Line>,
+}
+
+/// Most lines kept (older ones are dropped, never pending ones).
+pub const MAX_LINES: usize = 500;
+
+impl Conversation {
+    /// Adds a user message (queued).
+    pub fn add_user(&mut self, id: String, text: String) {
+        self.lines.push(Line {
+            id,
+            role: Role::User,
+            text,
+            delivery: Some(Delivery::Queued),
+            code: None,
+            streaming: false,
+        });
+        self.trim();
+    }
+
+    /// Adds a note from the page.
+    pub fn add_system(&mut self, id: String, text: String) {
+        self.lines.push(Line { id, role: Role::System, text, delivery: None, code: None, streaming: false });
+        self.trim();
+    }
+
+    fn trim(&mut self) {
+        while self.lines.len() > MAX_LINES {
+            match self.lines.iter().position(|l| !l.delivery.is_some_and(Delivery::is_pending)) {
+                Some(i) => {
+                    self.lines.remove(i);
+                }
+                None => break,
+            }
+        }
+    }
+
+    fn user(&mut self, id: &str) -> Option<&mut Line> {
+        self.lines.iter_mut().find(|l| l.role == Role::User && l.id == id)
+    }
+
+    /// The delivery state of a user message.
+    pub fn delivery(&self, id: &str) -> Option<Delivery> {
+        self.lines.iter().find(|l| l.role == Role::User && l.id == id).and_then(|l| l.delivery)
+    }
+
+    /// The frames to send when the link is (again) ready: every pending
+    /// message, oldest first.
+    pub fn outbox(&self) -> Vec<ClientMessage> {
+        self.lines
+            .iter()
+            .filter(|l| l.role == Role::User && l.delivery.is_some_and(Delivery::is_pending))
+            .map(|l| ClientMessage::Message { id: l.id.clone(), text: l.text.clone() })
+            .collect()
+    }
+
+    /// A message was written to an open socket.
+    pub fn mark_sent(&mut self, id: &str) {
+        if let Some(line) = self.user(id) {
+            if line.delivery == Some(Delivery::Queued) {
+                line.delivery = Some(Delivery::Sent);
+            }
+        }
+    }
+
+    /// The link was lost: what was sent is queued again (it will be resent).
+    pub fn requeue_sent(&mut self) {
+        for line in &mut self.lines {
+            if line.role == Role::User && line.delivery == Some(Delivery::Sent) {
+                line.delivery = Some(Delivery::Queued);
+            }
+        }
+    }
+
+    /// A streamed piece of the answer to `id`.
+    pub fn on_chunk(&mut self, id: &str, text: &str) {
+        if !self.delivery(id).is_some_and(Delivery::is_pending) {
+            return;
+        }
+        match self.lines.iter_mut().find(|l| l.role == Role::Bot && l.id == id) {
+            Some(bot) => bot.text.push_str(text),
+            None => {
+                let at = self.position_after_user(id);
+                self.lines.insert(at, Line {
+                    id: id.to_owned(),
+                    role: Role::Bot,
+                    text: text.to_owned(),
+                    delivery: None,
+                    code: None,
+                    streaming: true,
+                });
+            }
+        }
+    }
+
+    fn position_after_user(&self, id: &str) -> usize {
+        self.lines
+            .iter()
+            .position(|l| l.role == Role::User && l.id == id)
+            .map_or(self.lines.len(), |i| {
+                // After the user line and anything already answering it.
+                let mut j = i + 1;
+                while j < self.lines.len() && self.lines[j].id == id && self.lines[j].role != Role::User {
+                    j += 1;
+                }
+                j
+            })
+    }
+
+    /// The answer to `id`. Returns false if it was ignored (unknown id or
+    /// already answered).
+    pub fn on_response(&mut self, id: &str, text: &str) -> bool {
+        match self.delivery(id) {
+            Some(Delivery::Answered) | None => return false,
+            _ => {}
+        }
+        // A late answer wins over an earlier error: drop the error line.
+        self.lines.retain(|l| !(l.role == Role::Error && l.id == id));
+        if let Some(user) = self.user(id) {
+            user.delivery = Some(Delivery::Answered);
+        }
+        match self.lines.iter_mut().find(|l| l.role == Role::Bot && l.id == id) {
+            Some(bot) => {
+                bot.text = text.to_owned();
+                bot.streaming = false;
+            }
+            None => {
+                let at = self.position_after_user(id);
+                self.lines.insert(at, Line {
+                    id: id.to_owned(),
+                    role: Role::Bot,
+                    text: text.to_owned(),
+                    delivery: None,
+                    code: None,
+                    streaming: false,
+                });
+            }
+        }
+        true
+    }
+
+    /// An error for `id` (or for the connection, without id). Returns false
+    /// if it was ignored.
+    pub fn on_error(&mut self, id: Option<&str>, code: ErrorCode, message: &str) -> bool {
+        let Some(id) = id else {
+            return false;
+        };
+        if code == ErrorCode::ShuttingDown {
+            // The relay is restarting: keep it queued; it is resent after reconnecting.
+            if let Some(user) = self.user(id) {
+                if user.delivery == Some(Delivery::Sent) {
+                    user.delivery = Some(Delivery::Queued);
+                }
+            }
+            return false;
+        }
+        if !self.delivery(id).is_some_and(Delivery::is_pending) {
+            return false;
+        }
+        if let Some(user) = self.user(id) {
+            user.delivery = Some(Delivery::Failed);
+        }
+        // A partly streamed answer stays visible above the error.
+        for line in &mut self.lines {
+            if line.role == Role::Bot && line.id == id {
+                line.streaming = false;
+            }
+        }
+        let at = self.position_after_user(id);
+        self.lines.insert(at, Line {
+            id: id.to_owned(),
+            role: Role::Error,
+            text: message.to_owned(),
+            delivery: None,
+            code: Some(code),
+            streaming: false,
+        });
+        true
+    }
+
+    /// The user asked to retry a failed message: queue it again (same id:
+    /// the relay forgets failed ids, so it is forwarded again).
+    pub fn retry(&mut self, id: &str) {
+        if self.delivery(id) != Some(Delivery::Failed) {
+            return;
+        }
+        self.lines.retain(|l| !(l.id == id && matches!(l.role, Role::Error | Role::Bot)));
+        if let Some(user) = self.user(id) {
+            user.delivery = Some(Delivery::Queued);
+        }
+    }
+
+    /// Forgets everything.
+    pub fn clear(&mut self) {
+        self.lines.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conv_with(ids: &[&str]) -> Conversation {
+        let mut c = Conversation::default();
+        for id in ids {
+            c.add_user((*id).into(), format!("text {id}"));
+        }
+        c
+    }
+
+    fn ids(frames: &[ClientMessage]) -> Vec<String> {
+        frames
+            .iter()
+            .map(|f| match f {
+                ClientMessage::Message { id, .. } => id.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn new_messages_are_queued_and_in_the_outbox_in_order() {
+        let c = conv_with(&["a", "b", "c"]);
+        assert_eq!(c.delivery("a"), Some(Delivery::Queued));
+        assert_eq!(ids(&c.outbox()), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn sent_messages_stay_in_the_outbox_until_answered() {
+        let mut c = conv_with(&["a", "b", "c"]);
+        c.mark_sent("a");
+        c.mark_sent("b");
+        assert_eq!(c.delivery("a"), Some(Delivery::Sent));
+        assert!(c.on_response("b", "answer b"));
+        assert_eq!(ids(&c.outbox()), ["a", "c"], "resend after reconnect: unanswered, oldest first");
+        c.requeue_sent();
+        assert_eq!(c.delivery("a"), Some(Delivery::Queued));
+        assert_eq!(c.delivery("b"), Some(Delivery::Answered));
+    }
+
+    #[test]
+    fn answers_follow_their_question_and_duplicates_are_ignored() {
+        let mut c = conv_with(&["a", "b"]);
+        assert!(c.on_response("a", "for a"));
+        assert!(!c.on_response("a", "for a again"));
+        assert!(!c.on_response("zzz", "unknown"));
+        let roles: Vec<(&str, Role)> = c.lines.iter().map(|l| (l.id.as_str(), l.role)).collect();
+        assert_eq!(roles, [("a", Role::User), ("a", Role::Bot), ("b", Role::User)]);
+        assert_eq!(c.lines[1].text, "for a");
+    }
+
+    #[test]
+    fn errors_fail_the_message_and_retry_requeues_it() {
+        let mut c = conv_with(&["a"]);
+        c.mark_sent("a");
+        assert!(c.on_error(Some("a"), ErrorCode::WebhookError, "n8n answered HTTP 500"));
+        assert_eq!(c.delivery("a"), Some(Delivery::Failed));
+        assert!(c.outbox().is_empty());
+        assert!(!c.on_error(Some("a"), ErrorCode::WebhookError, "again"), "one error shown");
+        assert_eq!(c.lines.iter().filter(|l| l.role == Role::Error).count(), 1);
+        c.retry("a");
+        assert_eq!(c.delivery("a"), Some(Delivery::Queued));
+        assert!(c.lines.iter().all(|l| l.role != Role::Error));
+        assert_eq!(ids(&c.outbox()), ["a"]);
+    }
+
+    #[test]
+    fn a_late_answer_replaces_an_error() {
+        let mut c = conv_with(&["a"]);
+        c.on_error(Some("a"), ErrorCode::WebhookTimeout, "slow");
+        assert!(!c.on_response("a", "late"), "failed is final unless retried");
+        c.retry("a");
+        assert!(c.on_response("a", "now"));
+        assert_eq!(c.delivery("a"), Some(Delivery::Answered));
+    }
+
+    #[test]
+    fn shutting_down_keeps_the_message_queued() {
+        let mut c = conv_with(&["a"]);
+        c.mark_sent("a");
+        assert!(!c.on_error(Some("a"), ErrorCode::ShuttingDown, "restarting"));
+        assert_eq!(c.delivery("a"), Some(Delivery::Queued));
+        assert!(!c.on_error(None, ErrorCode::InvalidMessage, "x"));
+    }
+
+    #[test]
+    fn chunks_grow_one_bubble_then_the_response_settles_it() {
+        let mut c = conv_with(&["a"]);
+        c.mark_sent("a");
+        c.on_chunk("a", "echo: ");
+        c.on_chunk("a", "hi");
+        let bot: Vec<&Line> = c.lines.iter().filter(|l| l.role == Role::Bot).collect();
+        assert_eq!(bot.len(), 1);
+        assert_eq!((bot[0].text.as_str(), bot[0].streaming), ("echo: hi", true));
+        c.on_response("a", "echo: hi");
+        let bot = c.lines.iter().find(|l| l.role == Role::Bot).expect("bot line");
+        assert_eq!((bot.text.as_str(), bot.streaming), ("echo: hi", false));
+    }
+
+    #[test]
+    fn old_lines_are_dropped_but_pending_ones_kept() {
+        let mut c = Conversation::default();
+        c.add_user("pending".into(), "x".into());
+        for i in 0..MAX_LINES + 10 {
+            let id = format!("m{i}");
+            c.add_user(id.clone(), "x".into());
+            c.on_response(&id, "y");
+        }
+        assert!(c.lines.len() <= MAX_LINES);
+        assert_eq!(c.delivery("pending"), Some(Delivery::Queued));
+    }
+
+    #[test]
+    fn survives_a_round_trip_through_storage() {
+        let mut c = conv_with(&["a", "b"]);
+        c.on_response("a", "x");
+        c.on_error(Some("b"), ErrorCode::WebhookError, "boom");
+        let json = serde_json::to_string(&c).expect("json");
+        let back: Conversation = serde_json::from_str(&json).expect("back");
+        assert_eq!(back, c);
+    }
+}

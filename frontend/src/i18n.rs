@@ -1,0 +1,123 @@
+//! German and English texts, chosen from the browser's language.
+
+use shared::ErrorCode;
+
+/// The page's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// Deutsch.
+    De,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// German for `de`, `de-AT`, …; English otherwise.
+    pub fn from_tag(tag: &str) -> Lang {
+        if tag.to_ascii_lowercase().starts_with("de") {
+            Lang::De
+        } else {
+            Lang::En
+        }
+    }
+
+    /// Picks the German or the English text.
+    pub fn pick(self, de: &'static str, en: &'static str) -> &'static str {
+        match self {
+            Lang::De => de,
+            Lang::En => en,
+        }
+    }
+
+    /// The page title.
+    pub fn title(self) -> &'static str {
+        self.pick("n8n Chat", "n8n Chat")
+    }
+    /// Status: first attempt.
+    pub fn connecting(self) -> &'static str {
+        self.pick("Verbinde …", "Connecting…")
+    }
+    /// Status: online.
+    pub fn online(self) -> &'static str {
+        self.pick("Verbunden", "Online")
+    }
+    /// Status: reconnecting, attempt n of m, next try in s seconds.
+    pub fn reconnecting(self, attempt: u32, max: u32, in_secs: Option<u32>) -> String {
+        match (self, in_secs) {
+            (Lang::De, Some(s)) => format!("Verbindung verloren – Versuch {attempt} von {max} in {s} s"),
+            (Lang::De, None) => format!("Verbinde erneut – Versuch {attempt} von {max} …"),
+            (Lang::En, Some(s)) => format!("Connection lost – attempt {attempt} of {max} in {s}s"),
+            (Lang::En, None) => format!("Reconnecting – attempt {attempt} of {max}…"),
+        }
+    }
+    /// Status: offline.
+    pub fn offline(self) -> &'static str {
+        self.pick("Keine Verbindung", "Offline")
+    }
+    /// The retry button.
+    pub fn retry(self) -> &'static str {
+        self.pick("Erneut versuchen", "Retry")
+    }
+    /// The send button.
+    pub fn send(self) -> &'static str {
+        self.pick("Senden", "Send")
+    }
+    /// The input's placeholder.
+    pub fn placeholder(self) -> &'static str {
+        self.pick("Nachricht schreiben …", "Type a message…")
+    }
+    /// Under a message waiting for the link.
+    pub fn queued(self) -> &'static str {
+        self.pick("wartet auf Verbindung", "waiting for connection")
+    }
+    /// Under a message waiting for its answer.
+    pub fn waiting(self) -> &'static str {
+        self.pick("Antwort kommt …", "waiting for answer…")
+    }
+    /// Round-trip tooltip.
+    pub fn rtt(self, ms: f64) -> String {
+        match self {
+            Lang::De => format!("Antwortzeit {ms:.0} ms"),
+            Lang::En => format!("Round trip {ms:.0} ms"),
+        }
+    }
+    /// Welcome line for an empty conversation.
+    pub fn welcome(self) -> &'static str {
+        self.pick("Hallo! Wie kann ich helfen?", "Hi! How can I help?")
+    }
+    /// A friendly sentence for an error code.
+    pub fn error_text(self, code: ErrorCode) -> &'static str {
+        match code {
+            ErrorCode::WebhookUnreachable => self.pick("n8n ist nicht erreichbar.", "n8n is not reachable."),
+            ErrorCode::WebhookTimeout => self.pick("n8n hat nicht rechtzeitig geantwortet.", "n8n did not answer in time."),
+            ErrorCode::WebhookError => self.pick("Der Workflow hat einen Fehler gemeldet.", "The workflow reported an error."),
+            ErrorCode::WebhookInvalidResponse => {
+                self.pick("Die Antwort von n8n war unlesbar.", "n8n's answer could not be read.")
+            }
+            ErrorCode::TooLarge => self.pick("Die Nachricht ist zu lang.", "The message is too long."),
+            ErrorCode::InvalidMessage => self.pick("Die Nachricht war ungültig.", "The message was invalid."),
+            ErrorCode::RateLimited => self.pick("Zu viele Nachrichten – bitte kurz warten.", "Too many messages – please wait a moment."),
+            ErrorCode::ShuttingDown => self.pick("Der Server startet neu.", "The server is restarting."),
+            ErrorCode::InvalidSession | ErrorCode::Unknown => self.pick("Etwas ist schiefgegangen.", "Something went wrong."),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn language_from_the_browser() {
+        assert_eq!(Lang::from_tag("de-DE"), Lang::De);
+        assert_eq!(Lang::from_tag("DE"), Lang::De);
+        assert_eq!(Lang::from_tag("en-US"), Lang::En);
+        assert_eq!(Lang::from_tag(""), Lang::En);
+    }
+
+    #[test]
+    fn status_texts() {
+        assert_eq!(Lang::En.reconnecting(2, 10, Some(3)), "Connection lost – attempt 2 of 10 in 3s");
+        assert_eq!(Lang::De.reconnecting(2, 10, None), "Verbinde erneut – Versuch 2 von 10 …");
+    }
+}

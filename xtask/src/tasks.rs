@@ -1,0 +1,108 @@
+//! The commands themselves.
+
+use std::path::PathBuf;
+
+use crate::cmd::{self, Result};
+use crate::tools::{Needs, Toolchain};
+
+/// Builds the release page into `dist/` (trunk, wasm-opt -Oz).
+pub fn build_page(tools: &Toolchain) -> Result<PathBuf> {
+    cmd::run(
+        cmd::program("trunk")
+            .args(["build", "--release", "--offline"])
+            .env("PATH", tools.path_env()),
+    )?;
+    let dist = cmd::root().join("dist");
+    report_sizes(&dist);
+    Ok(dist)
+}
+
+/// Builds the release page and the release relay.
+pub fn build() -> Result<Toolchain> {
+    let tools = Toolchain::ensure(Needs { web: true, browser: false })?;
+    build_page(&tools)?;
+    cmd::run(cmd::cargo().args(["build", "--release", "-p", "server"]))?;
+    Ok(tools)
+}
+
+/// Builds everything, then runs the relay serving `dist/` (extra args go to `relay`).
+pub fn run(relay_args: &[String]) -> Result<()> {
+    build()?;
+    let exe = cmd::root()
+        .join("target")
+        .join("release")
+        .join(if cfg!(windows) { "relay.exe" } else { "relay" });
+    let listen = relay_args
+        .iter()
+        .position(|a| a == "--listen")
+        .and_then(|i| relay_args.get(i + 1).cloned())
+        .or_else(|| std::env::var("RELAY_LISTEN").ok())
+        .unwrap_or_else(|| "127.0.0.1:3000".into());
+    eprintln!("\n  Open http://{listen} in your browser (Ctrl-C stops the relay).\n");
+    cmd::run(
+        std::process::Command::new(exe)
+            .current_dir(cmd::root())
+            .arg("--static-dir")
+            .arg(cmd::root().join("dist"))
+            .args(relay_args),
+    )
+}
+
+/// Every check and every test.
+pub fn test() -> Result<()> {
+    cmd::run(cmd::cargo().args(["fmt", "--all", "--", "--check"]))?;
+    cmd::run(cmd::cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    cmd::run(cmd::cargo().args(["test", "--workspace"]))?;
+
+    let tools = Toolchain::ensure(Needs::all())?;
+    cmd::run(cmd::cargo().args([
+        "clippy",
+        "-p",
+        "frontend",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    let dist = build_page(&tools)?;
+    let chromedriver = tools.chromedriver.clone().unwrap_or_default();
+    let chromium = tools.chromium.clone().unwrap_or_default();
+
+    // Component tests: wasm-bindgen-test in headless Chromium.
+    cmd::run(
+        cmd::cargo()
+            .args(["test", "-p", "frontend", "--target", "wasm32-unknown-unknown"])
+            .env("CHROMEDRIVER", &chromedriver)
+            .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner")
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "120"),
+    )?;
+
+    // End to end: the real relay binary, the built page, a real browser.
+    cmd::run(cmd::cargo().args(["build", "-p", "server", "--bin", "relay"]))?;
+    let relay = cmd::root()
+        .join("target")
+        .join("debug")
+        .join(if cfg!(windows) { "relay.exe" } else { "relay" });
+    cmd::run(
+        cmd::cargo()
+            .args(["test", "-p", "e2e", "--", "--ignored", "--test-threads=1"])
+            .env("RELAY_BIN", relay)
+            .env("DIST_DIR", dist)
+            .env("CHROMEDRIVER", chromedriver)
+            .env("CHROME_BIN", chromium),
+    )
+}
+
+fn report_sizes(dist: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dist) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or_default();
+        if matches!(ext, "wasm" | "js") {
+            let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+            eprintln!("  dist/{}: {size} bytes", entry.file_name().to_string_lossy());
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! Idempotent installs of everything the build and the tests need.
+//!
+//! Only package registries are assumed reachable (crates.io, npm, Debian),
+//! so nothing here lets a tool download its own binaries:
+//! - the `wasm32-unknown-unknown` target (rustup);
+//! - `trunk` 0.22.1 (`cargo install`; needs `--ignore-rust-version`);
+//! - `wasm-bindgen-cli` at exactly the lockfile's `wasm-bindgen` version;
+//! - `wasm-opt` from the npm package `binaryen@132` (Debian's binaryen 108
+//!   silently produces a broken bundle), in a tools directory of our own;
+//! - Chromium and ChromeDriver from Debian (browser tests, Linux only).
+//!
+//! Each step checks the installed version first and does nothing when it is
+//! right.
+
+use std::path::{Path, PathBuf};
+
+use crate::cmd::{self, Result};
+
+/// The trunk release the project is built with.
+pub const TRUNK_VERSION: &str = "0.22.1";
+/// The binaryen release (npm package `binaryen`) trunk's wasm-opt comes from.
+pub const BINARYEN_VERSION: &str = "132.0.0";
+
+/// What a command needs.
+#[derive(Debug, Clone, Copy)]
+pub struct Needs {
+    /// trunk, wasm-bindgen, wasm-opt and the wasm target.
+    pub web: bool,
+    /// Chromium and ChromeDriver.
+    pub browser: bool,
+}
+
+impl Needs {
+    /// Everything.
+    pub fn all() -> Self {
+        Needs { web: true, browser: true }
+    }
+}
+
+/// Where the tools are, once ensured.
+#[derive(Debug, Clone, Default)]
+pub struct Toolchain {
+    /// Directories to put first on `PATH` (wasm-opt's).
+    pub path_prefix: Vec<PathBuf>,
+    /// Chromium's binary.
+    pub chromium: Option<PathBuf>,
+    /// ChromeDriver's binary.
+    pub chromedriver: Option<PathBuf>,
+}
+
+impl Toolchain {
+    /// Installs what `needs` asks for, skipping what is already right.
+    pub fn ensure(needs: Needs) -> Result<Toolchain> {
+        let mut tools = Toolchain::default();
+        if needs.web {
+            ensure_wasm_target()?;
+            ensure_trunk()?;
+            ensure_wasm_bindgen()?;
+            tools.path_prefix.push(ensure_wasm_opt()?);
+        }
+        if needs.browser {
+            let (chromium, driver) = ensure_browser()?;
+            tools.chromium = Some(chromium);
+            tools.chromedriver = Some(driver);
+        }
+        Ok(tools)
+    }
+
+    /// `PATH` with the tool directories first.
+    pub fn path_env(&self) -> std::ffi::OsString {
+        let mut dirs = self.path_prefix.clone();
+        if let Some(path) = std::env::var_os("PATH") {
+            dirs.extend(std::env::split_paths(&path));
+        }
+        std::env::join_paths(dirs).unwrap_or_default()
+    }
+}
+
+fn ensure_wasm_target() -> Result<()> {
+    let installed = std::process::Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains("wasm32-unknown-unknown"))
+        .unwrap_or(false);
+    if installed {
+        return Ok(());
+    }
+    cmd::run(cmd::program("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+}
+
+fn ensure_trunk() -> Result<()> {
+    if cmd::version_of("trunk").is_some_and(|v| v == format!("trunk {TRUNK_VERSION}")) {
+        return Ok(());
+    }
+    eprintln!("installing trunk {TRUNK_VERSION} (takes several minutes, once)");
+    cmd::run(
+        cmd::cargo()
+            .args(["install", "trunk", "--version", TRUNK_VERSION, "--locked", "--ignore-rust-version"])
+            // Faster to build, the same tool.
+            .env("CARGO_PROFILE_RELEASE_LTO", "false")
+            .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16"),
+    )
+}
+
+/// The `wasm-bindgen` version in Cargo.lock; the CLI must match it exactly.
+pub fn locked_wasm_bindgen_version() -> Result<String> {
+    let lock = std::fs::read_to_string(cmd::root().join("Cargo.lock"))
+        .map_err(|e| format!("cannot read Cargo.lock: {e}"))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == "name = \"wasm-bindgen\"" {
+            if let Some(v) = lines.next().and_then(|l| l.trim().strip_prefix("version = \"")) {
+                return Ok(v.trim_end_matches('"').to_owned());
+            }
+        }
+    }
+    Err("no wasm-bindgen in Cargo.lock".into())
+}
+
+fn ensure_wasm_bindgen() -> Result<()> {
+    let version = locked_wasm_bindgen_version()?;
+    if cmd::version_of("wasm-bindgen").is_some_and(|v| v == format!("wasm-bindgen {version}")) {
+        return Ok(());
+    }
+    eprintln!("installing wasm-bindgen-cli {version} (takes a few minutes, once)");
+    // No --locked: its lockfile pins a webpki-roots version the registry lacks.
+    cmd::run(cmd::cargo().args(["install", "wasm-bindgen-cli", "--version", &format!("={version}")]))
+}
+
+/// Our own tools directory: `$XTASK_TOOLS_DIR`, else a per-user cache dir.
+fn tools_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("XTASK_TOOLS_DIR") {
+        return dir.into();
+    }
+    let base = if cfg!(windows) {
+        std::env::var_os("LOCALAPPDATA").map(PathBuf::from)
+    } else {
+        std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
+    };
+    base.unwrap_or_else(|| cmd::root().join("target")).join("n8n-chat-relay-tools")
+}
+
+fn ensure_wasm_opt() -> Result<PathBuf> {
+    let dir = tools_dir().join(format!("binaryen-{BINARYEN_VERSION}"));
+    let bin = dir.join("node_modules").join(".bin");
+    let exe = bin.join(if cfg!(windows) { "wasm-opt.cmd" } else { "wasm-opt" });
+    let major = BINARYEN_VERSION.split('.').next().unwrap_or(BINARYEN_VERSION);
+    if cmd::version_of(&exe).is_some_and(|v| v.contains(&format!("version {major}"))) {
+        return Ok(bin);
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    cmd::run(cmd::program("npm").args([
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--prefix",
+        &dir.to_string_lossy(),
+        &format!("binaryen@{BINARYEN_VERSION}"),
+    ]))?;
+    match cmd::version_of(&exe) {
+        Some(v) if v.contains(&format!("version {major}")) => Ok(bin),
+        other => Err(format!("wasm-opt from npm binaryen@{BINARYEN_VERSION} does not run: {other:?}")),
+    }
+}
+
+fn find_first(env: &str, candidates: &[&str]) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(env) {
+        return Some(p.into());
+    }
+    candidates.iter().map(PathBuf::from).find(|p| p.is_file())
+}
+
+fn ensure_browser() -> Result<(PathBuf, PathBuf)> {
+    let chromium = || find_first("CHROME_BIN", &["/usr/bin/chromium", "/usr/bin/chromium-browser"]);
+    let driver = || find_first("CHROMEDRIVER", &["/usr/bin/chromedriver"]);
+    if let (Some(c), Some(d)) = (chromium(), driver()) {
+        return Ok((c, d));
+    }
+    if !cfg!(target_os = "linux") {
+        return Err(
+            "browser tests need Chromium and ChromeDriver: install them and set CHROME_BIN and CHROMEDRIVER".into(),
+        );
+    }
+    eprintln!("installing chromium and chromium-driver from Debian");
+    let sudo = !is_root();
+    let apt = |args: &[&str]| {
+        let mut c = cmd::program(if sudo { "sudo" } else { "apt-get" });
+        if sudo {
+            c.arg("apt-get");
+        }
+        c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        c
+    };
+    cmd::run(&mut apt(&["update", "-q"]))?;
+    cmd::run(&mut apt(&["install", "-y", "-q", "chromium", "chromium-driver"]))?;
+    match (chromium(), driver()) {
+        (Some(c), Some(d)) => Ok((c, d)),
+        _ => Err("chromium/chromedriver still missing after apt-get install".into()),
+    }
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
