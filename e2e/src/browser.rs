@@ -1,0 +1,201 @@
+//! Headless Chromium over WebDriver, with helpers for the page's
+//! `data-testid` hooks.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+use crate::process::{free_port, Owned};
+use crate::{artifacts_dir, env_path, wait_for, Result};
+
+/// How long a UI expectation may take by default.
+pub const UI_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A chromedriver process and one browser session on it.
+#[derive(Debug)]
+pub struct Browser {
+    /// The WebDriver client.
+    pub client: Client,
+    _driver: Owned,
+    profile: std::path::PathBuf,
+}
+
+impl Browser {
+    /// Starts chromedriver on a free port and a fresh headless Chromium profile.
+    pub async fn start() -> Result<Browser> {
+        let port = free_port();
+        let mut command = Command::new(env_path("CHROMEDRIVER"));
+        command.arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null());
+        let driver = Owned::spawn(command).map_err(|e| format!("cannot start chromedriver: {e}"))?;
+        let profile = std::env::temp_dir().join(format!("e2e-profile-{}-{port}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&profile);
+        let caps = serde_json::json!({
+            "goog:chromeOptions": {
+                "binary": env_path("CHROME_BIN"),
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-quic", "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--window-size=900,800",
+                    "--lang=en-US",
+                    format!("--user-data-dir={}", profile.display()),
+                ]
+            }
+        });
+        let caps = match caps {
+            serde_json::Value::Object(map) => map,
+            _ => return Err("capabilities".into()),
+        };
+        let url = format!("http://127.0.0.1:{port}");
+        let client = wait_for("chromedriver", Duration::from_secs(20), || {
+            let caps = caps.clone();
+            let url = url.clone();
+            async move {
+                match ClientBuilder::rustls().map_err(|e| e.to_string())?.capabilities(caps).connect(&url).await {
+                    Ok(c) => Ok(Some(c)),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+        })
+        .await?;
+        Ok(Browser { client, _driver: driver, profile })
+    }
+
+    /// Opens `url` and waits for the page to mount.
+    pub async fn open(&self, url: &str) -> Result {
+        self.client.goto(url).await.map_err(|e| format!("goto {url}: {e}"))?;
+        self.wait_state(&["connecting", "online", "reconnecting", "offline"]).await.map(|_| ())
+    }
+
+    /// The status indicator's `data-state`.
+    pub async fn status(&self) -> Result<String> {
+        let el = self.client.find(Locator::Css("[data-testid=status]")).await.map_err(|e| e.to_string())?;
+        el.attr("data-state").await.map_err(|e| e.to_string())?.ok_or_else(|| "no data-state".into())
+    }
+
+    /// Waits until the status is one of `states`; returns it.
+    pub async fn wait_state(&self, states: &[&str]) -> Result<String> {
+        self.wait_state_for(states, UI_TIMEOUT).await
+    }
+
+    /// Like [`Browser::wait_state`] with a custom timeout.
+    pub async fn wait_state_for(&self, states: &[&str], timeout: Duration) -> Result<String> {
+        wait_for(&format!("status {states:?}"), timeout, || async {
+            let s = self.status().await?;
+            Ok(states.contains(&s.as_str()).then_some(s))
+        })
+        .await
+    }
+
+    /// Types `text` into the input and presses Enter; returns the new
+    /// message's `data-id`.
+    pub async fn send(&self, text: &str) -> Result<String> {
+        let before = self.user_ids().await?;
+        let input = self.client.find(Locator::Css("[data-testid=message-input]")).await.map_err(|e| e.to_string())?;
+        input.send_keys(text).await.map_err(|e| e.to_string())?;
+        input.send_keys("\u{E007}").await.map_err(|e| e.to_string())?; // Enter
+        wait_for("the new user message", UI_TIMEOUT, || {
+            let before = before.clone();
+            async move {
+                let now = self.user_ids().await?;
+                Ok(now.into_iter().find(|id| !before.contains(id)))
+            }
+        })
+        .await
+    }
+
+    /// The ids of the user messages, in order.
+    pub async fn user_ids(&self) -> Result<Vec<String>> {
+        Ok(self.messages().await?.into_iter().filter(|m| m.role == "user").map(|m| m.id).collect())
+    }
+
+    /// Every message line as (role, id, state, text).
+    pub async fn messages(&self) -> Result<Vec<Shown>> {
+        let script = r#"return Array.from(document.querySelectorAll('[data-testid=message]')).map(e => ({
+            role: e.dataset.role || '', id: e.dataset.id || '', state: e.dataset.state || '',
+            text: (e.querySelector('.bubble') || e).innerText }));"#;
+        let value = self.client.execute(script, vec![]).await.map_err(|e| e.to_string())?;
+        let list = value.as_array().cloned().unwrap_or_default();
+        Ok(list
+            .iter()
+            .map(|v| Shown {
+                role: v["role"].as_str().unwrap_or_default().to_owned(),
+                id: v["id"].as_str().unwrap_or_default().to_owned(),
+                state: v["state"].as_str().unwrap_or_default().to_owned(),
+                text: v["text"].as_str().unwrap_or_default().to_owned(),
+            })
+            .collect())
+    }
+
+    /// The `data-state` of the user message `id`.
+    pub async fn message_state(&self, id: &str) -> Result<String> {
+        self.messages()
+            .await?
+            .into_iter()
+            .find(|m| m.role == "user" && m.id == id)
+            .map(|m| m.state)
+            .ok_or_else(|| format!("no user message {id}"))
+    }
+
+    /// Waits until user message `id` has `state`.
+    pub async fn wait_message_state(&self, id: &str, state: &str, timeout: Duration) -> Result {
+        wait_for(&format!("message {id} to be {state}"), timeout, || async {
+            let s = self.message_state(id).await?;
+            Ok((s == state).then_some(()))
+        })
+        .await
+    }
+
+    /// The bot answers shown for `id`.
+    pub async fn answers_for(&self, id: &str) -> Result<Vec<String>> {
+        Ok(self.messages().await?.into_iter().filter(|m| m.role == "bot" && m.id == id).map(|m| m.text).collect())
+    }
+
+    /// The error lines shown for `id`.
+    pub async fn errors_for(&self, id: &str) -> Result<Vec<String>> {
+        Ok(self.messages().await?.into_iter().filter(|m| m.role == "error" && m.id == id).map(|m| m.text).collect())
+    }
+
+    /// Clicks the element matching `css`.
+    pub async fn click(&self, css: &str) -> Result {
+        let el = self.client.find(Locator::Css(css)).await.map_err(|e| format!("{css}: {e}"))?;
+        el.click().await.map_err(|e| format!("click {css}: {e}"))
+    }
+
+    /// Evaluates JavaScript and returns its value.
+    pub async fn eval(&self, script: &str) -> Result<serde_json::Value> {
+        self.client.execute(script, vec![]).await.map_err(|e| e.to_string())
+    }
+
+    /// Saves a screenshot to `target/e2e/<name>.png`.
+    pub async fn screenshot(&self, name: &str) -> Result<std::path::PathBuf> {
+        let png = self.client.screenshot().await.map_err(|e| e.to_string())?;
+        let path = artifacts_dir().join(format!("{name}.png"));
+        std::fs::write(&path, png).map_err(|e| e.to_string())?;
+        Ok(path)
+    }
+
+    /// Ends the session and the driver.
+    pub async fn close(self) {
+        let _ = self.client.clone().close().await;
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// One message line as the page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shown {
+    /// `data-role`.
+    pub role: String,
+    /// `data-id`.
+    pub id: String,
+    /// `data-state` (user messages).
+    pub state: String,
+    /// The bubble's text.
+    pub text: String,
+}

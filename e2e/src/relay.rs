@@ -1,0 +1,103 @@
+//! The real `relay` binary as a child process.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::process::Owned;
+use crate::{env_path, Result};
+
+/// A running relay.
+#[derive(Debug)]
+pub struct Relay {
+    process: Owned,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    webhook: Option<String>,
+    extra: Vec<String>,
+}
+
+impl Relay {
+    /// Starts the relay serving `DIST_DIR` on a free port, forwarding to
+    /// `webhook` (echo mode without).
+    pub async fn start(webhook: Option<&str>, extra: &[&str]) -> Result<Relay> {
+        Self::start_at(0, webhook.map(str::to_owned), extra.iter().map(|s| s.to_string()).collect()).await
+    }
+
+    async fn start_at(port: u16, webhook: Option<String>, extra: Vec<String>) -> Result<Relay> {
+        let mut command = Command::new(env_path("RELAY_BIN"));
+        command
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--static-dir")
+            .arg(env_path("DIST_DIR"))
+            .args(&extra)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .env_remove("N8N_WEBHOOK_URL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some(url) = &webhook {
+            command.arg("--webhook-url").arg(url);
+        }
+        let mut process = Owned::spawn(command).map_err(|e| format!("cannot start relay: {e}"))?;
+        let stdout = process.take_stdout().ok_or("relay has no stdout")?;
+        // The relay logs "listening on http://ADDR" once it accepts connections.
+        let (tx, rx) = tokio::sync::oneshot::channel::<String>();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stdout).lines().map_while(std::result::Result::ok) {
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(rest.split_whitespace().next().unwrap_or_default().to_owned());
+                    }
+                }
+                eprintln!("[relay] {line}");
+            }
+        });
+        let addr = tokio::time::timeout(Duration::from_secs(20), rx)
+            .await
+            .map_err(|_| "relay did not start within 20 s".to_string())?
+            .map_err(|_| "relay exited before listening".to_string())?;
+        let addr: SocketAddr = addr.parse().map_err(|e| format!("bad relay address {addr:?}: {e}"))?;
+        Ok(Relay { process, addr, webhook, extra })
+    }
+
+    /// The page's URL, with optional query parameters (e.g. `pingMs=500`).
+    pub fn page_url(&self, query: &str) -> String {
+        if query.is_empty() {
+            format!("http://{}/", self.addr)
+        } else {
+            format!("http://{}/?{query}", self.addr)
+        }
+    }
+
+    /// Kills the relay hard (SIGKILL): no close frames, nothing drained.
+    pub fn kill(&mut self) {
+        self.process.kill();
+    }
+
+    /// Stops the relay gracefully (SIGTERM).
+    pub fn terminate(&mut self) {
+        self.process.terminate();
+    }
+
+    /// Starts a new relay on the same port with the same settings.
+    pub async fn restart(&mut self) -> Result<()> {
+        self.process.kill();
+        let mut last = String::new();
+        // The port may take a moment to be free again.
+        for _ in 0..50 {
+            match Self::start_at(self.addr.port(), self.webhook.clone(), self.extra.clone()).await {
+                Ok(new) => {
+                    *self = new;
+                    return Ok(());
+                }
+                Err(e) => last = e,
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(format!("relay did not restart: {last}"))
+    }
+}

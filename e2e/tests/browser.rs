@@ -1,0 +1,323 @@
+//! The product as a person uses it: the built page in headless Chromium,
+//! the real relay binary, a stand-in n8n that reproduces n8n's bytes.
+//! Run with `cargo xtask test` (they are ignored in a plain `cargo test`).
+
+use std::time::Duration;
+
+use e2e::browser::{Browser, UI_TIMEOUT};
+use e2e::proxy::FreezingProxy;
+use e2e::relay::Relay;
+use e2e::{wait_for, Result};
+use testkit::n8n::{Mode, StandIn};
+
+/// Short reconnect settings for scenarios that exhaust the backoff.
+const FAST_BACKOFF: &str = "backoffMs=100&backoffMaxMs=200";
+
+async fn finish(browser: &Browser, name: &str, result: Result) {
+    if let Err(e) = result {
+        let shot = browser.screenshot(name).await.map(|p| p.display().to_string()).unwrap_or_else(|e| e);
+        panic!("{name}: {e}\nscreenshot: {shot}");
+    }
+}
+
+async fn n8n() -> StandIn {
+    StandIn::start().await.expect("stand-in n8n")
+}
+
+async fn answered_once(browser: &Browser, id: &str, expected: &str) -> Result {
+    browser.wait_message_state(id, "answered", UI_TIMEOUT).await?;
+    let answers = browser.answers_for(id).await?;
+    if answers != [expected.to_owned()] {
+        return Err(format!("answers for {id}: {answers:?}, expected exactly [{expected:?}]"));
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
+async fn s1_page_loads_online_and_answers() {
+    let n8n = n8n().await;
+    let relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[]).await.expect("relay");
+    let browser = Browser::start().await.expect("browser");
+    let result = async {
+        let started = std::time::Instant::now();
+        browser.open(&relay.page_url("")).await?;
+        browser.wait_state(&["online"]).await?;
+        eprintln!("online after {:?}", started.elapsed());
+        let id = browser.send("Hallo n8n").await?;
+        answered_once(&browser, &id, "echo: Hallo n8n").await?;
+        let user = browser.messages().await?.into_iter().find(|m| m.role == "user").ok_or("no user message")?;
+        if user.text != "Hallo n8n" {
+            return Err(format!("user bubble shows {:?}", user.text));
+        }
+        let second = browser.send("Zweite Nachricht").await?;
+        answered_once(&browser, &second, "echo: Zweite Nachricht").await?;
+        if n8n.calls() != 2 {
+            return Err(format!("n8n called {} times", n8n.calls()));
+        }
+        let connected = browser.eval("return window.chatInstance.isConnected").await?;
+        if connected != serde_json::Value::Bool(true) {
+            return Err(format!("chatInstance.isConnected = {connected}"));
+        }
+        Ok(())
+    }
+    .await;
+    finish(&browser, "s1", result).await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
+async fn s2_webhook_failure_shows_an_error_and_retry_recovers() {
+    let n8n = n8n().await;
+    n8n.set_mode(Mode::Error500);
+    let relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[]).await.expect("relay");
+    let browser = Browser::start().await.expect("browser");
+    let result = async {
+        browser.open(&relay.page_url("")).await?;
+        browser.wait_state(&["online"]).await?;
+        let id = browser.send("will fail").await?;
+        browser.wait_message_state(&id, "failed", UI_TIMEOUT).await?;
+        let errors = browser.errors_for(&id).await?;
+        if errors.len() != 1 || !errors[0].contains("Error in workflow") {
+            return Err(format!("error lines: {errors:?}"));
+        }
+        n8n.set_mode(Mode::Echo);
+        browser.click(&format!("[data-testid=message][data-role=error][data-id='{id}'] [data-testid=retry-message]")).await?;
+        answered_once(&browser, &id, "echo: will fail").await?;
+        if !browser.errors_for(&id).await?.is_empty() {
+            return Err("the error line is still shown after a successful retry".into());
+        }
+        Ok(())
+    }
+    .await;
+    finish(&browser, "s2", result).await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
+async fn s3_a_slow_webhook_shows_waiting_and_does_not_block_others() {
+    let n8n = n8n().await;
+    let relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[]).await.expect("relay");
+    let browser = Browser::start().await.expect("browser");
+    let result = async {
+        browser.open(&relay.page_url("")).await?;
+        browser.wait_state(&["online"]).await?;
+        let slow = browser.send("slow:3000 think hard").await?;
+        browser.wait_message_state(&slow, "sent", UI_TIMEOUT).await?;
+        let waiting = browser
+            .eval(&format!(
+                "return !!document.querySelector(\"[data-testid=message][data-role=user][data-id='{slow}'] [data-testid=waiting]\")"
+            ))
+            .await?;
+        if waiting != serde_json::Value::Bool(true) {
+            return Err("no waiting indicator under the slow message".into());
+        }
+        let fast = browser.send("quick one").await?;
+        answered_once(&browser, &fast, "echo: quick one").await?;
+        if browser.message_state(&slow).await? != "sent" {
+            return Err("the slow message should still be waiting".into());
+        }
+        browser.wait_message_state(&slow, "answered", Duration::from_secs(15)).await?;
+        answered_once(&browser, &slow, "echo: slow:3000 think hard").await
+    }
+    .await;
+    finish(&browser, "s3", result).await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
+async fn s4_relay_killed_message_queued_then_delivered_once_after_restart() {
+    let n8n = n8n().await;
+    let mut relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[]).await.expect("relay");
+    let browser = Browser::start().await.expect("browser");
+    let result = async {
+        browser.open(&relay.page_url("")).await?;
+        browser.wait_state(&["online"]).await?;
+        relay.kill();
+        browser.wait_state_for(&["reconnecting"], Duration::from_secs(3)).await?;
+        let id = browser.send("typed while down").await?;
+        if browser.message_state(&id).await? != "queued" {
+            return Err("a message typed while down must be queued".into());
+        }
+        relay.restart().await?;
+        browser.wait_state_for(&["online"], Duration::from_secs(15)).await?;
+        answered_once(&browser, &id, "echo: typed while down").await?;
+        if n8n.inputs() != ["typed while down"] {
+            return Err(format!("n8n got {:?}", n8n.inputs()));
+        }
+        Ok(())
+    }
+    .await;
+    finish(&browser, "s4", result).await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
+async fn s5_relay_killed_with_an_answer_in_flight_ends_in_one_outcome() {
+    let n8n = n8n().await;
+    let mut relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[]).await.expect("relay");
+    let browser = Browser::start().await.expect("browser");
+    let result = async {
+        browser.open(&relay.page_url("")).await?;
+        browser.wait_state(&["online"]).await?;
+        let id = browser.send("slow:1500 in flight").await?;
+        if !n8n.wait_for_calls(1).await {
+            return Err("n8n never got the message".into());
+        }
+        relay.kill();
+        browser.wait_state_for(&["reconnecting"], Duration::from_secs(3)).await?;
+        relay.restart().await?;
+        browser.wait_state_for(&["online"], Duration::from_secs(15)).await?;
+        let outcome = wait_for("one outcome", Duration::from_secs(15), || async {
+            let state = browser.message_state(&id).await?;
+            Ok(matches!(state.as_str(), "answered" | "failed").then_some(state))
+        })
+        .await?;
+        // Let any second answer arrive before counting.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let answers = browser.answers_for(&id).await?;
+        let errors = browser.errors_for(&id).await?;
+        match outcome.as_str() {
+            "answered" if answers == ["echo: slow:1500 in flight"] && errors.is_empty() => Ok(()),
+            "failed" if answers.is_empty() && errors.len() == 1 => Ok(()),
+            _ => Err(format!("{outcome}: answers {answers:?}, errors {errors:?}")),
+        }
+    }
+    .await;
+    finish(&browser, "s5", result).await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
+async fn s6_relay_down_goes_offline_after_ten_tries_and_retry_reconnects() {
+    let mut relay = Relay::start(None, &[]).await.expect("relay");
+    let browser = Browser::start().await.expect("browser");
+    let result = async {
+        browser.open(&relay.page_url(FAST_BACKOFF)).await?;
+        browser.wait_state(&["online"]).await?;
+        relay.kill();
+        browser.wait_state_for(&["reconnecting"], Duration::from_secs(3)).await?;
+        browser.wait_state_for(&["offline"], Duration::from_secs(15)).await?;
+        let text = browser.eval("return document.querySelector('[data-testid=status]').innerText").await?;
+        if !text.as_str().is_some_and(|t| t.contains("Offline")) {
+            return Err(format!("status text {text}"));
+        }
+        relay.restart().await?;
+        if browser.status().await? != "offline" {
+            return Err("offline must wait for the user".into());
+        }
+        browser.click("[data-testid=retry]").await?;
+        browser.wait_state(&["online"]).await?;
+        let id = browser.send("back again").await?;
+        answered_once(&browser, &id, "echo: back again").await
+    }
+    .await;
+    finish(&browser, "s6", result).await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
+async fn s7_reload_keeps_history_session_and_queued_messages() {
+    let n8n = n8n().await;
+    let relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[]).await.expect("relay");
+    // The page loads from the relay; its WebSocket goes through a proxy that
+    // can take the link down while the page stays loadable.
+    let proxy = FreezingProxy::start(relay.addr).await.expect("proxy");
+    let browser = Browser::start().await.expect("browser");
+    let result = async {
+        let page = relay.page_url(&format!("relay=ws://{}/ws", proxy.addr));
+        browser.open(&page).await?;
+        browser.wait_state(&["online"]).await?;
+        let first = browser.send("remember me").await?;
+        answered_once(&browser, &first, "echo: remember me").await?;
+        let session = browser.eval("return window.chatInstance.sessionId").await?;
+        proxy.set_down(true);
+        browser.wait_state_for(&["reconnecting"], Duration::from_secs(3)).await?;
+        let queued = browser.send("sent before reload").await?;
+        browser.client.refresh().await.map_err(|e| e.to_string())?;
+        browser.wait_state(&["connecting", "reconnecting"]).await?;
+        if browser.answers_for(&first).await? != ["echo: remember me"] {
+            return Err("history lost on reload".into());
+        }
+        if browser.message_state(&queued).await? != "queued" {
+            return Err("queued message lost on reload".into());
+        }
+        proxy.set_down(false);
+        browser.wait_state_for(&["online"], Duration::from_secs(15)).await?;
+        answered_once(&browser, &queued, "echo: sent before reload").await?;
+        let again = browser.eval("return window.chatInstance.sessionId").await?;
+        if again != session {
+            return Err(format!("session changed from {session} to {again}"));
+        }
+        let sessions: Vec<String> =
+            n8n.requests().iter().map(|r| r.body["sessionId"].as_str().unwrap_or_default().to_owned()).collect();
+        if sessions.len() != 2 || sessions[0] != sessions[1] {
+            return Err(format!("n8n saw sessions {sessions:?}"));
+        }
+        Ok(())
+    }
+    .await;
+    finish(&browser, "s7", result).await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
+async fn s8_two_browsers_each_get_only_their_own_answers() {
+    let n8n = n8n().await;
+    let relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[]).await.expect("relay");
+    let alice = Browser::start().await.expect("browser a");
+    let bob = Browser::start().await.expect("browser b");
+    let result = async {
+        alice.open(&relay.page_url("")).await?;
+        bob.open(&relay.page_url("")).await?;
+        alice.wait_state(&["online"]).await?;
+        bob.wait_state(&["online"]).await?;
+        let a = alice.send("from alice").await?;
+        let b = bob.send("from bob").await?;
+        let a2 = alice.send("alice again").await?;
+        answered_once(&alice, &a, "echo: from alice").await?;
+        answered_once(&alice, &a2, "echo: alice again").await?;
+        answered_once(&bob, &b, "echo: from bob").await?;
+        for (who, browser, own) in [("alice", &alice, vec![a.clone(), a2.clone()]), ("bob", &bob, vec![b.clone()])] {
+            let shown = browser.messages().await?;
+            if let Some(foreign) = shown.iter().find(|m| !own.contains(&m.id)) {
+                return Err(format!("{who} sees someone else's line: {foreign:?}"));
+            }
+        }
+        Ok(())
+    }
+    .await;
+    finish(&alice, "s8", result).await;
+    alice.close().await;
+    bob.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
+async fn s9_a_dead_link_is_detected_and_the_page_reconnects() {
+    let relay = Relay::start(None, &[]).await.expect("relay");
+    let proxy = FreezingProxy::start(relay.addr).await.expect("proxy");
+    let browser = Browser::start().await.expect("browser");
+    let result = async {
+        let query = format!("relay=ws://{}/ws&pingMs=300&pongTimeoutMs=700&{FAST_BACKOFF}", proxy.addr);
+        browser.open(&relay.page_url(&query)).await?;
+        browser.wait_state(&["online"]).await?;
+        proxy.set_frozen(true);
+        // The socket stays open but nothing gets through: no pong.
+        browser.wait_state_for(&["reconnecting", "connecting", "offline"], Duration::from_secs(5)).await?;
+        proxy.set_frozen(false);
+        browser.wait_state_for(&["online"], Duration::from_secs(10)).await?;
+        let id = browser.send("alive again").await?;
+        answered_once(&browser, &id, "echo: alive again").await
+    }
+    .await;
+    finish(&browser, "s9", result).await;
+    browser.close().await;
+}
