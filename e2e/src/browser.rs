@@ -26,9 +26,14 @@ impl Browser {
     pub async fn start() -> Result<Browser> {
         let port = free_port();
         let mut command = Command::new(env_path("CHROMEDRIVER"));
-        command.arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null());
-        let driver = Owned::spawn(command).map_err(|e| format!("cannot start chromedriver: {e}"))?;
-        let profile = std::env::temp_dir().join(format!("e2e-profile-{}-{port}", std::process::id()));
+        command
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let driver =
+            Owned::spawn(command).map_err(|e| format!("cannot start chromedriver: {e}"))?;
+        let profile =
+            std::env::temp_dir().join(format!("e2e-profile-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&profile);
         let caps = serde_json::json!({
             "goog:chromeOptions": {
@@ -51,26 +56,47 @@ impl Browser {
             let caps = caps.clone();
             let url = url.clone();
             async move {
-                match ClientBuilder::rustls().map_err(|e| e.to_string())?.capabilities(caps).connect(&url).await {
+                match ClientBuilder::rustls()
+                    .map_err(|e| e.to_string())?
+                    .capabilities(caps)
+                    .connect(&url)
+                    .await
+                {
                     Ok(c) => Ok(Some(c)),
                     Err(e) => Err(e.to_string()),
                 }
             }
         })
         .await?;
-        Ok(Browser { client, _driver: driver, profile })
+        Ok(Browser {
+            client,
+            _driver: driver,
+            profile,
+        })
     }
 
     /// Opens `url` and waits for the page to mount.
     pub async fn open(&self, url: &str) -> Result {
-        self.client.goto(url).await.map_err(|e| format!("goto {url}: {e}"))?;
-        self.wait_state(&["connecting", "online", "reconnecting", "offline"]).await.map(|_| ())
+        self.client
+            .goto(url)
+            .await
+            .map_err(|e| format!("goto {url}: {e}"))?;
+        self.wait_state(&["connecting", "online", "reconnecting", "offline"])
+            .await
+            .map(|_| ())
     }
 
     /// The status indicator's `data-state`.
     pub async fn status(&self) -> Result<String> {
-        let el = self.client.find(Locator::Css("[data-testid=status]")).await.map_err(|e| e.to_string())?;
-        el.attr("data-state").await.map_err(|e| e.to_string())?.ok_or_else(|| "no data-state".into())
+        let el = self
+            .client
+            .find(Locator::Css("[data-testid=status]"))
+            .await
+            .map_err(|e| e.to_string())?;
+        el.attr("data-state")
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| "no data-state".into())
     }
 
     /// Waits until the status is one of `states`; returns it.
@@ -91,9 +117,16 @@ impl Browser {
     /// message's `data-id`.
     pub async fn send(&self, text: &str) -> Result<String> {
         let before = self.user_ids().await?;
-        let input = self.client.find(Locator::Css("[data-testid=message-input]")).await.map_err(|e| e.to_string())?;
+        let input = self
+            .client
+            .find(Locator::Css("[data-testid=message-input]"))
+            .await
+            .map_err(|e| e.to_string())?;
         input.send_keys(text).await.map_err(|e| e.to_string())?;
-        input.send_keys("\u{E007}").await.map_err(|e| e.to_string())?; // Enter
+        input
+            .send_keys("\u{E007}")
+            .await
+            .map_err(|e| e.to_string())?; // Enter
         wait_for("the new user message", UI_TIMEOUT, || {
             let before = before.clone();
             async move {
@@ -106,7 +139,13 @@ impl Browser {
 
     /// The ids of the user messages, in order.
     pub async fn user_ids(&self) -> Result<Vec<String>> {
-        Ok(self.messages().await?.into_iter().filter(|m| m.role == "user").map(|m| m.id).collect())
+        Ok(self
+            .messages()
+            .await?
+            .into_iter()
+            .filter(|m| m.role == "user")
+            .map(|m| m.id)
+            .collect())
     }
 
     /// Every message line as (role, id, state, text).
@@ -114,7 +153,11 @@ impl Browser {
         let script = r#"return Array.from(document.querySelectorAll('[data-testid=message]')).map(e => ({
             role: e.dataset.role || '', id: e.dataset.id || '', state: e.dataset.state || '',
             text: (e.querySelector('.bubble') || e).innerText }));"#;
-        let value = self.client.execute(script, vec![]).await.map_err(|e| e.to_string())?;
+        let value = self
+            .client
+            .execute(script, vec![])
+            .await
+            .map_err(|e| e.to_string())?;
         let list = value.as_array().cloned().unwrap_or_default();
         Ok(list
             .iter()
@@ -148,23 +191,42 @@ impl Browser {
 
     /// The bot answers shown for `id`.
     pub async fn answers_for(&self, id: &str) -> Result<Vec<String>> {
-        Ok(self.messages().await?.into_iter().filter(|m| m.role == "bot" && m.id == id).map(|m| m.text).collect())
+        Ok(self
+            .messages()
+            .await?
+            .into_iter()
+            .filter(|m| m.role == "bot" && m.id == id)
+            .map(|m| m.text)
+            .collect())
     }
 
     /// The error lines shown for `id`.
     pub async fn errors_for(&self, id: &str) -> Result<Vec<String>> {
-        Ok(self.messages().await?.into_iter().filter(|m| m.role == "error" && m.id == id).map(|m| m.text).collect())
+        Ok(self
+            .messages()
+            .await?
+            .into_iter()
+            .filter(|m| m.role == "error" && m.id == id)
+            .map(|m| m.text)
+            .collect())
     }
 
     /// Clicks the element matching `css`.
     pub async fn click(&self, css: &str) -> Result {
-        let el = self.client.find(Locator::Css(css)).await.map_err(|e| format!("{css}: {e}"))?;
+        let el = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .map_err(|e| format!("{css}: {e}"))?;
         el.click().await.map_err(|e| format!("click {css}: {e}"))
     }
 
     /// Evaluates JavaScript and returns its value.
     pub async fn eval(&self, script: &str) -> Result<serde_json::Value> {
-        self.client.execute(script, vec![]).await.map_err(|e| e.to_string())
+        self.client
+            .execute(script, vec![])
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Saves a screenshot to `target/e2e/<name>.png`.

@@ -32,7 +32,10 @@ pub fn env_path(name: &str) -> PathBuf {
 
 /// Where failure screenshots go: `target/e2e/`.
 pub fn artifacts_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("target").join("e2e");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("target")
+        .join("e2e");
     let _ = std::fs::create_dir_all(&dir);
     dir
 }
@@ -53,7 +56,9 @@ where
             Err(e) => last = e,
         }
         if tokio::time::Instant::now() >= deadline {
-            return Err(format!("timed out after {timeout:?} waiting for {what} ({last})"));
+            return Err(format!(
+                "timed out after {timeout:?} waiting for {what} ({last})"
+            ));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -17,7 +17,9 @@ impl Owned {
             use std::os::unix::process::CommandExt;
             command.process_group(0);
         }
-        Ok(Owned { child: Some(command.spawn()?) })
+        Ok(Owned {
+            child: Some(command.spawn()?),
+        })
     }
 
     /// Takes the child's piped stdout.
@@ -33,7 +35,9 @@ impl Owned {
     /// Sends SIGTERM (graceful stop) and waits for the exit.
     pub fn terminate(&mut self) {
         if let Some(child) = self.child.as_mut() {
-            let _ = Command::new("kill").args(["-s", "TERM", "--", &child.id().to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-s", "TERM", "--", &child.id().to_string()])
+                .status();
             let _ = child.wait();
         }
         self.child = None;
@@ -44,7 +48,9 @@ impl Owned {
         if let Some(mut child) = self.child.take() {
             #[cfg(unix)]
             // `--` first: procps' kill must not read "-PGID" as an option.
-            let _ = Command::new("kill").args(["-s", "KILL", "--", &format!("-{}", child.id())]).status();
+            let _ = Command::new("kill")
+                .args(["-s", "KILL", "--", &format!("-{}", child.id())])
+                .status();
             let _ = child.kill();
             let _ = child.wait();
         }

@@ -48,7 +48,9 @@ impl FreezingProxy {
                 let flag = flag.clone();
                 let mut cut_rx = cut_tx.subscribe();
                 tokio::spawn(async move {
-                    let Ok(server) = TcpStream::connect(target).await else { return };
+                    let Ok(server) = TcpStream::connect(target).await else {
+                        return;
+                    };
                     let (cr, cw) = client.into_split();
                     let (sr, sw) = server.into_split();
                     tokio::select! {
@@ -59,7 +61,13 @@ impl FreezingProxy {
                 });
             }
         });
-        Ok(FreezingProxy { addr, frozen, down, cut, task })
+        Ok(FreezingProxy {
+            addr,
+            frozen,
+            down,
+            cut,
+            task,
+        })
     }
 
     /// Closes every connection and refuses new ones (`true`), or accepts

@@ -22,7 +22,12 @@ impl Relay {
     /// Starts the relay serving `DIST_DIR` on a free port, forwarding to
     /// `webhook` (echo mode without).
     pub async fn start(webhook: Option<&str>, extra: &[&str]) -> Result<Relay> {
-        Self::start_at(0, webhook.map(str::to_owned), extra.iter().map(|s| s.to_string()).collect()).await
+        Self::start_at(
+            0,
+            webhook.map(str::to_owned),
+            extra.iter().map(|s| s.to_string()).collect(),
+        )
+        .await
     }
 
     async fn start_at(port: u16, webhook: Option<String>, extra: Vec<String>) -> Result<Relay> {
@@ -47,10 +52,18 @@ impl Relay {
         let (tx, rx) = tokio::sync::oneshot::channel::<String>();
         std::thread::spawn(move || {
             let mut tx = Some(tx);
-            for line in BufReader::new(stdout).lines().map_while(std::result::Result::ok) {
+            for line in BufReader::new(stdout)
+                .lines()
+                .map_while(std::result::Result::ok)
+            {
                 if let Some(rest) = line.split("listening on http://").nth(1) {
                     if let Some(tx) = tx.take() {
-                        let _ = tx.send(rest.split_whitespace().next().unwrap_or_default().to_owned());
+                        let _ = tx.send(
+                            rest.split_whitespace()
+                                .next()
+                                .unwrap_or_default()
+                                .to_owned(),
+                        );
                     }
                 }
                 eprintln!("[relay] {line}");
@@ -60,8 +73,15 @@ impl Relay {
             .await
             .map_err(|_| "relay did not start within 20 s".to_string())?
             .map_err(|_| "relay exited before listening".to_string())?;
-        let addr: SocketAddr = addr.parse().map_err(|e| format!("bad relay address {addr:?}: {e}"))?;
-        Ok(Relay { process, addr, webhook, extra })
+        let addr: SocketAddr = addr
+            .parse()
+            .map_err(|e| format!("bad relay address {addr:?}: {e}"))?;
+        Ok(Relay {
+            process,
+            addr,
+            webhook,
+            extra,
+        })
     }
 
     /// The page's URL, with optional query parameters (e.g. `pingMs=500`).

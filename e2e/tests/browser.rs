@@ -15,7 +15,11 @@ const FAST_BACKOFF: &str = "backoffMs=100&backoffMaxMs=200";
 
 async fn finish(browser: &Browser, name: &str, result: Result) {
     if let Err(e) = result {
-        let shot = browser.screenshot(name).await.map(|p| p.display().to_string()).unwrap_or_else(|e| e);
+        let shot = browser
+            .screenshot(name)
+            .await
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|e| e);
         panic!("{name}: {e}\nscreenshot: {shot}");
     }
 }
@@ -25,10 +29,14 @@ async fn n8n() -> StandIn {
 }
 
 async fn answered_once(browser: &Browser, id: &str, expected: &str) -> Result {
-    browser.wait_message_state(id, "answered", UI_TIMEOUT).await?;
+    browser
+        .wait_message_state(id, "answered", UI_TIMEOUT)
+        .await?;
     let answers = browser.answers_for(id).await?;
     if answers != [expected.to_owned()] {
-        return Err(format!("answers for {id}: {answers:?}, expected exactly [{expected:?}]"));
+        return Err(format!(
+            "answers for {id}: {answers:?}, expected exactly [{expected:?}]"
+        ));
     }
     Ok(())
 }
@@ -37,7 +45,9 @@ async fn answered_once(browser: &Browser, id: &str, expected: &str) -> Result {
 #[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
 async fn s1_page_loads_online_and_answers() {
     let n8n = n8n().await;
-    let relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[]).await.expect("relay");
+    let relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[])
+        .await
+        .expect("relay");
     let browser = Browser::start().await.expect("browser");
     let result = async {
         let started = std::time::Instant::now();
@@ -46,7 +56,12 @@ async fn s1_page_loads_online_and_answers() {
         eprintln!("online after {:?}", started.elapsed());
         let id = browser.send("Hallo n8n").await?;
         answered_once(&browser, &id, "echo: Hallo n8n").await?;
-        let user = browser.messages().await?.into_iter().find(|m| m.role == "user").ok_or("no user message")?;
+        let user = browser
+            .messages()
+            .await?
+            .into_iter()
+            .find(|m| m.role == "user")
+            .ok_or("no user message")?;
         if user.text != "Hallo n8n" {
             return Err(format!("user bubble shows {:?}", user.text));
         }
@@ -55,7 +70,11 @@ async fn s1_page_loads_online_and_answers() {
         if n8n.calls() != 2 {
             return Err(format!("n8n called {} times", n8n.calls()));
         }
-        let connected = browser.eval("return window.chatInstance.isConnected").await?;
+        // The README's picture (docs/screenshot.png is a copy of a passing run's).
+        browser.screenshot("chat-online").await?;
+        let connected = browser
+            .eval("return window.chatInstance.isConnected")
+            .await?;
         if connected != serde_json::Value::Bool(true) {
             return Err(format!("chatInstance.isConnected = {connected}"));
         }
@@ -71,7 +90,9 @@ async fn s1_page_loads_online_and_answers() {
 async fn s2_webhook_failure_shows_an_error_and_retry_recovers() {
     let n8n = n8n().await;
     n8n.set_mode(Mode::Error500);
-    let relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[]).await.expect("relay");
+    let relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[])
+        .await
+        .expect("relay");
     let browser = Browser::start().await.expect("browser");
     let result = async {
         browser.open(&relay.page_url("")).await?;
@@ -99,7 +120,9 @@ async fn s2_webhook_failure_shows_an_error_and_retry_recovers() {
 #[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
 async fn s3_a_slow_webhook_shows_waiting_and_does_not_block_others() {
     let n8n = n8n().await;
-    let relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[]).await.expect("relay");
+    let relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[])
+        .await
+        .expect("relay");
     let browser = Browser::start().await.expect("browser");
     let result = async {
         browser.open(&relay.page_url("")).await?;
@@ -131,19 +154,25 @@ async fn s3_a_slow_webhook_shows_waiting_and_does_not_block_others() {
 #[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
 async fn s4_relay_killed_message_queued_then_delivered_once_after_restart() {
     let n8n = n8n().await;
-    let mut relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[]).await.expect("relay");
+    let mut relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[])
+        .await
+        .expect("relay");
     let browser = Browser::start().await.expect("browser");
     let result = async {
         browser.open(&relay.page_url("")).await?;
         browser.wait_state(&["online"]).await?;
         relay.kill();
-        browser.wait_state_for(&["reconnecting"], Duration::from_secs(3)).await?;
+        browser
+            .wait_state_for(&["reconnecting"], Duration::from_secs(3))
+            .await?;
         let id = browser.send("typed while down").await?;
         if browser.message_state(&id).await? != "queued" {
             return Err("a message typed while down must be queued".into());
         }
         relay.restart().await?;
-        browser.wait_state_for(&["online"], Duration::from_secs(15)).await?;
+        browser
+            .wait_state_for(&["online"], Duration::from_secs(15))
+            .await?;
         answered_once(&browser, &id, "echo: typed while down").await?;
         if n8n.inputs() != ["typed while down"] {
             return Err(format!("n8n got {:?}", n8n.inputs()));
@@ -159,7 +188,9 @@ async fn s4_relay_killed_message_queued_then_delivered_once_after_restart() {
 #[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
 async fn s5_relay_killed_with_an_answer_in_flight_ends_in_one_outcome() {
     let n8n = n8n().await;
-    let mut relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[]).await.expect("relay");
+    let mut relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[])
+        .await
+        .expect("relay");
     let browser = Browser::start().await.expect("browser");
     let result = async {
         browser.open(&relay.page_url("")).await?;
@@ -169,9 +200,13 @@ async fn s5_relay_killed_with_an_answer_in_flight_ends_in_one_outcome() {
             return Err("n8n never got the message".into());
         }
         relay.kill();
-        browser.wait_state_for(&["reconnecting"], Duration::from_secs(3)).await?;
+        browser
+            .wait_state_for(&["reconnecting"], Duration::from_secs(3))
+            .await?;
         relay.restart().await?;
-        browser.wait_state_for(&["online"], Duration::from_secs(15)).await?;
+        browser
+            .wait_state_for(&["online"], Duration::from_secs(15))
+            .await?;
         let outcome = wait_for("one outcome", Duration::from_secs(15), || async {
             let state = browser.message_state(&id).await?;
             Ok(matches!(state.as_str(), "answered" | "failed").then_some(state))
@@ -201,9 +236,15 @@ async fn s6_relay_down_goes_offline_after_ten_tries_and_retry_reconnects() {
         browser.open(&relay.page_url(FAST_BACKOFF)).await?;
         browser.wait_state(&["online"]).await?;
         relay.kill();
-        browser.wait_state_for(&["reconnecting"], Duration::from_secs(3)).await?;
-        browser.wait_state_for(&["offline"], Duration::from_secs(15)).await?;
-        let text = browser.eval("return document.querySelector('[data-testid=status]').innerText").await?;
+        browser
+            .wait_state_for(&["reconnecting"], Duration::from_secs(3))
+            .await?;
+        browser
+            .wait_state_for(&["offline"], Duration::from_secs(15))
+            .await?;
+        let text = browser
+            .eval("return document.querySelector('[data-testid=status]').innerText")
+            .await?;
         if !text.as_str().is_some_and(|t| t.contains("Offline")) {
             return Err(format!("status text {text}"));
         }
@@ -225,7 +266,9 @@ async fn s6_relay_down_goes_offline_after_ten_tries_and_retry_reconnects() {
 #[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
 async fn s7_reload_keeps_history_session_and_queued_messages() {
     let n8n = n8n().await;
-    let relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[]).await.expect("relay");
+    let relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[])
+        .await
+        .expect("relay");
     // The page loads from the relay; its WebSocket goes through a proxy that
     // can take the link down while the page stays loadable.
     let proxy = FreezingProxy::start(relay.addr).await.expect("proxy");
@@ -238,7 +281,9 @@ async fn s7_reload_keeps_history_session_and_queued_messages() {
         answered_once(&browser, &first, "echo: remember me").await?;
         let session = browser.eval("return window.chatInstance.sessionId").await?;
         proxy.set_down(true);
-        browser.wait_state_for(&["reconnecting"], Duration::from_secs(3)).await?;
+        browser
+            .wait_state_for(&["reconnecting"], Duration::from_secs(3))
+            .await?;
         let queued = browser.send("sent before reload").await?;
         browser.client.refresh().await.map_err(|e| e.to_string())?;
         browser.wait_state(&["connecting", "reconnecting"]).await?;
@@ -249,14 +294,19 @@ async fn s7_reload_keeps_history_session_and_queued_messages() {
             return Err("queued message lost on reload".into());
         }
         proxy.set_down(false);
-        browser.wait_state_for(&["online"], Duration::from_secs(15)).await?;
+        browser
+            .wait_state_for(&["online"], Duration::from_secs(15))
+            .await?;
         answered_once(&browser, &queued, "echo: sent before reload").await?;
         let again = browser.eval("return window.chatInstance.sessionId").await?;
         if again != session {
             return Err(format!("session changed from {session} to {again}"));
         }
-        let sessions: Vec<String> =
-            n8n.requests().iter().map(|r| r.body["sessionId"].as_str().unwrap_or_default().to_owned()).collect();
+        let sessions: Vec<String> = n8n
+            .requests()
+            .iter()
+            .map(|r| r.body["sessionId"].as_str().unwrap_or_default().to_owned())
+            .collect();
         if sessions.len() != 2 || sessions[0] != sessions[1] {
             return Err(format!("n8n saw sessions {sessions:?}"));
         }
@@ -271,7 +321,9 @@ async fn s7_reload_keeps_history_session_and_queued_messages() {
 #[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
 async fn s8_two_browsers_each_get_only_their_own_answers() {
     let n8n = n8n().await;
-    let relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[]).await.expect("relay");
+    let relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[])
+        .await
+        .expect("relay");
     let alice = Browser::start().await.expect("browser a");
     let bob = Browser::start().await.expect("browser b");
     let result = async {
@@ -285,7 +337,10 @@ async fn s8_two_browsers_each_get_only_their_own_answers() {
         answered_once(&alice, &a, "echo: from alice").await?;
         answered_once(&alice, &a2, "echo: alice again").await?;
         answered_once(&bob, &b, "echo: from bob").await?;
-        for (who, browser, own) in [("alice", &alice, vec![a.clone(), a2.clone()]), ("bob", &bob, vec![b.clone()])] {
+        for (who, browser, own) in [
+            ("alice", &alice, vec![a.clone(), a2.clone()]),
+            ("bob", &bob, vec![b.clone()]),
+        ] {
             let shown = browser.messages().await?;
             if let Some(foreign) = shown.iter().find(|m| !own.contains(&m.id)) {
                 return Err(format!("{who} sees someone else's line: {foreign:?}"));
@@ -306,14 +361,24 @@ async fn s9_a_dead_link_is_detected_and_the_page_reconnects() {
     let proxy = FreezingProxy::start(relay.addr).await.expect("proxy");
     let browser = Browser::start().await.expect("browser");
     let result = async {
-        let query = format!("relay=ws://{}/ws&pingMs=300&pongTimeoutMs=700&{FAST_BACKOFF}", proxy.addr);
+        let query = format!(
+            "relay=ws://{}/ws&pingMs=300&pongTimeoutMs=700&{FAST_BACKOFF}",
+            proxy.addr
+        );
         browser.open(&relay.page_url(&query)).await?;
         browser.wait_state(&["online"]).await?;
         proxy.set_frozen(true);
         // The socket stays open but nothing gets through: no pong.
-        browser.wait_state_for(&["reconnecting", "connecting", "offline"], Duration::from_secs(5)).await?;
+        browser
+            .wait_state_for(
+                &["reconnecting", "connecting", "offline"],
+                Duration::from_secs(5),
+            )
+            .await?;
         proxy.set_frozen(false);
-        browser.wait_state_for(&["online"], Duration::from_secs(10)).await?;
+        browser
+            .wait_state_for(&["online"], Duration::from_secs(10))
+            .await?;
         let id = browser.send("alive again").await?;
         answered_once(&browser, &id, "echo: alive again").await
     }

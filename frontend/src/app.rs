@@ -26,13 +26,17 @@ pub fn App() -> impl IntoView {
     chat.with_value(|c| {
         let weak = std::rc::Rc::downgrade(c);
         debug_handle::install_test_function(move || {
-            weak.upgrade().map(|c| c.test_webhook_connection()).unwrap_or_default()
+            weak.upgrade()
+                .map(|c| c.test_webhook_connection())
+                .unwrap_or_default()
         });
     });
 
     let tick = set_interval_with_handle(move || chat.with_value(|c| c.tick()), TICK).ok();
     // The browser is back online, or the tab visible again: try at once.
-    let online = window_event_listener_untyped("online", move |_| chat.with_value(|c| c.dispatch(Event::RetryNow)));
+    let online = window_event_listener_untyped("online", move |_| {
+        chat.with_value(|c| c.dispatch(Event::RetryNow))
+    });
     let visible = window_event_listener_untyped("visibilitychange", move |_| {
         if !document().hidden() {
             chat.with_value(|c| c.dispatch(Event::RetryNow));
@@ -77,7 +81,8 @@ fn StatusIndicator(view: View, retry: impl Fn() + Copy + Send + Sync + 'static) 
         Phase::Connecting => lang.connecting().to_owned(),
         Phase::Online => lang.online().to_owned(),
         Phase::Reconnecting { attempt, retry_at } => {
-            let in_secs = retry_at.map(|at| ((at - view.now.get()).max(0.0) / 1000.0).ceil() as u32);
+            let in_secs =
+                retry_at.map(|at| ((at - view.now.get()).max(0.0) / 1000.0).ceil() as u32);
             lang.reconnecting(attempt, view.max_attempts, in_secs)
         }
         Phase::Offline => lang.offline().to_owned(),
@@ -127,11 +132,21 @@ fn MessageList(view: View, retry: impl Fn(String) + Copy + Send + Sync + 'static
 
 /// One line of the conversation.
 #[component]
-fn Message(line: Line, view: View, retry: impl Fn(String) + Copy + Send + Sync + 'static) -> impl IntoView {
+fn Message(
+    line: Line,
+    view: View,
+    retry: impl Fn(String) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
     let lang = view.lang;
-    let class = format!("message {}{}", line.role.name(), if line.streaming { " streaming" } else { "" });
+    let class = format!(
+        "message {}{}",
+        line.role.name(),
+        if line.streaming { " streaming" } else { "" }
+    );
     let note = match line.delivery {
-        Some(Delivery::Queued) => Some(view! { <div class="note queued">{lang.queued()}</div> }.into_any()),
+        Some(Delivery::Queued) => {
+            Some(view! { <div class="note queued">{lang.queued()}</div> }.into_any())
+        }
         Some(Delivery::Sent) => Some(
             view! {
                 <div class="note waiting" data-testid="waiting">

@@ -48,7 +48,9 @@ pub struct Chat {
 
 impl std::fmt::Debug for Chat {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Chat").field("base_url", &self.base_url).finish()
+        f.debug_struct("Chat")
+            .field("base_url", &self.base_url)
+            .finish()
     }
 }
 
@@ -58,11 +60,15 @@ fn now() -> f64 {
 
 fn query_param(key: &str) -> Option<String> {
     let search = web_sys::window()?.location().search().ok()?;
-    web_sys::UrlSearchParams::new_with_str(&search).ok()?.get(key)
+    web_sys::UrlSearchParams::new_with_str(&search)
+        .ok()?
+        .get(key)
 }
 
 fn browser_lang() -> Lang {
-    let tag = web_sys::window().and_then(|w| w.navigator().language()).unwrap_or_default();
+    let tag = web_sys::window()
+        .and_then(|w| w.navigator().language())
+        .unwrap_or_default();
     Lang::from_tag(&tag)
 }
 
@@ -71,8 +77,14 @@ impl Chat {
     pub fn new() -> Rc<Chat> {
         let timing = Timing::from_params(query_param);
         let location = web_sys::window().map(|w| w.location());
-        let protocol = location.as_ref().and_then(|l| l.protocol().ok()).unwrap_or_default();
-        let host = location.as_ref().and_then(|l| l.host().ok()).unwrap_or_default();
+        let protocol = location
+            .as_ref()
+            .and_then(|l| l.protocol().ok())
+            .unwrap_or_default();
+        let host = location
+            .as_ref()
+            .and_then(|l| l.host().ok())
+            .unwrap_or_default();
         let base_url = settings::relay_url(query_param("relay"), &protocol, &host);
         let mut conversation = storage::load_conversation();
         conversation.requeue_sent();
@@ -155,7 +167,9 @@ impl Chat {
             move || {
                 if let Some(chat) = c.upgrade() {
                     chat.socket.borrow_mut().take();
-                    chat.dispatch(Event::Closed { jitter: ids::random() });
+                    chat.dispatch(Event::Closed {
+                        jitter: ids::random(),
+                    });
                 }
             },
         );
@@ -167,7 +181,9 @@ impl Chat {
                 // Report the failure from a fresh task, not from inside dispatch.
                 leptos::task::spawn_local(async move {
                     if let Some(chat) = me.upgrade() {
-                        chat.dispatch(Event::Closed { jitter: ids::random() });
+                        chat.dispatch(Event::Closed {
+                            jitter: ids::random(),
+                        });
                     }
                 });
             }
@@ -175,7 +191,10 @@ impl Chat {
     }
 
     fn send_frame(&self, frame: &ClientMessage) -> bool {
-        self.socket.borrow().as_ref().is_some_and(|s| s.send(&frame.encode()))
+        self.socket
+            .borrow()
+            .as_ref()
+            .is_some_and(|s| s.send(&frame.encode()))
     }
 
     /// Sends every pending message, oldest first.
@@ -210,7 +229,9 @@ impl Chat {
                     c.on_response(id, text);
                 });
             }
-            ServerMessage::Chunk { id, text } => self.view.conversation.update(|c| c.on_chunk(id, text)),
+            ServerMessage::Chunk { id, text } => {
+                self.view.conversation.update(|c| c.on_chunk(id, text))
+            }
             ServerMessage::Error { id, code, message } => {
                 self.view.conversation.update(|c| {
                     c.on_error(id.as_deref(), *code, message);
@@ -224,7 +245,9 @@ impl Chat {
     /// The user sent `text`.
     pub fn send_user(&self, text: String) -> String {
         let id = ids::new_id();
-        self.view.conversation.update(|c| c.add_user(id.clone(), text));
+        self.view
+            .conversation
+            .update(|c| c.add_user(id.clone(), text));
         if self.machine.borrow().phase() == Phase::Online {
             self.flush();
         }
@@ -242,7 +265,9 @@ impl Chat {
     /// Ticks the clock (called a few times a second).
     pub fn tick(&self) {
         self.view.now.set(now());
-        self.dispatch(Event::Tick { jitter: ids::random() });
+        self.dispatch(Event::Tick {
+            jitter: ids::random(),
+        });
     }
 
     /// Sends a test message; its answer or error is logged to the console.
@@ -262,9 +287,9 @@ impl Chat {
             ServerMessage::Response { text, .. } => {
                 web_sys::console::log_1(&format!("chatInstance: webhook answered: {text}").into())
             }
-            ServerMessage::Error { code, message, .. } => {
-                web_sys::console::error_1(&format!("chatInstance: webhook error {code}: {message}").into())
-            }
+            ServerMessage::Error { code, message, .. } => web_sys::console::error_1(
+                &format!("chatInstance: webhook error {code}: {message}").into(),
+            ),
             _ => {}
         }
     }

@@ -115,13 +115,24 @@ impl Conversation {
 
     /// Adds a note from the page.
     pub fn add_system(&mut self, id: String, text: String) {
-        self.lines.push(Line { id, role: Role::System, text, delivery: None, code: None, streaming: false });
+        self.lines.push(Line {
+            id,
+            role: Role::System,
+            text,
+            delivery: None,
+            code: None,
+            streaming: false,
+        });
         self.trim();
     }
 
     fn trim(&mut self) {
         while self.lines.len() > MAX_LINES {
-            match self.lines.iter().position(|l| !l.delivery.is_some_and(Delivery::is_pending)) {
+            match self
+                .lines
+                .iter()
+                .position(|l| !l.delivery.is_some_and(Delivery::is_pending))
+            {
                 Some(i) => {
                     self.lines.remove(i);
                 }
@@ -131,12 +142,17 @@ impl Conversation {
     }
 
     fn user(&mut self, id: &str) -> Option<&mut Line> {
-        self.lines.iter_mut().find(|l| l.role == Role::User && l.id == id)
+        self.lines
+            .iter_mut()
+            .find(|l| l.role == Role::User && l.id == id)
     }
 
     /// The delivery state of a user message.
     pub fn delivery(&self, id: &str) -> Option<Delivery> {
-        self.lines.iter().find(|l| l.role == Role::User && l.id == id).and_then(|l| l.delivery)
+        self.lines
+            .iter()
+            .find(|l| l.role == Role::User && l.id == id)
+            .and_then(|l| l.delivery)
     }
 
     /// The frames to send when the link is (again) ready: every pending
@@ -145,7 +161,10 @@ impl Conversation {
         self.lines
             .iter()
             .filter(|l| l.role == Role::User && l.delivery.is_some_and(Delivery::is_pending))
-            .map(|l| ClientMessage::Message { id: l.id.clone(), text: l.text.clone() })
+            .map(|l| ClientMessage::Message {
+                id: l.id.clone(),
+                text: l.text.clone(),
+            })
             .collect()
     }
 
@@ -172,18 +191,25 @@ impl Conversation {
         if !self.delivery(id).is_some_and(Delivery::is_pending) {
             return;
         }
-        match self.lines.iter_mut().find(|l| l.role == Role::Bot && l.id == id) {
+        match self
+            .lines
+            .iter_mut()
+            .find(|l| l.role == Role::Bot && l.id == id)
+        {
             Some(bot) => bot.text.push_str(text),
             None => {
                 let at = self.position_after_user(id);
-                self.lines.insert(at, Line {
-                    id: id.to_owned(),
-                    role: Role::Bot,
-                    text: text.to_owned(),
-                    delivery: None,
-                    code: None,
-                    streaming: true,
-                });
+                self.lines.insert(
+                    at,
+                    Line {
+                        id: id.to_owned(),
+                        role: Role::Bot,
+                        text: text.to_owned(),
+                        delivery: None,
+                        code: None,
+                        streaming: true,
+                    },
+                );
             }
         }
     }
@@ -195,7 +221,10 @@ impl Conversation {
             .map_or(self.lines.len(), |i| {
                 // After the user line and anything already answering it.
                 let mut j = i + 1;
-                while j < self.lines.len() && self.lines[j].id == id && self.lines[j].role != Role::User {
+                while j < self.lines.len()
+                    && self.lines[j].id == id
+                    && self.lines[j].role != Role::User
+                {
                     j += 1;
                 }
                 j
@@ -210,25 +239,33 @@ impl Conversation {
             _ => {}
         }
         // A late answer wins over an earlier error: drop the error line.
-        self.lines.retain(|l| !(l.role == Role::Error && l.id == id));
+        self.lines
+            .retain(|l| !(l.role == Role::Error && l.id == id));
         if let Some(user) = self.user(id) {
             user.delivery = Some(Delivery::Answered);
         }
-        match self.lines.iter_mut().find(|l| l.role == Role::Bot && l.id == id) {
+        match self
+            .lines
+            .iter_mut()
+            .find(|l| l.role == Role::Bot && l.id == id)
+        {
             Some(bot) => {
                 bot.text = text.to_owned();
                 bot.streaming = false;
             }
             None => {
                 let at = self.position_after_user(id);
-                self.lines.insert(at, Line {
-                    id: id.to_owned(),
-                    role: Role::Bot,
-                    text: text.to_owned(),
-                    delivery: None,
-                    code: None,
-                    streaming: false,
-                });
+                self.lines.insert(
+                    at,
+                    Line {
+                        id: id.to_owned(),
+                        role: Role::Bot,
+                        text: text.to_owned(),
+                        delivery: None,
+                        code: None,
+                        streaming: false,
+                    },
+                );
             }
         }
         true
@@ -262,14 +299,17 @@ impl Conversation {
             }
         }
         let at = self.position_after_user(id);
-        self.lines.insert(at, Line {
-            id: id.to_owned(),
-            role: Role::Error,
-            text: message.to_owned(),
-            delivery: None,
-            code: Some(code),
-            streaming: false,
-        });
+        self.lines.insert(
+            at,
+            Line {
+                id: id.to_owned(),
+                role: Role::Error,
+                text: message.to_owned(),
+                delivery: None,
+                code: Some(code),
+                streaming: false,
+            },
+        );
         true
     }
 
@@ -279,7 +319,8 @@ impl Conversation {
         if self.delivery(id) != Some(Delivery::Failed) {
             return;
         }
-        self.lines.retain(|l| !(l.id == id && matches!(l.role, Role::Error | Role::Bot)));
+        self.lines
+            .retain(|l| !(l.id == id && matches!(l.role, Role::Error | Role::Bot)));
         if let Some(user) = self.user(id) {
             user.delivery = Some(Delivery::Queued);
         }
@@ -327,7 +368,11 @@ mod tests {
         c.mark_sent("b");
         assert_eq!(c.delivery("a"), Some(Delivery::Sent));
         assert!(c.on_response("b", "answer b"));
-        assert_eq!(ids(&c.outbox()), ["a", "c"], "resend after reconnect: unanswered, oldest first");
+        assert_eq!(
+            ids(&c.outbox()),
+            ["a", "c"],
+            "resend after reconnect: unanswered, oldest first"
+        );
         c.requeue_sent();
         assert_eq!(c.delivery("a"), Some(Delivery::Queued));
         assert_eq!(c.delivery("b"), Some(Delivery::Answered));
@@ -340,7 +385,10 @@ mod tests {
         assert!(!c.on_response("a", "for a again"));
         assert!(!c.on_response("zzz", "unknown"));
         let roles: Vec<(&str, Role)> = c.lines.iter().map(|l| (l.id.as_str(), l.role)).collect();
-        assert_eq!(roles, [("a", Role::User), ("a", Role::Bot), ("b", Role::User)]);
+        assert_eq!(
+            roles,
+            [("a", Role::User), ("a", Role::Bot), ("b", Role::User)]
+        );
         assert_eq!(c.lines[1].text, "for a");
     }
 
@@ -351,7 +399,10 @@ mod tests {
         assert!(c.on_error(Some("a"), ErrorCode::WebhookError, "n8n answered HTTP 500"));
         assert_eq!(c.delivery("a"), Some(Delivery::Failed));
         assert!(c.outbox().is_empty());
-        assert!(!c.on_error(Some("a"), ErrorCode::WebhookError, "again"), "one error shown");
+        assert!(
+            !c.on_error(Some("a"), ErrorCode::WebhookError, "again"),
+            "one error shown"
+        );
         assert_eq!(c.lines.iter().filter(|l| l.role == Role::Error).count(), 1);
         c.retry("a");
         assert_eq!(c.delivery("a"), Some(Delivery::Queued));
@@ -363,7 +414,10 @@ mod tests {
     fn a_late_answer_replaces_an_error() {
         let mut c = conv_with(&["a"]);
         c.on_error(Some("a"), ErrorCode::WebhookTimeout, "slow");
-        assert!(!c.on_response("a", "late"), "failed is final unless retried");
+        assert!(
+            !c.on_response("a", "late"),
+            "failed is final unless retried"
+        );
         c.retry("a");
         assert!(c.on_response("a", "now"));
         assert_eq!(c.delivery("a"), Some(Delivery::Answered));
@@ -388,7 +442,11 @@ mod tests {
         assert_eq!(bot.len(), 1);
         assert_eq!((bot[0].text.as_str(), bot[0].streaming), ("echo: hi", true));
         c.on_response("a", "echo: hi");
-        let bot = c.lines.iter().find(|l| l.role == Role::Bot).expect("bot line");
+        let bot = c
+            .lines
+            .iter()
+            .find(|l| l.role == Role::Bot)
+            .expect("bot line");
         assert_eq!((bot.text.as_str(), bot.streaming), ("echo: hi", false));
     }
 

@@ -44,7 +44,9 @@ impl Lang {
     /// Status: reconnecting, attempt n of m, next try in s seconds.
     pub fn reconnecting(self, attempt: u32, max: u32, in_secs: Option<u32>) -> String {
         match (self, in_secs) {
-            (Lang::De, Some(s)) => format!("Verbindung verloren – Versuch {attempt} von {max} in {s} s"),
+            (Lang::De, Some(s)) => {
+                format!("Verbindung verloren – Versuch {attempt} von {max} in {s} s")
+            }
             (Lang::De, None) => format!("Verbinde erneut – Versuch {attempt} von {max} …"),
             (Lang::En, Some(s)) => format!("Connection lost – attempt {attempt} of {max} in {s}s"),
             (Lang::En, None) => format!("Reconnecting – attempt {attempt} of {max}…"),
@@ -88,17 +90,37 @@ impl Lang {
     /// A friendly sentence for an error code.
     pub fn error_text(self, code: ErrorCode) -> &'static str {
         match code {
-            ErrorCode::WebhookUnreachable => self.pick("n8n ist nicht erreichbar.", "n8n is not reachable."),
-            ErrorCode::WebhookTimeout => self.pick("n8n hat nicht rechtzeitig geantwortet.", "n8n did not answer in time."),
-            ErrorCode::WebhookError => self.pick("Der Workflow hat einen Fehler gemeldet.", "The workflow reported an error."),
-            ErrorCode::WebhookInvalidResponse => {
-                self.pick("Die Antwort von n8n war unlesbar.", "n8n's answer could not be read.")
+            ErrorCode::WebhookUnreachable => {
+                self.pick("n8n ist nicht erreichbar.", "n8n is not reachable.")
             }
-            ErrorCode::TooLarge => self.pick("Die Nachricht ist zu lang.", "The message is too long."),
-            ErrorCode::InvalidMessage => self.pick("Die Nachricht war ungültig.", "The message was invalid."),
-            ErrorCode::RateLimited => self.pick("Zu viele Nachrichten – bitte kurz warten.", "Too many messages – please wait a moment."),
-            ErrorCode::ShuttingDown => self.pick("Der Server startet neu.", "The server is restarting."),
-            ErrorCode::InvalidSession | ErrorCode::Unknown => self.pick("Etwas ist schiefgegangen.", "Something went wrong."),
+            ErrorCode::WebhookTimeout => self.pick(
+                "n8n hat nicht rechtzeitig geantwortet.",
+                "n8n did not answer in time.",
+            ),
+            ErrorCode::WebhookError => self.pick(
+                "Der Workflow hat einen Fehler gemeldet.",
+                "The workflow reported an error.",
+            ),
+            ErrorCode::WebhookInvalidResponse => self.pick(
+                "Die Antwort von n8n war unlesbar.",
+                "n8n's answer could not be read.",
+            ),
+            ErrorCode::TooLarge => {
+                self.pick("Die Nachricht ist zu lang.", "The message is too long.")
+            }
+            ErrorCode::InvalidMessage => {
+                self.pick("Die Nachricht war ungültig.", "The message was invalid.")
+            }
+            ErrorCode::RateLimited => self.pick(
+                "Zu viele Nachrichten – bitte kurz warten.",
+                "Too many messages – please wait a moment.",
+            ),
+            ErrorCode::ShuttingDown => {
+                self.pick("Der Server startet neu.", "The server is restarting.")
+            }
+            ErrorCode::InvalidSession | ErrorCode::Unknown => {
+                self.pick("Etwas ist schiefgegangen.", "Something went wrong.")
+            }
         }
     }
 }
@@ -117,7 +139,13 @@ mod tests {
 
     #[test]
     fn status_texts() {
-        assert_eq!(Lang::En.reconnecting(2, 10, Some(3)), "Connection lost – attempt 2 of 10 in 3s");
-        assert_eq!(Lang::De.reconnecting(2, 10, None), "Verbinde erneut – Versuch 2 von 10 …");
+        assert_eq!(
+            Lang::En.reconnecting(2, 10, Some(3)),
+            "Connection lost – attempt 2 of 10 in 3s"
+        );
+        assert_eq!(
+            Lang::De.reconnecting(2, 10, None),
+            "Verbinde erneut – Versuch 2 von 10 …"
+        );
     }
 }

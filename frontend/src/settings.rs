@@ -37,7 +37,11 @@ impl Default for Timing {
 impl Timing {
     /// The defaults with overrides from query parameters (`get` looks one up).
     pub fn from_params(get: impl Fn(&str) -> Option<String>) -> Self {
-        let num = |key: &str| get(key).and_then(|v| v.parse::<f64>().ok()).filter(|v| v.is_finite() && *v > 0.0);
+        let num = |key: &str| {
+            get(key)
+                .and_then(|v| v.parse::<f64>().ok())
+                .filter(|v| v.is_finite() && *v > 0.0)
+        };
         let mut t = Timing::default();
         if let Some(v) = num("pingMs") {
             t.ping_interval_ms = v;
@@ -86,24 +90,57 @@ mod tests {
 
     #[test]
     fn overrides_from_the_query() {
-        let params = [("pingMs", "200"), ("pongTimeoutMs", "300"), ("backoffMs", "50"), ("attempts", "3"), ("backoffMaxMs", "nope")];
-        let t = Timing::from_params(|k| params.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()));
+        let params = [
+            ("pingMs", "200"),
+            ("pongTimeoutMs", "300"),
+            ("backoffMs", "50"),
+            ("attempts", "3"),
+            ("backoffMaxMs", "nope"),
+        ];
+        let t = Timing::from_params(|k| {
+            params
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        });
         assert_eq!(t.ping_interval_ms, 200.0);
         assert_eq!(t.pong_timeout_ms, 300.0);
         assert_eq!(t.backoff.initial, Duration::from_millis(50));
-        assert_eq!(t.backoff.max, Duration::from_secs(30), "invalid values are ignored");
+        assert_eq!(
+            t.backoff.max,
+            Duration::from_secs(30),
+            "invalid values are ignored"
+        );
         assert_eq!(t.backoff.max_attempts, 3);
         assert_eq!(Timing::from_params(|_| None), Timing::default());
     }
 
     #[test]
     fn relay_urls() {
-        assert_eq!(relay_url(None, "http:", "127.0.0.1:3000"), "ws://127.0.0.1:3000/ws");
-        assert_eq!(relay_url(None, "https:", "chat.example"), "wss://chat.example/ws");
-        assert_eq!(relay_url(Some("ws://10.0.0.1:9/ws".into()), "http:", "x"), "ws://10.0.0.1:9/ws");
-        assert_eq!(relay_url(Some("javascript:alert(1)".into()), "http:", "x"), "ws://x/ws");
-        assert_eq!(with_session("ws://h/ws", Some("abc")), "ws://h/ws?session=abc");
-        assert_eq!(with_session("ws://h/ws?x=1", Some("abc")), "ws://h/ws?x=1&session=abc");
+        assert_eq!(
+            relay_url(None, "http:", "127.0.0.1:3000"),
+            "ws://127.0.0.1:3000/ws"
+        );
+        assert_eq!(
+            relay_url(None, "https:", "chat.example"),
+            "wss://chat.example/ws"
+        );
+        assert_eq!(
+            relay_url(Some("ws://10.0.0.1:9/ws".into()), "http:", "x"),
+            "ws://10.0.0.1:9/ws"
+        );
+        assert_eq!(
+            relay_url(Some("javascript:alert(1)".into()), "http:", "x"),
+            "ws://x/ws"
+        );
+        assert_eq!(
+            with_session("ws://h/ws", Some("abc")),
+            "ws://h/ws?session=abc"
+        );
+        assert_eq!(
+            with_session("ws://h/ws?x=1", Some("abc")),
+            "ws://h/ws?x=1&session=abc"
+        );
         assert_eq!(with_session("ws://h/ws", Some("bad id")), "ws://h/ws");
     }
 }

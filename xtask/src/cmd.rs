@@ -22,7 +22,11 @@ pub fn cargo() -> Command {
 
 /// A program, run from the workspace root. On Windows, npm is `npm.cmd`.
 pub fn program(name: &str) -> Command {
-    let name = if cfg!(windows) && name == "npm" { "npm.cmd" } else { name };
+    let name = if cfg!(windows) && name == "npm" {
+        "npm.cmd"
+    } else {
+        name
+    };
     let mut c = Command::new(name);
     c.current_dir(root());
     c

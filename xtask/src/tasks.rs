@@ -19,7 +19,10 @@ pub fn build_page(tools: &Toolchain) -> Result<PathBuf> {
 
 /// Builds the release page and the release relay.
 pub fn build() -> Result<Toolchain> {
-    let tools = Toolchain::ensure(Needs { web: true, browser: false })?;
+    let tools = Toolchain::ensure(Needs {
+        web: true,
+        browser: false,
+    })?;
     build_page(&tools)?;
     cmd::run(cmd::cargo().args(["build", "--release", "-p", "server"]))?;
     Ok(tools)
@@ -51,7 +54,14 @@ pub fn run(relay_args: &[String]) -> Result<()> {
 /// Every check and every test.
 pub fn test() -> Result<()> {
     cmd::run(cmd::cargo().args(["fmt", "--all", "--", "--check"]))?;
-    cmd::run(cmd::cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    cmd::run(cmd::cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     cmd::run(cmd::cargo().args(["test", "--workspace"]))?;
 
     let tools = Toolchain::ensure(Needs::all())?;
@@ -73,9 +83,18 @@ pub fn test() -> Result<()> {
     // Component tests: wasm-bindgen-test in headless Chromium.
     cmd::run(
         cmd::cargo()
-            .args(["test", "-p", "frontend", "--target", "wasm32-unknown-unknown"])
+            .args([
+                "test",
+                "-p",
+                "frontend",
+                "--target",
+                "wasm32-unknown-unknown",
+            ])
             .env("CHROMEDRIVER", &chromedriver)
-            .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner")
+            .env(
+                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                "wasm-bindgen-test-runner",
+            )
             .env("WASM_BINDGEN_TEST_TIMEOUT", "120"),
     )?;
 
@@ -96,13 +115,21 @@ pub fn test() -> Result<()> {
 }
 
 fn report_sizes(dist: &std::path::Path) {
-    let Ok(entries) = std::fs::read_dir(dist) else { return };
+    let Ok(entries) = std::fs::read_dir(dist) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
-        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or_default();
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default();
         if matches!(ext, "wasm" | "js") {
             let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-            eprintln!("  dist/{}: {size} bytes", entry.file_name().to_string_lossy());
+            eprintln!(
+                "  dist/{}: {size} bytes",
+                entry.file_name().to_string_lossy()
+            );
         }
     }
 }

@@ -33,7 +33,10 @@ pub struct Needs {
 impl Needs {
     /// Everything.
     pub fn all() -> Self {
-        Needs { web: true, browser: true }
+        Needs {
+            web: true,
+            browser: true,
+        }
     }
 }
 
@@ -95,7 +98,14 @@ fn ensure_trunk() -> Result<()> {
     eprintln!("installing trunk {TRUNK_VERSION} (takes several minutes, once)");
     cmd::run(
         cmd::cargo()
-            .args(["install", "trunk", "--version", TRUNK_VERSION, "--locked", "--ignore-rust-version"])
+            .args([
+                "install",
+                "trunk",
+                "--version",
+                TRUNK_VERSION,
+                "--locked",
+                "--ignore-rust-version",
+            ])
             // Faster to build, the same tool.
             .env("CARGO_PROFILE_RELEASE_LTO", "false")
             .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16"),
@@ -109,7 +119,10 @@ pub fn locked_wasm_bindgen_version() -> Result<String> {
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
         if line.trim() == "name = \"wasm-bindgen\"" {
-            if let Some(v) = lines.next().and_then(|l| l.trim().strip_prefix("version = \"")) {
+            if let Some(v) = lines
+                .next()
+                .and_then(|l| l.trim().strip_prefix("version = \""))
+            {
                 return Ok(v.trim_end_matches('"').to_owned());
             }
         }
@@ -124,7 +137,12 @@ fn ensure_wasm_bindgen() -> Result<()> {
     }
     eprintln!("installing wasm-bindgen-cli {version} (takes a few minutes, once)");
     // No --locked: its lockfile pins a webpki-roots version the registry lacks.
-    cmd::run(cmd::cargo().args(["install", "wasm-bindgen-cli", "--version", &format!("={version}")]))
+    cmd::run(cmd::cargo().args([
+        "install",
+        "wasm-bindgen-cli",
+        "--version",
+        &format!("={version}"),
+    ]))
 }
 
 /// Our own tools directory: `$XTASK_TOOLS_DIR`, else a per-user cache dir.
@@ -139,14 +157,22 @@ fn tools_dir() -> PathBuf {
             .map(PathBuf::from)
             .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
     };
-    base.unwrap_or_else(|| cmd::root().join("target")).join("n8n-chat-relay-tools")
+    base.unwrap_or_else(|| cmd::root().join("target"))
+        .join("n8n-chat-relay-tools")
 }
 
 fn ensure_wasm_opt() -> Result<PathBuf> {
     let dir = tools_dir().join(format!("binaryen-{BINARYEN_VERSION}"));
     let bin = dir.join("node_modules").join(".bin");
-    let exe = bin.join(if cfg!(windows) { "wasm-opt.cmd" } else { "wasm-opt" });
-    let major = BINARYEN_VERSION.split('.').next().unwrap_or(BINARYEN_VERSION);
+    let exe = bin.join(if cfg!(windows) {
+        "wasm-opt.cmd"
+    } else {
+        "wasm-opt"
+    });
+    let major = BINARYEN_VERSION
+        .split('.')
+        .next()
+        .unwrap_or(BINARYEN_VERSION);
     if cmd::version_of(&exe).is_some_and(|v| v.contains(&format!("version {major}"))) {
         return Ok(bin);
     }
@@ -161,7 +187,9 @@ fn ensure_wasm_opt() -> Result<PathBuf> {
     ]))?;
     match cmd::version_of(&exe) {
         Some(v) if v.contains(&format!("version {major}")) => Ok(bin),
-        other => Err(format!("wasm-opt from npm binaryen@{BINARYEN_VERSION} does not run: {other:?}")),
+        other => Err(format!(
+            "wasm-opt from npm binaryen@{BINARYEN_VERSION} does not run: {other:?}"
+        )),
     }
 }
 
@@ -173,7 +201,12 @@ fn find_first(env: &str, candidates: &[&str]) -> Option<PathBuf> {
 }
 
 fn ensure_browser() -> Result<(PathBuf, PathBuf)> {
-    let chromium = || find_first("CHROME_BIN", &["/usr/bin/chromium", "/usr/bin/chromium-browser"]);
+    let chromium = || {
+        find_first(
+            "CHROME_BIN",
+            &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
+        )
+    };
     let driver = || find_first("CHROMEDRIVER", &["/usr/bin/chromedriver"]);
     if let (Some(c), Some(d)) = (chromium(), driver()) {
         return Ok((c, d));
@@ -194,7 +227,13 @@ fn ensure_browser() -> Result<(PathBuf, PathBuf)> {
         c
     };
     cmd::run(&mut apt(&["update", "-q"]))?;
-    cmd::run(&mut apt(&["install", "-y", "-q", "chromium", "chromium-driver"]))?;
+    cmd::run(&mut apt(&[
+        "install",
+        "-y",
+        "-q",
+        "chromium",
+        "chromium-driver",
+    ]))?;
     match (chromium(), driver()) {
         (Some(c), Some(d)) => Ok((c, d)),
         _ => Err("chromium/chromedriver still missing after apt-get install".into()),

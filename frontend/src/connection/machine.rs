@@ -147,14 +147,18 @@ impl Machine {
             }
             Event::Frame(frame) => self.on_frame(frame, now),
             Event::Closed { jitter } => match self.phase {
-                Phase::Offline | Phase::Reconnecting { retry_at: Some(_), .. } => vec![],
+                Phase::Offline
+                | Phase::Reconnecting {
+                    retry_at: Some(_), ..
+                } => vec![],
                 _ => self.fail(now, jitter),
             },
             Event::Tick { jitter } => self.on_tick(now, jitter),
             Event::RetryNow => match self.phase {
-                Phase::Offline | Phase::Reconnecting { retry_at: Some(_), .. } => {
-                    self.open(Phase::Connecting, now)
-                }
+                Phase::Offline
+                | Phase::Reconnecting {
+                    retry_at: Some(_), ..
+                } => self.open(Phase::Connecting, now),
                 _ => vec![],
             },
         }
@@ -199,22 +203,32 @@ impl Machine {
                 let pong_overdue = self
                     .awaiting_pong_since
                     .is_some_and(|sent| now - sent >= self.timing.pong_timeout_ms);
-                let silent = now - self.last_frame_at > SILENCE_HEARTBEATS as f64 * self.heartbeat_ms;
+                let silent =
+                    now - self.last_frame_at > SILENCE_HEARTBEATS as f64 * self.heartbeat_ms;
                 if pong_overdue || silent {
                     let mut commands = vec![Command::Close];
                     commands.extend(self.fail(now, jitter));
                     return commands;
                 }
-                if now - self.last_ping_at >= self.timing.ping_interval_ms && self.awaiting_pong_since.is_none() {
+                if now - self.last_ping_at >= self.timing.ping_interval_ms
+                    && self.awaiting_pong_since.is_none()
+                {
                     self.last_ping_at = now;
                     self.awaiting_pong_since = Some(now);
                     return vec![Command::Ping { ts: now }];
                 }
                 vec![]
             }
-            Phase::Reconnecting { attempt, retry_at: Some(at) } if now >= at => {
-                self.open(Phase::Reconnecting { attempt, retry_at: None }, now)
-            }
+            Phase::Reconnecting {
+                attempt,
+                retry_at: Some(at),
+            } if now >= at => self.open(
+                Phase::Reconnecting {
+                    attempt,
+                    retry_at: None,
+                },
+                now,
+            ),
             // An attempt that neither opens nor fails (a black-holed
             // connection) is given up after the pong timeout.
             Phase::Connecting | Phase::Reconnecting { retry_at: None, .. }
@@ -237,7 +251,10 @@ impl Machine {
         self.awaiting_pong_since = None;
         if self.timing.backoff.allows(next) {
             let delay = self.timing.backoff.delay(next, jitter).as_secs_f64() * 1000.0;
-            self.phase = Phase::Reconnecting { attempt: next, retry_at: Some(now + delay) };
+            self.phase = Phase::Reconnecting {
+                attempt: next,
+                retry_at: Some(now + delay),
+            };
         } else {
             self.phase = Phase::Offline;
         }
@@ -283,32 +300,65 @@ mod tests {
     fn pings_every_interval_and_measures_the_round_trip() {
         let mut m = online_machine();
         assert_eq!(m.handle(Event::Tick { jitter: 0.5 }, 20_000.0), []);
-        assert_eq!(m.handle(Event::Tick { jitter: 0.5 }, 25_020.0), [Command::Ping { ts: 25_020.0 }]);
-        assert_eq!(m.handle(Event::Tick { jitter: 0.5 }, 25_100.0), [], "one ping outstanding at a time");
-        m.handle(Event::Frame(ServerMessage::Pong { ts: serde_json::Number::from_f64(25_020.0).expect("n") }), 25_062.0);
+        assert_eq!(
+            m.handle(Event::Tick { jitter: 0.5 }, 25_020.0),
+            [Command::Ping { ts: 25_020.0 }]
+        );
+        assert_eq!(
+            m.handle(Event::Tick { jitter: 0.5 }, 25_100.0),
+            [],
+            "one ping outstanding at a time"
+        );
+        m.handle(
+            Event::Frame(ServerMessage::Pong {
+                ts: serde_json::Number::from_f64(25_020.0).expect("n"),
+            }),
+            25_062.0,
+        );
         assert_eq!(m.rtt_ms(), Some(42.0));
-        assert_eq!(m.handle(Event::Tick { jitter: 0.5 }, 50_020.0), [Command::Ping { ts: 50_020.0 }]);
+        assert_eq!(
+            m.handle(Event::Tick { jitter: 0.5 }, 50_020.0),
+            [Command::Ping { ts: 50_020.0 }]
+        );
     }
 
     #[test]
     fn a_missing_pong_means_a_dead_link() {
         let mut m = online_machine();
-        assert_eq!(m.handle(Event::Tick { jitter: 1.0 }, 25_020.0), [Command::Ping { ts: 25_020.0 }]);
+        assert_eq!(
+            m.handle(Event::Tick { jitter: 1.0 }, 25_020.0),
+            [Command::Ping { ts: 25_020.0 }]
+        );
         // Heartbeats keep arriving (frames), but no pong: still dead after 10 s.
         m.handle(Event::Frame(ServerMessage::Heartbeat { ts: 1 }), 30_000.0);
         assert_eq!(m.handle(Event::Tick { jitter: 1.0 }, 35_019.0), []);
-        assert_eq!(m.handle(Event::Tick { jitter: 1.0 }, 35_020.0), [Command::Close]);
-        assert_eq!(m.phase(), Phase::Reconnecting { attempt: 1, retry_at: Some(35_520.0) });
+        assert_eq!(
+            m.handle(Event::Tick { jitter: 1.0 }, 35_020.0),
+            [Command::Close]
+        );
+        assert_eq!(
+            m.phase(),
+            Phase::Reconnecting {
+                attempt: 1,
+                retry_at: Some(35_520.0)
+            }
+        );
     }
 
     #[test]
     fn silence_for_two_heartbeats_means_a_dead_link() {
-        let mut m = Machine::new(Timing { ping_interval_ms: 1e12, ..timing() });
+        let mut m = Machine::new(Timing {
+            ping_interval_ms: 1e12,
+            ..timing()
+        });
         m.handle(Event::Start, 0.0);
         m.handle(hello(1_000), 0.0);
         m.handle(Event::Frame(ServerMessage::Heartbeat { ts: 1 }), 1_000.0);
         assert_eq!(m.handle(Event::Tick { jitter: 0.0 }, 3_000.0), []);
-        assert_eq!(m.handle(Event::Tick { jitter: 0.0 }, 3_001.0), [Command::Close]);
+        assert_eq!(
+            m.handle(Event::Tick { jitter: 0.0 }, 3_001.0),
+            [Command::Close]
+        );
         assert!(matches!(m.phase(), Phase::Reconnecting { attempt: 1, .. }));
     }
 
@@ -316,20 +366,47 @@ mod tests {
     fn losing_the_link_backs_off_and_retries() {
         let mut m = online_machine();
         assert_eq!(m.handle(Event::Closed { jitter: 1.0 }, 1_000.0), []);
-        assert_eq!(m.phase(), Phase::Reconnecting { attempt: 1, retry_at: Some(1_500.0) });
+        assert_eq!(
+            m.phase(),
+            Phase::Reconnecting {
+                attempt: 1,
+                retry_at: Some(1_500.0)
+            }
+        );
         assert_eq!(m.handle(Event::Tick { jitter: 0.0 }, 1_499.0), []);
-        assert_eq!(m.handle(Event::Tick { jitter: 0.0 }, 1_500.0), [Command::Open]);
-        assert_eq!(m.phase(), Phase::Reconnecting { attempt: 1, retry_at: None });
+        assert_eq!(
+            m.handle(Event::Tick { jitter: 0.0 }, 1_500.0),
+            [Command::Open]
+        );
+        assert_eq!(
+            m.phase(),
+            Phase::Reconnecting {
+                attempt: 1,
+                retry_at: None
+            }
+        );
         // That attempt fails too: attempt 2, up to 1 s later.
         m.handle(Event::Closed { jitter: 1.0 }, 1_600.0);
-        assert_eq!(m.phase(), Phase::Reconnecting { attempt: 2, retry_at: Some(2_600.0) });
+        assert_eq!(
+            m.phase(),
+            Phase::Reconnecting {
+                attempt: 2,
+                retry_at: Some(2_600.0)
+            }
+        );
         m.handle(Event::Tick { jitter: 0.0 }, 2_600.0);
         m.handle(Event::Opened, 2_610.0);
         assert_eq!(m.handle(hello(30_000), 2_620.0), [Command::Flush]);
         assert_eq!(m.phase(), Phase::Online);
         // Attempts reset after success.
         m.handle(Event::Closed { jitter: 1.0 }, 5_000.0);
-        assert_eq!(m.phase(), Phase::Reconnecting { attempt: 1, retry_at: Some(5_500.0) });
+        assert_eq!(
+            m.phase(),
+            Phase::Reconnecting {
+                attempt: 1,
+                retry_at: Some(5_500.0)
+            }
+        );
     }
 
     #[test]
@@ -337,7 +414,13 @@ mod tests {
         let mut m = Machine::new(timing());
         m.handle(Event::Start, 0.0);
         m.handle(Event::Closed { jitter: 0.0 }, 5.0);
-        assert_eq!(m.phase(), Phase::Reconnecting { attempt: 1, retry_at: Some(255.0) });
+        assert_eq!(
+            m.phase(),
+            Phase::Reconnecting {
+                attempt: 1,
+                retry_at: Some(255.0)
+            }
+        );
     }
 
     #[test]
@@ -349,7 +432,11 @@ mod tests {
         for attempt in 1..=10u32 {
             now += 1.0;
             m.handle(Event::Closed { jitter: 1.0 }, now);
-            let Phase::Reconnecting { attempt: a, retry_at: Some(at) } = m.phase() else {
+            let Phase::Reconnecting {
+                attempt: a,
+                retry_at: Some(at),
+            } = m.phase()
+            else {
                 panic!("attempt {attempt}: {:?}", m.phase());
             };
             assert_eq!(a, attempt);
@@ -357,10 +444,17 @@ mod tests {
             now = at;
             assert_eq!(m.handle(Event::Tick { jitter: 1.0 }, now), [Command::Open]);
         }
-        assert_eq!(delays, [500.0, 1000.0, 2000.0, 4000.0, 8000.0, 16000.0, 30000.0, 30000.0, 30000.0, 30000.0]);
+        assert_eq!(
+            delays,
+            [500.0, 1000.0, 2000.0, 4000.0, 8000.0, 16000.0, 30000.0, 30000.0, 30000.0, 30000.0]
+        );
         m.handle(Event::Closed { jitter: 1.0 }, now + 1.0);
         assert_eq!(m.phase(), Phase::Offline);
-        assert_eq!(m.handle(Event::Tick { jitter: 1.0 }, now + 1e9), [], "offline stays offline");
+        assert_eq!(
+            m.handle(Event::Tick { jitter: 1.0 }, now + 1e9),
+            [],
+            "offline stays offline"
+        );
         assert_eq!(m.handle(Event::RetryNow, now + 1e9), [Command::Open]);
         assert_eq!(m.phase(), Phase::Connecting);
         m.handle(Event::Closed { jitter: 1.0 }, now + 1e9);
@@ -373,7 +467,13 @@ mod tests {
         m.handle(Event::Closed { jitter: 1.0 }, 100.0);
         m.handle(Event::Tick { jitter: 1.0 }, 600.0);
         m.handle(Event::Closed { jitter: 1.0 }, 700.0);
-        assert!(matches!(m.phase(), Phase::Reconnecting { attempt: 2, retry_at: Some(_) }));
+        assert!(matches!(
+            m.phase(),
+            Phase::Reconnecting {
+                attempt: 2,
+                retry_at: Some(_)
+            }
+        ));
         assert_eq!(m.handle(Event::RetryNow, 800.0), [Command::Open]);
         assert_eq!(m.phase(), Phase::Connecting);
         m.handle(Event::Closed { jitter: 1.0 }, 900.0);
@@ -394,7 +494,10 @@ mod tests {
         let mut m = Machine::new(timing());
         m.handle(Event::Start, 0.0);
         assert_eq!(m.handle(Event::Tick { jitter: 0.0 }, 9_999.0), []);
-        assert_eq!(m.handle(Event::Tick { jitter: 0.0 }, 10_000.0), [Command::Close]);
+        assert_eq!(
+            m.handle(Event::Tick { jitter: 0.0 }, 10_000.0),
+            [Command::Close]
+        );
         assert!(matches!(m.phase(), Phase::Reconnecting { attempt: 1, .. }));
     }
 
@@ -409,14 +512,33 @@ mod tests {
 
     #[test]
     fn custom_backoff_settings_apply() {
-        let backoff = Backoff { initial: Duration::from_millis(10), max: Duration::from_millis(20), max_attempts: 2 };
-        let mut m = Machine::new(Timing { backoff, ..timing() });
+        let backoff = Backoff {
+            initial: Duration::from_millis(10),
+            max: Duration::from_millis(20),
+            max_attempts: 2,
+        };
+        let mut m = Machine::new(Timing {
+            backoff,
+            ..timing()
+        });
         m.handle(Event::Start, 0.0);
         m.handle(Event::Closed { jitter: 1.0 }, 0.0);
-        assert_eq!(m.phase(), Phase::Reconnecting { attempt: 1, retry_at: Some(10.0) });
+        assert_eq!(
+            m.phase(),
+            Phase::Reconnecting {
+                attempt: 1,
+                retry_at: Some(10.0)
+            }
+        );
         m.handle(Event::Tick { jitter: 1.0 }, 10.0);
         m.handle(Event::Closed { jitter: 1.0 }, 10.0);
-        assert_eq!(m.phase(), Phase::Reconnecting { attempt: 2, retry_at: Some(30.0) });
+        assert_eq!(
+            m.phase(),
+            Phase::Reconnecting {
+                attempt: 2,
+                retry_at: Some(30.0)
+            }
+        );
         m.handle(Event::Tick { jitter: 1.0 }, 30.0);
         m.handle(Event::Closed { jitter: 1.0 }, 30.0);
         assert_eq!(m.phase(), Phase::Offline);

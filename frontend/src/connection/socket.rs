@@ -17,7 +17,9 @@ pub struct Socket {
 
 impl std::fmt::Debug for Socket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Socket").field("url", &self.ws.url()).finish()
+        f.debug_struct("Socket")
+            .field("url", &self.ws.url())
+            .finish()
     }
 }
 
