@@ -78,9 +78,12 @@ impl Lang {
     }
     /// Round-trip tooltip.
     pub fn rtt(self, ms: f64) -> String {
+        // Whole milliseconds, formatted as an integer: float formatting
+        // would add kilobytes to the wasm bundle.
+        let ms = ms.max(0.0).round() as u64;
         match self {
-            Lang::De => format!("Antwortzeit {ms:.0} ms"),
-            Lang::En => format!("Round trip {ms:.0} ms"),
+            Lang::De => format!("Antwortzeit {ms} ms"),
+            Lang::En => format!("Round trip {ms} ms"),
         }
     }
     /// Welcome line for an empty conversation.

@@ -37,10 +37,12 @@ impl Default for Timing {
 impl Timing {
     /// The defaults with overrides from query parameters (`get` looks one up).
     pub fn from_params(get: impl Fn(&str) -> Option<String>) -> Self {
+        // Whole milliseconds (integer parsing keeps float parsing out of the bundle).
         let num = |key: &str| {
             get(key)
-                .and_then(|v| v.parse::<f64>().ok())
-                .filter(|v| v.is_finite() && *v > 0.0)
+                .and_then(|v| v.parse::<u64>().ok())
+                .filter(|v| *v > 0)
+                .map(|v| v as f64)
         };
         let mut t = Timing::default();
         if let Some(v) = num("pingMs") {

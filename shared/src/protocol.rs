@@ -36,8 +36,13 @@ pub enum ClientMessage {
 }
 
 /// A frame the relay sends to the page.
+///
+/// Decoding goes through a flat struct ([`RawServerFrame`]) instead of
+/// serde's internally-tagged enum support: same result, but no buffering of
+/// the whole frame into an intermediate tree, which keeps the page's wasm
+/// bundle markedly smaller.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase")]
+#[serde(tag = "type", rename_all = "camelCase", try_from = "RawServerFrame")]
 pub enum ServerMessage {
     /// Always the first frame on a connection.
     #[serde(rename_all = "camelCase")]
@@ -102,8 +107,70 @@ pub enum ServerMessage {
     },
     /// A frame type this build does not know (sent by a newer relay).
     /// Clients ignore it; it is never sent.
-    #[serde(other, skip_serializing)]
+    #[serde(skip_serializing)]
     Unknown,
+}
+
+/// Every field any relay frame may have, for decoding [`ServerMessage`].
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawServerFrame {
+    #[serde(rename = "type")]
+    kind: String,
+    client_id: Option<String>,
+    session_id: Option<String>,
+    heartbeat_ms: Option<u64>,
+    version: Option<String>,
+    max_message_bytes: Option<u64>,
+    ts: Option<serde_json::Number>,
+    id: Option<String>,
+    text: Option<String>,
+    code: Option<ErrorCode>,
+    message: Option<String>,
+    messages: Option<Vec<HistoryMessage>>,
+}
+
+fn required<T>(value: Option<T>, field: &str) -> Result<T, String> {
+    value.ok_or_else(|| format!("missing field `{field}`"))
+}
+
+impl TryFrom<RawServerFrame> for ServerMessage {
+    type Error = String;
+
+    fn try_from(raw: RawServerFrame) -> Result<Self, String> {
+        Ok(match raw.kind.as_str() {
+            "connection" => ServerMessage::Connection {
+                client_id: required(raw.client_id, "clientId")?,
+                session_id: required(raw.session_id, "sessionId")?,
+                heartbeat_ms: required(raw.heartbeat_ms, "heartbeatMs")?,
+                version: required(raw.version, "version")?,
+                max_message_bytes: raw.max_message_bytes,
+            },
+            "heartbeat" => ServerMessage::Heartbeat {
+                ts: required(raw.ts.and_then(|n| n.as_u64()), "ts")?,
+            },
+            "pong" => ServerMessage::Pong {
+                ts: required(raw.ts, "ts")?,
+            },
+            "chunk" => ServerMessage::Chunk {
+                id: required(raw.id, "id")?,
+                text: required(raw.text, "text")?,
+            },
+            "response" => ServerMessage::Response {
+                id: required(raw.id, "id")?,
+                text: required(raw.text, "text")?,
+            },
+            "error" => ServerMessage::Error {
+                id: raw.id,
+                code: required(raw.code, "code")?,
+                message: required(raw.message, "message")?,
+            },
+            "history" => ServerMessage::History {
+                messages: required(raw.messages, "messages")?,
+            },
+            _ => ServerMessage::Unknown,
+        })
+    }
 }
 
 /// Who said a [`HistoryMessage`].

@@ -272,3 +272,19 @@ fn ping_ts_may_be_a_float_and_is_echoed_unchanged() {
         r#"{"type":"pong","ts":12.5}"#
     );
 }
+
+#[test]
+fn server_frames_missing_a_required_field_are_rejected() {
+    for bad in [
+        r#"{"type":"response","id":"m1"}"#,
+        r#"{"type":"response","text":"x"}"#,
+        r#"{"type":"connection","clientId":"c","heartbeatMs":1,"version":"v"}"#,
+        r#"{"type":"heartbeat"}"#,
+        r#"{"type":"heartbeat","ts":-1}"#,
+        r#"{"type":"error","id":"m","message":"no code"}"#,
+        r#"{"id":"m","text":"no type"}"#,
+        "[]",
+    ] {
+        assert!(ServerMessage::decode(bad).is_err(), "{bad}");
+    }
+}

@@ -62,7 +62,7 @@ pub fn test() -> Result<()> {
         "-D",
         "warnings",
     ]))?;
-    cmd::run(cmd::cargo().args(["test", "--workspace"]))?;
+    cmd::run(cmd::cargo().args(["test", "--workspace", "--no-fail-fast"]))?;
 
     let tools = Toolchain::ensure(Needs::all())?;
     cmd::run(cmd::cargo().args([
