@@ -90,6 +90,20 @@ pub struct Line {
     pub streaming: bool,
 }
 
+impl Line {
+    /// A line with no delivery state, code or streaming flag.
+    fn new(id: &str, role: Role, text: &str) -> Self {
+        Line {
+            id: id.to_owned(),
+            role,
+            text: text.to_owned(),
+            delivery: None,
+            code: None,
+            streaming: false,
+        }
+    }
+}
+
 /// The whole conversation.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Conversation {
@@ -104,26 +118,22 @@ impl Conversation {
     /// Adds a user message (queued).
     pub fn add_user(&mut self, id: String, text: String) {
         self.lines.push(Line {
-            id,
-            role: Role::User,
-            text,
             delivery: Some(Delivery::Queued),
-            code: None,
-            streaming: false,
+            ..Line::new(&id, Role::User, &text)
         });
         self.trim();
     }
 
     /// Adds a note from the page.
     pub fn add_system(&mut self, id: String, text: String) {
-        self.lines.push(Line {
-            id,
-            role: Role::System,
-            text,
-            delivery: None,
-            code: None,
-            streaming: false,
-        });
+        self.lines.push(Line::new(&id, Role::System, &text));
+        self.trim();
+    }
+
+    /// Inserts an answer or error line after the user message it answers.
+    fn insert_answer(&mut self, line: Line) {
+        let at = self.position_after_user(&line.id);
+        self.lines.insert(at, line);
         self.trim();
     }
 
@@ -198,20 +208,10 @@ impl Conversation {
             .find(|l| l.role == Role::Bot && l.id == id)
         {
             Some(bot) => bot.text.push_str(text),
-            None => {
-                let at = self.position_after_user(id);
-                self.lines.insert(
-                    at,
-                    Line {
-                        id: id.to_owned(),
-                        role: Role::Bot,
-                        text: text.to_owned(),
-                        delivery: None,
-                        code: None,
-                        streaming: true,
-                    },
-                );
-            }
+            None => self.insert_answer(Line {
+                streaming: true,
+                ..Line::new(id, Role::Bot, text)
+            }),
         }
     }
 
@@ -254,22 +254,8 @@ impl Conversation {
                 bot.text = text.to_owned();
                 bot.streaming = false;
             }
-            None => {
-                let at = self.position_after_user(id);
-                self.lines.insert(
-                    at,
-                    Line {
-                        id: id.to_owned(),
-                        role: Role::Bot,
-                        text: text.to_owned(),
-                        delivery: None,
-                        code: None,
-                        streaming: false,
-                    },
-                );
-            }
+            None => self.insert_answer(Line::new(id, Role::Bot, text)),
         }
-        self.trim();
         true
     }
 
@@ -300,19 +286,10 @@ impl Conversation {
                 line.streaming = false;
             }
         }
-        let at = self.position_after_user(id);
-        self.lines.insert(
-            at,
-            Line {
-                id: id.to_owned(),
-                role: Role::Error,
-                text: message.to_owned(),
-                delivery: None,
-                code: Some(code),
-                streaming: false,
-            },
-        );
-        self.trim();
+        self.insert_answer(Line {
+            code: Some(code),
+            ..Line::new(id, Role::Error, message)
+        });
         true
     }
 

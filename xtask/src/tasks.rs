@@ -106,7 +106,16 @@ pub fn test() -> Result<()> {
         .join(if cfg!(windows) { "relay.exe" } else { "relay" });
     cmd::run(
         cmd::cargo()
-            .args(["test", "-p", "e2e", "--test", "browser", "--", "--ignored", "--test-threads=1"])
+            .args([
+                "test",
+                "-p",
+                "e2e",
+                "--test",
+                "browser",
+                "--",
+                "--ignored",
+                "--test-threads=1",
+            ])
             .env("RELAY_BIN", relay)
             .env("DIST_DIR", dist)
             .env("CHROMEDRIVER", chromedriver)
