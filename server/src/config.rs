@@ -38,6 +38,31 @@ pub struct Config {
     #[arg(long, env = "RELAY_WEBHOOK_TIMEOUT", default_value = "120s", value_parser = humantime::parse_duration)]
     pub webhook_timeout: Duration,
 
+    /// Field name of the chat text in the request to n8n (the chat widget's
+    /// `chatInputKey`).
+    #[arg(long, env = "N8N_CHAT_INPUT_KEY", default_value = "chatInput")]
+    pub chat_input_key: String,
+
+    /// Field name of the session id in the request to n8n (the chat widget's
+    /// `chatSessionKey`).
+    #[arg(long, env = "N8N_SESSION_KEY", default_value = "sessionId")]
+    pub session_key: String,
+
+    /// Extra header for every request to n8n, as 'Name: value' (repeatable;
+    /// in the env var, one per line). Stays on the relay; never logged.
+    #[arg(long = "webhook-header", env = "N8N_WEBHOOK_HEADERS", value_delimiter = '\n', value_parser = parse_header)]
+    pub webhook_headers: Vec<WebhookHeader>,
+
+    /// Basic auth for n8n ('user:password'), e.g. for a Chat Trigger with
+    /// Basic authentication. Stays on the relay; never logged.
+    #[arg(long, env = "N8N_WEBHOOK_BASIC_AUTH", value_parser = parse_basic_auth)]
+    pub webhook_basic_auth: Option<BasicAuth>,
+
+    /// At most this many requests to n8n at once; more wait their turn (first
+    /// come, first served), so a burst of users cannot overwhelm n8n.
+    #[arg(long, env = "RELAY_MAX_CONCURRENT_WEBHOOKS", default_value_t = 32)]
+    pub max_concurrent_webhooks: usize,
+
     /// Browser origins allowed to open the WebSocket (repeatable; exact match).
     /// Without it: no Origin, the relay's own host, and loopback origins.
     #[arg(
@@ -74,5 +99,106 @@ impl Config {
     /// like the binary does.)
     pub fn defaults() -> Self {
         Config::parse_from(["relay"])
+    }
+}
+
+/// A secret string: shown as `***` in `Debug`, so it cannot end up in a log
+/// by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// One `--webhook-header`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookHeader {
+    /// Header name.
+    pub name: String,
+    /// Header value (secret).
+    pub value: Secret,
+}
+
+/// `--webhook-basic-auth`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BasicAuth {
+    /// User name.
+    pub user: String,
+    /// Password (secret).
+    pub password: Secret,
+}
+
+fn parse_header(s: &str) -> Result<WebhookHeader, String> {
+    let (name, value) = s
+        .split_once(':')
+        .ok_or_else(|| "expected 'Name: value'".to_owned())?;
+    let name = name.trim();
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_!#$%&'*+.^`|~".contains(&b))
+    {
+        return Err(format!("{name:?} is not a valid header name"));
+    }
+    let value = value.trim();
+    if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+        return Err("header values may not contain line breaks".into());
+    }
+    Ok(WebhookHeader {
+        name: name.to_owned(),
+        value: Secret(value.to_owned()),
+    })
+}
+
+fn parse_basic_auth(s: &str) -> Result<BasicAuth, String> {
+    let (user, password) = s
+        .split_once(':')
+        .ok_or_else(|| "expected 'user:password'".to_owned())?;
+    Ok(BasicAuth {
+        user: user.to_owned(),
+        password: Secret(password.to_owned()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_and_basic_auth_parse_and_hide_their_secrets() {
+        let h = parse_header("X-N8N-Token:  s3cret ").expect("header");
+        assert_eq!(
+            (h.name.as_str(), h.value.0.as_str()),
+            ("X-N8N-Token", "s3cret")
+        );
+        assert!(!format!("{h:?}").contains("s3cret"));
+        assert!(parse_header("no colon").is_err());
+        assert!(parse_header("Bad Name: x").is_err());
+        let a = parse_basic_auth("me:pa:ss").expect("auth");
+        assert_eq!((a.user.as_str(), a.password.0.as_str()), ("me", "pa:ss"));
+        assert!(!format!("{a:?}").contains("pa:ss"));
+        assert!(parse_basic_auth("nopassword").is_err());
+    }
+
+    #[test]
+    fn every_flag_has_an_env_var_and_the_documented_default() {
+        let c = Config::parse_from(["relay"]);
+        assert_eq!(c.listen.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.heartbeat_interval, Duration::from_secs(30));
+        assert_eq!(c.webhook_timeout, Duration::from_secs(120));
+        assert_eq!(c.max_message_bytes, 65536);
+        assert_eq!(c.chat_input_key, "chatInput");
+        assert_eq!(c.session_key, "sessionId");
+        let cmd = <Config as clap::CommandFactory>::command();
+        for arg in cmd.get_arguments() {
+            let id = arg.get_id().as_str();
+            if id == "help" || id == "version" {
+                continue;
+            }
+            assert!(arg.get_env().is_some(), "--{id} has no env var");
+        }
     }
 }

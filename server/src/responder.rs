@@ -83,7 +83,7 @@ impl Responder {
     pub fn from_config(config: &Config) -> Result<Self, RelayError> {
         Ok(match &config.webhook_url {
             None => Responder::Echo(Echo),
-            Some(url) => Responder::Webhook(Webhook::new(url.clone(), config.webhook_timeout)?),
+            Some(url) => Responder::Webhook(Webhook::new(url.clone(), config)?),
         })
     }
 

@@ -13,8 +13,10 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use tokio::sync::Semaphore;
 
+use crate::config::{BasicAuth, Config};
 use crate::n8n_answer;
 use crate::n8n_stream::{is_stream_line, NdjsonParser, StreamEvent};
 use crate::responder::{ChatRequest, ResponderError};
@@ -30,28 +32,44 @@ pub struct Webhook {
     url: url::Url,
     client: reqwest::Client,
     timeout: Duration,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SendMessage<'a> {
-    action: &'static str,
-    session_id: &'a str,
-    chat_input: &'a str,
+    chat_input_key: String,
+    session_key: String,
+    basic_auth: Option<BasicAuth>,
+    /// Bounds the requests to n8n at once; tokio's semaphore is fair
+    /// (first come, first served).
+    slots: Semaphore,
 }
 
 impl Webhook {
-    /// A webhook answerer for `url`; each call may take up to `timeout`.
-    pub fn new(url: url::Url, timeout: Duration) -> Result<Self, reqwest::Error> {
+    /// A webhook answerer for `url`, set up from the relay's configuration
+    /// (timeout, field names, headers, basic auth, concurrency).
+    pub fn new(url: url::Url, config: &Config) -> Result<Self, reqwest::Error> {
+        let timeout = config.webhook_timeout;
+        let mut headers = HeaderMap::new();
+        for h in &config.webhook_headers {
+            // Both were validated when the flags were parsed.
+            if let (Ok(name), Ok(mut value)) = (
+                HeaderName::from_bytes(h.name.as_bytes()),
+                HeaderValue::from_str(&h.value.0),
+            ) {
+                value.set_sensitive(true);
+                headers.append(name, value);
+            }
+        }
         let client = reqwest::Client::builder()
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .connect_timeout(Duration::from_secs(10).min(timeout))
             .user_agent(concat!("n8n-chat-relay/", env!("CARGO_PKG_VERSION")))
+            .default_headers(headers)
             .build()?;
         Ok(Webhook {
             url,
             client,
             timeout,
+            chat_input_key: config.chat_input_key.clone(),
+            session_key: config.session_key.clone(),
+            basic_auth: config.webhook_basic_auth.clone(),
+            slots: Semaphore::new(config.max_concurrent_webhooks.max(1)),
         })
     }
 
@@ -66,12 +84,21 @@ impl Webhook {
         request: &ChatRequest,
         on_chunk: &(dyn Fn(&str) + Send + Sync),
     ) -> Result<String, ResponderError> {
-        let body = SendMessage {
-            action: "sendMessage",
-            session_id: &request.session_id,
-            chat_input: &request.text,
-        };
-        let send = self.client.post(self.url.clone()).json(&body).send();
+        let mut body = serde_json::Map::new();
+        body.insert("action".into(), "sendMessage".into());
+        body.insert(self.session_key.clone(), request.session_id.clone().into());
+        body.insert(self.chat_input_key.clone(), request.text.clone().into());
+        let mut post = self.client.post(self.url.clone()).json(&body);
+        if let Some(auth) = &self.basic_auth {
+            post = post.basic_auth(&auth.user, Some(&auth.password.0));
+        }
+        // Wait for a free slot (fairly) before the clock starts.
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|_| ResponderError::ShuttingDown)?;
+        let send = post.send();
         let read = async {
             let response = send.await.map_err(|e| self.map_error(&e))?;
             self.read_answer(response, on_chunk).await

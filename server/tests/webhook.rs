@@ -214,3 +214,61 @@ async fn keep_alive_connections_n8n_closed_are_not_reused() {
     assert_eq!(n8n.calls(), 3, "each message ran the workflow exactly once");
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn secrets_headers_and_field_names_go_to_n8n_only() {
+    let n8n = StandIn::start().await.expect("stand-in");
+    let mut cfg = config_for(&n8n.url("/webhook/chat"));
+    cfg.webhook_headers = vec![server::config::WebhookHeader {
+        name: "X-Api-Key".into(),
+        value: server::config::Secret("k-123".into()),
+    }];
+    cfg.webhook_basic_auth = Some(server::config::BasicAuth {
+        user: "chat".into(),
+        password: server::config::Secret("pw".into()),
+    });
+    cfg.chat_input_key = "question".into();
+    cfg.session_key = "conversation".into();
+    let relay = Relay::start(cfg).await;
+    let mut client = Client::connect(&relay.ws_url("/ws")).await;
+    client.say("m", "hi").await;
+    // The stand-in echoes `chatInput`; with a renamed field it sees none.
+    assert_eq!(response_text(&client.next().await, "m"), "echo: ");
+    let r = &n8n.requests()[0];
+    assert_eq!(
+        r.headers.get("x-api-key").map(String::as_str),
+        Some("k-123")
+    );
+    // "chat:pw" in base64.
+    assert_eq!(
+        r.headers.get("authorization").map(String::as_str),
+        Some("Basic Y2hhdDpwdw==")
+    );
+    assert_eq!(
+        r.body,
+        serde_json::json!({"action": "sendMessage", "conversation": client.session_id, "question": "hi"})
+    );
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn requests_to_n8n_are_bounded_and_the_rest_wait_their_turn() {
+    let n8n = StandIn::start().await.expect("stand-in");
+    let mut cfg = config_for(&n8n.url("/webhook/chat"));
+    cfg.max_concurrent_webhooks = 2;
+    let relay = Relay::start(cfg).await;
+    let mut client = Client::connect(&relay.ws_url("/ws")).await;
+    for i in 0..6 {
+        client.say(&format!("m{i}"), "slow:150 wait").await;
+    }
+    let mut answered = std::collections::HashSet::new();
+    for _ in 0..6 {
+        match client.next().await {
+            ServerMessage::Response { id, .. } => assert!(answered.insert(id)),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(n8n.calls(), 6);
+    assert_eq!(n8n.peak_in_flight(), 2);
+    relay.stop().await;
+}

@@ -68,6 +68,7 @@ struct Shared {
     mode: Mutex<Mode>,
     requests: Mutex<Vec<Recorded>>,
     finished: Mutex<usize>,
+    in_flight: Mutex<(usize, usize)>,
     changed: Notify,
     keep_alive: Duration,
 }
@@ -112,6 +113,7 @@ impl StandIn {
             mode: Mutex::new(Mode::Echo),
             requests: Mutex::new(Vec::new()),
             finished: Mutex::new(0),
+            in_flight: Mutex::new((0, 0)),
             changed: Notify::new(),
             keep_alive,
         });
@@ -153,6 +155,11 @@ impl StandIn {
     /// How many requests were answered completely so far.
     pub fn finished(&self) -> usize {
         *lock(&self.shared.finished)
+    }
+
+    /// The most requests that were being answered at the same time.
+    pub fn peak_in_flight(&self) -> usize {
+        lock(&self.shared.in_flight).1
     }
 
     /// Every request received, in order.
@@ -215,6 +222,11 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>) {
             .to_owned();
         let mode = lock(&shared.mode).clone();
         lock(&shared.requests).push(request);
+        {
+            let mut f = lock(&shared.in_flight);
+            f.0 += 1;
+            f.1 = f.1.max(f.0);
+        }
         shared.changed.notify_waiters();
         if let Some(ms) = input
             .strip_prefix("slow:")
@@ -225,6 +237,7 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>) {
         }
         let keep_open = respond(&mut stream, &mode, &input).await.unwrap_or(false);
         *lock(&shared.finished) += 1;
+        lock(&shared.in_flight).0 -= 1;
         shared.changed.notify_waiters();
         if !keep_open {
             return;
