@@ -75,7 +75,7 @@ pub enum Responder {
     /// No `--webhook-url`: answer `echo: <text>` locally.
     Echo(Echo),
     /// Forward to n8n.
-    Webhook(Webhook),
+    Webhook(Box<Webhook>),
 }
 
 impl Responder {
@@ -83,7 +83,7 @@ impl Responder {
     pub fn from_config(config: &Config) -> Result<Self, RelayError> {
         Ok(match &config.webhook_url {
             None => Responder::Echo(Echo),
-            Some(url) => Responder::Webhook(Webhook::new(url.clone(), config)?),
+            Some(url) => Responder::Webhook(Box::new(Webhook::new(url.clone(), config)?)),
         })
     }
 
