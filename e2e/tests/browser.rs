@@ -386,3 +386,30 @@ async fn s9_a_dead_link_is_detected_and_the_page_reconnects() {
     finish(&browser, "s9", result).await;
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
+async fn s10_a_streamed_answer_grows_in_one_bubble() {
+    let n8n = n8n().await;
+    n8n.set_mode(Mode::Stream { gap: Duration::from_millis(1500) });
+    let relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[]).await.expect("relay");
+    let browser = Browser::start().await.expect("browser");
+    let result = async {
+        browser.open(&relay.page_url("")).await?;
+        browser.wait_state(&["online"]).await?;
+        let id = browser.send("streams here").await?;
+        // The first block arrives at once, the second 1.5 s later.
+        wait_for("the first chunk", UI_TIMEOUT, || async {
+            let answers = browser.answers_for(&id).await?;
+            Ok((answers.len() == 1 && answers[0].trim() == "echo:").then_some(()))
+        })
+        .await?;
+        if browser.message_state(&id).await? != "sent" {
+            return Err("the message should still be waiting while the answer streams".into());
+        }
+        answered_once(&browser, &id, "echo: streams here").await
+    }
+    .await;
+    finish(&browser, "s10", result).await;
+    browser.close().await;
+}

@@ -147,15 +147,22 @@ fn Message(
         Some(Delivery::Queued) => {
             Some(view! { <div class="note queued">{lang.queued()}</div> }.into_any())
         }
-        Some(Delivery::Sent) => Some(
-            view! {
-                <div class="note waiting" data-testid="waiting">
-                    <span class="typing" aria-hidden="true"><i></i><i></i><i></i></span>
-                    {lang.waiting()}
-                </div>
-            }
-            .into_any(),
-        ),
+        Some(Delivery::Sent) => {
+            let sent_at = line.sent_at;
+            let elapsed = move || {
+                let secs = sent_at.map_or(0.0, |at| (view.now.get() - at as f64).max(0.0) / 1000.0);
+                lang.waiting(secs as u64)
+            };
+            Some(
+                view! {
+                    <div class="note waiting" data-testid="waiting">
+                        <span class="typing" aria-hidden="true"><i></i><i></i><i></i></span>
+                        {elapsed}
+                    </div>
+                }
+                .into_any(),
+            )
+        }
         _ => None,
     };
     let body = match (line.role, line.code) {

@@ -205,7 +205,7 @@ impl Chat {
                 break;
             }
             if let ClientMessage::Message { id, .. } = &frame {
-                self.view.conversation.update(|c| c.mark_sent(id));
+                self.view.conversation.update(|c| c.mark_sent(id, now()));
             }
         }
     }

@@ -88,6 +88,10 @@ pub struct Line {
     /// For bot lines: still receiving streamed chunks.
     #[serde(default)]
     pub streaming: bool,
+    /// For sent user lines: when (ms) it went out, to show how long the
+    /// answer is taking (AI agents can take minutes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<u64>,
 }
 
 impl Line {
@@ -100,6 +104,7 @@ impl Line {
             delivery: None,
             code: None,
             streaming: false,
+            sent_at: None,
         }
     }
 }
@@ -179,11 +184,12 @@ impl Conversation {
             .collect()
     }
 
-    /// A message was written to an open socket.
-    pub fn mark_sent(&mut self, id: &str) {
+    /// A message was written to an open socket at `now` (ms).
+    pub fn mark_sent(&mut self, id: &str, now: f64) {
         if let Some(line) = self.user(id) {
             if line.delivery == Some(Delivery::Queued) {
                 line.delivery = Some(Delivery::Sent);
+                line.sent_at = Some(now.max(0.0) as u64);
             }
         }
     }
@@ -344,8 +350,8 @@ mod tests {
     #[test]
     fn sent_messages_stay_in_the_outbox_until_answered() {
         let mut c = conv_with(&["a", "b", "c"]);
-        c.mark_sent("a");
-        c.mark_sent("b");
+        c.mark_sent("a", 0.0);
+        c.mark_sent("b", 0.0);
         assert_eq!(c.delivery("a"), Some(Delivery::Sent));
         assert!(c.on_response("b", "answer b"));
         assert_eq!(
@@ -375,7 +381,7 @@ mod tests {
     #[test]
     fn errors_fail_the_message_and_retry_requeues_it() {
         let mut c = conv_with(&["a"]);
-        c.mark_sent("a");
+        c.mark_sent("a", 0.0);
         assert!(c.on_error(Some("a"), ErrorCode::WebhookError, "n8n answered HTTP 500"));
         assert_eq!(c.delivery("a"), Some(Delivery::Failed));
         assert!(c.outbox().is_empty());
@@ -405,7 +411,7 @@ mod tests {
     #[test]
     fn shutting_down_keeps_the_message_queued() {
         let mut c = conv_with(&["a"]);
-        c.mark_sent("a");
+        c.mark_sent("a", 0.0);
         assert!(!c.on_error(Some("a"), ErrorCode::ShuttingDown, "restarting"));
         assert_eq!(c.delivery("a"), Some(Delivery::Queued));
         assert!(!c.on_error(None, ErrorCode::InvalidMessage, "x"));
@@ -414,7 +420,7 @@ mod tests {
     #[test]
     fn chunks_grow_one_bubble_then_the_response_settles_it() {
         let mut c = conv_with(&["a"]);
-        c.mark_sent("a");
+        c.mark_sent("a", 0.0);
         c.on_chunk("a", "echo: ");
         c.on_chunk("a", "hi");
         let bot: Vec<&Line> = c.lines.iter().filter(|l| l.role == Role::Bot).collect();

@@ -72,9 +72,18 @@ impl Lang {
     pub fn queued(self) -> &'static str {
         self.pick("wartet auf Verbindung", "waiting for connection")
     }
-    /// Under a message waiting for its answer.
-    pub fn waiting(self) -> &'static str {
-        self.pick("Antwort kommt …", "waiting for answer…")
+    /// Under a message waiting for its answer, after `secs` seconds.
+    pub fn waiting(self, secs: u64) -> String {
+        let base = self.pick("Antwort kommt …", "waiting for answer…");
+        if secs < 2 {
+            return base.to_owned();
+        }
+        let (m, s) = (secs / 60, secs % 60);
+        if m == 0 {
+            format!("{base} {s} s")
+        } else {
+            format!("{base} {m}:{s:02} min")
+        }
     }
     /// Round-trip tooltip.
     pub fn rtt(self, ms: f64) -> String {
@@ -150,5 +159,8 @@ mod tests {
             Lang::De.reconnecting(2, 10, None),
             "Verbinde erneut – Versuch 2 von 10 …"
         );
+        assert_eq!(Lang::En.waiting(1), "waiting for answer…");
+        assert_eq!(Lang::En.waiting(12), "waiting for answer… 12 s");
+        assert_eq!(Lang::De.waiting(125), "Antwort kommt … 2:05 min");
     }
 }
