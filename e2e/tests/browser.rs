@@ -391,8 +391,12 @@ async fn s9_a_dead_link_is_detected_and_the_page_reconnects() {
 #[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
 async fn s10_a_streamed_answer_grows_in_one_bubble() {
     let n8n = n8n().await;
-    n8n.set_mode(Mode::Stream { gap: Duration::from_millis(1500) });
-    let relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[]).await.expect("relay");
+    n8n.set_mode(Mode::Stream {
+        gap: Duration::from_millis(1500),
+    });
+    let relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[])
+        .await
+        .expect("relay");
     let browser = Browser::start().await.expect("browser");
     let result = async {
         browser.open(&relay.page_url("")).await?;
