@@ -58,6 +58,12 @@ pub struct Config {
     #[arg(long, env = "N8N_WEBHOOK_BASIC_AUTH", value_parser = parse_basic_auth)]
     pub webhook_basic_auth: Option<BasicAuth>,
 
+    /// On connect with a known session, ask n8n for the conversation so far
+    /// (`loadPreviousSession`; needs a memory node on the Chat Trigger) and
+    /// send it to the page as a `history` frame.
+    #[arg(long, env = "RELAY_LOAD_PREVIOUS_SESSION")]
+    pub load_previous_session: bool,
+
     /// At most this many requests to n8n at once; more wait their turn (first
     /// come, first served), so a burst of users cannot overwhelm n8n.
     #[arg(long, env = "RELAY_MAX_CONCURRENT_WEBHOOKS", default_value_t = 32)]

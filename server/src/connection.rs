@@ -52,6 +52,8 @@ pub struct Peer {
     pub session_id: String,
     /// The client asked for a session id that is not valid.
     pub rejected_session: bool,
+    /// The client asked to continue an existing session (a valid id).
+    pub resumed: bool,
     /// The client's address, for logs.
     pub addr: Option<SocketAddr>,
 }
@@ -70,16 +72,19 @@ impl Peer {
             Some(id) if validate::is_valid_session_id(&id) => Peer {
                 session_id: id,
                 rejected_session: false,
+                resumed: true,
                 addr,
             },
             Some(_) => Peer {
                 session_id: new_id(),
                 rejected_session: true,
+                resumed: false,
                 addr,
             },
             None => Peer {
                 session_id: new_id(),
                 rejected_session: false,
+                resumed: false,
                 addr,
             },
         }
@@ -144,6 +149,9 @@ where
                 kick: kick.clone(),
             },
         );
+        if peer.resumed && state.config.load_previous_session {
+            tokio::spawn(send_history(state.clone(), session.clone(), tx.clone()));
+        }
         let mut heartbeat = heartbeat::ticker(state.config.heartbeat_interval);
         let mut idle = IdleDeadline::new(state.config.idle_timeout);
         loop {
@@ -310,6 +318,20 @@ fn on_message(state: &AppState, session: &str, id: String, text: String) -> Opti
             );
             Some(Reply::Stored(frame))
         }
+    }
+}
+
+/// Loads the session's history from n8n and queues it for this connection.
+async fn send_history(state: AppState, session: String, tx: mpsc::Sender<Utf8Bytes>) {
+    match state.responder.history(&session).await {
+        Some(Ok(messages)) if !messages.is_empty() => {
+            let frame = ServerMessage::History { messages };
+            let _ = tx.try_send(encode(&frame));
+        }
+        Some(Err(e)) => {
+            tracing::warn!(session = %session, "could not load the previous session: {e}")
+        }
+        _ => {}
     }
 }
 

@@ -96,6 +96,51 @@ fn json_kind(value: &Value) -> &'static str {
     }
 }
 
+/// The messages in n8n's answer to `loadPreviousSession`:
+/// `{"data":[<LangChain message>…]}`, where each message has its role in
+/// `id` (`[…,"HumanMessage"]` or `[…,"AIMessage"]`) and its text in
+/// `kwargs.content` (a string, or a list of `{"type":"text","text":…}`
+/// parts). Other message kinds (system, tool) are skipped.
+pub fn parse_history(body: &[u8]) -> Result<Vec<shared::HistoryMessage>, ResponderError> {
+    let value: Value = serde_json::from_slice(body).map_err(|_| {
+        ResponderError::InvalidResponse("n8n's previous-session answer is not JSON".into())
+    })?;
+    let Some(items) = value.get("data").and_then(Value::as_array) else {
+        return Err(ResponderError::InvalidResponse(
+            "n8n's previous-session answer has no \"data\" list".into(),
+        ));
+    };
+    Ok(items
+        .iter()
+        .filter_map(|item| {
+            let kind = item.get("id").and_then(Value::as_array).map(|parts| {
+                parts
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(".")
+            })?;
+            let role = if kind.contains("HumanMessage") {
+                shared::Role::User
+            } else if kind.contains("AIMessage") {
+                shared::Role::Bot
+            } else {
+                return None;
+            };
+            let text = match item.get("kwargs")?.get("content")? {
+                Value::String(s) => s.clone(),
+                Value::Array(parts) => parts
+                    .iter()
+                    .filter_map(|p| p.get("text").and_then(Value::as_str))
+                    .collect::<Vec<_>>()
+                    .join(""),
+                _ => return None,
+            };
+            Some(shared::HistoryMessage { role, text })
+        })
+        .collect())
+}
+
 /// The error for a non-2xx answer, with n8n's own `message` and `hint` when
 /// the body is n8n's error JSON (e.g. 404 "webhook not registered" with the
 /// hint to activate the workflow).
@@ -177,6 +222,32 @@ mod tests {
             parse_success(&[0xff, 0xfe, 0x00]),
             Err(ResponderError::InvalidResponse(_))
         ));
+    }
+
+    #[test]
+    fn previous_sessions_in_langchain_format() {
+        assert_eq!(parse_history(br#"{"data":[]}"#), Ok(vec![]));
+        let body = br#"{"data":[
+            {"lc":1,"type":"constructor","id":["langchain_core","messages","HumanMessage"],"kwargs":{"content":"hi","additional_kwargs":{}}},
+            {"lc":1,"type":"constructor","id":["langchain_core","messages","SystemMessage"],"kwargs":{"content":"be nice"}},
+            {"lc":1,"type":"constructor","id":["langchain_core","messages","AIMessage"],"kwargs":{"content":[{"type":"text","text":"hel"},{"type":"text","text":"lo"}]}}
+        ]}"#;
+        let history = parse_history(body).expect("history");
+        assert_eq!(
+            history,
+            vec![
+                shared::HistoryMessage {
+                    role: shared::Role::User,
+                    text: "hi".into()
+                },
+                shared::HistoryMessage {
+                    role: shared::Role::Bot,
+                    text: "hello".into()
+                },
+            ]
+        );
+        assert!(parse_history(b"nope").is_err());
+        assert!(parse_history(br#"{"output":"x"}"#).is_err());
     }
 
     #[test]

@@ -105,6 +105,18 @@ impl Responder {
         }
     }
 
+    /// The session's earlier messages from n8n's chat memory; `None` in
+    /// echo mode (there is no memory to ask).
+    pub async fn history(
+        &self,
+        session_id: &str,
+    ) -> Option<Result<Vec<shared::HistoryMessage>, ResponderError>> {
+        match self {
+            Responder::Echo(_) => None,
+            Responder::Webhook(w) => Some(w.load_previous_session(session_id).await),
+        }
+    }
+
     /// Answers one message. `on_chunk` is called with each piece of a
     /// streamed answer as it arrives; the returned text is the whole answer.
     pub async fn answer(

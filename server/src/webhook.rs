@@ -78,6 +78,46 @@ impl Webhook {
         redact(&self.url)
     }
 
+    /// Asks n8n for a session's earlier messages (`loadPreviousSession`).
+    pub async fn load_previous_session(
+        &self,
+        session_id: &str,
+    ) -> Result<Vec<shared::HistoryMessage>, ResponderError> {
+        let mut body = serde_json::Map::new();
+        body.insert("action".into(), "loadPreviousSession".into());
+        body.insert(self.session_key.clone(), session_id.into());
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|_| ResponderError::ShuttingDown)?;
+        let read = async {
+            let response = self
+                .authorized(self.client.post(self.url.clone()).json(&body))
+                .send()
+                .await
+                .map_err(|e| self.map_error(&e))?;
+            let status = response.status();
+            let bytes = response.bytes().await.map_err(|e| self.map_error(&e))?;
+            if status.is_success() {
+                n8n_answer::parse_history(&bytes)
+            } else {
+                Err(n8n_answer::parse_failure(status.as_u16(), &bytes))
+            }
+        };
+        match tokio::time::timeout(self.timeout, read).await {
+            Ok(result) => result,
+            Err(_) => Err(ResponderError::Timeout(self.timeout)),
+        }
+    }
+
+    fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.basic_auth {
+            Some(auth) => request.basic_auth(&auth.user, Some(&auth.password.0)),
+            None => request,
+        }
+    }
+
     /// Sends one message to n8n and reads its answer.
     pub async fn answer(
         &self,
@@ -88,10 +128,7 @@ impl Webhook {
         body.insert("action".into(), "sendMessage".into());
         body.insert(self.session_key.clone(), request.session_id.clone().into());
         body.insert(self.chat_input_key.clone(), request.text.clone().into());
-        let mut post = self.client.post(self.url.clone()).json(&body);
-        if let Some(auth) = &self.basic_auth {
-            post = post.basic_auth(&auth.user, Some(&auth.password.0));
-        }
+        let post = self.authorized(self.client.post(self.url.clone()).json(&body));
         // Wait for a free slot (fairly) before the clock starts.
         let _slot = self
             .slots

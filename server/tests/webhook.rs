@@ -272,3 +272,71 @@ async fn requests_to_n8n_are_bounded_and_the_rest_wait_their_turn() {
     assert_eq!(n8n.peak_in_flight(), 2);
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn a_stream_cut_off_midway_ends_in_an_error_after_the_partial_text() {
+    let (_n8n, relay, mut client) = setup(Mode::StreamCutOff).await;
+    client.say("s", "hi").await;
+    assert_eq!(
+        client.next().await,
+        ServerMessage::Chunk {
+            id: "s".into(),
+            text: "echo: ".into()
+        }
+    );
+    let (code, message) = error_of(&client.next().await, Some("s"));
+    assert_eq!(code, ErrorCode::WebhookUnreachable);
+    assert!(
+        message.contains("broke off after 6 characters"),
+        "{message}"
+    );
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_resumed_session_gets_its_history_from_n8n_when_enabled() {
+    let n8n = StandIn::start().await.expect("stand-in");
+    n8n.set_history(&[(true, "hi"), (false, "echo: hi")]);
+    let mut cfg = config_for(&n8n.url("/webhook/abc/chat"));
+    cfg.load_previous_session = true;
+    let relay = Relay::start(cfg).await;
+
+    // A new session has no history to ask for.
+    let mut fresh = Client::connect(&relay.ws_url("/ws")).await;
+    fresh.expect_silence(Duration::from_millis(200)).await;
+    assert_eq!(n8n.calls(), 0);
+
+    let mut back = Client::connect(&relay.ws_url("/ws?session=returning-1")).await;
+    assert_eq!(
+        back.next().await,
+        ServerMessage::History {
+            messages: vec![
+                shared::HistoryMessage {
+                    role: shared::Role::User,
+                    text: "hi".into()
+                },
+                shared::HistoryMessage {
+                    role: shared::Role::Bot,
+                    text: "echo: hi".into()
+                },
+            ]
+        }
+    );
+    let r = &n8n.requests()[0];
+    assert_eq!(
+        r.body,
+        serde_json::json!({"action": "loadPreviousSession", "sessionId": "returning-1"})
+    );
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn history_is_not_requested_unless_enabled() {
+    let n8n = StandIn::start().await.expect("stand-in");
+    n8n.set_history(&[(true, "hi")]);
+    let relay = Relay::start(config_for(&n8n.url("/webhook/chat"))).await;
+    let mut back = Client::connect(&relay.ws_url("/ws?session=returning-2")).await;
+    back.expect_silence(Duration::from_millis(200)).await;
+    assert_eq!(n8n.calls(), 0);
+    relay.stop().await;
+}

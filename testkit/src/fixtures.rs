@@ -11,6 +11,8 @@ pub fn head_of(capture: &str) -> String {
 
 /// The Webhook node / Chat Trigger answer with a Respond node (a-echo.txt).
 pub const ECHO: &str = include_str!("../fixtures/a-echo.txt");
+/// `loadPreviousSession` without a memory node (b-chat-loadprev.txt).
+pub const LOAD_PREVIOUS: &str = include_str!("../fixtures/b-chat-loadprev.txt");
 /// The headers of a streamed answer (c-stream.headers).
 pub const STREAM_HEADERS: &str = include_str!("../fixtures/c-stream.headers");
 /// The streamed answer (c-stream.body: headers, then one NDJSON object per line).

@@ -36,6 +36,8 @@ pub enum Mode {
     },
     /// A node fails mid-stream: an `error` line, HTTP 200.
     StreamError,
+    /// The first block of a stream, then the connection drops.
+    StreamCutOff,
     /// HTTP 500 `{"message":"Error in workflow"}`.
     Error500,
     /// HTTP 404: the workflow is not active.
@@ -66,6 +68,7 @@ pub struct Recorded {
 #[derive(Debug)]
 struct Shared {
     mode: Mutex<Mode>,
+    history: Mutex<Vec<(bool, String)>>,
     requests: Mutex<Vec<Recorded>>,
     finished: Mutex<usize>,
     in_flight: Mutex<(usize, usize)>,
@@ -111,6 +114,7 @@ impl StandIn {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             mode: Mutex::new(Mode::Echo),
+            history: Mutex::new(Vec::new()),
             requests: Mutex::new(Vec::new()),
             finished: Mutex::new(0),
             in_flight: Mutex::new((0, 0)),
@@ -145,6 +149,12 @@ impl StandIn {
     /// Changes how later requests are answered.
     pub fn set_mode(&self, mode: Mode) {
         *lock(&self.shared.mode) = mode;
+    }
+
+    /// What `loadPreviousSession` answers: (is_human, text) pairs, sent
+    /// in LangChain's message format like n8n's chat memory.
+    pub fn set_history(&self, history: &[(bool, &str)]) {
+        *lock(&self.shared.history) = history.iter().map(|(h, t)| (*h, (*t).to_owned())).collect();
     }
 
     /// How many requests arrived so far.
@@ -220,7 +230,9 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>) {
             .as_str()
             .unwrap_or_default()
             .to_owned();
+        let load_previous = request.body["action"] == "loadPreviousSession";
         let mode = lock(&shared.mode).clone();
+        let history = lock(&shared.history).clone();
         lock(&shared.requests).push(request);
         {
             let mut f = lock(&shared.in_flight);
@@ -235,7 +247,13 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>) {
         {
             tokio::time::sleep(Duration::from_millis(ms)).await;
         }
-        let keep_open = respond(&mut stream, &mode, &input).await.unwrap_or(false);
+        let keep_open = if load_previous {
+            respond_history(&mut stream, &history)
+                .await
+                .unwrap_or(false)
+        } else {
+            respond(&mut stream, &mode, &input).await.unwrap_or(false)
+        };
         *lock(&shared.finished) += 1;
         lock(&shared.in_flight).0 -= 1;
         shared.changed.notify_waiters();
@@ -311,6 +329,27 @@ fn json_string(s: &str) -> String {
     serde_json::Value::String(s.to_owned()).to_string()
 }
 
+/// Answers `loadPreviousSession` like n8n with a memory node.
+async fn respond_history(
+    stream: &mut TcpStream,
+    history: &[(bool, String)],
+) -> std::io::Result<bool> {
+    let items: Vec<serde_json::Value> = history
+        .iter()
+        .map(|(human, text)| {
+            let kind = if *human { "HumanMessage" } else { "AIMessage" };
+            serde_json::json!({
+                "lc": 1, "type": "constructor", "id": ["langchain_core", "messages", kind],
+                "kwargs": {"content": text, "additional_kwargs": {}, "response_metadata": {}}
+            })
+        })
+        .collect();
+    let body = serde_json::json!({ "data": items }).to_string();
+    let head = with_length(&fixtures::head_of(fixtures::LOAD_PREVIOUS), body.len());
+    stream.write_all(format!("{head}{body}").as_bytes()).await?;
+    Ok(true)
+}
+
 /// Writes the answer; returns whether the connection stays open.
 async fn respond(stream: &mut TcpStream, mode: &Mode, input: &str) -> std::io::Result<bool> {
     let echo = format!("echo: {input}");
@@ -357,6 +396,18 @@ async fn respond(stream: &mut TcpStream, mode: &Mode, input: &str) -> std::io::R
             stream.write_all(part2.as_bytes()).await?;
             stream.write_all(b"0\r\n\r\n").await?;
             Ok(true)
+        }
+        Mode::StreamCutOff => {
+            stream
+                .write_all(fixtures::STREAM_HEADERS.as_bytes())
+                .await?;
+            for line in fixtures::stream_lines().take(2) {
+                stream
+                    .write_all(chunk(&format!("{line}\n")).as_bytes())
+                    .await?;
+            }
+            stream.flush().await?;
+            Ok(false)
         }
         Mode::StreamError => {
             stream
