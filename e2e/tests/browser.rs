@@ -70,6 +70,10 @@ async fn s1_page_loads_online_and_answers() {
         if n8n.calls() != 2 {
             return Err(format!("n8n called {} times", n8n.calls()));
         }
+        let metadata = &n8n.requests()[0].body["metadata"];
+        if !metadata["language"].is_string() || !metadata["pageUrl"].is_string() {
+            return Err(format!("metadata sent to n8n: {metadata}"));
+        }
         // The README's picture (docs/screenshot.png is a copy of a passing run's).
         browser.screenshot("chat-online").await?;
         let connected = browser
@@ -415,5 +419,57 @@ async fn s10_a_streamed_answer_grows_in_one_bubble() {
     }
     .await;
     finish(&browser, "s10", result).await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
+async fn s11_history_from_n8n_fills_a_page_that_has_none() {
+    let n8n = n8n().await;
+    n8n.set_history(&[(true, "what is n8n?"), (false, "a workflow tool")]);
+    let relay = Relay::start(
+        Some(&n8n.url("/webhook/chat")),
+        &["--load-previous-session"],
+    )
+    .await
+    .expect("relay");
+    let browser = Browser::start().await.expect("browser");
+    let result = async {
+        browser.open(&relay.page_url("")).await?;
+        browser.wait_state(&["online"]).await?;
+        // Same session on "another device": the session id is known, the
+        // local conversation is not.
+        browser
+            .eval(
+                "localStorage.setItem('n8nChat.sessionId', 'shared-session-1'); \
+                 localStorage.removeItem('n8nChat.conversation'); location.reload(); return true;",
+            )
+            .await?;
+        let lines = wait_for("the history", UI_TIMEOUT, || async {
+            let shown = browser.messages().await?;
+            let lines: Vec<(String, String)> =
+                shown.into_iter().map(|m| (m.role, m.text)).collect();
+            Ok((lines.len() == 2).then_some(lines))
+        })
+        .await?;
+        let expected = [
+            ("user".to_owned(), "what is n8n?".to_owned()),
+            ("bot".to_owned(), "a workflow tool".to_owned()),
+        ];
+        if lines != expected {
+            return Err(format!("history shown as {lines:?}"));
+        }
+        let asked: Vec<String> = n8n
+            .requests()
+            .iter()
+            .map(|r| format!("{} {}", r.body["action"], r.body["sessionId"]))
+            .collect();
+        if asked != [r#""loadPreviousSession" "shared-session-1""#] {
+            return Err(format!("n8n was asked {asked:?}"));
+        }
+        Ok(())
+    }
+    .await;
+    finish(&browser, "s11", result).await;
     browser.close().await;
 }

@@ -42,6 +42,7 @@ pub struct Chat {
     socket: RefCell<Option<Socket>>,
     session: RefCell<Option<String>>,
     base_url: String,
+    metadata: serde_json::Map<String, serde_json::Value>,
     test_ids: RefCell<HashSet<String>>,
     me: Weak<Chat>,
 }
@@ -86,6 +87,21 @@ impl Chat {
             .and_then(|l| l.host().ok())
             .unwrap_or_default();
         let base_url = settings::relay_url(query_param("relay"), &protocol, &host);
+        // Context for the workflow, like n8n's widget sends: the language and
+        // the page (without its query string).
+        let mut metadata = serde_json::Map::new();
+        let language = web_sys::window().and_then(|w| w.navigator().language());
+        if let Some(language) = language {
+            metadata.insert("language".into(), language.into());
+        }
+        if let Some(l) = &location {
+            let page = format!(
+                "{}{}",
+                l.origin().unwrap_or_default(),
+                l.pathname().unwrap_or_default()
+            );
+            metadata.insert("pageUrl".into(), page.into());
+        }
         let mut conversation = storage::load_conversation();
         conversation.requeue_sent();
         Rc::new_cyclic(|me| Chat {
@@ -101,6 +117,7 @@ impl Chat {
             socket: RefCell::new(None),
             session: RefCell::new(storage::load_session()),
             base_url,
+            metadata,
             test_ids: RefCell::new(HashSet::new()),
             me: me.clone(),
         })
@@ -200,7 +217,10 @@ impl Chat {
     /// Sends every pending message, oldest first.
     fn flush(&self) {
         let outbox = self.view.conversation.with_untracked(Conversation::outbox);
-        for frame in outbox {
+        for mut frame in outbox {
+            if let ClientMessage::Message { metadata, .. } = &mut frame {
+                *metadata = Some(self.metadata.clone());
+            }
             if !self.send_frame(&frame) {
                 break;
             }
@@ -231,6 +251,9 @@ impl Chat {
             }
             ServerMessage::Chunk { id, text } => {
                 self.view.conversation.update(|c| c.on_chunk(id, text))
+            }
+            ServerMessage::History { messages } => {
+                self.view.conversation.update(|c| c.merge_history(messages))
             }
             ServerMessage::Error { id, code, message } => {
                 self.view.conversation.update(|c| {

@@ -178,6 +178,7 @@ impl Conversation {
             .iter()
             .filter(|l| l.role == Role::User && l.delivery.is_some_and(Delivery::is_pending))
             .map(|l| ClientMessage::Message {
+                metadata: None,
                 id: l.id.clone(),
                 text: l.text.clone(),
             })
@@ -297,6 +298,38 @@ impl Conversation {
             ..Line::new(id, Role::Error, message)
         });
         true
+    }
+
+    /// Earlier messages from n8n's chat memory (`history` frame), e.g. from
+    /// another device or after the browser's storage was cleared: those not
+    /// already shown are added before the local lines, oldest first.
+    pub fn merge_history(&mut self, history: &[shared::HistoryMessage]) {
+        let shown: std::collections::HashSet<(Role, &str)> = self
+            .lines
+            .iter()
+            .filter(|l| matches!(l.role, Role::User | Role::Bot))
+            .map(|l| (l.role, l.text.as_str()))
+            .collect();
+        let fresh: Vec<Line> = history
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| {
+                let role = match m.role {
+                    shared::Role::User => Role::User,
+                    shared::Role::Bot => Role::Bot,
+                };
+                if shown.contains(&(role, m.text.as_str())) {
+                    return None;
+                }
+                let mut line = Line::new(&format!("history-{i}"), role, &m.text);
+                if role == Role::User {
+                    line.delivery = Some(Delivery::Answered);
+                }
+                Some(line)
+            })
+            .collect();
+        self.lines.splice(0..0, fresh);
+        self.trim();
     }
 
     /// The user asked to retry a failed message: queue it again (same id:
@@ -446,6 +479,40 @@ mod tests {
         }
         assert!(c.lines.len() <= MAX_LINES);
         assert_eq!(c.delivery("pending"), Some(Delivery::Queued));
+    }
+
+    #[test]
+    fn history_from_n8n_is_merged_without_duplicates() {
+        use shared::{HistoryMessage, Role as R};
+        let mut c = conv_with(&["a"]);
+        c.on_response("a", "echo: text a");
+        let history = [
+            HistoryMessage {
+                role: R::User,
+                text: "older question".into(),
+            },
+            HistoryMessage {
+                role: R::Bot,
+                text: "older answer".into(),
+            },
+            HistoryMessage {
+                role: R::User,
+                text: "text a".into(),
+            },
+            HistoryMessage {
+                role: R::Bot,
+                text: "echo: text a".into(),
+            },
+        ];
+        c.merge_history(&history);
+        let texts: Vec<&str> = c.lines.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            ["older question", "older answer", "text a", "echo: text a"]
+        );
+        assert!(c.outbox().is_empty(), "history is never resent");
+        c.merge_history(&history);
+        assert_eq!(c.lines.len(), 4, "merging twice adds nothing");
     }
 
     #[test]

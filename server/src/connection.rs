@@ -269,7 +269,9 @@ fn on_frame(state: &AppState, session: &str, text: &str) -> Option<Reply> {
         Ok(ClientMessage::Ping { ts }) => Some(Reply::Frame(ServerMessage::Pong {
             ts: ts.unwrap_or_else(|| heartbeat::now_ms().into()),
         })),
-        Ok(ClientMessage::Message { id, text }) => on_message(state, session, id, text),
+        Ok(ClientMessage::Message { id, text, metadata }) => {
+            on_message(state, session, id, text, metadata)
+        }
         Err(e) => {
             let id = match e {
                 DecodeError::BadId => None,
@@ -284,7 +286,13 @@ fn on_frame(state: &AppState, session: &str, text: &str) -> Option<Reply> {
     }
 }
 
-fn on_message(state: &AppState, session: &str, id: String, text: String) -> Option<Reply> {
+fn on_message(
+    state: &AppState,
+    session: &str,
+    id: String,
+    text: String,
+    metadata: Option<serde_json::Map<String, serde_json::Value>>,
+) -> Option<Reply> {
     if state.is_draining() {
         return Some(Reply::Frame(ServerMessage::error(
             Some(id),
@@ -298,6 +306,7 @@ fn on_message(state: &AppState, session: &str, id: String, text: String) -> Opti
                 session_id: session.to_owned(),
                 message_id: id,
                 text,
+                metadata,
             };
             state.answers.spawn(answer(state.clone(), request));
             None

@@ -17,6 +17,8 @@ pub struct ChatRequest {
     pub message_id: String,
     /// What the user typed.
     pub text: String,
+    /// Context from the page, passed to n8n as `metadata`.
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Why no answer could be had. Each maps to one [`ErrorCode`].

@@ -128,6 +128,9 @@ impl Webhook {
         body.insert("action".into(), "sendMessage".into());
         body.insert(self.session_key.clone(), request.session_id.clone().into());
         body.insert(self.chat_input_key.clone(), request.text.clone().into());
+        if let Some(metadata) = &request.metadata {
+            body.insert("metadata".into(), metadata.clone().into());
+        }
         let post = self.authorized(self.client.post(self.url.clone()).json(&body));
         // Wait for a free slot (fairly) before the clock starts.
         let _slot = self

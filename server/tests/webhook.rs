@@ -45,6 +45,20 @@ async fn the_request_is_a_chat_trigger_send_message() {
 }
 
 #[tokio::test]
+async fn the_pages_metadata_is_passed_on() {
+    let (n8n, relay, mut client) = setup(Mode::Echo).await;
+    client
+        .send_raw(r#"{"type":"message","id":"m","text":"hi","metadata":{"language":"de-DE"}}"#)
+        .await;
+    assert_eq!(response_text(&client.next().await, "m"), "echo: hi");
+    assert_eq!(
+        n8n.requests()[0].body["metadata"],
+        serde_json::json!({"language": "de-DE"})
+    );
+    relay.stop().await;
+}
+
+#[tokio::test]
 async fn array_and_plain_text_answers() {
     let (n8n, relay, mut client) = setup(Mode::EchoArray).await;
     client.say("a", "one").await;

@@ -32,6 +32,10 @@ pub enum ClientMessage {
         id: String,
         /// What the user typed.
         text: String,
+        /// Optional context for the workflow (e.g. the page's language and
+        /// URL), passed to n8n as `metadata` like n8n's own chat widget does.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        metadata: Option<serde_json::Map<String, serde_json::Value>>,
     },
 }
 
@@ -270,7 +274,7 @@ impl ClientMessage {
     pub fn decode(frame: &str) -> Result<Self, DecodeError> {
         let msg: ClientMessage =
             serde_json::from_str(frame).map_err(|e| DecodeError::Malformed(e.to_string()))?;
-        if let ClientMessage::Message { id, text } = &msg {
+        if let ClientMessage::Message { id, text, .. } = &msg {
             if !validate::is_valid_message_id(id) {
                 return Err(DecodeError::BadId);
             }

@@ -59,6 +59,22 @@ fn client_message() {
         ClientMessage::Message {
             id: "5b0f7e0a-6c1e-4b8e-9f51-2f8c1d7a9e10".into(),
             text: "Hallo, wie geht's? \"quotes\" and ünïcode".into(),
+            metadata: None,
+        },
+    );
+}
+
+#[test]
+fn client_message_with_metadata() {
+    let mut metadata = serde_json::Map::new();
+    metadata.insert("language".into(), "de-DE".into());
+    metadata.insert("pageUrl".into(), "https://chat.example/".into());
+    check_client(
+        "client_message_metadata",
+        ClientMessage::Message {
+            id: "m1".into(),
+            text: "hi".into(),
+            metadata: Some(metadata),
         },
     );
 }
@@ -183,12 +199,13 @@ fn every_error_code_has_its_wire_name() {
 
 #[test]
 fn unknown_fields_are_ignored() {
-    let frame = r#"{"type":"message","id":"m1","text":"hi","metadata":{"lang":"de"}}"#;
+    let frame = r#"{"type":"message","id":"m1","text":"hi","future":{"lang":"de"}}"#;
     assert_eq!(
         ClientMessage::decode(frame),
         Ok(ClientMessage::Message {
             id: "m1".into(),
-            text: "hi".into()
+            text: "hi".into(),
+            metadata: None
         })
     );
     let frame = r#"{"type":"response","id":"m1","text":"x","future":1}"#;

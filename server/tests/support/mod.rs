@@ -154,6 +154,7 @@ impl Client {
 
     pub async fn say(&mut self, id: &str, text: &str) {
         self.send(ClientMessage::Message {
+            metadata: None,
             id: id.into(),
             text: text.into(),
         })
