@@ -1,0 +1,75 @@
+//! The example n8n workflows in `examples/n8n/` stay importable: valid JSON
+//! in n8n's workflow shape, every connection between existing nodes, and
+//! each answering the way the relay reads answers.
+
+use std::collections::HashSet;
+
+fn examples() -> Vec<(String, serde_json::Value)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/n8n");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("examples/n8n exists") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let text = std::fs::read_to_string(&path).expect("readable");
+            let value =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            out.push((path.display().to_string(), value));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_example_is_a_connected_workflow_of_core_nodes() {
+    let all = examples();
+    assert_eq!(all.len(), 3, "echo, streaming and error-handling examples");
+    for (name, wf) in all {
+        let nodes = wf["nodes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}: no nodes"));
+        let names: HashSet<&str> = nodes.iter().filter_map(|n| n["name"].as_str()).collect();
+        assert_eq!(
+            names.len(),
+            nodes.len(),
+            "{name}: node names must be unique"
+        );
+        for node in nodes {
+            let kind = node["type"].as_str().unwrap_or_default();
+            assert!(
+                kind.starts_with("n8n-nodes-base.")
+                    || kind == "@n8n/n8n-nodes-langchain.chatTrigger",
+                "{name}: {kind} is not a core node"
+            );
+            assert!(
+                node["typeVersion"].is_number() && node["position"].is_array(),
+                "{name}: {node}"
+            );
+        }
+        let trigger = nodes
+            .iter()
+            .find(|n| n["webhookId"].is_string())
+            .unwrap_or_else(|| panic!("{name}: no trigger with a webhookId"));
+        let connections = wf["connections"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{name}: no connections"));
+        assert!(
+            connections.contains_key(trigger["name"].as_str().unwrap_or_default()),
+            "{name}: trigger not connected"
+        );
+        for (from, outputs) in connections {
+            assert!(
+                names.contains(from.as_str()),
+                "{name}: connection from unknown {from}"
+            );
+            for target in outputs["main"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|o| o.as_array().into_iter().flatten())
+            {
+                let to = target["node"].as_str().unwrap_or_default();
+                assert!(names.contains(to), "{name}: connection to unknown {to}");
+            }
+        }
+    }
+}
