@@ -37,6 +37,13 @@ pub fn parse_success(body: &[u8]) -> Result<String, ResponderError> {
 pub fn answer_from_json(value: &Value) -> Result<String, ResponderError> {
     match value {
         Value::String(s) => Ok(s.clone()),
+        Value::Object(map) if map.contains_key("executionStarted") && field_text(value).is_none() => {
+            Err(ResponderError::InvalidResponse(
+                "this Chat Trigger is set to respond 'Using Response Nodes', which answers over n8n's own \
+                 chat WebSocket; set its Response Mode to 'When Last Node Finishes' or 'Streaming'"
+                    .into(),
+            ))
+        }
         Value::Object(_) => field_text(value).ok_or_else(|| {
             ResponderError::InvalidResponse(format!(
                 "n8n answered with a JSON object without an \"output\", \"text\" or \"message\" field \
@@ -213,9 +220,8 @@ mod tests {
     fn empty_and_useless_bodies_are_errors() {
         assert!(invalid("").contains("empty body"));
         assert!(invalid(" \r\n").contains("empty body"));
-        assert!(
-            invalid(r#"{"executionStarted":true,"executionId":"6"}"#).contains("executionStarted")
-        );
+        assert!(invalid(r#"{"executionStarted":true,"executionId":"6"}"#)
+            .contains("Using Response Nodes"));
         assert!(invalid("true").contains("boolean"));
         assert!(invalid("null").contains("null"));
         assert!(matches!(
