@@ -68,6 +68,10 @@ pub async fn run(
     let sweeper = tokio::spawn(sessions::sweep_periodically(state.sessions.clone()));
     let router = app::app(state.clone());
     let drain_state = state.clone();
+    // Chat frames are small and latency-bound: no Nagle delay.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),

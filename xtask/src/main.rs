@@ -5,6 +5,7 @@
 //! - `build`: build the release page into `dist/` and the relay binary.
 //! - `test`: fmt check, clippy, every test (native, wasm in headless
 //!   Chromium, end-to-end in a real browser).
+//! - `bench [--quick]`: run the relay benchmarks and write BENCHMARKS.md.
 //! - `setup`: only install the tools (idempotent).
 //!
 //! Every command installs what it needs first; each install step skips
@@ -25,9 +26,12 @@ fn main() -> ExitCode {
         "run" => tasks::run(&rest),
         "build" => tasks::build().map(|_| ()),
         "test" => tasks::test(),
+        "bench" => tasks::bench(&rest),
         "setup" => tools::Toolchain::ensure(tools::Needs::all()).map(|_| ()),
         _ => {
-            eprintln!("usage: cargo xtask <run [relay flags…] | build | test | setup>");
+            eprintln!(
+                "usage: cargo xtask <run [relay flags…] | build | test | bench [--quick] | setup>"
+            );
             return ExitCode::from(2);
         }
     };

@@ -123,6 +123,29 @@ pub fn test() -> Result<()> {
     )
 }
 
+/// Builds the release relay and the benchmark runner, runs it, and writes
+/// `BENCHMARKS.md` (`--quick`: a shorter run, under a minute).
+pub fn bench(args: &[String]) -> Result<()> {
+    cmd::run(cmd::cargo().args(["build", "--release", "-p", "server", "-p", "bench"]))?;
+    let release = cmd::root().join("target").join("release");
+    let exe = |name: &str| {
+        release.join(if cfg!(windows) {
+            format!("{name}.exe")
+        } else {
+            name.to_owned()
+        })
+    };
+    cmd::run(
+        std::process::Command::new(exe("bench"))
+            .current_dir(cmd::root())
+            .arg("--relay")
+            .arg(exe("relay"))
+            .arg("--out")
+            .arg(cmd::root().join("BENCHMARKS.md"))
+            .args(args),
+    )
+}
+
 fn report_sizes(dist: &std::path::Path) {
     let Ok(entries) = std::fs::read_dir(dist) else {
         return;

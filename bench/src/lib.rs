@@ -1,0 +1,15 @@
+//! Benchmarks for the relay, run by `cargo xtask bench`.
+//!
+//! - [`loadgen`]: the load generator — many WebSocket clients, each with a
+//!   window of messages in flight, every answer checked (id and text).
+//! - [`round_trip`]: one message at a time through the relay vs. a fresh
+//!   HTTP POST per message (the old design) vs. a keep-alive POST straight
+//!   to the webhook (the floor), interleaved round by round.
+//! - [`delay_proxy`]: a TCP proxy that adds a fixed latency each way, to
+//!   show what connection set-up costs across a wide-area link.
+//! - [`stats`]: percentiles and the relay process's CPU and memory.
+
+pub mod delay_proxy;
+pub mod loadgen;
+pub mod round_trip;
+pub mod stats;

@@ -1,0 +1,248 @@
+//! `bench`: runs the relay benchmarks and writes BENCHMARKS.md.
+//! Usually started by `cargo xtask bench [--quick]`.
+//!
+//! `bench --relay <path to relay binary> [--quick] [--out BENCHMARKS.md]`
+
+use std::fmt::Write as _;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bench::delay_proxy::DelayProxy;
+use bench::loadgen::{self, Load};
+use bench::round_trip;
+use bench::stats::{self, summary, Summary};
+use testkit::n8n::StandIn;
+
+struct Relay {
+    child: Child,
+    addr: std::net::SocketAddr,
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free port: {e}"))
+}
+
+async fn start_relay(path: &str, webhook: &str) -> Relay {
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+    let mut child = Command::new(path)
+        .args(["--listen", &addr.to_string(), "--webhook-url", webhook])
+        .args(["--max-concurrent-webhooks", "1024"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {path}: {e}"));
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return Relay { child, addr };
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("relay did not start");
+}
+
+fn row(name: &str, s: Summary) -> String {
+    format!("| {name} | {} | {} | {} |\n", s.count, s.p50, s.p99)
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1).cloned())
+    };
+    let quick = args.iter().any(|a| a == "--quick");
+    let relay_path = arg("--relay").unwrap_or_else(|| "target/release/relay".into());
+    let out = arg("--out").unwrap_or_else(|| "BENCHMARKS.md".into());
+
+    let n8n = StandIn::start().await.expect("stand-in webhook");
+    let webhook = n8n.url("/webhook/chat");
+    let relay = start_relay(&relay_path, &webhook).await;
+    let ws_url = format!("ws://{}/ws", relay.addr);
+    let mut md = String::new();
+    let started = Instant::now();
+
+    // 1. Round trip on loopback.
+    let (rounds, per_round) = if quick { (5, 200) } else { (10, 500) };
+    eprintln!("round trip on loopback: {rounds} rounds × {per_round}");
+    let rt = round_trip::measure(&ws_url, &webhook, rounds, per_round)
+        .await
+        .expect("round trip");
+    let (relay_s, fresh_s, keep_s) = (
+        summary(&rt.relay),
+        summary(&rt.fresh_post),
+        summary(&rt.keepalive_post),
+    );
+    let _ = writeln!(md, "## 1. Per-message round trip, loopback\n");
+    let _ = writeln!(md, "One client, one message at a time, {rounds} interleaved rounds of {per_round} messages per way after a warm-up round. Stand-in webhook answers at once.\n");
+    md.push_str("| way | messages | p50 µs | p99 µs |\n|---|---|---|---|\n");
+    md.push_str(&row("through the relay (WebSocket)", relay_s));
+    md.push_str(&row("fresh TCP + POST per message (old design)", fresh_s));
+    md.push_str(&row(
+        "keep-alive POST straight to the webhook (floor)",
+        keep_s,
+    ));
+    let _ = writeln!(
+        md,
+        "\nRelay overhead over the floor: **p50 {} µs, p99 {} µs**. Relay / fresh POST at p50: {:.2}.\n",
+        relay_s.p50.saturating_sub(keep_s.p50),
+        relay_s.p99.saturating_sub(keep_s.p99),
+        relay_s.p50 as f64 / fresh_s.p50.max(1) as f64
+    );
+
+    // 2. Round trip across a simulated wide-area link (10 ms each way).
+    let delay = Duration::from_millis(10);
+    let ws_proxy = DelayProxy::start(relay.addr, delay).await.expect("proxy");
+    let hook_proxy = DelayProxy::start(n8n.addr(), delay).await.expect("proxy");
+    let (rounds, per_round) = if quick { (3, 20) } else { (5, 100) };
+    eprintln!("round trip with 10 ms each way: {rounds} rounds × {per_round}");
+    let rt = round_trip::measure(
+        &format!("ws://{}/ws", ws_proxy.addr),
+        &format!("http://{}/webhook/chat", hook_proxy.addr),
+        rounds,
+        per_round,
+    )
+    .await
+    .expect("round trip over the delay proxy");
+    let (relay_w, fresh_w, keep_w) = (
+        summary(&rt.relay),
+        summary(&rt.fresh_post),
+        summary(&rt.keepalive_post),
+    );
+    let _ = writeln!(
+        md,
+        "## 2. Per-message round trip across a 10 ms-each-way link\n"
+    );
+    let _ = writeln!(md, "The same three ways with a latency-injecting TCP proxy (10 ms each way, connection set-up included) between the client and the relay / the webhook; the relay reaches the webhook directly, as it would sit next to n8n. {rounds} rounds of {per_round}.\n");
+    md.push_str("| way | messages | p50 µs | p99 µs |\n|---|---|---|---|\n");
+    md.push_str(&row("through the relay (WebSocket)", relay_w));
+    md.push_str(&row("fresh TCP + POST per message (old design)", fresh_w));
+    md.push_str(&row("keep-alive POST straight to the webhook", keep_w));
+    let _ = writeln!(
+        md,
+        "\nRelay / fresh POST at p50: **{:.2}** (target ≤ 0.55).\n",
+        relay_w.p50 as f64 / fresh_w.p50.max(1) as f64
+    );
+    drop(ws_proxy);
+    drop(hook_proxy);
+
+    // 3. Throughput.
+    let _ = writeln!(md, "## 3. Throughput\n");
+    let _ = writeln!(md, "Each client keeps 8 messages in flight (64-byte payload); every answer is checked (id and text). Load generator, relay and stand-in webhook share the machine.\n");
+    md.push_str("| clients | answered | wrong | errors | missing | msg/s | p50 µs | p99 µs | relay CPU (cores) |\n|---|---|---|---|---|---|---|---|---|\n");
+    let total = if quick { 20_000 } else { 100_000 };
+    for clients in [1usize, 10, 100, 1000] {
+        let messages = (total / clients).max(20);
+        eprintln!("throughput: {clients} clients × {messages}");
+        let cpu_before = stats::cpu_ticks(relay.child.id());
+        let report = loadgen::run(Load {
+            url: ws_url.clone(),
+            clients,
+            messages,
+            window: 8,
+            payload: 64,
+            deadline: Duration::from_secs(if quick { 60 } else { 180 }),
+        })
+        .await;
+        let cpu = match (cpu_before, stats::cpu_ticks(relay.child.id())) {
+            (Some(a), Some(b)) => {
+                (b - a) as f64 / stats::TICKS_PER_SEC / report.elapsed.as_secs_f64()
+            }
+            _ => f64::NAN,
+        };
+        let s = summary(&report.latency);
+        let _ = writeln!(
+            md,
+            "| {clients} | {} | {} | {} | {} | {:.0} | {} | {} | {cpu:.2} |",
+            report.ok,
+            report.wrong,
+            report.errors,
+            report.missing,
+            report.rate(),
+            s.p50,
+            s.p99
+        );
+    }
+
+    // The stand-in alone, so it is known not to be the bottleneck.
+    eprintln!("stand-in webhook alone");
+    let client = reqwest::Client::new();
+    let n = if quick { 10_000 } else { 40_000 };
+    let started_hook = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for w in 0..64 {
+        let client = client.clone();
+        let url = webhook.clone();
+        tasks.spawn(async move {
+            let mut ok = 0u64;
+            for i in 0..n / 64 {
+                let body = serde_json::json!({"action": "sendMessage", "sessionId": "b", "chatInput": format!("{w}-{i}")});
+                if let Ok(r) = client.post(&url).json(&body).send().await {
+                    if r.bytes().await.is_ok() {
+                        ok += 1;
+                    }
+                }
+            }
+            ok
+        });
+    }
+    let mut ok = 0;
+    while let Some(r) = tasks.join_next().await {
+        ok += r.unwrap_or(0);
+    }
+    let rate = ok as f64 / started_hook.elapsed().as_secs_f64();
+    let _ = writeln!(md, "\nThe stand-in webhook alone (64 keep-alive HTTP clients, no relay): **{rate:.0} requests/s** ({ok} answered).\n");
+
+    let header = header(quick, started.elapsed());
+    let text = format!("{header}{md}");
+    println!("{text}");
+    if let Err(e) = std::fs::write(&out, &text) {
+        eprintln!("cannot write {out}: {e}");
+        std::process::exit(1);
+    }
+    eprintln!("wrote {out}");
+}
+
+fn header(quick: bool, took: Duration) -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let rustc = Command::new("rustc")
+        .arg("-V")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let date = Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    format!(
+        "# Benchmarks\n\nProduced by `cargo xtask bench{}` on {date}: {cpu}, {cores} cores; {rustc}; relay {} (release build, `RUST_LOG=warn`). Took {:.0} s. Everything on 127.0.0.1.\n\n",
+        if quick { " --quick" } else { "" },
+        env!("CARGO_PKG_VERSION"),
+        took.as_secs_f64()
+    )
+}
