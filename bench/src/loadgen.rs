@@ -53,6 +53,19 @@ pub struct Report {
 }
 
 impl Report {
+    /// Nothing counted yet.
+    fn empty() -> Self {
+        Report {
+            ok: 0,
+            errors: 0,
+            wrong: 0,
+            missing: 0,
+            failed_clients: 0,
+            latency: stats::histogram(),
+            elapsed: Duration::ZERO,
+        }
+    }
+
     /// Good answers per second.
     pub fn rate(&self) -> f64 {
         self.ok as f64 / self.elapsed.as_secs_f64().max(1e-9)
@@ -68,15 +81,7 @@ pub async fn run(load: Load) -> Report {
         let load = load.clone();
         tasks.spawn(async move { client(c, &load, deadline).await });
     }
-    let mut total = Report {
-        ok: 0,
-        errors: 0,
-        wrong: 0,
-        missing: 0,
-        failed_clients: 0,
-        latency: stats::histogram(),
-        elapsed: Duration::ZERO,
-    };
+    let mut total = Report::empty();
     while let Some(result) = tasks.join_next().await {
         match result {
             Ok(Some(r)) => {
@@ -118,15 +123,7 @@ async fn client(index: usize, load: &Load, deadline: tokio::time::Instant) -> Op
         }
     }
     let filler = "x".repeat(load.payload);
-    let mut report = Report {
-        ok: 0,
-        errors: 0,
-        wrong: 0,
-        missing: 0,
-        failed_clients: 0,
-        latency: stats::histogram(),
-        elapsed: Duration::ZERO,
-    };
+    let mut report = Report::empty();
     let mut pending: HashMap<String, (String, Instant)> = HashMap::new();
     let mut sent = 0usize;
     let mut done = 0usize;
