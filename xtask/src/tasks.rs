@@ -30,6 +30,11 @@ pub fn build() -> Result<Toolchain> {
 
 /// Builds everything, then runs the relay serving `dist/` (extra args go to `relay`).
 pub fn run(relay_args: &[String]) -> Result<()> {
+    // `cargo xtask run -- --flag` passes a literal `--` through; drop it.
+    let relay_args = match relay_args.split_first() {
+        Some((first, rest)) if first == "--" => rest,
+        _ => relay_args,
+    };
     build()?;
     let exe = cmd::root()
         .join("target")
