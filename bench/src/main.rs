@@ -37,6 +37,20 @@ async fn start_relay(path: &str, webhook: &str) -> Relay {
     let mut child = Command::new(path)
         .args(["--listen", &addr.to_string(), "--webhook-url", webhook])
         .args(["--max-concurrent-webhooks", "1024"])
+        // The load generator is one IP sending as fast as it can: lift the
+        // abuse limits, which are not what is being measured.
+        .args([
+            "--max-connections-per-ip",
+            "100000",
+            "--rate-limit",
+            "1000000000",
+        ])
+        .args([
+            "--rate-burst",
+            "1000000",
+            "--max-in-flight-per-session",
+            "1000000",
+        ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())

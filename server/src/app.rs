@@ -12,6 +12,7 @@ use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::connection::{self, Peer};
+use crate::limits::Refusal;
 use crate::{health, AppState};
 
 /// The relay's router. The old page connected to `ws://host:3000` (no path),
@@ -81,6 +82,30 @@ async fn upgrade(state: AppState, request: Request<Body>) -> Response {
         .extensions
         .get::<ConnectInfo<std::net::SocketAddr>>()
         .map(|ConnectInfo(addr)| *addr);
+    let forwarded = parts
+        .headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    let client_ip = state.limits.client_ip(addr, forwarded);
+    let admission = match state.limits.admit(client_ip) {
+        Ok(admission) => admission,
+        Err(Refusal::Total) => {
+            tracing::warn!("connection refused: --max-connections reached");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the relay is full; try again later",
+            )
+                .into_response();
+        }
+        Err(Refusal::PerIp) => {
+            tracing::warn!(ip = ?client_ip, "connection refused: --max-connections-per-ip reached");
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many connections from this address",
+            )
+                .into_response();
+        }
+    };
     let peer = Peer::from_query(parts.uri.query(), addr);
     let ws = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
         Ok(ws) => ws,
@@ -93,5 +118,11 @@ async fn upgrade(state: AppState, request: Request<Body>) -> Response {
     ws.max_message_size(hard_limit)
         .max_frame_size(hard_limit)
         .on_failed_upgrade(|e| tracing::debug!("WebSocket upgrade failed: {e}"))
-        .on_upgrade(move |socket| tracker.track_future(connection::serve(socket, state, peer)))
+        .on_upgrade(move |socket| {
+            tracker.track_future(async move {
+                connection::serve(socket, state, peer).await;
+                // The connection's place is free again.
+                drop(admission);
+            })
+        })
 }

@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::heartbeat::{self, IdleDeadline};
+use crate::rate::TokenBucket;
 use crate::responder::{ChatRequest, ResponderError};
 use crate::sessions::{Begin, ConnHandle};
 use crate::AppState;
@@ -152,6 +153,7 @@ where
         if peer.resumed && state.config.load_previous_session {
             tokio::spawn(send_history(state.clone(), session.clone(), tx.clone()));
         }
+        let mut bucket = TokenBucket::new(state.config.rate_burst, state.config.rate_limit);
         let mut heartbeat = heartbeat::ticker(state.config.heartbeat_interval);
         let mut idle = IdleDeadline::new(state.config.idle_timeout);
         loop {
@@ -178,7 +180,7 @@ where
                     };
                     idle.heard();
                     let reply = match message {
-                        Message::Text(text) => on_text(&state, &session, &text),
+                        Message::Text(text) => on_text(&state, &session, &text, &mut bucket),
                         Message::Binary(_) => Some(encode(&ServerMessage::error(
                             None,
                             ErrorCode::InvalidMessage,
@@ -240,8 +242,13 @@ fn encode(frame: &ServerMessage) -> Utf8Bytes {
 }
 
 /// Handles one text frame; returns the frame to answer with directly, if any.
-fn on_text(state: &AppState, session: &str, text: &str) -> Option<Utf8Bytes> {
-    on_frame(state, session, text).map(|reply| match reply {
+fn on_text(
+    state: &AppState,
+    session: &str,
+    text: &str,
+    bucket: &mut TokenBucket,
+) -> Option<Utf8Bytes> {
+    on_frame(state, session, text, bucket).map(|reply| match reply {
         Reply::Frame(frame) => encode(&frame),
         Reply::Stored(bytes) => bytes,
     })
@@ -253,7 +260,12 @@ enum Reply {
     Stored(Utf8Bytes),
 }
 
-fn on_frame(state: &AppState, session: &str, text: &str) -> Option<Reply> {
+fn on_frame(
+    state: &AppState,
+    session: &str,
+    text: &str,
+    bucket: &mut TokenBucket,
+) -> Option<Reply> {
     let max = state.config.max_message_bytes;
     if text.len() > max {
         return Some(Reply::Frame(ServerMessage::error(
@@ -269,9 +281,17 @@ fn on_frame(state: &AppState, session: &str, text: &str) -> Option<Reply> {
         Ok(ClientMessage::Ping { ts }) => Some(Reply::Frame(ServerMessage::Pong {
             ts: ts.unwrap_or_else(|| heartbeat::now_ms().into()),
         })),
-        Ok(ClientMessage::Message { id, text, metadata }) => {
-            on_message(state, session, id, text, metadata)
-        }
+        Ok(ClientMessage::Message { id, text, metadata }) => match bucket.take() {
+            Ok(()) => on_message(state, session, id, text, metadata),
+            Err(wait) => Some(Reply::Frame(ServerMessage::error(
+                Some(id),
+                ErrorCode::RateLimited,
+                format!(
+                    "too many messages; try again in {} ms",
+                    wait.as_millis().max(1)
+                ),
+            ))),
+        },
         Err(e) => {
             let id = match e {
                 DecodeError::BadId => None,
@@ -311,6 +331,11 @@ fn on_message(
             state.answers.spawn(answer(state.clone(), request));
             None
         }
+        Begin::Busy => Some(Reply::Frame(ServerMessage::error(
+            Some(id),
+            ErrorCode::RateLimited,
+            "too many messages are waiting for answers in this conversation; try again when one is answered",
+        ))),
         Begin::InFlight => {
             tracing::debug!(
                 session,

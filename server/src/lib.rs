@@ -17,6 +17,8 @@
 //! - [`n8n_answer`]: reading an answer out of n8n's (complete) response.
 //! - [`n8n_stream`]: reading n8n's streamed (NDJSON) answers as they arrive.
 //! - [`origin`]: which browser origins may connect.
+//! - [`limits`]: connections in total and per client IP.
+//! - [`rate`]: the per-connection message rate (token bucket).
 //! - [`health`]: the `/healthz` report.
 //! - [`shutdown`]: the signal that starts a graceful drain.
 
@@ -26,10 +28,12 @@ pub mod connection;
 pub mod echo;
 pub mod health;
 pub mod heartbeat;
+pub mod limits;
 pub mod logging;
 pub mod n8n_answer;
 pub mod n8n_stream;
 pub mod origin;
+pub mod rate;
 pub mod responder;
 pub mod sessions;
 pub mod shutdown;

@@ -51,6 +51,8 @@ pub struct Limits {
     pub max_retained_bytes: usize,
     /// Most answered message ids remembered per session (oldest go first).
     pub max_answers_per_session: usize,
+    /// Most messages of one session waiting for the responder at once.
+    pub max_in_flight_per_session: usize,
 }
 
 impl Default for Limits {
@@ -60,6 +62,7 @@ impl Default for Limits {
             max_sessions: 10_000,
             max_retained_bytes: 64 * 1024 * 1024,
             max_answers_per_session: 256,
+            max_in_flight_per_session: 32,
         }
     }
 }
@@ -73,6 +76,8 @@ pub enum Begin {
     InFlight,
     /// Already answered: send this frame again.
     Answered(Utf8Bytes),
+    /// New, but the session already has its maximum of messages in flight.
+    Busy,
 }
 
 #[derive(Debug)]
@@ -223,6 +228,7 @@ impl Sessions {
         match s.messages.get(id) {
             Some(Entry::InFlight) => Begin::InFlight,
             Some(Entry::Answered(frame)) => Begin::Answered(frame.clone()),
+            None if s.in_flight >= self.limits.max_in_flight_per_session => Begin::Busy,
             None => {
                 s.messages.insert(id.to_owned(), Entry::InFlight);
                 s.in_flight += 1;
@@ -438,6 +444,24 @@ mod tests {
         assert_eq!(rx.try_recv().ok(), Some(frame("error")));
         assert_eq!(sessions.stats().in_flight, 0);
         assert_eq!(sessions.begin("s", "m1"), Begin::Start);
+    }
+
+    #[tokio::test]
+    async fn a_session_has_a_bounded_number_of_messages_in_flight() {
+        let sessions = Sessions::new(Limits {
+            max_in_flight_per_session: 2,
+            ..limits()
+        });
+        assert_eq!(sessions.begin("s", "a"), Begin::Start);
+        assert_eq!(sessions.begin("s", "b"), Begin::Start);
+        assert_eq!(sessions.begin("s", "c"), Begin::Busy);
+        assert_eq!(
+            sessions.begin("s", "a"),
+            Begin::InFlight,
+            "known ids are not refused"
+        );
+        sessions.complete("s", "a", frame("x"), true);
+        assert_eq!(sessions.begin("s", "c"), Begin::Start);
     }
 
     #[tokio::test]

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::limits::ConnectionLimits;
 use crate::origin::OriginPolicy;
 use crate::responder::Responder;
 use crate::sessions::{Limits, Sessions};
@@ -27,6 +28,8 @@ pub struct Inner {
     pub responder: Responder,
     /// The origin policy for WebSocket upgrades.
     pub origins: OriginPolicy,
+    /// Connections in total and per IP.
+    pub limits: Arc<ConnectionLimits>,
     /// Open WebSocket connections right now.
     pub connections: AtomicUsize,
     /// Answer tasks (one per message sent to the responder).
@@ -56,14 +59,21 @@ impl AppState {
             retain_for: config.retain_for,
             max_sessions: config.max_sessions,
             max_retained_bytes: config.max_retained_bytes,
+            max_in_flight_per_session: config.max_in_flight_per_session,
             ..Limits::default()
         }));
         let origins = OriginPolicy::new(config.allowed_origins.clone());
+        let limits = ConnectionLimits::new(
+            config.max_connections,
+            config.max_connections_per_ip,
+            config.trusted_proxies.clone(),
+        );
         Ok(AppState(Arc::new(Inner {
             config,
             sessions,
             responder,
             origins,
+            limits,
             connections: AtomicUsize::new(0),
             answers: TaskTracker::new(),
             conns: TaskTracker::new(),

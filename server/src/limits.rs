@@ -1,0 +1,150 @@
+//! Limits on who may connect: connections in total and per client IP.
+//!
+//! The client IP is the TCP peer, or — only when the peer is one of the
+//! `--trusted-proxy` addresses — the last address in `X-Forwarded-For`
+//! (what the proxy itself saw). A header from anyone else is ignored, so a
+//! client cannot dodge the per-IP limit by inventing one.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Why an upgrade was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// `--max-connections` reached.
+    Total,
+    /// `--max-connections-per-ip` reached for this IP.
+    PerIp,
+}
+
+/// Counts open connections against the limits.
+#[derive(Debug)]
+pub struct ConnectionLimits {
+    max_total: usize,
+    max_per_ip: usize,
+    trusted: Vec<IpAddr>,
+    total: AtomicUsize,
+    per_ip: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// One admitted connection; frees its place when dropped.
+#[derive(Debug)]
+pub struct Admission {
+    limits: Arc<ConnectionLimits>,
+    ip: Option<IpAddr>,
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.limits.total.fetch_sub(1, Ordering::Relaxed);
+        if let Some(ip) = self.ip {
+            let mut map = self.limits.per_ip.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(n) = map.get_mut(&ip) {
+                *n -= 1;
+                if *n == 0 {
+                    map.remove(&ip);
+                }
+            }
+        }
+    }
+}
+
+impl ConnectionLimits {
+    /// Limits with these bounds and trusted proxies.
+    pub fn new(max_total: usize, max_per_ip: usize, trusted: Vec<IpAddr>) -> Arc<Self> {
+        Arc::new(ConnectionLimits {
+            max_total,
+            max_per_ip,
+            trusted,
+            total: AtomicUsize::new(0),
+            per_ip: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The client's IP: the peer, or the proxy's view for trusted proxies.
+    pub fn client_ip(
+        &self,
+        peer: Option<SocketAddr>,
+        forwarded_for: Option<&str>,
+    ) -> Option<IpAddr> {
+        let peer = peer?.ip();
+        if !self.trusted.contains(&peer) {
+            return Some(peer);
+        }
+        forwarded_for
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|last| last.trim().parse().ok())
+            .or(Some(peer))
+    }
+
+    /// Admits one more connection from `ip`, or says why not.
+    pub fn admit(self: &Arc<Self>, ip: Option<IpAddr>) -> Result<Admission, Refusal> {
+        if self.total.fetch_add(1, Ordering::Relaxed) >= self.max_total {
+            self.total.fetch_sub(1, Ordering::Relaxed);
+            return Err(Refusal::Total);
+        }
+        if let Some(ip) = ip {
+            let mut map = self.per_ip.lock().unwrap_or_else(|p| p.into_inner());
+            let n = map.entry(ip).or_insert(0);
+            if *n >= self.max_per_ip {
+                drop(map);
+                self.total.fetch_sub(1, Ordering::Relaxed);
+                return Err(Refusal::PerIp);
+            }
+            *n += 1;
+        }
+        Ok(Admission {
+            limits: self.clone(),
+            ip,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("ip")
+    }
+
+    #[test]
+    fn total_and_per_ip_limits_and_release_on_drop() {
+        let limits = ConnectionLimits::new(3, 2, vec![]);
+        let a1 = limits.admit(Some(ip("10.0.0.1"))).expect("a1");
+        let _a2 = limits.admit(Some(ip("10.0.0.1"))).expect("a2");
+        assert_eq!(
+            limits.admit(Some(ip("10.0.0.1"))).err(),
+            Some(Refusal::PerIp)
+        );
+        let _b = limits.admit(Some(ip("10.0.0.2"))).expect("b");
+        assert_eq!(
+            limits.admit(Some(ip("10.0.0.3"))).err(),
+            Some(Refusal::Total)
+        );
+        drop(a1);
+        assert!(limits.admit(Some(ip("10.0.0.1"))).is_ok());
+    }
+
+    #[test]
+    fn forwarded_for_counts_only_from_trusted_proxies() {
+        let limits = ConnectionLimits::new(10, 10, vec![ip("127.0.0.1")]);
+        let proxy: SocketAddr = "127.0.0.1:5000".parse().expect("addr");
+        let other: SocketAddr = "192.0.2.7:5000".parse().expect("addr");
+        assert_eq!(
+            limits.client_ip(Some(proxy), Some("203.0.113.9, 198.51.100.4")),
+            Some(ip("198.51.100.4"))
+        );
+        assert_eq!(limits.client_ip(Some(proxy), None), Some(ip("127.0.0.1")));
+        assert_eq!(
+            limits.client_ip(Some(proxy), Some("garbage")),
+            Some(ip("127.0.0.1"))
+        );
+        assert_eq!(
+            limits.client_ip(Some(other), Some("198.51.100.4")),
+            Some(ip("192.0.2.7"))
+        );
+    }
+}
