@@ -135,6 +135,7 @@ async fn client(index: usize, load: &Load, deadline: tokio::time::Instant) -> Op
                 id: id.clone(),
                 text: text.clone(),
                 metadata: None,
+                retry: false,
             };
             if ws.send(Message::text(frame.encode())).await.is_err() {
                 break;

@@ -87,6 +87,7 @@ async fn relay_once(ws: &mut Ws, id: &str, text: &str) -> Result<u64, String> {
         id: id.into(),
         text: text.into(),
         metadata: None,
+        retry: false,
     };
     ws.send(Message::text(frame.encode()))
         .await

@@ -92,6 +92,10 @@ pub struct Line {
     /// answer is taking (AI agents can take minutes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sent_at: Option<u64>,
+    /// For user lines: the user asked to retry after an error; sent as
+    /// `retry: true` until the new outcome arrives.
+    #[serde(default)]
+    pub retry: bool,
 }
 
 impl Line {
@@ -105,6 +109,7 @@ impl Line {
             code: None,
             streaming: false,
             sent_at: None,
+            retry: false,
         }
     }
 }
@@ -179,6 +184,7 @@ impl Conversation {
             .filter(|l| l.role == Role::User && l.delivery.is_some_and(Delivery::is_pending))
             .map(|l| ClientMessage::Message {
                 metadata: None,
+                retry: l.retry,
                 id: l.id.clone(),
                 text: l.text.clone(),
             })
@@ -251,6 +257,7 @@ impl Conversation {
             .retain(|l| !(l.role == Role::Error && l.id == id));
         if let Some(user) = self.user(id) {
             user.delivery = Some(Delivery::Answered);
+            user.retry = false;
         }
         match self
             .lines
@@ -286,6 +293,7 @@ impl Conversation {
         }
         if let Some(user) = self.user(id) {
             user.delivery = Some(Delivery::Failed);
+            user.retry = false;
         }
         // A partly streamed answer stays visible above the error.
         for line in &mut self.lines {
@@ -332,8 +340,9 @@ impl Conversation {
         self.trim();
     }
 
-    /// The user asked to retry a failed message: queue it again (same id:
-    /// the relay forgets failed ids, so it is forwarded again).
+    /// The user asked to retry a failed message: queue it again with the
+    /// same id, flagged `retry` so the relay runs it again (a plain resend of
+    /// a failed id only gets the stored error back).
     pub fn retry(&mut self, id: &str) {
         if self.delivery(id) != Some(Delivery::Failed) {
             return;
@@ -342,6 +351,7 @@ impl Conversation {
             .retain(|l| !(l.id == id && matches!(l.role, Role::Error | Role::Bot)));
         if let Some(user) = self.user(id) {
             user.delivery = Some(Delivery::Queued);
+            user.retry = true;
         }
     }
 
@@ -427,6 +437,16 @@ mod tests {
         assert_eq!(c.delivery("a"), Some(Delivery::Queued));
         assert!(c.lines.iter().all(|l| l.role != Role::Error));
         assert_eq!(ids(&c.outbox()), ["a"]);
+        assert!(
+            matches!(c.outbox()[0], ClientMessage::Message { retry: true, .. }),
+            "a retry asks the relay to run it again"
+        );
+        c.on_response("a", "ok");
+        c.add_user("b".into(), "x".into());
+        assert!(matches!(
+            c.outbox()[0],
+            ClientMessage::Message { retry: false, .. }
+        ));
     }
 
     #[test]

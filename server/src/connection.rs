@@ -281,8 +281,13 @@ fn on_frame(
         Ok(ClientMessage::Ping { ts }) => Some(Reply::Frame(ServerMessage::Pong {
             ts: ts.unwrap_or_else(|| heartbeat::now_ms().into()),
         })),
-        Ok(ClientMessage::Message { id, text, metadata }) => match bucket.take() {
-            Ok(()) => on_message(state, session, id, text, metadata),
+        Ok(ClientMessage::Message {
+            id,
+            text,
+            metadata,
+            retry,
+        }) => match bucket.take() {
+            Ok(()) => on_message(state, session, id, text, metadata, retry),
             Err(wait) => Some(Reply::Frame(ServerMessage::error(
                 Some(id),
                 ErrorCode::RateLimited,
@@ -312,6 +317,7 @@ fn on_message(
     id: String,
     text: String,
     metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    retry: bool,
 ) -> Option<Reply> {
     if state.is_draining() {
         return Some(Reply::Frame(ServerMessage::error(
@@ -320,7 +326,7 @@ fn on_message(
             ResponderError::ShuttingDown.to_string(),
         )));
     }
-    match state.sessions.begin(session, &id) {
+    match state.sessions.begin(session, &id, retry) {
         Begin::Start => {
             let request = ChatRequest {
                 session_id: session.to_owned(),
@@ -386,7 +392,7 @@ async fn answer(state: AppState, request: ChatRequest) {
         _ = state.stop_answers.cancelled() => Err(ResponderError::ShuttingDown),
     };
     let latency_ms = started.elapsed().as_millis() as u64;
-    let (frame, remember) = match result {
+    let (frame, failed) = match result {
         Ok(text) => {
             tracing::info!(session = %request.session_id, id = %request.message_id, latency_ms, "answered");
             (
@@ -394,14 +400,14 @@ async fn answer(state: AppState, request: ChatRequest) {
                     id: request.message_id.clone(),
                     text,
                 },
-                true,
+                false,
             )
         }
         Err(e) => {
             tracing::warn!(session = %request.session_id, id = %request.message_id, latency_ms, code = %e.code(), "failed: {e}");
             (
                 ServerMessage::error(Some(request.message_id.clone()), e.code(), e.to_string()),
-                false,
+                true,
             )
         }
     };
@@ -409,7 +415,7 @@ async fn answer(state: AppState, request: ChatRequest) {
         &request.session_id,
         &request.message_id,
         Utf8Bytes::from(frame.encode()),
-        remember,
+        failed,
     );
 }
 

@@ -83,7 +83,11 @@ pub enum Begin {
 #[derive(Debug)]
 enum Entry {
     InFlight,
-    Answered(Utf8Bytes),
+    /// The final frame: an answer, or an error (`failed`).
+    Done {
+        frame: Utf8Bytes,
+        failed: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -112,7 +116,7 @@ impl Session {
         self.messages
             .values()
             .map(|e| match e {
-                Entry::Answered(f) => f.len(),
+                Entry::Done { frame, .. } => frame.len(),
                 Entry::InFlight => 0,
             })
             .sum()
@@ -214,11 +218,15 @@ impl Sessions {
 
     /// Decides what to do with message `id` of `session` (see [`Begin`]).
     /// On [`Begin::Start`] the caller must later call [`Sessions::complete`].
-    pub fn begin(&self, session: &str, id: &str) -> Begin {
+    ///
+    /// A message that failed gets its error again, unless `retry` (the user
+    /// asked to try again): an automatic resend never runs it twice.
+    pub fn begin(&self, session: &str, id: &str, retry: bool) -> Begin {
         let now = Instant::now();
-        let mut inner = self.lock();
+        let mut guard = self.lock();
+        let inner = &mut *guard;
         if !inner.map.contains_key(session) {
-            self.make_room_for_one(&mut inner);
+            self.make_room_for_one(inner);
         }
         let s = inner
             .map
@@ -227,11 +235,19 @@ impl Sessions {
         s.last_seen = now;
         match s.messages.get(id) {
             Some(Entry::InFlight) => Begin::InFlight,
-            Some(Entry::Answered(frame)) => Begin::Answered(frame.clone()),
-            None if s.in_flight >= self.limits.max_in_flight_per_session => Begin::Busy,
-            None => {
-                s.messages.insert(id.to_owned(), Entry::InFlight);
+            Some(Entry::Done { frame, failed }) if !(*failed && retry) => {
+                Begin::Answered(frame.clone())
+            }
+            _ if s.in_flight >= self.limits.max_in_flight_per_session => Begin::Busy,
+            _ => {
                 s.in_flight += 1;
+                if let Some(Entry::Done { frame, .. }) =
+                    s.messages.insert(id.to_owned(), Entry::InFlight)
+                {
+                    // A retry: the earlier error is no longer kept.
+                    s.answered.retain(|a| a != id);
+                    inner.retained_bytes = inner.retained_bytes.saturating_sub(frame.len());
+                }
                 Begin::Start
             }
         }
@@ -249,40 +265,42 @@ impl Sessions {
     /// Stores the final frame for message `id` and sends it to the
     /// session's open connections, or keeps it for the next one.
     ///
-    /// With `remember` (an answer) the id stays answered: sending it again
-    /// returns this frame. Without (an error) the id is forgotten once the
-    /// error is out, so sending the same id again is a retry.
-    pub fn complete(&self, session: &str, id: &str, frame: Utf8Bytes, remember: bool) {
+    /// Sending the same id again returns this frame (for an error, unless
+    /// the client asks to retry; see [`Sessions::begin`]).
+    pub fn complete(&self, session: &str, id: &str, frame: Utf8Bytes, failed: bool) {
         let now = Instant::now();
         let mut inner = self.lock();
         let Some(s) = inner.map.get_mut(session) else {
             tracing::warn!(session, id, "answer for a forgotten session dropped");
             return;
         };
-        let previous = if remember {
-            s.messages
-                .insert(id.to_owned(), Entry::Answered(frame.clone()))
-        } else {
-            s.messages.remove(id)
-        };
-        if let Some(Entry::InFlight) = previous {
-            s.in_flight = s.in_flight.saturating_sub(1);
+        let previous = s.messages.insert(
+            id.to_owned(),
+            Entry::Done {
+                frame: frame.clone(),
+                failed,
+            },
+        );
+        let mut removed = 0;
+        match previous {
+            Some(Entry::InFlight) => s.in_flight = s.in_flight.saturating_sub(1),
+            // A retried failure replaces its earlier error.
+            Some(Entry::Done { frame: old, .. }) => {
+                removed += old.len();
+                s.answered.retain(|a| a != id);
+            }
+            None => {}
         }
-        let added = if remember {
-            s.answered.push_back(id.to_owned());
-            frame.len()
-        } else {
-            0
-        };
+        s.answered.push_back(id.to_owned());
+        let added = frame.len();
         s.last_seen = now;
         if !s.send_all(&frame) {
             s.undelivered.push(frame);
         }
-        let mut removed = 0;
         while s.answered.len() > self.limits.max_answers_per_session {
             if let Some(old) = s.answered.pop_front() {
-                if let Some(Entry::Answered(f)) = s.messages.remove(&old) {
-                    removed += f.len();
+                if let Some(Entry::Done { frame, .. }) = s.messages.remove(&old) {
+                    removed += frame.len();
                 }
             }
         }
@@ -341,8 +359,8 @@ impl Sessions {
             let Some(old) = s.answered.pop_front() else {
                 break;
             };
-            if let Some(Entry::Answered(f)) = s.messages.remove(&old) {
-                inner.retained_bytes = inner.retained_bytes.saturating_sub(f.len());
+            if let Some(Entry::Done { frame, .. }) = s.messages.remove(&old) {
+                inner.retained_bytes = inner.retained_bytes.saturating_sub(frame.len());
             }
         }
     }
@@ -420,30 +438,45 @@ mod tests {
         let sessions = Sessions::new(limits());
         let (c, mut rx) = conn(1);
         sessions.attach("s", c);
-        assert_eq!(sessions.begin("s", "m1"), Begin::Start);
-        assert_eq!(sessions.begin("s", "m1"), Begin::InFlight);
+        assert_eq!(sessions.begin("s", "m1", false), Begin::Start);
+        assert_eq!(sessions.begin("s", "m1", false), Begin::InFlight);
         assert_eq!(sessions.stats().in_flight, 1);
-        sessions.complete("s", "m1", frame("answer"), true);
+        sessions.complete("s", "m1", frame("answer"), false);
         assert_eq!(rx.try_recv().ok(), Some(frame("answer")));
-        assert_eq!(sessions.begin("s", "m1"), Begin::Answered(frame("answer")));
+        assert_eq!(
+            sessions.begin("s", "m1", false),
+            Begin::Answered(frame("answer"))
+        );
         assert_eq!(sessions.stats().in_flight, 0);
         assert_eq!(
-            sessions.begin("other", "m1"),
+            sessions.begin("other", "m1", false),
             Begin::Start,
             "ids are per session"
         );
     }
 
     #[tokio::test]
-    async fn errors_are_delivered_but_not_remembered_so_the_id_can_be_retried() {
+    async fn errors_are_remembered_until_the_client_asks_to_retry() {
         let sessions = Sessions::new(limits());
         let (c, mut rx) = conn(1);
         sessions.attach("s", c);
-        assert_eq!(sessions.begin("s", "m1"), Begin::Start);
-        sessions.complete("s", "m1", frame("error"), false);
+        assert_eq!(sessions.begin("s", "m1", false), Begin::Start);
+        sessions.complete("s", "m1", frame("error"), true);
         assert_eq!(rx.try_recv().ok(), Some(frame("error")));
         assert_eq!(sessions.stats().in_flight, 0);
-        assert_eq!(sessions.begin("s", "m1"), Begin::Start);
+        // A resend (e.g. after a reconnect) gets the error again, no new call.
+        assert_eq!(
+            sessions.begin("s", "m1", false),
+            Begin::Answered(frame("error"))
+        );
+        // An explicit retry runs it again; its answer replaces the error.
+        assert_eq!(sessions.begin("s", "m1", true), Begin::Start);
+        sessions.complete("s", "m1", frame("answer"), false);
+        assert_eq!(
+            sessions.begin("s", "m1", true),
+            Begin::Answered(frame("answer"))
+        );
+        assert_eq!(sessions.stats().retained_bytes, "answer".len());
     }
 
     #[tokio::test]
@@ -452,16 +485,16 @@ mod tests {
             max_in_flight_per_session: 2,
             ..limits()
         });
-        assert_eq!(sessions.begin("s", "a"), Begin::Start);
-        assert_eq!(sessions.begin("s", "b"), Begin::Start);
-        assert_eq!(sessions.begin("s", "c"), Begin::Busy);
+        assert_eq!(sessions.begin("s", "a", false), Begin::Start);
+        assert_eq!(sessions.begin("s", "b", false), Begin::Start);
+        assert_eq!(sessions.begin("s", "c", false), Begin::Busy);
         assert_eq!(
-            sessions.begin("s", "a"),
+            sessions.begin("s", "a", false),
             Begin::InFlight,
             "known ids are not refused"
         );
-        sessions.complete("s", "a", frame("x"), true);
-        assert_eq!(sessions.begin("s", "c"), Begin::Start);
+        sessions.complete("s", "a", frame("x"), false);
+        assert_eq!(sessions.begin("s", "c", false), Begin::Start);
     }
 
     #[tokio::test]
@@ -469,9 +502,9 @@ mod tests {
         let sessions = Sessions::new(limits());
         let (c1, _rx1) = conn(1);
         sessions.attach("s", c1);
-        assert_eq!(sessions.begin("s", "m1"), Begin::Start);
+        assert_eq!(sessions.begin("s", "m1", false), Begin::Start);
         sessions.detach("s", 1);
-        sessions.complete("s", "m1", frame("late answer"), true);
+        sessions.complete("s", "m1", frame("late answer"), false);
         let (c2, mut rx2) = conn(2);
         sessions.attach("s", c2);
         assert_eq!(rx2.try_recv().ok(), Some(frame("late answer")));
@@ -491,8 +524,8 @@ mod tests {
         sessions.attach("s", c);
         for i in 0..5 {
             let id = format!("m{i}");
-            sessions.begin("s", &id);
-            sessions.complete("s", &id, frame("x"), true);
+            sessions.begin("s", &id, false);
+            sessions.complete("s", &id, frame("x"), false);
         }
         assert!(kick.is_cancelled());
     }
@@ -502,8 +535,8 @@ mod tests {
         let sessions = Sessions::new(limits());
         let (c, _rx) = conn(1);
         sessions.attach("s", c);
-        sessions.begin("s", "m1");
-        sessions.complete("s", "m1", frame("abc"), true);
+        sessions.begin("s", "m1", false);
+        sessions.complete("s", "m1", frame("abc"), false);
         sessions.detach("s", 1);
         tokio::time::advance(Duration::from_secs(59)).await;
         assert_eq!(sessions.sweep(), 0);
@@ -522,7 +555,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn sessions_with_work_in_flight_are_kept() {
         let sessions = Sessions::new(limits());
-        sessions.begin("s", "m1");
+        sessions.begin("s", "m1", false);
         tokio::time::advance(Duration::from_secs(3600)).await;
         assert_eq!(sessions.sweep(), 0);
     }
@@ -543,7 +576,7 @@ mod tests {
         sessions.attach("d", c);
         assert_eq!(sessions.stats().sessions, 3);
         assert_eq!(
-            sessions.begin("a", "x"),
+            sessions.begin("a", "x", false),
             Begin::Start,
             "a was evicted and starts fresh"
         );
@@ -560,16 +593,19 @@ mod tests {
         sessions.attach("s", c);
         for i in 0..3 {
             let id = format!("m{i}");
-            sessions.begin("s", &id);
-            sessions.complete("s", &id, frame("1234"), true);
+            sessions.begin("s", &id, false);
+            sessions.complete("s", &id, frame("1234"), false);
         }
         assert!(sessions.stats().retained_bytes <= 10);
         assert_eq!(
-            sessions.begin("s", "m0"),
+            sessions.begin("s", "m0", false),
             Begin::Start,
             "oldest answer forgotten"
         );
-        assert!(matches!(sessions.begin("s", "m2"), Begin::Answered(_)));
+        assert!(matches!(
+            sessions.begin("s", "m2", false),
+            Begin::Answered(_)
+        ));
     }
 
     #[tokio::test]
@@ -580,10 +616,13 @@ mod tests {
         });
         for i in 0..3 {
             let id = format!("m{i}");
-            sessions.begin("s", &id);
-            sessions.complete("s", &id, frame("a"), true);
+            sessions.begin("s", &id, false);
+            sessions.complete("s", &id, frame("a"), false);
         }
-        assert_eq!(sessions.begin("s", "m0"), Begin::Start);
-        assert!(matches!(sessions.begin("s", "m2"), Begin::Answered(_)));
+        assert_eq!(sessions.begin("s", "m0", false), Begin::Start);
+        assert!(matches!(
+            sessions.begin("s", "m2", false),
+            Begin::Answered(_)
+        ));
     }
 }

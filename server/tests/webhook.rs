@@ -113,7 +113,7 @@ async fn n8n_errors_map_to_their_codes_with_n8ns_explanation() {
 }
 
 #[tokio::test]
-async fn an_error_is_not_remembered_so_the_same_id_can_be_retried() {
+async fn a_failed_message_is_run_again_only_when_the_client_asks_to_retry() {
     let (n8n, relay, mut client) = setup(Mode::Error500).await;
     client.say("r", "try").await;
     assert_eq!(
@@ -121,7 +121,21 @@ async fn an_error_is_not_remembered_so_the_same_id_can_be_retried() {
         ErrorCode::WebhookError
     );
     n8n.set_mode(Mode::Echo);
+    // A plain resend (what the page does after a reconnect) gets the same error.
     client.say("r", "try").await;
+    assert_eq!(
+        error_of(&client.next().await, Some("r")).0,
+        ErrorCode::WebhookError
+    );
+    assert_eq!(n8n.calls(), 1);
+    client
+        .send(shared::ClientMessage::Message {
+            id: "r".into(),
+            text: "try".into(),
+            metadata: None,
+            retry: true,
+        })
+        .await;
     assert_eq!(response_text(&client.next().await, "r"), "echo: try");
     assert_eq!(n8n.calls(), 2);
     relay.stop().await;

@@ -36,7 +36,16 @@ pub enum ClientMessage {
         /// URL), passed to n8n as `metadata` like n8n's own chat widget does.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         metadata: Option<serde_json::Map<String, serde_json::Value>>,
+        /// The user asked to try a failed message again. Without it, a
+        /// message whose id already failed just gets the same error back, so
+        /// an automatic resend after a reconnect never runs it twice.
+        #[serde(default, skip_serializing_if = "is_false")]
+        retry: bool,
     },
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// A frame the relay sends to the page.

@@ -60,6 +60,7 @@ fn client_message() {
             id: "5b0f7e0a-6c1e-4b8e-9f51-2f8c1d7a9e10".into(),
             text: "Hallo, wie geht's? \"quotes\" and ünïcode".into(),
             metadata: None,
+            retry: false,
         },
     );
 }
@@ -75,6 +76,20 @@ fn client_message_with_metadata() {
             id: "m1".into(),
             text: "hi".into(),
             metadata: Some(metadata),
+            retry: false,
+        },
+    );
+}
+
+#[test]
+fn client_message_retry() {
+    check_client(
+        "client_message_retry",
+        ClientMessage::Message {
+            id: "m1".into(),
+            text: "hi".into(),
+            metadata: None,
+            retry: true,
         },
     );
 }
@@ -205,7 +220,8 @@ fn unknown_fields_are_ignored() {
         Ok(ClientMessage::Message {
             id: "m1".into(),
             text: "hi".into(),
-            metadata: None
+            metadata: None,
+            retry: false
         })
     );
     let frame = r#"{"type":"response","id":"m1","text":"x","future":1}"#;

@@ -155,6 +155,7 @@ impl Client {
     pub async fn say(&mut self, id: &str, text: &str) {
         self.send(ClientMessage::Message {
             metadata: None,
+            retry: false,
             id: id.into(),
             text: text.into(),
         })
