@@ -50,6 +50,8 @@ async fn start_relay(path: &str, webhook: &str) -> Relay {
             "1000000",
             "--max-in-flight-per-session",
             "1000000",
+            "--upgrades-per-minute-per-ip",
+            "1000000",
         ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())

@@ -97,6 +97,14 @@ async fn upgrade(state: AppState, request: Request<Body>) -> Response {
             )
                 .into_response();
         }
+        Err(Refusal::TooFast) => {
+            tracing::warn!(ip = ?client_ip, "connection refused: --upgrades-per-minute-per-ip exceeded");
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many new connections from this address; wait a little",
+            )
+                .into_response();
+        }
         Err(Refusal::PerIp) => {
             tracing::warn!(ip = ?client_ip, "connection refused: --max-connections-per-ip reached");
             return (

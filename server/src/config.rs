@@ -90,6 +90,11 @@ pub struct Config {
     #[arg(long, env = "RELAY_MAX_CONNECTIONS_PER_IP", default_value_t = 1000)]
     pub max_connections_per_ip: usize,
 
+    /// New WebSocket connections one client IP may open per minute (a burst
+    /// of this many, then this rate; more get HTTP 429).
+    #[arg(long, env = "RELAY_UPGRADES_PER_MINUTE_PER_IP", default_value_t = 600)]
+    pub upgrades_per_minute_per_ip: u32,
+
     /// Proxies whose X-Forwarded-For is believed for the client IP
     /// (repeatable; comma-separated in the env var).
     #[arg(

@@ -1,4 +1,5 @@
-//! Limits on who may connect: connections in total and per client IP.
+//! Limits on who may connect: connections in total and per client IP, and
+//! how often one IP may open a new connection.
 //!
 //! The client IP is the TCP peer, or — only when the peer is one of the
 //! `--trusted-proxy` addresses — the last address in `X-Forwarded-For`
@@ -10,6 +11,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::rate::TokenBucket;
+
 /// Why an upgrade was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
@@ -17,7 +20,13 @@ pub enum Refusal {
     Total,
     /// `--max-connections-per-ip` reached for this IP.
     PerIp,
+    /// `--upgrades-per-minute-per-ip` exceeded.
+    TooFast,
 }
+
+/// Most IPs whose upgrade rate is tracked at once; beyond that the table is
+/// cleared (a flood of distinct addresses must not grow memory).
+const MAX_TRACKED_IPS: usize = 100_000;
 
 /// Counts open connections against the limits.
 #[derive(Debug)]
@@ -27,6 +36,8 @@ pub struct ConnectionLimits {
     trusted: Vec<IpAddr>,
     total: AtomicUsize,
     per_ip: Mutex<HashMap<IpAddr, usize>>,
+    upgrades_per_minute: u32,
+    upgrades: Mutex<HashMap<IpAddr, TokenBucket>>,
 }
 
 /// One admitted connection; frees its place when dropped.
@@ -53,14 +64,33 @@ impl Drop for Admission {
 
 impl ConnectionLimits {
     /// Limits with these bounds and trusted proxies.
-    pub fn new(max_total: usize, max_per_ip: usize, trusted: Vec<IpAddr>) -> Arc<Self> {
+    pub fn new(
+        max_total: usize,
+        max_per_ip: usize,
+        trusted: Vec<IpAddr>,
+        upgrades_per_minute: u32,
+    ) -> Arc<Self> {
         Arc::new(ConnectionLimits {
             max_total,
             max_per_ip,
             trusted,
             total: AtomicUsize::new(0),
             per_ip: Mutex::new(HashMap::new()),
+            upgrades_per_minute: upgrades_per_minute.max(1),
+            upgrades: Mutex::new(HashMap::new()),
         })
+    }
+
+    fn upgrade_allowed(&self, ip: IpAddr) -> bool {
+        let mut map = self.upgrades.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= MAX_TRACKED_IPS && !map.contains_key(&ip) {
+            map.clear();
+        }
+        let rate = f64::from(self.upgrades_per_minute) / 60.0;
+        map.entry(ip)
+            .or_insert_with(|| TokenBucket::new(self.upgrades_per_minute, rate))
+            .take()
+            .is_ok()
     }
 
     /// The client's IP: the peer, or the proxy's view for trusted proxies.
@@ -81,6 +111,9 @@ impl ConnectionLimits {
 
     /// Admits one more connection from `ip`, or says why not.
     pub fn admit(self: &Arc<Self>, ip: Option<IpAddr>) -> Result<Admission, Refusal> {
+        if ip.is_some_and(|ip| !self.upgrade_allowed(ip)) {
+            return Err(Refusal::TooFast);
+        }
         if self.total.fetch_add(1, Ordering::Relaxed) >= self.max_total {
             self.total.fetch_sub(1, Ordering::Relaxed);
             return Err(Refusal::Total);
@@ -112,7 +145,7 @@ mod tests {
 
     #[test]
     fn total_and_per_ip_limits_and_release_on_drop() {
-        let limits = ConnectionLimits::new(3, 2, vec![]);
+        let limits = ConnectionLimits::new(3, 2, vec![], 1000);
         let a1 = limits.admit(Some(ip("10.0.0.1"))).expect("a1");
         let _a2 = limits.admit(Some(ip("10.0.0.1"))).expect("a2");
         assert_eq!(
@@ -128,9 +161,31 @@ mod tests {
         assert!(limits.admit(Some(ip("10.0.0.1"))).is_ok());
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn new_connections_per_ip_are_rate_limited() {
+        let limits = ConnectionLimits::new(100, 100, vec![], 3);
+        for _ in 0..3 {
+            drop(
+                limits
+                    .admit(Some(ip("10.0.0.1")))
+                    .expect("within the burst"),
+            );
+        }
+        assert_eq!(
+            limits.admit(Some(ip("10.0.0.1"))).err(),
+            Some(Refusal::TooFast)
+        );
+        assert!(limits.admit(Some(ip("10.0.0.2"))).is_ok(), "per IP");
+        tokio::time::advance(std::time::Duration::from_secs(20)).await;
+        assert!(
+            limits.admit(Some(ip("10.0.0.1"))).is_ok(),
+            "3 per minute: one more after 20 s"
+        );
+    }
+
     #[test]
     fn forwarded_for_counts_only_from_trusted_proxies() {
-        let limits = ConnectionLimits::new(10, 10, vec![ip("127.0.0.1")]);
+        let limits = ConnectionLimits::new(10, 10, vec![ip("127.0.0.1")], 1000);
         let proxy: SocketAddr = "127.0.0.1:5000".parse().expect("addr");
         let other: SocketAddr = "192.0.2.7:5000".parse().expect("addr");
         assert_eq!(

@@ -67,6 +67,7 @@ impl AppState {
             config.max_connections,
             config.max_connections_per_ip,
             config.trusted_proxies.clone(),
+            config.upgrades_per_minute_per_ip,
         );
         Ok(AppState(Arc::new(Inner {
             config,

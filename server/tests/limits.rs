@@ -145,3 +145,15 @@ async fn a_session_has_a_bounded_number_of_messages_waiting_for_n8n() {
     assert_eq!(response_text(&client.next().await, "c"), "echo: slow:0 c");
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn new_connections_from_one_ip_are_rate_limited() {
+    let mut cfg = config();
+    cfg.upgrades_per_minute_per_ip = 2;
+    let relay = Relay::start(cfg).await;
+    let url = relay.ws_url("/ws");
+    assert_eq!(refused_status(&url, None).await, None);
+    assert_eq!(refused_status(&url, None).await, None);
+    assert_eq!(refused_status(&url, None).await, Some(429));
+    relay.stop().await;
+}
