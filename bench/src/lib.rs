@@ -7,9 +7,12 @@
 //!   to the webhook (the floor), interleaved round by round.
 //! - [`delay_proxy`]: a TCP proxy that adds a fixed latency each way, to
 //!   show what connection set-up costs across a wide-area link.
+//! - [`soak`]: many clients with random disconnects; every message must end
+//!   in exactly one outcome and reach the webhook at most once.
 //! - [`stats`]: percentiles and the relay process's CPU and memory.
 
 pub mod delay_proxy;
 pub mod loadgen;
 pub mod round_trip;
+pub mod soak;
 pub mod stats;

@@ -84,6 +84,9 @@ async fn main() {
     let quick = args.iter().any(|a| a == "--quick");
     let relay_path = arg("--relay").unwrap_or_else(|| "target/release/relay".into());
     let out = arg("--out").unwrap_or_else(|| "BENCHMARKS.md".into());
+    if args.iter().any(|a| a == "soak") {
+        std::process::exit(soak(&relay_path, quick).await);
+    }
 
     let n8n = StandIn::start().await.expect("stand-in webhook");
     let webhook = n8n.url("/webhook/chat");
@@ -232,6 +235,53 @@ async fn main() {
         std::process::exit(1);
     }
     eprintln!("wrote {out}");
+}
+
+/// `bench soak`: the long soak against the release relay and a flaky
+/// stand-in n8n; exits non-zero if any message was lost, got conflicting
+/// outcomes, or reached the webhook twice.
+async fn soak(relay_path: &str, quick: bool) -> i32 {
+    use bench::soak::{self, Soak};
+    let n8n = StandIn::start().await.expect("stand-in webhook");
+    n8n.set_mode(testkit::n8n::Mode::Flaky {
+        fail_every: 13,
+        slow_every: 7,
+        slow_ms: 50,
+    });
+    let relay = start_relay(relay_path, &n8n.url("/webhook/chat")).await;
+    let (clients, messages) = if quick { (100, 20) } else { (1000, 100) };
+    eprintln!("soak: {clients} clients × {messages} messages, random cuts, flaky webhook");
+    let started = Instant::now();
+    let report = soak::run(Soak {
+        url: format!("ws://{}/ws", relay.addr),
+        clients,
+        messages,
+        window: 4,
+        cut_one_in: 25,
+        deadline: Duration::from_secs(if quick { 120 } else { 600 }),
+    })
+    .await;
+    let mut calls: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for input in n8n.inputs() {
+        *calls.entry(input).or_default() += 1;
+    }
+    let duplicate_calls = calls.values().filter(|n| **n > 1).count();
+    println!(
+        "soak: {} messages in {:.1} s: {} answered, {} errors, {} lost, {} conflicting, {} duplicate webhook calls, {} connection cuts",
+        clients * messages,
+        started.elapsed().as_secs_f64(),
+        report.answered,
+        report.errored,
+        report.lost,
+        report.conflicting,
+        duplicate_calls,
+        report.cuts
+    );
+    if report.lost == 0 && report.conflicting == 0 && duplicate_calls == 0 {
+        0
+    } else {
+        1
+    }
 }
 
 fn header(quick: bool, took: Duration) -> String {

@@ -50,6 +50,17 @@ pub enum Mode {
     CutOff,
     /// Accepts the request and never answers.
     Hang,
+    /// A flaky n8n for soak tests: request number n (0-based) fails with
+    /// HTTP 500 when n % `fail_every` == 0, and is answered after
+    /// `slow_ms` when n % `slow_every` == 0; otherwise like [`Mode::Echo`].
+    Flaky {
+        /// Every how many requests one fails.
+        fail_every: usize,
+        /// Every how many requests one is slow.
+        slow_every: usize,
+        /// How slow.
+        slow_ms: u64,
+    },
 }
 
 /// One request the stand-in received.
@@ -233,7 +244,28 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>) {
         let load_previous = request.body["action"] == "loadPreviousSession";
         let mode = lock(&shared.mode).clone();
         let history = lock(&shared.history).clone();
-        lock(&shared.requests).push(request);
+        let number = {
+            let mut requests = lock(&shared.requests);
+            requests.push(request);
+            requests.len() - 1
+        };
+        let mode = match mode {
+            Mode::Flaky {
+                fail_every,
+                slow_every,
+                slow_ms,
+            } => {
+                if slow_every > 0 && number % slow_every == 0 {
+                    tokio::time::sleep(Duration::from_millis(slow_ms)).await;
+                }
+                if fail_every > 0 && number % fail_every == 0 {
+                    Mode::Error500
+                } else {
+                    Mode::Echo
+                }
+            }
+            other => other,
+        };
         {
             let mut f = lock(&shared.in_flight);
             f.0 += 1;
@@ -354,9 +386,9 @@ async fn respond_history(
 async fn respond(stream: &mut TcpStream, mode: &Mode, input: &str) -> std::io::Result<bool> {
     let echo = format!("echo: {input}");
     match mode {
-        Mode::Echo | Mode::EchoArray | Mode::PlainText | Mode::InvalidJson => {
+        Mode::Echo | Mode::Flaky { .. } | Mode::EchoArray | Mode::PlainText | Mode::InvalidJson => {
             let body = match mode {
-                Mode::Echo => format!("{{\"output\":{}}}", json_string(&echo)),
+                Mode::Echo | Mode::Flaky { .. } => format!("{{\"output\":{}}}", json_string(&echo)),
                 Mode::EchoArray => format!("[{{\"output\":{}}}]", json_string(&echo)),
                 Mode::PlainText => echo,
                 _ => "{\"output\": \"unterminated".to_owned(),

@@ -6,6 +6,8 @@
 //! - `test`: fmt check, clippy, every test (native, wasm in headless
 //!   Chromium, end-to-end in a real browser).
 //! - `bench [--quick]`: run the relay benchmarks and write BENCHMARKS.md.
+//! - `soak [--quick]`: 1 000 clients × 100 messages with random disconnects
+//!   and a flaky webhook; fails on any lost or doubled message.
 //! - `setup`: only install the tools (idempotent).
 //!
 //! Every command installs what it needs first; each install step skips
@@ -27,10 +29,11 @@ fn main() -> ExitCode {
         "build" => tasks::build().map(|_| ()),
         "test" => tasks::test(),
         "bench" => tasks::bench(&rest),
+        "soak" => tasks::soak(&rest),
         "setup" => tools::Toolchain::ensure(tools::Needs::all()).map(|_| ()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run [relay flags…] | build | test | bench [--quick] | setup>"
+                "usage: cargo xtask <run [relay flags…] | build | test | bench [--quick] | soak [--quick] | setup>"
             );
             return ExitCode::from(2);
         }

@@ -151,6 +151,13 @@ pub fn bench(args: &[String]) -> Result<()> {
     )
 }
 
+/// The long soak (`--quick`: 100 clients × 20 messages).
+pub fn soak(args: &[String]) -> Result<()> {
+    let mut args = args.to_vec();
+    args.insert(0, "soak".into());
+    bench(&args)
+}
+
 fn report_sizes(dist: &std::path::Path) {
     let Ok(entries) = std::fs::read_dir(dist) else {
         return;

@@ -1,0 +1,75 @@
+//! A short soak against an in-process relay and a flaky stand-in n8n:
+//! random connection cuts, resends after every reconnect, failures and slow
+//! answers — every message ends in exactly one outcome and no message
+//! reaches the webhook twice. (`cargo xtask soak` runs the long version.)
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bench::soak::{self, Soak};
+use testkit::n8n::{Mode, StandIn};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_message_ends_once_and_reaches_n8n_at_most_once() {
+    let n8n = StandIn::start().await.expect("stand-in");
+    n8n.set_mode(Mode::Flaky {
+        fail_every: 7,
+        slow_every: 5,
+        slow_ms: 30,
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let mut config = server::Config::defaults();
+    config.webhook_url = Some(n8n.url("/webhook/chat").parse().expect("url"));
+    config.rate_limit = 1e9;
+    config.rate_burst = 1_000_000;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let relay = tokio::spawn(server::run(listener, config, async move {
+        let _ = stopped.await;
+    }));
+
+    let clients = 20;
+    let messages = 30;
+    let report = soak::run(Soak {
+        url: format!("ws://{addr}/ws"),
+        clients,
+        messages,
+        window: 4,
+        cut_one_in: 8,
+        deadline: Duration::from_secs(60),
+    })
+    .await;
+    assert_eq!(report.lost, 0, "{report:?}");
+    assert_eq!(report.conflicting, 0, "{report:?}");
+    assert_eq!(
+        report.answered + report.errored,
+        (clients * messages) as u64
+    );
+    assert!(
+        report.cuts > 10,
+        "the soak must actually cut connections: {report:?}"
+    );
+    assert!(
+        report.errored > 0,
+        "the flaky webhook must actually fail some: {report:?}"
+    );
+
+    let mut calls: HashMap<String, usize> = HashMap::new();
+    for input in n8n.inputs() {
+        *calls.entry(input).or_default() += 1;
+    }
+    let duplicates: Vec<_> = calls.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        duplicates.is_empty(),
+        "webhook called twice for {duplicates:?}"
+    );
+    assert_eq!(
+        calls.len(),
+        clients * messages,
+        "every message reached the webhook once"
+    );
+    let _ = stop.send(());
+    let _ = relay.await;
+}
