@@ -86,6 +86,12 @@ impl Browser {
             .map(|_| ())
     }
 
+    /// Opens `url` and waits until the page is online.
+    pub async fn open_online(&self, url: &str) -> Result {
+        self.open(url).await?;
+        self.wait_state(&["online"]).await.map(|_| ())
+    }
+
     /// The status indicator's `data-state`.
     pub async fn status(&self) -> Result<String> {
         let el = self

@@ -24,6 +24,16 @@ async fn finish(browser: &Browser, name: &str, result: Result) {
     }
 }
 
+/// The stand-in n8n, the relay forwarding to it, and a browser.
+async fn scene() -> (StandIn, Relay, Browser) {
+    let n8n = n8n().await;
+    let relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[])
+        .await
+        .expect("relay");
+    let browser = Browser::start().await.expect("browser");
+    (n8n, relay, browser)
+}
+
 async fn n8n() -> StandIn {
     StandIn::start().await.expect("stand-in n8n")
 }
@@ -44,15 +54,10 @@ async fn answered_once(browser: &Browser, id: &str, expected: &str) -> Result {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
 async fn s1_page_loads_online_and_answers() {
-    let n8n = n8n().await;
-    let relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[])
-        .await
-        .expect("relay");
-    let browser = Browser::start().await.expect("browser");
+    let (n8n, relay, browser) = scene().await;
     let result = async {
         let started = std::time::Instant::now();
-        browser.open(&relay.page_url("")).await?;
-        browser.wait_state(&["online"]).await?;
+        browser.open_online(&relay.page_url("")).await?;
         eprintln!("online after {:?}", started.elapsed());
         let id = browser.send("Hallo n8n").await?;
         answered_once(&browser, &id, "echo: Hallo n8n").await?;
@@ -99,8 +104,7 @@ async fn s2_webhook_failure_shows_an_error_and_retry_recovers() {
         .expect("relay");
     let browser = Browser::start().await.expect("browser");
     let result = async {
-        browser.open(&relay.page_url("")).await?;
-        browser.wait_state(&["online"]).await?;
+        browser.open_online(&relay.page_url("")).await?;
         let id = browser.send("will fail").await?;
         browser.wait_message_state(&id, "failed", UI_TIMEOUT).await?;
         let errors = browser.errors_for(&id).await?;
@@ -123,14 +127,9 @@ async fn s2_webhook_failure_shows_an_error_and_retry_recovers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
 async fn s3_a_slow_webhook_shows_waiting_and_does_not_block_others() {
-    let n8n = n8n().await;
-    let relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[])
-        .await
-        .expect("relay");
-    let browser = Browser::start().await.expect("browser");
+    let (_n8n, relay, browser) = scene().await;
     let result = async {
-        browser.open(&relay.page_url("")).await?;
-        browser.wait_state(&["online"]).await?;
+        browser.open_online(&relay.page_url("")).await?;
         let slow = browser.send("slow:3000 think hard").await?;
         browser.wait_message_state(&slow, "sent", UI_TIMEOUT).await?;
         let waiting = browser
@@ -163,8 +162,7 @@ async fn s4_relay_killed_message_queued_then_delivered_once_after_restart() {
         .expect("relay");
     let browser = Browser::start().await.expect("browser");
     let result = async {
-        browser.open(&relay.page_url("")).await?;
-        browser.wait_state(&["online"]).await?;
+        browser.open_online(&relay.page_url("")).await?;
         relay.kill();
         browser
             .wait_state_for(&["reconnecting"], Duration::from_secs(3))
@@ -197,8 +195,7 @@ async fn s5_relay_killed_with_an_answer_in_flight_ends_in_one_outcome() {
         .expect("relay");
     let browser = Browser::start().await.expect("browser");
     let result = async {
-        browser.open(&relay.page_url("")).await?;
-        browser.wait_state(&["online"]).await?;
+        browser.open_online(&relay.page_url("")).await?;
         let id = browser.send("slow:1500 in flight").await?;
         if !n8n.wait_for_calls(1).await {
             return Err("n8n never got the message".into());
@@ -237,8 +234,7 @@ async fn s6_relay_down_goes_offline_after_ten_tries_and_retry_reconnects() {
     let mut relay = Relay::start(None, &[]).await.expect("relay");
     let browser = Browser::start().await.expect("browser");
     let result = async {
-        browser.open(&relay.page_url(FAST_BACKOFF)).await?;
-        browser.wait_state(&["online"]).await?;
+        browser.open_online(&relay.page_url(FAST_BACKOFF)).await?;
         relay.kill();
         browser
             .wait_state_for(&["reconnecting"], Duration::from_secs(3))
@@ -279,8 +275,7 @@ async fn s7_reload_keeps_history_session_and_queued_messages() {
     let browser = Browser::start().await.expect("browser");
     let result = async {
         let page = relay.page_url(&format!("relay=ws://{}/ws", proxy.addr));
-        browser.open(&page).await?;
-        browser.wait_state(&["online"]).await?;
+        browser.open_online(&page).await?;
         let first = browser.send("remember me").await?;
         answered_once(&browser, &first, "echo: remember me").await?;
         let session = browser.eval("return window.chatInstance.sessionId").await?;
@@ -369,8 +364,7 @@ async fn s9_a_dead_link_is_detected_and_the_page_reconnects() {
             "relay=ws://{}/ws&pingMs=300&pongTimeoutMs=700&{FAST_BACKOFF}",
             proxy.addr
         );
-        browser.open(&relay.page_url(&query)).await?;
-        browser.wait_state(&["online"]).await?;
+        browser.open_online(&relay.page_url(&query)).await?;
         proxy.set_frozen(true);
         // The socket stays open but nothing gets through: no pong.
         browser
@@ -403,8 +397,7 @@ async fn s10_a_streamed_answer_grows_in_one_bubble() {
         .expect("relay");
     let browser = Browser::start().await.expect("browser");
     let result = async {
-        browser.open(&relay.page_url("")).await?;
-        browser.wait_state(&["online"]).await?;
+        browser.open_online(&relay.page_url("")).await?;
         let id = browser.send("streams here").await?;
         // The first block arrives at once, the second 1.5 s later.
         wait_for("the first chunk", UI_TIMEOUT, || async {
@@ -435,8 +428,7 @@ async fn s11_history_from_n8n_fills_a_page_that_has_none() {
     .expect("relay");
     let browser = Browser::start().await.expect("browser");
     let result = async {
-        browser.open(&relay.page_url("")).await?;
-        browser.wait_state(&["online"]).await?;
+        browser.open_online(&relay.page_url("")).await?;
         // Same session on "another device": the session id is known, the
         // local conversation is not.
         browser
