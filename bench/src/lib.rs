@@ -9,9 +9,11 @@
 //!   show what connection set-up costs across a wide-area link.
 //! - [`soak`]: many clients with random disconnects; every message must end
 //!   in exactly one outcome and reach the webhook at most once.
+//! - [`idle`]: many idle clients, for the connection-density measurement.
 //! - [`stats`]: percentiles and the relay process's CPU and memory.
 
 pub mod delay_proxy;
+pub mod idle;
 pub mod loadgen;
 pub mod round_trip;
 pub mod soak;

@@ -33,6 +33,10 @@ fn free_port() -> u16 {
 }
 
 async fn start_relay(path: &str, webhook: &str) -> Relay {
+    start_relay_with(path, webhook, &[]).await
+}
+
+async fn start_relay_with(path: &str, webhook: &str, extra: &[&str]) -> Relay {
     let addr: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
     let mut child = Command::new(path)
         .args(["--listen", &addr.to_string(), "--webhook-url", webhook])
@@ -53,6 +57,7 @@ async fn start_relay(path: &str, webhook: &str) -> Relay {
             "--upgrades-per-minute-per-ip",
             "1000000",
         ])
+        .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -196,6 +201,43 @@ async fn main() {
             s.p99
         );
     }
+
+    // 4. Connection density: idle clients with a short heartbeat.
+    drop(relay);
+    let idle = if quick { 2_000 } else { 10_000 };
+    eprintln!("density: {idle} idle clients, heartbeat every second");
+    let dense = start_relay_with(&relay_path, &webhook, &["--heartbeat-interval", "1s"]).await;
+    let pid = dense.child.id();
+    let rss_before = stats::rss_kib(pid).unwrap_or(0);
+    let url = format!("ws://{}/ws", dense.addr);
+    let clients = bench::idle::connect(&url, idle).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_after = stats::rss_kib(pid).unwrap_or(0);
+    let cpu_a = stats::cpu_ticks(pid);
+    let window = Duration::from_secs(5);
+    let beats = bench::idle::count_heartbeats(clients, window).await;
+    let cpu_b = stats::cpu_ticks(pid);
+    let per_conn = (rss_after.saturating_sub(rss_before)) as f64 / beats.connected.max(1) as f64;
+    let cpu_per_round_ms = match (cpu_a, cpu_b) {
+        (Some(a), Some(b)) => (b - a) as f64 / stats::TICKS_PER_SEC * 1000.0 / window.as_secs_f64(),
+        _ => f64::NAN,
+    };
+    drop(dense);
+    let _ = writeln!(
+        md,
+        "## 4. Connection density
+"
+    );
+    let _ = writeln!(
+        md,
+        "{} idle clients connected at once (of {idle} attempted), heartbeat every 1 s. Relay RSS {} KiB before, {} KiB after: **{per_conn:.1} KiB per connection**. Relay CPU per heartbeat round to all of them: **{cpu_per_round_ms:.0} ms** (CPU time over {} s / rounds). Heartbeats received: {} of {} expected.\n",
+        beats.connected,
+        rss_before,
+        rss_after,
+        window.as_secs(),
+        beats.received,
+        beats.connected * window.as_secs() as usize
+    );
 
     // The stand-in alone, so it is known not to be the bottleneck.
     eprintln!("stand-in webhook alone");

@@ -15,6 +15,9 @@ use crate::connection::{self, Peer};
 use crate::limits::Refusal;
 use crate::{health, AppState};
 
+/// Read buffer per WebSocket connection (see [`upgrade`]).
+const WS_READ_BUFFER: usize = 4096;
+
 /// The relay's router. The old page connected to `ws://host:3000` (no path),
 /// so `/` upgrades too; a plain GET of `/` gets the page.
 pub fn app(state: AppState) -> Router {
@@ -125,6 +128,14 @@ async fn upgrade(state: AppState, request: Request<Body>) -> Response {
     let tracker = state.conns.clone();
     ws.max_message_size(hard_limit)
         .max_frame_size(hard_limit)
+        // tungstenite allocates its read buffer eagerly (128 KiB by default):
+        // with thousands of mostly idle chat connections that would be most
+        // of the relay's memory. Chat frames are small; 4 KiB is plenty, and
+        // larger frames still arrive (the buffer is only the read chunk).
+        .read_buffer_size(WS_READ_BUFFER)
+        // Each frame is flushed as it is sent anyway; no write batching.
+        .write_buffer_size(0)
+        .max_write_buffer_size(hard_limit.saturating_mul(2))
         .on_failed_upgrade(|e| tracing::debug!("WebSocket upgrade failed: {e}"))
         .on_upgrade(move |socket| {
             tracker.track_future(async move {
