@@ -133,8 +133,6 @@ async fn upgrade(state: AppState, request: Request<Body>) -> Response {
         // of the relay's memory. Chat frames are small; 4 KiB is plenty, and
         // larger frames still arrive (the buffer is only the read chunk).
         .read_buffer_size(WS_READ_BUFFER)
-        // Each frame is flushed as it is sent anyway; no write batching.
-        .write_buffer_size(0)
         .max_write_buffer_size(hard_limit.saturating_mul(2))
         .on_failed_upgrade(|e| tracing::debug!("WebSocket upgrade failed: {e}"))
         .on_upgrade(move |socket| {
