@@ -17,6 +17,8 @@ use crate::{health, AppState};
 
 /// Read buffer per WebSocket connection (see [`upgrade`]).
 const WS_READ_BUFFER: usize = 4096;
+/// Write buffer target per WebSocket connection (see [`upgrade`]).
+const WS_WRITE_BUFFER: usize = 4096;
 
 /// The relay's router. The old page connected to `ws://host:3000` (no path),
 /// so `/` upgrades too; a plain GET of `/` gets the page.
@@ -133,7 +135,10 @@ async fn upgrade(state: AppState, request: Request<Body>) -> Response {
         // of the relay's memory. Chat frames are small; 4 KiB is plenty, and
         // larger frames still arrive (the buffer is only the read chunk).
         .read_buffer_size(WS_READ_BUFFER)
-        .max_write_buffer_size(hard_limit.saturating_mul(2))
+        // Frames are flushed as they are sent; the buffer only batches the
+        // pieces of one frame. tungstenite requires the cap to exceed it.
+        .write_buffer_size(WS_WRITE_BUFFER)
+        .max_write_buffer_size(WS_WRITE_BUFFER + hard_limit.saturating_mul(2))
         .on_failed_upgrade(|e| tracing::debug!("WebSocket upgrade failed: {e}"))
         .on_upgrade(move |socket| {
             tracker.track_future(async move {
