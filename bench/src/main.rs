@@ -333,6 +333,7 @@ async fn soak(relay_path: &str, quick: bool) -> i32 {
     let relay = start_relay(relay_path, &n8n.url("/webhook/chat")).await;
     let (clients, messages) = if quick { (100, 20) } else { (1000, 100) };
     eprintln!("soak: {clients} clients × {messages} messages, random cuts, flaky webhook");
+    let rss_before = stats::rss_kib(relay.child.id()).unwrap_or(0);
     let started = Instant::now();
     let report = soak::run(Soak {
         url: format!("ws://{}/ws", relay.addr),
@@ -348,6 +349,25 @@ async fn soak(relay_path: &str, quick: bool) -> i32 {
         *calls.entry(input).or_default() += 1;
     }
     let duplicate_calls = calls.values().filter(|n| **n > 1).count();
+    // Afterwards nothing may be left behind: no connection, nothing in flight.
+    let health_url = format!("http://{}/healthz", relay.addr);
+    let mut leftover = serde_json::Value::Null;
+    for _ in 0..100 {
+        leftover = match reqwest::get(&health_url).await {
+            Ok(r) => r.json().await.unwrap_or_default(),
+            Err(_) => serde_json::Value::Null,
+        };
+        if leftover["connections"] == 0 && leftover["inFlight"] == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let clean = leftover["connections"] == 0 && leftover["inFlight"] == 0;
+    let rss_after = stats::rss_kib(relay.child.id()).unwrap_or(0);
+    println!(
+        "soak: afterwards {} open connections, {} in flight, {} sessions kept (retained for --retain-for); relay RSS {rss_before} KiB before, {rss_after} KiB after",
+        leftover["connections"], leftover["inFlight"], leftover["sessions"]
+    );
     println!(
         "soak: {} messages in {:.1} s: {} answered, {} errors, {} lost, {} conflicting, {} duplicate webhook calls, {} connection cuts",
         clients * messages,
@@ -359,7 +379,7 @@ async fn soak(relay_path: &str, quick: bool) -> i32 {
         duplicate_calls,
         report.cuts
     );
-    if report.lost == 0 && report.conflicting == 0 && duplicate_calls == 0 {
+    if report.lost == 0 && report.conflicting == 0 && duplicate_calls == 0 && clean {
         0
     } else {
         1
