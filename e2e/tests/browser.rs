@@ -97,12 +97,8 @@ async fn s1_page_loads_online_and_answers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
 async fn s2_webhook_failure_shows_an_error_and_retry_recovers() {
-    let n8n = n8n().await;
+    let (n8n, relay, browser) = scene().await;
     n8n.set_mode(Mode::Error500);
-    let relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[])
-        .await
-        .expect("relay");
-    let browser = Browser::start().await.expect("browser");
     let result = async {
         browser.open_online(&relay.page_url("")).await?;
         let id = browser.send("will fail").await?;
@@ -156,11 +152,7 @@ async fn s3_a_slow_webhook_shows_waiting_and_does_not_block_others() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
 async fn s4_relay_killed_message_queued_then_delivered_once_after_restart() {
-    let n8n = n8n().await;
-    let mut relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[])
-        .await
-        .expect("relay");
-    let browser = Browser::start().await.expect("browser");
+    let (n8n, mut relay, browser) = scene().await;
     let result = async {
         browser.open_online(&relay.page_url("")).await?;
         relay.kill();
@@ -189,11 +181,7 @@ async fn s4_relay_killed_message_queued_then_delivered_once_after_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
 async fn s5_relay_killed_with_an_answer_in_flight_ends_in_one_outcome() {
-    let n8n = n8n().await;
-    let mut relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[])
-        .await
-        .expect("relay");
-    let browser = Browser::start().await.expect("browser");
+    let (n8n, mut relay, browser) = scene().await;
     let result = async {
         browser.open_online(&relay.page_url("")).await?;
         let id = browser.send("slow:1500 in flight").await?;
@@ -388,14 +376,10 @@ async fn s9_a_dead_link_is_detected_and_the_page_reconnects() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
 async fn s10_a_streamed_answer_grows_in_one_bubble() {
-    let n8n = n8n().await;
+    let (n8n, relay, browser) = scene().await;
     n8n.set_mode(Mode::Stream {
         gap: Duration::from_millis(1500),
     });
-    let relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[])
-        .await
-        .expect("relay");
-    let browser = Browser::start().await.expect("browser");
     let result = async {
         browser.open_online(&relay.page_url("")).await?;
         let id = browser.send("streams here").await?;

@@ -12,7 +12,6 @@ use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::connection::{self, Peer};
-use crate::limits::Refusal;
 use crate::{health, AppState};
 
 /// Read buffer per WebSocket connection (see [`upgrade`]).
@@ -23,8 +22,7 @@ const WS_WRITE_BUFFER: usize = 4096;
 /// The relay's router. The old page connected to `ws://host:3000` (no path),
 /// so `/` upgrades too; a plain GET of `/` gets the page.
 pub fn app(state: AppState) -> Router {
-    let dir = state.config.static_dir.clone();
-    let pages = ServeDir::new(&dir).fallback(ServeFile::new(dir.join("index.html")));
+    let pages = pages(&state.config.static_dir);
     Router::new()
         .route("/ws", get(ws_only))
         .route("/", get(root))
@@ -41,12 +39,15 @@ async fn root(State(state): State<AppState>, request: Request<Body>) -> Response
     if is_websocket_upgrade(request.headers()) {
         return upgrade(state, request).await;
     }
-    let dir = state.config.static_dir.clone();
-    let pages = ServeDir::new(&dir).fallback(ServeFile::new(dir.join("index.html")));
-    match pages.oneshot(request).await {
+    match pages(&state.config.static_dir).oneshot(request).await {
         Ok(response) => response.into_response(),
         Err(e) => match e {},
     }
+}
+
+/// The built page: files from `dir`, `index.html` for every other path.
+fn pages(dir: &std::path::Path) -> ServeDir<ServeFile> {
+    ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")))
 }
 
 fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
@@ -94,29 +95,9 @@ async fn upgrade(state: AppState, request: Request<Body>) -> Response {
     let client_ip = state.limits.client_ip(addr, forwarded);
     let admission = match state.limits.admit(client_ip) {
         Ok(admission) => admission,
-        Err(Refusal::Total) => {
-            tracing::warn!("connection refused: --max-connections reached");
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the relay is full; try again later",
-            )
-                .into_response();
-        }
-        Err(Refusal::TooFast) => {
-            tracing::warn!(ip = ?client_ip, "connection refused: --upgrades-per-minute-per-ip exceeded");
-            return (
-                StatusCode::TOO_MANY_REQUESTS,
-                "too many new connections from this address; wait a little",
-            )
-                .into_response();
-        }
-        Err(Refusal::PerIp) => {
-            tracing::warn!(ip = ?client_ip, "connection refused: --max-connections-per-ip reached");
-            return (
-                StatusCode::TOO_MANY_REQUESTS,
-                "too many connections from this address",
-            )
-                .into_response();
+        Err(refusal) => {
+            tracing::warn!(ip = ?client_ip, "connection refused: {}", refusal.reason());
+            return (refusal.status(), refusal.reason()).into_response();
         }
     };
     let peer = Peer::from_query(parts.uri.query(), addr);

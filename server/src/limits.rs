@@ -24,6 +24,27 @@ pub enum Refusal {
     TooFast,
 }
 
+impl Refusal {
+    /// The HTTP status for the refused upgrade.
+    pub fn status(self) -> axum::http::StatusCode {
+        match self {
+            Refusal::Total => axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            Refusal::PerIp | Refusal::TooFast => axum::http::StatusCode::TOO_MANY_REQUESTS,
+        }
+    }
+
+    /// What the client is told (and what is logged).
+    pub fn reason(self) -> &'static str {
+        match self {
+            Refusal::Total => "the relay is full (--max-connections); try again later",
+            Refusal::PerIp => "too many connections from this address (--max-connections-per-ip)",
+            Refusal::TooFast => {
+                "too many new connections from this address (--upgrades-per-minute-per-ip); wait a little"
+            }
+        }
+    }
+}
+
 /// Most IPs whose upgrade rate is tracked at once; beyond that the table is
 /// cleared (a flood of distinct addresses must not grow memory).
 const MAX_TRACKED_IPS: usize = 100_000;
