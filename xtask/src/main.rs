@@ -8,6 +8,8 @@
 //! - `bench [--quick]`: run the relay benchmarks and write BENCHMARKS.md.
 //! - `soak [--quick]`: 1 000 clients × 100 messages with random disconnects
 //!   and a flaky webhook; fails on any lost or doubled message.
+//! - `fuzz [target…] [--seconds N]`: run the cargo-fuzz targets in `fuzz/`
+//!   (each for N seconds, default 600).
 //! - `setup`: only install the tools (idempotent).
 //!
 //! Every command installs what it needs first; each install step skips
@@ -30,10 +32,11 @@ fn main() -> ExitCode {
         "test" => tasks::test(),
         "bench" => tasks::bench(&rest),
         "soak" => tasks::soak(&rest),
+        "fuzz" => tasks::fuzz(&rest),
         "setup" => tools::Toolchain::ensure(tools::Needs::all()).map(|_| ()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run [relay flags…] | build | test | bench [--quick] | soak [--quick] | setup>"
+                "usage: cargo xtask <run [relay flags…] | build | test | bench [--quick] | soak [--quick] | fuzz [target…] [--seconds N] | setup>"
             );
             return ExitCode::from(2);
         }

@@ -158,6 +158,60 @@ pub fn soak(args: &[String]) -> Result<()> {
     bench(&args)
 }
 
+/// The fuzz targets in `fuzz/`.
+const FUZZ_TARGETS: [&str; 4] = ["client_frame", "server_frame", "n8n_answer", "n8n_stream"];
+
+/// Fuzzes every target (or the ones named) for `--seconds` each (default
+/// 600). New inputs go to `target/fuzz-corpus/<target>`; the committed seeds
+/// in `fuzz/corpus/<target>` are read, never written. A crash stops the run
+/// with libFuzzer's report and leaves the input in `fuzz/artifacts/`.
+pub fn fuzz(args: &[String]) -> Result<()> {
+    let mut seconds = "600".to_owned();
+    let mut targets = Vec::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--seconds" => {
+                seconds = args.next().cloned().ok_or("--seconds needs a number")?;
+            }
+            "--" => {}
+            t if FUZZ_TARGETS.contains(&t) => targets.push(t),
+            other => {
+                return Err(format!(
+                    "unknown fuzz argument {other:?} (targets: {})",
+                    FUZZ_TARGETS.join(", ")
+                ))
+            }
+        }
+    }
+    if targets.is_empty() {
+        targets = FUZZ_TARGETS.to_vec();
+    }
+    crate::tools::ensure_cargo_fuzz()?;
+    let fuzz_dir = cmd::root().join("fuzz");
+    for target in targets {
+        let work = cmd::root().join("target").join("fuzz-corpus").join(target);
+        std::fs::create_dir_all(&work)
+            .map_err(|e| format!("cannot create {}: {e}", work.display()))?;
+        let mut command = cmd::cargo();
+        command
+            .current_dir(&fuzz_dir)
+            .args(["fuzz", "run", "-O", target])
+            .arg(&work)
+            .arg(fuzz_dir.join("corpus").join(target))
+            .args([
+                "--",
+                &format!("-max_total_time={seconds}"),
+                "-max_len=65536",
+            ])
+            // libFuzzer needs `-Z` sanitizer flags; this enables them on the
+            // stable toolchain the project builds with.
+            .env("RUSTC_BOOTSTRAP", "1");
+        cmd::run(&mut command)?;
+    }
+    Ok(())
+}
+
 fn report_sizes(dist: &std::path::Path) {
     let Ok(entries) = std::fs::read_dir(dist) else {
         return;

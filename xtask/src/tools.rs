@@ -112,6 +112,30 @@ fn ensure_trunk() -> Result<()> {
     )
 }
 
+/// The cargo-fuzz version `cargo xtask fuzz` installs.
+pub const CARGO_FUZZ_VERSION: &str = "0.13.2";
+
+/// Installs cargo-fuzz unless this version is already there.
+pub fn ensure_cargo_fuzz() -> Result<()> {
+    let have = cmd::cargo()
+        .args(["fuzz", "--version"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    if have.is_some_and(|v| v == format!("cargo-fuzz {CARGO_FUZZ_VERSION}")) {
+        return Ok(());
+    }
+    eprintln!("installing cargo-fuzz {CARGO_FUZZ_VERSION} (takes a few minutes, once)");
+    cmd::run(cmd::cargo().args([
+        "install",
+        "cargo-fuzz",
+        "--version",
+        CARGO_FUZZ_VERSION,
+        "--locked",
+    ]))
+}
+
 /// The `wasm-bindgen` version in Cargo.lock; the CLI must match it exactly.
 pub fn locked_wasm_bindgen_version() -> Result<String> {
     let lock = std::fs::read_to_string(cmd::root().join("Cargo.lock"))
