@@ -10,6 +10,8 @@
 //! - [`settings`]: intervals and the relay URL, with test-only overrides
 //!   from the query string.
 //! - [`i18n`]: German and English strings.
+//! - [`markdown`]: bot answers rendered as markdown, to HTML that is safe
+//!   for `innerHTML` (raw HTML escaped, only http/https/mailto links).
 //!
 //! The browser glue is thin: [`connection::socket`] (the one WebSocket),
 //! [`storage`] (localStorage), [`debug_handle`] (`window.chatInstance`) and
@@ -23,5 +25,6 @@ pub mod conversation;
 pub mod debug_handle;
 pub mod i18n;
 pub mod ids;
+pub mod markdown;
 pub mod settings;
 pub mod storage;

@@ -1,4 +1,5 @@
-//! The HTTP routes: the WebSocket on `/ws` and `/`, `/healthz`, and the
+//! The HTTP routes: the WebSocket on `/ws` and `/`, `/healthz`,
+//! `/config.json`, and the
 //! built page for everything else.
 
 use axum::body::Body;
@@ -12,7 +13,7 @@ use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::connection::{self, Peer};
-use crate::{health, AppState};
+use crate::{health, page_config, AppState};
 
 /// Read buffer per WebSocket connection (see [`upgrade`]).
 const WS_READ_BUFFER: usize = 4096;
@@ -27,6 +28,7 @@ pub fn app(state: AppState) -> Router {
         .route("/ws", get(ws_only))
         .route("/", get(root))
         .route("/healthz", get(health::healthz))
+        .route("/config.json", get(page_config::config_json))
         .fallback_service(pages)
         .with_state(state)
 }

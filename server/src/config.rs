@@ -129,6 +129,35 @@ pub struct Config {
     #[arg(long, env = "RELAY_MAX_RETAINED_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub max_retained_bytes: usize,
 
+    /// A JSON file with the page's settings (the fields of `/config.json`:
+    /// title, welcome, language, streaming, placeholder). The flags below
+    /// override it field by field.
+    #[arg(long, env = "RELAY_PAGE_CONFIG")]
+    pub page_config: Option<PathBuf>,
+
+    /// The page's title (header and browser tab).
+    #[arg(long, env = "RELAY_TITLE")]
+    pub title: Option<String>,
+
+    /// A welcome line shown at the start of a conversation, markdown
+    /// (repeatable; in the env var, one per line).
+    #[arg(long = "welcome", env = "RELAY_WELCOME", value_delimiter = '\n')]
+    pub welcome: Vec<String>,
+
+    /// The page's language unless the user picks one: de or en
+    /// (without it: the browser's language).
+    #[arg(long, env = "RELAY_LANGUAGE", value_parser = ["de", "en"])]
+    pub language: Option<String>,
+
+    /// Whether the page shows streamed answers as they arrive (true) or
+    /// only once complete (false).
+    #[arg(long, env = "RELAY_STREAMING", action = clap::ArgAction::Set)]
+    pub streaming: Option<bool>,
+
+    /// The input's placeholder text.
+    #[arg(long, env = "RELAY_PLACEHOLDER")]
+    pub placeholder: Option<String>,
+
     /// On shutdown, how long to wait for answers still coming from n8n.
     #[arg(long, env = "RELAY_SHUTDOWN_GRACE", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,

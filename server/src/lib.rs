@@ -20,6 +20,7 @@
 //! - [`limits`]: connections in total and per client IP.
 //! - [`rate`]: the per-connection message rate (token bucket).
 //! - [`health`]: the `/healthz` report.
+//! - [`page_config`]: `/config.json`, the page's deployment settings.
 //! - [`shutdown`]: the signal that starts a graceful drain.
 
 pub mod app;
@@ -33,6 +34,7 @@ pub mod logging;
 pub mod n8n_answer;
 pub mod n8n_stream;
 pub mod origin;
+pub mod page_config;
 pub mod rate;
 pub mod responder;
 pub mod sessions;
@@ -51,6 +53,9 @@ pub enum RelayError {
     /// Building the HTTP client for n8n failed.
     #[error("cannot set up the webhook client: {0}")]
     WebhookClient(#[from] reqwest::Error),
+    /// `--page-config` could not be read.
+    #[error("page config: {0}")]
+    PageConfig(String),
     /// The listener failed.
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),

@@ -42,6 +42,8 @@ pub struct Inner {
     pub close_conns: CancellationToken,
     /// Set when shutdown begins; new messages are refused from then on.
     pub draining: AtomicBool,
+    /// The body of `/config.json`.
+    pub page_config: String,
 }
 
 impl std::ops::Deref for AppState {
@@ -55,6 +57,7 @@ impl AppState {
     /// Builds the state from the configuration (creates the HTTP client).
     pub fn new(config: Config) -> Result<Self, RelayError> {
         let responder = Responder::from_config(&config)?;
+        let page_config = crate::page_config::build(&config)?.to_json();
         let sessions = Arc::new(Sessions::new(Limits {
             retain_for: config.retain_for,
             max_sessions: config.max_sessions,
@@ -81,6 +84,7 @@ impl AppState {
             stop_answers: CancellationToken::new(),
             close_conns: CancellationToken::new(),
             draining: AtomicBool::new(false),
+            page_config,
         })))
     }
 

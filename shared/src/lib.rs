@@ -5,6 +5,8 @@
 //!
 //! - [`protocol`]: the frames themselves — [`ClientMessage`] (page → relay)
 //!   and [`ServerMessage`] (relay → page), with [`ErrorCode`].
+//! - [`page_config`]: `/config.json`, the deployment's settings for the
+//!   page (title, welcome, language, streaming, placeholder).
 //! - [`validate`]: the limits both sides enforce on ids and session ids.
 //! - [`timing`]: the agreed intervals (ping, heartbeat, pong timeout) and the
 //!   reconnect backoff schedule, as pure functions.
@@ -13,8 +15,10 @@
 //! fields. Unknown fields are ignored and unknown frame types decode to an
 //! `Unknown` variant, so either side can grow without breaking the other.
 
+pub mod page_config;
 pub mod protocol;
 pub mod timing;
 pub mod validate;
 
+pub use page_config::PageConfig;
 pub use protocol::{ClientMessage, DecodeError, ErrorCode, HistoryMessage, Role, ServerMessage};

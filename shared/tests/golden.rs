@@ -321,3 +321,39 @@ fn server_frames_missing_a_required_field_are_rejected() {
         assert!(ServerMessage::decode(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn page_config() {
+    let value = shared::PageConfig {
+        title: Some("Support".into()),
+        welcome: vec![
+            "Hi! I am the **support** bot.".into(),
+            "Ask me anything.".into(),
+        ],
+        language: Some("de".into()),
+        streaming: false,
+        placeholder: Some("Your question…".into()),
+    };
+    let bytes = golden("page_config");
+    assert_eq!(value.to_json(), bytes);
+    assert_eq!(shared::PageConfig::from_json(&bytes), value);
+    // Every field is optional; garbage gives the defaults.
+    assert_eq!(
+        shared::PageConfig::from_json("{}"),
+        shared::PageConfig::default()
+    );
+    assert_eq!(
+        shared::PageConfig::default().to_json(),
+        r#"{"streaming":true}"#
+    );
+    assert_eq!(
+        shared::PageConfig::from_json("<html>404</html>"),
+        shared::PageConfig::default()
+    );
+    assert_eq!(
+        shared::PageConfig::from_json(r#"{"title":"T","future":1}"#)
+            .title
+            .as_deref(),
+        Some("T")
+    );
+}

@@ -1,0 +1,116 @@
+//! `/config.json`: the page's settings from a file and flags.
+
+mod support;
+
+use clap::Parser;
+use server::Config;
+use support::{config, Relay};
+
+async fn fetch(relay: &Relay) -> (String, serde_json::Value) {
+    let response = reqwest::get(relay.http_url("/config.json"))
+        .await
+        .expect("get /config.json");
+    assert_eq!(response.status(), 200);
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let cache = response
+        .headers()
+        .get("cache-control")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(cache, "no-cache");
+    (content_type, response.json().await.expect("json"))
+}
+
+#[tokio::test]
+async fn defaults_without_flags() {
+    let relay = Relay::start(config()).await;
+    let (content_type, body) = fetch(&relay).await;
+    assert_eq!(content_type, "application/json");
+    assert_eq!(body, serde_json::json!({"streaming": true}));
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_file_with_flags_overriding_it() {
+    let file = std::env::temp_dir().join(format!("page-config-{}.json", std::process::id()));
+    std::fs::write(
+        &file,
+        r#"{"title":"From file","welcome":["Hello from the file"],"language":"en","placeholder":"Ask…"}"#,
+    )
+    .expect("write config");
+    let mut cfg = config();
+    let flags = Config::parse_from([
+        "relay",
+        "--page-config",
+        file.to_str().expect("utf-8 path"),
+        "--title",
+        "Support",
+        "--welcome",
+        "Hi! I am the **support** bot.",
+        "--welcome",
+        "Ask me anything.",
+        "--language",
+        "de",
+        "--streaming",
+        "false",
+    ]);
+    cfg.page_config = flags.page_config;
+    cfg.title = flags.title;
+    cfg.welcome = flags.welcome;
+    cfg.language = flags.language;
+    cfg.streaming = flags.streaming;
+    let relay = Relay::start(cfg).await;
+    let (_, body) = fetch(&relay).await;
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "title": "Support",
+            "welcome": ["Hi! I am the **support** bot.", "Ask me anything."],
+            "language": "de",
+            "streaming": false,
+            "placeholder": "Ask…",
+        })
+    );
+    relay.stop().await;
+    let _ = std::fs::remove_file(file);
+}
+
+#[tokio::test]
+async fn a_broken_file_stops_the_start_with_a_clear_error() {
+    let file = std::env::temp_dir().join(format!("page-config-bad-{}.json", std::process::id()));
+    std::fs::write(&file, "{not json").expect("write config");
+    let mut cfg = config();
+    cfg.page_config = Some(file.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let error = server::run(listener, cfg, std::future::pending())
+        .await
+        .expect_err("must refuse to start");
+    assert!(
+        error.to_string().contains("is not a page config"),
+        "{error}"
+    );
+    let mut cfg = config();
+    cfg.page_config = Some(std::env::temp_dir().join("no-such-page-config.json"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let error = server::run(listener, cfg, std::future::pending())
+        .await
+        .expect_err("must refuse to start");
+    assert!(error.to_string().contains("cannot read"), "{error}");
+    let _ = std::fs::remove_file(file);
+}
+
+#[test]
+fn the_language_flag_only_takes_de_or_en() {
+    assert!(Config::try_parse_from(["relay", "--language", "fr"]).is_err());
+    assert!(Config::try_parse_from(["relay", "--streaming", "maybe"]).is_err());
+}

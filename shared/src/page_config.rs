@@ -1,0 +1,56 @@
+//! `/config.json`: what a deployment tells the page without rebuilding it.
+//!
+//! The relay serves it (from flags, env vars or a JSON file); the page
+//! fetches it at start and falls back to [`PageConfig::default`] when it is
+//! missing (e.g. under `trunk serve`). So one built `dist/` serves many
+//! deployments, each with its own title, welcome and language.
+
+use serde::{Deserialize, Serialize};
+
+/// The page's deployment settings. Every field is optional on the wire;
+/// unknown fields are ignored, so older pages read newer relays' files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PageConfig {
+    /// The header title and the document title (`None`: "n8n Chat").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Bot lines shown at the start of an empty conversation (empty: the
+    /// page's own translated greeting). Markdown.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub welcome: Vec<String>,
+    /// `"de"` or `"en"`: the language when the user has not picked one
+    /// (`None`: the browser's language).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// Show streamed answers as they arrive (`false`: only when complete).
+    pub streaming: bool,
+    /// The input's placeholder (`None`: the translated default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<String>,
+}
+
+impl Default for PageConfig {
+    fn default() -> Self {
+        PageConfig {
+            title: None,
+            welcome: Vec::new(),
+            language: None,
+            streaming: true,
+            placeholder: None,
+        }
+    }
+}
+
+impl PageConfig {
+    /// Reads a config; anything unreadable gives the defaults (the page
+    /// must come up whatever the file says).
+    pub fn from_json(text: &str) -> PageConfig {
+        serde_json::from_str(text).unwrap_or_default()
+    }
+
+    /// The JSON the relay serves.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
+    }
+}
