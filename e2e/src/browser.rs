@@ -24,6 +24,12 @@ pub struct Browser {
 impl Browser {
     /// Starts chromedriver on a free port and a fresh headless Chromium profile.
     pub async fn start() -> Result<Browser> {
+        Self::start_with(&[]).await
+    }
+
+    /// Like [`Browser::start`] with extra Chromium flags (e.g.
+    /// `--force-dark-mode`, `--lang=de-DE`; a later `--lang` wins).
+    pub async fn start_with(extra_args: &[&str]) -> Result<Browser> {
         let port = free_port();
         let mut command = Command::new(env_path("CHROMEDRIVER"));
         command
@@ -35,16 +41,28 @@ impl Browser {
         let profile =
             std::env::temp_dir().join(format!("e2e-profile-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&profile);
+        let mut args: Vec<String> = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=900,800",
+            "--lang=en-US",
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+        args.push(format!("--user-data-dir={}", profile.display()));
+        args.extend(extra_args.iter().map(|a| a.to_string()));
         let caps = serde_json::json!({
             "goog:chromeOptions": {
                 "binary": env_path("CHROME_BIN"),
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--disable-quic", "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--window-size=900,800",
-                    "--lang=en-US",
-                    format!("--user-data-dir={}", profile.display()),
-                ]
+                "args": args,
             }
         });
         let caps = match caps {
@@ -233,6 +251,102 @@ impl Browser {
             .execute(script, vec![])
             .await
             .map_err(|e| e.to_string())
+    }
+
+    /// Puts `text` in the input as is (new lines included) and clicks send;
+    /// returns the new message's `data-id`.
+    pub async fn send_multiline(&self, text: &str) -> Result<String> {
+        let before = self.user_ids().await?;
+        self.client
+            .execute(
+                r#"const area = document.querySelector('[data-testid=message-input]');
+                   area.value = arguments[0];
+                   area.dispatchEvent(new Event('input', { bubbles: true }));
+                   document.querySelector('[data-testid=send]').click();"#,
+                vec![serde_json::Value::String(text.to_owned())],
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        wait_for("the new user message", UI_TIMEOUT, || {
+            let before = before.clone();
+            async move {
+                let now = self.user_ids().await?;
+                Ok(now.into_iter().find(|id| !before.contains(id)))
+            }
+        })
+        .await
+    }
+
+    /// Evaluates JavaScript with arguments.
+    pub async fn eval_with(
+        &self,
+        script: &str,
+        args: Vec<serde_json::Value>,
+    ) -> Result<serde_json::Value> {
+        self.client
+            .execute(script, args)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// The text of the first element matching `css` (empty if none).
+    pub async fn text(&self, css: &str) -> Result<String> {
+        let value = self
+            .eval_with(
+                "const e = document.querySelector(arguments[0]); return e ? e.innerText : '';",
+                vec![serde_json::Value::String(css.to_owned())],
+            )
+            .await?;
+        Ok(value.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Waits until the text of `css` is `expected`.
+    pub async fn wait_text(&self, css: &str, expected: &str) -> Result {
+        wait_for(
+            &format!("{css} to read {expected:?}"),
+            UI_TIMEOUT,
+            || async { Ok((self.text(css).await? == expected).then_some(())) },
+        )
+        .await
+    }
+
+    /// Resizes the window (CSS pixels at zoom 100 %).
+    pub async fn set_size(&self, width: u32, height: u32) -> Result {
+        self.client
+            .set_window_size(width, height)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Runs axe-core (`AXE_JS`, injected into the page) on the document and
+    /// returns its violations as `id: description (n nodes: selectors…)`.
+    pub async fn axe_violations(&self) -> Result<Vec<String>> {
+        let axe = std::fs::read_to_string(env_path("AXE_JS"))
+            .map_err(|e| format!("cannot read AXE_JS: {e}"))?;
+        self.client
+            .execute(&format!("{axe}\n;return true;"), vec![])
+            .await
+            .map_err(|e| format!("injecting axe: {e}"))?;
+        let result = self
+            .client
+            .execute_async(
+                r#"const done = arguments[arguments.length - 1];
+                   axe.run(document, { resultTypes: ['violations'] })
+                     .then(r => done(r.violations.map(v => v.id + ': ' + v.help + ' (' + v.nodes.length
+                        + ' nodes: ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ') + ')')))
+                     .catch(e => done(['axe failed: ' + e]));"#,
+                vec![],
+            )
+            .await
+            .map_err(|e| format!("running axe: {e}"))?;
+        Ok(result
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|v| v.as_str().unwrap_or_default().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 
     /// Saves a screenshot to `target/e2e/<name>.png`.

@@ -5,7 +5,8 @@
 //! The tests are `#[ignore]`d in a plain `cargo test` because they need the
 //! built page and a browser; `cargo xtask test` builds and installs those
 //! and runs them with `--ignored`, passing `RELAY_BIN`, `DIST_DIR`,
-//! `CHROMEDRIVER` and `CHROME_BIN`.
+//! `CHROMEDRIVER`, `CHROME_BIN` and `AXE_JS` (axe-core, for the
+//! accessibility checks).
 //!
 //! Everything started here is killed when its handle drops (also when a
 //! test fails), by process group, so no stray processes are left.
@@ -14,6 +15,7 @@ pub mod browser;
 pub mod process;
 pub mod proxy;
 pub mod relay;
+pub mod scenario;
 
 use std::future::Future;
 use std::path::PathBuf;

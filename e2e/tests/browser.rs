@@ -7,49 +7,12 @@ use std::time::Duration;
 use e2e::browser::{Browser, UI_TIMEOUT};
 use e2e::proxy::FreezingProxy;
 use e2e::relay::Relay;
-use e2e::{wait_for, Result};
-use testkit::n8n::{Mode, StandIn};
+use e2e::scenario::{answered_once, finish, n8n, scene};
+use e2e::wait_for;
+use testkit::n8n::Mode;
 
 /// Short reconnect settings for scenarios that exhaust the backoff.
 const FAST_BACKOFF: &str = "backoffMs=100&backoffMaxMs=200";
-
-async fn finish(browser: &Browser, name: &str, result: Result) {
-    if let Err(e) = result {
-        let shot = browser
-            .screenshot(name)
-            .await
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|e| e);
-        panic!("{name}: {e}\nscreenshot: {shot}");
-    }
-}
-
-/// The stand-in n8n, the relay forwarding to it, and a browser.
-async fn scene() -> (StandIn, Relay, Browser) {
-    let n8n = n8n().await;
-    let relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[])
-        .await
-        .expect("relay");
-    let browser = Browser::start().await.expect("browser");
-    (n8n, relay, browser)
-}
-
-async fn n8n() -> StandIn {
-    StandIn::start().await.expect("stand-in n8n")
-}
-
-async fn answered_once(browser: &Browser, id: &str, expected: &str) -> Result {
-    browser
-        .wait_message_state(id, "answered", UI_TIMEOUT)
-        .await?;
-    let answers = browser.answers_for(id).await?;
-    if answers != [expected.to_owned()] {
-        return Err(format!(
-            "answers for {id}: {answers:?}, expected exactly [{expected:?}]"
-        ));
-    }
-    Ok(())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the built page and Chromium: run `cargo xtask test`"]

@@ -8,14 +8,15 @@ use std::collections::HashSet;
 use std::rc::{Rc, Weak};
 
 use leptos::prelude::*;
-use shared::{ClientMessage, ServerMessage};
+use shared::{ClientMessage, PageConfig, ServerMessage};
 
 use crate::connection::machine::{Command, Event, Machine, Phase};
 use crate::connection::socket::Socket;
 use crate::conversation::Conversation;
 use crate::i18n::Lang;
 use crate::settings::{self, Timing};
-use crate::{debug_handle, ids, storage};
+use crate::theme::Theme;
+use crate::{debug_handle, ids, remote_config, storage};
 
 /// What the components read.
 #[derive(Debug, Clone, Copy)]
@@ -31,7 +32,11 @@ pub struct View {
     /// Max reconnect attempts (for "attempt n of m").
     pub max_attempts: u32,
     /// The page's language.
-    pub lang: Lang,
+    pub lang: RwSignal<Lang>,
+    /// The colour theme.
+    pub theme: RwSignal<Theme>,
+    /// The deployment's settings (`/config.json`).
+    pub config: RwSignal<PageConfig>,
 }
 
 /// The controller.
@@ -59,18 +64,18 @@ fn now() -> f64 {
     js_sys::Date::now()
 }
 
-fn query_param(key: &str) -> Option<String> {
+/// A query-string parameter of the page.
+pub fn query_param(key: &str) -> Option<String> {
     let search = web_sys::window()?.location().search().ok()?;
     web_sys::UrlSearchParams::new_with_str(&search)
         .ok()?
         .get(key)
 }
 
-fn browser_lang() -> Lang {
-    let tag = web_sys::window()
+fn browser_language() -> String {
+    web_sys::window()
         .and_then(|w| w.navigator().language())
-        .unwrap_or_default();
-    Lang::from_tag(&tag)
+        .unwrap_or_default()
 }
 
 impl Chat {
@@ -90,10 +95,6 @@ impl Chat {
         // Context for the workflow, like n8n's widget sends: the language and
         // the page (without its query string).
         let mut metadata = serde_json::Map::new();
-        let language = web_sys::window().and_then(|w| w.navigator().language());
-        if let Some(language) = language {
-            metadata.insert("language".into(), language.into());
-        }
         if let Some(l) = &location {
             let page = format!(
                 "{}{}",
@@ -111,7 +112,15 @@ impl Chat {
                 rtt_ms: RwSignal::new(None),
                 now: RwSignal::new(now()),
                 max_attempts: timing.backoff.max_attempts,
-                lang: browser_lang(),
+                lang: RwSignal::new(Lang::choose(
+                    storage::load_language().as_deref(),
+                    None,
+                    &browser_language(),
+                )),
+                theme: RwSignal::new(Theme::from_name(
+                    storage::load_theme().as_deref().unwrap_or_default(),
+                )),
+                config: RwSignal::new(PageConfig::default()),
             },
             machine: RefCell::new(Machine::new(timing)),
             socket: RefCell::new(None),
@@ -123,9 +132,47 @@ impl Chat {
         })
     }
 
-    /// Opens the first connection.
+    /// Opens the first connection and fetches the page config.
     pub fn start(&self) {
         self.dispatch(Event::Start);
+        let view = self.view;
+        leptos::task::spawn_local(async move {
+            let config = remote_config::fetch().await;
+            if storage::load_language().is_none() {
+                view.lang.set(Lang::choose(
+                    None,
+                    config.language.as_deref(),
+                    &browser_language(),
+                ));
+            }
+            view.config.set(config);
+        });
+    }
+
+    /// The user switched the language.
+    pub fn set_language(&self, lang: Lang) {
+        storage::save_language(lang.code());
+        self.view.lang.set(lang);
+    }
+
+    /// The user switched the theme.
+    pub fn set_theme(&self, theme: Theme) {
+        storage::save_theme(theme.name());
+        self.view.theme.set(theme);
+    }
+
+    /// A new chat: forget the conversation and the session, and connect
+    /// again so the relay hands out a new session.
+    pub fn new_chat(&self) {
+        self.view.conversation.update(Conversation::clear);
+        *self.session.borrow_mut() = None;
+        storage::forget_session();
+        self.dispatch(Event::Reconnect);
+    }
+
+    /// Clears the shown history (same session; pending messages stay).
+    pub fn clear_history(&self) {
+        self.view.conversation.update(Conversation::clear_settled);
     }
 
     /// Feeds one event to the machine and carries out its commands.
@@ -219,7 +266,13 @@ impl Chat {
         let outbox = self.view.conversation.with_untracked(Conversation::outbox);
         for mut frame in outbox {
             if let ClientMessage::Message { metadata, .. } = &mut frame {
-                *metadata = Some(self.metadata.clone());
+                let mut m = self.metadata.clone();
+                // The language the page is in now (the user may have switched).
+                m.insert(
+                    "language".into(),
+                    self.view.lang.get_untracked().code().into(),
+                );
+                *metadata = Some(m);
             }
             if !self.send_frame(&frame) {
                 break;
@@ -249,7 +302,10 @@ impl Chat {
                     c.on_response(id, text);
                 });
             }
-            ServerMessage::Chunk { id, text } => {
+            // With streaming off, the complete `response` shows the answer.
+            ServerMessage::Chunk { id, text }
+                if self.view.config.with_untracked(|c| c.streaming) =>
+            {
                 self.view.conversation.update(|c| c.on_chunk(id, text))
             }
             ServerMessage::History { messages } => {

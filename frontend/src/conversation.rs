@@ -122,7 +122,7 @@ pub struct Conversation {
 }
 
 /// Most lines kept (older ones are dropped, never pending ones).
-pub const MAX_LINES: usize = 500;
+pub const MAX_LINES: usize = 2000;
 
 impl Conversation {
     /// Adds a user message (queued).
@@ -355,15 +355,36 @@ impl Conversation {
         }
     }
 
-    /// Forgets everything.
+    /// Forgets everything (a new chat).
     pub fn clear(&mut self) {
         self.lines.clear();
+    }
+
+    /// Clears the history: every line goes except messages still waiting
+    /// for their answer, so clearing never loses what the user sent.
+    pub fn clear_settled(&mut self) {
+        self.lines
+            .retain(|l| l.role == Role::User && l.delivery.is_some_and(Delivery::is_pending));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clearing_the_history_keeps_what_still_awaits_an_answer() {
+        let mut c = conv_with(&["a", "b", "c"]);
+        c.mark_sent("a", 1.0);
+        c.mark_sent("b", 1.0);
+        assert!(c.on_response("a", "answer a"));
+        c.add_system("s".into(), "note".into());
+        c.clear_settled();
+        assert_eq!(ids(&c.outbox()), ["b", "c"]);
+        assert_eq!(c.lines.len(), 2);
+        c.clear();
+        assert!(c.lines.is_empty());
+    }
 
     fn conv_with(ids: &[&str]) -> Conversation {
         let mut c = Conversation::default();

@@ -21,6 +21,37 @@ impl Lang {
         }
     }
 
+    /// The language for a code (`de`, `en`), if it is one of ours.
+    pub fn from_code(code: &str) -> Option<Lang> {
+        match code {
+            "de" => Some(Lang::De),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// The page's language: what the user picked (stored), else what the
+    /// deployment configured, else the browser's.
+    pub fn choose(stored: Option<&str>, configured: Option<&str>, browser: &str) -> Lang {
+        stored
+            .and_then(Lang::from_code)
+            .or_else(|| configured.and_then(Lang::from_code))
+            .unwrap_or_else(|| Lang::from_tag(browser))
+    }
+
+    /// The code (`<html lang>`, storage).
+    pub fn code(self) -> &'static str {
+        self.pick("de", "en")
+    }
+
+    /// The other language (what the switch switches to).
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::De => Lang::En,
+            Lang::En => Lang::De,
+        }
+    }
+
     /// Picks the German or the English text.
     pub fn pick(self, de: &'static str, en: &'static str) -> &'static str {
         match self {
@@ -99,6 +130,54 @@ impl Lang {
     pub fn welcome(self) -> &'static str {
         self.pick("Hallo! Wie kann ich helfen?", "Hi! How can I help?")
     }
+    /// The language switch: its label (the other language, in that
+    /// language) and its tooltip.
+    pub fn switch_label(self) -> (&'static str, &'static str) {
+        match self {
+            Lang::De => ("English", "Switch to English"),
+            Lang::En => ("Deutsch", "Auf Deutsch umschalten"),
+        }
+    }
+    /// The theme switch, naming the theme in use.
+    pub fn theme_label(self, theme: crate::theme::Theme) -> &'static str {
+        use crate::theme::Theme;
+        match theme {
+            Theme::Auto => self.pick("Design: automatisch", "Theme: automatic"),
+            Theme::Light => self.pick("Design: hell", "Theme: light"),
+            Theme::Dark => self.pick("Design: dunkel", "Theme: dark"),
+        }
+    }
+    /// Start a new conversation (new session).
+    pub fn new_chat(self) -> &'static str {
+        self.pick("Neuer Chat", "New chat")
+    }
+    /// Remove the shown messages (same session).
+    pub fn clear_history(self) -> &'static str {
+        self.pick("Verlauf löschen", "Clear history")
+    }
+    /// Copy a message or code block.
+    pub fn copy(self) -> &'static str {
+        self.pick("Kopieren", "Copy")
+    }
+    /// After copying.
+    pub fn copied(self) -> &'static str {
+        self.pick("Kopiert", "Copied")
+    }
+    /// The message list's accessible name.
+    pub fn messages_label(self) -> &'static str {
+        self.pick("Nachrichten", "Messages")
+    }
+    /// The chat bubble (window mode) when the chat is closed / open.
+    pub fn toggle_chat(self, open: bool) -> &'static str {
+        match open {
+            false => self.pick("Chat öffnen", "Open chat"),
+            true => self.pick("Chat schließen", "Close chat"),
+        }
+    }
+    /// The header's tool group.
+    pub fn tools_label(self) -> &'static str {
+        self.pick("Chat-Einstellungen", "Chat settings")
+    }
     /// A friendly sentence for an error code.
     pub fn error_text(self, code: ErrorCode) -> &'static str {
         match code {
@@ -147,6 +226,16 @@ mod tests {
         assert_eq!(Lang::from_tag("DE"), Lang::De);
         assert_eq!(Lang::from_tag("en-US"), Lang::En);
         assert_eq!(Lang::from_tag(""), Lang::En);
+    }
+
+    #[test]
+    fn the_users_choice_beats_the_deployment_beats_the_browser() {
+        assert_eq!(Lang::choose(Some("en"), Some("de"), "de-DE"), Lang::En);
+        assert_eq!(Lang::choose(None, Some("de"), "en-US"), Lang::De);
+        assert_eq!(Lang::choose(Some("fr"), None, "de-CH"), Lang::De);
+        assert_eq!(Lang::choose(None, None, "en-GB"), Lang::En);
+        assert_eq!(Lang::De.other(), Lang::En);
+        assert_eq!(Lang::En.other().code(), "de");
     }
 
     #[test]

@@ -13,18 +13,24 @@
 //! - [`markdown`]: bot answers rendered as markdown, to HTML that is safe
 //!   for `innerHTML` (raw HTML escaped, only http/https/mailto links).
 //!
+//! - [`theme`]: light, dark or the system's.
+//!
 //! The browser glue is thin: [`connection::socket`] (the one WebSocket),
+//! [`remote_config`] (`/config.json`), [`clipboard`],
 //! [`storage`] (localStorage), [`debug_handle`] (`window.chatInstance`) and
 //! [`chat`] (the controller that runs the machine on the socket) and
 //! [`app`] (the Leptos components).
 
 pub mod app;
 pub mod chat;
+pub mod clipboard;
 pub mod connection;
 pub mod conversation;
 pub mod debug_handle;
 pub mod i18n;
 pub mod ids;
 pub mod markdown;
+pub mod remote_config;
 pub mod settings;
 pub mod storage;
+pub mod theme;

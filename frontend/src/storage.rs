@@ -1,4 +1,5 @@
-//! `localStorage`: the session id and the conversation survive a reload.
+//! `localStorage`: the session id, the conversation and the user's language
+//! and theme choices survive a reload.
 //! Storage may be unavailable (private mode, disabled); the page then works
 //! without persistence.
 
@@ -6,6 +7,8 @@ use crate::conversation::Conversation;
 
 const SESSION_KEY: &str = "n8nChat.sessionId";
 const CONVERSATION_KEY: &str = "n8nChat.conversation";
+const LANGUAGE_KEY: &str = "n8nChat.language";
+const THEME_KEY: &str = "n8nChat.theme";
 
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
@@ -20,6 +23,37 @@ pub fn load_session() -> Option<String> {
 pub fn save_session(id: &str) {
     if let Some(s) = storage() {
         let _ = s.set_item(SESSION_KEY, id);
+    }
+}
+
+/// Forgets the session id (a new chat gets a new session from the relay).
+pub fn forget_session() {
+    if let Some(s) = storage() {
+        let _ = s.remove_item(SESSION_KEY);
+    }
+}
+
+/// The language the user picked, if any.
+pub fn load_language() -> Option<String> {
+    storage()?.get_item(LANGUAGE_KEY).ok().flatten()
+}
+
+/// Remembers the user's language.
+pub fn save_language(code: &str) {
+    if let Some(s) = storage() {
+        let _ = s.set_item(LANGUAGE_KEY, code);
+    }
+}
+
+/// The theme the user picked (`auto`, `light`, `dark`), if any.
+pub fn load_theme() -> Option<String> {
+    storage()?.get_item(THEME_KEY).ok().flatten()
+}
+
+/// Remembers the user's theme.
+pub fn save_theme(name: &str) {
+    if let Some(s) = storage() {
+        let _ = s.set_item(THEME_KEY, name);
     }
 }
 

@@ -84,6 +84,7 @@ pub fn test() -> Result<()> {
     let dist = build_page(&tools)?;
     let chromedriver = tools.chromedriver.clone().unwrap_or_default();
     let chromium = tools.chromium.clone().unwrap_or_default();
+    let axe = tools.axe.clone().unwrap_or_default();
 
     // Component tests: wasm-bindgen-test in headless Chromium.
     cmd::run(
@@ -111,20 +112,12 @@ pub fn test() -> Result<()> {
         .join(if cfg!(windows) { "relay.exe" } else { "relay" });
     cmd::run(
         cmd::cargo()
-            .args([
-                "test",
-                "-p",
-                "e2e",
-                "--test",
-                "browser",
-                "--",
-                "--ignored",
-                "--test-threads=1",
-            ])
+            .args(["test", "-p", "e2e", "--", "--ignored", "--test-threads=1"])
             .env("RELAY_BIN", relay)
             .env("DIST_DIR", dist)
             .env("CHROMEDRIVER", chromedriver)
-            .env("CHROME_BIN", chromium),
+            .env("CHROME_BIN", chromium)
+            .env("AXE_JS", axe),
     )
 }
 

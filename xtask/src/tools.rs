@@ -7,7 +7,8 @@
 //! - `wasm-bindgen-cli` at exactly the lockfile's `wasm-bindgen` version;
 //! - `wasm-opt` from the npm package `binaryen@132` (Debian's binaryen 108
 //!   silently produces a broken bundle), in a tools directory of our own;
-//! - Chromium and ChromeDriver from Debian (browser tests, Linux only).
+//! - Chromium and ChromeDriver from Debian (browser tests, Linux only);
+//! - `axe-core` from npm, injected into the page by the accessibility tests.
 //!
 //! Each step checks the installed version first and does nothing when it is
 //! right.
@@ -20,6 +21,8 @@ use crate::cmd::{self, Result};
 pub const TRUNK_VERSION: &str = "0.22.1";
 /// The binaryen release (npm package `binaryen`) trunk's wasm-opt comes from.
 pub const BINARYEN_VERSION: &str = "132.0.0";
+/// The axe-core release the accessibility checks run.
+pub const AXE_VERSION: &str = "4.14.1";
 
 /// What a command needs.
 #[derive(Debug, Clone, Copy)]
@@ -49,6 +52,8 @@ pub struct Toolchain {
     pub chromium: Option<PathBuf>,
     /// ChromeDriver's binary.
     pub chromedriver: Option<PathBuf>,
+    /// `axe.min.js` (accessibility checks in the browser tests).
+    pub axe: Option<PathBuf>,
 }
 
 impl Toolchain {
@@ -65,6 +70,7 @@ impl Toolchain {
             let (chromium, driver) = ensure_browser()?;
             tools.chromium = Some(chromium);
             tools.chromedriver = Some(driver);
+            tools.axe = Some(ensure_axe()?);
         }
         Ok(tools)
     }
@@ -214,6 +220,35 @@ fn ensure_wasm_opt() -> Result<PathBuf> {
         other => Err(format!(
             "wasm-opt from npm binaryen@{BINARYEN_VERSION} does not run: {other:?}"
         )),
+    }
+}
+
+fn ensure_axe() -> Result<PathBuf> {
+    let dir = tools_dir().join(format!("axe-core-{AXE_VERSION}"));
+    let package = dir.join("node_modules").join("axe-core");
+    let script = package.join("axe.min.js");
+    let installed = std::fs::read_to_string(package.join("package.json"))
+        .ok()
+        .is_some_and(|p| p.contains(&format!("\"version\": \"{AXE_VERSION}\"")));
+    if installed && script.is_file() {
+        return Ok(script);
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    cmd::run(cmd::program("npm").args([
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--prefix",
+        &dir.to_string_lossy(),
+        &format!("axe-core@{AXE_VERSION}"),
+    ]))?;
+    if script.is_file() {
+        Ok(script)
+    } else {
+        Err(format!(
+            "npm axe-core@{AXE_VERSION} has no {}",
+            script.display()
+        ))
     }
 }
 

@@ -76,6 +76,9 @@ pub enum Event {
     /// The user clicked retry, the browser came back online, or the tab
     /// became visible: try at once, attempts reset.
     RetryNow,
+    /// The conversation changed (a new chat): drop the link and open a new
+    /// one at once, whatever the phase.
+    Reconnect,
 }
 
 /// Something the glue must do.
@@ -154,6 +157,7 @@ impl Machine {
                 _ => self.fail(now, jitter),
             },
             Event::Tick { jitter } => self.on_tick(now, jitter),
+            Event::Reconnect => self.open(Phase::Connecting, now),
             Event::RetryNow => match self.phase {
                 Phase::Offline
                 | Phase::Reconnecting {
@@ -294,6 +298,18 @@ mod tests {
     #[test]
     fn start_opens_and_the_connection_frame_goes_online_and_flushes() {
         online_machine();
+    }
+
+    #[test]
+    fn a_new_chat_reconnects_at_once_from_any_phase() {
+        let mut m = online_machine();
+        assert_eq!(m.handle(Event::Reconnect, 30.0), [Command::Open]);
+        assert_eq!(m.phase(), Phase::Connecting);
+        m.handle(Event::Closed { jitter: 0.5 }, 40.0);
+        assert!(matches!(m.phase(), Phase::Reconnecting { .. }));
+        assert_eq!(m.handle(Event::Reconnect, 50.0), [Command::Open]);
+        assert_eq!(m.handle(hello(30_000), 60.0), [Command::Flush]);
+        assert_eq!(m.phase(), Phase::Online);
     }
 
     #[test]
