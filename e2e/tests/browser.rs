@@ -42,7 +42,7 @@ async fn s1_page_loads_online_and_answers() {
         if !metadata["language"].is_string() || !metadata["pageUrl"].is_string() {
             return Err(format!("metadata sent to n8n: {metadata}"));
         }
-        // The README's picture (docs/screenshot.png is a copy of a passing run's).
+        // A picture of the plain flow (the README's pictures come from experience.rs).
         browser.screenshot("chat-online").await?;
         let connected = browser
             .eval("return window.chatInstance.isConnected")
