@@ -90,7 +90,10 @@ async fn main() {
     let relay_path = arg("--relay").unwrap_or_else(|| "target/release/relay".into());
     let out = arg("--out").unwrap_or_else(|| "BENCHMARKS.md".into());
     if args.iter().any(|a| a == "soak") {
-        std::process::exit(soak(&relay_path, quick).await);
+        let rounds = arg("--rounds")
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(if quick { 3 } else { 5 });
+        std::process::exit(soak(&relay_path, quick, rounds).await);
     }
 
     let n8n = StandIn::start().await.expect("stand-in webhook");
@@ -246,6 +249,18 @@ async fn main() {
         beats.received,
         beats.connected * window.as_secs() as usize
     );
+    let mut fan_out = beats.fan_out_ms.clone();
+    fan_out.sort_unstable();
+    let fan_out_median = fan_out.get(fan_out.len() / 2).copied();
+    let fan_out_max = fan_out.last().copied();
+    let _ = writeln!(
+        md,
+        "Heartbeat fan-out (one relay-wide clock; from a round's tick, the frame's `ts`, until the last of the {} clients had it, clients on the same cores): {} complete rounds, median **{} ms**, worst {} ms.\n",
+        beats.connected,
+        fan_out.len(),
+        fan_out_median.map_or("–".into(), |v| v.to_string()),
+        fan_out_max.map_or("–".into(), |v| v.to_string()),
+    );
 
     // The stand-in alone, so it is known not to be the bottleneck.
     eprintln!("stand-in webhook alone");
@@ -305,6 +320,12 @@ async fn main() {
     );
     let _ = writeln!(
         md,
+        "| heartbeat round to all {idle} clients ≤ 50 ms (median round) | {} ms | {} |",
+        fan_out_median.map_or("–".into(), |v| v.to_string()),
+        verdict(fan_out_median.is_some_and(|v| v <= 50))
+    );
+    let _ = writeln!(
+        md,
         "| ≤ 10 KiB RSS per idle connection ({idle} clients) | {per_conn:.1} KiB | {} |\n",
         verdict(per_conn <= 10.0)
     );
@@ -320,9 +341,11 @@ async fn main() {
 }
 
 /// `bench soak`: the long soak against the release relay and a flaky
-/// stand-in n8n; exits non-zero if any message was lost, got conflicting
-/// outcomes, or reached the webhook twice.
-async fn soak(relay_path: &str, quick: bool) -> i32 {
+/// stand-in n8n, `rounds` times over with new clients and sessions each
+/// round; exits non-zero if any message was lost, got conflicting outcomes
+/// or reached the webhook twice, if anything is left behind after a round,
+/// or if the relay's memory keeps growing from round to round.
+async fn soak(relay_path: &str, quick: bool, rounds: usize) -> i32 {
     use bench::soak::{self, Soak};
     let n8n = StandIn::start().await.expect("stand-in webhook");
     n8n.set_mode(testkit::n8n::Mode::Flaky {
@@ -330,59 +353,94 @@ async fn soak(relay_path: &str, quick: bool) -> i32 {
         slow_every: 7,
         slow_ms: 50,
     });
-    let relay = start_relay(relay_path, &n8n.url("/webhook/chat")).await;
     let (clients, messages) = if quick { (100, 20) } else { (1000, 100) };
-    eprintln!("soak: {clients} clients × {messages} messages, random cuts, flaky webhook");
-    let rss_before = stats::rss_kib(relay.child.id()).unwrap_or(0);
-    let started = Instant::now();
-    let report = soak::run(Soak {
-        url: format!("ws://{}/ws", relay.addr),
-        clients,
-        messages,
-        window: 4,
-        cut_one_in: 25,
-        deadline: Duration::from_secs(if quick { 120 } else { 600 }),
-    })
+    // Retention capped below what the rounds create (answers of 2 rounds),
+    // so memory must level off once the caps are reached.
+    let max_sessions = (2 * clients).to_string();
+    let relay = start_relay_with(
+        relay_path,
+        &n8n.url("/webhook/chat"),
+        &["--max-sessions", &max_sessions],
+    )
     .await;
-    let mut calls: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for input in n8n.inputs() {
-        *calls.entry(input).or_default() += 1;
-    }
-    let duplicate_calls = calls.values().filter(|n| **n > 1).count();
-    // Afterwards nothing may be left behind: no connection, nothing in flight.
     let health_url = format!("http://{}/healthz", relay.addr);
-    let mut leftover = serde_json::Value::Null;
-    for _ in 0..100 {
-        leftover = match reqwest::get(&health_url).await {
-            Ok(r) => r.json().await.unwrap_or_default(),
-            Err(_) => serde_json::Value::Null,
-        };
-        if leftover["connections"] == 0 && leftover["inFlight"] == 0 {
-            break;
+    let rss_start = stats::rss_kib(relay.child.id()).unwrap_or(0);
+    let mut rss_after_round = Vec::new();
+    let mut failed = false;
+    for round in 0..rounds.max(1) {
+        eprintln!(
+            "soak round {}/{rounds}: {clients} clients × {messages} messages, random cuts, flaky webhook",
+            round + 1
+        );
+        let started = Instant::now();
+        let calls_before = n8n.inputs().len();
+        let report = soak::run(Soak {
+            url: format!("ws://{}/ws", relay.addr),
+            clients,
+            messages,
+            window: 4,
+            cut_one_in: 25,
+            deadline: Duration::from_secs(if quick { 120 } else { 600 }),
+            first_client: round * clients,
+        })
+        .await;
+        let mut calls: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        for input in n8n.inputs().into_iter().skip(calls_before) {
+            *calls.entry(input).or_default() += 1;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        let duplicate_calls = calls.values().filter(|n| **n > 1).count();
+        // Afterwards nothing may be left behind: no connection, nothing in flight.
+        let mut leftover = serde_json::Value::Null;
+        for _ in 0..100 {
+            leftover = match reqwest::get(&health_url).await {
+                Ok(r) => r.json().await.unwrap_or_default(),
+                Err(_) => serde_json::Value::Null,
+            };
+            if leftover["connections"] == 0 && leftover["inFlight"] == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let clean = leftover["connections"] == 0 && leftover["inFlight"] == 0;
+        let rss = stats::rss_kib(relay.child.id()).unwrap_or(0);
+        rss_after_round.push(rss);
+        println!(
+            "soak round {}: {} messages in {:.1} s: {} answered, {} errors, {} lost, {} conflicting, {} duplicate webhook calls, {} connection cuts; afterwards {} connections, {} in flight, {} sessions kept; relay RSS {rss} KiB",
+            round + 1,
+            clients * messages,
+            started.elapsed().as_secs_f64(),
+            report.answered,
+            report.errored,
+            report.lost,
+            report.conflicting,
+            duplicate_calls,
+            report.cuts,
+            leftover["connections"],
+            leftover["inFlight"],
+            leftover["sessions"],
+        );
+        failed |= report.lost != 0 || report.conflicting != 0 || duplicate_calls != 0 || !clean;
     }
-    let clean = leftover["connections"] == 0 && leftover["inFlight"] == 0;
-    let rss_after = stats::rss_kib(relay.child.id()).unwrap_or(0);
-    println!(
-        "soak: afterwards {} open connections, {} in flight, {} sessions kept (retained for --retain-for); relay RSS {rss_before} KiB before, {rss_after} KiB after",
-        leftover["connections"], leftover["inFlight"], leftover["sessions"]
-    );
-    println!(
-        "soak: {} messages in {:.1} s: {} answered, {} errors, {} lost, {} conflicting, {} duplicate webhook calls, {} connection cuts",
-        clients * messages,
-        started.elapsed().as_secs_f64(),
-        report.answered,
-        report.errored,
-        report.lost,
-        report.conflicting,
-        duplicate_calls,
-        report.cuts
-    );
-    if report.lost == 0 && report.conflicting == 0 && duplicate_calls == 0 && clean {
-        0
-    } else {
+    // Flat memory: from the second round on (caps reached, allocator warm),
+    // the last round may not sit more than 15 % (+ 2 MiB slack) above it.
+    let plateau = match (rss_after_round.get(1), rss_after_round.last()) {
+        (Some(&second), Some(&last)) if rss_after_round.len() >= 3 => {
+            let ok = last as f64 <= second as f64 * 1.15 + 2048.0;
+            println!(
+                "soak memory: relay RSS {rss_start} KiB at start, after each round {rss_after_round:?} KiB: {}",
+                if ok { "flat" } else { "STILL GROWING" }
+            );
+            ok
+        }
+        _ => {
+            println!("soak memory: relay RSS {rss_start} KiB at start, after each round {rss_after_round:?} KiB (3+ rounds judge the plateau)");
+            true
+        }
+    };
+    if failed || !plateau {
         1
+    } else {
+        0
     }
 }
 

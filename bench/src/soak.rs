@@ -26,6 +26,9 @@ pub struct Soak {
     pub cut_one_in: u64,
     /// Give up after this long.
     pub deadline: Duration,
+    /// Number of the first client: later rounds of a multi-round soak use
+    /// new numbers, so their sessions and texts are new too.
+    pub first_client: usize,
 }
 
 /// What happened.
@@ -52,7 +55,7 @@ pub fn text_of(client: usize, i: usize) -> String {
 /// Runs the soak.
 pub async fn run(soak: Soak) -> SoakReport {
     let mut tasks = tokio::task::JoinSet::new();
-    for c in 0..soak.clients {
+    for c in soak.first_client..soak.first_client + soak.clients {
         let soak = soak.clone();
         tasks.spawn(async move { client(c, &soak).await });
     }

@@ -33,6 +33,7 @@ async fn every_message_ends_once_and_reaches_n8n_at_most_once() {
     let clients = 20;
     let messages = 30;
     let report = soak::run(Soak {
+        first_client: 0,
         url: format!("ws://{addr}/ws"),
         clients,
         messages,

@@ -154,7 +154,7 @@ where
             tokio::spawn(send_history(state.clone(), session.clone(), tx.clone()));
         }
         let mut bucket = TokenBucket::new(state.config.rate_burst, state.config.rate_limit);
-        let mut heartbeat = heartbeat::ticker(state.config.heartbeat_interval);
+        let mut beats = state.heartbeat.subscribe();
         let mut idle = IdleDeadline::new(state.config.idle_timeout);
         loop {
             tokio::select! {
@@ -167,9 +167,12 @@ where
                         return End::Gone;
                     }
                 }
-                _ = heartbeat.tick() => {
-                    if send(&mut socket, &ServerMessage::Heartbeat { ts: heartbeat::now_ms() }).await.is_err() {
-                        return End::Gone;
+                Ok(()) = beats.changed() => {
+                    let frame = beats.borrow_and_update().clone();
+                    if let Some(frame) = frame {
+                        if socket.send(Message::Text(frame)).await.is_err() {
+                            return End::Gone;
+                        }
                     }
                 }
                 incoming = socket.next() => {

@@ -10,7 +10,8 @@
 //! - [`app`]: the HTTP routes; [`run`] serves them until shutdown.
 //! - [`connection`]: one WebSocket's life: frames in, frames out, heartbeat,
 //!   idle close, size limits.
-//! - [`heartbeat`]: the liveness clock of one connection.
+//! - [`heartbeat`]: the relay's one heartbeat clock, and a connection's idle
+//!   deadline.
 //! - [`sessions`]: who is connected to which conversation; message-id dedup;
 //!   answers kept for sessions that are briefly away.
 //! - [`responder`]: what answers a message — [`webhook`] (n8n) or [`echo`].
@@ -75,6 +76,10 @@ pub async fn run(
     state.log_startup(addr);
 
     let sweeper = tokio::spawn(sessions::sweep_periodically(state.sessions.clone()));
+    let clock = tokio::spawn(heartbeat::run_clock(
+        state.heartbeat.clone(),
+        state.config.heartbeat_interval,
+    ));
     let router = app::app(state.clone());
     let drain_state = state.clone();
     // Chat frames are small and latency-bound: no Nagle delay.
@@ -93,6 +98,7 @@ pub async fn run(
 
     state.drain().await;
     sweeper.abort();
+    clock.abort();
     tracing::info!("relay stopped");
     Ok(())
 }

@@ -44,6 +44,8 @@ pub struct Inner {
     pub draining: AtomicBool,
     /// The body of `/config.json`.
     pub page_config: String,
+    /// The heartbeat every connection listens to (see [`crate::heartbeat`]).
+    pub heartbeat: crate::heartbeat::Beat,
 }
 
 impl std::ops::Deref for AppState {
@@ -85,6 +87,7 @@ impl AppState {
             close_conns: CancellationToken::new(),
             draining: AtomicBool::new(false),
             page_config,
+            heartbeat: tokio::sync::watch::Sender::new(None),
         })))
     }
 

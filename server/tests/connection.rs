@@ -75,6 +75,35 @@ async fn heartbeats_arrive_every_interval() {
 }
 
 #[tokio::test]
+async fn one_relay_wide_clock_gives_every_connection_the_same_rounds() {
+    let mut cfg = config();
+    cfg.heartbeat_interval = Duration::from_millis(40);
+    let relay = Relay::start(cfg).await;
+    let mut early = Client::connect(&relay.ws_url("/ws")).await;
+    // Let a round or two pass, then connect a second client.
+    let ServerMessage::Heartbeat { ts: first } = early.next_any().await else {
+        panic!("expected a heartbeat");
+    };
+    let mut late = Client::connect(&relay.ws_url("/ws")).await;
+    let ServerMessage::Heartbeat { ts: late_round } = late.next_any().await else {
+        panic!("expected a heartbeat");
+    };
+    assert!(late_round > first);
+    // The early client hears the same round (same ts), one frame per round.
+    loop {
+        match early.next_any().await {
+            ServerMessage::Heartbeat { ts } if ts < late_round => continue,
+            ServerMessage::Heartbeat { ts } => {
+                assert_eq!(ts, late_round, "both hear the same round");
+                break;
+            }
+            other => panic!("expected a heartbeat, got {other:?}"),
+        }
+    }
+    relay.stop().await;
+}
+
+#[tokio::test]
 async fn pings_are_answered_with_their_ts_or_the_relay_clock() {
     let relay = Relay::start(config()).await;
     let mut client = Client::connect(&relay.ws_url("/ws")).await;
