@@ -15,6 +15,7 @@
 pub mod delay_proxy;
 pub mod idle;
 pub mod loadgen;
+pub mod page;
 pub mod round_trip;
 pub mod soak;
 pub mod stats;

@@ -291,6 +291,10 @@ async fn main() {
     let rate = ok as f64 / started_hook.elapsed().as_secs_f64();
     let _ = writeln!(md, "\nThe stand-in webhook alone (64 keep-alive HTTP clients, no relay): **{rate:.0} requests/s** ({ok} answered).\n");
 
+    // 5 and 6. The page, in headless Chromium (when the browser tools are
+    // there: `cargo xtask bench` provides them).
+    let page = page_sections(&mut md, &webhook, quick).await;
+
     let verdict = |ok: bool| if ok { "met" } else { "not met" };
     let (p50_over, p99_over) = (
         relay_s.p50.saturating_sub(keep_s.p50),
@@ -326,9 +330,34 @@ async fn main() {
     );
     let _ = writeln!(
         md,
-        "| ≤ 10 KiB RSS per idle connection ({idle} clients) | {per_conn:.1} KiB | {} |\n",
+        "| ≤ 10 KiB RSS per idle connection ({idle} clients) | {per_conn:.1} KiB | {} |",
         verdict(per_conn <= 10.0)
     );
+    match &page {
+        Some(p) => {
+            let _ = writeln!(
+                md,
+                "| page wasm+js ≤ 110 KiB gzip | {:.1} KiB | {} |",
+                p.gzip_kib,
+                verdict(p.gzip_kib <= 110.0)
+            );
+            let _ = writeln!(
+                md,
+                "| page `online` ≤ 300 ms after load (median of {}) | {:.0} ms | {} |",
+                p.loads,
+                p.online_ms,
+                verdict(p.online_ms <= 300.0)
+            );
+            let _ = writeln!(
+                md,
+                "| back `online` ≤ 1 s after the relay returns (median of {}) | {:.0} ms | {} |\n",
+                p.restarts,
+                p.back_ms,
+                verdict(p.back_ms <= 1000.0)
+            );
+        }
+        None => md.push_str("| page targets | not measured (no browser) | – |\n\n"),
+    }
     md.push_str(TARGETS);
     let header = header(quick, started.elapsed());
     let text = format!("{header}{md}");
@@ -338,6 +367,72 @@ async fn main() {
         std::process::exit(1);
     }
     eprintln!("wrote {out}");
+}
+
+/// What the page sections measured, for the targets table.
+struct PageResult {
+    gzip_kib: f64,
+    loads: usize,
+    online_ms: f64,
+    restarts: usize,
+    back_ms: f64,
+}
+
+/// Sections 5 (page size, load → online) and 6 (reconnect). Needs
+/// `DIST_DIR`, `RELAY_BIN`, `CHROMEDRIVER` and `CHROME_BIN`.
+async fn page_sections(md: &mut String, webhook: &str, quick: bool) -> Option<PageResult> {
+    let ready = ["DIST_DIR", "RELAY_BIN", "CHROMEDRIVER", "CHROME_BIN"]
+        .iter()
+        .all(|v| std::env::var_os(v).is_some());
+    if !ready {
+        md.push_str("## 5. The page\n\nNot measured: run through `cargo xtask bench`, which builds the page and provides the browser.\n\n");
+        return None;
+    }
+    let dist = std::path::PathBuf::from(std::env::var_os("DIST_DIR")?);
+    let files = bench::page::sizes(&dist);
+    let _ = writeln!(md, "## 5. The page\n");
+    let _ = writeln!(md, "Release build (`trunk build --release`: wasm-opt -Oz), sizes as served; gzip at level 9.\n");
+    md.push_str("| file | raw bytes | gzip bytes |\n|---|---|---|\n");
+    let (mut raw, mut gzip) = (0, 0);
+    for f in &files {
+        let kind = if f.name.ends_with(".wasm") {
+            "wasm"
+        } else {
+            "js"
+        };
+        let _ = writeln!(md, "| {kind} (`{}`) | {} | {} |", f.name, f.raw, f.gzip);
+        raw += f.raw;
+        gzip += f.gzip;
+    }
+    let gzip_kib = gzip as f64 / 1024.0;
+    let _ = writeln!(
+        md,
+        "| **total** | {raw} | **{gzip} ({gzip_kib:.1} KiB)** |\n"
+    );
+    let (loads, restarts) = if quick { (5, 2) } else { (10, 5) };
+    eprintln!("page: {loads} loads and {restarts} relay restarts in headless Chromium");
+    let t = match bench::page::measure(webhook, loads, restarts).await {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = writeln!(md, "Page timings failed: {e}\n");
+            return None;
+        }
+    };
+    let online_ms = bench::page::median(&t.warm_ms);
+    let _ = writeln!(md, "Load → status `online` in headless Chromium on loopback, read from the page's own `performance.mark` (ms since navigation start): first load (empty cache) **{:.0} ms**; then {loads} reloads, median **{online_ms:.0} ms** (all: {:?}).\n", t.cold_ms, t.warm_ms.iter().map(|v| v.round() as u64).collect::<Vec<_>>());
+    let back_ms = bench::page::median(&t.back_online_ms);
+    let _ = writeln!(md, "## 6. Reconnect\n");
+    let _ = writeln!(md, "{restarts} relay restarts as a deploy does them (SIGTERM: the relay closes with 1001; then a new relay on the same port) with the page's default backoff, and a message typed while the relay is away. From the new relay listening: page `online` median **{back_ms:.0} ms** (all: {:?}); the queued message answered, median **{:.0} ms** (all: {:?}).\n",
+        t.back_online_ms.iter().map(|v| v.round() as u64).collect::<Vec<_>>(),
+        bench::page::median(&t.queued_answered_ms),
+        t.queued_answered_ms.iter().map(|v| v.round() as u64).collect::<Vec<_>>());
+    Some(PageResult {
+        gzip_kib,
+        loads,
+        online_ms,
+        restarts,
+        back_ms,
+    })
 }
 
 /// `bench soak`: the long soak against the release relay and a flaky

@@ -30,6 +30,8 @@ impl Browser {
     /// Like [`Browser::start`] with extra Chromium flags (e.g.
     /// `--force-dark-mode`, `--lang=de-DE`; a later `--lang` wins).
     pub async fn start_with(extra_args: &[&str]) -> Result<Browser> {
+        // Already installed (by an earlier browser) is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let port = free_port();
         let mut command = Command::new(env_path("CHROMEDRIVER"));
         command

@@ -64,6 +64,14 @@ fn now() -> f64 {
     js_sys::Date::now()
 }
 
+/// A `performance.mark` each time the page goes online, so load → online
+/// and reconnect times can be read from the browser (`cargo xtask bench`).
+fn mark_online() {
+    if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = performance.mark("n8n-chat:online");
+    }
+}
+
 /// A query-string parameter of the page.
 pub fn query_param(key: &str) -> Option<String> {
     let search = web_sys::window()?.location().search().ok()?;
@@ -183,6 +191,9 @@ impl Chat {
             (m.phase(), m.rtt_ms())
         };
         if self.view.phase.get_untracked() != phase {
+            if phase == Phase::Online {
+                mark_online();
+            }
             self.view.phase.set(phase);
         }
         if self.view.rtt_ms.get_untracked() != rtt {

@@ -124,6 +124,29 @@ pub fn test() -> Result<()> {
 /// Builds the release relay and the benchmark runner, runs it, and writes
 /// `BENCHMARKS.md` (`--quick`: a shorter run, under a minute).
 pub fn bench(args: &[String]) -> Result<()> {
+    let soak = args.first().is_some_and(|a| a == "soak");
+    // The page sections need the built page and a browser (not the soak).
+    let page_env = if soak {
+        Vec::new()
+    } else {
+        let tools = Toolchain::ensure(Needs::all())?;
+        let dist = build_page(&tools)?;
+        vec![
+            ("DIST_DIR", dist.into_os_string()),
+            (
+                "CHROMEDRIVER",
+                tools
+                    .chromedriver
+                    .clone()
+                    .unwrap_or_default()
+                    .into_os_string(),
+            ),
+            (
+                "CHROME_BIN",
+                tools.chromium.clone().unwrap_or_default().into_os_string(),
+            ),
+        ]
+    };
     cmd::run(cmd::cargo().args(["build", "--release", "-p", "server", "-p", "bench"]))?;
     let release = cmd::root().join("target").join("release");
     let exe = |name: &str| {
@@ -140,7 +163,9 @@ pub fn bench(args: &[String]) -> Result<()> {
             .arg(exe("relay"))
             .arg("--out")
             .arg(cmd::root().join("BENCHMARKS.md"))
-            .args(args),
+            .args(args)
+            .env("RELAY_BIN", exe("relay"))
+            .envs(page_env),
     )
 }
 

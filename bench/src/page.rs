@@ -1,0 +1,157 @@
+//! The page, measured in headless Chromium (sections 5 and 6 of
+//! BENCHMARKS.md): the size of the release `dist/`, the time from page load
+//! to status `online`, and how soon the page is back after a relay restart.
+//!
+//! Times come from the page itself: it sets a `performance.mark` named
+//! `n8n-chat:online` each time it goes online, so load → online is that
+//! mark's `startTime` (ms since navigation start), measured by the browser,
+//! not by WebDriver's polling.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use e2e::browser::Browser;
+use e2e::relay::Relay;
+use e2e::wait_for;
+
+/// One file of `dist/`.
+#[derive(Debug, Clone)]
+pub struct FileSize {
+    /// File name.
+    pub name: String,
+    /// Bytes on disk.
+    pub raw: u64,
+    /// Bytes after gzip -9.
+    pub gzip: u64,
+}
+
+/// The wasm and js files of `dist`, with their gzip sizes.
+pub fn sizes(dist: &Path) -> Vec<FileSize> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dist) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default();
+        if !matches!(ext, "wasm" | "js") {
+            continue;
+        }
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let gzip = gz
+            .write_all(&bytes)
+            .and_then(|()| gz.finish())
+            .map(|v| v.len() as u64)
+            .unwrap_or(0);
+        out.push(FileSize {
+            name: entry.file_name().to_string_lossy().into_owned(),
+            raw: bytes.len() as u64,
+            gzip,
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+/// Page timings.
+#[derive(Debug, Clone, Default)]
+pub struct Timings {
+    /// Load → online on the first load (nothing cached), ms.
+    pub cold_ms: f64,
+    /// Load → online for each further load (cached page), ms.
+    pub warm_ms: Vec<f64>,
+    /// Relay back (listening) → page online, per restart, ms.
+    pub back_online_ms: Vec<f64>,
+    /// Relay back → the message queued while it was away answered, ms.
+    pub queued_answered_ms: Vec<f64>,
+}
+
+const LAST_ONLINE: &str = "const m = performance.getEntriesByName('n8n-chat:online'); \
+     return m.length ? performance.timeOrigin + m[m.length - 1].startTime : null;";
+const FIRST_ONLINE: &str = "const m = performance.getEntriesByName('n8n-chat:online'); \
+     return m.length ? m[0].startTime : null;";
+
+async fn mark(browser: &Browser, script: &str) -> Result<f64, String> {
+    wait_for("the online mark", Duration::from_secs(10), || async {
+        Ok(browser.eval(script).await?.as_f64())
+    })
+    .await
+}
+
+fn unix_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or(0.0)
+}
+
+/// Loads the page `loads` times (the first with an empty cache), then
+/// restarts the relay `restarts` times (SIGTERM, then a new relay on the
+/// same port, as a deploy does) with a message typed while it is away.
+pub async fn measure(webhook: &str, loads: usize, restarts: usize) -> Result<Timings, String> {
+    let mut relay = Relay::start(Some(webhook), &[]).await?;
+    let browser = Browser::start().await?;
+    let result = run(&browser, &mut relay, loads, restarts).await;
+    browser.close().await;
+    result
+}
+
+async fn run(
+    browser: &Browser,
+    relay: &mut Relay,
+    loads: usize,
+    restarts: usize,
+) -> Result<Timings, String> {
+    let mut t = Timings::default();
+    let url = relay.page_url("");
+    for i in 0..=loads {
+        browser.open_online(&url).await?;
+        let ms = mark(browser, FIRST_ONLINE).await?;
+        if i == 0 {
+            t.cold_ms = ms;
+        } else {
+            t.warm_ms.push(ms);
+        }
+    }
+    for _ in 0..restarts {
+        browser.open_online(&url).await?;
+        relay.terminate();
+        browser
+            .wait_state_for(&["reconnecting", "offline"], Duration::from_secs(10))
+            .await?;
+        let id = browser.send("typed while the relay restarts").await?;
+        relay.restart().await?;
+        let back = unix_ms();
+        let online = wait_for("online again", Duration::from_secs(40), || async {
+            Ok(browser
+                .eval(LAST_ONLINE)
+                .await?
+                .as_f64()
+                .filter(|at| *at >= back - 1.0))
+        })
+        .await?;
+        t.back_online_ms.push((online - back).max(0.0));
+        wait_for(
+            "the queued message answered",
+            Duration::from_secs(40),
+            || async { Ok((browser.message_state(&id).await? == "answered").then_some(())) },
+        )
+        .await?;
+        t.queued_answered_ms.push(unix_ms() - back);
+    }
+    Ok(t)
+}
+
+/// The median of `v` (NaN when empty).
+pub fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
