@@ -7,7 +7,7 @@ use std::time::Duration;
 use e2e::browser::{Browser, UI_TIMEOUT};
 use e2e::proxy::FreezingProxy;
 use e2e::relay::Relay;
-use e2e::scenario::{answered_once, finish, n8n, scene};
+use e2e::scenario::{answered_once, finish, n8n, scene, scene_with};
 use e2e::wait_for;
 use testkit::n8n::Mode;
 
@@ -410,5 +410,98 @@ async fn s11_history_from_n8n_fills_a_page_that_has_none() {
     }
     .await;
     finish(&browser, "s11", result).await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
+async fn s12_a_workflow_pushes_messages_to_the_page_later() {
+    const TOKEN: &str = "e2e-push-token-0123456789";
+    let (_n8n, relay, browser) = scene_with(&["--push-token", TOKEN], &[]).await;
+    let push = |session: String, text: &'static str| {
+        let url = format!("http://{}/api/sessions/{session}/messages", relay.addr);
+        async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(TOKEN)
+                .header("content-type", "application/json")
+                .body(serde_json::json!({ "text": text }).to_string())
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            match response.status().as_u16() {
+                202 => Ok(()),
+                other => Err(format!("push answered {other}")),
+            }
+        }
+    };
+    let bot_texts = || async {
+        Ok::<_, String>(
+            browser
+                .messages()
+                .await?
+                .into_iter()
+                .filter(|m| m.role == "bot")
+                .map(|m| m.text)
+                .collect::<Vec<_>>(),
+        )
+    };
+    let result = async {
+        browser.open_online(&relay.page_url("")).await?;
+        let session = browser.eval("return window.chatInstance.sessionId").await?;
+        let session = session.as_str().ok_or("no session id")?.to_owned();
+        push(session.clone(), "**Your report** is ready").await?;
+        wait_for("the pushed message", UI_TIMEOUT, || async {
+            Ok(bot_texts()
+                .await?
+                .contains(&"Your report is ready".to_owned())
+                .then_some(()))
+        })
+        .await?;
+        let bold = browser
+            .eval("return document.querySelectorAll('[data-role=bot] .markdown strong').length")
+            .await?;
+        if bold != 1 {
+            return Err(format!("markdown in the push: {bold} strong"));
+        }
+        // The page is closed; the workflow pushes again; the next visit shows it, once.
+        browser
+            .client
+            .goto("about:blank")
+            .await
+            .map_err(|e| e.to_string())?;
+        wait_for("the relay to see the page go", UI_TIMEOUT, || async {
+            let health: serde_json::Value = reqwest::get(format!("http://{}/healthz", relay.addr))
+                .await
+                .map_err(|e| e.to_string())?
+                .json()
+                .await
+                .map_err(|e| e.to_string())?;
+            if health["connections"] == 0 {
+                Ok(Some(()))
+            } else {
+                Err(format!("healthz: {health}"))
+            }
+        })
+        .await?;
+        push(session.clone(), "Second report").await?;
+        browser.open_online(&relay.page_url("")).await?;
+        wait_for("the kept push", UI_TIMEOUT, || async {
+            Ok(bot_texts()
+                .await?
+                .contains(&"Second report".to_owned())
+                .then_some(()))
+        })
+        .await?;
+        browser.open_online(&relay.page_url("")).await?;
+        let texts = bot_texts().await?;
+        let seconds = texts.iter().filter(|t| *t == "Second report").count();
+        if seconds != 1 {
+            return Err(format!("the kept push shows {seconds} times: {texts:?}"));
+        }
+        Ok(())
+    }
+    .await;
+    finish(&browser, "s12", result).await;
     browser.close().await;
 }

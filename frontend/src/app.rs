@@ -50,12 +50,27 @@ pub fn App() -> impl IntoView {
             chat.with_value(|c| c.dispatch(Event::RetryNow));
         }
     });
+    // Leaving the page (tab closed, navigation, back/forward cache): close
+    // the socket now, so the relay knows at once and keeps what arrives for
+    // the next visit. Restored from the back/forward cache: connect again.
+    let hide = window_event_listener_untyped("pagehide", move |_| chat.with_value(|c| c.leave()));
+    let show = window_event_listener_untyped("pageshow", move |ev| {
+        let restored = js_sys::Reflect::get(&ev, &"persisted".into())
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        if restored {
+            chat.with_value(|c| c.dispatch(Event::Reconnect));
+        }
+    });
     on_cleanup(move || {
         if let Some(t) = tick {
             t.clear();
         }
         online.remove();
         visible.remove();
+        hide.remove();
+        show.remove();
     });
 
     // Keep the conversation across reloads.

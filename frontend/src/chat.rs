@@ -178,6 +178,11 @@ impl Chat {
         self.dispatch(Event::Reconnect);
     }
 
+    /// The page is going away: close the socket without reconnecting.
+    pub fn leave(&self) {
+        self.socket.borrow_mut().take();
+    }
+
     /// Clears the shown history (same session; pending messages stay).
     pub fn clear_history(&self) {
         self.view.conversation.update(Conversation::clear_settled);
@@ -318,6 +323,11 @@ impl Chat {
                 if self.view.config.with_untracked(|c| c.streaming) =>
             {
                 self.view.conversation.update(|c| c.on_chunk(id, text))
+            }
+            ServerMessage::Push { id, text } => {
+                self.view.conversation.update(|c| {
+                    c.on_push(id, text);
+                });
             }
             ServerMessage::History { messages } => {
                 self.view.conversation.update(|c| c.merge_history(messages))

@@ -355,6 +355,18 @@ impl Conversation {
         }
     }
 
+    /// A message the workflow pushed on its own: a bot line at the end,
+    /// once per id (a push kept by the relay may arrive again after a
+    /// reconnect). Returns whether it was new.
+    pub fn on_push(&mut self, id: &str, text: &str) -> bool {
+        if self.lines.iter().any(|l| l.role == Role::Bot && l.id == id) {
+            return false;
+        }
+        self.lines.push(Line::new(id, Role::Bot, text));
+        self.trim();
+        true
+    }
+
     /// Forgets everything (a new chat).
     pub fn clear(&mut self) {
         self.lines.clear();
@@ -371,6 +383,17 @@ impl Conversation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_push_is_a_bot_line_shown_once() {
+        let mut c = conv_with(&["a"]);
+        assert!(c.on_push("push-1", "report ready"));
+        assert!(!c.on_push("push-1", "report ready"), "a repeat is ignored");
+        assert_eq!(c.lines.len(), 2);
+        assert_eq!(c.lines[1].role, Role::Bot);
+        assert_eq!(c.lines[1].text, "report ready");
+        assert_eq!(ids(&c.outbox()), ["a"], "a push answers nothing");
+    }
 
     #[test]
     fn clearing_the_history_keeps_what_still_awaits_an_answer() {

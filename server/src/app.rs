@@ -4,16 +4,17 @@
 
 use axum::body::Body;
 use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::connection::{self, Peer};
-use crate::{health, page_config, AppState};
+use crate::{health, page_config, push, AppState};
 
 /// Read buffer per WebSocket connection (see [`upgrade`]).
 const WS_READ_BUFFER: usize = 4096;
@@ -29,6 +30,12 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(root))
         .route("/healthz", get(health::healthz))
         .route("/config.json", get(page_config::config_json))
+        .route(
+            "/api/sessions/{session}/messages",
+            post(push::push).layer(DefaultBodyLimit::max(
+                state.config.max_message_bytes.saturating_add(1),
+            )),
+        )
         .fallback_service(pages)
         .with_state(state)
 }

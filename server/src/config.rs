@@ -129,6 +129,12 @@ pub struct Config {
     #[arg(long, env = "RELAY_MAX_RETAINED_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub max_retained_bytes: usize,
 
+    /// Bearer token for `POST /api/sessions/{id}/messages`, with which a
+    /// workflow pushes a message to a chat later (at least 16 characters).
+    /// Without it the endpoint is off. Never logged.
+    #[arg(long, env = "RELAY_PUSH_TOKEN", value_parser = parse_push_token)]
+    pub push_token: Option<Secret>,
+
     /// A JSON file with the page's settings (the fields of `/config.json`:
     /// title, welcome, language, streaming, placeholder). The flags below
     /// override it field by field.
@@ -221,6 +227,13 @@ fn parse_header(s: &str) -> Result<WebhookHeader, String> {
         name: name.to_owned(),
         value: Secret(value.to_owned()),
     })
+}
+
+fn parse_push_token(s: &str) -> Result<Secret, String> {
+    if s.chars().count() < 16 {
+        return Err("the push token must be at least 16 characters (use a random one)".into());
+    }
+    Ok(Secret(s.to_owned()))
 }
 
 fn parse_basic_auth(s: &str) -> Result<BasicAuth, String> {

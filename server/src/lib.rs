@@ -22,6 +22,8 @@
 //! - [`rate`]: the per-connection message rate (token bucket).
 //! - [`health`]: the `/healthz` report.
 //! - [`page_config`]: `/config.json`, the page's deployment settings.
+//! - [`push`]: `POST /api/sessions/{id}/messages`, a workflow pushing a
+//!   message to a chat.
 //! - [`shutdown`]: the signal that starts a graceful drain.
 
 pub mod app;
@@ -36,6 +38,7 @@ pub mod n8n_answer;
 pub mod n8n_stream;
 pub mod origin;
 pub mod page_config;
+pub mod push;
 pub mod rate;
 pub mod responder;
 pub mod sessions;

@@ -80,6 +80,18 @@ pub enum Begin {
     Busy,
 }
 
+/// What became of a push (see [`Sessions::push`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    /// Sent to this many open connections.
+    Delivered(usize),
+    /// No connection open: kept for the next one.
+    Kept,
+    /// No connection open and the session already keeps as many frames as
+    /// it may: refused, so the caller knows.
+    Full,
+}
+
 #[derive(Debug)]
 enum Entry {
     InFlight,
@@ -251,6 +263,23 @@ impl Sessions {
                 Begin::Start
             }
         }
+    }
+
+    /// Delivers a pushed frame to every open connection of `session`, or
+    /// keeps it for the next one. `None` if the session is unknown (never
+    /// seen, or forgotten after `retain_for`).
+    pub fn push(&self, session: &str, frame: Utf8Bytes) -> Option<Pushed> {
+        let mut inner = self.lock();
+        let s = inner.map.get_mut(session)?;
+        s.last_seen = Instant::now();
+        if s.send_all(&frame) {
+            return Some(Pushed::Delivered(s.conns.len()));
+        }
+        if s.undelivered.len() >= self.limits.max_answers_per_session {
+            return Some(Pushed::Full);
+        }
+        s.undelivered.push(frame);
+        Some(Pushed::Kept)
     }
 
     /// Sends a piece of a streamed answer to the session's open connections

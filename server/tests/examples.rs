@@ -22,7 +22,11 @@ fn examples() -> Vec<(String, serde_json::Value)> {
 #[test]
 fn every_example_is_a_connected_workflow_of_core_nodes() {
     let all = examples();
-    assert_eq!(all.len(), 3, "echo, streaming and error-handling examples");
+    assert_eq!(
+        all.len(),
+        4,
+        "echo, streaming, error-handling and push examples"
+    );
     for (name, wf) in all {
         let nodes = wf["nodes"]
             .as_array()
@@ -72,4 +76,47 @@ fn every_example_is_a_connected_workflow_of_core_nodes() {
             }
         }
     }
+}
+
+#[test]
+fn the_push_example_posts_to_the_push_endpoint_with_a_bearer_token() {
+    let (_, wf) = examples()
+        .into_iter()
+        .find(|(name, _)| name.ends_with("push-later.json"))
+        .expect("push-later.json");
+    let nodes = wf["nodes"].as_array().expect("nodes");
+    let request = nodes
+        .iter()
+        .find(|n| n["type"] == "n8n-nodes-base.httpRequest")
+        .expect("an HTTP Request node");
+    let p = &request["parameters"];
+    assert_eq!(p["method"], "POST");
+    let url = p["url"].as_str().unwrap_or_default();
+    assert!(
+        url.contains("/api/sessions/") && url.ends_with("/messages"),
+        "{url}"
+    );
+    assert!(
+        url.contains("body.sessionId"),
+        "the session comes from the relay's request: {url}"
+    );
+    let header = &p["headerParameters"]["parameters"][0];
+    assert_eq!(header["name"], "Authorization");
+    assert!(header["value"]
+        .as_str()
+        .unwrap_or_default()
+        .starts_with("Bearer "));
+    assert!(p["jsonBody"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("\"text\""));
+    // It answers the chat at once (the relay reads `output`), then pushes.
+    let respond = nodes
+        .iter()
+        .find(|n| n["type"] == "n8n-nodes-base.respondToWebhook")
+        .expect("a Respond to Webhook node");
+    assert!(respond["parameters"]["responseBody"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("output"));
 }

@@ -118,6 +118,16 @@ pub enum ServerMessage {
         /// Oldest first.
         messages: Vec<HistoryMessage>,
     },
+    /// A message the workflow sent on its own, later (e.g. "your report is
+    /// ready"), through the relay's push endpoint
+    /// (`POST /api/sessions/{sessionId}/messages`). Shown as a bot message.
+    /// `id` is chosen by the relay; a page that has seen it ignores it again.
+    Push {
+        /// Unique per push.
+        id: String,
+        /// The text (markdown).
+        text: String,
+    },
     /// A frame type this build does not know (sent by a newer relay).
     /// Clients ignore it; it is never sent.
     #[serde(skip_serializing)]
@@ -177,6 +187,10 @@ impl TryFrom<RawServerFrame> for ServerMessage {
                 id: raw.id,
                 code: required(raw.code, "code")?,
                 message: required(raw.message, "message")?,
+            },
+            "push" => ServerMessage::Push {
+                id: required(raw.id, "id")?,
+                text: required(raw.text, "text")?,
             },
             "history" => ServerMessage::History {
                 messages: required(raw.messages, "messages")?,

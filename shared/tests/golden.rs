@@ -188,6 +188,17 @@ fn server_history() {
 }
 
 #[test]
+fn server_push() {
+    check_server(
+        "server_push",
+        ServerMessage::Push {
+            id: "p-7f3a".into(),
+            text: "Your report is ready: https://example.com/r/42".into(),
+        },
+    );
+}
+
+#[test]
 fn every_error_code_has_its_wire_name() {
     let codes = [
         ("invalid_message", ErrorCode::InvalidMessage),

@@ -1,0 +1,135 @@
+//! `POST /api/sessions/{sessionId}/messages`: a workflow pushes a message to
+//! a chat later ("your report is ready"), with an HTTP Request node.
+//!
+//! Authenticated with a bearer token (`--push-token`; without one the
+//! endpoint is off). The text goes to every open connection of the session
+//! as a `push` frame, or is kept for the session's next connection like an
+//! answer (within `--retain-for`). The relay only knows sessions it has seen:
+//! anything else is 404, so the endpoint cannot create conversations.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+use shared::ServerMessage;
+
+use crate::sessions::Pushed;
+use crate::AppState;
+
+#[derive(Deserialize)]
+struct PushBody {
+    text: String,
+}
+
+fn refuse(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+/// Compares without an early exit, so the time taken does not tell how
+/// much of a guessed token was right.
+fn same_secret(given: &[u8], expected: &[u8]) -> bool {
+    given.len() == expected.len()
+        && given
+            .iter()
+            .zip(expected)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+fn authorized(headers: &HeaderMap, token: &str) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|given| same_secret(given.trim().as_bytes(), token.as_bytes()))
+}
+
+/// The handler.
+pub async fn push(
+    State(state): State<AppState>,
+    Path(session): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(token) = &state.config.push_token else {
+        return refuse(
+            StatusCode::NOT_FOUND,
+            "pushing is off: start the relay with --push-token",
+        );
+    };
+    if !authorized(&headers, &token.0) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            Json(json!({ "error": "missing or wrong bearer token" })),
+        )
+            .into_response();
+    }
+    if body.len() > state.config.max_message_bytes {
+        return refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!(
+                "the body is larger than {} bytes (--max-message-bytes)",
+                state.config.max_message_bytes
+            ),
+        );
+    }
+    let text = match serde_json::from_slice::<PushBody>(&body) {
+        Ok(b) if !b.text.trim().is_empty() => b.text,
+        Ok(_) => return refuse(StatusCode::BAD_REQUEST, "\"text\" must not be empty"),
+        Err(e) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                &format!("expected {{\"text\": \"…\"}}: {e}"),
+            )
+        }
+    };
+    if !shared::validate::is_valid_session_id(&session) {
+        return refuse(StatusCode::NOT_FOUND, "no such session");
+    }
+    let id = format!("push-{}", uuid::Uuid::new_v4());
+    let frame = ServerMessage::Push {
+        id: id.clone(),
+        text,
+    }
+    .encode();
+    match state.sessions.push(&session, frame.into()) {
+        None => refuse(StatusCode::NOT_FOUND, "no such session"),
+        Some(Pushed::Full) => refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            "the session keeps too many undelivered messages; try again when it is connected",
+        ),
+        Some(Pushed::Delivered(connections)) => {
+            tracing::info!(session = %session, id = %id, connections, "push delivered");
+            (
+                StatusCode::ACCEPTED,
+                Json(json!({ "id": id, "delivered": connections })),
+            )
+                .into_response()
+        }
+        Some(Pushed::Kept) => {
+            tracing::info!(session = %session, id = %id, "push kept for the next connection");
+            (
+                StatusCode::ACCEPTED,
+                Json(json!({ "id": id, "delivered": 0, "kept": true })),
+            )
+                .into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_compare_whole() {
+        assert!(same_secret(b"0123456789abcdef", b"0123456789abcdef"));
+        assert!(!same_secret(b"0123456789abcdeF", b"0123456789abcdef"));
+        assert!(!same_secret(b"0123456789abcde", b"0123456789abcdef"));
+        assert!(!same_secret(b"", b"0123456789abcdef"));
+    }
+}
