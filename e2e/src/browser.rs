@@ -153,12 +153,14 @@ impl Browser {
             .send_keys("\u{E007}")
             .await
             .map_err(|e| e.to_string())?; // Enter
-        wait_for("the new user message", UI_TIMEOUT, || {
-            let before = before.clone();
-            async move {
-                let now = self.user_ids().await?;
-                Ok(now.into_iter().find(|id| !before.contains(id)))
-            }
+        self.new_user_message(&before).await
+    }
+
+    /// Waits for a user message whose id is not in `before`; returns it.
+    async fn new_user_message(&self, before: &[String]) -> Result<String> {
+        wait_for("the new user message", UI_TIMEOUT, || async move {
+            let now = self.user_ids().await?;
+            Ok(now.into_iter().find(|id| !before.contains(id)))
         })
         .await
     }
@@ -269,14 +271,7 @@ impl Browser {
             )
             .await
             .map_err(|e| e.to_string())?;
-        wait_for("the new user message", UI_TIMEOUT, || {
-            let before = before.clone();
-            async move {
-                let now = self.user_ids().await?;
-                Ok(now.into_iter().find(|id| !before.contains(id)))
-            }
-        })
-        .await
+        self.new_user_message(&before).await
     }
 
     /// Evaluates JavaScript with arguments.

@@ -11,18 +11,15 @@ async fn fetch(relay: &Relay) -> (String, serde_json::Value) {
         .await
         .expect("get /config.json");
     assert_eq!(response.status(), 200);
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let cache = response
-        .headers()
-        .get("cache-control")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (content_type, cache) = (header("content-type"), header("cache-control"));
     assert_eq!(cache, "no-cache");
     (content_type, response.json().await.expect("json"))
 }

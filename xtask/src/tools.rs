@@ -191,6 +191,19 @@ fn tools_dir() -> PathBuf {
         .join("n8n-chat-relay-tools")
 }
 
+/// `npm install <package>` into a directory of its own (created if needed).
+fn npm_install(dir: &Path, package: &str) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    cmd::run(cmd::program("npm").args([
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--prefix",
+        &dir.to_string_lossy(),
+        package,
+    ]))
+}
+
 fn ensure_wasm_opt() -> Result<PathBuf> {
     let dir = tools_dir().join(format!("binaryen-{BINARYEN_VERSION}"));
     let bin = dir.join("node_modules").join(".bin");
@@ -206,15 +219,7 @@ fn ensure_wasm_opt() -> Result<PathBuf> {
     if cmd::version_of(&exe).is_some_and(|v| v.contains(&format!("version {major}"))) {
         return Ok(bin);
     }
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    cmd::run(cmd::program("npm").args([
-        "install",
-        "--no-audit",
-        "--no-fund",
-        "--prefix",
-        &dir.to_string_lossy(),
-        &format!("binaryen@{BINARYEN_VERSION}"),
-    ]))?;
+    npm_install(&dir, &format!("binaryen@{BINARYEN_VERSION}"))?;
     match cmd::version_of(&exe) {
         Some(v) if v.contains(&format!("version {major}")) => Ok(bin),
         other => Err(format!(
@@ -233,15 +238,7 @@ fn ensure_axe() -> Result<PathBuf> {
     if installed && script.is_file() {
         return Ok(script);
     }
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    cmd::run(cmd::program("npm").args([
-        "install",
-        "--no-audit",
-        "--no-fund",
-        "--prefix",
-        &dir.to_string_lossy(),
-        &format!("axe-core@{AXE_VERSION}"),
-    ]))?;
+    npm_install(&dir, &format!("axe-core@{AXE_VERSION}"))?;
     if script.is_file() {
         Ok(script)
     } else {
