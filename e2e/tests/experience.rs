@@ -378,6 +378,13 @@ async fn x6_the_deployment_configures_the_page_through_config_json() {
         if placeholder != "Your question…" {
             return Err(format!("placeholder {placeholder}"));
         }
+        // The relay serves the page on any path: the config still applies.
+        browser
+            .open_online(&format!("{}some/deeper/path", relay.page_url("")))
+            .await?;
+        browser
+            .wait_text("[data-testid=title]", "ACME Support")
+            .await?;
         let id = browser.send("hallo").await?;
         answered_once(&browser, &id, "echo: hallo").await?;
         if count(&browser, "[data-testid=welcome]").await? != 0 {

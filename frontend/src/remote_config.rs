@@ -1,7 +1,9 @@
 //! Fetching `/config.json`, the deployment's settings for the page.
 //!
-//! Relative to the page, so a page under a path prefix finds its own. The
-//! chat does not wait for it: the connection opens at once and the title,
+//! From the site root, like `/ws` and the page's own files (the relay
+//! serves `index.html` for any other path, so a relative URL from a deeper
+//! path would get the page instead of the config). The chat does not wait
+//! for it: the connection opens at once and the title,
 //! welcome, language and placeholder update when it arrives. Missing or
 //! unreadable (e.g. under `trunk serve`): the defaults.
 
@@ -19,7 +21,7 @@ pub async fn fetch() -> PageConfig {
 
 async fn fetch_text() -> Option<String> {
     let window = web_sys::window()?;
-    let response = JsFuture::from(window.fetch_with_str("config.json"))
+    let response = JsFuture::from(window.fetch_with_str("/config.json"))
         .await
         .ok()?
         .dyn_into::<web_sys::Response>()
