@@ -108,6 +108,9 @@ struct Session {
     messages: HashMap<String, Entry>,
     answered: VecDeque<String>,
     undelivered: Vec<Utf8Bytes>,
+    /// Bytes of pushes waiting in `undelivered` (answers there are also in
+    /// `messages` and counted once, from there).
+    kept_pushes: usize,
     in_flight: usize,
     last_seen: Instant,
 }
@@ -119,6 +122,7 @@ impl Session {
             messages: HashMap::new(),
             answered: VecDeque::new(),
             undelivered: Vec::new(),
+            kept_pushes: 0,
             in_flight: 0,
             last_seen: now,
         }
@@ -131,7 +135,8 @@ impl Session {
                 Entry::Done { frame, .. } => frame.len(),
                 Entry::InFlight => 0,
             })
-            .sum()
+            .sum::<usize>()
+            + self.kept_pushes
     }
 
     fn evictable(&self) -> bool {
@@ -201,9 +206,10 @@ impl Sessions {
     /// needed) and sends it every answer that arrived while none was open.
     pub fn attach(&self, session: &str, conn: ConnHandle) {
         let now = Instant::now();
-        let mut inner = self.lock();
+        let mut guard = self.lock();
+        let inner = &mut *guard;
         if !inner.map.contains_key(session) {
-            self.make_room_for_one(&mut inner);
+            self.make_room_for_one(inner);
             inner.map.insert(session.to_owned(), Session::new(now));
         }
         let Some(s) = inner.map.get_mut(session) else {
@@ -215,6 +221,11 @@ impl Sessions {
             if conn.tx.try_send(frame.clone()).is_err() {
                 s.undelivered.push(frame);
             }
+        }
+        if s.undelivered.is_empty() {
+            // Every kept push went out: its bytes are free again.
+            let freed = std::mem::take(&mut s.kept_pushes);
+            inner.retained_bytes = inner.retained_bytes.saturating_sub(freed);
         }
         s.conns.push(conn);
     }
@@ -269,16 +280,25 @@ impl Sessions {
     /// keeps it for the next one. `None` if the session is unknown (never
     /// seen, or forgotten after `retain_for`).
     pub fn push(&self, session: &str, frame: Utf8Bytes) -> Option<Pushed> {
-        let mut inner = self.lock();
+        let mut guard = self.lock();
+        let inner = &mut *guard;
         let s = inner.map.get_mut(session)?;
         s.last_seen = Instant::now();
         if s.send_all(&frame) {
             return Some(Pushed::Delivered(s.conns.len()));
         }
-        if s.undelivered.len() >= self.limits.max_answers_per_session {
+        // Kept pushes count against --max-retained-bytes like answers; when
+        // it is reached the push is refused (the caller hears so) rather
+        // than evicting other conversations' answers.
+        let len = frame.len();
+        if s.undelivered.len() >= self.limits.max_answers_per_session
+            || inner.retained_bytes.saturating_add(len) > self.limits.max_retained_bytes
+        {
             return Some(Pushed::Full);
         }
         s.undelivered.push(frame);
+        s.kept_pushes += len;
+        inner.retained_bytes += len;
         Some(Pushed::Kept)
     }
 
@@ -460,6 +480,45 @@ mod tests {
             retain_for: Duration::from_secs(60),
             ..Limits::default()
         }
+    }
+
+    #[tokio::test]
+    async fn kept_pushes_count_against_the_byte_cap_until_delivered() {
+        let sessions = Sessions::new(Limits {
+            max_retained_bytes: 10,
+            ..limits()
+        });
+        assert_eq!(sessions.push("nobody", frame("x")), None, "unknown session");
+        let (c, _rx) = conn(1);
+        sessions.attach("s", c);
+        sessions.detach("s", 1);
+        assert_eq!(sessions.push("s", frame("123456")), Some(Pushed::Kept));
+        assert_eq!(sessions.stats().retained_bytes, 6);
+        assert_eq!(
+            sessions.push("s", frame("12345")),
+            Some(Pushed::Full),
+            "6 + 5 bytes would pass the 10-byte cap"
+        );
+        assert_eq!(sessions.push("s", frame("1234")), Some(Pushed::Kept));
+        assert_eq!(sessions.stats().retained_bytes, 10);
+        let (c, mut rx) = conn(2);
+        sessions.attach("s", c);
+        assert_eq!(rx.try_recv().ok(), Some(frame("123456")));
+        assert_eq!(rx.try_recv().ok(), Some(frame("1234")));
+        assert_eq!(sessions.stats().retained_bytes, 0, "delivered: freed");
+        assert_eq!(
+            sessions.push("s", frame("live")),
+            Some(Pushed::Delivered(1))
+        );
+        assert_eq!(rx.try_recv().ok(), Some(frame("live")));
+        // A forgotten session takes its kept pushes' bytes with it.
+        sessions.detach("s", 2);
+        assert_eq!(sessions.push("s", frame("12345678")), Some(Pushed::Kept));
+        assert_eq!(sessions.stats().retained_bytes, 8);
+        tokio::time::pause();
+        tokio::time::advance(Duration::from_secs(61)).await;
+        assert_eq!(sessions.sweep(), 1);
+        assert_eq!(sessions.stats().retained_bytes, 0);
     }
 
     #[tokio::test]
