@@ -648,6 +648,12 @@ copy) another 32 KiB. Before them the page was 103 KiB. Load → online stays fa
 on loopback. What would move it: a smaller markdown parser written for the subset agents use (not
 pulldown-cmark), and fewer monomorphised Leptos views.
 
+**50 000 idle clients** (asked for "if the box allows"): it does not. The hard limit on open files
+is 20 000 per process here and cannot be raised (`ulimit -n 100000` → "Operation not permitted",
+no `CAP_SYS_RESOURCE` in this sandbox), and 50 000 clients need 50 000 descriptors in the relay and
+as many in the load generator (plus source addresses beyond 127.0.0.1, whose ephemeral port range
+holds about 28 000). Section 4 runs 10 000, inside the limit.
+
 **What was changed, and what it bought:**
 tungstenite's read buffer (128 KiB, allocated eagerly per connection) and write buffer cut to 4 KiB —
 the relay's RSS per idle connection went from at least that buffer each to **9.9 KiB**; one relay-wide
