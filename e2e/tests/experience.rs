@@ -31,6 +31,14 @@ async fn body_background(browser: &Browser) -> Result<String> {
     Ok(v.as_str().unwrap_or_default().to_owned())
 }
 
+/// Waits until the page's background is `colour` (a theme applied).
+async fn wait_background(browser: &Browser, colour: &str) -> Result {
+    wait_for(&format!("background {colour}"), UI_TIMEOUT, || async {
+        Ok((body_background(browser).await? == colour).then_some(()))
+    })
+    .await
+}
+
 async fn no_axe_violations(browser: &Browser, when: &str) -> Result {
     let violations = browser.axe_violations().await?;
     if violations.is_empty() {
@@ -242,19 +250,13 @@ async fn x4_themes_follow_the_system_and_the_switch() {
             return Err(format!("auto with a dark system: {auto}"));
         }
         browser.click("[data-testid=theme-switch]").await?;
-        wait_for("light theme", UI_TIMEOUT, || async {
-            Ok((body_background(&browser).await? == LIGHT_BG).then_some(()))
-        })
-        .await?;
+        wait_background(&browser, LIGHT_BG).await?;
         let theme = browser.eval("return document.documentElement.dataset.theme").await?;
         if theme != "light" {
             return Err(format!("data-theme {theme}"));
         }
         browser.click("[data-testid=theme-switch]").await?;
-        wait_for("dark theme", UI_TIMEOUT, || async {
-            Ok((body_background(&browser).await? == DARK_BG).then_some(()))
-        })
-        .await?;
+        wait_background(&browser, DARK_BG).await?;
         // Stored: still dark after a reload.
         browser.open_online(&relay.page_url("")).await?;
         if body_background(&browser).await? != DARK_BG {
@@ -291,10 +293,7 @@ async fn x5_axe_finds_no_violations_light_dark_phone_zoom_and_window_mode() {
         no_axe_violations(&browser, "light, with answer and error").await?;
         browser.click("[data-testid=theme-switch]").await?; // light
         browser.click("[data-testid=theme-switch]").await?; // dark
-        wait_for("dark theme", UI_TIMEOUT, || async {
-            Ok((body_background(&browser).await? == DARK_BG).then_some(()))
-        })
-        .await?;
+        wait_background(&browser, DARK_BG).await?;
         no_axe_violations(&browser, "dark").await?;
         browser.click("[data-testid=lang-switch]").await?;
         no_axe_violations(&browser, "dark, German").await?;
@@ -653,10 +652,7 @@ async fn x11_screenshots_light_dark_phone_german() {
         browser.click("[data-testid=theme-switch]").await?; // light
         browser.screenshot("docs-light").await?;
         browser.click("[data-testid=theme-switch]").await?; // dark
-        wait_for("dark theme", UI_TIMEOUT, || async {
-            Ok((body_background(&browser).await? == DARK_BG).then_some(()))
-        })
-        .await?;
+        wait_background(&browser, DARK_BG).await?;
         browser.screenshot("docs-dark").await?;
         browser.click("[data-testid=theme-switch]").await?; // auto (light here)
         browser.click("[data-testid=lang-switch]").await?;

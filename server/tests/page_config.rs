@@ -78,30 +78,30 @@ async fn a_file_with_flags_overriding_it() {
     let _ = std::fs::remove_file(file);
 }
 
+/// Starts a relay that must refuse to start; returns its error.
+async fn start_error(cfg: Config) -> server::RelayError {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    server::run(listener, cfg, std::future::pending())
+        .await
+        .expect_err("must refuse to start")
+}
+
 #[tokio::test]
 async fn a_broken_file_stops_the_start_with_a_clear_error() {
     let file = std::env::temp_dir().join(format!("page-config-bad-{}.json", std::process::id()));
     std::fs::write(&file, "{not json").expect("write config");
     let mut cfg = config();
     cfg.page_config = Some(file.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let error = server::run(listener, cfg, std::future::pending())
-        .await
-        .expect_err("must refuse to start");
+    let error = start_error(cfg).await;
     assert!(
         error.to_string().contains("is not a page config"),
         "{error}"
     );
     let mut cfg = config();
     cfg.page_config = Some(std::env::temp_dir().join("no-such-page-config.json"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let error = server::run(listener, cfg, std::future::pending())
-        .await
-        .expect_err("must refuse to start");
+    let error = start_error(cfg).await;
     assert!(error.to_string().contains("cannot read"), "{error}");
     let _ = std::fs::remove_file(file);
 }
