@@ -12,10 +12,13 @@
 //! test fails), by process group, so no stray processes are left.
 
 pub mod browser;
+pub mod nginx;
 pub mod process;
 pub mod proxy;
+pub mod redis;
 pub mod relay;
 pub mod scenario;
+pub mod ws;
 
 use std::future::Future;
 use std::path::PathBuf;

@@ -135,6 +135,24 @@ pub struct Config {
     #[arg(long, env = "RELAY_PUSH_TOKEN", value_parser = parse_push_token)]
     pub push_token: Option<Secret>,
 
+    /// Share sessions with other relays through this Redis server
+    /// (`redis://[:password@]host:port[/db]` or `unix:///path`): message
+    /// dedup, answers and pushes then work across every relay behind a load
+    /// balancer. Without it sessions live in this relay's memory.
+    #[arg(long, env = "RELAY_REDIS_URL", value_parser = parse_redis_url)]
+    pub redis_url: Option<url::Url>,
+
+    /// Prefix of every Redis key and channel of this deployment (so several
+    /// deployments can share one Redis).
+    #[arg(long, env = "RELAY_REDIS_PREFIX", default_value = "n8n-chat:")]
+    pub redis_prefix: String,
+
+    /// How long other relays wait before taking over a message this relay
+    /// was answering when it stopped answering for good (crashed); it renews
+    /// its lease every third of this.
+    #[arg(long, env = "RELAY_REDIS_LEASE", default_value = "15s", value_parser = humantime::parse_duration)]
+    pub redis_lease: Duration,
+
     /// A JSON file with the page's settings (the fields of `/config.json`:
     /// title, welcome, language, streaming, placeholder). The flags below
     /// override it field by field.
@@ -227,6 +245,17 @@ fn parse_header(s: &str) -> Result<WebhookHeader, String> {
         name: name.to_owned(),
         value: Secret(value.to_owned()),
     })
+}
+
+fn parse_redis_url(s: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(s).map_err(|e| format!("not a URL: {e}"))?;
+    match url.scheme() {
+        "redis" | "redis+unix" | "unix" => Ok(url),
+        "rediss" => Err(
+            "TLS to Redis (rediss://) is not built in; reach Redis on a private network or through a TLS tunnel".into(),
+        ),
+        other => Err(format!("expected a redis:// URL, got {other}://")),
+    }
 }
 
 fn parse_push_token(s: &str) -> Result<Secret, String> {

@@ -142,14 +142,17 @@ where
                 return End::Gone;
             }
         }
-        state.sessions.attach(
-            &session,
-            ConnHandle {
-                id: conn_id,
-                tx: tx.clone(),
-                kick: kick.clone(),
-            },
-        );
+        state
+            .store
+            .attach(
+                &session,
+                ConnHandle {
+                    id: conn_id,
+                    tx: tx.clone(),
+                    kick: kick.clone(),
+                },
+            )
+            .await;
         if peer.resumed && state.config.load_previous_session {
             tokio::spawn(send_history(state.clone(), session.clone(), tx.clone()));
         }
@@ -183,7 +186,7 @@ where
                     };
                     idle.heard();
                     let reply = match message {
-                        Message::Text(text) => on_text(&state, &session, &text, &mut bucket),
+                        Message::Text(text) => on_text(&state, &session, &text, &mut bucket).await,
                         Message::Binary(_) => Some(encode(&ServerMessage::error(
                             None,
                             ErrorCode::InvalidMessage,
@@ -215,7 +218,7 @@ where
         })
         .await;
     }
-    state.sessions.detach(&session, conn_id);
+    state.store.detach(&session, conn_id).await;
     state.connections.fetch_sub(1, Ordering::Relaxed);
     tracing::info!(conn = conn_id, client = %client_id, session = %session, "disconnected");
 }
@@ -245,16 +248,18 @@ fn encode(frame: &ServerMessage) -> Utf8Bytes {
 }
 
 /// Handles one text frame; returns the frame to answer with directly, if any.
-fn on_text(
+async fn on_text(
     state: &AppState,
     session: &str,
     text: &str,
     bucket: &mut TokenBucket,
 ) -> Option<Utf8Bytes> {
-    on_frame(state, session, text, bucket).map(|reply| match reply {
-        Reply::Frame(frame) => encode(&frame),
-        Reply::Stored(bytes) => bytes,
-    })
+    on_frame(state, session, text, bucket)
+        .await
+        .map(|reply| match reply {
+            Reply::Frame(frame) => encode(&frame),
+            Reply::Stored(bytes) => bytes,
+        })
 }
 
 /// A direct reply: a new frame, or a stored answer sent again as is.
@@ -263,7 +268,7 @@ enum Reply {
     Stored(Utf8Bytes),
 }
 
-fn on_frame(
+async fn on_frame(
     state: &AppState,
     session: &str,
     text: &str,
@@ -290,7 +295,7 @@ fn on_frame(
             metadata,
             retry,
         }) => match bucket.take() {
-            Ok(()) => on_message(state, session, id, text, metadata, retry),
+            Ok(()) => on_message(state, session, id, text, metadata, retry).await,
             Err(wait) => Some(Reply::Frame(ServerMessage::error(
                 Some(id),
                 ErrorCode::RateLimited,
@@ -314,7 +319,7 @@ fn on_frame(
     }
 }
 
-fn on_message(
+async fn on_message(
     state: &AppState,
     session: &str,
     id: String,
@@ -329,7 +334,7 @@ fn on_message(
             ResponderError::ShuttingDown.to_string(),
         )));
     }
-    match state.sessions.begin(session, &id, retry) {
+    match state.store.begin(session, &id, retry).await {
         Begin::Start => {
             let request = ChatRequest {
                 session_id: session.to_owned(),
@@ -345,6 +350,19 @@ fn on_message(
             ErrorCode::RateLimited,
             "too many messages are waiting for answers in this conversation; try again when one is answered",
         ))),
+        Begin::Elsewhere => {
+            tracing::debug!(session, id, "in flight on another relay; watching its lease");
+            let request = ChatRequest {
+                session_id: session.to_owned(),
+                message_id: id,
+                text,
+                metadata,
+            };
+            state
+                .answers
+                .spawn(crate::takeover::watch(state.clone(), request));
+            None
+        }
         Begin::InFlight => {
             tracing::debug!(
                 session,
@@ -378,17 +396,17 @@ async fn send_history(state: AppState, session: String, tx: mpsc::Sender<Utf8Byt
     }
 }
 
-/// Gets one answer and hands it to the sessions registry for delivery.
-async fn answer(state: AppState, request: ChatRequest) {
+/// Gets one answer and hands it to the session store for delivery.
+pub(crate) async fn answer(state: AppState, request: ChatRequest) {
     let started = std::time::Instant::now();
-    let sessions = state.sessions.clone();
+    let store = state.store.clone();
     let (session, id) = (request.session_id.clone(), request.message_id.clone());
     let on_chunk = move |text: &str| {
         let frame = ServerMessage::Chunk {
             id: id.clone(),
             text: text.to_owned(),
         };
-        sessions.chunk(&session, &Utf8Bytes::from(frame.encode()));
+        store.chunk(&session, Utf8Bytes::from(frame.encode()));
     };
     let result = tokio::select! {
         result = state.responder.answer(&request, &on_chunk) => result,
@@ -414,12 +432,15 @@ async fn answer(state: AppState, request: ChatRequest) {
             )
         }
     };
-    state.sessions.complete(
-        &request.session_id,
-        &request.message_id,
-        Utf8Bytes::from(frame.encode()),
-        failed,
-    );
+    state
+        .store
+        .complete(
+            &request.session_id,
+            &request.message_id,
+            Utf8Bytes::from(frame.encode()),
+            failed,
+        )
+        .await;
 }
 
 /// The `id` of a frame that failed validation, when it has a usable one, so

@@ -12,7 +12,8 @@ use crate::AppState;
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Health {
-    /// `"ok"`, or `"draining"` during shutdown.
+    /// `"ok"`, `"degraded"` (the shared store is unreachable: the relay
+    /// works alone), or `"draining"` during shutdown.
     pub status: &'static str,
     /// Open WebSocket connections.
     pub connections: usize,
@@ -22,16 +23,22 @@ pub struct Health {
     pub in_flight: usize,
     /// `"n8n"` or `"echo"`.
     pub webhook: &'static str,
+    /// Where sessions live, and whether that works (`status` is
+    /// `"degraded"` while the shared store is unreachable).
+    pub store: crate::store::StoreHealth,
     /// The relay's version.
     pub version: &'static str,
 }
 
 /// The handler.
 pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
-    let stats = state.sessions.stats();
+    let stats = state.store.stats();
+    let store = state.store.health();
     Json(Health {
         status: if state.is_draining() {
             "draining"
+        } else if !store.ok {
+            "degraded"
         } else {
             "ok"
         },
@@ -39,6 +46,7 @@ pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
         sessions: stats.sessions,
         in_flight: stats.in_flight,
         webhook: state.responder.mode(),
+        store,
         version: env!("CARGO_PKG_VERSION"),
     })
 }

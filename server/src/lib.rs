@@ -12,8 +12,13 @@
 //!   idle close, size limits.
 //! - [`heartbeat`]: the relay's one heartbeat clock, and a connection's idle
 //!   deadline.
+//! - [`store`]: the session-store interface — [`sessions`] in memory (the
+//!   default), or [`redis_store`] shared by several relays (`--redis-url`).
 //! - [`sessions`]: who is connected to which conversation; message-id dedup;
 //!   answers kept for sessions that are briefly away.
+//! - [`redis_store`]: the same, shared through Redis: cluster-wide dedup,
+//!   answers routed to the relay holding the connection.
+//! - [`takeover`]: running a message whose relay crashed mid-answer.
 //! - [`responder`]: what answers a message — [`webhook`] (n8n) or [`echo`].
 //! - [`n8n_answer`]: reading an answer out of n8n's (complete) response.
 //! - [`n8n_stream`]: reading n8n's streamed (NDJSON) answers as they arrive.
@@ -40,10 +45,13 @@ pub mod origin;
 pub mod page_config;
 pub mod push;
 pub mod rate;
+pub mod redis_store;
 pub mod responder;
 pub mod sessions;
 pub mod shutdown;
 pub mod state;
+pub mod store;
+pub mod takeover;
 pub mod webhook;
 
 use std::future::Future;
@@ -60,6 +68,9 @@ pub enum RelayError {
     /// `--page-config` could not be read.
     #[error("page config: {0}")]
     PageConfig(String),
+    /// `--redis-url` could not be used.
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
     /// The listener failed.
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
@@ -78,7 +89,10 @@ pub async fn run(
     let addr = listener.local_addr()?;
     state.log_startup(addr);
 
-    let sweeper = tokio::spawn(sessions::sweep_periodically(state.sessions.clone()));
+    let sweeper = tokio::spawn(sessions::maintain_periodically(
+        state.store.clone(),
+        state.config.retain_for,
+    ));
     let clock = tokio::spawn(heartbeat::run_clock(
         state.heartbeat.clone(),
         state.config.heartbeat_interval,

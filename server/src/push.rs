@@ -96,7 +96,7 @@ pub async fn push(
         text,
     }
     .encode();
-    match state.sessions.push(&session, frame.into()) {
+    match state.store.push(&session, frame.into()).await {
         None => refuse(StatusCode::NOT_FOUND, "no such session"),
         Some(Pushed::Full) => refuse(
             StatusCode::TOO_MANY_REQUESTS,

@@ -16,7 +16,7 @@
 //! holding it.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
@@ -74,6 +74,9 @@ pub enum Begin {
     Start,
     /// Already being answered; the answer will reach this connection too.
     InFlight,
+    /// Being answered by another relay (shared store); if that relay stops
+    /// for good, the message may be started here after its lease.
+    Elsewhere,
     /// Already answered: send this frame again.
     Answered(Utf8Bytes),
     /// New, but the session already has its maximum of messages in flight.
@@ -145,10 +148,15 @@ impl Session {
 
     /// Sends `frame` to every open connection; true if at least one took it.
     fn send_all(&self, frame: &Utf8Bytes) -> bool {
-        let mut delivered = false;
+        self.send_count(frame) > 0
+    }
+
+    /// Sends `frame` to every open connection; how many took it.
+    fn send_count(&self, frame: &Utf8Bytes) -> usize {
+        let mut delivered = 0;
         for conn in &self.conns {
             match conn.tx.try_send(frame.clone()) {
-                Ok(()) => delivered = true,
+                Ok(()) => delivered += 1,
                 Err(mpsc::error::TrySendError::Full(_)) => {
                     tracing::warn!(conn = conn.id, "client is not reading; closing it");
                     conn.kick.cancel();
@@ -317,6 +325,53 @@ impl Sessions {
     /// Sending the same id again returns this frame (for an error, unless
     /// the client asks to retry; see [`Sessions::begin`]).
     pub fn complete(&self, session: &str, id: &str, frame: Utf8Bytes, failed: bool) {
+        self.settle(session, id, frame, failed, true);
+    }
+
+    /// Like [`Sessions::complete`] but only records the frame: with a shared
+    /// store the answer reaches the session's connections through Redis,
+    /// wherever they are.
+    pub fn record(&self, session: &str, id: &str, frame: Utf8Bytes, failed: bool) {
+        self.settle(session, id, frame, failed, false);
+    }
+
+    /// Forgets that message `id` is in flight here (the shared store said
+    /// another relay answers it, or already has).
+    pub fn abandon(&self, session: &str, id: &str) {
+        let mut inner = self.lock();
+        if let Some(s) = inner.map.get_mut(session) {
+            if matches!(s.messages.get(id), Some(Entry::InFlight)) {
+                s.messages.remove(id);
+                s.in_flight = s.in_flight.saturating_sub(1);
+            }
+        }
+    }
+
+    /// Sends `frame` to the session's open connections here; how many took
+    /// it (0 if none is open, or the session is unknown here).
+    pub fn deliver(&self, session: &str, frame: &Utf8Bytes) -> usize {
+        let inner = self.lock();
+        inner.map.get(session).map_or(0, |s| s.send_count(frame))
+    }
+
+    /// Whether the session has an open connection here.
+    pub fn is_connected(&self, session: &str) -> bool {
+        let inner = self.lock();
+        inner.map.get(session).is_some_and(|s| !s.conns.is_empty())
+    }
+
+    /// The sessions with an open connection here.
+    pub fn connected_sessions(&self) -> Vec<String> {
+        let inner = self.lock();
+        inner
+            .map
+            .iter()
+            .filter(|(_, s)| !s.conns.is_empty())
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    fn settle(&self, session: &str, id: &str, frame: Utf8Bytes, failed: bool, deliver: bool) {
         let now = Instant::now();
         let mut inner = self.lock();
         let Some(s) = inner.map.get_mut(session) else {
@@ -343,7 +398,7 @@ impl Sessions {
         s.answered.push_back(id.to_owned());
         let added = frame.len();
         s.last_seen = now;
-        if !s.send_all(&frame) {
+        if deliver && !s.send_all(&frame) {
             s.undelivered.push(frame);
         }
         while s.answered.len() > self.limits.max_answers_per_session {
@@ -439,16 +494,15 @@ fn evict_oldest_idle(inner: &mut Inner, keep: Option<&str>) -> bool {
     }
 }
 
-/// Runs [`Sessions::sweep`] regularly (a tenth of `retain_for`, between 1 s
-/// and 60 s) until the task is aborted.
-pub async fn sweep_periodically(sessions: Arc<Sessions>) {
-    let period =
-        (sessions.limits.retain_for / 10).clamp(Duration::from_secs(1), Duration::from_secs(60));
+/// Runs [`crate::store::SessionStore::maintain`] regularly (a tenth of `retain_for`,
+/// between 1 s and 60 s) until the task is aborted.
+pub async fn maintain_periodically(store: crate::store::Store, retain_for: Duration) {
+    let period = (retain_for / 10).clamp(Duration::from_secs(1), Duration::from_secs(60));
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let n = sessions.sweep();
+        let n = store.maintain().await;
         if n > 0 {
             tracing::debug!("forgot {n} idle session(s)");
         }

@@ -9,8 +9,10 @@ use tokio_util::task::TaskTracker;
 
 use crate::limits::ConnectionLimits;
 use crate::origin::OriginPolicy;
+use crate::redis_store::RedisStore;
 use crate::responder::Responder;
 use crate::sessions::{Limits, Sessions};
+use crate::store::Store;
 use crate::{Config, RelayError};
 
 /// Shared state; cheap to clone.
@@ -22,8 +24,9 @@ pub struct AppState(Arc<Inner>);
 pub struct Inner {
     /// The configuration the relay started with.
     pub config: Config,
-    /// Sessions, dedup and retained answers.
-    pub sessions: Arc<Sessions>,
+    /// Sessions, dedup and retained answers (in memory, or shared through
+    /// Redis).
+    pub store: Store,
     /// Who answers messages (n8n or echo).
     pub responder: Responder,
     /// The origin policy for WebSocket upgrades.
@@ -60,13 +63,17 @@ impl AppState {
     pub fn new(config: Config) -> Result<Self, RelayError> {
         let responder = Responder::from_config(&config)?;
         let page_config = crate::page_config::build(&config)?.to_json();
-        let sessions = Arc::new(Sessions::new(Limits {
+        let limits = Limits {
             retain_for: config.retain_for,
             max_sessions: config.max_sessions,
             max_retained_bytes: config.max_retained_bytes,
             max_in_flight_per_session: config.max_in_flight_per_session,
             ..Limits::default()
-        }));
+        };
+        let store: Store = match &config.redis_url {
+            Some(url) => RedisStore::start(url, &config.redis_prefix, config.redis_lease, limits)?,
+            None => Arc::new(Sessions::new(limits)),
+        };
         let origins = OriginPolicy::new(config.allowed_origins.clone());
         let limits = ConnectionLimits::new(
             config.max_connections,
@@ -76,7 +83,7 @@ impl AppState {
         );
         Ok(AppState(Arc::new(Inner {
             config,
-            sessions,
+            store,
             responder,
             origins,
             limits,

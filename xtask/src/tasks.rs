@@ -22,6 +22,7 @@ pub fn build() -> Result<Toolchain> {
     let tools = Toolchain::ensure(Needs {
         web: true,
         browser: false,
+        cluster: false,
     })?;
     build_page(&tools)?;
     cmd::run(cmd::cargo().args(["build", "--release", "-p", "server"]))?;
@@ -117,7 +118,9 @@ pub fn test() -> Result<()> {
             .env("DIST_DIR", dist)
             .env("CHROMEDRIVER", chromedriver)
             .env("CHROME_BIN", chromium)
-            .env("AXE_JS", axe),
+            .env("AXE_JS", axe)
+            .env("REDIS_SERVER", tools.redis.clone().unwrap_or_default())
+            .env("NGINX", tools.nginx.clone().unwrap_or_default()),
     )
 }
 

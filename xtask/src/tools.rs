@@ -31,6 +31,8 @@ pub struct Needs {
     pub web: bool,
     /// Chromium and ChromeDriver.
     pub browser: bool,
+    /// redis-server and nginx (several relays behind a load balancer).
+    pub cluster: bool,
 }
 
 impl Needs {
@@ -39,6 +41,7 @@ impl Needs {
         Needs {
             web: true,
             browser: true,
+            cluster: true,
         }
     }
 }
@@ -54,6 +57,10 @@ pub struct Toolchain {
     pub chromedriver: Option<PathBuf>,
     /// `axe.min.js` (accessibility checks in the browser tests).
     pub axe: Option<PathBuf>,
+    /// `redis-server`.
+    pub redis: Option<PathBuf>,
+    /// `nginx`.
+    pub nginx: Option<PathBuf>,
 }
 
 impl Toolchain {
@@ -71,6 +78,11 @@ impl Toolchain {
             tools.chromium = Some(chromium);
             tools.chromedriver = Some(driver);
             tools.axe = Some(ensure_axe()?);
+        }
+        if needs.cluster {
+            let (redis, nginx) = ensure_cluster_servers()?;
+            tools.redis = Some(redis);
+            tools.nginx = Some(nginx);
         }
         Ok(tools)
     }
@@ -273,6 +285,36 @@ fn ensure_browser() -> Result<(PathBuf, PathBuf)> {
         );
     }
     eprintln!("installing chromium and chromium-driver from Debian");
+    apt_install(&["chromium", "chromium-driver"])?;
+    match (chromium(), driver()) {
+        (Some(c), Some(d)) => Ok((c, d)),
+        _ => Err("chromium/chromedriver still missing after apt-get install".into()),
+    }
+}
+
+fn ensure_cluster_servers() -> Result<(PathBuf, PathBuf)> {
+    let redis = || find_first("REDIS_SERVER", &["/usr/bin/redis-server"]);
+    let nginx = || find_first("NGINX", &["/usr/sbin/nginx", "/usr/bin/nginx"]);
+    if let (Some(r), Some(n)) = (redis(), nginx()) {
+        return Ok((r, n));
+    }
+    if !cfg!(target_os = "linux") {
+        return Err(
+            "the cluster tests need redis-server and nginx: install them and set REDIS_SERVER and NGINX".into(),
+        );
+    }
+    eprintln!("installing redis-server and nginx-light from Debian (not started as services)");
+    apt_install(&["redis-server", "nginx-light"])?;
+    match (redis(), nginx()) {
+        (Some(r), Some(n)) => Ok((r, n)),
+        _ => Err("redis-server/nginx still missing after apt-get install".into()),
+    }
+}
+
+/// `apt-get install` (with sudo when not root). Debian's packages may try to
+/// start their services; in containers without an init system they do not,
+/// and the tests start their own instances on free ports anyway.
+fn apt_install(packages: &[&str]) -> Result<()> {
     let sudo = !is_root();
     let apt = |args: &[&str]| {
         let mut c = cmd::program(if sudo { "sudo" } else { "apt-get" });
@@ -283,17 +325,9 @@ fn ensure_browser() -> Result<(PathBuf, PathBuf)> {
         c
     };
     cmd::run(&mut apt(&["update", "-q"]))?;
-    cmd::run(&mut apt(&[
-        "install",
-        "-y",
-        "-q",
-        "chromium",
-        "chromium-driver",
-    ]))?;
-    match (chromium(), driver()) {
-        (Some(c), Some(d)) => Ok((c, d)),
-        _ => Err("chromium/chromedriver still missing after apt-get install".into()),
-    }
+    let mut install = vec!["install", "-y", "-q"];
+    install.extend_from_slice(packages);
+    cmd::run(&mut apt(&install))
 }
 
 fn is_root() -> bool {

@@ -1,0 +1,303 @@
+//! Several relays sharing sessions through a real Redis, with real
+//! WebSocket clients, a stand-in n8n, and nginx in front (issue: "Beyond one
+//! machine"). Run by `cargo xtask test` (which installs redis-server and
+//! nginx) with `--ignored`; needs `RELAY_BIN`, and `REDIS_SERVER`/`NGINX`
+//! or both on PATH.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use e2e::nginx::Nginx;
+use e2e::redis::RedisServer;
+use e2e::relay::Relay;
+use e2e::wait_for;
+use e2e::ws::ChatClient;
+use shared::ServerMessage;
+use testkit::n8n::StandIn;
+
+const TOKEN: &str = "cluster-test-token-0123456789";
+const T: Duration = Duration::from_secs(15);
+
+async fn relay(n8n: &StandIn, redis: &RedisServer, extra: &[&str]) -> Relay {
+    let url = redis.url();
+    let mut args = vec!["--redis-url", url.as_str(), "--push-token", TOKEN];
+    args.extend_from_slice(extra);
+    Relay::start(Some(&n8n.url("/webhook/chat")), &args)
+        .await
+        .expect("relay")
+}
+
+async fn health(addr: SocketAddr) -> Result<serde_json::Value, String> {
+    reqwest::get(format!("http://{addr}/healthz"))
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn wait_status(addr: SocketAddr, status: &str) {
+    wait_for(
+        &format!("/healthz of {addr} = {status}"),
+        T,
+        || async move {
+            let h = health(addr).await?;
+            Ok((h["status"] == status).then_some(()))
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+}
+
+async fn push(addr: SocketAddr, session: &str, text: &str) -> (u16, serde_json::Value) {
+    let response = reqwest::Client::new()
+        .post(format!("http://{addr}/api/sessions/{session}/messages"))
+        .bearer_auth(TOKEN)
+        .json(&serde_json::json!({ "text": text }))
+        .send()
+        .await
+        .expect("push request");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or_default())
+}
+
+async fn pushed(client: &mut ChatClient, text: &str) -> Result<(), String> {
+    client
+        .wait_for(&format!("push {text:?}"), T, |f| match f {
+            ServerMessage::Push { text: got, .. } if got == text => Some(()),
+            _ => None,
+        })
+        .await
+}
+
+#[tokio::test]
+#[ignore = "needs redis-server and the relay binary; run with `cargo xtask test`"]
+async fn c1_a_message_resent_to_another_relay_reaches_n8n_once() {
+    let n8n = StandIn::start().await.expect("n8n");
+    let redis = RedisServer::start().await.expect("redis");
+    let a = relay(&n8n, &redis, &[]).await;
+    let b = relay(&n8n, &redis, &[]).await;
+    let session = "cluster-c1";
+
+    // In flight on A when the client moves to B: B does not call n8n again,
+    // and A's answer reaches the client on B.
+    let mut on_a = ChatClient::connect(&a.addr.to_string(), session)
+        .await
+        .expect("connect a");
+    on_a.send("m1", "slow:1500 first").await.expect("send");
+    assert!(n8n.wait_for_calls(1).await);
+    on_a.cut();
+    let mut on_b = ChatClient::connect(&b.addr.to_string(), session)
+        .await
+        .expect("connect b");
+    on_b.send("m1", "slow:1500 first").await.expect("resend");
+    let answer = on_b.answer("m1", T).await.expect("answer on b");
+    assert_eq!(answer, "echo: slow:1500 first");
+    assert_eq!(n8n.calls(), 1, "the resend did not reach n8n");
+
+    // Answered while the session had no connection anywhere: kept in Redis
+    // and delivered by the other relay when the session comes back.
+    on_b.send("m2", "slow:500 second").await.expect("send");
+    assert!(n8n.wait_for_calls(2).await);
+    on_b.cut();
+    assert!(n8n.wait_for_finished(2).await);
+    let mut back_on_a = ChatClient::connect(&a.addr.to_string(), session)
+        .await
+        .expect("reconnect a");
+    let answer = back_on_a.answer("m2", T).await.expect("kept answer");
+    assert_eq!(answer, "echo: slow:500 second");
+    // And resending it is answered from Redis, not by n8n.
+    back_on_a
+        .send("m2", "slow:500 second")
+        .await
+        .expect("resend");
+    let again = back_on_a.answer("m2", T).await.expect("stored answer");
+    assert_eq!(again, answer);
+    assert_eq!(n8n.calls(), 2, "n8n called exactly once per message");
+}
+
+#[tokio::test]
+#[ignore = "needs redis-server and the relay binary; run with `cargo xtask test`"]
+async fn c2_a_push_via_one_relay_reaches_a_client_on_another() {
+    let n8n = StandIn::start().await.expect("n8n");
+    let redis = RedisServer::start().await.expect("redis");
+    let a = relay(&n8n, &redis, &[]).await;
+    let b = relay(&n8n, &redis, &[]).await;
+    let mut on_a = ChatClient::connect(&a.addr.to_string(), "cluster-c2")
+        .await
+        .expect("connect a");
+
+    let (status, body) = push(b.addr, "cluster-c2", "your report is ready").await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["delivered"], 1, "{body}");
+    pushed(&mut on_a, "your report is ready")
+        .await
+        .expect("push on a");
+
+    // Unknown anywhere: 404, from either relay.
+    let (status, _) = push(b.addr, "never-seen", "x").await;
+    assert_eq!(status, 404);
+
+    // No connection open: kept in Redis, delivered by whichever relay the
+    // session reconnects to.
+    on_a.cut();
+    let (status, body) = wait_for("a push to be kept", T, || async {
+        let (status, body) = push(a.addr, "cluster-c2", "kept for later").await;
+        // Until A has noticed the cut connection, it still delivers there.
+        Ok((body["kept"] == true).then_some((status, body)))
+    })
+    .await
+    .expect("kept");
+    assert_eq!(status, 202, "{body}");
+    let mut on_b = ChatClient::connect(&b.addr.to_string(), "cluster-c2")
+        .await
+        .expect("connect b");
+    pushed(&mut on_b, "kept for later")
+        .await
+        .expect("kept push on b");
+}
+
+#[tokio::test]
+#[ignore = "needs redis-server and the relay binary; run with `cargo xtask test`"]
+async fn c3_relays_keep_serving_while_redis_is_down_and_recover() {
+    let n8n = StandIn::start().await.expect("n8n");
+    let mut redis = RedisServer::start().await.expect("redis");
+    let a = relay(&n8n, &redis, &[]).await;
+    let b = relay(&n8n, &redis, &[]).await;
+    wait_status(a.addr, "ok").await;
+    wait_status(b.addr, "ok").await;
+    let mut on_a = ChatClient::connect(&a.addr.to_string(), "cluster-c3")
+        .await
+        .expect("connect a");
+
+    redis.stop();
+    // Each relay notices and says so.
+    on_a.send("d1", "while redis is down").await.expect("send");
+    assert_eq!(
+        on_a.answer("d1", T).await.expect("answered alone"),
+        "echo: while redis is down"
+    );
+    wait_status(a.addr, "degraded").await;
+    wait_status(b.addr, "degraded").await;
+    let h = health(a.addr).await.expect("health");
+    assert_eq!(h["store"]["kind"], "redis");
+    assert_eq!(h["store"]["ok"], false);
+    // Dedup still holds within a relay.
+    on_a.send("d1", "while redis is down")
+        .await
+        .expect("resend");
+    on_a.answer("d1", T).await.expect("stored answer");
+    assert_eq!(n8n.calls(), 1);
+
+    // Redis comes back (empty): both relays recover on their own.
+    redis.start_again().await.expect("redis again");
+    wait_status(a.addr, "ok").await;
+    wait_status(b.addr, "ok").await;
+    // The answer given while Redis was down is shared now: a resend on B
+    // does not reach n8n.
+    let mut on_b = ChatClient::connect(&b.addr.to_string(), "cluster-c3")
+        .await
+        .expect("connect b");
+    wait_for("the answer to be shared", T, || async {
+        let reply = redis.command("HEXISTS n8n-chat:{cluster-c3} m:d1")?;
+        Ok(reply.starts_with(":1").then_some(()))
+    })
+    .await
+    .expect("shared");
+    on_b.send("d1", "while redis is down")
+        .await
+        .expect("resend on b");
+    on_b.answer("d1", T).await.expect("answer on b");
+    assert_eq!(n8n.calls(), 1, "n8n was not called again");
+    // And routing works again: A resubscribed, so a push through B reaches
+    // the connection that stayed open on A the whole time.
+    let (status, body) = push(b.addr, "cluster-c3", "after the outage").await;
+    assert_eq!(status, 202, "{body}");
+    pushed(&mut on_a, "after the outage")
+        .await
+        .expect("push on a");
+    pushed(&mut on_b, "after the outage")
+        .await
+        .expect("push on b");
+}
+
+#[tokio::test]
+#[ignore = "needs redis-server, nginx and the relay binary; run with `cargo xtask test`"]
+async fn c4_the_reconnect_scenario_through_nginx() {
+    let n8n = StandIn::start().await.expect("n8n");
+    let redis = RedisServer::start().await.expect("redis");
+    let a = relay(&n8n, &redis, &["--trusted-proxy", "127.0.0.1"]).await;
+    let b = relay(&n8n, &redis, &["--trusted-proxy", "127.0.0.1"]).await;
+    let nginx = Nginx::start([a.addr, b.addr]).await.expect("nginx");
+    let front = nginx.addr.to_string();
+    let session = "cluster-c4";
+
+    let mut first = ChatClient::connect(&front, session).await.expect("connect");
+    first
+        .send("n1", "slow:1000 through nginx")
+        .await
+        .expect("send");
+    assert!(n8n.wait_for_calls(1).await);
+    // Round robin: the next connection lands on the other relay. Both stay
+    // open here to prove it; then the first is cut.
+    let mut second = ChatClient::connect(&front, session)
+        .await
+        .expect("reconnect");
+    let per_relay = (
+        health(a.addr).await.expect("a")["connections"].clone(),
+        health(b.addr).await.expect("b")["connections"].clone(),
+    );
+    assert_eq!(
+        per_relay,
+        (serde_json::json!(1), serde_json::json!(1)),
+        "one connection on each relay"
+    );
+    first.cut();
+    second
+        .send("n1", "slow:1000 through nginx")
+        .await
+        .expect("resend");
+    assert_eq!(
+        second.answer("n1", T).await.expect("answer"),
+        "echo: slow:1000 through nginx"
+    );
+    assert_eq!(n8n.calls(), 1, "n8n called once");
+    // A push through the balancer reaches it too.
+    let (status, body) = push(nginx.addr, session, "via nginx").await;
+    assert_eq!(status, 202, "{body}");
+    pushed(&mut second, "via nginx").await.expect("push");
+}
+
+#[tokio::test]
+#[ignore = "needs redis-server and the relay binary; run with `cargo xtask test`"]
+async fn c5_a_message_of_a_crashed_relay_is_taken_over_after_its_lease() {
+    let n8n = StandIn::start().await.expect("n8n");
+    let redis = RedisServer::start().await.expect("redis");
+    let mut a = relay(&n8n, &redis, &["--redis-lease", "2s"]).await;
+    let b = relay(&n8n, &redis, &["--redis-lease", "2s"]).await;
+    let mut on_a = ChatClient::connect(&a.addr.to_string(), "cluster-c5")
+        .await
+        .expect("connect a");
+    on_a.send("k1", "slow:3000 crash test").await.expect("send");
+    assert!(n8n.wait_for_calls(1).await);
+    a.kill();
+    // The page reconnects to B at once and resends. While A's lease lives,
+    // B waits for A's answer; once it has expired, B runs the message itself.
+    let mut on_b = ChatClient::connect(&b.addr.to_string(), "cluster-c5")
+        .await
+        .expect("connect b");
+    on_b.send("k1", "slow:3000 crash test")
+        .await
+        .expect("resend");
+    let leases = redis.command("KEYS n8n-chat:relay:*").expect("keys");
+    assert!(
+        leases.starts_with("*2\r\n"),
+        "A's lease still lives: {leases:?}"
+    );
+    assert_eq!(n8n.calls(), 1, "B waits for A while A's lease lives");
+    assert_eq!(
+        on_b.answer("k1", T).await.expect("answer"),
+        "echo: slow:3000 crash test"
+    );
+    assert_eq!(n8n.calls(), 2, "run again once, after the crash");
+}

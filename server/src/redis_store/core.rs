@@ -1,0 +1,297 @@
+//! The Redis calls of the shared store, one method per script, each
+//! recording whether Redis answered (see [`Link`]).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::ws::Utf8Bytes;
+use redis::aio::ConnectionManager;
+use redis::RedisResult;
+
+use super::link::Link;
+use super::scripts::{lease_key, Keys, Scripts};
+use crate::sessions::{Begin, Limits, Sessions};
+
+/// A final frame that could not be written to Redis yet (it was down); it
+/// is written when Redis is back, so other relays see the message answered.
+#[derive(Debug, Clone)]
+pub struct Completion {
+    /// The session.
+    pub session: String,
+    /// The message id.
+    pub id: String,
+    /// The `response` or `error` frame.
+    pub frame: Utf8Bytes,
+    /// Whether it is an error.
+    pub failed: bool,
+}
+
+/// What the store's tasks share.
+#[derive(Debug)]
+pub struct Core {
+    /// Connections here, and the whole store while Redis is down.
+    pub local: Sessions,
+    /// Commands (reconnects by itself).
+    pub conn: ConnectionManager,
+    /// The scripts.
+    pub scripts: Scripts,
+    /// Key prefix.
+    pub prefix: String,
+    /// This relay's id (in its lease and in-flight markers).
+    pub relay: String,
+    /// Bounds (the same as in memory).
+    pub limits: Limits,
+    /// Reachability.
+    pub link: Arc<Link>,
+    /// Completions waiting for Redis.
+    pub pending: Mutex<Vec<Completion>>,
+}
+
+impl Core {
+    /// The keys of `session`.
+    pub fn keys(&self, session: &str) -> Keys {
+        Keys::new(&self.prefix, session)
+    }
+
+    fn ttl(&self) -> u64 {
+        self.limits.retain_for.as_secs().max(1)
+    }
+
+    fn max_kept(&self) -> usize {
+        self.limits.max_answers_per_session
+    }
+
+    fn seen<T>(&self, result: RedisResult<T>) -> RedisResult<T> {
+        match &result {
+            Ok(_) => self.link.command_ok(),
+            Err(e) => self.link.command_failed(e),
+        }
+        result
+    }
+
+    /// Renews this relay's lease.
+    pub async fn renew_lease(&self, lease: Duration) -> RedisResult<()> {
+        let mut conn = self.conn.clone();
+        let result = redis::cmd("SET")
+            .arg(lease_key(&self.prefix, &self.relay))
+            .arg(1)
+            .arg("PX")
+            .arg(lease.as_millis().max(1) as u64)
+            .query_async::<()>(&mut conn)
+            .await;
+        self.seen(result)
+    }
+
+    /// The shared dedup decision for a message this relay has not seen.
+    pub async fn begin(&self, session: &str, id: &str, retry: bool) -> RedisResult<Begin> {
+        let keys = self.keys(session);
+        let mut conn = self.conn.clone();
+        let result = self
+            .scripts
+            .begin
+            .key(&keys.hash)
+            .key(&keys.run)
+            .arg(id)
+            .arg(u8::from(retry))
+            .arg(&self.relay)
+            .arg(self.limits.max_in_flight_per_session)
+            .arg(self.ttl())
+            .arg(lease_key(&self.prefix, ""))
+            .invoke_async::<Vec<String>>(&mut conn)
+            .await;
+        let reply = self.seen(result)?;
+        Ok(match reply.first().map(String::as_str) {
+            Some("start") => Begin::Start,
+            Some("inflight") => Begin::InFlight,
+            Some("elsewhere") => Begin::Elsewhere,
+            Some("busy") => Begin::Busy,
+            Some("answered") => {
+                Begin::Answered(Utf8Bytes::from(reply.get(1).cloned().unwrap_or_default()))
+            }
+            _ => {
+                return Err(redis::RedisError::from((
+                    redis::ErrorKind::Client,
+                    "unexpected reply from the begin script",
+                )))
+            }
+        })
+    }
+
+    /// Stores the final frame and publishes it (or keeps it). How many
+    /// relays received it.
+    pub async fn complete(&self, c: &Completion) -> RedisResult<i64> {
+        let keys = self.keys(&c.session);
+        let mut conn = self.conn.clone();
+        let result = self
+            .scripts
+            .complete
+            .key(&keys.hash)
+            .key(&keys.run)
+            .key(&keys.order)
+            .key(&keys.kept)
+            .arg(&c.id)
+            .arg(u8::from(c.failed))
+            .arg(c.frame.as_str())
+            .arg(self.ttl())
+            .arg(self.limits.max_answers_per_session)
+            .arg(&keys.channel)
+            .invoke_async::<i64>(&mut conn)
+            .await;
+        self.seen(result)
+    }
+
+    /// Publishes a chunk (not kept).
+    pub async fn publish(&self, session: &str, frame: &Utf8Bytes) -> RedisResult<i64> {
+        let keys = self.keys(session);
+        let mut conn = self.conn.clone();
+        let result = redis::cmd("PUBLISH")
+            .arg(&keys.channel)
+            .arg(frame.as_str())
+            .query_async::<i64>(&mut conn)
+            .await;
+        self.seen(result)
+    }
+
+    /// Publishes a push or keeps it: -1 unknown session, -2 full, 0 kept,
+    /// else the relays that received it.
+    pub async fn push(&self, session: &str, frame: &Utf8Bytes) -> RedisResult<i64> {
+        let keys = self.keys(session);
+        let mut conn = self.conn.clone();
+        let result = self
+            .scripts
+            .push
+            .key(&keys.hash)
+            .key(&keys.kept)
+            .arg(&keys.channel)
+            .arg(frame.as_str())
+            .arg(self.ttl())
+            .arg(self.max_kept())
+            .invoke_async::<i64>(&mut conn)
+            .await;
+        self.seen(result)
+    }
+
+    /// Keeps frames for the session's next connection.
+    pub async fn keep(&self, session: &str, frames: &[Utf8Bytes]) -> RedisResult<()> {
+        let keys = self.keys(session);
+        let mut conn = self.conn.clone();
+        let mut invocation = self.scripts.keep.key(&keys.hash);
+        invocation
+            .key(&keys.kept)
+            .arg(self.ttl())
+            .arg(self.max_kept());
+        for frame in frames {
+            invocation.arg(frame.as_str());
+        }
+        let result = invocation.invoke_async::<i64>(&mut conn).await;
+        self.seen(result).map(|_| ())
+    }
+
+    /// Marks the session seen, renews its keys, takes its kept frames.
+    pub async fn attach(&self, session: &str) -> RedisResult<Vec<String>> {
+        let keys = self.keys(session);
+        let mut conn = self.conn.clone();
+        let result = self
+            .scripts
+            .attach
+            .key(&keys.hash)
+            .key(&keys.run)
+            .key(&keys.order)
+            .key(&keys.kept)
+            .arg(self.ttl())
+            .invoke_async::<Vec<String>>(&mut conn)
+            .await;
+        self.seen(result)
+    }
+
+    /// Sends frames taken from Redis to the session's connections here;
+    /// what no connection took goes back.
+    pub async fn hand_over(&self, session: &str, frames: Vec<String>) {
+        let mut back = Vec::new();
+        for frame in frames {
+            let frame = Utf8Bytes::from(frame);
+            if self.local.deliver(session, &frame) == 0 {
+                back.push(frame);
+            }
+        }
+        if !back.is_empty() {
+            self.keep_or_hold(session, back).await;
+        }
+    }
+
+    /// Keeps frames in Redis, or here if Redis is down.
+    pub async fn keep_or_hold(&self, session: &str, frames: Vec<Utf8Bytes>) {
+        if self.keep(session, &frames).await.is_err() {
+            for frame in frames {
+                let _ = self.local.push(session, frame);
+            }
+        }
+    }
+
+    /// Takes what Redis kept for each session connected here (after the
+    /// subscription was down, answers published meanwhile were kept).
+    pub async fn recover(&self, sessions: Vec<String>) {
+        for session in sessions {
+            match self.attach(&session).await {
+                Ok(frames) => self.hand_over(&session, frames).await,
+                Err(_) => return,
+            }
+        }
+        self.flush_pending().await;
+    }
+
+    /// Writes completions that waited for Redis.
+    pub async fn flush_pending(&self) {
+        let pending = std::mem::take(
+            &mut *self
+                .pending
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        if pending.is_empty() {
+            return;
+        }
+        let mut left = Vec::new();
+        for c in pending {
+            if self.complete(&c).await.is_err() {
+                left.push(c);
+            }
+        }
+        let written = left.is_empty();
+        self.pending
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .extend(left);
+        if written {
+            tracing::info!("answers given while Redis was down are now shared");
+        }
+    }
+
+    /// Remembers a completion for [`Core::flush_pending`].
+    pub fn hold(&self, c: Completion) {
+        self.pending
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(c);
+    }
+
+    /// Renews the keys of the sessions connected here.
+    pub async fn renew_sessions(&self) -> RedisResult<()> {
+        let sessions = self.local.connected_sessions();
+        if sessions.is_empty() {
+            return Ok(());
+        }
+        let ttl = self.ttl() as i64;
+        let mut pipe = redis::pipe();
+        for session in &sessions {
+            let keys = self.keys(session);
+            pipe.expire(&keys.hash, ttl).ignore();
+            pipe.expire(&keys.run, ttl).ignore();
+            pipe.expire(&keys.order, ttl).ignore();
+            pipe.expire(&keys.kept, ttl).ignore();
+        }
+        let mut conn = self.conn.clone();
+        let result = pipe.query_async::<()>(&mut conn).await;
+        self.seen(result)
+    }
+}

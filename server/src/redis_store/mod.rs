@@ -1,0 +1,218 @@
+//! The shared session store (`--redis-url`): several relays behind a load
+//! balancer act as one.
+//!
+//! - **Dedup** is decided by Redis ([`scripts::BEGIN`], atomic), so a message
+//!   resent to another relay after a reconnect reaches n8n once.
+//! - **Routing**: each relay subscribes to the channel of every session
+//!   connected to it ([`subscriber`]); answers, chunks and pushes are
+//!   published there, so they reach the session's connection wherever it is.
+//! - **Retention**: an answer nobody receives is kept in Redis (same bounds
+//!   and `--retain-for` as in memory) and taken by whichever relay the
+//!   session reconnects to.
+//!
+//! The relay also keeps its in-memory [`Sessions`]: for its own connections,
+//! as a cache of answered ids, and as the whole store while Redis is down
+//! ([`link`]). Then it works alone — dedup and delivery within this relay —
+//! and when Redis is back it resubscribes, takes what was kept, and writes
+//! the answers it gave meanwhile.
+
+mod core;
+pub mod link;
+pub mod scripts;
+mod subscriber;
+mod writer;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use axum::extract::ws::Utf8Bytes;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tokio::sync::{mpsc, oneshot};
+
+use self::core::{Completion, Core};
+use crate::sessions::{Begin, ConnHandle, ConnId, Limits, Pushed, Sessions, Stats};
+use crate::store::{SessionStore, StoreHealth};
+
+/// The Redis-backed store.
+#[derive(Debug)]
+pub struct RedisStore {
+    core: Arc<Core>,
+    subscriptions: mpsc::UnboundedSender<subscriber::Command>,
+    writes: mpsc::Sender<writer::Write>,
+}
+
+impl RedisStore {
+    /// Connects lazily (the relay starts even while Redis is down, degraded)
+    /// and starts the subscription, writer and lease tasks.
+    pub fn start(
+        url: &url::Url,
+        prefix: &str,
+        lease: Duration,
+        limits: Limits,
+    ) -> Result<Arc<RedisStore>, redis::RedisError> {
+        let client = redis::Client::open(url.as_str())?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(1)))
+            .set_response_timeout(Some(Duration::from_secs(2)))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+        let core = Arc::new(Core {
+            local: Sessions::new(limits.clone()),
+            conn,
+            scripts: scripts::Scripts::default(),
+            prefix: prefix.to_owned(),
+            relay: uuid::Uuid::new_v4().to_string(),
+            limits,
+            link: Arc::default(),
+            pending: Mutex::new(Vec::new()),
+        });
+        let (subscriptions, commands) = mpsc::unbounded_channel();
+        let (writes, queue) = mpsc::channel(writer::QUEUE);
+        tokio::spawn(subscriber::run(client, core.clone(), commands));
+        tokio::spawn(writer::run(core.clone(), queue));
+        tokio::spawn(renew_lease(Arc::downgrade(&core), lease));
+        tracing::info!(relay = %core.relay, "sessions shared through Redis at {}", redact(url));
+        Ok(Arc::new(RedisStore {
+            core,
+            subscriptions,
+            writes,
+        }))
+    }
+
+    async fn subscribe(&self, session: &str) -> bool {
+        let (ack, subscribed) = oneshot::channel();
+        if self
+            .subscriptions
+            .send(subscriber::Command::Subscribe(session.to_owned(), ack))
+            .is_err()
+        {
+            return false;
+        }
+        subscribed.await.unwrap_or(false)
+    }
+}
+
+/// The URL without its password, for logs.
+pub fn redact(url: &url::Url) -> String {
+    let mut shown = url.clone();
+    if shown.password().is_some() {
+        let _ = shown.set_password(Some("***"));
+    }
+    shown.to_string()
+}
+
+/// Keeps this relay's lease alive (every third of `lease`) until the store
+/// is dropped. While it lives, other relays wait for this relay's answers
+/// instead of starting the same messages again.
+async fn renew_lease(core: std::sync::Weak<Core>, lease: Duration) {
+    let mut tick = tokio::time::interval((lease / 3).max(Duration::from_millis(10)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(core) = core.upgrade() else { return };
+        let _ = core.renew_lease(lease).await;
+    }
+}
+
+#[async_trait]
+impl SessionStore for RedisStore {
+    async fn attach(&self, session: &str, conn: ConnHandle) {
+        self.core.local.attach(session, conn);
+        // Subscribe first, then take what was kept: a frame published in
+        // between reaches the subscription; one published before was kept.
+        self.subscribe(session).await;
+        if let Ok(frames) = self.core.attach(session).await {
+            self.core.hand_over(session, frames).await;
+        }
+    }
+
+    async fn detach(&self, session: &str, conn: ConnId) {
+        self.core.local.detach(session, conn);
+        let _ = self
+            .subscriptions
+            .send(subscriber::Command::Unsubscribe(session.to_owned()));
+    }
+
+    async fn begin(&self, session: &str, id: &str, retry: bool) -> Begin {
+        // Known here (in flight here, or answered here): no need to ask.
+        let here = self.core.local.begin(session, id, retry);
+        if here != Begin::Start {
+            return here;
+        }
+        match self.core.begin(session, id, retry).await {
+            Ok(Begin::Start) => Begin::Start,
+            Ok(shared) => {
+                self.core.local.abandon(session, id);
+                shared
+            }
+            // Redis is down: this relay decides alone.
+            Err(_) => Begin::Start,
+        }
+    }
+
+    fn chunk(&self, session: &str, frame: Utf8Bytes) {
+        if let Err(e) = self
+            .writes
+            .try_send(writer::Write::Chunk(session.to_owned(), frame))
+        {
+            tracing::debug!(session, "chunk dropped: {e}");
+        }
+    }
+
+    async fn complete(&self, session: &str, id: &str, frame: Utf8Bytes, failed: bool) {
+        self.core.local.record(session, id, frame.clone(), failed);
+        let completion = Completion {
+            session: session.to_owned(),
+            id: id.to_owned(),
+            frame,
+            failed,
+        };
+        let (done, written) = oneshot::channel();
+        if self
+            .writes
+            .send(writer::Write::Complete(completion.clone(), done))
+            .await
+            .is_err()
+        {
+            self.core.local.push(session, completion.frame);
+            return;
+        }
+        let _ = written.await;
+    }
+
+    async fn push(&self, session: &str, frame: Utf8Bytes) -> Option<Pushed> {
+        match self.core.push(session, &frame).await {
+            Ok(-1) if self.core.local.is_connected(session) => {
+                // Connected while Redis was down (or after it lost its data).
+                self.core.local.push(session, frame)
+            }
+            Ok(-1) => None,
+            Ok(-2) => Some(Pushed::Full),
+            Ok(0) => Some(Pushed::Kept),
+            Ok(relays) => Some(Pushed::Delivered(relays.max(0) as usize)),
+            Err(_) => self.core.local.push(session, frame),
+        }
+    }
+
+    async fn maintain(&self) -> usize {
+        let forgotten = self.core.local.sweep();
+        if self.core.renew_sessions().await.is_ok() {
+            self.core.flush_pending().await;
+        }
+        forgotten
+    }
+
+    fn is_connected(&self, session: &str) -> bool {
+        self.core.local.is_connected(session)
+    }
+
+    fn stats(&self) -> Stats {
+        self.core.local.stats()
+    }
+
+    fn health(&self) -> StoreHealth {
+        self.core.link.health()
+    }
+}

@@ -1,0 +1,208 @@
+//! The Redis keys of a session, and the Lua scripts that change them.
+//!
+//! Each step that must not interleave with another relay's (is this id new?
+//! publish or keep?) is one script: Redis runs a script atomically, so two
+//! relays can never both start the same message, and an answer published
+//! while the session's connection moves between relays is either received
+//! by a subscriber or kept — never neither.
+//!
+//! Per session `s` (prefix `p`, default `n8n-chat:`), all expiring
+//! `--retain-for` after the last activity (renewed while connected):
+//! - `p{s}` hash: `seen`, and `m:<id>` → `0<frame>` (answer) / `1<frame>` (error)
+//! - `p{s}:run` hash: `<id>` → the relay answering it right now
+//! - `p{s}:order` list: answered ids, oldest first (bounded)
+//! - `p{s}:kept` list: frames waiting for the session's next connection
+//! - channel `p{s}:ch`: frames for the session's open connections
+//!
+//! And per relay `p relay:<id>`: its lease, renewed while it runs. A message
+//! whose relay's lease has expired (it crashed) may be started again.
+//!
+//! Keys are used beyond those passed as KEYS, so this is for a standalone
+//! Redis (or one behind Sentinel), not Redis Cluster.
+
+use redis::Script;
+
+/// The key names of one session.
+#[derive(Debug, Clone)]
+pub struct Keys {
+    /// The session hash.
+    pub hash: String,
+    /// Messages being answered, by relay.
+    pub run: String,
+    /// Answered ids, oldest first.
+    pub order: String,
+    /// Frames kept for the next connection.
+    pub kept: String,
+    /// The pub/sub channel.
+    pub channel: String,
+}
+
+impl Keys {
+    /// The keys of `session` under `prefix`.
+    pub fn new(prefix: &str, session: &str) -> Self {
+        // The braces make the session a hash tag, so its keys would land in
+        // one slot should this ever run against Redis Cluster.
+        let base = format!("{prefix}{{{session}}}");
+        Keys {
+            hash: base.clone(),
+            run: format!("{base}:run"),
+            order: format!("{base}:order"),
+            kept: format!("{base}:kept"),
+            channel: format!("{base}:ch"),
+        }
+    }
+
+    /// The session a channel name belongs to.
+    pub fn session_of_channel<'a>(prefix: &str, channel: &'a str) -> Option<&'a str> {
+        channel
+            .strip_prefix(prefix)?
+            .strip_prefix('{')?
+            .strip_suffix("}:ch")
+    }
+}
+
+/// The key of a relay's lease.
+pub fn lease_key(prefix: &str, relay: &str) -> String {
+    format!("{prefix}relay:{relay}")
+}
+
+/// KEYS: hash, run. ARGV: id, retry (0/1), relay, max in flight, ttl (s),
+/// lease key prefix. Returns `{"start"}`, `{"inflight"}` (here),
+/// `{"elsewhere"}` (on a relay whose lease lives), `{"busy"}` or
+/// `{"answered", frame}`.
+pub const BEGIN: &str = r#"
+local id = ARGV[1]
+local owner = redis.call('HGET', KEYS[2], id)
+if owner then
+  if owner == ARGV[3] then return {'inflight'} end
+  if redis.call('EXISTS', ARGV[6] .. owner) == 1 then return {'elsewhere'} end
+  redis.call('HDEL', KEYS[2], id)
+end
+local v = redis.call('HGET', KEYS[1], 'm:' .. id)
+if v and not (string.sub(v, 1, 1) == '1' and ARGV[2] == '1') then
+  return {'answered', string.sub(v, 2)}
+end
+local all = redis.call('HGETALL', KEYS[2])
+local n = 0
+for i = 1, #all, 2 do
+  if redis.call('EXISTS', ARGV[6] .. all[i + 1]) == 1 then
+    n = n + 1
+  else
+    redis.call('HDEL', KEYS[2], all[i])
+  end
+end
+if n >= tonumber(ARGV[4]) then return {'busy'} end
+redis.call('HSET', KEYS[2], id, ARGV[3])
+redis.call('HSET', KEYS[1], 'seen', '1')
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+redis.call('EXPIRE', KEYS[2], ARGV[5])
+return {'start'}
+"#;
+
+/// KEYS: hash, run, order, kept. ARGV: id, failed (0/1), frame, ttl (s),
+/// max answers, channel. Stores the answer, then publishes it, or keeps it
+/// if no relay listens. Returns how many relays received it.
+pub const COMPLETE: &str = r#"
+local field = 'm:' .. ARGV[1]
+redis.call('HDEL', KEYS[2], ARGV[1])
+if redis.call('HEXISTS', KEYS[1], field) == 1 then
+  redis.call('LREM', KEYS[3], 0, ARGV[1])
+end
+redis.call('HSET', KEYS[1], field, ARGV[2] .. ARGV[3])
+redis.call('HSET', KEYS[1], 'seen', '1')
+redis.call('RPUSH', KEYS[3], ARGV[1])
+local max = tonumber(ARGV[5])
+while redis.call('LLEN', KEYS[3]) > max do
+  local old = redis.call('LPOP', KEYS[3])
+  redis.call('HDEL', KEYS[1], 'm:' .. old)
+end
+local n = redis.call('PUBLISH', ARGV[6], ARGV[3])
+if n == 0 then
+  redis.call('RPUSH', KEYS[4], ARGV[3])
+  redis.call('LTRIM', KEYS[4], -max, -1)
+  redis.call('EXPIRE', KEYS[4], ARGV[4])
+end
+for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[4]) end
+return n
+"#;
+
+/// KEYS: hash, kept. ARGV: channel, frame, ttl (s), max kept. Returns -1 for
+/// an unknown session, -2 when it keeps too much already, 0 when kept, or
+/// how many relays received it.
+pub const PUSH: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+local n = redis.call('PUBLISH', ARGV[1], ARGV[2])
+if n > 0 then return n end
+if redis.call('LLEN', KEYS[2]) >= tonumber(ARGV[4]) then return -2 end
+redis.call('RPUSH', KEYS[2], ARGV[2])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return 0
+"#;
+
+/// KEYS: hash, kept. ARGV: ttl (s), max kept, frames to keep… Keeps frames
+/// a relay received for a session whose connection had just left it.
+pub const KEEP: &str = r#"
+redis.call('HSET', KEYS[1], 'seen', '1')
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+for i = 3, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+return 1
+"#;
+
+/// KEYS: hash, run, order, kept. ARGV: ttl (s). Marks the session seen,
+/// renews its keys, and takes the frames kept for it.
+pub const ATTACH: &str = r#"
+redis.call('HSET', KEYS[1], 'seen', '1')
+for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[1]) end
+local kept = redis.call('LRANGE', KEYS[4], 0, -1)
+redis.call('DEL', KEYS[4])
+return kept
+"#;
+
+/// The scripts, loaded once (redis-rs sends EVALSHA and falls back to EVAL,
+/// so a restarted Redis that forgot them is fine).
+#[derive(Debug)]
+pub struct Scripts {
+    /// [`BEGIN`].
+    pub begin: Script,
+    /// [`COMPLETE`].
+    pub complete: Script,
+    /// [`PUSH`].
+    pub push: Script,
+    /// [`KEEP`].
+    pub keep: Script,
+    /// [`ATTACH`].
+    pub attach: Script,
+}
+
+impl Default for Scripts {
+    fn default() -> Self {
+        Scripts {
+            begin: Script::new(BEGIN),
+            complete: Script::new(COMPLETE),
+            push: Script::new(PUSH),
+            keep: Script::new(KEEP),
+            attach: Script::new(ATTACH),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channels_name_their_session() {
+        let keys = Keys::new("n8n-chat:", "abc-1");
+        assert_eq!(keys.hash, "n8n-chat:{abc-1}");
+        assert_eq!(keys.channel, "n8n-chat:{abc-1}:ch");
+        assert_eq!(
+            Keys::session_of_channel("n8n-chat:", &keys.channel),
+            Some("abc-1")
+        );
+        assert_eq!(Keys::session_of_channel("other:", &keys.channel), None);
+        assert_eq!(lease_key("p:", "r1"), "p:relay:r1");
+    }
+}

@@ -1,0 +1,51 @@
+//! Writes a relay's streamed chunks and final answers to Redis in the order
+//! they were produced, so a page never sees an answer's last chunk after the
+//! answer itself. One task, one queue.
+
+use std::sync::Arc;
+
+use axum::extract::ws::Utf8Bytes;
+use tokio::sync::{mpsc, oneshot};
+
+use super::core::{Completion, Core};
+
+/// Chunks waiting to be published before new ones are dropped (a chunk is
+/// only a preview: the final answer carries the whole text).
+pub const QUEUE: usize = 4096;
+
+/// One write.
+#[derive(Debug)]
+pub enum Write {
+    /// A piece of a streamed answer.
+    Chunk(String, Utf8Bytes),
+    /// A final answer or error; `done` fires once it is delivered or kept.
+    Complete(Completion, oneshot::Sender<()>),
+}
+
+/// Runs the writer until the store is dropped.
+pub async fn run(core: Arc<Core>, mut writes: mpsc::Receiver<Write>) {
+    while let Some(write) = writes.recv().await {
+        match write {
+            Write::Chunk(session, frame) => {
+                if core.publish(&session, &frame).await.is_err() {
+                    core.local.deliver(&session, &frame);
+                }
+            }
+            Write::Complete(completion, done) => {
+                if core.complete(&completion).await.is_err() {
+                    // Redis is down: deliver here (or keep here), and share
+                    // the answer once Redis is back.
+                    if core
+                        .local
+                        .push(&completion.session, completion.frame.clone())
+                        .is_none()
+                    {
+                        tracing::warn!(session = %completion.session, id = %completion.id, "answer for a session forgotten here; kept for Redis only");
+                    }
+                    core.hold(completion);
+                }
+                let _ = done.send(());
+            }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! A message another relay is answering (shared store only): if that relay
+//! stops for good (crashed, no drain), its lease expires and this relay —
+//! where the session's connection now is — runs the message itself, so the
+//! page's resend is not left waiting forever.
+//!
+//! Checked every third of `--redis-lease`, for as long as the session has a
+//! connection here; a relay that is merely slow keeps renewing its lease and
+//! its answer arrives through Redis as usual.
+
+use std::time::Duration;
+
+use crate::connection::answer;
+use crate::responder::ChatRequest;
+use crate::sessions::Begin;
+use crate::AppState;
+
+/// Watches `request` until it is answered (anywhere) or taken over here.
+pub async fn watch(state: AppState, request: ChatRequest) {
+    let period = (state.config.redis_lease / 3).max(Duration::from_millis(50));
+    let (session, id) = (request.session_id.clone(), request.message_id.clone());
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(period) => {}
+            _ = state.stop_answers.cancelled() => return,
+        }
+        if state.is_draining() || !state.store.is_connected(&session) {
+            // Nobody here to answer; the session's next connection resends.
+            return;
+        }
+        match state.store.begin(&session, &id, false).await {
+            Begin::Elsewhere | Begin::Busy => continue,
+            Begin::Start => {
+                tracing::warn!(session = %session, id = %id, "the relay answering this message stopped; answering it here");
+                answer(state, request).await;
+                return;
+            }
+            // Answered (its frame was published to this session) or in
+            // flight here now.
+            Begin::Answered(_) | Begin::InFlight => return,
+        }
+    }
+}
