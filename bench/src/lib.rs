@@ -11,11 +11,15 @@
 //!   in exactly one outcome and reach the webhook at most once.
 //! - [`idle`]: many idle clients, for the connection-density measurement.
 //! - [`stats`]: percentiles and the relay process's CPU and memory.
+//! - [`relay`]: the relay binary as a child process, limits lifted.
+//! - [`cluster`]: two relays sharing Redis behind nginx, for the cluster soak.
 
+pub mod cluster;
 pub mod delay_proxy;
 pub mod idle;
 pub mod loadgen;
 pub mod page;
+pub mod relay;
 pub mod round_trip;
 pub mod soak;
 pub mod stats;

@@ -4,74 +4,22 @@
 //! `bench --relay <path to relay binary> [--quick] [--out BENCHMARKS.md]`
 
 use std::fmt::Write as _;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bench::delay_proxy::DelayProxy;
 use bench::loadgen::{self, Load};
+use bench::relay::Relay;
 use bench::round_trip;
 use bench::stats::{self, summary, Summary};
 use testkit::n8n::StandIn;
-
-struct Relay {
-    child: Child,
-    addr: std::net::SocketAddr,
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("no free port: {e}"))
-}
 
 async fn start_relay(path: &str, webhook: &str) -> Relay {
     start_relay_with(path, webhook, &[]).await
 }
 
 async fn start_relay_with(path: &str, webhook: &str, extra: &[&str]) -> Relay {
-    let addr: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
-    let mut child = Command::new(path)
-        .args(["--listen", &addr.to_string(), "--webhook-url", webhook])
-        .args(["--max-concurrent-webhooks", "1024"])
-        // The load generator is one IP sending as fast as it can: lift the
-        // abuse limits, which are not what is being measured.
-        .args([
-            "--max-connections-per-ip",
-            "100000",
-            "--rate-limit",
-            "1000000000",
-        ])
-        .args([
-            "--rate-burst",
-            "1000000",
-            "--max-in-flight-per-session",
-            "1000000",
-            "--upgrades-per-minute-per-ip",
-            "1000000",
-        ])
-        .args(extra)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {path}: {e}"));
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            return Relay { child, addr };
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("relay did not start");
+    Relay::start(path, webhook, extra).await
 }
 
 fn row(name: &str, s: Summary) -> String {
@@ -131,7 +79,8 @@ async fn main() {
         let rounds = arg("--rounds")
             .and_then(|r| r.parse().ok())
             .unwrap_or(if quick { 3 } else { 5 });
-        std::process::exit(soak(&relay_path, quick, rounds).await);
+        let cluster = args.iter().any(|a| a == "--cluster");
+        std::process::exit(soak(&relay_path, quick, rounds, cluster).await);
     }
 
     let n8n = StandIn::start().await.expect("stand-in webhook");
@@ -478,7 +427,7 @@ async fn page_sections(md: &mut String, webhook: &str, quick: bool) -> Option<Pa
 /// round; exits non-zero if any message was lost, got conflicting outcomes
 /// or reached the webhook twice, if anything is left behind after a round,
 /// or if the relay's memory keeps growing from round to round.
-async fn soak(relay_path: &str, quick: bool, rounds: usize) -> i32 {
+async fn soak(relay_path: &str, quick: bool, rounds: usize, cluster: bool) -> i32 {
     use bench::soak::{self, Soak};
     let n8n = StandIn::start().await.expect("stand-in webhook");
     n8n.set_mode(testkit::n8n::Mode::Flaky {
@@ -490,25 +439,48 @@ async fn soak(relay_path: &str, quick: bool, rounds: usize) -> i32 {
     // Retention capped below what the rounds create (answers of 2 rounds),
     // so memory must level off once the caps are reached.
     let max_sessions = (2 * clients).to_string();
-    let relay = start_relay_with(
-        relay_path,
-        &n8n.url("/webhook/chat"),
-        &["--max-sessions", &max_sessions],
-    )
-    .await;
-    let health_url = format!("http://{}/healthz", relay.addr);
-    let rss_start = stats::rss_kib(relay.child.id()).unwrap_or(0);
+    let webhook = n8n.url("/webhook/chat");
+    let extra = ["--max-sessions", max_sessions.as_str()];
+    // One relay, or two sharing Redis behind nginx (`--cluster`).
+    let (single, cluster) = if cluster {
+        let c = bench::cluster::Cluster::start(relay_path, &webhook, &extra)
+            .await
+            .unwrap_or_else(|e| panic!("cluster: {e}"));
+        (None, Some(c))
+    } else {
+        (
+            Some(start_relay_with(relay_path, &webhook, &extra).await),
+            None,
+        )
+    };
+    let relays: Vec<&Relay> = match (&single, &cluster) {
+        (Some(r), _) => vec![r],
+        (_, Some(c)) => c.relays.iter().collect(),
+        _ => Vec::new(),
+    };
+    let url = match &cluster {
+        Some(c) => c.ws_url(),
+        None => format!("ws://{}/ws", relays[0].addr),
+    };
+    let rss_of = |relays: &[&Relay]| -> u64 {
+        relays
+            .iter()
+            .map(|r| stats::rss_kib(r.child.id()).unwrap_or(0))
+            .sum()
+    };
+    let rss_start = rss_of(&relays);
     let mut rss_after_round = Vec::new();
     let mut failed = false;
     for round in 0..rounds.max(1) {
         eprintln!(
-            "soak round {}/{rounds}: {clients} clients × {messages} messages, random cuts, flaky webhook",
-            round + 1
+            "soak round {}/{rounds}: {clients} clients × {messages} messages, random cuts, flaky webhook, {}",
+            round + 1,
+            if cluster.is_some() { "2 relays sharing Redis behind nginx" } else { "1 relay" }
         );
         let started = Instant::now();
         let calls_before = n8n.inputs().len();
         let report = soak::run(Soak {
-            url: format!("ws://{}/ws", relay.addr),
+            url: url.clone(),
             clients,
             messages,
             window: 4,
@@ -522,20 +494,31 @@ async fn soak(relay_path: &str, quick: bool, rounds: usize) -> i32 {
             *calls.entry(input).or_default() += 1;
         }
         let duplicate_calls = calls.values().filter(|n| **n > 1).count();
-        // Afterwards nothing may be left behind: no connection, nothing in flight.
-        let mut leftover = serde_json::Value::Null;
-        for _ in 0..100 {
-            leftover = match reqwest::get(&health_url).await {
-                Ok(r) => r.json().await.unwrap_or_default(),
-                Err(_) => serde_json::Value::Null,
-            };
-            if leftover["connections"] == 0 && leftover["inFlight"] == 0 {
-                break;
+        // Afterwards nothing may be left behind: no connection, nothing in
+        // flight, on any relay.
+        let mut leftover = serde_json::json!({"connections": 0, "inFlight": 0, "sessions": 0});
+        let mut clean = true;
+        for relay in &relays {
+            let health_url = format!("http://{}/healthz", relay.addr);
+            let mut h = serde_json::Value::Null;
+            for _ in 0..100 {
+                h = match reqwest::get(&health_url).await {
+                    Ok(r) => r.json().await.unwrap_or_default(),
+                    Err(_) => serde_json::Value::Null,
+                };
+                if h["connections"] == 0 && h["inFlight"] == 0 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            clean &= h["connections"] == 0 && h["inFlight"] == 0 && h["status"] == "ok";
+            for key in ["connections", "inFlight", "sessions"] {
+                leftover[key] = (leftover[key].as_u64().unwrap_or(0)
+                    + h[key].as_u64().unwrap_or(u64::MAX / 4))
+                .into();
+            }
         }
-        let clean = leftover["connections"] == 0 && leftover["inFlight"] == 0;
-        let rss = stats::rss_kib(relay.child.id()).unwrap_or(0);
+        let rss = rss_of(&relays);
         rss_after_round.push(rss);
         println!(
             "soak round {}: {} messages in {:.1} s: {} answered, {} errors, {} lost, {} conflicting, {} duplicate webhook calls, {} connection cuts; afterwards {} connections, {} in flight, {} sessions kept; relay RSS {rss} KiB",

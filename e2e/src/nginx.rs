@@ -1,4 +1,4 @@
-//! nginx (Debian's package; `NGINX` names the binary) in front of relays,
+//! nginx (Debian's package; `NGINX_BIN` names the binary) in front of relays,
 //! configured from the deployable `deploy/nginx.conf`.
 
 use std::net::SocketAddr;
@@ -43,7 +43,7 @@ impl Nginx {
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let conf = dir.join("nginx.conf");
         std::fs::write(&conf, config(addr, relays, &dir)?).map_err(|e| e.to_string())?;
-        let binary = std::env::var_os("NGINX")
+        let binary = std::env::var_os("NGINX_BIN")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("nginx"));
         let mut command = Command::new(&binary);
@@ -53,6 +53,8 @@ impl Nginx {
             .arg("-c")
             .arg(&conf)
             .args(["-g", "daemon off;"])
+            // nginx reads $NGINX itself (inherited sockets).
+            .env_remove("NGINX")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
         let process =

@@ -1,7 +1,7 @@
 //! Several relays sharing sessions through a real Redis, with real
 //! WebSocket clients, a stand-in n8n, and nginx in front (issue: "Beyond one
 //! machine"). Run by `cargo xtask test` (which installs redis-server and
-//! nginx) with `--ignored`; needs `RELAY_BIN`, and `REDIS_SERVER`/`NGINX`
+//! nginx) with `--ignored`; needs `RELAY_BIN`, and `REDIS_SERVER`/`NGINX_BIN`
 //! or both on PATH.
 
 use std::net::SocketAddr;

@@ -4,10 +4,13 @@
 //!   the app at http://127.0.0.1:3000 (flags are passed to `relay`).
 //! - `build`: build the release page into `dist/` and the relay binary.
 //! - `test`: fmt check, clippy, every test (native, wasm in headless
-//!   Chromium, end-to-end in a real browser).
+//!   Chromium, end-to-end in a real browser, several relays sharing a real
+//!   Redis behind nginx).
 //! - `bench [--quick]`: run the relay benchmarks and write BENCHMARKS.md.
-//! - `soak [--quick]`: 1 000 clients × 100 messages with random disconnects
-//!   and a flaky webhook; fails on any lost or doubled message.
+//! - `soak [--quick] [--rounds N] [--cluster]`: 1 000 clients × 100 messages
+//!   with random disconnects and a flaky webhook; fails on any lost or
+//!   doubled message. `--cluster`: against two relays sharing Redis behind
+//!   nginx.
 //! - `fuzz [target…] [--seconds N]`: run the cargo-fuzz targets in `fuzz/`
 //!   (each for N seconds, default 600).
 //! - `setup`: only install the tools (idempotent).
@@ -36,7 +39,7 @@ fn main() -> ExitCode {
         "setup" => tools::Toolchain::ensure(tools::Needs::all()).map(|_| ()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run [relay flags…] | build | test | bench [--quick] | soak [--quick] | fuzz [target…] [--seconds N] | setup>"
+                "usage: cargo xtask <run [relay flags…] | build | test | bench [--quick] | soak [--quick] [--rounds N] [--cluster] | fuzz [target…] [--seconds N] | setup>"
             );
             return ExitCode::from(2);
         }

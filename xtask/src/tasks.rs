@@ -113,14 +113,23 @@ pub fn test() -> Result<()> {
         .join(if cfg!(windows) { "relay.exe" } else { "relay" });
     cmd::run(
         cmd::cargo()
-            .args(["test", "-p", "e2e", "--", "--ignored", "--test-threads=1"])
+            .args([
+                "test",
+                "-p",
+                "e2e",
+                "-p",
+                "bench",
+                "--",
+                "--ignored",
+                "--test-threads=1",
+            ])
             .env("RELAY_BIN", relay)
             .env("DIST_DIR", dist)
             .env("CHROMEDRIVER", chromedriver)
             .env("CHROME_BIN", chromium)
             .env("AXE_JS", axe)
             .env("REDIS_SERVER", tools.redis.clone().unwrap_or_default())
-            .env("NGINX", tools.nginx.clone().unwrap_or_default()),
+            .env("NGINX_BIN", tools.nginx.clone().unwrap_or_default()),
     )
 }
 
@@ -130,7 +139,26 @@ pub fn bench(args: &[String]) -> Result<()> {
     let soak = args.first().is_some_and(|a| a == "soak");
     // The page sections need the built page and a browser (not the soak).
     let page_env = if soak {
-        Vec::new()
+        // `soak --cluster`: two relays sharing Redis behind nginx.
+        if args.iter().any(|a| a == "--cluster") {
+            let tools = Toolchain::ensure(Needs {
+                web: false,
+                browser: false,
+                cluster: true,
+            })?;
+            vec![
+                (
+                    "REDIS_SERVER",
+                    tools.redis.clone().unwrap_or_default().into_os_string(),
+                ),
+                (
+                    "NGINX_BIN",
+                    tools.nginx.clone().unwrap_or_default().into_os_string(),
+                ),
+            ]
+        } else {
+            Vec::new()
+        }
     } else {
         let tools = Toolchain::ensure(Needs::all())?;
         let dist = build_page(&tools)?;
@@ -172,7 +200,8 @@ pub fn bench(args: &[String]) -> Result<()> {
     )
 }
 
-/// The long soak (`--quick`: 100 clients × 20 messages).
+/// The long soak (`--quick`: 100 clients × 20 messages; `--cluster`: two
+/// relays sharing Redis behind nginx).
 pub fn soak(args: &[String]) -> Result<()> {
     let mut args = args.to_vec();
     args.insert(0, "soak".into());

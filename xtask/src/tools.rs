@@ -294,13 +294,13 @@ fn ensure_browser() -> Result<(PathBuf, PathBuf)> {
 
 fn ensure_cluster_servers() -> Result<(PathBuf, PathBuf)> {
     let redis = || find_first("REDIS_SERVER", &["/usr/bin/redis-server"]);
-    let nginx = || find_first("NGINX", &["/usr/sbin/nginx", "/usr/bin/nginx"]);
+    let nginx = || find_first("NGINX_BIN", &["/usr/sbin/nginx", "/usr/bin/nginx"]);
     if let (Some(r), Some(n)) = (redis(), nginx()) {
         return Ok((r, n));
     }
     if !cfg!(target_os = "linux") {
         return Err(
-            "the cluster tests need redis-server and nginx: install them and set REDIS_SERVER and NGINX".into(),
+            "the cluster tests need redis-server and nginx: install them and set REDIS_SERVER and NGINX_BIN".into(),
         );
     }
     eprintln!("installing redis-server and nginx-light from Debian (not started as services)");

@@ -1,0 +1,71 @@
+//! The relay binary as a child process, with the abuse limits lifted: the
+//! load generator is one IP sending as fast as it can, and those limits are
+//! not what is measured.
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A running relay; killed when dropped.
+#[derive(Debug)]
+pub struct Relay {
+    /// The process.
+    pub child: Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A free loopback port (bound and released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free port: {e}"))
+}
+
+impl Relay {
+    /// Starts `path` forwarding to `webhook`, with `extra` flags, and waits
+    /// until it accepts connections.
+    pub async fn start(path: &str, webhook: &str, extra: &[&str]) -> Relay {
+        let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        let mut child = Command::new(path)
+            .args(["--listen", &addr.to_string(), "--webhook-url", webhook])
+            .args(["--max-concurrent-webhooks", "1024"])
+            .args([
+                "--max-connections-per-ip",
+                "100000",
+                "--rate-limit",
+                "1000000000",
+            ])
+            .args([
+                "--rate-burst",
+                "1000000",
+                "--max-in-flight-per-session",
+                "1000000",
+                "--upgrades-per-minute-per-ip",
+                "1000000",
+            ])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {path}: {e}"));
+        for _ in 0..400 {
+            if tokio::net::TcpStream::connect(addr).await.is_ok() {
+                return Relay { child, addr };
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("relay did not start");
+    }
+}
