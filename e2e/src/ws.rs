@@ -23,10 +23,29 @@ pub struct ChatClient {
 impl ChatClient {
     /// Connects to `ws://{addr}/ws?session={session}` and reads the hello.
     pub async fn connect(addr: &str, session: &str) -> Result<ChatClient> {
+        Self::connect_with(addr, session, &[]).await
+    }
+
+    /// Like [`ChatClient::connect`], with extra request headers (`Origin`
+    /// and `Host` as a browser on some site would send them).
+    pub async fn connect_with(
+        addr: &str,
+        session: &str,
+        headers: &[(&'static str, &str)],
+    ) -> Result<ChatClient> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let url = format!("ws://{addr}/ws?session={session}");
+        let mut request = url
+            .as_str()
+            .into_client_request()
+            .map_err(|e| format!("{url}: {e}"))?;
+        for (name, value) in headers {
+            let value = value.parse().map_err(|e| format!("{name}: {value}: {e}"))?;
+            request.headers_mut().insert(*name, value);
+        }
         let (socket, _) = tokio::time::timeout(
             Duration::from_secs(10),
-            tokio_tungstenite::connect_async(url.as_str()),
+            tokio_tungstenite::connect_async(request),
         )
         .await
         .map_err(|_| format!("connecting to {url} timed out"))?

@@ -232,7 +232,15 @@ async fn c4_the_reconnect_scenario_through_nginx() {
     let front = nginx.addr.to_string();
     let session = "cluster-c4";
 
-    let mut first = ChatClient::connect(&front, session).await.expect("connect");
+    // As a browser on the page served through nginx at a public name and
+    // port: the relays accept its Origin because nginx passes the Host on
+    // with its port (no --allowed-origin needed).
+    let public = format!("chat.test:{}", nginx.addr.port());
+    let origin = format!("http://{public}");
+    let browser = [("Host", public.as_str()), ("Origin", origin.as_str())];
+    let mut first = ChatClient::connect_with(&front, session, &browser)
+        .await
+        .expect("connect");
     first
         .send("n1", "slow:1000 through nginx")
         .await
@@ -240,7 +248,7 @@ async fn c4_the_reconnect_scenario_through_nginx() {
     assert!(n8n.wait_for_calls(1).await);
     // Round robin: the next connection lands on the other relay. Both stay
     // open here to prove it; then the first is cut.
-    let mut second = ChatClient::connect(&front, session)
+    let mut second = ChatClient::connect_with(&front, session, &browser)
         .await
         .expect("reconnect");
     let per_relay = (
@@ -252,6 +260,16 @@ async fn c4_the_reconnect_scenario_through_nginx() {
         (serde_json::json!(1), serde_json::json!(1)),
         "one connection on each relay"
     );
+    let foreign = ChatClient::connect_with(
+        &front,
+        session,
+        &[
+            ("Host", public.as_str()),
+            ("Origin", "https://evil.example"),
+        ],
+    )
+    .await;
+    assert!(foreign.is_err(), "another site's page is refused");
     first.cut();
     second
         .send("n1", "slow:1000 through nginx")

@@ -296,6 +296,20 @@ mod tests {
     }
 
     #[test]
+    fn redis_urls_are_checked_at_start() {
+        assert!(parse_redis_url("redis://:pw@10.0.0.5:6379/2").is_ok());
+        assert!(parse_redis_url("unix:///run/redis.sock").is_ok());
+        let tls = parse_redis_url("rediss://host:6380").expect_err("no TLS");
+        assert!(tls.contains("TLS"), "{tls}");
+        assert!(parse_redis_url("http://host").is_err());
+        assert!(parse_redis_url("not a url").is_err());
+        let c = Config::parse_from(["relay"]);
+        assert_eq!(c.redis_url, None, "in memory unless asked");
+        assert_eq!(c.redis_prefix, "n8n-chat:");
+        assert_eq!(c.redis_lease, Duration::from_secs(15));
+    }
+
+    #[test]
     fn every_flag_has_an_env_var_and_the_documented_default() {
         let c = Config::parse_from(["relay"]);
         assert_eq!(c.listen.to_string(), "127.0.0.1:3000");

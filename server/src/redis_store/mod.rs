@@ -216,3 +216,16 @@ impl SessionStore for RedisStore {
         self.core.link.health()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_stay_out_of_the_logs() {
+        let url = url::Url::parse("redis://:s3cret@10.0.0.5:6379/2").expect("url");
+        let shown = redact(&url);
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("10.0.0.5:6379"), "{shown}");
+    }
+}
