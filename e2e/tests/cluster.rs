@@ -319,3 +319,45 @@ async fn c5_a_message_of_a_crashed_relay_is_taken_over_after_its_lease() {
     );
     assert_eq!(n8n.calls(), 2, "run again once, after the crash");
 }
+
+#[tokio::test]
+#[ignore = "needs redis-server and the relay binary; run with `cargo xtask test`"]
+async fn c6_a_message_given_up_by_a_stopping_relay_runs_on_the_next() {
+    let n8n = StandIn::start().await.expect("n8n");
+    let redis = RedisServer::start().await.expect("redis");
+    let mut a = relay(&n8n, &redis, &["--shutdown-grace", "300ms"]).await;
+    let b = relay(&n8n, &redis, &[]).await;
+    let mut on_a = ChatClient::connect(&a.addr.to_string(), "cluster-c6")
+        .await
+        .expect("connect a");
+    on_a.send("g1", "slow:2000 outlasts the grace")
+        .await
+        .expect("send");
+    assert!(n8n.wait_for_calls(1).await);
+    // A deploy stops A (SIGTERM): the answer outlasts the grace period, so
+    // the page is told `shutting_down` and keeps the message queued.
+    a.terminate();
+    let code = on_a
+        .wait_for("shutting_down", T, |f| match f {
+            ServerMessage::Error {
+                id: Some(id), code, ..
+            } if id == "g1" => Some(*code),
+            _ => None,
+        })
+        .await
+        .expect("error on a");
+    assert_eq!(code, shared::ErrorCode::ShuttingDown);
+    // It reconnects to B and resends: B runs it, rather than answering
+    // with A's error from Redis.
+    let mut on_b = ChatClient::connect(&b.addr.to_string(), "cluster-c6")
+        .await
+        .expect("connect b");
+    on_b.send("g1", "slow:2000 outlasts the grace")
+        .await
+        .expect("resend");
+    assert_eq!(
+        on_b.answer("g1", T).await.expect("answer on b"),
+        "echo: slow:2000 outlasts the grace"
+    );
+    assert_eq!(n8n.calls(), 2);
+}

@@ -424,6 +424,26 @@ pub(crate) async fn answer(state: AppState, request: ChatRequest) {
                 false,
             )
         }
+        Err(ResponderError::ShuttingDown) => {
+            // Not an outcome: the page keeps the message and resends it
+            // after reconnecting, to this relay restarted or to another one,
+            // which must then run it rather than answer with this error.
+            tracing::warn!(session = %request.session_id, id = %request.message_id, latency_ms, "given up: shutting down");
+            let frame = ServerMessage::error(
+                Some(request.message_id.clone()),
+                ErrorCode::ShuttingDown,
+                ResponderError::ShuttingDown.to_string(),
+            );
+            state
+                .store
+                .release(
+                    &request.session_id,
+                    &request.message_id,
+                    Utf8Bytes::from(frame.encode()),
+                )
+                .await;
+            return;
+        }
         Err(e) => {
             tracing::warn!(session = %request.session_id, id = %request.message_id, latency_ms, code = %e.code(), "failed: {e}");
             (

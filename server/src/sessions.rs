@@ -347,6 +347,15 @@ impl Sessions {
         }
     }
 
+    /// Sends `frame` (a `shutting_down` error) to the session's open
+    /// connections and forgets message `id`, so that its resend — after the
+    /// page reconnects, here or to another relay — runs it again instead of
+    /// getting this error back.
+    pub fn release(&self, session: &str, id: &str, frame: &Utf8Bytes) {
+        self.abandon(session, id);
+        self.deliver(session, frame);
+    }
+
     /// Sends `frame` to the session's open connections here; how many took
     /// it (0 if none is open, or the session is unknown here).
     pub fn deliver(&self, session: &str, frame: &Utf8Bytes) -> usize {
@@ -573,6 +582,22 @@ mod tests {
         tokio::time::advance(Duration::from_secs(61)).await;
         assert_eq!(sessions.sweep(), 1);
         assert_eq!(sessions.stats().retained_bytes, 0);
+    }
+
+    #[tokio::test]
+    async fn a_released_message_starts_again_when_resent() {
+        let sessions = Sessions::new(limits());
+        let (c, mut rx) = conn(1);
+        sessions.attach("s", c);
+        assert_eq!(sessions.begin("s", "m1", false), Begin::Start);
+        sessions.release("s", "m1", &frame("shutting down"));
+        assert_eq!(rx.try_recv().ok(), Some(frame("shutting down")));
+        assert_eq!(sessions.stats().in_flight, 0);
+        assert_eq!(
+            sessions.begin("s", "m1", false),
+            Begin::Start,
+            "not answered from memory"
+        );
     }
 
     #[tokio::test]

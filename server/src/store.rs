@@ -41,6 +41,11 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
     /// open connections, or keeps it for the next one.
     async fn complete(&self, session: &str, id: &str, frame: Utf8Bytes, failed: bool);
 
+    /// Ends message `id` without an outcome (the relay is shutting down):
+    /// `frame` goes to the session's open connections, and a resend runs
+    /// the message again (see [`Sessions::release`]).
+    async fn release(&self, session: &str, id: &str, frame: Utf8Bytes);
+
     /// Sends a pushed frame to the session's open connections or keeps it;
     /// `None` if the session is unknown.
     async fn push(&self, session: &str, frame: Utf8Bytes) -> Option<Pushed>;
@@ -96,6 +101,10 @@ impl SessionStore for Sessions {
 
     async fn complete(&self, session: &str, id: &str, frame: Utf8Bytes, failed: bool) {
         Sessions::complete(self, session, id, frame, failed);
+    }
+
+    async fn release(&self, session: &str, id: &str, frame: Utf8Bytes) {
+        Sessions::release(self, session, id, &frame);
     }
 
     async fn push(&self, session: &str, frame: Utf8Bytes) -> Option<Pushed> {

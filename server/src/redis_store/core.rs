@@ -140,6 +140,21 @@ impl Core {
         self.seen(result)
     }
 
+    /// Forgets that this relay runs message `id` (it is shutting down) and
+    /// tells the session's connections.
+    pub async fn release(&self, session: &str, id: &str, frame: &Utf8Bytes) -> RedisResult<()> {
+        let keys = self.keys(session);
+        let mut conn = self.conn.clone();
+        let result = redis::pipe()
+            .hdel(&keys.run, id)
+            .ignore()
+            .publish(&keys.channel, frame.as_str())
+            .ignore()
+            .query_async::<()>(&mut conn)
+            .await;
+        self.seen(result)
+    }
+
     /// Publishes a chunk (not kept).
     pub async fn publish(&self, session: &str, frame: &Utf8Bytes) -> RedisResult<i64> {
         let keys = self.keys(session);

@@ -182,6 +182,13 @@ impl SessionStore for RedisStore {
         let _ = written.await;
     }
 
+    async fn release(&self, session: &str, id: &str, frame: Utf8Bytes) {
+        self.core.local.abandon(session, id);
+        if self.core.release(session, id, &frame).await.is_err() {
+            self.core.local.deliver(session, &frame);
+        }
+    }
+
     async fn push(&self, session: &str, frame: Utf8Bytes) -> Option<Pushed> {
         match self.core.push(session, &frame).await {
             Ok(-1) if self.core.local.is_connected(session) => {
