@@ -489,11 +489,8 @@ async fn soak(relay_path: &str, quick: bool, rounds: usize, cluster: bool) -> i3
             first_client: round * clients,
         })
         .await;
-        let mut calls: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-        for input in n8n.inputs().into_iter().skip(calls_before) {
-            *calls.entry(input).or_default() += 1;
-        }
-        let duplicate_calls = calls.values().filter(|n| **n > 1).count();
+        let duplicate_calls =
+            soak::duplicate_calls(n8n.inputs().into_iter().skip(calls_before)).len();
         // Afterwards nothing may be left behind: no connection, nothing in
         // flight, on any relay.
         let mut leftover = serde_json::json!({"connections": 0, "inFlight": 0, "sessions": 0});

@@ -177,3 +177,38 @@ async fn client(c: usize, soak: &Soak) -> SoakReport {
         cuts,
     }
 }
+
+/// The texts the webhook received more than once (with how often).
+pub fn duplicate_calls(inputs: impl IntoIterator<Item = String>) -> Vec<(String, usize)> {
+    let mut calls: HashMap<String, usize> = HashMap::new();
+    for input in inputs {
+        *calls.entry(input).or_default() += 1;
+    }
+    calls.into_iter().filter(|(_, n)| *n > 1).collect()
+}
+
+/// The soak's verdict for `sent` messages: every one ended once, none was
+/// lost, connections were really cut, and the webhook got each text exactly
+/// once (`inputs`: what it received).
+pub fn verdict(report: &SoakReport, sent: usize, inputs: Vec<String>) -> Result<(), String> {
+    if report.lost != 0 || report.conflicting != 0 {
+        return Err(format!("lost or conflicting: {report:?}"));
+    }
+    if report.answered + report.errored != sent as u64 {
+        return Err(format!("{sent} sent, but {report:?}"));
+    }
+    if report.cuts <= 10 {
+        return Err(format!(
+            "the soak must actually cut connections: {report:?}"
+        ));
+    }
+    let received = inputs.len();
+    let duplicates = duplicate_calls(inputs);
+    if !duplicates.is_empty() {
+        return Err(format!("webhook called twice for {duplicates:?}"));
+    }
+    if received != sent {
+        return Err(format!("{sent} sent, the webhook got {received}"));
+    }
+    Ok(())
+}

@@ -3,7 +3,6 @@
 //! answers — every message ends in exactly one outcome and no message
 //! reaches the webhook twice. (`cargo xtask soak` runs the long version.)
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use bench::soak::{self, Soak};
@@ -42,35 +41,11 @@ async fn every_message_ends_once_and_reaches_n8n_at_most_once() {
         deadline: Duration::from_secs(60),
     })
     .await;
-    assert_eq!(report.lost, 0, "{report:?}");
-    assert_eq!(report.conflicting, 0, "{report:?}");
-    assert_eq!(
-        report.answered + report.errored,
-        (clients * messages) as u64
-    );
-    assert!(
-        report.cuts > 10,
-        "the soak must actually cut connections: {report:?}"
-    );
     assert!(
         report.errored > 0,
         "the flaky webhook must actually fail some: {report:?}"
     );
-
-    let mut calls: HashMap<String, usize> = HashMap::new();
-    for input in n8n.inputs() {
-        *calls.entry(input).or_default() += 1;
-    }
-    let duplicates: Vec<_> = calls.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(
-        duplicates.is_empty(),
-        "webhook called twice for {duplicates:?}"
-    );
-    assert_eq!(
-        calls.len(),
-        clients * messages,
-        "every message reached the webhook once"
-    );
+    soak::verdict(&report, clients * messages, n8n.inputs()).unwrap_or_else(|e| panic!("{e}"));
     let _ = stop.send(());
     let _ = relay.await;
 }

@@ -27,6 +27,23 @@ async fn relay(n8n: &StandIn, redis: &RedisServer, extra: &[&str]) -> Relay {
         .expect("relay")
 }
 
+/// A stand-in n8n, a Redis, and relays A and B sharing it (A with `a_extra`
+/// flags, B with `b_extra`).
+struct Setup {
+    n8n: StandIn,
+    redis: RedisServer,
+    a: Relay,
+    b: Relay,
+}
+
+async fn setup(a_extra: &[&str], b_extra: &[&str]) -> Setup {
+    let n8n = StandIn::start().await.expect("n8n");
+    let redis = RedisServer::start().await.expect("redis");
+    let a = relay(&n8n, &redis, a_extra).await;
+    let b = relay(&n8n, &redis, b_extra).await;
+    Setup { n8n, redis, a, b }
+}
+
 async fn health(addr: SocketAddr) -> Result<serde_json::Value, String> {
     reqwest::get(format!("http://{addr}/healthz"))
         .await
@@ -73,10 +90,12 @@ async fn pushed(client: &mut ChatClient, text: &str) -> Result<(), String> {
 #[tokio::test]
 #[ignore = "needs redis-server and the relay binary; run with `cargo xtask test`"]
 async fn c1_a_message_resent_to_another_relay_reaches_n8n_once() {
-    let n8n = StandIn::start().await.expect("n8n");
-    let redis = RedisServer::start().await.expect("redis");
-    let a = relay(&n8n, &redis, &[]).await;
-    let b = relay(&n8n, &redis, &[]).await;
+    let Setup {
+        n8n,
+        redis: _redis,
+        a,
+        b,
+    } = setup(&[], &[]).await;
     let session = "cluster-c1";
 
     // In flight on A when the client moves to B: B does not call n8n again,
@@ -119,10 +138,12 @@ async fn c1_a_message_resent_to_another_relay_reaches_n8n_once() {
 #[tokio::test]
 #[ignore = "needs redis-server and the relay binary; run with `cargo xtask test`"]
 async fn c2_a_push_via_one_relay_reaches_a_client_on_another() {
-    let n8n = StandIn::start().await.expect("n8n");
-    let redis = RedisServer::start().await.expect("redis");
-    let a = relay(&n8n, &redis, &[]).await;
-    let b = relay(&n8n, &redis, &[]).await;
+    let Setup {
+        n8n: _n8n,
+        redis: _redis,
+        a,
+        b,
+    } = setup(&[], &[]).await;
     let mut on_a = ChatClient::connect(&a.addr.to_string(), "cluster-c2")
         .await
         .expect("connect a");
@@ -160,10 +181,12 @@ async fn c2_a_push_via_one_relay_reaches_a_client_on_another() {
 #[tokio::test]
 #[ignore = "needs redis-server and the relay binary; run with `cargo xtask test`"]
 async fn c3_relays_keep_serving_while_redis_is_down_and_recover() {
-    let n8n = StandIn::start().await.expect("n8n");
-    let mut redis = RedisServer::start().await.expect("redis");
-    let a = relay(&n8n, &redis, &[]).await;
-    let b = relay(&n8n, &redis, &[]).await;
+    let Setup {
+        n8n,
+        mut redis,
+        a,
+        b,
+    } = setup(&[], &[]).await;
     wait_status(a.addr, "ok").await;
     wait_status(b.addr, "ok").await;
     let mut on_a = ChatClient::connect(&a.addr.to_string(), "cluster-c3")
@@ -224,10 +247,16 @@ async fn c3_relays_keep_serving_while_redis_is_down_and_recover() {
 #[tokio::test]
 #[ignore = "needs redis-server, nginx and the relay binary; run with `cargo xtask test`"]
 async fn c4_the_reconnect_scenario_through_nginx() {
-    let n8n = StandIn::start().await.expect("n8n");
-    let redis = RedisServer::start().await.expect("redis");
-    let a = relay(&n8n, &redis, &["--trusted-proxy", "127.0.0.1"]).await;
-    let b = relay(&n8n, &redis, &["--trusted-proxy", "127.0.0.1"]).await;
+    let Setup {
+        n8n,
+        redis: _redis,
+        a,
+        b,
+    } = setup(
+        &["--trusted-proxy", "127.0.0.1"],
+        &["--trusted-proxy", "127.0.0.1"],
+    )
+    .await;
     let nginx = Nginx::start([a.addr, b.addr]).await.expect("nginx");
     let front = nginx.addr.to_string();
     let session = "cluster-c4";
@@ -289,10 +318,12 @@ async fn c4_the_reconnect_scenario_through_nginx() {
 #[tokio::test]
 #[ignore = "needs redis-server and the relay binary; run with `cargo xtask test`"]
 async fn c5_a_message_of_a_crashed_relay_is_taken_over_after_its_lease() {
-    let n8n = StandIn::start().await.expect("n8n");
-    let redis = RedisServer::start().await.expect("redis");
-    let mut a = relay(&n8n, &redis, &["--redis-lease", "2s"]).await;
-    let b = relay(&n8n, &redis, &["--redis-lease", "2s"]).await;
+    let Setup {
+        n8n,
+        redis,
+        mut a,
+        b,
+    } = setup(&["--redis-lease", "2s"], &["--redis-lease", "2s"]).await;
     let mut on_a = ChatClient::connect(&a.addr.to_string(), "cluster-c5")
         .await
         .expect("connect a");
@@ -323,10 +354,12 @@ async fn c5_a_message_of_a_crashed_relay_is_taken_over_after_its_lease() {
 #[tokio::test]
 #[ignore = "needs redis-server and the relay binary; run with `cargo xtask test`"]
 async fn c6_a_message_given_up_by_a_stopping_relay_runs_on_the_next() {
-    let n8n = StandIn::start().await.expect("n8n");
-    let redis = RedisServer::start().await.expect("redis");
-    let mut a = relay(&n8n, &redis, &["--shutdown-grace", "300ms"]).await;
-    let b = relay(&n8n, &redis, &[]).await;
+    let Setup {
+        n8n,
+        redis: _redis,
+        mut a,
+        b,
+    } = setup(&["--shutdown-grace", "300ms"], &[]).await;
     let mut on_a = ChatClient::connect(&a.addr.to_string(), "cluster-c6")
         .await
         .expect("connect a");

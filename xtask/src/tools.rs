@@ -268,47 +268,76 @@ fn find_first(env: &str, candidates: &[&str]) -> Option<PathBuf> {
     candidates.iter().map(PathBuf::from).find(|p| p.is_file())
 }
 
-fn ensure_browser() -> Result<(PathBuf, PathBuf)> {
-    let chromium = || {
-        find_first(
-            "CHROME_BIN",
-            &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
-        )
-    };
-    let driver = || find_first("CHROMEDRIVER", &["/usr/bin/chromedriver"]);
-    if let (Some(c), Some(d)) = (chromium(), driver()) {
-        return Ok((c, d));
+/// A pair of programs from Debian, each found by its env var or at one of
+/// its usual paths; installed with apt-get (Linux) when either is missing.
+struct DebianPair {
+    /// For messages, e.g. "browser tests".
+    purpose: &'static str,
+    /// Env var and usual paths of each program.
+    programs: [(&'static str, &'static [&'static str]); 2],
+    /// The Debian packages that provide them.
+    packages: &'static [&'static str],
+}
+
+impl DebianPair {
+    fn find(&self) -> Option<(PathBuf, PathBuf)> {
+        let [(env_a, paths_a), (env_b, paths_b)] = self.programs;
+        Some((find_first(env_a, paths_a)?, find_first(env_b, paths_b)?))
     }
-    if !cfg!(target_os = "linux") {
-        return Err(
-            "browser tests need Chromium and ChromeDriver: install them and set CHROME_BIN and CHROMEDRIVER".into(),
+
+    fn ensure(&self) -> Result<(PathBuf, PathBuf)> {
+        if let Some(found) = self.find() {
+            return Ok(found);
+        }
+        let [(env_a, _), (env_b, _)] = self.programs;
+        if !cfg!(target_os = "linux") {
+            return Err(format!(
+                "{} need {}: install them and set {env_a} and {env_b}",
+                self.purpose,
+                self.packages.join(" and ")
+            ));
+        }
+        eprintln!(
+            "installing {} from Debian (for the {})",
+            self.packages.join(" and "),
+            self.purpose
         );
-    }
-    eprintln!("installing chromium and chromium-driver from Debian");
-    apt_install(&["chromium", "chromium-driver"])?;
-    match (chromium(), driver()) {
-        (Some(c), Some(d)) => Ok((c, d)),
-        _ => Err("chromium/chromedriver still missing after apt-get install".into()),
+        apt_install(self.packages)?;
+        self.find().ok_or_else(|| {
+            format!(
+                "{} still missing after apt-get install",
+                self.packages.join("/")
+            )
+        })
     }
 }
 
+fn ensure_browser() -> Result<(PathBuf, PathBuf)> {
+    DebianPair {
+        purpose: "browser tests",
+        programs: [
+            (
+                "CHROME_BIN",
+                &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
+            ),
+            ("CHROMEDRIVER", &["/usr/bin/chromedriver"]),
+        ],
+        packages: &["chromium", "chromium-driver"],
+    }
+    .ensure()
+}
+
+/// Services are not started: the tests start their own on free ports.
 fn ensure_cluster_servers() -> Result<(PathBuf, PathBuf)> {
-    let redis = || find_first("REDIS_SERVER", &["/usr/bin/redis-server"]);
-    let nginx = || find_first("NGINX_BIN", &["/usr/sbin/nginx", "/usr/bin/nginx"]);
-    if let (Some(r), Some(n)) = (redis(), nginx()) {
-        return Ok((r, n));
+    DebianPair {
+        purpose: "cluster tests",
+        programs: [
+            ("REDIS_SERVER", &["/usr/bin/redis-server"]),
+            ("NGINX_BIN", &["/usr/sbin/nginx", "/usr/bin/nginx"]),
+        ],
+        packages: &["redis-server", "nginx-light"],
     }
-    if !cfg!(target_os = "linux") {
-        return Err(
-            "the cluster tests need redis-server and nginx: install them and set REDIS_SERVER and NGINX_BIN".into(),
-        );
-    }
-    eprintln!("installing redis-server and nginx-light from Debian (not started as services)");
-    apt_install(&["redis-server", "nginx-light"])?;
-    match (redis(), nginx()) {
-        (Some(r), Some(n)) => Ok((r, n)),
-        _ => Err("redis-server/nginx still missing after apt-get install".into()),
-    }
+    .ensure()
 }
 
 /// `apt-get install` (with sudo when not root). Debian's packages may try to
