@@ -119,6 +119,20 @@ where
     let (tx, mut rx) = mpsc::channel::<Utf8Bytes>(OUTBOUND_QUEUE);
     let kick = CancellationToken::new();
     let end = async {
+        // Registered before the hello: once a client has the hello, pushes
+        // and answers for its session reach it (on any relay). What the
+        // session was owed waits in `rx` and follows the hello.
+        state
+            .store
+            .attach(
+                &session,
+                ConnHandle {
+                    id: conn_id,
+                    tx: tx.clone(),
+                    kick: kick.clone(),
+                },
+            )
+            .await;
         let hello = ServerMessage::Connection {
             client_id: client_id.clone(),
             session_id: session.clone(),
@@ -142,17 +156,6 @@ where
                 return End::Gone;
             }
         }
-        state
-            .store
-            .attach(
-                &session,
-                ConnHandle {
-                    id: conn_id,
-                    tx: tx.clone(),
-                    kick: kick.clone(),
-                },
-            )
-            .await;
         if peer.resumed && state.config.load_previous_session {
             tokio::spawn(send_history(state.clone(), session.clone(), tx.clone()));
         }
@@ -162,7 +165,15 @@ where
         loop {
             tokio::select! {
                 biased;
-                _ = state.close_conns.cancelled() => return End::Close(close_code::GOING_AWAY, "relay shutting down"),
+                _ = state.close_conns.cancelled() => {
+                    // Answers already queued go out before the close frame.
+                    while let Ok(frame) = rx.try_recv() {
+                        if socket.send(Message::Text(frame)).await.is_err() {
+                            return End::Gone;
+                        }
+                    }
+                    return End::Close(close_code::GOING_AWAY, "relay shutting down");
+                }
                 _ = kick.cancelled() => return End::Close(close_code::POLICY, "client is not reading its messages"),
                 _ = idle.expired() => return End::Close(close_code::NORMAL, "idle timeout"),
                 Some(frame) = rx.recv() => {

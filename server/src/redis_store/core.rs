@@ -9,7 +9,7 @@ use redis::aio::ConnectionManager;
 use redis::RedisResult;
 
 use super::link::Link;
-use super::scripts::{lease_key, Keys, Scripts};
+use super::scripts::{lease_key, payload, Keys, Scripts};
 use crate::sessions::{Begin, Limits, Sessions};
 
 /// A final frame that could not be written to Redis yet (it was down); it
@@ -24,6 +24,8 @@ pub struct Completion {
     pub frame: Utf8Bytes,
     /// Whether it is an error.
     pub failed: bool,
+    /// Whether the session's connections on this relay already have it.
+    pub delivered_here: bool,
 }
 
 /// What the store's tasks share.
@@ -61,6 +63,47 @@ impl Core {
         self.limits.max_answers_per_session
     }
 
+    /// Fails at once while Redis just failed (see [`Link::fail_fast`]), so
+    /// chats do not wait on an unreachable Redis message by message.
+    fn check(&self) -> RedisResult<()> {
+        if self.link.fail_fast() {
+            return Err(redis::RedisError::from((
+                redis::ErrorKind::Io,
+                "Redis failed just now; not waiting for it",
+            )));
+        }
+        Ok(())
+    }
+
+    /// Runs a chat-path command: at once an error while Redis just failed,
+    /// and once more if the connection had dropped (the first command after
+    /// a Redis restart finds the old connection dead; the manager has
+    /// reconnected by the second). Running a step twice is harmless: at
+    /// worst a frame is sent twice, and the page ignores repeats by id —
+    /// except that a repeated [`Core::attach`] whose first reply was lost
+    /// loses the kept frames it took (answers among them stay in the session
+    /// hash, so a resend still gets them).
+    async fn call<T, F>(&self, command: impl Fn(ConnectionManager) -> F) -> RedisResult<T>
+    where
+        F: std::future::Future<Output = RedisResult<T>>,
+    {
+        self.check()?;
+        self.probe(command).await
+    }
+
+    /// Like [`Core::call`] but tried even while Redis just failed: the
+    /// lease renewal and key refresh, which notice that Redis is back.
+    async fn probe<T, F>(&self, command: impl Fn(ConnectionManager) -> F) -> RedisResult<T>
+    where
+        F: std::future::Future<Output = RedisResult<T>>,
+    {
+        let mut result = command(self.conn.clone()).await;
+        if matches!(&result, Err(e) if e.is_connection_dropped()) {
+            result = command(self.conn.clone()).await;
+        }
+        self.seen(result)
+    }
+
     fn seen<T>(&self, result: RedisResult<T>) -> RedisResult<T> {
         match &result {
             Ok(_) => self.link.command_ok(),
@@ -71,35 +114,40 @@ impl Core {
 
     /// Renews this relay's lease.
     pub async fn renew_lease(&self, lease: Duration) -> RedisResult<()> {
-        let mut conn = self.conn.clone();
-        let result = redis::cmd("SET")
-            .arg(lease_key(&self.prefix, &self.relay))
-            .arg(1)
-            .arg("PX")
-            .arg(lease.as_millis().max(1) as u64)
-            .query_async::<()>(&mut conn)
+        let result = self
+            .probe(|mut conn| async move {
+                redis::cmd("SET")
+                    .arg(lease_key(&self.prefix, &self.relay))
+                    .arg(1)
+                    .arg("PX")
+                    .arg(lease.as_millis().max(1) as u64)
+                    .query_async::<()>(&mut conn)
+                    .await
+            })
             .await;
-        self.seen(result)
+        result
     }
 
     /// The shared dedup decision for a message this relay has not seen.
     pub async fn begin(&self, session: &str, id: &str, retry: bool) -> RedisResult<Begin> {
-        let keys = self.keys(session);
-        let mut conn = self.conn.clone();
+        let keys = &self.keys(session);
         let result = self
-            .scripts
-            .begin
-            .key(&keys.hash)
-            .key(&keys.run)
-            .arg(id)
-            .arg(u8::from(retry))
-            .arg(&self.relay)
-            .arg(self.limits.max_in_flight_per_session)
-            .arg(self.ttl())
-            .arg(lease_key(&self.prefix, ""))
-            .invoke_async::<Vec<String>>(&mut conn)
+            .call(|mut conn| async move {
+                self.scripts
+                    .begin
+                    .key(&keys.hash)
+                    .key(&keys.run)
+                    .arg(id)
+                    .arg(u8::from(retry))
+                    .arg(&self.relay)
+                    .arg(self.limits.max_in_flight_per_session)
+                    .arg(self.ttl())
+                    .arg(lease_key(&self.prefix, ""))
+                    .invoke_async::<Vec<String>>(&mut conn)
+                    .await
+            })
             .await;
-        let reply = self.seen(result)?;
+        let reply = result?;
         Ok(match reply.first().map(String::as_str) {
             Some("start") => Begin::Start,
             Some("inflight") => Begin::InFlight,
@@ -120,76 +168,93 @@ impl Core {
     /// Stores the final frame and publishes it (or keeps it). How many
     /// relays received it.
     pub async fn complete(&self, c: &Completion) -> RedisResult<i64> {
-        let keys = self.keys(&c.session);
-        let mut conn = self.conn.clone();
+        let keys = &self.keys(&c.session);
         let result = self
-            .scripts
-            .complete
-            .key(&keys.hash)
-            .key(&keys.run)
-            .key(&keys.order)
-            .key(&keys.kept)
-            .arg(&c.id)
-            .arg(u8::from(c.failed))
-            .arg(c.frame.as_str())
-            .arg(self.ttl())
-            .arg(self.limits.max_answers_per_session)
-            .arg(&keys.channel)
-            .invoke_async::<i64>(&mut conn)
+            .call(|mut conn| async move {
+                self.scripts
+                    .complete
+                    .key(&keys.hash)
+                    .key(&keys.run)
+                    .key(&keys.order)
+                    .key(&keys.kept)
+                    .arg(&c.id)
+                    .arg(u8::from(c.failed))
+                    .arg(c.frame.as_str())
+                    .arg(self.ttl())
+                    .arg(self.limits.max_answers_per_session)
+                    .arg(&keys.channel)
+                    .arg(payload(c.frame.as_str(), self.tag(c.delivered_here)))
+                    .invoke_async::<i64>(&mut conn)
+                    .await
+            })
             .await;
-        self.seen(result)
+        result
     }
 
     /// Forgets that this relay runs message `id` (it is shutting down) and
-    /// tells the session's connections.
+    /// tells the session's connections on other relays (this relay's have
+    /// the frame already).
     pub async fn release(&self, session: &str, id: &str, frame: &Utf8Bytes) -> RedisResult<()> {
-        let keys = self.keys(session);
-        let mut conn = self.conn.clone();
-        let result = redis::pipe()
-            .hdel(&keys.run, id)
-            .ignore()
-            .publish(&keys.channel, frame.as_str())
-            .ignore()
-            .query_async::<()>(&mut conn)
+        let keys = &self.keys(session);
+        let result = self
+            .call(|mut conn| async move {
+                redis::pipe()
+                    .hdel(&keys.run, id)
+                    .ignore()
+                    .publish(&keys.channel, payload(frame.as_str(), self.tag(true)))
+                    .ignore()
+                    .query_async::<()>(&mut conn)
+                    .await
+            })
             .await;
-        self.seen(result)
+        result
     }
 
-    /// Publishes a chunk (not kept).
+    /// The tag for a payload: this relay, if it delivered the frame itself.
+    fn tag(&self, delivered_here: bool) -> Option<&str> {
+        delivered_here.then_some(self.relay.as_str())
+    }
+
+    /// Publishes a chunk (not kept) for the session's connections on other
+    /// relays (this relay's have it already).
     pub async fn publish(&self, session: &str, frame: &Utf8Bytes) -> RedisResult<i64> {
-        let keys = self.keys(session);
-        let mut conn = self.conn.clone();
-        let result = redis::cmd("PUBLISH")
-            .arg(&keys.channel)
-            .arg(frame.as_str())
-            .query_async::<i64>(&mut conn)
+        let keys = &self.keys(session);
+        let result = self
+            .call(|mut conn| async move {
+                redis::cmd("PUBLISH")
+                    .arg(&keys.channel)
+                    .arg(payload(frame.as_str(), self.tag(true)))
+                    .query_async::<i64>(&mut conn)
+                    .await
+            })
             .await;
-        self.seen(result)
+        result
     }
 
     /// Publishes a push or keeps it: -1 unknown session, -2 full, 0 kept,
     /// else the relays that received it.
     pub async fn push(&self, session: &str, frame: &Utf8Bytes) -> RedisResult<i64> {
-        let keys = self.keys(session);
-        let mut conn = self.conn.clone();
+        let keys = &self.keys(session);
         let result = self
-            .scripts
-            .push
-            .key(&keys.hash)
-            .key(&keys.kept)
-            .arg(&keys.channel)
-            .arg(frame.as_str())
-            .arg(self.ttl())
-            .arg(self.max_kept())
-            .invoke_async::<i64>(&mut conn)
+            .call(|mut conn| async move {
+                self.scripts
+                    .push
+                    .key(&keys.hash)
+                    .key(&keys.kept)
+                    .arg(&keys.channel)
+                    .arg(frame.as_str())
+                    .arg(self.ttl())
+                    .arg(self.max_kept())
+                    .invoke_async::<i64>(&mut conn)
+                    .await
+            })
             .await;
-        self.seen(result)
+        result
     }
 
     /// Keeps frames for the session's next connection.
     pub async fn keep(&self, session: &str, frames: &[Utf8Bytes]) -> RedisResult<()> {
-        let keys = self.keys(session);
-        let mut conn = self.conn.clone();
+        let keys = &self.keys(session);
         let mut invocation = self.scripts.keep.key(&keys.hash);
         invocation
             .key(&keys.kept)
@@ -198,25 +263,29 @@ impl Core {
         for frame in frames {
             invocation.arg(frame.as_str());
         }
-        let result = invocation.invoke_async::<i64>(&mut conn).await;
-        self.seen(result).map(|_| ())
+        let invocation = &invocation;
+        self.call(|mut conn| async move { invocation.invoke_async::<i64>(&mut conn).await })
+            .await
+            .map(|_| ())
     }
 
     /// Marks the session seen, renews its keys, takes its kept frames.
     pub async fn attach(&self, session: &str) -> RedisResult<Vec<String>> {
-        let keys = self.keys(session);
-        let mut conn = self.conn.clone();
+        let keys = &self.keys(session);
         let result = self
-            .scripts
-            .attach
-            .key(&keys.hash)
-            .key(&keys.run)
-            .key(&keys.order)
-            .key(&keys.kept)
-            .arg(self.ttl())
-            .invoke_async::<Vec<String>>(&mut conn)
+            .call(|mut conn| async move {
+                self.scripts
+                    .attach
+                    .key(&keys.hash)
+                    .key(&keys.run)
+                    .key(&keys.order)
+                    .key(&keys.kept)
+                    .arg(self.ttl())
+                    .invoke_async::<Vec<String>>(&mut conn)
+                    .await
+            })
             .await;
-        self.seen(result)
+        result
     }
 
     /// Sends frames taken from Redis to the session's connections here;
@@ -245,10 +314,22 @@ impl Core {
 
     /// Takes what Redis kept for each session connected here (after the
     /// subscription was down, answers published meanwhile were kept).
+    ///
+    /// Commands may still be failing for a moment when the subscription is
+    /// back (the two use different connections): it tries for a while.
     pub async fn recover(&self, sessions: Vec<String>) {
-        for session in sessions {
-            match self.attach(&session).await {
-                Ok(frames) => self.hand_over(&session, frames).await,
+        let mut left = sessions.into_iter().peekable();
+        let mut attempts = 0;
+        while let Some(session) = left.peek() {
+            match self.attach(session).await {
+                Ok(frames) => {
+                    self.hand_over(session, frames).await;
+                    left.next();
+                }
+                Err(_) if attempts < 30 => {
+                    attempts += 1;
+                    tokio::time::sleep(super::link::FAIL_FAST_FOR).await;
+                }
                 Err(_) => return,
             }
         }
@@ -299,14 +380,14 @@ impl Core {
         let ttl = self.ttl() as i64;
         let mut pipe = redis::pipe();
         for session in &sessions {
-            let keys = self.keys(session);
+            let keys = &self.keys(session);
             pipe.expire(&keys.hash, ttl).ignore();
             pipe.expire(&keys.run, ttl).ignore();
             pipe.expire(&keys.order, ttl).ignore();
             pipe.expire(&keys.kept, ttl).ignore();
         }
-        let mut conn = self.conn.clone();
-        let result = pipe.query_async::<()>(&mut conn).await;
-        self.seen(result)
+        let pipe = &pipe;
+        self.probe(|mut conn| async move { pipe.query_async::<()>(&mut conn).await })
+            .await
     }
 }

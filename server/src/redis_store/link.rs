@@ -4,14 +4,21 @@
 //! failed call, and `/healthz` reports the state.
 
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use crate::store::StoreHealth;
 
 #[derive(Debug)]
 struct State {
     commands: Option<String>,
+    last_failure: Option<Instant>,
     pubsub: Option<String>,
 }
+
+/// After a failed command, chat-path commands fail at once for this long
+/// instead of each waiting for a Redis that may be unreachable by timeout
+/// (a dropped network, not a refused connection); then one tries again.
+pub const FAIL_FAST_FOR: Duration = Duration::from_secs(1);
 
 /// The reachability of Redis, as the relay last saw it.
 #[derive(Debug)]
@@ -24,6 +31,7 @@ impl Default for Link {
         Link {
             state: Mutex::new(State {
                 commands: None,
+                last_failure: None,
                 pubsub: Some("not subscribed yet".into()),
             }),
         }
@@ -41,12 +49,25 @@ impl Link {
 
     /// A command failed.
     pub fn command_failed(&self, error: &redis::RedisError) {
-        let first = self.with(|s| s.commands.replace(error.to_string()).is_none());
+        let first = self.with(|s| {
+            s.last_failure = Some(Instant::now());
+            s.commands.replace(error.to_string()).is_none()
+        });
         if first {
             tracing::warn!(
                 "Redis unreachable ({error}): working alone until it is back (dedup and delivery only within this relay)"
             );
         }
+    }
+
+    /// Whether a command failed less than [`FAIL_FAST_FOR`] ago (and none
+    /// has succeeded since).
+    pub fn fail_fast(&self) -> bool {
+        self.with(|s| {
+            s.commands.is_some()
+                && s.last_failure
+                    .is_some_and(|at| at.elapsed() < FAIL_FAST_FOR)
+        })
     }
 
     /// A command succeeded.

@@ -153,6 +153,8 @@ impl SessionStore for RedisStore {
     }
 
     fn chunk(&self, session: &str, frame: Utf8Bytes) {
+        // This relay's connections at once; other relays' through Redis.
+        self.core.local.deliver(session, &frame);
         if let Err(e) = self
             .writes
             .try_send(writer::Write::Chunk(session.to_owned(), frame))
@@ -163,11 +165,15 @@ impl SessionStore for RedisStore {
 
     async fn complete(&self, session: &str, id: &str, frame: Utf8Bytes, failed: bool) {
         self.core.local.record(session, id, frame.clone(), failed);
+        // This relay's connections at once (also while draining, before they
+        // close); other relays' through Redis, in order after the chunks.
+        let delivered_here = self.core.local.deliver(session, &frame) > 0;
         let completion = Completion {
             session: session.to_owned(),
             id: id.to_owned(),
             frame,
             failed,
+            delivered_here,
         };
         let (done, written) = oneshot::channel();
         if self
@@ -176,17 +182,17 @@ impl SessionStore for RedisStore {
             .await
             .is_err()
         {
-            self.core.local.push(session, completion.frame);
+            if !delivered_here {
+                self.core.local.push(session, completion.frame);
+            }
             return;
         }
         let _ = written.await;
     }
 
     async fn release(&self, session: &str, id: &str, frame: Utf8Bytes) {
-        self.core.local.abandon(session, id);
-        if self.core.release(session, id, &frame).await.is_err() {
-            self.core.local.deliver(session, &frame);
-        }
+        self.core.local.release(session, id, &frame);
+        let _ = self.core.release(session, id, &frame).await;
     }
 
     async fn push(&self, session: &str, frame: Utf8Bytes) -> Option<Pushed> {

@@ -61,20 +61,44 @@ impl Keys {
     }
 }
 
+/// What is published for `frame`. A frame the publishing relay has
+/// already handed to the session's connections there is tagged with its id
+/// (`@<relay>\n<frame>`) so that relay skips it when it comes back; other
+/// relays deliver it. Untagged, it is the frame itself (JSON, `{…`).
+pub fn payload(frame: &str, delivered_by: Option<&str>) -> String {
+    match delivered_by {
+        Some(relay) => format!("@{relay}\n{frame}"),
+        None => frame.to_owned(),
+    }
+}
+
+/// Reads a published payload: the relay that already delivered it (if
+/// tagged), and the frame.
+pub fn read_payload(payload: &str) -> (Option<&str>, &str) {
+    match payload
+        .strip_prefix('@')
+        .and_then(|rest| rest.split_once('\n'))
+    {
+        Some((relay, frame)) => (Some(relay), frame),
+        None => (None, payload),
+    }
+}
+
 /// The key of a relay's lease.
 pub fn lease_key(prefix: &str, relay: &str) -> String {
     format!("{prefix}relay:{relay}")
 }
 
 /// KEYS: hash, run. ARGV: id, retry (0/1), relay, max in flight, ttl (s),
-/// lease key prefix. Returns `{"start"}`, `{"inflight"}` (here),
-/// `{"elsewhere"}` (on a relay whose lease lives), `{"busy"}` or
-/// `{"answered", frame}`.
+/// lease key prefix. Returns `{"start"}`, `{"elsewhere"}` (in flight on a
+/// relay whose lease lives), `{"busy"}` or `{"answered", frame}`.
 pub const BEGIN: &str = r#"
 local id = ARGV[1]
 local owner = redis.call('HGET', KEYS[2], id)
 if owner then
-  if owner == ARGV[3] then return {'inflight'} end
+  -- Marked by this relay, which asks only when it does not know the id
+  -- itself: a retry after a lost reply, or a restart. Run it.
+  if owner == ARGV[3] then return {'start'} end
   if redis.call('EXISTS', ARGV[6] .. owner) == 1 then return {'elsewhere'} end
   redis.call('HDEL', KEYS[2], id)
 end
@@ -100,8 +124,9 @@ return {'start'}
 "#;
 
 /// KEYS: hash, run, order, kept. ARGV: id, failed (0/1), frame, ttl (s),
-/// max answers, channel. Stores the answer, then publishes it, or keeps it
-/// if no relay listens. Returns how many relays received it.
+/// max answers, channel, payload to publish (see [`payload`]). Stores the
+/// answer, then publishes it, or keeps it if no relay listens. Returns how
+/// many relays received it.
 pub const COMPLETE: &str = r#"
 local field = 'm:' .. ARGV[1]
 redis.call('HDEL', KEYS[2], ARGV[1])
@@ -116,7 +141,7 @@ while redis.call('LLEN', KEYS[3]) > max do
   local old = redis.call('LPOP', KEYS[3])
   redis.call('HDEL', KEYS[1], 'm:' .. old)
 end
-local n = redis.call('PUBLISH', ARGV[6], ARGV[3])
+local n = redis.call('PUBLISH', ARGV[6], ARGV[7])
 if n == 0 then
   redis.call('RPUSH', KEYS[4], ARGV[3])
   redis.call('LTRIM', KEYS[4], -max, -1)
@@ -204,5 +229,15 @@ mod tests {
         );
         assert_eq!(Keys::session_of_channel("other:", &keys.channel), None);
         assert_eq!(lease_key("p:", "r1"), "p:relay:r1");
+    }
+
+    #[test]
+    fn payloads_say_who_delivered_them_already() {
+        let frame = r#"{"type":"response","id":"m1","text":"@x\ny"}"#;
+        assert_eq!(read_payload(&payload(frame, None)), (None, frame));
+        assert_eq!(
+            read_payload(&payload(frame, Some("r1"))),
+            (Some("r1"), frame)
+        );
     }
 }

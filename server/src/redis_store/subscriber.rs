@@ -18,7 +18,7 @@ use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 
 use super::core::Core;
-use super::scripts::Keys;
+use super::scripts::{read_payload, Keys};
 
 /// What the store asks of the subscription.
 #[derive(Debug)]
@@ -112,10 +112,15 @@ pub async fn run(
                     let Some(session) = Keys::session_of_channel(&core.prefix, message.get_channel_name()) else {
                         continue;
                     };
-                    let Ok(frame) = message.get_payload::<String>() else {
+                    let Ok(payload) = message.get_payload::<String>() else {
                         continue;
                     };
-                    let frame = Utf8Bytes::from(frame);
+                    let (delivered_by, frame) = read_payload(&payload);
+                    if delivered_by == Some(core.relay.as_str()) {
+                        // Handed to this relay's connections when it was sent.
+                        continue;
+                    }
+                    let frame = Utf8Bytes::from(frame.to_owned());
                     if core.local.deliver(session, &frame) == 0 {
                         // Its connection just left: keep it for the next one.
                         let core = core.clone();

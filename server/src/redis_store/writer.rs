@@ -27,18 +27,19 @@ pub async fn run(core: Arc<Core>, mut writes: mpsc::Receiver<Write>) {
     while let Some(write) = writes.recv().await {
         match write {
             Write::Chunk(session, frame) => {
-                if core.publish(&session, &frame).await.is_err() {
-                    core.local.deliver(&session, &frame);
-                }
+                // Delivered here already; lost for other relays while Redis
+                // is down (the final answer carries the whole text).
+                let _ = core.publish(&session, &frame).await;
             }
             Write::Complete(completion, done) => {
                 if core.complete(&completion).await.is_err() {
-                    // Redis is down: deliver here (or keep here), and share
-                    // the answer once Redis is back.
-                    if core
-                        .local
-                        .push(&completion.session, completion.frame.clone())
-                        .is_none()
+                    // Redis is down: keep it here if no connection here has
+                    // it, and share the answer once Redis is back.
+                    if !completion.delivered_here
+                        && core
+                            .local
+                            .push(&completion.session, completion.frame.clone())
+                            .is_none()
                     {
                         tracing::warn!(session = %completion.session, id = %completion.id, "answer for a session forgotten here; kept for Redis only");
                     }
