@@ -3,9 +3,9 @@
 //! where the session's connection now is — runs the message itself, so the
 //! page's resend is not left waiting forever.
 //!
-//! Checked every third of `--redis-lease`, for as long as the session has a
-//! connection here; a relay that is merely slow keeps renewing its lease and
-//! its answer arrives through Redis as usual.
+//! Checked every third of `--redis-lease` (at most every second), for as
+//! long as the session has a connection here; a relay that is merely slow
+//! keeps renewing its lease and its answer arrives through Redis as usual.
 
 use std::time::Duration;
 
@@ -16,7 +16,9 @@ use crate::AppState;
 
 /// Watches `request` until it is answered (anywhere) or taken over here.
 pub async fn watch(state: AppState, request: ChatRequest) {
-    let period = (state.config.redis_lease / 3).max(Duration::from_millis(50));
+    // At most a second, so a draining relay is not held up by a watcher.
+    let period =
+        (state.config.redis_lease / 3).clamp(Duration::from_millis(50), Duration::from_secs(1));
     let (session, id) = (request.session_id.clone(), request.message_id.clone());
     loop {
         tokio::select! {
