@@ -19,7 +19,7 @@ pub struct Config {
 
     /// The n8n webhook or Chat Trigger URL to forward messages to.
     /// Without it the relay runs in echo mode.
-    #[arg(long, env = "N8N_WEBHOOK_URL")]
+    #[arg(long, env = "N8N_WEBHOOK_URL", hide_env_values = true)]
     pub webhook_url: Option<url::Url>,
 
     /// Directory with the built page (trunk's dist/).
@@ -50,12 +50,12 @@ pub struct Config {
 
     /// Extra header for every request to n8n, as 'Name: value' (repeatable;
     /// in the env var, one per line). Stays on the relay; never logged.
-    #[arg(long = "webhook-header", env = "N8N_WEBHOOK_HEADERS", value_delimiter = '\n', value_parser = parse_header)]
+    #[arg(long = "webhook-header", env = "N8N_WEBHOOK_HEADERS", value_delimiter = '\n', value_parser = parse_header, hide_env_values = true)]
     pub webhook_headers: Vec<WebhookHeader>,
 
     /// Basic auth for n8n ('user:password'), e.g. for a Chat Trigger with
     /// Basic authentication. Stays on the relay; never logged.
-    #[arg(long, env = "N8N_WEBHOOK_BASIC_AUTH", value_parser = parse_basic_auth)]
+    #[arg(long, env = "N8N_WEBHOOK_BASIC_AUTH", value_parser = parse_basic_auth, hide_env_values = true)]
     pub webhook_basic_auth: Option<BasicAuth>,
 
     /// On connect with a known session, ask n8n for the conversation so far
@@ -132,14 +132,14 @@ pub struct Config {
     /// Bearer token for `POST /api/sessions/{id}/messages`, with which a
     /// workflow pushes a message to a chat later (at least 16 characters).
     /// Without it the endpoint is off. Never logged.
-    #[arg(long, env = "RELAY_PUSH_TOKEN", value_parser = parse_push_token)]
+    #[arg(long, env = "RELAY_PUSH_TOKEN", value_parser = parse_push_token, hide_env_values = true)]
     pub push_token: Option<Secret>,
 
     /// Share sessions with other relays through this Redis server
     /// (`redis://[:password@]host:port[/db]` or `unix:///path`): message
     /// dedup, answers and pushes then work across every relay behind a load
     /// balancer. Without it sessions live in this relay's memory.
-    #[arg(long, env = "RELAY_REDIS_URL", value_parser = parse_redis_url)]
+    #[arg(long, env = "RELAY_REDIS_URL", value_parser = parse_redis_url, hide_env_values = true)]
     pub redis_url: Option<url::Url>,
 
     /// Prefix of every Redis key and channel of this deployment (so several
@@ -293,6 +293,27 @@ mod tests {
         assert_eq!((a.user.as_str(), a.password.0.as_str()), ("me", "pa:ss"));
         assert!(!format!("{a:?}").contains("pa:ss"));
         assert!(parse_basic_auth("nopassword").is_err());
+    }
+
+    #[test]
+    fn help_never_shows_secrets_from_the_environment() {
+        let cmd = <Config as clap::CommandFactory>::command();
+        let secret = [
+            "webhook_url",
+            "webhook_headers",
+            "webhook_basic_auth",
+            "push_token",
+            "redis_url",
+        ];
+        for arg in cmd.get_arguments() {
+            if secret.contains(&arg.get_id().as_str()) {
+                assert!(
+                    arg.is_hide_env_values_set(),
+                    "--{} would show its env value in --help",
+                    arg.get_id()
+                );
+            }
+        }
     }
 
     #[test]
