@@ -67,8 +67,8 @@ pub async fn run(
         let (mut sink, mut stream) = pubsub.split();
         let channels: Vec<String> = wanted.keys().map(|s| core.keys(s).channel).collect();
         if !channels.is_empty() {
-            if let Err(e) = sink.subscribe(&channels).await {
-                core.link.pubsub_down(&e.to_string());
+            if let Err(e) = within(sink.subscribe(&channels)).await {
+                core.link.pubsub_down(&e);
                 continue;
             }
         }
@@ -87,7 +87,7 @@ pub async fn run(
                         Command::Subscribe(session, ack) => {
                             let count = wanted.entry(session.clone()).or_insert(0);
                             *count += 1;
-                            let ok = *count > 1 || sink.subscribe(core.keys(&session).channel).await.is_ok();
+                            let ok = *count > 1 || within(sink.subscribe(core.keys(&session).channel)).await.is_ok();
                             let _ = ack.send(ok);
                             if !ok {
                                 core.link.pubsub_down("subscribe failed");
@@ -96,7 +96,7 @@ pub async fn run(
                         }
                         Command::Unsubscribe(session) => {
                             if release(&mut wanted, &session)
-                                && sink.unsubscribe(core.keys(&session).channel).await.is_err()
+                                && within(sink.unsubscribe(core.keys(&session).channel)).await.is_err()
                             {
                                 core.link.pubsub_down("unsubscribe failed");
                                 break;
@@ -130,6 +130,18 @@ pub async fn run(
                 }
             }
         }
+    }
+}
+
+/// A subscription command, bounded in time: a Redis that stopped answering
+/// (rather than refusing) must not hold up every new connection here.
+async fn within(
+    command: impl std::future::Future<Output = redis::RedisResult<()>>,
+) -> Result<(), String> {
+    match tokio::time::timeout(CONNECT_TIMEOUT, command).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("Redis did not answer in time".into()),
     }
 }
 
