@@ -48,6 +48,25 @@ impl RedisServer {
         }
     }
 
+    /// Freezes it (SIGSTOP): connections stay open but nothing is answered,
+    /// like a Redis behind a dropped network.
+    pub fn pause(&self) {
+        self.signal("STOP");
+    }
+
+    /// Lets a paused Redis go on (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("CONT");
+    }
+
+    fn signal(&self, name: &str) {
+        if let Some(pid) = self.process.as_ref().and_then(Owned::id) {
+            let _ = Command::new("kill")
+                .args(["-s", name, "--", &pid.to_string()])
+                .status();
+        }
+    }
+
     /// Starts it again on the same port (empty, like a restarted Redis
     /// without persistence).
     pub async fn start_again(&mut self) -> Result {

@@ -394,3 +394,47 @@ async fn c6_a_message_given_up_by_a_stopping_relay_runs_on_the_next() {
     );
     assert_eq!(n8n.calls(), 2);
 }
+
+#[tokio::test]
+#[ignore = "needs redis-server and the relay binary; run with `cargo xtask test`"]
+async fn c7_a_redis_that_stops_answering_slows_nothing_for_long() {
+    let Setup {
+        n8n,
+        redis,
+        a,
+        b: _b,
+    } = setup(&[], &[]).await;
+    wait_status(a.addr, "ok").await;
+    let mut on_a = ChatClient::connect(&a.addr.to_string(), "cluster-c7")
+        .await
+        .expect("connect a");
+    // Redis freezes (a dropped network, not a refused connection): the
+    // relay gives up on it after its 2 s response timeout and answers alone.
+    redis.pause();
+    on_a.send("f1", "while redis is frozen")
+        .await
+        .expect("send");
+    assert_eq!(
+        on_a.answer("f1", T).await.expect("answered alone"),
+        "echo: while redis is frozen"
+    );
+    wait_status(a.addr, "degraded").await;
+    // Later messages do not wait for Redis again each time, and a new
+    // connection is not held up by the frozen subscription.
+    let started = std::time::Instant::now();
+    let mut late = ChatClient::connect(&a.addr.to_string(), "cluster-c7b")
+        .await
+        .expect("connect while frozen");
+    late.send("f2", "quick").await.expect("send");
+    late.answer("f2", T).await.expect("answer");
+    on_a.send("f3", "quick too").await.expect("send");
+    on_a.answer("f3", T).await.expect("answer");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "took {:?} while Redis was frozen",
+        started.elapsed()
+    );
+    redis.resume();
+    wait_status(a.addr, "ok").await;
+    assert_eq!(n8n.calls(), 3);
+}
