@@ -7,9 +7,11 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use e2e::browser::Browser;
 use e2e::nginx::Nginx;
 use e2e::redis::RedisServer;
 use e2e::relay::Relay;
+use e2e::scenario::{answered_once, finish};
 use e2e::wait_for;
 use e2e::ws::ChatClient;
 use shared::ServerMessage;
@@ -437,4 +439,54 @@ async fn c7_a_redis_that_stops_answering_slows_nothing_for_long() {
     redis.resume();
     wait_status(a.addr, "ok").await;
     assert_eq!(n8n.calls(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server, nginx, Chromium and the built page; run with `cargo xtask test`"]
+async fn c8_a_rolling_deploy_behind_nginx_keeps_the_page_chatting() {
+    let Setup {
+        n8n,
+        redis: _redis,
+        mut a,
+        mut b,
+    } = setup(
+        &["--trusted-proxy", "127.0.0.1"],
+        &["--trusted-proxy", "127.0.0.1"],
+    )
+    .await;
+    let nginx = Nginx::start([a.addr, b.addr]).await.expect("nginx");
+    let browser = Browser::start().await.expect("browser");
+    let result = async {
+        // The page, served through nginx like in production.
+        browser
+            .open_online(&format!("http://{}/", nginx.addr))
+            .await?;
+        let first = browser.send("slow:1500 during the deploy").await?;
+        if !n8n.wait_for_calls(1).await {
+            return Err("n8n never got the message".into());
+        }
+        // Deploy: stop the relay the page is on (SIGTERM, graceful). It
+        // delivers the answer in flight, closes with 1001, and the page
+        // comes back through nginx on the other relay.
+        let on_a = health(a.addr).await?["connections"] == 1;
+        let (stopping, staying) = if on_a { (&mut a, &b) } else { (&mut b, &a) };
+        stopping.terminate();
+        answered_once(&browser, &first, "echo: slow:1500 during the deploy").await?;
+        browser
+            .wait_state_for(&["online"], Duration::from_secs(15))
+            .await?;
+        wait_for("the page on the other relay", T, || async {
+            Ok((health(staying.addr).await?["connections"] == 1).then_some(()))
+        })
+        .await?;
+        let second = browser.send("after the deploy").await?;
+        answered_once(&browser, &second, "echo: after the deploy").await?;
+        if n8n.calls() != 2 {
+            return Err(format!("n8n called {} times, expected 2", n8n.calls()));
+        }
+        Ok(())
+    }
+    .await;
+    finish(&browser, "c8", result).await;
+    browser.close().await;
 }
