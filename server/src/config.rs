@@ -296,6 +296,22 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_documents_every_flag_and_its_env_var() {
+        let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"));
+        let cmd = <Config as clap::CommandFactory>::command();
+        for arg in cmd.get_arguments() {
+            let (Some(long), Some(env)) = (arg.get_long(), arg.get_env()) else {
+                continue;
+            };
+            let env = env.to_string_lossy();
+            assert!(
+                readme.contains(&format!("`--{long}")) && readme.contains(&format!("`{env}`")),
+                "README's configuration table lacks --{long} / {env}"
+            );
+        }
+    }
+
+    #[test]
     fn help_never_shows_secrets_from_the_environment() {
         let cmd = <Config as clap::CommandFactory>::command();
         let secret = [
