@@ -304,10 +304,13 @@ mod tests {
                 continue;
             };
             let env = env.to_string_lossy();
-            assert!(
-                readme.contains(&format!("`--{long}")) && readme.contains(&format!("`{env}`")),
-                "README's configuration table lacks --{long} / {env}"
-            );
+            // A row of the table: `| `--flag…` | `ENV…` | …`.
+            let row = readme.lines().any(|line| {
+                line.strip_prefix(&format!("| `--{long}"))
+                    .is_some_and(|rest| rest.starts_with(['`', ' ']))
+                    && line.contains(&format!("`{env}`"))
+            });
+            assert!(row, "README's configuration table lacks --{long} / {env}");
         }
     }
 
