@@ -39,7 +39,8 @@ use crate::store::{SessionStore, StoreHealth};
 pub struct RedisStore {
     core: Arc<Core>,
     subscriptions: mpsc::UnboundedSender<subscriber::Command>,
-    writes: mpsc::Sender<writer::Write>,
+    /// One queue per writer shard (a session always uses the same one).
+    writes: Vec<mpsc::Sender<writer::Write>>,
 }
 
 impl RedisStore {
@@ -69,9 +70,14 @@ impl RedisStore {
             pending: Mutex::new(Vec::new()),
         });
         let (subscriptions, commands) = mpsc::unbounded_channel();
-        let (writes, queue) = mpsc::channel(writer::QUEUE);
+        let writes = (0..writer::SHARDS)
+            .map(|_| {
+                let (tx, queue) = mpsc::channel(writer::QUEUE);
+                tokio::spawn(writer::run(core.clone(), queue));
+                tx
+            })
+            .collect();
         tokio::spawn(subscriber::run(client, core.clone(), commands));
-        tokio::spawn(writer::run(core.clone(), queue));
         tokio::spawn(renew_lease(Arc::downgrade(&core), lease));
         tracing::info!(relay = %core.relay, "sessions shared through Redis at {}", redact(url));
         Ok(Arc::new(RedisStore {
@@ -79,6 +85,11 @@ impl RedisStore {
             subscriptions,
             writes,
         }))
+    }
+
+    /// The writer queue of `session`.
+    fn writer(&self, session: &str) -> &mpsc::Sender<writer::Write> {
+        &self.writes[writer::shard_of(session, self.writes.len())]
     }
 
     async fn subscribe(&self, session: &str) -> bool {
@@ -156,7 +167,7 @@ impl SessionStore for RedisStore {
         // This relay's connections at once; other relays' through Redis.
         self.core.local.deliver(session, &frame);
         if let Err(e) = self
-            .writes
+            .writer(session)
             .try_send(writer::Write::Chunk(session.to_owned(), frame))
         {
             tracing::debug!(session, "chunk dropped: {e}");
@@ -177,7 +188,7 @@ impl SessionStore for RedisStore {
         };
         let (done, written) = oneshot::channel();
         if self
-            .writes
+            .writer(session)
             .send(writer::Write::Complete(completion.clone(), done))
             .await
             .is_err()

@@ -1,6 +1,12 @@
 //! Writes a relay's streamed chunks and final answers to Redis in the order
 //! they were produced, so a page never sees an answer's last chunk after the
-//! answer itself. One task, one queue.
+//! answer itself.
+//!
+//! Order matters only within a session, so the writes are spread over
+//! [`SHARDS`] tasks by session: one sequential writer was the relay's
+//! bottleneck under load (each write waits for a Redis round trip), and the
+//! answers waiting for it piled up in memory. The shards' commands share the
+//! connection manager's one pipelined connection.
 
 use std::sync::Arc;
 
@@ -9,9 +15,20 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::core::{Completion, Core};
 
-/// Chunks waiting to be published before new ones are dropped (a chunk is
-/// only a preview: the final answer carries the whole text).
-pub const QUEUE: usize = 4096;
+/// Writes waiting per shard; beyond it chunks are dropped (a chunk is only a
+/// preview: the final answer carries the whole text) and answers wait.
+pub const QUEUE: usize = 1024;
+
+/// Writer tasks per relay.
+pub const SHARDS: usize = 16;
+
+/// The shard of `session` among `shards`.
+pub fn shard_of(session: &str, shards: usize) -> usize {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    session.hash(&mut hasher);
+    (hasher.finish() % shards.max(1) as u64) as usize
+}
 
 /// One write.
 #[derive(Debug)]
