@@ -187,18 +187,22 @@ impl SessionStore for RedisStore {
             delivered_here,
         };
         let (done, written) = oneshot::channel();
-        if self
+        let sent = self
             .writer(session)
-            .send(writer::Write::Complete(completion.clone(), done))
-            .await
-            .is_err()
-        {
-            if !delivered_here {
-                self.core.local.push(session, completion.frame);
+            .send(writer::Write::Complete(completion, done))
+            .await;
+        match sent {
+            Ok(()) => {
+                let _ = written.await;
             }
-            return;
+            // The writers are gone (the relay is stopping): keep it here.
+            Err(mpsc::error::SendError(writer::Write::Complete(completion, _))) => {
+                if !completion.delivered_here {
+                    self.core.local.push(session, completion.frame);
+                }
+            }
+            Err(_) => {}
         }
-        let _ = written.await;
     }
 
     async fn release(&self, session: &str, id: &str, frame: Utf8Bytes) {
