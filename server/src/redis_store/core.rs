@@ -14,7 +14,7 @@ use crate::sessions::{Begin, Limits, Sessions};
 
 /// A final frame that could not be written to Redis yet (it was down); it
 /// is written when Redis is back, so other relays see the message answered.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Completion {
     /// The session.
     pub session: String,

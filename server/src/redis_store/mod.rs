@@ -79,7 +79,7 @@ impl RedisStore {
             .collect();
         tokio::spawn(subscriber::run(client, core.clone(), commands));
         tokio::spawn(renew_lease(Arc::downgrade(&core), lease));
-        tracing::info!(relay = %core.relay, "sessions shared through Redis at {}", redact(url));
+        tracing::info!(relay = %core.relay, "sessions shared through Redis at {}", crate::webhook::redact(url));
         Ok(Arc::new(RedisStore {
             core,
             subscriptions,
@@ -103,15 +103,6 @@ impl RedisStore {
         }
         subscribed.await.unwrap_or(false)
     }
-}
-
-/// The URL without its password, for logs.
-pub fn redact(url: &url::Url) -> String {
-    let mut shown = url.clone();
-    if shown.password().is_some() {
-        let _ = shown.set_password(Some("***"));
-    }
-    shown.to_string()
 }
 
 /// Keeps this relay's lease alive (every third of `lease`) until the store
@@ -247,12 +238,11 @@ impl SessionStore for RedisStore {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
+    /// The Redis URL is logged through the webhook URL's redaction.
     #[test]
     fn passwords_stay_out_of_the_logs() {
         let url = url::Url::parse("redis://:s3cret@10.0.0.5:6379/2").expect("url");
-        let shown = redact(&url);
+        let shown = crate::webhook::redact(&url);
         assert!(!shown.contains("s3cret"), "{shown}");
         assert!(shown.contains("10.0.0.5:6379"), "{shown}");
     }
