@@ -12,6 +12,41 @@ use crate::{artifacts_dir, env_path, wait_for, Result};
 /// How long a UI expectation may take by default.
 pub const UI_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A Chrome DevTools Protocol command, sent through chromedriver's
+/// `goog/cdp/execute` endpoint.
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> std::result::Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({ "cmd": self.cmd, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// Records every CSP violation of every document the browser loads (frames
+/// included) in `window.__cspViolations`, from before the page's own first
+/// script runs.
+const CSP_WATCH: &str = "window.__cspViolations = [];\n\
+    document.addEventListener('securitypolicyviolation', (e) => {\n\
+      window.__cspViolations.push(e.violatedDirective + ' blocked ' + e.blockedURI + \
+        ' at ' + e.sourceFile + ':' + e.lineNumber + ' ' + (e.sample || ''));\n\
+    }, true);";
+
 /// A chromedriver process and one browser session on it.
 #[derive(Debug)]
 pub struct Browser {
@@ -93,6 +128,34 @@ impl Browser {
             _driver: driver,
             profile,
         })
+    }
+
+    /// From now on, every document records its CSP violations (see
+    /// [`Browser::csp_violations`]).
+    pub async fn watch_csp(&self) -> Result {
+        self.client
+            .issue_cmd(Cdp {
+                cmd: "Page.addScriptToEvaluateOnNewDocument",
+                params: serde_json::json!({ "source": CSP_WATCH }),
+            })
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("CDP: {e}"))
+    }
+
+    /// The CSP violations the current document recorded (needs
+    /// [`Browser::watch_csp`] before it loaded).
+    pub async fn csp_violations(&self) -> Result<Vec<String>> {
+        let v = self
+            .eval("return window.__cspViolations === undefined ? null : window.__cspViolations")
+            .await?;
+        match v {
+            serde_json::Value::Array(items) => Ok(items
+                .into_iter()
+                .map(|i| i.as_str().unwrap_or_default().to_owned())
+                .collect()),
+            _ => Err("the CSP watcher is not installed in this document".into()),
+        }
     }
 
     /// Opens `url` and waits for the page to mount.

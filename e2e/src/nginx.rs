@@ -37,7 +37,12 @@ pub fn config(
 impl Nginx {
     /// Starts nginx on a free port balancing `relays`.
     pub async fn start(relays: [SocketAddr; 2]) -> Result<Nginx> {
-        let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        Self::start_on(free_port(), relays).await
+    }
+
+    /// Starts nginx on `port` (e.g. one the relays' `--public-url` names).
+    pub async fn start_on(port: u16, relays: [SocketAddr; 2]) -> Result<Nginx> {
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let dir =
             std::env::temp_dir().join(format!("e2e-nginx-{}-{}", std::process::id(), addr.port()));
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;

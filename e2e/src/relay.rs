@@ -6,6 +6,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::process::Owned;
+use crate::proxy::FreezingProxy;
 use crate::{env_path, Result};
 
 /// A running relay.
@@ -28,6 +29,27 @@ impl Relay {
             extra.iter().map(|s| s.to_string()).collect(),
         )
         .await
+    }
+
+    /// Starts the relay on a free port with a [`FreezingProxy`] in front of
+    /// its WebSocket: the page loads from the relay, and the relay tells it
+    /// (`--relay-url`, published in `/config.json`) to connect through the
+    /// proxy — so a test can take the link down while the page stays
+    /// loadable.
+    pub async fn start_behind_proxy(
+        webhook: Option<&str>,
+        extra: &[&str],
+    ) -> Result<(Relay, FreezingProxy)> {
+        let port = crate::process::free_port();
+        let target = SocketAddr::from(([127, 0, 0, 1], port));
+        let proxy = FreezingProxy::start(target)
+            .await
+            .map_err(|e| format!("proxy: {e}"))?;
+        let mut flags: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        flags.push("--relay-url".into());
+        flags.push(format!("ws://{}/ws", proxy.addr));
+        let relay = Self::start_at(port, webhook.map(str::to_owned), flags).await?;
+        Ok((relay, proxy))
     }
 
     async fn start_at(port: u16, webhook: Option<String>, extra: Vec<String>) -> Result<Relay> {

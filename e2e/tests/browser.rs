@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use e2e::browser::{Browser, UI_TIMEOUT};
-use e2e::proxy::FreezingProxy;
 use e2e::relay::Relay;
 use e2e::scenario::{answered_once, finish, n8n, scene, scene_with};
 use e2e::wait_for;
@@ -217,15 +216,14 @@ async fn s6_relay_down_goes_offline_after_ten_tries_and_retry_reconnects() {
 #[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
 async fn s7_reload_keeps_history_session_and_queued_messages() {
     let n8n = n8n().await;
-    let relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[])
-        .await
-        .expect("relay");
     // The page loads from the relay; its WebSocket goes through a proxy that
     // can take the link down while the page stays loadable.
-    let proxy = FreezingProxy::start(relay.addr).await.expect("proxy");
+    let (relay, proxy) = Relay::start_behind_proxy(Some(&n8n.url("/webhook/chat")), &[])
+        .await
+        .expect("relay");
     let browser = Browser::start().await.expect("browser");
     let result = async {
-        let page = relay.page_url(&format!("relay=ws://{}/ws", proxy.addr));
+        let page = relay.page_url("");
         browser.open_online(&page).await?;
         let first = browser.send("remember me").await?;
         answered_once(&browser, &first, "echo: remember me").await?;
@@ -307,14 +305,10 @@ async fn s8_two_browsers_each_get_only_their_own_answers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
 async fn s9_a_dead_link_is_detected_and_the_page_reconnects() {
-    let relay = Relay::start(None, &[]).await.expect("relay");
-    let proxy = FreezingProxy::start(relay.addr).await.expect("proxy");
+    let (relay, proxy) = Relay::start_behind_proxy(None, &[]).await.expect("relay");
     let browser = Browser::start().await.expect("browser");
     let result = async {
-        let query = format!(
-            "relay=ws://{}/ws&pingMs=300&pongTimeoutMs=700&{FAST_BACKOFF}",
-            proxy.addr
-        );
+        let query = format!("pingMs=300&pongTimeoutMs=700&{FAST_BACKOFF}");
         browser.open_online(&relay.page_url(&query)).await?;
         proxy.set_frozen(true);
         // The socket stays open but nothing gets through: no pong.

@@ -249,26 +249,32 @@ async fn c3_relays_keep_serving_while_redis_is_down_and_recover() {
 #[tokio::test]
 #[ignore = "needs redis-server, nginx and the relay binary; run with `cargo xtask test`"]
 async fn c4_the_reconnect_scenario_through_nginx() {
+    // Users open the page at a public name; the relays know it as their
+    // --public-url, which is what lets that origin open the WebSocket (the
+    // Host header alone is not trusted: DNS rebinding).
+    let port = e2e::process::free_port();
+    let public = format!("chat.test:{port}");
+    let public_url = format!("http://{public}");
+    let flags = [
+        "--trusted-proxy",
+        "127.0.0.1",
+        "--public-url",
+        public_url.as_str(),
+    ];
     let Setup {
         n8n,
         redis: _redis,
         a,
         b,
-    } = setup(
-        &["--trusted-proxy", "127.0.0.1"],
-        &["--trusted-proxy", "127.0.0.1"],
-    )
-    .await;
-    let nginx = Nginx::start([a.addr, b.addr]).await.expect("nginx");
+    } = setup(&flags, &flags).await;
+    let nginx = Nginx::start_on(port, [a.addr, b.addr])
+        .await
+        .expect("nginx");
     let front = nginx.addr.to_string();
     let session = "cluster-c4";
 
-    // As a browser on the page served through nginx at a public name and
-    // port: the relays accept its Origin because nginx passes the Host on
-    // with its port (no --allowed-origin needed).
-    let public = format!("chat.test:{}", nginx.addr.port());
-    let origin = format!("http://{public}");
-    let browser = [("Host", public.as_str()), ("Origin", origin.as_str())];
+    // As a browser on the page served through nginx at the public name.
+    let browser = [("Host", public.as_str()), ("Origin", public_url.as_str())];
     let mut first = ChatClient::connect_with(&front, session, &browser)
         .await
         .expect("connect");

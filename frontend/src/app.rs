@@ -14,7 +14,7 @@ use crate::chat::{query_param, Chat, View};
 use crate::connection::machine::{Event, Phase};
 use crate::conversation::{Delivery, Line, Role};
 use crate::theme::Theme;
-use crate::{clipboard, debug_handle, markdown, storage};
+use crate::{clipboard, debug_handle, markdown};
 
 /// How often the controller's clock ticks.
 const TICK: Duration = Duration::from_millis(100);
@@ -73,8 +73,11 @@ pub fn App() -> impl IntoView {
         show.remove();
     });
 
-    // Keep the conversation across reloads.
-    Effect::new(move |_| view.conversation.with(storage::save_conversation));
+    // Keep the conversation across reloads (saved when it changes).
+    Effect::new(move |_| {
+        view.conversation.track();
+        chat.with_value(|c| c.save());
+    });
 
     let window_mode = query_param("mode").as_deref() == Some("window");
     // The document follows the language, theme and title.
@@ -165,6 +168,7 @@ fn ChatPanel(view: View, chat: Shared, window_mode: bool) -> impl IntoView {
                 view! {
                     <div class="chat-body">
                         <MessageList view=view retry=retry_message />
+                        <StorageNote view=view />
                         <Composer view=view send=send />
                     </div>
                 }
@@ -173,12 +177,25 @@ fn ChatPanel(view: View, chat: Shared, window_mode: bool) -> impl IntoView {
                 view! {
                     <main class="chat-body">
                         <MessageList view=view retry=retry_message />
+                        <StorageNote view=view />
                         <Composer view=view send=send />
                     </main>
                 }
                 .into_any()
             }}
         </div>
+    }
+}
+
+/// Said when the browser's storage cannot hold even the unsent messages.
+#[component]
+fn StorageNote(view: View) -> impl IntoView {
+    view! {
+        <Show when=move || view.storage_full.get()>
+            <p class="notice" role="alert" data-testid="storage-note">
+                {move || view.lang.get().storage_full()}
+            </p>
+        </Show>
     }
 }
 

@@ -12,9 +12,13 @@ use shared::{ClientMessage, PageConfig, ServerMessage};
 
 use crate::connection::machine::{Command, Event, Machine, Phase};
 use crate::connection::socket::Socket;
-use crate::conversation::Conversation;
+use crate::conversation::{Conversation, Saved};
 use crate::i18n::Lang;
-use crate::settings::{self, Timing};
+use crate::settings::{self, Adopt, Timing};
+
+/// How long the first connection waits for `/config.json` (which may name
+/// the relay) before it goes to the page's own origin.
+const CONFIG_WAIT_MS: u32 = 3000;
 use crate::theme::Theme;
 use crate::{debug_handle, ids, remote_config, storage};
 
@@ -37,6 +41,9 @@ pub struct View {
     pub theme: RwSignal<Theme>,
     /// The deployment's settings (`/config.json`).
     pub config: RwSignal<PageConfig>,
+    /// The browser's storage is full even without old history: unsent
+    /// messages would not survive a reload (shown as a note).
+    pub storage_full: RwSignal<bool>,
 }
 
 /// The controller.
@@ -46,7 +53,11 @@ pub struct Chat {
     machine: RefCell<Machine>,
     socket: RefCell<Option<Socket>>,
     session: RefCell<Option<String>>,
-    base_url: String,
+    /// The session the current socket asked to resume.
+    requested: RefCell<Option<String>>,
+    /// Where the relay is (decided once `/config.json` is in).
+    base_url: RefCell<String>,
+    started: std::cell::Cell<bool>,
     metadata: serde_json::Map<String, serde_json::Value>,
     test_ids: RefCell<HashSet<String>>,
     me: Weak<Chat>,
@@ -55,7 +66,7 @@ pub struct Chat {
 impl std::fmt::Debug for Chat {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Chat")
-            .field("base_url", &self.base_url)
+            .field("base_url", &*self.base_url.borrow())
             .finish()
     }
 }
@@ -91,15 +102,6 @@ impl Chat {
     pub fn new() -> Rc<Chat> {
         let timing = Timing::from_params(query_param);
         let location = web_sys::window().map(|w| w.location());
-        let protocol = location
-            .as_ref()
-            .and_then(|l| l.protocol().ok())
-            .unwrap_or_default();
-        let host = location
-            .as_ref()
-            .and_then(|l| l.host().ok())
-            .unwrap_or_default();
-        let base_url = settings::relay_url(query_param("relay"), &protocol, &host);
         // Context for the workflow, like n8n's widget sends: the language and
         // the page (without its query string).
         let mut metadata = serde_json::Map::new();
@@ -129,32 +131,83 @@ impl Chat {
                     storage::load_theme().as_deref().unwrap_or_default(),
                 )),
                 config: RwSignal::new(PageConfig::default()),
+                storage_full: RwSignal::new(false),
             },
             machine: RefCell::new(Machine::new(timing)),
             socket: RefCell::new(None),
             session: RefCell::new(storage::load_session()),
-            base_url,
+            requested: RefCell::new(None),
+            base_url: RefCell::new(String::new()),
+            started: std::cell::Cell::new(false),
             metadata,
             test_ids: RefCell::new(HashSet::new()),
             me: me.clone(),
         })
     }
 
-    /// Opens the first connection and fetches the page config.
+    /// Fetches the page config, then opens the first connection — to the
+    /// relay the config names, or to the page's own origin. A config that
+    /// takes longer than [`CONFIG_WAIT_MS`] does not hold the chat up: it
+    /// connects to its own origin and applies the rest when it arrives.
     pub fn start(&self) {
-        self.dispatch(Event::Start);
-        let view = self.view;
+        let me = self.me.clone();
         leptos::task::spawn_local(async move {
             let config = remote_config::fetch().await;
-            if storage::load_language().is_none() {
-                view.lang.set(Lang::choose(
-                    None,
-                    config.language.as_deref(),
-                    &browser_language(),
-                ));
+            if let Some(chat) = me.upgrade() {
+                chat.connect_to(config.relay_url.as_deref());
+                chat.apply_config(config);
             }
-            view.config.set(config);
         });
+        let me = self.me.clone();
+        leptos::task::spawn_local(async move {
+            gloo_timers::future::TimeoutFuture::new(CONFIG_WAIT_MS).await;
+            if let Some(chat) = me.upgrade() {
+                chat.connect_to(None);
+            }
+        });
+    }
+
+    /// Opens the first connection (once): to `configured` if it is a
+    /// WebSocket URL, else to `/ws` on the page's own origin.
+    fn connect_to(&self, configured: Option<&str>) {
+        if self.started.replace(true) {
+            return;
+        }
+        let location = web_sys::window().map(|w| w.location());
+        let protocol = location
+            .as_ref()
+            .and_then(|l| l.protocol().ok())
+            .unwrap_or_default();
+        let host = location
+            .as_ref()
+            .and_then(|l| l.host().ok())
+            .unwrap_or_default();
+        *self.base_url.borrow_mut() = settings::relay_url(configured, &protocol, &host);
+        self.dispatch(Event::Start);
+    }
+
+    fn apply_config(&self, config: PageConfig) {
+        if storage::load_language().is_none() {
+            self.view.lang.set(Lang::choose(
+                None,
+                config.language.as_deref(),
+                &browser_language(),
+            ));
+        }
+        self.view.config.set(config);
+    }
+
+    /// Saves the conversation (called when it changed); notes when even
+    /// trimming old history does not make the unsent messages fit.
+    pub fn save(&self) {
+        let saved = self
+            .view
+            .conversation
+            .with_untracked(storage::save_conversation);
+        let full = saved == Saved::Failed;
+        if self.view.storage_full.get_untracked() != full {
+            self.view.storage_full.set(full);
+        }
     }
 
     /// The user switched the language.
@@ -207,7 +260,14 @@ impl Chat {
         for command in commands {
             self.execute(command);
         }
-        if phase != Phase::Online {
+        // Only when something is on the wire: an update re-saves the
+        // whole conversation, and this runs on every tick while offline.
+        if phase != Phase::Online
+            && self
+                .view
+                .conversation
+                .with_untracked(Conversation::has_sent)
+        {
             self.view.conversation.update(Conversation::requeue_sent);
         }
         self.publish_debug();
@@ -230,7 +290,9 @@ impl Chat {
     fn open(&self) {
         // Drop (detach and close) the old socket before opening a new one.
         self.socket.borrow_mut().take();
-        let url = settings::with_session(&self.base_url, self.session.borrow().as_deref());
+        let requested = self.session.borrow().clone();
+        let url = settings::with_session(&self.base_url.borrow(), requested.as_deref());
+        *self.requested.borrow_mut() = requested;
         let (a, b, c) = (self.me.clone(), self.me.clone(), self.me.clone());
         let socket = Socket::open(
             &url,
@@ -308,8 +370,7 @@ impl Chat {
             }
         };
         if let ServerMessage::Connection { session_id, .. } = &frame {
-            storage::save_session(session_id);
-            *self.session.borrow_mut() = Some(session_id.clone());
+            self.adopt(session_id);
         }
         self.report_test_result(&frame);
         match &frame {
@@ -340,6 +401,29 @@ impl Chat {
             _ => {}
         }
         self.dispatch(Event::Frame(frame));
+    }
+
+    /// The session id of a `connection` frame: adopted only if valid, and
+    /// a change from the session the page asked to resume is said visibly
+    /// (never a silent switch of conversations).
+    fn adopt(&self, offered: &str) {
+        let requested = self.requested.borrow().clone();
+        match settings::adopt_session(requested.as_deref(), offered) {
+            Adopt::Invalid => {
+                web_sys::console::warn_1(&"ignoring an invalid session id from the relay".into());
+                return;
+            }
+            Adopt::Changed => {
+                let note = self.view.lang.get_untracked().session_changed().to_owned();
+                self.view
+                    .conversation
+                    .update(|c| c.add_system(ids::new_id(), note));
+            }
+            Adopt::Same => {}
+        }
+        storage::save_session(offered);
+        *self.session.borrow_mut() = Some(offered.to_owned());
+        *self.requested.borrow_mut() = Some(offered.to_owned());
     }
 
     /// The user sent `text`.

@@ -174,6 +174,20 @@ impl Lang {
             true => self.pick("Chat schließen", "Close chat"),
         }
     }
+    /// The relay answered a resume with another session.
+    pub fn session_changed(self) -> &'static str {
+        self.pick(
+            "Der Server hat ein neues Gespräch begonnen; frühere Nachrichten werden darin nicht beantwortet.",
+            "The server started a new conversation; earlier messages are not answered in it.",
+        )
+    }
+    /// Even after trimming old messages, the browser's storage is full.
+    pub fn storage_full(self) -> &'static str {
+        self.pick(
+            "Der Speicher des Browsers ist voll: Ungesendete Nachrichten überstehen kein Neuladen der Seite.",
+            "This browser's storage is full: unsent messages will not survive reloading the page.",
+        )
+    }
     /// The header's tool group.
     pub fn tools_label(self) -> &'static str {
         self.pick("Chat-Einstellungen", "Chat settings")

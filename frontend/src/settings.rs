@@ -1,10 +1,18 @@
-//! Where the relay is and how the connection is timed.
+//! Where the relay is, which session the page adopts, and how the
+//! connection is timed.
 //!
-//! The defaults are the product's (ping 25 s, pong timeout 10 s, backoff
-//! 0.5 s doubling to 30 s, 10 attempts). Tests shorten them with query
-//! parameters, documented in the README:
-//! `?relay=ws://host:port/ws`, `pingMs`, `pongTimeoutMs`, `backoffMs`
-//! (first retry ceiling), `backoffMaxMs`, `attempts`.
+//! The relay is `/ws` on the page's own origin, or the `relayUrl` that the
+//! relay itself publishes in `/config.json` — never a URL from the page's
+//! query string, fragment or storage: a crafted link must not be able to
+//! send the conversation (and its session id, the only credential) to
+//! another server.
+//!
+//! The timing defaults are the product's (ping 25 s, pong timeout 10 s,
+//! backoff 0.5 s doubling to 30 s, 10 attempts). Tests shorten them with
+//! query parameters, documented in the README: `pingMs`, `pongTimeoutMs`,
+//! `backoffMs` (first retry ceiling), `backoffMaxMs`, `attempts` — each
+//! clamped to a floor, so a crafted link cannot turn visitors' pages into a
+//! ping flood.
 
 use std::time::Duration;
 
@@ -38,12 +46,12 @@ impl Timing {
     /// The defaults with overrides from query parameters (`get` looks one up).
     pub fn from_params(get: impl Fn(&str) -> Option<String>) -> Self {
         // Whole milliseconds (integer parsing keeps float parsing out of the bundle).
-        let num = |key: &str| {
+        let count = |key: &str| {
             get(key)
                 .and_then(|v| v.parse::<u64>().ok())
                 .filter(|v| *v > 0)
-                .map(|v| v as f64)
         };
+        let num = |key: &str| count(key).map(|v| v.max(MIN_OVERRIDE_MS) as f64);
         let mut t = Timing::default();
         if let Some(v) = num("pingMs") {
             t.ping_interval_ms = v;
@@ -58,21 +66,55 @@ impl Timing {
         if let Some(v) = num("backoffMaxMs") {
             t.backoff.max = Duration::from_millis(v as u64);
         }
-        if let Some(v) = num("attempts") {
-            t.backoff.max_attempts = v as u32;
+        if let Some(v) = count("attempts") {
+            t.backoff.max_attempts = v.min(1000) as u32;
         }
         t
     }
 }
 
-/// The WebSocket URL: `?relay=` if given, else `/ws` on the page's own
+/// The smallest interval a query parameter may set (ms); smaller values are
+/// raised to it.
+pub const MIN_OVERRIDE_MS: u64 = 50;
+
+/// The WebSocket URL: the relay's configured `relayUrl` (from
+/// `/config.json`, a `ws:`/`wss:` URL) if any, else `/ws` on the page's own
 /// origin (`wss:` when the page is `https:`).
-pub fn relay_url(override_url: Option<String>, protocol: &str, host: &str) -> String {
-    if let Some(url) = override_url.filter(|u| u.starts_with("ws://") || u.starts_with("wss://")) {
-        return url;
+pub fn relay_url(configured: Option<&str>, protocol: &str, host: &str) -> String {
+    if let Some(url) = configured.filter(|u| {
+        (u.starts_with("ws://") || u.starts_with("wss://"))
+            && !u.contains(|c: char| c.is_whitespace() || c == '@')
+    }) {
+        return url.to_owned();
     }
     let scheme = if protocol == "https:" { "wss" } else { "ws" };
     format!("{scheme}://{host}/ws")
+}
+
+/// What to do with the session id a `connection` frame offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Adopt {
+    /// The session the page asked to resume (or a new one it did not ask
+    /// about): keep it.
+    Same,
+    /// A valid id, but not the one the page asked to resume: adopt it and
+    /// say so visibly (the relay started a new conversation; nothing from
+    /// the old one will be answered under it).
+    Changed,
+    /// Not a valid session id: ignore it (keep what is stored).
+    Invalid,
+}
+
+/// Decides about the session id `offered` when the page asked to resume
+/// `requested` (`None`: it asked for a new session).
+pub fn adopt_session(requested: Option<&str>, offered: &str) -> Adopt {
+    if !shared::validate::is_valid_session_id(offered) {
+        return Adopt::Invalid;
+    }
+    match requested {
+        Some(asked) if asked != offered => Adopt::Changed,
+        _ => Adopt::Same,
+    }
 }
 
 /// `url` with `session=<id>` added to its query.
@@ -115,6 +157,25 @@ mod tests {
         );
         assert_eq!(t.backoff.max_attempts, 3);
         assert_eq!(Timing::from_params(|_| None), Timing::default());
+        let flood = Timing::from_params(|k| (k == "pingMs").then(|| "1".to_string()));
+        assert_eq!(
+            flood.ping_interval_ms, MIN_OVERRIDE_MS as f64,
+            "a crafted link cannot make the page ping every millisecond"
+        );
+    }
+
+    #[test]
+    fn session_ids_are_adopted_only_when_valid_and_changes_are_told() {
+        assert_eq!(adopt_session(None, "new-session"), Adopt::Same);
+        assert_eq!(adopt_session(Some("abc"), "abc"), Adopt::Same);
+        assert_eq!(adopt_session(Some("abc"), "xyz"), Adopt::Changed);
+        assert_eq!(adopt_session(Some("abc"), "bad id"), Adopt::Invalid);
+        assert_eq!(adopt_session(None, ""), Adopt::Invalid);
+        assert_eq!(
+            adopt_session(None, &"x".repeat(1000)),
+            Adopt::Invalid,
+            "too long"
+        );
     }
 
     #[test]
@@ -128,13 +189,17 @@ mod tests {
             "wss://chat.example/ws"
         );
         assert_eq!(
-            relay_url(Some("ws://10.0.0.1:9/ws".into()), "http:", "x"),
-            "ws://10.0.0.1:9/ws"
+            relay_url(Some("wss://relay.example/ws"), "https:", "x"),
+            "wss://relay.example/ws"
         );
-        assert_eq!(
-            relay_url(Some("javascript:alert(1)".into()), "http:", "x"),
-            "ws://x/ws"
-        );
+        for bad in [
+            "javascript:alert(1)",
+            "https://relay.example/ws",
+            "ws://user@evil.example/ws",
+            "ws://a b/ws",
+        ] {
+            assert_eq!(relay_url(Some(bad), "http:", "x"), "ws://x/ws", "{bad}");
+        }
         assert_eq!(
             with_session("ws://h/ws", Some("abc")),
             "ws://h/ws?session=abc"

@@ -3,7 +3,7 @@
 //! Storage may be unavailable (private mode, disabled); the page then works
 //! without persistence.
 
-use crate::conversation::Conversation;
+use crate::conversation::{Conversation, Saved};
 
 const SESSION_KEY: &str = "n8nChat.sessionId";
 const CONVERSATION_KEY: &str = "n8nChat.conversation";
@@ -65,9 +65,18 @@ pub fn load_conversation() -> Conversation {
         .unwrap_or_default()
 }
 
-/// Stores the conversation.
-pub fn save_conversation(conversation: &Conversation) {
-    if let (Some(s), Ok(json)) = (storage(), serde_json::to_string(conversation)) {
-        let _ = s.set_item(CONVERSATION_KEY, &json);
+/// Stores the conversation. Past the browser's quota the oldest answered
+/// history is left out of the saved copy (never an unsent message); `Failed`
+/// when even that does not fit. Without storage there is nothing to lose:
+/// `Whole`.
+pub fn save_conversation(conversation: &Conversation) -> Saved {
+    let Some(s) = storage() else {
+        return Saved::Whole;
+    };
+    let saved = conversation.save_within(|json| s.set_item(CONVERSATION_KEY, json).is_ok());
+    if saved == Saved::Failed {
+        // A stale copy would bring back answered messages as unsent ones.
+        let _ = s.remove_item(CONVERSATION_KEY);
     }
+    saved
 }

@@ -37,7 +37,17 @@ pub fn app(state: AppState) -> Router {
             )),
         )
         .fallback_service(pages)
+        .layer(axum::middleware::map_response_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .with_state(state)
+}
+
+/// Every response gets the security headers (see [`crate::security_headers`]).
+async fn security_headers(State(state): State<AppState>, mut response: Response) -> Response {
+    state.security.apply(response.headers_mut());
+    response
 }
 
 async fn ws_only(State(state): State<AppState>, request: Request<Body>) -> Response {
@@ -78,11 +88,17 @@ async fn upgrade(state: AppState, request: Request<Body>) -> Response {
         .headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok());
-    if !state.origins.allows(origin, host) {
-        tracing::warn!(origin = ?origin, "WebSocket from a foreign origin refused");
+    if !state.origins.allows(origin) {
+        let origin = origin.unwrap_or_default();
+        tracing::warn!(
+            origin = ?origin,
+            host = ?host,
+            "WebSocket refused: origin not allowed; {}",
+            state.origins.refusal_hint(origin, host)
+        );
         return (
             StatusCode::FORBIDDEN,
-            "this origin may not open a WebSocket to the relay (see --allowed-origin)",
+            "this origin may not open a WebSocket to the relay (see --public-url and --allowed-origin)",
         )
             .into_response();
     }

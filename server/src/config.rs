@@ -34,9 +34,15 @@ pub struct Config {
     #[arg(long, env = "RELAY_IDLE_TIMEOUT", default_value = "62500ms", value_parser = humantime::parse_duration)]
     pub idle_timeout: Duration,
 
-    /// How long to wait for n8n's answer to one message.
+    /// How long one message may take, from the moment the relay accepts it
+    /// (waiting for a free slot counts) to n8n's complete answer.
     #[arg(long, env = "RELAY_WEBHOOK_TIMEOUT", default_value = "120s", value_parser = humantime::parse_duration)]
     pub webhook_timeout: Duration,
+
+    /// Largest answer read from n8n, in bytes (streamed or not); a larger
+    /// one ends in an error, with what arrived so far kept on the page.
+    #[arg(long, env = "RELAY_MAX_ANSWER_BYTES", default_value_t = 1024 * 1024)]
+    pub max_answer_bytes: usize,
 
     /// Field name of the chat text in the request to n8n (the chat widget's
     /// `chatInputKey`).
@@ -69,8 +75,32 @@ pub struct Config {
     #[arg(long, env = "RELAY_MAX_CONCURRENT_WEBHOOKS", default_value_t = 32)]
     pub max_concurrent_webhooks: usize,
 
+    /// At most this many messages wait for a free slot (see
+    /// --max-concurrent-webhooks); more get `rate_limited` with a retry hint.
+    #[arg(long, env = "RELAY_MAX_QUEUED_WEBHOOKS", default_value_t = 1000)]
+    pub max_queued_webhooks: usize,
+
+    /// The address users open the page at (e.g. https://chat.example.com).
+    /// Its origin may open the WebSocket; without it (and without
+    /// --allowed-origin) only loopback pages may, so a site that points its
+    /// own name at this relay (DNS rebinding) is refused.
+    #[arg(long, env = "RELAY_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<url::Url>,
+
+    /// The WebSocket URL the page connects to, when it is not `/ws` on the
+    /// page's own origin (e.g. wss://chat.example.com/ws behind another
+    /// path). Published in /config.json as `relayUrl`; the page never takes
+    /// a relay URL from anywhere else.
+    #[arg(long, env = "RELAY_URL", value_parser = parse_ws_url)]
+    pub relay_url: Option<url::Url>,
+
+    /// Who may show the page in a frame: the CSP `frame-ancestors` sources
+    /// (e.g. "'self' https://shop.example"; "'none'" forbids framing).
+    #[arg(long, env = "RELAY_FRAME_ANCESTORS", default_value = "*", value_parser = parse_frame_ancestors)]
+    pub frame_ancestors: String,
+
     /// Browser origins allowed to open the WebSocket (repeatable; exact match).
-    /// Without it: no Origin, the relay's own host, and loopback origins.
+    /// Without it: no Origin, --public-url's origin, and loopback origins.
     #[arg(
         long = "allowed-origin",
         env = "RELAY_ALLOWED_ORIGINS",
@@ -153,6 +183,12 @@ pub struct Config {
     #[arg(long, env = "RELAY_REDIS_LEASE", default_value = "15s", value_parser = humantime::parse_duration)]
     pub redis_lease: Duration,
 
+    /// While Redis is unreachable, answers given here wait to be written to
+    /// it; at most this many bytes of them (beyond it the oldest are dropped
+    /// from the queue, counted in /healthz; the pages have them already).
+    #[arg(long, env = "RELAY_REDIS_MAX_PENDING_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub redis_max_pending_bytes: usize,
+
     /// A JSON file with the page's settings (the fields of `/config.json`:
     /// title, welcome, language, streaming, placeholder). The flags below
     /// override it field by field.
@@ -188,12 +224,75 @@ pub struct Config {
 }
 
 impl Config {
-    /// The defaults, as `relay` with no flags and no environment would use.
-    /// Tests start from this and shorten intervals. (Reads `RELAY_*` variables
-    /// like the binary does.)
+    /// The defaults, as `relay` with no flags would use, **ignoring the
+    /// environment**: tests start from this and shorten intervals, and an
+    /// exported `RELAY_*` or `N8N_*` variable must not change their outcome.
     pub fn defaults() -> Self {
-        Config::parse_from(["relay"])
+        Self::from_args_without_env(["relay"])
     }
+
+    /// Parses `args` like the binary, but without reading environment
+    /// variables (for tests). Panics on invalid arguments, like `parse_from`.
+    pub fn from_args_without_env<I, T>(args: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        use clap::{CommandFactory, FromArgMatches};
+        let command = Config::command().mut_args(|arg| arg.env(None));
+        let matches = command.get_matches_from(args);
+        match Config::from_arg_matches(&matches) {
+            Ok(config) => config,
+            Err(e) => e.exit(),
+        }
+    }
+
+    /// The origin (`scheme://host[:port]`) of `--public-url`, if given.
+    pub fn public_origin(&self) -> Option<String> {
+        self.public_url
+            .as_ref()
+            .map(|u| u.origin().ascii_serialization())
+    }
+}
+
+fn parse_public_url(s: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(s).map_err(|e| format!("not a URL: {e}"))?;
+    match url.scheme() {
+        "http" | "https" if url.host().is_some() => Ok(url),
+        "http" | "https" => Err("the public URL needs a host".into()),
+        other => Err(format!(
+            "expected an http:// or https:// URL, got {other}://"
+        )),
+    }
+}
+
+fn parse_ws_url(s: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(s).map_err(|e| format!("not a URL: {e}"))?;
+    match url.scheme() {
+        "ws" | "wss"
+            if url.host().is_some() && url.username().is_empty() && url.password().is_none() =>
+        {
+            Ok(url)
+        }
+        "ws" | "wss" => Err("the relay URL needs a host and no user info".into()),
+        other => Err(format!("expected a ws:// or wss:// URL, got {other}://")),
+    }
+}
+
+/// A CSP source list: printable ASCII without the characters that would end
+/// the directive (`;`, `,`) or smuggle a header.
+fn parse_frame_ancestors(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("give at least one source, e.g. '*', \"'self'\" or \"'none'\"".into());
+    }
+    if !s
+        .bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b';' && b != b',')
+    {
+        return Err("CSP sources are printable ASCII without ';' or ','".into());
+    }
+    Ok(s.to_owned())
 }
 
 /// A secret string: shown as `***` in `Debug`, so it cannot end up in a log
@@ -343,7 +442,7 @@ mod tests {
         assert!(tls.contains("TLS"), "{tls}");
         assert!(parse_redis_url("http://host").is_err());
         assert!(parse_redis_url("not a url").is_err());
-        let c = Config::parse_from(["relay"]);
+        let c = Config::defaults();
         assert_eq!(c.redis_url, None, "in memory unless asked");
         assert_eq!(c.redis_prefix, "n8n-chat:");
         assert_eq!(c.redis_lease, Duration::from_secs(15));
@@ -351,7 +450,7 @@ mod tests {
 
     #[test]
     fn every_flag_has_an_env_var_and_the_documented_default() {
-        let c = Config::parse_from(["relay"]);
+        let c = Config::defaults();
         assert_eq!(c.listen.to_string(), "127.0.0.1:3000");
         assert_eq!(c.heartbeat_interval, Duration::from_secs(30));
         assert_eq!(c.webhook_timeout, Duration::from_secs(120));

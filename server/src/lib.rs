@@ -23,6 +23,7 @@
 //! - [`n8n_answer`]: reading an answer out of n8n's (complete) response.
 //! - [`n8n_stream`]: reading n8n's streamed (NDJSON) answers as they arrive.
 //! - [`origin`]: which browser origins may connect.
+//! - [`security_headers`]: the page's CSP, `nosniff`, `no-referrer`.
 //! - [`limits`]: connections in total and per client IP.
 //! - [`rate`]: the per-connection message rate (token bucket).
 //! - [`health`]: the `/healthz` report.
@@ -47,6 +48,7 @@ pub mod push;
 pub mod rate;
 pub mod redis_store;
 pub mod responder;
+pub mod security_headers;
 pub mod sessions;
 pub mod shutdown;
 pub mod state;

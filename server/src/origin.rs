@@ -7,46 +7,62 @@
 //! authentication.
 
 /// The origin policy of the relay.
+///
+/// The `Host` header is never trusted: with DNS rebinding an attacker's site
+/// (`rebind.attacker.example`, resolving to this relay's address) sends an
+/// `Origin` equal to its `Host`, so "same host" would let any site chat
+/// through the relay with its server-side webhook credentials. Allowed are
+/// exactly: the configured origins (`--allowed-origin`, `--public-url`), and
+/// — unless an explicit `--allowed-origin` list is given — loopback pages
+/// (`http://localhost:*`, `http://127.0.0.1:*`, `http://[::1]:*`), which only
+/// a page really served from this machine can claim.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OriginPolicy {
-    /// No `--allowed-origin` given: the relay's own host, and loopback
-    /// origins (`http://localhost:*`, `http://127.0.0.1:*`, `http://[::1]:*`)
-    /// for `trunk serve` during development.
-    SameHostOrLoopback,
-    /// Exactly these origins (exact string match, no wildcards).
-    List(Vec<String>),
+pub struct OriginPolicy {
+    /// Origins allowed by exact match (normalised: no trailing slash).
+    allowed: Vec<String>,
+    /// Whether loopback origins are allowed (no explicit list given).
+    loopback: bool,
 }
 
 impl OriginPolicy {
-    /// The policy for a (possibly empty) `--allowed-origin` list.
-    pub fn new(allowed: Vec<String>) -> Self {
-        let allowed: Vec<String> = allowed
+    /// The policy for a (possibly empty) `--allowed-origin` list and the
+    /// origin of `--public-url`, if any.
+    pub fn new(allowed: Vec<String>, public_origin: Option<String>) -> Self {
+        let listed: Vec<String> = allowed
             .into_iter()
             .map(|o| o.trim().trim_end_matches('/').to_owned())
             .filter(|o| !o.is_empty())
             .collect();
-        if allowed.is_empty() {
-            OriginPolicy::SameHostOrLoopback
-        } else {
-            OriginPolicy::List(allowed)
-        }
+        let loopback = listed.is_empty();
+        let mut allowed = listed;
+        allowed.extend(public_origin);
+        OriginPolicy { allowed, loopback }
     }
 
-    /// Whether an upgrade with this `Origin` (and this `Host` header) may
-    /// proceed.
-    pub fn allows(&self, origin: Option<&str>, host: Option<&str>) -> bool {
+    /// Whether an upgrade with this `Origin` may proceed.
+    pub fn allows(&self, origin: Option<&str>) -> bool {
         let Some(origin) = origin else {
             return true;
         };
-        match self {
-            OriginPolicy::List(list) => list.iter().any(|o| o == origin),
-            OriginPolicy::SameHostOrLoopback => {
-                let Some(authority) = origin_authority(origin) else {
-                    return false;
-                };
-                is_loopback_http(origin, authority)
-                    || host.is_some_and(|h| same_authority(authority, h, origin))
-            }
+        if self.allowed.iter().any(|o| o.eq_ignore_ascii_case(origin)) {
+            return true;
+        }
+        self.loopback
+            && origin_authority(origin).is_some_and(|authority| is_loopback_http(origin, authority))
+    }
+
+    /// What to tell the operator when `origin` (with `host`) was refused.
+    pub fn refusal_hint(&self, origin: &str, host: Option<&str>) -> String {
+        let same_host = host.is_some_and(|h| {
+            origin_authority(origin).is_some_and(|a| same_authority(a, h, origin))
+        });
+        if same_host {
+            format!(
+                "if users open the page at {origin}, start the relay with --public-url {origin} \
+                 (a site pointing its own name at this relay is refused unless configured)"
+            )
+        } else {
+            "a page on another site may not use this relay; allow it with --allowed-origin".into()
         }
     }
 }
@@ -94,36 +110,46 @@ mod tests {
     use super::*;
 
     fn default() -> OriginPolicy {
-        OriginPolicy::new(vec![])
+        OriginPolicy::new(vec![], None)
     }
 
     #[test]
     fn no_origin_is_a_non_browser_client_and_allowed() {
-        assert!(default().allows(None, Some("relay:3000")));
-        assert!(OriginPolicy::new(vec!["https://a.example".into()]).allows(None, None));
+        assert!(default().allows(None));
+        assert!(OriginPolicy::new(vec!["https://a.example".into()], None).allows(None));
     }
 
     #[test]
-    fn own_host_is_allowed() {
+    fn the_host_header_is_not_trusted_dns_rebinding() {
+        // A rebinding site sends Origin == Host: refused by default.
         let p = default();
-        assert!(p.allows(
-            Some("http://chat.example.com:3000"),
-            Some("chat.example.com:3000")
-        ));
-        assert!(p.allows(Some("https://chat.example.com"), Some("chat.example.com")));
-        assert!(p.allows(
-            Some("https://chat.example.com"),
-            Some("chat.example.com:443")
-        ));
-        assert!(p.allows(Some("http://Chat.Example.com"), Some("chat.example.com")));
-        assert!(!p.allows(
-            Some("http://chat.example.com:3001"),
-            Some("chat.example.com:3000")
-        ));
-        assert!(!p.allows(
-            Some("https://chat.example.com"),
-            Some("chat.example.com:80")
-        ));
+        assert!(!p.allows(Some("http://rebind.attacker.example:3000")));
+        assert!(!p.allows(Some("http://chat.example.com:3000")));
+        assert!(!p.allows(Some("http://192.168.1.5:3000")));
+        let hint = p.refusal_hint(
+            "http://rebind.attacker.example:3000",
+            Some("rebind.attacker.example:3000"),
+        );
+        assert!(hint.contains("--public-url"), "{hint}");
+        let hint = p.refusal_hint("https://evil.example", Some("chat.example.com"));
+        assert!(hint.contains("--allowed-origin"), "{hint}");
+    }
+
+    #[test]
+    fn the_public_url_is_allowed() {
+        let p = OriginPolicy::new(vec![], Some("https://chat.example.com".into()));
+        assert!(p.allows(Some("https://chat.example.com")));
+        assert!(p.allows(Some("https://Chat.Example.com")));
+        assert!(!p.allows(Some("http://chat.example.com")), "scheme counts");
+        assert!(
+            !p.allows(Some("https://chat.example.com:8443")),
+            "port counts"
+        );
+        assert!(!p.allows(Some("https://evil.example")));
+        assert!(
+            p.allows(Some("http://localhost:8080")),
+            "loopback still allowed for development"
+        );
     }
 
     #[test]
@@ -134,8 +160,9 @@ mod tests {
             "http://127.0.0.1:8080",
             "http://[::1]:8080",
             "http://localhost",
+            "http://127.0.0.1:3000",
         ] {
-            assert!(p.allows(Some(o), Some("127.0.0.1:3000")), "{o}");
+            assert!(p.allows(Some(o)), "{o}");
         }
     }
 
@@ -152,27 +179,26 @@ mod tests {
             "http://user@localhost:8080",
             "ws://localhost:8080",
         ] {
-            assert!(!p.allows(Some(o), Some("127.0.0.1:3000")), "{o}");
+            assert!(!p.allows(Some(o)), "{o}");
         }
-        assert!(!p.allows(Some("https://evil.example"), None));
     }
 
     #[test]
     fn an_explicit_list_is_exact() {
-        let p = OriginPolicy::new(vec![
-            "https://a.example".into(),
-            " https://b.example/ ".into(),
-        ]);
-        assert!(p.allows(Some("https://a.example"), Some("relay")));
-        assert!(p.allows(Some("https://b.example"), Some("relay")));
-        assert!(!p.allows(Some("https://a.example:443"), Some("relay")));
-        assert!(
-            !p.allows(Some("http://localhost:8080"), Some("localhost:8080")),
-            "loopback not implied"
+        let p = OriginPolicy::new(
+            vec!["https://a.example".into(), " https://b.example/ ".into()],
+            Some("https://chat.example.com".into()),
         );
+        assert!(p.allows(Some("https://a.example")));
+        assert!(p.allows(Some("https://b.example")));
         assert!(
-            !p.allows(Some("https://relay"), Some("relay")),
-            "own host not implied"
+            p.allows(Some("https://chat.example.com")),
+            "public URL added"
+        );
+        assert!(!p.allows(Some("https://a.example:443")));
+        assert!(
+            !p.allows(Some("http://localhost:8080")),
+            "loopback not implied"
         );
     }
 }

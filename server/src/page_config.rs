@@ -45,6 +45,9 @@ pub fn build(config: &Config) -> Result<PageConfig, RelayError> {
     if let Some(placeholder) = &config.placeholder {
         page.placeholder = Some(placeholder.clone());
     }
+    // Only the flag sets where the page connects: a `relayUrl` in the file
+    // is ignored, so the file cannot point pages at another relay by itself.
+    page.relay_url = config.relay_url.as_ref().map(url::Url::to_string);
     Ok(page)
 }
 

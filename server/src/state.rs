@@ -49,6 +49,8 @@ pub struct Inner {
     pub page_config: String,
     /// The heartbeat every connection listens to (see [`crate::heartbeat`]).
     pub heartbeat: crate::heartbeat::Beat,
+    /// The page's CSP and the other security headers.
+    pub security: crate::security_headers::SecurityHeaders,
 }
 
 impl std::ops::Deref for AppState {
@@ -63,6 +65,14 @@ impl AppState {
     pub fn new(config: Config) -> Result<Self, RelayError> {
         let responder = Responder::from_config(&config)?;
         let page_config = crate::page_config::build(&config)?.to_json();
+        // The CSP allows trunk's inline script by its hash, read from the
+        // page that will be served (rebuilding the page needs a restart).
+        let index = std::fs::read_to_string(config.static_dir.join("index.html")).ok();
+        let security = crate::security_headers::SecurityHeaders::new(
+            index.as_deref(),
+            config.relay_url.as_ref(),
+            &config.frame_ancestors,
+        );
         let limits = Limits {
             retain_for: config.retain_for,
             max_sessions: config.max_sessions,
@@ -74,7 +84,7 @@ impl AppState {
             Some(url) => RedisStore::start(url, &config.redis_prefix, config.redis_lease, limits)?,
             None => Arc::new(Sessions::new(limits)),
         };
-        let origins = OriginPolicy::new(config.allowed_origins.clone());
+        let origins = OriginPolicy::new(config.allowed_origins.clone(), config.public_origin());
         let limits = ConnectionLimits::new(
             config.max_connections,
             config.max_connections_per_ip,
@@ -95,6 +105,7 @@ impl AppState {
             draining: AtomicBool::new(false),
             page_config,
             heartbeat: tokio::sync::watch::Sender::new(None),
+            security,
         })))
     }
 

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use futures_util::SinkExt;
 use shared::{ClientMessage, ErrorCode, ServerMessage};
-use support::{config, connect_with_origin, error_of, response_text, Client, Relay};
+use support::{
+    config, connect_with_headers, connect_with_origin, error_of, response_text, Client, Relay,
+};
 use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test]
@@ -268,6 +270,41 @@ async fn foreign_origins_are_refused_and_own_or_loopback_ones_accepted() {
     relay.stop().await;
 }
 
+/// DNS rebinding: a site whose name resolves to the relay's address sends
+/// `Origin` equal to its `Host`. Refused unless that is the configured
+/// public URL.
+#[tokio::test]
+async fn a_rebinding_site_is_refused_and_the_public_url_accepted() {
+    let rebind = [
+        ("Host", "rebind.attacker.example:3000"),
+        ("Origin", "http://rebind.attacker.example:3000"),
+    ];
+    let relay = Relay::start(config()).await;
+    let url = relay.ws_url("/ws");
+    assert_eq!(connect_with_headers(&url, &rebind).await.err(), Some(403));
+    let public = [
+        ("Host", "chat.example.com"),
+        ("Origin", "https://chat.example.com"),
+    ];
+    assert_eq!(
+        connect_with_headers(&url, &public).await.err(),
+        Some(403),
+        "the same-host rule is gone: a public name needs --public-url"
+    );
+    relay.stop().await;
+
+    let mut cfg = config();
+    cfg.public_url = Some("https://chat.example.com/".parse().expect("url"));
+    let relay = Relay::start(cfg).await;
+    let url = relay.ws_url("/ws");
+    assert!(connect_with_headers(&url, &public).await.is_ok());
+    assert_eq!(connect_with_headers(&url, &rebind).await.err(), Some(403));
+    assert!(connect_with_origin(&url, "http://localhost:8080")
+        .await
+        .is_ok());
+    relay.stop().await;
+}
+
 #[tokio::test]
 async fn an_invalid_session_id_gets_a_new_session_and_an_error() {
     let relay = Relay::start(config()).await;
@@ -316,6 +353,64 @@ async fn the_built_page_is_served_with_an_index_fallback() {
     // A plain GET of /ws is not an upgrade.
     let response = reqwest::get(relay.http_url("/ws")).await.expect("get");
     assert!(response.status().is_client_error());
+    relay.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let dir = std::env::temp_dir().join(format!("relay-csp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let boot = "import init from '/app.js'; await init();";
+    std::fs::write(
+        dir.join("index.html"),
+        format!("<html><head><script type=\"module\">{boot}</script></head></html>"),
+    )
+    .expect("write");
+    let mut cfg = config();
+    cfg.static_dir = dir.clone();
+    cfg.relay_url = Some("wss://relay.example/ws".parse().expect("url"));
+    cfg.frame_ancestors = "'self' https://shop.example".into();
+    let relay = Relay::start(cfg).await;
+    for path in ["/", "/some/page", "/healthz", "/config.json"] {
+        let response = reqwest::get(relay.http_url(path)).await.expect("get");
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header("referrer-policy"), "no-referrer", "{path}");
+        let csp = header("content-security-policy");
+        use base64::Engine;
+        let hash = base64::engine::general_purpose::STANDARD
+            .encode(<sha2::Sha256 as sha2::Digest>::digest(boot.as_bytes()));
+        assert!(
+            csp.contains(&format!(
+                "script-src 'self' 'wasm-unsafe-eval' 'sha256-{hash}'"
+            )),
+            "{path}: {csp}"
+        );
+        assert!(
+            csp.contains("connect-src 'self' wss://relay.example;"),
+            "{path}: {csp}"
+        );
+        assert!(
+            csp.ends_with("frame-ancestors 'self' https://shop.example"),
+            "{path}: {csp}"
+        );
+        assert!(csp.starts_with("default-src 'none';"), "{path}: {csp}");
+    }
+    let config: serde_json::Value = reqwest::get(relay.http_url("/config.json"))
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(config["relayUrl"], "wss://relay.example/ws");
     relay.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }

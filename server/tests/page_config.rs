@@ -42,7 +42,7 @@ async fn a_file_with_flags_overriding_it() {
     )
     .expect("write config");
     let mut cfg = config();
-    let flags = Config::parse_from([
+    let flags = Config::from_args_without_env([
         "relay",
         "--page-config",
         file.to_str().expect("utf-8 path"),

@@ -28,6 +28,12 @@ pub struct PageConfig {
     /// The input's placeholder (`None`: the translated default).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub placeholder: Option<String>,
+    /// The WebSocket URL to connect to when it is not `/ws` on the page's
+    /// own origin (the relay's `--relay-url`). The page takes a relay URL
+    /// from here only — never from its query string, fragment or storage,
+    /// so a crafted link cannot send the conversation elsewhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relay_url: Option<String>,
 }
 
 impl Default for PageConfig {
@@ -38,6 +44,7 @@ impl Default for PageConfig {
             language: None,
             streaming: true,
             placeholder: None,
+            relay_url: None,
         }
     }
 }

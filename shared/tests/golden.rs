@@ -344,6 +344,7 @@ fn page_config() {
         language: Some("de".into()),
         streaming: false,
         placeholder: Some("Your question…".into()),
+        relay_url: Some("wss://chat.example.com/ws".into()),
     };
     let bytes = golden("page_config");
     assert_eq!(value.to_json(), bytes);

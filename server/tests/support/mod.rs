@@ -220,11 +220,20 @@ impl Client {
 
 /// Connects with an `Origin` header; returns the HTTP status on refusal.
 pub async fn connect_with_origin(url: &str, origin: &str) -> Result<Client, u16> {
+    connect_with_headers(url, &[("Origin", origin)]).await
+}
+
+/// Connects with extra headers (e.g. a `Host` and `Origin` as a browser on
+/// another name would send); returns the HTTP status on refusal.
+pub async fn connect_with_headers(url: &str, headers: &[(&str, &str)]) -> Result<Client, u16> {
     let mut request = url.into_client_request().expect("request");
-    request.headers_mut().insert(
-        "Origin",
-        HeaderValue::from_str(origin).expect("origin header"),
-    );
+    for (name, value) in headers {
+        request.headers_mut().insert(
+            tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes())
+                .expect("header name"),
+            HeaderValue::from_str(value).expect("header value"),
+        );
+    }
     match tokio_tungstenite::connect_async(request).await {
         Ok((ws, _)) => Ok(Client::after_connect(ws).await),
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
