@@ -33,6 +33,26 @@ pub fn parse_success(body: &[u8]) -> Result<String, ResponderError> {
     }
 }
 
+/// Like [`parse_success`] for a body whose `Content-Type` says JSON: one
+/// that does not parse is an invalid answer, not text to show (a short,
+/// escaped piece of it goes to the log, never to the page).
+pub fn parse_declared_json(body: &[u8]) -> Result<String, ResponderError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return parse_success(body);
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(value) => answer_from_json(&value),
+        Err(e) => {
+            let snippet: String = String::from_utf8_lossy(body).chars().take(80).collect();
+            tracing::warn!(snippet = ?snippet, "n8n's answer says it is JSON but is not: {e}");
+            Err(ResponderError::InvalidResponse(
+                "n8n said the answer is JSON, but it is not valid JSON (the relay's log shows its beginning)"
+                    .into(),
+            ))
+        }
+    }
+}
+
 /// The text of an answer already parsed as JSON.
 pub fn answer_from_json(value: &Value) -> Result<String, ResponderError> {
     match value {
@@ -228,6 +248,27 @@ mod tests {
             parse_success(&[0xff, 0xfe, 0x00]),
             Err(ResponderError::InvalidResponse(_))
         ));
+    }
+
+    #[test]
+    fn a_body_declared_json_must_be_json() {
+        assert_eq!(
+            parse_declared_json(br#"{"output":"ok"}"#),
+            Ok("ok".to_owned())
+        );
+        let e =
+            parse_declared_json(b"{\"output\": <script>alert(1)</script>").expect_err("not JSON");
+        assert!(matches!(e, ResponderError::InvalidResponse(_)), "{e:?}");
+        assert!(
+            !e.to_string().contains("script"),
+            "no body in the page: {e}"
+        );
+        assert!(matches!(
+            parse_declared_json(b""),
+            Err(ResponderError::InvalidResponse(_))
+        ));
+        // Undeclared, plain text is still an answer.
+        assert_eq!(parse_success(b"{not json"), Ok("{not json".to_owned()));
     }
 
     #[test]

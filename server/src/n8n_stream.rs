@@ -38,19 +38,52 @@ pub fn is_stream_line(line: &[u8]) -> bool {
 
 /// Incremental parser: feed bytes with [`NdjsonParser::push`], then call
 /// [`NdjsonParser::finish`] at the end of the body.
-#[derive(Debug, Default)]
+///
+/// A line is buffered until its newline arrives, so an endless line would
+/// grow without bound: past `max_line` bytes the parser drops it and
+/// reports [`NdjsonParser::overflowed`]; the caller ends the answer.
+#[derive(Debug)]
 pub struct NdjsonParser {
     pending: Vec<u8>,
+    max_line: usize,
+    overflowed: bool,
 }
 
+impl Default for NdjsonParser {
+    fn default() -> Self {
+        Self::with_max_line(DEFAULT_MAX_LINE)
+    }
+}
+
+/// The line bound of [`NdjsonParser::new`].
+pub const DEFAULT_MAX_LINE: usize = 4 * 1024 * 1024;
+
 impl NdjsonParser {
-    /// A parser with nothing buffered.
+    /// A parser with nothing buffered and the default line bound.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// A parser whose lines may be at most `max_line` bytes.
+    pub fn with_max_line(max_line: usize) -> Self {
+        NdjsonParser {
+            pending: Vec::new(),
+            max_line,
+            overflowed: false,
+        }
+    }
+
+    /// Whether a line grew past the bound (it was dropped; the stream is
+    /// not to be trusted further).
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+
     /// Consumes `bytes`, appending the events of every completed line to `out`.
     pub fn push(&mut self, bytes: &[u8], out: &mut Vec<StreamEvent>) {
+        if self.overflowed {
+            return;
+        }
         self.pending.extend_from_slice(bytes);
         let mut start = 0;
         while let Some(offset) = self.pending[start..].iter().position(|&b| b == b'\n') {
@@ -61,6 +94,10 @@ impl NdjsonParser {
             start = end + 1;
         }
         self.pending.drain(..start);
+        if self.pending.len() > self.max_line {
+            self.pending = Vec::new();
+            self.overflowed = true;
+        }
     }
 
     /// Ends the stream: a last line without a newline still counts.
@@ -193,6 +230,21 @@ mod tests {
                 StreamEvent::Error(Some("boom".into()))
             ]
         );
+    }
+
+    #[test]
+    fn an_endless_line_is_dropped_at_the_bound() {
+        let mut parser = NdjsonParser::with_max_line(64);
+        let mut out = Vec::new();
+        parser.push(b"{\"type\":\"item\",\"content\":\"ok\"}\n", &mut out);
+        assert_eq!(out, [StreamEvent::Text("ok".into())]);
+        for _ in 0..10 {
+            parser.push(&[b'x'; 16], &mut out);
+        }
+        assert!(parser.overflowed());
+        assert!(parser.pending.len() <= 64, "the buffer stays bounded");
+        parser.push(b"\n{\"type\":\"item\",\"content\":\"late\"}\n", &mut out);
+        assert_eq!(out.len(), 1, "nothing after an overflow");
     }
 
     #[test]

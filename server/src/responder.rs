@@ -44,6 +44,18 @@ pub enum ResponderError {
     /// A streamed answer reported an error (a node failed mid-stream).
     #[error("the workflow failed while answering{}", detail_suffix(.0))]
     StreamError(Option<String>),
+    /// The answer grew past `--max-answer-bytes`.
+    #[error("n8n's answer is larger than the relay accepts ({limit} bytes, --max-answer-bytes); what arrived before is kept")]
+    AnswerTooLarge {
+        /// The bound, in bytes.
+        limit: usize,
+    },
+    /// Too many messages are waiting for n8n (`--max-queued-webhooks`).
+    #[error("n8n is busy with other messages; try again in {} s", .retry_after.as_secs().max(1))]
+    Busy {
+        /// When trying again makes sense.
+        retry_after: Duration,
+    },
     /// The relay is shutting down.
     #[error("the relay is restarting; the message will be sent again after reconnecting")]
     ShuttingDown,
@@ -65,7 +77,10 @@ impl ResponderError {
             ResponderError::Status { .. } | ResponderError::StreamError(_) => {
                 ErrorCode::WebhookError
             }
-            ResponderError::InvalidResponse(_) => ErrorCode::WebhookInvalidResponse,
+            ResponderError::InvalidResponse(_) | ResponderError::AnswerTooLarge { .. } => {
+                ErrorCode::WebhookInvalidResponse
+            }
+            ResponderError::Busy { .. } => ErrorCode::RateLimited,
             ResponderError::ShuttingDown => ErrorCode::ShuttingDown,
         }
     }

@@ -10,11 +10,20 @@
 //! connections after 4 s so it never hands out one n8n has already closed
 //! (hyper also retries a request whose pooled connection was closed before
 //! the request was written, which cannot run a workflow twice).
+//!
+//! Bounded everywhere: at most `--max-concurrent-webhooks` requests at once
+//! and `--max-queued-webhooks` waiting for a slot (more are refused at once
+//! with a retry hint); `--webhook-timeout` counts from the moment the
+//! message is accepted, waiting included; an answer (streamed or not) may be
+//! at most `--max-answer-bytes`. No redirect is followed: the webhook
+//! headers and basic auth must never go to a host a `Location` names.
 
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use tokio::sync::Semaphore;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::config::{BasicAuth, Config};
 use crate::n8n_answer;
@@ -23,8 +32,8 @@ use crate::responder::{ChatRequest, ResponderError};
 
 /// Idle pooled connections are dropped after this (below n8n's 5 s).
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
-/// A complete (non-streamed) answer larger than this is refused.
-const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// What a refused (queue full) message is told to wait.
+const BUSY_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// Forwards messages to one n8n webhook URL.
 #[derive(Debug)]
@@ -38,6 +47,20 @@ pub struct Webhook {
     /// Bounds the requests to n8n at once; tokio's semaphore is fair
     /// (first come, first served).
     slots: Semaphore,
+    /// Messages waiting for a slot, and how many may.
+    waiting: AtomicUsize,
+    max_waiting: usize,
+    /// Largest answer text (and, doubled for JSON escaping, raw body).
+    max_answer_bytes: usize,
+}
+
+/// A place in the queue for a slot; leaves it when dropped.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Webhook {
@@ -57,6 +80,9 @@ impl Webhook {
             }
         }
         let client = reqwest::Client::builder()
+            // Never follow a redirect: it would carry the webhook headers
+            // and basic auth to whatever host the `Location` names.
+            .redirect(reqwest::redirect::Policy::none())
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .connect_timeout(Duration::from_secs(10).min(timeout))
             .user_agent(concat!("n8n-chat-relay/", env!("CARGO_PKG_VERSION")))
@@ -70,7 +96,35 @@ impl Webhook {
             session_key: config.session_key.clone(),
             basic_auth: config.webhook_basic_auth.clone(),
             slots: Semaphore::new(config.max_concurrent_webhooks.max(1)),
+            waiting: AtomicUsize::new(0),
+            max_waiting: config.max_queued_webhooks,
+            max_answer_bytes: config.max_answer_bytes.max(1),
         })
+    }
+
+    /// A slot for one request: at once if one is free, else after waiting
+    /// in line — unless the line is full, which is refused at once.
+    async fn slot(&self) -> Result<SemaphorePermit<'_>, ResponderError> {
+        if let Ok(permit) = self.slots.try_acquire() {
+            return Ok(permit);
+        }
+        if self.waiting.fetch_add(1, Ordering::Relaxed) >= self.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::Relaxed);
+            return Err(ResponderError::Busy {
+                retry_after: BUSY_RETRY_AFTER,
+            });
+        }
+        let _in_line = Waiting(&self.waiting);
+        self.slots
+            .acquire()
+            .await
+            .map_err(|_| ResponderError::ShuttingDown)
+    }
+
+    /// The largest raw body read: the answer bound, doubled for JSON's
+    /// escaping and wrapping.
+    fn max_body_bytes(&self) -> usize {
+        self.max_answer_bytes.saturating_mul(2).saturating_add(4096)
     }
 
     /// The URL without user info or query string, safe to log.
@@ -86,19 +140,16 @@ impl Webhook {
         let mut body = serde_json::Map::new();
         body.insert("action".into(), "loadPreviousSession".into());
         body.insert(self.session_key.clone(), session_id.into());
-        let _slot = self
-            .slots
-            .acquire()
-            .await
-            .map_err(|_| ResponderError::ShuttingDown)?;
         let read = async {
+            let _slot = self.slot().await?;
             let response = self
                 .authorized(self.client.post(self.url.clone()).json(&body))
                 .send()
                 .await
                 .map_err(|e| self.map_error(&e))?;
             let status = response.status();
-            let bytes = response.bytes().await.map_err(|e| self.map_error(&e))?;
+            redirect_refused(&response)?;
+            let bytes = self.read_body(response, Vec::new()).await?;
             if status.is_success() {
                 n8n_answer::parse_history(&bytes)
             } else {
@@ -132,15 +183,10 @@ impl Webhook {
             body.insert("metadata".into(), metadata.clone().into());
         }
         let post = self.authorized(self.client.post(self.url.clone()).json(&body));
-        // Wait for a free slot (fairly) before the clock starts.
-        let _slot = self
-            .slots
-            .acquire()
-            .await
-            .map_err(|_| ResponderError::ShuttingDown)?;
-        let send = post.send();
+        // The clock runs from acceptance: waiting for a slot counts.
         let read = async {
-            let response = send.await.map_err(|e| self.map_error(&e))?;
+            let _slot = self.slot().await?;
+            let response = post.send().await.map_err(|e| self.map_error(&e))?;
             self.read_answer(response, on_chunk).await
         };
         match tokio::time::timeout(self.timeout, read).await {
@@ -155,6 +201,12 @@ impl Webhook {
         on_chunk: &(dyn Fn(&str) + Send + Sync),
     ) -> Result<String, ResponderError> {
         let status = response.status();
+        redirect_refused(&response)?;
+        let declared_json = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().contains("json"));
         let mut head = Vec::new();
         // Read until the first line is complete (or the body ends), then
         // decide: n8n's stream format, or one complete answer.
@@ -165,8 +217,8 @@ impl Webhook {
                     if let Some(nl) = head.iter().position(|&b| b == b'\n') {
                         break status.is_success() && is_stream_line(&head[..nl]);
                     }
-                    if head.len() > MAX_BODY_BYTES {
-                        return Err(too_large());
+                    if head.len() > self.max_body_bytes() {
+                        return Err(self.too_large());
                     }
                 }
                 None => break status.is_success() && is_stream_line(&head),
@@ -175,16 +227,39 @@ impl Webhook {
         if streaming {
             return self.read_stream(response, head, on_chunk).await;
         }
+        let body = self.read_body(response, head).await?;
+        if !status.is_success() {
+            return Err(n8n_answer::parse_failure(status.as_u16(), &body));
+        }
+        let answer = if declared_json {
+            n8n_answer::parse_declared_json(&body)
+        } else {
+            n8n_answer::parse_success(&body)
+        }?;
+        if answer.len() > self.max_answer_bytes {
+            return Err(self.too_large());
+        }
+        Ok(answer)
+    }
+
+    /// The rest of a body after `head`, within the raw-body bound.
+    async fn read_body(
+        &self,
+        mut response: reqwest::Response,
+        mut body: Vec<u8>,
+    ) -> Result<Vec<u8>, ResponderError> {
         while let Some(bytes) = response.chunk().await.map_err(|e| self.map_error(&e))? {
-            head.extend_from_slice(&bytes);
-            if head.len() > MAX_BODY_BYTES {
-                return Err(too_large());
+            body.extend_from_slice(&bytes);
+            if body.len() > self.max_body_bytes() {
+                return Err(self.too_large());
             }
         }
-        if status.is_success() {
-            n8n_answer::parse_success(&head)
-        } else {
-            Err(n8n_answer::parse_failure(status.as_u16(), &head))
+        Ok(body)
+    }
+
+    fn too_large(&self) -> ResponderError {
+        ResponderError::AnswerTooLarge {
+            limit: self.max_answer_bytes,
         }
     }
 
@@ -194,50 +269,38 @@ impl Webhook {
         head: Vec<u8>,
         on_chunk: &(dyn Fn(&str) + Send + Sync),
     ) -> Result<String, ResponderError> {
-        let mut parser = NdjsonParser::new();
-        let mut events = Vec::new();
-        let mut text = String::new();
-        let mut failure: Option<ResponderError> = None;
-        let mut handle = |events: &mut Vec<StreamEvent>, text: &mut String| {
-            for event in events.drain(..) {
-                match event {
-                    StreamEvent::Text(t) => {
-                        on_chunk(&t);
-                        text.push_str(&t);
-                    }
-                    StreamEvent::Error(detail) => {
-                        failure.get_or_insert(ResponderError::StreamError(detail));
-                    }
-                }
-            }
-        };
-        parser.push(&head, &mut events);
-        handle(&mut events, &mut text);
+        let mut parser = NdjsonParser::with_max_line(self.max_body_bytes());
+        let mut stream = StreamedAnswer::new(self.max_answer_bytes);
+        parser.push(&head, &mut stream.events);
+        stream.take(on_chunk)?;
         loop {
+            if parser.overflowed() {
+                return Err(self.too_large());
+            }
             match response.chunk().await {
                 Ok(Some(bytes)) => {
-                    parser.push(&bytes, &mut events);
-                    handle(&mut events, &mut text);
+                    parser.push(&bytes, &mut stream.events);
+                    stream.take(on_chunk)?;
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    handle(&mut events, &mut text);
+                    stream.take(on_chunk)?;
                     return Err(ResponderError::Unreachable(format!(
                         "the answer stream broke off after {} characters ({})",
-                        text.chars().count(),
+                        stream.text.chars().count(),
                         short_error(&e)
                     )));
                 }
             }
         }
-        parser.finish(&mut events);
-        handle(&mut events, &mut text);
-        if let Some(failure) = failure {
+        parser.finish(&mut stream.events);
+        stream.take(on_chunk)?;
+        if let Some(failure) = stream.failure {
             return Err(failure);
         }
         // A Respond node that answers an object streams it as JSON text
         // inside one item; the final answer unwraps it like a normal answer.
-        Ok(unwrap_json_answer(text))
+        Ok(unwrap_json_answer(stream.text))
     }
 
     fn map_error(&self, e: &reqwest::Error) -> ResponderError {
@@ -249,11 +312,69 @@ impl Webhook {
     }
 }
 
-fn too_large() -> ResponderError {
-    ResponderError::InvalidResponse(format!(
-        "the answer is larger than {} MiB",
-        MAX_BODY_BYTES >> 20
-    ))
+/// A streamed answer as it builds up: the text so far (bounded), the
+/// first failure, and the events not yet taken.
+struct StreamedAnswer {
+    text: String,
+    failure: Option<ResponderError>,
+    events: Vec<StreamEvent>,
+    limit: usize,
+}
+
+impl StreamedAnswer {
+    fn new(limit: usize) -> Self {
+        StreamedAnswer {
+            text: String::new(),
+            failure: None,
+            events: Vec::new(),
+            limit,
+        }
+    }
+
+    /// Passes new text on as chunks; an answer growing past the bound ends
+    /// here (what was passed on stays with the page).
+    fn take(&mut self, on_chunk: &(dyn Fn(&str) + Send + Sync)) -> Result<(), ResponderError> {
+        for event in self.events.drain(..) {
+            match event {
+                StreamEvent::Text(t) => {
+                    if self.text.len() + t.len() > self.limit {
+                        return Err(ResponderError::AnswerTooLarge { limit: self.limit });
+                    }
+                    on_chunk(&t);
+                    self.text.push_str(&t);
+                }
+                StreamEvent::Error(detail) => {
+                    self.failure
+                        .get_or_insert(ResponderError::StreamError(detail));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A 3xx is an error naming where n8n pointed (without its query, which
+/// may hold secrets); the relay follows no redirect.
+fn redirect_refused(response: &reqwest::Response) -> Result<(), ResponderError> {
+    let status = response.status();
+    if !status.is_redirection() {
+        return Ok(());
+    }
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(|l| match response.url().join(l) {
+            Ok(url) => redact(&url),
+            Err(_) => l.chars().take(200).collect(),
+        })
+        .unwrap_or_else(|| "nowhere".into());
+    Err(ResponderError::Status {
+        status: status.as_u16(),
+        detail: Some(format!(
+            "a redirect to {location}; the relay follows no redirects, so set --webhook-url to the final URL"
+        )),
+    })
 }
 
 fn unwrap_json_answer(text: String) -> String {

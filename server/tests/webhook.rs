@@ -7,6 +7,19 @@ use std::time::Duration;
 
 use shared::{ErrorCode, ServerMessage};
 use support::{config_for, error_of, response_text, Client, Relay};
+
+async fn setup_with(
+    mode: Mode,
+    adjust: impl FnOnce(&mut server::Config),
+) -> (StandIn, Relay, Client) {
+    let n8n = StandIn::start().await.expect("stand-in");
+    n8n.set_mode(mode);
+    let mut config = config_for(&n8n.url("/webhook/abc/chat"));
+    adjust(&mut config);
+    let relay = Relay::start(config).await;
+    let client = Client::connect(&relay.ws_url("/ws")).await;
+    (n8n, relay, client)
+}
 use testkit::n8n::{Mode, StandIn};
 
 async fn setup(mode: Mode) -> (StandIn, Relay, Client) {
@@ -97,11 +110,11 @@ async fn n8n_errors_map_to_their_codes_with_n8ns_explanation() {
 
     n8n.set_mode(Mode::InvalidJson);
     client.say("d", "x").await;
-    // Not JSON is taken as plain text, as n8n's own widget does.
-    assert_eq!(
-        response_text(&client.next().await, "d"),
-        "{\"output\": \"unterminated"
-    );
+    // Declared JSON that does not parse is an invalid answer, and the body
+    // stays out of the page (only the log sees its beginning).
+    let (code, message) = error_of(&client.next().await, Some("d"));
+    assert_eq!(code, ErrorCode::WebhookInvalidResponse);
+    assert!(!message.contains("unterminated"), "{message}");
 
     n8n.set_mode(Mode::CutOff);
     client.say("e", "x").await;
@@ -366,5 +379,121 @@ async fn history_is_not_requested_unless_enabled() {
     let mut back = Client::connect(&relay.ws_url("/ws?session=returning-2")).await;
     back.expect_silence(Duration::from_millis(200)).await;
     assert_eq!(n8n.calls(), 0);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed_and_name_their_location() {
+    let (n8n, relay, mut client) = setup_with(Mode::Echo, |c| {
+        c.webhook_headers = vec![server::config::WebhookHeader {
+            name: "X-N8N-Token".into(),
+            value: server::config::Secret("s3cret".into()),
+        }];
+    })
+    .await;
+    n8n.set_mode(Mode::Redirect {
+        location: n8n.url("/elsewhere?token=leak"),
+    });
+    client.say("r", "x").await;
+    let (code, message) = error_of(&client.next().await, Some("r"));
+    assert_eq!(code, ErrorCode::WebhookError);
+    assert!(
+        message.contains("302") && message.contains("/elsewhere"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("leak"),
+        "the query stays hidden: {message}"
+    );
+    assert_eq!(n8n.calls(), 1, "the redirect was not followed");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn an_answer_past_max_answer_bytes_is_an_error() {
+    let (n8n, relay, mut client) = setup_with(Mode::Huge { bytes: 5000 }, |c| {
+        c.max_answer_bytes = 1000;
+    })
+    .await;
+    client.say("big", "x").await;
+    let (code, message) = error_of(&client.next().await, Some("big"));
+    assert_eq!(code, ErrorCode::WebhookInvalidResponse);
+    assert!(message.contains("--max-answer-bytes"), "{message}");
+    n8n.set_mode(Mode::Huge { bytes: 900 });
+    client.say("fits", "x").await;
+    assert_eq!(response_text(&client.next().await, "fits").len(), 900);
+    relay.stop().await;
+}
+
+/// An endless stream (or an endless line) ends at the bound with an
+/// error; the chunks that arrived before stay with the page.
+#[tokio::test]
+async fn an_endless_stream_ends_at_the_bound_with_what_arrived_kept() {
+    let (n8n, relay, mut client) = setup_with(Mode::EndlessStream, |c| {
+        c.max_answer_bytes = 10_000;
+    })
+    .await;
+    client.say("s", "x").await;
+    let mut streamed = 0;
+    let message = loop {
+        match client.next().await {
+            ServerMessage::Chunk { id, text } if id == "s" => streamed += text.len(),
+            other => break error_of(&other, Some("s")),
+        }
+    };
+    assert_eq!(message.0, ErrorCode::WebhookInvalidResponse);
+    assert!(message.1.contains("--max-answer-bytes"), "{}", message.1);
+    assert!(
+        (9_000..=10_000).contains(&streamed),
+        "chunks up to the bound were passed on: {streamed}"
+    );
+    n8n.set_mode(Mode::EndlessLine);
+    client.say("l", "x").await;
+    let (code, message) = error_of(&client.next().await, Some("l"));
+    assert_eq!(code, ErrorCode::WebhookInvalidResponse);
+    assert!(message.contains("--max-answer-bytes"), "{message}");
+    relay.stop().await;
+}
+
+/// `--webhook-timeout` counts from acceptance, waiting for a slot
+/// included, and the line of waiting messages is bounded.
+#[tokio::test]
+async fn the_timeout_counts_from_acceptance_and_the_queue_is_bounded() {
+    let timeout = Duration::from_millis(1000);
+    let (n8n, relay, mut client) = setup_with(Mode::Hang, |c| {
+        c.max_concurrent_webhooks = 1;
+        c.max_queued_webhooks = 1;
+        c.webhook_timeout = timeout;
+    })
+    .await;
+    client.say("first", "x").await;
+    assert!(n8n.wait_for_calls(1).await);
+    let accepted = tokio::time::Instant::now();
+    client.say("second", "x").await;
+    client.say("third", "x").await;
+    // The line holds one: the third is refused at once, with a hint.
+    let (code, message) = error_of(&client.next().await, Some("third"));
+    assert_eq!(code, ErrorCode::RateLimited);
+    assert!(message.contains("try again in"), "{message}");
+    let mut timed_out = Vec::new();
+    for _ in 0..2 {
+        match client.next().await {
+            ServerMessage::Error { id, code, .. } => {
+                assert_eq!(code, ErrorCode::WebhookTimeout);
+                timed_out.push(id.unwrap_or_default());
+            }
+            other => panic!("expected a timeout, got {other:?}"),
+        }
+    }
+    let waited = accepted.elapsed();
+    timed_out.sort();
+    assert_eq!(timed_out, ["first", "second"]);
+    // The second's clock ran while it waited for the first's slot: it ends
+    // one timeout after acceptance, not after the first's timeout plus its
+    // own (2 s).
+    assert!(
+        waited < timeout.mul_f64(1.6),
+        "the second message took {waited:?} (timeout {timeout:?})"
+    );
     relay.stop().await;
 }

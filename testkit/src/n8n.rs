@@ -50,6 +50,23 @@ pub enum Mode {
     CutOff,
     /// Accepts the request and never answers.
     Hang,
+    /// HTTP 302 to `location` (n8n behind a misconfigured proxy, or a
+    /// hostile one): a client must not follow it with its credentials.
+    Redirect {
+        /// The `Location` header.
+        location: String,
+    },
+    /// HTTP 200 `{"output":"xxx…"}` whose text is `bytes` long.
+    Huge {
+        /// Length of the answer text.
+        bytes: usize,
+    },
+    /// A stream that never ends: one `item` line of 1000 bytes after
+    /// another until the client hangs up.
+    EndlessStream,
+    /// A stream whose second line never ends (bytes without a newline
+    /// until the client hangs up).
+    EndlessLine,
     /// A flaky n8n for soak tests: request number n (0-based) fails with
     /// HTTP 500 when n % `fail_every` == 0, and is answered after
     /// `slow_ms` when n % `slow_every` == 0; otherwise like [`Mode::Echo`].
@@ -479,6 +496,41 @@ async fn respond(stream: &mut TcpStream, mode: &Mode, input: &str) -> std::io::R
         Mode::Hang => {
             std::future::pending::<()>().await;
             Ok(false)
+        }
+        Mode::Redirect { location } => {
+            let head = format!(
+                "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\
+                 Connection: keep-alive\r\n\r\n"
+            );
+            stream.write_all(head.as_bytes()).await?;
+            Ok(true)
+        }
+        Mode::Huge { bytes } => {
+            let body = format!("{{\"output\":\"{}\"}}", "x".repeat(*bytes));
+            let head = with_length(&fixtures::head_of(fixtures::ECHO), body.len());
+            stream.write_all(format!("{head}{body}").as_bytes()).await?;
+            Ok(true)
+        }
+        Mode::EndlessStream | Mode::EndlessLine => {
+            stream
+                .write_all(fixtures::STREAM_HEADERS.as_bytes())
+                .await?;
+            let begin = fixtures::stream_lines().next().unwrap_or_default();
+            stream
+                .write_all(chunk(&format!("{begin}\n")).as_bytes())
+                .await?;
+            let piece = if *mode == Mode::EndlessStream {
+                chunk(&format!(
+                    "{{\"type\":\"item\",\"content\":\"{}\"}}\n",
+                    "y".repeat(1000)
+                ))
+            } else {
+                chunk(&"z".repeat(1000))
+            };
+            // Until the client hangs up (the write then fails).
+            loop {
+                stream.write_all(piece.as_bytes()).await?;
+            }
         }
     }
 }
