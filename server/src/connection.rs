@@ -113,8 +113,7 @@ where
     let conn_id = NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed);
     let client_id = new_id();
     let session = peer.session_id.clone();
-    state.connections.fetch_add(1, Ordering::Relaxed);
-    tracing::info!(conn = conn_id, client = %client_id, session = %session, peer = ?peer.addr, "connected");
+    tracing::info!(conn = conn_id, client = %client_id, session = %crate::redact::session(&session), peer = ?peer.addr, "connected");
 
     let (tx, mut rx) = mpsc::channel::<Utf8Bytes>(OUTBOUND_QUEUE);
     let kick = CancellationToken::new();
@@ -230,8 +229,7 @@ where
         .await;
     }
     state.store.detach(&session, conn_id).await;
-    state.connections.fetch_sub(1, Ordering::Relaxed);
-    tracing::info!(conn = conn_id, client = %client_id, session = %session, "disconnected");
+    tracing::info!(conn = conn_id, client = %client_id, session = %crate::redact::session(&session), "disconnected");
 }
 
 /// How to end after a read error: an oversized frame gets 1009 ("message
@@ -362,16 +360,19 @@ async fn on_message(
             "too many messages are waiting for answers in this conversation; try again when one is answered",
         ))),
         Begin::Elsewhere => {
-            tracing::debug!(session, id, "in flight on another relay; watching its lease");
-            let request = ChatRequest {
-                session_id: session.to_owned(),
-                message_id: id,
-                text,
-                metadata,
-            };
-            state
-                .answers
-                .spawn(crate::takeover::watch(state.clone(), request));
+            // One watcher per message, however often it is resent.
+            if let Some(watching) = state.takeovers.start(session, &id) {
+                tracing::debug!(session = %crate::redact::session(session), id, "in flight on another relay; watching its lease");
+                let request = ChatRequest {
+                    session_id: session.to_owned(),
+                    message_id: id,
+                    text,
+                    metadata,
+                };
+                state
+                    .answers
+                    .spawn(crate::takeover::watch(state.clone(), request, watching));
+            }
             None
         }
         Begin::InFlight => {
@@ -401,7 +402,7 @@ async fn send_history(state: AppState, session: String, tx: mpsc::Sender<Utf8Byt
             let _ = tx.try_send(encode(&frame));
         }
         Some(Err(e)) => {
-            tracing::warn!(session = %session, "could not load the previous session: {e}")
+            tracing::warn!(session = %crate::redact::session(&session), "could not load the previous session: {e}")
         }
         _ => {}
     }
@@ -426,7 +427,7 @@ pub(crate) async fn answer(state: AppState, request: ChatRequest) {
     let latency_ms = started.elapsed().as_millis() as u64;
     let (frame, failed) = match result {
         Ok(text) => {
-            tracing::info!(session = %request.session_id, id = %request.message_id, latency_ms, "answered");
+            tracing::info!(session = %crate::redact::session(&request.session_id), id = %request.message_id, latency_ms, "answered");
             (
                 ServerMessage::Response {
                     id: request.message_id.clone(),
@@ -439,7 +440,7 @@ pub(crate) async fn answer(state: AppState, request: ChatRequest) {
             // Not an outcome: the page keeps the message and resends it
             // after reconnecting, to this relay restarted or to another one,
             // which must then run it rather than answer with this error.
-            tracing::warn!(session = %request.session_id, id = %request.message_id, latency_ms, "given up: shutting down");
+            tracing::warn!(session = %crate::redact::session(&request.session_id), id = %request.message_id, latency_ms, "given up: shutting down");
             let frame = ServerMessage::error(
                 Some(request.message_id.clone()),
                 ErrorCode::ShuttingDown,
@@ -456,7 +457,7 @@ pub(crate) async fn answer(state: AppState, request: ChatRequest) {
             return;
         }
         Err(e) => {
-            tracing::warn!(session = %request.session_id, id = %request.message_id, latency_ms, code = %e.code(), "failed: {e}");
+            tracing::warn!(session = %crate::redact::session(&request.session_id), id = %request.message_id, latency_ms, code = %e.code(), "failed: {e}");
             (
                 ServerMessage::error(Some(request.message_id.clone()), e.code(), e.to_string()),
                 true,

@@ -1,7 +1,5 @@
 //! `GET /healthz`: is the relay up, how busy is it, where do answers come from.
 
-use std::sync::atomic::Ordering;
-
 use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
@@ -21,6 +19,9 @@ pub struct Health {
     pub sessions: usize,
     /// Messages being answered right now.
     pub in_flight: usize,
+    /// Messages in flight on another relay that this relay watches, to
+    /// take them over if that relay crashed (shared store only).
+    pub watching: usize,
     /// `"n8n"` or `"echo"`.
     pub webhook: &'static str,
     /// Where sessions live, and whether that works (`status` is
@@ -42,9 +43,10 @@ pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
         } else {
             "ok"
         },
-        connections: state.connections.load(Ordering::Relaxed),
+        connections: state.limits.open(),
         sessions: stats.sessions,
         in_flight: stats.in_flight,
+        watching: state.takeovers.count(),
         webhook: state.responder.mode(),
         store,
         version: env!("CARGO_PKG_VERSION"),

@@ -31,6 +31,7 @@
 //! - [`push`]: `POST /api/sessions/{id}/messages`, a workflow pushing a
 //!   message to a chat.
 //! - [`shutdown`]: the signal that starts a graceful drain.
+//! - [`redact`]: what logs may show of URLs and sessions.
 
 pub mod app;
 pub mod config;
@@ -46,6 +47,7 @@ pub mod origin;
 pub mod page_config;
 pub mod push;
 pub mod rate;
+pub mod redact;
 pub mod redis_store;
 pub mod responder;
 pub mod security_headers;

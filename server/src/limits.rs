@@ -5,6 +5,13 @@
 //! `--trusted-proxy` addresses — the last address in `X-Forwarded-For`
 //! (what the proxy itself saw). A header from anyone else is ignored, so a
 //! client cannot dodge the per-IP limit by inventing one.
+//!
+//! IPv6 clients are counted by their /64 network: one subscriber usually
+//! has a whole /64 and can rotate addresses inside it at will. The upgrade
+//! rate is tracked for a bounded number of networks, the least recently
+//! seen forgotten first — a flood of fresh addresses cannot reset the
+//! buckets of the clients that are actually active (the flooder's own
+//! among them).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -45,9 +52,24 @@ impl Refusal {
     }
 }
 
-/// Most IPs whose upgrade rate is tracked at once; beyond that the table is
-/// cleared (a flood of distinct addresses must not grow memory).
-const MAX_TRACKED_IPS: usize = 100_000;
+/// Most client networks whose upgrade rate is tracked at once; beyond that
+/// the least recently seen is forgotten.
+pub const MAX_TRACKED_IPS: usize = 100_000;
+
+/// The key a client is counted under: its IPv4 address, or its IPv6 /64.
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let mut segments = v6.segments();
+                segments[4..].fill(0);
+                IpAddr::V6(std::net::Ipv6Addr::from(segments))
+            }
+        },
+    }
+}
 
 /// Counts open connections against the limits.
 #[derive(Debug)]
@@ -58,7 +80,7 @@ pub struct ConnectionLimits {
     total: AtomicUsize,
     per_ip: Mutex<HashMap<IpAddr, usize>>,
     upgrades_per_minute: u32,
-    upgrades: Mutex<HashMap<IpAddr, TokenBucket>>,
+    upgrades: Mutex<lru::LruCache<IpAddr, TokenBucket>>,
 }
 
 /// One admitted connection; frees its place when dropped.
@@ -91,6 +113,25 @@ impl ConnectionLimits {
         trusted: Vec<IpAddr>,
         upgrades_per_minute: u32,
     ) -> Arc<Self> {
+        Self::with_tracked(
+            max_total,
+            max_per_ip,
+            trusted,
+            upgrades_per_minute,
+            MAX_TRACKED_IPS,
+        )
+    }
+
+    /// Like [`ConnectionLimits::new`], tracking at most `tracked` networks'
+    /// upgrade rates (tests use a small number).
+    pub fn with_tracked(
+        max_total: usize,
+        max_per_ip: usize,
+        trusted: Vec<IpAddr>,
+        upgrades_per_minute: u32,
+        tracked: usize,
+    ) -> Arc<Self> {
+        let tracked = std::num::NonZeroUsize::new(tracked).unwrap_or(std::num::NonZeroUsize::MIN);
         Arc::new(ConnectionLimits {
             max_total,
             max_per_ip,
@@ -98,20 +139,23 @@ impl ConnectionLimits {
             total: AtomicUsize::new(0),
             per_ip: Mutex::new(HashMap::new()),
             upgrades_per_minute: upgrades_per_minute.max(1),
-            upgrades: Mutex::new(HashMap::new()),
+            upgrades: Mutex::new(lru::LruCache::new(tracked)),
         })
     }
 
-    fn upgrade_allowed(&self, ip: IpAddr) -> bool {
+    fn upgrade_allowed(&self, key: IpAddr) -> bool {
         let mut map = self.upgrades.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= MAX_TRACKED_IPS && !map.contains_key(&ip) {
-            map.clear();
-        }
         let rate = f64::from(self.upgrades_per_minute) / 60.0;
-        map.entry(ip)
-            .or_insert_with(|| TokenBucket::new(self.upgrades_per_minute, rate))
+        map.get_or_insert_mut(key, || TokenBucket::new(self.upgrades_per_minute, rate))
             .take()
             .is_ok()
+    }
+
+    /// Connections admitted and not yet closed: counted by the
+    /// [`Admission`] guards themselves, so the number stays right whatever
+    /// ends a connection (a close, an error, a panic).
+    pub fn open(&self) -> usize {
+        self.total.load(Ordering::Relaxed)
     }
 
     /// The client's IP: the peer, or the proxy's view for trusted proxies.
@@ -132,6 +176,7 @@ impl ConnectionLimits {
 
     /// Admits one more connection from `ip`, or says why not.
     pub fn admit(self: &Arc<Self>, ip: Option<IpAddr>) -> Result<Admission, Refusal> {
+        let ip = ip.map(client_key);
         if ip.is_some_and(|ip| !self.upgrade_allowed(ip)) {
             return Err(Refusal::TooFast);
         }
@@ -202,6 +247,52 @@ mod tests {
             limits.admit(Some(ip("10.0.0.1"))).is_ok(),
             "3 per minute: one more after 20 s"
         );
+    }
+
+    #[test]
+    fn ipv6_clients_count_by_their_slash_64() {
+        assert_eq!(
+            client_key(ip("2001:db8:1:2:aaaa:bbbb:cccc:dddd")),
+            ip("2001:db8:1:2::")
+        );
+        assert_eq!(client_key(ip("::ffff:10.0.0.1")), ip("10.0.0.1"));
+        assert_eq!(client_key(ip("10.0.0.1")), ip("10.0.0.1"));
+        // Rotating addresses inside one /64 shares one limit.
+        let limits = ConnectionLimits::new(100, 2, vec![], 1000);
+        let _a = limits.admit(Some(ip("2001:db8::1"))).expect("a");
+        let _b = limits.admit(Some(ip("2001:db8::2"))).expect("b");
+        assert_eq!(
+            limits.admit(Some(ip("2001:db8::3"))).err(),
+            Some(Refusal::PerIp)
+        );
+        assert!(limits.admit(Some(ip("2001:db8:0:1::1"))).is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_flood_of_fresh_addresses_does_not_reset_an_active_clients_bucket() {
+        let limits = ConnectionLimits::with_tracked(10_000, 10_000, vec![], 2, 100);
+        let flooder = ip("10.9.9.9");
+        for _ in 0..2 {
+            drop(limits.admit(Some(flooder)).expect("within the burst"));
+        }
+        assert_eq!(limits.admit(Some(flooder)).err(), Some(Refusal::TooFast));
+        // 300 fresh networks (three times what is tracked), the flooder
+        // trying again between them.
+        for i in 0..300u32 {
+            let fresh = IpAddr::V6(std::net::Ipv6Addr::new(
+                0x2001, 0xdb8, i as u16, 0, 0, 0, 0, 1,
+            ));
+            drop(limits.admit(Some(fresh)).expect("a new network"));
+            if i % 10 == 0 {
+                assert_eq!(
+                    limits.admit(Some(flooder)).err(),
+                    Some(Refusal::TooFast),
+                    "after {i} fresh networks"
+                );
+            }
+        }
+        let tracked = limits.upgrades.lock().map(|m| m.len()).unwrap_or(0);
+        assert!(tracked <= 100, "bounded: {tracked}");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Log set-up: `tracing` with `RUST_LOG` (default `info`).
 //!
 //! Message bodies are never logged at info level; the webhook URL is logged
-//! redacted (see [`crate::webhook::redact`]).
+//! redacted and sessions by a short hash (see [`crate::redact`]).
 
 use tracing_subscriber::EnvFilter;
 

@@ -103,7 +103,7 @@ pub async fn push(
             "the session keeps too many undelivered messages; try again when it is connected",
         ),
         Some(Pushed::Delivered(connections)) => {
-            tracing::info!(session = %session, id = %id, connections, "push delivered");
+            tracing::info!(session = %crate::redact::session(&session), id = %id, connections, "push delivered");
             (
                 StatusCode::ACCEPTED,
                 Json(json!({ "id": id, "delivered": connections })),
@@ -111,7 +111,7 @@ pub async fn push(
                 .into_response()
         }
         Some(Pushed::Kept) => {
-            tracing::info!(session = %session, id = %id, "push kept for the next connection");
+            tracing::info!(session = %crate::redact::session(&session), id = %id, "push kept for the next connection");
             (
                 StatusCode::ACCEPTED,
                 Json(json!({ "id": id, "delivered": 0, "kept": true })),

@@ -13,7 +13,10 @@
 //! (`--retain-for`); a session idle for longer than that is forgotten.
 //!
 //! All methods take a short `std::sync::Mutex` and never await while
-//! holding it.
+//! holding it. Sessions that may be forgotten (no connection, nothing in
+//! flight) are also kept in an index ordered by when they were last seen,
+//! so making room at the session cap and the periodic sweep take the oldest
+//! in O(log n) instead of scanning every session under the lock.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
@@ -116,7 +119,12 @@ struct Session {
     kept_pushes: usize,
     in_flight: usize,
     last_seen: Instant,
+    /// Its key in [`Inner::idle`] while it is evictable.
+    idle_key: Option<IdleKey>,
 }
+
+/// When a session was last seen, and a sequence number for ties.
+type IdleKey = (Instant, u64);
 
 impl Session {
     fn new(now: Instant) -> Self {
@@ -128,6 +136,7 @@ impl Session {
             kept_pushes: 0,
             in_flight: 0,
             last_seen: now,
+            idle_key: None,
         }
     }
 
@@ -172,6 +181,39 @@ impl Session {
 struct Inner {
     map: HashMap<String, Session>,
     retained_bytes: usize,
+    /// The evictable sessions, oldest first.
+    idle: std::collections::BTreeMap<IdleKey, String>,
+    next_seq: u64,
+}
+
+impl Inner {
+    /// Brings the idle index up to date for `key` after a change to its
+    /// connections, messages in flight or last-seen time. Every method that
+    /// changes those calls it before releasing the lock.
+    fn reindex(&mut self, key: &str) {
+        let Inner {
+            map,
+            idle,
+            next_seq,
+            ..
+        } = self;
+        let Some(s) = map.get_mut(key) else {
+            return;
+        };
+        let want = s.evictable().then_some(s.last_seen);
+        if s.idle_key.map(|(at, _)| at) == want {
+            return;
+        }
+        if let Some(old) = s.idle_key.take() {
+            idle.remove(&old);
+        }
+        if let Some(at) = want {
+            *next_seq += 1;
+            let k = (at, *next_seq);
+            s.idle_key = Some(k);
+            idle.insert(k, key.to_owned());
+        }
+    }
 }
 
 /// Counts for `/healthz` and tests.
@@ -236,6 +278,7 @@ impl Sessions {
             inner.retained_bytes = inner.retained_bytes.saturating_sub(freed);
         }
         s.conns.push(conn);
+        inner.reindex(session);
     }
 
     /// Unregisters a connection; the session is kept for `retain_for`.
@@ -245,6 +288,7 @@ impl Sessions {
             s.conns.retain(|c| c.id != conn);
             s.last_seen = Instant::now();
         }
+        inner.reindex(session);
     }
 
     /// Decides what to do with message `id` of `session` (see [`Begin`]).
@@ -264,7 +308,7 @@ impl Sessions {
             .entry(session.to_owned())
             .or_insert_with(|| Session::new(now));
         s.last_seen = now;
-        match s.messages.get(id) {
+        let begin = match s.messages.get(id) {
             Some(Entry::InFlight) => Begin::InFlight,
             Some(Entry::Done { frame, failed }) if !(*failed && retry) => {
                 Begin::Answered(frame.clone())
@@ -281,7 +325,9 @@ impl Sessions {
                 }
                 Begin::Start
             }
-        }
+        };
+        inner.reindex(session);
+        begin
     }
 
     /// Delivers a pushed frame to every open connection of `session`, or
@@ -292,8 +338,11 @@ impl Sessions {
         let inner = &mut *guard;
         let s = inner.map.get_mut(session)?;
         s.last_seen = Instant::now();
-        if s.send_all(&frame) {
-            return Some(Pushed::Delivered(s.conns.len()));
+        let delivered = s.send_all(&frame).then_some(s.conns.len());
+        inner.reindex(session);
+        let s = inner.map.get_mut(session)?;
+        if let Some(n) = delivered {
+            return Some(Pushed::Delivered(n));
         }
         // Kept pushes count against --max-retained-bytes like answers; when
         // it is reached the push is refused (the caller hears so) rather
@@ -345,6 +394,7 @@ impl Sessions {
                 s.in_flight = s.in_flight.saturating_sub(1);
             }
         }
+        inner.reindex(session);
     }
 
     /// Sends `frame` (a `shutting_down` error) to the session's open
@@ -384,7 +434,7 @@ impl Sessions {
         let now = Instant::now();
         let mut inner = self.lock();
         let Some(s) = inner.map.get_mut(session) else {
-            tracing::warn!(session, id, "answer for a forgotten session dropped");
+            tracing::warn!(session = %crate::redact::session(session), id, "answer for a forgotten session dropped");
             return;
         };
         let previous = s.messages.insert(
@@ -421,6 +471,7 @@ impl Sessions {
             .retained_bytes
             .saturating_add(added)
             .saturating_sub(removed);
+        inner.reindex(session);
         self.enforce_byte_cap(&mut inner, session);
     }
 
@@ -431,10 +482,10 @@ impl Sessions {
         let retain_for = self.limits.retain_for;
         let mut inner = self.lock();
         let expired: Vec<String> = inner
-            .map
+            .idle
             .iter()
-            .filter(|(_, s)| s.evictable() && now.duration_since(s.last_seen) >= retain_for)
-            .map(|(k, _)| k.clone())
+            .take_while(|((seen, _), _)| now.duration_since(*seen) >= retain_for)
+            .map(|(_, key)| key.clone())
             .collect();
         for key in &expired {
             remove_session(&mut inner, key);
@@ -482,20 +533,23 @@ impl Sessions {
 fn remove_session(inner: &mut Inner, key: &str) {
     if let Some(s) = inner.map.remove(key) {
         inner.retained_bytes = inner.retained_bytes.saturating_sub(s.retained_bytes());
+        if let Some(k) = s.idle_key {
+            inner.idle.remove(&k);
+        }
     }
 }
 
 /// Evicts the idle session unseen for longest (never `keep`); false if none.
+/// O(log n): the oldest from the idle index (skipping at most `keep`).
 fn evict_oldest_idle(inner: &mut Inner, keep: Option<&str>) -> bool {
     let oldest = inner
-        .map
-        .iter()
-        .filter(|(k, s)| s.evictable() && Some(k.as_str()) != keep)
-        .min_by_key(|(_, s)| s.last_seen)
-        .map(|(k, _)| k.clone());
+        .idle
+        .values()
+        .find(|k| Some(k.as_str()) != keep)
+        .cloned();
     match oldest {
         Some(key) => {
-            tracing::debug!(session = %key, "session evicted to stay within limits");
+            tracing::debug!(session = %crate::redact::session(&key), "session evicted to stay within limits");
             remove_session(inner, &key);
             true
         }
@@ -748,6 +802,68 @@ mod tests {
             "a was evicted and starts fresh"
         );
         assert_eq!(sessions.stats().sessions, 3, "b went to make room for a");
+    }
+
+    /// The idle index always holds exactly the evictable sessions, at
+    /// their last-seen time, whatever happens to them.
+    #[tokio::test(start_paused = true)]
+    async fn the_idle_index_follows_every_change() {
+        let sessions = Sessions::new(Limits {
+            max_sessions: 8,
+            max_in_flight_per_session: 2,
+            ..limits()
+        });
+        let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move |n: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % n
+        };
+        let mut receivers = Vec::new();
+        for step in 0..3000u64 {
+            let session = format!("s{}", next(12));
+            let id = format!("m{}", next(4));
+            match next(7) {
+                0 => {
+                    let (c, rx) = conn(step % 3);
+                    receivers.push(rx);
+                    sessions.attach(&session, c);
+                }
+                1 => sessions.detach(&session, step % 3),
+                2 => {
+                    sessions.begin(&session, &id, next(2) == 0);
+                }
+                3 => sessions.complete(&session, &id, frame("answer"), next(2) == 0),
+                4 => {
+                    sessions.push(&session, frame("push"));
+                }
+                5 => sessions.abandon(&session, &id),
+                _ => {
+                    tokio::time::advance(Duration::from_secs(next(30))).await;
+                    sessions.sweep();
+                }
+            }
+            let inner = sessions.lock();
+            let mut evictable: Vec<(Instant, String)> = inner
+                .map
+                .iter()
+                .filter(|(_, s)| s.evictable())
+                .map(|(k, s)| (s.last_seen, k.clone()))
+                .collect();
+            evictable.sort();
+            let mut indexed: Vec<(Instant, String)> = inner
+                .idle
+                .iter()
+                .map(|((at, _), k)| (*at, k.clone()))
+                .collect();
+            indexed.sort();
+            assert_eq!(indexed, evictable, "after step {step}");
+            drop(inner);
+            if receivers.len() > 64 {
+                receivers.clear();
+            }
+        }
     }
 
     #[tokio::test]

@@ -1,6 +1,6 @@
 //! What every connection and route shares.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,8 +33,6 @@ pub struct Inner {
     pub origins: OriginPolicy,
     /// Connections in total and per IP.
     pub limits: Arc<ConnectionLimits>,
-    /// Open WebSocket connections right now.
-    pub connections: AtomicUsize,
     /// Answer tasks (one per message sent to the responder).
     pub answers: TaskTracker,
     /// Connection tasks.
@@ -49,6 +47,8 @@ pub struct Inner {
     pub page_config: String,
     /// The heartbeat every connection listens to (see [`crate::heartbeat`]).
     pub heartbeat: crate::heartbeat::Beat,
+    /// Messages another relay is answering, watched for a takeover.
+    pub takeovers: Arc<crate::takeover::Watchers>,
     /// The page's CSP and the other security headers.
     pub security: crate::security_headers::SecurityHeaders,
 }
@@ -81,7 +81,13 @@ impl AppState {
             ..Limits::default()
         };
         let store: Store = match &config.redis_url {
-            Some(url) => RedisStore::start(url, &config.redis_prefix, config.redis_lease, limits)?,
+            Some(url) => RedisStore::start(
+                url,
+                &config.redis_prefix,
+                config.redis_lease,
+                limits,
+                config.redis_max_pending_bytes,
+            )?,
             None => Arc::new(Sessions::new(limits)),
         };
         let origins = OriginPolicy::new(config.allowed_origins.clone(), config.public_origin());
@@ -97,7 +103,6 @@ impl AppState {
             responder,
             origins,
             limits,
-            connections: AtomicUsize::new(0),
             answers: TaskTracker::new(),
             conns: TaskTracker::new(),
             stop_answers: CancellationToken::new(),
@@ -105,6 +110,7 @@ impl AppState {
             draining: AtomicBool::new(false),
             page_config,
             heartbeat: tokio::sync::watch::Sender::new(None),
+            takeovers: Arc::default(),
             security,
         })))
     }

@@ -76,6 +76,9 @@ pub struct StoreHealth {
     /// Why not, when not ok.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Answers waiting to be written to the shared store (Redis only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending: Option<crate::redis_store::pending::PendingHealth>,
 }
 
 /// The store every part of the relay holds.
@@ -128,6 +131,7 @@ impl SessionStore for Sessions {
             kind: "memory",
             ok: true,
             error: None,
+            pending: None,
         }
     }
 }

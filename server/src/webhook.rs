@@ -129,7 +129,7 @@ impl Webhook {
 
     /// The URL without user info or query string, safe to log.
     pub fn redacted_url(&self) -> String {
-        redact(&self.url)
+        crate::redact::url(&self.url)
     }
 
     /// Asks n8n for a session's earlier messages (`loadPreviousSession`).
@@ -365,7 +365,7 @@ fn redirect_refused(response: &reqwest::Response) -> Result<(), ResponderError> 
         .get(reqwest::header::LOCATION)
         .and_then(|v| v.to_str().ok())
         .map(|l| match response.url().join(l) {
-            Ok(url) => redact(&url),
+            Ok(url) => crate::redact::url(&url),
             Err(_) => l.chars().take(200).collect(),
         })
         .unwrap_or_else(|| "nowhere".into());
@@ -406,41 +406,9 @@ fn short_error(e: &reqwest::Error) -> String {
     format!("{kind}: {source}")
 }
 
-/// `scheme://host[:port]/path`, without user info, query or fragment.
-pub fn redact(url: &url::Url) -> String {
-    let mut shown = url.clone();
-    let _ = shown.set_username("");
-    let _ = shown.set_password(None);
-    shown.set_query(None);
-    shown.set_fragment(None);
-    let mut text = shown.to_string();
-    if url.password().is_some() || !url.username().is_empty() {
-        text.push_str(" (credentials hidden)");
-    }
-    if url.query().is_some() {
-        text.push_str(" (query hidden)");
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redaction_hides_credentials_and_query() {
-        let url =
-            url::Url::parse("https://user:secret@n8n.example/webhook/abc?token=t").expect("url");
-        let shown = redact(&url);
-        assert!(
-            !shown.contains("secret") && !shown.contains("user") && !shown.contains("token"),
-            "{shown}"
-        );
-        assert!(
-            shown.starts_with("https://n8n.example/webhook/abc"),
-            "{shown}"
-        );
-    }
 
     #[test]
     fn streamed_json_objects_are_unwrapped() {

@@ -9,6 +9,7 @@ use redis::aio::ConnectionManager;
 use redis::RedisResult;
 
 use super::link::Link;
+use super::pending::Pending;
 use super::scripts::{lease_key, payload, Keys, Scripts};
 use crate::sessions::{Begin, Limits, Sessions};
 
@@ -45,8 +46,8 @@ pub struct Core {
     pub limits: Limits,
     /// Reachability.
     pub link: Arc<Link>,
-    /// Completions waiting for Redis.
-    pub pending: Mutex<Vec<Completion>>,
+    /// Completions waiting for Redis (bounded).
+    pub pending: Mutex<Pending>,
 }
 
 impl Core {
@@ -338,12 +339,7 @@ impl Core {
 
     /// Writes completions that waited for Redis.
     pub async fn flush_pending(&self) {
-        let pending = std::mem::take(
-            &mut *self
-                .pending
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-        );
+        let pending = self.pending().take();
         if pending.is_empty() {
             return;
         }
@@ -354,21 +350,26 @@ impl Core {
             }
         }
         let written = left.is_empty();
-        self.pending
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .extend(left);
+        self.pending().put_back(left);
         if written {
             tracing::info!("answers given while Redis was down are now shared");
         }
     }
 
-    /// Remembers a completion for [`Core::flush_pending`].
-    pub fn hold(&self, c: Completion) {
+    fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
         self.pending
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(c);
+    }
+
+    /// Remembers a completion for [`Core::flush_pending`].
+    pub fn hold(&self, c: Completion) {
+        self.pending().hold(c);
+    }
+
+    /// The waiting completions, for `/healthz`.
+    pub fn pending_health(&self) -> super::pending::PendingHealth {
+        self.pending().health()
     }
 
     /// Renews the keys of the sessions connected here.

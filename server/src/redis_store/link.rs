@@ -105,6 +105,7 @@ impl Link {
                 kind: "redis",
                 ok: error.is_none(),
                 error,
+                pending: None,
             }
         })
     }

@@ -18,6 +18,7 @@
 
 mod core;
 pub mod link;
+pub mod pending;
 pub mod scripts;
 mod subscriber;
 mod writer;
@@ -51,6 +52,7 @@ impl RedisStore {
         prefix: &str,
         lease: Duration,
         limits: Limits,
+        max_pending_bytes: usize,
     ) -> Result<Arc<RedisStore>, redis::RedisError> {
         let client = redis::Client::open(url.as_str())?;
         let config = ConnectionManagerConfig::new()
@@ -67,7 +69,7 @@ impl RedisStore {
             relay: uuid::Uuid::new_v4().to_string(),
             limits,
             link: Arc::default(),
-            pending: Mutex::new(Vec::new()),
+            pending: Mutex::new(pending::Pending::new(max_pending_bytes)),
         });
         let (subscriptions, commands) = mpsc::unbounded_channel();
         let writes = (0..writer::SHARDS)
@@ -79,7 +81,7 @@ impl RedisStore {
             .collect();
         tokio::spawn(subscriber::run(client, core.clone(), commands));
         tokio::spawn(renew_lease(Arc::downgrade(&core), lease));
-        tracing::info!(relay = %core.relay, "sessions shared through Redis at {}", crate::webhook::redact(url));
+        tracing::info!(relay = %core.relay, "sessions shared through Redis at {}", crate::redact::url(url));
         Ok(Arc::new(RedisStore {
             core,
             subscriptions,
@@ -161,7 +163,7 @@ impl SessionStore for RedisStore {
             .writer(session)
             .try_send(writer::Write::Chunk(session.to_owned(), frame))
         {
-            tracing::debug!(session, "chunk dropped: {e}");
+            tracing::debug!(session = %crate::redact::session(session), "chunk dropped: {e}");
         }
     }
 
@@ -232,18 +234,9 @@ impl SessionStore for RedisStore {
     }
 
     fn health(&self) -> StoreHealth {
-        self.core.link.health()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    /// The Redis URL is logged through the webhook URL's redaction.
-    #[test]
-    fn passwords_stay_out_of_the_logs() {
-        let url = url::Url::parse("redis://:s3cret@10.0.0.5:6379/2").expect("url");
-        let shown = crate::webhook::redact(&url);
-        assert!(!shown.contains("s3cret"), "{shown}");
-        assert!(shown.contains("10.0.0.5:6379"), "{shown}");
+        StoreHealth {
+            pending: Some(self.core.pending_health()),
+            ..self.core.link.health()
+        }
     }
 }

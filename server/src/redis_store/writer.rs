@@ -58,7 +58,7 @@ pub async fn run(core: Arc<Core>, mut writes: mpsc::Receiver<Write>) {
                             .push(&completion.session, completion.frame.clone())
                             .is_none()
                     {
-                        tracing::warn!(session = %completion.session, id = %completion.id, "answer for a session forgotten here; kept for Redis only");
+                        tracing::warn!(session = %crate::redact::session(&completion.session), id = %completion.id, "answer for a session forgotten here; kept for Redis only");
                     }
                     core.hold(completion);
                 }
