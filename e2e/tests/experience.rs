@@ -24,6 +24,14 @@ async fn count(browser: &Browser, css: &str) -> Result<u64> {
     n.as_u64().ok_or_else(|| format!("count of {css}: {n}"))
 }
 
+/// How many frames the page has read (`window.chatInstance.framesReceived`).
+async fn frames_received(browser: &Browser) -> Result<u64> {
+    let n = browser
+        .eval("return window.chatInstance.framesReceived || 0")
+        .await?;
+    n.as_u64().ok_or_else(|| format!("framesReceived: {n}"))
+}
+
 async fn body_background(browser: &Browser) -> Result<String> {
     let v = browser
         .eval("return getComputedStyle(document.body).backgroundColor")
@@ -405,10 +413,18 @@ async fn x7_streaming_off_shows_the_answer_only_when_complete() {
     });
     let result = async {
         browser.open_online(&relay.page_url("")).await?;
+        let before = frames_received(&browser).await?;
         let id = browser.send("no partial answers").await?;
-        // The first block has arrived by now; with streaming off it is not shown.
-        n8n.wait_for_calls(1).await;
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        if !n8n.wait_for_calls(1).await {
+            return Err("n8n never got the message".into());
+        }
+        // The first block's chunk reached the page (a frame beyond the
+        // hello); with streaming off it is not shown. The rest follows only
+        // after the stand-in's one-second gap.
+        wait_for("the first chunk at the page", UI_TIMEOUT, || async {
+            Ok((frames_received(&browser).await? > before).then_some(()))
+        })
+        .await?;
         let partial = browser.answers_for(&id).await?;
         if !partial.is_empty() {
             return Err(format!("partial answer shown: {partial:?}"));

@@ -58,6 +58,7 @@ pub struct Chat {
     /// Where the relay is (decided once `/config.json` is in).
     base_url: RefCell<String>,
     started: std::cell::Cell<bool>,
+    frames: std::cell::Cell<u32>,
     metadata: serde_json::Map<String, serde_json::Value>,
     test_ids: RefCell<HashSet<String>>,
     me: Weak<Chat>,
@@ -139,6 +140,7 @@ impl Chat {
             requested: RefCell::new(None),
             base_url: RefCell::new(String::new()),
             started: std::cell::Cell::new(false),
+            frames: std::cell::Cell::new(0),
             metadata,
             test_ids: RefCell::new(HashSet::new()),
             me: me.clone(),
@@ -362,6 +364,8 @@ impl Chat {
     }
 
     fn on_text(&self, text: &str) {
+        self.frames.set(self.frames.get().wrapping_add(1));
+        debug_handle::frames_received(self.frames.get());
         let frame = match ServerMessage::decode(text) {
             Ok(frame) => frame,
             Err(e) => {

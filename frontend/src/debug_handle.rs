@@ -1,5 +1,7 @@
 //! `window.chatInstance`, the debug handle the old page had:
-//! `isConnected`, `readyState`, `sessionId` and `testWebhookConnection()`.
+//! `isConnected`, `readyState`, `sessionId` and `testWebhookConnection()`;
+//! plus `framesReceived`, the number of frames the page has read (tests
+//! wait on it instead of sleeping).
 
 use wasm_bindgen::prelude::*;
 
@@ -21,6 +23,12 @@ pub fn update(is_connected: bool, ready_state: u16, session_id: Option<&str>) {
     let _ = js_sys::Reflect::set(&h, &"readyState".into(), &ready_state.into());
     let session: JsValue = session_id.map_or(JsValue::NULL, Into::into);
     let _ = js_sys::Reflect::set(&h, &"sessionId".into(), &session);
+}
+
+/// Sets `framesReceived`.
+pub fn frames_received(count: u32) {
+    let Some(h) = handle() else { return };
+    let _ = js_sys::Reflect::set(&h, &"framesReceived".into(), &count.into());
 }
 
 /// Installs `testWebhookConnection()`; the closure lives as long as the page.

@@ -117,7 +117,11 @@ where
 
     let (tx, mut rx) = mpsc::channel::<Utf8Bytes>(OUTBOUND_QUEUE);
     let kick = CancellationToken::new();
-    let end = async {
+    let out = Outgoing {
+        kick: kick.clone(),
+        write_timeout: state.config.idle_timeout,
+    };
+    let end: Result<(), End> = async {
         // Registered before the hello: once a client has the hello, pushes
         // and answers for its session reach it (on any relay). What the
         // session was owed waits in `rx` and follows the hello.
@@ -139,9 +143,7 @@ where
             version: env!("CARGO_PKG_VERSION").to_owned(),
             max_message_bytes: Some(state.config.max_message_bytes as u64),
         };
-        if send(&mut socket, &hello).await.is_err() {
-            return End::Gone;
-        }
+        out.send(&mut socket, encode(&hello)).await?;
         if peer.rejected_session {
             let error = ServerMessage::error(
                 None,
@@ -151,9 +153,7 @@ where
                     validate::MAX_SESSION_ID_CHARS
                 ),
             );
-            if send(&mut socket, &error).await.is_err() {
-                return End::Gone;
-            }
+            out.send(&mut socket, encode(&error)).await?;
         }
         if peer.resumed && state.config.load_previous_session {
             tokio::spawn(send_history(state.clone(), session.clone(), tx.clone()));
@@ -167,32 +167,24 @@ where
                 _ = state.close_conns.cancelled() => {
                     // Answers already queued go out before the close frame.
                     while let Ok(frame) = rx.try_recv() {
-                        if socket.send(Message::Text(frame)).await.is_err() {
-                            return End::Gone;
-                        }
+                        out.send(&mut socket, frame).await?;
                     }
-                    return End::Close(close_code::GOING_AWAY, "relay shutting down");
+                    return Err(End::Close(close_code::GOING_AWAY, "relay shutting down"));
                 }
-                _ = kick.cancelled() => return End::Close(close_code::POLICY, "client is not reading its messages"),
-                _ = idle.expired() => return End::Close(close_code::NORMAL, "idle timeout"),
-                Some(frame) = rx.recv() => {
-                    if socket.send(Message::Text(frame)).await.is_err() {
-                        return End::Gone;
-                    }
-                }
+                _ = kick.cancelled() => return Err(End::Close(close_code::POLICY, NOT_READING)),
+                _ = idle.expired() => return Err(End::Close(close_code::NORMAL, "idle timeout")),
+                Some(frame) = rx.recv() => out.send(&mut socket, frame).await?,
                 Ok(()) = beats.changed() => {
                     let frame = beats.borrow_and_update().clone();
                     if let Some(frame) = frame {
-                        if socket.send(Message::Text(frame)).await.is_err() {
-                            return End::Gone;
-                        }
+                        out.send(&mut socket, frame).await?;
                     }
                 }
                 incoming = socket.next() => {
                     let message = match incoming {
                         Some(Ok(message)) => message,
-                        Some(Err(e)) => return read_error_end(conn_id, &e.to_string()),
-                        None => return End::Gone,
+                        Some(Err(e)) => return Err(read_error_end(conn_id, &e.to_string())),
+                        None => return Err(End::Gone),
                     };
                     idle.heard();
                     let reply = match message {
@@ -202,14 +194,12 @@ where
                             ErrorCode::InvalidMessage,
                             "binary frames are not supported; send JSON text frames",
                         ))),
-                        Message::Close(_) => return End::Gone,
+                        Message::Close(_) => return Err(End::Gone),
                         // Protocol-level pings are answered by the WebSocket layer.
                         Message::Ping(_) | Message::Pong(_) => None,
                     };
                     if let Some(reply) = reply {
-                        if socket.send(Message::Text(reply)).await.is_err() {
-                            return End::Gone;
-                        }
+                        out.send(&mut socket, reply).await?;
                     }
                 }
             }
@@ -217,7 +207,7 @@ where
     }
     .await;
 
-    if let End::Close(code, reason) = end {
+    if let Err(End::Close(code, reason)) = end {
         let frame = CloseFrame {
             code,
             reason: Utf8Bytes::from_static(reason),
@@ -245,11 +235,32 @@ fn read_error_end(conn_id: u64, error: &str) -> End {
     }
 }
 
-async fn send<S>(socket: &mut S, frame: &ServerMessage) -> Result<(), S::Error>
-where
-    S: Sink<Message> + Unpin,
-{
-    socket.send(Message::Text(encode(frame))).await
+/// Why a connection is closed for not reading.
+const NOT_READING: &str = "client is not reading its messages";
+
+/// Writes frames to one connection. A write that cannot complete (the
+/// client stopped reading and the socket's buffers are full) must not hold
+/// the connection's loop forever: it gives way to the kick (the client's
+/// queue filled up meanwhile) and to a time limit.
+struct Outgoing {
+    kick: CancellationToken,
+    write_timeout: Duration,
+}
+
+impl Outgoing {
+    async fn send<S>(&self, socket: &mut S, frame: Utf8Bytes) -> Result<(), End>
+    where
+        S: Sink<Message> + Unpin,
+    {
+        tokio::select! {
+            written = tokio::time::timeout(self.write_timeout, socket.send(Message::Text(frame))) => match written {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(_)) => Err(End::Gone),
+                Err(_) => Err(End::Close(close_code::POLICY, NOT_READING)),
+            },
+            _ = self.kick.cancelled() => Err(End::Close(close_code::POLICY, NOT_READING)),
+        }
+    }
 }
 
 fn encode(frame: &ServerMessage) -> Utf8Bytes {

@@ -98,7 +98,7 @@ pub fn inline_script_hashes(html: &str) -> Vec<String> {
             break;
         };
         if find_ascii_ci(attributes, "src=").is_none() {
-            let digest = Sha256::digest(body[..close].as_bytes());
+            let digest = Sha256::digest(&body.as_bytes()[..close]);
             hashes.push(base64::engine::general_purpose::STANDARD.encode(digest));
         }
         rest = &body[close..];

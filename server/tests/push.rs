@@ -80,12 +80,9 @@ async fn a_push_for_a_session_that_is_away_waits_for_its_return() {
     let session = client.session_id.clone();
     drop(client);
     // Wait until the relay has seen the connection go.
-    for _ in 0..100 {
-        if relay.health().await["connections"] == 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    relay
+        .wait_health("the connection to close", |h| h["connections"] == 0)
+        .await;
     let (status, body, _) = push(&relay, &session, Some(TOKEN), r#"{"text":"later"}"#).await;
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["kept"], true);

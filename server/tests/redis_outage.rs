@@ -30,16 +30,12 @@ async fn answers_waiting_for_redis_are_bounded_and_counted() {
     }
     // The answers are delivered before they are queued for Redis: wait
     // until the last one is queued (or counted).
-    let deadline = tokio::time::Instant::now() + support::STEP;
-    let health = loop {
-        let health = relay.health().await;
-        let p = &health["store"]["pending"];
-        let seen = p["answers"].as_u64().unwrap_or(0) + p["dropped"].as_u64().unwrap_or(0);
-        if seen >= 40 || tokio::time::Instant::now() > deadline {
-            break health;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    };
+    let health = relay
+        .wait_health("every answer queued or counted", |h| {
+            let p = &h["store"]["pending"];
+            p["answers"].as_u64().unwrap_or(0) + p["dropped"].as_u64().unwrap_or(0) >= 40
+        })
+        .await;
     assert_eq!(health["status"], "degraded", "{health}");
     let pending = &health["store"]["pending"];
     let bytes = pending["bytes"].as_u64().expect("bytes");

@@ -122,15 +122,55 @@ async fn twenty_clients_each_get_exactly_their_own_answers() {
     relay.stop().await;
 }
 
+/// A connection that never reads is closed with 1008 once its bounded
+/// queue (`OUTBOUND_QUEUE` frames, after the TCP buffers) is full, and the
+/// others — on the same session too — go on unhindered.
 #[tokio::test]
-async fn a_client_that_never_reads_does_not_slow_the_others() {
-    let n8n = StandIn::start().await.expect("stand-in");
-    let relay = Relay::start(config_for(&n8n.url("/webhook/chat"))).await;
-    let mut stuck = Client::connect(&relay.ws_url("/ws")).await;
-    // The stuck client sends a lot and never reads its answers.
+async fn a_client_that_never_reads_is_closed_and_does_not_slow_the_others() {
+    let mut cfg = support::config();
+    cfg.rate_burst = 100_000;
+    cfg.rate_limit = 100_000.0;
+    let relay = Relay::start(cfg).await;
+    // The stuck connection shares its session with a driver: every answer
+    // the driver gets goes to the stuck one too, which never reads.
+    let mut driver = Client::connect(&relay.ws_url("/ws")).await;
+    let driver_session = driver.session_id.clone();
+    let mut stuck = Client::connect(&relay.ws_url(&format!("/ws?session={driver_session}"))).await;
     let big = "y".repeat(60_000);
-    for i in 0..40 {
-        stuck.say(&format!("s{i}"), &big).await;
+    let mut sent = 0;
+    // Far more than the queue and any socket buffer hold (60 KB each).
+    while relay.health().await["connections"] == 2 {
+        assert!(sent < 5_000, "the stuck client was never closed");
+        for _ in 0..20 {
+            let id = format!("d{sent}");
+            driver.say(&id, &big).await;
+            assert_eq!(
+                response_text(&driver.next().await, &id).len(),
+                big.len() + 6
+            );
+            sent += 1;
+        }
+    }
+    assert!(
+        sent > server::connection::OUTBOUND_QUEUE,
+        "closed after {sent} answers: the queue bound was passed"
+    );
+    // Reading what was buffered, the stuck client finds its connection
+    // ended: with the 1008 close frame if it still fit in the socket's
+    // buffers, else by the relay dropping the socket after trying.
+    loop {
+        match tokio::time::timeout(support::STEP, futures_util::StreamExt::next(&mut stuck.ws))
+            .await
+            .expect("the stuck connection ends")
+        {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(frame))) => {
+                let frame = frame.expect("a close code");
+                assert_eq!(u16::from(frame.code), 1008);
+                break;
+            }
+            Some(Ok(_)) => continue,
+            Some(Err(_)) | None => break,
+        }
     }
     let mut fine = Client::connect(&relay.ws_url("/ws")).await;
     for i in 0..5 {

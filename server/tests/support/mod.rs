@@ -98,11 +98,26 @@ impl Relay {
 
     /// Polls `/healthz` until `inFlight` is 0 (answers were all handed over).
     pub async fn wait_idle(&self) {
+        self.wait_health("no message in flight", |h| h["inFlight"] == 0)
+            .await;
+    }
+
+    /// Polls `/healthz` until `done` holds; panics after [`STEP`] with the
+    /// last report.
+    pub async fn wait_health(
+        &self,
+        what: &str,
+        done: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
         let deadline = tokio::time::Instant::now() + STEP;
-        while self.health().await["inFlight"] != 0 {
+        loop {
+            let health = self.health().await;
+            if done(&health) {
+                return health;
+            }
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "relay never became idle"
+                "timed out waiting for {what}: {health}"
             );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
