@@ -563,7 +563,7 @@ async fn x10_the_chat_bubble_works_inside_an_iframe_on_another_site() {
     let (_n8n, relay, browser) = scene().await;
     let result = async {
         // Another site (another origin on loopback) embedding the relay's
-        // page in window mode, as the README shows.
+        // page in window mode, as docs/page.md shows.
         let host = HostPage::serve(format!(
             "<!doctype html><html lang=en><title>Shop</title><h1>Some shop</h1>\
              <script>window.chatEvents = []; addEventListener('message', e => chatEvents.push(e.data));</script>\

@@ -99,7 +99,7 @@ pub fn App() -> impl IntoView {
     }
     let (open, set_open) = signal(false);
     // Tell the embedding page, so it can shrink the iframe to the bubble
-    // while the chat is closed (README: "Embedding").
+    // while the chat is closed (docs/page.md, "Embedding").
     Effect::new(move |_| notify_parent(open.get()));
     // The chat is the iframe document's main content: one `main` landmark
     // holding the panel and the bubble.

@@ -9,7 +9,7 @@
 //!
 //! The timing defaults are the product's (ping 25 s, pong timeout 10 s,
 //! backoff 0.5 s doubling to 30 s, 10 attempts). Tests shorten them with
-//! query parameters, documented in the README: `pingMs`, `pongTimeoutMs`,
+//! query parameters, documented in docs/page.md: `pingMs`, `pongTimeoutMs`,
 //! `backoffMs` (first retry ceiling), `backoffMaxMs`, `attempts` — each
 //! clamped to a floor, so a crafted link cannot turn visitors' pages into a
 //! ping flood.

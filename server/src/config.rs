@@ -395,8 +395,11 @@ mod tests {
     }
 
     #[test]
-    fn the_readme_documents_every_flag_and_its_env_var() {
-        let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"));
+    fn the_configuration_reference_documents_every_flag_and_its_env_var() {
+        let readme = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../docs/configuration.md"
+        ));
         let cmd = <Config as clap::CommandFactory>::command();
         for arg in cmd.get_arguments() {
             let (Some(long), Some(env)) = (arg.get_long(), arg.get_env()) else {
@@ -409,7 +412,7 @@ mod tests {
                     .is_some_and(|rest| rest.starts_with(['`', ' ']))
                     && line.contains(&format!("`{env}`"))
             });
-            assert!(row, "README's configuration table lacks --{long} / {env}");
+            assert!(row, "docs/configuration.md's table lacks --{long} / {env}");
         }
     }
 

@@ -71,7 +71,7 @@ pub struct StoreHealth {
     /// `"memory"` or `"redis"`.
     pub kind: &'static str,
     /// False while the shared store is unreachable (the relay then works
-    /// alone; see the README's "Scaling out").
+    /// alone; see docs/scaling-out.md).
     pub ok: bool,
     /// Why not, when not ok.
     #[serde(skip_serializing_if = "Option::is_none")]
