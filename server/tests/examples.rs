@@ -19,6 +19,60 @@ fn examples() -> Vec<(String, serde_json::Value)> {
     out
 }
 
+/// n8n's CLI imports and publishes workflows by their top-level `id`, and
+/// two imported workflows must not share a webhook or a node id (the second
+/// would not register, or would replace the first).
+#[test]
+fn every_example_has_its_own_workflow_webhook_and_node_ids() {
+    let mut workflow_ids = HashSet::new();
+    let mut webhook_ids = HashSet::new();
+    let mut node_ids = HashSet::new();
+    for (name, wf) in examples() {
+        let id = wf["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name}: no top-level id"));
+        assert!(!id.is_empty(), "{name}: empty id");
+        assert!(
+            workflow_ids.insert(id.to_owned()),
+            "{name}: id {id} used twice"
+        );
+        for node in wf["nodes"].as_array().into_iter().flatten() {
+            let node_id = node["id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name}: a node without id"));
+            assert!(
+                node_ids.insert(node_id.to_owned()),
+                "{name}: node id {node_id} used twice"
+            );
+            if let Some(hook) = node["webhookId"].as_str() {
+                assert!(
+                    webhook_ids.insert(hook.to_owned()),
+                    "{name}: webhookId {hook} used twice"
+                );
+            }
+        }
+    }
+}
+
+/// The error branch's `error` is a string (n8n puts the message there), so
+/// the answer must use it as is: `$json.error.message` is undefined.
+#[test]
+fn the_error_example_answers_with_the_error_text() {
+    let (_, wf) = examples()
+        .into_iter()
+        .find(|(name, _)| name.ends_with("webhook-errors.json"))
+        .expect("webhook-errors.json");
+    let body = wf["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|n| n["name"] == "Respond error")
+        .and_then(|n| n["parameters"]["responseBody"].as_str())
+        .expect("Respond error body");
+    assert!(body.contains("$json.error ??"), "{body}");
+    assert!(!body.contains("error.message"), "{body}");
+}
+
 #[test]
 fn every_example_is_a_connected_workflow_of_core_nodes() {
     let all = examples();
