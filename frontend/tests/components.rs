@@ -107,6 +107,23 @@ async fn the_page_mounts_goes_offline_without_a_relay_and_queues_messages() {
     .await;
     assert_eq!(input.value(), "", "the input is cleared after sending");
 
+    // Offline with a queued message and nothing happening: the
+    // conversation is not written to storage again and again (it is saved
+    // when it changes, not on a timer).
+    let count_writes = js_sys::Function::new_no_args(
+        "window.__writes = 0; const set = Storage.prototype.setItem; \
+         Storage.prototype.setItem = function (k, v) { window.__writes += 1; return set.call(this, k, v); };",
+    );
+    count_writes
+        .call0(&wasm_bindgen::JsValue::NULL)
+        .expect("install the counter");
+    sleep(600).await;
+    let writes = js_sys::Reflect::get(&web_sys::window().expect("window"), &"__writes".into())
+        .ok()
+        .and_then(|v| v.as_f64())
+        .unwrap_or(-1.0);
+    assert_eq!(writes, 0.0, "storage writes while nothing changed");
+
     click("retry");
     eventually("trying again after retry", || status_state() != "offline").await;
     eventually("offline again", || status_state() == "offline").await;
