@@ -4,8 +4,8 @@
 //! suite (`server/tests/fuzz_corpus.rs`) replays the committed corpus through
 //! exactly the same checks on every `cargo xtask test`, without libFuzzer.
 
-use server::n8n_answer::{parse_failure, parse_history, parse_success};
-use server::n8n_stream::{NdjsonParser, StreamEvent};
+use server::responder::n8n::answer::{parse_failure, parse_history, parse_success};
+use server::responder::n8n::stream::{NdjsonParser, StreamEvent};
 use shared::{ClientMessage, ServerMessage};
 
 /// Any text a browser (or an attacker) can send as a WebSocket frame: the

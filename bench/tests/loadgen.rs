@@ -26,7 +26,7 @@ async fn every_answer_from_a_real_relay_is_counted_once() {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let mut config = server::Config::defaults();
-    config.webhook_url = None;
+    config.n8n.webhook_url = None;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let relay = tokio::spawn(server::run(listener, config, async move {
         let _ = stopped.await;

@@ -21,9 +21,9 @@ async fn every_message_ends_once_and_reaches_n8n_at_most_once() {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let mut config = server::Config::defaults();
-    config.webhook_url = Some(n8n.url("/webhook/chat").parse().expect("url"));
-    config.rate_limit = 1e9;
-    config.rate_burst = 1_000_000;
+    config.n8n.webhook_url = Some(n8n.url("/webhook/chat").parse().expect("url"));
+    config.limits.rate_limit = 1e9;
+    config.limits.rate_burst = 1_000_000;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let relay = tokio::spawn(server::run(listener, config, async move {
         let _ = stopped.await;

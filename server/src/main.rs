@@ -7,10 +7,10 @@ use server::Config;
 async fn main() -> std::process::ExitCode {
     server::logging::init();
     let config = Config::parse();
-    let listener = match tokio::net::TcpListener::bind(&config.listen).await {
+    let listener = match tokio::net::TcpListener::bind(&config.serve.listen).await {
         Ok(listener) => listener,
         Err(e) => {
-            tracing::error!("cannot listen on {}: {e}", config.listen);
+            tracing::error!("cannot listen on {}: {e}", config.serve.listen);
             return std::process::ExitCode::FAILURE;
         }
     };

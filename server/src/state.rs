@@ -4,98 +4,102 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio_util::sync::CancellationToken;
+use std::future::Future;
+
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
+use tokio_util::task::task_tracker::TrackedFuture;
 use tokio_util::task::TaskTracker;
 
-use crate::limits::ConnectionLimits;
-use crate::origin::OriginPolicy;
-use crate::redis_store::RedisStore;
+use crate::admission::limits::ConnectionLimits;
+use crate::admission::origin::OriginPolicy;
+use crate::chat::watchers::Watchers;
+use crate::http::security_headers::SecurityHeaders;
 use crate::responder::Responder;
-use crate::sessions::{Limits, Sessions};
-use crate::store::Store;
+use crate::store::memory::Sessions;
+use crate::store::redis::RedisStore;
+use crate::store::{Limits, Store};
+use crate::ws::heartbeat::Beat;
 use crate::{Config, RelayError};
 
 /// Shared state; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AppState(Arc<Inner>);
 
-/// The fields behind [`AppState`].
+/// The fields behind [`AppState`], reached through its methods.
 #[derive(Debug)]
-pub struct Inner {
+struct Inner {
     /// The configuration the relay started with.
-    pub config: Config,
+    config: Config,
     /// Sessions, dedup and retained answers (in memory, or shared through
     /// Redis).
-    pub store: Store,
+    store: Store,
     /// Who answers messages (n8n or echo).
-    pub responder: Responder,
+    responder: Responder,
     /// The origin policy for WebSocket upgrades.
-    pub origins: OriginPolicy,
+    origins: OriginPolicy,
     /// Connections in total and per IP.
-    pub limits: Arc<ConnectionLimits>,
+    limits: Arc<ConnectionLimits>,
     /// Answer tasks (one per message sent to the responder).
-    pub answers: TaskTracker,
+    answers: TaskTracker,
     /// Connection tasks.
-    pub conns: TaskTracker,
+    conns: TaskTracker,
     /// Cancelled when the drain gives up on answers still in flight.
-    pub stop_answers: CancellationToken,
+    stop_answers: CancellationToken,
     /// Cancelled to close every connection with 1001.
-    pub close_conns: CancellationToken,
+    close_conns: CancellationToken,
     /// Set when shutdown begins; new messages are refused from then on.
-    pub draining: AtomicBool,
+    draining: AtomicBool,
     /// The body of `/config.json`.
-    pub page_config: String,
-    /// The heartbeat every connection listens to (see [`crate::heartbeat`]).
-    pub heartbeat: crate::heartbeat::Beat,
+    page_config: String,
+    /// The heartbeat every connection listens to (see [`crate::ws::heartbeat`]).
+    heartbeat: Beat,
     /// Messages another relay is answering, watched for a takeover.
-    pub takeovers: Arc<crate::takeover::Watchers>,
+    takeovers: Arc<Watchers>,
     /// The page's CSP and the other security headers.
-    pub security: crate::security_headers::SecurityHeaders,
-}
-
-impl std::ops::Deref for AppState {
-    type Target = Inner;
-    fn deref(&self) -> &Inner {
-        &self.0
-    }
+    security: SecurityHeaders,
 }
 
 impl AppState {
     /// Builds the state from the configuration (creates the HTTP client).
     pub fn new(config: Config) -> Result<Self, RelayError> {
-        let responder = Responder::from_config(&config)?;
-        let page_config = crate::page_config::build(&config)?.to_json();
+        let responder = Responder::from_config(&config.n8n)?;
+        let page_config = config
+            .page
+            .page_config(config.serve.relay_url.as_ref())?
+            .to_json();
         // The CSP allows trunk's inline script by its hash, read from the
         // page that will be served (rebuilding the page needs a restart).
-        let index = std::fs::read_to_string(config.static_dir.join("index.html")).ok();
-        let security = crate::security_headers::SecurityHeaders::new(
+        let serve = &config.serve;
+        let index = std::fs::read_to_string(serve.static_dir.join("index.html")).ok();
+        let security = SecurityHeaders::new(
             index.as_deref(),
-            config.relay_url.as_ref(),
-            &config.frame_ancestors,
+            serve.relay_url.as_ref(),
+            &serve.frame_ancestors,
         );
         let limits = Limits {
-            retain_for: config.retain_for,
-            max_sessions: config.max_sessions,
-            max_retained_bytes: config.max_retained_bytes,
-            max_in_flight_per_session: config.max_in_flight_per_session,
+            retain_for: config.retention.retain_for,
+            max_sessions: config.retention.max_sessions,
+            max_retained_bytes: config.retention.max_retained_bytes,
+            max_in_flight_per_session: config.limits.max_in_flight_per_session,
             ..Limits::default()
         };
-        let store: Store = match &config.redis_url {
+        let cluster = &config.cluster;
+        let store: Store = match &cluster.redis_url {
             Some(url) => RedisStore::start(
                 url,
-                &config.redis_prefix,
-                config.redis_lease,
+                &cluster.redis_prefix,
+                cluster.redis_lease,
                 limits,
-                config.redis_max_pending_bytes,
+                cluster.redis_max_pending_bytes,
             )?,
             None => Arc::new(Sessions::new(limits)),
         };
-        let origins = OriginPolicy::new(config.allowed_origins.clone(), config.public_origin());
+        let origins = OriginPolicy::new(serve.allowed_origins.clone(), serve.public_origin());
         let limits = ConnectionLimits::new(
-            config.max_connections,
-            config.max_connections_per_ip,
-            config.trusted_proxies.clone(),
-            config.upgrades_per_minute_per_ip,
+            config.limits.max_connections,
+            config.limits.max_connections_per_ip,
+            serve.trusted_proxies.clone(),
+            config.limits.upgrades_per_minute_per_ip,
         );
         Ok(AppState(Arc::new(Inner {
             config,
@@ -115,30 +119,99 @@ impl AppState {
         })))
     }
 
+    /// The configuration the relay started with.
+    pub fn config(&self) -> &Config {
+        &self.0.config
+    }
+
+    /// Sessions, dedup and retained answers.
+    pub fn store(&self) -> &Store {
+        &self.0.store
+    }
+
+    /// Who answers messages.
+    pub fn responder(&self) -> &Responder {
+        &self.0.responder
+    }
+
+    /// Which origins may open the WebSocket.
+    pub fn origins(&self) -> &OriginPolicy {
+        &self.0.origins
+    }
+
+    /// Connections in total and per IP.
+    pub fn limits(&self) -> &Arc<ConnectionLimits> {
+        &self.0.limits
+    }
+
+    /// Messages watched for a takeover.
+    pub fn takeovers(&self) -> &Arc<Watchers> {
+        &self.0.takeovers
+    }
+
+    /// The security headers of every response.
+    pub fn security(&self) -> &SecurityHeaders {
+        &self.0.security
+    }
+
+    /// The body of `/config.json`.
+    pub fn page_config(&self) -> &str {
+        &self.0.page_config
+    }
+
+    /// The relay-wide heartbeat.
+    pub fn heartbeat(&self) -> &Beat {
+        &self.0.heartbeat
+    }
+
+    /// Runs an answer task; the drain waits for it (up to the grace).
+    pub fn spawn_answer<F>(&self, task: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.0.answers.spawn(task);
+    }
+
+    /// A connection's task, which the drain waits for.
+    pub fn track_connection<F: Future>(&self, task: F) -> TrackedFuture<F> {
+        self.0.conns.track_future(task)
+    }
+
+    /// Completes when the drain gives up on answers still in flight.
+    pub fn answers_stopped(&self) -> WaitForCancellationFuture<'_> {
+        self.0.stop_answers.cancelled()
+    }
+
+    /// Completes when every connection is to close with 1001.
+    pub fn connections_closing(&self) -> WaitForCancellationFuture<'_> {
+        self.0.close_conns.cancelled()
+    }
+
     /// Logs what the relay is about to do, once.
     pub fn log_startup(&self, addr: std::net::SocketAddr) {
         tracing::info!(
             "relay {} listening on http://{addr} (WebSocket on /ws and /, page from {})",
             env!("CARGO_PKG_VERSION"),
-            self.config.static_dir.display()
+            self.0.config.serve.static_dir.display()
         );
-        self.responder.log_mode();
-        if !self.config.static_dir.join("index.html").is_file() {
+        self.0.responder.log_mode();
+        let static_dir = &self.0.config.serve.static_dir;
+        if !static_dir.join("index.html").is_file() {
             tracing::warn!(
                 "no page at {}/index.html: build it with `cargo xtask build` (the WebSocket works without it)",
-                self.config.static_dir.display()
+                static_dir.display()
             );
         }
     }
 
     /// Whether a graceful shutdown has begun.
     pub fn is_draining(&self) -> bool {
-        self.draining.load(Ordering::Relaxed)
+        self.0.draining.load(Ordering::Relaxed)
     }
 
     /// Marks the start of shutdown: new messages are refused from now on.
     pub fn begin_drain(&self) {
-        if !self.draining.swap(true, Ordering::Relaxed) {
+        if !self.0.draining.swap(true, Ordering::Relaxed) {
             tracing::info!("shutting down: no new connections or messages");
         }
     }
@@ -147,26 +220,27 @@ impl AppState {
     /// waits for answers in flight, then closes every connection with 1001.
     pub async fn drain(&self) {
         self.begin_drain();
-        self.answers.close();
-        let grace = self.config.shutdown_grace;
-        if tokio::time::timeout(grace, self.answers.wait())
+        let inner = &self.0;
+        inner.answers.close();
+        let grace = inner.config.serve.shutdown_grace;
+        if tokio::time::timeout(grace, inner.answers.wait())
             .await
             .is_err()
         {
             tracing::warn!(
                 "{} answer(s) still in flight after {grace:?}; telling their clients",
-                self.answers.len()
+                inner.answers.len()
             );
-            self.stop_answers.cancel();
-            let _ = tokio::time::timeout(Duration::from_secs(1), self.answers.wait()).await;
+            inner.stop_answers.cancel();
+            let _ = tokio::time::timeout(Duration::from_secs(1), inner.answers.wait()).await;
         }
-        self.close_conns.cancel();
-        self.conns.close();
-        if tokio::time::timeout(Duration::from_secs(2), self.conns.wait())
+        inner.close_conns.cancel();
+        inner.conns.close();
+        if tokio::time::timeout(Duration::from_secs(2), inner.conns.wait())
             .await
             .is_err()
         {
-            tracing::warn!("{} connection(s) did not close in time", self.conns.len());
+            tracing::warn!("{} connection(s) did not close in time", inner.conns.len());
         }
     }
 }

@@ -2,7 +2,7 @@
 //! parser, and the answer text comes out of every shape n8n uses.
 
 use proptest::prelude::*;
-use server::n8n_answer::{parse_failure, parse_history, parse_success};
+use server::responder::n8n::answer::{parse_failure, parse_history, parse_success};
 
 fn json_string(s: &str) -> String {
     serde_json::Value::String(s.to_owned()).to_string()

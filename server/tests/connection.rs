@@ -59,7 +59,7 @@ async fn echo_mode_answers_without_n8n() {
 #[tokio::test]
 async fn heartbeats_arrive_every_interval() {
     let mut cfg = config();
-    cfg.heartbeat_interval = Duration::from_millis(50);
+    cfg.serve.heartbeat_interval = Duration::from_millis(50);
     let relay = Relay::start(cfg).await;
     let mut client = Client::connect(&relay.ws_url("/ws")).await;
     assert_eq!(client.heartbeat_ms, 50);
@@ -79,7 +79,7 @@ async fn heartbeats_arrive_every_interval() {
 #[tokio::test]
 async fn one_relay_wide_clock_gives_every_connection_the_same_rounds() {
     let mut cfg = config();
-    cfg.heartbeat_interval = Duration::from_millis(40);
+    cfg.serve.heartbeat_interval = Duration::from_millis(40);
     let relay = Relay::start(cfg).await;
     let mut early = Client::connect(&relay.ws_url("/ws")).await;
     // Let a round or two pass, then connect a second client.
@@ -129,7 +129,7 @@ async fn pings_are_answered_with_their_ts_or_the_relay_clock() {
 #[tokio::test]
 async fn a_silent_client_is_closed_and_a_pinging_one_is_not() {
     let mut cfg = config();
-    cfg.idle_timeout = Duration::from_millis(300);
+    cfg.serve.idle_timeout = Duration::from_millis(300);
     let relay = Relay::start(cfg).await;
 
     let mut pinging = Client::connect(&relay.ws_url("/ws")).await;
@@ -227,7 +227,7 @@ async fn malformed_frames_get_invalid_message_and_the_connection_stays_open() {
 #[tokio::test]
 async fn oversized_messages_get_too_large_and_huge_ones_close_1009() {
     let mut cfg = config();
-    cfg.max_message_bytes = 1000;
+    cfg.limits.max_message_bytes = 1000;
     let relay = Relay::start(cfg).await;
     let mut client = Client::connect(&relay.ws_url("/ws")).await;
     client.say("big", &"x".repeat(1500)).await;
@@ -265,7 +265,7 @@ async fn foreign_origins_are_refused_and_own_or_loopback_ones_accepted() {
     relay.stop().await;
 
     let mut cfg = config();
-    cfg.allowed_origins = vec!["https://chat.example.com".into()];
+    cfg.serve.allowed_origins = vec!["https://chat.example.com".into()];
     let relay = Relay::start(cfg).await;
     let url = relay.ws_url("/ws");
     assert!(connect_with_origin(&url, "https://chat.example.com")
@@ -304,7 +304,7 @@ async fn a_rebinding_site_is_refused_and_the_public_url_accepted() {
     relay.stop().await;
 
     let mut cfg = config();
-    cfg.public_url = Some("https://chat.example.com/".parse().expect("url"));
+    cfg.serve.public_url = Some("https://chat.example.com/".parse().expect("url"));
     let relay = Relay::start(cfg).await;
     let url = relay.ws_url("/ws");
     assert!(connect_with_headers(&url, &public).await.is_ok());
@@ -349,7 +349,7 @@ async fn the_built_page_is_served_with_an_index_fallback() {
     std::fs::write(dir.join("index.html"), "<html>chat page</html>").expect("write");
     std::fs::write(dir.join("app.js"), "console.log(1)").expect("write");
     let mut cfg = config();
-    cfg.static_dir = dir.clone();
+    cfg.serve.static_dir = dir.clone();
     let relay = Relay::start(cfg).await;
     for (path, expected) in [
         ("/", "<html>chat page</html>"),
@@ -378,9 +378,9 @@ async fn every_response_carries_the_security_headers() {
     )
     .expect("write");
     let mut cfg = config();
-    cfg.static_dir = dir.clone();
-    cfg.relay_url = Some("wss://relay.example/ws".parse().expect("url"));
-    cfg.frame_ancestors = "'self' https://shop.example".into();
+    cfg.serve.static_dir = dir.clone();
+    cfg.serve.relay_url = Some("wss://relay.example/ws".parse().expect("url"));
+    cfg.serve.frame_ancestors = "'self' https://shop.example".into();
     let relay = Relay::start(cfg).await;
     for path in ["/", "/some/page", "/healthz", "/config.json"] {
         let response = reqwest::get(relay.http_url(path)).await.expect("get");

@@ -32,7 +32,7 @@ async fn refused_status(url: &str, forwarded_for: Option<&str>) -> Option<u16> {
 #[tokio::test]
 async fn the_total_number_of_connections_is_capped_and_places_free_up() {
     let mut cfg = config();
-    cfg.max_connections = 2;
+    cfg.limits.max_connections = 2;
     let relay = Relay::start(cfg).await;
     let url = relay.ws_url("/ws");
     let a = Client::connect(&url).await;
@@ -59,7 +59,7 @@ async fn the_total_number_of_connections_is_capped_and_places_free_up() {
 #[tokio::test]
 async fn connections_per_ip_are_capped_and_forwarded_for_counts_only_from_trusted_proxies() {
     let mut cfg = config();
-    cfg.max_connections_per_ip = 1;
+    cfg.limits.max_connections_per_ip = 1;
     let relay = Relay::start(cfg).await;
     let url = relay.ws_url("/ws");
     let _a = Client::connect(&url).await;
@@ -69,8 +69,8 @@ async fn connections_per_ip_are_capped_and_forwarded_for_counts_only_from_truste
     relay.stop().await;
 
     let mut cfg = config();
-    cfg.max_connections_per_ip = 1;
-    cfg.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
+    cfg.limits.max_connections_per_ip = 1;
+    cfg.serve.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
     let relay = Relay::start(cfg).await;
     let url = relay.ws_url("/ws");
     let mut request = url.as_str().into_client_request().expect("request");
@@ -89,8 +89,8 @@ async fn connections_per_ip_are_capped_and_forwarded_for_counts_only_from_truste
 #[tokio::test]
 async fn messages_over_the_rate_get_rate_limited_with_a_retry_time() {
     let mut cfg = config();
-    cfg.rate_limit = 1.0;
-    cfg.rate_burst = 3;
+    cfg.limits.rate_limit = 1.0;
+    cfg.limits.rate_burst = 3;
     let relay = Relay::start(cfg).await;
     let mut client = Client::connect(&relay.ws_url("/ws")).await;
     for i in 0..5 {
@@ -122,7 +122,7 @@ async fn messages_over_the_rate_get_rate_limited_with_a_retry_time() {
 async fn a_session_has_a_bounded_number_of_messages_waiting_for_n8n() {
     let n8n = StandIn::start().await.expect("stand-in");
     let mut cfg = config_for(&n8n.url("/webhook/chat"));
-    cfg.max_in_flight_per_session = 2;
+    cfg.limits.max_in_flight_per_session = 2;
     let relay = Relay::start(cfg).await;
     let mut client = Client::connect(&relay.ws_url("/ws")).await;
     client.say("a", "slow:300 a").await;
@@ -149,7 +149,7 @@ async fn a_session_has_a_bounded_number_of_messages_waiting_for_n8n() {
 #[tokio::test]
 async fn new_connections_from_one_ip_are_rate_limited() {
     let mut cfg = config();
-    cfg.upgrades_per_minute_per_ip = 2;
+    cfg.limits.upgrades_per_minute_per_ip = 2;
     let relay = Relay::start(cfg).await;
     let url = relay.ws_url("/ws");
     assert_eq!(refused_status(&url, None).await, None);

@@ -57,11 +57,11 @@ async fn a_file_with_flags_overriding_it() {
         "--streaming",
         "false",
     ]);
-    cfg.page_config = flags.page_config;
-    cfg.title = flags.title;
-    cfg.welcome = flags.welcome;
-    cfg.language = flags.language;
-    cfg.streaming = flags.streaming;
+    cfg.page.page_config = flags.page.page_config;
+    cfg.page.title = flags.page.title;
+    cfg.page.welcome = flags.page.welcome;
+    cfg.page.language = flags.page.language;
+    cfg.page.streaming = flags.page.streaming;
     let relay = Relay::start(cfg).await;
     let (_, body) = fetch(&relay).await;
     assert_eq!(
@@ -93,14 +93,14 @@ async fn a_broken_file_stops_the_start_with_a_clear_error() {
     let file = std::env::temp_dir().join(format!("page-config-bad-{}.json", std::process::id()));
     std::fs::write(&file, "{not json").expect("write config");
     let mut cfg = config();
-    cfg.page_config = Some(file.clone());
+    cfg.page.page_config = Some(file.clone());
     let error = start_error(cfg).await;
     assert!(
         error.to_string().contains("is not a page config"),
         "{error}"
     );
     let mut cfg = config();
-    cfg.page_config = Some(std::env::temp_dir().join("no-such-page-config.json"));
+    cfg.page.page_config = Some(std::env::temp_dir().join("no-such-page-config.json"));
     let error = start_error(cfg).await;
     assert!(error.to_string().contains("cannot read"), "{error}");
     let _ = std::fs::remove_file(file);

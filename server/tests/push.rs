@@ -12,7 +12,7 @@ const TOKEN: &str = "test-push-token-0123456789";
 
 fn with_token() -> Config {
     let mut cfg = config();
-    cfg.push_token = Some(Secret(TOKEN.into()));
+    cfg.n8n.push_token = Some(Secret(TOKEN.into()));
     cfg
 }
 
@@ -118,7 +118,7 @@ async fn without_the_right_token_nothing_is_pushed() {
 #[tokio::test]
 async fn unknown_sessions_bad_bodies_and_oversize_are_refused() {
     let mut cfg = with_token();
-    cfg.max_message_bytes = 1000;
+    cfg.limits.max_message_bytes = 1000;
     let relay = Relay::start(cfg).await;
     let client = Client::connect(&relay.ws_url("/ws")).await;
     let session = client.session_id.clone();

@@ -14,12 +14,12 @@ fn closed_port() -> u16 {
 #[tokio::test]
 async fn answers_waiting_for_redis_are_bounded_and_counted() {
     let mut cfg = config();
-    cfg.redis_url = Some(
+    cfg.cluster.redis_url = Some(
         format!("redis://127.0.0.1:{}", closed_port())
             .parse()
             .expect("url"),
     );
-    cfg.redis_max_pending_bytes = 2_000;
+    cfg.cluster.redis_max_pending_bytes = 2_000;
     let relay = Relay::start(cfg).await;
     let mut client = Client::connect(&relay.ws_url("/ws")).await;
     for i in 0..40 {
@@ -115,7 +115,7 @@ async fn a_failing_subscription_is_retried_with_backoff() {
     use std::sync::atomic::Ordering;
     let (redis, connections, subscribes) = refusing_redis().await;
     let mut cfg = config();
-    cfg.redis_url = Some(format!("redis://{redis}").parse().expect("url"));
+    cfg.cluster.redis_url = Some(format!("redis://{redis}").parse().expect("url"));
     let relay = Relay::start(cfg).await;
     let _client = Client::connect(&relay.ws_url("/ws")).await;
     // Wait for the first refused SUBSCRIBE, then watch for a while.

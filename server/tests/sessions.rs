@@ -128,8 +128,8 @@ async fn twenty_clients_each_get_exactly_their_own_answers() {
 #[tokio::test]
 async fn a_client_that_never_reads_is_closed_and_does_not_slow_the_others() {
     let mut cfg = support::config();
-    cfg.rate_burst = 100_000;
-    cfg.rate_limit = 100_000.0;
+    cfg.limits.rate_burst = 100_000;
+    cfg.limits.rate_limit = 100_000.0;
     let relay = Relay::start(cfg).await;
     // The stuck connection shares its session with a driver: every answer
     // the driver gets goes to the stuck one too, which never reads.
@@ -152,7 +152,7 @@ async fn a_client_that_never_reads_is_closed_and_does_not_slow_the_others() {
         }
     }
     assert!(
-        sent > server::connection::OUTBOUND_QUEUE,
+        sent > server::ws::OUTBOUND_QUEUE,
         "closed after {sent} answers: the queue bound was passed"
     );
     // Reading what was buffered, the stuck client finds its connection

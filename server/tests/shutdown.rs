@@ -32,7 +32,7 @@ async fn answers_that_outlast_the_grace_period_end_in_shutting_down() {
     let n8n = StandIn::start().await.expect("stand-in");
     n8n.set_mode(Mode::Hang);
     let mut cfg = config_for(&n8n.url("/webhook/chat"));
-    cfg.shutdown_grace = Duration::from_millis(200);
+    cfg.serve.shutdown_grace = Duration::from_millis(200);
     let mut relay = Relay::start(cfg).await;
     let mut client = Client::connect(&relay.ws_url("/ws")).await;
     client.say("m1", "never answered").await;

@@ -2,7 +2,7 @@
 //! into HTTP chunks, the same events come out, in order.
 
 use proptest::prelude::*;
-use server::n8n_stream::{NdjsonParser, StreamEvent};
+use server::responder::n8n::stream::{NdjsonParser, StreamEvent};
 
 fn line_for(event: &StreamEvent) -> String {
     match event {

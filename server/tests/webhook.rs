@@ -176,7 +176,7 @@ async fn a_hanging_n8n_times_out() {
     let n8n = StandIn::start().await.expect("stand-in");
     n8n.set_mode(Mode::Hang);
     let mut cfg = config_for(&n8n.url("/webhook/chat"));
-    cfg.webhook_timeout = Duration::from_millis(200);
+    cfg.n8n.webhook_timeout = Duration::from_millis(200);
     let relay = Relay::start(cfg).await;
     let mut client = Client::connect(&relay.ws_url("/ws")).await;
     client.say("m", "hello?").await;
@@ -260,16 +260,16 @@ async fn keep_alive_connections_n8n_closed_are_not_reused() {
 async fn secrets_headers_and_field_names_go_to_n8n_only() {
     let n8n = StandIn::start().await.expect("stand-in");
     let mut cfg = config_for(&n8n.url("/webhook/chat"));
-    cfg.webhook_headers = vec![server::config::WebhookHeader {
+    cfg.n8n.webhook_headers = vec![server::config::WebhookHeader {
         name: "X-Api-Key".into(),
         value: server::config::Secret("k-123".into()),
     }];
-    cfg.webhook_basic_auth = Some(server::config::BasicAuth {
+    cfg.n8n.webhook_basic_auth = Some(server::config::BasicAuth {
         user: "chat".into(),
         password: server::config::Secret("pw".into()),
     });
-    cfg.chat_input_key = "question".into();
-    cfg.session_key = "conversation".into();
+    cfg.n8n.chat_input_key = "question".into();
+    cfg.n8n.session_key = "conversation".into();
     let relay = Relay::start(cfg).await;
     let mut client = Client::connect(&relay.ws_url("/ws")).await;
     client.say("m", "hi").await;
@@ -296,7 +296,7 @@ async fn secrets_headers_and_field_names_go_to_n8n_only() {
 async fn requests_to_n8n_are_bounded_and_the_rest_wait_their_turn() {
     let n8n = StandIn::start().await.expect("stand-in");
     let mut cfg = config_for(&n8n.url("/webhook/chat"));
-    cfg.max_concurrent_webhooks = 2;
+    cfg.n8n.max_concurrent_webhooks = 2;
     let relay = Relay::start(cfg).await;
     let mut client = Client::connect(&relay.ws_url("/ws")).await;
     for i in 0..6 {
@@ -339,7 +339,7 @@ async fn a_resumed_session_gets_its_history_from_n8n_when_enabled() {
     let n8n = StandIn::start().await.expect("stand-in");
     n8n.set_history(&[(true, "hi"), (false, "echo: hi")]);
     let mut cfg = config_for(&n8n.url("/webhook/abc/chat"));
-    cfg.load_previous_session = true;
+    cfg.n8n.load_previous_session = true;
     let relay = Relay::start(cfg).await;
 
     // A new session has no history to ask for.
@@ -385,7 +385,7 @@ async fn history_is_not_requested_unless_enabled() {
 #[tokio::test]
 async fn redirects_are_not_followed_and_name_their_location() {
     let (n8n, relay, mut client) = setup_with(Mode::Echo, |c| {
-        c.webhook_headers = vec![server::config::WebhookHeader {
+        c.n8n.webhook_headers = vec![server::config::WebhookHeader {
             name: "X-N8N-Token".into(),
             value: server::config::Secret("s3cret".into()),
         }];
@@ -412,7 +412,7 @@ async fn redirects_are_not_followed_and_name_their_location() {
 #[tokio::test]
 async fn an_answer_past_max_answer_bytes_is_an_error() {
     let (n8n, relay, mut client) = setup_with(Mode::Huge { bytes: 5000 }, |c| {
-        c.max_answer_bytes = 1000;
+        c.n8n.max_answer_bytes = 1000;
     })
     .await;
     client.say("big", "x").await;
@@ -430,7 +430,7 @@ async fn an_answer_past_max_answer_bytes_is_an_error() {
 #[tokio::test]
 async fn an_endless_stream_ends_at_the_bound_with_what_arrived_kept() {
     let (n8n, relay, mut client) = setup_with(Mode::EndlessStream, |c| {
-        c.max_answer_bytes = 10_000;
+        c.n8n.max_answer_bytes = 10_000;
     })
     .await;
     client.say("s", "x").await;
@@ -461,9 +461,9 @@ async fn an_endless_stream_ends_at_the_bound_with_what_arrived_kept() {
 async fn the_timeout_counts_from_acceptance_and_the_queue_is_bounded() {
     let timeout = Duration::from_millis(1000);
     let (n8n, relay, mut client) = setup_with(Mode::Hang, |c| {
-        c.max_concurrent_webhooks = 1;
-        c.max_queued_webhooks = 1;
-        c.webhook_timeout = timeout;
+        c.n8n.max_concurrent_webhooks = 1;
+        c.n8n.max_queued_webhooks = 1;
+        c.n8n.webhook_timeout = timeout;
     })
     .await;
     client.say("first", "x").await;

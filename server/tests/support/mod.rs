@@ -22,15 +22,15 @@ pub const STEP: Duration = Duration::from_secs(10);
 /// real default intervals (tests shorten what they exercise).
 pub fn config() -> Config {
     let mut config = Config::defaults();
-    config.static_dir = std::env::temp_dir().join("relay-tests-no-such-dir");
-    config.webhook_url = None;
+    config.serve.static_dir = std::env::temp_dir().join("relay-tests-no-such-dir");
+    config.n8n.webhook_url = None;
     config
 }
 
 /// A config that forwards to `url`.
 pub fn config_for(url: &str) -> Config {
     let mut config = config();
-    config.webhook_url = Some(url.parse().expect("test webhook url"));
+    config.n8n.webhook_url = Some(url.parse().expect("test webhook url"));
     config
 }
 

@@ -1,12 +1,17 @@
-//! What answers a chat message: n8n ([`Webhook`]) or the built-in [`Echo`].
+//! What answers a chat message: n8n ([`n8n::Webhook`]) or the built-in
+//! [`echo::Echo`].
+
+pub mod echo;
+pub mod n8n;
 
 use std::time::Duration;
 
 use shared::ErrorCode;
 
-use crate::echo::Echo;
-use crate::webhook::Webhook;
-use crate::{Config, RelayError};
+use crate::config::N8nFlags;
+use crate::responder::echo::Echo;
+use crate::responder::n8n::Webhook;
+use crate::RelayError;
 
 /// One chat message to answer.
 #[derive(Debug, Clone)]
@@ -97,7 +102,7 @@ pub enum Responder {
 
 impl Responder {
     /// Picks the responder from the configuration.
-    pub fn from_config(config: &Config) -> Result<Self, RelayError> {
+    pub fn from_config(config: &N8nFlags) -> Result<Self, RelayError> {
         Ok(match &config.webhook_url {
             None => Responder::Echo(Echo),
             Some(url) => Responder::Webhook(Box::new(Webhook::new(url.clone(), config)?)),

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::json;
 use shared::ServerMessage;
 
-use crate::sessions::Pushed;
+use crate::store::Pushed;
 use crate::AppState;
 
 #[derive(Deserialize)]
@@ -54,7 +54,7 @@ pub async fn push(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(token) = &state.config.push_token else {
+    let Some(token) = &state.config().n8n.push_token else {
         return refuse(
             StatusCode::NOT_FOUND,
             "pushing is off: start the relay with --push-token",
@@ -68,12 +68,12 @@ pub async fn push(
         )
             .into_response();
     }
-    if body.len() > state.config.max_message_bytes {
+    if body.len() > state.config().limits.max_message_bytes {
         return refuse(
             StatusCode::PAYLOAD_TOO_LARGE,
             &format!(
                 "the body is larger than {} bytes (--max-message-bytes)",
-                state.config.max_message_bytes
+                state.config().limits.max_message_bytes
             ),
         );
     }
@@ -96,7 +96,7 @@ pub async fn push(
         text,
     }
     .encode();
-    match state.store.push(&session, frame.into()).await {
+    match state.store().push(&session, frame.into()).await {
         None => refuse(StatusCode::NOT_FOUND, "no such session"),
         Some(Pushed::Full) => refuse(
             StatusCode::TOO_MANY_REQUESTS,

@@ -10,9 +10,8 @@
 
 use std::collections::VecDeque;
 
-use serde::Serialize;
-
 use super::core::Completion;
+use crate::store::PendingHealth;
 
 /// The queue.
 #[derive(Debug)]
@@ -21,18 +20,6 @@ pub struct Pending {
     bytes: usize,
     max_bytes: usize,
     dropped: u64,
-}
-
-/// The queue's part of `/healthz`.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct PendingHealth {
-    /// Answers waiting to be written to Redis.
-    pub answers: usize,
-    /// Their bytes.
-    pub bytes: usize,
-    /// Answers dropped from the queue at its bound since the start.
-    pub dropped: u64,
 }
 
 fn size(c: &Completion) -> usize {

@@ -20,83 +20,12 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
-/// Identifies one WebSocket connection inside the relay.
-pub type ConnId = u64;
-
-/// How the sessions registry reaches one open connection.
-#[derive(Debug, Clone)]
-pub struct ConnHandle {
-    /// The connection.
-    pub id: ConnId,
-    /// Its bounded outbound queue of encoded frames.
-    pub tx: mpsc::Sender<Utf8Bytes>,
-    /// Cancelled when the connection cannot keep up (its queue is full): it
-    /// is closed rather than allowed to grow without bound; the page
-    /// reconnects and gets what it missed.
-    pub kick: CancellationToken,
-}
-
-/// The bounds of the registry.
-#[derive(Debug, Clone)]
-pub struct Limits {
-    /// How long a session with no open connection is remembered.
-    pub retain_for: Duration,
-    /// Most sessions remembered at once.
-    pub max_sessions: usize,
-    /// Most bytes of stored answers, all sessions together.
-    pub max_retained_bytes: usize,
-    /// Most answered message ids remembered per session (oldest go first).
-    pub max_answers_per_session: usize,
-    /// Most messages of one session waiting for the responder at once.
-    pub max_in_flight_per_session: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            retain_for: Duration::from_secs(600),
-            max_sessions: 10_000,
-            max_retained_bytes: 64 * 1024 * 1024,
-            max_answers_per_session: 256,
-            max_in_flight_per_session: 32,
-        }
-    }
-}
-
-/// What to do with an incoming message id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Begin {
-    /// New id: ask the responder.
-    Start,
-    /// Already being answered; the answer will reach this connection too.
-    InFlight,
-    /// Being answered by another relay (shared store); if that relay stops
-    /// for good, the message may be started here after its lease.
-    Elsewhere,
-    /// Already answered: send this frame again.
-    Answered(Utf8Bytes),
-    /// New, but the session already has its maximum of messages in flight.
-    Busy,
-}
-
-/// What became of a push (see [`Sessions::push`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pushed {
-    /// Sent to this many open connections.
-    Delivered(usize),
-    /// No connection open: kept for the next one.
-    Kept,
-    /// No connection open and the session already keeps as many frames as
-    /// it may: refused, so the caller knows.
-    Full,
-}
+use super::{Begin, ConnHandle, ConnId, Limits, Pushed, SessionStore, Stats, StoreHealth};
 
 #[derive(Debug)]
 enum Entry {
@@ -214,18 +143,6 @@ impl Inner {
             idle.insert(k, key.to_owned());
         }
     }
-}
-
-/// Counts for `/healthz` and tests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Stats {
-    /// Sessions remembered.
-    pub sessions: usize,
-    /// Messages being answered right now.
-    pub in_flight: usize,
-    /// Bytes of stored answers.
-    pub retained_bytes: usize,
 }
 
 /// The registry of sessions.
@@ -557,17 +474,54 @@ fn evict_oldest_idle(inner: &mut Inner, keep: Option<&str>) -> bool {
     }
 }
 
-/// Runs [`crate::store::SessionStore::maintain`] regularly (a tenth of `retain_for`,
-/// between 1 s and 60 s) until the task is aborted.
-pub async fn maintain_periodically(store: crate::store::Store, retain_for: Duration) {
-    let period = (retain_for / 10).clamp(Duration::from_secs(1), Duration::from_secs(60));
-    let mut tick = tokio::time::interval(period);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        let n = store.maintain().await;
-        if n > 0 {
-            tracing::debug!("forgot {n} idle session(s)");
+#[async_trait::async_trait]
+impl SessionStore for Sessions {
+    async fn attach(&self, session: &str, conn: ConnHandle) {
+        Sessions::attach(self, session, conn);
+    }
+
+    async fn detach(&self, session: &str, conn: ConnId) {
+        Sessions::detach(self, session, conn);
+    }
+
+    async fn begin(&self, session: &str, id: &str, retry: bool) -> Begin {
+        Sessions::begin(self, session, id, retry)
+    }
+
+    fn chunk(&self, session: &str, frame: Utf8Bytes) {
+        Sessions::chunk(self, session, &frame);
+    }
+
+    async fn complete(&self, session: &str, id: &str, frame: Utf8Bytes, failed: bool) {
+        Sessions::complete(self, session, id, frame, failed);
+    }
+
+    async fn release(&self, session: &str, id: &str, frame: Utf8Bytes) {
+        Sessions::release(self, session, id, &frame);
+    }
+
+    async fn push(&self, session: &str, frame: Utf8Bytes) -> Option<Pushed> {
+        Sessions::push(self, session, frame)
+    }
+
+    async fn maintain(&self) -> usize {
+        self.sweep()
+    }
+
+    fn is_connected(&self, session: &str) -> bool {
+        Sessions::is_connected(self, session)
+    }
+
+    fn stats(&self) -> Stats {
+        Sessions::stats(self)
+    }
+
+    fn health(&self) -> StoreHealth {
+        StoreHealth {
+            kind: "memory",
+            ok: true,
+            error: None,
+            pending: None,
         }
     }
 }
@@ -575,6 +529,8 @@ pub async fn maintain_periodically(store: crate::store::Store, retain_for: Durat
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+    use tokio_util::sync::CancellationToken;
 
     fn conn(id: ConnId) -> (ConnHandle, mpsc::Receiver<Utf8Bytes>) {
         let (tx, rx) = mpsc::channel(4);

@@ -18,7 +18,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::rate::TokenBucket;
+use crate::admission::rate::TokenBucket;
 
 /// Why an upgrade was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,7 +11,8 @@ use redis::RedisResult;
 use super::link::Link;
 use super::pending::Pending;
 use super::scripts::{lease_key, payload, Keys, Scripts};
-use crate::sessions::{Begin, Limits, Sessions};
+use crate::store::memory::Sessions;
+use crate::store::{Begin, Limits};
 
 /// A final frame that could not be written to Redis yet (it was down); it
 /// is written when Redis is back, so other relays see the message answered.
@@ -368,7 +369,7 @@ impl Core {
     }
 
     /// The waiting completions, for `/healthz`.
-    pub fn pending_health(&self) -> super::pending::PendingHealth {
+    pub fn pending_health(&self) -> crate::store::PendingHealth {
         self.pending().health()
     }
 

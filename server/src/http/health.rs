@@ -33,8 +33,8 @@ pub struct Health {
 
 /// The handler.
 pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
-    let stats = state.store.stats();
-    let store = state.store.health();
+    let stats = state.store().stats();
+    let store = state.store().health();
     Json(Health {
         status: if state.is_draining() {
             "draining"
@@ -43,11 +43,11 @@ pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
         } else {
             "ok"
         },
-        connections: state.limits.open(),
+        connections: state.limits().open(),
         sessions: stats.sessions,
         in_flight: stats.in_flight,
-        watching: state.takeovers.count(),
-        webhook: state.responder.mode(),
+        watching: state.takeovers().count(),
+        webhook: state.responder().mode(),
         store,
         version: env!("CARGO_PKG_VERSION"),
     })

@@ -32,7 +32,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::{mpsc, oneshot};
 
 use self::core::{Completion, Core};
-use crate::sessions::{Begin, ConnHandle, ConnId, Limits, Pushed, Sessions, Stats};
+use crate::store::memory::Sessions;
+use crate::store::{Begin, ConnHandle, ConnId, Limits, Pushed, Stats};
 use crate::store::{SessionStore, StoreHealth};
 
 /// The Redis-backed store.

@@ -3,8 +3,8 @@
 //!
 //! The body is what n8n's Chat Trigger expects:
 //! `{"action":"sendMessage","sessionId":…,"chatInput":…}`; a plain Webhook
-//! node receives the same JSON. The answer is read by [`crate::n8n_answer`]
-//! or, when n8n streams, by [`crate::n8n_stream`] as it arrives.
+//! node receives the same JSON. The answer is read by [`super::answer`]
+//! or, when n8n streams, by [`super::stream`] as it arrives.
 //!
 //! n8n closes idle keep-alive connections after ~5 s; the pool drops its idle
 //! connections after 4 s so it never hands out one n8n has already closed
@@ -25,9 +25,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use crate::config::{BasicAuth, Config};
-use crate::n8n_answer;
-use crate::n8n_stream::{is_stream_line, NdjsonParser, StreamEvent};
+use super::answer;
+use super::stream::{is_stream_line, NdjsonParser, StreamEvent};
+use crate::config::{BasicAuth, N8nFlags};
 use crate::responder::{ChatRequest, ResponderError};
 
 /// Idle pooled connections are dropped after this (below n8n's 5 s).
@@ -66,7 +66,7 @@ impl Drop for Waiting<'_> {
 impl Webhook {
     /// A webhook answerer for `url`, set up from the relay's configuration
     /// (timeout, field names, headers, basic auth, concurrency).
-    pub fn new(url: url::Url, config: &Config) -> Result<Self, reqwest::Error> {
+    pub fn new(url: url::Url, config: &N8nFlags) -> Result<Self, reqwest::Error> {
         let timeout = config.webhook_timeout;
         let mut headers = HeaderMap::new();
         for h in &config.webhook_headers {
@@ -151,9 +151,9 @@ impl Webhook {
             redirect_refused(&response)?;
             let bytes = self.read_body(response, Vec::new()).await?;
             if status.is_success() {
-                n8n_answer::parse_history(&bytes)
+                answer::parse_history(&bytes)
             } else {
-                Err(n8n_answer::parse_failure(status.as_u16(), &bytes))
+                Err(answer::parse_failure(status.as_u16(), &bytes))
             }
         };
         match tokio::time::timeout(self.timeout, read).await {
@@ -229,12 +229,12 @@ impl Webhook {
         }
         let body = self.read_body(response, head).await?;
         if !status.is_success() {
-            return Err(n8n_answer::parse_failure(status.as_u16(), &body));
+            return Err(answer::parse_failure(status.as_u16(), &body));
         }
         let answer = if declared_json {
-            n8n_answer::parse_declared_json(&body)
+            answer::parse_declared_json(&body)
         } else {
-            n8n_answer::parse_success(&body)
+            answer::parse_success(&body)
         }?;
         if answer.len() > self.max_answer_bytes {
             return Err(self.too_large());
@@ -381,7 +381,7 @@ fn unwrap_json_answer(text: String) -> String {
     let trimmed = text.trim_start();
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
         if let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) {
-            if let Ok(answer) = n8n_answer::answer_from_json(&value) {
+            if let Ok(answer) = answer::answer_from_json(&value) {
                 return answer;
             }
         }

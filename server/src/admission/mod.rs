@@ -1,0 +1,12 @@
+//! Who may connect, decided before a WebSocket is upgraded, and how fast a
+//! connection may send.
+//!
+//! - [`origin`]: which browser origins may open the WebSocket (never by
+//!   the `Host` header: DNS rebinding).
+//! - [`limits`]: connections in total and per client IP (IPv6 by /64), and
+//!   new connections per IP per minute.
+//! - [`rate`]: the token bucket behind both rates.
+
+pub mod limits;
+pub mod origin;
+pub mod rate;

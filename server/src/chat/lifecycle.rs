@@ -1,0 +1,84 @@
+//! A chat message's arrival: the store's dedup decision (new → start an
+//! [`answer`] task; in flight here → the answer will come; in flight on a
+//! crashed relay → [`takeover`]; answered → the stored outcome again).
+//!
+//! Every message ends in exactly one outcome — an answer or an error — and
+//! a message id is run at most once, however often the page resends it.
+
+use shared::{ErrorCode, ServerMessage};
+
+use super::{answer, takeover, Reply};
+use crate::redact;
+use crate::responder::{ChatRequest, ResponderError};
+use crate::store::Begin;
+use crate::AppState;
+
+/// A chat message as the page sent it.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    /// The page's id for it (dedup key within the session).
+    pub id: String,
+    /// What the user typed.
+    pub text: String,
+    /// Context for n8n.
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The user asked to run a failed message again.
+    pub retry: bool,
+}
+
+impl Incoming {
+    fn into_request(self, session: &str) -> ChatRequest {
+        ChatRequest {
+            session_id: session.to_owned(),
+            message_id: self.id,
+            text: self.text,
+            metadata: self.metadata,
+        }
+    }
+}
+
+/// Decides what to do with a message of `session`: start it, let it wait
+/// for the answer already coming, or answer it from what is stored. Returns
+/// what goes straight back to the connection, if anything.
+pub async fn receive(state: &AppState, session: &str, message: Incoming) -> Option<Reply> {
+    if state.is_draining() {
+        return Some(Reply::Frame(ServerMessage::error(
+            Some(message.id),
+            ErrorCode::ShuttingDown,
+            ResponderError::ShuttingDown.to_string(),
+        )));
+    }
+    let log = redact::session(session);
+    match state
+        .store()
+        .begin(session, &message.id, message.retry)
+        .await
+    {
+        Begin::Start => {
+            state.spawn_answer(answer::answer(state.clone(), message.into_request(session)));
+            None
+        }
+        Begin::Busy => Some(Reply::Frame(ServerMessage::error(
+            Some(message.id),
+            ErrorCode::RateLimited,
+            "too many messages are waiting for answers in this conversation; try again when one is answered",
+        ))),
+        Begin::Elsewhere => {
+            // One watcher per message, however often it is resent.
+            if let Some(watching) = state.takeovers().start(session, &message.id) {
+                tracing::debug!(session = %log, id = %message.id, "in flight on another relay; watching its lease");
+                let request = message.into_request(session);
+                state.spawn_answer(takeover::watch(state.clone(), request, watching));
+            }
+            None
+        }
+        Begin::InFlight => {
+            tracing::debug!(session = %log, id = %message.id, "duplicate of a message in flight; not forwarded again");
+            None
+        }
+        Begin::Answered(frame) => {
+            tracing::debug!(session = %log, id = %message.id, "duplicate of an answered message; answer sent again");
+            Some(Reply::Stored(frame))
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! A chat message's lifecycle, after the socket has decoded it and before
+//! the store delivers its outcome:
+//! [`lifecycle::receive`] asks the store what to do with the id (new →
+//! start, in flight → wait, answered → send the stored answer again), and
+//! [`answer::answer`] asks the responder and settles the outcome in the
+//! store, which routes it to the session's connections.
+//!
+//! - [`lifecycle`]: the dedup decision when a message arrives.
+//! - [`answer`]: asking the responder and settling the outcome.
+//! - [`takeover`]: running a message whose relay crashed mid-answer, one
+//!   [`watchers`] entry per message.
+//! - [`history`]: a resumed session's earlier messages from n8n's memory.
+
+pub mod answer;
+pub mod history;
+pub mod lifecycle;
+pub mod takeover;
+pub mod watchers;
+
+use axum::extract::ws::Utf8Bytes;
+use shared::ServerMessage;
+
+/// What goes straight back to the connection that sent a frame.
+#[derive(Debug)]
+pub enum Reply {
+    /// A new frame (an error, a pong).
+    Frame(ServerMessage),
+    /// A stored answer, sent again as it was.
+    Stored(Utf8Bytes),
+}
+
+/// A frame as the wire carries it.
+pub fn encode(frame: &ServerMessage) -> Utf8Bytes {
+    Utf8Bytes::from(frame.encode())
+}

@@ -1,0 +1,36 @@
+//! Bounds on what one client may do.
+
+/// Bounds on what one client may do.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Limits")]
+pub struct LimitFlags {
+    /// Largest text frame accepted from a client, in bytes.
+    #[arg(long, env = "RELAY_MAX_MESSAGE_BYTES", default_value_t = 65536)]
+    pub max_message_bytes: usize,
+
+    /// At most this many WebSocket connections at once (more get HTTP 503).
+    #[arg(long, env = "RELAY_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+
+    /// At most this many WebSocket connections per client IP (more get HTTP 429).
+    #[arg(long, env = "RELAY_MAX_CONNECTIONS_PER_IP", default_value_t = 1000)]
+    pub max_connections_per_ip: usize,
+
+    /// New WebSocket connections one client IP may open per minute (a burst
+    /// of this many, then this rate; more get HTTP 429).
+    #[arg(long, env = "RELAY_UPGRADES_PER_MINUTE_PER_IP", default_value_t = 600)]
+    pub upgrades_per_minute_per_ip: u32,
+
+    /// Chat messages per second per connection, on average (pings are free).
+    #[arg(long, env = "RELAY_RATE_LIMIT", default_value_t = 5.0)]
+    pub rate_limit: f64,
+
+    /// Chat messages a connection may send at once before the rate applies
+    /// (a page resending its outbox after a reconnect needs some).
+    #[arg(long, env = "RELAY_RATE_BURST", default_value_t = 50)]
+    pub rate_burst: u32,
+
+    /// At most this many messages of one session waiting for n8n at once.
+    #[arg(long, env = "RELAY_MAX_IN_FLIGHT_PER_SESSION", default_value_t = 32)]
+    pub max_in_flight_per_session: usize,
+}

@@ -1,0 +1,69 @@
+//! Where messages go and how n8n is asked.
+
+use std::time::Duration;
+
+use super::values::{
+    parse_basic_auth, parse_header, parse_push_token, BasicAuth, Secret, WebhookHeader,
+};
+
+/// Where messages go and how n8n is asked.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "n8n")]
+pub struct N8nFlags {
+    /// The n8n webhook or Chat Trigger URL to forward messages to.
+    /// Without it the relay runs in echo mode.
+    #[arg(long, env = "N8N_WEBHOOK_URL", hide_env_values = true)]
+    pub webhook_url: Option<url::Url>,
+
+    /// How long one message may take, from the moment the relay accepts it
+    /// (waiting for a free slot counts) to n8n's complete answer.
+    #[arg(long, env = "RELAY_WEBHOOK_TIMEOUT", default_value = "120s", value_parser = humantime::parse_duration)]
+    pub webhook_timeout: Duration,
+
+    /// Largest answer read from n8n, in bytes (streamed or not); a larger
+    /// one ends in an error, with what arrived so far kept on the page.
+    #[arg(long, env = "RELAY_MAX_ANSWER_BYTES", default_value_t = 1024 * 1024)]
+    pub max_answer_bytes: usize,
+
+    /// Field name of the chat text in the request to n8n (the chat widget's
+    /// `chatInputKey`).
+    #[arg(long, env = "N8N_CHAT_INPUT_KEY", default_value = "chatInput")]
+    pub chat_input_key: String,
+
+    /// Field name of the session id in the request to n8n (the chat widget's
+    /// `chatSessionKey`).
+    #[arg(long, env = "N8N_SESSION_KEY", default_value = "sessionId")]
+    pub session_key: String,
+
+    /// Extra header for every request to n8n, as 'Name: value' (repeatable;
+    /// in the env var, one per line). Stays on the relay; never logged.
+    #[arg(long = "webhook-header", env = "N8N_WEBHOOK_HEADERS", value_delimiter = '\n', value_parser = parse_header, hide_env_values = true)]
+    pub webhook_headers: Vec<WebhookHeader>,
+
+    /// Basic auth for n8n ('user:password'), e.g. for a Chat Trigger with
+    /// Basic authentication. Stays on the relay; never logged.
+    #[arg(long, env = "N8N_WEBHOOK_BASIC_AUTH", value_parser = parse_basic_auth, hide_env_values = true)]
+    pub webhook_basic_auth: Option<BasicAuth>,
+
+    /// On connect with a known session, ask n8n for the conversation so far
+    /// (`loadPreviousSession`; needs a memory node on the Chat Trigger) and
+    /// send it to the page as a `history` frame.
+    #[arg(long, env = "RELAY_LOAD_PREVIOUS_SESSION")]
+    pub load_previous_session: bool,
+
+    /// At most this many requests to n8n at once; more wait their turn (first
+    /// come, first served), so a burst of users cannot overwhelm n8n.
+    #[arg(long, env = "RELAY_MAX_CONCURRENT_WEBHOOKS", default_value_t = 32)]
+    pub max_concurrent_webhooks: usize,
+
+    /// At most this many messages wait for a free slot (see
+    /// --max-concurrent-webhooks); more get `rate_limited` with a retry hint.
+    #[arg(long, env = "RELAY_MAX_QUEUED_WEBHOOKS", default_value_t = 1000)]
+    pub max_queued_webhooks: usize,
+
+    /// Bearer token for `POST /api/sessions/{id}/messages`, with which a
+    /// workflow pushes a message to a chat later (at least 16 characters).
+    /// Without it the endpoint is off. Never logged.
+    #[arg(long, env = "RELAY_PUSH_TOKEN", value_parser = parse_push_token, hide_env_values = true)]
+    pub push_token: Option<Secret>,
+}

@@ -1,0 +1,86 @@
+//! What the page shows; served as /config.json: from `--page-config <file>`
+//! and the flags that override it field by field.
+
+use shared::PageConfig;
+
+use crate::RelayError;
+
+use std::path::PathBuf;
+
+/// What the page shows; served as /config.json.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Page settings (/config.json)")]
+pub struct PageFlags {
+    /// A JSON file with the page's settings (the fields of `/config.json`:
+    /// title, welcome, language, streaming, placeholder). The flags below
+    /// override it field by field.
+    #[arg(long, env = "RELAY_PAGE_CONFIG")]
+    pub page_config: Option<PathBuf>,
+
+    /// The page's title (header and browser tab).
+    #[arg(long, env = "RELAY_TITLE")]
+    pub title: Option<String>,
+
+    /// A welcome line shown at the start of a conversation, markdown
+    /// (repeatable; in the env var, one per line).
+    #[arg(long = "welcome", env = "RELAY_WELCOME", value_delimiter = '\n')]
+    pub welcome: Vec<String>,
+
+    /// The page's language unless the user picks one: de or en
+    /// (without it: the browser's language).
+    #[arg(long, env = "RELAY_LANGUAGE", value_parser = ["de", "en"])]
+    pub language: Option<String>,
+
+    /// Whether the page shows streamed answers as they arrive (true) or
+    /// only once complete (false).
+    #[arg(long, env = "RELAY_STREAMING", action = clap::ArgAction::Set)]
+    pub streaming: Option<bool>,
+
+    /// The input's placeholder text.
+    #[arg(long, env = "RELAY_PLACEHOLDER")]
+    pub placeholder: Option<String>,
+}
+
+impl PageFlags {
+    /// The page config: the file (if any), then the flags; `relay_url` is
+    /// where pages connect (`--relay-url`).
+    pub fn page_config(&self, relay_url: Option<&url::Url>) -> Result<PageConfig, RelayError> {
+        let config = self;
+        let mut page = match &config.page_config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    RelayError::PageConfig(format!("cannot read {}: {e}", path.display()))
+                })?;
+                serde_json::from_str(&text).map_err(|e| {
+                    RelayError::PageConfig(format!("{} is not a page config: {e}", path.display()))
+                })?
+            }
+            None => PageConfig::default(),
+        };
+        if let Some(title) = &config.title {
+            page.title = Some(title.clone());
+        }
+        let welcome: Vec<String> = config
+            .welcome
+            .iter()
+            .filter(|w| !w.trim().is_empty())
+            .cloned()
+            .collect();
+        if !welcome.is_empty() {
+            page.welcome = welcome;
+        }
+        if let Some(language) = &config.language {
+            page.language = Some(language.clone());
+        }
+        if let Some(streaming) = config.streaming {
+            page.streaming = streaming;
+        }
+        if let Some(placeholder) = &config.placeholder {
+            page.placeholder = Some(placeholder.clone());
+        }
+        // Only the flag sets where the page connects: a `relayUrl` in the file
+        // is ignored, so the file cannot point pages at another relay by itself.
+        page.relay_url = relay_url.map(url::Url::to_string);
+        Ok(page)
+    }
+}

@@ -1,0 +1,78 @@
+//! Where the relay listens, what it serves, and who may connect.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::values::{parse_frame_ancestors, parse_public_url, parse_ws_url};
+
+/// Where the relay listens, what it serves, and who may connect.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Listening and the page")]
+pub struct ServeFlags {
+    /// Address to listen on (WebSocket on / and /ws, the page, /healthz).
+    #[arg(long, env = "RELAY_LISTEN", default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+
+    /// Directory with the built page (trunk's dist/).
+    #[arg(long, env = "RELAY_STATIC_DIR", default_value = "dist")]
+    pub static_dir: PathBuf,
+
+    /// The address users open the page at (e.g. https://chat.example.com).
+    /// Its origin may open the WebSocket; without it (and without
+    /// --allowed-origin) only loopback pages may, so a site that points its
+    /// own name at this relay (DNS rebinding) is refused.
+    #[arg(long, env = "RELAY_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<url::Url>,
+
+    /// The WebSocket URL the page connects to, when it is not `/ws` on the
+    /// page's own origin (e.g. wss://chat.example.com/ws behind another
+    /// path). Published in /config.json as `relayUrl`; the page never takes
+    /// a relay URL from anywhere else.
+    #[arg(long, env = "RELAY_URL", value_parser = parse_ws_url)]
+    pub relay_url: Option<url::Url>,
+
+    /// Who may show the page in a frame: the CSP `frame-ancestors` sources
+    /// (e.g. "'self' https://shop.example"; "'none'" forbids framing).
+    #[arg(long, env = "RELAY_FRAME_ANCESTORS", default_value = "*", value_parser = parse_frame_ancestors)]
+    pub frame_ancestors: String,
+
+    /// Browser origins allowed to open the WebSocket (repeatable; exact match).
+    /// Without it: no Origin, --public-url's origin, and loopback origins.
+    #[arg(
+        long = "allowed-origin",
+        env = "RELAY_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<String>,
+
+    /// Proxies whose X-Forwarded-For is believed for the client IP
+    /// (repeatable; comma-separated in the env var).
+    #[arg(
+        long = "trusted-proxy",
+        env = "RELAY_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+
+    /// How often each client gets a heartbeat frame (e.g. 30s, 500ms).
+    #[arg(long, env = "RELAY_HEARTBEAT_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub heartbeat_interval: Duration,
+
+    /// A client silent for longer than this is closed (2.5 × the page's 25 s ping).
+    #[arg(long, env = "RELAY_IDLE_TIMEOUT", default_value = "62500ms", value_parser = humantime::parse_duration)]
+    pub idle_timeout: Duration,
+
+    /// On shutdown, how long to wait for answers still coming from n8n.
+    #[arg(long, env = "RELAY_SHUTDOWN_GRACE", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub shutdown_grace: Duration,
+}
+
+impl ServeFlags {
+    /// The origin (`scheme://host[:port]`) of `--public-url`, if given.
+    pub fn public_origin(&self) -> Option<String> {
+        self.public_url
+            .as_ref()
+            .map(|u| u.origin().ascii_serialization())
+    }
+}

@@ -1,0 +1,18 @@
+//! Why the relay could not start, or stopped with an error.
+
+/// Why the relay could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    /// Building the HTTP client for n8n failed.
+    #[error("cannot set up the webhook client: {0}")]
+    WebhookClient(#[from] reqwest::Error),
+    /// `--page-config` could not be read.
+    #[error("page config: {0}")]
+    PageConfig(String),
+    /// `--redis-url` could not be used.
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// The listener failed.
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}

@@ -1,0 +1,84 @@
+//! The HTTP edge: one router for everything on the relay's port.
+//!
+//! - `/ws` (and `/`, which the old page used) upgrades to the chat
+//!   WebSocket ([`upgrade`]).
+//! - `/healthz` ([`health`]), `/config.json` ([`page_config`]),
+//!   `POST /api/sessions/{id}/messages` ([`push`]).
+//! - everything else: the built page, `index.html` for unknown paths.
+//!
+//! Every response carries the page's security headers
+//! ([`security_headers`]).
+
+pub mod health;
+pub mod page_config;
+pub mod push;
+pub mod security_headers;
+pub mod upgrade;
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, Request};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use tower::ServiceExt;
+use tower_http::services::{ServeDir, ServeFile};
+
+use crate::AppState;
+
+/// The relay's router. The old page connected to `ws://host:3000` (no path),
+/// so `/` upgrades too; a plain GET of `/` gets the page.
+pub fn app(state: AppState) -> Router {
+    let pages = pages(&state.config().serve.static_dir);
+    let push_limit = state.config().limits.max_message_bytes.saturating_add(1);
+    Router::new()
+        .route("/ws", get(ws_only))
+        .route("/", get(root))
+        .route("/healthz", get(health::healthz))
+        .route("/config.json", get(page_config::config_json))
+        .route(
+            "/api/sessions/{session}/messages",
+            post(push::push).layer(DefaultBodyLimit::max(push_limit)),
+        )
+        .fallback_service(pages)
+        .layer(axum::middleware::map_response_with_state(
+            state.clone(),
+            with_security_headers,
+        ))
+        .with_state(state)
+}
+
+/// Every response gets the security headers.
+async fn with_security_headers(State(state): State<AppState>, mut response: Response) -> Response {
+    state.security().apply(response.headers_mut());
+    response
+}
+
+async fn ws_only(State(state): State<AppState>, request: Request<Body>) -> Response {
+    upgrade::upgrade(state, request).await
+}
+
+async fn root(State(state): State<AppState>, request: Request<Body>) -> Response {
+    if is_websocket_upgrade(request.headers()) {
+        return upgrade::upgrade(state, request).await;
+    }
+    match pages(&state.config().serve.static_dir)
+        .oneshot(request)
+        .await
+    {
+        Ok(response) => response.into_response(),
+        Err(e) => match e {},
+    }
+}
+
+/// The built page: files from `dir`, `index.html` for every other path.
+fn pages(dir: &std::path::Path) -> ServeDir<ServeFile> {
+    ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")))
+}
+
+fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}

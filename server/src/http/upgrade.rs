@@ -1,0 +1,100 @@
+//! The WebSocket upgrade: origin check, drain check, admission (limits
+//! per IP and in total), then the socket goes to [`ws::serve`].
+
+use axum::body::Body;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::{header, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use crate::ws::{self, Peer};
+use crate::AppState;
+
+/// Read buffer per WebSocket connection (see [`upgrade`]).
+const WS_READ_BUFFER: usize = 4096;
+/// Write buffer target per WebSocket connection (see [`upgrade`]).
+const WS_WRITE_BUFFER: usize = 4096;
+
+/// Checks the origin and the admission limits, then upgrades and hands the
+/// socket to [`ws::serve`].
+pub async fn upgrade(state: AppState, request: Request<Body>) -> Response {
+    let (mut parts, _body) = request.into_parts();
+    let origin = parts
+        .headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok());
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok());
+    if !state.origins().allows(origin) {
+        let origin = origin.unwrap_or_default();
+        tracing::warn!(
+            origin = ?origin,
+            host = ?host,
+            "WebSocket refused: origin not allowed; {}",
+            state.origins().refusal_hint(origin, host)
+        );
+        return (
+            StatusCode::FORBIDDEN,
+            "this origin may not open a WebSocket to the relay (see --public-url and --allowed-origin)",
+        )
+            .into_response();
+    }
+    if state.is_draining() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the relay is shutting down",
+        )
+            .into_response();
+    }
+    let addr = parts
+        .extensions
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|ConnectInfo(addr)| *addr);
+    let forwarded = parts
+        .headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    let client_ip = state.limits().client_ip(addr, forwarded);
+    let admission = match state.limits().admit(client_ip) {
+        Ok(admission) => admission,
+        Err(refusal) => {
+            tracing::warn!(ip = ?client_ip, "connection refused: {}", refusal.reason());
+            return (refusal.status(), refusal.reason()).into_response();
+        }
+    };
+    let peer = Peer::from_query(parts.uri.query(), addr);
+    let ws = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+        Ok(ws) => ws,
+        Err(rejection) => return rejection.into_response(),
+    };
+    // Frames up to 4× the limit are read so the client gets a `too_large`
+    // error naming its message; anything larger closes the socket (1009).
+    let hard_limit = state
+        .config()
+        .limits
+        .max_message_bytes
+        .saturating_mul(4)
+        .max(4096);
+    ws.max_message_size(hard_limit)
+        .max_frame_size(hard_limit)
+        // tungstenite allocates its read buffer eagerly (128 KiB by default):
+        // with thousands of mostly idle chat connections that would be most
+        // of the relay's memory. Chat frames are small; 4 KiB is plenty, and
+        // larger frames still arrive (the buffer is only the read chunk).
+        .read_buffer_size(WS_READ_BUFFER)
+        // Frames are flushed as they are sent; the buffer only batches the
+        // pieces of one frame. tungstenite requires the cap to exceed it.
+        .write_buffer_size(WS_WRITE_BUFFER)
+        .max_write_buffer_size(WS_WRITE_BUFFER + hard_limit.saturating_mul(2))
+        .on_failed_upgrade(|e| tracing::debug!("WebSocket upgrade failed: {e}"))
+        .on_upgrade(move |socket| {
+            let tracked = state.clone();
+            tracked.track_connection(async move {
+                ws::serve(socket, state, peer).await;
+                // The connection's place is free again.
+                drop(admission);
+            })
+        })
+}

@@ -1,0 +1,12 @@
+//! n8n as the responder.
+//!
+//! - [`client`]: the HTTP client — one POST per message, bounded and timed.
+//! - [`answer`]: reading an answer out of a complete response (and
+//!   `loadPreviousSession`'s history, and n8n's error bodies).
+//! - [`stream`]: reading n8n's streamed (NDJSON) answers as they arrive.
+
+pub mod answer;
+pub mod client;
+pub mod stream;
+
+pub use client::Webhook;

@@ -1,0 +1,200 @@
+//! The session store: where dedup, answers and pushes live.
+//!
+//! Two implementations, chosen at start:
+//! - [`memory::Sessions`] (in memory, the default): everything in this relay; a
+//!   single relay needs nothing else.
+//! - [`crate::store::redis::RedisStore`] (`--redis-url`): several relays
+//!   behind a load balancer share one Redis, so a message resent to another
+//!   relay after a reconnect reaches n8n once, and an answer or push reaches
+//!   the session's connection on whichever relay holds it.
+//!
+//! Connections themselves always stay in the relay that accepted them; the
+//! store routes frames to them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use axum::extract::ws::Utf8Bytes;
+use serde::Serialize;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+pub mod memory;
+pub mod redis;
+
+/// What connections, the push endpoint and `/healthz` need from the store.
+#[async_trait]
+pub trait SessionStore: Send + Sync + std::fmt::Debug {
+    /// Registers an open connection of `session` and sends it what the
+    /// session was owed while no connection was open.
+    async fn attach(&self, session: &str, conn: ConnHandle);
+
+    /// Unregisters a connection; the session is remembered for `--retain-for`.
+    async fn detach(&self, session: &str, conn: ConnId);
+
+    /// Decides what to do with message `id` (see [`Begin`]). On
+    /// [`Begin::Start`] the caller must later call [`SessionStore::complete`].
+    async fn begin(&self, session: &str, id: &str, retry: bool) -> Begin;
+
+    /// Sends a piece of a streamed answer to the session's open connections
+    /// (not retained: the final answer carries the whole text). Never waits.
+    fn chunk(&self, session: &str, frame: Utf8Bytes);
+
+    /// Stores the final frame of message `id` and sends it to the session's
+    /// open connections, or keeps it for the next one.
+    async fn complete(&self, session: &str, id: &str, frame: Utf8Bytes, failed: bool);
+
+    /// Ends message `id` without an outcome (the relay is shutting down):
+    /// `frame` goes to the session's open connections, and a resend runs
+    /// the message again (see [`memory::Sessions::release`]).
+    async fn release(&self, session: &str, id: &str, frame: Utf8Bytes);
+
+    /// Sends a pushed frame to the session's open connections or keeps it;
+    /// `None` if the session is unknown.
+    async fn push(&self, session: &str, frame: Utf8Bytes) -> Option<Pushed>;
+
+    /// Forgets idle sessions and renews what must not expire; called
+    /// regularly. Returns how many sessions were forgotten here.
+    async fn maintain(&self) -> usize;
+
+    /// Whether the session has an open connection on this relay.
+    fn is_connected(&self, session: &str) -> bool;
+
+    /// Counts of this relay.
+    fn stats(&self) -> Stats;
+
+    /// For `/healthz`.
+    fn health(&self) -> StoreHealth;
+}
+
+/// The store's part of `/healthz`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct StoreHealth {
+    /// `"memory"` or `"redis"`.
+    pub kind: &'static str,
+    /// False while the shared store is unreachable (the relay then works
+    /// alone; see docs/scaling-out.md).
+    pub ok: bool,
+    /// Why not, when not ok.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Answers waiting to be written to the shared store (Redis only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending: Option<PendingHealth>,
+}
+
+/// Answers waiting to be written to the shared store, for `/healthz`
+/// (see [`redis::pending`]).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingHealth {
+    /// Answers waiting to be written to Redis.
+    pub answers: usize,
+    /// Their bytes.
+    pub bytes: usize,
+    /// Answers dropped from the queue at its bound since the start.
+    pub dropped: u64,
+}
+
+/// The store every part of the relay holds.
+pub type Store = Arc<dyn SessionStore>;
+
+/// Identifies one WebSocket connection inside the relay.
+pub type ConnId = u64;
+
+/// How the sessions registry reaches one open connection.
+#[derive(Debug, Clone)]
+pub struct ConnHandle {
+    /// The connection.
+    pub id: ConnId,
+    /// Its bounded outbound queue of encoded frames.
+    pub tx: mpsc::Sender<Utf8Bytes>,
+    /// Cancelled when the connection cannot keep up (its queue is full): it
+    /// is closed rather than allowed to grow without bound; the page
+    /// reconnects and gets what it missed.
+    pub kick: CancellationToken,
+}
+
+/// The bounds of the registry.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// How long a session with no open connection is remembered.
+    pub retain_for: Duration,
+    /// Most sessions remembered at once.
+    pub max_sessions: usize,
+    /// Most bytes of stored answers, all sessions together.
+    pub max_retained_bytes: usize,
+    /// Most answered message ids remembered per session (oldest go first).
+    pub max_answers_per_session: usize,
+    /// Most messages of one session waiting for the responder at once.
+    pub max_in_flight_per_session: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            retain_for: Duration::from_secs(600),
+            max_sessions: 10_000,
+            max_retained_bytes: 64 * 1024 * 1024,
+            max_answers_per_session: 256,
+            max_in_flight_per_session: 32,
+        }
+    }
+}
+
+/// What to do with an incoming message id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Begin {
+    /// New id: ask the responder.
+    Start,
+    /// Already being answered; the answer will reach this connection too.
+    InFlight,
+    /// Being answered by another relay (shared store); if that relay stops
+    /// for good, the message may be started here after its lease.
+    Elsewhere,
+    /// Already answered: send this frame again.
+    Answered(Utf8Bytes),
+    /// New, but the session already has its maximum of messages in flight.
+    Busy,
+}
+
+/// What became of a push (see [`memory::Sessions::push`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    /// Sent to this many open connections.
+    Delivered(usize),
+    /// No connection open: kept for the next one.
+    Kept,
+    /// No connection open and the session already keeps as many frames as
+    /// it may: refused, so the caller knows.
+    Full,
+}
+
+/// Counts for `/healthz` and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    /// Sessions remembered.
+    pub sessions: usize,
+    /// Messages being answered right now.
+    pub in_flight: usize,
+    /// Bytes of stored answers.
+    pub retained_bytes: usize,
+}
+
+/// Runs [`crate::store::SessionStore::maintain`] regularly (a tenth of `retain_for`,
+/// between 1 s and 60 s) until the task is aborted.
+pub async fn maintain_periodically(store: crate::store::Store, retain_for: Duration) {
+    let period = (retain_for / 10).clamp(Duration::from_secs(1), Duration::from_secs(60));
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let n = store.maintain().await;
+        if n > 0 {
+            tracing::debug!("forgot {n} idle session(s)");
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! One WebSocket connection, from the `connection` frame to the close.
+//!
+//! A single `select!` loop owns the socket: frames from the client, frames
+//! queued for it (answers, routed here by [`crate::store`]), the heartbeat
+//! tick, the idle deadline, and shutdown. Writing to a slow client therefore
+//! only ever delays that client; answers are produced by separate tasks and
+//! wait in a bounded queue, and a client that lets the queue fill is closed
+//! (1008) rather than allowed to grow the relay's memory.
+//!
+//! The loop is generic over the socket (any `Stream + Sink` of messages), so
+//! it does not care whether axum or a test built it.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use shared::{validate, ErrorCode, ServerMessage};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::close::{self, close_code, End, NOT_READING};
+use super::frames::on_text;
+use super::heartbeat::IdleDeadline;
+use super::outgoing::Outgoing;
+use super::peer::{new_id, Peer};
+use crate::admission::rate::TokenBucket;
+use crate::chat::{encode, history};
+use crate::redact;
+use crate::store::ConnHandle;
+use crate::AppState;
+
+/// Frames that may wait for one slow client before it is closed.
+pub const OUTBOUND_QUEUE: usize = 256;
+
+static NEXT_CONN_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Serves one upgraded WebSocket until it closes.
+pub async fn serve<S, E>(mut socket: S, state: AppState, peer: Peer)
+where
+    S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin + Send,
+    E: std::fmt::Display,
+{
+    let conn_id = NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed);
+    let client_id = new_id();
+    let session = peer.session_id.clone();
+    let log = redact::session(&session);
+    tracing::info!(conn = conn_id, client = %client_id, session = %log, peer = ?peer.addr, "connected");
+
+    let (tx, rx) = mpsc::channel::<Utf8Bytes>(OUTBOUND_QUEUE);
+    let kick = CancellationToken::new();
+    // Registered before the hello: once a client has the hello, pushes and
+    // answers for its session reach it (on any relay). What the session
+    // was owed waits in `rx` and follows the hello.
+    let handle = ConnHandle {
+        id: conn_id,
+        tx: tx.clone(),
+        kick: kick.clone(),
+    };
+    state.store().attach(&session, handle).await;
+    let out = Outgoing {
+        kick,
+        write_timeout: state.config().serve.idle_timeout,
+    };
+    let end = match greet(&mut socket, &state, &peer, &client_id, &out).await {
+        Ok(()) => {
+            if peer.resumed && state.config().n8n.load_previous_session {
+                tokio::spawn(history::send_history(state.clone(), session.clone(), tx));
+            }
+            run(&mut socket, &state, &session, conn_id, rx, &out).await
+        }
+        Err(end) => end,
+    };
+    if let End::Close(code, reason) = end {
+        let frame = CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            let _ = socket.send(Message::Close(Some(frame))).await;
+            let _ = socket.close().await;
+        })
+        .await;
+    }
+    state.store().detach(&session, conn_id).await;
+    tracing::info!(conn = conn_id, client = %client_id, session = %log, "disconnected");
+}
+
+/// The `connection` frame, and an `invalid_session` error if the asked-for
+/// session was refused.
+async fn greet<S>(
+    socket: &mut S,
+    state: &AppState,
+    peer: &Peer,
+    client_id: &str,
+    out: &Outgoing,
+) -> Result<(), End>
+where
+    S: Sink<Message> + Unpin,
+{
+    let config = state.config();
+    let hello = ServerMessage::Connection {
+        client_id: client_id.to_owned(),
+        session_id: peer.session_id.clone(),
+        heartbeat_ms: config.serve.heartbeat_interval.as_millis() as u64,
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        max_message_bytes: Some(config.limits.max_message_bytes as u64),
+    };
+    out.send(socket, encode(&hello)).await?;
+    if peer.rejected_session {
+        let error = ServerMessage::error(
+            None,
+            ErrorCode::InvalidSession,
+            format!(
+                "session ids are 1 to {} characters of A-Z, a-z, 0-9, '_' and '-'; started a new session",
+                validate::MAX_SESSION_ID_CHARS
+            ),
+        );
+        out.send(socket, encode(&error)).await?;
+    }
+    Ok(())
+}
+
+/// The loop: whatever happens first — shutdown, a kick, the idle deadline,
+/// a queued frame, a heartbeat, or a frame from the client.
+async fn run<S, E>(
+    socket: &mut S,
+    state: &AppState,
+    session: &str,
+    conn_id: u64,
+    mut rx: mpsc::Receiver<Utf8Bytes>,
+    out: &Outgoing,
+) -> End
+where
+    S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin + Send,
+    E: std::fmt::Display,
+{
+    let config = state.config();
+    let mut bucket = TokenBucket::new(config.limits.rate_burst, config.limits.rate_limit);
+    let mut beats = state.heartbeat().subscribe();
+    let mut idle = IdleDeadline::new(config.serve.idle_timeout);
+    let ended: Result<std::convert::Infallible, End> = async {
+        loop {
+            tokio::select! {
+                biased;
+                _ = state.connections_closing() => {
+                    // Answers already queued go out before the close frame.
+                    while let Ok(frame) = rx.try_recv() {
+                        out.send(socket, frame).await?;
+                    }
+                    return Err(End::Close(close_code::GOING_AWAY, "relay shutting down"));
+                }
+                _ = out.kick.cancelled() => return Err(End::Close(close_code::POLICY, NOT_READING)),
+                _ = idle.expired() => return Err(End::Close(close_code::NORMAL, "idle timeout")),
+                Some(frame) = rx.recv() => out.send(socket, frame).await?,
+                Ok(()) = beats.changed() => {
+                    let frame = beats.borrow_and_update().clone();
+                    if let Some(frame) = frame {
+                        out.send(socket, frame).await?;
+                    }
+                }
+                incoming = socket.next() => {
+                    idle.heard();
+                    if let Some(reply) = on_message(incoming, state, session, conn_id, &mut bucket).await? {
+                        out.send(socket, reply).await?;
+                    }
+                }
+            }
+        }
+    }
+    .await;
+    match ended {
+        Err(end) => end,
+        Ok(never) => match never {},
+    }
+}
+
+/// One message from the client: a text frame's direct reply, if any, or
+/// how the connection ends.
+async fn on_message<E: std::fmt::Display>(
+    incoming: Option<Result<Message, E>>,
+    state: &AppState,
+    session: &str,
+    conn_id: u64,
+    bucket: &mut TokenBucket,
+) -> Result<Option<Utf8Bytes>, End> {
+    match incoming {
+        Some(Ok(Message::Text(text))) => Ok(on_text(state, session, &text, bucket).await),
+        Some(Ok(Message::Binary(_))) => Ok(Some(encode(&ServerMessage::error(
+            None,
+            ErrorCode::InvalidMessage,
+            "binary frames are not supported; send JSON text frames",
+        )))),
+        // Protocol-level pings are answered by the WebSocket layer.
+        Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(None),
+        Some(Ok(Message::Close(_))) | None => Err(End::Gone),
+        Some(Err(e)) => Err(close::after_read_error(conn_id, &e.to_string())),
+    }
+}

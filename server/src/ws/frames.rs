@@ -1,0 +1,116 @@
+//! What one incoming text frame means: a ping (answered at once), a chat
+//! message (rate-checked, then handed to [`crate::chat`]), or something
+//! that is not a valid frame (an `invalid_message` or `too_large` error
+//! naming the message when it can).
+
+use axum::extract::ws::Utf8Bytes;
+use serde::Deserialize;
+use shared::{validate, ClientMessage, DecodeError, ErrorCode, ServerMessage};
+
+use crate::admission::rate::TokenBucket;
+use crate::chat::{self, encode, Reply};
+use crate::ws::heartbeat;
+use crate::AppState;
+
+/// Handles one text frame of `session`; returns the frame to answer with
+/// directly, if any.
+pub async fn on_text(
+    state: &AppState,
+    session: &str,
+    text: &str,
+    bucket: &mut TokenBucket,
+) -> Option<Utf8Bytes> {
+    on_frame(state, session, text, bucket)
+        .await
+        .map(|reply| match reply {
+            Reply::Frame(frame) => encode(&frame),
+            Reply::Stored(bytes) => bytes,
+        })
+}
+
+async fn on_frame(
+    state: &AppState,
+    session: &str,
+    text: &str,
+    bucket: &mut TokenBucket,
+) -> Option<Reply> {
+    let max = state.config().limits.max_message_bytes;
+    if text.len() > max {
+        return Some(Reply::Frame(ServerMessage::error(
+            best_effort_id(text),
+            ErrorCode::TooLarge,
+            format!(
+                "the message is {} bytes; the limit is {max} bytes",
+                text.len()
+            ),
+        )));
+    }
+    match ClientMessage::decode(text) {
+        Ok(ClientMessage::Ping { ts }) => Some(Reply::Frame(ServerMessage::Pong {
+            ts: ts.unwrap_or_else(|| heartbeat::now_ms().into()),
+        })),
+        Ok(ClientMessage::Message {
+            id,
+            text,
+            metadata,
+            retry,
+        }) => match bucket.take() {
+            Ok(()) => {
+                let message = chat::lifecycle::Incoming {
+                    id,
+                    text,
+                    metadata,
+                    retry,
+                };
+                chat::lifecycle::receive(state, session, message).await
+            }
+            Err(wait) => Some(Reply::Frame(ServerMessage::error(
+                Some(id),
+                ErrorCode::RateLimited,
+                format!(
+                    "too many messages; try again in {} ms",
+                    wait.as_millis().max(1)
+                ),
+            ))),
+        },
+        Err(e) => {
+            let id = match e {
+                DecodeError::BadId => None,
+                _ => best_effort_id(text),
+            };
+            Some(Reply::Frame(ServerMessage::error(
+                id,
+                ErrorCode::InvalidMessage,
+                e.to_string(),
+            )))
+        }
+    }
+}
+
+/// The `id` of a frame that failed validation, when it has a usable one, so
+/// the error can be shown on the right message.
+fn best_effort_id(text: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct IdOnly {
+        id: Option<String>,
+    }
+    serde_json::from_str::<IdOnly>(text)
+        .ok()
+        .and_then(|f| f.id)
+        .filter(|id| validate::is_valid_message_id(id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_recovered_from_invalid_frames_when_usable() {
+        assert_eq!(
+            best_effort_id(r#"{"type":"message","id":"m1"}"#).as_deref(),
+            Some("m1")
+        );
+        assert_eq!(best_effort_id(r#"{"type":"message","id":""}"#), None);
+        assert_eq!(best_effort_id("garbage"), None);
+    }
+}

@@ -1,0 +1,20 @@
+//! One WebSocket connection's life.
+//!
+//! - [`connection`]: the `select!` loop — frames in, queued frames out,
+//!   heartbeat, idle deadline, shutdown.
+//! - [`frames`]: what an incoming text frame means (ping, message, junk).
+//! - [`outgoing`]: writing to the socket without ever blocking the loop for
+//!   good.
+//! - [`peer`]: who is connecting (the session asked for).
+//! - [`heartbeat`]: the relay-wide heartbeat clock and the idle deadline.
+//! - [`close`]: close codes and why a connection ends.
+
+pub mod close;
+pub mod connection;
+pub mod frames;
+pub mod heartbeat;
+pub mod outgoing;
+pub mod peer;
+
+pub use connection::{serve, OUTBOUND_QUEUE};
+pub use peer::Peer;

@@ -1,0 +1,40 @@
+//! Writing frames to one connection.
+//!
+//! A write that cannot complete (the client stopped reading and the
+//! socket's buffers are full) must not hold the connection's loop forever:
+//! it gives way to the kick (the client's bounded queue filled up
+//! meanwhile) and to a time limit; either closes the connection with 1008.
+
+use std::time::Duration;
+
+use axum::extract::ws::{Message, Utf8Bytes};
+use futures_util::{Sink, SinkExt};
+use tokio_util::sync::CancellationToken;
+
+use super::close::{close_code, End, NOT_READING};
+
+/// The writing side of one connection.
+#[derive(Debug)]
+pub struct Outgoing {
+    /// Cancelled when the connection's queue is full.
+    pub kick: CancellationToken,
+    /// How long one write may take.
+    pub write_timeout: Duration,
+}
+
+impl Outgoing {
+    /// Writes `frame`, or says how the connection ends.
+    pub async fn send<S>(&self, socket: &mut S, frame: Utf8Bytes) -> Result<(), End>
+    where
+        S: Sink<Message> + Unpin,
+    {
+        tokio::select! {
+            written = tokio::time::timeout(self.write_timeout, socket.send(Message::Text(frame))) => match written {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(_)) => Err(End::Gone),
+                Err(_) => Err(End::Close(close_code::POLICY, NOT_READING)),
+            },
+            _ = self.kick.cancelled() => Err(End::Close(close_code::POLICY, NOT_READING)),
+        }
+    }
+}
