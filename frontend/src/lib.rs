@@ -1,36 +1,19 @@
 //! The chat page.
 //!
-//! The logic is plain Rust, tested natively with `cargo test`:
-//! - [`connection::machine`]: the connection state machine — events in
-//!   (socket opened/closed, frames, clock ticks, retry clicks), commands out
-//!   (open, close, ping, flush the outbox). Time is an input, so every
-//!   transition is tested without waiting.
-//! - [`conversation`]: the messages and the outbox (what still awaits an
-//!   answer, in order, resent after every reconnect).
-//! - [`settings`]: intervals and the relay URL, with test-only overrides
-//!   from the query string.
-//! - [`i18n`]: German and English strings.
-//! - [`markdown`]: bot answers rendered as markdown, to HTML that is safe
-//!   for `innerHTML` (raw HTML escaped, only http/https/mailto links).
-//!
-//! - [`theme`]: light, dark or the system's.
-//!
-//! The browser glue is thin: [`connection::socket`] (the one WebSocket),
-//! [`remote_config`] (`/config.json`), [`clipboard`],
-//! [`storage`] (localStorage), [`debug_handle`] (`window.chatInstance`) and
-//! [`chat`] (the controller that runs the machine on the socket) and
-//! [`app`] (the Leptos components).
+//! Three layers, imports pointing down only:
+//! - [`model`]: plain Rust, tested natively with `cargo test` — the
+//!   connection state machine (events in, commands and its next deadline
+//!   out), the conversation and its outbox, settings, markdown, i18n,
+//!   theme, ids. No web APIs.
+//! - [`browser`]: the only code that touches web APIs — the WebSocket
+//!   (gloo-net), the one timer for the machine's next deadline
+//!   (gloo-timers), `localStorage`, the clipboard, `/config.json`, the page's
+//!   URL, the `window.chatInstance` debug handle.
+//! - [`controller`]: runs the machine on the socket and the timer, feeds
+//!   frames to the conversation, and publishes state as signals.
+//! - [`ui`]: thin Leptos components rendering those signals.
 
-pub mod app;
-pub mod chat;
-pub mod clipboard;
-pub mod connection;
-pub mod conversation;
-pub mod debug_handle;
-pub mod i18n;
-pub mod ids;
-pub mod markdown;
-pub mod remote_config;
-pub mod settings;
-pub mod storage;
-pub mod theme;
+pub mod browser;
+pub mod controller;
+pub mod model;
+pub mod ui;

@@ -70,7 +70,7 @@ async fn the_page_mounts_goes_offline_without_a_relay_and_queues_messages() {
             Some("?backoffMs=50&backoffMaxMs=50&attempts=2"),
         )
         .expect("set query");
-    leptos::mount::mount_to_body(frontend::app::App);
+    leptos::mount::mount_to_body(frontend::ui::app::App);
 
     let status = by_testid("status").expect("status element");
     assert_eq!(status.get_attribute("role").as_deref(), Some("status"));

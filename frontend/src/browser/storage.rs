@@ -3,7 +3,7 @@
 //! Storage may be unavailable (private mode, disabled); the page then works
 //! without persistence.
 
-use crate::conversation::{Conversation, Saved};
+use crate::model::conversation::{Conversation, Saved};
 
 const SESSION_KEY: &str = "n8nChat.sessionId";
 const CONVERSATION_KEY: &str = "n8nChat.conversation";

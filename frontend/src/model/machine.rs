@@ -1,9 +1,11 @@
 //! The connection state machine.
 //!
 //! Events in, commands out, time passed in with every event: no timers or
-//! sockets here, so every transition is a plain unit test. The socket glue
-//! feeds it a [`Event::Tick`] a few times a second and executes the
-//! [`Command`]s it returns.
+//! sockets here, so every transition is a plain unit test. The machine also
+//! says when it next has something to do ([`Machine::next_deadline`]): the
+//! browser glue arms one timer for that instant and feeds an
+//! [`Event::Tick`] when it fires — no wake-ups while nothing is due (idle
+//! tabs, phones) — and executes the [`Command`]s it returns.
 //!
 //! The rules:
 //! - `connecting` until the relay's `connection` frame, then `online`.
@@ -19,7 +21,7 @@
 use shared::timing::{Backoff, SILENCE_HEARTBEATS};
 use shared::ServerMessage;
 
-use crate::settings::Timing;
+use crate::model::settings::Timing;
 
 /// Where the connection is.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -58,8 +60,6 @@ impl Phase {
 pub enum Event {
     /// The page started.
     Start,
-    /// The socket opened.
-    Opened,
     /// A frame arrived.
     Frame(ServerMessage),
     /// The socket closed or failed. `jitter` in [0, 1] spreads retries.
@@ -67,8 +67,8 @@ pub enum Event {
         /// Random number for the backoff jitter.
         jitter: f64,
     },
-    /// Time passed (a few times a second). `jitter` as for `Closed`, used
-    /// when the tick finds the link dead.
+    /// The deadline the machine asked for has come. `jitter` as for
+    /// `Closed`, used when the tick finds the link dead.
     Tick {
         /// Random number for the backoff jitter.
         jitter: f64,
@@ -144,10 +144,6 @@ impl Machine {
     pub fn handle(&mut self, event: Event, now: f64) -> Vec<Command> {
         match event {
             Event::Start => self.open(Phase::Connecting, now),
-            Event::Opened => {
-                self.last_frame_at = now;
-                vec![]
-            }
             Event::Frame(frame) => self.on_frame(frame, now),
             Event::Closed { jitter } => match self.phase {
                 Phase::Offline
@@ -165,6 +161,32 @@ impl Machine {
                 } => self.open(Phase::Connecting, now),
                 _ => vec![],
             },
+        }
+    }
+
+    /// When the machine next has something to do (ms, same clock as
+    /// events): a ping, a pong or silence deadline while online, the next
+    /// attempt while backing off, an attempt's connect timeout; `None` when
+    /// offline (only the user or the browser can start it again).
+    pub fn next_deadline(&self) -> Option<f64> {
+        match self.phase {
+            Phase::Online => {
+                // `silent` is "more than", so its instant is a millisecond on.
+                let silence =
+                    self.last_frame_at + SILENCE_HEARTBEATS as f64 * self.heartbeat_ms + 1.0;
+                let due = match self.awaiting_pong_since {
+                    Some(sent) => sent + self.timing.pong_timeout_ms,
+                    None => self.last_ping_at + self.timing.ping_interval_ms,
+                };
+                Some(due.min(silence))
+            }
+            Phase::Reconnecting {
+                retry_at: Some(at), ..
+            } => Some(at),
+            Phase::Connecting | Phase::Reconnecting { retry_at: None, .. } => {
+                Some(self.attempt_started_at + self.timing.connect_timeout_ms)
+            }
+            Phase::Offline => None,
         }
     }
 
@@ -289,7 +311,6 @@ mod tests {
         let mut m = Machine::new(timing());
         assert_eq!(m.handle(Event::Start, 0.0), [Command::Open]);
         assert_eq!(m.phase(), Phase::Connecting);
-        assert_eq!(m.handle(Event::Opened, 10.0), []);
         assert_eq!(m.handle(hello(30_000), 20.0), [Command::Flush]);
         assert_eq!(m.phase(), Phase::Online);
         m
@@ -411,7 +432,6 @@ mod tests {
             }
         );
         m.handle(Event::Tick { jitter: 0.0 }, 2_600.0);
-        m.handle(Event::Opened, 2_610.0);
         assert_eq!(m.handle(hello(30_000), 2_620.0), [Command::Flush]);
         assert_eq!(m.phase(), Phase::Online);
         // Attempts reset after success.
@@ -558,5 +578,127 @@ mod tests {
         m.handle(Event::Tick { jitter: 1.0 }, 30.0);
         m.handle(Event::Closed { jitter: 1.0 }, 30.0);
         assert_eq!(m.phase(), Phase::Offline);
+    }
+
+    #[test]
+    fn the_next_deadline_is_what_is_due_next_in_each_phase() {
+        let t = Timing::default();
+        let mut m = Machine::new(t);
+        assert_eq!(m.handle(Event::Start, 0.0), [Command::Open]);
+        assert_eq!(
+            m.next_deadline(),
+            Some(t.connect_timeout_ms),
+            "connect timeout"
+        );
+        m.handle(hello(30_000), 20.0);
+        assert_eq!(
+            m.next_deadline(),
+            Some(20.0 + t.ping_interval_ms),
+            "next ping"
+        );
+        m.handle(Event::Tick { jitter: 0.5 }, 20.0 + t.ping_interval_ms);
+        assert_eq!(
+            m.next_deadline(),
+            Some(20.0 + t.ping_interval_ms + t.pong_timeout_ms),
+            "pong timeout"
+        );
+        m.handle(Event::Closed { jitter: 1.0 }, 30_000.0);
+        let Phase::Reconnecting {
+            retry_at: Some(at), ..
+        } = m.phase()
+        else {
+            panic!("{:?}", m.phase());
+        };
+        assert_eq!(m.next_deadline(), Some(at), "the next attempt");
+        let mut off = Machine::new(Timing {
+            backoff: shared::timing::Backoff {
+                max_attempts: 1,
+                ..Default::default()
+            },
+            ..t
+        });
+        off.handle(Event::Start, 0.0);
+        off.handle(Event::Closed { jitter: 0.5 }, 1.0);
+        off.handle(Event::Tick { jitter: 0.5 }, 1e9);
+        off.handle(Event::Closed { jitter: 0.5 }, 1e9 + 1.0);
+        assert_eq!(off.phase(), Phase::Offline);
+        assert_eq!(off.next_deadline(), None, "offline: nothing is due");
+    }
+
+    /// Driven only at its own deadlines, the machine does the same as when
+    /// it is ticked every 10 ms: a whole life — connect, pings, a dead
+    /// link, backoff, reconnect — with the same commands at the same times
+    /// (the deadline-driven one is never late by more than the tick).
+    #[test]
+    fn ticking_only_at_deadlines_matches_ticking_all_the_time() {
+        let timing = Timing {
+            ping_interval_ms: 1_000.0,
+            pong_timeout_ms: 400.0,
+            connect_timeout_ms: 400.0,
+            ..Timing::default()
+        };
+        // Outside events: (time, event). The relay answers pings until
+        // 5 s, then goes silent; the socket closes at 7 s; a hello at 9 s.
+        let outside = |t: f64| -> Option<Event> {
+            let ms = t as u64;
+            match ms {
+                20 => Some(hello(30_000)),
+                9_000 => Some(hello(30_000)),
+                7_000 => Some(Event::Closed { jitter: 0.5 }),
+                _ => None,
+            }
+        };
+        let run = |every_tick: bool| {
+            let mut m = Machine::new(timing);
+            let mut log = Vec::new();
+            m.handle(Event::Start, 0.0);
+            let mut pinged: Option<f64> = None;
+            let mut t = 0.0;
+            while t <= 12_000.0 {
+                if let Some(e) = outside(t) {
+                    for c in m.handle(e, t) {
+                        log.push((t as u64, format!("{c:?}")));
+                    }
+                }
+                if let Some(sent) = pinged.take() {
+                    if t < 5_000.0 {
+                        let pong = Event::Frame(ServerMessage::Pong {
+                            ts: serde_json::Number::from_f64(sent).expect("n"),
+                        });
+                        m.handle(pong, t);
+                    }
+                }
+                let due = m.next_deadline().is_some_and(|d| t >= d);
+                if every_tick || due {
+                    for c in m.handle(Event::Tick { jitter: 0.5 }, t) {
+                        if let Command::Ping { ts } = c {
+                            pinged = Some(ts);
+                        }
+                        log.push((
+                            t as u64,
+                            format!("{c:?}")
+                                .split(" {")
+                                .next()
+                                .unwrap_or_default()
+                                .to_owned(),
+                        ));
+                    }
+                }
+                t += 10.0;
+            }
+            log
+        };
+        let always = run(true);
+        let at_deadlines = run(false);
+        assert!(always.len() > 5, "the scenario does something: {always:?}");
+        assert_eq!(
+            at_deadlines.len(),
+            always.len(),
+            "{at_deadlines:?}\n{always:?}"
+        );
+        for ((ta, ca), (tb, cb)) in at_deadlines.iter().zip(&always) {
+            assert_eq!(ca, cb);
+            assert!(ta.abs_diff(*tb) <= 10, "{ca} at {ta} vs {tb}");
+        }
     }
 }

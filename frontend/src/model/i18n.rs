@@ -139,8 +139,8 @@ impl Lang {
         }
     }
     /// The theme switch, naming the theme in use.
-    pub fn theme_label(self, theme: crate::theme::Theme) -> &'static str {
-        use crate::theme::Theme;
+    pub fn theme_label(self, theme: crate::model::theme::Theme) -> &'static str {
+        use crate::model::theme::Theme;
         match theme {
             Theme::Auto => self.pick("Design: automatisch", "Theme: automatic"),
             Theme::Light => self.pick("Design: hell", "Theme: light"),

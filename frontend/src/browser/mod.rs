@@ -1,0 +1,16 @@
+//! The page's only contact with web APIs, each behind a small Rust surface.
+//!
+//! - [`socket`]: the one WebSocket (gloo-net).
+//! - [`timer`]: one gloo-timers timeout for the machine's next deadline.
+//! - [`storage`]: `localStorage` (session, conversation, choices).
+//! - [`remote_config`]: fetching `/config.json`.
+//! - [`page`]: the page's URL, language and performance marks.
+//! - [`clipboard`], [`debug_handle`] (`window.chatInstance`).
+
+pub mod clipboard;
+pub mod debug_handle;
+pub mod page;
+pub mod remote_config;
+pub mod socket;
+pub mod storage;
+pub mod timer;

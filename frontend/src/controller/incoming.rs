@@ -1,0 +1,96 @@
+//! Frames from the relay: into the conversation, and to the machine.
+
+use leptos::prelude::*;
+use shared::ServerMessage;
+
+use super::Chat;
+use crate::browser::{debug_handle, storage};
+use crate::model::ids;
+use crate::model::machine::Event;
+use crate::model::settings::{self, Adopt};
+
+impl Chat {
+    /// One text frame from the relay.
+    pub(super) fn on_text(&self, text: &str) {
+        self.frames.set(self.frames.get().wrapping_add(1));
+        debug_handle::frames_received(self.frames.get());
+        let frame = match ServerMessage::decode(text) {
+            Ok(frame) => frame,
+            Err(e) => {
+                web_sys::console::warn_1(&format!("ignoring unreadable frame: {e}").into());
+                return;
+            }
+        };
+        if let ServerMessage::Connection { session_id, .. } = &frame {
+            self.adopt(session_id);
+        }
+        self.report_test_result(&frame);
+        match &frame {
+            ServerMessage::Response { id, text } => {
+                self.view.conversation.update(|c| {
+                    c.on_response(id, text);
+                });
+            }
+            // With streaming off, the complete `response` shows the answer.
+            ServerMessage::Chunk { id, text }
+                if self.view.config.with_untracked(|c| c.streaming) =>
+            {
+                self.view.conversation.update(|c| c.on_chunk(id, text))
+            }
+            ServerMessage::Push { id, text } => {
+                self.view.conversation.update(|c| {
+                    c.on_push(id, text);
+                });
+            }
+            ServerMessage::History { messages } => {
+                self.view.conversation.update(|c| c.merge_history(messages))
+            }
+            ServerMessage::Error { id, code, message } => {
+                self.view.conversation.update(|c| {
+                    c.on_error(id.as_deref(), *code, message);
+                });
+            }
+            _ => {}
+        }
+        self.dispatch(Event::Frame(frame));
+    }
+
+    /// The session id of a `connection` frame: adopted only if valid, and
+    /// a change from the session the page asked to resume is said visibly
+    /// (never a silent switch of conversations).
+    fn adopt(&self, offered: &str) {
+        let requested = self.requested.borrow().clone();
+        match settings::adopt_session(requested.as_deref(), offered) {
+            Adopt::Invalid => {
+                web_sys::console::warn_1(&"ignoring an invalid session id from the relay".into());
+                return;
+            }
+            Adopt::Changed => {
+                let note = self.view.lang.get_untracked().session_changed().to_owned();
+                self.view
+                    .conversation
+                    .update(|c| c.add_system(ids::new_id(), note));
+            }
+            Adopt::Same => {}
+        }
+        storage::save_session(offered);
+        *self.session.borrow_mut() = Some(offered.to_owned());
+        *self.requested.borrow_mut() = Some(offered.to_owned());
+    }
+
+    fn report_test_result(&self, frame: &ServerMessage) {
+        let Some(id) = frame.answer_id() else { return };
+        if matches!(frame, ServerMessage::Chunk { .. }) || !self.test_ids.borrow_mut().remove(id) {
+            return;
+        }
+        match frame {
+            ServerMessage::Response { text, .. } => {
+                web_sys::console::log_1(&format!("chatInstance: webhook answered: {text}").into())
+            }
+            ServerMessage::Error { code, message, .. } => web_sys::console::error_1(
+                &format!("chatInstance: webhook error {code}: {message}").into(),
+            ),
+            _ => {}
+        }
+    }
+}

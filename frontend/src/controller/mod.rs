@@ -1,0 +1,242 @@
+//! The controller: runs the [`Machine`] on the socket and the deadline
+//! timer ([`link`]), feeds the relay's frames to the [`Conversation`]
+//! ([`incoming`]), and publishes state to the components through signals.
+//! Glue only: every decision is made in the machine or the conversation.
+
+mod incoming;
+mod link;
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::rc::{Rc, Weak};
+
+use leptos::prelude::*;
+use shared::PageConfig;
+
+use crate::browser::page::{browser_language, now, origin_parts, query_param, url_without_query};
+use crate::browser::socket::Socket;
+use crate::browser::timer::DeadlineTimer;
+use crate::browser::{remote_config, storage};
+use crate::model::conversation::{Conversation, Saved};
+use crate::model::i18n::Lang;
+use crate::model::ids;
+use crate::model::machine::{Event, Machine, Phase};
+use crate::model::settings::{self, Timing};
+use crate::model::theme::Theme;
+
+/// How long the first connection waits for `/config.json` (which may name
+/// the relay) before it goes to the page's own origin.
+const CONFIG_WAIT_MS: u32 = 3000;
+
+/// What the components read.
+#[derive(Debug, Clone, Copy)]
+pub struct View {
+    /// The conversation.
+    pub conversation: RwSignal<Conversation>,
+    /// The connection phase.
+    pub phase: RwSignal<Phase>,
+    /// Last ping round trip.
+    pub rtt_ms: RwSignal<Option<f64>>,
+    /// The clock, refreshed every second while something on screen counts
+    /// (a reconnect countdown, an answer being waited for).
+    pub now: RwSignal<f64>,
+    /// Max reconnect attempts (for "attempt n of m").
+    pub max_attempts: u32,
+    /// The page's language.
+    pub lang: RwSignal<Lang>,
+    /// The colour theme.
+    pub theme: RwSignal<Theme>,
+    /// The deployment's settings (`/config.json`).
+    pub config: RwSignal<PageConfig>,
+    /// The browser's storage is full even without old history: unsent
+    /// messages would not survive a reload (shown as a note).
+    pub storage_full: RwSignal<bool>,
+}
+
+/// The controller.
+pub struct Chat {
+    /// Signals for the components.
+    pub view: View,
+    machine: RefCell<Machine>,
+    socket: RefCell<Option<Socket>>,
+    timer: RefCell<DeadlineTimer>,
+    session: RefCell<Option<String>>,
+    /// The session the current socket asked to resume.
+    requested: RefCell<Option<String>>,
+    /// Where the relay is (decided once `/config.json` is in).
+    base_url: RefCell<String>,
+    started: std::cell::Cell<bool>,
+    frames: std::cell::Cell<u32>,
+    metadata: serde_json::Map<String, serde_json::Value>,
+    test_ids: RefCell<HashSet<String>>,
+    me: Weak<Chat>,
+}
+
+impl std::fmt::Debug for Chat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chat")
+            .field("base_url", &*self.base_url.borrow())
+            .finish()
+    }
+}
+
+impl Chat {
+    /// Builds the controller from the page's URL and storage.
+    pub fn new() -> Rc<Chat> {
+        let timing = Timing::from_params(query_param);
+        // Context for the workflow, like n8n's widget sends: the language and
+        // the page (without its query string).
+        let mut metadata = serde_json::Map::new();
+        if let Some(page) = url_without_query() {
+            metadata.insert("pageUrl".into(), page.into());
+        }
+        let mut conversation = storage::load_conversation();
+        conversation.requeue_sent();
+        Rc::new_cyclic(|me| Chat {
+            view: View {
+                conversation: RwSignal::new(conversation),
+                phase: RwSignal::new(Phase::Connecting),
+                rtt_ms: RwSignal::new(None),
+                now: RwSignal::new(now()),
+                max_attempts: timing.backoff.max_attempts,
+                lang: RwSignal::new(Lang::choose(
+                    storage::load_language().as_deref(),
+                    None,
+                    &browser_language(),
+                )),
+                theme: RwSignal::new(Theme::from_name(
+                    storage::load_theme().as_deref().unwrap_or_default(),
+                )),
+                config: RwSignal::new(PageConfig::default()),
+                storage_full: RwSignal::new(false),
+            },
+            machine: RefCell::new(Machine::new(timing)),
+            socket: RefCell::new(None),
+            timer: RefCell::new(DeadlineTimer::default()),
+            session: RefCell::new(storage::load_session()),
+            requested: RefCell::new(None),
+            base_url: RefCell::new(String::new()),
+            started: std::cell::Cell::new(false),
+            frames: std::cell::Cell::new(0),
+            metadata,
+            test_ids: RefCell::new(HashSet::new()),
+            me: me.clone(),
+        })
+    }
+
+    /// Fetches the page config, then opens the first connection — to the
+    /// relay the config names, or to the page's own origin. A config that
+    /// takes longer than [`CONFIG_WAIT_MS`] does not hold the chat up: it
+    /// connects to its own origin and applies the rest when it arrives.
+    pub fn start(&self) {
+        let me = self.me.clone();
+        leptos::task::spawn_local(async move {
+            let config = remote_config::fetch().await;
+            if let Some(chat) = me.upgrade() {
+                chat.connect_to(config.relay_url.as_deref());
+                chat.apply_config(config);
+            }
+        });
+        let me = self.me.clone();
+        leptos::task::spawn_local(async move {
+            gloo_timers::future::TimeoutFuture::new(CONFIG_WAIT_MS).await;
+            if let Some(chat) = me.upgrade() {
+                chat.connect_to(None);
+            }
+        });
+    }
+
+    /// Opens the first connection (once): to `configured` if it is a
+    /// WebSocket URL, else to `/ws` on the page's own origin.
+    fn connect_to(&self, configured: Option<&str>) {
+        if self.started.replace(true) {
+            return;
+        }
+        let (protocol, host) = origin_parts();
+        *self.base_url.borrow_mut() = settings::relay_url(configured, &protocol, &host);
+        self.dispatch(Event::Start);
+    }
+
+    fn apply_config(&self, config: PageConfig) {
+        if storage::load_language().is_none() {
+            self.view.lang.set(Lang::choose(
+                None,
+                config.language.as_deref(),
+                &browser_language(),
+            ));
+        }
+        self.view.config.set(config);
+    }
+
+    /// Saves the conversation (called when it changed); notes when even
+    /// trimming old history does not make the unsent messages fit.
+    pub fn save(&self) {
+        let saved = self
+            .view
+            .conversation
+            .with_untracked(storage::save_conversation);
+        let full = saved == Saved::Failed;
+        if self.view.storage_full.get_untracked() != full {
+            self.view.storage_full.set(full);
+        }
+    }
+
+    /// The user switched the language.
+    pub fn set_language(&self, lang: Lang) {
+        storage::save_language(lang.code());
+        self.view.lang.set(lang);
+    }
+
+    /// The user switched the theme.
+    pub fn set_theme(&self, theme: Theme) {
+        storage::save_theme(theme.name());
+        self.view.theme.set(theme);
+    }
+
+    /// A new chat: forget the conversation and the session, and connect
+    /// again so the relay hands out a new session.
+    pub fn new_chat(&self) {
+        self.view.conversation.update(Conversation::clear);
+        *self.session.borrow_mut() = None;
+        storage::forget_session();
+        self.dispatch(Event::Reconnect);
+    }
+
+    /// The page is going away: close the socket without reconnecting.
+    pub fn leave(&self) {
+        self.socket.borrow_mut().take();
+    }
+
+    /// Clears the shown history (same session; pending messages stay).
+    pub fn clear_history(&self) {
+        self.view.conversation.update(Conversation::clear_settled);
+    }
+
+    /// The user sent `text`.
+    pub fn send_user(&self, text: String) -> String {
+        let id = ids::new_id();
+        self.view
+            .conversation
+            .update(|c| c.add_user(id.clone(), text));
+        if self.machine.borrow().phase() == Phase::Online {
+            self.flush();
+        }
+        id
+    }
+
+    /// The user clicked retry on a failed message.
+    pub fn retry_message(&self, id: &str) {
+        self.view.conversation.update(|c| c.retry(id));
+        if self.machine.borrow().phase() == Phase::Online {
+            self.flush();
+        }
+    }
+
+    /// Sends a test message; its answer or error is logged to the console.
+    pub fn test_webhook_connection(&self) -> String {
+        let id = self.send_user("Test: webhook connection".into());
+        self.test_ids.borrow_mut().insert(id.clone());
+        web_sys::console::log_1(&format!("chatInstance: test message {id} sent").into());
+        id
+    }
+}

@@ -1,0 +1,16 @@
+//! What the page knows and decides, without a browser: every rule here is a
+//! native unit test.
+//!
+//! - [`machine`]: the connection state machine.
+//! - [`conversation`]: the messages and the outbox.
+//! - [`settings`]: where the relay is, which session to adopt, timings.
+//! - [`markdown`]: answers rendered to HTML that is safe for `innerHTML`.
+//! - [`i18n`], [`theme`], [`ids`].
+
+pub mod conversation;
+pub mod i18n;
+pub mod ids;
+pub mod machine;
+pub mod markdown;
+pub mod settings;
+pub mod theme;

@@ -1,0 +1,175 @@
+//! The page: the controller, the window events it listens to, the document
+//! following the language, theme and title — and either the full-page chat
+//! or, with `?mode=window`, the chat bubble ([`super::window`]).
+
+use std::time::Duration;
+
+use gloo_timers::callback::Interval;
+use leptos::prelude::*;
+
+use super::composer::{Composer, StorageNote};
+use super::header::{StatusIndicator, Tools};
+use super::messages::MessageList;
+use super::window::ChatWindow;
+use crate::browser::debug_handle;
+use crate::browser::page::{now, query_param};
+use crate::controller::{Chat, View};
+use crate::model::conversation::Conversation;
+use crate::model::machine::{Event, Phase};
+
+/// How often the on-screen clock moves while something counts.
+const CLOCK: Duration = Duration::from_secs(1);
+
+/// The controller, shared by the components.
+pub type Shared = StoredValue<std::rc::Rc<Chat>, LocalStorage>;
+
+/// The whole chat page.
+#[component]
+pub fn App() -> impl IntoView {
+    let chat = Chat::new();
+    let view = chat.view;
+    chat.start();
+    let chat: Shared = StoredValue::new_local(chat);
+
+    chat.with_value(|c| {
+        let weak = std::rc::Rc::downgrade(c);
+        debug_handle::install_test_function(move || {
+            weak.upgrade()
+                .map(|c| c.test_webhook_connection())
+                .unwrap_or_default()
+        });
+    });
+
+    // The clock countdowns and waiting times read: ticking once a second,
+    // and only while something on screen counts.
+    run_clock_while_needed(view);
+    // The browser is back online, or the tab visible again: try at once.
+    let online = window_event_listener_untyped("online", move |_| {
+        chat.with_value(|c| c.dispatch(Event::RetryNow))
+    });
+    let visible = window_event_listener_untyped("visibilitychange", move |_| {
+        if !document().hidden() {
+            chat.with_value(|c| c.dispatch(Event::RetryNow));
+        }
+    });
+    // Leaving the page (tab closed, navigation, back/forward cache): close
+    // the socket now, so the relay knows at once and keeps what arrives for
+    // the next visit. Restored from the back/forward cache: connect again.
+    let hide = window_event_listener_untyped("pagehide", move |_| chat.with_value(|c| c.leave()));
+    let show = window_event_listener_untyped("pageshow", move |ev| {
+        let restored = js_sys::Reflect::get(&ev, &"persisted".into())
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        if restored {
+            chat.with_value(|c| c.dispatch(Event::Reconnect));
+        }
+    });
+    on_cleanup(move || {
+        online.remove();
+        visible.remove();
+        hide.remove();
+        show.remove();
+    });
+
+    // Keep the conversation across reloads (saved when it changes).
+    Effect::new(move |_| {
+        view.conversation.track();
+        chat.with_value(|c| c.save());
+    });
+
+    let window_mode = query_param("mode").as_deref() == Some("window");
+    // The document follows the language, theme and title.
+    Effect::new(move |_| {
+        let (lang, theme) = (view.lang.get(), view.theme.get());
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("lang", lang.code());
+            let _ = root.set_attribute("data-theme", theme.name());
+            if window_mode {
+                let _ = root.set_attribute("data-mode", "window");
+            }
+        }
+    });
+    Effect::new(move |_| document().set_title(&title(view)));
+
+    if window_mode {
+        view! { <ChatWindow view=view chat=chat /> }.into_any()
+    } else {
+        view! { <ChatPanel view=view chat=chat window_mode=false /> }.into_any()
+    }
+}
+
+/// Moves `view.now` once a second while a reconnect countdown or an answer
+/// being waited for is on screen; no timer at all otherwise.
+fn run_clock_while_needed(view: View) {
+    let needed = Memo::new(move |_| {
+        matches!(view.phase.get(), Phase::Reconnecting { .. })
+            || view.conversation.with(Conversation::has_sent)
+    });
+    let clock: StoredValue<Option<Interval>, LocalStorage> = StoredValue::new_local(None);
+    Effect::new(move |_| {
+        let on = needed.get();
+        clock.update_value(|clock| match (on, clock.is_some()) {
+            (true, false) => {
+                view.now.set(now());
+                let millis = CLOCK.as_millis() as u32;
+                *clock = Some(Interval::new(millis, move || view.now.set(now())));
+            }
+            (false, true) => *clock = None,
+            _ => {}
+        });
+    });
+    on_cleanup(move || clock.update_value(|clock| *clock = None));
+}
+
+/// The configured title, or the default.
+pub fn title(view: View) -> String {
+    view.config
+        .with(|c| c.title.clone())
+        .unwrap_or_else(|| view.lang.get().title().to_owned())
+}
+
+/// Header, messages and composer. On a full page, messages and composer
+/// are the `main` landmark; in window mode the whole widget is.
+#[component]
+pub fn ChatPanel(view: View, chat: Shared, window_mode: bool) -> impl IntoView {
+    let send = move |text: String| {
+        chat.with_value(|c| {
+            c.send_user(text);
+        })
+    };
+    let retry_message = move |id: String| chat.with_value(|c| c.retry_message(&id));
+    let retry = move || chat.with_value(|c| c.dispatch(Event::RetryNow));
+    view! {
+        <div class="chat">
+            <header class="chat-header">
+                {if window_mode {
+                    view! { <h2 class="title" data-testid="title">{move || title(view)}</h2> }.into_any()
+                } else {
+                    view! { <h1 class="title" data-testid="title">{move || title(view)}</h1> }.into_any()
+                }}
+                <StatusIndicator view=view retry=retry />
+                <Tools view=view chat=chat />
+            </header>
+            {if window_mode {
+                view! {
+                    <div class="chat-body">
+                        <MessageList view=view retry=retry_message />
+                        <StorageNote view=view />
+                        <Composer view=view send=send />
+                    </div>
+                }
+                .into_any()
+            } else {
+                view! {
+                    <main class="chat-body">
+                        <MessageList view=view retry=retry_message />
+                        <StorageNote view=view />
+                        <Composer view=view send=send />
+                    </main>
+                }
+                .into_any()
+            }}
+        </div>
+    }
+}

@@ -1,0 +1,80 @@
+//! The header: the title, the connection status (with the retry button
+//! when offline), and the tools (language, theme, new chat, clear history).
+
+use leptos::prelude::*;
+
+use super::app::Shared;
+use crate::controller::View;
+use crate::model::machine::Phase;
+use crate::model::theme::Theme;
+
+/// Language, theme, new chat, clear history.
+#[component]
+pub fn Tools(view: View, chat: Shared) -> impl IntoView {
+    let lang = view.lang;
+    let switch_lang = move |_| chat.with_value(|c| c.set_language(lang.get_untracked().other()));
+    let switch_theme = move |_| chat.with_value(|c| c.set_theme(view.theme.get_untracked().next()));
+    let theme_icon = move || match view.theme.get() {
+        Theme::Auto => "◐",
+        Theme::Light => "☀",
+        Theme::Dark => "☾",
+    };
+    let theme_label = move || lang.get().theme_label(view.theme.get());
+    view! {
+        <div class="tools" role="group" aria-label=move || lang.get().tools_label()>
+            <button type="button" class="tool" data-testid="lang-switch"
+                title=move || lang.get().switch_label().1
+                on:click=switch_lang>
+                <span lang=move || lang.get().other().code()>{move || lang.get().switch_label().0}</span>
+            </button>
+            <button type="button" class="tool" data-testid="theme-switch"
+                data-theme=move || view.theme.get().name()
+                aria-label=theme_label title=theme_label on:click=switch_theme>
+                <span aria-hidden="true">{theme_icon}</span>
+            </button>
+            <button type="button" class="tool" data-testid="new-chat"
+                on:click=move |_| chat.with_value(|c| c.new_chat())>
+                {move || lang.get().new_chat()}
+            </button>
+            <button type="button" class="tool" data-testid="clear-history"
+                on:click=move |_| chat.with_value(|c| c.clear_history())>
+                {move || lang.get().clear_history()}
+            </button>
+        </div>
+    }
+}
+
+/// The coloured dot and text in the header, with the retry button when offline.
+#[component]
+pub fn StatusIndicator(
+    view: View,
+    retry: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let lang = view.lang;
+    let text = move || {
+        let lang = lang.get();
+        match view.phase.get() {
+            Phase::Connecting => lang.connecting().to_owned(),
+            Phase::Online => lang.online().to_owned(),
+            Phase::Reconnecting { attempt, retry_at } => {
+                let in_secs =
+                    retry_at.map(|at| ((at - view.now.get()).max(0.0) / 1000.0).ceil() as u32);
+                lang.reconnecting(attempt, view.max_attempts, in_secs)
+            }
+            Phase::Offline => lang.offline().to_owned(),
+        }
+    };
+    let title = move || view.rtt_ms.get().map(|ms| lang.get().rtt(ms));
+    view! {
+        <div class="status" data-testid="status" data-state=move || view.phase.get().name()
+            role="status" title=title>
+            <span class="dot" aria-hidden="true"></span>
+            <span class="status-text">{text}</span>
+            <Show when=move || view.phase.get() == Phase::Offline>
+                <button type="button" class="retry" data-testid="retry" on:click=move |_| retry()>
+                    {move || lang.get().retry()}
+                </button>
+            </Show>
+        </div>
+    }
+}
