@@ -13,13 +13,18 @@
 //! - [`stats`]: percentiles and the relay process's CPU and memory.
 //! - [`relay`]: the relay binary as a child process, limits lifted.
 //! - [`cluster`]: two relays sharing Redis behind nginx, for the cluster soak.
+//! - [`page`]: the page in headless Chromium (size, load → online, reconnect).
+//! - [`report`]: `bench report`, one file per section of BENCHMARKS.md.
+//! - [`long_soak`]: `bench soak`, rounds of [`soak`] with verdicts.
 
 pub mod cluster;
 pub mod delay_proxy;
 pub mod idle;
 pub mod loadgen;
+pub mod long_soak;
 pub mod page;
 pub mod relay;
+pub mod report;
 pub mod round_trip;
 pub mod soak;
 pub mod stats;

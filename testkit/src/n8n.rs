@@ -401,136 +401,175 @@ async fn respond_history(
 
 /// Writes the answer; returns whether the connection stays open.
 async fn respond(stream: &mut TcpStream, mode: &Mode, input: &str) -> std::io::Result<bool> {
-    let echo = format!("echo: {input}");
     match mode {
         Mode::Echo | Mode::Flaky { .. } | Mode::EchoArray | Mode::PlainText | Mode::InvalidJson => {
-            let body = match mode {
-                Mode::Echo | Mode::Flaky { .. } => format!("{{\"output\":{}}}", json_string(&echo)),
-                Mode::EchoArray => format!("[{{\"output\":{}}}]", json_string(&echo)),
-                Mode::PlainText => echo,
-                _ => "{\"output\": \"unterminated".to_owned(),
-            };
-            let mut head = with_length(&fixtures::head_of(fixtures::ECHO), body.len());
-            if *mode == Mode::PlainText {
-                head = head.replace(
-                    "application/json; charset=utf-8",
-                    "text/plain; charset=utf-8",
-                );
-            }
-            stream.write_all(format!("{head}{body}").as_bytes()).await?;
-            Ok(true)
+            respond_complete(stream, mode, input).await
         }
-        Mode::Stream { gap } => {
-            let lines: Vec<&str> = fixtures::stream_lines().collect();
-            let first = lines.get(..3).unwrap_or_default();
-            let second = lines.get(3..6).unwrap_or_default();
-            let mut part1 = String::new();
-            for line in first {
-                part1.push_str(&chunk(&format!("{line}\n")));
-            }
-            stream
-                .write_all(fixtures::STREAM_HEADERS.as_bytes())
-                .await?;
-            stream.write_all(part1.as_bytes()).await?;
-            stream.flush().await?;
-            tokio::time::sleep(*gap).await;
-            let mut part2 = String::new();
-            for line in second {
-                let line = line.replace(
-                    r#""content":"hi""#,
-                    &format!("\"content\":{}", json_string(input)),
-                );
-                part2.push_str(&chunk(&format!("{line}\n")));
-            }
-            stream.write_all(part2.as_bytes()).await?;
-            stream.write_all(b"0\r\n\r\n").await?;
-            Ok(true)
-        }
-        Mode::StreamCutOff => {
-            stream
-                .write_all(fixtures::STREAM_HEADERS.as_bytes())
-                .await?;
-            for line in fixtures::stream_lines().take(2) {
-                stream
-                    .write_all(chunk(&format!("{line}\n")).as_bytes())
-                    .await?;
-            }
-            stream.flush().await?;
-            Ok(false)
-        }
-        Mode::StreamError => {
-            stream
-                .write_all(fixtures::STREAM_HEADERS.as_bytes())
-                .await?;
-            stream
-                .write_all(chunk(&format!("{}\n", fixtures::ERROR_STREAM_LINE)).as_bytes())
-                .await?;
-            stream.write_all(b"0\r\n\r\n").await?;
-            Ok(true)
-        }
+        Mode::Stream { gap } => respond_stream(stream, *gap, input).await,
+        Mode::StreamCutOff => respond_stream_cut_off(stream).await,
+        Mode::StreamError => respond_stream_error(stream).await,
         Mode::Error500 | Mode::NotRegistered | Mode::EmptyBody => {
-            let path = match mode {
-                Mode::Error500 => "/webhook/chat-error-last",
-                Mode::NotRegistered => "/webhook/nope",
-                _ => "/webhook/chat-error",
-            };
-            let Some((head, body)) = fixtures::error_response(path) else {
-                return Ok(false);
-            };
-            let bytes = if head.contains("Transfer-Encoding: chunked") {
-                format!("{head}0\r\n\r\n")
-            } else {
-                format!("{}{body}", with_length(&head, body.len()))
-            };
-            stream.write_all(bytes.as_bytes()).await?;
-            Ok(true)
+            respond_captured_error(stream, mode).await
         }
-        Mode::CutOff => {
-            let head = with_length(&fixtures::head_of(fixtures::ECHO), 100);
-            stream
-                .write_all(format!("{head}{{\"output\":\"echo: ").as_bytes())
-                .await?;
-            stream.flush().await?;
-            Ok(false)
-        }
-        Mode::Hang => {
-            std::future::pending::<()>().await;
-            Ok(false)
-        }
-        Mode::Redirect { location } => {
-            let head = format!(
-                "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\
-                 Connection: keep-alive\r\n\r\n"
-            );
-            stream.write_all(head.as_bytes()).await?;
-            Ok(true)
-        }
-        Mode::Huge { bytes } => {
-            let body = format!("{{\"output\":\"{}\"}}", "x".repeat(*bytes));
-            let head = with_length(&fixtures::head_of(fixtures::ECHO), body.len());
-            stream.write_all(format!("{head}{body}").as_bytes()).await?;
-            Ok(true)
-        }
-        Mode::EndlessStream | Mode::EndlessLine => {
-            stream
-                .write_all(fixtures::STREAM_HEADERS.as_bytes())
-                .await?;
-            let begin = fixtures::stream_lines().next().unwrap_or_default();
-            stream
-                .write_all(chunk(&format!("{begin}\n")).as_bytes())
-                .await?;
-            let piece = if *mode == Mode::EndlessStream {
-                chunk(&format!(
-                    "{{\"type\":\"item\",\"content\":\"{}\"}}\n",
-                    "y".repeat(1000)
-                ))
-            } else {
-                chunk(&"z".repeat(1000))
-            };
-            // Until the client hangs up (the write then fails).
-            loop {
-                stream.write_all(piece.as_bytes()).await?;
-            }
-        }
+        Mode::CutOff => respond_cut_off(stream).await,
+        Mode::Hang => std::future::pending().await,
+        Mode::Redirect { location } => respond_redirect(stream, location).await,
+        Mode::Huge { bytes } => respond_huge(stream, *bytes).await,
+        Mode::EndlessStream | Mode::EndlessLine => respond_endless(stream, mode).await,
+    }
+}
+
+/// A complete answer with n8n's captured headers: the echo as JSON, as an
+/// array, as plain text, or a body that is not JSON.
+async fn respond_complete(
+    stream: &mut TcpStream,
+    mode: &Mode,
+    input: &str,
+) -> std::io::Result<bool> {
+    let echo = format!("echo: {input}");
+    let body = match mode {
+        Mode::EchoArray => format!("[{{\"output\":{}}}]", json_string(&echo)),
+        Mode::PlainText => echo,
+        Mode::InvalidJson => "{\"output\": \"unterminated".to_owned(),
+        _ => format!("{{\"output\":{}}}", json_string(&echo)),
+    };
+    let mut head = with_length(&fixtures::head_of(fixtures::ECHO), body.len());
+    if *mode == Mode::PlainText {
+        head = head.replace(
+            "application/json; charset=utf-8",
+            "text/plain; charset=utf-8",
+        );
+    }
+    stream.write_all(format!("{head}{body}").as_bytes()).await?;
+    Ok(true)
+}
+
+/// n8n's streaming answer: "echo: " then the input, in two begin/item/end
+/// blocks `gap` apart (as captured).
+async fn respond_stream(
+    stream: &mut TcpStream,
+    gap: Duration,
+    input: &str,
+) -> std::io::Result<bool> {
+    let lines: Vec<&str> = fixtures::stream_lines().collect();
+    let first = lines.get(..3).unwrap_or_default();
+    let second = lines.get(3..6).unwrap_or_default();
+    let mut part1 = String::new();
+    for line in first {
+        part1.push_str(&chunk(&format!("{line}\n")));
+    }
+    stream
+        .write_all(fixtures::STREAM_HEADERS.as_bytes())
+        .await?;
+    stream.write_all(part1.as_bytes()).await?;
+    stream.flush().await?;
+    tokio::time::sleep(gap).await;
+    let mut part2 = String::new();
+    for line in second {
+        let line = line.replace(
+            r#""content":"hi""#,
+            &format!("\"content\":{}", json_string(input)),
+        );
+        part2.push_str(&chunk(&format!("{line}\n")));
+    }
+    stream.write_all(part2.as_bytes()).await?;
+    stream.write_all(b"0\r\n\r\n").await?;
+    Ok(true)
+}
+
+/// The first block of a stream, then the connection drops.
+async fn respond_stream_cut_off(stream: &mut TcpStream) -> std::io::Result<bool> {
+    stream
+        .write_all(fixtures::STREAM_HEADERS.as_bytes())
+        .await?;
+    for line in fixtures::stream_lines().take(2) {
+        stream
+            .write_all(chunk(&format!("{line}\n")).as_bytes())
+            .await?;
+    }
+    stream.flush().await?;
+    Ok(false)
+}
+
+/// A node failing mid-stream: n8n's `error` line, HTTP 200.
+async fn respond_stream_error(stream: &mut TcpStream) -> std::io::Result<bool> {
+    stream
+        .write_all(fixtures::STREAM_HEADERS.as_bytes())
+        .await?;
+    stream
+        .write_all(chunk(&format!("{}\n", fixtures::ERROR_STREAM_LINE)).as_bytes())
+        .await?;
+    stream.write_all(b"0\r\n\r\n").await?;
+    Ok(true)
+}
+
+/// One of n8n's captured error answers (500, 404 not registered, empty).
+async fn respond_captured_error(stream: &mut TcpStream, mode: &Mode) -> std::io::Result<bool> {
+    let path = match mode {
+        Mode::Error500 => "/webhook/chat-error-last",
+        Mode::NotRegistered => "/webhook/nope",
+        _ => "/webhook/chat-error",
+    };
+    let Some((head, body)) = fixtures::error_response(path) else {
+        return Ok(false);
+    };
+    let bytes = if head.contains("Transfer-Encoding: chunked") {
+        format!("{head}0\r\n\r\n")
+    } else {
+        format!("{}{body}", with_length(&head, body.len()))
+    };
+    stream.write_all(bytes.as_bytes()).await?;
+    Ok(true)
+}
+
+/// Headers and half a body, then the connection closes.
+async fn respond_cut_off(stream: &mut TcpStream) -> std::io::Result<bool> {
+    let head = with_length(&fixtures::head_of(fixtures::ECHO), 100);
+    stream
+        .write_all(format!("{head}{{\"output\":\"echo: ").as_bytes())
+        .await?;
+    stream.flush().await?;
+    Ok(false)
+}
+
+/// HTTP 302 to `location`.
+async fn respond_redirect(stream: &mut TcpStream, location: &str) -> std::io::Result<bool> {
+    let head = format!(
+        "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\
+         Connection: keep-alive\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await?;
+    Ok(true)
+}
+
+/// `{"output":"xxx…"}` with an answer of `bytes` bytes.
+async fn respond_huge(stream: &mut TcpStream, bytes: usize) -> std::io::Result<bool> {
+    let body = format!("{{\"output\":\"{}\"}}", "x".repeat(bytes));
+    let head = with_length(&fixtures::head_of(fixtures::ECHO), body.len());
+    stream.write_all(format!("{head}{body}").as_bytes()).await?;
+    Ok(true)
+}
+
+/// A stream that never ends (items, or one line without a newline) until
+/// the client hangs up.
+async fn respond_endless(stream: &mut TcpStream, mode: &Mode) -> std::io::Result<bool> {
+    stream
+        .write_all(fixtures::STREAM_HEADERS.as_bytes())
+        .await?;
+    let begin = fixtures::stream_lines().next().unwrap_or_default();
+    stream
+        .write_all(chunk(&format!("{begin}\n")).as_bytes())
+        .await?;
+    let piece = if *mode == Mode::EndlessStream {
+        chunk(&format!(
+            "{{\"type\":\"item\",\"content\":\"{}\"}}\n",
+            "y".repeat(1000)
+        ))
+    } else {
+        chunk(&"z".repeat(1000))
+    };
+    // Until the client hangs up (the write then fails).
+    loop {
+        stream.write_all(piece.as_bytes()).await?;
     }
 }

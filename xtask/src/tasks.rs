@@ -187,13 +187,19 @@ pub fn bench(args: &[String]) -> Result<()> {
             name.to_owned()
         })
     };
+    // `bench soak …` or `bench report …` (the default).
+    let mut command = std::process::Command::new(exe("bench"));
+    command
+        .current_dir(cmd::root())
+        .arg("--relay")
+        .arg(exe("relay"))
+        .arg("--out")
+        .arg(cmd::root().join("BENCHMARKS.md"));
+    if !soak {
+        command.arg("report");
+    }
     cmd::run(
-        std::process::Command::new(exe("bench"))
-            .current_dir(cmd::root())
-            .arg("--relay")
-            .arg(exe("relay"))
-            .arg("--out")
-            .arg(cmd::root().join("BENCHMARKS.md"))
+        command
             .args(args)
             .env("RELAY_BIN", exe("relay"))
             .envs(page_env),

@@ -1,0 +1,102 @@
+//! Sections 1 and 2: one message at a time through the relay vs. a fresh
+//! HTTP POST per message (the old design) vs. a keep-alive POST straight to
+//! the webhook (the floor) — on loopback, and across a 10 ms-each-way link.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::row;
+use crate::delay_proxy::DelayProxy;
+use crate::round_trip;
+use crate::stats::{summary, Summary};
+
+/// What the targets table needs from these sections.
+#[derive(Debug, Clone, Copy)]
+pub struct RoundTrips {
+    /// Through the relay, loopback.
+    pub relay: Summary,
+    /// Keep-alive POST straight to the webhook, loopback.
+    pub floor: Summary,
+    /// Relay / fresh POST at p50 across the 10 ms link.
+    pub wan_ratio: f64,
+}
+
+/// Section 1: loopback.
+pub async fn loopback(
+    md: &mut String,
+    ws_url: &str,
+    webhook: &str,
+    quick: bool,
+) -> (Summary, Summary) {
+    let (rounds, per_round) = if quick { (5, 200) } else { (10, 500) };
+    eprintln!("round trip on loopback: {rounds} rounds × {per_round}");
+    let rt = round_trip::measure(ws_url, webhook, rounds, per_round)
+        .await
+        .expect("round trip");
+    let (relay_s, fresh_s, keep_s) = (
+        summary(&rt.relay),
+        summary(&rt.fresh_post),
+        summary(&rt.keepalive_post),
+    );
+    let _ = writeln!(md, "## 1. Per-message round trip, loopback\n");
+    let _ = writeln!(md, "One client, one message at a time, {rounds} interleaved rounds of {per_round} messages per way after a warm-up round. Stand-in webhook answers at once.\n");
+    md.push_str("| way | messages | p50 µs | p99 µs |\n|---|---|---|---|\n");
+    md.push_str(&row("through the relay (WebSocket)", relay_s));
+    md.push_str(&row("fresh TCP + POST per message (old design)", fresh_s));
+    md.push_str(&row(
+        "keep-alive POST straight to the webhook (floor)",
+        keep_s,
+    ));
+    let _ = writeln!(
+        md,
+        "\nRelay overhead over the floor: **p50 {} µs, p99 {} µs**. Relay / fresh POST at p50: {:.2}.\n",
+        relay_s.p50.saturating_sub(keep_s.p50),
+        relay_s.p99.saturating_sub(keep_s.p99),
+        relay_s.p50 as f64 / fresh_s.p50.max(1) as f64
+    );
+    (relay_s, keep_s)
+}
+
+/// Section 2: across a simulated wide-area link (10 ms each way). Returns
+/// relay / fresh POST at p50.
+pub async fn wide_area(
+    md: &mut String,
+    relay: SocketAddr,
+    webhook: SocketAddr,
+    quick: bool,
+) -> f64 {
+    let delay = Duration::from_millis(10);
+    let ws_proxy = DelayProxy::start(relay, delay).await.expect("proxy");
+    let hook_proxy = DelayProxy::start(webhook, delay).await.expect("proxy");
+    let (rounds, per_round) = if quick { (3, 20) } else { (5, 100) };
+    eprintln!("round trip with 10 ms each way: {rounds} rounds × {per_round}");
+    let rt = round_trip::measure(
+        &format!("ws://{}/ws", ws_proxy.addr),
+        &format!("http://{}/webhook/chat", hook_proxy.addr),
+        rounds,
+        per_round,
+    )
+    .await
+    .expect("round trip over the delay proxy");
+    let (relay_w, fresh_w, keep_w) = (
+        summary(&rt.relay),
+        summary(&rt.fresh_post),
+        summary(&rt.keepalive_post),
+    );
+    let _ = writeln!(
+        md,
+        "## 2. Per-message round trip across a 10 ms-each-way link\n"
+    );
+    let _ = writeln!(md, "The same three ways with a latency-injecting TCP proxy (10 ms each way, connection set-up included) between the client and the relay / the webhook; the relay reaches the webhook directly, as it would sit next to n8n. {rounds} rounds of {per_round}.\n");
+    md.push_str("| way | messages | p50 µs | p99 µs |\n|---|---|---|---|\n");
+    md.push_str(&row("through the relay (WebSocket)", relay_w));
+    md.push_str(&row("fresh TCP + POST per message (old design)", fresh_w));
+    md.push_str(&row("keep-alive POST straight to the webhook", keep_w));
+    let wan_ratio = relay_w.p50 as f64 / fresh_w.p50.max(1) as f64;
+    let _ = writeln!(
+        md,
+        "\nRelay / fresh POST at p50: **{wan_ratio:.2}** (target ≤ 0.55).\n"
+    );
+    wan_ratio
+}

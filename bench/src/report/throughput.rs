@@ -1,0 +1,87 @@
+//! Section 3: messages per second with 1 to 1 000 clients, every answer
+//! checked, with the relay's CPU; and the stand-in webhook alone, so it is
+//! known whether it, not the relay, is the ceiling.
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use crate::loadgen::{self, Load};
+use crate::relay::Relay;
+use crate::stats::{self, summary};
+
+/// Section 3. Returns the rate at 100 clients.
+pub async fn clients(md: &mut String, relay: &Relay, quick: bool) -> f64 {
+    let ws_url = format!("ws://{}/ws", relay.addr);
+    let _ = writeln!(md, "## 3. Throughput\n");
+    let _ = writeln!(md, "Each client keeps 8 messages in flight (64-byte payload); every answer is checked (id and text). Load generator, relay and stand-in webhook share the machine.\n");
+    md.push_str("| clients | answered | wrong | errors | missing | msg/s | p50 µs | p99 µs | relay CPU (cores) |\n|---|---|---|---|---|---|---|---|---|\n");
+    let total = if quick { 20_000 } else { 100_000 };
+    let mut rate_at_100 = 0.0;
+    for clients in [1usize, 10, 100, 1000] {
+        let messages = (total / clients).max(20);
+        eprintln!("throughput: {clients} clients × {messages}");
+        let cpu_before = stats::cpu_ticks(relay.child.id());
+        let report = loadgen::run(Load {
+            url: ws_url.clone(),
+            clients,
+            messages,
+            window: 8,
+            payload: 64,
+            deadline: Duration::from_secs(if quick { 60 } else { 180 }),
+        })
+        .await;
+        let cpu = match (cpu_before, stats::cpu_ticks(relay.child.id())) {
+            (Some(a), Some(b)) => {
+                (b - a) as f64 / stats::TICKS_PER_SEC / report.elapsed.as_secs_f64()
+            }
+            _ => f64::NAN,
+        };
+        let s = summary(&report.latency);
+        if clients == 100 {
+            rate_at_100 = report.rate();
+        }
+        let _ = writeln!(
+            md,
+            "| {clients} | {} | {} | {} | {} | {:.0} | {} | {} | {cpu:.2} |",
+            report.ok,
+            report.wrong,
+            report.errors,
+            report.missing,
+            report.rate(),
+            s.p50,
+            s.p99
+        );
+    }
+    rate_at_100
+}
+
+/// The stand-in webhook alone (64 keep-alive HTTP clients, no relay).
+pub async fn webhook_alone(md: &mut String, webhook: &str, quick: bool) {
+    eprintln!("stand-in webhook alone");
+    let client = reqwest::Client::new();
+    let n = if quick { 10_000 } else { 40_000 };
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for w in 0..64 {
+        let client = client.clone();
+        let url = webhook.to_owned();
+        tasks.spawn(async move {
+            let mut ok = 0u64;
+            for i in 0..n / 64 {
+                let body = serde_json::json!({"action": "sendMessage", "sessionId": "b", "chatInput": format!("{w}-{i}")});
+                if let Ok(r) = client.post(&url).json(&body).send().await {
+                    if r.bytes().await.is_ok() {
+                        ok += 1;
+                    }
+                }
+            }
+            ok
+        });
+    }
+    let mut ok = 0;
+    while let Some(r) = tasks.join_next().await {
+        ok += r.unwrap_or(0);
+    }
+    let rate = ok as f64 / started.elapsed().as_secs_f64();
+    let _ = writeln!(md, "\nThe stand-in webhook alone (64 keep-alive HTTP clients, no relay): **{rate:.0} requests/s** ({ok} answered).\n");
+}
