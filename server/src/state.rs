@@ -12,6 +12,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::admission::limits::ConnectionLimits;
 use crate::admission::origin::OriginPolicy;
+use crate::chat::turns::Turns;
 use crate::chat::watchers::Watchers;
 use crate::http::security_headers::SecurityHeaders;
 use crate::responder::Responder;
@@ -57,12 +58,17 @@ struct Inner {
     takeovers: Arc<Watchers>,
     /// The page's CSP and the other security headers.
     security: SecurityHeaders,
+    /// A session's messages in order; runs waiting for replies.
+    turns: Turns,
+    /// Cancelled when shutdown begins.
+    drain_started: CancellationToken,
 }
 
 impl AppState {
     /// Builds the state from the configuration (creates the HTTP client).
     pub fn new(config: Config) -> Result<Self, RelayError> {
         let responder = Responder::from_config(&config.n8n)?;
+        let config_concurrency = config.limits.session_concurrency;
         let page_config = config
             .page
             .page_config(config.serve.relay_url.as_ref())?
@@ -116,6 +122,8 @@ impl AppState {
             heartbeat: tokio::sync::watch::Sender::new(None),
             takeovers: Arc::default(),
             security,
+            turns: Turns::new(config_concurrency),
+            drain_started: CancellationToken::new(),
         })))
     }
 
@@ -182,6 +190,16 @@ impl AppState {
         self.0.stop_answers.cancelled()
     }
 
+    /// A session's messages in order, and the runs waiting for replies.
+    pub fn turns(&self) -> &Turns {
+        &self.0.turns
+    }
+
+    /// Completes when shutdown begins.
+    pub fn drain_started(&self) -> WaitForCancellationFuture<'_> {
+        self.0.drain_started.cancelled()
+    }
+
     /// Completes when every connection is to close with 1001.
     pub fn connections_closing(&self) -> WaitForCancellationFuture<'_> {
         self.0.close_conns.cancelled()
@@ -211,6 +229,7 @@ impl AppState {
 
     /// Marks the start of shutdown: new messages are refused from now on.
     pub fn begin_drain(&self) {
+        self.0.drain_started.cancel();
         if !self.0.draining.swap(true, Ordering::Relaxed) {
             tracing::info!("shutting down: no new connections or messages");
         }

@@ -21,4 +21,7 @@ pub mod timing;
 pub mod validate;
 
 pub use page_config::PageConfig;
-pub use protocol::{ClientMessage, DecodeError, ErrorCode, HistoryMessage, Role, ServerMessage};
+pub use protocol::{
+    ButtonStyle, ChatButton, ClientMessage, DecodeError, ErrorCode, HistoryMessage, Role, RunState,
+    ServerMessage,
+};

@@ -42,6 +42,17 @@ pub enum ClientMessage {
         #[serde(default, skip_serializing_if = "is_false")]
         retry: bool,
     },
+    /// The user pressed a button of a [`ServerMessage::Chat`] message (an
+    /// approval). The relay acts on it once per message, however often the
+    /// page sends it.
+    Choice {
+        /// The id of the message whose run asked.
+        id: String,
+        /// The chat message's `seq`.
+        seq: u32,
+        /// Which button, counted from 0 in the order they were sent.
+        button: u32,
+    },
 }
 
 fn is_false(b: &bool) -> bool {
@@ -128,10 +139,76 @@ pub enum ServerMessage {
         /// The text (markdown).
         text: String,
     },
+    /// A message of an n8n Chat node ("Respond to Chat") in the run that
+    /// message `id` started. A run may send several, each its own bubble;
+    /// `seq` counts them from 1, so a message the page already shows (sent
+    /// again after a reconnect) is recognised.
+    #[serde(rename_all = "camelCase")]
+    Chat {
+        /// The message whose run this is.
+        id: String,
+        /// 1, 2, … within the run.
+        seq: u32,
+        /// The text (markdown).
+        text: String,
+        /// Buttons to choose from (an approval), in order; answered with
+        /// [`ClientMessage::Choice`].
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        buttons: Vec<ChatButton>,
+        /// With buttons: typing is not possible until one is pressed
+        /// (otherwise a typed reply counts as declining).
+        #[serde(default, skip_serializing_if = "is_false")]
+        block_user_input: bool,
+    },
+    /// What the run started by message `id` is doing now: waiting for the
+    /// user's reply (the next message typed is that reply), or working.
+    Run {
+        /// The message whose run this is.
+        id: String,
+        /// Waiting or working.
+        state: RunState,
+    },
+    /// Message `id` is handled and nothing more will come for it: the run
+    /// it started has ended, or it was the reply to a waiting run.
+    Done {
+        /// The message.
+        id: String,
+    },
     /// A frame type this build does not know (sent by a newer relay).
     /// Clients ignore it; it is never sent.
     #[serde(skip_serializing)]
     Unknown,
+}
+
+/// A button of a [`ServerMessage::Chat`] message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatButton {
+    /// The label.
+    pub text: String,
+    /// How prominent it is.
+    #[serde(default)]
+    pub style: ButtonStyle,
+}
+
+/// How prominent a [`ChatButton`] is (n8n: the approve button is primary).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ButtonStyle {
+    /// The main choice.
+    Primary,
+    /// The other choices.
+    #[default]
+    Secondary,
+}
+
+/// What a run is doing (see [`ServerMessage::Run`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunState {
+    /// Waiting for the user's reply (or a button).
+    Waiting,
+    /// Working; the user's messages wait their turn.
+    Working,
 }
 
 /// Every field any relay frame may have, for decoding [`ServerMessage`].
@@ -151,6 +228,12 @@ struct RawServerFrame {
     code: Option<ErrorCode>,
     message: Option<String>,
     messages: Option<Vec<HistoryMessage>>,
+    seq: Option<u32>,
+    #[serde(default)]
+    buttons: Vec<ChatButton>,
+    #[serde(default)]
+    block_user_input: bool,
+    state: Option<RunState>,
 }
 
 fn required<T>(value: Option<T>, field: &str) -> Result<T, String> {
@@ -194,6 +277,20 @@ impl TryFrom<RawServerFrame> for ServerMessage {
             },
             "history" => ServerMessage::History {
                 messages: required(raw.messages, "messages")?,
+            },
+            "chat" => ServerMessage::Chat {
+                id: required(raw.id, "id")?,
+                seq: required(raw.seq, "seq")?,
+                text: required(raw.text, "text")?,
+                buttons: raw.buttons,
+                block_user_input: raw.block_user_input,
+            },
+            "run" => ServerMessage::Run {
+                id: required(raw.id, "id")?,
+                state: required(raw.state, "state")?,
+            },
+            "done" => ServerMessage::Done {
+                id: required(raw.id, "id")?,
             },
             _ => ServerMessage::Unknown,
         })
@@ -303,6 +400,11 @@ impl ClientMessage {
             }
             if text.trim().is_empty() {
                 return Err(DecodeError::EmptyText);
+            }
+        }
+        if let ClientMessage::Choice { id, .. } = &msg {
+            if !validate::is_valid_message_id(id) {
+                return Err(DecodeError::BadId);
             }
         }
         Ok(msg)

@@ -369,3 +369,60 @@ fn page_config() {
         Some("T")
     );
 }
+
+#[test]
+fn client_choice() {
+    check_client(
+        "client_choice",
+        ClientMessage::Choice {
+            id: "m1".into(),
+            seq: 2,
+            button: 0,
+        },
+    );
+    assert!(
+        ClientMessage::decode(r#"{"type":"choice","id":"","seq":1,"button":0}"#).is_err(),
+        "the id is checked like a message's"
+    );
+}
+
+#[test]
+fn server_chat_messages_of_a_run() {
+    check_server(
+        "server_chat",
+        ServerMessage::Chat {
+            id: "m1".into(),
+            seq: 1,
+            text: "What is your name?".into(),
+            buttons: vec![],
+            block_user_input: false,
+        },
+    );
+    check_server(
+        "server_chat_buttons",
+        ServerMessage::Chat {
+            id: "m1".into(),
+            seq: 2,
+            text: "Deploy version 1.2.3?".into(),
+            buttons: vec![
+                shared::ChatButton {
+                    text: "Yes, deploy".into(),
+                    style: shared::ButtonStyle::Primary,
+                },
+                shared::ChatButton {
+                    text: "No".into(),
+                    style: shared::ButtonStyle::Secondary,
+                },
+            ],
+            block_user_input: true,
+        },
+    );
+    check_server(
+        "server_run",
+        ServerMessage::Run {
+            id: "m1".into(),
+            state: shared::RunState::Waiting,
+        },
+    );
+    check_server("server_done", ServerMessage::Done { id: "m1".into() });
+}

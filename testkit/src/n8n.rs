@@ -18,6 +18,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
 use crate::fixtures;
+use crate::respond_to_chat::Executions;
+pub use crate::respond_to_chat::{Outcome, Pace, Step};
 
 /// How the stand-in answers `sendMessage` requests.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +69,10 @@ pub enum Mode {
     /// A stream whose second line never ends (bytes without a newline
     /// until the client hangs up).
     EndlessLine,
+    /// A Chat Trigger answering "Using Response Nodes": every message starts
+    /// an execution that runs these Chat nodes over n8n's `/chat` socket
+    /// (see [`crate::respond_to_chat`]).
+    RespondToChat(Vec<Step>),
     /// A flaky n8n for soak tests: request number n (0-based) fails with
     /// HTTP 500 when n % `fail_every` == 0, and is answered after
     /// `slow_ms` when n % `slow_every` == 0; otherwise like [`Mode::Echo`].
@@ -102,6 +108,7 @@ struct Shared {
     in_flight: Mutex<(usize, usize)>,
     changed: Notify,
     keep_alive: Duration,
+    executions: Arc<Executions>,
 }
 
 /// A running stand-in; stops when dropped.
@@ -148,7 +155,9 @@ impl StandIn {
             in_flight: Mutex::new((0, 0)),
             changed: Notify::new(),
             keep_alive,
+            executions: Arc::default(),
         });
+        shared.executions.set_host(&addr.to_string());
         let task_shared = shared.clone();
         let task = tokio::spawn(async move {
             let mut connections = tokio::task::JoinSet::new();
@@ -172,6 +181,16 @@ impl StandIn {
     /// A webhook URL on the stand-in, e.g. `url("/webhook/chat")`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// The executions started in [`Mode::RespondToChat`].
+    pub fn executions(&self) -> &Executions {
+        &self.shared.executions
+    }
+
+    /// How fast those executions run (n8n: 3 s per Chat node).
+    pub fn set_pace(&self, pace: Pace) {
+        self.shared.executions.set_pace(pace);
     }
 
     /// Changes how later requests are answered.
@@ -254,11 +273,44 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>) {
             // Idle for `keep_alive`, closed, or garbage: close like n8n does.
             _ => return,
         };
+        if request.method == "GET" {
+            let (path, query) = request
+                .path
+                .split_once('?')
+                .unwrap_or((request.path.as_str(), ""));
+            if path == "/chat" {
+                let key = request
+                    .headers
+                    .get("sec-websocket-key")
+                    .cloned()
+                    .unwrap_or_default();
+                let query = query.to_owned();
+                let executions = shared.executions.clone();
+                executions.serve_socket(stream, &key, &query).await;
+                return;
+            }
+            if path.starts_with("/webhook-waiting/") {
+                let host = request.headers.get("host").cloned().unwrap_or_default();
+                let answer = shared.executions.follow_link(
+                    &request.path,
+                    &host,
+                    request.headers.get("user-agent").map(String::as_str),
+                );
+                if stream.write_all(answer.as_bytes()).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+        }
         let input = request.body["chatInput"]
             .as_str()
             .unwrap_or_default()
             .to_owned();
         let load_previous = request.body["action"] == "loadPreviousSession";
+        let session = request.body["sessionId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let mode = lock(&shared.mode).clone();
         let history = lock(&shared.history).clone();
         let number = {
@@ -300,6 +352,9 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>) {
             respond_history(&mut stream, &history)
                 .await
                 .unwrap_or(false)
+        } else if let Mode::RespondToChat(steps) = &mode {
+            let started = shared.executions.start(&session, &input, steps);
+            stream.write_all(started.as_bytes()).await.is_ok()
         } else {
             respond(&mut stream, &mode, &input).await.unwrap_or(false)
         };
@@ -357,7 +412,7 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Recor
 }
 
 /// Replaces the captured Content-Length with the real one.
-fn with_length(head: &str, length: usize) -> String {
+pub(crate) fn with_length(head: &str, length: usize) -> String {
     head.split('\n')
         .map(|l| {
             if l.starts_with("Content-Length:") {
@@ -416,6 +471,8 @@ async fn respond(stream: &mut TcpStream, mode: &Mode, input: &str) -> std::io::R
         Mode::Redirect { location } => respond_redirect(stream, location).await,
         Mode::Huge { bytes } => respond_huge(stream, *bytes).await,
         Mode::EndlessStream | Mode::EndlessLine => respond_endless(stream, mode).await,
+        // Answered in `connection` (it needs the executions).
+        Mode::RespondToChat(_) => Ok(false),
     }
 }
 

@@ -1,14 +1,26 @@
 //! A message being answered: the responder is asked (streamed pieces go
-//! out as `chunk` frames as they arrive), and the outcome is settled in the
-//! store, which routes it to the session's connections here or on another
-//! relay, or keeps it for the next one.
+//! out as `chunk` frames as they arrive; a "Respond to Chat" run is held
+//! until it ends), and the outcome is settled in the store, which routes it
+//! to the session's connections here or on another relay, or keeps it for
+//! the next one. Then the session's next message waiting its turn goes.
 
 use shared::{ErrorCode, ServerMessage};
 
-use super::encode;
+use super::{encode, run};
 use crate::redact;
-use crate::responder::{ChatRequest, ResponderError};
+use crate::responder::{Answer, ChatRequest, ResponderError};
 use crate::AppState;
+
+/// Answers `request`, then every message of its session that waited for
+/// the turn (see [`super::turns`]).
+pub async fn take_turn(state: AppState, request: ChatRequest) {
+    let session = request.session_id.clone();
+    let mut next = Some(request);
+    while let Some(request) = next {
+        answer(state.clone(), request).await;
+        next = state.turns().finished(&session);
+    }
+}
 
 /// Gets one answer and hands it to the session store for delivery.
 pub async fn answer(state: AppState, request: ChatRequest) {
@@ -30,9 +42,26 @@ pub async fn answer(state: AppState, request: ChatRequest) {
     let log = redact::session(&request.session_id);
     let id = request.message_id.clone();
     let (frame, failed) = match result {
-        Ok(text) => {
+        Ok(Answer::Text(text)) => {
             tracing::info!(session = %log, id = %id, latency_ms, "answered");
             (ServerMessage::Response { id, text }, false)
+        }
+        // The bot answers over n8n's chat socket, held here until the run
+        // ends; the message is then done (its bubbles came as `chat`).
+        Ok(Answer::Run { execution_id }) => {
+            match run::hold(&state, &request, &execution_id).await {
+                Ok(()) => {
+                    tracing::info!(session = %log, id = %id, "run finished");
+                    (ServerMessage::Done { id }, false)
+                }
+                Err(e) => {
+                    tracing::warn!(session = %log, id = %id, "run ended: {e}");
+                    (
+                        ServerMessage::error(Some(id), e.code(), e.to_string()),
+                        true,
+                    )
+                }
+            }
         }
         Err(ResponderError::ShuttingDown) => {
             // Not an outcome: the page keeps the message and resends it

@@ -7,6 +7,7 @@
 
 use shared::{ErrorCode, ServerMessage};
 
+use super::turns::{Admitted, RunCommand};
 use super::{answer, takeover, Reply};
 use crate::redact;
 use crate::responder::{ChatRequest, ResponderError};
@@ -55,7 +56,22 @@ pub async fn receive(state: &AppState, session: &str, message: Incoming) -> Opti
         .await
     {
         Begin::Start => {
-            state.spawn_answer(answer::answer(state.clone(), message.into_request(session)));
+            match state.turns().submit(message.into_request(session)) {
+                Admitted::Start(request) => {
+                    state.spawn_answer(answer::take_turn(state.clone(), request));
+                }
+                Admitted::Queued => {
+                    tracing::debug!(session = %log, "waits its turn");
+                }
+                Admitted::Reply(run, request) => {
+                    if let Err(refused) = run.try_send(RunCommand::Reply(request)) {
+                        // The run just ended: a new message after all.
+                        if let RunCommand::Reply(request) = refused.into_inner() {
+                            state.spawn_answer(answer::take_turn(state.clone(), request));
+                        }
+                    }
+                }
+            }
             None
         }
         Begin::Busy => Some(Reply::Frame(ServerMessage::error(
@@ -79,6 +95,18 @@ pub async fn receive(state: &AppState, session: &str, message: Incoming) -> Opti
         Begin::Answered(frame) => {
             tracing::debug!(session = %log, id = %message.id, "duplicate of an answered message; answer sent again");
             Some(Reply::Stored(frame))
+        }
+    }
+}
+
+/// A button of a run's chat message was pressed.
+pub async fn choose(state: &AppState, session: &str, id: &str, seq: u32, button: u32) {
+    match state.turns().run(session, id) {
+        Some(run) => {
+            let _ = run.try_send(RunCommand::Choice { seq, button });
+        }
+        None => {
+            tracing::debug!(session = %redact::session(session), id, "a choice for a run that is over");
         }
     }
 }

@@ -9,12 +9,17 @@
 //! - [`answer`]: asking the responder and settling the outcome.
 //! - [`takeover`]: running a message whose relay crashed mid-answer, one
 //!   [`watchers`] entry per message.
+//! - [`turns`]: a session's messages one after another; a waiting run's
+//!   reply.
+//! - [`run`]: a "Respond to Chat" run held open by the relay.
 //! - [`history`]: a resumed session's earlier messages from n8n's memory.
 
 pub mod answer;
 pub mod history;
 pub mod lifecycle;
+pub mod run;
 pub mod takeover;
+pub mod turns;
 pub mod watchers;
 
 use axum::extract::ws::Utf8Bytes;

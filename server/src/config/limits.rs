@@ -33,4 +33,10 @@ pub struct LimitFlags {
     /// At most this many messages of one session waiting for n8n at once.
     #[arg(long, env = "RELAY_MAX_IN_FLIGHT_PER_SESSION", default_value_t = 32)]
     pub max_in_flight_per_session: usize,
+
+    /// Messages of one conversation sent to n8n at once; the rest wait
+    /// their turn, in order (1: one execution at a time, so a workflow's
+    /// chat memory never races; other conversations are not held up).
+    #[arg(long, env = "RELAY_SESSION_CONCURRENCY", default_value_t = 1)]
+    pub session_concurrency: usize,
 }

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use super::values::{
-    parse_basic_auth, parse_header, parse_push_token, BasicAuth, Secret, WebhookHeader,
+    parse_basic_auth, parse_header, parse_push_token, parse_ws_url, BasicAuth, Secret,
+    WebhookHeader,
 };
 
 /// Where messages go and how n8n is asked.
@@ -66,4 +67,21 @@ pub struct N8nFlags {
     /// Without it the endpoint is off. Never logged.
     #[arg(long, env = "RELAY_PUSH_TOKEN", value_parser = parse_push_token, hide_env_values = true)]
     pub push_token: Option<Secret>,
+
+    /// n8n's chat socket for "Respond to Chat" runs (a Chat Trigger
+    /// responding "Using Response Nodes"), e.g. wss://n8n.example/chat.
+    /// Without it: the webhook URL's origin + /chat, as n8n's widget does.
+    #[arg(long, env = "N8N_CHAT_URL", value_parser = parse_ws_url)]
+    pub n8n_chat_url: Option<url::Url>,
+
+    /// How long a run may wait for the user's reply (n8n's own widget:
+    /// 45 minutes); then the relay lets go of it and tells the page.
+    #[arg(long, env = "RELAY_MAX_WAIT_FOR_REPLY", default_value = "45m", value_parser = humantime::parse_duration)]
+    pub max_wait_for_reply: Duration,
+
+    /// After a run's message, how long to wait for n8n's `n8n|continue`
+    /// before taking the message as a question (n8n sends both in the same
+    /// instant).
+    #[arg(long, env = "RELAY_RUN_SETTLE", default_value = "250ms", value_parser = humantime::parse_duration)]
+    pub run_settle: Duration,
 }

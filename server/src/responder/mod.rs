@@ -26,6 +26,19 @@ pub struct ChatRequest {
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
+/// What answers a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// The answer text (streamed pieces went to `on_chunk` already).
+    Text(String),
+    /// n8n started an execution that answers over its `/chat` socket
+    /// (a Chat Trigger "Using Response Nodes"); see [`crate::chat::run`].
+    Run {
+        /// n8n's execution id — a capability: it never reaches a browser.
+        execution_id: String,
+    },
+}
+
 /// Why no answer could be had. Each maps to one [`ErrorCode`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ResponderError {
@@ -139,15 +152,35 @@ impl Responder {
         }
     }
 
+    /// Opens n8n's chat socket of a run (n8n only).
+    pub async fn open_run(
+        &self,
+        session: &str,
+        execution_id: &str,
+    ) -> Result<n8n::chat_socket::ChatSocket, String> {
+        match self {
+            Responder::Echo(_) => Err("echo mode has no runs".into()),
+            Responder::Webhook(w) => w.open_run(session, execution_id).await,
+        }
+    }
+
+    /// Acts on an approval button of a run (n8n only).
+    pub async fn choose(&self, link: &str, execution_id: &str) -> Result<(), String> {
+        match self {
+            Responder::Echo(_) => Err("echo mode has no runs".into()),
+            Responder::Webhook(w) => w.choose(link, execution_id).await,
+        }
+    }
+
     /// Answers one message. `on_chunk` is called with each piece of a
     /// streamed answer as it arrives; the returned text is the whole answer.
     pub async fn answer(
         &self,
         request: &ChatRequest,
         on_chunk: &(dyn Fn(&str) + Send + Sync),
-    ) -> Result<String, ResponderError> {
+    ) -> Result<Answer, ResponderError> {
         match self {
-            Responder::Echo(e) => Ok(e.answer(request)),
+            Responder::Echo(e) => Ok(Answer::Text(e.answer(request))),
             Responder::Webhook(w) => w.answer(request, on_chunk).await,
         }
     }

@@ -64,6 +64,10 @@ where
     };
     let end = match greet(&mut socket, &state, &peer, &client_id, &out).await {
         Ok(()) => {
+            // A run waiting for this session's reply: its question again.
+            for frame in state.turns().replay(&session) {
+                let _ = tx.try_send(frame);
+            }
             if peer.resumed && state.config().n8n.load_previous_session {
                 tokio::spawn(history::send_history(state.clone(), session.clone(), tx));
             }

@@ -73,6 +73,10 @@ async fn on_frame(
                 ),
             ))),
         },
+        Ok(ClientMessage::Choice { id, seq, button }) => {
+            chat::lifecycle::choose(state, session, &id, seq, button).await;
+            None
+        }
         Err(e) => {
             let id = match e {
                 DecodeError::BadId => None,

@@ -53,6 +53,21 @@ pub fn parse_declared_json(body: &[u8]) -> Result<String, ResponderError> {
     }
 }
 
+/// The execution id of n8n's answer to a Chat Trigger "Using Response
+/// Nodes": `{"executionStarted":true,"executionId":"<id>"}` (the bot's words
+/// come over n8n's `/chat` socket instead).
+pub fn execution_started(body: &[u8]) -> Option<String> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    if value.get("executionStarted") != Some(&Value::Bool(true)) {
+        return None;
+    }
+    match value.get("executionId")? {
+        Value::String(id) if !id.is_empty() && id.len() <= 64 => Some(id.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 /// The text of an answer already parsed as JSON.
 pub fn answer_from_json(value: &Value) -> Result<String, ResponderError> {
     match value {
@@ -248,6 +263,24 @@ mod tests {
             parse_success(&[0xff, 0xfe, 0x00]),
             Err(ResponderError::InvalidResponse(_))
         ));
+    }
+
+    #[test]
+    fn a_started_execution_is_recognised() {
+        assert_eq!(
+            execution_started(br#"{"executionStarted":true,"executionId":"11"}"#),
+            Some("11".into())
+        );
+        assert_eq!(
+            execution_started(br#"{"executionStarted":true,"executionId":12}"#),
+            Some("12".into())
+        );
+        assert_eq!(
+            execution_started(br#"{"executionStarted":false,"executionId":"1"}"#),
+            None
+        );
+        assert_eq!(execution_started(br#"{"output":"x"}"#), None);
+        assert_eq!(execution_started(b"not json"), None);
     }
 
     #[test]

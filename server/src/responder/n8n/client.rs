@@ -28,7 +28,7 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 use super::answer;
 use super::stream::{is_stream_line, NdjsonParser, StreamEvent};
 use crate::config::{BasicAuth, N8nFlags};
-use crate::responder::{ChatRequest, ResponderError};
+use crate::responder::{Answer, ChatRequest, ResponderError};
 
 /// Idle pooled connections are dropped after this (below n8n's 5 s).
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
@@ -52,6 +52,12 @@ pub struct Webhook {
     max_waiting: usize,
     /// Largest answer text (and, doubled for JSON escaping, raw body).
     max_answer_bytes: usize,
+    /// n8n's `/chat` endpoint, for "Respond to Chat" runs.
+    chat_base: Option<url::Url>,
+    /// The headers (auth included) for n8n's `/chat` socket.
+    socket_headers: HeaderMap,
+    /// For approval links (see [`super::approval`]).
+    links: reqwest::Client,
 }
 
 /// A place in the queue for a slot; leaves it when dropped.
@@ -79,6 +85,20 @@ impl Webhook {
                 headers.append(name, value);
             }
         }
+        let mut socket_headers = headers.clone();
+        if let Some(auth) = &config.webhook_basic_auth {
+            use base64::Engine;
+            let token = base64::engine::general_purpose::STANDARD
+                .encode(format!("{}:{}", auth.user, auth.password.0));
+            if let Ok(mut value) = HeaderValue::from_str(&format!("Basic {token}")) {
+                value.set_sensitive(true);
+                socket_headers.insert(reqwest::header::AUTHORIZATION, value);
+            }
+        }
+        let chat_base = config
+            .n8n_chat_url
+            .clone()
+            .or_else(|| super::chat_socket::chat_endpoint(&url));
         let client = reqwest::Client::builder()
             // Never follow a redirect: it would carry the webhook headers
             // and basic auth to whatever host the `Location` names.
@@ -99,7 +119,30 @@ impl Webhook {
             waiting: AtomicUsize::new(0),
             max_waiting: config.max_queued_webhooks,
             max_answer_bytes: config.max_answer_bytes.max(1),
+            chat_base,
+            socket_headers,
+            links: super::approval::client()?,
         })
+    }
+
+    /// Opens n8n's `/chat` socket for execution `execution_id` of `session`.
+    pub async fn open_run(
+        &self,
+        session: &str,
+        execution_id: &str,
+    ) -> Result<super::chat_socket::ChatSocket, String> {
+        let base = self
+            .chat_base
+            .as_ref()
+            .ok_or("no chat socket URL for this webhook (set --n8n-chat-url)")?;
+        let url = super::chat_socket::chat_url(base, session, execution_id);
+        let timeout = Duration::from_secs(10).min(self.timeout);
+        super::chat_socket::ChatSocket::connect(&url, &self.socket_headers, timeout).await
+    }
+
+    /// Acts on an approval button of execution `execution_id`.
+    pub async fn choose(&self, link: &str, execution_id: &str) -> Result<(), String> {
+        super::approval::follow(&self.links, link, execution_id, &self.url).await
     }
 
     /// A slot for one request: at once if one is free, else after waiting
@@ -174,7 +217,7 @@ impl Webhook {
         &self,
         request: &ChatRequest,
         on_chunk: &(dyn Fn(&str) + Send + Sync),
-    ) -> Result<String, ResponderError> {
+    ) -> Result<Answer, ResponderError> {
         let mut body = serde_json::Map::new();
         body.insert("action".into(), "sendMessage".into());
         body.insert(self.session_key.clone(), request.session_id.clone().into());
@@ -199,7 +242,7 @@ impl Webhook {
         &self,
         mut response: reqwest::Response,
         on_chunk: &(dyn Fn(&str) + Send + Sync),
-    ) -> Result<String, ResponderError> {
+    ) -> Result<Answer, ResponderError> {
         let status = response.status();
         redirect_refused(&response)?;
         let declared_json = response
@@ -225,11 +268,17 @@ impl Webhook {
             }
         };
         if streaming {
-            return self.read_stream(response, head, on_chunk).await;
+            return self
+                .read_stream(response, head, on_chunk)
+                .await
+                .map(Answer::Text);
         }
         let body = self.read_body(response, head).await?;
         if !status.is_success() {
             return Err(answer::parse_failure(status.as_u16(), &body));
+        }
+        if let Some(execution_id) = answer::execution_started(&body) {
+            return Ok(Answer::Run { execution_id });
         }
         let answer = if declared_json {
             answer::parse_declared_json(&body)
@@ -239,7 +288,7 @@ impl Webhook {
         if answer.len() > self.max_answer_bytes {
             return Err(self.too_large());
         }
-        Ok(answer)
+        Ok(Answer::Text(answer))
     }
 
     /// The rest of a body after `head`, within the raw-body bound.

@@ -4,8 +4,12 @@
 //! - [`answer`]: reading an answer out of a complete response (and
 //!   `loadPreviousSession`'s history, and n8n's error bodies).
 //! - [`stream`]: reading n8n's streamed (NDJSON) answers as they arrive.
+//! - [`chat_socket`]: n8n's `/chat` socket of a "Respond to Chat" run.
+//! - [`approval`]: acting on an approval button's signed link.
 
 pub mod answer;
+pub mod approval;
+pub mod chat_socket;
 pub mod client;
 pub mod stream;
 

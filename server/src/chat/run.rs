@@ -1,0 +1,423 @@
+//! A "Respond to Chat" run, held by the relay: the execution that message
+//! `id` started in n8n, talking to the user over n8n's `/chat` socket for as
+//! long as it lives — independent of the page's connection.
+//!
+//! - n8n's heartbeats are answered here, so n8n never cancels the execution
+//!   because a phone locked its screen or a train went into a tunnel.
+//! - Every bot message becomes a `chat` frame for the session (delivered,
+//!   or kept for the page's return like a push), numbered by `seq`.
+//! - A message not followed by `n8n|continue` within `--run-settle` is a
+//!   question: the run waits, the page is told (`run` waiting), and the
+//!   session's next message is the reply ([`super::turns`]) — sent to the
+//!   execution on its socket, never as a new POST. A button press
+//!   (`choice`) opens the button's signed link once.
+//! - The socket lost while the run waits (or works) is opened again with
+//!   backoff; n8n re-sends the pending message (recognised, not shown
+//!   twice). A run that keeps dropping the connection has failed or was
+//!   cancelled in n8n.
+//! - The run ends when n8n closes the socket (success: `done` for the
+//!   message), fails, refuses the execution, waits longer than
+//!   `--max-wait-for-reply`, or the relay stops — each an `error` for the
+//!   message the page can see.
+//!
+//! The execution id is a capability (sequential, unauthenticated at n8n):
+//! it stays in this task; nothing derived from it reaches a browser.
+
+use std::time::Duration;
+
+use axum::extract::ws::Utf8Bytes;
+use shared::timing::Backoff;
+use shared::{ButtonStyle, ChatButton, ErrorCode, RunState, ServerMessage};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::encode;
+use super::turns::RunCommand;
+use crate::redact;
+use crate::responder::n8n::chat_socket::{BotMessage, ChatSocket, FromN8n};
+use crate::responder::ChatRequest;
+use crate::AppState;
+
+/// Commands waiting for a run.
+const COMMANDS: usize = 16;
+/// Drops in a row (without a message in between) after which the run is
+/// taken as failed or cancelled in n8n.
+const MAX_DROPS: u32 = 4;
+/// Reconnects to n8n's socket back off like the page does.
+const RECONNECT: Backoff = Backoff {
+    initial: Duration::from_millis(200),
+    max: Duration::from_secs(5),
+    max_attempts: MAX_DROPS,
+};
+
+/// How a run ended badly.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RunError {
+    /// The socket could not be opened at all.
+    #[error("n8n's chat socket could not be opened: {0}")]
+    Unreachable(String),
+    /// n8n refused the execution (unknown id).
+    #[error("n8n does not know this run any more: {0}")]
+    Unknown(String),
+    /// The connection kept dropping: n8n failed or cancelled the execution.
+    #[error("the workflow stopped before it finished (it failed or was cancelled in n8n)")]
+    Stopped,
+    /// No reply within `--max-wait-for-reply`.
+    #[error("the workflow waited longer than {} for your reply and was let go", humantime::format_duration(*.0))]
+    WaitedTooLong(Duration),
+    /// The relay is stopping.
+    #[error("the relay restarted while the workflow was running; n8n keeps that run, but this chat cannot continue it — send your message again to start anew")]
+    RelayStopping,
+}
+
+impl RunError {
+    /// The protocol code.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            RunError::Unreachable(_) => ErrorCode::WebhookUnreachable,
+            RunError::WaitedTooLong(_) => ErrorCode::WebhookTimeout,
+            RunError::Unknown(_) | RunError::Stopped | RunError::RelayStopping => {
+                ErrorCode::WebhookError
+            }
+        }
+    }
+}
+
+/// The last message of the run, and what was done about it.
+#[derive(Debug, Default)]
+struct Shown {
+    seq: u32,
+    message: Option<BotMessage>,
+    /// A button of it was pressed (acted on once).
+    chosen: bool,
+}
+
+/// Holds the run of `request` (execution `execution_id`) until it ends.
+pub async fn hold(
+    state: &AppState,
+    request: &ChatRequest,
+    execution_id: &str,
+) -> Result<(), RunError> {
+    let (tx, rx) = mpsc::channel(COMMANDS);
+    let turns = state.turns();
+    turns.run_started(&request.session_id, &request.message_id, tx);
+    let mut run = Run {
+        state,
+        request,
+        execution_id,
+        shown: Shown::default(),
+        rx,
+    };
+    let result = run.drive().await;
+    turns.run_ended(&request.session_id, &request.message_id);
+    // Replies that reached the run too late become new messages.
+    let mut left = Vec::new();
+    run.rx.close();
+    while let Ok(command) = run.rx.try_recv() {
+        if let RunCommand::Reply(reply) = command {
+            left.push(reply);
+        }
+    }
+    turns.give_back(&request.session_id, left);
+    result
+}
+
+struct Run<'a> {
+    state: &'a AppState,
+    request: &'a ChatRequest,
+    execution_id: &'a str,
+    shown: Shown,
+    rx: mpsc::Receiver<RunCommand>,
+}
+
+impl Run<'_> {
+    fn session(&self) -> &str {
+        &self.request.session_id
+    }
+
+    fn id(&self) -> &str {
+        &self.request.message_id
+    }
+
+    async fn drive(&mut self) -> Result<(), RunError> {
+        let flags = &self.state.config().n8n;
+        let (settle, max_wait) = (flags.run_settle, flags.max_wait_for_reply);
+        let mut socket = self
+            .state
+            .responder()
+            .open_run(self.session(), self.execution_id)
+            .await
+            .map_err(RunError::Unreachable)?;
+        tracing::info!(session = %redact::session(self.session()), id = %self.id(), "run started: holding n8n's chat socket");
+        let mut question_at: Option<Instant> = None;
+        let mut waiting_since: Option<Instant> = None;
+        let mut drops = 0u32;
+        let mut resent = false;
+        loop {
+            let question_due = question_at.unwrap_or_else(far_future);
+            let wait_over = waiting_since.map_or_else(far_future, |t| t + max_wait);
+            tokio::select! {
+                said = socket.next() => match said {
+                    FromN8n::Message(m) => {
+                        drops = 0;
+                        // After a reconnect n8n sends the pending message again.
+                        let again = resent && self.shown.message.as_ref() == Some(&m);
+                        resent = false;
+                        if !again {
+                            self.show(m).await;
+                        }
+                        question_at = Some(Instant::now() + settle);
+                    }
+                    FromN8n::Continue => {
+                        drops = 0;
+                        question_at = None;
+                        if waiting_since.take().is_some() {
+                            self.working().await;
+                        }
+                    }
+                    FromN8n::Finished => return Ok(()),
+                    FromN8n::Refused(text) => return Err(RunError::Unknown(text)),
+                    FromN8n::Dropped(reason) => {
+                        drops += 1;
+                        tracing::debug!(id = %self.id(), drops, "n8n's chat socket dropped: {reason}");
+                        socket = self.reconnect(drops).await?;
+                        resent = true;
+                    }
+                },
+                _ = tokio::time::sleep_until(question_due), if question_at.is_some() => {
+                    question_at = None;
+                    waiting_since = Some(Instant::now());
+                    if let Some(reply) = self.waits().await {
+                        waiting_since = None;
+                        self.reply(&mut socket, reply).await;
+                    }
+                }
+                command = self.rx.recv() => match command {
+                    Some(RunCommand::Reply(reply)) => {
+                        let sent = self.reply(&mut socket, reply).await;
+                        waiting_since = waiting_since.filter(|_| !sent);
+                    }
+                    Some(RunCommand::Choice { seq, button }) => self.choose(seq, button).await,
+                    None => {}
+                },
+                _ = tokio::time::sleep_until(wait_over), if waiting_since.is_some() => {
+                    socket.close().await;
+                    return Err(RunError::WaitedTooLong(max_wait));
+                }
+                _ = self.state.drain_started(), if waiting_since.is_some() => {
+                    socket.close().await;
+                    return Err(RunError::RelayStopping);
+                }
+                _ = self.state.answers_stopped() => {
+                    socket.close().await;
+                    return Err(RunError::RelayStopping);
+                }
+            }
+        }
+    }
+
+    /// Opens the socket again after drop number `drops`.
+    async fn reconnect(&self, drops: u32) -> Result<ChatSocket, RunError> {
+        let mut attempt = drops;
+        loop {
+            if !RECONNECT.allows(attempt) {
+                return Err(RunError::Stopped);
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(RECONNECT.delay(attempt, 0.5)) => {}
+                _ = self.state.answers_stopped() => return Err(RunError::RelayStopping),
+            }
+            match self
+                .state
+                .responder()
+                .open_run(self.session(), self.execution_id)
+                .await
+            {
+                Ok(socket) => return Ok(socket),
+                Err(e) => {
+                    tracing::debug!(id = %self.id(), "reopening n8n's chat socket failed: {e}");
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    /// A new bot message: to the page (or kept for it).
+    async fn show(&mut self, m: BotMessage) {
+        self.shown.seq += 1;
+        self.shown.chosen = false;
+        let frame = chat_frame(self.id(), self.shown.seq, &m);
+        self.shown.message = Some(m);
+        self.deliver(frame).await;
+    }
+
+    /// The run waits: tell the page; a message already in line is the reply.
+    async fn waits(&self) -> Option<ChatRequest> {
+        let waiting = encode(&ServerMessage::Run {
+            id: self.id().to_owned(),
+            state: RunState::Waiting,
+        });
+        let reply = self
+            .state
+            .turns()
+            .run_waits(self.session(), self.id(), self.replay());
+        if reply.is_none() {
+            self.deliver(waiting).await;
+        }
+        reply
+    }
+
+    /// The run goes on without the user.
+    async fn working(&self) {
+        self.state.turns().run_works(self.session(), self.id());
+        self.deliver(encode(&ServerMessage::Run {
+            id: self.id().to_owned(),
+            state: RunState::Working,
+        }))
+        .await;
+    }
+
+    /// Sends the user's reply; its message is then done. While n8n ignores
+    /// typing (an approval that blocks input), a reply ends in an error
+    /// saying to use a button and the run still waits — for the next
+    /// message in line, if any. True if a reply went to n8n.
+    async fn reply(&self, socket: &mut ChatSocket, reply: ChatRequest) -> bool {
+        let store = self.state.store();
+        let mut next = Some(reply);
+        while let Some(reply) = next.take() {
+            let blocked = self
+                .shown
+                .message
+                .as_ref()
+                .is_some_and(|m| m.block_user_input && !self.shown.chosen);
+            if blocked {
+                let error = ServerMessage::error(
+                    Some(reply.message_id.clone()),
+                    ErrorCode::InvalidMessage,
+                    "the workflow waits for one of its buttons; typing does not answer it",
+                );
+                store
+                    .complete(&reply.session_id, &reply.message_id, encode(&error), true)
+                    .await;
+                next = self
+                    .state
+                    .turns()
+                    .run_waits(self.session(), self.id(), self.replay());
+                continue;
+            }
+            if let Err(e) = socket.reply(&reply.session_id, &reply.text).await {
+                // The socket is gone (it is opened again when noticed): the
+                // reply did not reach n8n, which still waits for it.
+                tracing::debug!(id = %self.id(), "the reply could not be sent: {e}");
+                let error = ServerMessage::error(
+                    Some(reply.message_id.clone()),
+                    ErrorCode::WebhookUnreachable,
+                    "the connection to n8n broke while sending your reply; send it again",
+                );
+                store
+                    .complete(&reply.session_id, &reply.message_id, encode(&error), true)
+                    .await;
+                next = self
+                    .state
+                    .turns()
+                    .run_waits(self.session(), self.id(), self.replay());
+                continue;
+            }
+            tracing::info!(session = %redact::session(self.session()), id = %reply.message_id, run = %self.id(), "reply sent to the run");
+            let done = encode(&ServerMessage::Done {
+                id: reply.message_id.clone(),
+            });
+            store
+                .complete(&reply.session_id, &reply.message_id, done, false)
+                .await;
+            self.working().await;
+            return true;
+        }
+        false
+    }
+
+    /// The page's frames of a waiting run (for a page that connects).
+    fn replay(&self) -> Vec<Utf8Bytes> {
+        let mut replay = Vec::new();
+        if let Some(m) = &self.shown.message {
+            replay.push(chat_frame(self.id(), self.shown.seq, m));
+        }
+        replay.push(encode(&ServerMessage::Run {
+            id: self.id().to_owned(),
+            state: RunState::Waiting,
+        }));
+        replay
+    }
+
+    /// Button `button` of chat message `seq` was pressed.
+    async fn choose(&mut self, seq: u32, button: u32) {
+        if seq != self.shown.seq || self.shown.chosen {
+            return; // an old message, or pressed already
+        }
+        let Some(link) = self
+            .shown
+            .message
+            .as_ref()
+            .and_then(|m| m.buttons.get(button as usize))
+            .map(|b| b.link.clone())
+        else {
+            return;
+        };
+        self.shown.chosen = true;
+        match self
+            .state
+            .responder()
+            .choose(&link, self.execution_id)
+            .await
+        {
+            Ok(()) => {
+                tracing::info!(id = %self.id(), seq, button, "button acted on");
+            }
+            Err(e) => {
+                tracing::warn!(id = %self.id(), seq, button, "button not acted on: {e}");
+                self.shown.chosen = false;
+            }
+        }
+    }
+
+    /// To the session's pages, or kept for their return — in order.
+    async fn deliver(&self, frame: Utf8Bytes) {
+        if self
+            .state
+            .store()
+            .push(self.session(), frame)
+            .await
+            .is_none()
+        {
+            tracing::debug!(session = %redact::session(self.session()), "a run's frame for a forgotten session");
+        }
+    }
+}
+
+/// The `chat` frame of bot message `m`, number `seq` of the run of `id`.
+/// Only the labels of buttons reach the page, never their links.
+fn chat_frame(id: &str, seq: u32, m: &BotMessage) -> Utf8Bytes {
+    let buttons = m
+        .buttons
+        .iter()
+        .map(|b| ChatButton {
+            text: b.text.clone(),
+            style: if b.kind == "primary" {
+                ButtonStyle::Primary
+            } else {
+                ButtonStyle::Secondary
+            },
+        })
+        .collect();
+    encode(&ServerMessage::Chat {
+        id: id.to_owned(),
+        seq,
+        text: m.text.clone(),
+        buttons,
+        block_user_input: m.block_user_input,
+    })
+}
+
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(365 * 24 * 3600)
+}

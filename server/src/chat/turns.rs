@@ -1,0 +1,317 @@
+//! One conversation, one execution at a time: a session's messages go to
+//! n8n in the order the page sent them, at most `--session-concurrency` at
+//! once (default 1), so a workflow whose memory is keyed by `sessionId`
+//! never races with itself; other sessions are not held up.
+//!
+//! And the runs of "Respond to Chat" workflows: while a run waits for the
+//! user, the session's next message *is* the reply (it goes to the run, not
+//! to n8n as a new execution); a message that arrives while the run works
+//! waits its turn — for the run to ask, or for it to end.
+//!
+//! Decisions are made under one lock, so a message can never slip between
+//! "the run started waiting" and "the queue was looked at".
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+use axum::extract::ws::Utf8Bytes;
+use tokio::sync::mpsc;
+
+use crate::responder::ChatRequest;
+
+/// What a run is told.
+#[derive(Debug)]
+pub enum RunCommand {
+    /// The user's reply (a message of the session).
+    Reply(ChatRequest),
+    /// A button of chat message `seq`.
+    Choice {
+        /// The chat message.
+        seq: u32,
+        /// Which button.
+        button: u32,
+    },
+}
+
+/// A run as the scheduler knows it.
+#[derive(Debug)]
+struct RunEntry {
+    /// The message that started it.
+    id: String,
+    tx: mpsc::Sender<RunCommand>,
+    /// Waiting for the user.
+    waiting: bool,
+    /// What a page that (re)connects is sent while the run waits: its last
+    /// chat message and the waiting state.
+    replay: Vec<Utf8Bytes>,
+}
+
+#[derive(Debug, Default)]
+struct Conversation {
+    running: usize,
+    queue: VecDeque<ChatRequest>,
+    runs: Vec<RunEntry>,
+}
+
+impl Conversation {
+    fn idle(&self) -> bool {
+        self.running == 0 && self.queue.is_empty() && self.runs.is_empty()
+    }
+}
+
+/// What to do with a new message.
+#[derive(Debug)]
+pub enum Admitted {
+    /// Send it to n8n now (its turn).
+    Start(ChatRequest),
+    /// It waits its turn.
+    Queued,
+    /// A run waits for the user: this message is the reply.
+    Reply(mpsc::Sender<RunCommand>, ChatRequest),
+}
+
+/// The turns of every session.
+#[derive(Debug)]
+pub struct Turns {
+    inner: Mutex<HashMap<String, Conversation>>,
+    concurrency: usize,
+}
+
+impl Turns {
+    /// Turns with at most `concurrency` messages of a session at n8n.
+    pub fn new(concurrency: usize) -> Self {
+        Turns {
+            inner: Mutex::new(HashMap::new()),
+            concurrency: concurrency.max(1),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Conversation>> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Admits a new message of its session.
+    pub fn submit(&self, request: ChatRequest) -> Admitted {
+        let mut all = self.lock();
+        let c = all.entry(request.session_id.clone()).or_default();
+        if let Some(run) = c.runs.iter_mut().find(|r| r.waiting) {
+            run.waiting = false;
+            return Admitted::Reply(run.tx.clone(), request);
+        }
+        if c.running < self.concurrency {
+            c.running += 1;
+            Admitted::Start(request)
+        } else {
+            c.queue.push_back(request);
+            Admitted::Queued
+        }
+    }
+
+    /// A turn of `session` ended: the next message waiting, if any, takes
+    /// it (send it now); otherwise the turn is free.
+    pub fn finished(&self, session: &str) -> Option<ChatRequest> {
+        let mut all = self.lock();
+        let c = all.get_mut(session)?;
+        let next = c.queue.pop_front();
+        if next.is_none() {
+            c.running = c.running.saturating_sub(1);
+        }
+        if c.idle() {
+            all.remove(session);
+        }
+        next
+    }
+
+    /// A run started by message `id` of `session` is live.
+    pub fn run_started(&self, session: &str, id: &str, tx: mpsc::Sender<RunCommand>) {
+        let mut all = self.lock();
+        all.entry(session.to_owned())
+            .or_default()
+            .runs
+            .push(RunEntry {
+                id: id.to_owned(),
+                tx,
+                waiting: false,
+                replay: Vec::new(),
+            });
+    }
+
+    /// The run waits for the user. If a message of the session is already
+    /// waiting its turn, it is the reply (returned; the run stays working);
+    /// otherwise the next message will be. `replay` is what a page that
+    /// connects meanwhile is sent.
+    pub fn run_waits(
+        &self,
+        session: &str,
+        id: &str,
+        replay: Vec<Utf8Bytes>,
+    ) -> Option<ChatRequest> {
+        let mut all = self.lock();
+        let c = all.get_mut(session)?;
+        if let Some(next) = c.queue.pop_front() {
+            return Some(next);
+        }
+        if let Some(run) = c.runs.iter_mut().find(|r| r.id == id) {
+            run.waiting = true;
+            run.replay = replay;
+        }
+        None
+    }
+
+    /// The run went on without the user.
+    pub fn run_works(&self, session: &str, id: &str) {
+        let mut all = self.lock();
+        if let Some(run) = all
+            .get_mut(session)
+            .and_then(|c| c.runs.iter_mut().find(|r| r.id == id))
+        {
+            run.waiting = false;
+            run.replay.clear();
+        }
+    }
+
+    /// The run ended.
+    pub fn run_ended(&self, session: &str, id: &str) {
+        let mut all = self.lock();
+        if let Some(c) = all.get_mut(session) {
+            c.runs.retain(|r| r.id != id);
+            if c.idle() {
+                all.remove(session);
+            }
+        }
+    }
+
+    /// Puts messages a run did not take back at the head of the queue (in
+    /// their order), to be sent as new messages.
+    pub fn give_back(&self, session: &str, requests: Vec<ChatRequest>) {
+        if requests.is_empty() {
+            return;
+        }
+        let mut all = self.lock();
+        let c = all.entry(session.to_owned()).or_default();
+        for request in requests.into_iter().rev() {
+            c.queue.push_front(request);
+        }
+    }
+
+    /// The run started by message `id` of `session`, to tell it something.
+    pub fn run(&self, session: &str, id: &str) -> Option<mpsc::Sender<RunCommand>> {
+        let all = self.lock();
+        all.get(session)?
+            .runs
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.tx.clone())
+    }
+
+    /// What a page that (re)connects to `session` must see of its waiting
+    /// runs.
+    pub fn replay(&self, session: &str) -> Vec<Utf8Bytes> {
+        let all = self.lock();
+        all.get(session)
+            .map(|c| {
+                c.runs
+                    .iter()
+                    .filter(|r| r.waiting)
+                    .flat_map(|r| r.replay.iter().cloned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Sessions with anything going on (for tests and `/healthz`).
+    pub fn active_sessions(&self) -> usize {
+        self.lock().len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(session: &str, id: &str) -> ChatRequest {
+        ChatRequest {
+            session_id: session.into(),
+            message_id: id.into(),
+            text: id.into(),
+            metadata: None,
+        }
+    }
+
+    fn started(a: Admitted) -> String {
+        match a {
+            Admitted::Start(r) => r.message_id,
+            other => panic!("expected start, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_sessions_messages_go_one_at_a_time_in_order() {
+        let t = Turns::new(1);
+        assert_eq!(started(t.submit(msg("s", "a"))), "a");
+        assert!(matches!(t.submit(msg("s", "b")), Admitted::Queued));
+        assert!(matches!(t.submit(msg("s", "c")), Admitted::Queued));
+        assert_eq!(
+            started(t.submit(msg("other", "x"))),
+            "x",
+            "others go at once"
+        );
+        assert_eq!(t.finished("s").map(|r| r.message_id).as_deref(), Some("b"));
+        assert_eq!(t.finished("s").map(|r| r.message_id).as_deref(), Some("c"));
+        assert!(t.finished("s").is_none());
+        assert_eq!(started(t.submit(msg("s", "d"))), "d", "the turn is free");
+        assert!(t.finished("s").is_none());
+        assert!(t.finished("other").is_none());
+        assert_eq!(t.active_sessions(), 0, "nothing left behind");
+    }
+
+    #[test]
+    fn concurrency_lets_several_go() {
+        let t = Turns::new(2);
+        assert_eq!(started(t.submit(msg("s", "a"))), "a");
+        assert_eq!(started(t.submit(msg("s", "b"))), "b");
+        assert!(matches!(t.submit(msg("s", "c")), Admitted::Queued));
+    }
+
+    #[test]
+    fn a_waiting_run_takes_the_next_message_as_its_reply() {
+        let t = Turns::new(1);
+        assert_eq!(started(t.submit(msg("s", "m"))), "m");
+        let (tx, _rx) = mpsc::channel(4);
+        t.run_started("s", "m", tx);
+        // Typed while the run works: waits its turn, then is the reply.
+        assert!(matches!(t.submit(msg("s", "early")), Admitted::Queued));
+        let reply = t.run_waits("s", "m", vec![Utf8Bytes::from_static("q")]);
+        assert_eq!(reply.map(|r| r.message_id).as_deref(), Some("early"));
+        assert!(t.replay("s").is_empty(), "still working: nothing to replay");
+        // Now it waits: the next message goes to it at once.
+        assert!(t
+            .run_waits("s", "m", vec![Utf8Bytes::from_static("q2")])
+            .is_none());
+        assert_eq!(t.replay("s"), [Utf8Bytes::from_static("q2")]);
+        match t.submit(msg("s", "reply")) {
+            Admitted::Reply(_, r) => assert_eq!(r.message_id, "reply"),
+            other => panic!("{other:?}"),
+        }
+        // Working again: the next one waits.
+        assert!(matches!(t.submit(msg("s", "later")), Admitted::Queued));
+        t.run_ended("s", "m");
+        assert_eq!(
+            t.finished("s").map(|r| r.message_id).as_deref(),
+            Some("later")
+        );
+        assert!(t.finished("s").is_none());
+        assert_eq!(t.active_sessions(), 0);
+    }
+
+    #[test]
+    fn replies_a_run_did_not_take_go_back_first_in_order() {
+        let t = Turns::new(1);
+        started(t.submit(msg("s", "m")));
+        assert!(matches!(t.submit(msg("s", "c")), Admitted::Queued));
+        t.give_back("s", vec![msg("s", "a"), msg("s", "b")]);
+        let order: Vec<String> =
+            std::iter::from_fn(|| t.finished("s").map(|r| r.message_id)).collect();
+        assert_eq!(order, ["a", "b", "c"]);
+    }
+}

@@ -1,0 +1,254 @@
+//! The relay's side of n8n's `/chat` WebSocket, for one execution of a Chat
+//! Trigger "Using Response Nodes" (`../shared/n8n/respond-to-chat/`).
+//!
+//! `ws(s)://<n8n>/chat?sessionId=…&executionId=…&isPublic=true`, with the
+//! webhook's headers and basic auth. n8n's `n8n|heartbeat` is answered with
+//! `n8n|heartbeat-ack` here, whatever the page does — n8n cancels an
+//! execution whose acks stop for 60 s. Every other text frame is a bot
+//! message: plain text, or a `with-buttons` JSON (an approval);
+//! `n8n|continue` means n8n went on without waiting for a reply. A close
+//! without a code is success; a dropped connection (no close frame) is a
+//! failure, a cancel — or a network problem.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use reqwest::header::HeaderMap;
+use serde::Deserialize;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// Largest frame accepted from n8n (a chat message; buttons included).
+const MAX_FRAME: usize = 1024 * 1024;
+
+/// A button of an approval, as n8n sent it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Button {
+    /// The label.
+    pub text: String,
+    /// The signed `webhook-waiting` link that acts on it (a capability: it
+    /// names the execution; never sent to a browser).
+    pub link: String,
+    /// `primary` (approve) or `secondary`.
+    #[serde(rename = "type", default)]
+    pub kind: String,
+}
+
+/// A bot message of the execution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BotMessage {
+    /// The text.
+    pub text: String,
+    /// Approval buttons, in order (empty for a plain message).
+    pub buttons: Vec<Button>,
+    /// Typing is ignored by n8n until a button is used.
+    pub block_user_input: bool,
+}
+
+/// What n8n's socket said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FromN8n {
+    /// A bot message.
+    Message(BotMessage),
+    /// `n8n|continue`: n8n went on; it does not wait for the user.
+    Continue,
+    /// A close without a status code: the execution ended successfully.
+    Finished,
+    /// The connection dropped without a close frame (n8n does that for a
+    /// failed or cancelled execution), or failed otherwise.
+    Dropped(String),
+    /// n8n refused the socket (unknown execution, missing id): its text.
+    Refused(String),
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WithButtons {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    block_user_input: bool,
+    #[serde(default)]
+    buttons: Vec<Button>,
+}
+
+/// Reads one bot message: buttons only for a `with-buttons` object (what
+/// n8n's widget does), anything else is text as it came.
+pub fn parse_message(text: &str) -> BotMessage {
+    match serde_json::from_str::<WithButtons>(text) {
+        Ok(w) if w.kind == "with-buttons" => BotMessage {
+            text: w.text,
+            buttons: w.buttons,
+            block_user_input: w.block_user_input,
+        },
+        _ => BotMessage {
+            text: text.to_owned(),
+            buttons: Vec::new(),
+            block_user_input: false,
+        },
+    }
+}
+
+/// The `/chat` URL of an execution: n8n's chat endpoint (the webhook URL's
+/// origin + `/chat`, or `--n8n-chat-url`) with the ids.
+pub fn chat_url(base: &url::Url, session_id: &str, execution_id: &str) -> url::Url {
+    let mut url = base.clone();
+    url.query_pairs_mut()
+        .clear()
+        .append_pair("sessionId", session_id)
+        .append_pair("executionId", execution_id)
+        .append_pair("isPublic", "true");
+    url
+}
+
+/// n8n's chat endpoint for a webhook URL: same origin, `ws(s)`, `/chat`.
+pub fn chat_endpoint(webhook: &url::Url) -> Option<url::Url> {
+    let scheme = match webhook.scheme() {
+        "https" => "wss",
+        "http" => "ws",
+        _ => return None,
+    };
+    let host = webhook.host_str()?;
+    let port = webhook.port().map(|p| format!(":{p}")).unwrap_or_default();
+    let host = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    };
+    url::Url::parse(&format!("{scheme}://{host}{port}/chat")).ok()
+}
+
+/// One open socket to an execution.
+#[derive(Debug)]
+pub struct ChatSocket {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl ChatSocket {
+    /// Opens the socket with the webhook's `headers` (auth included).
+    pub async fn connect(
+        url: &url::Url,
+        headers: &HeaderMap,
+        timeout: Duration,
+    ) -> Result<ChatSocket, String> {
+        let mut request = url
+            .as_str()
+            .into_client_request()
+            .map_err(|e| format!("bad chat URL: {e}"))?;
+        for (name, value) in headers {
+            request.headers_mut().append(name.clone(), value.clone());
+        }
+        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+            .max_message_size(Some(MAX_FRAME))
+            .max_frame_size(Some(MAX_FRAME));
+        let connect = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
+        match tokio::time::timeout(timeout, connect).await {
+            Ok(Ok((ws, _))) => Ok(ChatSocket { ws }),
+            Ok(Err(e)) => Err(format!("cannot open n8n's chat socket: {e}")),
+            Err(_) => Err("n8n's chat socket did not open in time".into()),
+        }
+    }
+
+    /// The next thing n8n says (heartbeats are answered here).
+    pub async fn next(&mut self) -> FromN8n {
+        loop {
+            let frame = match self.ws.next().await {
+                Some(Ok(frame)) => frame,
+                Some(Err(e)) => return FromN8n::Dropped(e.to_string()),
+                None => return FromN8n::Dropped("the connection closed".into()),
+            };
+            match frame {
+                Message::Text(text) => match text.as_str() {
+                    "n8n|heartbeat" => {
+                        if let Err(e) = self.ws.send(Message::text("n8n|heartbeat-ack")).await {
+                            return FromN8n::Dropped(e.to_string());
+                        }
+                    }
+                    "n8n|continue" => return FromN8n::Continue,
+                    other if other.starts_with("Execution with id ") => {
+                        return FromN8n::Refused(other.to_owned())
+                    }
+                    other => return FromN8n::Message(parse_message(other)),
+                },
+                Message::Close(None) => return FromN8n::Finished,
+                Message::Close(Some(frame)) => {
+                    return match frame.code {
+                        CloseCode::Normal | CloseCode::Status => FromN8n::Finished,
+                        CloseCode::Policy => {
+                            FromN8n::Refused("n8n refused the chat socket (1008)".into())
+                        }
+                        code => FromN8n::Dropped(format!("closed with {code}")),
+                    }
+                }
+                Message::Ping(_) | Message::Pong(_) | Message::Binary(_) | Message::Frame(_) => {}
+            }
+        }
+    }
+
+    /// Sends the user's reply to the waiting execution.
+    pub async fn reply(&mut self, session_id: &str, text: &str) -> Result<(), String> {
+        let frame = serde_json::json!({
+            "sessionId": session_id,
+            "action": "sendMessage",
+            "chatInput": text,
+        });
+        self.ws
+            .send(Message::text(frame.to_string()))
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Closes the socket normally (n8n keeps a waiting execution waiting).
+    pub async fn close(mut self) {
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.ws.close(None)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_and_approvals_as_n8n_sends_them() {
+        let plain = parse_message("first message (you said: hi)");
+        assert_eq!(plain.text, "first message (you said: hi)");
+        assert!(plain.buttons.is_empty());
+        // The captured approval frame (03-approval-buttons).
+        let frame = r#"{"type":"with-buttons","text":"Deploy version 1.2.3?","blockUserInput":true,"buttons":[{"text":"Yes, deploy","link":"http://127.0.0.1:5678/webhook-waiting/18/f3000000-0000-4000-8000-000000000002?approved=true&signature=311b","type":"primary"},{"text":"No","link":"http://127.0.0.1:5678/webhook-waiting/18/f3000000-0000-4000-8000-000000000002?approved=false&signature=de62","type":"secondary"}]}"#;
+        let m = parse_message(frame);
+        assert_eq!(m.text, "Deploy version 1.2.3?");
+        assert!(m.block_user_input);
+        assert_eq!(m.buttons.len(), 2);
+        assert_eq!(
+            (m.buttons[0].text.as_str(), m.buttons[0].kind.as_str()),
+            ("Yes, deploy", "primary")
+        );
+        // JSON that is not an approval stays text.
+        let json = parse_message(r#"{"output":"x"}"#);
+        assert_eq!(json.text, r#"{"output":"x"}"#);
+    }
+
+    #[test]
+    fn the_chat_url_follows_the_webhooks_origin() {
+        let hook: url::Url = "https://n8n.example:8443/webhook/abc/chat?x=1"
+            .parse()
+            .expect("url");
+        let base = chat_endpoint(&hook).expect("endpoint");
+        assert_eq!(base.as_str(), "wss://n8n.example:8443/chat");
+        let url = chat_url(&base, "s 1", "42");
+        assert_eq!(
+            url.as_str(),
+            "wss://n8n.example:8443/chat?sessionId=s+1&executionId=42&isPublic=true"
+        );
+        let local: url::Url = "http://127.0.0.1:5678/webhook/x/chat".parse().expect("url");
+        assert_eq!(
+            chat_endpoint(&local).expect("endpoint").as_str(),
+            "ws://127.0.0.1:5678/chat"
+        );
+    }
+}
