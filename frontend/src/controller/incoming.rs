@@ -45,6 +45,23 @@ impl Chat {
             ServerMessage::History { messages } => {
                 self.view.conversation.update(|c| c.merge_history(messages))
             }
+            ServerMessage::Chat {
+                id,
+                seq,
+                text,
+                buttons,
+                block_user_input,
+            } => {
+                self.view.conversation.update(|c| {
+                    c.on_chat(id, *seq, text, buttons, *block_user_input);
+                });
+            }
+            ServerMessage::Run { id, state } => {
+                self.view.conversation.update(|c| c.on_run(id, *state));
+            }
+            ServerMessage::Done { id } => {
+                self.view.conversation.update(|c| c.on_done(id));
+            }
             ServerMessage::Error { id, code, message } => {
                 self.view.conversation.update(|c| {
                     c.on_error(id.as_deref(), *code, message);

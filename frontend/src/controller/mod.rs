@@ -224,6 +224,21 @@ impl Chat {
         id
     }
 
+    /// The user pressed button `button` of the run's chat message `(id,
+    /// seq)`: sent once; if it cannot be sent now, the buttons stay usable.
+    pub fn choose(&self, id: &str, seq: u32, button: u32) {
+        let frame = self
+            .view
+            .conversation
+            .try_update(|c| c.choose(id, seq, button))
+            .flatten();
+        if let Some(frame) = frame {
+            if !self.send_frame(&frame) {
+                self.view.conversation.update(|c| c.unchoose(id, seq));
+            }
+        }
+    }
+
     /// The user clicked retry on a failed message.
     pub fn retry_message(&self, id: &str) {
         self.view.conversation.update(|c| c.retry(id));

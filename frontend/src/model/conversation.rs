@@ -11,7 +11,7 @@
 //! error, so every message shows exactly one outcome.
 
 use serde::{Deserialize, Serialize};
-use shared::{ClientMessage, ErrorCode};
+use shared::{ChatButton, ClientMessage, ErrorCode, RunState};
 
 /// Who a line is from. Serialized names are the `data-role` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -96,6 +96,18 @@ pub struct Line {
     /// `retry: true` until the new outcome arrives.
     #[serde(default)]
     pub retry: bool,
+    /// For a run's chat messages: their number in the run (1, 2, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u32>,
+    /// For a run's chat messages: the buttons to choose from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<ChatButton>,
+    /// With buttons: typing does not answer (a button must be used).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub block_input: bool,
+    /// The button the user pressed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chosen: Option<u32>,
 }
 
 impl Line {
@@ -110,6 +122,10 @@ impl Line {
             streaming: false,
             sent_at: None,
             retry: false,
+            seq: None,
+            buttons: Vec::new(),
+            block_input: false,
+            chosen: None,
         }
     }
 }
@@ -119,6 +135,10 @@ impl Line {
 pub struct Conversation {
     /// Oldest first.
     pub lines: Vec<Line>,
+    /// The message whose run waits for the user's reply, if any: the next
+    /// message typed answers it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<String>,
 }
 
 /// How [`Conversation::save_within`] went.
@@ -358,8 +378,11 @@ impl Conversation {
         if self.delivery(id) != Some(Delivery::Failed) {
             return;
         }
-        self.lines
-            .retain(|l| !(l.id == id && matches!(l.role, Role::Error | Role::Bot)));
+        // The error and a partial answer go; a run's messages stay (they
+        // were said).
+        self.lines.retain(|l| {
+            !(l.id == id && (l.role == Role::Error || (l.role == Role::Bot && l.seq.is_none())))
+        });
         if let Some(user) = self.user(id) {
             user.delivery = Some(Delivery::Queued);
             user.retry = true;
@@ -376,6 +399,101 @@ impl Conversation {
         self.lines.push(Line::new(id, Role::Bot, text));
         self.trim();
         true
+    }
+
+    /// A message of the run that message `id` started (`seq` within it):
+    /// a bot line at the end, once per `(id, seq)` (a page that reconnects
+    /// may be sent it again). Returns whether it was new.
+    pub fn on_chat(
+        &mut self,
+        id: &str,
+        seq: u32,
+        text: &str,
+        buttons: &[ChatButton],
+        block_input: bool,
+    ) -> bool {
+        let known = self
+            .lines
+            .iter()
+            .any(|l| l.role == Role::Bot && l.id == id && l.seq == Some(seq));
+        if known {
+            return false;
+        }
+        self.lines.push(Line {
+            seq: Some(seq),
+            buttons: buttons.to_vec(),
+            block_input,
+            ..Line::new(id, Role::Bot, text)
+        });
+        self.trim();
+        true
+    }
+
+    /// The run of message `id` waits for the user, or works.
+    pub fn on_run(&mut self, id: &str, state: RunState) {
+        match state {
+            RunState::Waiting => self.waiting = Some(id.to_owned()),
+            RunState::Working => {
+                if self.waiting.as_deref() == Some(id) {
+                    self.waiting = None;
+                }
+            }
+        }
+    }
+
+    /// Message `id` is handled: its run ended, or it was a run's reply.
+    pub fn on_done(&mut self, id: &str) {
+        if let Some(user) = self.user(id) {
+            if user.delivery.is_some_and(Delivery::is_pending) {
+                user.delivery = Some(Delivery::Answered);
+                user.retry = false;
+            }
+        }
+        if self.waiting.as_deref() == Some(id) {
+            self.waiting = None;
+        }
+    }
+
+    /// The chat message with buttons the waiting run asks about, if the
+    /// run waits for one: `(its line's id, seq, whether typing is blocked)`.
+    pub fn waiting_for_buttons(&self) -> Option<(&str, u32, bool)> {
+        let id = self.waiting.as_deref()?;
+        self.lines
+            .iter()
+            .rev()
+            .find(|l| l.role == Role::Bot && l.id == id && l.seq.is_some())
+            .filter(|l| !l.buttons.is_empty() && l.chosen.is_none())
+            .and_then(|l| Some((l.id.as_str(), l.seq?, l.block_input)))
+    }
+
+    /// The user pressed button `button` of chat message `(id, seq)`: the
+    /// frame to send, once (`None` if it cannot be pressed now).
+    pub fn choose(&mut self, id: &str, seq: u32, button: u32) -> Option<ClientMessage> {
+        let waiting = self.waiting.as_deref() == Some(id);
+        let line = self
+            .lines
+            .iter_mut()
+            .find(|l| l.role == Role::Bot && l.id == id && l.seq == Some(seq))?;
+        if !waiting || line.chosen.is_some() || button as usize >= line.buttons.len() {
+            return None;
+        }
+        line.chosen = Some(button);
+        Some(ClientMessage::Choice {
+            id: id.to_owned(),
+            seq,
+            button,
+        })
+    }
+
+    /// A press could not be sent: the buttons can be used again.
+    pub fn unchoose(&mut self, id: &str, seq: u32) {
+        if let Some(line) = self
+            .lines
+            .iter_mut()
+            .find(|l| l.role == Role::Bot && l.id == id && l.seq == Some(seq))
+        {
+            line.chosen = None;
+        }
     }
 
     /// Whether a message is on the wire (it must be queued again when the
@@ -431,6 +549,7 @@ impl Conversation {
     /// Forgets everything (a new chat).
     pub fn clear(&mut self) {
         self.lines.clear();
+        self.waiting = None;
     }
 
     /// Clears the history: every line goes except messages still waiting
@@ -486,6 +605,74 @@ mod tests {
         assert_eq!(c.lines.len(), 7, "what is shown is unchanged");
         // No room even for the pending message: said so.
         assert_eq!(c.save_within(|_| false), Saved::Failed);
+    }
+
+    #[test]
+    fn a_runs_messages_are_bubbles_once_each_and_the_reply_is_a_message() {
+        let mut c = conv_with(&["m"]);
+        c.mark_sent("m", 1.0);
+        assert!(c.on_chat("m", 1, "What is your name?", &[], false));
+        assert!(
+            !c.on_chat("m", 1, "What is your name?", &[], false),
+            "sent again after a reconnect"
+        );
+        c.on_run("m", RunState::Waiting);
+        assert_eq!(c.waiting.as_deref(), Some("m"));
+        assert_eq!(c.delivery("m"), Some(Delivery::Sent), "the run is not over");
+        // The reply is an ordinary message; the run goes on.
+        c.add_user("r".into(), "Ada".into());
+        c.on_run("m", RunState::Working);
+        assert_eq!(c.waiting, None);
+        c.on_done("r");
+        assert!(c.on_chat("m", 2, "Hello Ada", &[], false));
+        c.on_done("m");
+        assert_eq!(c.delivery("m"), Some(Delivery::Answered));
+        assert_eq!(c.delivery("r"), Some(Delivery::Answered));
+        let bots: Vec<&str> = c
+            .lines
+            .iter()
+            .filter(|l| l.role == Role::Bot)
+            .map(|l| l.text.as_str())
+            .collect();
+        assert_eq!(bots, ["What is your name?", "Hello Ada"]);
+        assert!(c.outbox().is_empty());
+        // The waiting state survives a reload.
+        c.on_run("m", RunState::Waiting);
+        let saved: Conversation =
+            serde_json::from_str(&serde_json::to_string(&c).expect("json")).expect("back");
+        assert_eq!(saved.waiting.as_deref(), Some("m"));
+    }
+
+    #[test]
+    fn a_button_is_pressed_once_and_only_while_its_run_waits() {
+        let yes_no = [
+            ChatButton {
+                text: "Yes".into(),
+                style: shared::ButtonStyle::Primary,
+            },
+            ChatButton {
+                text: "No".into(),
+                style: shared::ButtonStyle::Secondary,
+            },
+        ];
+        let mut c = conv_with(&["m"]);
+        c.on_chat("m", 1, "Deploy?", &yes_no, true);
+        assert_eq!(c.choose("m", 1, 0), None, "not waiting yet");
+        c.on_run("m", RunState::Waiting);
+        assert_eq!(c.waiting_for_buttons(), Some(("m", 1, true)));
+        assert_eq!(c.choose("m", 1, 5), None, "no such button");
+        assert_eq!(
+            c.choose("m", 1, 0),
+            Some(ClientMessage::Choice {
+                id: "m".into(),
+                seq: 1,
+                button: 0
+            })
+        );
+        assert_eq!(c.choose("m", 1, 1), None, "once");
+        assert_eq!(c.waiting_for_buttons(), None);
+        c.unchoose("m", 1);
+        assert!(c.choose("m", 1, 1).is_some(), "again after a failed send");
     }
 
     #[test]

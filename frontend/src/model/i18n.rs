@@ -181,6 +181,27 @@ impl Lang {
             "The server started a new conversation; earlier messages are not answered in it.",
         )
     }
+    /// A run waits for the user's reply.
+    pub fn run_waiting(self) -> &'static str {
+        self.pick(
+            "Der Workflow wartet auf deine Antwort.",
+            "The workflow is waiting for your reply.",
+        )
+    }
+    /// A run waits for one of its buttons; typing is blocked.
+    pub fn run_waiting_buttons(self) -> &'static str {
+        self.pick(
+            "Der Workflow wartet darauf, dass du einen der Knöpfe wählst.",
+            "The workflow is waiting for you to choose one of the buttons.",
+        )
+    }
+    /// A run waits for a button; a typed reply counts as declining.
+    pub fn run_waiting_typing_declines(self) -> &'static str {
+        self.pick(
+            "Der Workflow wartet auf deine Wahl. Eine getippte Antwort gilt als Ablehnung.",
+            "The workflow is waiting for your choice. A typed reply counts as declining.",
+        )
+    }
     /// Even after trimming old messages, the browser's storage is full.
     pub fn storage_full(self) -> &'static str {
         self.pick(

@@ -7,7 +7,7 @@ use std::time::Duration;
 use gloo_timers::callback::Interval;
 use leptos::prelude::*;
 
-use super::composer::{Composer, StorageNote};
+use super::composer::{Composer, RunWaiting, StorageNote};
 use super::header::{StatusIndicator, Tools};
 use super::messages::MessageList;
 use super::window::ChatWindow;
@@ -139,6 +139,8 @@ pub fn ChatPanel(view: View, chat: Shared, window_mode: bool) -> impl IntoView {
         })
     };
     let retry_message = move |id: String| chat.with_value(|c| c.retry_message(&id));
+    let choose =
+        move |id: String, seq: u32, button: u32| chat.with_value(|c| c.choose(&id, seq, button));
     let retry = move || chat.with_value(|c| c.dispatch(Event::RetryNow));
     view! {
         <div class="chat">
@@ -154,7 +156,8 @@ pub fn ChatPanel(view: View, chat: Shared, window_mode: bool) -> impl IntoView {
             {if window_mode {
                 view! {
                     <div class="chat-body">
-                        <MessageList view=view retry=retry_message />
+                        <MessageList view=view retry=retry_message choose=choose />
+                        <RunWaiting view=view />
                         <StorageNote view=view />
                         <Composer view=view send=send />
                     </div>
@@ -163,7 +166,8 @@ pub fn ChatPanel(view: View, chat: Shared, window_mode: bool) -> impl IntoView {
             } else {
                 view! {
                     <main class="chat-body">
-                        <MessageList view=view retry=retry_message />
+                        <MessageList view=view retry=retry_message choose=choose />
+                        <RunWaiting view=view />
                         <StorageNote view=view />
                         <Composer view=view send=send />
                     </main>

@@ -5,6 +5,26 @@ use leptos::prelude::*;
 
 use crate::controller::View;
 
+/// While a run waits for the user: what it waits for. A question: the
+/// next message is the reply. Buttons: press one — or, when typing is
+/// allowed, know that a typed reply declines.
+#[component]
+pub fn RunWaiting(view: View) -> impl IntoView {
+    let text = move || {
+        let lang = view.lang.get();
+        view.conversation.with(|c| match c.waiting_for_buttons() {
+            Some((_, _, true)) => lang.run_waiting_buttons(),
+            Some((_, _, false)) => lang.run_waiting_typing_declines(),
+            None => lang.run_waiting(),
+        })
+    };
+    view! {
+        <Show when=move || view.conversation.with(|c| c.waiting.is_some())>
+            <p class="run-waiting" role="status" data-testid="run-waiting">{text}</p>
+        </Show>
+    }
+}
+
 /// Said when the browser's storage cannot hold even the unsent messages.
 #[component]
 pub fn StorageNote(view: View) -> impl IntoView {
@@ -28,6 +48,11 @@ pub fn Composer(view: View, send: impl Fn(String) + Copy + Send + Sync + 'static
             set_draft.set(String::new());
         }
     };
+    // A run waits for one of its buttons: typing would not answer it.
+    let blocked = move || {
+        view.conversation
+            .with(|c| c.waiting_for_buttons().is_some_and(|(_, _, block)| block))
+    };
     let placeholder = move || {
         view.config
             .with(|c| c.placeholder.clone())
@@ -40,6 +65,7 @@ pub fn Composer(view: View, send: impl Fn(String) + Copy + Send + Sync + 'static
         }>
             <textarea
                 data-testid="message-input"
+                disabled=blocked
                 rows="1"
                 placeholder=placeholder
                 aria-label=placeholder
@@ -52,7 +78,7 @@ pub fn Composer(view: View, send: impl Fn(String) + Copy + Send + Sync + 'static
                     }
                 }
             ></textarea>
-            <button type="submit" data-testid="send">{move || view.lang.get().send()}</button>
+            <button type="submit" data-testid="send" disabled=blocked>{move || view.lang.get().send()}</button>
         </form>
     }
 }

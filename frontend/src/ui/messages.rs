@@ -42,6 +42,7 @@ fn on_list_click(ev: web_sys::MouseEvent, copied: &'static str, copy: &'static s
 pub fn MessageList(
     view: View,
     retry: impl Fn(String) + Copy + Send + Sync + 'static,
+    choose: impl Fn(String, u32, u32) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let list = NodeRef::<html::Ul>::new();
     // Follow the newest message.
@@ -74,6 +75,7 @@ pub fn MessageList(
     };
     view! {
         <ul class="messages" data-testid="messages" aria-live="polite" aria-relevant="additions text"
+            data-waiting=move || view.conversation.with(|c| c.waiting.is_some()).to_string()
             aria-label=move || lang.get().messages_label() node_ref=list
             on:click=move |ev| {
                 let lang = lang.get_untracked();
@@ -82,10 +84,10 @@ pub fn MessageList(
             <Show when=move || view.conversation.with(|c| c.lines.is_empty())>{welcome}</Show>
             <For
                 each=move || view.conversation.with(|c| c.lines.clone())
-                key=|line| (line.id.clone(), line.role, line.delivery, line.text.clone(), line.streaming)
+                key=|line| (line.id.clone(), line.role, line.delivery, line.text.clone(), line.streaming, line.seq, line.chosen)
                 let:line
             >
-                <Message line=line view=view retry=retry />
+                <Message line=line view=view retry=retry choose=choose />
             </For>
         </ul>
     }
@@ -134,6 +136,7 @@ fn Message(
     line: Line,
     view: View,
     retry: impl Fn(String) + Copy + Send + Sync + 'static,
+    choose: impl Fn(String, u32, u32) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let lang = view.lang;
     let class = format!(
@@ -151,12 +154,20 @@ fn Message(
                 let secs = sent_at.map_or(0.0, |at| (view.now.get() - at as f64).max(0.0) / 1000.0);
                 lang.get().waiting(secs as u64)
             };
+            // While its run waits for the user, nobody waits for an answer.
+            let id = line.id.clone();
+            let run_waits = move || {
+                view.conversation
+                    .with(|c| c.waiting.as_deref() == Some(id.as_str()))
+            };
             Some(
                 view! {
-                    <div class="note waiting" data-testid="waiting">
-                        <span class="typing" aria-hidden="true"><i></i><i></i><i></i></span>
-                        {elapsed}
-                    </div>
+                    <Show when=move || !run_waits()>
+                        <div class="note waiting" data-testid="waiting">
+                            <span class="typing" aria-hidden="true"><i></i><i></i><i></i></span>
+                            {elapsed}
+                        </div>
+                    </Show>
                 }
                 .into_any(),
             )
@@ -183,6 +194,11 @@ fn Message(
             }
             .into_any()
         }
+        (Role::Bot, _) if !line.buttons.is_empty() => view! {
+            <BotBubble text=line.text.clone() view=view />
+            <Choices line=line.clone() view=view choose=choose />
+        }
+        .into_any(),
         (Role::Bot, _) => view! { <BotBubble text=line.text.clone() view=view /> }.into_any(),
         _ => view! { <div class="bubble plain">{line.text.clone()}</div> }.into_any(),
     };
@@ -193,4 +209,47 @@ fn Message(
             {note}
         </li>
     }
+}
+
+/// The buttons of a run's question (an approval). Usable while the run
+/// waits on this message and none was pressed; the pressed one stays marked.
+#[component]
+fn Choices(
+    line: Line,
+    view: View,
+    choose: impl Fn(String, u32, u32) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let (id, seq) = (line.id.clone(), line.seq.unwrap_or_default());
+    let open = {
+        let id = id.clone();
+        move || {
+            line.chosen.is_none()
+                && view
+                    .conversation
+                    .with(|c| c.waiting.as_deref() == Some(id.as_str()))
+        }
+    };
+    let buttons = line
+        .buttons
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let i = i as u32;
+            let id = id.clone();
+            let open = open.clone();
+            let class = match b.style {
+                shared::ButtonStyle::Primary => "choice primary",
+                shared::ButtonStyle::Secondary => "choice",
+            };
+            view! {
+                <button type="button" class=class data-testid="choice"
+                    aria-pressed=(line.chosen == Some(i)).to_string()
+                    disabled=move || !open()
+                    on:click=move |_| choose(id.clone(), seq, i)>
+                    {b.text.clone()}
+                </button>
+            }
+        })
+        .collect_view();
+    view! { <div class="choices" role="group">{buttons}</div> }
 }
