@@ -189,7 +189,12 @@ async fn a_hanging_n8n_times_out() {
 
 #[tokio::test]
 async fn a_slow_answer_does_not_hold_up_faster_ones() {
-    let (_n8n, relay, mut client) = setup(Mode::Echo).await;
+    // Within one conversation messages go one at a time (runs.rs); with
+    // --session-concurrency above 1 a slow one does not hold up the next.
+    let (_n8n, relay, mut client) = setup_with(Mode::Echo, |c| {
+        c.limits.session_concurrency = 2;
+    })
+    .await;
     client.say("slow", "slow:800 take your time").await;
     client.say("fast", "quick").await;
     assert_eq!(response_text(&client.next().await, "fast"), "echo: quick");
@@ -211,14 +216,16 @@ async fn streamed_answers_arrive_as_chunks_then_one_response() {
         client.next().await,
         ServerMessage::Chunk {
             id: "s".into(),
-            text: "echo: ".into()
+            text: "echo: ".into(),
+            offset: Some(0),
         }
     );
     assert_eq!(
         client.next().await,
         ServerMessage::Chunk {
             id: "s".into(),
-            text: "hi".into()
+            text: "hi".into(),
+            offset: Some(6),
         }
     );
     assert_eq!(response_text(&client.next().await, "s"), "echo: hi");
@@ -297,6 +304,8 @@ async fn requests_to_n8n_are_bounded_and_the_rest_wait_their_turn() {
     let n8n = StandIn::start().await.expect("stand-in");
     let mut cfg = config_for(&n8n.url("/webhook/chat"));
     cfg.n8n.max_concurrent_webhooks = 2;
+    // One conversation with six at once: the relay-wide bound is what holds.
+    cfg.limits.session_concurrency = 6;
     let relay = Relay::start(cfg).await;
     let mut client = Client::connect(&relay.ws_url("/ws")).await;
     for i in 0..6 {
@@ -322,7 +331,8 @@ async fn a_stream_cut_off_midway_ends_in_an_error_after_the_partial_text() {
         client.next().await,
         ServerMessage::Chunk {
             id: "s".into(),
-            text: "echo: ".into()
+            text: "echo: ".into(),
+            offset: Some(0),
         }
     );
     let (code, message) = error_of(&client.next().await, Some("s"));
@@ -437,7 +447,7 @@ async fn an_endless_stream_ends_at_the_bound_with_what_arrived_kept() {
     let mut streamed = 0;
     let message = loop {
         match client.next().await {
-            ServerMessage::Chunk { id, text } if id == "s" => streamed += text.len(),
+            ServerMessage::Chunk { id, text, .. } if id == "s" => streamed += text.len(),
             other => break error_of(&other, Some("s")),
         }
     };
@@ -464,6 +474,7 @@ async fn the_timeout_counts_from_acceptance_and_the_queue_is_bounded() {
         c.n8n.max_concurrent_webhooks = 1;
         c.n8n.max_queued_webhooks = 1;
         c.n8n.webhook_timeout = timeout;
+        c.limits.session_concurrency = 3;
     })
     .await;
     client.say("first", "x").await;
@@ -495,5 +506,47 @@ async fn the_timeout_counts_from_acceptance_and_the_queue_is_bounded() {
         waited < timeout.mul_f64(1.6),
         "the second message took {waited:?} (timeout {timeout:?})"
     );
+    relay.stop().await;
+}
+
+/// A page that reconnects in the middle of a streamed answer gets the text
+/// so far at once (offset 0), then the rest live: one bubble, nothing twice.
+#[tokio::test]
+async fn a_stream_survives_a_reconnect() {
+    let (_n8n, relay, mut client) = setup(Mode::Stream {
+        gap: Duration::from_millis(600),
+    })
+    .await;
+    let session = client.session_id.clone();
+    client.say("s", "there").await;
+    assert!(matches!(
+        client.next().await,
+        ServerMessage::Chunk {
+            offset: Some(0),
+            ..
+        }
+    ));
+    drop(client); // gone in the middle of the answer
+    let mut back = Client::connect(&relay.ws_url(&format!("/ws?session={session}"))).await;
+    assert_eq!(
+        back.next().await,
+        ServerMessage::Chunk {
+            id: "s".into(),
+            text: "echo: ".into(),
+            offset: Some(0),
+        },
+        "everything so far, at once"
+    );
+    assert_eq!(
+        back.next().await,
+        ServerMessage::Chunk {
+            id: "s".into(),
+            text: "there".into(),
+            offset: Some(6),
+        },
+        "then the rest, live"
+    );
+    assert_eq!(response_text(&back.next().await, "s"), "echo: there");
+    assert_eq!(relay.health().await["inFlight"], 0);
     relay.stop().await;
 }

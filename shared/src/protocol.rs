@@ -106,6 +106,11 @@ pub enum ServerMessage {
         id: String,
         /// The new text to append.
         text: String,
+        /// Bytes of the answer before this piece. A page that reconnects
+        /// mid-stream is sent everything so far at offset 0, then the rest
+        /// live; with the offset it keeps one bubble and no text twice.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        offset: Option<u64>,
     },
     /// The workflow's answer to the message with this `id`.
     Response {
@@ -234,6 +239,7 @@ struct RawServerFrame {
     #[serde(default)]
     block_user_input: bool,
     state: Option<RunState>,
+    offset: Option<u64>,
 }
 
 fn required<T>(value: Option<T>, field: &str) -> Result<T, String> {
@@ -261,6 +267,7 @@ impl TryFrom<RawServerFrame> for ServerMessage {
             "chunk" => ServerMessage::Chunk {
                 id: required(raw.id, "id")?,
                 text: required(raw.text, "text")?,
+                offset: raw.offset,
             },
             "response" => ServerMessage::Response {
                 id: required(raw.id, "id")?,

@@ -133,6 +133,7 @@ fn server_chunk() {
         ServerMessage::Chunk {
             id: "m1".into(),
             text: "echo: ".into(),
+            offset: None,
         },
     );
 }
@@ -425,4 +426,16 @@ fn server_chat_messages_of_a_run() {
         },
     );
     check_server("server_done", ServerMessage::Done { id: "m1".into() });
+}
+
+#[test]
+fn server_chunk_with_offset() {
+    check_server(
+        "server_chunk_offset",
+        ServerMessage::Chunk {
+            id: "m1".into(),
+            text: "hi".into(),
+            offset: Some(6),
+        },
+    );
 }

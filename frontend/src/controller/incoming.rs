@@ -32,10 +32,12 @@ impl Chat {
                 });
             }
             // With streaming off, the complete `response` shows the answer.
-            ServerMessage::Chunk { id, text }
+            ServerMessage::Chunk { id, text, offset }
                 if self.view.config.with_untracked(|c| c.streaming) =>
             {
-                self.view.conversation.update(|c| c.on_chunk(id, text))
+                self.view
+                    .conversation
+                    .update(|c| c.on_chunk(id, text, *offset))
             }
             ServerMessage::Push { id, text } => {
                 self.view.conversation.update(|c| {

@@ -241,21 +241,37 @@ impl Conversation {
         }
     }
 
-    /// A streamed piece of the answer to `id`.
-    pub fn on_chunk(&mut self, id: &str, text: &str) {
+    /// A streamed piece of the answer to `id`, `offset` bytes into the
+    /// answer (when the relay says): pieces the bubble already has are not
+    /// added twice, so the whole-so-far a reconnecting page is sent and the
+    /// live pieces after it make one bubble.
+    pub fn on_chunk(&mut self, id: &str, text: &str, offset: Option<u64>) {
         if !self.delivery(id).is_some_and(Delivery::is_pending) {
             return;
         }
         match self
             .lines
             .iter_mut()
-            .find(|l| l.role == Role::Bot && l.id == id)
+            .find(|l| l.role == Role::Bot && l.id == id && l.seq.is_none())
         {
-            Some(bot) => bot.text.push_str(text),
-            None => self.insert_answer(Line {
+            Some(bot) => match offset {
+                None => bot.text.push_str(text),
+                Some(offset) => {
+                    let have = bot.text.len() as u64;
+                    // A gap (pieces lost) is left to the final answer.
+                    if offset <= have {
+                        let skip = (have - offset) as usize;
+                        if let Some(new) = text.get(skip..) {
+                            bot.text.push_str(new);
+                        }
+                    }
+                }
+            },
+            None if offset.unwrap_or(0) == 0 => self.insert_answer(Line {
                 streaming: true,
                 ..Line::new(id, Role::Bot, text)
             }),
+            None => {}
         }
     }
 
@@ -676,6 +692,31 @@ mod tests {
     }
 
     #[test]
+    fn pieces_with_offsets_make_one_bubble_without_repeats() {
+        let mut c = conv_with(&["a"]);
+        c.mark_sent("a", 1.0);
+        c.on_chunk("a", "echo: ", Some(0));
+        // Reconnected: everything so far again, then the rest live.
+        c.on_chunk("a", "echo: ", Some(0));
+        c.on_chunk("a", "hé", Some(6));
+        c.on_chunk("a", "echo: hé", Some(0));
+        c.on_chunk("a", "llo", Some(9));
+        c.on_chunk("a", "x", Some(50)); // a gap: left to the final answer
+        let bots: Vec<&str> = c
+            .lines
+            .iter()
+            .filter(|l| l.role == Role::Bot)
+            .map(|l| l.text.as_str())
+            .collect();
+        assert_eq!(bots, ["echo: héllo"]);
+        // A page that missed the start does not show a tail alone.
+        let mut d = conv_with(&["b"]);
+        d.mark_sent("b", 1.0);
+        d.on_chunk("b", "tail", Some(10));
+        assert!(d.lines.iter().all(|l| l.role != Role::Bot));
+    }
+
+    #[test]
     fn only_a_message_on_the_wire_needs_requeueing() {
         let mut c = conv_with(&["a"]);
         assert!(!c.has_sent());
@@ -819,8 +860,8 @@ mod tests {
     fn chunks_grow_one_bubble_then_the_response_settles_it() {
         let mut c = conv_with(&["a"]);
         c.mark_sent("a", 0.0);
-        c.on_chunk("a", "echo: ");
-        c.on_chunk("a", "hi");
+        c.on_chunk("a", "echo: ", None);
+        c.on_chunk("a", "hi", None);
         let bot: Vec<&Line> = c.lines.iter().filter(|l| l.role == Role::Bot).collect();
         assert_eq!(bot.len(), 1);
         assert_eq!((bot[0].text.as_str(), bot[0].streaming), ("echo: hi", true));

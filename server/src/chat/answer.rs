@@ -27,13 +27,7 @@ pub async fn answer(state: AppState, request: ChatRequest) {
     let started = std::time::Instant::now();
     let store = state.store().clone();
     let (session, id) = (request.session_id.clone(), request.message_id.clone());
-    let on_chunk = move |text: &str| {
-        let frame = ServerMessage::Chunk {
-            id: id.clone(),
-            text: text.to_owned(),
-        };
-        store.chunk(&session, encode(&frame));
-    };
+    let on_chunk = move |text: &str| store.chunk(&session, &id, text);
     let result = tokio::select! {
         result = state.responder().answer(&request, &on_chunk) => result,
         _ = state.answers_stopped() => Err(ResponderError::ShuttingDown),

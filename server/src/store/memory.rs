@@ -22,6 +22,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
 use axum::extract::ws::Utf8Bytes;
+use shared::ServerMessage;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -47,6 +48,9 @@ struct Session {
     /// `messages` and counted once, from there).
     kept_pushes: usize,
     in_flight: usize,
+    /// The text streamed so far of each message in flight, for a page that
+    /// reconnects mid-stream.
+    streamed: HashMap<String, String>,
     last_seen: Instant,
     /// Its key in [`Inner::idle`] while it is evictable.
     idle_key: Option<IdleKey>,
@@ -64,6 +68,7 @@ impl Session {
             undelivered: Vec::new(),
             kept_pushes: 0,
             in_flight: 0,
+            streamed: HashMap::new(),
             last_seen: now,
             idle_key: None,
         }
@@ -78,6 +83,12 @@ impl Session {
             })
             .sum::<usize>()
             + self.kept_pushes
+            + self.streamed.values().map(String::len).sum::<usize>()
+    }
+
+    /// Forgets the streamed text of `id`; its bytes.
+    fn forget_stream(&mut self, id: &str) -> usize {
+        self.streamed.remove(id).map_or(0, |t| t.len())
     }
 
     fn evictable(&self) -> bool {
@@ -194,6 +205,15 @@ impl Sessions {
             let freed = std::mem::take(&mut s.kept_pushes);
             inner.retained_bytes = inner.retained_bytes.saturating_sub(freed);
         }
+        // Answers being streamed: everything so far, then the rest live.
+        for (id, text) in &s.streamed {
+            let whole = ServerMessage::Chunk {
+                id: id.clone(),
+                text: text.clone(),
+                offset: Some(0),
+            };
+            let _ = conn.tx.try_send(Utf8Bytes::from(whole.encode()));
+        }
         s.conns.push(conn);
         inner.reindex(session);
     }
@@ -276,13 +296,31 @@ impl Sessions {
         Some(Pushed::Kept)
     }
 
-    /// Sends a piece of a streamed answer to the session's open connections
-    /// (not retained: the final answer carries the whole text).
-    pub fn chunk(&self, session: &str, frame: &Utf8Bytes) {
-        let inner = self.lock();
-        if let Some(s) = inner.map.get(session) {
-            s.send_all(frame);
+    /// Sends a piece of a streamed answer to the session's open
+    /// connections, with its offset; the text so far is kept while the
+    /// message is in flight (a page that reconnects gets it at once).
+    /// Returns the frame sent (for other relays), if the session is known.
+    pub fn chunk(&self, session: &str, id: &str, text: &str) -> Option<Utf8Bytes> {
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let s = inner.map.get_mut(session)?;
+        if !matches!(s.messages.get(id), Some(Entry::InFlight)) {
+            return None; // settled (or never started here): nothing to add
         }
+        let so_far = s.streamed.entry(id.to_owned()).or_default();
+        let offset = so_far.len() as u64;
+        so_far.push_str(text);
+        inner.retained_bytes += text.len();
+        let frame = Utf8Bytes::from(
+            ServerMessage::Chunk {
+                id: id.to_owned(),
+                text: text.to_owned(),
+                offset: Some(offset),
+            }
+            .encode(),
+        );
+        s.send_all(&frame);
+        Some(frame)
     }
 
     /// Stores the final frame for message `id` and sends it to the
@@ -309,6 +347,8 @@ impl Sessions {
             if matches!(s.messages.get(id), Some(Entry::InFlight)) {
                 s.messages.remove(id);
                 s.in_flight = s.in_flight.saturating_sub(1);
+                let freed = s.forget_stream(id);
+                inner.retained_bytes = inner.retained_bytes.saturating_sub(freed);
             }
         }
         inner.reindex(session);
@@ -361,7 +401,7 @@ impl Sessions {
                 failed,
             },
         );
-        let mut removed = 0;
+        let mut removed = s.forget_stream(id);
         match previous {
             Some(Entry::InFlight) => s.in_flight = s.in_flight.saturating_sub(1),
             // A retried failure replaces its earlier error.
@@ -488,8 +528,8 @@ impl SessionStore for Sessions {
         Sessions::begin(self, session, id, retry)
     }
 
-    fn chunk(&self, session: &str, frame: Utf8Bytes) {
-        Sessions::chunk(self, session, &frame);
+    fn chunk(&self, session: &str, id: &str, text: &str) {
+        Sessions::chunk(self, session, id, text);
     }
 
     async fn complete(&self, session: &str, id: &str, frame: Utf8Bytes, failed: bool) {

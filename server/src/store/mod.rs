@@ -37,9 +37,10 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
     /// [`Begin::Start`] the caller must later call [`SessionStore::complete`].
     async fn begin(&self, session: &str, id: &str, retry: bool) -> Begin;
 
-    /// Sends a piece of a streamed answer to the session's open connections
-    /// (not retained: the final answer carries the whole text). Never waits.
-    fn chunk(&self, session: &str, frame: Utf8Bytes);
+    /// Sends a piece of a streamed answer of message `id` to the session's
+    /// open connections; the text so far is kept until the answer settles,
+    /// so a page that reconnects mid-stream gets it at once. Never waits.
+    fn chunk(&self, session: &str, id: &str, text: &str);
 
     /// Stores the final frame of message `id` and sends it to the session's
     /// open connections, or keeps it for the next one.

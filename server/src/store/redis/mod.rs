@@ -157,9 +157,13 @@ impl SessionStore for RedisStore {
         }
     }
 
-    fn chunk(&self, session: &str, frame: Utf8Bytes) {
-        // This relay's connections at once; other relays' through Redis.
-        self.core.local.deliver(session, &frame);
+    fn chunk(&self, session: &str, id: &str, text: &str) {
+        // This relay's connections at once (and the text so far kept here
+        // for a page that reconnects to this relay); other relays' through
+        // Redis, live only.
+        let Some(frame) = self.core.local.chunk(session, id, text) else {
+            return;
+        };
         if let Err(e) = self
             .writer(session)
             .try_send(writer::Write::Chunk(session.to_owned(), frame))
