@@ -78,8 +78,8 @@ fn every_example_is_a_connected_workflow_of_core_nodes() {
     let all = examples();
     assert_eq!(
         all.len(),
-        4,
-        "echo, streaming, error-handling and push examples"
+        5,
+        "echo, streaming, error-handling, push and respond-to-chat examples"
     );
     for (name, wf) in all {
         let nodes = wf["nodes"]
@@ -95,7 +95,8 @@ fn every_example_is_a_connected_workflow_of_core_nodes() {
             let kind = node["type"].as_str().unwrap_or_default();
             assert!(
                 kind.starts_with("n8n-nodes-base.")
-                    || kind == "@n8n/n8n-nodes-langchain.chatTrigger",
+                    || kind == "@n8n/n8n-nodes-langchain.chatTrigger"
+                    || kind == "@n8n/n8n-nodes-langchain.chat",
                 "{name}: {kind} is not a core node"
             );
             assert!(
@@ -173,4 +174,41 @@ fn the_push_example_posts_to_the_push_endpoint_with_a_bearer_token() {
         .as_str()
         .unwrap_or_default()
         .contains("output"));
+}
+
+/// The "Respond to Chat" example: a Chat Trigger answering "Using Response
+/// Nodes", a free-text question, an approval, a final message.
+#[test]
+fn the_respond_to_chat_example_asks_then_asks_for_approval() {
+    let (_, wf) = examples()
+        .into_iter()
+        .find(|(name, _)| name.ends_with("respond-to-chat.json"))
+        .expect("respond-to-chat.json");
+    let nodes = wf["nodes"].as_array().expect("nodes");
+    let trigger = &nodes[0];
+    assert_eq!(
+        trigger["parameters"]["options"]["responseMode"],
+        "responseNodes"
+    );
+    let chat: Vec<&serde_json::Value> = nodes
+        .iter()
+        .filter(|n| n["type"] == "@n8n/n8n-nodes-langchain.chat")
+        .collect();
+    let kinds: Vec<(&str, &str)> = chat
+        .iter()
+        .map(|n| {
+            (
+                n["parameters"]["operation"].as_str().unwrap_or_default(),
+                n["parameters"]["responseType"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("sendAndWait", "freeTextChat"),
+            ("sendAndWait", "approval"),
+            ("send", "")
+        ]
+    );
 }
