@@ -349,3 +349,54 @@ async fn session_concurrency_lets_several_run_at_once() {
     assert_eq!(n8n.peak_in_flight(), 3);
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn a_lost_socket_to_n8n_is_reopened_and_the_question_not_shown_twice() {
+    let (n8n, relay, mut client) = setup(vec![
+        Step::Ask("What is your name?".into()),
+        Step::Send("Hello {reply}".into()),
+    ])
+    .await;
+    client.say("m1", "start").await;
+    until(&mut client, is_waiting).await;
+    let id = n8n.executions().ids().pop().expect("execution");
+    n8n.executions().drop_socket(&id);
+    // The relay opens it again; n8n sends the pending question again.
+    let deadline = tokio::time::Instant::now() + support::STEP;
+    while n8n.executions().sockets(&id) < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "never reopened");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Give n8n a poll to send the question again on the new socket.
+    tokio::time::sleep(PACE.poll * 2).await;
+    client.say("r1", "Ada").await;
+    let frames = until(&mut client, is_done("m1")).await;
+    assert_eq!(
+        texts(&frames),
+        ["Hello Ada"],
+        "no second question: {frames:?}"
+    );
+    let seqs: Vec<u32> = frames.iter().filter_map(chat).map(|(s, _)| s).collect();
+    assert_eq!(seqs, [2]);
+    assert_eq!(n8n.executions().outcome(&id), Some(Outcome::Success));
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn n8n_refuses_a_socket_for_an_unknown_execution() {
+    use server::responder::n8n::chat_socket::{chat_endpoint, chat_url, ChatSocket, FromN8n};
+    let n8n = StandIn::start().await.expect("stand-in");
+    let hook: url::Url = n8n.url("/webhook/f1/chat").parse().expect("url");
+    let base = chat_endpoint(&hook).expect("endpoint");
+    let mut socket = ChatSocket::connect(
+        &chat_url(&base, "s", "999999"),
+        &Default::default(),
+        Duration::from_secs(5),
+    )
+    .await
+    .expect("the upgrade itself succeeds");
+    assert_eq!(
+        socket.next().await,
+        FromN8n::Refused("Execution with id \"999999\" does not exist".into())
+    );
+}

@@ -511,6 +511,14 @@ impl Executions {
         RECORDED.to_owned()
     }
 
+    /// Drops execution `id`'s socket at its next poll, without a close
+    /// frame (a network failure between the relay and n8n).
+    pub fn drop_socket(&self, id: &str) {
+        if let Some(e) = lock(&self.runs).get_mut(id) {
+            e.generation += 1;
+        }
+    }
+
     /// The session an execution was started for.
     pub fn session_of(&self, id: &str) -> Option<String> {
         lock(&self.runs).get(id).map(|e| e.session.clone())
