@@ -88,6 +88,7 @@ async fn relay_once(ws: &mut Ws, id: &str, text: &str) -> Result<u64, String> {
         text: text.into(),
         metadata: None,
         retry: false,
+        files: Vec::new(),
     };
     ws.send(Message::text(frame.encode()))
         .await

@@ -112,6 +112,7 @@ async fn client(c: usize, soak: &Soak) -> SoakReport {
                     text: text_of(c, i),
                     metadata: None,
                     retry: false,
+                    files: Vec::new(),
                 };
                 if ws.send(Message::text(frame.encode())).await.is_err() {
                     continue 'connect;
@@ -126,6 +127,7 @@ async fn client(c: usize, soak: &Soak) -> SoakReport {
                     text: text_of(c, sent),
                     metadata: None,
                     retry: false,
+                    files: Vec::new(),
                 };
                 if ws.send(Message::text(frame.encode())).await.is_err() {
                     continue 'connect;

@@ -68,6 +68,7 @@ impl ChatClient {
             text: text.to_owned(),
             metadata: None,
             retry: false,
+            files: Vec::new(),
         };
         self.socket
             .send(Message::text(frame.encode()))

@@ -21,6 +21,8 @@
 //!   or shared through Redis.
 //! - [`responder`]: what answers a message — n8n (the HTTP client and the
 //!   readers of its answers and streams) or the built-in echo.
+//! - [`uploads`]: files attached to messages — the bounded store on disk
+//!   and the checks of what a file is.
 //! - [`state`]: what the routes and connections share.
 //! - [`shutdown`], [`redact`] (what logs may show), [`logging`], [`error`].
 
@@ -35,6 +37,7 @@ pub mod responder;
 pub mod shutdown;
 pub mod state;
 pub mod store;
+pub mod uploads;
 pub mod ws;
 
 use std::future::Future;
@@ -64,6 +67,7 @@ pub async fn run(
         state.heartbeat().clone(),
         state.config().serve.heartbeat_interval,
     ));
+    let sweep_uploads = tokio::spawn(uploads::sweep_periodically(state.clone()));
     let router = http::app(state.clone());
     let drain_state = state.clone();
     // Chat frames are small and latency-bound: no Nagle delay.
@@ -83,6 +87,7 @@ pub async fn run(
     state.drain().await;
     sweeper.abort();
     clock.abort();
+    sweep_uploads.abort();
     tracing::info!("relay stopped");
     Ok(())
 }

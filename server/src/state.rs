@@ -19,6 +19,7 @@ use crate::responder::Responder;
 use crate::store::memory::Sessions;
 use crate::store::redis::RedisStore;
 use crate::store::{Limits, Store};
+use crate::uploads::Uploads;
 use crate::ws::heartbeat::Beat;
 use crate::{Config, RelayError};
 
@@ -62,6 +63,8 @@ struct Inner {
     turns: Turns,
     /// Cancelled when shutdown begins.
     drain_started: CancellationToken,
+    /// Files attached to messages, when on.
+    uploads: Option<Uploads>,
 }
 
 impl AppState {
@@ -69,10 +72,10 @@ impl AppState {
     pub fn new(config: Config) -> Result<Self, RelayError> {
         let responder = Responder::from_config(&config.n8n)?;
         let config_concurrency = config.limits.session_concurrency;
-        let page_config = config
-            .page
-            .page_config(config.serve.relay_url.as_ref())?
-            .to_json();
+        let uploads = Uploads::start(&config.uploads)?;
+        let mut page = config.page.page_config(config.serve.relay_url.as_ref())?;
+        page.uploads = uploads.as_ref().map(|u| u.rules().clone());
+        let page_config = page.to_json();
         // The CSP allows trunk's inline script by its hash, read from the
         // page that will be served (rebuilding the page needs a restart).
         let serve = &config.serve;
@@ -124,6 +127,7 @@ impl AppState {
             security,
             turns: Turns::new(config_concurrency),
             drain_started: CancellationToken::new(),
+            uploads,
         })))
     }
 
@@ -188,6 +192,11 @@ impl AppState {
     /// Completes when the drain gives up on answers still in flight.
     pub fn answers_stopped(&self) -> WaitForCancellationFuture<'_> {
         self.0.stop_answers.cancelled()
+    }
+
+    /// Files attached to messages, when uploads are on.
+    pub fn uploads(&self) -> Option<&Uploads> {
+        self.0.uploads.as_ref()
     }
 
     /// A session's messages in order, and the runs waiting for replies.
@@ -260,6 +269,10 @@ impl AppState {
             .is_err()
         {
             tracing::warn!("{} connection(s) did not close in time", inner.conns.len());
+        }
+        // Nothing is left on disk.
+        if let Some(uploads) = &inner.uploads {
+            uploads.store().clear();
         }
     }
 }

@@ -20,8 +20,8 @@ pub mod protocol;
 pub mod timing;
 pub mod validate;
 
-pub use page_config::PageConfig;
+pub use page_config::{PageConfig, UploadRules};
 pub use protocol::{
-    ButtonStyle, ChatButton, ClientMessage, DecodeError, ErrorCode, HistoryMessage, Role, RunState,
-    ServerMessage,
+    ButtonStyle, ChatButton, ClientMessage, DecodeError, ErrorCode, FileRef, HistoryMessage, Role,
+    RunState, ServerMessage, Uploaded,
 };

@@ -34,6 +34,50 @@ pub struct PageConfig {
     /// so a crafted link cannot send the conversation elsewhere.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub relay_url: Option<String>,
+    /// What the relay accepts as attachments; absent when uploads are off
+    /// (`--allow-file-uploads`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uploads: Option<UploadRules>,
+}
+
+/// The relay's rules for attachments, so the page refuses what the relay
+/// would refuse before uploading anything.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadRules {
+    /// Allowed MIME types as n8n writes them: comma-separated patterns
+    /// like `image/*,application/pdf`.
+    pub allowed_types: String,
+    /// Largest file, in bytes.
+    pub max_bytes: u64,
+    /// Most files per message.
+    pub max_files: u32,
+}
+
+impl UploadRules {
+    /// Whether `mime` matches one of the allowed patterns (`*`, `type/*`
+    /// or exact; case-insensitive; parameters after `;` ignored).
+    pub fn allows_type(&self, mime: &str) -> bool {
+        allows_type(&self.allowed_types, mime)
+    }
+}
+
+/// Whether `mime` matches one of the comma-separated `patterns`.
+pub fn allows_type(patterns: &str, mime: &str) -> bool {
+    let mime = mime
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let Some((kind, _)) = mime.split_once('/') else {
+        return false;
+    };
+    patterns
+        .split(',')
+        .map(|p| p.trim().to_ascii_lowercase())
+        .filter(|p| !p.is_empty())
+        .any(|p| p == "*" || p == "*/*" || p == mime || p.strip_suffix("/*") == Some(kind))
 }
 
 impl Default for PageConfig {
@@ -45,6 +89,7 @@ impl Default for PageConfig {
             streaming: true,
             placeholder: None,
             relay_url: None,
+            uploads: None,
         }
     }
 }
@@ -59,5 +104,25 @@ impl PageConfig {
     /// The JSON the relay serves.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_patterns_as_n8n_writes_them() {
+        let p = "image/*, application/pdf,text/plain";
+        assert!(allows_type(p, "image/png"));
+        assert!(allows_type(p, "IMAGE/JPEG"));
+        assert!(allows_type(p, "application/pdf"));
+        assert!(allows_type(p, "text/plain; charset=utf-8"));
+        assert!(!allows_type(p, "application/zip"));
+        assert!(!allows_type(p, "text/html"));
+        assert!(!allows_type(p, "imagepng"));
+        assert!(!allows_type(p, ""));
+        assert!(allows_type("*", "application/zip"));
+        assert!(!allows_type("", "image/png"));
     }
 }

@@ -41,6 +41,10 @@ pub enum ClientMessage {
         /// an automatic resend after a reconnect never runs it twice.
         #[serde(default, skip_serializing_if = "is_false")]
         retry: bool,
+        /// Files uploaded to the relay first (`POST /api/uploads`), in
+        /// order; they reach n8n as the Chat Trigger's `files`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        files: Vec<FileRef>,
     },
     /// The user pressed a button of a [`ServerMessage::Chat`] message (an
     /// approval). The relay acts on it once per message, however often the
@@ -53,6 +57,35 @@ pub enum ClientMessage {
         /// Which button, counted from 0 in the order they were sent.
         button: u32,
     },
+}
+
+/// A file a message carries: the upload's id (what the relay acts on) and,
+/// for showing it, its name, type and size as the page knows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRef {
+    /// The id `POST /api/uploads` answered.
+    pub upload: String,
+    /// The file's name.
+    pub name: String,
+    /// Its MIME type.
+    #[serde(rename = "type")]
+    pub mime: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// What `POST /api/uploads` answers for a stored file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Uploaded {
+    /// The upload's id, for [`FileRef::upload`].
+    pub id: String,
+    /// The name as the relay keeps it (made safe).
+    pub name: String,
+    /// The MIME type the relay checked.
+    #[serde(rename = "type")]
+    pub mime: String,
+    /// Bytes stored.
+    pub size: u64,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -347,6 +380,14 @@ pub enum ErrorCode {
     ShuttingDown,
     /// The client is sending faster than allowed.
     RateLimited,
+    /// A file's type is not allowed (`--allowed-file-types`), or its bytes
+    /// are not what its type says.
+    UnsupportedFileType,
+    /// A message names an upload the relay does not have (restarted, kept
+    /// too long, or another relay): upload the file again, then resend.
+    UploadMissing,
+    /// More files than `--max-files-per-message`.
+    TooManyFiles,
     /// A code this build does not know (sent by a newer relay).
     #[serde(other)]
     Unknown,
@@ -365,6 +406,9 @@ impl ErrorCode {
             ErrorCode::WebhookInvalidResponse => "webhook_invalid_response",
             ErrorCode::ShuttingDown => "shutting_down",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::UnsupportedFileType => "unsupported_file_type",
+            ErrorCode::UploadMissing => "upload_missing",
+            ErrorCode::TooManyFiles => "too_many_files",
             ErrorCode::Unknown => "unknown",
         }
     }
@@ -372,7 +416,13 @@ impl ErrorCode {
     /// Whether sending the same message again may succeed (the page offers a
     /// retry button for these).
     pub fn is_retryable(self) -> bool {
-        !matches!(self, ErrorCode::InvalidMessage | ErrorCode::TooLarge)
+        !matches!(
+            self,
+            ErrorCode::InvalidMessage
+                | ErrorCode::TooLarge
+                | ErrorCode::UnsupportedFileType
+                | ErrorCode::TooManyFiles
+        )
     }
 }
 

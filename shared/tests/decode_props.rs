@@ -25,6 +25,7 @@ fn message() -> impl Strategy<Value = ClientMessage> {
                     .collect()
             }),
             retry,
+            files: Vec::new(),
         })
 }
 

@@ -61,6 +61,7 @@ fn client_message() {
             text: "Hallo, wie geht's? \"quotes\" and ünïcode".into(),
             metadata: None,
             retry: false,
+            files: Vec::new(),
         },
     );
 }
@@ -77,6 +78,7 @@ fn client_message_with_metadata() {
             text: "hi".into(),
             metadata: Some(metadata),
             retry: false,
+            files: Vec::new(),
         },
     );
 }
@@ -90,6 +92,7 @@ fn client_message_retry() {
             text: "hi".into(),
             metadata: None,
             retry: true,
+            files: Vec::new(),
         },
     );
 }
@@ -233,7 +236,8 @@ fn unknown_fields_are_ignored() {
             id: "m1".into(),
             text: "hi".into(),
             metadata: None,
-            retry: false
+            retry: false,
+            files: Vec::new(),
         })
     );
     let frame = r#"{"type":"response","id":"m1","text":"x","future":1}"#;
@@ -346,6 +350,11 @@ fn page_config() {
         streaming: false,
         placeholder: Some("Your question…".into()),
         relay_url: Some("wss://chat.example.com/ws".into()),
+        uploads: Some(shared::UploadRules {
+            allowed_types: "image/*,application/pdf".into(),
+            max_bytes: 10485760,
+            max_files: 5,
+        }),
     };
     let bytes = golden("page_config");
     assert_eq!(value.to_json(), bytes);
@@ -437,5 +446,44 @@ fn server_chunk_with_offset() {
             text: "hi".into(),
             offset: Some(6),
         },
+    );
+}
+
+#[test]
+fn client_message_with_files_and_the_upload_answer() {
+    check_client(
+        "client_message_files",
+        ClientMessage::Message {
+            id: "m1".into(),
+            text: "what is in this image?".into(),
+            metadata: None,
+            retry: false,
+            files: vec![shared::FileRef {
+                upload: "up-4f9c2a".into(),
+                name: "dot.png".into(),
+                mime: "image/png".into(),
+                size: 463,
+            }],
+        },
+    );
+    let uploaded = shared::Uploaded {
+        id: "up-4f9c2a".into(),
+        name: "dot.png".into(),
+        mime: "image/png".into(),
+        size: 463,
+    };
+    let bytes = golden("uploaded");
+    assert_eq!(serde_json::to_string(&uploaded).expect("json"), bytes);
+    assert_eq!(
+        serde_json::from_str::<shared::Uploaded>(&bytes).expect("decode"),
+        uploaded
+    );
+    check_server(
+        "server_error_upload_missing",
+        ServerMessage::error(
+            Some("m1".into()),
+            ErrorCode::UploadMissing,
+            "the relay does not have upload up-4f9c2a; upload the file again",
+        ),
     );
 }

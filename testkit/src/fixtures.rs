@@ -46,6 +46,36 @@ pub fn error_response(path: &str) -> Option<(String, String)> {
     Some((head, body))
 }
 
+/// A captured multipart upload to a Chat Trigger (`uploads/NN-….request.raw`)
+/// and what the workflow saw (`….seen.json`).
+pub fn upload_capture(name: &str) -> Option<(Vec<crate::multipart::FormPart>, serde_json::Value)> {
+    let (raw, seen): (&[u8], &str) = match name {
+        "01-one-png" => (
+            include_bytes!("../fixtures/uploads/01-one-png.request.raw"),
+            include_str!("../fixtures/uploads/01-one-png.seen.json"),
+        ),
+        "02-three-files" => (
+            include_bytes!("../fixtures/uploads/02-three-files.request.raw"),
+            include_str!("../fixtures/uploads/02-three-files.seen.json"),
+        ),
+        "03-three-files-streaming" => (
+            include_bytes!("../fixtures/uploads/03-three-files-streaming.request.raw"),
+            include_str!("../fixtures/uploads/03-three-files-streaming.seen.json"),
+        ),
+        _ => return None,
+    };
+    let head_end = raw.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = String::from_utf8_lossy(&raw[..head_end]);
+    let content_type = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Type: "))?
+        .trim();
+    let boundary = crate::multipart::boundary(content_type)?;
+    let parts = crate::multipart::parse(&boundary, &raw[head_end..]);
+    let seen = serde_json::from_str(seen).ok()?;
+    Some((parts, seen))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -95,8 +95,11 @@ pub struct Recorded {
     pub path: String,
     /// Header names in lower case.
     pub headers: HashMap<String, String>,
-    /// The body, parsed as JSON (Null if it was not JSON).
+    /// The body, parsed as JSON (Null if it was not JSON); for a
+    /// multipart body, what the workflow sees as `$json`.
     pub body: serde_json::Value,
+    /// The parts of a `multipart/form-data` body, in order.
+    pub parts: Vec<crate::multipart::FormPart>,
 }
 
 #[derive(Debug)]
@@ -302,10 +305,25 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>) {
                 continue;
             }
         }
-        let input = request.body["chatInput"]
+        let mut input = request.body["chatInput"]
             .as_str()
             .unwrap_or_default()
             .to_owned();
+        // Files are echoed by name, type and size, as the workflow sees them.
+        if let Some(files) = request.body["files"].as_array() {
+            let seen: Vec<String> = files
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{} ({}, {})",
+                        f["fileName"].as_str().unwrap_or_default(),
+                        f["mimeType"].as_str().unwrap_or_default(),
+                        f["fileSize"].as_str().unwrap_or_default()
+                    )
+                })
+                .collect();
+            input = format!("{input} [files: {}]", seen.join("; "));
+        }
         let load_previous = request.body["action"] == "loadPreviousSession";
         let session = request.body["sessionId"]
             .as_str()
@@ -400,14 +418,24 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Recor
         }
         buf.extend_from_slice(&chunk[..n]);
     }
-    let body = serde_json::from_slice(&buf[head_end..head_end + length])
-        .unwrap_or(serde_json::Value::Null);
+    let raw = &buf[head_end..head_end + length];
+    let parts = headers
+        .get("content-type")
+        .and_then(|t| crate::multipart::boundary(t))
+        .map(|b| crate::multipart::parse(&b, raw))
+        .unwrap_or_default();
+    let body = if parts.is_empty() {
+        serde_json::from_slice(raw).unwrap_or(serde_json::Value::Null)
+    } else {
+        crate::multipart::n8n_view(&parts).0
+    };
     buf.drain(..head_end + length);
     Some(Recorded {
         method,
         path,
         headers,
         body,
+        parts,
     })
 }
 

@@ -218,6 +218,7 @@ impl Conversation {
                 retry: l.retry,
                 id: l.id.clone(),
                 text: l.text.clone(),
+                files: Vec::new(),
             })
             .collect()
     }

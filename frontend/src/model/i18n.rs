@@ -244,6 +244,18 @@ impl Lang {
             ErrorCode::ShuttingDown => {
                 self.pick("Der Server startet neu.", "The server is restarting.")
             }
+            ErrorCode::UnsupportedFileType => self.pick(
+                "Diese Art von Datei wird nicht angenommen.",
+                "This kind of file is not accepted.",
+            ),
+            ErrorCode::UploadMissing => self.pick(
+                "Der Server hat die Datei nicht mehr – bitte erneut anhängen.",
+                "The server no longer has the file – please attach it again.",
+            ),
+            ErrorCode::TooManyFiles => self.pick(
+                "Zu viele Dateien für eine Nachricht.",
+                "Too many files for one message.",
+            ),
             ErrorCode::InvalidSession | ErrorCode::Unknown => {
                 self.pick("Etwas ist schiefgegangen.", "Something went wrong.")
             }

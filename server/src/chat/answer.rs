@@ -57,6 +57,21 @@ pub async fn answer(state: AppState, request: ChatRequest) {
                 }
             }
         }
+        Err(ResponderError::UploadGone(name)) => {
+            // Not an outcome either: the page uploads the file again and
+            // resends the message.
+            tracing::info!(session = %log, id = %id, "a file of the message expired before its turn");
+            let frame = ServerMessage::error(
+                Some(id.clone()),
+                ErrorCode::UploadMissing,
+                ResponderError::UploadGone(name).to_string(),
+            );
+            state
+                .store()
+                .release(&request.session_id, &id, encode(&frame))
+                .await;
+            return;
+        }
         Err(ResponderError::ShuttingDown) => {
             // Not an outcome: the page keeps the message and resends it
             // after reconnecting, to this relay restarted or to another one,
@@ -90,4 +105,12 @@ pub async fn answer(state: AppState, request: ChatRequest) {
             failed,
         )
         .await;
+    // Answered: its files are not needed again (a failed message keeps them
+    // for a retry, until they expire).
+    if !failed && !request.files.is_empty() {
+        if let Some(uploads) = state.uploads() {
+            let ids: Vec<String> = request.files.iter().map(|f| f.id.clone()).collect();
+            uploads.store().remove(&ids);
+        }
+    }
 }

@@ -7,11 +7,14 @@
 
 use shared::{ErrorCode, ServerMessage};
 
+use super::encode;
 use super::turns::{Admitted, RunCommand};
 use super::{answer, takeover, Reply};
 use crate::redact;
 use crate::responder::{ChatRequest, ResponderError};
 use crate::store::Begin;
+use crate::uploads::store::Stored;
+use crate::uploads::FilesRefused;
 use crate::AppState;
 
 /// A chat message as the page sent it.
@@ -25,17 +28,51 @@ pub struct Incoming {
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
     /// The user asked to run a failed message again.
     pub retry: bool,
+    /// Uploaded files it carries.
+    pub files: Vec<shared::protocol::FileRef>,
 }
 
 impl Incoming {
-    fn into_request(self, session: &str) -> ChatRequest {
+    fn into_request(self, session: &str, files: Vec<Stored>) -> ChatRequest {
         ChatRequest {
             session_id: session.to_owned(),
             message_id: self.id,
             text: self.text,
             metadata: self.metadata,
+            files,
         }
     }
+}
+
+/// The stored files `message` names, or the error that ends it: a file the
+/// relay does not have is not the message's outcome (the page uploads it
+/// again and resends), too many files is.
+async fn files_of(state: &AppState, session: &str, message: &Incoming) -> Result<Vec<Stored>, ()> {
+    if message.files.is_empty() {
+        return Ok(Vec::new());
+    }
+    let refused = match state.uploads() {
+        None => FilesRefused {
+            code: ErrorCode::InvalidMessage,
+            message: "this relay does not take files (--allow-file-uploads is off)".into(),
+        },
+        Some(uploads) => match uploads.resolve(session, &message.files) {
+            Ok(files) => return Ok(files),
+            Err(refused) => refused,
+        },
+    };
+    let frame = encode(&ServerMessage::error(
+        Some(message.id.clone()),
+        refused.code,
+        refused.message,
+    ));
+    let store = state.store();
+    if refused.code == ErrorCode::UploadMissing {
+        store.release(session, &message.id, frame).await;
+    } else {
+        store.complete(session, &message.id, frame, true).await;
+    }
+    Err(())
 }
 
 /// Decides what to do with a message of `session`: start it, let it wait
@@ -56,7 +93,10 @@ pub async fn receive(state: &AppState, session: &str, message: Incoming) -> Opti
         .await
     {
         Begin::Start => {
-            match state.turns().submit(message.into_request(session)) {
+            let Ok(files) = files_of(state, session, &message).await else {
+                return None;
+            };
+            match state.turns().submit(message.into_request(session, files)) {
                 Admitted::Start(request) => {
                     state.spawn_answer(answer::take_turn(state.clone(), request));
                 }
@@ -83,7 +123,9 @@ pub async fn receive(state: &AppState, session: &str, message: Incoming) -> Opti
             // One watcher per message, however often it is resent.
             if let Some(watching) = state.takeovers().start(session, &message.id) {
                 tracing::debug!(session = %log, id = %message.id, "in flight on another relay; watching its lease");
-                let request = message.into_request(session);
+                // Its files are on the relay that runs it (if this relay
+                // takes it over, the page's resend brings them again).
+                let request = message.into_request(session, Vec::new());
                 state.spawn_answer(takeover::watch(state.clone(), request, watching));
             }
             None

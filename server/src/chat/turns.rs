@@ -235,6 +235,7 @@ mod tests {
             message_id: id.into(),
             text: id.into(),
             metadata: None,
+            files: Vec::new(),
         }
     }
 

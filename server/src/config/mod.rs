@@ -5,7 +5,8 @@
 //! headings: [`serve`] (listening, the page, who may connect), [`n8n`]
 //! (where messages go), [`limits`] (what one client may do), [`retention`]
 //! (what is kept for absent sessions), [`cluster`] (Redis), [`page`] (what
-//! the page shows). [`values`] holds the secrets and the checked URLs.
+//! the page shows), [`uploads`] (files attached to messages). [`values`]
+//! holds the secrets and the checked URLs.
 
 pub mod cluster;
 pub mod limits;
@@ -13,6 +14,7 @@ pub mod n8n;
 pub mod page;
 pub mod retention;
 pub mod serve;
+pub mod uploads;
 pub mod values;
 
 use clap::Parser;
@@ -23,6 +25,7 @@ pub use n8n::N8nFlags;
 pub use page::PageFlags;
 pub use retention::RetentionFlags;
 pub use serve::ServeFlags;
+pub use uploads::UploadFlags;
 pub use values::{BasicAuth, Secret, WebhookHeader};
 
 /// The relay between the chat page and an n8n webhook.
@@ -50,6 +53,9 @@ pub struct Config {
     /// What the page shows.
     #[command(flatten)]
     pub page: PageFlags,
+    /// Files attached to messages.
+    #[command(flatten)]
+    pub uploads: UploadFlags,
 }
 
 impl Config {
@@ -154,6 +160,7 @@ mod tests {
             "Retention:",
             "Several relays (Redis):",
             "Page settings (/config.json):",
+            "Uploads:",
         ] {
             assert!(help.contains(heading), "no {heading:?} in --help:\n{help}");
         }

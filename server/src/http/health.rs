@@ -27,8 +27,20 @@ pub struct Health {
     /// Where sessions live, and whether that works (`status` is
     /// `"degraded"` while the shared store is unreachable).
     pub store: crate::store::StoreHealth,
+    /// Uploads waiting for their messages (when uploads are on).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uploads: Option<UploadUsage>,
     /// The relay's version.
     pub version: &'static str,
+}
+
+/// The upload store's part of `/healthz`.
+#[derive(Debug, Serialize)]
+pub struct UploadUsage {
+    /// Files stored.
+    pub files: usize,
+    /// Bytes stored or being uploaded.
+    pub bytes: u64,
 }
 
 /// The handler.
@@ -49,6 +61,10 @@ pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
         watching: state.takeovers().count(),
         webhook: state.responder().mode(),
         store,
+        uploads: state.uploads().map(|u| {
+            let (files, bytes) = u.store().usage();
+            UploadUsage { files, bytes }
+        }),
         version: env!("CARGO_PKG_VERSION"),
     })
 }

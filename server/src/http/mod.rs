@@ -3,7 +3,8 @@
 //! - `/ws` (and `/`, which the old page used) upgrades to the chat
 //!   WebSocket ([`upgrade`]).
 //! - `/healthz` ([`health`]), `/config.json` ([`page_config`]),
-//!   `POST /api/sessions/{id}/messages` ([`push`]).
+//!   `POST /api/sessions/{id}/messages` ([`push`]), `POST /api/uploads`
+//!   ([`uploads`]).
 //! - everything else: the built page, `index.html` for unknown paths.
 //!
 //! Every response carries the page's security headers
@@ -14,6 +15,7 @@ pub mod page_config;
 pub mod push;
 pub mod security_headers;
 pub mod upgrade;
+pub mod uploads;
 
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, State};
@@ -40,6 +42,8 @@ pub fn app(state: AppState) -> Router {
             "/api/sessions/{session}/messages",
             post(push::push).layer(DefaultBodyLimit::max(push_limit)),
         )
+        // Bounded by the upload store itself, while the body streams in.
+        .route("/api/uploads", post(uploads::upload))
         .fallback_service(pages)
         .layer(axum::middleware::map_response_with_state(
             state.clone(),

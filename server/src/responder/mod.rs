@@ -24,6 +24,8 @@ pub struct ChatRequest {
     pub text: String,
     /// Context from the page, passed to n8n as `metadata`.
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Uploaded files it carries (sent as multipart `files`).
+    pub files: Vec<crate::uploads::store::Stored>,
 }
 
 /// What answers a message.
@@ -68,6 +70,11 @@ pub enum ResponderError {
         /// The bound, in bytes.
         limit: usize,
     },
+    /// A file of the message is no longer in the upload store (expired
+    /// between the message's arrival and its turn): the page uploads it
+    /// again; not the message's outcome.
+    #[error("the relay no longer has the file \"{0}\"; upload it again")]
+    UploadGone(String),
     /// Too many messages are waiting for n8n (`--max-queued-webhooks`).
     #[error("n8n is busy with other messages; try again in {} s", .retry_after.as_secs().max(1))]
     Busy {
@@ -99,6 +106,7 @@ impl ResponderError {
                 ErrorCode::WebhookInvalidResponse
             }
             ResponderError::Busy { .. } => ErrorCode::RateLimited,
+            ResponderError::UploadGone(_) => ErrorCode::UploadMissing,
             ResponderError::ShuttingDown => ErrorCode::ShuttingDown,
         }
     }

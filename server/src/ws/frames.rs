@@ -54,6 +54,7 @@ async fn on_frame(
             text,
             metadata,
             retry,
+            files,
         }) => match bucket.take() {
             Ok(()) => {
                 let message = chat::lifecycle::Incoming {
@@ -61,6 +62,7 @@ async fn on_frame(
                     text,
                     metadata,
                     retry,
+                    files,
                 };
                 chat::lifecycle::receive(state, session, message).await
             }

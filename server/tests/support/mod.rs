@@ -173,6 +173,7 @@ impl Client {
             retry: false,
             id: id.into(),
             text: text.into(),
+            files: Vec::new(),
         })
         .await;
     }

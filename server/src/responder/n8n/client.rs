@@ -218,14 +218,22 @@ impl Webhook {
         request: &ChatRequest,
         on_chunk: &(dyn Fn(&str) + Send + Sync),
     ) -> Result<Answer, ResponderError> {
-        let mut body = serde_json::Map::new();
-        body.insert("action".into(), "sendMessage".into());
-        body.insert(self.session_key.clone(), request.session_id.clone().into());
-        body.insert(self.chat_input_key.clone(), request.text.clone().into());
-        if let Some(metadata) = &request.metadata {
-            body.insert("metadata".into(), metadata.clone().into());
-        }
-        let post = self.authorized(self.client.post(self.url.clone()).json(&body));
+        let post = self.client.post(self.url.clone());
+        let post = if request.files.is_empty() {
+            let mut body = serde_json::Map::new();
+            body.insert("action".into(), "sendMessage".into());
+            body.insert(self.session_key.clone(), request.session_id.clone().into());
+            body.insert(self.chat_input_key.clone(), request.text.clone().into());
+            if let Some(metadata) = &request.metadata {
+                body.insert("metadata".into(), metadata.clone().into());
+            }
+            post.json(&body)
+        } else {
+            post.multipart(
+                super::multipart::form(request, &self.session_key, &self.chat_input_key).await?,
+            )
+        };
+        let post = self.authorized(post);
         // The clock runs from acceptance: waiting for a slot counts.
         let read = async {
             let _slot = self.slot().await?;

@@ -6,11 +6,13 @@
 //! - [`stream`]: reading n8n's streamed (NDJSON) answers as they arrive.
 //! - [`chat_socket`]: n8n's `/chat` socket of a "Respond to Chat" run.
 //! - [`approval`]: acting on an approval button's signed link.
+//! - [`multipart`]: a message with files, as the Chat Trigger takes it.
 
 pub mod answer;
 pub mod approval;
 pub mod chat_socket;
 pub mod client;
+pub mod multipart;
 pub mod stream;
 
 pub use client::Webhook;

@@ -1,0 +1,128 @@
+//! Files attached to chat messages (`--allow-file-uploads`).
+//!
+//! The page uploads each file over HTTP first (`POST /api/uploads`, see
+//! [`crate::http::uploads`]) — WebSocket frames stay small — and the
+//! message names the uploads. The relay checks every rule itself (n8n
+//! does not: it accepts any file on any public Chat Trigger and silently
+//! drops files above its own limit), keeps the bytes on disk, bounded, and
+//! sends them to n8n as `multipart/form-data` the way its Chat Trigger
+//! expects ([`crate::responder::n8n::multipart`]).
+//!
+//! - [`store`]: the bounded store on disk, and safe file names.
+//! - [`sniff`]: what a file is, by its bytes.
+
+pub mod sniff;
+pub mod store;
+
+use shared::{ErrorCode, FileRef, UploadRules};
+
+use crate::config::UploadFlags;
+use store::{Bounds, Stored, UploadStore};
+
+/// Uploads, when they are on.
+#[derive(Debug)]
+pub struct Uploads {
+    store: UploadStore,
+    rules: UploadRules,
+}
+
+/// Why a message's files cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilesRefused {
+    /// The protocol code.
+    pub code: ErrorCode,
+    /// What the page shows.
+    pub message: String,
+}
+
+impl Uploads {
+    /// Opens the store when uploads are on.
+    pub fn start(flags: &UploadFlags) -> std::io::Result<Option<Uploads>> {
+        if !flags.allow_file_uploads {
+            return Ok(None);
+        }
+        let dir = flags.upload_dir.clone().unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("n8n-chat-relay-uploads-{}", std::process::id()))
+        });
+        let max_files = flags.max_files_per_message.max(1);
+        let store = UploadStore::open(
+            dir,
+            Bounds {
+                max_file: flags.max_upload_bytes,
+                max_total: flags.max_stored_upload_bytes,
+                // A message's files, twice over: one message being sent
+                // while the next is being prepared.
+                max_per_session: 2 * max_files as usize,
+                retention: flags.upload_retention,
+            },
+        )?;
+        Ok(Some(Uploads {
+            store,
+            rules: UploadRules {
+                allowed_types: flags.allowed_file_types.clone(),
+                max_bytes: flags.max_upload_bytes,
+                max_files,
+            },
+        }))
+    }
+
+    /// What the page is told (`/config.json`).
+    pub fn rules(&self) -> &UploadRules {
+        &self.rules
+    }
+
+    /// The store.
+    pub fn store(&self) -> &UploadStore {
+        &self.store
+    }
+
+    /// The stored files a message of `session` names, in order.
+    pub fn resolve(&self, session: &str, files: &[FileRef]) -> Result<Vec<Stored>, FilesRefused> {
+        if files.len() > self.rules.max_files as usize {
+            return Err(FilesRefused {
+                code: ErrorCode::TooManyFiles,
+                message: format!(
+                    "{} files; at most {} per message",
+                    files.len(),
+                    self.rules.max_files
+                ),
+            });
+        }
+        files
+            .iter()
+            .map(|f| {
+                self.store
+                    .get(session, &f.upload)
+                    .ok_or_else(|| FilesRefused {
+                        code: ErrorCode::UploadMissing,
+                        message: format!(
+                            "the relay does not have upload {} (\"{}\"); upload the file again",
+                            f.upload,
+                            store::safe_name(&f.name)
+                        ),
+                    })
+            })
+            .collect()
+    }
+}
+
+/// Deletes expired uploads every few seconds (a tenth of the retention,
+/// between 1 s and 60 s) until aborted.
+pub async fn sweep_periodically(state: crate::AppState) {
+    let Some(uploads) = state.uploads() else {
+        return;
+    };
+    let period = (uploads.store().bounds().retention / 10).clamp(
+        std::time::Duration::from_secs(1),
+        std::time::Duration::from_secs(60),
+    );
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let n = uploads.store().sweep();
+        if n > 0 {
+            tracing::debug!("deleted {n} expired upload(s)");
+        }
+    }
+}

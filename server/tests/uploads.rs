@@ -1,0 +1,475 @@
+//! Files attached to messages: uploaded over HTTP, checked, kept bounded,
+//! and sent to n8n as its Chat Trigger takes them — byte for byte the
+//! captured multipart of a real n8n 2.8.4's widget (`../shared/n8n/uploads/`).
+
+mod support;
+
+use std::time::Duration;
+
+use shared::{ClientMessage, ErrorCode, FileRef, ServerMessage};
+use support::{config_for, error_of, response_text, Client, Relay};
+use testkit::multipart::{n8n_view, FormPart};
+use testkit::n8n::{Mode, StandIn};
+
+fn with_uploads(url: &str, dir: &std::path::Path) -> server::Config {
+    let mut config = config_for(url);
+    config.uploads.allow_file_uploads = true;
+    config.uploads.upload_dir = Some(dir.to_owned());
+    config
+}
+
+fn scratch() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
+        "relay-uploads-test-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ))
+}
+
+/// Files left in the upload directory.
+fn left_in(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
+}
+
+/// Uploads one file; the status and the JSON answer.
+async fn upload(
+    relay: &Relay,
+    session: &str,
+    name: &str,
+    mime: &str,
+    bytes: Vec<u8>,
+) -> (u16, serde_json::Value) {
+    let response = reqwest::Client::new()
+        .post(relay.http_url(&format!("/api/uploads?session={session}")))
+        .header("content-type", mime)
+        .header("x-file-name", urlencode(name))
+        .body(bytes)
+        .send()
+        .await
+        .expect("upload request");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or_default())
+}
+
+fn urlencode(name: &str) -> String {
+    url::form_urlencoded::byte_serialize(name.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+fn file_ref(answer: &serde_json::Value) -> FileRef {
+    serde_json::from_value(serde_json::json!({
+        "upload": answer["id"], "name": answer["name"], "type": answer["type"], "size": answer["size"],
+    }))
+    .expect("an upload answer")
+}
+
+async fn say_with_files(
+    client: &mut Client,
+    id: &str,
+    text: &str,
+    metadata: Option<serde_json::Value>,
+    files: Vec<FileRef>,
+) {
+    client
+        .send(ClientMessage::Message {
+            id: id.into(),
+            text: text.into(),
+            metadata: metadata.and_then(|m| m.as_object().cloned()),
+            retry: false,
+            files,
+        })
+        .await;
+}
+
+fn files_of(parts: &[FormPart]) -> Vec<&FormPart> {
+    parts.iter().filter(|p| p.filename.is_some()).collect()
+}
+
+/// The captured upload `capture`, sent through the relay: what the
+/// stand-in receives matches the capture part by part, and the workflow
+/// sees what n8n's workflow saw.
+async fn the_capture_through_the_relay(capture: &str, mode: Mode) {
+    let (parts, seen) = testkit::upload_capture(capture).expect("capture");
+    let session = seen["json"]["sessionId"]
+        .as_str()
+        .expect("session")
+        .to_owned();
+    let input = seen["json"]["chatInput"]
+        .as_str()
+        .expect("input")
+        .to_owned();
+    let metadata: serde_json::Value =
+        serde_json::from_str(seen["json"]["metadata"].as_str().expect("metadata")).expect("json");
+    let n8n = StandIn::start().await.expect("stand-in");
+    n8n.set_mode(mode);
+    let dir = scratch();
+    let relay = Relay::start(with_uploads(&n8n.url("/webhook/e1/chat"), &dir)).await;
+    let mut client = Client::connect(&relay.ws_url(&format!("/ws?session={session}"))).await;
+    let mut refs = Vec::new();
+    for part in files_of(&parts) {
+        let (status, answer) = upload(
+            &relay,
+            &session,
+            part.filename.as_deref().unwrap_or_default(),
+            part.content_type.as_deref().unwrap_or_default(),
+            part.bytes.clone(),
+        )
+        .await;
+        assert_eq!(status, 201, "{answer}");
+        refs.push(file_ref(&answer));
+    }
+    say_with_files(&mut client, "m1", &input, Some(metadata.clone()), refs).await;
+    let answer = loop {
+        match client.next().await {
+            ServerMessage::Chunk { .. } => continue,
+            other => break response_text(&other, "m1"),
+        }
+    };
+    assert!(
+        answer.starts_with(&format!("echo: {input} [files: ")),
+        "{answer}"
+    );
+    let sent = &n8n.requests()[0];
+    // Text parts: the same names in the same order; metadata a JSON string.
+    let texts: Vec<(&str, String)> = sent
+        .parts
+        .iter()
+        .filter(|p| p.filename.is_none())
+        .map(|p| {
+            (
+                p.name.as_str(),
+                String::from_utf8_lossy(&p.bytes).into_owned(),
+            )
+        })
+        .collect();
+    let captured: Vec<(&str, String)> = parts
+        .iter()
+        .filter(|p| p.filename.is_none())
+        .map(|p| {
+            (
+                p.name.as_str(),
+                String::from_utf8_lossy(&p.bytes).into_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        texts.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+        captured.iter().map(|(n, _)| *n).collect::<Vec<_>>()
+    );
+    for ((name, value), (_, expected)) in texts.iter().zip(&captured) {
+        if *name == "metadata" {
+            let a: serde_json::Value = serde_json::from_str(value).expect("metadata is JSON text");
+            let b: serde_json::Value = serde_json::from_str(expected).expect("captured metadata");
+            assert_eq!(a, b);
+        } else {
+            assert_eq!(value, expected, "{name}");
+        }
+    }
+    // File parts: all named `files`, same file names, types and bytes.
+    let got = files_of(&sent.parts);
+    let want = files_of(&parts);
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!(g.name, "files");
+        assert_eq!(
+            (&g.filename, &g.content_type),
+            (&w.filename, &w.content_type)
+        );
+        assert!(g.bytes == w.bytes, "{:?}: bytes differ", g.filename);
+    }
+    // And the workflow sees what n8n's saw.
+    let (view, keys) = n8n_view(&sent.parts);
+    let mut expected = seen["json"].clone();
+    // (metadata is compared as JSON above: key order is the page's.)
+    expected["metadata"] = view["metadata"].clone();
+    assert_eq!(view, expected);
+    assert_eq!(keys.len(), want.len());
+    // Answered: the files are gone.
+    let health = relay
+        .wait_health("uploads deleted", |h| h["uploads"]["files"] == 0)
+        .await;
+    assert_eq!(health["uploads"]["bytes"], 0);
+    assert_eq!(left_in(&dir), 0, "nothing left on disk");
+    relay.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn one_file_reaches_n8n_as_the_widget_sends_it() {
+    the_capture_through_the_relay("01-one-png", Mode::Echo).await;
+}
+
+#[tokio::test]
+async fn three_files_reach_n8n_as_the_widget_sends_them() {
+    the_capture_through_the_relay("02-three-files", Mode::Echo).await;
+}
+
+#[tokio::test]
+async fn three_files_with_a_streaming_answer() {
+    the_capture_through_the_relay(
+        "03-three-files-streaming",
+        Mode::Stream {
+            gap: Duration::from_millis(50),
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn one_file_with_a_streaming_answer() {
+    the_capture_through_the_relay(
+        "01-one-png",
+        Mode::Stream {
+            gap: Duration::from_millis(50),
+        },
+    )
+    .await;
+}
+
+const PNG: &[u8] = include_bytes!("../../testkit/fixtures/uploads/dot.png");
+
+#[tokio::test]
+async fn every_rule_is_the_relays_and_each_refusal_says_why() {
+    let n8n = StandIn::start().await.expect("stand-in");
+    let dir = scratch();
+    let mut config = with_uploads(&n8n.url("/webhook/e1/chat"), &dir);
+    config.uploads.max_upload_bytes = 1000;
+    config.uploads.max_files_per_message = 2;
+    let relay = Relay::start(config).await;
+    let client = Client::connect(&relay.ws_url("/ws")).await;
+    let s = client.session_id.clone();
+    // Too large (declared and streamed).
+    let (status, answer) = upload(&relay, &s, "big.txt", "text/plain", vec![b'a'; 1001]).await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (413, Some("too_large")),
+        "{answer}"
+    );
+    // A type that is not allowed.
+    let (status, answer) = upload(
+        &relay,
+        &s,
+        "a.zip",
+        "application/zip",
+        b"PK\x03\x04zip".to_vec(),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (415, Some("unsupported_file_type")),
+        "{answer}"
+    );
+    // Bytes that are not what the type says.
+    let (status, answer) = upload(
+        &relay,
+        &s,
+        "x.png",
+        "image/png",
+        b"%PDF-1.4 not a png".to_vec(),
+    )
+    .await;
+    assert_eq!(status, 415, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("application/pdf"),
+        "{answer}"
+    );
+    let (status, _) = upload(
+        &relay,
+        &s,
+        "page.txt",
+        "text/plain",
+        b"<!DOCTYPE html><script>x</script>".to_vec(),
+    )
+    .await;
+    assert_eq!(status, 415, "HTML is never taken as text");
+    // An unknown session, a foreign origin.
+    let (status, _) = upload(&relay, "nobody-here", "a.png", "image/png", PNG.to_vec()).await;
+    assert_eq!(status, 403);
+    let response = reqwest::Client::new()
+        .post(relay.http_url(&format!("/api/uploads?session={s}")))
+        .header("origin", "https://evil.example")
+        .header("content-type", "image/png")
+        .body(PNG.to_vec())
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 403);
+    // A name cannot reach outside the store, and what is kept is safe.
+    let (status, answer) = upload(
+        &relay,
+        &s,
+        "../../etc/passwd.png",
+        "image/png",
+        PNG.to_vec(),
+    )
+    .await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(answer["name"], "passwd.png");
+    assert_eq!(left_in(&dir), 1, "stored inside the upload directory");
+    relay.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn messages_with_files_are_checked_too() {
+    let n8n = StandIn::start().await.expect("stand-in");
+    let dir = scratch();
+    let mut config = with_uploads(&n8n.url("/webhook/e1/chat"), &dir);
+    config.uploads.max_files_per_message = 2;
+    let relay = Relay::start(config).await;
+    let mut client = Client::connect(&relay.ws_url("/ws")).await;
+    let mut other = Client::connect(&relay.ws_url("/ws")).await;
+    let s = client.session_id.clone();
+    let (_, a) = upload(&relay, &s, "a.png", "image/png", PNG.to_vec()).await;
+    let (_, b) = upload(&relay, &s, "b.png", "image/png", PNG.to_vec()).await;
+    let (_, c) = upload(&relay, &s, "c.png", "image/png", PNG.to_vec()).await;
+    say_with_files(
+        &mut client,
+        "m1",
+        "three",
+        None,
+        vec![file_ref(&a), file_ref(&b), file_ref(&c)],
+    )
+    .await;
+    assert_eq!(
+        error_of(&client.next().await, Some("m1")).0,
+        ErrorCode::TooManyFiles
+    );
+    // Another conversation cannot use this one's upload.
+    say_with_files(&mut other, "o1", "steal", None, vec![file_ref(&a)]).await;
+    assert_eq!(
+        error_of(&other.next().await, Some("o1")).0,
+        ErrorCode::UploadMissing
+    );
+    assert_eq!(n8n.calls(), 0);
+    relay.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn the_store_and_each_session_are_bounded() {
+    let n8n = StandIn::start().await.expect("stand-in");
+    let dir = scratch();
+    let mut config = with_uploads(&n8n.url("/webhook/e1/chat"), &dir);
+    config.uploads.max_stored_upload_bytes = (PNG.len() * 3) as u64;
+    config.uploads.max_files_per_message = 1; // two uploads per session
+    let relay = Relay::start(config).await;
+    let a = Client::connect(&relay.ws_url("/ws")).await;
+    let b = Client::connect(&relay.ws_url("/ws")).await;
+    for _ in 0..2 {
+        assert_eq!(
+            upload(&relay, &a.session_id, "a.png", "image/png", PNG.to_vec())
+                .await
+                .0,
+            201
+        );
+    }
+    let (status, answer) = upload(&relay, &a.session_id, "a.png", "image/png", PNG.to_vec()).await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (429, Some("rate_limited")),
+        "per session"
+    );
+    assert_eq!(
+        upload(&relay, &b.session_id, "b.png", "image/png", PNG.to_vec())
+            .await
+            .0,
+        201
+    );
+    let (status, answer) = upload(&relay, &b.session_id, "b.png", "image/png", PNG.to_vec()).await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (507, Some("uploads_full")),
+        "all together"
+    );
+    let health = relay.health().await;
+    assert_eq!(health["uploads"]["files"], 3);
+    assert!(health["uploads"]["bytes"].as_u64().unwrap_or(0) <= (PNG.len() * 3) as u64);
+    relay.stop().await;
+    assert_eq!(left_in(&dir), 0, "a stopping relay leaves nothing behind");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_resend_after_a_restart_uploads_again_and_n8n_runs_once() {
+    let n8n = StandIn::start().await.expect("stand-in");
+    let dir = scratch();
+    let config = with_uploads(&n8n.url("/webhook/e1/chat"), &dir);
+    let relay = Relay::start(config.clone()).await;
+    let addr = relay.addr;
+    let client = Client::connect(&relay.ws_url("/ws")).await;
+    let s = client.session_id.clone();
+    let (_, up) = upload(&relay, &s, "dot.png", "image/png", PNG.to_vec()).await;
+    drop(client);
+    // The relay restarts before the message is sent: the upload is gone.
+    relay.stop().await;
+    let relay = Relay::start_on(addr, config).await;
+    let mut client = Client::connect(&relay.ws_url(&format!("/ws?session={s}"))).await;
+    say_with_files(&mut client, "m1", "look", None, vec![file_ref(&up)]).await;
+    let (code, message) = error_of(&client.next().await, Some("m1"));
+    assert_eq!(code, ErrorCode::UploadMissing, "{message}");
+    // The page uploads again and resends the same message: it runs once.
+    let (status, again) = upload(&relay, &s, "dot.png", "image/png", PNG.to_vec()).await;
+    assert_eq!(status, 201);
+    say_with_files(&mut client, "m1", "look", None, vec![file_ref(&again)]).await;
+    let answer = response_text(&client.next().await, "m1");
+    assert!(answer.contains("dot.png (image/png, 463 B)"), "{answer}");
+    say_with_files(&mut client, "m1", "look", None, vec![file_ref(&again)]).await;
+    assert_eq!(
+        response_text(&client.next().await, "m1"),
+        answer,
+        "answered from memory"
+    );
+    assert_eq!(n8n.calls(), 1);
+    relay
+        .wait_health("uploads deleted", |h| h["uploads"]["files"] == 0)
+        .await;
+    assert_eq!(left_in(&dir), 0);
+    relay.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn uploads_are_off_unless_asked_for() {
+    let n8n = StandIn::start().await.expect("stand-in");
+    let relay = Relay::start(config_for(&n8n.url("/webhook/e1/chat"))).await;
+    let mut client = Client::connect(&relay.ws_url("/ws")).await;
+    let (status, _) = upload(
+        &relay,
+        &client.session_id.clone(),
+        "a.png",
+        "image/png",
+        PNG.to_vec(),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let config: serde_json::Value = reqwest::get(relay.http_url("/config.json"))
+        .await
+        .expect("config")
+        .json()
+        .await
+        .expect("json");
+    assert!(config.get("uploads").is_none(), "{config}");
+    say_with_files(
+        &mut client,
+        "m1",
+        "x",
+        None,
+        vec![FileRef {
+            upload: "up-x".into(),
+            name: "a.png".into(),
+            mime: "image/png".into(),
+            size: 1,
+        }],
+    )
+    .await;
+    assert_eq!(
+        error_of(&client.next().await, Some("m1")).0,
+        ErrorCode::InvalidMessage
+    );
+    relay.stop().await;
+}
