@@ -67,7 +67,12 @@ pub async fn run(
         state.heartbeat().clone(),
         state.config().serve.heartbeat_interval,
     ));
-    let sweep_uploads = tokio::spawn(uploads::sweep_periodically(state.clone()));
+    let sweeping = state.clone();
+    let sweep_uploads = tokio::spawn(async move {
+        if let Some(uploads) = sweeping.uploads() {
+            uploads::sweep_periodically(uploads).await;
+        }
+    });
     let router = http::app(state.clone());
     let drain_state = state.clone();
     // Chat frames are small and latency-bound: no Nagle delay.

@@ -108,10 +108,7 @@ impl Uploads {
 
 /// Deletes expired uploads every few seconds (a tenth of the retention,
 /// between 1 s and 60 s) until aborted.
-pub async fn sweep_periodically(state: crate::AppState) {
-    let Some(uploads) = state.uploads() else {
-        return;
-    };
+pub async fn sweep_periodically(uploads: &Uploads) {
     let period = (uploads.store().bounds().retention / 10).clamp(
         std::time::Duration::from_secs(1),
         std::time::Duration::from_secs(60),
