@@ -473,3 +473,52 @@ async fn uploads_are_off_unless_asked_for() {
     );
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn a_page_on_an_admitted_origin_may_upload_across_origins_and_no_other() {
+    let n8n = StandIn::start().await.expect("stand-in");
+    let dir = scratch();
+    let mut config = with_uploads(&n8n.url("/webhook/e1/chat"), &dir);
+    config.serve.allowed_origins = vec!["https://site.example".into()];
+    let relay = Relay::start(config).await;
+    let client = Client::connect(&relay.ws_url("/ws")).await;
+    let s = client.session_id.clone();
+    let http = reqwest::Client::new();
+    let url = relay.http_url(&format!("/api/uploads?session={s}"));
+    let ask = |origin: &'static str| {
+        http.request(reqwest::Method::OPTIONS, &url)
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type,x-file-name")
+            .send()
+    };
+    let yes = ask("https://site.example").await.expect("preflight");
+    assert_eq!(yes.status(), 204);
+    let h = yes.headers();
+    assert_eq!(h["access-control-allow-origin"], "https://site.example");
+    assert_eq!(h["access-control-allow-methods"], "POST");
+    assert!(h["access-control-allow-headers"]
+        .to_str()
+        .unwrap_or_default()
+        .contains("x-file-name"));
+    let no = ask("https://evil.example").await.expect("preflight");
+    assert_eq!(no.status(), 403);
+    assert!(!no.headers().contains_key("access-control-allow-origin"));
+    // The upload itself: its answer is readable by the admitted page.
+    let response = http
+        .post(&url)
+        .header("origin", "https://site.example")
+        .header("content-type", "image/png")
+        .header("x-file-name", "dot.png")
+        .body(PNG.to_vec())
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(response.status(), 201);
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "https://site.example"
+    );
+    relay.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

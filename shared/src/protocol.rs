@@ -451,11 +451,15 @@ impl ClientMessage {
     pub fn decode(frame: &str) -> Result<Self, DecodeError> {
         let msg: ClientMessage =
             serde_json::from_str(frame).map_err(|e| DecodeError::Malformed(e.to_string()))?;
-        if let ClientMessage::Message { id, text, .. } = &msg {
+        if let ClientMessage::Message {
+            id, text, files, ..
+        } = &msg
+        {
             if !validate::is_valid_message_id(id) {
                 return Err(DecodeError::BadId);
             }
-            if text.trim().is_empty() {
+            // A message may be only files (n8n then gets an empty chatInput).
+            if text.trim().is_empty() && files.is_empty() {
                 return Err(DecodeError::EmptyText);
             }
         }

@@ -308,6 +308,14 @@ fn invalid_client_frames_are_rejected_with_a_reason() {
         ClientMessage::decode(r#"{"type":"message","id":"m","text":"  \n"}"#),
         Err(DecodeError::EmptyText)
     );
+    // A message may be only files (n8n then gets an empty chatInput).
+    let files_only = ClientMessage::decode(
+        r#"{"type":"message","id":"m","text":"","files":[{"upload":"u1","name":"a.png","type":"image/png","size":3}]}"#,
+    );
+    assert!(
+        matches!(&files_only, Ok(ClientMessage::Message { files, .. }) if files.len() == 1),
+        "{files_only:?}"
+    );
 }
 
 #[test]

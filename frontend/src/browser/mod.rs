@@ -5,12 +5,16 @@
 //! - [`storage`]: `localStorage` (session, conversation, choices).
 //! - [`remote_config`]: fetching `/config.json`.
 //! - [`page`]: the page's URL, language and performance marks.
+//! - [`files`]: picked, dropped or pasted files and their thumbnails.
+//! - [`upload`]: sending a file to the relay, with progress.
 //! - [`clipboard`], [`debug_handle`] (`window.chatInstance`).
 
 pub mod clipboard;
 pub mod debug_handle;
+pub mod files;
 pub mod page;
 pub mod remote_config;
 pub mod socket;
 pub mod storage;
 pub mod timer;
+pub mod upload;

@@ -1,7 +1,7 @@
 //! Frames from the relay: into the conversation, and to the machine.
 
 use leptos::prelude::*;
-use shared::ServerMessage;
+use shared::{ErrorCode, ServerMessage};
 
 use super::Chat;
 use crate::browser::{debug_handle, storage};
@@ -64,6 +64,12 @@ impl Chat {
             ServerMessage::Done { id } => {
                 self.view.conversation.update(|c| c.on_done(id));
             }
+            // The relay let go of the files: upload them again, then resend.
+            ServerMessage::Error {
+                id: Some(id),
+                code: ErrorCode::UploadMissing,
+                ..
+            } if self.upload_again(id) => {}
             ServerMessage::Error { id, code, message } => {
                 self.view.conversation.update(|c| {
                     c.on_error(id.as_deref(), *code, message);

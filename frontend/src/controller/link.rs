@@ -118,8 +118,10 @@ impl Chat {
             .is_some_and(|s| s.send(&frame.encode()))
     }
 
-    /// Sends every pending message, oldest first.
+    /// Sends every pending message, oldest first (up to one whose files
+    /// are still on their way), and starts the next upload.
     pub(super) fn flush(&self) {
+        self.pump_uploads();
         let outbox = self.view.conversation.with_untracked(Conversation::outbox);
         for mut frame in outbox {
             if let ClientMessage::Message { metadata, .. } = &mut frame {

@@ -5,9 +5,10 @@
 
 mod incoming;
 mod link;
+mod uploads;
 
-use std::cell::RefCell;
-use std::collections::HashSet;
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, HashSet};
 use std::rc::{Rc, Weak};
 
 use leptos::prelude::*;
@@ -17,6 +18,7 @@ use crate::browser::page::{browser_language, now, origin_parts, query_param, url
 use crate::browser::socket::Socket;
 use crate::browser::timer::DeadlineTimer;
 use crate::browser::{remote_config, storage};
+use crate::model::attachments::Attachment;
 use crate::model::conversation::{Conversation, Saved};
 use crate::model::i18n::Lang;
 use crate::model::ids;
@@ -51,6 +53,12 @@ pub struct View {
     /// The browser's storage is full even without old history: unsent
     /// messages would not survive a reload (shown as a note).
     pub storage_full: RwSignal<bool>,
+    /// Files attached to the message being written.
+    pub draft: RwSignal<Vec<Attachment>>,
+    /// Why the last file was not attached.
+    pub attach_error: RwSignal<Option<String>>,
+    /// The upload under way: message id and percent.
+    pub progress: RwSignal<Option<(String, u8)>>,
 }
 
 /// The controller.
@@ -65,10 +73,18 @@ pub struct Chat {
     requested: RefCell<Option<String>>,
     /// Where the relay is (decided once `/config.json` is in).
     base_url: RefCell<String>,
-    started: std::cell::Cell<bool>,
-    frames: std::cell::Cell<u32>,
+    started: Cell<bool>,
+    frames: Cell<u32>,
     metadata: serde_json::Map<String, serde_json::Value>,
     test_ids: RefCell<HashSet<String>>,
+    /// The draft's files (beside `view.draft`, same order).
+    draft_files: RefCell<Vec<web_sys::File>>,
+    /// The files of sent messages, by message id, while they may be needed.
+    files: RefCell<HashMap<String, Vec<web_sys::File>>>,
+    /// An upload is under way (one at a time, in the conversation's order).
+    uploading: Cell<bool>,
+    /// Uploads in a row that did not get through.
+    upload_tries: Cell<u32>,
     me: Weak<Chat>,
 }
 
@@ -109,6 +125,9 @@ impl Chat {
                 )),
                 config: RwSignal::new(PageConfig::default()),
                 storage_full: RwSignal::new(false),
+                draft: RwSignal::new(Vec::new()),
+                attach_error: RwSignal::new(None),
+                progress: RwSignal::new(None),
             },
             machine: RefCell::new(Machine::new(timing)),
             socket: RefCell::new(None),
@@ -116,10 +135,14 @@ impl Chat {
             session: RefCell::new(storage::load_session()),
             requested: RefCell::new(None),
             base_url: RefCell::new(String::new()),
-            started: std::cell::Cell::new(false),
-            frames: std::cell::Cell::new(0),
+            started: Cell::new(false),
+            frames: Cell::new(0),
             metadata,
             test_ids: RefCell::new(HashSet::new()),
+            draft_files: RefCell::new(Vec::new()),
+            files: RefCell::new(HashMap::new()),
+            uploading: Cell::new(false),
+            upload_tries: Cell::new(0),
             me: me.clone(),
         })
     }
@@ -212,12 +235,25 @@ impl Chat {
         self.view.conversation.update(Conversation::clear_settled);
     }
 
-    /// The user sent `text`.
+    /// The user sent `text` with the draft's attachments.
     pub fn send_user(&self, text: String) -> String {
+        let (attached, files) = self.take_draft();
+        self.send_with(text, attached, files)
+    }
+
+    fn send_with(
+        &self,
+        text: String,
+        attached: Vec<Attachment>,
+        files: Vec<web_sys::File>,
+    ) -> String {
         let id = ids::new_id();
+        if !files.is_empty() {
+            self.files.borrow_mut().insert(id.clone(), files);
+        }
         self.view
             .conversation
-            .update(|c| c.add_user(id.clone(), text));
+            .update(|c| c.add_user_with(id.clone(), text, attached));
         if self.machine.borrow().phase() == Phase::Online {
             self.flush();
         }
@@ -249,7 +285,7 @@ impl Chat {
 
     /// Sends a test message; its answer or error is logged to the console.
     pub fn test_webhook_connection(&self) -> String {
-        let id = self.send_user("Test: webhook connection".into());
+        let id = self.send_with("Test: webhook connection".into(), Vec::new(), Vec::new());
         self.test_ids.borrow_mut().insert(id.clone());
         web_sys::console::log_1(&format!("chatInstance: test message {id} sent").into());
         id

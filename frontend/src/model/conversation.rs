@@ -13,6 +13,8 @@
 use serde::{Deserialize, Serialize};
 use shared::{ChatButton, ClientMessage, ErrorCode, RunState};
 
+use super::attachments::Attachment;
+
 /// Who a line is from. Serialized names are the `data-role` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -108,6 +110,9 @@ pub struct Line {
     /// The button the user pressed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chosen: Option<u32>,
+    /// For user lines: attached files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
 }
 
 impl Line {
@@ -126,6 +131,7 @@ impl Line {
             buttons: Vec::new(),
             block_input: false,
             chosen: None,
+            attachments: Vec::new(),
         }
     }
 }
@@ -158,11 +164,67 @@ pub const MAX_LINES: usize = 2000;
 impl Conversation {
     /// Adds a user message (queued).
     pub fn add_user(&mut self, id: String, text: String) {
+        self.add_user_with(id, text, Vec::new());
+    }
+
+    /// Adds a user message with files (queued until every file is
+    /// uploaded and the message sent).
+    pub fn add_user_with(&mut self, id: String, text: String, attachments: Vec<Attachment>) {
         self.lines.push(Line {
             delivery: Some(Delivery::Queued),
+            attachments,
             ..Line::new(&id, Role::User, &text)
         });
         self.trim();
+    }
+
+    /// The files of pending messages the relay does not have yet, in order:
+    /// `(message id, file index)`.
+    pub fn uploads_needed(&self) -> Vec<(String, usize)> {
+        self.lines
+            .iter()
+            .filter(|l| l.role == Role::User && l.delivery.is_some_and(Delivery::is_pending))
+            .flat_map(|l| {
+                l.attachments
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, a)| a.upload.is_none())
+                    .map(|(i, _)| (l.id.clone(), i))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// Whether message `id` may still need its files' bytes: it waits to be
+    /// sent or answered, or failed (a retry uploads again if the relay has
+    /// let go of them).
+    pub fn may_need_files(&self, id: &str) -> bool {
+        self.lines.iter().any(|l| {
+            l.role == Role::User
+                && l.id == id
+                && l.delivery
+                    .is_some_and(|d| d.is_pending() || d == Delivery::Failed)
+        })
+    }
+
+    /// File `index` of message `id` is uploaded.
+    pub fn set_upload(&mut self, id: &str, index: usize, upload: &str) {
+        if let Some(a) = self.user(id).and_then(|l| l.attachments.get_mut(index)) {
+            a.upload = Some(upload.to_owned());
+        }
+    }
+
+    /// The relay no longer has message `id`'s files (`upload_missing`):
+    /// they are to be uploaded again, the message sent again after.
+    pub fn forget_uploads(&mut self, id: &str) {
+        if let Some(user) = self.user(id) {
+            for a in &mut user.attachments {
+                a.upload = None;
+            }
+            if user.delivery.is_some_and(Delivery::is_pending) {
+                user.delivery = Some(Delivery::Queued);
+            }
+        }
     }
 
     /// Adds a note from the page.
@@ -208,17 +270,22 @@ impl Conversation {
     }
 
     /// The frames to send when the link is (again) ready: every pending
-    /// message, oldest first.
+    /// message, oldest first — up to the first whose files are not all
+    /// uploaded yet (the order of a conversation is kept).
     pub fn outbox(&self) -> Vec<ClientMessage> {
         self.lines
             .iter()
             .filter(|l| l.role == Role::User && l.delivery.is_some_and(Delivery::is_pending))
-            .map(|l| ClientMessage::Message {
-                metadata: None,
-                retry: l.retry,
-                id: l.id.clone(),
-                text: l.text.clone(),
-                files: Vec::new(),
+            .map_while(|l| {
+                let files: Option<Vec<shared::FileRef>> =
+                    l.attachments.iter().map(Attachment::file_ref).collect();
+                Some(ClientMessage::Message {
+                    metadata: None,
+                    retry: l.retry,
+                    id: l.id.clone(),
+                    text: l.text.clone(),
+                    files: files?,
+                })
             })
             .collect()
     }
@@ -715,6 +782,46 @@ mod tests {
         d.mark_sent("b", 1.0);
         d.on_chunk("b", "tail", Some(10));
         assert!(d.lines.iter().all(|l| l.role != Role::Bot));
+    }
+
+    #[test]
+    fn a_message_with_files_waits_for_its_uploads_and_keeps_the_order() {
+        let mut c = Conversation::default();
+        c.add_user_with(
+            "a".into(),
+            "look".into(),
+            vec![
+                Attachment::new("dot.png", "image/png", 463),
+                Attachment::new("doc.pdf", "application/pdf", 596),
+            ],
+        );
+        c.add_user("b".into(), "and then".into());
+        assert!(c.outbox().is_empty(), "b waits behind a's uploads");
+        assert_eq!(
+            c.uploads_needed(),
+            [("a".to_owned(), 0), ("a".to_owned(), 1)]
+        );
+        c.set_upload("a", 0, "up-1");
+        assert!(c.outbox().is_empty());
+        c.set_upload("a", 1, "up-2");
+        let out = c.outbox();
+        assert_eq!(ids(&out), ["a", "b"]);
+        let ClientMessage::Message { files, .. } = &out[0] else {
+            panic!("{out:?}");
+        };
+        assert_eq!(
+            files.iter().map(|f| f.upload.as_str()).collect::<Vec<_>>(),
+            ["up-1", "up-2"]
+        );
+        // The relay lost them: uploaded again, then sent again.
+        c.mark_sent("a", 1.0);
+        c.forget_uploads("a");
+        assert_eq!(c.delivery("a"), Some(Delivery::Queued));
+        assert_eq!(c.uploads_needed().len(), 2);
+        // The attachments survive a reload (names, thumbnails, ids).
+        let back: Conversation =
+            serde_json::from_str(&serde_json::to_string(&c).expect("json")).expect("back");
+        assert_eq!(back.lines[0].attachments[0].name, "dot.png");
     }
 
     #[test]

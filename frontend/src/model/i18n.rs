@@ -2,6 +2,8 @@
 
 use shared::ErrorCode;
 
+use super::attachments::{human_size, Refusal};
+
 /// The page's language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -209,6 +211,70 @@ impl Lang {
             "This browser's storage is full: unsent messages will not survive reloading the page.",
         )
     }
+    /// The attach button.
+    pub fn attach(self) -> &'static str {
+        self.pick("Dateien anhängen", "Attach files")
+    }
+    /// The remove button of an attachment in the composer.
+    pub fn remove_attachment(self, name: &str) -> String {
+        match self {
+            Lang::De => format!("{name} entfernen"),
+            Lang::En => format!("Remove {name}"),
+        }
+    }
+    /// Shown while files are dragged over the conversation.
+    pub fn drop_files(self) -> &'static str {
+        self.pick("Dateien hier ablegen", "Drop files here")
+    }
+    /// A message's upload in progress.
+    pub fn uploading(self, percent: u8) -> String {
+        match self {
+            Lang::De => format!("Datei wird hochgeladen … {percent} %"),
+            Lang::En => format!("uploading file… {percent} %"),
+        }
+    }
+    /// A queued message's file is no longer in the browser (the page was
+    /// reloaded before it was uploaded).
+    pub fn file_gone(self) -> &'static str {
+        self.pick(
+            "Die Datei war nach dem Neuladen der Seite nicht mehr da – bitte erneut anhängen.",
+            "The file was gone after the page reloaded – please attach it again.",
+        )
+    }
+    /// An upload kept failing on the way to the relay.
+    pub fn upload_failed(self) -> &'static str {
+        self.pick(
+            "Die Datei kam nicht beim Server an.",
+            "The file did not reach the server.",
+        )
+    }
+    /// Why a file was not attached (the relay would refuse it).
+    pub fn refusal(self, refusal: &Refusal) -> String {
+        match (self, refusal) {
+            (Lang::De, Refusal::Off) => "Dieser Chat nimmt keine Dateien an.".into(),
+            (Lang::En, Refusal::Off) => "This chat does not take files.".into(),
+            (Lang::De, Refusal::Type { name }) => {
+                format!(
+                    "„{name}“ wurde nicht angehängt: Diese Art von Datei wird nicht angenommen."
+                )
+            }
+            (Lang::En, Refusal::Type { name }) => {
+                format!("“{name}” was not attached: this kind of file is not accepted.")
+            }
+            (Lang::De, Refusal::Size { name, max }) => format!(
+                "„{name}“ wurde nicht angehängt: höchstens {} pro Datei.",
+                human_size(*max)
+            ),
+            (Lang::En, Refusal::Size { name, max }) => format!(
+                "“{name}” was not attached: at most {} per file.",
+                human_size(*max)
+            ),
+            (Lang::De, Refusal::Count { max }) => {
+                format!("Höchstens {max} Dateien pro Nachricht.")
+            }
+            (Lang::En, Refusal::Count { max }) => format!("At most {max} files per message."),
+        }
+    }
     /// The header's tool group.
     pub fn tools_label(self) -> &'static str {
         self.pick("Chat-Einstellungen", "Chat settings")
@@ -298,5 +364,12 @@ mod tests {
         assert_eq!(Lang::En.waiting(1), "waiting for answer…");
         assert_eq!(Lang::En.waiting(12), "waiting for answer… 12 s");
         assert_eq!(Lang::De.waiting(125), "Antwort kommt … 2:05 min");
+        assert_eq!(
+            Lang::En.refusal(&Refusal::Size {
+                name: "big.png".into(),
+                max: 5 * 1024 * 1024
+            }),
+            "“big.png” was not attached: at most 5.0 MB per file."
+        );
     }
 }

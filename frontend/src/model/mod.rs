@@ -3,10 +3,12 @@
 //!
 //! - [`machine`]: the connection state machine.
 //! - [`conversation`]: the messages and the outbox.
+//! - [`attachments`]: files attached to messages, and the relay's rules.
 //! - [`settings`]: where the relay is, which session to adopt, timings.
 //! - [`markdown`]: answers rendered to HTML that is safe for `innerHTML`.
 //! - [`i18n`], [`theme`], [`ids`].
 
+pub mod attachments;
 pub mod conversation;
 pub mod i18n;
 pub mod ids;

@@ -91,6 +91,26 @@ pub fn relay_url(configured: Option<&str>, protocol: &str, host: &str) -> String
     format!("{scheme}://{host}/ws")
 }
 
+/// Where files go for the relay at WebSocket URL `ws_url`: the same host,
+/// over HTTP(S), `/api/uploads` beside its `/ws` (so a relay behind a path
+/// prefix keeps it), for `session`.
+pub fn upload_url(ws_url: &str, session: &str) -> String {
+    let (scheme, rest) = match ws_url.split_once("://") {
+        Some(("wss", rest)) => ("https", rest),
+        Some((_, rest)) => ("http", rest),
+        None => ("http", ws_url),
+    };
+    let rest = rest.split(['?', '#']).next().unwrap_or_default();
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let prefix = path.strip_suffix("ws").unwrap_or("").trim_end_matches('/');
+    let prefix = if prefix.is_empty() {
+        String::new()
+    } else {
+        format!("/{prefix}")
+    };
+    format!("{scheme}://{host}{prefix}/api/uploads?session={session}")
+}
+
 /// What to do with the session id a `connection` frame offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Adopt {
@@ -175,6 +195,22 @@ mod tests {
             adopt_session(None, &"x".repeat(1000)),
             Adopt::Invalid,
             "too long"
+        );
+    }
+
+    #[test]
+    fn uploads_go_beside_the_websocket() {
+        assert_eq!(
+            upload_url("ws://127.0.0.1:3000/ws", "s1"),
+            "http://127.0.0.1:3000/api/uploads?session=s1"
+        );
+        assert_eq!(
+            upload_url("wss://chat.example/team/ws?x=1", "s1"),
+            "https://chat.example/team/api/uploads?session=s1"
+        );
+        assert_eq!(
+            upload_url("wss://chat.example", "s1"),
+            "https://chat.example/api/uploads?session=s1"
         );
     }
 

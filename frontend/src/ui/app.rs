@@ -11,8 +11,8 @@ use super::composer::{Composer, RunWaiting, StorageNote};
 use super::header::{StatusIndicator, Tools};
 use super::messages::MessageList;
 use super::window::ChatWindow;
-use crate::browser::debug_handle;
 use crate::browser::page::{now, query_param};
+use crate::browser::{debug_handle, files};
 use crate::controller::{Chat, View};
 use crate::model::conversation::Conversation;
 use crate::model::machine::{Event, Phase};
@@ -142,8 +142,32 @@ pub fn ChatPanel(view: View, chat: Shared, window_mode: bool) -> impl IntoView {
     let choose =
         move |id: String, seq: u32, button: u32| chat.with_value(|c| c.choose(&id, seq, button));
     let retry = move || chat.with_value(|c| c.dispatch(Event::RetryNow));
+    let attach = move |files: Vec<web_sys::File>| chat.with_value(|c| c.attach(files));
+    let remove = move |index: usize| chat.with_value(|c| c.remove_attachment(index));
+    // Files dragged onto the chat are attached (when the relay takes them).
+    let (dragging, set_dragging) = signal(false);
+    let takes_files = move || view.config.with(|c| c.uploads.is_some());
+    let carries_files = |ev: &web_sys::DragEvent| {
+        ev.data_transfer()
+            .is_some_and(|d| d.types().includes(&"Files".into(), 0))
+    };
+    let on_dragover = move |ev: web_sys::DragEvent| {
+        if takes_files() && carries_files(&ev) {
+            ev.prevent_default();
+            set_dragging.set(true);
+        }
+    };
+    let on_drop = move |ev: web_sys::DragEvent| {
+        set_dragging.set(false);
+        if takes_files() {
+            ev.prevent_default();
+            attach(files::list(ev.data_transfer().and_then(|d| d.files())));
+        }
+    };
     view! {
-        <div class="chat">
+        <div class="chat" data-dragging=move || dragging.get().to_string()
+            data-drop-label=move || view.lang.get().drop_files()
+            on:dragover=on_dragover on:dragleave=move |_| set_dragging.set(false) on:drop=on_drop>
             <header class="chat-header">
                 {if window_mode {
                     view! { <h2 class="title" data-testid="title">{move || title(view)}</h2> }.into_any()
@@ -159,7 +183,7 @@ pub fn ChatPanel(view: View, chat: Shared, window_mode: bool) -> impl IntoView {
                         <MessageList view=view retry=retry_message choose=choose />
                         <RunWaiting view=view />
                         <StorageNote view=view />
-                        <Composer view=view send=send />
+                        <Composer view=view send=send attach=attach remove=remove />
                     </div>
                 }
                 .into_any()
@@ -169,7 +193,7 @@ pub fn ChatPanel(view: View, chat: Shared, window_mode: bool) -> impl IntoView {
                         <MessageList view=view retry=retry_message choose=choose />
                         <RunWaiting view=view />
                         <StorageNote view=view />
-                        <Composer view=view send=send />
+                        <Composer view=view send=send attach=attach remove=remove />
                     </main>
                 }
                 .into_any()

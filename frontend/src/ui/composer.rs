@@ -1,8 +1,11 @@
-//! Writing: the input with its send button, and the note shown when the
-//! browser's storage cannot keep unsent messages.
+//! Writing: the input with its attach and send buttons and the draft's
+//! files, and the note shown when the browser's storage cannot keep unsent
+//! messages.
 
 use leptos::prelude::*;
 
+use super::attachments::AttachmentChip;
+use crate::browser::files;
 use crate::controller::View;
 
 /// While a run waits for the user: what it waits for. A question: the
@@ -37,13 +40,21 @@ pub fn StorageNote(view: View) -> impl IntoView {
     }
 }
 
-/// The input and the send button. Enter sends, Shift+Enter is a new line.
+/// The input, the attach button with the draft's files, and the send
+/// button. Enter sends, Shift+Enter is a new line; pasting an image
+/// attaches it. A message may be only files.
 #[component]
-pub fn Composer(view: View, send: impl Fn(String) + Copy + Send + Sync + 'static) -> impl IntoView {
+pub fn Composer(
+    view: View,
+    send: impl Fn(String) + Copy + Send + Sync + 'static,
+    attach: impl Fn(Vec<web_sys::File>) + Copy + Send + Sync + 'static,
+    remove: impl Fn(usize) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
     let (draft, set_draft) = signal(String::new());
     let submit = move || {
         let text = draft.get_untracked();
-        if !text.trim().is_empty() {
+        let has_files = view.draft.with_untracked(|d| !d.is_empty());
+        if !text.trim().is_empty() || has_files {
             send(text);
             set_draft.set(String::new());
         }
@@ -58,11 +69,37 @@ pub fn Composer(view: View, send: impl Fn(String) + Copy + Send + Sync + 'static
             .with(|c| c.placeholder.clone())
             .unwrap_or_else(|| view.lang.get().placeholder().to_owned())
     };
+    let on_paste = move |ev: web_sys::ClipboardEvent| {
+        let pasted = files::list(ev.clipboard_data().and_then(|d| d.files()));
+        if !pasted.is_empty() {
+            ev.prevent_default();
+            attach(pasted);
+        }
+    };
+    let chips = move || {
+        view.draft
+            .get()
+            .into_iter()
+            .enumerate()
+            .map(|(i, a)| {
+                view! { <AttachmentChip attachment=a view=view remove=Callback::new(move |_: ()| remove(i)) /> }
+            })
+            .collect_view()
+    };
     view! {
+        <Show when=move || view.attach_error.with(Option::is_some)>
+            <p class="notice" role="alert" data-testid="attach-error">
+                {move || view.attach_error.get().unwrap_or_default()}
+            </p>
+        </Show>
+        <Show when=move || view.draft.with(|d| !d.is_empty())>
+            <div class="attachments draft" data-testid="draft-attachments">{chips}</div>
+        </Show>
         <form class="composer" on:submit=move |ev| {
             ev.prevent_default();
             submit();
         }>
+            <AttachButton view=view attach=attach blocked=Signal::derive(blocked) />
             <textarea
                 data-testid="message-input"
                 disabled=blocked
@@ -71,6 +108,7 @@ pub fn Composer(view: View, send: impl Fn(String) + Copy + Send + Sync + 'static
                 aria-label=placeholder
                 prop:value=draft
                 on:input=move |ev| set_draft.set(event_target_value(&ev))
+                on:paste=on_paste
                 on:keydown=move |ev| {
                     if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
                         ev.prevent_default();
@@ -80,5 +118,49 @@ pub fn Composer(view: View, send: impl Fn(String) + Copy + Send + Sync + 'static
             ></textarea>
             <button type="submit" data-testid="send" disabled=blocked>{move || view.lang.get().send()}</button>
         </form>
+    }
+}
+
+/// The attach button, when the relay takes files: a label around the
+/// (visually hidden, still focusable) file input, so a click or Enter on
+/// it opens the browser's picker without script.
+#[component]
+fn AttachButton(
+    view: View,
+    attach: impl Fn(Vec<web_sys::File>) + Copy + Send + Sync + 'static,
+    blocked: Signal<bool>,
+) -> impl IntoView {
+    let accept = move || {
+        view.config.with(|c| {
+            c.uploads
+                .as_ref()
+                .map(|r| r.allowed_types.trim().to_owned())
+                .filter(|t| !t.is_empty() && t != "*" && t != "*/*")
+        })
+    };
+    let multiple = move || {
+        view.config
+            .with(|c| c.uploads.as_ref().is_some_and(|r| r.max_files > 1))
+    };
+    let label = move || view.lang.get().attach();
+    let on_change = move |ev: web_sys::Event| {
+        let input = event_target::<web_sys::HtmlInputElement>(&ev);
+        let picked = files::list(input.files());
+        // So picking the same file again is a change too.
+        input.set_value("");
+        attach(picked);
+    };
+    view! {
+        <Show when=move || view.config.with(|c| c.uploads.is_some())>
+            <label class="attach-button" title=label>
+                <input type="file" class="sr-only" data-testid="attach"
+                    accept=accept multiple=multiple disabled=blocked aria-label=label
+                    on:change=on_change />
+                <svg aria-hidden="true" viewBox="0 0 24 24" width="20" height="20">
+                    <path d="M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5"
+                        fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" />
+                </svg>
+            </label>
+        </Show>
     }
 }

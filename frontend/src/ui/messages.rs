@@ -7,6 +7,7 @@ use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::attachments::SentAttachments;
 use crate::browser::clipboard;
 use crate::controller::View;
 use crate::model::conversation::{Delivery, Line, Role};
@@ -146,7 +147,20 @@ fn Message(
     );
     let note = match line.delivery {
         Some(Delivery::Queued) => {
-            Some(view! { <div class="note queued">{move || lang.get().queued()}</div> }.into_any())
+            // Queued until the relay has every byte of its files.
+            let id = line.id.clone();
+            let text = move || {
+                let percent = view.progress.with(|p| {
+                    p.as_ref()
+                        .filter(|(at, _)| *at == id)
+                        .map(|(_, percent)| *percent)
+                });
+                match percent {
+                    Some(percent) => lang.get().uploading(percent),
+                    None => lang.get().queued().to_owned(),
+                }
+            };
+            Some(view! { <div class="note queued" data-testid="queued">{text}</div> }.into_any())
         }
         Some(Delivery::Sent) => {
             let sent_at = line.sent_at;
@@ -200,7 +214,15 @@ fn Message(
         }
         .into_any(),
         (Role::Bot, _) => view! { <BotBubble text=line.text.clone() view=view /> }.into_any(),
-        _ => view! { <div class="bubble plain">{line.text.clone()}</div> }.into_any(),
+        _ => {
+            let text = (!line.text.is_empty())
+                .then(|| view! { <div class="bubble plain">{line.text.clone()}</div> });
+            view! {
+                {text}
+                <SentAttachments attachments=line.attachments.clone() view=view />
+            }
+            .into_any()
+        }
     };
     view! {
         <li class=class data-testid="message" data-role=line.role.name() data-id=line.id.clone()

@@ -3,10 +3,12 @@
 //! - [`app`]: the page (full page, or the chat bubble with `?mode=window`).
 //! - [`header`]: title, connection status, language/theme/new chat/clear.
 //! - [`messages`]: the conversation.
-//! - [`composer`]: the input, and the storage note.
+//! - [`composer`]: the input with its attachments, and the storage note.
+//! - [`attachments`]: files as chips (composer and sent messages).
 //! - [`window`]: the floating bubble and telling the embedding page.
 
 pub mod app;
+pub mod attachments;
 pub mod composer;
 pub mod header;
 pub mod messages;

@@ -4,7 +4,7 @@
 //!   WebSocket ([`upgrade`]).
 //! - `/healthz` ([`health`]), `/config.json` ([`page_config`]),
 //!   `POST /api/sessions/{id}/messages` ([`push`]), `POST /api/uploads`
-//!   ([`uploads`]).
+//!   ([`uploads`], asked for across origins with [`upload_cors`]).
 //! - everything else: the built page, `index.html` for unknown paths.
 //!
 //! Every response carries the page's security headers
@@ -15,6 +15,7 @@ pub mod page_config;
 pub mod push;
 pub mod security_headers;
 pub mod upgrade;
+pub mod upload_cors;
 pub mod uploads;
 
 use axum::body::Body;
@@ -43,7 +44,12 @@ pub fn app(state: AppState) -> Router {
             post(push::push).layer(DefaultBodyLimit::max(push_limit)),
         )
         // Bounded by the upload store itself, while the body streams in.
-        .route("/api/uploads", post(uploads::upload))
+        .route(
+            "/api/uploads",
+            post(uploads::upload).options(upload_cors::preflight).layer(
+                axum::middleware::from_fn_with_state(state.clone(), upload_cors::allow_origin),
+            ),
+        )
         .fallback_service(pages)
         .layer(axum::middleware::map_response_with_state(
             state.clone(),
