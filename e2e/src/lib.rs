@@ -12,6 +12,7 @@
 //! test fails), by process group, so no stray processes are left.
 
 pub mod browser;
+pub mod files;
 pub mod nginx;
 pub mod process;
 pub mod proxy;

@@ -405,7 +405,7 @@ async fn every_response_carries_the_security_headers() {
             "{path}: {csp}"
         );
         assert!(
-            csp.contains("connect-src 'self' wss://relay.example;"),
+            csp.contains("connect-src 'self' wss://relay.example https://relay.example;"),
             "{path}: {csp}"
         );
         assert!(

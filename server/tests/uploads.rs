@@ -227,7 +227,7 @@ async fn one_file_with_a_streaming_answer() {
     .await;
 }
 
-const PNG: &[u8] = include_bytes!("../../testkit/fixtures/uploads/dot.png");
+const PNG: &[u8] = testkit::DOT_PNG;
 
 #[tokio::test]
 async fn every_rule_is_the_relays_and_each_refusal_says_why() {

@@ -8,7 +8,7 @@
 //!   `/chat` WebSocket of a running execution and the approval links.
 
 mod fixtures;
-pub use fixtures::upload_capture;
+pub use fixtures::{upload_capture, DOT_PNG, TINY_PDF};
 pub mod multipart;
 pub mod n8n;
 pub mod respond_to_chat;

@@ -162,7 +162,7 @@ impl Chat {
                     self.upload_tries.set(0);
                     let sentence = self.view.lang.get_untracked().upload_failed();
                     self.view.conversation.update(|c| {
-                        c.on_error(Some(id), ErrorCode::WebhookUnreachable, sentence);
+                        c.on_error(Some(id), ErrorCode::Unknown, sentence);
                     });
                     self.flush();
                     return;

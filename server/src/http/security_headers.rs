@@ -62,9 +62,21 @@ fn policy(index: Option<&str>, relay_url: Option<&url::Url>, frame_ancestors: &s
     let mut connect = String::from("'self'");
     if let Some(url) = relay_url {
         // Scheme, host and port only: CSP sources carry no path semantics
-        // worth relying on here.
+        // worth relying on here. The same relay over HTTP(S) too: files
+        // are uploaded beside its socket (browsers do not let a ws source
+        // cover http).
         connect.push(' ');
         connect.push_str(&source_of(url));
+        let mut http = url.clone();
+        let scheme = if url.scheme() == "wss" {
+            "https"
+        } else {
+            "http"
+        };
+        if http.set_scheme(scheme).is_ok() {
+            connect.push(' ');
+            connect.push_str(&source_of(&http));
+        }
     }
     format!(
         "default-src 'none'; script-src {scripts}; style-src 'self'; img-src 'self' data:; \
@@ -140,7 +152,7 @@ mod tests {
         );
         assert!(!csp.contains("unsafe-inline"), "{csp}");
         assert!(
-            csp.contains("connect-src 'self' wss://relay.example:8443;"),
+            csp.contains("connect-src 'self' wss://relay.example:8443 https://relay.example:8443;"),
             "{csp}"
         );
         assert!(csp.ends_with("frame-ancestors 'self'"), "{csp}");
