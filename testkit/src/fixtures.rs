@@ -76,6 +76,12 @@ pub fn upload_capture(name: &str) -> Option<(Vec<crate::multipart::FormPart>, se
     Some((parts, seen))
 }
 
+/// A 1×1 PNG (463 bytes), the image of the upload captures.
+pub const DOT_PNG: &[u8] = include_bytes!("../fixtures/uploads/dot.png");
+/// A small PDF, as a file picker would hand it over.
+pub const TINY_PDF: &[u8] =
+    b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,9 +113,3 @@ mod tests {
         assert!(head.contains("Transfer-Encoding: chunked") && body.is_empty());
     }
 }
-
-/// A 1×1 PNG (463 bytes), the image of the upload captures.
-pub const DOT_PNG: &[u8] = include_bytes!("../fixtures/uploads/dot.png");
-/// A small PDF, as a file picker would hand it over.
-pub const TINY_PDF: &[u8] =
-    b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
