@@ -72,7 +72,7 @@ impl AppState {
     pub fn new(config: Config) -> Result<Self, RelayError> {
         let responder = Responder::from_config(&config.n8n)?;
         let config_concurrency = config.limits.session_concurrency;
-        let uploads = Uploads::start(&config.uploads)?;
+        let uploads = Uploads::start(&config.uploads, &config.serve.static_dir)?;
         let mut page = config.page.page_config(config.serve.relay_url.as_ref())?;
         page.uploads = uploads.as_ref().map(|u| u.rules().clone());
         let page_config = page.to_json();

@@ -78,8 +78,8 @@ fn every_example_is_a_connected_workflow_of_core_nodes() {
     let all = examples();
     assert_eq!(
         all.len(),
-        5,
-        "echo, streaming, error-handling, push and respond-to-chat examples"
+        6,
+        "echo, streaming, error-handling, push, respond-to-chat and file examples"
     );
     for (name, wf) in all {
         let nodes = wf["nodes"]
@@ -211,4 +211,28 @@ fn the_respond_to_chat_example_asks_then_asks_for_approval() {
             ("send", "")
         ]
     );
+}
+
+/// The files example: a Chat Trigger that takes files and answers with
+/// each one's name, type and size from the `files` list n8n builds.
+#[test]
+fn the_files_example_takes_uploads_and_describes_each_file() {
+    let (_, wf) = examples()
+        .into_iter()
+        .find(|(name, _)| name.ends_with("file-uploads.json"))
+        .expect("file-uploads.json");
+    let nodes = wf["nodes"].as_array().expect("nodes");
+    let options = &nodes[0]["parameters"]["options"];
+    assert_eq!(nodes[0]["type"], "@n8n/n8n-nodes-langchain.chatTrigger");
+    assert_eq!(options["allowFileUploads"], true);
+    assert_eq!(options["allowedFilesMimeTypes"], "image/*,application/pdf");
+    assert_eq!(options["responseMode"], "lastNode");
+    let code = nodes
+        .iter()
+        .find(|n| n["type"] == "n8n-nodes-base.code")
+        .and_then(|n| n["parameters"]["jsCode"].as_str())
+        .expect("a Code node");
+    for field in ["files", "fileName", "mimeType", "fileSize", "output"] {
+        assert!(code.contains(field), "{field} missing from {code}");
+    }
 }

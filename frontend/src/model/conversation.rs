@@ -15,6 +15,11 @@ use shared::{ChatButton, ClientMessage, ErrorCode, RunState};
 
 use super::attachments::Attachment;
 
+/// Messages whose files may wait on the relay at once: the one being
+/// answered and the next. The relay holds at most twice a message's files
+/// per session; later messages' files go up as earlier ones are answered.
+pub const UPLOAD_AHEAD: usize = 2;
+
 /// Who a line is from. Serialized names are the `data-role` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -179,11 +184,17 @@ impl Conversation {
     }
 
     /// The files of pending messages the relay does not have yet, in order:
-    /// `(message id, file index)`.
+    /// `(message id, file index)` — for the first [`UPLOAD_AHEAD`] pending
+    /// messages with files only.
     pub fn uploads_needed(&self) -> Vec<(String, usize)> {
         self.lines
             .iter()
-            .filter(|l| l.role == Role::User && l.delivery.is_some_and(Delivery::is_pending))
+            .filter(|l| {
+                l.role == Role::User
+                    && l.delivery.is_some_and(Delivery::is_pending)
+                    && !l.attachments.is_empty()
+            })
+            .take(UPLOAD_AHEAD)
             .flat_map(|l| {
                 l.attachments
                     .iter()
@@ -813,6 +824,28 @@ mod tests {
             files.iter().map(|f| f.upload.as_str()).collect::<Vec<_>>(),
             ["up-1", "up-2"]
         );
+        // Only two messages' files at a time wait on the relay.
+        let mut three = Conversation::default();
+        for id in ["x", "y", "z"] {
+            three.add_user_with(
+                id.into(),
+                "f".into(),
+                vec![Attachment::new("a.png", "image/png", 1)],
+            );
+        }
+        let ahead: Vec<String> = three
+            .uploads_needed()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(ahead, ["x", "y"]);
+        three.on_response("x", "ok");
+        let ahead: Vec<String> = three
+            .uploads_needed()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(ahead, ["y", "z"]);
         // The relay lost them: uploaded again, then sent again.
         c.mark_sent("a", 1.0);
         c.forget_uploads("a");

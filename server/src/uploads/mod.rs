@@ -14,6 +14,8 @@
 pub mod sniff;
 pub mod store;
 
+use std::path::{Path, PathBuf};
+
 use shared::{ErrorCode, FileRef, UploadRules};
 
 use crate::config::UploadFlags;
@@ -35,15 +37,62 @@ pub struct FilesRefused {
     pub message: String,
 }
 
+/// Whether `dir` is `parent` or below it (compared as absolute paths
+/// without `.`/`..`, resolved where they exist).
+fn is_inside(dir: &Path, parent: &Path) -> bool {
+    fn absolute(p: &Path) -> PathBuf {
+        if let Ok(real) = p.canonicalize() {
+            return real;
+        }
+        let base = std::env::current_dir().unwrap_or_default();
+        let mut out = PathBuf::new();
+        for part in base.join(p).components() {
+            match part {
+                std::path::Component::ParentDir => {
+                    out.pop();
+                }
+                std::path::Component::CurDir => {}
+                other => out.push(other),
+            }
+        }
+        // The deepest existing ancestor resolved (symlinks), the rest kept.
+        let mut existing = out.clone();
+        let mut rest = Vec::new();
+        while !existing.exists() {
+            match existing.file_name() {
+                Some(name) => rest.push(name.to_owned()),
+                None => break,
+            }
+            existing.pop();
+        }
+        let mut real = existing.canonicalize().unwrap_or(existing);
+        real.extend(rest.iter().rev());
+        real
+    }
+    absolute(dir).starts_with(absolute(parent))
+}
+
 impl Uploads {
-    /// Opens the store when uploads are on.
-    pub fn start(flags: &UploadFlags) -> std::io::Result<Option<Uploads>> {
+    /// Opens the store when uploads are on. Refuses an upload directory
+    /// inside the page's directory (`static_dir`): uploaded files are never
+    /// served back.
+    pub fn start(flags: &UploadFlags, static_dir: &Path) -> std::io::Result<Option<Uploads>> {
         if !flags.allow_file_uploads {
             return Ok(None);
         }
         let dir = flags.upload_dir.clone().unwrap_or_else(|| {
             std::env::temp_dir().join(format!("n8n-chat-relay-uploads-{}", std::process::id()))
         });
+        if is_inside(&dir, static_dir) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "--upload-dir {} is inside --static-dir {}: uploaded files would be served",
+                    dir.display(),
+                    static_dir.display()
+                ),
+            ));
+        }
         let max_files = flags.max_files_per_message.max(1);
         let store = UploadStore::open(
             dir,
@@ -121,5 +170,33 @@ pub async fn sweep_periodically(uploads: &Uploads) {
         if n > 0 {
             tracing::debug!("deleted {n} expired upload(s)");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_upload_directory_inside_the_page_is_refused() {
+        let page = std::env::temp_dir().join(format!("relay-page-{}", std::process::id()));
+        std::fs::create_dir_all(&page).expect("page dir");
+        assert!(is_inside(&page.join("uploads"), &page));
+        assert!(is_inside(&page.join("a/../b"), &page));
+        assert!(is_inside(&page, &page));
+        assert!(!is_inside(&page.join("../elsewhere"), &page));
+        let flags = UploadFlags {
+            allow_file_uploads: true,
+            upload_dir: Some(page.join("up")),
+            ..crate::Config::defaults().uploads
+        };
+        let refused = Uploads::start(&flags, &page).map(|u| u.is_some());
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains("inside --static-dir")),
+            "{refused:?}"
+        );
+        let _ = std::fs::remove_dir_all(page);
     }
 }
