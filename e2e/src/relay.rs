@@ -17,6 +17,7 @@ pub struct Relay {
     pub addr: SocketAddr,
     webhook: Option<String>,
     extra: Vec<String>,
+    embedded: bool,
 }
 
 impl Relay {
@@ -27,6 +28,20 @@ impl Relay {
             0,
             webhook.map(str::to_owned),
             extra.iter().map(|s| s.to_string()).collect(),
+            false,
+        )
+        .await
+    }
+
+    /// Starts the relay with no `--static-dir`, from an empty directory:
+    /// the page it serves is the one built into the binary (`RELAY_BIN`
+    /// built with `--features embed-page`).
+    pub async fn start_embedded(webhook: Option<&str>, extra: &[&str]) -> Result<Relay> {
+        Self::start_at(
+            0,
+            webhook.map(str::to_owned),
+            extra.iter().map(|s| s.to_string()).collect(),
+            true,
         )
         .await
     }
@@ -48,17 +63,26 @@ impl Relay {
         let mut flags: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         flags.push("--relay-url".into());
         flags.push(format!("ws://{}/ws", proxy.addr));
-        let relay = Self::start_at(port, webhook.map(str::to_owned), flags).await?;
+        let relay = Self::start_at(port, webhook.map(str::to_owned), flags, false).await?;
         Ok((relay, proxy))
     }
 
-    async fn start_at(port: u16, webhook: Option<String>, extra: Vec<String>) -> Result<Relay> {
+    async fn start_at(
+        port: u16,
+        webhook: Option<String>,
+        extra: Vec<String>,
+        embedded: bool,
+    ) -> Result<Relay> {
         let mut command = Command::new(env_path("RELAY_BIN"));
+        command.arg("--listen").arg(format!("127.0.0.1:{port}"));
+        if embedded {
+            let empty = std::env::temp_dir().join(format!("e2e-empty-{}", std::process::id()));
+            std::fs::create_dir_all(&empty).map_err(|e| format!("{}: {e}", empty.display()))?;
+            command.current_dir(empty).env_remove("RELAY_STATIC_DIR");
+        } else {
+            command.arg("--static-dir").arg(env_path("DIST_DIR"));
+        }
         command
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("--static-dir")
-            .arg(env_path("DIST_DIR"))
             .args(&extra)
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
@@ -103,6 +127,7 @@ impl Relay {
             addr,
             webhook,
             extra,
+            embedded,
         })
     }
 
@@ -131,7 +156,8 @@ impl Relay {
         let mut last = String::new();
         // The port may take a moment to be free again.
         for _ in 0..50 {
-            match Self::start_at(self.addr.port(), self.webhook.clone(), self.extra.clone()).await {
+            let (webhook, extra) = (self.webhook.clone(), self.extra.clone());
+            match Self::start_at(self.addr.port(), webhook, extra, self.embedded).await {
                 Ok(new) => {
                     *self = new;
                     return Ok(());

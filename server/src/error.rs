@@ -12,6 +12,9 @@ pub enum RelayError {
     /// `--redis-url` could not be used.
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
+    /// `--static-dir` is too large to serve from memory.
+    #[error("{0}")]
+    Page(#[from] crate::page::assets::TooLarge),
     /// The listener failed.
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),

@@ -21,6 +21,8 @@
 //!   or shared through Redis.
 //! - [`responder`]: what answers a message — n8n (the HTTP client and the
 //!   readers of its answers and streams) or the built-in echo.
+//! - [`page`]: the built page in memory — compressed, cached, from
+//!   `--static-dir` or built into the binary.
 //! - [`uploads`]: files attached to messages — the bounded store on disk
 //!   and the checks of what a file is.
 //! - [`state`]: what the routes and connections share.
@@ -32,6 +34,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod logging;
+pub mod page;
 pub mod redact;
 pub mod responder;
 pub mod shutdown;

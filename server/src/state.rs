@@ -15,6 +15,8 @@ use crate::admission::origin::OriginPolicy;
 use crate::chat::turns::Turns;
 use crate::chat::watchers::Watchers;
 use crate::http::security_headers::SecurityHeaders;
+use crate::page::assets::Origin as PageOrigin;
+use crate::page::PageAssets;
 use crate::responder::Responder;
 use crate::store::memory::Sessions;
 use crate::store::redis::RedisStore;
@@ -65,6 +67,8 @@ struct Inner {
     drain_started: CancellationToken,
     /// Files attached to messages, when on.
     uploads: Option<Uploads>,
+    /// The built page, in memory.
+    page: PageAssets,
 }
 
 impl AppState {
@@ -72,16 +76,20 @@ impl AppState {
     pub fn new(config: Config) -> Result<Self, RelayError> {
         let responder = Responder::from_config(&config.n8n)?;
         let config_concurrency = config.limits.session_concurrency;
-        let uploads = Uploads::start(&config.uploads, &config.serve.static_dir)?;
+        let assets = PageAssets::load(config.serve.static_dir.as_deref())?;
+        let page_dir = match assets.origin() {
+            PageOrigin::Dir(dir) | PageOrigin::Missing(dir) => Some(dir.as_path()),
+            PageOrigin::Embedded => None,
+        };
+        let uploads = Uploads::start(&config.uploads, page_dir)?;
         let mut page = config.page.page_config(config.serve.relay_url.as_ref())?;
         page.uploads = uploads.as_ref().map(|u| u.rules().clone());
         let page_config = page.to_json();
         // The CSP allows trunk's inline script by its hash, read from the
         // page that will be served (rebuilding the page needs a restart).
         let serve = &config.serve;
-        let index = std::fs::read_to_string(serve.static_dir.join("index.html")).ok();
         let security = SecurityHeaders::new(
-            index.as_deref(),
+            assets.index_html(),
             serve.relay_url.as_ref(),
             &serve.frame_ancestors,
         );
@@ -128,6 +136,7 @@ impl AppState {
             turns: Turns::new(config_concurrency),
             drain_started: CancellationToken::new(),
             uploads,
+            page: assets,
         })))
     }
 
@@ -199,6 +208,11 @@ impl AppState {
         self.0.uploads.as_ref()
     }
 
+    /// The built page.
+    pub fn page(&self) -> &PageAssets {
+        &self.0.page
+    }
+
     /// A session's messages in order, and the runs waiting for replies.
     pub fn turns(&self) -> &Turns {
         &self.0.turns
@@ -216,17 +230,20 @@ impl AppState {
 
     /// Logs what the relay is about to do, once.
     pub fn log_startup(&self, addr: std::net::SocketAddr) {
+        let page = match self.0.page.origin() {
+            PageOrigin::Embedded => "built into the binary".to_owned(),
+            PageOrigin::Dir(dir) => dir.display().to_string(),
+            PageOrigin::Missing(dir) => format!("{} (missing)", dir.display()),
+        };
         tracing::info!(
-            "relay {} listening on http://{addr} (WebSocket on /ws and /, page from {})",
+            "relay {} listening on http://{addr} (WebSocket on /ws and /, page {page})",
             env!("CARGO_PKG_VERSION"),
-            self.0.config.serve.static_dir.display()
         );
         self.0.responder.log_mode();
-        let static_dir = &self.0.config.serve.static_dir;
-        if !static_dir.join("index.html").is_file() {
+        if let PageOrigin::Missing(dir) = self.0.page.origin() {
             tracing::warn!(
                 "no page at {}/index.html: build it with `cargo xtask build` (the WebSocket works without it)",
-                static_dir.display()
+                dir.display()
             );
         }
     }

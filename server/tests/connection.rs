@@ -349,7 +349,7 @@ async fn the_built_page_is_served_with_an_index_fallback() {
     std::fs::write(dir.join("index.html"), "<html>chat page</html>").expect("write");
     std::fs::write(dir.join("app.js"), "console.log(1)").expect("write");
     let mut cfg = config();
-    cfg.serve.static_dir = dir.clone();
+    cfg.serve.static_dir = Some(dir.clone());
     let relay = Relay::start(cfg).await;
     for (path, expected) in [
         ("/", "<html>chat page</html>"),
@@ -378,7 +378,7 @@ async fn every_response_carries_the_security_headers() {
     )
     .expect("write");
     let mut cfg = config();
-    cfg.serve.static_dir = dir.clone();
+    cfg.serve.static_dir = Some(dir.clone());
     cfg.serve.relay_url = Some("wss://relay.example/ws".parse().expect("url"));
     cfg.serve.frame_ancestors = "'self' https://shop.example".into();
     let relay = Relay::start(cfg).await;
@@ -421,6 +421,95 @@ async fn every_response_carries_the_security_headers() {
         .await
         .expect("json");
     assert_eq!(config["relayUrl"], "wss://relay.example/ws");
+    relay.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The page travels compressed (brotli, else gzip, as the browser says)
+/// and is cached: trunk's hashed files for a year, the rest revalidated
+/// with an `ETag` (a `304` when unchanged).
+#[tokio::test]
+async fn the_page_is_served_compressed_and_cached() {
+    let dir = std::env::temp_dir().join(format!("relay-travel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let js = "export function greet() { return 'hello from the page'; }\n".repeat(300);
+    std::fs::write(dir.join("index.html"), "<html>chat page</html>").expect("write");
+    std::fs::write(dir.join("frontend-0123456789abcdef.js"), &js).expect("write");
+    let mut cfg = config();
+    cfg.serve.static_dir = Some(dir.clone());
+    let relay = Relay::start(cfg).await;
+    let http = reqwest::Client::new();
+    let get = |path: &str, accept: &str| {
+        http.get(relay.http_url(path))
+            .header("accept-encoding", accept)
+            .send()
+    };
+    let header = |r: &reqwest::Response, name: &str| {
+        r.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let asset = "/frontend-0123456789abcdef.js";
+    let br = get(asset, "gzip, deflate, br, zstd").await.expect("get");
+    assert_eq!(header(&br, "content-encoding"), "br");
+    assert_eq!(header(&br, "vary"), "Accept-Encoding");
+    assert_eq!(
+        header(&br, "cache-control"),
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(
+        header(&br, "content-type"),
+        "text/javascript; charset=utf-8"
+    );
+    let bytes = br.bytes().await.expect("body");
+    assert!(bytes.len() < js.len() / 10, "{} bytes", bytes.len());
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(&mut brotli::Decompressor::new(&bytes[..], 4096), &mut plain)
+        .expect("brotli");
+    assert_eq!(plain, js.as_bytes());
+    let gz = get(asset, "gzip").await.expect("get");
+    assert_eq!(header(&gz, "content-encoding"), "gzip");
+    let bytes = gz.bytes().await.expect("body");
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut plain)
+        .expect("gzip");
+    assert_eq!(plain, js.as_bytes());
+    let raw = get(asset, "identity").await.expect("get");
+    assert_eq!(header(&raw, "content-encoding"), "");
+    assert_eq!(raw.text().await.expect("body"), js);
+    // index.html and /config.json: kept, but asked about each time.
+    for path in ["/", "/config.json"] {
+        let first = get(path, "br").await.expect("get");
+        assert_eq!(header(&first, "cache-control"), "no-cache", "{path}");
+        let etag = header(&first, "etag");
+        assert!(etag.starts_with('"'), "{path}: {etag}");
+        let again = http
+            .get(relay.http_url(path))
+            .header("accept-encoding", "br")
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(again.status(), 304, "{path}");
+        assert_eq!(again.bytes().await.expect("body").len(), 0, "{path}");
+    }
+    // A missing file is a 404 (never the page as a script); routes get the page.
+    assert_eq!(
+        get("/frontend-old.js", "br").await.expect("get").status(),
+        404
+    );
+    let route = get("/chat/room", "identity").await.expect("get");
+    assert_eq!(route.text().await.expect("body"), "<html>chat page</html>");
+    let head = http
+        .head(relay.http_url(asset))
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(head.status(), 200);
+    assert_eq!(header(&head, "content-encoding"), "br");
     relay.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -25,11 +25,20 @@ pub fn build() -> Result<Toolchain> {
         cluster: false,
     })?;
     build_page(&tools)?;
-    cmd::run(cmd::cargo().args(["build", "--release", "-p", "server"]))?;
+    // The page goes into the binary: `relay` alone is the app.
+    cmd::run(cmd::cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "server",
+        "--features",
+        "embed-page",
+    ]))?;
     Ok(tools)
 }
 
-/// Builds everything, then runs the relay serving `dist/` (extra args go to `relay`).
+/// Builds everything, then runs the relay with the page built in (extra
+/// args go to `relay`).
 pub fn run(relay_args: &[String]) -> Result<()> {
     // `cargo xtask run -- --flag` passes a literal `--` through; drop it.
     let relay_args = match relay_args.split_first() {
@@ -51,8 +60,6 @@ pub fn run(relay_args: &[String]) -> Result<()> {
     cmd::run(
         std::process::Command::new(exe)
             .current_dir(cmd::root())
-            .arg("--static-dir")
-            .arg(cmd::root().join("dist"))
             .args(relay_args),
     )
 }
@@ -105,8 +112,17 @@ pub fn test() -> Result<()> {
             .env("WASM_BINDGEN_TEST_TIMEOUT", "120"),
     )?;
 
-    // End to end: the real relay binary, the built page, a real browser.
-    cmd::run(cmd::cargo().args(["build", "-p", "server", "--bin", "relay"]))?;
+    // End to end: the real relay binary (with the page built in, as
+    // `cargo xtask build` makes it), the built page, a real browser.
+    cmd::run(cmd::cargo().args([
+        "build",
+        "-p",
+        "server",
+        "--bin",
+        "relay",
+        "--features",
+        "embed-page",
+    ]))?;
     let relay = cmd::root()
         .join("target")
         .join("debug")
@@ -178,7 +194,13 @@ pub fn bench(args: &[String]) -> Result<()> {
             ),
         ]
     };
-    cmd::run(cmd::cargo().args(["build", "--release", "-p", "server", "-p", "bench"]))?;
+    let mut build = cmd::cargo();
+    build.args(["build", "--release", "-p", "server", "-p", "bench"]);
+    if !soak {
+        // The page sections measure the page as the binary serves it.
+        build.args(["--features", "server/embed-page"]);
+    }
+    cmd::run(&mut build)?;
     let release = cmd::root().join("target").join("release");
     let exe = |name: &str| {
         release.join(if cfg!(windows) {

@@ -14,9 +14,11 @@ pub struct ServeFlags {
     #[arg(long, env = "RELAY_LISTEN", default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
 
-    /// Directory with the built page (trunk's dist/).
-    #[arg(long, env = "RELAY_STATIC_DIR", default_value = "dist")]
-    pub static_dir: PathBuf,
+    /// Directory with the built page (trunk's dist/), read at start.
+    /// Default: the page built into the binary (`cargo xtask build`), else
+    /// ./dist.
+    #[arg(long, env = "RELAY_STATIC_DIR")]
+    pub static_dir: Option<PathBuf>,
 
     /// The address users open the page at (e.g. https://chat.example.com).
     /// Its origin may open the WebSocket; without it (and without

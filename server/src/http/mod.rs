@@ -5,13 +5,15 @@
 //! - `/healthz` ([`health`]), `/config.json` ([`page_config`]),
 //!   `POST /api/sessions/{id}/messages` ([`push`]), `POST /api/uploads`
 //!   ([`uploads`], asked for across origins with [`upload_cors`]).
-//! - everything else: the built page, `index.html` for unknown paths.
+//! - everything else: the built page ([`page_files`]: compressed, cached,
+//!   `index.html` for the page's own routes).
 //!
 //! Every response carries the page's security headers
 //! ([`security_headers`]).
 
 pub mod health;
 pub mod page_config;
+pub mod page_files;
 pub mod push;
 pub mod security_headers;
 pub mod upgrade;
@@ -21,18 +23,15 @@ pub mod uploads;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, Request};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use tower::ServiceExt;
-use tower_http::services::{ServeDir, ServeFile};
 
 use crate::AppState;
 
 /// The relay's router. The old page connected to `ws://host:3000` (no path),
 /// so `/` upgrades too; a plain GET of `/` gets the page.
 pub fn app(state: AppState) -> Router {
-    let pages = pages(&state.config().serve.static_dir);
     let push_limit = state.config().limits.max_message_bytes.saturating_add(1);
     Router::new()
         .route("/ws", get(ws_only))
@@ -50,7 +49,7 @@ pub fn app(state: AppState) -> Router {
                 axum::middleware::from_fn_with_state(state.clone(), upload_cors::allow_origin),
             ),
         )
-        .fallback_service(pages)
+        .fallback(page_files::page_file)
         .layer(axum::middleware::map_response_with_state(
             state.clone(),
             with_security_headers,
@@ -72,18 +71,7 @@ async fn root(State(state): State<AppState>, request: Request<Body>) -> Response
     if is_websocket_upgrade(request.headers()) {
         return upgrade::upgrade(state, request).await;
     }
-    match pages(&state.config().serve.static_dir)
-        .oneshot(request)
-        .await
-    {
-        Ok(response) => response.into_response(),
-        Err(e) => match e {},
-    }
-}
-
-/// The built page: files from `dir`, `index.html` for every other path.
-fn pages(dir: &std::path::Path) -> ServeDir<ServeFile> {
-    ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")))
+    page_files::serve(&state, request.method(), "/", request.headers())
 }
 
 fn is_websocket_upgrade(headers: &HeaderMap) -> bool {

@@ -3,18 +3,43 @@
 //! many deployments.
 
 use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
 
 use crate::AppState;
 
-/// The handler. `no-cache`: a changed deployment shows on the next load.
-pub async fn config_json(State(state): State<AppState>) -> impl IntoResponse {
+/// The handler. `no-cache` with an `ETag`: a changed deployment shows on
+/// the next load, an unchanged one costs a `304`.
+pub async fn config_json(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let body = state.page_config();
+    let digest = Sha256::digest(body.as_bytes());
+    let etag: String = format!(
+        "\"{}\"",
+        digest[..12]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let unchanged = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|given| {
+            given
+                .split(',')
+                .any(|t| t.trim() == etag || t.trim() == "*")
+        });
+    let cache = [
+        (header::CACHE_CONTROL, "no-cache".to_owned()),
+        (header::ETAG, etag),
+    ];
+    if unchanged {
+        return (StatusCode::NOT_MODIFIED, cache).into_response();
+    }
     (
-        [
-            (header::CONTENT_TYPE, "application/json"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        state.page_config().to_owned(),
+        cache,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_owned(),
     )
+        .into_response()
 }

@@ -76,14 +76,17 @@ impl Uploads {
     /// Opens the store when uploads are on. Refuses an upload directory
     /// inside the page's directory (`static_dir`): uploaded files are never
     /// served back.
-    pub fn start(flags: &UploadFlags, static_dir: &Path) -> std::io::Result<Option<Uploads>> {
+    pub fn start(
+        flags: &UploadFlags,
+        static_dir: Option<&Path>,
+    ) -> std::io::Result<Option<Uploads>> {
         if !flags.allow_file_uploads {
             return Ok(None);
         }
         let dir = flags.upload_dir.clone().unwrap_or_else(|| {
             std::env::temp_dir().join(format!("n8n-chat-relay-uploads-{}", std::process::id()))
         });
-        if is_inside(&dir, static_dir) {
+        if let Some(static_dir) = static_dir.filter(|page| is_inside(&dir, page)) {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
                 format!(
@@ -190,7 +193,7 @@ mod tests {
             upload_dir: Some(page.join("up")),
             ..crate::Config::defaults().uploads
         };
-        let refused = Uploads::start(&flags, &page).map(|u| u.is_some());
+        let refused = Uploads::start(&flags, Some(&page)).map(|u| u.is_some());
         assert!(
             refused
                 .as_ref()

@@ -22,7 +22,7 @@ pub const STEP: Duration = Duration::from_secs(10);
 /// real default intervals (tests shorten what they exercise).
 pub fn config() -> Config {
     let mut config = Config::defaults();
-    config.serve.static_dir = std::env::temp_dir().join("relay-tests-no-such-dir");
+    config.serve.static_dir = Some(std::env::temp_dir().join("relay-tests-no-such-dir"));
     config.n8n.webhook_url = None;
     config
 }

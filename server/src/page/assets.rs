@@ -1,0 +1,298 @@
+//! The page's files in memory, each with what serving it needs: its
+//! type, its brotli and gzip forms, whether it may be cached for good (the
+//! hashed files trunk names) and a validator for the rest.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+
+use super::compress::{brotli_bytes, compressible, gzip_bytes, worth_it};
+use super::embedded::FILES;
+
+/// The most a `--static-dir` may hold: it is read into memory at start.
+pub const MAX_PAGE_BYTES: u64 = 64 * 1024 * 1024;
+/// The most files a `--static-dir` may hold.
+pub const MAX_PAGE_FILES: usize = 4096;
+/// Brotli quality for a `--static-dir` compressed at start (the built-in
+/// page uses 11, made once at build time): fast enough to start a relay
+/// in tens of milliseconds, within a few per cent of the best.
+pub const START_BROTLI_QUALITY: u32 = 9;
+/// Gzip level for a `--static-dir` compressed at start.
+pub const START_GZIP_LEVEL: u32 = 9;
+
+/// One file of the page.
+#[derive(Debug, Clone)]
+pub struct Asset {
+    /// The bytes as they are.
+    pub identity: Bytes,
+    /// Brotli form.
+    pub brotli: Option<Bytes>,
+    /// Gzip form.
+    pub gzip: Option<Bytes>,
+    /// `Content-Type`.
+    pub content_type: &'static str,
+    /// A hashed name (`frontend-<hash>.js`): its content never changes, so
+    /// browsers may keep it for a year without asking.
+    pub immutable: bool,
+    /// A strong validator of the bytes (quoted, without the coding).
+    pub etag: String,
+}
+
+impl Asset {
+    fn new(name: &str, identity: Bytes, brotli: Option<Bytes>, gzip: Option<Bytes>) -> Asset {
+        let digest = Sha256::digest(&identity);
+        let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+        Asset {
+            content_type: content_type(name),
+            immutable: is_hashed(name),
+            etag: format!("\"{hex}\""),
+            identity,
+            brotli,
+            gzip,
+        }
+    }
+}
+
+/// Where the page came from (for the log).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Built into the binary.
+    Embedded,
+    /// Read from a directory at start.
+    Dir(PathBuf),
+    /// Not found: only the WebSocket and the API work.
+    Missing(PathBuf),
+}
+
+/// The whole page.
+#[derive(Debug)]
+pub struct PageAssets {
+    files: HashMap<String, Asset>,
+    origin: Origin,
+}
+
+/// A `--static-dir` too large to hold in memory.
+#[derive(Debug, thiserror::Error)]
+#[error("--static-dir {dir}: more than {MAX_PAGE_FILES} files or {MAX_PAGE_BYTES} bytes; point it at trunk's dist/")]
+pub struct TooLarge {
+    dir: String,
+}
+
+impl PageAssets {
+    /// The page from `static_dir` if given; else the one built into the
+    /// binary; else `./dist` if it exists.
+    pub fn load(static_dir: Option<&Path>) -> Result<PageAssets, TooLarge> {
+        match static_dir {
+            Some(dir) => PageAssets::from_dir(dir),
+            None if !FILES.is_empty() => Ok(PageAssets::embedded()),
+            None => PageAssets::from_dir(Path::new("dist")),
+        }
+    }
+
+    /// The page built into the binary.
+    pub fn embedded() -> PageAssets {
+        let files = FILES
+            .iter()
+            .map(|f| {
+                let asset = Asset::new(
+                    f.path,
+                    Bytes::from_static(f.bytes),
+                    f.brotli.map(Bytes::from_static),
+                    f.gzip.map(Bytes::from_static),
+                );
+                (f.path.to_owned(), asset)
+            })
+            .collect();
+        PageAssets {
+            files,
+            origin: Origin::Embedded,
+        }
+    }
+
+    /// The page in `dir`, read whole (bounded); files without a `.br` /
+    /// `.gz` beside them are compressed now.
+    pub fn from_dir(dir: &Path) -> Result<PageAssets, TooLarge> {
+        if !dir.join("index.html").is_file() {
+            return Ok(PageAssets {
+                files: HashMap::new(),
+                origin: Origin::Missing(dir.to_owned()),
+            });
+        }
+        let too_large = || TooLarge {
+            dir: dir.display().to_string(),
+        };
+        let mut found = Vec::new();
+        let mut total = 0u64;
+        let mut pending = vec![dir.to_owned()];
+        while let Some(at) = pending.pop() {
+            let Ok(entries) = std::fs::read_dir(&at) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let Ok(meta) = entry.metadata() else { continue };
+                if meta.is_dir() {
+                    pending.push(path);
+                    continue;
+                }
+                total += meta.len();
+                if found.len() >= MAX_PAGE_FILES || total > MAX_PAGE_BYTES {
+                    return Err(too_large());
+                }
+                found.push(path);
+            }
+        }
+        let mut files = HashMap::new();
+        for path in &found {
+            let name = path.to_string_lossy();
+            if name.ends_with(".br") || name.ends_with(".gz") {
+                continue;
+            }
+            let Ok(bytes) = std::fs::read(path) else {
+                continue;
+            };
+            // Hidden files (trunk's `.trunk-lock`, editors' droppings) are not the page.
+            let Some(key) =
+                relative_key(dir, path).filter(|k| !k.split('/').any(|p| p.starts_with('.')))
+            else {
+                continue;
+            };
+            let beside = |ext: &str| -> Option<Bytes> {
+                let mut p = path.clone().into_os_string();
+                p.push(ext);
+                std::fs::read(PathBuf::from(p)).ok().map(Bytes::from)
+            };
+            let (mut brotli, mut gzip) = (beside(".br"), beside(".gz"));
+            if compressible(&key) {
+                if brotli.is_none() {
+                    let c = brotli_bytes(&bytes, START_BROTLI_QUALITY);
+                    brotli = worth_it(bytes.len(), c.len()).then(|| Bytes::from(c));
+                }
+                if gzip.is_none() {
+                    let c = gzip_bytes(&bytes, START_GZIP_LEVEL);
+                    gzip = worth_it(bytes.len(), c.len()).then(|| Bytes::from(c));
+                }
+            }
+            let asset = Asset::new(&key, Bytes::from(bytes), brotli, gzip);
+            files.insert(key, asset);
+        }
+        Ok(PageAssets {
+            files,
+            origin: Origin::Dir(dir.to_owned()),
+        })
+    }
+
+    /// The file at `path` (`a/b.js`, no leading `/`).
+    pub fn get(&self, path: &str) -> Option<&Asset> {
+        self.files.get(path)
+    }
+
+    /// `index.html`, if there is a page.
+    pub fn index(&self) -> Option<&Asset> {
+        self.files.get("index.html")
+    }
+
+    /// `index.html` as text (for the CSP's script hashes).
+    pub fn index_html(&self) -> Option<&str> {
+        self.index()
+            .and_then(|a| std::str::from_utf8(&a.identity).ok())
+    }
+
+    /// Where the page came from.
+    pub fn origin(&self) -> &Origin {
+        &self.origin
+    }
+
+    /// How many files.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Whether there is no page at all.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+}
+
+/// `path` under `dir` as a URL path: `/`-separated, no leading `/`.
+fn relative_key(dir: &Path, path: &Path) -> Option<String> {
+    let rel = path.strip_prefix(dir).ok()?;
+    let parts: Option<Vec<&str>> = rel.components().map(|c| c.as_os_str().to_str()).collect();
+    Some(parts?.join("/"))
+}
+
+/// Trunk's hashed names: `<stem>-<16 hex>` before the extension or `_bg`.
+pub fn is_hashed(name: &str) -> bool {
+    let file = name.rsplit('/').next().unwrap_or(name);
+    file.match_indices('-').any(|(i, _)| {
+        let hash = &file[i + 1..];
+        hash.len() > 16
+            && hash[..16].bytes().all(|b| b.is_ascii_hexdigit())
+            && matches!(hash.as_bytes()[16], b'.' | b'_')
+    })
+}
+
+/// The `Content-Type` for a file name.
+pub fn content_type(name: &str) -> &'static str {
+    let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or_default();
+    match ext.to_ascii_lowercase().as_str() {
+        "html" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "wasm" => "application/wasm",
+        "json" | "map" => "application/json",
+        "webmanifest" => "application/manifest+json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "ico" => "image/x-icon",
+        "txt" => "text/plain; charset=utf-8",
+        "woff2" => "font/woff2",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trunks_hashed_names_are_immutable_and_others_not() {
+        assert!(is_hashed("frontend-3f2a9c01b2d4e5f6.js"));
+        assert!(is_hashed("frontend-3f2a9c01b2d4e5f6_bg.wasm"));
+        assert!(is_hashed("assets/style-0123456789abcdef.css"));
+        assert!(!is_hashed("index.html"));
+        assert!(!is_hashed("embed.js"));
+        assert!(!is_hashed("my-file.js"));
+        assert!(!is_hashed("frontend-3f2a9c01b2d4e5f6"));
+    }
+
+    #[test]
+    fn a_directory_is_read_whole_compressed_and_bounded() {
+        let dir = std::env::temp_dir().join(format!("relay-assets-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).expect("dir");
+        let js = "console.log('hello');\n".repeat(200);
+        std::fs::write(dir.join("index.html"), "<!doctype html><title>x</title>").expect("index");
+        std::fs::write(dir.join("frontend-0123456789abcdef.js"), &js).expect("js");
+        std::fs::write(dir.join("sub/dot.png"), b"\x89PNG\r\n\x1a\nrest").expect("png");
+        let page = PageAssets::from_dir(&dir).expect("loads");
+        assert_eq!(page.len(), 3);
+        let asset = page.get("frontend-0123456789abcdef.js").expect("js");
+        assert!(asset.immutable);
+        assert_eq!(asset.content_type, "text/javascript; charset=utf-8");
+        let br = asset.brotli.as_ref().expect("brotli");
+        let gz = asset.gzip.as_ref().expect("gzip");
+        assert!(br.len() < js.len() / 10 && gz.len() < js.len() / 5);
+        let png = page.get("sub/dot.png").expect("png");
+        assert!(png.brotli.is_none() && !png.immutable);
+        assert!(page.index_html().is_some_and(|h| h.contains("<title>")));
+        let _ = std::fs::remove_dir_all(&dir);
+        // No index.html: no page (the WebSocket still works).
+        let missing = PageAssets::from_dir(&dir.join("nope")).expect("loads");
+        assert!(missing.is_empty());
+    }
+}

@@ -1,0 +1,18 @@
+//! The built page as the relay serves it: every file of trunk's `dist/`
+//! in memory, with brotli and gzip forms, its type, how long browsers may
+//! keep it and a validator — from `--static-dir`, or built into the
+//! binary (`--features embed-page`, what `cargo xtask build` does), so the
+//! `relay` binary alone is the app.
+//!
+//! - [`assets`]: the files and where they came from.
+//! - [`compress`]: brotli and gzip (also used by `build.rs` at build time).
+//! - [`negotiate`]: which form a browser gets (`Accept-Encoding`).
+//! - [`embedded`]: the page built into the binary.
+
+pub mod assets;
+/// Brotli and gzip, shared with `build.rs`.
+pub mod compress;
+pub mod embedded;
+pub mod negotiate;
+
+pub use assets::{Asset, PageAssets};
