@@ -85,7 +85,9 @@ async fn s2_webhook_failure_shows_an_error_and_retry_recovers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
 async fn s3_a_slow_webhook_shows_waiting_and_does_not_block_others() {
-    let (_n8n, relay, browser) = scene().await;
+    // Answers may overtake each other when a session may run several
+    // executions at once (the default is one at a time, in order).
+    let (_n8n, relay, browser) = scene_with(&["--session-concurrency", "4"], &[]).await;
     let result = async {
         browser.open_online(&relay.page_url("")).await?;
         let slow = browser.send("slow:3000 think hard").await?;
