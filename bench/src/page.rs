@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use e2e::browser::Browser;
+use e2e::browser::{Browser, Fetched};
 use e2e::relay::Relay;
 use e2e::wait_for;
 
@@ -24,6 +24,9 @@ pub struct FileSize {
     pub raw: u64,
     /// Bytes after gzip -9.
     pub gzip: u64,
+    /// Bytes after brotli at quality 11 (what the relay built with the
+    /// page inside sends).
+    pub brotli: u64,
 }
 
 /// The wasm and js files of `dist`, with their gzip sizes.
@@ -50,10 +53,16 @@ pub fn sizes(dist: &Path) -> Vec<FileSize> {
             .and_then(|()| gz.finish())
             .map(|v| v.len() as u64)
             .unwrap_or(0);
+        let mut br = Vec::new();
+        {
+            let mut w = brotli::CompressorWriter::new(&mut br, 64 * 1024, 11, 22);
+            let _ = w.write_all(&bytes);
+        }
         out.push(FileSize {
             name: entry.file_name().to_string_lossy().into_owned(),
             raw: bytes.len() as u64,
             gzip,
+            brotli: br.len() as u64,
         });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -71,6 +80,10 @@ pub struct Timings {
     pub back_online_ms: Vec<f64>,
     /// Relay back → the message queued while it was away answered, ms.
     pub queued_answered_ms: Vec<f64>,
+    /// What crossed the wire on the first visit (Resource Timing).
+    pub first_visit: Vec<Fetched>,
+    /// And on a later visit (cached page).
+    pub later_visit: Vec<Fetched>,
 }
 
 const LAST_ONLINE: &str = "const m = performance.getEntriesByName('n8n-chat:online'); \
@@ -95,8 +108,15 @@ fn unix_ms() -> f64 {
 /// Loads the page `loads` times (the first with an empty cache), then
 /// restarts the relay `restarts` times (SIGTERM, then a new relay on the
 /// same port, as a deploy does) with a message typed while it is away.
+///
+/// With `RELAY_PAGE_EMBEDDED` set (`cargo xtask bench`), the relay serves
+/// the page built into it, as a deployed binary does.
 pub async fn measure(webhook: &str, loads: usize, restarts: usize) -> Result<Timings, String> {
-    let mut relay = Relay::start(Some(webhook), &[]).await?;
+    let mut relay = if std::env::var_os("RELAY_PAGE_EMBEDDED").is_some() {
+        Relay::start_embedded(Some(webhook), &[]).await?
+    } else {
+        Relay::start(Some(webhook), &[]).await?
+    };
     let browser = Browser::start().await?;
     let result = run(&browser, &mut relay, loads, restarts).await;
     browser.close().await;
@@ -116,8 +136,12 @@ async fn run(
         let ms = mark(browser, FIRST_ONLINE).await?;
         if i == 0 {
             t.cold_ms = ms;
+            t.first_visit = browser.fetched().await?;
         } else {
             t.warm_ms.push(ms);
+        }
+        if i == 1 {
+            t.later_visit = browser.fetched().await?;
         }
     }
     for _ in 0..restarts {

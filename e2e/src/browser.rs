@@ -47,6 +47,32 @@ const CSP_WATCH: &str = "window.__cspViolations = [];\n\
         ' at ' + e.sourceFile + ':' + e.lineNumber + ' ' + (e.sample || ''));\n\
     }, true);";
 
+/// One entry of the browser's Resource Timing (the navigation or a
+/// resource): what crossed the wire for it.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    /// Its URL.
+    pub name: String,
+    /// Bytes on the wire, headers included (0: from the cache unasked).
+    pub transfer: u64,
+    /// Body bytes as sent (compressed).
+    pub encoded: u64,
+    /// Body bytes after decoding.
+    pub decoded: u64,
+    /// HTTP status (of the cached response when revalidated).
+    pub status: u64,
+}
+
+impl Fetched {
+    /// For logs: name, bytes on the wire, body bytes, status.
+    pub fn row(&self) -> String {
+        format!(
+            "{} transfer={} encoded={} decoded={} status={}",
+            self.name, self.transfer, self.encoded, self.decoded, self.status
+        )
+    }
+}
+
 /// A chromedriver process and one browser session on it.
 #[derive(Debug)]
 pub struct Browser {
@@ -376,6 +402,29 @@ impl Browser {
             .set_window_size(width, height)
             .await
             .map_err(|e| e.to_string())
+    }
+
+    /// The current document's navigation and resources, from the Resource
+    /// Timing API.
+    pub async fn fetched(&self) -> Result<Vec<Fetched>> {
+        let v = self
+            .eval(
+                "return performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))\n\
+                   .map(e => ({ name: e.name, transfer: e.transferSize, encoded: e.encodedBodySize,\n\
+                                decoded: e.decodedBodySize, status: e.responseStatus || 0 }));",
+            )
+            .await?;
+        Ok(v.as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| Fetched {
+                name: e["name"].as_str().unwrap_or_default().to_owned(),
+                transfer: e["transfer"].as_u64().unwrap_or(0),
+                encoded: e["encoded"].as_u64().unwrap_or(0),
+                decoded: e["decoded"].as_u64().unwrap_or(0),
+                status: e["status"].as_u64().unwrap_or(0),
+            })
+            .collect())
     }
 
     /// Runs axe-core (`AXE_JS`, injected into the page) on the document and

@@ -6,52 +6,10 @@
 //! API. Run with `cargo xtask test` (it builds the relay with
 //! `--features embed-page`).
 
-use e2e::browser::Browser;
+use e2e::browser::{Browser, Fetched};
 use e2e::relay::Relay;
 use e2e::scenario::{answered_once, finish};
 use e2e::Result;
-
-/// One resource as the browser fetched it.
-#[derive(Debug, Clone)]
-struct Fetched {
-    name: String,
-    transfer: u64,
-    encoded: u64,
-    decoded: u64,
-    status: u64,
-}
-
-impl Fetched {
-    /// For the log: name, bytes on the wire, body bytes, status.
-    fn row(&self) -> String {
-        format!(
-            "{} transfer={} encoded={} decoded={} status={}",
-            self.name, self.transfer, self.encoded, self.decoded, self.status
-        )
-    }
-}
-
-/// The navigation and every resource of the current document.
-async fn fetched(browser: &Browser) -> Result<Vec<Fetched>> {
-    let v = browser
-        .eval(
-            "return performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))\n\
-               .map(e => ({ name: e.name, transfer: e.transferSize, encoded: e.encodedBodySize,\n\
-                            decoded: e.decodedBodySize, status: e.responseStatus || 0 }));",
-        )
-        .await?;
-    Ok(v.as_array()
-        .into_iter()
-        .flatten()
-        .map(|e| Fetched {
-            name: e["name"].as_str().unwrap_or_default().to_owned(),
-            transfer: e["transfer"].as_u64().unwrap_or(0),
-            encoded: e["encoded"].as_u64().unwrap_or(0),
-            decoded: e["decoded"].as_u64().unwrap_or(0),
-            status: e["status"].as_u64().unwrap_or(0),
-        })
-        .collect())
-}
 
 fn find<'a>(all: &'a [Fetched], suffix: &str) -> Result<&'a Fetched> {
     all.iter()
@@ -69,7 +27,7 @@ async fn d1_the_binary_alone_serves_the_page_compressed_and_cached() {
         browser.open_online(&url).await?;
         let id = browser.send("from the built-in page").await?;
         answered_once(&browser, &id, "echo: from the built-in page").await?;
-        let first = fetched(&browser).await?;
+        let first = browser.fetched().await?;
         let wasm = find(&first, "_bg.wasm")?;
         let js = find(&first, ".js")?;
         for f in [wasm, js] {
@@ -83,7 +41,7 @@ async fn d1_the_binary_alone_serves_the_page_compressed_and_cached() {
         // A later visit: the hashed files come from the cache unasked; the
         // page and its settings are revalidated (304).
         browser.open_online(&url).await?;
-        let again = fetched(&browser).await?;
+        let again = browser.fetched().await?;
         for f in &again {
             eprintln!("second visit: {}", f.row());
         }

@@ -135,6 +135,8 @@ pub fn test() -> Result<()> {
                 "e2e",
                 "-p",
                 "bench",
+                // Every suite runs, so one failure does not hide another.
+                "--no-fail-fast",
                 "--",
                 "--ignored",
                 "--test-threads=1",
@@ -180,6 +182,8 @@ pub fn bench(args: &[String]) -> Result<()> {
         let dist = build_page(&tools)?;
         vec![
             ("DIST_DIR", dist.into_os_string()),
+            // The relay below is built with the page inside.
+            ("RELAY_PAGE_EMBEDDED", "1".into()),
             (
                 "CHROMEDRIVER",
                 tools

@@ -9,6 +9,9 @@ use std::fmt::Write as _;
 #[derive(Debug, Clone)]
 pub struct PageResult {
     pub gzip_kib: f64,
+    pub brotli_kib: f64,
+    /// Bytes on the wire for a first visit (everything, headers included).
+    pub first_visit_bytes: u64,
     pub loads: usize,
     pub online_ms: f64,
     pub restarts: usize,
@@ -28,23 +31,29 @@ pub async fn sections(md: &mut String, webhook: &str, quick: bool) -> Option<Pag
     let dist = std::path::PathBuf::from(std::env::var_os("DIST_DIR")?);
     let files = crate::page::sizes(&dist);
     let _ = writeln!(md, "## 5. The page\n");
-    let _ = writeln!(md, "Release build (`trunk build --release`: wasm-opt -Oz), sizes as served; gzip at level 9.\n");
-    md.push_str("| file | raw bytes | gzip bytes |\n|---|---|---|\n");
-    let (mut raw, mut gzip) = (0, 0);
+    let _ = writeln!(md, "Release build (`trunk build --release`: wasm-opt -Oz); gzip at level 9, brotli at quality 11 (what `relay` built with `--features embed-page` sends).\n");
+    md.push_str("| file | raw bytes | gzip bytes | brotli bytes |\n|---|---|---|---|\n");
+    let (mut raw, mut gzip, mut brotli) = (0, 0, 0);
     for f in &files {
         let kind = if f.name.ends_with(".wasm") {
             "wasm"
         } else {
             "js"
         };
-        let _ = writeln!(md, "| {kind} (`{}`) | {} | {} |", f.name, f.raw, f.gzip);
+        let _ = writeln!(
+            md,
+            "| {kind} (`{}`) | {} | {} | {} |",
+            f.name, f.raw, f.gzip, f.brotli
+        );
         raw += f.raw;
         gzip += f.gzip;
+        brotli += f.brotli;
     }
     let gzip_kib = gzip as f64 / 1024.0;
+    let brotli_kib = brotli as f64 / 1024.0;
     let _ = writeln!(
         md,
-        "| **total** | {raw} | **{gzip} ({gzip_kib:.1} KiB)** |\n"
+        "| **total** | {raw} | **{gzip} ({gzip_kib:.1} KiB)** | **{brotli} ({brotli_kib:.1} KiB)** |\n"
     );
     let (loads, restarts) = if quick { (5, 2) } else { (10, 5) };
     eprintln!("page: {loads} loads and {restarts} relay restarts in headless Chromium");
@@ -56,6 +65,38 @@ pub async fn sections(md: &mut String, webhook: &str, quick: bool) -> Option<Pag
         }
     };
     let online_ms = crate::page::median(&t.warm_ms);
+    let _ = writeln!(md, "As it travels, from Chromium's Resource Timing API (`transferSize`: bytes on the wire with headers, 0 = taken from the cache without asking; `encodedBodySize` / `decodedBodySize`: the body compressed / as used):\n");
+    md.push_str("| resource | first visit: on the wire | body sent | body used | later visit: on the wire |\n|---|---|---|---|---|\n");
+    let short = |name: &str| {
+        name.rsplit('/')
+            .next()
+            .filter(|n| !n.is_empty())
+            .unwrap_or("/ (index.html)")
+            .to_owned()
+    };
+    let (mut first_total, mut later_total) = (0u64, 0u64);
+    for f in &t.first_visit {
+        let later = t
+            .later_visit
+            .iter()
+            .find(|l| l.name == f.name)
+            .map(|l| l.transfer);
+        first_total += f.transfer;
+        later_total += later.unwrap_or(0);
+        let _ = writeln!(
+            md,
+            "| `{}` | {} | {} | {} | {} |",
+            short(&f.name),
+            f.transfer,
+            f.encoded,
+            f.decoded,
+            later.map_or("–".into(), |v| v.to_string())
+        );
+    }
+    let _ = writeln!(
+        md,
+        "| **total** | **{first_total}** | | | **{later_total}** |\n"
+    );
     let _ = writeln!(md, "Load → status `online` in headless Chromium on loopback, read from the page's own `performance.mark` (ms since navigation start): first load (empty cache) **{:.0} ms**; then {loads} reloads, median **{online_ms:.0} ms** (all: {:?}).\n", t.cold_ms, t.warm_ms.iter().map(|v| v.round() as u64).collect::<Vec<_>>());
     let back_ms = crate::page::median(&t.back_online_ms);
     let _ = writeln!(md, "## 6. Reconnect\n");
@@ -65,6 +106,8 @@ pub async fn sections(md: &mut String, webhook: &str, quick: bool) -> Option<Pag
         t.queued_answered_ms.iter().map(|v| v.round() as u64).collect::<Vec<_>>());
     Some(PageResult {
         gzip_kib,
+        brotli_kib,
+        first_visit_bytes: first_total,
         loads,
         online_ms,
         restarts,

@@ -68,6 +68,17 @@ pub fn table(
             );
             let _ = writeln!(
                 md,
+                "| page wasm+js ≤ 95 KiB brotli | {:.1} KiB | {} |",
+                p.brotli_kib,
+                verdict(p.brotli_kib <= 95.0)
+            );
+            let _ = writeln!(
+                md,
+                "| first visit on the wire (Resource Timing, all files, headers included) | {:.1} KiB | measured |",
+                p.first_visit_bytes as f64 / 1024.0
+            );
+            let _ = writeln!(
+                md,
                 "| page `online` ≤ 300 ms after load (median of {}) | {:.0} ms | {} |",
                 p.loads,
                 p.online_ms,
