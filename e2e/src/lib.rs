@@ -13,6 +13,7 @@
 
 pub mod browser;
 pub mod files;
+pub mod host_site;
 pub mod nginx;
 pub mod process;
 pub mod proxy;

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use e2e::browser::{Browser, UI_TIMEOUT};
+use e2e::host_site::{HostSite, SiteFile};
 use e2e::scenario::{answered_once, finish, scene, scene_with};
 use e2e::{wait_for, Result};
 use serde_json::{json, Value};
@@ -564,15 +565,15 @@ async fn x10_the_chat_bubble_works_inside_an_iframe_on_another_site() {
     let result = async {
         // Another site (another origin on loopback) embedding the relay's
         // page in window mode, as docs/page.md shows.
-        let host = HostPage::serve(format!(
+        let host = HostSite::serve(vec![SiteFile::html("/", format!(
             "<!doctype html><html lang=en><title>Shop</title><h1>Some shop</h1>\
              <script>window.chatEvents = []; addEventListener('message', e => chatEvents.push(e.data));</script>\
              <iframe id=chat title=Chat src=\"{}\" \
              style=\"position:fixed;right:0;bottom:0;width:440px;height:640px;border:0\"></iframe>",
             relay.page_url("mode=window")
-        ))
+        ))], vec![])
         .await?;
-        browser.client.goto(&host.url).await.map_err(|e| e.to_string())?;
+        browser.client.goto(&host.url("/")).await.map_err(|e| e.to_string())?;
         let frame = browser
             .client
             .find(fantoccini::Locator::Css("#chat"))
@@ -603,7 +604,7 @@ async fn x10_the_chat_bubble_works_inside_an_iframe_on_another_site() {
         browser.screenshot("docs-window").await?;
         // The host page hears about it (to size the iframe).
         let events = browser.eval("return window.chatEvents").await?;
-        if events.as_array().and_then(|a| a.last()) != Some(&json!({"type": "n8n-chat", "open": true})) {
+        if events.as_array().and_then(|a| a.last()) != Some(&json!({"type": "n8n-chat", "event": "open", "open": true})) {
             return Err(format!("messages to the host page: {events}"));
         }
         Ok(())
@@ -611,47 +612,6 @@ async fn x10_the_chat_bubble_works_inside_an_iframe_on_another_site() {
     .await;
     finish(&browser, "x10", result).await;
     browser.close().await;
-}
-
-/// A one-page web site on its own loopback port: "another site".
-struct HostPage {
-    url: String,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl HostPage {
-    async fn serve(html: String) -> Result<HostPage> {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(|e| e.to_string())?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let task = tokio::spawn(async move {
-            while let Ok((mut stream, _)) = listener.accept().await {
-                let html = html.clone();
-                tokio::spawn(async move {
-                    let mut request = [0u8; 4096];
-                    let _ = stream.read(&mut request).await;
-                    let response = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\n\
-                         content-length: {}\r\nconnection: close\r\n\r\n{html}",
-                        html.len()
-                    );
-                    let _ = stream.write_all(response.as_bytes()).await;
-                });
-            }
-        });
-        Ok(HostPage {
-            url: format!("http://{addr}/"),
-            task,
-        })
-    }
-}
-
-impl Drop for HostPage {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
 }
 
 /// The screenshots in `docs/` (copied from `target/e2e/` after a passing run).

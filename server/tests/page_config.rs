@@ -56,12 +56,17 @@ async fn a_file_with_flags_overriding_it() {
         "de",
         "--streaming",
         "false",
+        "--suggestion",
+        "What can you do?",
+        "--suggestion",
+        "Track my order",
     ]);
     cfg.page.page_config = flags.page.page_config;
     cfg.page.title = flags.page.title;
     cfg.page.welcome = flags.page.welcome;
     cfg.page.language = flags.page.language;
     cfg.page.streaming = flags.page.streaming;
+    cfg.page.suggestions = flags.page.suggestions;
     let relay = Relay::start(cfg).await;
     let (_, body) = fetch(&relay).await;
     assert_eq!(
@@ -72,6 +77,7 @@ async fn a_file_with_flags_overriding_it() {
             "language": "de",
             "streaming": false,
             "placeholder": "Ask…",
+            "suggestions": ["What can you do?", "Track my order"],
         })
     );
     relay.stop().await;
@@ -110,4 +116,16 @@ async fn a_broken_file_stops_the_start_with_a_clear_error() {
 fn the_language_flag_only_takes_de_or_en() {
     assert!(Config::try_parse_from(["relay", "--language", "fr"]).is_err());
     assert!(Config::try_parse_from(["relay", "--streaming", "maybe"]).is_err());
+}
+
+#[tokio::test]
+async fn suggestions_are_bounded() {
+    let mut cfg = config();
+    cfg.page.suggestions = (1..=5).map(|i| format!("prompt {i}")).collect();
+    let error = start_error(cfg).await;
+    assert!(error.to_string().contains("at most 4"), "{error}");
+    let mut cfg = config();
+    cfg.page.suggestions = vec!["x".repeat(201)];
+    let error = start_error(cfg).await;
+    assert!(error.to_string().contains("longer than 200"), "{error}");
 }

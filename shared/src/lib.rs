@@ -20,7 +20,7 @@ pub mod protocol;
 pub mod timing;
 pub mod validate;
 
-pub use page_config::{PageConfig, UploadRules};
+pub use page_config::{PageConfig, UploadRules, MAX_SUGGESTIONS, MAX_SUGGESTION_CHARS};
 pub use protocol::{
     ButtonStyle, ChatButton, ClientMessage, DecodeError, ErrorCode, FileRef, HistoryMessage, Role,
     RunState, ServerMessage, Uploaded,

@@ -38,7 +38,19 @@ pub struct PageConfig {
     /// (`--allow-file-uploads`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uploads: Option<UploadRules>,
+    /// Starter prompts shown while a conversation is empty (at most
+    /// [`MAX_SUGGESTIONS`]); a click sends one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub suggestions: Vec<String>,
+    /// Whether answers get 👍/👎 (the relay has a `--feedback-url`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub feedback: bool,
 }
+
+/// The most starter prompts a page shows.
+pub const MAX_SUGGESTIONS: usize = 4;
+/// The longest starter prompt, in characters.
+pub const MAX_SUGGESTION_CHARS: usize = 200;
 
 /// The relay's rules for attachments, so the page refuses what the relay
 /// would refuse before uploading anything.
@@ -90,6 +102,8 @@ impl Default for PageConfig {
             placeholder: None,
             relay_url: None,
             uploads: None,
+            suggestions: Vec::new(),
+            feedback: false,
         }
     }
 }

@@ -363,6 +363,8 @@ fn page_config() {
             max_bytes: 10485760,
             max_files: 5,
         }),
+        suggestions: vec!["What can you do?".into(), "Track my order".into()],
+        feedback: true,
     };
     let bytes = golden("page_config");
     assert_eq!(value.to_json(), bytes);

@@ -7,11 +7,13 @@
 //! - [`page`]: the page's URL, language and performance marks.
 //! - [`files`]: picked, dropped or pasted files and their thumbnails.
 //! - [`upload`]: sending a file to the relay, with progress.
+//! - [`host_page`]: `postMessage` with the page embedding the chat.
 //! - [`clipboard`], [`debug_handle`] (`window.chatInstance`).
 
 pub mod clipboard;
 pub mod debug_handle;
 pub mod files;
+pub mod host_page;
 pub mod page;
 pub mod remote_config;
 pub mod socket;

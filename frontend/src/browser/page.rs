@@ -52,3 +52,29 @@ pub fn mark_online() {
 pub fn now() -> f64 {
     js_sys::Date::now()
 }
+
+/// `ms` (since the epoch) in the user's local time.
+pub fn local(ms: f64) -> crate::model::time::Local {
+    let d = js_sys::Date::new(&ms.into());
+    let offset_ms = d.get_timezone_offset() * 60_000.0;
+    crate::model::time::Local {
+        day: ((ms - offset_ms) / 86_400_000.0).floor() as i64,
+        month: d.get_month() + 1,
+        date: d.get_date(),
+        hour: d.get_hours(),
+        minute: d.get_minutes(),
+    }
+}
+
+/// `ms` as the browser writes a full date and time in `lang` (for the
+/// title of a timestamp), and as ISO 8601 (for `<time datetime>`).
+pub fn exact_time(ms: f64, lang: &str) -> (String, String) {
+    let d = js_sys::Date::new(&ms.into());
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &"dateStyle".into(), &"full".into());
+    let _ = js_sys::Reflect::set(&options, &"timeStyle".into(), &"short".into());
+    (
+        d.to_locale_string(lang, &options).into(),
+        d.to_iso_string().into(),
+    )
+}

@@ -27,9 +27,14 @@ impl Chat {
         self.report_test_result(&frame);
         match &frame {
             ServerMessage::Response { id, text } => {
-                self.view.conversation.update(|c| {
-                    c.on_response(id, text);
-                });
+                let new = self
+                    .view
+                    .conversation
+                    .try_update(|c| c.on_response(id, text))
+                    .unwrap_or(false);
+                if new {
+                    self.arrived(id, text);
+                }
             }
             // With streaming off, the complete `response` shows the answer.
             ServerMessage::Chunk { id, text, offset }
@@ -40,9 +45,14 @@ impl Chat {
                     .update(|c| c.on_chunk(id, text, *offset))
             }
             ServerMessage::Push { id, text } => {
-                self.view.conversation.update(|c| {
-                    c.on_push(id, text);
-                });
+                let new = self
+                    .view
+                    .conversation
+                    .try_update(|c| c.on_push(id, text))
+                    .unwrap_or(false);
+                if new {
+                    self.arrived(id, text);
+                }
             }
             ServerMessage::History { messages } => {
                 self.view.conversation.update(|c| c.merge_history(messages))
@@ -54,9 +64,14 @@ impl Chat {
                 buttons,
                 block_user_input,
             } => {
-                self.view.conversation.update(|c| {
-                    c.on_chat(id, *seq, text, buttons, *block_user_input);
-                });
+                let new = self
+                    .view
+                    .conversation
+                    .try_update(|c| c.on_chat(id, *seq, text, buttons, *block_user_input))
+                    .unwrap_or(false);
+                if new {
+                    self.arrived(id, text);
+                }
             }
             ServerMessage::Run { id, state } => {
                 self.view.conversation.update(|c| c.on_run(id, *state));

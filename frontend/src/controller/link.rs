@@ -125,7 +125,7 @@ impl Chat {
         let outbox = self.view.conversation.with_untracked(Conversation::outbox);
         for mut frame in outbox {
             if let ClientMessage::Message { metadata, .. } = &mut frame {
-                let mut m = self.metadata.clone();
+                let mut m = self.metadata.borrow().clone();
                 // The language the page is in now (the user may have switched).
                 m.insert(
                     "language".into(),

@@ -3,6 +3,7 @@
 //! ([`incoming`]), and publishes state to the components through signals.
 //! Glue only: every decision is made in the machine or the conversation.
 
+mod attention;
 mod incoming;
 mod link;
 mod uploads;
@@ -59,6 +60,15 @@ pub struct View {
     pub attach_error: RwSignal<Option<String>>,
     /// The upload under way: message id and percent.
     pub progress: RwSignal<Option<(String, u8)>>,
+    /// The chat is open (always on a full page; the bubble's panel in
+    /// window mode).
+    pub open: RwSignal<bool>,
+    /// The browser tab is hidden.
+    pub hidden: RwSignal<bool>,
+    /// Bot messages that arrived while nobody could see them.
+    pub unread: RwSignal<u32>,
+    /// The clock timestamps read, moved once a minute.
+    pub minute: RwSignal<f64>,
 }
 
 /// The controller.
@@ -75,7 +85,7 @@ pub struct Chat {
     base_url: RefCell<String>,
     started: Cell<bool>,
     frames: Cell<u32>,
-    metadata: serde_json::Map<String, serde_json::Value>,
+    metadata: RefCell<serde_json::Map<String, serde_json::Value>>,
     test_ids: RefCell<HashSet<String>>,
     /// The draft's files (beside `view.draft`, same order).
     draft_files: RefCell<Vec<web_sys::File>>,
@@ -117,7 +127,7 @@ impl Chat {
                 max_attempts: timing.backoff.max_attempts,
                 lang: RwSignal::new(Lang::choose(
                     storage::load_language().as_deref(),
-                    None,
+                    query_param("lang").as_deref(),
                     &browser_language(),
                 )),
                 theme: RwSignal::new(Theme::from_name(
@@ -128,6 +138,10 @@ impl Chat {
                 draft: RwSignal::new(Vec::new()),
                 attach_error: RwSignal::new(None),
                 progress: RwSignal::new(None),
+                open: RwSignal::new(true),
+                hidden: RwSignal::new(false),
+                unread: RwSignal::new(0),
+                minute: RwSignal::new(now()),
             },
             machine: RefCell::new(Machine::new(timing)),
             socket: RefCell::new(None),
@@ -137,7 +151,7 @@ impl Chat {
             base_url: RefCell::new(String::new()),
             started: Cell::new(false),
             frames: Cell::new(0),
-            metadata,
+            metadata: RefCell::new(metadata),
             test_ids: RefCell::new(HashSet::new()),
             draft_files: RefCell::new(Vec::new()),
             files: RefCell::new(HashMap::new()),
@@ -180,7 +194,15 @@ impl Chat {
         self.dispatch(Event::Start);
     }
 
-    fn apply_config(&self, config: PageConfig) {
+    fn apply_config(&self, mut config: PageConfig) {
+        // What the embedding page asked for (`embed.js`' data attributes)
+        // comes before the deployment's defaults.
+        if let Some(lang) = query_param("lang").filter(|l| Lang::from_code(l).is_some()) {
+            config.language = Some(lang);
+        }
+        if let Some(title) = query_param("title").filter(|t| !t.trim().is_empty()) {
+            config.title = Some(title.chars().take(80).collect());
+        }
         if storage::load_language().is_none() {
             self.view.lang.set(Lang::choose(
                 None,
@@ -241,6 +263,11 @@ impl Chat {
         self.send_with(text, attached, files)
     }
 
+    /// Sends `text` alone (a starter prompt, the host page's `send()`).
+    pub fn send_text(&self, text: String) -> String {
+        self.send_with(text, Vec::new(), Vec::new())
+    }
+
     fn send_with(
         &self,
         text: String,
@@ -285,7 +312,7 @@ impl Chat {
 
     /// Sends a test message; its answer or error is logged to the console.
     pub fn test_webhook_connection(&self) -> String {
-        let id = self.send_with("Test: webhook connection".into(), Vec::new(), Vec::new());
+        let id = self.send_text("Test: webhook connection".into());
         self.test_ids.borrow_mut().insert(id.clone());
         web_sys::console::log_1(&format!("chatInstance: test message {id} sent").into());
         id

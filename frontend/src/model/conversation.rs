@@ -20,6 +20,9 @@ use super::attachments::Attachment;
 /// per session; later messages' files go up as earlier ones are answered.
 pub const UPLOAD_AHEAD: usize = 2;
 
+/// Ids of lines from n8n's memory (`history` frame).
+const HISTORY_PREFIX: &str = "history-";
+
 /// Who a line is from. Serialized names are the `data-role` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -118,9 +121,18 @@ pub struct Line {
     /// For user lines: attached files.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
+    /// When it was written or arrived (ms since the epoch); `None` for
+    /// lines from n8n's memory (their time is not known).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<u64>,
 }
 
 impl Line {
+    /// New, and not from n8n's memory (whose lines have no time).
+    fn unstamped(&self) -> bool {
+        self.at.is_none() && !self.id.starts_with(HISTORY_PREFIX)
+    }
+
     /// A line with no delivery state, code or streaming flag.
     fn new(id: &str, role: Role, text: &str) -> Self {
         Line {
@@ -137,6 +149,7 @@ impl Line {
             block_input: false,
             chosen: None,
             attachments: Vec::new(),
+            at: None,
         }
     }
 }
@@ -235,6 +248,19 @@ impl Conversation {
             if user.delivery.is_some_and(Delivery::is_pending) {
                 user.delivery = Some(Delivery::Queued);
             }
+        }
+    }
+
+    /// Whether a line has no time yet ([`Conversation::stamp`]).
+    pub fn needs_stamp(&self) -> bool {
+        self.lines.iter().any(Line::unstamped)
+    }
+
+    /// Gives every new line the time `now` (ms): lines are stamped when
+    /// they first appear, not when each frame of a stream arrives.
+    pub fn stamp(&mut self, now: f64) {
+        for line in self.lines.iter_mut().filter(|l| l.unstamped()) {
+            line.at = Some(now.max(0.0) as u64);
         }
     }
 
@@ -455,7 +481,7 @@ impl Conversation {
                 if shown.contains(&(role, m.text.as_str())) {
                     return None;
                 }
-                let mut line = Line::new(&format!("history-{i}"), role, &m.text);
+                let mut line = Line::new(&format!("{HISTORY_PREFIX}{i}"), role, &m.text);
                 if role == Role::User {
                     line.delivery = Some(Delivery::Answered);
                 }
@@ -855,6 +881,36 @@ mod tests {
         let back: Conversation =
             serde_json::from_str(&serde_json::to_string(&c).expect("json")).expect("back");
         assert_eq!(back.lines[0].attachments[0].name, "dot.png");
+    }
+
+    #[test]
+    fn lines_are_stamped_once_and_history_never() {
+        let mut c = Conversation::default();
+        c.add_user("a".into(), "hi".into());
+        c.merge_history(&[shared::HistoryMessage {
+            role: shared::Role::Bot,
+            text: "from memory".into(),
+        }]);
+        assert!(c.needs_stamp());
+        c.stamp(1000.0);
+        assert!(!c.needs_stamp());
+        c.mark_sent("a", 1000.0);
+        c.on_chunk("a", "par", None);
+        c.stamp(2000.0);
+        c.on_chunk("a", "tial", None);
+        c.stamp(3000.0);
+        let at = |role: Role| {
+            c.lines
+                .iter()
+                .find(|l| l.role == role && l.id == "a")
+                .and_then(|l| l.at)
+        };
+        assert_eq!(at(Role::User), Some(1000));
+        assert_eq!(at(Role::Bot), Some(2000), "the first chunk's time");
+        assert!(c
+            .lines
+            .iter()
+            .any(|l| l.text == "from memory" && l.at.is_none()));
     }
 
     #[test]

@@ -211,6 +211,23 @@ impl Lang {
             "This browser's storage is full: unsent messages will not survive reloading the page.",
         )
     }
+    /// The group of starter prompts.
+    pub fn suggestions_label(self) -> &'static str {
+        self.pick("Vorschläge", "Suggestions")
+    }
+    /// The button that scrolls to the newest message.
+    pub fn jump_latest(self) -> &'static str {
+        self.pick("Neue Nachrichten ↓", "New messages ↓")
+    }
+    /// The unread count on the bubble, for screen readers.
+    pub fn unread(self, n: u32) -> String {
+        match (self, n) {
+            (Lang::De, 1) => "1 ungelesene Nachricht".into(),
+            (Lang::De, n) => format!("{n} ungelesene Nachrichten"),
+            (Lang::En, 1) => "1 unread message".into(),
+            (Lang::En, n) => format!("{n} unread messages"),
+        }
+    }
     /// The attach button.
     pub fn attach(self) -> &'static str {
         self.pick("Dateien anhängen", "Attach files")

@@ -7,15 +7,17 @@ use std::time::Duration;
 use gloo_timers::callback::Interval;
 use leptos::prelude::*;
 
-use super::composer::{Composer, RunWaiting, StorageNote};
+use super::composer::{Composer, RunWaiting, StorageNote, Suggestions};
 use super::header::{StatusIndicator, Tools};
 use super::messages::MessageList;
 use super::window::ChatWindow;
 use crate::browser::page::{now, query_param};
-use crate::browser::{debug_handle, files};
+use crate::browser::{debug_handle, files, host_page};
 use crate::controller::{Chat, View};
 use crate::model::conversation::Conversation;
+use crate::model::embed;
 use crate::model::machine::{Event, Phase};
+use wasm_bindgen::JsCast;
 
 /// How often the on-screen clock moves while something counts.
 const CLOCK: Duration = Duration::from_secs(1);
@@ -48,10 +50,29 @@ pub fn App() -> impl IntoView {
         chat.with_value(|c| c.dispatch(Event::RetryNow))
     });
     let visible = window_event_listener_untyped("visibilitychange", move |_| {
-        if !document().hidden() {
+        let hidden = document().hidden();
+        view.hidden.set(hidden);
+        if !hidden {
             chat.with_value(|c| c.dispatch(Event::RetryNow));
         }
     });
+    view.hidden.set(document().hidden());
+    // Commands from the page embedding the chat (`embed.js`), checked in
+    // `host_page::command`.
+    let commands = window_event_listener(leptos::ev::message, move |ev| {
+        if let Some(command) = host_page::command(&ev) {
+            chat.with_value(|c| c.command(command));
+        }
+    });
+    // Seen: nothing is unread any more.
+    Effect::new(move |_| {
+        if view.open.get() && !view.hidden.get() {
+            chat.with_value(|c| c.seen());
+        }
+    });
+    // Timestamps say "5 min ago": a clock that moves once a minute.
+    // (The page's root lives as long as the page.)
+    Interval::new(60_000, move || view.minute.set(now())).forget();
     // Leaving the page (tab closed, navigation, back/forward cache): close
     // the socket now, so the relay knows at once and keeps what arrives for
     // the next visit. Restored from the back/forward cache: connect again.
@@ -66,19 +87,29 @@ pub fn App() -> impl IntoView {
         }
     });
     on_cleanup(move || {
+        commands.remove();
         online.remove();
         visible.remove();
         hide.remove();
         show.remove();
     });
 
-    // Keep the conversation across reloads (saved when it changes).
+    // Keep the conversation across reloads (saved when it changes); new
+    // lines get their time first.
     Effect::new(move |_| {
         view.conversation.track();
+        if view.conversation.with_untracked(Conversation::needs_stamp) {
+            view.conversation.update(|c| c.stamp(now()));
+            return;
+        }
         chat.with_value(|c| c.save());
     });
 
     let window_mode = query_param("mode").as_deref() == Some("window");
+    if window_mode {
+        view.open.set(query_param("open").as_deref() == Some("1"));
+        window_options();
+    }
     // The document follows the language, theme and title.
     Effect::new(move |_| {
         let (lang, theme) = (view.lang.get(), view.theme.get());
@@ -90,12 +121,35 @@ pub fn App() -> impl IntoView {
             }
         }
     });
-    Effect::new(move |_| document().set_title(&title(view)));
+    // "(2) Support" while two answers wait unseen.
+    Effect::new(move |_| {
+        let title = title(view);
+        match view.unread.get() {
+            0 => document().set_title(&title),
+            n => document().set_title(&format!("({n}) {title}")),
+        }
+    });
 
     if window_mode {
         view! { <ChatWindow view=view chat=chat /> }.into_any()
     } else {
         view! { <ChatPanel view=view chat=chat window_mode=false /> }.into_any()
+    }
+}
+
+/// `embed.js`' options for the bubble: which corner, and the colour.
+fn window_options() {
+    let Some(root) = document().document_element() else {
+        return;
+    };
+    if query_param("position").as_deref() == Some("left") {
+        let _ = root.set_attribute("data-position", "left");
+    }
+    if let Some(colour) = embed::colour(query_param("color").as_deref()) {
+        if let Ok(root) = root.dyn_into::<web_sys::HtmlElement>() {
+            // Through the CSSOM: allowed by the CSP (no inline style).
+            let _ = root.style().set_property("--chat--color-primary", &colour);
+        }
     }
 }
 
@@ -138,6 +192,11 @@ pub fn ChatPanel(view: View, chat: Shared, window_mode: bool) -> impl IntoView {
             c.send_user(text);
         })
     };
+    let send_text = move |text: String| {
+        chat.with_value(|c| {
+            c.send_text(text);
+        })
+    };
     let retry_message = move |id: String| chat.with_value(|c| c.retry_message(&id));
     let choose =
         move |id: String, seq: u32, button: u32| chat.with_value(|c| c.choose(&id, seq, button));
@@ -164,6 +223,20 @@ pub fn ChatPanel(view: View, chat: Shared, window_mode: bool) -> impl IntoView {
             attach(files::list(ev.data_transfer().and_then(|d| d.files())));
         }
     };
+    let body = view! {
+        <MessageList view=view retry=retry_message choose=choose />
+        <Suggestions view=view send=send_text />
+        <RunWaiting view=view />
+        <StorageNote view=view />
+        <Composer view=view send=send attach=attach remove=remove />
+    };
+    // On a full page, messages and composer are the `main` landmark; in
+    // window mode the whole widget is.
+    let body = if window_mode {
+        view! { <div class="chat-body">{body}</div> }.into_any()
+    } else {
+        view! { <main class="chat-body">{body}</main> }.into_any()
+    };
     view! {
         <div class="chat" data-dragging=move || dragging.get().to_string()
             data-drop-label=move || view.lang.get().drop_files()
@@ -177,27 +250,7 @@ pub fn ChatPanel(view: View, chat: Shared, window_mode: bool) -> impl IntoView {
                 <StatusIndicator view=view retry=retry />
                 <Tools view=view chat=chat />
             </header>
-            {if window_mode {
-                view! {
-                    <div class="chat-body">
-                        <MessageList view=view retry=retry_message choose=choose />
-                        <RunWaiting view=view />
-                        <StorageNote view=view />
-                        <Composer view=view send=send attach=attach remove=remove />
-                    </div>
-                }
-                .into_any()
-            } else {
-                view! {
-                    <main class="chat-body">
-                        <MessageList view=view retry=retry_message choose=choose />
-                        <RunWaiting view=view />
-                        <StorageNote view=view />
-                        <Composer view=view send=send attach=attach remove=remove />
-                    </main>
-                }
-                .into_any()
-            }}
+            {body}
         </div>
     }
 }

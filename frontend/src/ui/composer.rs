@@ -28,6 +28,43 @@ pub fn RunWaiting(view: View) -> impl IntoView {
     }
 }
 
+/// Starter prompts (`--suggestion`) while the conversation is empty; a
+/// click sends one.
+#[component]
+pub fn Suggestions(
+    view: View,
+    send: impl Fn(String) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let shown = move || {
+        view.conversation.with(|c| c.lines.is_empty())
+            && view.config.with(|c| !c.suggestions.is_empty())
+    };
+    let chips = move || {
+        view.config
+            .with(|c| c.suggestions.clone())
+            .into_iter()
+            .take(shared::MAX_SUGGESTIONS)
+            .map(|text| {
+                let label = text.clone();
+                view! {
+                    <button type="button" class="suggestion" data-testid="suggestion"
+                        on:click=move |_| send(text.clone())>
+                        {label}
+                    </button>
+                }
+            })
+            .collect_view()
+    };
+    view! {
+        <Show when=shown>
+            <div class="suggestions" role="group"
+                aria-label=move || view.lang.get().suggestions_label()>
+                {chips}
+            </div>
+        </Show>
+    }
+}
+
 /// Said when the browser's storage cannot hold even the unsent messages.
 #[component]
 pub fn StorageNote(view: View) -> impl IntoView {

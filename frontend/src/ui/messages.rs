@@ -9,9 +9,11 @@ use wasm_bindgen::JsCast;
 
 use super::attachments::SentAttachments;
 use crate::browser::clipboard;
+use crate::browser::page::{exact_time, local};
 use crate::controller::View;
 use crate::model::conversation::{Delivery, Line, Role};
 use crate::model::markdown;
+use crate::model::time::relative;
 
 /// How long "Copied" shows on a copy button.
 const COPIED_FOR: Duration = Duration::from_millis(1500);
@@ -46,13 +48,40 @@ pub fn MessageList(
     choose: impl Fn(String, u32, u32) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let list = NodeRef::<html::Ul>::new();
-    // Follow the newest message.
+    // Follow the newest message — unless the user scrolled up to read:
+    // then a button offers to jump down, and nothing moves under them.
+    let at_bottom = StoredValue::new(true);
+    let (unseen, set_unseen) = signal(false);
     Effect::new(move |_| {
-        view.conversation.track();
-        if let Some(ul) = list.get() {
+        let mine = view
+            .conversation
+            .with(|c| c.lines.last().is_some_and(|l| l.role == Role::User));
+        let Some(ul) = list.get_untracked() else {
+            return;
+        };
+        if at_bottom.get_value() || mine {
             ul.set_scroll_top(ul.scroll_height());
+            set_unseen.set(false);
+        } else {
+            set_unseen.set(true);
         }
     });
+    let on_scroll = move |_| {
+        if let Some(ul) = list.get_untracked() {
+            let bottom = ul.scroll_height() - ul.scroll_top() - ul.client_height() < 48;
+            at_bottom.set_value(bottom);
+            if bottom {
+                set_unseen.set(false);
+            }
+        }
+    };
+    let jump = move |_| {
+        if let Some(ul) = list.get_untracked() {
+            ul.set_scroll_top(ul.scroll_height());
+        }
+        at_bottom.set_value(true);
+        set_unseen.set(false);
+    };
     let lang = view.lang;
     let welcome = move || {
         let lang = lang.get();
@@ -75,7 +104,9 @@ pub fn MessageList(
             .collect_view()
     };
     view! {
+        <div class="messages-wrap">
         <ul class="messages" data-testid="messages" aria-live="polite" aria-relevant="additions text"
+            on:scroll=on_scroll
             data-waiting=move || view.conversation.with(|c| c.waiting.is_some()).to_string()
             aria-label=move || lang.get().messages_label() node_ref=list
             on:click=move |ev| {
@@ -91,6 +122,12 @@ pub fn MessageList(
                 <Message line=line view=view retry=retry choose=choose />
             </For>
         </ul>
+        <Show when=move || unseen.get()>
+            <button type="button" class="jump-latest" data-testid="jump-latest" on:click=jump>
+                {move || lang.get().jump_latest()}
+            </button>
+        </Show>
+        </div>
     }
 }
 
@@ -229,8 +266,25 @@ fn Message(
             data-state=line.delivery.map(Delivery::name)>
             {body}
             {note}
+            <Stamp at=line.at view=view />
         </li>
     }
+}
+
+/// When a line was written or arrived: "5 min ago", the exact date and
+/// time on hover (`title`) and for machines (`datetime`).
+#[component]
+fn Stamp(at: Option<u64>, view: View) -> impl IntoView {
+    at.map(|at| {
+        let at = at as f64;
+        let iso = exact_time(at, "en").1;
+        let text = move || {
+            let now = view.minute.get().max(at);
+            relative(view.lang.get(), now - at, local(at), local(now))
+        };
+        let exact = move || exact_time(at, view.lang.get().code()).0;
+        view! { <time class="at" data-testid="time" datetime=iso title=exact>{text}</time> }
+    })
 }
 
 /// The buttons of a run's question (an approval). Usable while the run

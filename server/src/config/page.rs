@@ -39,6 +39,11 @@ pub struct PageFlags {
     /// The input's placeholder text.
     #[arg(long, env = "RELAY_PLACEHOLDER")]
     pub placeholder: Option<String>,
+
+    /// A starter prompt shown while a conversation is empty; a click sends
+    /// it (repeatable, at most 4; in the env var, one per line).
+    #[arg(long = "suggestion", env = "RELAY_SUGGESTIONS", value_delimiter = '\n')]
+    pub suggestions: Vec<String>,
 }
 
 impl PageFlags {
@@ -77,6 +82,32 @@ impl PageFlags {
         }
         if let Some(placeholder) = &config.placeholder {
             page.placeholder = Some(placeholder.clone());
+        }
+        let suggestions: Vec<String> = config
+            .suggestions
+            .iter()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if !suggestions.is_empty() {
+            page.suggestions = suggestions;
+        }
+        if page.suggestions.len() > shared::MAX_SUGGESTIONS {
+            return Err(RelayError::PageConfig(format!(
+                "{} suggestions; at most {} are shown",
+                page.suggestions.len(),
+                shared::MAX_SUGGESTIONS
+            )));
+        }
+        if let Some(long) = page
+            .suggestions
+            .iter()
+            .find(|s| s.chars().count() > shared::MAX_SUGGESTION_CHARS)
+        {
+            return Err(RelayError::PageConfig(format!(
+                "a suggestion longer than {} characters: {long:.40}…",
+                shared::MAX_SUGGESTION_CHARS
+            )));
         }
         // Only the flag sets where the page connects: a `relayUrl` in the file
         // is ignored, so the file cannot point pages at another relay by itself.

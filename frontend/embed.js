@@ -1,0 +1,112 @@
+/*
+ * n8n chat relay — one tag to put the chat on any site:
+ *
+ *   <script src="https://chat.example.com/embed.js" defer
+ *           data-position="right" data-open="false" data-primary-color="#c8244f"
+ *           data-language="en" data-title="Support"></script>
+ *
+ * Adds the chat bubble (the relay's page with ?mode=window, in an iframe
+ * that grows when the chat opens) and window.n8nChat:
+ *   open(), close(), toggle(), send(text), setMetadata({...}),
+ *   on('open'|'close'|'message'|'unread'|'ready', fn), off(name, fn)
+ * Messages between this page and the chat are checked both ways: this
+ * script only listens to the relay's origin in its own iframe, and the
+ * chat only takes commands from (and sends answers to) this page's origin.
+ * Plain JS, no dependencies; nothing is loaded from anywhere else.
+ */
+(function () {
+  "use strict";
+  if (window.n8nChat) return;
+  var script = document.currentScript;
+  if (!script || !script.src) return;
+  var relay = new URL(script.src, location.href).origin;
+  var data = script.dataset;
+  var left = data.position === "left";
+  var params = new URLSearchParams({ mode: "window", host: location.origin });
+  if (left) params.set("position", "left");
+  if (data.open === "true") params.set("open", "1");
+  if (data.primaryColor) params.set("color", data.primaryColor);
+  if (data.language) params.set("lang", data.language);
+  if (data.title) params.set("title", data.title);
+
+  var CLOSED = { width: "96px", height: "96px" };
+  var frame = document.createElement("iframe");
+  frame.src = relay + "/?" + params.toString();
+  frame.title = data.title || "Chat";
+  frame.setAttribute("data-n8n-chat", "");
+  frame.allow = "clipboard-write";
+  var s = frame.style;
+  s.position = "fixed";
+  s.bottom = "0";
+  s[left ? "left" : "right"] = "0";
+  s.border = "0";
+  s.background = "transparent";
+  s.colorScheme = "normal";
+  s.zIndex = "2147483000";
+  s.width = CLOSED.width;
+  s.height = CLOSED.height;
+
+  var listeners = {};
+  var ready = false;
+  var queue = [];
+  var isOpen = false;
+
+  function emit(name, value) {
+    (listeners[name] || []).slice().forEach(function (fn) {
+      try { fn(value); } catch (e) { setTimeout(function () { throw e; }); }
+    });
+  }
+  function command(message) {
+    message.type = "n8n-chat-command";
+    if (!ready) { queue.push(message); return; }
+    frame.contentWindow.postMessage(message, relay);
+  }
+  function size(open) {
+    var narrow = window.innerWidth < 480;
+    s.width = open ? (narrow ? "100vw" : "min(440px, 100vw)") : CLOSED.width;
+    s.height = open ? (narrow ? "100dvh" : "min(720px, 100dvh)") : CLOSED.height;
+  }
+
+  window.addEventListener("message", function (e) {
+    if (e.origin !== relay || e.source !== frame.contentWindow) return;
+    var m = e.data;
+    if (!m || m.type !== "n8n-chat") return;
+    switch (m.event) {
+      case "ready":
+        ready = true;
+        queue.splice(0).forEach(command);
+        emit("ready");
+        break;
+      case "open":
+      case "close":
+        isOpen = !!m.open;
+        size(isOpen);
+        emit(m.event);
+        break;
+      case "message":
+        emit("message", { id: String(m.id), text: String(m.text) });
+        break;
+      case "unread":
+        emit("unread", Number(m.count) || 0);
+        break;
+    }
+  });
+
+  window.n8nChat = {
+    open: function () { command({ command: "open" }); },
+    close: function () { command({ command: "close" }); },
+    toggle: function () { command({ command: "toggle" }); },
+    send: function (text) { command({ command: "send", text: String(text) }); },
+    setMetadata: function (metadata) { command({ command: "setMetadata", metadata: metadata }); },
+    isOpen: function () { return isOpen; },
+    on: function (name, fn) { (listeners[name] = listeners[name] || []).push(fn); return this; },
+    off: function (name, fn) {
+      listeners[name] = (listeners[name] || []).filter(function (f) { return f !== fn; });
+      return this;
+    },
+  };
+
+  function mount() { document.body.appendChild(frame); }
+  if (document.body) mount();
+  else document.addEventListener("DOMContentLoaded", mount);
+})();

@@ -1,0 +1,156 @@
+//! The page inside another site (`embed.js`): the options that script
+//! passes in the iframe's URL, and the commands it may send — each checked
+//! here, since they come from another origin.
+
+use serde_json::{Map, Value};
+
+/// The most metadata a host page may add (serialized JSON bytes): it goes
+/// into every message's frame, which the relay bounds.
+pub const MAX_METADATA_BYTES: usize = 4096;
+/// The longest text `send()` takes (the relay refuses longer frames anyway).
+pub const MAX_SEND_CHARS: usize = 8000;
+
+/// A command from the host page (`window.n8nChat`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Open the chat.
+    Open,
+    /// Close it.
+    Close,
+    /// Open or close it.
+    Toggle,
+    /// Send a message as the user.
+    Send(String),
+    /// Merge into the `metadata` n8n receives with each message.
+    SetMetadata(Map<String, Value>),
+}
+
+/// Why a command was not taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// Not a command of ours (other scripts post messages too).
+    NotOurs,
+    /// Ours, but malformed or too large.
+    Invalid(&'static str),
+}
+
+impl Command {
+    /// Reads `{"type":"n8n-chat-command","command":"send","text":"…"}`.
+    pub fn parse(data: &Value) -> Result<Command, Refused> {
+        if data["type"] != "n8n-chat-command" {
+            return Err(Refused::NotOurs);
+        }
+        match data["command"].as_str() {
+            Some("open") => Ok(Command::Open),
+            Some("close") => Ok(Command::Close),
+            Some("toggle") => Ok(Command::Toggle),
+            Some("send") => {
+                let text = data["text"].as_str().unwrap_or_default();
+                if text.trim().is_empty() {
+                    Err(Refused::Invalid("send() needs a text"))
+                } else if text.chars().count() > MAX_SEND_CHARS {
+                    Err(Refused::Invalid("send(): the text is too long"))
+                } else {
+                    Ok(Command::Send(text.to_owned()))
+                }
+            }
+            Some("setMetadata") => match &data["metadata"] {
+                Value::Object(map) if data["metadata"].to_string().len() <= MAX_METADATA_BYTES => {
+                    Ok(Command::SetMetadata(map.clone()))
+                }
+                Value::Object(_) => Err(Refused::Invalid("setMetadata(): more than 4 KiB")),
+                _ => Err(Refused::Invalid("setMetadata() needs an object")),
+            },
+            _ => Err(Refused::Invalid("unknown command")),
+        }
+    }
+}
+
+/// The host page's origin as `embed.js` passes it (`?host=`), if it has
+/// the shape of one: `http(s)://host[:port]`, nothing more. Commands are
+/// taken only from this origin, and events (which carry answers) are
+/// posted only to it.
+pub fn host_origin(param: Option<&str>) -> Option<String> {
+    let param = param?.trim();
+    let rest = param
+        .strip_prefix("https://")
+        .or_else(|| param.strip_prefix("http://"))?;
+    let ok = !rest.is_empty()
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    ok.then(|| param.to_owned())
+}
+
+/// A colour for `--chat--color-primary` from `data-primary-color`: a hex
+/// colour or a colour name, nothing that could be more than a colour.
+pub fn colour(param: Option<&str>) -> Option<String> {
+    let c = param?.trim();
+    let hex = c.strip_prefix('#').is_some_and(|h| {
+        matches!(h.len(), 3 | 4 | 6 | 8) && h.chars().all(|x| x.is_ascii_hexdigit())
+    });
+    let name = !c.is_empty() && c.len() <= 24 && c.chars().all(|x| x.is_ascii_alphabetic());
+    (hex || name).then(|| c.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn commands_are_read_and_checked() {
+        let cmd = |v: Value| Command::parse(&v);
+        assert_eq!(
+            cmd(json!({"type":"n8n-chat-command","command":"open"})),
+            Ok(Command::Open)
+        );
+        assert_eq!(
+            cmd(json!({"type":"n8n-chat-command","command":"send","text":"hi"})),
+            Ok(Command::Send("hi".into()))
+        );
+        assert!(matches!(
+            cmd(json!({"type":"n8n-chat-command","command":"setMetadata","metadata":{"userId":"u1"}})),
+            Ok(Command::SetMetadata(m)) if m["userId"] == "u1"
+        ));
+        assert_eq!(cmd(json!({"type":"other"})), Err(Refused::NotOurs));
+        assert_eq!(cmd(json!("a string")), Err(Refused::NotOurs));
+        assert!(matches!(
+            cmd(json!({"type":"n8n-chat-command","command":"send","text":" "})),
+            Err(Refused::Invalid(_))
+        ));
+        assert!(matches!(
+            cmd(json!({"type":"n8n-chat-command","command":"setMetadata","metadata":[1]})),
+            Err(Refused::Invalid(_))
+        ));
+        let big = "x".repeat(MAX_METADATA_BYTES);
+        assert!(matches!(
+            cmd(json!({"type":"n8n-chat-command","command":"setMetadata","metadata":{"a":big}})),
+            Err(Refused::Invalid(_))
+        ));
+        assert!(matches!(
+            cmd(json!({"type":"n8n-chat-command","command":"eval"})),
+            Err(Refused::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn only_origins_and_colours_pass() {
+        assert_eq!(
+            host_origin(Some("https://shop.example")),
+            Some("https://shop.example".into())
+        );
+        assert_eq!(
+            host_origin(Some("http://127.0.0.1:8080")),
+            Some("http://127.0.0.1:8080".into())
+        );
+        assert_eq!(host_origin(Some("https://shop.example/path")), None);
+        assert_eq!(host_origin(Some("javascript:alert(1)")), None);
+        assert_eq!(host_origin(Some("*")), None);
+        assert_eq!(host_origin(None), None);
+        assert_eq!(colour(Some("#0a7")), Some("#0a7".into()));
+        assert_eq!(colour(Some("rebeccapurple")), Some("rebeccapurple".into()));
+        assert_eq!(colour(Some("red; background:url(x)")), None);
+        assert_eq!(colour(Some("#12345")), None);
+    }
+}
