@@ -100,7 +100,7 @@ async fn f2_timestamps_and_the_new_messages_button() {
         let top = browser
             .eval("return document.querySelector('[data-testid=messages]').scrollTop")
             .await?;
-        if top != Value::from(0) {
+        if top != 0 {
             return Err(format!("the list moved under the reader: scrollTop {top}"));
         }
         browser.click("[data-testid=jump-latest]").await?;
