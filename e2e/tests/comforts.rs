@@ -129,3 +129,91 @@ async fn f2_timestamps_and_the_new_messages_button() {
     finish(&browser, "f2", result).await;
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
+async fn f3_stop_keeps_what_came_and_ratings_reach_the_feedback_webhook() {
+    let n8n = e2e::scenario::n8n().await;
+    n8n.set_mode(testkit::n8n::Mode::Stream {
+        gap: std::time::Duration::from_secs(5),
+    });
+    let relay = e2e::relay::Relay::start(
+        Some(&n8n.url("/webhook/chat")),
+        &["--feedback-url", &n8n.url("/webhook/feedback")],
+    )
+    .await
+    .expect("relay");
+    let browser = e2e::browser::Browser::start().await.expect("browser");
+    let result = async {
+        browser.open_online(&relay.page_url("")).await?;
+        let id = browser.send("a long story").await?;
+        // The first piece is shown; then the user stops it.
+        wait_for("the first piece", UI_TIMEOUT, || async {
+            Ok(browser
+                .answers_for(&id)
+                .await?
+                .first()
+                .filter(|t| t.starts_with("echo:"))
+                .cloned())
+        })
+        .await?;
+        browser.click("[data-testid=stop]").await?;
+        browser.wait_message_state(&id, "stopped", UI_TIMEOUT).await?;
+        let kept = browser.answers_for(&id).await?;
+        if kept.len() != 1 || !kept[0].starts_with("echo:") {
+            return Err(format!("what arrived before Stop: {kept:?}"));
+        }
+        browser
+            .wait_text(&format!("[data-testid=message][data-role=error][data-id='{id}'] .stopped span"), "Stopped.")
+            .await?;
+        let violations = browser.axe_violations().await?;
+        if !violations.is_empty() {
+            return Err(format!("axe, a stopped answer: {violations:#?}"));
+        }
+        // Run it again on purpose, now answered at once.
+        n8n.set_mode(testkit::n8n::Mode::Echo);
+        browser.click("[data-testid=retry-message]").await?;
+        answered_once(&browser, &id, "echo: a long story").await?;
+        if n8n.calls() != 2 {
+            return Err(format!("n8n ran {} times", n8n.calls()));
+        }
+        // 👍, then changed to 👎: both reach the feedback webhook.
+        let rating = |kind: &str| format!("[data-testid=message][data-role=bot][data-id='{id}'] [data-testid=rate-{kind}]");
+        browser.click(&rating("up")).await?;
+        browser.click(&rating("down")).await?;
+        let ratings = wait_for("two ratings at the feedback webhook", UI_TIMEOUT, || async {
+            let r: Vec<Value> = n8n
+                .requests()
+                .into_iter()
+                .filter(|r| r.path == "/webhook/feedback")
+                .map(|r| r.body)
+                .collect();
+            Ok((r.len() == 2).then_some(r))
+        })
+        .await?;
+        if ratings[0]["rating"] != "up" || ratings[1]["rating"] != "down" || ratings[1]["answer"] != "echo: a long story" {
+            return Err(format!("ratings {ratings:?}"));
+        }
+        let violations = browser.axe_violations().await?;
+        if !violations.is_empty() {
+            return Err(format!("axe, rating buttons: {violations:#?}"));
+        }
+        browser.client.refresh().await.map_err(|e| e.to_string())?;
+        browser.wait_state(&["online"]).await?;
+        let pressed = wait_for("the rating after a reload", UI_TIMEOUT, || async {
+            Ok(browser
+                .eval(&format!("const b = document.querySelector(\"{}\"); return b && b.getAttribute('aria-pressed')", rating("down")))
+                .await?
+                .as_str()
+                .map(str::to_owned))
+        })
+        .await?;
+        if pressed != "true" {
+            return Err(format!("the rating was not kept: {pressed}"));
+        }
+        Ok(())
+    }
+    .await;
+    finish(&browser, "f3", result).await;
+    browser.close().await;
+}

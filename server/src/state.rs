@@ -12,6 +12,8 @@ use tokio_util::task::TaskTracker;
 
 use crate::admission::limits::ConnectionLimits;
 use crate::admission::origin::OriginPolicy;
+use crate::chat::cancel::Cancels;
+use crate::chat::feedback::Feedback;
 use crate::chat::turns::Turns;
 use crate::chat::watchers::Watchers;
 use crate::http::security_headers::SecurityHeaders;
@@ -57,6 +59,10 @@ struct Inner {
     page_config: String,
     /// The heartbeat every connection listens to (see [`crate::ws::heartbeat`]).
     heartbeat: Beat,
+    /// The answers in flight here, each stoppable.
+    cancels: Arc<Cancels>,
+    /// Ratings passed on to `--feedback-url`, when set.
+    feedback: Option<Feedback>,
     /// Messages another relay is answering, watched for a takeover.
     takeovers: Arc<Watchers>,
     /// The page's CSP and the other security headers.
@@ -84,6 +90,8 @@ impl AppState {
         let uploads = Uploads::start(&config.uploads, page_dir)?;
         let mut page = config.page.page_config(config.serve.relay_url.as_ref())?;
         page.uploads = uploads.as_ref().map(|u| u.rules().clone());
+        let feedback = Feedback::from_config(&config.n8n)?;
+        page.feedback = feedback.is_some();
         let page_config = page.to_json();
         // The CSP allows trunk's inline script by its hash, read from the
         // page that will be served (rebuilding the page needs a restart).
@@ -132,6 +140,8 @@ impl AppState {
             page_config,
             heartbeat: tokio::sync::watch::Sender::new(None),
             takeovers: Arc::default(),
+            cancels: Arc::default(),
+            feedback,
             security,
             turns: Turns::new(config_concurrency),
             drain_started: CancellationToken::new(),
@@ -165,7 +175,17 @@ impl AppState {
         &self.0.limits
     }
 
-    /// Messages watched for a takeover.
+    /// The answers in flight here, each stoppable.
+    pub fn cancels(&self) -> &Arc<Cancels> {
+        &self.0.cancels
+    }
+
+    /// Ratings for `--feedback-url`, when set.
+    pub fn feedback(&self) -> Option<&Feedback> {
+        self.0.feedback.as_ref()
+    }
+
+    /// Messages another relay is answering, watched for a takeover.
     pub fn takeovers(&self) -> &Arc<Watchers> {
         &self.0.takeovers
     }

@@ -57,6 +57,34 @@ pub enum ClientMessage {
         /// Which button, counted from 0 in the order they were sent.
         button: u32,
     },
+    /// The user pressed Stop while message `id` was being answered: the
+    /// relay stops reading n8n's answer (what arrived stays), and the
+    /// message ends in a [`ErrorCode::Cancelled`] error — kept like any
+    /// outcome, so a resend of the id does not run it again (a `retry`
+    /// does). n8n's execution itself runs on unless the workflow checks.
+    Cancel {
+        /// The message to stop.
+        id: String,
+    },
+    /// The user rated the answer to message `id` (`None`: took the rating
+    /// back). The relay passes it to `--feedback-url`; the page never
+    /// talks to that URL itself.
+    Feedback {
+        /// The message whose answer is rated.
+        id: String,
+        /// 👍 or 👎.
+        rating: Option<Rating>,
+    },
+}
+
+/// A user's rating of an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Rating {
+    /// 👍
+    Up,
+    /// 👎
+    Down,
 }
 
 /// A file a message carries: the upload's id (what the relay acts on) and,
@@ -388,6 +416,8 @@ pub enum ErrorCode {
     UploadMissing,
     /// More files than `--max-files-per-message`.
     TooManyFiles,
+    /// The user stopped the answer (`cancel`); what arrived before is kept.
+    Cancelled,
     /// A code this build does not know (sent by a newer relay).
     #[serde(other)]
     Unknown,
@@ -409,6 +439,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedFileType => "unsupported_file_type",
             ErrorCode::UploadMissing => "upload_missing",
             ErrorCode::TooManyFiles => "too_many_files",
+            ErrorCode::Cancelled => "cancelled",
             ErrorCode::Unknown => "unknown",
         }
     }
@@ -463,7 +494,10 @@ impl ClientMessage {
                 return Err(DecodeError::EmptyText);
             }
         }
-        if let ClientMessage::Choice { id, .. } = &msg {
+        if let ClientMessage::Choice { id, .. }
+        | ClientMessage::Cancel { id }
+        | ClientMessage::Feedback { id, .. } = &msg
+        {
             if !validate::is_valid_message_id(id) {
                 return Err(DecodeError::BadId);
             }

@@ -391,6 +391,38 @@ fn page_config() {
 }
 
 #[test]
+fn client_cancel_and_feedback() {
+    check_client("client_cancel", ClientMessage::Cancel { id: "m1".into() });
+    check_client(
+        "client_feedback",
+        ClientMessage::Feedback {
+            id: "m1".into(),
+            rating: Some(shared::Rating::Up),
+        },
+    );
+    check_client(
+        "client_feedback_cleared",
+        ClientMessage::Feedback {
+            id: "m1".into(),
+            rating: None,
+        },
+    );
+    for bad in [
+        r#"{"type":"cancel","id":""}"#,
+        r#"{"type":"cancel"}"#,
+        r#"{"type":"feedback","id":"m1","rating":"meh"}"#,
+        r#"{"type":"feedback","id":"","rating":"up"}"#,
+    ] {
+        assert!(ClientMessage::decode(bad).is_err(), "{bad}");
+    }
+    assert_eq!(shared::ErrorCode::Cancelled.as_str(), "cancelled");
+    assert!(
+        shared::ErrorCode::Cancelled.is_retryable(),
+        "Stop, then run it again"
+    );
+}
+
+#[test]
 fn client_choice() {
     check_client(
         "client_choice",

@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use std::rc::{Rc, Weak};
 
 use leptos::prelude::*;
-use shared::PageConfig;
+use shared::{ClientMessage, PageConfig};
 
 use crate::browser::page::{browser_language, now, origin_parts, query_param, url_without_query};
 use crate::browser::socket::Socket;
@@ -299,6 +299,29 @@ impl Chat {
             if !self.send_frame(&frame) {
                 self.view.conversation.update(|c| c.unchoose(id, seq));
             }
+        }
+    }
+
+    /// The user pressed Stop under message `id` (being answered): the relay
+    /// ends it with a `cancelled` error, which settles it here. Offline,
+    /// nothing happens (the button stays).
+    pub fn stop(&self, id: &str) {
+        self.send_frame(&ClientMessage::Cancel { id: id.to_owned() });
+    }
+
+    /// The user rated the answer to `id` (the same rating again takes it
+    /// back); the relay passes it on to the deployment's feedback webhook.
+    pub fn rate(&self, id: &str, rating: shared::Rating) {
+        let now = self
+            .view
+            .conversation
+            .try_update(|c| c.rate(id, rating))
+            .flatten();
+        if let Some(rating) = now {
+            self.send_frame(&ClientMessage::Feedback {
+                id: id.to_owned(),
+                rating,
+            });
         }
     }
 

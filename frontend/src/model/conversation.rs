@@ -61,6 +61,8 @@ pub enum Delivery {
     Answered,
     /// Ended in an error (retry possible).
     Failed,
+    /// The user stopped its answer (what arrived stays; retry possible).
+    Stopped,
 }
 
 impl Delivery {
@@ -71,6 +73,7 @@ impl Delivery {
             Delivery::Sent => "sent",
             Delivery::Answered => "answered",
             Delivery::Failed => "failed",
+            Delivery::Stopped => "stopped",
         }
     }
 
@@ -118,6 +121,9 @@ pub struct Line {
     /// The button the user pressed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chosen: Option<u32>,
+    /// For answers: the user's 👍/👎.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<shared::Rating>,
     /// For user lines: attached files.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
@@ -128,6 +134,16 @@ pub struct Line {
 }
 
 impl Line {
+    /// A complete answer to a user message (not a push, a run's message or
+    /// a line from memory): what 👍/👎 are for.
+    pub fn is_rateable(&self) -> bool {
+        self.role == Role::Bot
+            && !self.streaming
+            && self.seq.is_none()
+            && !self.id.starts_with("push-")
+            && !self.id.starts_with(HISTORY_PREFIX)
+    }
+
     /// New, and not from n8n's memory (whose lines have no time).
     fn unstamped(&self) -> bool {
         self.at.is_none() && !self.id.starts_with(HISTORY_PREFIX)
@@ -150,6 +166,7 @@ impl Line {
             chosen: None,
             attachments: Vec::new(),
             at: None,
+            rating: None,
         }
     }
 }
@@ -226,8 +243,9 @@ impl Conversation {
         self.lines.iter().any(|l| {
             l.role == Role::User
                 && l.id == id
-                && l.delivery
-                    .is_some_and(|d| d.is_pending() || d == Delivery::Failed)
+                && l.delivery.is_some_and(|d| {
+                    d.is_pending() || matches!(d, Delivery::Failed | Delivery::Stopped)
+                })
         })
     }
 
@@ -249,6 +267,21 @@ impl Conversation {
                 user.delivery = Some(Delivery::Queued);
             }
         }
+    }
+
+    /// The user rated the answer to `id` (`rating`, or the same again to
+    /// take it back): the rating now, or `None` if there is no such answer.
+    pub fn rate(&mut self, id: &str, rating: shared::Rating) -> Option<Option<shared::Rating>> {
+        let answer = self
+            .lines
+            .iter_mut()
+            .find(|l| l.is_rateable() && l.id == id)?;
+        answer.rating = if answer.rating == Some(rating) {
+            None
+        } else {
+            Some(rating)
+        };
+        Some(answer.rating)
     }
 
     /// Whether a line has no time yet ([`Conversation::stamp`]).
@@ -444,7 +477,11 @@ impl Conversation {
             return false;
         }
         if let Some(user) = self.user(id) {
-            user.delivery = Some(Delivery::Failed);
+            user.delivery = Some(if code == ErrorCode::Cancelled {
+                Delivery::Stopped
+            } else {
+                Delivery::Failed
+            });
             user.retry = false;
         }
         // A partly streamed answer stays visible above the error.
@@ -496,7 +533,10 @@ impl Conversation {
     /// same id, flagged `retry` so the relay runs it again (a plain resend of
     /// a failed id only gets the stored error back).
     pub fn retry(&mut self, id: &str) {
-        if self.delivery(id) != Some(Delivery::Failed) {
+        if !matches!(
+            self.delivery(id),
+            Some(Delivery::Failed | Delivery::Stopped)
+        ) {
             return;
         }
         // The error and a partial answer go; a run's messages stay (they
@@ -881,6 +921,44 @@ mod tests {
         let back: Conversation =
             serde_json::from_str(&serde_json::to_string(&c).expect("json")).expect("back");
         assert_eq!(back.lines[0].attachments[0].name, "dot.png");
+    }
+
+    #[test]
+    fn stop_keeps_what_arrived_and_a_rating_can_be_taken_back() {
+        use shared::Rating;
+        let mut c = conv_with(&["a", "b"]);
+        c.mark_sent("a", 1.0);
+        c.on_chunk("a", "half an ans", None);
+        c.on_error(Some("a"), ErrorCode::Cancelled, "stopped");
+        assert_eq!(c.delivery("a"), Some(Delivery::Stopped));
+        assert!(c.lines.iter().any(|l| l.role == Role::Bot
+            && l.id == "a"
+            && l.text == "half an ans"
+            && !l.streaming));
+        assert!(
+            c.outbox()
+                .iter()
+                .all(|f| !matches!(f, ClientMessage::Message { id, .. } if id == "a")),
+            "not sent again"
+        );
+        c.retry("a");
+        assert_eq!(
+            c.delivery("a"),
+            Some(Delivery::Queued),
+            "run again on purpose"
+        );
+        c.mark_sent("b", 1.0);
+        c.on_response("b", "full");
+        assert_eq!(c.rate("b", Rating::Up), Some(Some(Rating::Up)));
+        assert_eq!(c.rate("b", Rating::Down), Some(Some(Rating::Down)));
+        assert_eq!(
+            c.rate("b", Rating::Down),
+            Some(None),
+            "the same again takes it back"
+        );
+        assert_eq!(c.rate("a", Rating::Up), None, "no answer to rate");
+        c.on_push("push-1", "later");
+        assert_eq!(c.rate("push-1", Rating::Up), None, "pushes are not answers");
     }
 
     #[test]

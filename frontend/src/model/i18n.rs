@@ -211,6 +211,23 @@ impl Lang {
             "This browser's storage is full: unsent messages will not survive reloading the page.",
         )
     }
+    /// The button that stops an answer.
+    pub fn stop(self) -> &'static str {
+        self.pick("Stopp", "Stop")
+    }
+    /// The retry button of a stopped message.
+    pub fn run_again(self) -> &'static str {
+        self.pick("Erneut senden", "Run again")
+    }
+    /// 👍 / 👎 for screen readers.
+    pub fn rating(self, up: bool) -> &'static str {
+        match (self, up) {
+            (Lang::De, true) => "Gute Antwort",
+            (Lang::De, false) => "Schlechte Antwort",
+            (Lang::En, true) => "Good answer",
+            (Lang::En, false) => "Bad answer",
+        }
+    }
     /// The group of starter prompts.
     pub fn suggestions_label(self) -> &'static str {
         self.pick("Vorschläge", "Suggestions")
@@ -335,6 +352,7 @@ impl Lang {
                 "Der Server hat die Datei nicht mehr – bitte erneut anhängen.",
                 "The server no longer has the file – please attach it again.",
             ),
+            ErrorCode::Cancelled => self.pick("Angehalten.", "Stopped."),
             ErrorCode::TooManyFiles => self.pick(
                 "Zu viele Dateien für eine Nachricht.",
                 "Too many files for one message.",

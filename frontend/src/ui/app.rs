@@ -201,6 +201,8 @@ pub fn ChatPanel(view: View, chat: Shared, window_mode: bool) -> impl IntoView {
     let choose =
         move |id: String, seq: u32, button: u32| chat.with_value(|c| c.choose(&id, seq, button));
     let retry = move || chat.with_value(|c| c.dispatch(Event::RetryNow));
+    let stop = move |id: String| chat.with_value(|c| c.stop(&id));
+    let rate = move |id: String, rating: shared::Rating| chat.with_value(|c| c.rate(&id, rating));
     let attach = move |files: Vec<web_sys::File>| chat.with_value(|c| c.attach(files));
     let remove = move |index: usize| chat.with_value(|c| c.remove_attachment(index));
     // Files dragged onto the chat are attached (when the relay takes them).
@@ -224,7 +226,7 @@ pub fn ChatPanel(view: View, chat: Shared, window_mode: bool) -> impl IntoView {
         }
     };
     let body = view! {
-        <MessageList view=view retry=retry_message choose=choose />
+        <MessageList view=view retry=retry_message choose=choose stop=stop rate=rate />
         <Suggestions view=view send=send_text />
         <RunWaiting view=view />
         <StorageNote view=view />

@@ -14,6 +14,7 @@ use crate::controller::View;
 use crate::model::conversation::{Delivery, Line, Role};
 use crate::model::markdown;
 use crate::model::time::relative;
+use shared::{ErrorCode, Rating};
 
 /// How long "Copied" shows on a copy button.
 const COPIED_FOR: Duration = Duration::from_millis(1500);
@@ -46,6 +47,8 @@ pub fn MessageList(
     view: View,
     retry: impl Fn(String) + Copy + Send + Sync + 'static,
     choose: impl Fn(String, u32, u32) + Copy + Send + Sync + 'static,
+    stop: impl Fn(String) + Copy + Send + Sync + 'static,
+    rate: impl Fn(String, Rating) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let list = NodeRef::<html::Ul>::new();
     // Follow the newest message — unless the user scrolled up to read:
@@ -116,10 +119,10 @@ pub fn MessageList(
             <Show when=move || view.conversation.with(|c| c.lines.is_empty())>{welcome}</Show>
             <For
                 each=move || view.conversation.with(|c| c.lines.clone())
-                key=|line| (line.id.clone(), line.role, line.delivery, line.text.clone(), line.streaming, line.seq, line.chosen)
+                key=|line| (line.id.clone(), line.role, line.delivery, line.text.clone(), line.streaming, line.seq, line.chosen, line.rating)
                 let:line
             >
-                <Message line=line view=view retry=retry choose=choose />
+                <Message line=line view=view retry=retry choose=choose stop=stop rate=rate />
             </For>
         </ul>
         <Show when=move || unseen.get()>
@@ -128,6 +131,38 @@ pub fn MessageList(
             </button>
         </Show>
         </div>
+    }
+}
+
+/// 👍 / 👎 under an answer (when the deployment collects ratings): one
+/// choice, changeable, the same again takes it back.
+#[component]
+fn Rate(
+    id: String,
+    rating: Option<Rating>,
+    view: View,
+    rate: impl Fn(String, Rating) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let lang = view.lang;
+    let button = move |kind: Rating, testid: &'static str, glyph: &'static str| {
+        let id = id.clone();
+        let up = kind == Rating::Up;
+        view! {
+            <button type="button" class="rate" data-testid=testid
+                aria-pressed=(rating == Some(kind)).to_string()
+                aria-label=move || lang.get().rating(up) title=move || lang.get().rating(up)
+                on:click=move |_| rate(id.clone(), kind)>
+                <span aria-hidden="true">{glyph}</span>
+            </button>
+        }
+    };
+    view! {
+        <Show when=move || view.config.with(|c| c.feedback)>
+            <span class="rating" role="group">
+                {button(Rating::Up, "rate-up", "👍")}
+                {button(Rating::Down, "rate-down", "👎")}
+            </span>
+        </Show>
     }
 }
 
@@ -175,6 +210,8 @@ fn Message(
     view: View,
     retry: impl Fn(String) + Copy + Send + Sync + 'static,
     choose: impl Fn(String, u32, u32) + Copy + Send + Sync + 'static,
+    stop: impl Fn(String) + Copy + Send + Sync + 'static,
+    rate: impl Fn(String, Rating) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let lang = view.lang;
     let class = format!(
@@ -211,12 +248,20 @@ fn Message(
                 view.conversation
                     .with(|c| c.waiting.as_deref() == Some(id.as_str()))
             };
+            let stop_id = line.id.clone();
             Some(
                 view! {
                     <Show when=move || !run_waits()>
                         <div class="note waiting" data-testid="waiting">
                             <span class="typing" aria-hidden="true"><i></i><i></i><i></i></span>
                             {elapsed}
+                            <button type="button" class="stop" data-testid="stop"
+                                on:click={
+                                    let id = stop_id.clone();
+                                    move |_| stop(id.clone())
+                                }>
+                                {move || lang.get().stop()}
+                            </button>
                         </div>
                     </Show>
                 }
@@ -226,6 +271,20 @@ fn Message(
         _ => None,
     };
     let body = match (line.role, line.code) {
+        // Stopped by the user: a quiet note, not an error.
+        (Role::Error, Some(ErrorCode::Cancelled)) => {
+            let id = line.id.clone();
+            view! {
+                <div class="bubble stopped">
+                    <span>{move || lang.get().error_text(ErrorCode::Cancelled)}</span>
+                    <button type="button" class="retry-message" data-testid="retry-message"
+                        on:click=move |_| retry(id.clone())>
+                        {move || lang.get().run_again()}
+                    </button>
+                </div>
+            }
+            .into_any()
+        }
         (Role::Error, Some(code)) => {
             let id = line.id.clone();
             let retry_button = code.is_retryable().then(|| {
@@ -248,6 +307,11 @@ fn Message(
         (Role::Bot, _) if !line.buttons.is_empty() => view! {
             <BotBubble text=line.text.clone() view=view />
             <Choices line=line.clone() view=view choose=choose />
+        }
+        .into_any(),
+        (Role::Bot, _) if line.is_rateable() => view! {
+            <BotBubble text=line.text.clone() view=view />
+            <Rate id=line.id.clone() rating=line.rating view=view rate=rate />
         }
         .into_any(),
         (Role::Bot, _) => view! { <BotBubble text=line.text.clone() view=view /> }.into_any(),

@@ -27,10 +27,13 @@ pub async fn answer(state: AppState, request: ChatRequest) {
     let started = std::time::Instant::now();
     let store = state.store().clone();
     let (session, id) = (request.session_id.clone(), request.message_id.clone());
+    // Stop: the user may end it; dropping the request closes n8n's answer.
+    let registered = state.cancels().register(&session, &id);
     let on_chunk = move |text: &str| store.chunk(&session, &id, text);
     let result = tokio::select! {
         result = state.responder().answer(&request, &on_chunk) => result,
         _ = state.answers_stopped() => Err(ResponderError::ShuttingDown),
+        _ = registered.token.cancelled() => Err(ResponderError::Cancelled),
     };
     let latency_ms = started.elapsed().as_millis() as u64;
     let log = redact::session(&request.session_id);
@@ -43,6 +46,8 @@ pub async fn answer(state: AppState, request: ChatRequest) {
         // The bot answers over n8n's chat socket, held here until the run
         // ends; the message is then done (its bubbles came as `chat`).
         Ok(Answer::Run { execution_id }) => {
+            // A Stop now goes to the run (which closes n8n's socket).
+            drop(registered);
             match run::hold(&state, &request, &execution_id).await {
                 Ok(()) => {
                     tracing::info!(session = %log, id = %id, "run finished");

@@ -152,3 +152,35 @@ pub async fn choose(state: &AppState, session: &str, id: &str, seq: u32, button:
         }
     }
 }
+
+/// The user pressed Stop on message `id`: a message waiting its turn ends
+/// at once; one being answered here stops (see [`super::cancel`]); a run
+/// is told. Either way it ends in one `cancelled` error, kept like any
+/// outcome. A message already answered, or in flight on another relay,
+/// is not affected.
+pub async fn cancel(state: &AppState, session: &str, id: &str) {
+    let log = redact::session(session);
+    if let Some(request) = state.turns().withdraw(session, id) {
+        tracing::info!(session = %log, id, "stopped before its turn");
+        let frame = ServerMessage::error(
+            Some(request.message_id.clone()),
+            ErrorCode::Cancelled,
+            ResponderError::Cancelled.to_string(),
+        );
+        state
+            .store()
+            .complete(session, id, encode(&frame), true)
+            .await;
+        return;
+    }
+    if state.cancels().cancel(session, id) {
+        tracing::info!(session = %log, id, "stopped by the user");
+        return;
+    }
+    if let Some(run) = state.turns().run(session, id) {
+        tracing::info!(session = %log, id, "run stopped by the user");
+        let _ = run.try_send(RunCommand::Cancel);
+        return;
+    }
+    tracing::debug!(session = %log, id, "stop for a message not being answered here");
+}

@@ -13,8 +13,12 @@
 //!   reply.
 //! - [`run`]: a "Respond to Chat" run held open by the relay.
 //! - [`history`]: a resumed session's earlier messages from n8n's memory.
+//! - [`cancel`]: Stop — the answers in flight here, each cancellable.
+//! - [`feedback`]: 👍/👎 passed on to `--feedback-url`.
 
 pub mod answer;
+pub mod cancel;
+pub mod feedback;
 pub mod history;
 pub mod lifecycle;
 pub mod run;

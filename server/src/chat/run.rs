@@ -68,6 +68,9 @@ pub enum RunError {
     /// The relay is stopping.
     #[error("the relay restarted while the workflow was running; n8n keeps that run, but this chat cannot continue it — send your message again to start anew")]
     RelayStopping,
+    /// The user pressed Stop.
+    #[error("stopped; n8n's run may still go on by itself")]
+    Cancelled,
 }
 
 impl RunError {
@@ -79,6 +82,7 @@ impl RunError {
             RunError::Unknown(_) | RunError::Stopped | RunError::RelayStopping => {
                 ErrorCode::WebhookError
             }
+            RunError::Cancelled => ErrorCode::Cancelled,
         }
     }
 }
@@ -198,6 +202,10 @@ impl Run<'_> {
                         waiting_since = waiting_since.filter(|_| !sent);
                     }
                     Some(RunCommand::Choice { seq, button }) => self.choose(seq, button).await,
+                    Some(RunCommand::Cancel) => {
+                        socket.close().await;
+                        return Err(RunError::Cancelled);
+                    }
                     None => {}
                 },
                 _ = tokio::time::sleep_until(wait_over), if waiting_since.is_some() => {

@@ -31,6 +31,8 @@ pub enum RunCommand {
         /// Which button.
         button: u32,
     },
+    /// The user stopped the run's message.
+    Cancel,
 }
 
 /// A run as the scheduler knows it.
@@ -120,6 +122,15 @@ impl Turns {
             all.remove(session);
         }
         next
+    }
+
+    /// Takes message `id` out of its session's queue (the user stopped it
+    /// before its turn came).
+    pub fn withdraw(&self, session: &str, id: &str) -> Option<ChatRequest> {
+        let mut all = self.lock();
+        let c = all.get_mut(session)?;
+        let at = c.queue.iter().position(|r| r.message_id == id)?;
+        c.queue.remove(at)
     }
 
     /// A run started by message `id` of `session` is live.

@@ -16,6 +16,13 @@ pub struct N8nFlags {
     #[arg(long, env = "N8N_WEBHOOK_URL", hide_env_values = true)]
     pub webhook_url: Option<url::Url>,
 
+    /// An n8n Webhook that receives the users' 👍/👎 on answers (JSON with
+    /// sessionId, messageId, rating, answer). Without it the page shows no
+    /// rating buttons. Sent by the relay only, without the chat webhook's
+    /// credentials: put a secret in the URL's path if it needs one.
+    #[arg(long, env = "N8N_FEEDBACK_URL", hide_env_values = true)]
+    pub feedback_url: Option<url::Url>,
+
     /// How long one message may take, from the moment the relay accepts it
     /// (waiting for a free slot counts) to n8n's complete answer.
     #[arg(long, env = "RELAY_WEBHOOK_TIMEOUT", default_value = "120s", value_parser = humantime::parse_duration)]

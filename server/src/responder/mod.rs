@@ -84,6 +84,9 @@ pub enum ResponderError {
     /// The relay is shutting down.
     #[error("the relay is restarting; the message will be sent again after reconnecting")]
     ShuttingDown,
+    /// The user pressed Stop: the relay stopped reading n8n's answer.
+    #[error("stopped; what arrived before is kept (n8n's execution may still run on)")]
+    Cancelled,
 }
 
 fn detail_suffix(detail: &Option<String>) -> String {
@@ -108,6 +111,7 @@ impl ResponderError {
             ResponderError::Busy { .. } => ErrorCode::RateLimited,
             ResponderError::UploadGone(_) => ErrorCode::UploadMissing,
             ResponderError::ShuttingDown => ErrorCode::ShuttingDown,
+            ResponderError::Cancelled => ErrorCode::Cancelled,
         }
     }
 }

@@ -228,6 +228,19 @@ impl Sessions {
         inner.reindex(session);
     }
 
+    /// The stored answer frame of message `id`, if it was answered (not
+    /// failed) and is still kept.
+    pub fn answer_frame(&self, session: &str, id: &str) -> Option<Utf8Bytes> {
+        let guard = self.lock();
+        match guard.map.get(session)?.messages.get(id)? {
+            Entry::Done {
+                frame,
+                failed: false,
+            } => Some(frame.clone()),
+            _ => None,
+        }
+    }
+
     /// Decides what to do with message `id` of `session` (see [`Begin`]).
     /// On [`Begin::Start`] the caller must later call [`Sessions::complete`].
     ///
@@ -550,6 +563,10 @@ impl SessionStore for Sessions {
 
     fn is_connected(&self, session: &str) -> bool {
         Sessions::is_connected(self, session)
+    }
+
+    async fn answer_frame(&self, session: &str, id: &str) -> Option<Utf8Bytes> {
+        Sessions::answer_frame(self, session, id)
     }
 
     fn stats(&self) -> Stats {

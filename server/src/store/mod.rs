@@ -62,6 +62,10 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
     /// Whether the session has an open connection on this relay.
     fn is_connected(&self, session: &str) -> bool;
 
+    /// The stored answer frame of message `id` (not an error), while kept —
+    /// what a rating (`feedback`) refers to.
+    async fn answer_frame(&self, session: &str, id: &str) -> Option<Utf8Bytes>;
+
     /// Counts of this relay.
     fn stats(&self) -> Stats;
 

@@ -79,6 +79,18 @@ async fn on_frame(
             chat::lifecycle::choose(state, session, &id, seq, button).await;
             None
         }
+        Ok(ClientMessage::Cancel { id }) => {
+            chat::lifecycle::cancel(state, session, &id).await;
+            None
+        }
+        // Ratings share the message rate; past it they are dropped (they
+        // are not worth an error on the page).
+        Ok(ClientMessage::Feedback { id, rating }) => {
+            if bucket.take().is_ok() {
+                chat::feedback::rate(state, session, &id, rating).await;
+            }
+            None
+        }
         Err(e) => {
             let id = match e {
                 DecodeError::BadId => None,

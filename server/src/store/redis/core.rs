@@ -130,6 +130,24 @@ impl Core {
         result
     }
 
+    /// The stored outcome of message `id`: `0<frame>` (answer) or
+    /// `1<frame>` (error), if kept.
+    pub async fn outcome(&self, session: &str, id: &str) -> RedisResult<Option<String>> {
+        let key = self.keys(session).hash;
+        let field = format!("m:{id}");
+        self.call(|mut conn| {
+            let (key, field) = (key.clone(), field.clone());
+            async move {
+                redis::cmd("HGET")
+                    .arg(key)
+                    .arg(field)
+                    .query_async::<Option<String>>(&mut conn)
+                    .await
+            }
+        })
+        .await
+    }
+
     /// The shared dedup decision for a message this relay has not seen.
     pub async fn begin(&self, session: &str, id: &str, retry: bool) -> RedisResult<Begin> {
         let keys = &self.keys(session);

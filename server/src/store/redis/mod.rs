@@ -234,6 +234,17 @@ impl SessionStore for RedisStore {
         self.core.local.is_connected(session)
     }
 
+    async fn answer_frame(&self, session: &str, id: &str) -> Option<Utf8Bytes> {
+        if let Some(frame) = self.core.local.answer_frame(session, id) {
+            return Some(frame);
+        }
+        // Answered by another relay: `0<frame>` in the session's hash.
+        let stored = self.core.outcome(session, id).await.ok()??;
+        stored
+            .strip_prefix('0')
+            .map(|f| Utf8Bytes::from(f.to_owned()))
+    }
+
     fn stats(&self) -> Stats {
         self.core.local.stats()
     }
