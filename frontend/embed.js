@@ -3,7 +3,7 @@
  *
  *   <script src="https://chat.example.com/embed.js" defer
  *           data-position="right" data-open="false" data-primary-color="#c8244f"
- *           data-language="en" data-title="Support"></script>
+ *           data-language="en" data-title="Support" data-sound="off"></script>
  *
  * Adds the chat bubble (the relay's page with ?mode=window, in an iframe
  * that grows when the chat opens) and window.n8nChat:
@@ -28,6 +28,7 @@
   if (data.primaryColor) params.set("color", data.primaryColor);
   if (data.language) params.set("lang", data.language);
   if (data.title) params.set("title", data.title);
+  if (data.sound === "on") params.set("sound", "1");
 
   var CLOSED = { width: "96px", height: "96px" };
   var frame = document.createElement("iframe");

@@ -32,9 +32,16 @@ async fn f1_starter_prompts_send_and_then_make_room() {
         if chips != serde_json::json!(["What can you do?", "Track my order"]) {
             return Err(format!("chips {chips}"));
         }
-        let violations = browser.axe_violations().await?;
-        if !violations.is_empty() {
-            return Err(format!("axe, starter prompts: {violations:#?}"));
+        for theme in ["light", "dark"] {
+            browser.click("[data-testid=theme-switch]").await?;
+            let now = browser.eval("return document.documentElement.dataset.theme").await?;
+            if now != theme {
+                return Err(format!("theme {now}, expected {theme}"));
+            }
+            let violations = browser.axe_violations().await?;
+            if !violations.is_empty() {
+                return Err(format!("axe, starter prompts ({theme}): {violations:#?}"));
+            }
         }
         browser.click("[data-testid=suggestion]").await?;
         let id = wait_for("the sent prompt", UI_TIMEOUT, || async {
@@ -197,6 +204,17 @@ async fn f3_stop_keeps_what_came_and_ratings_reach_the_feedback_webhook() {
         let violations = browser.axe_violations().await?;
         if !violations.is_empty() {
             return Err(format!("axe, rating buttons: {violations:#?}"));
+        }
+        // And in dark mode (auto → light → dark).
+        browser.click("[data-testid=theme-switch]").await?;
+        browser.click("[data-testid=theme-switch]").await?;
+        let theme = browser.eval("return document.documentElement.dataset.theme").await?;
+        if theme != "dark" {
+            return Err(format!("theme {theme}"));
+        }
+        let violations = browser.axe_violations().await?;
+        if !violations.is_empty() {
+            return Err(format!("axe, rating buttons and a stopped note in dark mode: {violations:#?}"));
         }
         browser.client.refresh().await.map_err(|e| e.to_string())?;
         browser.wait_state(&["online"]).await?;

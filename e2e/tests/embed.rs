@@ -73,7 +73,7 @@ async fn e1_one_script_tag_embeds_the_chat_with_an_api_and_unread_count() {
     let page = format!(
         "<!doctype html><html lang=en><head><title>Shop</title><script src=\"/host.js\"></script>\
          <script src=\"{relay_origin}/embed.js\" defer data-title=\"Shop help\" \
-         data-primary-color=\"#0a7d5a\"></script></head><body><h1>Some shop</h1></body></html>"
+         data-primary-color=\"#0a7d5a\" data-sound=\"on\"></script></head><body><h1>Some shop</h1></body></html>"
     );
     // The README's CSP lines for a strict host page.
     let csp = format!(
@@ -116,6 +116,11 @@ async fn e1_one_script_tag_embeds_the_chat_with_an_api_and_unread_count() {
         event(&browser, "unread", |v| v == 1).await?;
         enter_chat(&browser).await?;
         browser.wait_text("[data-testid=unread]", "1").await?;
+        // The optional sound (data-sound="on") played for it.
+        let beeps = browser.eval("return document.documentElement.dataset.beeps || '0'").await?;
+        if beeps != "1" {
+            return Err(format!("unread tones: {beeps}"));
+        }
         let title = browser.eval("return document.title").await?;
         if title != "(1) Shop help" {
             return Err(format!("the chat's title while unread: {title}"));

@@ -8,6 +8,7 @@
 //! - [`files`]: picked, dropped or pasted files and their thumbnails.
 //! - [`upload`]: sending a file to the relay, with progress.
 //! - [`host_page`]: `postMessage` with the page embedding the chat.
+//! - [`sound`]: the optional unread tone.
 //! - [`clipboard`], [`debug_handle`] (`window.chatInstance`).
 
 pub mod clipboard;
@@ -17,6 +18,7 @@ pub mod host_page;
 pub mod page;
 pub mod remote_config;
 pub mod socket;
+pub mod sound;
 pub mod storage;
 pub mod timer;
 pub mod upload;

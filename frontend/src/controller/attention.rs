@@ -6,7 +6,8 @@
 use leptos::prelude::*;
 
 use super::Chat;
-use crate::browser::host_page;
+use crate::browser::page::query_param;
+use crate::browser::{host_page, sound};
 use crate::model::embed::{Command, MAX_METADATA_BYTES};
 
 impl Chat {
@@ -14,6 +15,9 @@ impl Chat {
     pub(super) fn arrived(&self, id: &str, text: &str) {
         let seen = self.view.open.get_untracked() && !self.view.hidden.get_untracked();
         if !seen {
+            if query_param("sound").as_deref() == Some("1") {
+                sound::beep();
+            }
             self.view.unread.update(|n| *n = n.saturating_add(1));
             host_page::post(
                 "unread",

@@ -285,6 +285,19 @@ impl Run<'_> {
         .await;
     }
 
+    /// Ends reply `reply` in an error (the run still waits); the next
+    /// message in line, if any, is the reply now.
+    async fn refuse(&self, reply: &ChatRequest, code: ErrorCode, why: &str) -> Option<ChatRequest> {
+        let error = ServerMessage::error(Some(reply.message_id.clone()), code, why);
+        self.state
+            .store()
+            .complete(&reply.session_id, &reply.message_id, encode(&error), true)
+            .await;
+        self.state
+            .turns()
+            .run_waits(self.session(), self.id(), self.replay())
+    }
+
     /// Sends the user's reply; its message is then done. While n8n ignores
     /// typing (an approval that blocks input), a reply ends in an error
     /// saying to use a button and the run still waits — for the next
@@ -299,36 +312,26 @@ impl Run<'_> {
                 .as_ref()
                 .is_some_and(|m| m.block_user_input && !self.shown.chosen);
             if blocked {
-                let error = ServerMessage::error(
-                    Some(reply.message_id.clone()),
-                    ErrorCode::InvalidMessage,
-                    "the workflow waits for one of its buttons; typing does not answer it",
-                );
-                store
-                    .complete(&reply.session_id, &reply.message_id, encode(&error), true)
-                    .await;
                 next = self
-                    .state
-                    .turns()
-                    .run_waits(self.session(), self.id(), self.replay());
+                    .refuse(
+                        &reply,
+                        ErrorCode::InvalidMessage,
+                        "the workflow waits for one of its buttons; typing does not answer it",
+                    )
+                    .await;
                 continue;
             }
             if let Err(e) = socket.reply(&reply.session_id, &reply.text).await {
                 // The socket is gone (it is opened again when noticed): the
                 // reply did not reach n8n, which still waits for it.
                 tracing::debug!(id = %self.id(), "the reply could not be sent: {e}");
-                let error = ServerMessage::error(
-                    Some(reply.message_id.clone()),
-                    ErrorCode::WebhookUnreachable,
-                    "the connection to n8n broke while sending your reply; send it again",
-                );
-                store
-                    .complete(&reply.session_id, &reply.message_id, encode(&error), true)
-                    .await;
                 next = self
-                    .state
-                    .turns()
-                    .run_waits(self.session(), self.id(), self.replay());
+                    .refuse(
+                        &reply,
+                        ErrorCode::WebhookUnreachable,
+                        "the connection to n8n broke while sending your reply; send it again",
+                    )
+                    .await;
                 continue;
             }
             tracing::info!(session = %redact::session(self.session()), id = %reply.message_id, run = %self.id(), "reply sent to the run");
