@@ -136,7 +136,26 @@ itself (measured by building the page with the renderer stubbed out: 130 KiB wit
 the other features of issue 8 (language switch, themes, `/config.json`, controls, window mode,
 copy) another 32 KiB. Before them the page was 103 KiB. Load → online stays far inside its target
 on loopback. What would move it: a smaller markdown parser written for the subset agents use (not
-pulldown-cmark), and fewer monomorphised Leptos views.
+pulldown-cmark), or markdown parsed on the relay and sent as a typed tree (issue 17 proposes it; not
+done this round), and fewer monomorphised Leptos views.
+
+**What this round's page features cost (2026-11-30),** each built with `trunk build --release` at its
+commit (wasm-opt -Oz), wasm + js, `gzip -9` / brotli 11: before the page's file uploads (`bf3cfb8`)
+229,348 / 187,887 B; **file uploads** (attach, drop, paste, thumbnails, progress, checks; `88cbfb9`)
+**+39,587 B gzip** (+28,907 B brotli) — the most expensive feature of the round, and the first place
+to look for weight (its views and futures); `embed.js` bridge, unread count, timestamps, starter
+prompts, "new messages" (`0dba05a`) **+12,403 B gzip**; Stop and 👍/👎 (`86e7ccf`) **+5,122 B gzip**.
+Total now about 280 KiB gzip, 225 KiB brotli.
+
+**The page as it travels (issue 17).** `cargo xtask build` builds the page into the relay
+(`--features embed-page`, brotli 11 and gzip 9 made at build time) and the relay serves it by
+`Accept-Encoding`, trunk's hashed files `Cache-Control: public, max-age=31536000, immutable`,
+`index.html` and `/config.json` `no-cache` with an `ETag` (a later visit: `304`s only). Section 5's
+Resource Timing table is what Chromium fetched from that binary: the first visit moves the brotli
+size, a later visit only the two revalidations (a few hundred bytes). Brotli 11 at build time vs
+brotli 9 when a `--static-dir` is compressed at start (measured on the page's wasm with Python's
+`brotli`): 222,871 B in 1.04 s vs 247,984 B (+11 %) in 0.044 s — a relay serving a directory starts
+at once, the binary built for deployment sends the smaller one.
 
 **50 000 idle clients** (asked for "if the box allows"): it does not. The hard limit on open files
 is 20 000 per process here and cannot be raised (`ulimit -n 100000` → "Operation not permitted",
