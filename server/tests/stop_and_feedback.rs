@@ -150,6 +150,43 @@ async fn a_rating_reaches_the_feedback_webhook_from_the_relay() {
 }
 
 #[tokio::test]
+async fn ratings_on_their_way_are_bounded() {
+    let n8n = StandIn::start().await.expect("stand-in");
+    let mut config = config_for(&n8n.url("/webhook/chat"));
+    config.n8n.feedback_url = Some(n8n.url("/webhook/feedback").parse().expect("url"));
+    let relay = Relay::start(config).await;
+    let mut client = Client::connect(&relay.ws_url("/ws")).await;
+    client.say("m1", "hi").await;
+    assert_eq!(response_text(&client.next().await, "m1"), "echo: hi");
+    // The feedback webhook stops answering: ratings pile up to the bound.
+    n8n.set_mode(Mode::Hang);
+    let sent = server::responder::feedback::MAX_SENDING + 4;
+    for i in 0..sent {
+        let rating = if i % 2 == 0 { Rating::Up } else { Rating::Down };
+        client
+            .send(ClientMessage::Feedback {
+                id: "m1".into(),
+                rating: Some(rating),
+            })
+            .await;
+    }
+    assert!(
+        n8n.wait_for_calls(1 + server::responder::feedback::MAX_SENDING)
+            .await
+    );
+    let health = relay
+        .wait_health("four ratings dropped", |h| h["feedbackDropped"] == 4)
+        .await;
+    assert_eq!(health["feedbackDropped"], 4);
+    assert_eq!(
+        n8n.calls(),
+        1 + server::responder::feedback::MAX_SENDING,
+        "never more on their way than the bound"
+    );
+    relay.stop().await;
+}
+
+#[tokio::test]
 async fn without_a_feedback_url_the_page_shows_no_buttons() {
     let n8n = StandIn::start().await.expect("stand-in");
     let relay = Relay::start(config_for(&n8n.url("/webhook/chat"))).await;

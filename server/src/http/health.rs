@@ -30,6 +30,10 @@ pub struct Health {
     /// Uploads waiting for their messages (when uploads are on).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uploads: Option<UploadUsage>,
+    /// Ratings not passed on because too many were on their way (when
+    /// `--feedback-url` is set).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feedback_dropped: Option<u64>,
     /// The relay's version.
     pub version: &'static str,
 }
@@ -65,6 +69,7 @@ pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
             let (files, bytes) = u.store().usage();
             UploadUsage { files, bytes }
         }),
+        feedback_dropped: state.feedback().map(|f| f.dropped()),
         version: env!("CARGO_PKG_VERSION"),
     })
 }

@@ -2,6 +2,7 @@
 //! [`echo::Echo`].
 
 pub mod echo;
+pub mod feedback;
 pub mod n8n;
 
 use std::time::Duration;
