@@ -34,7 +34,7 @@ pub async fn run(relay_path: &str, out: &str, quick: bool) -> Result<(), String>
 
     let (relay_rt, floor) = round_trip::loopback(&mut md, &ws_url, &webhook, quick).await;
     let wan_ratio = round_trip::wide_area(&mut md, relay.addr, n8n.addr(), quick).await;
-    let rate_at_100 = throughput::clients(&mut md, &relay, quick).await;
+    let at_100 = throughput::clients(&mut md, &relay, quick).await;
     drop(relay);
     let density = density::idle_clients(&mut md, relay_path, &webhook, quick).await;
     throughput::webhook_alone(&mut md, &webhook, quick).await;
@@ -44,7 +44,7 @@ pub async fn run(relay_path: &str, out: &str, quick: bool) -> Result<(), String>
         floor,
         wan_ratio,
     };
-    targets::table(&mut md, &round_trips, rate_at_100, &density, page.as_ref());
+    targets::table(&mut md, &round_trips, at_100, &density, page.as_ref());
 
     let text = format!("{}{md}", header(quick, started.elapsed()));
     println!("{text}");

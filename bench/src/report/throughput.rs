@@ -9,14 +9,24 @@ use crate::loadgen::{self, Load};
 use crate::relay::Relay;
 use crate::stats::{self, summary};
 
-/// Section 3. Returns the rate at 100 clients.
-pub async fn clients(md: &mut String, relay: &Relay, quick: bool) -> f64 {
+/// What section 3 measured at 100 clients, for the targets table.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct At100 {
+    /// Messages per second.
+    pub rate: f64,
+    /// Relay CPU time per message, µs (cores ÷ msg/s): how many
+    /// conversations one relay carries, whatever the load generator costs.
+    pub cpu_us: f64,
+}
+
+/// Section 3. Returns what it measured at 100 clients.
+pub async fn clients(md: &mut String, relay: &Relay, quick: bool) -> At100 {
     let ws_url = format!("ws://{}/ws", relay.addr);
     let _ = writeln!(md, "## 3. Throughput\n");
     let _ = writeln!(md, "Each client keeps 8 messages in flight (64-byte payload); every answer is checked (id and text). Load generator, relay and stand-in webhook share the machine.\n");
-    md.push_str("| clients | answered | wrong | errors | missing | msg/s | p50 µs | p99 µs | relay CPU (cores) |\n|---|---|---|---|---|---|---|---|---|\n");
+    md.push_str("| clients | answered | wrong | errors | missing | msg/s | p50 µs | p99 µs | relay CPU (cores) | relay CPU µs/msg |\n|---|---|---|---|---|---|---|---|---|---|\n");
     let total = if quick { 20_000 } else { 100_000 };
-    let mut rate_at_100 = 0.0;
+    let mut at_100 = At100::default();
     for clients in [1usize, 10, 100, 1000] {
         let messages = (total / clients).max(20);
         eprintln!("throughput: {clients} clients × {messages}");
@@ -37,12 +47,16 @@ pub async fn clients(md: &mut String, relay: &Relay, quick: bool) -> f64 {
             _ => f64::NAN,
         };
         let s = summary(&report.latency);
+        let cpu_us = cpu / report.rate() * 1e6;
         if clients == 100 {
-            rate_at_100 = report.rate();
+            at_100 = At100 {
+                rate: report.rate(),
+                cpu_us,
+            };
         }
         let _ = writeln!(
             md,
-            "| {clients} | {} | {} | {} | {} | {:.0} | {} | {} | {cpu:.2} |",
+            "| {clients} | {} | {} | {} | {} | {:.0} | {} | {} | {cpu:.2} | {cpu_us:.0} |",
             report.ok,
             report.wrong,
             report.errors,
@@ -52,7 +66,7 @@ pub async fn clients(md: &mut String, relay: &Relay, quick: bool) -> f64 {
             s.p99
         );
     }
-    rate_at_100
+    at_100
 }
 
 /// The stand-in webhook alone (64 keep-alive HTTP clients, no relay).
