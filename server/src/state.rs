@@ -57,6 +57,8 @@ struct Inner {
     draining: AtomicBool,
     /// The body of `/config.json`.
     page_config: String,
+    /// Its validator (it does not change while the relay runs).
+    page_config_etag: String,
     /// The heartbeat every connection listens to (see [`crate::ws::heartbeat`]).
     heartbeat: Beat,
     /// The answers in flight here, each stoppable.
@@ -137,6 +139,7 @@ impl AppState {
             stop_answers: CancellationToken::new(),
             close_conns: CancellationToken::new(),
             draining: AtomicBool::new(false),
+            page_config_etag: crate::page::assets::etag(page_config.as_bytes()),
             page_config,
             heartbeat: tokio::sync::watch::Sender::new(None),
             takeovers: Arc::default(),
@@ -198,6 +201,11 @@ impl AppState {
     /// The body of `/config.json`.
     pub fn page_config(&self) -> &str {
         &self.0.page_config
+    }
+
+    /// The `ETag` of `/config.json`.
+    pub fn page_config_etag(&self) -> &str {
+        &self.0.page_config_etag
     }
 
     /// The relay-wide heartbeat.

@@ -12,6 +12,16 @@ use shared::{ClientMessage, ErrorCode, Rating, ServerMessage};
 use support::{config_for, error_of, response_text, Client, Relay};
 use testkit::n8n::{Mode, StandIn};
 
+/// The stand-in n8n, and a relay sending chats to its `/webhook/chat`
+/// and ratings to its `/webhook/feedback`.
+async fn with_feedback_webhook() -> (StandIn, Relay) {
+    let n8n = StandIn::start().await.expect("stand-in");
+    let mut config = config_for(&n8n.url("/webhook/chat"));
+    config.n8n.feedback_url = Some(n8n.url("/webhook/feedback").parse().expect("url"));
+    let relay = Relay::start(config).await;
+    (n8n, relay)
+}
+
 async fn cancel(client: &mut Client, id: &str) {
     client.send(ClientMessage::Cancel { id: id.into() }).await;
 }
@@ -100,10 +110,7 @@ async fn stop_takes_a_message_out_of_its_turn() {
 
 #[tokio::test]
 async fn a_rating_reaches_the_feedback_webhook_from_the_relay() {
-    let n8n = StandIn::start().await.expect("stand-in");
-    let mut config = config_for(&n8n.url("/webhook/chat"));
-    config.n8n.feedback_url = Some(n8n.url("/webhook/feedback").parse().expect("url"));
-    let relay = Relay::start(config).await;
+    let (n8n, relay) = with_feedback_webhook().await;
     let page: serde_json::Value = reqwest::get(relay.http_url("/config.json"))
         .await
         .expect("config")
@@ -151,10 +158,7 @@ async fn a_rating_reaches_the_feedback_webhook_from_the_relay() {
 
 #[tokio::test]
 async fn ratings_on_their_way_are_bounded() {
-    let n8n = StandIn::start().await.expect("stand-in");
-    let mut config = config_for(&n8n.url("/webhook/chat"));
-    config.n8n.feedback_url = Some(n8n.url("/webhook/feedback").parse().expect("url"));
-    let relay = Relay::start(config).await;
+    let (n8n, relay) = with_feedback_webhook().await;
     let mut client = Client::connect(&relay.ws_url("/ws")).await;
     client.say("m1", "hi").await;
     assert_eq!(response_text(&client.next().await, "m1"), "echo: hi");

@@ -5,22 +5,13 @@
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use sha2::{Digest, Sha256};
 
 use crate::AppState;
 
 /// The handler. `no-cache` with an `ETag`: a changed deployment shows on
 /// the next load, an unchanged one costs a `304`.
 pub async fn config_json(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let body = state.page_config();
-    let digest = Sha256::digest(body.as_bytes());
-    let etag: String = format!(
-        "\"{}\"",
-        digest[..12]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
+    let (body, etag) = (state.page_config(), state.page_config_etag());
     let unchanged = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -31,7 +22,7 @@ pub async fn config_json(State(state): State<AppState>, headers: HeaderMap) -> R
         });
     let cache = [
         (header::CACHE_CONTROL, "no-cache".to_owned()),
-        (header::ETAG, etag),
+        (header::ETAG, etag.to_owned()),
     ];
     if unchanged {
         return (StatusCode::NOT_MODIFIED, cache).into_response();

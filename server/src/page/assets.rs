@@ -41,14 +41,19 @@ pub struct Asset {
     pub etag: String,
 }
 
+/// A strong validator of `bytes`: the start of their SHA-256, quoted.
+pub fn etag(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
+}
+
 impl Asset {
     fn new(name: &str, identity: Bytes, brotli: Option<Bytes>, gzip: Option<Bytes>) -> Asset {
-        let digest = Sha256::digest(&identity);
-        let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
         Asset {
             content_type: content_type(name),
             immutable: is_hashed(name),
-            etag: format!("\"{hex}\""),
+            etag: etag(&identity),
             identity,
             brotli,
             gzip,
