@@ -789,12 +789,7 @@ mod tests {
         c.on_done("m");
         assert_eq!(c.delivery("m"), Some(Delivery::Answered));
         assert_eq!(c.delivery("r"), Some(Delivery::Answered));
-        let bots: Vec<&str> = c
-            .lines
-            .iter()
-            .filter(|l| l.role == Role::Bot)
-            .map(|l| l.text.as_str())
-            .collect();
+        let bots = bot_texts(&c);
         assert_eq!(bots, ["What is your name?", "Hello Ada"]);
         assert!(c.outbox().is_empty());
         // The waiting state survives a reload.
@@ -847,12 +842,7 @@ mod tests {
         c.on_chunk("a", "echo: hé", Some(0));
         c.on_chunk("a", "llo", Some(9));
         c.on_chunk("a", "x", Some(50)); // a gap: left to the final answer
-        let bots: Vec<&str> = c
-            .lines
-            .iter()
-            .filter(|l| l.role == Role::Bot)
-            .map(|l| l.text.as_str())
-            .collect();
+        let bots = bot_texts(&c);
         assert_eq!(bots, ["echo: héllo"]);
         // A page that missed the start does not show a tail alone.
         let mut d = conv_with(&["b"]);
@@ -1024,6 +1014,15 @@ mod tests {
         assert_eq!(c.lines.len(), 2);
         c.clear();
         assert!(c.lines.is_empty());
+    }
+
+    /// The texts of the bot lines, in order.
+    fn bot_texts(c: &Conversation) -> Vec<&str> {
+        c.lines
+            .iter()
+            .filter(|l| l.role == Role::Bot)
+            .map(|l| l.text.as_str())
+            .collect()
     }
 
     fn conv_with(ids: &[&str]) -> Conversation {
