@@ -150,7 +150,7 @@ async fn client(index: usize, load: &Load, deadline: tokio::time::Instant) -> Op
             _ => break,
         };
         match frame {
-            Some(ServerMessage::Response { id, text }) => match pending.remove(&id) {
+            Some(ServerMessage::Response { id, text, .. }) => match pending.remove(&id) {
                 Some((expected, at)) if expected == text => {
                     report.ok += 1;
                     let _ = report

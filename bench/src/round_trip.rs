@@ -104,6 +104,7 @@ async fn relay_once(ws: &mut Ws, id: &str, text: &str) -> Result<u64, String> {
             Ok(ServerMessage::Response {
                 id: got,
                 text: answer,
+                ..
             }) if got == id => {
                 if answer != format!("echo: {text}") {
                     return Err(format!("wrong answer {answer:?}"));

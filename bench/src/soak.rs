@@ -145,7 +145,7 @@ async fn client(c: usize, soak: &Soak) -> SoakReport {
                 Err(_) => break 'connect,
             };
             let (id, outcome) = match frame {
-                Some(ServerMessage::Response { id, text }) => (id, Outcome::Answer(text)),
+                Some(ServerMessage::Response { id, text, .. }) => (id, Outcome::Answer(text)),
                 Some(ServerMessage::Error { id: Some(id), .. }) => (id, Outcome::Error),
                 _ => continue,
             };

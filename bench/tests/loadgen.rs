@@ -71,6 +71,7 @@ async fn wrong_and_missing_answers_are_not_successes() {
                             let wrong = ServerMessage::Response {
                                 id,
                                 text: "not the echo".into(),
+                                doc: None,
                             };
                             let _ = ws.send(Message::text(wrong.encode())).await;
                         }

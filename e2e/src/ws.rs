@@ -113,7 +113,7 @@ impl ChatClient {
     /// Waits for the `response` to message `id`; its text.
     pub async fn answer(&mut self, id: &str, timeout: Duration) -> Result<String> {
         self.wait_for(&format!("the answer to {id}"), timeout, |f| match f {
-            ServerMessage::Response { id: got, text } if got == id => Some(Ok(text.clone())),
+            ServerMessage::Response { id: got, text, .. } if got == id => Some(Ok(text.clone())),
             ServerMessage::Error {
                 id: Some(got),
                 message,

@@ -3,7 +3,7 @@
 //! Three layers, imports pointing down only:
 //! - [`model`]: plain Rust, tested natively with `cargo test` — the
 //!   connection state machine (events in, commands and its next deadline
-//!   out), the conversation and its outbox, settings, markdown, i18n,
+//!   out), the conversation and its outbox, settings, i18n,
 //!   theme, ids. No web APIs.
 //! - [`browser`]: the only code that touches web APIs — the WebSocket
 //!   (gloo-net), the one timer for the machine's next deadline

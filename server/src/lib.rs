@@ -26,6 +26,8 @@
 //! - [`uploads`]: files attached to messages — the bounded store on disk
 //!   and the checks of what a file is.
 //! - [`state`]: what the routes and connections share.
+//! - [`markdown`]: bot texts parsed into the protocol's typed tree, once,
+//!   here rather than in every visitor's page.
 //! - [`shutdown`], [`redact`] (what logs may show), [`logging`], [`error`].
 
 pub mod admission;
@@ -34,6 +36,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod logging;
+pub mod markdown;
 pub mod page;
 pub mod redact;
 pub mod responder;

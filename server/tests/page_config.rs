@@ -38,7 +38,8 @@ async fn a_file_with_flags_overriding_it() {
     let file = std::env::temp_dir().join(format!("page-config-{}.json", std::process::id()));
     std::fs::write(
         &file,
-        r#"{"title":"From file","welcome":["Hello from the file"],"language":"en","placeholder":"Ask…"}"#,
+        // A tree in the file is never trusted: the relay formats the lines itself.
+        r#"{"title":"From file","welcome":["Hello from the file"],"welcomeDocs":[[{"p":[{"a":{"href":"javascript:x","body":[]}}]}]],"language":"en","placeholder":"Ask…"}"#,
     )
     .expect("write config");
     let mut cfg = config();
@@ -74,6 +75,10 @@ async fn a_file_with_flags_overriding_it() {
         serde_json::json!({
             "title": "Support",
             "welcome": ["Hi! I am the **support** bot.", "Ask me anything."],
+            "welcomeDocs": [
+                [{"p": [{"t": "Hi! I am the "}, {"b": [{"t": "support"}]}, {"t": " bot."}]}],
+                [{"p": [{"t": "Ask me anything."}]}],
+            ],
             "language": "de",
             "streaming": false,
             "placeholder": "Ask…",

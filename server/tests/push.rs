@@ -5,6 +5,7 @@ mod support;
 use clap::Parser;
 use server::config::Secret;
 use server::Config;
+use shared::rich_text::{Block, Inline};
 use shared::ServerMessage;
 use support::{config, Client, Relay};
 
@@ -42,7 +43,7 @@ async fn push(
 
 fn pushed(frame: ServerMessage) -> (String, String) {
     match frame {
-        ServerMessage::Push { id, text } => (id, text),
+        ServerMessage::Push { id, text, .. } => (id, text),
         other => panic!("expected a push, got {other:?}"),
     }
 }
@@ -62,7 +63,22 @@ async fn every_open_connection_of_the_session_gets_the_push() {
     .await;
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["delivered"], 2);
-    let (id_a, text) = pushed(a.next().await);
+    let frame = a.next().await;
+    // Formatted by the relay, like every bot text.
+    let ServerMessage::Push { doc, .. } = &frame else {
+        panic!("expected a push, got {frame:?}");
+    };
+    assert_eq!(
+        doc.as_deref(),
+        Some(
+            &[Block::P(vec![
+                Inline::T("Your ".into()),
+                Inline::B(vec![Inline::T("report".into())]),
+                Inline::T(" is ready".into()),
+            ])][..]
+        )
+    );
+    let (id_a, text) = pushed(frame);
     assert_eq!(text, "Your **report** is ready");
     let (id_b, _) = pushed(b.next().await);
     assert_eq!(id_a, id_b, "one push, one id");

@@ -98,7 +98,7 @@ async fn twenty_clients_each_get_exactly_their_own_answers() {
             let mut seen = HashSet::new();
             for _ in 0..5 {
                 match client.next().await {
-                    ServerMessage::Response { id, text } => {
+                    ServerMessage::Response { id, text, .. } => {
                         let m = id
                             .strip_prefix(&format!("c{c}-m"))
                             .expect("own id")

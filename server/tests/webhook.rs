@@ -5,6 +5,7 @@ mod support;
 
 use std::time::Duration;
 
+use shared::rich_text::{Block, Inline};
 use shared::{ErrorCode, ServerMessage};
 use support::{config_for, error_of, response_text, Client, Relay};
 
@@ -229,7 +230,16 @@ async fn streamed_answers_arrive_as_chunks_then_one_response() {
             offset: Some(6),
         }
     );
-    assert_eq!(response_text(&client.next().await, "s"), "echo: hi");
+    // Chunks are plain text; the final response brings the formatted tree
+    // of the whole answer.
+    assert_eq!(
+        client.next().await,
+        ServerMessage::Response {
+            id: "s".into(),
+            text: "echo: hi".into(),
+            doc: Some(vec![Block::P(vec![Inline::T("echo: hi".into())])]),
+        }
+    );
     relay.stop().await;
 }
 
@@ -365,11 +375,14 @@ async fn a_resumed_session_gets_its_history_from_n8n_when_enabled() {
             messages: vec![
                 shared::HistoryMessage {
                     role: shared::Role::User,
-                    text: "hi".into()
+                    text: "hi".into(),
+                    doc: None,
                 },
+                // The bot's lines come formatted, like live answers.
                 shared::HistoryMessage {
                     role: shared::Role::Bot,
-                    text: "echo: hi".into()
+                    text: "echo: hi".into(),
+                    doc: Some(vec![Block::P(vec![Inline::T("echo: hi".into())])]),
                 },
             ]
         }

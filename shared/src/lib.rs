@@ -7,6 +7,8 @@
 //!   and [`ServerMessage`] (relay → page), with [`ErrorCode`].
 //! - [`page_config`]: `/config.json`, the deployment's settings for the
 //!   page (title, welcome, language, streaming, placeholder).
+//! - [`rich_text`]: formatted bot texts as a typed tree (the relay parses
+//!   the markdown, the page renders the tree; no HTML string anywhere).
 //! - [`validate`]: the limits both sides enforce on ids and session ids.
 //! - [`timing`]: the agreed intervals (ping, heartbeat, pong timeout) and the
 //!   reconnect backoff schedule, as pure functions.
@@ -17,6 +19,7 @@
 
 pub mod page_config;
 pub mod protocol;
+pub mod rich_text;
 pub mod timing;
 pub mod validate;
 

@@ -19,6 +19,10 @@ pub struct PageConfig {
     /// page's own translated greeting). Markdown.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub welcome: Vec<String>,
+    /// The welcome lines as formatted trees, same order (the relay parses
+    /// them once at start; a page without them shows the plain text).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub welcome_docs: Vec<crate::rich_text::Doc>,
     /// `"de"` or `"en"`: the language when the user has not picked one
     /// (`None`: the browser's language).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -97,6 +101,7 @@ impl Default for PageConfig {
         PageConfig {
             title: None,
             welcome: Vec::new(),
+            welcome_docs: Vec::new(),
             language: None,
             streaming: true,
             placeholder: None,

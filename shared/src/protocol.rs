@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::rich_text::Doc;
 use crate::validate;
 
 /// A frame the page sends to the relay.
@@ -179,6 +180,10 @@ pub enum ServerMessage {
         id: String,
         /// The answer text.
         text: String,
+        /// The text as a formatted tree (the relay parses the markdown;
+        /// absent from relays that do not, then the page shows plain text).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        doc: Option<Doc>,
     },
     /// Something went wrong; `id` names the message it concerns, or is `null`
     /// for errors about the connection itself (e.g. an unreadable frame).
@@ -204,6 +209,10 @@ pub enum ServerMessage {
         id: String,
         /// The text (markdown).
         text: String,
+        /// The text as a formatted tree (the relay parses the markdown;
+        /// absent from relays that do not, then the page shows plain text).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        doc: Option<Doc>,
     },
     /// A message of an n8n Chat node ("Respond to Chat") in the run that
     /// message `id` started. A run may send several, each its own bubble;
@@ -217,6 +226,10 @@ pub enum ServerMessage {
         seq: u32,
         /// The text (markdown).
         text: String,
+        /// The text as a formatted tree (the relay parses the markdown;
+        /// absent from relays that do not, then the page shows plain text).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        doc: Option<Doc>,
         /// Buttons to choose from (an approval), in order; answered with
         /// [`ClientMessage::Choice`].
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -301,6 +314,7 @@ struct RawServerFrame {
     block_user_input: bool,
     state: Option<RunState>,
     offset: Option<u64>,
+    doc: Option<Doc>,
 }
 
 fn required<T>(value: Option<T>, field: &str) -> Result<T, String> {
@@ -333,6 +347,7 @@ impl TryFrom<RawServerFrame> for ServerMessage {
             "response" => ServerMessage::Response {
                 id: required(raw.id, "id")?,
                 text: required(raw.text, "text")?,
+                doc: raw.doc,
             },
             "error" => ServerMessage::Error {
                 id: raw.id,
@@ -342,6 +357,7 @@ impl TryFrom<RawServerFrame> for ServerMessage {
             "push" => ServerMessage::Push {
                 id: required(raw.id, "id")?,
                 text: required(raw.text, "text")?,
+                doc: raw.doc,
             },
             "history" => ServerMessage::History {
                 messages: required(raw.messages, "messages")?,
@@ -350,6 +366,7 @@ impl TryFrom<RawServerFrame> for ServerMessage {
                 id: required(raw.id, "id")?,
                 seq: required(raw.seq, "seq")?,
                 text: required(raw.text, "text")?,
+                doc: raw.doc,
                 buttons: raw.buttons,
                 block_user_input: raw.block_user_input,
             },
@@ -382,6 +399,9 @@ pub struct HistoryMessage {
     pub role: Role,
     /// What was said.
     pub text: String,
+    /// A bot text as a formatted tree (see [`ServerMessage::Response`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<Doc>,
 }
 
 /// Why a message (or frame) failed. Serialized in snake_case.

@@ -5,6 +5,7 @@
 //! file and compares values, so a renamed field or a changed tag fails here
 //! before it breaks the other side.
 
+use shared::rich_text::{Block, CodeBlock, Doc, Inline, Item, Link, Table};
 use shared::{ClientMessage, ErrorCode, HistoryMessage, Role, ServerMessage};
 
 fn golden(name: &str) -> String {
@@ -147,9 +148,68 @@ fn server_response() {
         "server_response",
         ServerMessage::Response {
             id: "m1".into(),
-            text: "echo: hi".into(),
+            text: "echo: **hi**".into(),
+            doc: Some(vec![Block::P(vec![
+                Inline::T("echo: ".into()),
+                Inline::B(vec![Inline::T("hi".into())]),
+            ])]),
         },
     );
+    // From a relay that does not format: no tree, the page shows the text.
+    check_server(
+        "server_response_plain",
+        ServerMessage::Response {
+            id: "m1".into(),
+            text: "echo: hi".into(),
+            doc: None,
+        },
+    );
+}
+
+/// Every node kind of a formatted text, as it travels.
+#[test]
+fn rich_text_tree() {
+    let doc: Doc = vec![
+        Block::H(2, vec![Inline::T("Title".into())]),
+        Block::P(vec![
+            Inline::T("Some ".into()),
+            Inline::Em(vec![Inline::T("em".into())]),
+            Inline::T(", ".into()),
+            Inline::Del(vec![Inline::T("gone".into())]),
+            Inline::T(", ".into()),
+            Inline::Code("code".into()),
+            Inline::Br,
+            Inline::A(Link {
+                href: "https://n8n.io".into(),
+                title: "site".into(),
+                body: vec![Inline::T("n8n".into())],
+            }),
+        ]),
+        Block::Code(CodeBlock {
+            lang: "rust".into(),
+            text: "let a = 1 < 2;\n".into(),
+        }),
+        Block::Quote(vec![Block::P(vec![Inline::T("quoted".into())])]),
+        Block::Ul(vec![Item {
+            task: Some(true),
+            body: vec![Block::Text(vec![Inline::T("done".into())])],
+        }]),
+        Block::Ol(
+            3,
+            vec![Item {
+                task: None,
+                body: vec![Block::Text(vec![Inline::T("third".into())])],
+            }],
+        ),
+        Block::Table(Table {
+            head: vec![vec![Inline::T("a".into())]],
+            rows: vec![vec![vec![Inline::T("1".into())]]],
+        }),
+        Block::Hr,
+    ];
+    let bytes = golden("rich_text");
+    assert_eq!(serde_json::to_string(&doc).expect("json"), bytes);
+    assert_eq!(serde_json::from_str::<Doc>(&bytes).expect("decode"), doc);
 }
 
 #[test]
@@ -181,10 +241,12 @@ fn server_history() {
                 HistoryMessage {
                     role: Role::User,
                     text: "hi".into(),
+                    doc: None,
                 },
                 HistoryMessage {
                     role: Role::Bot,
                     text: "echo: hi".into(),
+                    doc: Some(vec![Block::P(vec![Inline::T("echo: hi".into())])]),
                 },
             ],
         },
@@ -197,7 +259,15 @@ fn server_push() {
         "server_push",
         ServerMessage::Push {
             id: "p-7f3a".into(),
-            text: "Your report is ready: https://example.com/r/42".into(),
+            text: "Your report is ready: <https://example.com/r/42>".into(),
+            doc: Some(vec![Block::P(vec![
+                Inline::T("Your report is ready: ".into()),
+                Inline::A(Link {
+                    href: "https://example.com/r/42".into(),
+                    title: String::new(),
+                    body: vec![Inline::T("https://example.com/r/42".into())],
+                }),
+            ])]),
         },
     );
 }
@@ -245,7 +315,8 @@ fn unknown_fields_are_ignored() {
         ServerMessage::decode(frame),
         Ok(ServerMessage::Response {
             id: "m1".into(),
-            text: "x".into()
+            text: "x".into(),
+            doc: None,
         })
     );
 }
@@ -354,6 +425,14 @@ fn page_config() {
             "Hi! I am the **support** bot.".into(),
             "Ask me anything.".into(),
         ],
+        welcome_docs: vec![
+            vec![Block::P(vec![
+                Inline::T("Hi! I am the ".into()),
+                Inline::B(vec![Inline::T("support".into())]),
+                Inline::T(" bot.".into()),
+            ])],
+            vec![Block::P(vec![Inline::T("Ask me anything.".into())])],
+        ],
         language: Some("de".into()),
         streaming: false,
         placeholder: Some("Your question…".into()),
@@ -446,6 +525,7 @@ fn server_chat_messages_of_a_run() {
             id: "m1".into(),
             seq: 1,
             text: "What is your name?".into(),
+            doc: None,
             buttons: vec![],
             block_user_input: false,
         },
@@ -456,6 +536,9 @@ fn server_chat_messages_of_a_run() {
             id: "m1".into(),
             seq: 2,
             text: "Deploy version 1.2.3?".into(),
+            doc: Some(vec![Block::P(vec![Inline::T(
+                "Deploy version 1.2.3?".into(),
+            )])]),
             buttons: vec![
                 shared::ChatButton {
                     text: "Yes, deploy".into(),

@@ -9,6 +9,7 @@
 //! - [`upload`]: sending a file to the relay, with progress.
 //! - [`host_page`]: `postMessage` with the page embedding the chat.
 //! - [`sound`]: the optional unread tone.
+//! - [`rich_text`]: a formatted bot text (the relay's tree) as DOM nodes.
 //! - [`clipboard`], [`debug_handle`] (`window.chatInstance`).
 
 pub mod clipboard;
@@ -17,6 +18,7 @@ pub mod files;
 pub mod host_page;
 pub mod page;
 pub mod remote_config;
+pub mod rich_text;
 pub mod socket;
 pub mod sound;
 pub mod storage;

@@ -26,11 +26,11 @@ impl Chat {
         }
         self.report_test_result(&frame);
         match &frame {
-            ServerMessage::Response { id, text } => {
+            ServerMessage::Response { id, text, doc } => {
                 let new = self
                     .view
                     .conversation
-                    .try_update(|c| c.on_response(id, text))
+                    .try_update(|c| c.on_response(id, text, doc.as_ref()))
                     .unwrap_or(false);
                 if new {
                     self.arrived(id, text);
@@ -44,11 +44,11 @@ impl Chat {
                     .conversation
                     .update(|c| c.on_chunk(id, text, *offset))
             }
-            ServerMessage::Push { id, text } => {
+            ServerMessage::Push { id, text, doc } => {
                 let new = self
                     .view
                     .conversation
-                    .try_update(|c| c.on_push(id, text))
+                    .try_update(|c| c.on_push(id, text, doc.as_ref()))
                     .unwrap_or(false);
                 if new {
                     self.arrived(id, text);
@@ -61,13 +61,16 @@ impl Chat {
                 id,
                 seq,
                 text,
+                doc,
                 buttons,
                 block_user_input,
             } => {
                 let new = self
                     .view
                     .conversation
-                    .try_update(|c| c.on_chat(id, *seq, text, buttons, *block_user_input))
+                    .try_update(|c| {
+                        c.on_chat(id, *seq, text, buttons, *block_user_input, doc.as_ref())
+                    })
                     .unwrap_or(false);
                 if new {
                     self.arrived(id, text);

@@ -11,6 +11,7 @@
 //! error, so every message shows exactly one outcome.
 
 use serde::{Deserialize, Serialize};
+use shared::rich_text::Doc;
 use shared::{ChatButton, ClientMessage, ErrorCode, RunState};
 
 use super::attachments::Attachment;
@@ -124,6 +125,10 @@ pub struct Line {
     /// For answers: the user's 👍/👎.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rating: Option<shared::Rating>,
+    /// For bot lines: the text as the relay formatted it (absent while
+    /// streaming, and from relays that do not format: shown as plain text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<Doc>,
     /// For user lines: attached files.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
@@ -167,6 +172,7 @@ impl Line {
             attachments: Vec::new(),
             at: None,
             rating: None,
+            doc: None,
         }
     }
 }
@@ -432,7 +438,7 @@ impl Conversation {
 
     /// The answer to `id`. Returns false if it was ignored (unknown id or
     /// already answered).
-    pub fn on_response(&mut self, id: &str, text: &str) -> bool {
+    pub fn on_response(&mut self, id: &str, text: &str, doc: Option<&Doc>) -> bool {
         match self.delivery(id) {
             Some(Delivery::Answered) | None => return false,
             _ => {}
@@ -451,9 +457,13 @@ impl Conversation {
         {
             Some(bot) => {
                 bot.text = text.to_owned();
+                bot.doc = doc.cloned();
                 bot.streaming = false;
             }
-            None => self.insert_answer(Line::new(id, Role::Bot, text)),
+            None => self.insert_answer(Line {
+                doc: doc.cloned(),
+                ..Line::new(id, Role::Bot, text)
+            }),
         }
         true
     }
@@ -519,6 +529,7 @@ impl Conversation {
                     return None;
                 }
                 let mut line = Line::new(&format!("{HISTORY_PREFIX}{i}"), role, &m.text);
+                line.doc = m.doc.clone();
                 if role == Role::User {
                     line.delivery = Some(Delivery::Answered);
                 }
@@ -553,11 +564,14 @@ impl Conversation {
     /// A message the workflow pushed on its own: a bot line at the end,
     /// once per id (a push kept by the relay may arrive again after a
     /// reconnect). Returns whether it was new.
-    pub fn on_push(&mut self, id: &str, text: &str) -> bool {
+    pub fn on_push(&mut self, id: &str, text: &str, doc: Option<&Doc>) -> bool {
         if self.lines.iter().any(|l| l.role == Role::Bot && l.id == id) {
             return false;
         }
-        self.lines.push(Line::new(id, Role::Bot, text));
+        self.lines.push(Line {
+            doc: doc.cloned(),
+            ..Line::new(id, Role::Bot, text)
+        });
         self.trim();
         true
     }
@@ -572,6 +586,7 @@ impl Conversation {
         text: &str,
         buttons: &[ChatButton],
         block_input: bool,
+        doc: Option<&Doc>,
     ) -> bool {
         let known = self
             .lines
@@ -584,6 +599,7 @@ impl Conversation {
             seq: Some(seq),
             buttons: buttons.to_vec(),
             block_input,
+            doc: doc.cloned(),
             ..Line::new(id, Role::Bot, text)
         });
         self.trim();
@@ -730,7 +746,7 @@ mod tests {
         let mut c = conv_with(&["a", "b", "c", "d"]);
         for id in ["a", "b", "c"] {
             c.mark_sent(id, 1.0);
-            assert!(c.on_response(id, &format!("answer to {id} {}", "x".repeat(200))));
+            assert!(c.on_response(id, &format!("answer to {id} {}", "x".repeat(200)), None));
         }
         let whole = serde_json::to_string(&c).expect("json").len();
         let mut saved = String::new();
@@ -772,9 +788,9 @@ mod tests {
     fn a_runs_messages_are_bubbles_once_each_and_the_reply_is_a_message() {
         let mut c = conv_with(&["m"]);
         c.mark_sent("m", 1.0);
-        assert!(c.on_chat("m", 1, "What is your name?", &[], false));
+        assert!(c.on_chat("m", 1, "What is your name?", &[], false, None));
         assert!(
-            !c.on_chat("m", 1, "What is your name?", &[], false),
+            !c.on_chat("m", 1, "What is your name?", &[], false, None),
             "sent again after a reconnect"
         );
         c.on_run("m", RunState::Waiting);
@@ -785,7 +801,7 @@ mod tests {
         c.on_run("m", RunState::Working);
         assert_eq!(c.waiting, None);
         c.on_done("r");
-        assert!(c.on_chat("m", 2, "Hello Ada", &[], false));
+        assert!(c.on_chat("m", 2, "Hello Ada", &[], false, None));
         c.on_done("m");
         assert_eq!(c.delivery("m"), Some(Delivery::Answered));
         assert_eq!(c.delivery("r"), Some(Delivery::Answered));
@@ -812,7 +828,7 @@ mod tests {
             },
         ];
         let mut c = conv_with(&["m"]);
-        c.on_chat("m", 1, "Deploy?", &yes_no, true);
+        c.on_chat("m", 1, "Deploy?", &yes_no, true, None);
         assert_eq!(c.choose("m", 1, 0), None, "not waiting yet");
         c.on_run("m", RunState::Waiting);
         assert_eq!(c.waiting_for_buttons(), Some(("m", 1, true)));
@@ -895,7 +911,7 @@ mod tests {
             .map(|(id, _)| id)
             .collect();
         assert_eq!(ahead, ["x", "y"]);
-        three.on_response("x", "ok");
+        three.on_response("x", "ok", None);
         let ahead: Vec<String> = three
             .uploads_needed()
             .into_iter()
@@ -938,7 +954,7 @@ mod tests {
             "run again on purpose"
         );
         c.mark_sent("b", 1.0);
-        c.on_response("b", "full");
+        c.on_response("b", "full", None);
         assert_eq!(c.rate("b", Rating::Up), Some(Some(Rating::Up)));
         assert_eq!(c.rate("b", Rating::Down), Some(Some(Rating::Down)));
         assert_eq!(
@@ -947,7 +963,7 @@ mod tests {
             "the same again takes it back"
         );
         assert_eq!(c.rate("a", Rating::Up), None, "no answer to rate");
-        c.on_push("push-1", "later");
+        c.on_push("push-1", "later", None);
         assert_eq!(c.rate("push-1", Rating::Up), None, "pushes are not answers");
     }
 
@@ -958,6 +974,7 @@ mod tests {
         c.merge_history(&[shared::HistoryMessage {
             role: shared::Role::Bot,
             text: "from memory".into(),
+            doc: None,
         }]);
         assert!(c.needs_stamp());
         c.stamp(1000.0);
@@ -994,8 +1011,11 @@ mod tests {
     #[test]
     fn a_push_is_a_bot_line_shown_once() {
         let mut c = conv_with(&["a"]);
-        assert!(c.on_push("push-1", "report ready"));
-        assert!(!c.on_push("push-1", "report ready"), "a repeat is ignored");
+        assert!(c.on_push("push-1", "report ready", None));
+        assert!(
+            !c.on_push("push-1", "report ready", None),
+            "a repeat is ignored"
+        );
         assert_eq!(c.lines.len(), 2);
         assert_eq!(c.lines[1].role, Role::Bot);
         assert_eq!(c.lines[1].text, "report ready");
@@ -1007,7 +1027,7 @@ mod tests {
         let mut c = conv_with(&["a", "b", "c"]);
         c.mark_sent("a", 1.0);
         c.mark_sent("b", 1.0);
-        assert!(c.on_response("a", "answer a"));
+        assert!(c.on_response("a", "answer a", None));
         c.add_system("s".into(), "note".into());
         c.clear_settled();
         assert_eq!(ids(&c.outbox()), ["b", "c"]);
@@ -1056,7 +1076,7 @@ mod tests {
         c.mark_sent("a", 0.0);
         c.mark_sent("b", 0.0);
         assert_eq!(c.delivery("a"), Some(Delivery::Sent));
-        assert!(c.on_response("b", "answer b"));
+        assert!(c.on_response("b", "answer b", None));
         assert_eq!(
             ids(&c.outbox()),
             ["a", "c"],
@@ -1070,9 +1090,9 @@ mod tests {
     #[test]
     fn answers_follow_their_question_and_duplicates_are_ignored() {
         let mut c = conv_with(&["a", "b"]);
-        assert!(c.on_response("a", "for a"));
-        assert!(!c.on_response("a", "for a again"));
-        assert!(!c.on_response("zzz", "unknown"));
+        assert!(c.on_response("a", "for a", None));
+        assert!(!c.on_response("a", "for a again", None));
+        assert!(!c.on_response("zzz", "unknown", None));
         let roles: Vec<(&str, Role)> = c.lines.iter().map(|l| (l.id.as_str(), l.role)).collect();
         assert_eq!(
             roles,
@@ -1101,7 +1121,7 @@ mod tests {
             matches!(c.outbox()[0], ClientMessage::Message { retry: true, .. }),
             "a retry asks the relay to run it again"
         );
-        c.on_response("a", "ok");
+        c.on_response("a", "ok", None);
         c.add_user("b".into(), "x".into());
         assert!(matches!(
             c.outbox()[0],
@@ -1115,7 +1135,7 @@ mod tests {
         // and the message still shows exactly one outcome.
         let mut c = conv_with(&["a"]);
         c.on_error(Some("a"), ErrorCode::WebhookTimeout, "slow");
-        assert!(c.on_response("a", "late"));
+        assert!(c.on_response("a", "late", None));
         assert_eq!(c.delivery("a"), Some(Delivery::Answered));
         assert!(c.lines.iter().all(|l| l.role != Role::Error));
         assert_eq!(c.lines.iter().filter(|l| l.role == Role::Bot).count(), 1);
@@ -1139,7 +1159,7 @@ mod tests {
         let bot: Vec<&Line> = c.lines.iter().filter(|l| l.role == Role::Bot).collect();
         assert_eq!(bot.len(), 1);
         assert_eq!((bot[0].text.as_str(), bot[0].streaming), ("echo: hi", true));
-        c.on_response("a", "echo: hi");
+        c.on_response("a", "echo: hi", None);
         let bot = c
             .lines
             .iter()
@@ -1155,7 +1175,7 @@ mod tests {
         for i in 0..MAX_LINES + 10 {
             let id = format!("m{i}");
             c.add_user(id.clone(), "x".into());
-            c.on_response(&id, "y");
+            c.on_response(&id, "y", None);
         }
         assert!(c.lines.len() <= MAX_LINES);
         assert_eq!(c.delivery("pending"), Some(Delivery::Queued));
@@ -1165,23 +1185,27 @@ mod tests {
     fn history_from_n8n_is_merged_without_duplicates() {
         use shared::{HistoryMessage, Role as R};
         let mut c = conv_with(&["a"]);
-        c.on_response("a", "echo: text a");
+        c.on_response("a", "echo: text a", None);
         let history = [
             HistoryMessage {
                 role: R::User,
                 text: "older question".into(),
+                doc: None,
             },
             HistoryMessage {
                 role: R::Bot,
                 text: "older answer".into(),
+                doc: None,
             },
             HistoryMessage {
                 role: R::User,
                 text: "text a".into(),
+                doc: None,
             },
             HistoryMessage {
                 role: R::Bot,
                 text: "echo: text a".into(),
+                doc: None,
             },
         ];
         c.merge_history(&history);
@@ -1198,7 +1222,7 @@ mod tests {
     #[test]
     fn survives_a_round_trip_through_storage() {
         let mut c = conv_with(&["a", "b"]);
-        c.on_response("a", "x");
+        c.on_response("a", "x", None);
         c.on_error(Some("b"), ErrorCode::WebhookError, "boom");
         let json = serde_json::to_string(&c).expect("json");
         let back: Conversation = serde_json::from_str(&json).expect("back");

@@ -5,7 +5,6 @@
 //! - [`conversation`]: the messages and the outbox.
 //! - [`attachments`]: files attached to messages, and the relay's rules.
 //! - [`settings`]: where the relay is, which session to adopt, timings.
-//! - [`markdown`]: answers rendered to HTML that is safe for `innerHTML`.
 //! - [`time`]: when a message was, as people say it.
 //! - [`embed`]: the page inside another site — its options and commands.
 //! - [`i18n`], [`theme`], [`ids`].
@@ -16,7 +15,6 @@ pub mod embed;
 pub mod i18n;
 pub mod ids;
 pub mod machine;
-pub mod markdown;
 pub mod settings;
 pub mod theme;
 pub mod time;

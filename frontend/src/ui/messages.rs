@@ -1,5 +1,5 @@
 //! The conversation: welcome lines, user messages with their delivery
-//! state, bot answers as markdown with copy buttons, errors with retry.
+//! state, bot answers formatted (the relay's tree) with copy buttons, errors with retry.
 
 use std::time::Duration;
 
@@ -8,12 +8,12 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::attachments::SentAttachments;
-use crate::browser::clipboard;
 use crate::browser::page::{exact_time, local};
+use crate::browser::{clipboard, rich_text};
 use crate::controller::View;
 use crate::model::conversation::{Delivery, Line, Role};
-use crate::model::markdown;
 use crate::model::time::relative;
+use shared::rich_text::Doc;
 use shared::{ErrorCode, Rating};
 
 /// How long "Copied" shows on a copy button.
@@ -88,19 +88,24 @@ pub fn MessageList(
     let lang = view.lang;
     let welcome = move || {
         let lang = lang.get();
-        let configured = view.config.with(|c| c.welcome.clone());
+        let (configured, mut docs) = view
+            .config
+            .with(|c| (c.welcome.clone(), c.welcome_docs.clone()));
         let lines = if configured.is_empty() {
             vec![lang.welcome().to_owned()]
         } else {
             configured
         };
+        docs.resize(lines.len(), Vec::new());
         lines
             .into_iter()
-            .map(|text| {
-                let html = markdown::to_html(&text, lang.copy());
+            .zip(docs)
+            .map(|(text, doc)| {
+                // A relay that did not format the line sends no tree.
+                let doc = (!doc.is_empty()).then_some(doc);
                 view! {
                     <li class="message bot welcome" data-testid="welcome">
-                        <div class="bubble markdown" inner_html=html></div>
+                        <Formatted text=text doc=doc view=view />
                     </li>
                 }
             })
@@ -119,7 +124,7 @@ pub fn MessageList(
             <Show when=move || view.conversation.with(|c| c.lines.is_empty())>{welcome}</Show>
             <For
                 each=move || view.conversation.with(|c| c.lines.clone())
-                key=|line| (line.id.clone(), line.role, line.delivery, line.text.clone(), line.streaming, line.seq, line.chosen, line.rating)
+                key=|line| (line.id.clone(), line.role, line.delivery, line.text.clone(), line.doc.is_some(), line.streaming, line.seq, line.chosen, line.rating)
                 let:line
             >
                 <Message line=line view=view retry=retry choose=choose stop=stop rate=rate />
@@ -166,15 +171,30 @@ fn Rate(
     }
 }
 
-/// A bot answer: rendered markdown, with a button that copies its text.
+/// A bot text: the relay's formatted tree, or plain text without one
+/// (while streaming, or from a relay that does not format).
 #[component]
-fn BotBubble(text: String, view: View) -> impl IntoView {
-    let lang = view.lang;
-    let html = {
-        let text = text.clone();
-        move || markdown::to_html(&text, lang.get().copy())
+fn Formatted(text: String, doc: Option<Doc>, view: View) -> impl IntoView {
+    let Some(doc) = doc else {
+        return view! { <div class="bubble markdown plain">{text}</div> }.into_any();
     };
+    let lang = view.lang;
+    let bubble = NodeRef::<html::Div>::new();
+    Effect::new(move |_| {
+        let copy = lang.get().copy();
+        if let Some(div) = bubble.get() {
+            rich_text::fill(&div, &doc, copy);
+        }
+    });
+    view! { <div class="bubble markdown" node_ref=bubble></div> }.into_any()
+}
+
+/// A bot answer, formatted, with a button that copies its text.
+#[component]
+fn BotBubble(text: String, doc: Option<Doc>, view: View) -> impl IntoView {
+    let lang = view.lang;
     let (copied, set_copied) = signal(false);
+    let shown = text.clone();
     let copy = move |_| {
         clipboard::copy(text.clone(), move |ok| {
             if ok && set_copied.try_set(true).is_none() {
@@ -195,7 +215,7 @@ fn BotBubble(text: String, view: View) -> impl IntoView {
         }
     };
     view! {
-        <div class="bubble markdown" inner_html=html></div>
+        <Formatted text=shown doc=doc view=view />
         <button type="button" class="copy-message" data-testid="copy-message"
             data-copied=move || copied.get().to_string() on:click=copy>
             {label}
@@ -305,16 +325,18 @@ fn Message(
             .into_any()
         }
         (Role::Bot, _) if !line.buttons.is_empty() => view! {
-            <BotBubble text=line.text.clone() view=view />
+            <BotBubble text=line.text.clone() doc=line.doc.clone() view=view />
             <Choices line=line.clone() view=view choose=choose />
         }
         .into_any(),
         (Role::Bot, _) if line.is_rateable() => view! {
-            <BotBubble text=line.text.clone() view=view />
+            <BotBubble text=line.text.clone() doc=line.doc.clone() view=view />
             <Rate id=line.id.clone() rating=line.rating view=view rate=rate />
         }
         .into_any(),
-        (Role::Bot, _) => view! { <BotBubble text=line.text.clone() view=view /> }.into_any(),
+        (Role::Bot, _) => {
+            view! { <BotBubble text=line.text.clone() doc=line.doc.clone() view=view /> }.into_any()
+        }
         _ => {
             let text = (!line.text.is_empty())
                 .then(|| view! { <div class="bubble plain">{line.text.clone()}</div> });

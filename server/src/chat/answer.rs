@@ -7,6 +7,7 @@
 use shared::{ErrorCode, ServerMessage};
 
 use super::{encode, run};
+use crate::markdown;
 use crate::redact;
 use crate::responder::{Answer, ChatRequest, ResponderError};
 use crate::AppState;
@@ -41,7 +42,14 @@ pub async fn answer(state: AppState, request: ChatRequest) {
     let (frame, failed) = match result {
         Ok(Answer::Text(text)) => {
             tracing::info!(session = %log, id = %id, latency_ms, "answered");
-            (ServerMessage::Response { id, text }, false)
+            (
+                ServerMessage::Response {
+                    id,
+                    doc: markdown::parse_some(&text),
+                    text,
+                },
+                false,
+            )
         }
         // The bot answers over n8n's chat socket, held here until the run
         // ends; the message is then done (its bubbles came as `chat`).

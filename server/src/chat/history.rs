@@ -2,17 +2,22 @@
 //! (`--load-previous-session`), queued for the connection that resumed it.
 
 use axum::extract::ws::Utf8Bytes;
-use shared::ServerMessage;
+use shared::{Role, ServerMessage};
 use tokio::sync::mpsc;
 
 use crate::chat::encode;
+use crate::markdown;
 use crate::redact;
 use crate::AppState;
 
 /// Loads the session's history from n8n and queues it for one connection.
 pub async fn send_history(state: AppState, session: String, tx: mpsc::Sender<Utf8Bytes>) {
     match state.responder().history(&session).await {
-        Some(Ok(messages)) if !messages.is_empty() => {
+        Some(Ok(mut messages)) if !messages.is_empty() => {
+            // The bot's lines are formatted like live answers.
+            for m in messages.iter_mut().filter(|m| m.role == Role::Bot) {
+                m.doc = markdown::parse_some(&m.text);
+            }
             let frame = ServerMessage::History { messages };
             let _ = tx.try_send(encode(&frame));
         }

@@ -33,6 +33,7 @@ use tokio::time::Instant;
 
 use super::encode;
 use super::turns::RunCommand;
+use crate::markdown;
 use crate::redact;
 use crate::responder::n8n::chat_socket::{BotMessage, ChatSocket, FromN8n};
 use crate::responder::ChatRequest;
@@ -424,6 +425,7 @@ fn chat_frame(id: &str, seq: u32, m: &BotMessage) -> Utf8Bytes {
         id: id.to_owned(),
         seq,
         text: m.text.clone(),
+        doc: markdown::parse_some(&m.text),
         buttons,
         block_user_input: m.block_user_input,
     })

@@ -3,6 +3,7 @@
 
 use shared::PageConfig;
 
+use crate::markdown;
 use crate::RelayError;
 
 use std::path::PathBuf;
@@ -112,6 +113,9 @@ impl PageFlags {
         // Only the flag sets where the page connects: a `relayUrl` in the file
         // is ignored, so the file cannot point pages at another relay by itself.
         page.relay_url = relay_url.map(url::Url::to_string);
+        // The welcome lines are formatted here, once, like every bot text
+        // (a `welcomeDocs` in the file is replaced, never trusted).
+        page.welcome_docs = page.welcome.iter().map(|w| markdown::parse(w)).collect();
         Ok(page)
     }
 }

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::json;
 use shared::ServerMessage;
 
+use crate::markdown;
 use crate::store::Pushed;
 use crate::AppState;
 
@@ -93,6 +94,7 @@ pub async fn push(
     let id = format!("push-{}", uuid::Uuid::new_v4());
     let frame = ServerMessage::Push {
         id: id.clone(),
+        doc: markdown::parse_some(&text),
         text,
     }
     .encode();

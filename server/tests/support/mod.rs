@@ -279,7 +279,7 @@ async fn next_frame(ws: &mut Ws) -> ServerMessage {
 /// The text of a `response` frame for `id`, or panics.
 pub fn response_text(frame: &ServerMessage, id: &str) -> String {
     match frame {
-        ServerMessage::Response { id: got, text } if got == id => text.clone(),
+        ServerMessage::Response { id: got, text, .. } if got == id => text.clone(),
         other => panic!("expected response to {id}, got {other:?}"),
     }
 }

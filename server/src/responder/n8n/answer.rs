@@ -178,7 +178,11 @@ pub fn parse_history(body: &[u8]) -> Result<Vec<shared::HistoryMessage>, Respond
                     .join(""),
                 _ => return None,
             };
-            Some(shared::HistoryMessage { role, text })
+            Some(shared::HistoryMessage {
+                role,
+                text,
+                doc: None,
+            })
         })
         .collect())
 }
@@ -318,11 +322,13 @@ mod tests {
             vec![
                 shared::HistoryMessage {
                     role: shared::Role::User,
-                    text: "hi".into()
+                    text: "hi".into(),
+                    doc: None,
                 },
                 shared::HistoryMessage {
                     role: shared::Role::Bot,
-                    text: "hello".into()
+                    text: "hello".into(),
+                    doc: None,
                 },
             ]
         );

@@ -1,0 +1,180 @@
+//! Formatted answers as a typed tree: what the relay's markdown parser
+//! makes of a bot text, and all the page ever renders.
+//!
+//! Why a tree and not HTML: the answer comes from a workflow, which may echo
+//! anything a user or a web page put into it. With a tree, the page builds
+//! DOM nodes of the kinds listed here and puts every text into a text node —
+//! no HTML string exists anywhere, so there is nothing to escape and nothing
+//! to forget. Link targets are limited to `http:`, `https:` and `mailto:` by
+//! the relay *and* again by the page ([`is_safe_url`]). And the markdown
+//! parser stays on the relay, which keeps it out of the page's download.
+//!
+//! The shape is serde's default (externally tagged) enums, which decode
+//! without buffering: `[{"p":[{"t":"Hi "},{"b":[{"t":"you"}]}]},"hr"]`.
+
+use serde::{Deserialize, Serialize};
+
+/// A formatted text: its blocks, in order.
+pub type Doc = Vec<Block>;
+
+/// The deepest nesting of blocks and inlines the relay sends. Deeper
+/// markdown (a thousand `>`) is flattened to text at this depth, so every
+/// tree decodes within serde_json's recursion limit (128) on the page and
+/// renders without deep recursion.
+pub const MAX_DEPTH: usize = 24;
+
+/// The most nodes one tree holds; what follows is sent as one plain
+/// paragraph, so a pathological answer costs the page a bounded DOM.
+pub const MAX_NODES: usize = 20_000;
+
+/// A block: paragraph, heading, code, quote, list, table or rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Block {
+    /// A paragraph (`<p>`).
+    P(Vec<Inline>),
+    /// Inlines without a paragraph around them: a tight list item's text,
+    /// or an HTML block shown as the text it is.
+    Text(Vec<Inline>),
+    /// A heading, level 1–6.
+    H(u8, Vec<Inline>),
+    /// A code block with the copy button.
+    Code(CodeBlock),
+    /// A block quote.
+    Quote(Vec<Block>),
+    /// A bullet list.
+    Ul(Vec<Item>),
+    /// A numbered list and the number of its first item.
+    Ol(u64, Vec<Item>),
+    /// A table.
+    Table(Table),
+    /// A thematic break (`<hr>`).
+    Hr,
+}
+
+/// A code block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeBlock {
+    /// The fence's language (first word of the info string), if any.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub lang: String,
+    /// The code, verbatim.
+    pub text: String,
+}
+
+/// A list item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    /// A task list item's box: ticked or not (`None`: not a task).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<bool>,
+    /// Its content.
+    pub body: Vec<Block>,
+}
+
+/// A table: the header row, then the body rows; a row is its cells.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Table {
+    /// The header cells.
+    pub head: Vec<Vec<Inline>>,
+    /// The body rows.
+    #[serde(default)]
+    pub rows: Vec<Vec<Vec<Inline>>>,
+}
+
+/// Text and its formatting inside a block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Inline {
+    /// Plain text (soft line breaks are `\n` in it).
+    T(String),
+    /// Inline code.
+    Code(String),
+    /// Emphasis (`<em>`).
+    Em(Vec<Inline>),
+    /// Strong (`<strong>`).
+    B(Vec<Inline>),
+    /// Strikethrough (`<del>`).
+    Del(Vec<Inline>),
+    /// A link (images become links too: showing an answer loads nothing).
+    A(Link),
+    /// A hard line break.
+    Br,
+}
+
+/// A link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    /// Where it goes: `http:`, `https:` or `mailto:` only.
+    pub href: String,
+    /// Its title (tooltip), if any.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub title: String,
+    /// What it shows.
+    pub body: Vec<Inline>,
+}
+
+/// Whether `url` may become a link: absolute `http(s)`/`mailto` only, so no
+/// `javascript:`/`data:` links and no relative ones (which would point into
+/// the relay).
+pub fn is_safe_url(url: &str) -> bool {
+    let url = url.trim_start();
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    lower.starts_with("https://") || lower.starts_with("http://") || lower.starts_with("mailto:")
+}
+
+/// The plain text of inlines (for flattening and for tests).
+pub fn plain_text(inlines: &[Inline]) -> String {
+    let mut out = String::new();
+    push_plain(&mut out, inlines);
+    out
+}
+
+fn push_plain(out: &mut String, inlines: &[Inline]) {
+    for inline in inlines {
+        match inline {
+            Inline::T(t) | Inline::Code(t) => out.push_str(t),
+            Inline::Em(c) | Inline::B(c) | Inline::Del(c) => push_plain(out, c),
+            Inline::A(link) => push_plain(out, &link.body),
+            Inline::Br => out.push('\n'),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_urls() {
+        for ok in ["https://n8n.io", "HTTP://x", " mailto:a@b", "https://"] {
+            assert!(is_safe_url(ok), "{ok}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "JaVaScRiPt:x",
+            "data:text/html,x",
+            "//evil.example",
+            "/relative",
+            "vbscript:x",
+            "",
+        ] {
+            assert!(!is_safe_url(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_wire_shape_is_compact() {
+        let doc: Doc = vec![
+            Block::P(vec![
+                Inline::T("Hi ".into()),
+                Inline::B(vec![Inline::T("you".into())]),
+            ]),
+            Block::Hr,
+        ];
+        let json = serde_json::to_string(&doc).expect("json");
+        assert_eq!(json, r#"[{"p":[{"t":"Hi "},{"b":[{"t":"you"}]}]},"hr"]"#);
+        let back: Doc = serde_json::from_str(&json).expect("back");
+        assert_eq!(back, doc);
+    }
+}
