@@ -5,6 +5,11 @@
 //! - [`round_trip`]: one message at a time through the relay vs. a fresh
 //!   HTTP POST per message (the old design) vs. a keep-alive POST straight
 //!   to the webhook (the floor), interleaved round by round.
+//! - [`minimal_webhook`]: the fastest webhook we can write (hyper, the echo
+//!   found by a scan), so the relay's ceiling shows, not the stand-in's.
+//! - [`http_load`]: a webhook measured alone, over raw keep-alive TCP.
+//! - [`streaming_webhook`], [`streaming`]: many conversations streaming at
+//!   once from a slow webhook, each piece's delivery latency.
 //! - [`delay_proxy`]: a TCP proxy that adds a fixed latency each way, to
 //!   show what connection set-up costs across a wide-area link.
 //! - [`soak`]: many clients with random disconnects; every message must end
@@ -19,12 +24,16 @@
 
 pub mod cluster;
 pub mod delay_proxy;
+pub mod http_load;
 pub mod idle;
 pub mod loadgen;
 pub mod long_soak;
+pub mod minimal_webhook;
 pub mod page;
 pub mod relay;
 pub mod report;
 pub mod round_trip;
 pub mod soak;
 pub mod stats;
+pub mod streaming;
+pub mod streaming_webhook;

@@ -32,12 +32,18 @@ pub fn free_port() -> u16 {
 
 impl Relay {
     /// Starts `path` forwarding to `webhook`, with `extra` flags, and waits
-    /// until it accepts connections.
+    /// until it accepts connections. `extra` may set
+    /// `--max-concurrent-webhooks` itself (default here 1024).
     pub async fn start(path: &str, webhook: &str, extra: &[&str]) -> Relay {
         let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        let concurrency: &[&str] = if extra.contains(&"--max-concurrent-webhooks") {
+            &[]
+        } else {
+            &["--max-concurrent-webhooks", "1024"]
+        };
         let mut child = Command::new(path)
             .args(["--listen", &addr.to_string(), "--webhook-url", webhook])
-            .args(["--max-concurrent-webhooks", "1024"])
+            .args(concurrency)
             .args([
                 "--max-connections-per-ip",
                 "100000",

@@ -4,6 +4,7 @@
 pub mod density;
 pub mod page;
 pub mod round_trip;
+pub mod streaming;
 pub mod targets;
 pub mod throughput;
 
@@ -36,15 +37,22 @@ pub async fn run(relay_path: &str, out: &str, quick: bool) -> Result<(), String>
     let wan_ratio = round_trip::wide_area(&mut md, relay.addr, n8n.addr(), quick).await;
     let at_100 = throughput::clients(&mut md, &relay, quick).await;
     drop(relay);
+    throughput::webhook_alone(&mut md, n8n.addr(), quick).await;
+    let minimal = throughput::against_minimal_webhook(&mut md, relay_path, quick).await;
     let density = density::idle_clients(&mut md, relay_path, &webhook, quick).await;
-    throughput::webhook_alone(&mut md, &webhook, quick).await;
+    let streamed = streaming::conversations(&mut md, relay_path, quick).await;
     let page = page::sections(&mut md, &webhook, quick).await;
     let round_trips = round_trip::RoundTrips {
         relay: relay_rt,
         floor,
         wan_ratio,
     };
-    targets::table(&mut md, &round_trips, at_100, &density, page.as_ref());
+    let engine = targets::Engine {
+        at_100,
+        minimal,
+        streamed,
+    };
+    targets::table(&mut md, &round_trips, &engine, &density, page.as_ref());
 
     let text = format!("{}{md}", header(quick, started.elapsed()));
     println!("{text}");
