@@ -27,6 +27,10 @@ pub struct StreamingRow {
     pub peak_rss_mib: f64,
     /// The relay's CPU while streaming, cores.
     pub cpu_cores: f64,
+    /// The relay's CPU per piece delivered, µs.
+    pub cpu_us_per_piece: f64,
+    /// The bench process (clients and webhook) while streaming, cores.
+    pub bench_cores: f64,
 }
 
 /// Section 4b. `None` if the webhook could not start.
@@ -68,16 +72,21 @@ pub async fn conversations(md: &mut String, relay_path: &str, quick: bool) -> Op
         let connected_rss = connected_rss.clone();
         move || connected_rss.store(stats::rss_kib(pid).unwrap_or(0), Ordering::Relaxed)
     };
-    let cpu_before = std::sync::Mutex::new(None);
+    let me = std::process::id();
+    let cpu_before = std::sync::Mutex::new((None, None));
     let result = streaming::run(&ws_url, n, shape.chunks * shape.chunk_bytes, || {
         on_connected();
         if let Ok(mut before) = cpu_before.lock() {
-            *before = stats::cpu_ticks(pid);
+            *before = (stats::cpu_ticks(pid), stats::cpu_ticks(me));
         }
     })
     .await;
-    let cpu_before = cpu_before.into_inner().ok().flatten();
+    let (cpu_before, bench_before) = cpu_before.into_inner().unwrap_or((None, None));
     let cpu_after = stats::cpu_ticks(pid);
+    let bench_cores = match (bench_before, stats::cpu_ticks(me)) {
+        (Some(a), Some(b)) => (b - a) as f64 / stats::TICKS_PER_SEC / result.elapsed.as_secs_f64(),
+        _ => f64::NAN,
+    };
     // Only the streaming part counts: connecting is measured elsewhere.
     let cpu_cores = match (cpu_before, cpu_after) {
         (Some(a), Some(b)) => (b - a) as f64 / stats::TICKS_PER_SEC / result.elapsed.as_secs_f64(),
@@ -89,12 +98,14 @@ pub async fn conversations(md: &mut String, relay_path: &str, quick: bool) -> Op
     let s = summary(&result.latency);
     let peak_rss_mib = peak.load(Ordering::Relaxed) as f64 / 1024.0;
     let connected_mib = connected_rss.load(Ordering::Relaxed) as f64 / 1024.0;
+    let pieces = (result.complete * shape.chunks).max(1) as f64;
+    let cpu_us_per_piece = cpu_cores * result.elapsed.as_secs_f64() / pieces * 1e6;
     let _ = writeln!(md, "## 4b. Many conversations streaming at once\n");
     let _ = writeln!(md, "{n} clients connect, then each sends one message at once; the webhook answers every one in n8n's streaming format, {} pieces of {} bytes {} ms apart (~2 KB over 2 s, an AI agent typing). Latency: from the moment the webhook wrote a piece (stamped in it) to its arrival at the client, all on one clock. CPU counts from the first message to the last answer (connecting excluded).\n", shape.chunks, shape.chunk_bytes, shape.gap.as_millis());
-    md.push_str("| conversations | complete | failed | took s | piece latency p50 ms | p99 ms | relay RSS connected MiB | relay RSS peak MiB | relay CPU (cores) |\n|---|---|---|---|---|---|---|---|---|\n");
+    md.push_str("| conversations | complete | failed | took s | piece latency p50 ms | p99 ms | relay RSS connected MiB | relay RSS peak MiB | relay CPU (cores) | relay CPU µs/piece | clients + webhook CPU (cores) |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
     let _ = writeln!(
         md,
-        "| {} | {} | {} | {:.1} | {:.1} | {:.1} | {connected_mib:.0} | {peak_rss_mib:.0} | {cpu_cores:.2} |\n",
+        "| {} | {} | {} | {:.1} | {:.1} | {:.1} | {connected_mib:.0} | {peak_rss_mib:.0} | {cpu_cores:.2} | {cpu_us_per_piece:.1} | {bench_cores:.2} |\n",
         result.connected,
         result.complete,
         result.failed,
@@ -109,5 +120,7 @@ pub async fn conversations(md: &mut String, relay_path: &str, quick: bool) -> Op
         p99_us: s.p99,
         peak_rss_mib,
         cpu_cores,
+        cpu_us_per_piece,
+        bench_cores,
     })
 }

@@ -93,11 +93,13 @@ pub fn table(
             );
             let _ = writeln!(
                 md,
-                "| … piece delivery latency p50 / p99; relay RSS peak; relay CPU | {:.1} / {:.1} ms; {:.0} MiB; {:.2} cores | measured |",
+                "| … piece delivery latency p50 / p99; relay RSS peak; relay CPU | {:.1} / {:.1} ms; {:.0} MiB; {:.2} cores ({:.1} µs per piece; clients + webhook {:.2} cores) | measured |",
                 s.p50_us as f64 / 1000.0,
                 s.p99_us as f64 / 1000.0,
                 s.peak_rss_mib,
-                s.cpu_cores
+                s.cpu_cores,
+                s.cpu_us_per_piece,
+                s.bench_cores
             );
         }
         None => {
@@ -155,14 +157,28 @@ pub fn table(
 }
 
 /// What stood in the way of the targets missed, when this file was last
-/// reviewed (2026-11-26), with the profile that shows it.
+/// reviewed (2026-11-30), with the profiles that show it.
 const TARGETS: &str = r#"## What stands in the way
 
 Runs on these shared 2-core machines vary by up to 2× from one run to the next: compare ways within
 one run (they are interleaved), not absolute numbers across runs. The loopback overhead targets were
 met in some runs and missed in others; the medians of the interleaved rounds are the honest number.
 
-**Profile.** `valgrind --tool=callgrind target/release/relay …` under `target/release/bench load
+**Profile, 2026-11-30 (`perf`).** `perf record -F 999 -g -p <relay>` for 8 s while `target/release/bench
+load --clients 100 --messages 400 --window 8` runs against the relay in front of `bench standin`
+(relay flags as the bench sets them): **kernel 49 %** of the relay's cycles (socket sends and receives
+on loopback, the wake-ups they cause — `sock_def_readable`/`try_to_wake_up` 10 %, context switches
+8.5 %), **libc 20 %** (malloc/free/realloc ≈ 11 % including arena lock waits between the two worker
+threads, memmove 5.7 % — futures moved into `tokio::spawn` among them), **the relay's own code 30 %**,
+spread thin: the hyper/reqwest client path and its pool (a few % together), the session store's
+`begin`/`settle` (SipHash maps, ~2 %), tokio's scheduler and timers. `url::Url::parse` is down to
+~0.5 % (the client already has `redirect::Policy::none()`), markdown parsing (new on the relay this
+round) ~0.2 %, JSON ~1 %. So at 100 clients the cost per message is mostly the kernel's and the
+allocator's, not code a rewrite of ours would remove: what would move it is fewer syscalls and
+wake-ups per message (answers batched per connection, a webhook client that pipelines) and a
+different allocator (see mimalloc below).
+
+**Profile, 2026-11-26.** `valgrind --tool=callgrind target/release/relay …` under `target/release/bench load
 --clients 10 --messages 200` (with `target/release/bench standin --port P` as the webhook): about
 100 000 instructions per message in the relay, of which the HTTP client side (reqwest → tower
 redirect layer → hyper-util pool → hyper) is over half; **12 % is `url::Url::parse`**, which reqwest
@@ -172,9 +188,12 @@ the request's URI back into a `Url`, even with no redirect to follow; we already
 frame out, session bookkeeping) about 15 %. Kernel time (four socket syscalls and their wake-ups per
 message) comes on top and is not in the instruction count.
 
-**Throughput (≥ 40 000 msg/s at 100 clients) and relay CPU per message (≤ 25 µs).** The stand-in
-webhook alone now answers several times the relay's rate (the line under section 4), so it is not the
-ceiling any more; the load generator (every answer checked) and the stand-in share the two cores
+**Throughput (≥ 40 000 msg/s at 100 clients) and relay CPU per message (≤ 25 µs).** Section 3 now
+measures the webhooks alone over raw keep-alive TCP (an HTTP client library was the ceiling of the old
+measurement: reqwest-driven, the stand-in "answered" ~87k req/s; raw, ~140k), and runs the relay
+against a **minimal hyper webhook** as well (≥ 100 000 req/s alone, met). The relay reaches the same
+rate in front of either webhook, so the webhook is not what limits it: the relay and the load
+generator (every answer checked, 100 WebSocket clients) share two cores. the load generator (every answer checked) and the stand-in share the two cores
 with the relay. The relay's own cost is the `relay CPU µs/msg` column: about 25–30 µs per message at
 10 clients, rising to about 45–60 µs at 100 (more connections, more wake-ups per message, the same two
 cores). Half of the relay's instructions per message are in the HTTP client (reqwest → tower redirect
@@ -190,7 +209,30 @@ writes plus 10 000 task wake-ups, and the measured time also includes the 10 000
 and decoding the frame on the same two cores. About 15–35 µs per client end to end (202 ms for 10 000 in the committed run; before the shared clock the CPU per round was 310 ms, now 250 ms); the 50 ms target
 would need ≤ 5 µs per client including the clients' share.
 
-**Page ≤ 110 KiB gzip.** Markdown (issue 8 asks for pulldown-cmark) costs about 67 KiB gzip by
+**Many conversations streaming (section 4b).** 5 000 conversations streaming at once is 125 000
+pieces a second into 5 000 sockets, and 5 000 slow webhook answers out of one process: the relay
+carries it (every answer complete, in the column `relay CPU µs/piece` about 20 µs per piece), but the
+two cores are full — the relay uses about one, the 5 000 clients and the streaming webhook (same
+process) the other — so pieces queue and arrive hundreds of ms late at p50 (at 500 conversations,
+sub-millisecond p50). Its memory at the peak (~290 MiB, ~45 KiB per streaming conversation on top of
+the idle connection) is the upstream HTTP connection's buffers (hyper's read buffer, reqwest's pool
+keeps each connection), the answer-so-far kept for a reconnect (2 KB) and allocator slack; it falls
+back when the answers end.
+
+**Page ≤ 110 KiB gzip (2026-11-30).** Measured option by option (wasm-release, wasm-bindgen, wasm-opt
+-Oz from binaryen 132, `gzip -9` / brotli 11, wasm + js): **markdown parsed on the relay**, the page
+rendering the protocol's typed tree with DOM calls (`shared::rich_text`, `frontend/src/browser/rich_text.rs`):
+288,224 → 234,180 B gzip (**−54,044 B**), 231,871 → 187,934 B brotli (**−43,937 B**) — adopted (and no
+HTML string exists in the page any more). `opt-level = "s"` instead of `"z"`: +31.6 KB gzip — not
+adopted. wasm-opt `--converge`: −1.2 KB. No `console_error_panic_hook`: −1.4 KB — kept for the panic
+messages. What remains (twiggy on the unstripped build): no single item above 2 % — a long tail of
+Leptos view monomorphisations (the components, `<For>`, effects), the socket and controller futures
+(`Socket::open` 20 KB, `Chat::start` 7 KB, the upload pump 11 KB), serde_json's decoders per type (the
+tree's four `Vec` decoders ~19 KB) and ~40 KB of data (strings of two languages, tables). Halving
+it again needs fewer features in the wasm (file uploads alone are +39.6 KB gzip, below) or a page
+written without a view framework; neither was done.
+
+**Page ≤ 110 KiB gzip (2026-11-26).** Markdown (issue 8 asks for pulldown-cmark) costs about 67 KiB gzip by
 itself (measured by building the page with the renderer stubbed out: 130 KiB without, 197 KiB with);
 the other features of issue 8 (language switch, themes, `/config.json`, controls, window mode,
 copy) another 32 KiB. Before them the page was 103 KiB. Load → online stays far inside its target
@@ -223,6 +265,9 @@ as many in the load generator (plus source addresses beyond 127.0.0.1, whose eph
 holds about 28 000). Section 4 runs 10 000, inside the limit.
 
 **What was changed, and what it bought:**
+each connection's task is `serve(…).map(…)` instead of an `async` block awaiting `serve(…)` (which
+kept room for the socket and `serve`'s state twice): the future per connection **4,848 → 2,216 B**
+(printed with `size_of_val` in a release build);
 tungstenite's read buffer (128 KiB, allocated eagerly per connection) and write buffer cut to 4 KiB —
 the relay's RSS per idle connection went from at least that buffer each to **9.9 KiB**; one relay-wide
 heartbeat clock instead of a timer per connection, with the frame serialised once per round — relay
