@@ -36,9 +36,23 @@ pub fn parse(markdown: &str) -> Doc {
     builder.blocks(0)
 }
 
-/// [`parse`] for a frame field: `None` for an empty text (nothing to format).
+/// [`parse`] for a frame field: `None` when there is nothing to format —
+/// an empty text, or one line of plain text that markdown leaves exactly as
+/// it is (most short answers). The page shows a frame without a tree as
+/// plain text, which for such a text looks the same, so the text does not
+/// travel twice.
 pub fn parse_some(markdown: &str) -> Option<Doc> {
-    (!markdown.is_empty()).then(|| parse(markdown))
+    if markdown.is_empty() {
+        return None;
+    }
+    let doc = parse(markdown);
+    match doc.as_slice() {
+        [Block::P(inlines)] if !markdown.contains('\n') => match inlines.as_slice() {
+            [Inline::T(text)] if text == markdown => None,
+            _ => Some(doc),
+        },
+        _ => Some(doc),
+    }
 }
 
 struct Builder<'a> {
@@ -432,6 +446,28 @@ mod tests {
             parse("> quoted"),
             vec![Block::Quote(vec![Block::P(vec![t("quoted")])])]
         );
+    }
+
+    #[test]
+    fn plain_one_line_texts_need_no_tree() {
+        assert_eq!(parse_some(""), None);
+        assert_eq!(parse_some("echo: hi there"), None);
+        assert_eq!(parse_some("Größe: 3 × 4 = 12!"), None);
+        // Anything markdown changes keeps its tree: markup, escapes,
+        // entities, surrounding spaces, line breaks.
+        for md in [
+            "echo: **hi**",
+            "a \\* b",
+            "a &amp; b",
+            " padded",
+            "two\nlines",
+            "# heading",
+        ] {
+            assert!(parse_some(md).is_some(), "{md:?}");
+        }
+        // Inline HTML and bare URLs are text in the tree too: no tree needed.
+        assert_eq!(parse_some("<b>html</b>"), None);
+        assert_eq!(parse_some("see https://n8n.io"), None);
     }
 
     #[test]

@@ -77,7 +77,8 @@ async fn a_file_with_flags_overriding_it() {
             "welcome": ["Hi! I am the **support** bot.", "Ask me anything."],
             "welcomeDocs": [
                 [{"p": [{"t": "Hi! I am the "}, {"b": [{"t": "support"}]}, {"t": " bot."}]}],
-                [{"p": [{"t": "Ask me anything."}]}],
+                // Plain text needs no tree.
+                [],
             ],
             "language": "de",
             "streaming": false,

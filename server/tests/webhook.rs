@@ -213,7 +213,7 @@ async fn streamed_answers_arrive_as_chunks_then_one_response() {
         gap: Duration::from_millis(100),
     })
     .await;
-    client.say("s", "hi").await;
+    client.say("s", "**hi**").await;
     assert_eq!(
         client.next().await,
         ServerMessage::Chunk {
@@ -226,7 +226,7 @@ async fn streamed_answers_arrive_as_chunks_then_one_response() {
         client.next().await,
         ServerMessage::Chunk {
             id: "s".into(),
-            text: "hi".into(),
+            text: "**hi**".into(),
             offset: Some(6),
         }
     );
@@ -236,8 +236,11 @@ async fn streamed_answers_arrive_as_chunks_then_one_response() {
         client.next().await,
         ServerMessage::Response {
             id: "s".into(),
-            text: "echo: hi".into(),
-            doc: Some(vec![Block::P(vec![Inline::T("echo: hi".into())])]),
+            text: "echo: **hi**".into(),
+            doc: Some(vec![Block::P(vec![
+                Inline::T("echo: ".into()),
+                Inline::B(vec![Inline::T("hi".into())]),
+            ])]),
         }
     );
     relay.stop().await;
@@ -358,7 +361,7 @@ async fn a_stream_cut_off_midway_ends_in_an_error_after_the_partial_text() {
 #[tokio::test]
 async fn a_resumed_session_gets_its_history_from_n8n_when_enabled() {
     let n8n = StandIn::start().await.expect("stand-in");
-    n8n.set_history(&[(true, "hi"), (false, "echo: hi")]);
+    n8n.set_history(&[(true, "hi"), (false, "echo: *hi*")]);
     let mut cfg = config_for(&n8n.url("/webhook/abc/chat"));
     cfg.n8n.load_previous_session = true;
     let relay = Relay::start(cfg).await;
@@ -381,8 +384,11 @@ async fn a_resumed_session_gets_its_history_from_n8n_when_enabled() {
                 // The bot's lines come formatted, like live answers.
                 shared::HistoryMessage {
                     role: shared::Role::Bot,
-                    text: "echo: hi".into(),
-                    doc: Some(vec![Block::P(vec![Inline::T("echo: hi".into())])]),
+                    text: "echo: *hi*".into(),
+                    doc: Some(vec![Block::P(vec![
+                        Inline::T("echo: ".into()),
+                        Inline::Em(vec![Inline::T("hi".into())]),
+                    ])]),
                 },
             ]
         }

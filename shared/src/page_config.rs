@@ -20,7 +20,7 @@ pub struct PageConfig {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub welcome: Vec<String>,
     /// The welcome lines as formatted trees, same order (the relay parses
-    /// them once at start; a page without them shows the plain text).
+    /// them once at start; an empty tree, or none, means plain text).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub welcome_docs: Vec<crate::rich_text::Doc>,
     /// `"de"` or `"en"`: the language when the user has not picked one

@@ -115,7 +115,11 @@ impl PageFlags {
         page.relay_url = relay_url.map(url::Url::to_string);
         // The welcome lines are formatted here, once, like every bot text
         // (a `welcomeDocs` in the file is replaced, never trusted).
-        page.welcome_docs = page.welcome.iter().map(|w| markdown::parse(w)).collect();
+        page.welcome_docs = page
+            .welcome
+            .iter()
+            .map(|w| markdown::parse_some(w).unwrap_or_default())
+            .collect();
         Ok(page)
     }
 }
