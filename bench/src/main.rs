@@ -4,6 +4,7 @@
 //! - `bench report [--quick]`: every benchmark → BENCHMARKS.md ([`bench::report`]).
 //! - `bench soak [--quick] [--rounds N] [--cluster]`: the long soak.
 //! - `bench standin [--port P]`: the stand-in webhook alone (for profiling).
+//! - `bench idle [--url …] [--clients N] [--seconds S]`: idle clients alone.
 //! - `bench load [--url …] [--clients N] [--messages N] [--window N]`: the
 //!   load generator alone, against any relay.
 
@@ -54,6 +55,19 @@ enum Commands {
         #[arg(long, default_value_t = 0)]
         port: u16,
     },
+    /// Idle clients alone, listening for heartbeats (for profiling the
+    /// relay's heartbeat round).
+    Idle {
+        /// The relay's WebSocket URL.
+        #[arg(long, default_value = "ws://127.0.0.1:3000/ws")]
+        url: String,
+        /// Clients.
+        #[arg(long, default_value_t = 10_000)]
+        clients: usize,
+        /// How long they listen.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
     /// The load generator alone.
     Load {
         /// The relay's WebSocket URL.
@@ -91,6 +105,11 @@ async fn main() {
             bench::long_soak::run(&cli.relay, quick, rounds, cluster).await
         }
         Commands::Standin { port } => standin(port).await,
+        Commands::Idle {
+            url,
+            clients,
+            seconds,
+        } => idle(url, clients, seconds).await,
         Commands::Load {
             url,
             clients,
@@ -114,6 +133,17 @@ async fn standin(port: u16) -> i32 {
             1
         }
     }
+}
+
+async fn idle(url: String, clients: usize, seconds: u64) -> i32 {
+    let connected = bench::idle::connect(&url, clients).await;
+    eprintln!("{} of {clients} connected", connected.len());
+    let heard = bench::idle::count_heartbeats(connected, Duration::from_secs(seconds)).await;
+    println!(
+        "{} heartbeats heard by {} clients; fan-out per complete round (ms): {:?}",
+        heard.received, heard.connected, heard.fan_out_ms
+    );
+    0
 }
 
 async fn load(url: String, clients: usize, messages: usize, window: usize) -> i32 {

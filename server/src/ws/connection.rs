@@ -143,18 +143,26 @@ where
     let mut bucket = TokenBucket::new(config.limits.rate_burst, config.limits.rate_limit);
     let mut beats = state.heartbeat().subscribe();
     let mut idle = IdleDeadline::new(config.serve.idle_timeout);
+    // Made once, not in every turn of the loop (each registers a waiter),
+    // and the close is the connection's own child of the relay-wide one: a
+    // heartbeat wakes every connection at once, and checking one shared
+    // token had them all queue on its lock.
+    let closing_token = state.connection_closing();
+    let closing = closing_token.cancelled();
+    let kicked = out.kick.cancelled();
+    tokio::pin!(closing, kicked);
     let ended: Result<std::convert::Infallible, End> = async {
         loop {
             tokio::select! {
                 biased;
-                _ = state.connections_closing() => {
+                _ = &mut closing => {
                     // Answers already queued go out before the close frame.
                     while let Ok(frame) = rx.try_recv() {
                         out.send(socket, frame).await?;
                     }
                     return Err(End::Close(close_code::GOING_AWAY, "relay shutting down"));
                 }
-                _ = out.kick.cancelled() => return Err(End::Close(close_code::POLICY, NOT_READING)),
+                _ = &mut kicked => return Err(End::Close(close_code::POLICY, NOT_READING)),
                 _ = idle.expired() => return Err(End::Close(close_code::NORMAL, "idle timeout")),
                 Some(frame) = rx.recv() => out.send(socket, frame).await?,
                 Ok(()) = beats.changed() => {

@@ -5,6 +5,8 @@
 //! it gives way to the kick (the client's bounded queue filled up
 //! meanwhile) and to a time limit; either closes the connection with 1008.
 
+use std::future::Future;
+use std::task::Poll;
 use std::time::Duration;
 
 use axum::extract::ws::{Message, Utf8Bytes};
@@ -28,13 +30,22 @@ impl Outgoing {
     where
         S: Sink<Message> + Unpin,
     {
-        tokio::select! {
-            written = tokio::time::timeout(self.write_timeout, socket.send(Message::Text(frame))) => match written {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(_)) => Err(End::Gone),
-                Err(_) => Err(End::Close(close_code::POLICY, NOT_READING)),
+        let mut write = std::pin::pin!(socket.send(Message::Text(frame)));
+        // Most writes complete at once (the socket has room): then no timer
+        // and no kick watcher is set up — a heartbeat is 10 000 of these.
+        let first = std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await;
+        let written = match first {
+            Poll::Ready(written) => Ok(written),
+            Poll::Pending => tokio::select! {
+                written = tokio::time::timeout(self.write_timeout, write.as_mut()) => {
+                    written.map_err(|_| End::Close(close_code::POLICY, NOT_READING))
+                }
+                _ = self.kick.cancelled() => Err(End::Close(close_code::POLICY, NOT_READING)),
             },
-            _ = self.kick.cancelled() => Err(End::Close(close_code::POLICY, NOT_READING)),
+        };
+        match written? {
+            Ok(()) => Ok(()),
+            Err(_) => Err(End::Gone),
         }
     }
 }
