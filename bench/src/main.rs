@@ -4,6 +4,7 @@
 //! - `bench report [--quick]`: every benchmark → BENCHMARKS.md ([`bench::report`]).
 //! - `bench soak [--quick] [--rounds N] [--cluster]`: the long soak.
 //! - `bench standin [--port P]`: the stand-in webhook alone (for profiling).
+//! - `bench streaming [--conversations N]`: section 4b alone.
 //! - `bench idle [--url …] [--clients N] [--seconds S]`: idle clients alone.
 //! - `bench load [--url …] [--clients N] [--messages N] [--window N]`: the
 //!   load generator alone, against any relay.
@@ -68,6 +69,12 @@ enum Commands {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// Section 4b alone: conversations streaming at once (prints the table).
+    Streaming {
+        /// Conversations.
+        #[arg(long, default_value_t = 5_000)]
+        conversations: usize,
+    },
     /// The load generator alone.
     Load {
         /// The relay's WebSocket URL.
@@ -105,6 +112,17 @@ async fn main() {
             bench::long_soak::run(&cli.relay, quick, rounds, cluster).await
         }
         Commands::Standin { port } => standin(port).await,
+        Commands::Streaming { conversations } => {
+            let mut md = String::new();
+            match bench::report::streaming::conversations(&mut md, &cli.relay, conversations).await
+            {
+                Some(_) => {
+                    println!("{md}");
+                    0
+                }
+                None => 1,
+            }
+        }
         Commands::Idle {
             url,
             clients,

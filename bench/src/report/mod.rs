@@ -40,7 +40,7 @@ pub async fn run(relay_path: &str, out: &str, quick: bool) -> Result<(), String>
     throughput::webhook_alone(&mut md, n8n.addr(), quick).await;
     let minimal = throughput::against_minimal_webhook(&mut md, relay_path, quick).await;
     let density = density::idle_clients(&mut md, relay_path, &webhook, quick).await;
-    let streamed = streaming::conversations(&mut md, relay_path, quick).await;
+    let streamed = streaming::section(&mut md, relay_path, quick).await;
     let page = page::sections(&mut md, &webhook, quick).await;
     let round_trips = round_trip::RoundTrips {
         relay: relay_rt,

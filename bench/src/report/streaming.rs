@@ -33,14 +33,19 @@ pub struct StreamingRow {
     pub bench_cores: f64,
 }
 
-/// Section 4b. `None` if the webhook could not start.
-pub async fn conversations(md: &mut String, relay_path: &str, quick: bool) -> Option<StreamingRow> {
+/// Section 4b with 5 000 conversations (quick: 500).
+pub async fn section(md: &mut String, relay_path: &str, quick: bool) -> Option<StreamingRow> {
+    conversations(md, relay_path, if quick { 500 } else { 5_000 }).await
+}
+
+/// `n` conversations streaming at once, as a table. `None` if the webhook
+/// could not start.
+pub async fn conversations(md: &mut String, relay_path: &str, n: usize) -> Option<StreamingRow> {
     let shape = Shape {
         chunks: 50,
         chunk_bytes: 41,
         gap: Duration::from_millis(40),
     };
-    let n = if quick { 500 } else { 5_000 };
     eprintln!("streaming: {n} conversations");
     let webhook = StreamingWebhook::start(shape).await.ok()?;
     let relay = Relay::start(

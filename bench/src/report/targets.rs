@@ -228,10 +228,11 @@ pieces a second into 5 000 sockets, and 5 000 slow webhook answers out of one pr
 carries it (every answer complete, in the column `relay CPU µs/piece` about 20 µs per piece), but the
 two cores are full — the relay uses about one, the 5 000 clients and the streaming webhook (same
 process) the other — so pieces queue and arrive hundreds of ms late at p50 (at 500 conversations,
-sub-millisecond p50). Its memory at the peak (~290 MiB, ~45 KiB per streaming conversation on top of
-the idle connection) is the upstream HTTP connection's buffers (hyper's read buffer, reqwest's pool
-keeps each connection), the answer-so-far kept for a reconnect (2 KB) and allocator slack; it falls
-back when the answers end.
+sub-millisecond p50). Its memory at the peak (~230 MiB, ~33 KiB per streaming conversation on top of
+the idle connection, after the change below took 12 KB off each) is the message's task (4 KB), the
+upstream HTTP connection's buffers (hyper's 8 KiB read buffer and its write buffer; reqwest's pool
+keeps each connection), the answer-so-far kept for a reconnect (2 KB) and allocator slack.
+`bench streaming --conversations N` runs this section alone.
 
 **Page ≤ 110 KiB gzip (2026-11-30).** Measured option by option (wasm-release, wasm-bindgen, wasm-opt
 -Oz from binaryen 132, `gzip -9` / brotli 11, wasm + js): **markdown parsed on the relay**, the page
@@ -279,6 +280,11 @@ as many in the load generator (plus source addresses beyond 127.0.0.1, whose eph
 holds about 28 000). Section 4 runs 10 000, inside the limit.
 
 **What was changed, and what it bought:**
+holding a "Respond to Chat" run is boxed inside a message's task (`Box::pin(run::hold(…))`): the task
+every message gets went from **14,088 to 4,016 bytes** (printed with `size_of_val`), so 5 000
+conversations streaming at once peak at **226–230 MiB instead of 288–291 MiB** (`bench streaming
+--conversations 5000`, two runs of each build, same machine, alternated), and their pieces arrive
+sooner (p50 151–255 ms instead of 403–430 ms);
 each connection's task is `serve(…).map(…)` instead of an `async` block awaiting `serve(…)` (which
 kept room for the socket and `serve`'s state twice): the future per connection **4,848 → 2,216 B**
 (printed with `size_of_val` in a release build);
