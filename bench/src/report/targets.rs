@@ -193,7 +193,10 @@ measures the webhooks alone over raw keep-alive TCP (an HTTP client library was 
 measurement: reqwest-driven, the stand-in "answered" ~87k req/s; raw, ~140k), and runs the relay
 against a **minimal hyper webhook** as well (≥ 100 000 req/s alone, met). The relay reaches the same
 rate in front of either webhook, so the webhook is not what limits it: the relay and the load
-generator (every answer checked, 100 WebSocket clients) share two cores. the load generator (every answer checked) and the stand-in share the two cores
+generator (every answer checked, 100 WebSocket clients) share two cores. Tried this round and not adopted:
+writing the frames already queued for a connection with one flush (up to 16) — no measurable change
+at 1, 10 or 100 clients in three alternating runs of each build (answers rarely pile up for one
+connection). the load generator (every answer checked) and the stand-in share the two cores
 with the relay. The relay's own cost is the `relay CPU µs/msg` column: about 25–30 µs per message at
 10 clients, rising to about 45–60 µs at 100 (more connections, more wake-ups per message, the same two
 cores). Half of the relay's instructions per message are in the HTTP client (reqwest → tower redirect
