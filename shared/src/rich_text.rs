@@ -123,24 +123,6 @@ pub fn is_safe_url(url: &str) -> bool {
     lower.starts_with("https://") || lower.starts_with("http://") || lower.starts_with("mailto:")
 }
 
-/// The plain text of inlines (for flattening and for tests).
-pub fn plain_text(inlines: &[Inline]) -> String {
-    let mut out = String::new();
-    push_plain(&mut out, inlines);
-    out
-}
-
-fn push_plain(out: &mut String, inlines: &[Inline]) {
-    for inline in inlines {
-        match inline {
-            Inline::T(t) | Inline::Code(t) => out.push_str(t),
-            Inline::Em(c) | Inline::B(c) | Inline::Del(c) => push_plain(out, c),
-            Inline::A(link) => push_plain(out, &link.body),
-            Inline::Br => out.push('\n'),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
