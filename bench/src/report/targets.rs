@@ -283,6 +283,11 @@ as many in the load generator (plus source addresses beyond 127.0.0.1, whose eph
 holds about 28 000). Section 4 runs 10 000, inside the limit.
 
 **What was changed, and what it bought:**
+the WebSocket read buffer's starting size 4 → 2 KiB (massif on 1 000 idle connections: it was the
+largest allocation per connection, then the connection's task ~2.8 KB, its outbound queue ~1.5 KB):
+**10.3 → 8.3 KiB RSS per idle connection** (`relay` + `bench idle --clients 10000`, RSS before and
+after, two runs of each build, alternated) — a frame larger than 2 KiB still arrives, the buffer
+grows for it;
 holding a "Respond to Chat" run is boxed inside a message's task (`Box::pin(run::hold(…))`): the task
 every message gets went from **14,088 to 4,016 bytes** (printed with `size_of_val`), so 5 000
 conversations streaming at once peak at **226–230 MiB instead of 288–291 MiB** (`bench streaming
