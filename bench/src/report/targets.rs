@@ -242,7 +242,8 @@ keeps each connection), the answer-so-far kept for a reconnect (2 KB) and alloca
 rendering the protocol's typed tree with DOM calls (`shared::rich_text`, `frontend/src/browser/rich_text.rs`):
 288,224 → 234,180 B gzip (**−54,044 B**), 231,871 → 187,934 B brotli (**−43,937 B**) — adopted (and no
 HTML string exists in the page any more). `opt-level = "s"` instead of `"z"`: +31.6 KB gzip — not
-adopted. wasm-opt `--converge`: −1.2 KB. No `console_error_panic_hook`: −1.4 KB — kept for the panic
+adopted. `.into_any()` on the view every component returns (14 components, fewer concrete view
+types): +3.5 KB gzip — not adopted. wasm-opt `--converge`: −1.2 KB. No `console_error_panic_hook`: −1.4 KB — kept for the panic
 messages. What remains (twiggy on the unstripped build): no single item above 2 % — a long tail of
 Leptos view monomorphisations (the components, `<For>`, effects), the socket and controller futures
 (`Socket::open` 20 KB, `Chat::start` 7 KB, the upload pump 11 KB), serde_json's decoders per type (the
