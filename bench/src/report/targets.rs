@@ -196,15 +196,13 @@ rate in front of either webhook, so the webhook is not what limits it: the relay
 generator (every answer checked, 100 WebSocket clients) share two cores. Tried this round and not adopted:
 writing the frames already queued for a connection with one flush (up to 16) — no measurable change
 at 1, 10 or 100 clients in three alternating runs of each build (answers rarely pile up for one
-connection). the load generator (every answer checked) and the stand-in share the two cores
-with the relay. The relay's own cost is the `relay CPU µs/msg` column: about 25–30 µs per message at
-10 clients, rising to about 45–60 µs at 100 (more connections, more wake-ups per message, the same two
-cores). Half of the relay's instructions per message are in the HTTP client (reqwest → tower redirect
-layer → hyper-util pool → hyper; 12 % `url::Url::parse` in the redirect layer reqwest always has).
-What would move it: a webhook client without the redirect layer (hyper-util's client directly; the
-design card names reqwest), batching answers per connection, and a faster allocator — tried: mimalloc
-as the relay's global allocator gave +20–40 % msg/s at 100 clients but 12.4–15.4 KiB RSS per idle
-connection instead of 10.1, breaking the density target; not adopted.
+connection). The relay's own cost is the `relay CPU µs/msg` column: about 25–30 µs per message at
+10 clients, rising to about 40–60 µs at 100 (more connections, more wake-ups per message, the same two
+cores; today's profile above). What would move it: fewer syscalls and wake-ups per message, a webhook
+client that pipelines, and a faster allocator — tried in an earlier round: mimalloc as the relay's
+global allocator gave +20–40 % msg/s at 100 clients but +2.3–5.3 KiB RSS per idle connection
+(measured when a connection cost 10.1 KiB); not adopted then. With idle connections at 8.3 KiB now
+it might fit under the 10 KiB target at its low end; not re-measured this round.
 
 **Heartbeat round ≤ 50 ms to 10 000 clients (2026-11-30).** `perf record -F 1999 -g -p <relay>` for
 5 s while `target/release/bench idle --clients 10000` listens (relay `--heartbeat-interval 1s`):
@@ -256,8 +254,8 @@ itself (measured by building the page with the renderer stubbed out: 130 KiB wit
 the other features of issue 8 (language switch, themes, `/config.json`, controls, window mode,
 copy) another 32 KiB. Before them the page was 103 KiB. Load → online stays far inside its target
 on loopback. What would move it: a smaller markdown parser written for the subset agents use (not
-pulldown-cmark), or markdown parsed on the relay and sent as a typed tree (issue 17 proposes it; not
-done this round), and fewer monomorphised Leptos views.
+pulldown-cmark), or markdown parsed on the relay and sent as a typed tree (done on 2026-11-30, above),
+and fewer monomorphised Leptos views.
 
 **What this round's page features cost (2026-11-30),** each built with `trunk build --release` at its
 commit (wasm-opt -Oz), wasm + js, `gzip -9` / brotli 11: before the page's file uploads (`bf3cfb8`)
@@ -265,7 +263,7 @@ commit (wasm-opt -Oz), wasm + js, `gzip -9` / brotli 11: before the page's file 
 **+39,587 B gzip** (+28,907 B brotli) — the most expensive feature of the round, and the first place
 to look for weight (its views and futures); `embed.js` bridge, unread count, timestamps, starter
 prompts, "new messages" (`0dba05a`) **+12,403 B gzip**; Stop and 👍/👎 (`86e7ccf`) **+5,122 B gzip**.
-Total now about 280 KiB gzip, 225 KiB brotli.
+Total then about 280 KiB gzip, 225 KiB brotli (before markdown moved to the relay).
 
 **The page as it travels (issue 17).** `cargo xtask build` builds the page into the relay
 (`--features embed-page`, brotli 11 and gzip 9 made at build time) and the relay serves it by
