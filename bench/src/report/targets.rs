@@ -201,8 +201,14 @@ connection). The relay's own cost is the `relay CPU µs/msg` column: about 25–
 cores; today's profile above). What would move it: fewer syscalls and wake-ups per message, a webhook
 client that pipelines, and a faster allocator — tried in an earlier round: mimalloc as the relay's
 global allocator gave +20–40 % msg/s at 100 clients but +2.3–5.3 KiB RSS per idle connection
-(measured when a connection cost 10.1 KiB); not adopted then. With idle connections at 8.3 KiB now
-it might fit under the 10 KiB target at its low end; not re-measured this round.
+(measured when a connection cost 10.1 KiB); not adopted then. **Re-measured 2026-11-30** (mimalloc
+0.1 as `#[global_allocator]`, alternating builds, `bench load` and `bench idle --clients 10000`):
+msg/s at 100 clients 26.2–29.6k vs 20.6–23.1k, CPU per message 40–45 vs 52–60 µs, and only 3.7–4.0
+KiB RSS per idle connection on top of the start — but the relay **starts at 75 MB RSS instead of 11
+MB** (12 MB with `MIMALLOC_ARENA_EAGER_COMMIT=0 MIMALLOC_PURGE_DELAY=0`, whose throughput was not
+measured), so up to ~14 000 connections it uses more memory in all, and it still misses 40k msg/s.
+Not adopted: most relays carry a few dozen users and would pay 64 MB for throughput they do not need;
+worth another look with mimalloc's options set in code.
 
 **Heartbeat round ≤ 50 ms to 10 000 clients (2026-11-30).** `perf record -F 1999 -g -p <relay>` for
 5 s while `target/release/bench idle --clients 10000` listens (relay `--heartbeat-interval 1s`):
