@@ -115,15 +115,22 @@ impl Builder<'_> {
         self.nodes > MAX_NODES
     }
 
+    /// Past [`MAX_NODES`]: the text of the rest of the container, if any,
+    /// to be its last node.
+    fn rest_over_budget(&mut self) -> Option<String> {
+        if !self.over_budget() {
+            return None;
+        }
+        let rest = self.text_to_end();
+        (!rest.is_empty()).then_some(rest)
+    }
+
     /// Blocks up to the end of the enclosing container (which is consumed).
     fn blocks(&mut self, depth: usize) -> Vec<Block> {
         let mut out = Vec::new();
         loop {
-            if self.over_budget() {
-                let rest = self.text_to_end();
-                if !rest.is_empty() {
-                    out.push(Block::P(vec![Inline::T(rest)]));
-                }
+            if let Some(rest) = self.rest_over_budget() {
+                out.push(Block::P(vec![Inline::T(rest)]));
             }
             let Some(event) = self.events.peek() else {
                 break;
@@ -187,14 +194,11 @@ impl Builder<'_> {
     fn items(&mut self, depth: usize) -> Vec<Item> {
         let mut items = Vec::new();
         loop {
-            if self.over_budget() {
-                let rest = self.text_to_end();
-                if !rest.is_empty() {
-                    items.push(Item {
-                        task: None,
-                        body: vec![Block::Text(vec![Inline::T(rest)])],
-                    });
-                }
+            if let Some(rest) = self.rest_over_budget() {
+                items.push(Item {
+                    task: None,
+                    body: vec![Block::Text(vec![Inline::T(rest)])],
+                });
             }
             match self.events.next() {
                 None | Some(Event::End(_)) => break,
@@ -216,6 +220,9 @@ impl Builder<'_> {
     fn table(&mut self, depth: usize) -> Table {
         let mut table = Table::default();
         loop {
+            if let Some(rest) = self.rest_over_budget() {
+                table.rows.push(vec![vec![Inline::T(rest)]]);
+            }
             match self.events.next() {
                 None | Some(Event::End(_)) => break,
                 Some(Event::Start(Tag::TableHead)) => table.head = self.cells(depth),
@@ -235,11 +242,8 @@ impl Builder<'_> {
     fn cells(&mut self, depth: usize) -> Vec<Vec<Inline>> {
         let mut cells = Vec::new();
         loop {
-            if self.over_budget() {
-                let rest = self.text_to_end();
-                if !rest.is_empty() {
-                    cells.push(vec![Inline::T(rest)]);
-                }
+            if let Some(rest) = self.rest_over_budget() {
+                cells.push(vec![Inline::T(rest)]);
             }
             match self.events.next() {
                 None | Some(Event::End(_)) => break,
@@ -667,6 +671,10 @@ mod tests {
 
         let list = "- x\n".repeat(MAX_NODES * 2);
         let nodes = count(&parse(&list));
+        assert!(nodes <= MAX_NODES + MAX_DEPTH * 2, "{nodes} nodes");
+
+        let table = format!("| a |\n|---|\n{}", "| x |\n".repeat(MAX_NODES * 2));
+        let nodes = count(&parse(&table));
         assert!(nodes <= MAX_NODES + MAX_DEPTH * 2, "{nodes} nodes");
     }
 
