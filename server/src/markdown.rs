@@ -109,6 +109,16 @@ fn push_text(out: &mut Vec<Inline>, text: &str) {
     }
 }
 
+/// Appends inlines unwrapped from an element, merging text as [`push_text`].
+fn append(out: &mut Vec<Inline>, inlines: Vec<Inline>) {
+    for inline in inlines {
+        match inline {
+            Inline::T(t) => push_text(out, &t),
+            other => out.push(other),
+        }
+    }
+}
+
 impl Builder<'_> {
     fn over_budget(&mut self) -> bool {
         self.nodes += 1;
@@ -325,22 +335,13 @@ impl Builder<'_> {
                     }));
                 } else {
                     // Not a link: its text alone.
-                    for inline in body {
-                        match inline {
-                            Inline::T(t) => push_text(out, &t),
-                            other => out.push(other),
-                        }
-                    }
+                    append(out, body);
                 }
             }
             // Super/subscript (not enabled): their content.
             _ => {
-                for inline in self.inlines(depth, false) {
-                    match inline {
-                        Inline::T(t) => push_text(out, &t),
-                        other => out.push(other),
-                    }
-                }
+                let content = self.inlines(depth, false);
+                append(out, content);
             }
         }
     }

@@ -5,6 +5,7 @@ use shared::{ErrorCode, ServerMessage};
 
 use super::Chat;
 use crate::browser::{debug_handle, storage};
+use crate::model::conversation::Conversation;
 use crate::model::ids;
 use crate::model::machine::Event;
 use crate::model::settings::{self, Adopt};
@@ -27,14 +28,7 @@ impl Chat {
         self.report_test_result(&frame);
         match &frame {
             ServerMessage::Response { id, text, doc } => {
-                let new = self
-                    .view
-                    .conversation
-                    .try_update(|c| c.on_response(id, text, doc.as_ref()))
-                    .unwrap_or(false);
-                if new {
-                    self.arrived(id, text);
-                }
+                self.bot_text(id, text, |c| c.on_response(id, text, doc.as_ref()))
             }
             // With streaming off, the complete `response` shows the answer.
             ServerMessage::Chunk { id, text, offset }
@@ -45,14 +39,7 @@ impl Chat {
                     .update(|c| c.on_chunk(id, text, *offset))
             }
             ServerMessage::Push { id, text, doc } => {
-                let new = self
-                    .view
-                    .conversation
-                    .try_update(|c| c.on_push(id, text, doc.as_ref()))
-                    .unwrap_or(false);
-                if new {
-                    self.arrived(id, text);
-                }
+                self.bot_text(id, text, |c| c.on_push(id, text, doc.as_ref()))
             }
             ServerMessage::History { messages } => {
                 self.view.conversation.update(|c| c.merge_history(messages))
@@ -64,18 +51,9 @@ impl Chat {
                 doc,
                 buttons,
                 block_user_input,
-            } => {
-                let new = self
-                    .view
-                    .conversation
-                    .try_update(|c| {
-                        c.on_chat(id, *seq, text, buttons, *block_user_input, doc.as_ref())
-                    })
-                    .unwrap_or(false);
-                if new {
-                    self.arrived(id, text);
-                }
-            }
+            } => self.bot_text(id, text, |c| {
+                c.on_chat(id, *seq, text, buttons, *block_user_input, doc.as_ref())
+            }),
             ServerMessage::Run { id, state } => {
                 self.view.conversation.update(|c| c.on_run(id, *state));
             }
@@ -96,6 +74,15 @@ impl Chat {
             _ => {}
         }
         self.dispatch(Event::Frame(frame));
+    }
+
+    /// A bot text into the conversation (`add` says whether it was new);
+    /// a new one is announced (unread count, host page, sound).
+    fn bot_text(&self, id: &str, text: &str, add: impl FnOnce(&mut Conversation) -> bool) {
+        let new = self.view.conversation.try_update(add).unwrap_or(false);
+        if new {
+            self.arrived(id, text);
+        }
     }
 
     /// The session id of a `connection` frame: adopted only if valid, and
