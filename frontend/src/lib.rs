@@ -1,6 +1,7 @@
 //! The chat page.
 //!
-//! Three layers, imports pointing down only:
+//! Four layers, imports pointing down only (`model` imports nothing of
+//! the page; `browser` only `model`; `controller` both; `ui` any):
 //! - [`model`]: plain Rust, tested natively with `cargo test` — the
 //!   connection state machine (events in, commands and its next deadline
 //!   out), the conversation and its outbox, settings, i18n,
