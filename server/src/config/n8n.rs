@@ -95,7 +95,7 @@ pub struct N8nFlags {
     /// n8n makes differ from the address the relay reaches it at. An
     /// approval button's link must be on this origin and path; it is signed
     /// over this host, which the relay sends as `Host`. Without it: the
-    /// webhook URL's origin.
+    /// webhook URL's origin (and its path before `/webhook/`).
     #[arg(long, env = "RELAY_N8N_PUBLIC_URL", value_parser = parse_n8n_public_url)]
     pub n8n_public_url: Option<url::Url>,
 
