@@ -91,7 +91,7 @@ pub struct N8nFlags {
     #[arg(long, env = "RELAY_RESPOND_TO_CHAT")]
     pub respond_to_chat: bool,
 
-    /// n8n's `WEBHOOK_URL` (e.g. https://n8n.example.com/), when the links
+    /// n8n's `WEBHOOK_URL` (e.g. `https://n8n.example.com/`), when the links
     /// n8n makes differ from the address the relay reaches it at. An
     /// approval button's link must be on this origin and path; it is signed
     /// over this host, which the relay sends as `Host`. Without it: the
