@@ -61,7 +61,7 @@ async fn r1_question_reply_approval_and_answer_across_a_reload() {
     });
     let relay = Relay::start(
         Some(&n8n.url("/webhook/f2/chat")),
-        &["--run-settle", "50ms"],
+        &["--run-settle", "50ms", "--respond-to-chat"],
     )
     .await
     .expect("relay");

@@ -17,11 +17,22 @@ const PACE: Pace = Pace {
 };
 
 async fn setup(steps: Vec<Step>) -> (StandIn, Relay, Client) {
+    setup_with(steps, |_| {}).await
+}
+
+/// The stand-in running `steps`, and a relay started with
+/// `--respond-to-chat` (then changed by `configure`).
+async fn setup_with(
+    steps: Vec<Step>,
+    configure: impl FnOnce(&mut server::Config),
+) -> (StandIn, Relay, Client) {
     let n8n = StandIn::start().await.expect("stand-in");
     n8n.set_mode(Mode::RespondToChat(steps));
     n8n.set_pace(PACE);
     let mut config = config_for(&n8n.url("/webhook/f1/chat"));
     config.n8n.run_settle = Duration::from_millis(50);
+    config.n8n.respond_to_chat = true;
+    configure(&mut config);
     let relay = Relay::start(config).await;
     let client = Client::connect(&relay.ws_url("/ws")).await;
     (n8n, relay, client)
@@ -399,4 +410,105 @@ async fn n8n_refuses_a_socket_for_an_unknown_execution() {
         socket.next().await,
         FromN8n::Refused("Execution with id \"999999\" does not exist".into())
     );
+}
+
+#[tokio::test]
+async fn without_the_flag_an_execution_start_is_invalid_and_no_socket_opens() {
+    // Default flags: a body of n8n's execution-start shape (which a workflow
+    // echoing user JSON can produce, naming another conversation's
+    // execution) is not followed.
+    let (n8n, relay, mut client) = setup_with(vec![Step::Ask("Secret?".into())], |c| {
+        c.n8n.respond_to_chat = false;
+    })
+    .await;
+    client.say("m1", "hi").await;
+    let (code, message) = error_of(&client.next().await, Some("m1"));
+    assert_eq!(code, ErrorCode::WebhookInvalidResponse);
+    assert!(message.contains("--respond-to-chat"), "{message}");
+    assert_eq!(n8n.calls(), 1);
+    assert_eq!(
+        n8n.executions().chat_connections(),
+        0,
+        "no socket to n8n's /chat"
+    );
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn with_the_flag_a_body_with_another_key_is_not_followed() {
+    let (n8n, relay, mut client) = setup(vec![Step::Ask("Secret?".into())]).await;
+    n8n.executions()
+        .set_start_extra(Some(r#""sessionId":"someone-else""#));
+    client.say("m1", "hi").await;
+    let (code, _) = error_of(&client.next().await, Some("m1"));
+    assert_eq!(code, ErrorCode::WebhookInvalidResponse);
+    assert_eq!(n8n.executions().chat_connections(), 0);
+    // n8n's own answer again: followed.
+    n8n.executions().set_start_extra(None);
+    client.say("m2", "hi").await;
+    let frames = until(&mut client, is_waiting).await;
+    assert_eq!(texts(&frames), ["Secret?"]);
+    assert_eq!(n8n.executions().chat_connections(), 1);
+    relay.stop().await;
+}
+
+/// An approval whose links n8n signs over `host`.
+async fn approval_on(
+    host: &str,
+    configure: impl FnOnce(&mut server::Config),
+) -> (StandIn, Relay, Client) {
+    let (n8n, relay, mut client) = setup_with(
+        vec![
+            Step::Approve {
+                text: "Deploy?".into(),
+                buttons: vec!["Yes".into(), "No".into()],
+                block: true,
+            },
+            Step::Send("result {reply}".into()),
+        ],
+        configure,
+    )
+    .await;
+    n8n.executions().set_host(host);
+    client.say("m1", "deploy").await;
+    until(&mut client, is_waiting).await;
+    client
+        .send(ClientMessage::Choice {
+            id: "m1".into(),
+            seq: 1,
+            button: 0,
+        })
+        .await;
+    (n8n, relay, client)
+}
+
+#[tokio::test]
+async fn a_link_off_n8ns_origin_is_not_opened() {
+    // The links name another host than the webhook's: without
+    // --n8n-public-url saying it is n8n's, the relay opens nothing.
+    let (n8n, relay, mut client) = approval_on("admin.internal", |_| {}).await;
+    // A typed message goes to the run after the choice (one queue): its
+    // refusal says the choice was handled.
+    client.say("t1", "yes").await;
+    let (code, _) = error_of(&client.next().await, Some("t1"));
+    assert_eq!(code, ErrorCode::InvalidMessage);
+    let id = n8n.executions().ids().pop().expect("execution");
+    assert_eq!(n8n.executions().link_requests(), 0, "nothing fetched");
+    assert!(n8n.executions().approvals(&id).is_empty());
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn links_on_n8ns_public_url_are_sent_with_its_host() {
+    // n8n's WEBHOOK_URL is https://n8n.example.com/, the relay reaches it on
+    // loopback: the link is accepted and sent with the configured Host.
+    let (n8n, relay, mut client) = approval_on("n8n.example.com", |c| {
+        c.n8n.n8n_public_url = Some("http://n8n.example.com/".parse().expect("url"));
+    })
+    .await;
+    let frames = until(&mut client, is_done("m1")).await;
+    assert_eq!(texts(&frames), ["result approved"]);
+    let id = n8n.executions().ids().pop().expect("execution");
+    assert_eq!(n8n.executions().approvals(&id), [true]);
+    relay.stop().await;
 }

@@ -124,6 +124,14 @@ pub struct Executions {
     /// `host:port` the approval links are signed over (n8n: its
     /// `WEBHOOK_URL`'s host).
     host: Mutex<String>,
+    /// Every `/chat` upgrade, known execution or not (a relay that must not
+    /// follow an execution can be checked to have made none).
+    chat_connections: Mutex<usize>,
+    /// Every `GET /webhook-waiting/…`, valid or not.
+    link_requests: Mutex<usize>,
+    /// Extra JSON members for the POST's answer (`"key":value,…`): a
+    /// workflow's own body that only resembles n8n's.
+    start_extra: Mutex<Option<String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -191,6 +199,22 @@ impl Executions {
         *lock(&self.host) = host.to_owned();
     }
 
+    /// Adds members (`"key":value`, comma-separated) to the POST's answer,
+    /// which is then no longer exactly n8n's; `None` for n8n's own.
+    pub fn set_start_extra(&self, members: Option<&str>) {
+        *lock(&self.start_extra) = members.map(str::to_owned);
+    }
+
+    /// How many approval links were requested (signed or not).
+    pub fn link_requests(&self) -> usize {
+        *lock(&self.link_requests)
+    }
+
+    /// How many `/chat` sockets were opened, for any execution.
+    pub fn chat_connections(&self) -> usize {
+        *lock(&self.chat_connections)
+    }
+
     /// Starts an execution of `steps` for a POST; returns the captured
     /// answer with its id.
     pub fn start(&self, session: &str, input: &str, steps: &[Step]) -> String {
@@ -217,7 +241,11 @@ impl Executions {
                 generation: 0,
             },
         );
-        let body = format!("{{\"executionStarted\":true,\"executionId\":\"{id}\"}}");
+        let extra = lock(&self.start_extra)
+            .as_ref()
+            .map(|m| format!(",{m}"))
+            .unwrap_or_default();
+        let body = format!("{{\"executionStarted\":true,\"executionId\":\"{id}\"{extra}}}");
         crate::n8n::with_length(&crate::fixtures::head_of(STARTED), body.len()) + &body
     }
 
@@ -256,6 +284,7 @@ impl Executions {
 
     /// Serves one `/chat` WebSocket (the upgrade request already read).
     pub async fn serve_socket(self: Arc<Self>, mut stream: TcpStream, key: &str, query: &str) {
+        *lock(&self.chat_connections) += 1;
         let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
         let head = format!(
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
@@ -482,6 +511,7 @@ impl Executions {
         host: &str,
         user_agent: Option<&str>,
     ) -> String {
+        *lock(&self.link_requests) += 1;
         let (unsigned, signature) = match path_and_query.rsplit_once("&signature=") {
             Some(parts) => parts,
             None => (path_and_query, ""),

@@ -75,6 +75,33 @@ async fn files_of(state: &AppState, session: &str, message: &Incoming) -> Result
     Err(())
 }
 
+/// Starts `message` of `session`, which the store has just given to this
+/// relay: with its files (or `upload_missing`, released, if this relay does
+/// not have them), in the session's turn — now, after the messages before
+/// it, or as the reply a waiting run expects. A new message and one taken
+/// over from a crashed relay go the same way.
+pub async fn start(state: &AppState, session: &str, message: Incoming) {
+    let Ok(files) = files_of(state, session, &message).await else {
+        return;
+    };
+    match state.turns().submit(message.into_request(session, files)) {
+        Admitted::Start(request) => {
+            state.spawn_answer(answer::take_turn(state.clone(), request));
+        }
+        Admitted::Queued => {
+            tracing::debug!(session = %redact::session(session), "waits its turn");
+        }
+        Admitted::Reply(run, request) => {
+            if let Err(refused) = run.try_send(RunCommand::Reply(request)) {
+                // The run just ended: a new message after all.
+                if let RunCommand::Reply(request) = refused.into_inner() {
+                    state.spawn_answer(answer::take_turn(state.clone(), request));
+                }
+            }
+        }
+    }
+}
+
 /// Decides what to do with a message of `session`: start it, let it wait
 /// for the answer already coming, or answer it from what is stored. Returns
 /// what goes straight back to the connection, if anything.
@@ -93,25 +120,7 @@ pub async fn receive(state: &AppState, session: &str, message: Incoming) -> Opti
         .await
     {
         Begin::Start => {
-            let Ok(files) = files_of(state, session, &message).await else {
-                return None;
-            };
-            match state.turns().submit(message.into_request(session, files)) {
-                Admitted::Start(request) => {
-                    state.spawn_answer(answer::take_turn(state.clone(), request));
-                }
-                Admitted::Queued => {
-                    tracing::debug!(session = %log, "waits its turn");
-                }
-                Admitted::Reply(run, request) => {
-                    if let Err(refused) = run.try_send(RunCommand::Reply(request)) {
-                        // The run just ended: a new message after all.
-                        if let RunCommand::Reply(request) = refused.into_inner() {
-                            state.spawn_answer(answer::take_turn(state.clone(), request));
-                        }
-                    }
-                }
-            }
+            start(state, session, message).await;
             None
         }
         Begin::Busy => Some(Reply::Frame(ServerMessage::error(
@@ -123,10 +132,8 @@ pub async fn receive(state: &AppState, session: &str, message: Incoming) -> Opti
             // One watcher per message, however often it is resent.
             if let Some(watching) = state.takeovers().start(session, &message.id) {
                 tracing::debug!(session = %log, id = %message.id, "in flight on another relay; watching its lease");
-                // Its files are on the relay that runs it (if this relay
-                // takes it over, the page's resend brings them again).
-                let request = message.into_request(session, Vec::new());
-                state.spawn_answer(takeover::watch(state.clone(), request, watching));
+                let session = session.to_owned();
+                state.spawn_answer(takeover::watch(state.clone(), session, message, watching));
             }
             None
         }

@@ -21,7 +21,10 @@
 //!   message the page can see.
 //!
 //! The execution id is a capability (sequential, unauthenticated at n8n):
-//! it stays in this task; nothing derived from it reaches a browser.
+//! it stays in this task; nothing derived from it reaches a browser. For the
+//! same reason a run exists only when the operator said so
+//! (`--respond-to-chat`) and n8n's answer was exactly its own
+//! (see [`crate::responder::n8n::answer::execution_started`]).
 
 use std::time::Duration;
 

@@ -81,6 +81,24 @@ pub struct N8nFlags {
     #[arg(long, env = "N8N_CHAT_URL", value_parser = parse_ws_url)]
     pub n8n_chat_url: Option<url::Url>,
 
+    /// Follow "Respond to Chat" runs: when n8n answers a message with
+    /// exactly `{"executionStarted":true,"executionId":"<id>"}` (a Chat
+    /// Trigger responding "Using Response Nodes"), open n8n's chat socket of
+    /// that execution. Off by default: n8n does not check that an execution
+    /// belongs to the conversation, so a workflow whose last node echoes
+    /// user-shaped JSON would otherwise let a visitor join another
+    /// conversation's run. Without it such an answer is an invalid one.
+    #[arg(long, env = "RELAY_RESPOND_TO_CHAT")]
+    pub respond_to_chat: bool,
+
+    /// n8n's `WEBHOOK_URL` (e.g. `https://n8n.example.com/`), when the links
+    /// n8n makes differ from the address the relay reaches it at. An
+    /// approval button's link must be on this origin and path; it is signed
+    /// over this host, which the relay sends as `Host`. Without it: the
+    /// webhook URL's origin (and its path before `/webhook/`).
+    #[arg(long, env = "RELAY_N8N_PUBLIC_URL", value_parser = parse_n8n_public_url)]
+    pub n8n_public_url: Option<url::Url>,
+
     /// How long a run may wait for the user's reply (n8n's own widget:
     /// 45 minutes); then the relay lets go of it and tells the page.
     #[arg(long, env = "RELAY_MAX_WAIT_FOR_REPLY", default_value = "45m", value_parser = humantime::parse_duration)]
@@ -91,4 +109,54 @@ pub struct N8nFlags {
     /// instant).
     #[arg(long, env = "RELAY_RUN_SETTLE", default_value = "250ms", value_parser = humantime::parse_duration)]
     pub run_settle: Duration,
+}
+
+/// A `--n8n-public-url`: n8n's `WEBHOOK_URL`, http(s) with a host, without
+/// user info, query or fragment (the approval links are this plus
+/// `webhook-waiting/…`). A path without its closing `/` gets one, as n8n
+/// adds it to `WEBHOOK_URL`.
+pub fn parse_n8n_public_url(s: &str) -> Result<url::Url, String> {
+    let mut url = url::Url::parse(s).map_err(|e| format!("not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "expected an http:// or https:// URL, got {}://",
+            url.scheme()
+        ));
+    }
+    if url.host().is_none() || !url.username().is_empty() || url.password().is_some() {
+        return Err("n8n's public URL needs a host and no user info".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("n8n's public URL has no query or fragment (it is n8n's WEBHOOK_URL)".into());
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn n8ns_public_url_is_an_origin_with_a_base_path() {
+        assert_eq!(
+            parse_n8n_public_url("https://n8n.example.com").map(String::from),
+            Ok("https://n8n.example.com/".to_owned())
+        );
+        assert_eq!(
+            parse_n8n_public_url("https://example.com/n8n").map(String::from),
+            Ok("https://example.com/n8n/".to_owned())
+        );
+        for bad in [
+            "https://user:pw@n8n.example.com/",
+            "https://n8n.example.com/?a=1",
+            "wss://n8n.example.com/",
+            "not a url",
+        ] {
+            assert!(parse_n8n_public_url(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -54,18 +54,29 @@ pub fn parse_declared_json(body: &[u8]) -> Result<String, ResponderError> {
 }
 
 /// The execution id of n8n's answer to a Chat Trigger "Using Response
-/// Nodes": `{"executionStarted":true,"executionId":"<id>"}` (the bot's words
-/// come over n8n's `/chat` socket instead).
+/// Nodes" — only when the body is *exactly* that answer:
+/// `{"executionStarted":true,"executionId":"<digits>"}` and no other key
+/// (the bot's words come over n8n's `/chat` socket instead).
+///
+/// n8n does not check that an execution belongs to the session that opens
+/// its socket, so an id the relay follows is a capability. n8n's own answer
+/// is made by the trigger before any node runs and has exactly this shape;
+/// a body a workflow made (a Set node, an LLM's structured output echoing
+/// the user's JSON) that merely resembles it must not be followed: any
+/// other key, or an id that is not n8n's decimal one, and it is not this.
 pub fn execution_started(body: &[u8]) -> Option<String> {
     let value: Value = serde_json::from_slice(body).ok()?;
-    if value.get("executionStarted") != Some(&Value::Bool(true)) {
+    let map = value.as_object()?;
+    if map.len() != 2 || map.get("executionStarted") != Some(&Value::Bool(true)) {
         return None;
     }
-    match value.get("executionId")? {
-        Value::String(id) if !id.is_empty() && id.len() <= 64 => Some(id.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
+    let id = match map.get("executionId")? {
+        Value::String(id) => id.clone(),
+        Value::Number(n) if n.is_u64() => n.to_string(),
+        _ => return None,
+    };
+    let decimal = !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit());
+    decimal.then_some(id)
 }
 
 /// The text of an answer already parsed as JSON.
@@ -285,6 +296,30 @@ mod tests {
         );
         assert_eq!(execution_started(br#"{"output":"x"}"#), None);
         assert_eq!(execution_started(b"not json"), None);
+    }
+
+    #[test]
+    fn only_n8ns_exact_shape_is_an_execution_start() {
+        // A workflow's own JSON that resembles n8n's answer is not one.
+        for forged in [
+            &br#"{"executionStarted":true,"executionId":"11","output":"hi"}"#[..],
+            br#"{"executionStarted":true,"executionId":"11","sessionId":"x"}"#,
+            br#"[{"executionStarted":true,"executionId":"11"}]"#,
+            br#"{"executionStarted":true,"executionId":"11&sessionId=x"}"#,
+            br#"{"executionStarted":true,"executionId":"../11"}"#,
+            br#"{"executionStarted":true,"executionId":""}"#,
+            br#"{"executionStarted":true,"executionId":-3}"#,
+            br#"{"executionStarted":true,"executionId":1.5}"#,
+            br#"{"executionStarted":"true","executionId":"11"}"#,
+            br#"{"executionStarted":true}"#,
+        ] {
+            assert_eq!(
+                execution_started(forged),
+                None,
+                "{}",
+                String::from_utf8_lossy(forged)
+            );
+        }
     }
 
     #[test]

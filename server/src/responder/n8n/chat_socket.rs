@@ -245,6 +245,16 @@ mod tests {
             url.as_str(),
             "wss://n8n.example:8443/chat?sessionId=s+1&executionId=42&isPublic=true"
         );
+        // The webhook URL's user info (credentials) never goes to the socket.
+        let with_user: url::Url = "https://admin:secret@n8n.example/webhook/abc/chat"
+            .parse()
+            .expect("url");
+        let base = chat_endpoint(&with_user).expect("endpoint");
+        assert_eq!(base.as_str(), "wss://n8n.example/chat");
+        assert_eq!(
+            chat_url(&base, "s", "1").as_str(),
+            "wss://n8n.example/chat?sessionId=s&executionId=1&isPublic=true"
+        );
         let local: url::Url = "http://127.0.0.1:5678/webhook/x/chat".parse().expect("url");
         assert_eq!(
             chat_endpoint(&local).expect("endpoint").as_str(),

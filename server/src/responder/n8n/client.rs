@@ -21,7 +21,7 @@
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use tokio::sync::{Semaphore, SemaphorePermit};
 
@@ -58,6 +58,12 @@ pub struct Webhook {
     socket_headers: HeaderMap,
     /// For approval links (see [`super::approval`]).
     links: reqwest::Client,
+    /// Where approval links may point and where they are sent.
+    link_rules: super::approval::Links,
+    /// `--respond-to-chat`: follow n8n's execution-start answers.
+    respond_to_chat: bool,
+    /// The operator was told once that `--respond-to-chat` is off.
+    told_runs_are_off: AtomicBool,
 }
 
 /// A place in the queue for a slot; leaves it when dropped.
@@ -109,7 +115,6 @@ impl Webhook {
             .default_headers(headers)
             .build()?;
         Ok(Webhook {
-            url,
             client,
             timeout,
             chat_input_key: config.chat_input_key.clone(),
@@ -122,6 +127,10 @@ impl Webhook {
             chat_base,
             socket_headers,
             links: super::approval::client()?,
+            link_rules: super::approval::Links::new(&url, config.n8n_public_url.as_ref()),
+            respond_to_chat: config.respond_to_chat,
+            told_runs_are_off: AtomicBool::new(false),
+            url,
         })
     }
 
@@ -142,7 +151,29 @@ impl Webhook {
 
     /// Acts on an approval button of execution `execution_id`.
     pub async fn choose(&self, link: &str, execution_id: &str) -> Result<(), String> {
-        super::approval::follow(&self.links, link, execution_id, &self.url).await
+        super::approval::follow(&self.links, &self.link_rules, link, execution_id).await
+    }
+
+    /// The answer to an execution-start body: a run only with
+    /// `--respond-to-chat`. Without it the message ends in
+    /// `webhook_invalid_response` and the operator is told once what to do
+    /// — never is the execution's socket opened, since n8n lets any
+    /// session join any execution (see [`super::answer::execution_started`]).
+    fn execution_answer(&self, execution_id: String) -> Result<Answer, ResponderError> {
+        if self.respond_to_chat {
+            return Ok(Answer::Run { execution_id });
+        }
+        if !self.told_runs_are_off.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                "n8n answered a message with a started \"Respond to Chat\" execution, which the relay does not follow unless told to: if this workflow uses Respond to Chat nodes (a Chat Trigger responding \"Using Response Nodes\"), start the relay with --respond-to-chat (RELAY_RESPOND_TO_CHAT=true)"
+            );
+        } else {
+            tracing::debug!("an execution-start answer was refused (--respond-to-chat is off)");
+        }
+        Err(ResponderError::InvalidResponse(
+            "n8n started a \"Respond to Chat\" execution, which this relay is not set up to follow (its operator can turn that on with --respond-to-chat)"
+                .into(),
+        ))
     }
 
     /// A slot for one request: at once if one is free, else after waiting
@@ -285,8 +316,10 @@ impl Webhook {
         if !status.is_success() {
             return Err(answer::parse_failure(status.as_u16(), &body));
         }
+        // Only here, for the message the relay just sent: not for a
+        // streamed answer, a history answer or an error body.
         if let Some(execution_id) = answer::execution_started(&body) {
-            return Ok(Answer::Run { execution_id });
+            return self.execution_answer(execution_id);
         }
         let answer = if declared_json {
             answer::parse_declared_json(&body)
