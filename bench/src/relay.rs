@@ -47,6 +47,10 @@ impl Relay {
             .args([
                 "--max-connections-per-ip",
                 "100000",
+                // Every load client connects from 127.0.0.1, thousands at
+                // once: the per-address bound on handshakes would refuse them.
+                "--max-http-connections-per-ip",
+                "100000",
                 "--rate-limit",
                 "1000000000",
             ])

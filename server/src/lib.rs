@@ -8,10 +8,12 @@
 //! The map, in the order a message travels — imports point one way, from
 //! the edge (`http`, `ws`) to the core (`chat`, `store`, `responder`):
 //! - [`config`]: the flags, in groups (`relay --help`).
-//! - [`http`]: the routes — the WebSocket upgrade, the page with its
-//!   security headers, `/config.json`, `/healthz`, the push endpoint.
-//! - [`admission`]: who may connect — origin policy, connection limits per
-//!   IP and in total, the per-connection message rate.
+//! - [`http`]: the accept loop (HTTP/1 with a header-read timeout) and the
+//!   routes — the WebSocket upgrade, the page with its security headers,
+//!   `/config.json`, `/healthz`, the push endpoint.
+//! - [`admission`]: who may connect — origin policy, open HTTP connections
+//!   and WebSocket connections per IP and in total, the per-connection
+//!   message rate.
 //! - [`ws`]: one WebSocket's life — the `select!` loop, decoding frames,
 //!   writing with bounds, heartbeat and idle deadline, close codes.
 //! - [`chat`]: a message's lifecycle — dedup decision, asking the
@@ -80,20 +82,21 @@ pub async fn run(
         }
     });
     let router = http::app(state.clone());
+    let limits = &state.config().limits;
+    let edge = http::serve::Edge {
+        header_timeout: limits.http_header_timeout,
+        connections: admission::http_connections::HttpConnections::new(
+            limits.max_http_connections,
+            limits.max_http_connections_per_ip,
+            state.config().serve.trusted_proxies.clone(),
+        ),
+    };
     let drain_state = state.clone();
-    // Chat frames are small and latency-bound: no Nagle delay.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    http::serve::serve(listener, router, edge, async move {
         shutdown.await;
         drain_state.begin_drain();
     })
-    .await?;
+    .await;
 
     state.drain().await;
     sweeper.abort();

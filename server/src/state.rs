@@ -121,7 +121,7 @@ impl AppState {
             )?,
             None => Arc::new(Sessions::new(limits)),
         };
-        let origins = OriginPolicy::new(serve.allowed_origins.clone(), serve.public_origin());
+        let origins = OriginPolicy::from_flags(serve);
         let limits = ConnectionLimits::new(
             config.limits.max_connections,
             config.limits.max_connections_per_ip,

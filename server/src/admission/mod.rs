@@ -5,8 +5,11 @@
 //!   the `Host` header: DNS rebinding).
 //! - [`limits`]: connections in total and per client IP (IPv6 by /64), and
 //!   new connections per IP per minute.
+//! - [`http_connections`]: open plain-HTTP connections in total and per
+//!   address, decided at accept.
 //! - [`rate`]: the token bucket behind both rates.
 
+pub mod http_connections;
 pub mod limits;
 pub mod origin;
 pub mod rate;

@@ -13,27 +13,68 @@
 /// `Origin` equal to its `Host`, so "same host" would let any site chat
 /// through the relay with its server-side webhook credentials. Allowed are
 /// exactly: the configured origins (`--allowed-origin`, `--public-url`), and
-/// — unless an explicit `--allowed-origin` list is given — loopback pages
-/// (`http://localhost:*`, `http://127.0.0.1:*`, `http://[::1]:*`), which only
-/// a page really served from this machine can claim.
+/// loopback pages (`http://localhost:*`, `http://127.0.0.1:*`,
+/// `http://[::1]:*`) when the relay itself listens on loopback and no
+/// explicit `--allowed-origin` list is given, or when
+/// `--allow-loopback-origin` says so.
+///
+/// Loopback is about the *visitor's* machine: a browser says
+/// `http://localhost:8080` for any page served from the machine it runs
+/// on. For a relay on loopback that is the relay's machine too (the
+/// development setup, `trunk serve`); for a relay listening on a public
+/// address it is any visitor's local server — some other program's page,
+/// not this relay's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OriginPolicy {
     /// Origins allowed by exact match (normalised: no trailing slash).
     allowed: Vec<String>,
-    /// Whether loopback origins are allowed (no explicit list given).
+    /// Whether loopback origins are allowed.
     loopback: bool,
 }
 
+/// When loopback pages are admitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoopbackPages {
+    /// Only if the relay listens on a loopback address (and no explicit
+    /// `--allowed-origin` list is given).
+    IfListeningOnLoopback(std::net::IpAddr),
+    /// Always (`--allow-loopback-origin`), list or not.
+    Allowed,
+}
+
 impl OriginPolicy {
-    /// The policy for a (possibly empty) `--allowed-origin` list and the
-    /// origin of `--public-url`, if any.
-    pub fn new(allowed: Vec<String>, public_origin: Option<String>) -> Self {
+    /// The policy the flags ask for.
+    pub fn from_flags(serve: &crate::config::ServeFlags) -> Self {
+        let loopback = if serve.allow_loopback_origin {
+            LoopbackPages::Allowed
+        } else {
+            LoopbackPages::IfListeningOnLoopback(serve.listen.ip())
+        };
+        Self::new(
+            serve.allowed_origins.clone(),
+            serve.public_origin(),
+            loopback,
+        )
+    }
+
+    /// The policy for a (possibly empty) `--allowed-origin` list, the
+    /// origin of `--public-url`, if any, and the rule for loopback pages.
+    pub fn new(
+        allowed: Vec<String>,
+        public_origin: Option<String>,
+        loopback: LoopbackPages,
+    ) -> Self {
         let listed: Vec<String> = allowed
             .into_iter()
             .map(|o| o.trim().trim_end_matches('/').to_owned())
             .filter(|o| !o.is_empty())
             .collect();
-        let loopback = listed.is_empty();
+        let loopback = match loopback {
+            LoopbackPages::Allowed => true,
+            LoopbackPages::IfListeningOnLoopback(ip) => {
+                listed.is_empty() && ip.to_canonical().is_loopback()
+            }
+        };
         let mut allowed = listed;
         allowed.extend(public_origin);
         OriginPolicy { allowed, loopback }
@@ -53,6 +94,12 @@ impl OriginPolicy {
 
     /// What to tell the operator when `origin` (with `host`) was refused.
     pub fn refusal_hint(&self, origin: &str, host: Option<&str>) -> String {
+        if origin_authority(origin).is_some_and(|authority| is_loopback_http(origin, authority)) {
+            return "a page on the visitor's own machine (loopback) is admitted only when the relay \
+                    listens on loopback without an --allowed-origin list; for development set \
+                    --allow-loopback-origin"
+                .into();
+        }
         let same_host = host.is_some_and(|h| {
             origin_authority(origin).is_some_and(|a| same_authority(a, h, origin))
         });
@@ -109,14 +156,24 @@ fn same_authority(origin_authority: &str, host: &str, origin: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// Listening on loopback (the default `--listen`).
+    const ON_LOOPBACK: LoopbackPages =
+        LoopbackPages::IfListeningOnLoopback(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+
+    fn on_public_address() -> LoopbackPages {
+        LoopbackPages::IfListeningOnLoopback("203.0.113.7".parse().expect("ip"))
+    }
+
     fn default() -> OriginPolicy {
-        OriginPolicy::new(vec![], None)
+        OriginPolicy::new(vec![], None, ON_LOOPBACK)
     }
 
     #[test]
     fn no_origin_is_a_non_browser_client_and_allowed() {
         assert!(default().allows(None));
-        assert!(OriginPolicy::new(vec!["https://a.example".into()], None).allows(None));
+        assert!(
+            OriginPolicy::new(vec!["https://a.example".into()], None, ON_LOOPBACK).allows(None)
+        );
     }
 
     #[test]
@@ -137,7 +194,7 @@ mod tests {
 
     #[test]
     fn the_public_url_is_allowed() {
-        let p = OriginPolicy::new(vec![], Some("https://chat.example.com".into()));
+        let p = OriginPolicy::new(vec![], Some("https://chat.example.com".into()), ON_LOOPBACK);
         assert!(p.allows(Some("https://chat.example.com")));
         assert!(p.allows(Some("https://Chat.Example.com")));
         assert!(!p.allows(Some("http://chat.example.com")), "scheme counts");
@@ -148,7 +205,7 @@ mod tests {
         assert!(!p.allows(Some("https://evil.example")));
         assert!(
             p.allows(Some("http://localhost:8080")),
-            "loopback still allowed for development"
+            "loopback still allowed for development on a loopback relay"
         );
     }
 
@@ -188,6 +245,7 @@ mod tests {
         let p = OriginPolicy::new(
             vec!["https://a.example".into(), " https://b.example/ ".into()],
             Some("https://chat.example.com".into()),
+            ON_LOOPBACK,
         );
         assert!(p.allows(Some("https://a.example")));
         assert!(p.allows(Some("https://b.example")));
@@ -200,5 +258,70 @@ mod tests {
             !p.allows(Some("http://localhost:8080")),
             "loopback not implied"
         );
+    }
+
+    #[test]
+    fn a_relay_on_a_public_address_refuses_loopback_pages_unless_asked() {
+        // "localhost" is the visitor's machine there, not the relay's.
+        let p = OriginPolicy::new(
+            vec![],
+            Some("https://chat.example.com".into()),
+            on_public_address(),
+        );
+        assert!(p.allows(Some("https://chat.example.com")));
+        for o in [
+            "http://localhost:8080",
+            "http://127.0.0.1:3000",
+            "http://[::1]:8080",
+        ] {
+            assert!(!p.allows(Some(o)), "{o}");
+        }
+        let hint = p.refusal_hint("http://localhost:8080", Some("chat.example.com"));
+        assert!(hint.contains("--allow-loopback-origin"), "{hint}");
+        // Listening on every interface is not listening on loopback.
+        for listen in ["0.0.0.0", "::"] {
+            let p = OriginPolicy::new(
+                vec![],
+                None,
+                LoopbackPages::IfListeningOnLoopback(listen.parse().expect("ip")),
+            );
+            assert!(!p.allows(Some("http://localhost:8080")), "{listen}");
+        }
+        // IPv6 loopback and its IPv4-mapped form count as loopback.
+        for listen in ["::1", "::ffff:127.0.0.1", "127.0.0.2"] {
+            let p = OriginPolicy::new(
+                vec![],
+                None,
+                LoopbackPages::IfListeningOnLoopback(listen.parse().expect("ip")),
+            );
+            assert!(p.allows(Some("http://localhost:8080")), "{listen}");
+        }
+    }
+
+    #[test]
+    fn allow_loopback_origin_admits_them_anywhere_even_with_a_list() {
+        let p = OriginPolicy::new(
+            vec!["https://a.example".into()],
+            Some("https://chat.example.com".into()),
+            LoopbackPages::Allowed,
+        );
+        assert!(p.allows(Some("http://localhost:8080")));
+        assert!(p.allows(Some("https://a.example")));
+        assert!(!p.allows(Some("https://evil.example")));
+        assert!(!p.allows(Some("http://localhost.evil.example")));
+    }
+
+    #[test]
+    fn the_flags_choose_the_rule() {
+        let mut flags = crate::Config::defaults().serve;
+        flags.public_url = Some("https://chat.example.com/".parse().expect("url"));
+        assert!(
+            OriginPolicy::from_flags(&flags).allows(Some("http://localhost:8080")),
+            "default --listen is 127.0.0.1"
+        );
+        flags.listen = "0.0.0.0:3000".parse().expect("addr");
+        assert!(!OriginPolicy::from_flags(&flags).allows(Some("http://localhost:8080")));
+        flags.allow_loopback_origin = true;
+        assert!(OriginPolicy::from_flags(&flags).allows(Some("http://localhost:8080")));
     }
 }

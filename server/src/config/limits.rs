@@ -1,5 +1,7 @@
 //! Bounds on what one client may do.
 
+use std::time::Duration;
+
 /// Bounds on what one client may do.
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "Limits")]
@@ -39,4 +41,49 @@ pub struct LimitFlags {
     /// chat memory never races; other conversations are not held up).
     #[arg(long, env = "RELAY_SESSION_CONCURRENCY", default_value_t = 1)]
     pub session_concurrency: usize,
+
+    /// Plain HTTP connections open at once (the page, /config.json,
+    /// /healthz, uploads, WebSocket handshakes; an upgraded WebSocket counts
+    /// against --max-connections instead). More are closed at once.
+    #[arg(long, env = "RELAY_MAX_HTTP_CONNECTIONS", default_value_t = 10_000)]
+    pub max_http_connections: usize,
+
+    /// Plain HTTP connections open at once from one client address (IPv6
+    /// by /64; --trusted-proxy peers count in the total only). More are
+    /// closed at once.
+    #[arg(long, env = "RELAY_MAX_HTTP_CONNECTIONS_PER_IP", default_value_t = 256)]
+    pub max_http_connections_per_ip: usize,
+
+    /// How long a connection may take to send a request's headers, counted
+    /// from its opening or from its previous response — so also how long a
+    /// keep-alive connection may sit idle (e.g. 10s, 500ms).
+    #[arg(long, env = "RELAY_HTTP_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_header_timeout)]
+    pub http_header_timeout: Duration,
+}
+
+/// A positive duration (a zero timeout would close every connection before
+/// its first request).
+fn parse_header_timeout(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| e.to_string())?;
+    if d.is_zero() {
+        return Err("must be more than 0".into());
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_header_timeout_is_positive_and_within_30_seconds_by_default() {
+        let c = crate::Config::defaults();
+        assert_eq!(c.limits.http_header_timeout, Duration::from_secs(10));
+        assert!(c.limits.http_header_timeout <= Duration::from_secs(30));
+        assert_eq!(c.limits.max_http_connections, 10_000);
+        assert_eq!(c.limits.max_http_connections_per_ip, 256);
+        assert_eq!(parse_header_timeout("1s"), Ok(Duration::from_secs(1)));
+        assert!(parse_header_timeout("0s").is_err());
+        assert!(parse_header_timeout("soon").is_err());
+    }
 }

@@ -40,7 +40,8 @@ pub struct ServeFlags {
     pub frame_ancestors: String,
 
     /// Browser origins allowed to open the WebSocket (repeatable; exact match).
-    /// Without it: no Origin, --public-url's origin, and loopback origins.
+    /// Without it: no Origin, --public-url's origin, and loopback origins
+    /// when --listen is a loopback address.
     #[arg(
         long = "allowed-origin",
         env = "RELAY_ALLOWED_ORIGINS",
@@ -68,6 +69,13 @@ pub struct ServeFlags {
     /// On shutdown, how long to wait for answers still coming from n8n.
     #[arg(long, env = "RELAY_SHUTDOWN_GRACE", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,
+
+    /// Admit pages served from loopback (http://localhost:*, 127.0.0.1,
+    /// [::1]) even though --listen is not a loopback address. Without it
+    /// they are admitted only when the relay listens on loopback: on a
+    /// public relay, "localhost" is the visitor's own machine.
+    #[arg(long, env = "RELAY_ALLOW_LOOPBACK_ORIGIN")]
+    pub allow_loopback_origin: bool,
 }
 
 impl ServeFlags {

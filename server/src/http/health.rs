@@ -1,4 +1,8 @@
 //! `GET /healthz`: is the relay up, how busy is it, where do answers come from.
+//!
+//! Public (a load balancer asks it), so it holds states and counts only:
+//! why the shared store is unreachable — error texts naming hosts, ports
+//! and causes — goes to the log, once when it changes.
 
 use axum::extract::State;
 use axum::Json;
@@ -72,4 +76,21 @@ pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
         feedback_dropped: state.feedback().map(|f| f.dropped()),
         version: env!("CARGO_PKG_VERSION"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::StoreHealth;
+
+    #[test]
+    fn the_store_error_text_is_never_served() {
+        let store = StoreHealth {
+            kind: "redis",
+            ok: false,
+            error: Some("commands: Connection refused (os error 111) for 10.0.0.5:6379".into()),
+            pending: None,
+        };
+        let json = serde_json::to_string(&store).expect("serializes");
+        assert_eq!(json, r#"{"kind":"redis","ok":false}"#);
+    }
 }

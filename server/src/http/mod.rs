@@ -9,13 +9,15 @@
 //!   `index.html` for the page's own routes).
 //!
 //! Every response carries the page's security headers
-//! ([`security_headers`]).
+//! ([`security_headers`]). [`serve`] accepts the connections: HTTP/1 with
+//! a header-read timeout and bounds on open connections.
 
 pub mod health;
 pub mod page_config;
 pub mod page_files;
 pub mod push;
 pub mod security_headers;
+pub mod serve;
 pub mod upgrade;
 pub mod upload_cors;
 pub mod uploads;

@@ -82,8 +82,11 @@ pub struct StoreHealth {
     /// False while the shared store is unreachable (the relay then works
     /// alone; see docs/scaling-out.md).
     pub ok: bool,
-    /// Why not, when not ok.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Why not, when not ok — for the relay itself, never served:
+    /// `/healthz` is public, and a store's error text names hosts, ports
+    /// and causes. The log has it, once per change (see
+    /// `store::redis::link`).
+    #[serde(skip)]
     pub error: Option<String>,
     /// Answers waiting to be written to the shared store (Redis only).
     #[serde(skip_serializing_if = "Option::is_none")]
