@@ -356,6 +356,9 @@ async fn the_store_and_each_session_are_bounded() {
     let dir = scratch();
     let mut config = with_uploads(&n8n.url("/webhook/e1/chat"), &dir);
     config.uploads.max_stored_upload_bytes = (PNG.len() * 3) as u64;
+    // One address (this test's) may hold the whole store here; the share
+    // per address is tested on its own below.
+    config.uploads.max_upload_bytes_per_ip = Some((PNG.len() * 3) as u64);
     config.uploads.max_files_per_message = 1; // two uploads per session
     let relay = Relay::start(config).await;
     let a = Client::connect(&relay.ws_url("/ws")).await;
