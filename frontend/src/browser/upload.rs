@@ -94,7 +94,9 @@ pub async fn upload(
     });
     // The relay does not see this conversation connected (yet): the socket
     // is reconnecting. Not the file's fault — try again when it is back.
-    if refusal.code == "invalid_session" {
+    // Likewise a body the relay stopped waiting for (`upload_stalled`):
+    // the link stalled, not the file.
+    if refusal.code == "invalid_session" || refusal.code == "upload_stalled" {
         return Err(UploadError::Network);
     }
     Err(UploadError::Refused {

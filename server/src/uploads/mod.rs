@@ -129,6 +129,13 @@ impl Uploads {
         )?;
         // The directory made for this run (the temp dir could be the page's).
         inside(store.dir())?;
+        let share = store.bounds().max_bytes_per_address;
+        if share < flags.max_upload_bytes {
+            tracing::warn!(
+                "--max-upload-bytes-per-ip ({share}) is below --max-upload-bytes ({}): one address can never upload a file that large",
+                flags.max_upload_bytes
+            );
+        }
         let tracked =
             std::num::NonZeroUsize::new(MAX_TRACKED_IPS).unwrap_or(std::num::NonZeroUsize::MIN);
         Ok(Some(Uploads {
