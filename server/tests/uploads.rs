@@ -776,12 +776,12 @@ async fn a_stalled_upload_gives_back_its_reservation() {
     let n8n = StandIn::start().await.expect("stand-in");
     let dir = scratch();
     let mut config = with_uploads(&n8n.url("/webhook/e1/chat"), &dir);
-    config.uploads.upload_stall_timeout = Duration::from_millis(300);
+    config.uploads.upload_stall_timeout = Duration::from_secs(1);
     let relay = Relay::start(config).await;
     let client = Client::connect(&relay.ws_url("/ws")).await;
-    // 100 bytes, then nothing (the sender is kept open).
+    // A byte every 50 ms (progress: not stalled) until the relay is seen
+    // holding them, then nothing (the sender is kept open).
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
-    tx.send(Ok(vec![b'a'; 100])).await.expect("first bytes");
     let body = reqwest::Body::wrap_stream(tokio_stream_of(rx));
     let request = reqwest::Client::new()
         .post(relay.http_url("/api/uploads"))
@@ -790,17 +790,31 @@ async fn a_stalled_upload_gives_back_its_reservation() {
         .body(body)
         .send();
     let sent = tokio::spawn(request);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let feeding = stop.clone();
+    let feeder = tokio::spawn(async move {
+        while !feeding.is_cancelled() {
+            // Never waits: the relay may stop reading at any time.
+            let _ = tx.try_send(Ok(vec![b'a']));
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tx // kept open: the body neither ends nor breaks
+    });
     relay
-        .wait_health("the bytes reserved", |h| h["uploads"]["bytes"] == 100)
+        .wait_health("bytes reserved", |h| {
+            h["uploads"]["bytes"].as_u64().unwrap_or(0) > 0
+        })
         .await;
+    stop.cancel();
+    let tx = feeder.await.expect("feeder");
     let health = relay
         .wait_health("the reservation given back", |h| {
             h["uploads"]["bytes"] == 0 && h["uploads"]["files"] == 0
         })
         .await;
     assert_eq!(health["uploads"]["files"], 0);
-    assert_eq!(left_in(&dir), 0, "its file is deleted");
-    // The client is told, when it is still listening.
+    wait_left_in(&dir, 0).await; // its file is deleted
+                                 // The client is told, when it is still listening.
     if let Ok(Ok(Ok(response))) = tokio::time::timeout(Duration::from_secs(5), sent).await {
         assert_eq!(response.status(), 408);
     }
