@@ -78,7 +78,9 @@ pub async fn run(
     let sweeping = state.clone();
     let sweep_uploads = tokio::spawn(async move {
         if let Some(uploads) = sweeping.uploads() {
-            uploads::sweep_periodically(uploads).await;
+            let store = sweeping.store();
+            let retain_for = sweeping.config().retention.retain_for;
+            uploads::sweep_periodically(uploads, |s| store.is_connected(s), retain_for).await;
         }
     });
     let router = http::app(state.clone());

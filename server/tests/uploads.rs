@@ -31,7 +31,8 @@ fn left_in(dir: &std::path::Path) -> usize {
     std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
 }
 
-/// Uploads one file; the status and the JSON answer.
+/// Uploads one file as the page does (the session in `X-Chat-Session`);
+/// the status and the JSON answer.
 async fn upload(
     relay: &Relay,
     session: &str,
@@ -39,16 +40,45 @@ async fn upload(
     mime: &str,
     bytes: Vec<u8>,
 ) -> (u16, serde_json::Value) {
-    let response = reqwest::Client::new()
-        .post(relay.http_url(&format!("/api/uploads?session={session}")))
+    upload_from(relay, session, &[], name, mime, bytes).await
+}
+
+/// Like [`upload`], with `X-Forwarded-For` lines (one header line each,
+/// in order) — a client's own and a proxy's.
+async fn upload_from(
+    relay: &Relay,
+    session: &str,
+    forwarded: &[&str],
+    name: &str,
+    mime: &str,
+    bytes: Vec<u8>,
+) -> (u16, serde_json::Value) {
+    let mut request = reqwest::Client::new()
+        .post(relay.http_url("/api/uploads"))
+        .header("x-chat-session", session)
         .header("content-type", mime)
-        .header("x-file-name", urlencode(name))
-        .body(bytes)
-        .send()
-        .await
-        .expect("upload request");
+        .header("x-file-name", urlencode(name));
+    for line in forwarded {
+        // `header` appends: each is a line of its own.
+        request = request.header("x-forwarded-for", *line);
+    }
+    let response = request.body(bytes).send().await.expect("upload request");
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or_default())
+}
+
+/// Waits until `n` files are left in `dir` (deletions after a sweep run on
+/// a blocking thread); panics after `support::STEP`.
+async fn wait_left_in(dir: &std::path::Path, n: usize) {
+    let deadline = tokio::time::Instant::now() + support::STEP;
+    while left_in(dir) != n {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} files left, not {n}",
+            left_in(dir)
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 fn urlencode(name: &str) -> String {
@@ -356,6 +386,9 @@ async fn the_store_and_each_session_are_bounded() {
     let dir = scratch();
     let mut config = with_uploads(&n8n.url("/webhook/e1/chat"), &dir);
     config.uploads.max_stored_upload_bytes = (PNG.len() * 3) as u64;
+    // One address (this test's) may hold the whole store here; the share
+    // per address is tested on its own below.
+    config.uploads.max_upload_bytes_per_ip = Some((PNG.len() * 3) as u64);
     config.uploads.max_files_per_message = 1; // two uploads per session
     let relay = Relay::start(config).await;
     let a = Client::connect(&relay.ws_url("/ws")).await;
@@ -521,4 +554,349 @@ async fn a_page_on_an_admitted_origin_may_upload_across_origins_and_no_other() {
     );
     relay.stop().await;
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn the_session_travels_in_a_header_and_the_old_query_still_works() {
+    let n8n = StandIn::start().await.expect("stand-in");
+    let dir = scratch();
+    let relay = Relay::start(with_uploads(&n8n.url("/webhook/e1/chat"), &dir)).await;
+    let client = Client::connect(&relay.ws_url("/ws")).await;
+    let s = client.session_id.clone();
+    // The header (what the page sends).
+    let (status, answer) = upload(&relay, &s, "a.png", "image/png", PNG.to_vec()).await;
+    assert_eq!(status, 201, "{answer}");
+    // The deprecated query.
+    let response = reqwest::Client::new()
+        .post(relay.http_url(&format!("/api/uploads?session={s}")))
+        .header("content-type", "image/png")
+        .body(PNG.to_vec())
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 201);
+    // Neither: refused, and the sentence names the header.
+    let response = reqwest::Client::new()
+        .post(relay.http_url("/api/uploads"))
+        .header("content-type", "image/png")
+        .body(PNG.to_vec())
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 400);
+    let answer: serde_json::Value = response.json().await.unwrap_or_default();
+    assert_eq!(answer["code"], "invalid_session");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("X-Chat-Session"),
+        "{answer}"
+    );
+    // Files are readable by the relay's user only.
+    #[cfg(unix)]
+    for entry in std::fs::read_dir(&dir).expect("dir").flatten() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = entry.metadata().expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{:?}", entry.path());
+    }
+    relay.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn the_preflight_allows_the_session_header() {
+    let n8n = StandIn::start().await.expect("stand-in");
+    let dir = scratch();
+    let mut config = with_uploads(&n8n.url("/webhook/e1/chat"), &dir);
+    config.serve.allowed_origins = vec!["https://site.example".into()];
+    let relay = Relay::start(config).await;
+    let yes = reqwest::Client::new()
+        .request(reqwest::Method::OPTIONS, relay.http_url("/api/uploads"))
+        .header("origin", "https://site.example")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "content-type,x-file-name,x-chat-session",
+        )
+        .send()
+        .await
+        .expect("preflight");
+    assert_eq!(yes.status(), 204);
+    let allowed = yes.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(allowed.contains("x-chat-session"), "{allowed}");
+    relay.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Uploads `per_session` one-byte files in each of `sessions` sessions,
+/// all from this test's one address; how many were taken, and the
+/// statuses of the rest.
+async fn many_tiny_uploads(
+    relay: &Relay,
+    sessions: usize,
+    per_session: usize,
+) -> (usize, Vec<u16>) {
+    let mut accepted = 0;
+    let mut refused = Vec::new();
+    for _ in 0..sessions {
+        // Sessions are free: a new WebSocket is one.
+        let client = Client::connect(&relay.ws_url("/ws")).await;
+        for _ in 0..per_session {
+            match upload(
+                relay,
+                &client.session_id,
+                "a.txt",
+                "text/plain",
+                b"a".to_vec(),
+            )
+            .await
+            .0
+            {
+                201 => accepted += 1,
+                other => refused.push(other),
+            }
+        }
+    }
+    (accepted, refused)
+}
+
+#[tokio::test]
+async fn one_address_cannot_hold_more_than_its_share_of_uploads() {
+    let n8n = StandIn::start().await.expect("stand-in");
+    // Default flags: 60 sessions × 10 one-byte files from one address.
+    let dir = scratch();
+    let relay = Relay::start(with_uploads(&n8n.url("/webhook/e1/chat"), &dir)).await;
+    let (accepted, refused) = many_tiny_uploads(&relay, 60, 10).await;
+    assert!(accepted <= 200, "{accepted} of 600 accepted");
+    assert!(accepted > 0);
+    assert!(refused.iter().all(|s| *s == 429), "{refused:?}");
+    relay.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+    // The rate out of the way: the count per address is what stops it.
+    let dir = scratch();
+    let mut config = with_uploads(&n8n.url("/webhook/e1/chat"), &dir);
+    config.uploads.uploads_per_minute_per_ip = 100_000;
+    let relay = Relay::start(config).await;
+    let (accepted, _) = many_tiny_uploads(&relay, 60, 10).await;
+    assert_eq!(accepted, 200, "--max-uploads-per-ip");
+    let health = relay.health().await;
+    assert_eq!(health["uploads"]["files"], 200);
+    relay.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn one_address_cannot_fill_the_byte_store_for_everyone() {
+    let n8n = StandIn::start().await.expect("stand-in");
+    let dir = scratch();
+    let mut config = with_uploads(&n8n.url("/webhook/e1/chat"), &dir);
+    config.uploads.max_stored_upload_bytes = 2 * 1024 * 1024;
+    config.serve.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
+    let relay = Relay::start(config).await;
+    let file = vec![b'a'; 190 * 1024];
+    let mut sessions = Vec::new();
+    let mut taken = 0;
+    for i in 0..40 {
+        if i % 10 == 0 {
+            sessions.push(Client::connect(&relay.ws_url("/ws")).await);
+        }
+        let s = &sessions[sessions.len() - 1].session_id;
+        let (status, answer) = upload_from(
+            &relay,
+            s,
+            &["203.0.113.1"],
+            "a.txt",
+            "text/plain",
+            file.clone(),
+        )
+        .await;
+        match status {
+            201 => taken += 1,
+            429 => assert_eq!(answer["code"], "rate_limited", "{answer}"),
+            other => panic!("{other}: {answer}"),
+        }
+    }
+    assert!(
+        taken * 190 * 1024 <= 512 * 1024,
+        "{taken} files: at most a quarter"
+    );
+    // Another address still gets in.
+    let other = Client::connect(&relay.ws_url("/ws")).await;
+    let (status, answer) = upload_from(
+        &relay,
+        &other.session_id,
+        &["198.51.100.2"],
+        "b.txt",
+        "text/plain",
+        file.clone(),
+    )
+    .await;
+    assert_eq!(status, 201, "{answer}");
+    relay.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_client_cannot_pick_its_address_with_a_forwarded_for_line_of_its_own() {
+    // The client sends `X-Forwarded-For: <anything>`; the proxy (HAProxy)
+    // appends a line of its own with the address it saw.
+    let n8n = StandIn::start().await.expect("stand-in");
+    let dir = scratch();
+    let mut config = with_uploads(&n8n.url("/webhook/e1/chat"), &dir);
+    config.serve.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
+    config.uploads.max_uploads_per_ip = 2;
+    let relay = Relay::start(config).await;
+    let client = Client::connect(&relay.ws_url("/ws")).await;
+    let s = client.session_id.clone();
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        let invented = format!("192.0.2.{i}");
+        let (status, _) = upload_from(
+            &relay,
+            &s,
+            &[&invented, "203.0.113.7"],
+            "a.png",
+            "image/png",
+            PNG.to_vec(),
+        )
+        .await;
+        statuses.push(status);
+    }
+    assert_eq!(statuses, [201, 201, 429, 429], "counted as 203.0.113.7");
+    relay.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_stalled_upload_gives_back_its_reservation() {
+    let n8n = StandIn::start().await.expect("stand-in");
+    let dir = scratch();
+    let mut config = with_uploads(&n8n.url("/webhook/e1/chat"), &dir);
+    config.uploads.upload_stall_timeout = Duration::from_secs(1);
+    let relay = Relay::start(config).await;
+    let client = Client::connect(&relay.ws_url("/ws")).await;
+    // A byte every 50 ms (progress: not stalled) until the relay is seen
+    // holding them, then nothing (the sender is kept open).
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+    let body = reqwest::Body::wrap_stream(tokio_stream_of(rx));
+    let request = reqwest::Client::new()
+        .post(relay.http_url("/api/uploads"))
+        .header("x-chat-session", client.session_id.clone())
+        .header("content-type", "text/plain")
+        .body(body)
+        .send();
+    let sent = tokio::spawn(request);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let feeding = stop.clone();
+    let feeder = tokio::spawn(async move {
+        while !feeding.is_cancelled() {
+            // Never waits: the relay may stop reading at any time.
+            let _ = tx.try_send(Ok(vec![b'a']));
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tx // kept open: the body neither ends nor breaks
+    });
+    relay
+        .wait_health("bytes reserved", |h| {
+            h["uploads"]["bytes"].as_u64().unwrap_or(0) > 0
+        })
+        .await;
+    stop.cancel();
+    let tx = feeder.await.expect("feeder");
+    let health = relay
+        .wait_health("the reservation given back", |h| {
+            h["uploads"]["bytes"] == 0 && h["uploads"]["files"] == 0
+        })
+        .await;
+    assert_eq!(health["uploads"]["files"], 0);
+    wait_left_in(&dir, 0).await; // its file is deleted
+                                 // The client is told, when it is still listening.
+    if let Ok(Ok(Ok(response))) = tokio::time::timeout(Duration::from_secs(5), sent).await {
+        assert_eq!(response.status(), 408);
+    }
+    drop(tx);
+    relay.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A stream of what arrives on `rx`.
+fn tokio_stream_of(
+    mut rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
+) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+#[tokio::test]
+async fn a_gone_sessions_uploads_are_released_when_its_answers_would_be() {
+    let n8n = StandIn::start().await.expect("stand-in");
+    let dir = scratch();
+    let mut config = with_uploads(&n8n.url("/webhook/e1/chat"), &dir);
+    config.retention.retain_for = Duration::from_millis(500);
+    let relay = Relay::start(config).await;
+    let stays = Client::connect(&relay.ws_url("/ws")).await;
+    let goes = Client::connect(&relay.ws_url("/ws")).await;
+    for c in [&stays, &goes] {
+        let (status, _) = upload(&relay, &c.session_id, "a.png", "image/png", PNG.to_vec()).await;
+        assert_eq!(status, 201);
+    }
+    drop(goes);
+    // --upload-retention is 30 minutes: only the session's absence frees it.
+    relay
+        .wait_health("the gone session's upload released", |h| {
+            h["uploads"]["files"] == 1
+        })
+        .await;
+    // (The file itself is deleted off the runtime's threads, just after.)
+    wait_left_in(&dir, 1).await;
+    relay.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_world_writable_upload_dir_is_refused_and_a_planted_default_is_not_used() {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = scratch();
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+        let config = with_uploads("http://127.0.0.1:9/webhook/x", &dir);
+        let refused = server::AppState::new(config).map(|_| ());
+        let message = refused.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            message.contains("--upload-dir") && message.contains("other users may write to it"),
+            "{message}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        // Another user plants the old predictable default, writable by all.
+        let planted =
+            std::env::temp_dir().join(format!("n8n-chat-relay-uploads-{}", std::process::id()));
+        std::fs::create_dir_all(&planted).expect("planted");
+        std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+        let n8n = StandIn::start().await.expect("stand-in");
+        let mut config = config_for(&n8n.url("/webhook/e1/chat"));
+        config.uploads.allow_file_uploads = true;
+        let relay = Relay::start(config).await;
+        let client = Client::connect(&relay.ws_url("/ws")).await;
+        let (status, _) = upload(
+            &relay,
+            &client.session_id,
+            "a.png",
+            "image/png",
+            PNG.to_vec(),
+        )
+        .await;
+        assert_eq!(status, 201);
+        assert_eq!(
+            left_in(&planted),
+            0,
+            "nothing goes into the planted directory"
+        );
+        relay.stop().await;
+        let _ = std::fs::remove_dir_all(&planted);
+    }
 }

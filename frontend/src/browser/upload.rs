@@ -1,7 +1,8 @@
 //! Sending one file to the relay (`POST /api/uploads`) with an
 //! `XMLHttpRequest` — the one browser API that reports upload progress.
-//! The file's bytes go as the body; its type and (percent-encoded) name as
-//! headers.
+//! The file's bytes go as the body; its type, (percent-encoded) name and
+//! conversation (`X-Chat-Session`: the session id is a credential, kept
+//! out of the URL) as headers.
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -31,10 +32,12 @@ struct Refusal {
     error: String,
 }
 
-/// Uploads `file` to `url` (see [`crate::model::settings::upload_url`]);
-/// `on_progress` gets 0–100 as bytes go out.
+/// Uploads `file` of `session` to `url` (see
+/// [`crate::model::settings::upload_url`]); `on_progress` gets 0–100 as
+/// bytes go out.
 pub async fn upload(
     url: &str,
+    session: &str,
     file: &web_sys::File,
     on_progress: impl Fn(u8) + 'static,
 ) -> Result<shared::Uploaded, UploadError> {
@@ -55,6 +58,7 @@ pub async fn upload(
         },
     )?;
     set("X-File-Name", &name)?;
+    set("X-Chat-Session", session)?;
     let progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |e: ProgressEvent| {
         if e.length_computable() && e.total() > 0.0 {
             on_progress((e.loaded() / e.total() * 100.0).clamp(0.0, 100.0) as u8);
@@ -90,7 +94,9 @@ pub async fn upload(
     });
     // The relay does not see this conversation connected (yet): the socket
     // is reconnecting. Not the file's fault — try again when it is back.
-    if refusal.code == "invalid_session" {
+    // Likewise a body the relay stopped waiting for (`upload_stalled`):
+    // the link stalled, not the file.
+    if refusal.code == "invalid_session" || refusal.code == "upload_stalled" {
         return Err(UploadError::Network);
     }
     Err(UploadError::Refused {

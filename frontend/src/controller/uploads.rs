@@ -118,12 +118,12 @@ impl Chat {
             };
             self.uploading.set(true);
             self.view.progress.set(Some((id.clone(), 0)));
-            let url = settings::upload_url(&self.base_url.borrow(), &session);
+            let url = settings::upload_url(&self.base_url.borrow());
             let me = self.me.clone();
             let progress = self.view.progress;
             leptos::task::spawn_local(async move {
                 let shown = id.clone();
-                let result = upload(&url, &file, move |percent| {
+                let result = upload(&url, &session, &file, move |percent| {
                     let _ = progress.try_set(Some((shown.clone(), percent)));
                 })
                 .await;

@@ -93,8 +93,9 @@ pub fn relay_url(configured: Option<&str>, protocol: &str, host: &str) -> String
 
 /// Where files go for the relay at WebSocket URL `ws_url`: the same host,
 /// over HTTP(S), `/api/uploads` beside its `/ws` (so a relay behind a path
-/// prefix keeps it), for `session`.
-pub fn upload_url(ws_url: &str, session: &str) -> String {
+/// prefix keeps it). The session goes in the `X-Chat-Session` header, not
+/// the URL: it is the conversation's credential, and URLs end up in logs.
+pub fn upload_url(ws_url: &str) -> String {
     let (scheme, rest) = match ws_url.split_once("://") {
         Some(("wss", rest)) => ("https", rest),
         Some((_, rest)) => ("http", rest),
@@ -108,7 +109,7 @@ pub fn upload_url(ws_url: &str, session: &str) -> String {
     } else {
         format!("/{prefix}")
     };
-    format!("{scheme}://{host}{prefix}/api/uploads?session={session}")
+    format!("{scheme}://{host}{prefix}/api/uploads")
 }
 
 /// What to do with the session id a `connection` frame offers.
@@ -201,16 +202,16 @@ mod tests {
     #[test]
     fn uploads_go_beside_the_websocket() {
         assert_eq!(
-            upload_url("ws://127.0.0.1:3000/ws", "s1"),
-            "http://127.0.0.1:3000/api/uploads?session=s1"
+            upload_url("ws://127.0.0.1:3000/ws"),
+            "http://127.0.0.1:3000/api/uploads"
         );
         assert_eq!(
-            upload_url("wss://chat.example/team/ws?x=1", "s1"),
-            "https://chat.example/team/api/uploads?session=s1"
+            upload_url("wss://chat.example/team/ws?x=1"),
+            "https://chat.example/team/api/uploads"
         );
         assert_eq!(
-            upload_url("wss://chat.example", "s1"),
-            "https://chat.example/api/uploads?session=s1"
+            upload_url("wss://chat.example"),
+            "https://chat.example/api/uploads"
         );
     }
 

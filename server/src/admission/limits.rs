@@ -2,8 +2,8 @@
 //! how often one IP may open a new connection.
 //!
 //! The client IP is the TCP peer, or — only when the peer is one of the
-//! `--trusted-proxy` addresses — the last address in `X-Forwarded-For`
-//! (what the proxy itself saw). A header from anyone else is ignored, so a
+//! `--trusted-proxy` addresses — the last address of the last
+//! `X-Forwarded-For` line (what the proxy itself saw). A header from anyone else is ignored, so a
 //! client cannot dodge the per-IP limit by inventing one.
 //!
 //! IPv6 clients are counted by their /64 network: one subscriber usually
@@ -159,16 +159,28 @@ impl ConnectionLimits {
     }
 
     /// The client's IP: the peer, or the proxy's view for trusted proxies.
+    ///
+    /// From a trusted proxy, the address that proxy itself added: the
+    /// **last** entry of the **last** `X-Forwarded-For` line. A proxy
+    /// appends its own line when the request already carried one (HAProxy
+    /// does), so every earlier line and entry is whatever the client chose
+    /// to send; taking the first would let it pick its address and dodge
+    /// every per-address limit. A last entry that is not an address means
+    /// the peer (the proxy) is counted.
     pub fn client_ip(
         &self,
         peer: Option<SocketAddr>,
-        forwarded_for: Option<&str>,
+        headers: &axum::http::HeaderMap,
     ) -> Option<IpAddr> {
         let peer = peer?.ip();
         if !self.trusted.contains(&peer) {
             return Some(peer);
         }
-        forwarded_for
+        headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
+            .and_then(|v| v.to_str().ok())
             .and_then(|v| v.rsplit(',').next())
             .and_then(|last| last.trim().parse().ok())
             .or(Some(peer))
@@ -295,23 +307,62 @@ mod tests {
         assert!(tracked <= 100, "bounded: {tracked}");
     }
 
+    fn forwarded(lines: &[&str]) -> axum::http::HeaderMap {
+        let mut headers = axum::http::HeaderMap::new();
+        for line in lines {
+            headers.append(
+                "x-forwarded-for",
+                axum::http::HeaderValue::from_str(line).expect("value"),
+            );
+        }
+        headers
+    }
+
     #[test]
     fn forwarded_for_counts_only_from_trusted_proxies() {
         let limits = ConnectionLimits::new(10, 10, vec![ip("127.0.0.1")], 1000);
         let proxy: SocketAddr = "127.0.0.1:5000".parse().expect("addr");
         let other: SocketAddr = "192.0.2.7:5000".parse().expect("addr");
         assert_eq!(
-            limits.client_ip(Some(proxy), Some("203.0.113.9, 198.51.100.4")),
+            limits.client_ip(Some(proxy), &forwarded(&["203.0.113.9, 198.51.100.4"])),
             Some(ip("198.51.100.4"))
         );
-        assert_eq!(limits.client_ip(Some(proxy), None), Some(ip("127.0.0.1")));
         assert_eq!(
-            limits.client_ip(Some(proxy), Some("garbage")),
+            limits.client_ip(Some(proxy), &forwarded(&[])),
             Some(ip("127.0.0.1"))
         );
         assert_eq!(
-            limits.client_ip(Some(other), Some("198.51.100.4")),
+            limits.client_ip(Some(proxy), &forwarded(&["garbage"])),
+            Some(ip("127.0.0.1"))
+        );
+        assert_eq!(
+            limits.client_ip(Some(other), &forwarded(&["198.51.100.4"])),
             Some(ip("192.0.2.7"))
+        );
+    }
+
+    #[test]
+    fn the_proxys_own_line_counts_not_a_line_the_client_sent() {
+        // The client sent `X-Forwarded-For: 203.0.113.66`; the proxy
+        // (HAProxy) appended a line of its own with what it saw.
+        let limits = ConnectionLimits::new(10, 10, vec![ip("127.0.0.1")], 1000);
+        let proxy: SocketAddr = "127.0.0.1:5000".parse().expect("addr");
+        assert_eq!(
+            limits.client_ip(Some(proxy), &forwarded(&["203.0.113.66", "198.51.100.4"])),
+            Some(ip("198.51.100.4"))
+        );
+        assert_eq!(
+            limits.client_ip(
+                Some(proxy),
+                &forwarded(&["203.0.113.66, 203.0.113.67", "10.1.1.1, 198.51.100.4"])
+            ),
+            Some(ip("198.51.100.4"))
+        );
+        // A last line that is not an address: the proxy itself is counted,
+        // never an earlier line.
+        assert_eq!(
+            limits.client_ip(Some(proxy), &forwarded(&["203.0.113.66", "unknown"])),
+            Some(ip("127.0.0.1"))
         );
     }
 }

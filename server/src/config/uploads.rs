@@ -37,13 +37,44 @@ pub struct UploadFlags {
     #[arg(long, env = "RELAY_MAX_STORED_UPLOAD_BYTES", default_value_t = 256 * 1024 * 1024)]
     pub max_stored_upload_bytes: u64,
 
+    /// Uploads kept at once (files, under way or stored), all sessions
+    /// together: each is a file on disk and an entry in memory, so their
+    /// number is bounded as well as their bytes (more → `507`).
+    #[arg(long, env = "RELAY_MAX_STORED_UPLOADS", default_value_t = 2000)]
+    pub max_stored_uploads: usize,
+
+    /// Uploads one client address (an IPv6 /64) may hold at once, all its
+    /// sessions together: sessions cost nothing to open, so the per-session
+    /// bound alone does not stop one address (more → `429`).
+    #[arg(long, env = "RELAY_MAX_UPLOADS_PER_IP", default_value_t = 200)]
+    pub max_uploads_per_ip: usize,
+
+    /// Bytes of uploads one client address may hold at once. Default: a
+    /// quarter of `--max-stored-upload-bytes`, so one address can never
+    /// fill the store for everyone (more → `429`).
+    #[arg(long, env = "RELAY_MAX_UPLOAD_BYTES_PER_IP")]
+    pub max_upload_bytes_per_ip: Option<u64>,
+
+    /// Uploads one client address may start per minute (a burst of this
+    /// many, then this rate; more → `429`).
+    #[arg(long, env = "RELAY_UPLOADS_PER_MINUTE_PER_IP", default_value_t = 120)]
+    pub uploads_per_minute_per_ip: u32,
+
+    /// An upload whose body stops arriving for this long is ended and its
+    /// place, reserved bytes and file given back (`408`).
+    #[arg(long, env = "RELAY_UPLOAD_STALL_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub upload_stall_timeout: Duration,
+
     /// How long an upload is kept when its message is not answered (an
-    /// answered message's files are deleted at once).
+    /// answered message's files are deleted at once; a session that has
+    /// been gone for `--retain-for` loses its unsent uploads sooner).
     #[arg(long, env = "RELAY_UPLOAD_RETENTION", default_value = "30m", value_parser = humantime::parse_duration)]
     pub upload_retention: Duration,
 
     /// Where uploads wait on disk (a directory of the relay's own; emptied
-    /// at start and stop). Default: a directory in the system's temp dir.
+    /// at start and stop; refused if other users may write to it).
+    /// Default: a fresh private directory with a random name in the
+    /// system's temp dir.
     #[arg(long, env = "RELAY_UPLOAD_DIR")]
     pub upload_dir: Option<PathBuf>,
 }

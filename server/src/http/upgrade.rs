@@ -53,11 +53,7 @@ pub async fn upgrade(state: AppState, request: Request<Body>) -> Response {
         .extensions
         .get::<ConnectInfo<std::net::SocketAddr>>()
         .map(|ConnectInfo(addr)| *addr);
-    let forwarded = parts
-        .headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok());
-    let client_ip = state.limits().client_ip(addr, forwarded);
+    let client_ip = state.limits().client_ip(addr, &parts.headers);
     let admission = match state.limits().admit(client_ip) {
         Ok(admission) => admission,
         Err(refusal) => {

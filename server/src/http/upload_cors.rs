@@ -38,7 +38,7 @@ pub async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Res
     );
     h.insert(
         header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("content-type, x-file-name"),
+        HeaderValue::from_static("content-type, x-file-name, x-chat-session"),
     );
     h.insert(
         header::ACCESS_CONTROL_MAX_AGE,

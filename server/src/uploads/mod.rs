@@ -14,10 +14,15 @@
 pub mod sniff;
 pub mod store;
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
 
 use shared::{ErrorCode, FileRef, UploadRules};
 
+use crate::admission::limits::MAX_TRACKED_IPS;
+use crate::admission::rate::TokenBucket;
 use crate::config::UploadFlags;
 use store::{Bounds, Stored, UploadStore};
 
@@ -26,6 +31,12 @@ use store::{Bounds, Stored, UploadStore};
 pub struct Uploads {
     store: UploadStore,
     rules: UploadRules,
+    /// Uploads started per client address (`--uploads-per-minute-per-ip`),
+    /// for a bounded number of addresses, the least recently seen
+    /// forgotten first (as for the upgrade rate).
+    rate: Mutex<lru::LruCache<IpAddr, TokenBucket>>,
+    per_minute: u32,
+    stall_timeout: Duration,
 }
 
 /// Why a message's files cannot be used.
@@ -83,31 +94,50 @@ impl Uploads {
         if !flags.allow_file_uploads {
             return Ok(None);
         }
-        let dir = flags.upload_dir.clone().unwrap_or_else(|| {
-            std::env::temp_dir().join(format!("n8n-chat-relay-uploads-{}", std::process::id()))
-        });
-        if let Some(static_dir) = static_dir.filter(|page| is_inside(&dir, page)) {
-            return Err(std::io::Error::new(
+        let inside = |dir: &Path| match static_dir.filter(|page| is_inside(dir, page)) {
+            Some(static_dir) => Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
                 format!(
                     "--upload-dir {} is inside --static-dir {}: uploaded files would be served",
                     dir.display(),
                     static_dir.display()
                 ),
-            ));
+            )),
+            None => Ok(()),
+        };
+        if let Some(dir) = &flags.upload_dir {
+            inside(dir)?;
         }
         let max_files = flags.max_files_per_message.max(1);
+        let max_total = flags.max_stored_upload_bytes;
         let store = UploadStore::open(
-            dir,
+            flags.upload_dir.clone(),
             Bounds {
                 max_file: flags.max_upload_bytes,
-                max_total: flags.max_stored_upload_bytes,
+                max_total,
+                max_files: flags.max_stored_uploads.max(1),
                 // A message's files, twice over: one message being sent
                 // while the next is being prepared.
                 max_per_session: 2 * max_files as usize,
+                max_files_per_address: flags.max_uploads_per_ip.max(1),
+                max_bytes_per_address: flags
+                    .max_upload_bytes_per_ip
+                    .unwrap_or(max_total / 4)
+                    .min(max_total),
                 retention: flags.upload_retention,
             },
         )?;
+        // The directory made for this run (the temp dir could be the page's).
+        inside(store.dir())?;
+        let share = store.bounds().max_bytes_per_address;
+        if share < flags.max_upload_bytes {
+            tracing::warn!(
+                "--max-upload-bytes-per-ip ({share}) is below --max-upload-bytes ({}): one address can never upload a file that large",
+                flags.max_upload_bytes
+            );
+        }
+        let tracked =
+            std::num::NonZeroUsize::new(MAX_TRACKED_IPS).unwrap_or(std::num::NonZeroUsize::MIN);
         Ok(Some(Uploads {
             store,
             rules: UploadRules {
@@ -115,7 +145,25 @@ impl Uploads {
                 max_bytes: flags.max_upload_bytes,
                 max_files,
             },
+            rate: Mutex::new(lru::LruCache::new(tracked)),
+            per_minute: flags.uploads_per_minute_per_ip.max(1),
+            stall_timeout: flags.upload_stall_timeout,
         }))
+    }
+
+    /// Whether client `address` (its key) may start another upload now
+    /// (`--uploads-per-minute-per-ip`).
+    pub fn admit(&self, address: IpAddr) -> bool {
+        let mut map = self.rate.lock().unwrap_or_else(|p| p.into_inner());
+        let rate = f64::from(self.per_minute) / 60.0;
+        map.get_or_insert_mut(address, || TokenBucket::new(self.per_minute, rate))
+            .take()
+            .is_ok()
+    }
+
+    /// How long an upload's body may stop arriving before it is ended.
+    pub fn stall_timeout(&self) -> Duration {
+        self.stall_timeout
     }
 
     /// What the page is told (`/config.json`).
@@ -158,20 +206,23 @@ impl Uploads {
     }
 }
 
-/// Deletes expired uploads every few seconds (a tenth of the retention,
-/// between 1 s and 60 s) until aborted.
-pub async fn sweep_periodically(uploads: &Uploads) {
-    let period = (uploads.store().bounds().retention / 10).clamp(
-        std::time::Duration::from_secs(1),
-        std::time::Duration::from_secs(60),
-    );
+/// Deletes expired uploads, and those of sessions gone for `retain_for`
+/// (`connected` says which are here), every few seconds (a tenth of the
+/// shorter of the two, between 1 s and 60 s) until aborted.
+pub async fn sweep_periodically(
+    uploads: &Uploads,
+    connected: impl Fn(&str) -> bool,
+    retain_for: Duration,
+) {
+    let period = (uploads.store().bounds().retention.min(retain_for) / 10)
+        .clamp(Duration::from_secs(1), Duration::from_secs(60));
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let n = uploads.store().sweep();
+        let n = uploads.store().sweep(&connected, retain_for).await;
         if n > 0 {
-            tracing::debug!("deleted {n} expired upload(s)");
+            tracing::debug!("deleted {n} expired or abandoned upload(s)");
         }
     }
 }

@@ -22,28 +22,47 @@ pub enum Kind {
     Unknown,
 }
 
-/// (signature, offset, MIME type).
-const SIGNATURES: &[(&[u8], usize, &str)] = &[
-    (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
-    (b"\xff\xd8\xff", 0, "image/jpeg"),
-    (b"GIF87a", 0, "image/gif"),
-    (b"GIF89a", 0, "image/gif"),
-    (b"WEBP", 8, "image/webp"),
-    (b"%PDF-", 0, "application/pdf"),
-    (b"PK\x03\x04", 0, "application/zip"),
-    (b"OggS", 0, "audio/ogg"),
-    (b"WAVE", 8, "audio/wav"),
-    (b"ID3", 0, "audio/mpeg"),
-    (b"fLaC", 0, "audio/flac"),
-    (b"\x1aE\xdf\xa3", 0, "video/webm"),
-    (b"ftyp", 4, "video/mp4"),
+/// Bytes at an offset.
+type Part = (usize, &'static [u8]);
+
+/// (parts, MIME type): a file is of the type when **every** part — bytes
+/// at an offset — is there. RIFF containers (WEBP, WAVE) need both the
+/// `RIFF` at 0 and their form type at 8: the form type alone is four
+/// bytes anything can carry at offset 8.
+///
+/// An explicit table rather than the `infer` crate's matchers: `infer`
+/// 0.22's `is_webp` checks only the bytes at 8 (the very gap closed
+/// here), its `is_pdf` finds `%PDF` anywhere in the first KiB (a text
+/// file that mentions it would be taken for a PDF and refused as text),
+/// and its `is_gif` and `is_png` look at three and four bytes. The few
+/// formats the relay recognises are fixed by their specifications.
+const SIGNATURES: &[(&[Part], &str)] = &[
+    (&[(0, b"\x89PNG\r\n\x1a\n")], "image/png"),
+    (&[(0, b"\xff\xd8\xff")], "image/jpeg"),
+    (&[(0, b"GIF87a")], "image/gif"),
+    (&[(0, b"GIF89a")], "image/gif"),
+    (&[(0, b"RIFF"), (8, b"WEBP")], "image/webp"),
+    (&[(0, b"%PDF-")], "application/pdf"),
+    (&[(0, b"PK\x03\x04")], "application/zip"),
+    (&[(0, b"OggS")], "audio/ogg"),
+    (&[(0, b"RIFF"), (8, b"WAVE")], "audio/wav"),
+    (&[(0, b"ID3")], "audio/mpeg"),
+    (&[(0, b"fLaC")], "audio/flac"),
+    (&[(0, b"\x1aE\xdf\xa3")], "video/webm"),
+    (&[(4, b"ftyp")], "video/mp4"),
 ];
+
+/// Whether `head` has `bytes` at `offset`.
+fn has(head: &[u8], offset: usize, bytes: &[u8]) -> bool {
+    head.get(offset..offset + bytes.len()) == Some(bytes)
+}
 
 /// What `head` (the first bytes of a file, up to a few KiB) looks like.
 pub fn kind(head: &[u8]) -> Kind {
-    for (signature, offset, mime) in SIGNATURES {
-        if head.len() >= offset + signature.len()
-            && &head[*offset..offset + signature.len()] == *signature
+    for (parts, mime) in SIGNATURES {
+        if parts
+            .iter()
+            .all(|(offset, bytes)| has(head, *offset, bytes))
         {
             return Kind::Known(mime);
         }
@@ -257,6 +276,35 @@ mod tests {
             ),
             "unknown bytes are not taken on trust"
         );
+    }
+
+    #[test]
+    fn riff_formats_need_riff_at_the_start() {
+        let webp = b"RIFF\x24\0\0\0WEBPVP8 ";
+        let wave = b"RIFF\x24\0\0\0WAVEfmt ";
+        assert_eq!(kind(webp), Kind::Known("image/webp"));
+        assert_eq!(kind(wave), Kind::Known("audio/wav"));
+        assert_eq!(check("image/webp", webp, ALLOWED), Ok("image/webp".into()));
+        // The form type at 8 without `RIFF` at 0: not a WEBP, not a WAVE.
+        for fake in [
+            &b"<svg/>\0\0WEBPxxxx"[..],
+            b"<html>  WAVEfmt ",
+            b"\0\0\0\0\0\0\0\0WEBP",
+        ] {
+            assert_ne!(kind(fake), Kind::Known("image/webp"), "{fake:?}");
+            assert_ne!(kind(fake), Kind::Known("audio/wav"), "{fake:?}");
+            assert!(
+                matches!(
+                    check("image/webp", fake, "*"),
+                    Err(Refused::Mismatch { .. })
+                ),
+                "{fake:?}"
+            );
+            assert!(
+                matches!(check("audio/wav", fake, "*"), Err(Refused::Mismatch { .. })),
+                "{fake:?}"
+            );
+        }
     }
 
     #[test]
