@@ -124,7 +124,10 @@ mod tests {
         // This relay has the file (the page uploaded it here after the
         // relay it first used crashed).
         let uploads = state.uploads().expect("uploads on");
-        let mut pending = uploads.store().begin("s").expect("room");
+        let mut pending = uploads
+            .store()
+            .begin("s", std::net::Ipv4Addr::LOCALHOST.into())
+            .expect("room");
         std::fs::write(pending.path(), b"hello").expect("write");
         pending.reserve(5).expect("room");
         let stored = pending.finish("a.txt".into(), "text/plain".into());
