@@ -246,7 +246,7 @@ impl Executions {
             .map(|m| format!(",{m}"))
             .unwrap_or_default();
         let body = format!("{{\"executionStarted\":true,\"executionId\":\"{id}\"{extra}}}");
-        crate::n8n::with_length(&crate::fixtures::head_of(STARTED), body.len()) + &body
+        crate::fixtures::with_length(crate::fixtures::head(STARTED), body.len()) + &body
     }
 
     /// How execution `id` ended (or that it runs).

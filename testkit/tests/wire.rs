@@ -266,6 +266,20 @@ async fn headers_are_recorded_lower_case() {
     assert!(r.parts.is_empty());
 }
 
+/// Garbage instead of a request line: the connection is closed, nothing
+/// is recorded.
+#[tokio::test]
+async fn garbage_closes_the_connection() {
+    let n8n = StandIn::start().await.expect("stand-in");
+    let mut stream = TcpStream::connect(n8n.addr()).await.expect("connect");
+    stream
+        .write_all(b"\x00\x01 not http\r\n\r\n")
+        .await
+        .expect("send");
+    assert!(read_to_close(&mut stream).await.is_empty());
+    assert_eq!(n8n.calls(), 0);
+}
+
 /// The captured widget uploads, sent byte for byte: the stand-in sees the
 /// parts and the `$json` a real n8n saw.
 #[tokio::test]
