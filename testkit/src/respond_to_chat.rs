@@ -1,7 +1,6 @@
 //! The stand-in's "Respond to Chat" side: a Chat Trigger answering *Using
 //! Response Nodes*, its `/chat` WebSocket, and the approval links — as n8n
-//! 2.8.4 does them (`../shared/n8n/respond-to-chat/`, rules 1–10 of its
-//! README):
+//! 2.8.4 does them (rules 1–10 of `fixtures/respond-to-chat/README.md`):
 //!
 //! - the POST answers `{"executionStarted":true,"executionId":"<n>"}` at
 //!   once (sequential ids, captured headers);
