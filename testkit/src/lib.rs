@@ -8,7 +8,9 @@
 //! | `n8n/request.rs` | reading one HTTP request off the socket (`httparse`) |
 //! | `n8n/connection.rs` | one keep-alive connection: which request goes where |
 //! | `n8n/answer.rs`, `n8n/stream.rs` | the bytes of each answer mode, whole or streamed |
-//! | [`respond_to_chat`] | its Chat Trigger "Using Response Nodes": the `/chat` WebSocket of a running execution and the approval links |
+//! | [`respond_to_chat`] | its Chat Trigger "Using Response Nodes": the executions and what tests ask of them |
+//! | `respond_to_chat/socket.rs` | n8n's `/chat` WebSocket of a running execution, one Chat node per poll |
+//! | `respond_to_chat/links.rs` | the signed approval links and n8n's pages for them |
 //! | [`multipart`] | file uploads: reading `multipart/form-data` (`multer`) and what a workflow sees of it |
 //! | [`fixtures`] | the captured bytes themselves |
 
