@@ -1,5 +1,5 @@
 //! "Respond to Chat" runs held by the relay, against the stand-in n8n that
-//! reproduces n8n 2.8.4's `/chat` socket (`../shared/n8n/respond-to-chat/`),
+//! reproduces n8n 2.8.4's `/chat` socket (`testkit/fixtures/respond-to-chat/`),
 //! at a fast pace; and a session's messages one at a time.
 
 mod support;

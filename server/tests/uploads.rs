@@ -1,6 +1,6 @@
 //! Files attached to messages: uploaded over HTTP, checked, kept bounded,
 //! and sent to n8n as its Chat Trigger takes them — byte for byte the
-//! captured multipart of a real n8n 2.8.4's widget (`../shared/n8n/uploads/`).
+//! captured multipart of a real n8n 2.8.4's widget (`testkit/fixtures/uploads/`).
 
 mod support;
 

@@ -3,10 +3,39 @@
 /// Header block (up to and including the blank line) of a captured
 /// response file whose first bytes are the status line.
 pub fn head_of(capture: &str) -> String {
+    head(capture).to_owned()
+}
+
+/// [`head_of`] without a copy, for the stand-in's answers.
+pub(crate) fn head(capture: &str) -> &str {
     match capture.find("\r\n\r\n") {
-        Some(end) => capture[..end + 4].to_owned(),
-        None => capture.to_owned(),
+        Some(end) => &capture[..end + 4],
+        None => capture,
     }
+}
+
+/// Appends a captured head to `out` with its `Content-Length` set to
+/// `length` (n8n's own value would be wrong for any other body); a head
+/// without one (chunked) as it is.
+pub(crate) fn put_head(out: &mut Vec<u8>, head: &str, length: usize) {
+    use std::io::Write as _;
+    let Some(at) = head.find("\nContent-Length:") else {
+        out.extend_from_slice(head.as_bytes());
+        return;
+    };
+    let line = at + 1;
+    let line_end = head[line..].find('\r').map_or(head.len(), |e| line + e);
+    out.extend_from_slice(&head.as_bytes()[..line]);
+    // Writing to a Vec cannot fail.
+    let _ = write!(out, "Content-Length: {length}");
+    out.extend_from_slice(&head.as_bytes()[line_end..]);
+}
+
+/// [`put_head`] as a string.
+pub(crate) fn with_length(head: &str, length: usize) -> String {
+    let mut out = Vec::with_capacity(head.len());
+    put_head(&mut out, head, length);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The Webhook node / Chat Trigger answer with a Respond node (a-echo.txt).
@@ -64,14 +93,11 @@ pub fn upload_capture(name: &str) -> Option<(Vec<crate::multipart::FormPart>, se
         ),
         _ => return None,
     };
-    let head_end = raw.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
-    let head = String::from_utf8_lossy(&raw[..head_end]);
-    let content_type = head
-        .lines()
-        .find_map(|l| l.strip_prefix("Content-Type: "))?
-        .trim();
-    let boundary = crate::multipart::boundary(content_type)?;
-    let parts = crate::multipart::parse(&boundary, &raw[head_end..]);
+    // Read as the stand-in reads a request from its socket.
+    let crate::n8n::request::Parsed::Complete(request, _) = crate::n8n::request::parse(raw) else {
+        return None;
+    };
+    let parts = request.parts;
     let seen = serde_json::from_str(seen).ok()?;
     Some((parts, seen))
 }
@@ -94,6 +120,18 @@ mod tests {
             lines[0].starts_with(r#"{"type":"begin""#) && lines[5].starts_with(r#"{"type":"end""#)
         );
         assert!(head_of(ECHO).ends_with("Keep-Alive: timeout=5\r\n\r\n"));
+    }
+
+    #[test]
+    fn a_head_gets_the_real_length_and_keeps_every_other_byte() {
+        let echo = head(ECHO);
+        let changed = with_length(echo, 12345);
+        assert_eq!(
+            changed.replace("Content-Length: 12345\r\n", "Content-Length: 21\r\n"),
+            echo
+        );
+        let chunked = head(STREAM_CAPTURE);
+        assert_eq!(with_length(chunked, 7), chunked);
     }
 
     #[test]

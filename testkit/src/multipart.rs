@@ -1,6 +1,15 @@
-//! The stand-in's side of file uploads: reading `multipart/form-data` the
-//! way n8n's Chat Trigger does (`ChatTrigger.node.js` `handleFormData`), and
-//! the item a workflow then sees (`../shared/n8n/uploads/*.seen.json`).
+//! The stand-in's side of file uploads: reading `multipart/form-data` (with
+//! `multer`) into parts, in order, the way n8n's Chat Trigger receives them
+//! (`ChatTrigger.node.js` `handleFormData`); what a workflow then sees is
+//! [`n8n_view`] (rules in `fixtures/uploads/README.md`).
+
+mod view;
+
+use std::convert::Infallible;
+
+use futures_util::FutureExt;
+
+pub use view::{n8n_view, pretty_bytes};
 
 /// One part of a multipart body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,226 +26,87 @@ pub struct FormPart {
 
 /// The boundary of a `multipart/form-data` content type.
 pub fn boundary(content_type: &str) -> Option<String> {
-    if !content_type
-        .to_ascii_lowercase()
-        .starts_with("multipart/form-data")
-    {
-        return None;
-    }
-    content_type.split(';').find_map(|p| {
-        p.trim()
-            .strip_prefix("boundary=")
-            .map(|b| b.trim_matches('"').to_owned())
-    })
+    multer::parse_boundary(content_type).ok()
 }
 
-fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    haystack
-        .get(from..)?
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|i| i + from)
-}
-
-fn param(disposition: &str, key: &str) -> Option<String> {
-    disposition.split(';').find_map(|p| {
-        let p = p.trim();
-        p.strip_prefix(&format!("{key}="))
-            .map(|v| v.trim_matches('"').to_owned())
-    })
-}
-
-/// The parts of `body`, in order.
+/// The parts of `body`, in order; a malformed body yields the parts before
+/// the damage (n8n's formidable also keeps what it read).
 pub fn parse(boundary: &str, body: &[u8]) -> Vec<FormPart> {
-    let delimiter = format!("--{boundary}");
+    // multer reads a stream; this one is already in memory, so every poll
+    // is ready and the future completes on its first poll.
+    let whole =
+        futures_util::stream::iter([Ok::<_, Infallible>(bytes::Bytes::copy_from_slice(body))]);
     let mut parts = Vec::new();
-    let Some(mut at) = find(body, delimiter.as_bytes(), 0) else {
-        return parts;
-    };
-    loop {
-        at += delimiter.len();
-        if body.get(at..at + 2) == Some(b"--") {
-            return parts; // the closing delimiter
-        }
-        at += 2; // CRLF
-        let Some(head_end) = find(body, b"\r\n\r\n", at) else {
-            return parts;
-        };
-        let head = String::from_utf8_lossy(&body[at..head_end]).into_owned();
-        let content_start = head_end + 4;
-        let next_delimiter = format!("\r\n{delimiter}");
-        let Some(end) = find(body, next_delimiter.as_bytes(), content_start) else {
-            return parts;
-        };
-        let mut name = String::new();
-        let mut filename = None;
-        let mut content_type = None;
-        for line in head.split("\r\n") {
-            let Some((key, value)) = line.split_once(':') else {
-                continue;
-            };
-            match key.trim().to_ascii_lowercase().as_str() {
-                "content-disposition" => {
-                    name = param(value, "name").unwrap_or_default();
-                    filename = param(value, "filename");
-                }
-                "content-type" => content_type = Some(value.trim().to_owned()),
-                _ => {}
-            }
-        }
+    let read = read_parts(multer::Multipart::new(whole, boundary), &mut parts);
+    // `None` (still pending) cannot happen for an in-memory body; the
+    // parts read until then are kept either way.
+    let _ = read.now_or_never();
+    parts
+}
+
+async fn read_parts(
+    mut multipart: multer::Multipart<'_>,
+    parts: &mut Vec<FormPart>,
+) -> multer::Result<()> {
+    while let Some(field) = multipart.next_field().await? {
+        let name = field.name().unwrap_or_default().to_owned();
+        let filename = field.file_name().map(str::to_owned);
+        // The header as sent: multer's parsed `Mime` would normalise it.
+        let content_type = field
+            .headers()
+            .get("content-type")
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_owned());
+        let bytes = field.bytes().await?.to_vec();
         parts.push(FormPart {
             name,
             filename,
             content_type,
-            bytes: body[content_start..end].to_vec(),
+            bytes,
         });
-        at = end + 2;
     }
-}
-
-/// n8n's human-readable size: "463 B", "5.24 MB", "17.8 MB".
-pub fn pretty_bytes(n: u64) -> String {
-    if n < 1000 {
-        return format!("{n} B");
-    }
-    let units = ["kB", "MB", "GB", "TB"];
-    let mut value = n as f64;
-    let mut unit = "B";
-    for u in units {
-        if value < 1000.0 {
-            break;
-        }
-        value /= 1000.0;
-        unit = u;
-    }
-    // Three significant digits, trailing zeros dropped.
-    let digits = if value >= 100.0 {
-        0
-    } else if value >= 10.0 {
-        1
-    } else {
-        2
-    };
-    let text = format!("{value:.digits$}");
-    let text = if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.').to_owned()
-    } else {
-        text
-    };
-    format!("{text} {unit}")
-}
-
-fn file_type(mime: &str) -> Option<&'static str> {
-    let mime = mime.to_ascii_lowercase();
-    if mime.starts_with("application/json") {
-        Some("json")
-    } else if mime.starts_with("image/") {
-        Some("image")
-    } else if mime.starts_with("audio/") {
-        Some("audio")
-    } else if mime.starts_with("video/") {
-        Some("video")
-    } else if mime.starts_with("text/") {
-        Some("text")
-    } else if mime == "application/pdf" {
-        Some("pdf")
-    } else {
-        None
-    }
-}
-
-fn extension(mime: &str, filename: &str) -> String {
-    match mime.to_ascii_lowercase().as_str() {
-        "image/png" => "png".into(),
-        "image/jpeg" => "jpg".into(),
-        "application/pdf" => "pdf".into(),
-        "text/plain" => "txt".into(),
-        "application/zip" => "zip".into(),
-        _ => filename
-            .rsplit_once('.')
-            .map(|(_, e)| e.to_ascii_lowercase())
-            .unwrap_or_default(),
-    }
-}
-
-/// What the workflow sees: `$json` (text fields as strings in part order,
-/// then `files`) and the binary keys, per n8n's rules (one counter per part
-/// name, so only parts named `files` get `data0`, `data1`, …).
-pub fn n8n_view(parts: &[FormPart]) -> (serde_json::Value, Vec<String>) {
-    let mut json = serde_json::Map::new();
-    let mut files = Vec::new();
-    let mut binary_keys = Vec::new();
-    let mut per_name: std::collections::HashMap<&str, usize> = Default::default();
-    for part in parts {
-        match &part.filename {
-            None => {
-                json.insert(
-                    part.name.clone(),
-                    String::from_utf8_lossy(&part.bytes).into_owned().into(),
-                );
-            }
-            Some(filename) => {
-                let n = per_name.entry(part.name.as_str()).or_insert(0);
-                let key = format!("data{n}");
-                *n += 1;
-                let mime = part.content_type.clone().unwrap_or_default();
-                let mut file = serde_json::Map::new();
-                file.insert("fileName".into(), filename.clone().into());
-                file.insert(
-                    "fileSize".into(),
-                    pretty_bytes(part.bytes.len() as u64).into(),
-                );
-                if let Some(kind) = file_type(&mime) {
-                    file.insert("fileType".into(), kind.into());
-                }
-                file.insert("mimeType".into(), mime.clone().into());
-                file.insert("fileExtension".into(), extension(&mime, filename).into());
-                file.insert("binaryKey".into(), key.clone().into());
-                files.push(serde_json::Value::Object(file));
-                if !binary_keys.contains(&key) {
-                    binary_keys.push(key);
-                }
-            }
-        }
-    }
-    if !files.is_empty() {
-        json.insert("files".into(), files.into());
-    }
-    (serde_json::Value::Object(json), binary_keys)
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The stand-in sees what a real n8n 2.8.4 saw for the same bytes.
+    const BODY: &[u8] =
+        b"--XyZ\r\nContent-Disposition: form-data; name=\"chatInput\"\r\n\r\nh\xc3\xa9\r\n\
+--XyZ\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a b.txt\"\r\n\
+Content-Type: text/plain\r\n\r\nline 1\r\nline 2\r\n--XyZ--\r\n";
+
     #[test]
-    fn the_view_of_the_captured_uploads_is_n8ns() {
-        for name in ["01-one-png", "02-three-files", "03-three-files-streaming"] {
-            let (parts, seen) = crate::upload_capture(name).expect(name);
-            let (json, keys) = n8n_view(&parts);
-            assert_eq!(json, seen["json"], "{name}");
-            let expected: Vec<String> = seen["binaryKeys"]
-                .as_array()
-                .expect("keys")
-                .iter()
-                .map(|k| k.as_str().unwrap_or_default().to_owned())
-                .collect();
-            assert_eq!(keys, expected, "{name}");
-            // The bytes are byte-exact: their sha256 as n8n stored them.
-            for (i, part) in parts.iter().filter(|p| p.filename.is_some()).enumerate() {
-                let stored = &seen["binary"][format!("data{i}")];
-                assert_eq!(stored["bytes"], part.bytes.len(), "{name} data{i}");
-            }
-        }
+    fn parts_in_order_with_their_bytes() {
+        let parts = parse("XyZ", BODY);
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0].name, "chatInput");
+        assert_eq!(parts[0].bytes, "hé".as_bytes());
+        assert_eq!(parts[0].filename, None);
+        assert_eq!(parts[1].filename.as_deref(), Some("a b.txt"));
+        assert_eq!(parts[1].content_type.as_deref(), Some("text/plain"));
+        // A CRLF inside a file is content; only CRLF + delimiter ends it.
+        assert_eq!(parts[1].bytes, b"line 1\r\nline 2");
     }
 
     #[test]
-    fn sizes_as_n8n_writes_them() {
-        assert_eq!(pretty_bytes(463), "463 B");
-        assert_eq!(pretty_bytes(40), "40 B");
-        assert_eq!(pretty_bytes(5_242_880), "5.24 MB");
-        assert_eq!(pretty_bytes(17_825_792), "17.8 MB");
-        assert_eq!(pretty_bytes(1000), "1 kB");
+    fn a_cut_body_keeps_the_parts_before_the_cut() {
+        let cut = &BODY[..BODY.len() - 30];
+        let parts = parse("XyZ", cut);
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].name, "chatInput");
+    }
+
+    #[test]
+    fn boundaries_of_browsers_and_reqwest() {
+        assert_eq!(
+            boundary("multipart/form-data; boundary=----WebKitFormBoundaryN8n").as_deref(),
+            Some("----WebKitFormBoundaryN8n")
+        );
+        assert_eq!(
+            boundary("Multipart/Form-Data; boundary=\"a1-b2\"").as_deref(),
+            Some("a1-b2")
+        );
+        assert_eq!(boundary("application/json"), None);
     }
 }

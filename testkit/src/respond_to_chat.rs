@@ -1,7 +1,6 @@
 //! The stand-in's "Respond to Chat" side: a Chat Trigger answering *Using
 //! Response Nodes*, its `/chat` WebSocket, and the approval links — as n8n
-//! 2.8.4 does them (`../shared/n8n/respond-to-chat/`, rules 1–10 of its
-//! README):
+//! 2.8.4 does them (rules 1–10 of `fixtures/respond-to-chat/README.md`):
 //!
 //! - the POST answers `{"executionStarted":true,"executionId":"<n>"}` at
 //!   once (sequential ids, captured headers);
@@ -21,18 +20,17 @@
 //!   message; a failure drops the connection without a close frame;
 //! - a new socket for the execution re-sends the pending message at its
 //!   first poll; unknown executions get a text frame and close 1008.
+//!
+//! This file holds the executions and what tests ask of them; `socket.rs`
+//! serves the `/chat` WebSocket and runs the Chat nodes; `links.rs` answers
+//! the approval links.
+
+mod links;
+mod socket;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-use futures_util::{SinkExt, StreamExt};
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::WebSocketStream;
+use std::sync::Mutex;
+use std::time::Duration;
 
 /// One Chat node of a scripted workflow.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,49 +138,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// The captured POST answer (headers as n8n sent them).
 const STARTED: &str = include_str!("../fixtures/respond-to-chat/01-two-sends.post.response.raw");
-/// A browser clicked an approval link.
-const RECORDED: &str = include_str!(
-    "../fixtures/respond-to-chat/03-approval-buttons.get-approve-browser-ua.response.raw"
-);
-/// A bot (e.g. `curl`) fetched it: nothing happens.
-const BOT_FETCH: &str = include_str!(
-    "../fixtures/respond-to-chat/03-approval-buttons.get-approve-curl-ua.response.raw"
-);
-/// A wrong signature or `Host`.
-const INVALID: &str = include_str!(
-    "../fixtures/respond-to-chat/03-approval-buttons.get-approve-tampered-signature.response.raw"
-);
-/// The execution is over.
-const NOTHING_TO_DO: &str = include_str!(
-    "../fixtures/respond-to-chat/03-approval-buttons.get-approve-again-after-finish.response.raw"
-);
-
-/// The secret the links are signed with (n8n: the instance's HMAC secret).
-const SECRET: u64 = 0x6e38_6e5f_6869_7421;
-
-/// The signature of `host` + `path_and_query` (FNV-1a, keyed; n8n uses
-/// HMAC-SHA256, the stand-in only needs "changes with any byte").
-fn sign(host: &str, path_and_query: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ SECRET;
-    for b in host.bytes().chain(path_and_query.bytes()) {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}{:016x}", h.rotate_left(17) ^ SECRET)
-}
-
-/// Whether `user_agent` looks like a bot to n8n's `isbot` (a few of its
-/// patterns; none is "no User-Agent at all", which counts as a person).
-fn is_bot(user_agent: Option<&str>) -> bool {
-    user_agent.is_some_and(|ua| {
-        let ua = ua.to_ascii_lowercase();
-        [
-            "bot", "curl", "wget", "spider", "crawl", "preview", "python", "http",
-        ]
-        .iter()
-        .any(|p| ua.contains(p))
-    })
-}
 
 impl Executions {
     /// Sets how fast executions run.
@@ -246,7 +201,7 @@ impl Executions {
             .map(|m| format!(",{m}"))
             .unwrap_or_default();
         let body = format!("{{\"executionStarted\":true,\"executionId\":\"{id}\"{extra}}}");
-        crate::n8n::with_length(&crate::fixtures::head_of(STARTED), body.len()) + &body
+        crate::fixtures::with_length(crate::fixtures::head(STARTED), body.len()) + &body
     }
 
     /// How execution `id` ended (or that it runs).
@@ -282,266 +237,6 @@ impl Executions {
         ids
     }
 
-    /// Serves one `/chat` WebSocket (the upgrade request already read).
-    pub async fn serve_socket(self: Arc<Self>, mut stream: TcpStream, key: &str, query: &str) {
-        *lock(&self.chat_connections) += 1;
-        let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
-        let head = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Accept: {accept}\r\n\r\n"
-        );
-        if stream.write_all(head.as_bytes()).await.is_err() {
-            return;
-        }
-        let mut ws = WebSocketStream::from_raw_socket(stream, Role::Server, None).await;
-        let params: HashMap<String, String> = query
-            .split('&')
-            .filter_map(|p| p.split_once('='))
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-        let Some(id) = params.get("executionId").cloned() else {
-            let _ = ws.close(Some(close(CloseCode::Policy))).await;
-            return;
-        };
-        let generation = {
-            let mut runs = lock(&self.runs);
-            match runs.get_mut(&id) {
-                Some(e) => {
-                    e.sockets += 1;
-                    e.generation += 1;
-                    // A new socket gets the pending message again.
-                    e.delivered = false;
-                    Some(e.generation)
-                }
-                None => None,
-            }
-        };
-        let Some(generation) = generation else {
-            let text = format!("Execution with id \"{id}\" does not exist");
-            let _ = ws.send(Message::text(text)).await;
-            let _ = ws.close(Some(close(CloseCode::Policy))).await;
-            return;
-        };
-        let pace = self.pace();
-        let _ = ws.send(Message::text("n8n|heartbeat")).await;
-        let mut last_ack = Instant::now();
-        let mut poll = tokio::time::interval_at(tokio::time::Instant::now() + pace.poll, pace.poll);
-        let mut beat =
-            tokio::time::interval_at(tokio::time::Instant::now() + pace.heartbeat, pace.heartbeat);
-        loop {
-            tokio::select! {
-                _ = poll.tick() => {
-                    match self.poll(&id, generation) {
-                        Poll::Frames(frames) => {
-                            for f in frames {
-                                if ws.send(Message::text(f)).await.is_err() {
-                                    return;
-                                }
-                            }
-                        }
-                        Poll::Close => {
-                            // Success: a close frame with no status code.
-                            let _ = ws.send(Message::Close(None)).await;
-                            let _ = tokio::time::timeout(Duration::from_secs(1), ws.next()).await;
-                            return;
-                        }
-                        // Failed, cancelled or replaced: drop the TCP
-                        // connection without a close frame.
-                        Poll::Drop => return,
-                    }
-                }
-                _ = beat.tick() => {
-                    if last_ack.elapsed() > pace.cancel_after {
-                        let mut runs = lock(&self.runs);
-                        if let Some(e) = runs.get_mut(&id) {
-                            if e.outcome == Outcome::Running {
-                                e.outcome = Outcome::Canceled;
-                            }
-                        }
-                        return;
-                    }
-                    if ws.send(Message::text("n8n|heartbeat")).await.is_err() {
-                        return;
-                    }
-                }
-                incoming = ws.next() => {
-                    match incoming {
-                        Some(Ok(Message::Text(text))) => {
-                            if text.as_str() == "n8n|heartbeat-ack" {
-                                last_ack = Instant::now();
-                            } else {
-                                self.on_reply(&id, text.as_str());
-                            }
-                        }
-                        Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
-                        Some(Ok(_)) => {}
-                    }
-                }
-            }
-        }
-    }
-
-    /// One poll of execution `id` for the socket of `generation`.
-    fn poll(&self, id: &str, generation: u64) -> Poll {
-        let mut runs = lock(&self.runs);
-        let Some(e) = runs.get_mut(id) else {
-            return Poll::Drop;
-        };
-        if e.generation != generation {
-            return Poll::Drop;
-        }
-        match e.outcome {
-            Outcome::Running => {}
-            Outcome::Success => return Poll::Close,
-            Outcome::Failed | Outcome::Canceled => return Poll::Drop,
-        }
-        let mut frames = Vec::new();
-        if e.resumed {
-            e.resumed = false;
-            if e.waiting {
-                // Resumed by a button link: "no longer waiting for you".
-                e.waiting = false;
-                e.at += 1;
-                e.delivered = false;
-                frames.push("n8n|continue".to_owned());
-                return Poll::Frames(frames);
-            }
-        }
-        if e.waiting && e.delivered {
-            return Poll::Frames(frames);
-        }
-        let Some(step) = e.steps.get(e.at).cloned() else {
-            e.outcome = Outcome::Success;
-            return Poll::Close;
-        };
-        let fill = |t: &str| {
-            t.replace("{input}", &e.input)
-                .replace("{reply}", &e.last_reply)
-        };
-        match step {
-            Step::Send(text) => {
-                frames.push(fill(&text));
-                frames.push("n8n|continue".to_owned());
-                e.at += 1;
-                e.delivered = false;
-            }
-            Step::Ask(text) => {
-                frames.push(fill(&text));
-                e.waiting = true;
-                e.delivered = true;
-            }
-            Step::Approve {
-                text,
-                buttons,
-                block,
-            } => {
-                let node = format!("f0000000-0000-4000-8000-{:012}", e.at + 2);
-                let host = lock(&self.host).clone();
-                let links: Vec<serde_json::Value> = buttons
-                    .iter()
-                    .enumerate()
-                    .map(|(i, label)| {
-                        let approved = i == 0;
-                        let path = format!("/webhook-waiting/{id}/{node}?approved={approved}");
-                        let signature = sign(&host, &path);
-                        serde_json::json!({
-                            "text": label,
-                            "link": format!("http://{host}{path}&signature={signature}"),
-                            "type": if approved { "primary" } else { "secondary" },
-                        })
-                    })
-                    .collect();
-                let frame = serde_json::json!({
-                    "type": "with-buttons",
-                    "text": fill(&text),
-                    "blockUserInput": block,
-                    "buttons": links,
-                });
-                frames.push(frame.to_string());
-                e.waiting = true;
-                e.delivered = true;
-            }
-            Step::Fail => {
-                e.outcome = Outcome::Failed;
-                return Poll::Drop;
-            }
-        }
-        Poll::Frames(frames)
-    }
-
-    /// A text frame from the client that is not a heartbeat ack.
-    fn on_reply(&self, id: &str, text: &str) {
-        let Ok(reply) = serde_json::from_str::<serde_json::Value>(text) else {
-            return; // n8n only logs that it is not JSON.
-        };
-        if reply["action"] != "sendMessage" || !reply["sessionId"].is_string() {
-            return;
-        }
-        let mut runs = lock(&self.runs);
-        let Some(e) = runs.get_mut(id) else {
-            return;
-        };
-        if e.outcome != Outcome::Running {
-            return;
-        }
-        if let Some(Step::Approve { block: true, .. }) = e.steps.get(e.at) {
-            if e.waiting {
-                return; // input blocked until a button is used
-            }
-        }
-        if let Some(Step::Approve { block: false, .. }) = e.steps.get(e.at) {
-            if e.waiting {
-                e.approvals.push(false);
-            }
-        }
-        e.last_reply = reply["chatInput"].as_str().unwrap_or_default().to_owned();
-        e.replies.push(reply);
-        // Resumes the execution, waiting or not (a reply while n8n was not
-        // waiting swallows the pending message: capture 01c).
-        e.waiting = false;
-        e.at += 1;
-        e.delivered = false;
-    }
-
-    /// `GET /webhook-waiting/<id>/<node>?approved=…&signature=…`; returns
-    /// the whole HTTP answer.
-    pub fn follow_link(
-        &self,
-        path_and_query: &str,
-        host: &str,
-        user_agent: Option<&str>,
-    ) -> String {
-        *lock(&self.link_requests) += 1;
-        let (unsigned, signature) = match path_and_query.rsplit_once("&signature=") {
-            Some(parts) => parts,
-            None => (path_and_query, ""),
-        };
-        if signature != sign(host, unsigned) {
-            return INVALID.to_owned();
-        }
-        let id = unsigned
-            .strip_prefix("/webhook-waiting/")
-            .and_then(|rest| rest.split('/').next())
-            .unwrap_or_default();
-        let approved = unsigned.contains("approved=true");
-        let mut runs = lock(&self.runs);
-        let Some(e) = runs.get_mut(id) else {
-            return NOTHING_TO_DO.to_owned();
-        };
-        let at_approval = matches!(e.steps.get(e.at), Some(Step::Approve { .. }));
-        if e.outcome != Outcome::Running || !e.waiting || !at_approval {
-            return NOTHING_TO_DO.to_owned();
-        }
-        if is_bot(user_agent) {
-            return BOT_FETCH.to_owned();
-        }
-        e.approvals.push(approved);
-        e.last_reply = if approved { "approved" } else { "declined" }.to_owned();
-        e.resumed = true;
-        RECORDED.to_owned()
-    }
-
-    /// Drops execution `id`'s socket at its next poll, without a close
     /// frame (a network failure between the relay and n8n).
     pub fn drop_socket(&self, id: &str) {
         if let Some(e) = lock(&self.runs).get_mut(id) {
@@ -552,18 +247,5 @@ impl Executions {
     /// The session an execution was started for.
     pub fn session_of(&self, id: &str) -> Option<String> {
         lock(&self.runs).get(id).map(|e| e.session.clone())
-    }
-}
-
-enum Poll {
-    Frames(Vec<String>),
-    Close,
-    Drop,
-}
-
-fn close(code: CloseCode) -> CloseFrame {
-    CloseFrame {
-        code,
-        reason: "".into(),
     }
 }

@@ -1,5 +1,5 @@
 //! The relay's side of n8n's `/chat` WebSocket, for one execution of a Chat
-//! Trigger "Using Response Nodes" (`../shared/n8n/respond-to-chat/`).
+//! Trigger "Using Response Nodes" (`testkit/fixtures/respond-to-chat/README.md`).
 //!
 //! `ws(s)://<n8n>/chat?sessionId=…&executionId=…&isPublic=true`, with the
 //! webhook's headers and basic auth. n8n's `n8n|heartbeat` is answered with

@@ -1,5 +1,5 @@
 //! A message with files, as n8n's Chat Trigger takes it
-//! (`../shared/n8n/uploads/`, rules 1–2 of its README): `multipart/form-data`
+//! (`testkit/fixtures/uploads/README.md`, rules 1–2): `multipart/form-data`
 //! with the text parts `action`, the session field, the chat-input field
 //! (names from `--session-key` / `--chat-input-key`), `metadata` as a JSON
 //! *string* (n8n does not parse multipart text fields), then one part per
