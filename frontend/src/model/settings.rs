@@ -137,7 +137,25 @@ pub fn adopt_session(requested: Option<&str>, offered: &str) -> Adopt {
     }
 }
 
-/// `url` with `session=<id>` added to its query.
+/// `url` with `hello` added to its query: the relay then reads the
+/// session from the first frame ([`hello`]) instead of the URL.
+pub fn with_hello(url: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}hello")
+}
+
+/// The first frame of a connection: the session to continue (a valid id),
+/// or none for a new one.
+pub fn hello(session: Option<&str>) -> shared::ClientMessage {
+    shared::ClientMessage::Hello {
+        session_id: session
+            .filter(|id| shared::validate::is_valid_session_id(id))
+            .map(str::to_owned),
+    }
+}
+
+/// `url` with `session=<id>` added to its query (the deprecated form the
+/// relay still accepts; the page sends [`hello`] instead).
 pub fn with_session(url: &str, session: Option<&str>) -> String {
     match session {
         Some(id) if shared::validate::is_valid_session_id(id) => {
@@ -151,6 +169,24 @@ pub fn with_session(url: &str, session: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_session_goes_in_the_first_frame_not_the_url() {
+        let url = with_hello("wss://chat.example/ws");
+        assert_eq!(url, "wss://chat.example/ws?hello");
+        assert_eq!(with_hello("ws://h/ws?x=1"), "ws://h/ws?x=1&hello");
+        assert!(!url.contains("session"));
+        assert_eq!(
+            hello(Some("abc-123")).encode(),
+            r#"{"type":"hello","sessionId":"abc-123"}"#
+        );
+        assert_eq!(hello(None).encode(), r#"{"type":"hello"}"#);
+        assert_eq!(
+            hello(Some("bad id")).encode(),
+            r#"{"type":"hello"}"#,
+            "an invalid stored id is not sent"
+        );
+    }
 
     #[test]
     fn overrides_from_the_query() {

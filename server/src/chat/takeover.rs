@@ -40,7 +40,7 @@ pub async fn watch(state: AppState, request: ChatRequest, _watching: Watching) {
             }
             // Answered (its frame was published to this session) or in
             // flight here now.
-            Begin::Answered(_) | Begin::InFlight => return,
+            Begin::Answered(_) | Begin::InFlight | Begin::Lost => return,
         }
     }
 }

@@ -234,6 +234,12 @@ impl SessionStore for RedisStore {
         self.core.local.is_connected(session)
     }
 
+    async fn knows(&self, session: &str) -> bool {
+        // Redis down: only what this relay knows (a new session's cost is
+        // then counted for one that may exist elsewhere — harmless).
+        self.core.local.knows(session) || self.core.exists(session).await.unwrap_or(false)
+    }
+
     async fn answer_frame(&self, session: &str, id: &str) -> Option<Utf8Bytes> {
         if let Some(frame) = self.core.local.answer_frame(session, id) {
             return Some(frame);
