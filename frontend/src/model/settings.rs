@@ -138,10 +138,29 @@ pub fn adopt_session(requested: Option<&str>, offered: &str) -> Adopt {
 }
 
 /// `url` with `hello` added to its query: the relay then reads the
-/// session from the first frame ([`hello`]) instead of the URL.
-pub fn with_hello(url: &str) -> String {
+/// session from the first frame ([`hello`]) instead of the URL. With a
+/// session, also `route=<`[`route_key`]`>`: a load balancer can keep a
+/// session on one relay by it (`hash $arg_route consistent;`) without the
+/// session id — a credential — in the URL.
+pub fn with_hello(url: &str, session: Option<&str>) -> String {
     let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}hello")
+    match session.filter(|id| shared::validate::is_valid_session_id(id)) {
+        Some(id) => format!("{url}{sep}hello&route={}", route_key(id)),
+        None => format!("{url}{sep}hello"),
+    }
+}
+
+/// A stable, short key of a session for sticky load balancing: 64-bit
+/// FNV-1a as 16 hex digits. Not a secret and not a way back to the id (a
+/// UUID has 122 random bits; this keeps 64 of a non-invertible mix), so it
+/// may appear in access logs.
+pub fn route_key(session: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in session.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
 }
 
 /// The first frame of a connection: the session to continue (a valid id),
@@ -172,10 +191,23 @@ mod tests {
 
     #[test]
     fn the_session_goes_in_the_first_frame_not_the_url() {
-        let url = with_hello("wss://chat.example/ws");
+        let url = with_hello("wss://chat.example/ws", None);
         assert_eq!(url, "wss://chat.example/ws?hello");
-        assert_eq!(with_hello("ws://h/ws?x=1"), "ws://h/ws?x=1&hello");
-        assert!(!url.contains("session"));
+        assert_eq!(with_hello("ws://h/ws?x=1", None), "ws://h/ws?x=1&hello");
+        let id = "3f1c9a2e-8b7d-4c1e-a5f0-6d2b9e8c7a41";
+        let url = with_hello("wss://chat.example/ws", Some(id));
+        assert_eq!(
+            url,
+            format!("wss://chat.example/ws?hello&route={}", route_key(id))
+        );
+        assert!(!url.contains(id) && !url.contains("session"), "{url}");
+        assert_eq!(route_key(id), route_key(id), "stable");
+        assert_eq!(route_key(id).len(), 16);
+        assert_ne!(
+            route_key(id),
+            route_key("3f1c9a2e-8b7d-4c1e-a5f0-6d2b9e8c7a42")
+        );
+        assert_eq!(route_key(""), "cbf29ce484222325", "FNV-1a's offset basis");
         assert_eq!(
             hello(Some("abc-123")).encode(),
             r#"{"type":"hello","sessionId":"abc-123"}"#
