@@ -143,6 +143,19 @@ impl SessionStore for RedisStore {
     async fn begin(&self, session: &str, id: &str, retry: bool) -> Begin {
         // Known here (in flight here, or answered here): no need to ask.
         let here = self.core.local.begin(session, id, retry);
+        if here == Begin::Lost {
+            // Forgotten here (this relay's own bounds), but Redis may still
+            // keep the outcome: send it if so. Never run it again.
+            return match self.core.outcome(session, id).await {
+                Ok(Some(stored)) => match stored.get(1..) {
+                    Some(frame) if !frame.is_empty() => {
+                        Begin::Answered(Utf8Bytes::from(frame.to_owned()))
+                    }
+                    _ => Begin::Lost,
+                },
+                _ => Begin::Lost,
+            };
+        }
         if here != Begin::Start {
             return here;
         }
