@@ -429,8 +429,9 @@ pub enum ErrorCode {
     InvalidMessage,
     /// The frame was larger than the relay's `--max-message-bytes`.
     TooLarge,
-    /// The `?session=` given on connect was not a valid session id; the relay
-    /// started a new session instead.
+    /// The session asked for on connect (in the `hello`, or the deprecated
+    /// `?session=`) was not a valid session id; the relay started a new
+    /// session instead.
     InvalidSession,
     /// n8n could not be reached (connection refused, DNS, TLS…).
     WebhookUnreachable,
