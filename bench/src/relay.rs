@@ -61,6 +61,9 @@ impl Relay {
                 "1000000",
                 "--upgrades-per-minute-per-ip",
                 "1000000",
+                // Every load client is a new session from 127.0.0.1.
+                "--new-sessions-per-minute-per-ip",
+                "0",
                 // Each load client keeps several messages in flight in its
                 // one session: let them go to the webhook at once, as the
                 // relay-overhead numbers have always been measured.

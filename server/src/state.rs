@@ -25,6 +25,7 @@ use crate::store::redis::RedisStore;
 use crate::store::{Limits, Store};
 use crate::uploads::Uploads;
 use crate::ws::heartbeat::Beat;
+use crate::ws::new_sessions::NewSessions;
 use crate::{Config, RelayError};
 
 /// Shared state; cheap to clone.
@@ -77,6 +78,8 @@ struct Inner {
     uploads: Option<Uploads>,
     /// The built page, in memory.
     page: PageAssets,
+    /// New sessions per client network (`--new-sessions-per-minute-per-ip`).
+    new_sessions: NewSessions,
 }
 
 impl AppState {
@@ -108,6 +111,7 @@ impl AppState {
             max_sessions: config.retention.max_sessions,
             max_retained_bytes: config.retention.max_retained_bytes,
             max_in_flight_per_session: config.limits.max_in_flight_per_session,
+            max_tombstones: config.retention.max_tombstones,
             ..Limits::default()
         };
         let cluster = &config.cluster;
@@ -128,6 +132,7 @@ impl AppState {
             serve.trusted_proxies.clone(),
             config.limits.upgrades_per_minute_per_ip,
         );
+        let new_sessions = NewSessions::with_rate(config.retention.new_sessions_per_minute_per_ip);
         Ok(AppState(Arc::new(Inner {
             config,
             store,
@@ -150,6 +155,7 @@ impl AppState {
             drain_started: CancellationToken::new(),
             uploads,
             page: assets,
+            new_sessions,
         })))
     }
 
@@ -176,6 +182,11 @@ impl AppState {
     /// Connections in total and per IP.
     pub fn limits(&self) -> &Arc<ConnectionLimits> {
         &self.0.limits
+    }
+
+    /// New sessions per client network.
+    pub fn new_sessions(&self) -> &NewSessions {
+        &self.0.new_sessions
     }
 
     /// The answers in flight here, each stoppable.

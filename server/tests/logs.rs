@@ -63,3 +63,46 @@ async fn sessions_are_logged_by_hash_and_texts_not_at_all() {
         "a message text leaked: {logs}"
     );
 }
+
+/// Ids are written to logs as they are (`%`); tracing escapes control
+/// characters like ESC in values, but not a newline. An id with one must be
+/// refused before it reaches any log line — it would forge one. (Before the
+/// id alphabet: the duplicate's debug line carried the id and so a
+/// second, forged line.)
+#[tokio::test]
+async fn a_newline_in_a_message_id_cannot_forge_a_log_line() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(captured.clone())
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let relay = Relay::start(config()).await;
+    let mut client = Client::connect(&relay.ws_url("/ws")).await;
+    let frame = r#"{"type":"message","id":"m1\nFORGED ERROR admin logged in","text":"x"}"#;
+    for _ in 0..2 {
+        // Twice: a duplicate is logged with its id.
+        client.send_raw(frame).await;
+        match client.next().await {
+            shared::ServerMessage::Error { id, code, .. } => {
+                assert_eq!(code, shared::ErrorCode::InvalidMessage);
+                assert_eq!(id, None, "the bad id is not echoed");
+            }
+            other => panic!("expected invalid_message, got {other:?}"),
+        }
+    }
+    client.say("m2", "still fine").await;
+    assert_eq!(
+        response_text(&client.next().await, "m2"),
+        "echo: still fine"
+    );
+    drop(client);
+    relay.stop().await;
+    let logs = String::from_utf8_lossy(&captured.0.lock().expect("logs")).into_owned();
+    assert!(
+        !logs.lines().any(|l| l.starts_with("FORGED")),
+        "a forged log line: {logs}"
+    );
+    assert!(!logs.contains("admin logged in"), "{logs}");
+}

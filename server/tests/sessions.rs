@@ -180,3 +180,61 @@ async fn a_client_that_never_reads_is_closed_and_does_not_slow_the_others() {
     }
     relay.stop().await;
 }
+
+/// The attack of eviction: with `--max-sessions 5`, a visitor's session is
+/// pushed out by a dozen others while the visitor is away; its page then
+/// resends its message. The relay must not run it again (n8n sees it once)
+/// and says `answer_lost` instead. (Before tombstones: the resend looked
+/// new and n8n ran it a second time.)
+#[tokio::test]
+async fn a_resend_after_eviction_is_not_run_again_but_answer_lost() {
+    let n8n = StandIn::start().await.expect("stand-in");
+    let mut cfg = config_for(&n8n.url("/webhook/chat"));
+    cfg.retention.max_sessions = 5;
+    let relay = Relay::start(cfg).await;
+    let mut a = Client::connect(&relay.ws_url("/ws")).await;
+    let session = a.session_id.clone();
+    a.say("a-m1", "only once please").await;
+    assert_eq!(
+        response_text(&a.next().await, "a-m1"),
+        "echo: only once please"
+    );
+    drop(a);
+    // Away: no connection left (so A is the oldest idle session).
+    relay
+        .wait_health("A disconnected", |h| h["connections"] == 0)
+        .await;
+    for i in 0..12 {
+        let mut other = Client::connect(&relay.ws_url("/ws")).await;
+        let id = format!("o{i}");
+        other.say(&id, &format!("other {i}")).await;
+        assert_eq!(
+            response_text(&other.next().await, &id),
+            format!("echo: other {i}")
+        );
+        drop(other);
+        relay
+            .wait_health("the other disconnected", |h| h["connections"] == 0)
+            .await;
+    }
+    let health = relay.health().await;
+    assert!(health["sessions"].as_u64() <= Some(5), "{health}");
+    let mut back = Client::connect(&relay.ws_url(&format!("/ws?session={session}"))).await;
+    back.say("a-m1", "only once please").await;
+    match back.next().await {
+        ServerMessage::Error { id, code, .. } => {
+            assert_eq!(id.as_deref(), Some("a-m1"));
+            assert_eq!(code, shared::ErrorCode::AnswerLost);
+        }
+        other => panic!("expected answer_lost, got {other:?}"),
+    }
+    back.expect_silence(Duration::from_millis(200)).await;
+    let runs = n8n
+        .inputs()
+        .iter()
+        .filter(|t| t.as_str() == "only once please")
+        .count();
+    assert_eq!(runs, 1, "n8n ran A's message exactly once");
+    assert_eq!(n8n.calls(), 13);
+    relay.stop().await;
+}

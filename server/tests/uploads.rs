@@ -53,8 +53,10 @@ async fn upload_from(
     mime: &str,
     bytes: Vec<u8>,
 ) -> (u16, serde_json::Value) {
+    // As the page sends it: the session in the header, the sticky-session
+    // `route` (a hash of it, which the relay ignores) in the URL.
     let mut request = reqwest::Client::new()
-        .post(relay.http_url("/api/uploads"))
+        .post(relay.http_url("/api/uploads?route=6c8f0e2d4b1a3957"))
         .header("x-chat-session", session)
         .header("content-type", mime)
         .header("x-file-name", urlencode(name));

@@ -13,6 +13,20 @@ use crate::validate;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum ClientMessage {
+    /// The first frame of a connection opened with `?hello` (the session
+    /// handshake): the session to continue, or none for a new one. The
+    /// relay answers with [`ServerMessage::Connection`], as it does at once
+    /// for connections without `?hello`.
+    ///
+    /// The session id is a credential; in a frame it stays out of URLs and
+    /// so out of every proxy's access log (the older `?session=` query form
+    /// is still accepted, deprecated). See docs/protocol.md.
+    #[serde(rename_all = "camelCase")]
+    Hello {
+        /// The session to continue (as the `connection` frame gave it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session_id: Option<String>,
+    },
     /// Application-level keep-alive. The relay answers with
     /// [`ServerMessage::Pong`] echoing `ts`, which gives the page its
     /// round-trip time and proves the link is alive end to end (a TCP
@@ -24,12 +38,13 @@ pub enum ClientMessage {
     },
     /// A chat message for the workflow.
     ///
-    /// `id` is chosen by the client (1..=64 characters) and is the message's
+    /// `id` is chosen by the client (1..=64 characters of `[A-Za-z0-9_-]`)
+    /// and is the message's
     /// identity for its whole life: the answer or error carries it, and the
     /// relay uses it to make sure a message resent after a reconnect reaches
     /// n8n only once.
     Message {
-        /// Client-chosen id, 1..=64 characters.
+        /// Client-chosen id, 1..=64 characters of `[A-Za-z0-9_-]`.
         id: String,
         /// What the user typed.
         text: String,
@@ -135,8 +150,9 @@ pub enum ServerMessage {
     Connection {
         /// Identifies this one connection (a new one on every connect).
         client_id: String,
-        /// The conversation. The page stores it and sends it back as
-        /// `?session=` on every reconnect, so answers that arrive while it was
+        /// The conversation. The page stores it and sends it back in its
+        /// [`ClientMessage::Hello`] on every reconnect (older pages:
+        /// `?session=`), so answers that arrive while it was
         /// away are delivered and resent messages are not run twice.
         session_id: String,
         /// How often the relay sends [`ServerMessage::Heartbeat`]; a page that
@@ -413,8 +429,9 @@ pub enum ErrorCode {
     InvalidMessage,
     /// The frame was larger than the relay's `--max-message-bytes`.
     TooLarge,
-    /// The `?session=` given on connect was not a valid session id; the relay
-    /// started a new session instead.
+    /// The session asked for on connect (in the `hello`, or the deprecated
+    /// `?session=`) was not a valid session id; the relay started a new
+    /// session instead.
     InvalidSession,
     /// n8n could not be reached (connection refused, DNS, TLS…).
     WebhookUnreachable,
@@ -438,6 +455,10 @@ pub enum ErrorCode {
     TooManyFiles,
     /// The user stopped the answer (`cancel`); what arrived before is kept.
     Cancelled,
+    /// The message was answered, but the relay no longer keeps the answer
+    /// (its session was forgotten to make room): it only remembers that
+    /// the id was seen, so a resend is not run a second time.
+    AnswerLost,
     /// A code this build does not know (sent by a newer relay).
     #[serde(other)]
     Unknown,
@@ -460,6 +481,7 @@ impl ErrorCode {
             ErrorCode::UploadMissing => "upload_missing",
             ErrorCode::TooManyFiles => "too_many_files",
             ErrorCode::Cancelled => "cancelled",
+            ErrorCode::AnswerLost => "answer_lost",
             ErrorCode::Unknown => "unknown",
         }
     }
@@ -473,6 +495,7 @@ impl ErrorCode {
                 | ErrorCode::TooLarge
                 | ErrorCode::UnsupportedFileType
                 | ErrorCode::TooManyFiles
+                | ErrorCode::AnswerLost
         )
     }
 }
@@ -489,8 +512,9 @@ pub enum DecodeError {
     /// Not JSON, not an object, unknown `type` or a missing/mistyped field.
     #[error("not a valid message: {0}")]
     Malformed(String),
-    /// The `id` of a `message` is empty or longer than 64 characters.
-    #[error("message id must be 1 to {max} characters", max = validate::MAX_MESSAGE_ID_CHARS)]
+    /// The `id` of a `message` is empty, longer than 64 characters, or has
+    /// a character outside `[A-Za-z0-9_-]`.
+    #[error("message id must be 1 to {max} characters of A-Z, a-z, 0-9, '_' and '-'", max = validate::MAX_MESSAGE_ID_CHARS)]
     BadId,
     /// The `text` of a `message` is empty or only white space.
     #[error("message text must not be empty")]

@@ -5,19 +5,25 @@ pub const MAX_MESSAGE_ID_CHARS: usize = 64;
 /// Longest session id, in characters.
 pub const MAX_SESSION_ID_CHARS: usize = 128;
 
-/// A message id is 1..=64 characters (any characters: clients use UUIDs).
+/// A message id is 1..=64 characters of `[A-Za-z0-9_-]` (the page uses
+/// UUIDs): the same alphabet as a session id, because ids are written to
+/// logs, storage keys and n8n requests as they are. Any other character —
+/// a newline above all — could forge a log line (tracing escapes control
+/// characters such as ESC in values, but not `\n`).
 pub fn is_valid_message_id(id: &str) -> bool {
-    let n = id.chars().count();
-    (1..=MAX_MESSAGE_ID_CHARS).contains(&n)
+    (1..=MAX_MESSAGE_ID_CHARS).contains(&id.len()) && is_id_alphabet(id)
+}
+
+/// Whether every byte of `id` is one of `[A-Za-z0-9_-]`.
+fn is_id_alphabet(id: &str) -> bool {
+    id.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// A session id is 1..=128 characters of `[A-Za-z0-9_-]`, so it is safe in a
 /// URL, a log line and a storage key without escaping.
 pub fn is_valid_session_id(id: &str) -> bool {
-    (1..=MAX_SESSION_ID_CHARS).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    (1..=MAX_SESSION_ID_CHARS).contains(&id.len()) && is_id_alphabet(id)
 }
 
 #[cfg(test)]
@@ -30,10 +36,20 @@ mod tests {
         assert!(is_valid_message_id(&"x".repeat(64)));
         assert!(!is_valid_message_id(""));
         assert!(!is_valid_message_id(&"x".repeat(65)));
-        assert!(
-            is_valid_message_id(&"ä".repeat(64)),
-            "counts characters, not bytes"
-        );
+        assert!(is_valid_message_id("5b0f7e0a-6c1e-4b8e-9f51-2f8c1d7a9e10"));
+        assert!(is_valid_message_id("m_1-X"));
+        for bad in [
+            "a\nb",
+            "a\r",
+            "a b",
+            "ä",
+            "a/b",
+            "a\u{1b}[31m",
+            "a\"b",
+            "a%0A",
+        ] {
+            assert!(!is_valid_message_id(bad), "{bad:?}");
+        }
     }
 
     #[test]

@@ -287,6 +287,8 @@ fn every_error_code_has_its_wire_name() {
         ),
         ("shutting_down", ErrorCode::ShuttingDown),
         ("rate_limited", ErrorCode::RateLimited),
+        ("cancelled", ErrorCode::Cancelled),
+        ("answer_lost", ErrorCode::AnswerLost),
     ];
     for (name, code) in codes {
         assert_eq!(
@@ -379,6 +381,31 @@ fn invalid_client_frames_are_rejected_with_a_reason() {
         ClientMessage::decode(r#"{"type":"message","id":"m","text":"  \n"}"#),
         Err(DecodeError::EmptyText)
     );
+    // Ids are of the session id's alphabet: a newline (a forged log line),
+    // an escape sequence, a space or a non-ASCII letter is refused, in
+    // every frame that names a message.
+    for id in [
+        r"m1\nINFO forged",
+        r"m\r",
+        r"\u001b[31m",
+        "a b",
+        "ä",
+        "a/b",
+        "a.b",
+    ] {
+        for frame in [
+            format!(r#"{{"type":"message","id":"{id}","text":"x"}}"#),
+            format!(r#"{{"type":"cancel","id":"{id}"}}"#),
+            format!(r#"{{"type":"choice","id":"{id}","seq":1,"button":0}}"#),
+            format!(r#"{{"type":"feedback","id":"{id}","rating":"up"}}"#),
+        ] {
+            assert_eq!(
+                ClientMessage::decode(&frame),
+                Err(DecodeError::BadId),
+                "{frame}"
+            );
+        }
+    }
     // A message may be only files (n8n then gets an empty chatInput).
     let files_only = ClientMessage::decode(
         r#"{"type":"message","id":"m","text":"","files":[{"upload":"u1","name":"a.png","type":"image/png","size":3}]}"#,
@@ -611,4 +638,31 @@ fn client_message_with_files_and_the_upload_answer() {
             "the relay does not have upload up-4f9c2a; upload the file again",
         ),
     );
+}
+
+#[test]
+fn client_hello_continues_a_session_or_asks_for_a_new_one() {
+    check_client(
+        "client_hello",
+        ClientMessage::Hello {
+            session_id: Some("3f1c9a2e-8b7d-4c1e-a5f0-6d2b9e8c7a41".into()),
+        },
+    );
+    check_client(
+        "client_hello_new",
+        ClientMessage::Hello { session_id: None },
+    );
+}
+
+#[test]
+fn server_error_answer_lost() {
+    check_server(
+        "server_error_answer_lost",
+        ServerMessage::error(
+            Some("m1".into()),
+            ErrorCode::AnswerLost,
+            "this message was answered, but the answer is no longer kept; it is not run again",
+        ),
+    );
+    assert!(!ErrorCode::AnswerLost.is_retryable());
 }

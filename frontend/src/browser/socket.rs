@@ -5,8 +5,13 @@
 //! Dropping a [`Socket`] closes the connection and silences its task, so an
 //! old socket can never report events into a newer connection (no duplicate
 //! sockets, no stale close tearing down a fresh link).
+//!
+//! A socket may have a first frame (the session handshake, `hello`): it is
+//! sent as soon as the socket opens, and nothing else is sent before it —
+//! the relay reads the session from it, so the session id (a credential)
+//! never travels in the URL.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::Poll;
@@ -19,6 +24,8 @@ type Shared = Rc<RefCell<Option<Pin<Box<WebSocket>>>>>;
 /// An open (or opening) WebSocket.
 pub struct Socket {
     ws: Shared,
+    /// The first frame has gone out (or there is none): others may follow.
+    greeted: Rc<Cell<bool>>,
 }
 
 impl std::fmt::Debug for Socket {
@@ -30,17 +37,42 @@ impl std::fmt::Debug for Socket {
 }
 
 impl Socket {
-    /// Opens `url`. `on_text` gets every text frame; `on_close` is called
-    /// once when the connection closes or fails (not after a drop).
+    /// Opens `url` and sends `first` (if any) as soon as it is open.
+    /// `on_text` gets every text frame; `on_close` is called once when the
+    /// connection closes or fails (not after a drop).
     pub fn open(
         url: &str,
+        first: Option<String>,
         mut on_text: impl FnMut(String) + 'static,
         on_close: impl FnOnce() + 'static,
     ) -> Result<Socket, String> {
         let ws = WebSocket::open(url).map_err(|e| e.to_string())?;
         let ws: Shared = Rc::new(RefCell::new(Some(Box::pin(ws))));
+        let greeted = Rc::new(Cell::new(first.is_none()));
         let reading = Rc::clone(&ws);
+        let greeting = Rc::clone(&greeted);
         leptos::task::spawn_local(async move {
+            if let Some(first) = first {
+                // Ready once the socket is open (or has failed: then the
+                // send fails and the read below reports the close).
+                let sent =
+                    futures_util::future::poll_fn(|cx| match reading.borrow_mut().as_mut() {
+                        Some(ws) => match ws.as_mut().poll_ready(cx) {
+                            Poll::Ready(Ok(())) => Poll::Ready(Some(
+                                ws.as_mut().start_send(Message::Text(first.clone())).is_ok(),
+                            )),
+                            Poll::Ready(Err(_)) => Poll::Ready(Some(false)),
+                            Poll::Pending => Poll::Pending,
+                        },
+                        None => Poll::Ready(None),
+                    })
+                    .await;
+                match sent {
+                    // Dropped on purpose: say nothing.
+                    None => return,
+                    Some(sent) => greeting.set(sent),
+                }
+            }
             loop {
                 // The socket is borrowed only inside a poll, never across an
                 // await: sending and dropping stay possible meanwhile.
@@ -64,11 +96,15 @@ impl Socket {
                 on_close();
             }
         });
-        Ok(Socket { ws })
+        Ok(Socket { ws, greeted })
     }
 
-    /// Sends a text frame if the socket is open; false otherwise.
+    /// Sends a text frame if the socket is open (and its first frame has
+    /// gone out); false otherwise.
     pub fn send(&self, text: &str) -> bool {
+        if !self.greeted.get() {
+            return false;
+        }
         let mut ws = self.ws.borrow_mut();
         let Some(ws) = ws.as_mut() else {
             return false;

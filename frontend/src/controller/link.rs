@@ -75,11 +75,15 @@ impl Chat {
         // Drop (close and silence) the old socket before opening a new one.
         self.socket.borrow_mut().take();
         let requested = self.session.borrow().clone();
-        let url = settings::with_session(&self.base_url.borrow(), requested.as_deref());
+        // The session goes in the first frame, not in the URL: the id is a
+        // credential, and URLs end up in proxies' access logs.
+        let url = settings::with_hello(&self.base_url.borrow(), requested.as_deref());
+        let hello = settings::hello(requested.as_deref());
         *self.requested.borrow_mut() = requested;
         let (on_text, on_close) = (self.me.clone(), self.me.clone());
         let socket = Socket::open(
             &url,
+            Some(hello.encode()),
             move |text| {
                 if let Some(chat) = on_text.upgrade() {
                     chat.on_text(&text);

@@ -118,7 +118,7 @@ impl Chat {
             };
             self.uploading.set(true);
             self.view.progress.set(Some((id.clone(), 0)));
-            let url = settings::upload_url(&self.base_url.borrow());
+            let url = settings::upload_url_for(&self.base_url.borrow(), &session);
             let me = self.me.clone();
             let progress = self.view.progress;
             leptos::task::spawn_local(async move {

@@ -929,6 +929,25 @@ mod tests {
         assert_eq!(back.lines[0].attachments[0].name, "dot.png");
     }
 
+    /// A resend whose answer the relay no longer keeps: a visible error
+    /// under the message, not sent again, no retry offered.
+    #[test]
+    fn a_lost_answer_is_a_visible_error_for_its_message() {
+        let mut c = conv_with(&["a"]);
+        c.mark_sent("a", 1.0);
+        assert!(c.on_error(
+            Some("a"),
+            ErrorCode::AnswerLost,
+            "this message was answered, but the answer is no longer kept; it is not run again",
+        ));
+        assert_eq!(c.delivery("a"), Some(Delivery::Failed));
+        assert!(c.lines.iter().any(|l| l.role == Role::Error
+            && l.id == "a"
+            && l.code == Some(ErrorCode::AnswerLost)));
+        assert!(c.outbox().is_empty(), "not sent again");
+        assert!(!ErrorCode::AnswerLost.is_retryable(), "no retry button");
+    }
+
     #[test]
     fn stop_keeps_what_arrived_and_a_rating_can_be_taken_back() {
         use shared::Rating;

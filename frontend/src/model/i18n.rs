@@ -353,6 +353,12 @@ impl Lang {
                 "The server no longer has the file – please attach it again.",
             ),
             ErrorCode::Cancelled => self.pick("Angehalten.", "Stopped."),
+            // Sent again after the relay forgot the answer (it ran once
+            // already): not run twice, but the answer is gone.
+            ErrorCode::AnswerLost => self.pick(
+                "Diese Nachricht wurde beantwortet, aber die Antwort ist nicht mehr gespeichert.",
+                "This message was answered, but the answer is no longer kept.",
+            ),
             ErrorCode::TooManyFiles => self.pick(
                 "Zu viele Dateien für eine Nachricht.",
                 "Too many files for one message.",
@@ -384,6 +390,18 @@ mod tests {
         assert_eq!(Lang::choose(None, None, "en-GB"), Lang::En);
         assert_eq!(Lang::De.other(), Lang::En);
         assert_eq!(Lang::En.other().code(), "de");
+    }
+
+    #[test]
+    fn a_lost_answer_has_its_own_sentence_in_both_languages() {
+        let en = Lang::En.error_text(ErrorCode::AnswerLost);
+        let de = Lang::De.error_text(ErrorCode::AnswerLost);
+        assert_eq!(
+            en,
+            "This message was answered, but the answer is no longer kept."
+        );
+        assert!(de.contains("nicht mehr gespeichert"), "{de}");
+        assert_ne!(en, Lang::En.error_text(ErrorCode::Unknown));
     }
 
     #[test]

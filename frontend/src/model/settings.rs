@@ -112,6 +112,18 @@ pub fn upload_url(ws_url: &str) -> String {
     format!("{scheme}://{host}{prefix}/api/uploads")
 }
 
+/// [`upload_url`] for `session`'s files, with the same `?route=` as its
+/// WebSocket URL ([`with_hello`]), so a load balancer that keeps a session
+/// on one relay by `route` sends its uploads where its socket is.
+pub fn upload_url_for(ws_url: &str, session: &str) -> String {
+    let url = upload_url(ws_url);
+    if shared::validate::is_valid_session_id(session) {
+        format!("{url}?route={}", route_key(session))
+    } else {
+        url
+    }
+}
+
 /// What to do with the session id a `connection` frame offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Adopt {
@@ -138,7 +150,44 @@ pub fn adopt_session(requested: Option<&str>, offered: &str) -> Adopt {
     }
 }
 
-/// `url` with `session=<id>` added to its query.
+/// `url` with `hello` added to its query: the relay then reads the
+/// session from the first frame ([`hello`]) instead of the URL. With a
+/// session, also `route=<`[`route_key`]`>`: a load balancer can keep a
+/// session on one relay by it (`hash $arg_route consistent;`) without the
+/// session id — a credential — in the URL.
+pub fn with_hello(url: &str, session: Option<&str>) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    match session.filter(|id| shared::validate::is_valid_session_id(id)) {
+        Some(id) => format!("{url}{sep}hello&route={}", route_key(id)),
+        None => format!("{url}{sep}hello"),
+    }
+}
+
+/// A stable, short key of a session for sticky load balancing: 64-bit
+/// FNV-1a as 16 hex digits. Not a secret and not a way back to the id (a
+/// UUID has 122 random bits; this keeps 64 of a non-invertible mix), so it
+/// may appear in access logs.
+pub fn route_key(session: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in session.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// The first frame of a connection: the session to continue (a valid id),
+/// or none for a new one.
+pub fn hello(session: Option<&str>) -> shared::ClientMessage {
+    shared::ClientMessage::Hello {
+        session_id: session
+            .filter(|id| shared::validate::is_valid_session_id(id))
+            .map(str::to_owned),
+    }
+}
+
+/// `url` with `session=<id>` added to its query (the deprecated form the
+/// relay still accepts; the page sends [`hello`] instead).
 pub fn with_session(url: &str, session: Option<&str>) -> String {
     match session {
         Some(id) if shared::validate::is_valid_session_id(id) => {
@@ -152,6 +201,37 @@ pub fn with_session(url: &str, session: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_session_goes_in_the_first_frame_not_the_url() {
+        let url = with_hello("wss://chat.example/ws", None);
+        assert_eq!(url, "wss://chat.example/ws?hello");
+        assert_eq!(with_hello("ws://h/ws?x=1", None), "ws://h/ws?x=1&hello");
+        let id = "3f1c9a2e-8b7d-4c1e-a5f0-6d2b9e8c7a41";
+        let url = with_hello("wss://chat.example/ws", Some(id));
+        assert_eq!(
+            url,
+            format!("wss://chat.example/ws?hello&route={}", route_key(id))
+        );
+        assert!(!url.contains(id) && !url.contains("session"), "{url}");
+        assert_eq!(route_key(id), route_key(id), "stable");
+        assert_eq!(route_key(id).len(), 16);
+        assert_ne!(
+            route_key(id),
+            route_key("3f1c9a2e-8b7d-4c1e-a5f0-6d2b9e8c7a42")
+        );
+        assert_eq!(route_key(""), "cbf29ce484222325", "FNV-1a's offset basis");
+        assert_eq!(
+            hello(Some("abc-123")).encode(),
+            r#"{"type":"hello","sessionId":"abc-123"}"#
+        );
+        assert_eq!(hello(None).encode(), r#"{"type":"hello"}"#);
+        assert_eq!(
+            hello(Some("bad id")).encode(),
+            r#"{"type":"hello"}"#,
+            "an invalid stored id is not sent"
+        );
+    }
 
     #[test]
     fn overrides_from_the_query() {
@@ -211,6 +291,24 @@ mod tests {
         );
         assert_eq!(
             upload_url("wss://chat.example"),
+            "https://chat.example/api/uploads"
+        );
+    }
+
+    #[test]
+    fn an_upload_carries_the_route_of_its_socket_never_the_session() {
+        let session = "0f9e3c1a-5b7d-4e2f-9a8b-1c2d3e4f5a6b";
+        let url = upload_url_for("wss://chat.example/ws", session);
+        let socket = with_hello("wss://chat.example/ws", Some(session));
+        let route = |u: &str| u.split("route=").nth(1).map(str::to_owned);
+        assert_eq!(
+            url,
+            format!("https://chat.example/api/uploads?route={}", route_key(session))
+        );
+        assert_eq!(route(&url), route(&socket), "the same relay for both");
+        assert!(!url.contains(session) && !socket.contains(session));
+        assert_eq!(
+            upload_url_for("wss://chat.example/ws", "bad id"),
             "https://chat.example/api/uploads"
         );
     }

@@ -17,6 +17,11 @@ use crate::uploads::store::Stored;
 use crate::uploads::FilesRefused;
 use crate::AppState;
 
+/// What the page is told when it resends a message whose outcome is no
+/// longer kept (see [`Begin::Lost`]).
+pub const ANSWER_LOST: &str =
+    "this message was answered, but the answer is no longer kept; it is not run again";
+
 /// A chat message as the page sent it.
 #[derive(Debug, Clone)]
 pub struct Incoming {
@@ -144,6 +149,16 @@ pub async fn receive(state: &AppState, session: &str, message: Incoming) -> Opti
         Begin::Answered(frame) => {
             tracing::debug!(session = %log, id = %message.id, "duplicate of an answered message; answer sent again");
             Some(Reply::Stored(frame))
+        }
+        Begin::Lost => {
+            // Run once already; its outcome was forgotten to make room (or
+            // after --retain-for). Saying so beats running it again.
+            tracing::info!(session = %log, id = %message.id, "resend of a message whose answer is no longer kept; not run again");
+            Some(Reply::Frame(ServerMessage::error(
+                Some(message.id),
+                ErrorCode::AnswerLost,
+                ANSWER_LOST,
+            )))
         }
     }
 }

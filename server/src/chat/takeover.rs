@@ -46,7 +46,7 @@ pub async fn watch(state: AppState, session: String, message: Incoming, _watchin
             }
             // Answered (its frame was published to this session) or in
             // flight here now.
-            Begin::Answered(_) | Begin::InFlight => return,
+            Begin::Answered(_) | Begin::InFlight | Begin::Lost => return,
         }
     }
 }

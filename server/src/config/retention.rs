@@ -17,4 +17,22 @@ pub struct RetentionFlags {
     /// At most this many bytes of answers are kept for all sessions together.
     #[arg(long, env = "RELAY_MAX_RETAINED_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub max_retained_bytes: usize,
+
+    /// At most this many ids of forgotten answers are remembered (about 40
+    /// bytes each; for twice --retain-for), so a resend of one gets
+    /// `answer_lost` instead of running again. At the bound the oldest go
+    /// first.
+    #[arg(long, env = "RELAY_MAX_TOMBSTONES", default_value_t = crate::store::DEFAULT_MAX_TOMBSTONES)]
+    pub max_tombstones: usize,
+
+    /// New sessions one IP address (IPv6: one /64) may start per minute,
+    /// counting a connection that names a session the relay does not know;
+    /// 0: no limit. Makes filling --max-sessions to push other visitors'
+    /// sessions out slow.
+    #[arg(
+        long,
+        env = "RELAY_NEW_SESSIONS_PER_MINUTE_PER_IP",
+        default_value_t = 30
+    )]
+    pub new_sessions_per_minute_per_ip: u32,
 }

@@ -1,5 +1,6 @@
 //! The WebSocket upgrade: origin check, drain check, admission (limits
-//! per IP and in total), then the socket goes to [`ws::serve`].
+//! per IP and in total, new sessions per IP), then the socket goes to
+//! [`ws::serve`].
 
 use axum::body::Body;
 use axum::extract::ws::WebSocketUpgrade;
@@ -61,7 +62,18 @@ pub async fn upgrade(state: AppState, request: Request<Body>) -> Response {
             return (refusal.status(), refusal.reason()).into_response();
         }
     };
-    let peer = Peer::from_query(parts.uri.query(), addr);
+    let mut peer = Peer::from_query(parts.uri.query(), addr);
+    peer.client_ip = client_ip;
+    // The deprecated `?session=` form (or none): the session is known now,
+    // so a new one is refused before the upgrade. With `?hello` it comes in
+    // the first frame and is checked then (see `ws::serve`).
+    if !peer.awaits_hello && !ws::connection::admit_session(&state, &peer).await {
+        return (
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            ws::new_sessions::REFUSED,
+        )
+            .into_response();
+    }
     let ws = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
         Ok(ws) => ws,
         Err(rejection) => return rejection.into_response(),

@@ -11,6 +11,9 @@
 //!
 //! Everything is bounded: answers per session, sessions, bytes, and age
 //! (`--retain-for`); a session idle for longer than that is forgotten.
+//! An outcome forgotten by any of these bounds leaves a tombstone (see
+//! [`super::tombstones`]), so its id is still never run twice: a resend
+//! gets `answer_lost`.
 //!
 //! All methods take a short `std::sync::Mutex` and never await while
 //! holding it. Sessions that may be forgotten (no connection, nothing in
@@ -26,6 +29,7 @@ use shared::ServerMessage;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::tombstones::Tombstones;
 use super::{Begin, ConnHandle, ConnId, Limits, Pushed, SessionStore, Stats, StoreHealth};
 
 #[derive(Debug)]
@@ -117,13 +121,15 @@ impl Session {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Inner {
     map: HashMap<String, Session>,
     retained_bytes: usize,
     /// The evictable sessions, oldest first.
     idle: std::collections::BTreeMap<IdleKey, String>,
     next_seq: u64,
+    /// Ids whose outcome was forgotten (see [`super::tombstones`]).
+    tombs: Tombstones,
 }
 
 impl Inner {
@@ -167,7 +173,13 @@ impl Sessions {
     /// An empty registry with these bounds.
     pub fn new(limits: Limits) -> Self {
         Sessions {
-            inner: Mutex::new(Inner::default()),
+            inner: Mutex::new(Inner {
+                map: HashMap::new(),
+                retained_bytes: 0,
+                idle: std::collections::BTreeMap::new(),
+                next_seq: 0,
+                tombs: Tombstones::new(limits.max_tombstones, limits.tombstone_ttl()),
+            }),
             limits,
         }
     }
@@ -258,11 +270,18 @@ impl Sessions {
             .entry(session.to_owned())
             .or_insert_with(|| Session::new(now));
         s.last_seen = now;
+        let buried = match s.messages.get(id) {
+            None => inner.tombs.find(session, id, now),
+            Some(_) => None,
+        };
         let begin = match s.messages.get(id) {
             Some(Entry::InFlight) => Begin::InFlight,
             Some(Entry::Done { frame, failed }) if !(*failed && retry) => {
                 Begin::Answered(frame.clone())
             }
+            // Answered once and forgotten since: never run again (an
+            // error may be, when the user asks to retry).
+            None if buried.is_some_and(|failed| !(failed && retry)) => Begin::Lost,
             _ if s.in_flight >= self.limits.max_in_flight_per_session => Begin::Busy,
             _ => {
                 s.in_flight += 1;
@@ -383,6 +402,16 @@ impl Sessions {
         inner.map.get(session).map_or(0, |s| s.send_count(frame))
     }
 
+    /// Whether the session is remembered here (connected or not).
+    pub fn knows(&self, session: &str) -> bool {
+        self.lock().map.contains_key(session)
+    }
+
+    /// How many tombstones are kept (see [`super::tombstones`]).
+    pub fn tombstones(&self) -> usize {
+        self.lock().tombs.len()
+    }
+
     /// Whether the session has an open connection here.
     pub fn is_connected(&self, session: &str) -> bool {
         let inner = self.lock();
@@ -402,7 +431,8 @@ impl Sessions {
 
     fn settle(&self, session: &str, id: &str, frame: Utf8Bytes, failed: bool, deliver: bool) {
         let now = Instant::now();
-        let mut inner = self.lock();
+        let mut guard = self.lock();
+        let inner = &mut *guard;
         let Some(s) = inner.map.get_mut(session) else {
             tracing::warn!(session = %crate::redact::session(session), id, "answer for a forgotten session dropped");
             return;
@@ -432,8 +462,9 @@ impl Sessions {
         }
         while s.answered.len() > self.limits.max_answers_per_session {
             if let Some(old) = s.answered.pop_front() {
-                if let Some(Entry::Done { frame, .. }) = s.messages.remove(&old) {
+                if let Some(Entry::Done { frame, failed }) = s.messages.remove(&old) {
                     removed += frame.len();
+                    inner.tombs.bury(session, &old, failed, now);
                 }
             }
         }
@@ -442,7 +473,7 @@ impl Sessions {
             .saturating_add(added)
             .saturating_sub(removed);
         inner.reindex(session);
-        self.enforce_byte_cap(&mut inner, session);
+        self.enforce_byte_cap(inner, session);
     }
 
     /// Forgets sessions idle (no connection, nothing in flight) for longer
@@ -460,6 +491,7 @@ impl Sessions {
         for key in &expired {
             remove_session(&mut inner, key);
         }
+        inner.tombs.expire(now);
         expired.len()
     }
 
@@ -493,18 +525,26 @@ impl Sessions {
             let Some(old) = s.answered.pop_front() else {
                 break;
             };
-            if let Some(Entry::Done { frame, .. }) = s.messages.remove(&old) {
+            if let Some(Entry::Done { frame, failed }) = s.messages.remove(&old) {
                 inner.retained_bytes = inner.retained_bytes.saturating_sub(frame.len());
+                inner.tombs.bury(current, &old, failed, Instant::now());
             }
         }
     }
 }
 
+/// Forgets a session; each outcome it kept leaves a tombstone.
 fn remove_session(inner: &mut Inner, key: &str) {
     if let Some(s) = inner.map.remove(key) {
         inner.retained_bytes = inner.retained_bytes.saturating_sub(s.retained_bytes());
         if let Some(k) = s.idle_key {
             inner.idle.remove(&k);
+        }
+        let now = Instant::now();
+        for (id, entry) in &s.messages {
+            if let Entry::Done { failed, .. } = entry {
+                inner.tombs.bury(key, id, *failed, now);
+            }
         }
     }
 }
@@ -563,6 +603,10 @@ impl SessionStore for Sessions {
 
     fn is_connected(&self, session: &str) -> bool {
         Sessions::is_connected(self, session)
+    }
+
+    async fn knows(&self, session: &str) -> bool {
+        Sessions::knows(self, session)
     }
 
     async fn answer_frame(&self, session: &str, id: &str) -> Option<Utf8Bytes> {
@@ -895,13 +939,75 @@ mod tests {
         assert!(sessions.stats().retained_bytes <= 10);
         assert_eq!(
             sessions.begin("s", "m0", false),
-            Begin::Start,
-            "oldest answer forgotten"
+            Begin::Lost,
+            "oldest answer forgotten, its id not"
         );
         assert!(matches!(
             sessions.begin("s", "m2", false),
             Begin::Answered(_)
         ));
+    }
+
+    /// The attack: sessions opened to fill --max-sessions push out a
+    /// visitor who is away; the page's resend of an answered message must
+    /// not run it again.
+    #[tokio::test(start_paused = true)]
+    async fn an_evicted_sessions_answered_ids_are_not_run_again() {
+        let sessions = Sessions::new(Limits {
+            max_sessions: 5,
+            ..limits()
+        });
+        let (c, _rx) = conn(1);
+        sessions.attach("victim", c);
+        assert_eq!(sessions.begin("victim", "m1", false), Begin::Start);
+        sessions.complete("victim", "m1", frame("answer"), false);
+        assert_eq!(sessions.begin("victim", "m2", false), Begin::Start);
+        sessions.complete("victim", "m2", frame("error"), true);
+        sessions.detach("victim", 1);
+        for i in 0..12 {
+            tokio::time::advance(Duration::from_millis(10)).await;
+            let (c, _rx) = conn(100 + i);
+            let name = format!("flood{i}");
+            sessions.attach(&name, c);
+            sessions.detach(&name, 100 + i);
+        }
+        assert_eq!(sessions.stats().sessions, 5);
+        assert!(!sessions.knows("victim"), "evicted");
+        assert_eq!(sessions.begin("victim", "m1", false), Begin::Lost);
+        assert_eq!(
+            sessions.begin("victim", "m1", true),
+            Begin::Lost,
+            "an answered id is not run again, even on a retry"
+        );
+        assert_eq!(sessions.begin("victim", "m2", false), Begin::Lost);
+        assert_eq!(
+            sessions.begin("victim", "m2", true),
+            Begin::Start,
+            "a failed one may be retried on purpose, as before eviction"
+        );
+        assert_eq!(
+            sessions.begin("victim", "m3", false),
+            Begin::Start,
+            "new ids run"
+        );
+    }
+
+    /// Forgotten after --retain-for too: the tombstone outlives the
+    /// session by at least --retain-for, then goes.
+    #[tokio::test(start_paused = true)]
+    async fn a_swept_sessions_ids_are_remembered_for_another_retain_for() {
+        let sessions = Sessions::new(limits());
+        sessions.begin("s", "m1", false);
+        sessions.complete("s", "m1", frame("answer"), false);
+        tokio::time::advance(Duration::from_secs(61)).await;
+        assert_eq!(sessions.sweep(), 1);
+        assert_eq!(sessions.tombstones(), 1);
+        tokio::time::advance(Duration::from_secs(59)).await;
+        assert_eq!(sessions.sweep(), 0);
+        assert_eq!(sessions.begin("s", "m1", false), Begin::Lost);
+        tokio::time::advance(Duration::from_secs(120)).await;
+        sessions.sweep();
+        assert_eq!(sessions.tombstones(), 0, "tombstones expire too");
     }
 
     #[tokio::test]
@@ -915,7 +1021,11 @@ mod tests {
             sessions.begin("s", &id, false);
             sessions.complete("s", &id, frame("a"), false);
         }
-        assert_eq!(sessions.begin("s", "m0", false), Begin::Start);
+        assert_eq!(
+            sessions.begin("s", "m0", false),
+            Begin::Lost,
+            "pushed out, but not run again"
+        );
         assert!(matches!(
             sessions.begin("s", "m2", false),
             Begin::Answered(_)

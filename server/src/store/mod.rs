@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 pub mod memory;
 pub mod redis;
+pub mod tombstones;
 
 /// What connections, the push endpoint and `/healthz` need from the store.
 #[async_trait]
@@ -61,6 +62,11 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
 
     /// Whether the session has an open connection on this relay.
     fn is_connected(&self, session: &str) -> bool;
+
+    /// Whether the session is remembered (here, or in the shared store):
+    /// joining one that is not costs a new session (see
+    /// [`crate::ws::new_sessions`]).
+    async fn knows(&self, session: &str) -> bool;
 
     /// The stored answer frame of message `id` (not an error), while kept —
     /// what a rating (`feedback`) refers to.
@@ -125,6 +131,9 @@ pub struct ConnHandle {
     pub kick: CancellationToken,
 }
 
+/// Default of `--max-tombstones`: about 8 MB at the bound.
+pub const DEFAULT_MAX_TOMBSTONES: usize = 200_000;
+
 /// The bounds of the registry.
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -138,6 +147,17 @@ pub struct Limits {
     pub max_answers_per_session: usize,
     /// Most messages of one session waiting for the responder at once.
     pub max_in_flight_per_session: usize,
+    /// Most tombstones of forgotten outcomes (see [`tombstones`]).
+    pub max_tombstones: usize,
+}
+
+impl Limits {
+    /// How long a tombstone lives: twice `retain_for`, so it outlives the
+    /// session it came from by at least `retain_for` however late in the
+    /// session's life it was buried.
+    pub fn tombstone_ttl(&self) -> Duration {
+        self.retain_for.saturating_mul(2)
+    }
 }
 
 impl Default for Limits {
@@ -148,6 +168,7 @@ impl Default for Limits {
             max_retained_bytes: 64 * 1024 * 1024,
             max_answers_per_session: 256,
             max_in_flight_per_session: 32,
+            max_tombstones: DEFAULT_MAX_TOMBSTONES,
         }
     }
 }
@@ -164,6 +185,10 @@ pub enum Begin {
     Elsewhere,
     /// Already answered: send this frame again.
     Answered(Utf8Bytes),
+    /// Answered (or failed) once, but the outcome is no longer kept — its
+    /// session was forgotten, or the answer pushed out by newer ones. Only
+    /// a tombstone remains: not run again, the page gets `answer_lost`.
+    Lost,
     /// New, but the session already has its maximum of messages in flight.
     Busy,
 }

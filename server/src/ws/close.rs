@@ -13,6 +13,8 @@ pub mod close_code {
     pub const POLICY: u16 = 1008;
     /// Message too big: a frame far above `--max-message-bytes`.
     pub const TOO_BIG: u16 = 1009;
+    /// Try again later: too many new sessions from this address.
+    pub const TRY_AGAIN_LATER: u16 = 1013;
 }
 
 /// Why a connection is closed for not reading.

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use shared::{validate, ErrorCode, ServerMessage};
+use shared::{validate, ClientMessage, ErrorCode, ServerMessage};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -35,13 +35,36 @@ pub const OUTBOUND_QUEUE: usize = 256;
 
 static NEXT_CONN_ID: AtomicU64 = AtomicU64::new(1);
 
+/// Longest wait for the `hello` of a connection opened with `?hello`
+/// (capped by `--idle-timeout`).
+pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Serves one upgraded WebSocket until it closes.
-pub async fn serve<S, E>(mut socket: S, state: AppState, peer: Peer)
+pub async fn serve<S, E>(mut socket: S, state: AppState, mut peer: Peer)
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin + Send,
     E: std::fmt::Display,
 {
     let conn_id = NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed);
+    if peer.awaits_hello {
+        let requested = match hello(&mut socket, &state, conn_id).await {
+            Ok(requested) => requested,
+            Err(end) => return close_with(&mut socket, end).await,
+        };
+        peer.choose(requested);
+        // Without `?hello` this was decided before the upgrade.
+        if !admit_session(&state, &peer).await {
+            let refused =
+                ServerMessage::error(None, ErrorCode::RateLimited, super::new_sessions::REFUSED);
+            let _ = tokio::time::timeout(
+                Duration::from_secs(1),
+                socket.send(Message::Text(encode(&refused))),
+            )
+            .await;
+            let end = End::Close(close_code::TRY_AGAIN_LATER, "too many new sessions");
+            return close_with(&mut socket, end).await;
+        }
+    }
     let client_id = new_id();
     let session = peer.session_id.clone();
     let log = redact::session(&session);
@@ -75,6 +98,26 @@ where
         }
         Err(end) => end,
     };
+    close_with(&mut socket, end).await;
+    state.store().detach(&session, conn_id).await;
+    tracing::info!(conn = conn_id, client = %client_id, session = %log, "disconnected");
+}
+
+/// Whether `peer` may join its session: free for a session the store
+/// knows, one new session's cost otherwise (see [`super::new_sessions`]).
+pub async fn admit_session(state: &AppState, peer: &Peer) -> bool {
+    if peer.resumed && state.store().knows(&peer.session_id).await {
+        return true;
+    }
+    let allowed = state.new_sessions().allow(peer.client_ip);
+    if !allowed {
+        tracing::warn!(ip = ?peer.client_ip, "new session refused: {}", super::new_sessions::REFUSED);
+    }
+    allowed
+}
+
+/// Sends the close frame `end` asks for (at most a second's wait).
+async fn close_with<S: Sink<Message> + Unpin>(socket: &mut S, end: End) {
     if let End::Close(code, reason) = end {
         let frame = CloseFrame {
             code,
@@ -86,8 +129,44 @@ where
         })
         .await;
     }
-    state.store().detach(&session, conn_id).await;
-    tracing::info!(conn = conn_id, client = %client_id, session = %log, "disconnected");
+}
+
+/// The session handshake of a connection opened with `?hello`: waits for
+/// the first frame, which must be a `hello`, and returns the session it
+/// names (`None`: a new one). Anything else, silence for
+/// [`HELLO_TIMEOUT`], or the relay shutting down ends the connection.
+async fn hello<S, E>(socket: &mut S, state: &AppState, conn_id: u64) -> Result<Option<String>, End>
+where
+    S: Stream<Item = Result<Message, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    const NOT_HELLO: &str = "the first frame must be a hello";
+    let wait = HELLO_TIMEOUT.min(state.config().serve.idle_timeout);
+    let closing = state.connection_closing();
+    let first = async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    return match ClientMessage::decode(&text) {
+                        Ok(ClientMessage::Hello { session_id }) => Ok(session_id),
+                        _ => Err(End::Close(close_code::POLICY, NOT_HELLO)),
+                    };
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                Some(Ok(Message::Binary(_))) => {
+                    return Err(End::Close(close_code::POLICY, NOT_HELLO))
+                }
+                Some(Ok(Message::Close(_))) | None => return Err(End::Gone),
+                Some(Err(e)) => return Err(close::after_read_error(conn_id, &e.to_string())),
+            }
+        }
+    };
+    tokio::select! {
+        _ = closing.cancelled() => Err(End::Close(close_code::GOING_AWAY, "relay shutting down")),
+        first = tokio::time::timeout(wait, first) => {
+            first.unwrap_or(Err(End::Close(close_code::POLICY, "no hello in time")))
+        }
+    }
 }
 
 /// The `connection` frame, and an `invalid_session` error if the asked-for

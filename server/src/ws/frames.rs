@@ -75,6 +75,13 @@ async fn on_frame(
                 ),
             ))),
         },
+        // The session handshake is the first frame of a `?hello`
+        // connection (see `connection::hello`); later, it changes nothing.
+        Ok(ClientMessage::Hello { .. }) => Some(Reply::Frame(ServerMessage::error(
+            None,
+            ErrorCode::InvalidMessage,
+            "hello is only the first frame of a connection opened with ?hello",
+        ))),
         Ok(ClientMessage::Choice { id, seq, button }) => {
             chat::lifecycle::choose(state, session, &id, seq, button).await;
             None

@@ -5,7 +5,9 @@
 //! - [`frames`]: what an incoming text frame means (ping, message, junk).
 //! - [`outgoing`]: writing to the socket without ever blocking the loop for
 //!   good.
-//! - [`peer`]: who is connecting (the session asked for).
+//! - [`peer`]: who is connecting (the session asked for, in the query or
+//!   in the first frame).
+//! - [`new_sessions`]: how many new sessions one client may start.
 //! - [`heartbeat`]: the relay-wide heartbeat clock and the idle deadline.
 //! - [`close`]: close codes and why a connection ends.
 
@@ -13,6 +15,7 @@ pub mod close;
 pub mod connection;
 pub mod frames;
 pub mod heartbeat;
+pub mod new_sessions;
 pub mod outgoing;
 pub mod peer;
 

@@ -1,14 +1,21 @@
-//! Who is connecting, decided from the upgrade request before the socket
-//! exists: the session asked for, or a new one.
+//! Who is connecting: the session asked for, or a new one.
+//!
+//! The page names its session in its first frame (a `hello`, on a
+//! connection opened with `?hello`), so the id — a credential — never
+//! appears in a URL and so in no proxy's access log. The older form,
+//! `?session=<id>` in the query, is still accepted for a release
+//! (deprecated): then the session is decided from the upgrade request,
+//! before the socket exists. See docs/protocol.md.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use shared::validate;
 
-/// Who is connecting, decided before the upgrade.
+/// Who is connecting.
 #[derive(Debug, Clone)]
 pub struct Peer {
-    /// The session to join (given or new).
+    /// The session to join (given or new; empty until the hello when
+    /// [`Peer::awaits_hello`]).
     pub session_id: String,
     /// The client asked for a session id that is not valid.
     pub rejected_session: bool,
@@ -16,29 +23,51 @@ pub struct Peer {
     pub resumed: bool,
     /// The client's address, for logs.
     pub addr: Option<SocketAddr>,
+    /// The client's IP as the admission limits see it (behind a trusted
+    /// proxy: the forwarded one), for the new-session rate.
+    pub client_ip: Option<IpAddr>,
+    /// The session comes in the first frame (`?hello`): decided after the
+    /// upgrade, by [`Peer::choose`].
+    pub awaits_hello: bool,
 }
 
 impl Peer {
-    /// Reads `?session=` from a query string: a valid id joins that session,
-    /// an invalid one gets a new session (and an `invalid_session` error),
-    /// none gets a new session.
+    /// Reads the query string: `hello` means the session comes in the
+    /// first frame; otherwise `?session=` (deprecated) — a valid id joins
+    /// that session, an invalid one gets a new session (and an
+    /// `invalid_session` error), none gets a new session.
     pub fn from_query(query: Option<&str>, addr: Option<SocketAddr>) -> Self {
-        let requested = query.and_then(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
+        let pairs = || url::form_urlencoded::parse(query.unwrap_or_default().as_bytes());
+        let awaits_hello = pairs().any(|(k, _)| k == "hello");
+        let mut peer = Peer {
+            session_id: String::new(),
+            rejected_session: false,
+            resumed: false,
+            addr,
+            client_ip: addr.map(|a| a.ip()),
+            awaits_hello,
+        };
+        if !awaits_hello {
+            let requested = pairs()
                 .find(|(k, _)| k == "session")
-                .map(|(_, v)| v.into_owned())
-        });
+                .map(|(_, v)| v.into_owned());
+            peer.choose(requested);
+        }
+        peer
+    }
+
+    /// Decides the session from what the client asked for (the query's
+    /// `session`, or the hello's `sessionId`).
+    pub fn choose(&mut self, requested: Option<String>) {
         let (session_id, rejected_session, resumed) = match requested {
             Some(id) if validate::is_valid_session_id(&id) => (id, false, true),
             Some(_) => (new_id(), true, false),
             None => (new_id(), false, false),
         };
-        Peer {
-            session_id,
-            rejected_session,
-            resumed,
-            addr,
-        }
+        self.session_id = session_id;
+        self.rejected_session = rejected_session;
+        self.resumed = resumed;
+        self.awaits_hello = false;
     }
 }
 
@@ -58,10 +87,38 @@ mod tests {
             (p.session_id.as_str(), p.rejected_session, p.resumed),
             ("abc-123", false, true)
         );
+        assert!(!p.awaits_hello);
         let p = Peer::from_query(Some("x=1&session=bad%20id"), None);
         assert!(p.rejected_session);
         assert_eq!(p.session_id.len(), 36);
         let p = Peer::from_query(None, None);
+        assert!(!p.rejected_session && !p.resumed);
+        assert_eq!(p.session_id.len(), 36);
+    }
+
+    #[test]
+    fn hello_defers_the_session_to_the_first_frame() {
+        for query in ["hello", "hello=1", "x=1&hello", "hello&session=abc"] {
+            let p = Peer::from_query(Some(query), None);
+            assert!(p.awaits_hello, "{query}");
+            assert!(p.session_id.is_empty(), "{query}: nothing decided yet");
+        }
+        let mut p = Peer::from_query(Some("hello"), None);
+        p.choose(Some("abc-123".into()));
+        assert_eq!(
+            (
+                p.session_id.as_str(),
+                p.rejected_session,
+                p.resumed,
+                p.awaits_hello
+            ),
+            ("abc-123", false, true, false)
+        );
+        let mut p = Peer::from_query(Some("hello"), None);
+        p.choose(Some("a\nb".into()));
+        assert!(p.rejected_session && !p.resumed);
+        let mut p = Peer::from_query(Some("hello"), None);
+        p.choose(None);
         assert!(!p.rejected_session && !p.resumed);
         assert_eq!(p.session_id.len(), 36);
     }

@@ -14,6 +14,13 @@ use super::scripts::{lease_key, payload, Keys, Scripts};
 use crate::store::memory::Sessions;
 use crate::store::{Begin, Limits};
 
+/// The wall clock in unix milliseconds (tombstones' scores).
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 /// A final frame that could not be written to Redis yet (it was down); it
 /// is written when Redis is back, so other relays see the message answered.
 #[derive(Debug)]
@@ -63,6 +70,29 @@ impl Core {
 
     fn max_kept(&self) -> usize {
         self.limits.max_answers_per_session
+    }
+
+    /// Most tombstones per session in Redis (see [`super::scripts`]).
+    fn max_seen(&self) -> usize {
+        self.limits
+            .max_answers_per_session
+            .saturating_mul(super::scripts::MAX_SEEN_FACTOR)
+            .max(1)
+    }
+
+    /// Whether Redis remembers the session (its hash exists).
+    pub async fn exists(&self, session: &str) -> RedisResult<bool> {
+        let key = self.keys(session).hash;
+        self.call(|mut conn| {
+            let key = key.clone();
+            async move {
+                redis::cmd("EXISTS")
+                    .arg(key)
+                    .query_async::<bool>(&mut conn)
+                    .await
+            }
+        })
+        .await
     }
 
     /// Fails at once while Redis just failed (see [`Link::fail_fast`]), so
@@ -157,6 +187,7 @@ impl Core {
                     .begin
                     .key(&keys.hash)
                     .key(&keys.run)
+                    .key(&keys.seen)
                     .arg(id)
                     .arg(u8::from(retry))
                     .arg(&self.relay)
@@ -173,6 +204,7 @@ impl Core {
             Some("inflight") => Begin::InFlight,
             Some("elsewhere") => Begin::Elsewhere,
             Some("busy") => Begin::Busy,
+            Some("lost") => Begin::Lost,
             Some("answered") => {
                 Begin::Answered(Utf8Bytes::from(reply.get(1).cloned().unwrap_or_default()))
             }
@@ -197,6 +229,7 @@ impl Core {
                     .key(&keys.run)
                     .key(&keys.order)
                     .key(&keys.kept)
+                    .key(&keys.seen)
                     .arg(&c.id)
                     .arg(u8::from(c.failed))
                     .arg(c.frame.as_str())
@@ -204,6 +237,8 @@ impl Core {
                     .arg(self.limits.max_answers_per_session)
                     .arg(&keys.channel)
                     .arg(payload(c.frame.as_str(), self.tag(c.delivered_here)))
+                    .arg(unix_ms())
+                    .arg(self.max_seen())
                     .invoke_async::<i64>(&mut conn)
                     .await
             })
@@ -300,6 +335,7 @@ impl Core {
                     .key(&keys.run)
                     .key(&keys.order)
                     .key(&keys.kept)
+                    .key(&keys.seen)
                     .arg(self.ttl())
                     .invoke_async::<Vec<String>>(&mut conn)
                     .await
@@ -405,6 +441,7 @@ impl Core {
             pipe.expire(&keys.run, ttl).ignore();
             pipe.expire(&keys.order, ttl).ignore();
             pipe.expire(&keys.kept, ttl).ignore();
+            pipe.expire(&keys.seen, 2 * ttl).ignore();
         }
         let pipe = &pipe;
         self.probe(|mut conn| async move { pipe.query_async::<()>(&mut conn).await })

@@ -143,6 +143,19 @@ impl SessionStore for RedisStore {
     async fn begin(&self, session: &str, id: &str, retry: bool) -> Begin {
         // Known here (in flight here, or answered here): no need to ask.
         let here = self.core.local.begin(session, id, retry);
+        if here == Begin::Lost {
+            // Forgotten here (this relay's own bounds), but Redis may still
+            // keep the outcome: send it if so. Never run it again.
+            return match self.core.outcome(session, id).await {
+                Ok(Some(stored)) => match stored.get(1..) {
+                    Some(frame) if !frame.is_empty() => {
+                        Begin::Answered(Utf8Bytes::from(frame.to_owned()))
+                    }
+                    _ => Begin::Lost,
+                },
+                _ => Begin::Lost,
+            };
+        }
         if here != Begin::Start {
             return here;
         }
@@ -232,6 +245,12 @@ impl SessionStore for RedisStore {
 
     fn is_connected(&self, session: &str) -> bool {
         self.core.local.is_connected(session)
+    }
+
+    async fn knows(&self, session: &str) -> bool {
+        // Redis down: only what this relay knows (a new session's cost is
+        // then counted for one that may exist elsewhere — harmless).
+        self.core.local.knows(session) || self.core.exists(session).await.unwrap_or(false)
     }
 
     async fn answer_frame(&self, session: &str, id: &str) -> Option<Utf8Bytes> {

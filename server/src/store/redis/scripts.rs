@@ -14,6 +14,16 @@
 //! - `p{s}:kept` list: frames waiting for the session's next connection
 //! - channel `p{s}:ch`: frames for the session's open connections
 //!
+//! And one key that outlives the others, expiring twice `--retain-for`
+//! after the last activity (so at least `--retain-for` after the session's
+//! keys are gone):
+//! - `p{s}:seen` sorted set: tombstones of answered ids — the first 16 hex
+//!   digits of the SHA-1 of the id, `:0` (answer) or `:1` (error) — scored
+//!   by when; at most [`MAX_SEEN_FACTOR`] × `--max-answers-per-session`
+//!   (oldest go first). A resend of an id whose answer is no longer in the
+//!   hash is refused as `lost`, not run again (see
+//!   [`crate::store::tombstones`] for the same in memory).
+//!
 //! And per relay `p relay:<id>`: its lease, renewed while it runs. A message
 //! whose relay's lease has expired (it crashed) may be started again.
 //!
@@ -35,7 +45,13 @@ pub struct Keys {
     pub kept: String,
     /// The pub/sub channel.
     pub channel: String,
+    /// Tombstones of answered ids (outlives the others).
+    pub seen: String,
 }
+
+/// The `:seen` set of a session holds this many times
+/// `--max-answers-per-session` tombstones at most.
+pub const MAX_SEEN_FACTOR: usize = 4;
 
 impl Keys {
     /// The keys of `session` under `prefix`.
@@ -49,6 +65,7 @@ impl Keys {
             order: format!("{base}:order"),
             kept: format!("{base}:kept"),
             channel: format!("{base}:ch"),
+            seen: format!("{base}:seen"),
         }
     }
 
@@ -89,9 +106,10 @@ pub fn lease_key(prefix: &str, relay: &str) -> String {
     format!("{prefix}relay:{relay}")
 }
 
-/// KEYS: hash, run. ARGV: id, retry (0/1), relay, max in flight, ttl (s),
-/// lease key prefix. Returns `{"start"}`, `{"elsewhere"}` (in flight on a
-/// relay whose lease lives), `{"busy"}` or `{"answered", frame}`.
+/// KEYS: hash, run, seen. ARGV: id, retry (0/1), relay, max in flight,
+/// ttl (s), lease key prefix. Returns `{"start"}`, `{"elsewhere"}` (in
+/// flight on a relay whose lease lives), `{"busy"}`, `{"answered", frame}`
+/// or `{"lost"}` (answered once, the answer no longer kept).
 pub const BEGIN: &str = r#"
 local id = ARGV[1]
 local owner = redis.call('HGET', KEYS[2], id)
@@ -105,6 +123,13 @@ end
 local v = redis.call('HGET', KEYS[1], 'm:' .. id)
 if v and not (string.sub(v, 1, 1) == '1' and ARGV[2] == '1') then
   return {'answered', string.sub(v, 2)}
+end
+if not v then
+  local tomb = string.sub(redis.sha1hex(id), 1, 16)
+  if redis.call('ZSCORE', KEYS[3], tomb .. ':0')
+    or (ARGV[2] ~= '1' and redis.call('ZSCORE', KEYS[3], tomb .. ':1')) then
+    return {'lost'}
+  end
 end
 local all = redis.call('HGETALL', KEYS[2])
 local n = 0
@@ -123,10 +148,11 @@ redis.call('EXPIRE', KEYS[2], ARGV[5])
 return {'start'}
 "#;
 
-/// KEYS: hash, run, order, kept. ARGV: id, failed (0/1), frame, ttl (s),
-/// max answers, channel, payload to publish (see [`payload`]). Stores the
-/// answer, then publishes it, or keeps it if no relay listens. Returns how
-/// many relays received it.
+/// KEYS: hash, run, order, kept, seen. ARGV: id, failed (0/1), frame,
+/// ttl (s), max answers, channel, payload to publish (see [`payload`]), now
+/// (unix ms), max tombstones. Stores the answer and its tombstone, then
+/// publishes it, or keeps it if no relay listens. Returns how many relays
+/// received it.
 pub const COMPLETE: &str = r#"
 local field = 'm:' .. ARGV[1]
 redis.call('HDEL', KEYS[2], ARGV[1])
@@ -141,6 +167,9 @@ while redis.call('LLEN', KEYS[3]) > max do
   local old = redis.call('LPOP', KEYS[3])
   redis.call('HDEL', KEYS[1], 'm:' .. old)
 end
+redis.call('ZADD', KEYS[5], ARGV[8], string.sub(redis.sha1hex(ARGV[1]), 1, 16) .. ':' .. ARGV[2])
+redis.call('ZREMRANGEBYRANK', KEYS[5], 0, -tonumber(ARGV[9]) - 1)
+redis.call('EXPIRE', KEYS[5], 2 * tonumber(ARGV[4]))
 local n = redis.call('PUBLISH', ARGV[6], ARGV[7])
 if n == 0 then
   redis.call('RPUSH', KEYS[4], ARGV[3])
@@ -176,11 +205,13 @@ redis.call('EXPIRE', KEYS[2], ARGV[1])
 return 1
 "#;
 
-/// KEYS: hash, run, order, kept. ARGV: ttl (s). Marks the session seen,
-/// renews its keys, and takes the frames kept for it.
+/// KEYS: hash, run, order, kept, seen. ARGV: ttl (s). Marks the session
+/// seen, renews its keys (the tombstones for twice as long), and takes the
+/// frames kept for it.
 pub const ATTACH: &str = r#"
 redis.call('HSET', KEYS[1], 'seen', '1')
 for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[1]) end
+redis.call('EXPIRE', KEYS[5], 2 * tonumber(ARGV[1]))
 local kept = redis.call('LRANGE', KEYS[4], 0, -1)
 redis.call('DEL', KEYS[4])
 return kept
@@ -223,6 +254,7 @@ mod tests {
         let keys = Keys::new("n8n-chat:", "abc-1");
         assert_eq!(keys.hash, "n8n-chat:{abc-1}");
         assert_eq!(keys.channel, "n8n-chat:{abc-1}:ch");
+        assert_eq!(keys.seen, "n8n-chat:{abc-1}:seen");
         assert_eq!(
             Keys::session_of_channel("n8n-chat:", &keys.channel),
             Some("abc-1")
