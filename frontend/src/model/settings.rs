@@ -303,7 +303,10 @@ mod tests {
         let route = |u: &str| u.split("route=").nth(1).map(str::to_owned);
         assert_eq!(
             url,
-            format!("https://chat.example/api/uploads?route={}", route_key(session))
+            format!(
+                "https://chat.example/api/uploads?route={}",
+                route_key(session)
+            )
         );
         assert_eq!(route(&url), route(&socket), "the same relay for both");
         assert!(!url.contains(session) && !socket.contains(session));
