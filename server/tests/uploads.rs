@@ -645,8 +645,15 @@ async fn many_tiny_uploads(
     let mut accepted = 0;
     let mut refused = Vec::new();
     for _ in 0..sessions {
-        // Sessions are free: a new WebSocket is one.
-        let client = Client::connect(&relay.ws_url("/ws")).await;
+        // A new WebSocket is a new session — as many as the relay lets this
+        // address open (`--new-sessions-per-minute-per-ip`).
+        let client = match support::connect_with_headers(&relay.ws_url("/ws"), &[]).await {
+            Ok(client) => client,
+            Err(status) => {
+                assert_eq!(status, 429, "a session refused for its rate");
+                continue;
+            }
+        };
         for _ in 0..per_session {
             match upload(
                 relay,
@@ -669,7 +676,8 @@ async fn many_tiny_uploads(
 #[tokio::test]
 async fn one_address_cannot_hold_more_than_its_share_of_uploads() {
     let n8n = StandIn::start().await.expect("stand-in");
-    // Default flags: 60 sessions × 10 one-byte files from one address.
+    // Default flags: 60 sessions × 10 one-byte files from one address (the
+    // sessions past the new-session rate are refused too).
     let dir = scratch();
     let relay = Relay::start(with_uploads(&n8n.url("/webhook/e1/chat"), &dir)).await;
     let (accepted, refused) = many_tiny_uploads(&relay, 60, 10).await;
@@ -678,10 +686,11 @@ async fn one_address_cannot_hold_more_than_its_share_of_uploads() {
     assert!(refused.iter().all(|s| *s == 429), "{refused:?}");
     relay.stop().await;
     let _ = std::fs::remove_dir_all(dir);
-    // The rate out of the way: the count per address is what stops it.
+    // The rates out of the way: the count per address is what stops it.
     let dir = scratch();
     let mut config = with_uploads(&n8n.url("/webhook/e1/chat"), &dir);
     config.uploads.uploads_per_minute_per_ip = 100_000;
+    config.retention.new_sessions_per_minute_per_ip = 0;
     let relay = Relay::start(config).await;
     let (accepted, _) = many_tiny_uploads(&relay, 60, 10).await;
     assert_eq!(accepted, 200, "--max-uploads-per-ip");
