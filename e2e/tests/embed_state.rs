@@ -521,10 +521,19 @@ async fn s4_an_unlisted_host_gets_no_embed() {
     let n8n = StandIn::start().await.expect("stand-in");
     let shop_port = e2e::process::free_port();
     let shop_origin = format!("http://localhost:{shop_port}");
-    // frame-ancestors left open, so what is tested is the page's own refusal.
+    let unlisted_port = e2e::process::free_port();
+    let unlisted_origin = format!("http://127.0.0.2:{unlisted_port}");
+    // frame-ancestors lets the unlisted host frame the page, so what is
+    // tested is the page's own refusal.
+    let ancestors = format!("'self' {shop_origin} {unlisted_origin}");
     let relay = Relay::start(
         Some(&n8n.url("/webhook/chat")),
-        &["--embed-origin", &shop_origin, "--frame-ancestors", "*"],
+        &[
+            "--embed-origin",
+            &shop_origin,
+            "--frame-ancestors",
+            &ancestors,
+        ],
     )
     .await
     .expect("relay");
@@ -535,7 +544,14 @@ async fn s4_an_unlisted_host_gets_no_embed() {
             SiteFile::js("/host.js", HOST_JS.into()),
         ]
     };
-    let unlisted = site([127, 0, 0, 2], None, files()).await;
+    let unlisted = HostSite::serve_at(
+        std::net::SocketAddr::from(([127, 0, 0, 2], unlisted_port)),
+        None,
+        files(),
+        Vec::new(),
+    )
+    .await
+    .expect("unlisted site");
     let shop = site_at(shop_port, files()).await;
     let browser = Browser::start_engine(Engine::Chromium)
         .await

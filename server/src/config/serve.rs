@@ -74,7 +74,7 @@ pub struct ServeFlags {
     /// list, the page refuses to act as an embed for any other host
     /// (published in /config.json as `embedOrigins`), and the CSP's
     /// `frame-ancestors` becomes `'self'` plus the list unless
-    /// --frame-ancestors is given too. Without it: any site may.
+    /// --frame-ancestors is set to something other than `*`. Without it: any site may.
     #[arg(
         long = "embed-origin",
         env = "RELAY_EMBED_ORIGINS",
@@ -99,7 +99,7 @@ pub fn parse_embed_origin(s: &str) -> Result<String, String> {
 }
 
 impl ServeFlags {
-    /// The CSP `frame-ancestors` sources: `--frame-ancestors` when given,
+    /// The CSP `frame-ancestors` sources: `--frame-ancestors` when not `*`,
     /// else, with an `--embed-origin` list, `'self'` and the list (so the
     /// browser itself refuses to show the chat in any other site's frame —
     /// an ad frame inside a listed shop included, since every ancestor is
