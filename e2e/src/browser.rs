@@ -98,11 +98,14 @@ impl Browser {
     pub async fn start_engine(engine: Engine) -> Result<Browser> {
         match engine {
             Engine::Chromium => Self::start().await,
-            // What Chrome's incognito and Brave do, and where Chrome is
-            // heading: a cross-site frame's `localStorage` throws.
+            // Third-party cookies blocked, and without partitioned storage
+            // for third parties (Chromium 156 otherwise hands a blocked
+            // frame a partitioned `localStorage`): a cross-site frame's
+            // `localStorage` throws `SecurityError`, as in the browsers
+            // that block third-party storage outright. The suites check it.
             Engine::ChromiumThirdPartyBlocked => {
                 Self::start_chromium(
-                    &[],
+                    &["--disable-features=ThirdPartyStoragePartitioning"],
                     serde_json::json!({
                         "profile.block_third_party_cookies": true,
                         "profile.cookie_controls_mode": 1,
