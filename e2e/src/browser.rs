@@ -132,7 +132,7 @@ impl Browser {
         let caps = serde_json::json!({
             "moz:firefoxOptions": {
                 "binary": env_path("FIREFOX_BIN"),
-                "args": ["-headless", "-width=900", "-height=800"],
+                "args": ["-headless", "--width=900", "--height=800"],
                 "prefs": { "intl.accept_languages": "en-US" },
             }
         });
@@ -159,10 +159,9 @@ impl Browser {
         let driver =
             Owned::spawn(command).map_err(|e| format!("cannot start WebKitWebDriver: {e}"))?;
         let caps = serde_json::json!({
-            "browserName": "MiniBrowser",
             "webkitgtk:browserOptions": {
                 "binary": env_path("WEBKIT_BROWSER"),
-                "args": ["--automation", "--geometry=900x800"],
+                "args": ["--automation"],
             }
         });
         Self::connect(port, caps, driver, std::path::PathBuf::new()).await
