@@ -15,7 +15,7 @@
 //! - s2: an ad frame inside the shop frames the chat with `host=<ad>` and
 //!   posts `send` every 1.5 s: its chat has a session of its own, it hears
 //!   none of the visitor's answers, and nothing it sends enters the
-//!   visitor's conversation (Chromium blocked, Firefox: there the iframe's
+//!   visitor's conversation (Chromium blocked, Firefox, WebKitGTK: in Firefox the iframe's
 //!   storage is partitioned by the top-level site alone, so before the fix
 //!   the ad's chat took the visitor's session).
 //! - s3: commands from another origin, or from the right origin but another
@@ -600,4 +600,10 @@ async fn s4_an_unlisted_host_gets_no_embed() {
     .await;
     finish(&browser, "s4", result).await;
     browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built page and WebKitGTK: run `cargo xtask test`"]
+async fn s2_webkit_an_ad_gets_a_chat_of_its_own() {
+    an_ad_gets_a_chat_of_its_own(Engine::WebKit, "s2-webkit").await;
 }
