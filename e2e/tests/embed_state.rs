@@ -374,7 +374,17 @@ async fn an_ad_gets_a_chat_of_its_own(engine: Engine, name: &str) {
         // The ad heard none of the visitor's answers.
         enter(&browser, "iframe#ad").await?;
         let heard = browser.eval("return window.__heard").await?;
+        // The ad does not keep its chat's state (no embed.js): its chat
+        // says so rather than losing it silently.
+        enter(&browser, "iframe#chat").await?;
+        let note = browser
+            .eval("return document.querySelectorAll('[data-testid=not-kept-note]').length")
+            .await?;
         leave(&browser).await?;
+        leave(&browser).await?;
+        if note != 1 {
+            return Err("the ad's chat keeps nothing but does not say so".into());
+        }
         let heard = heard.to_string();
         if heard.contains("visitor") {
             return Err(format!("the ad heard the visitor: {heard}"));
