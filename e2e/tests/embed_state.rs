@@ -21,6 +21,8 @@
 //! - s3: commands from another origin, or from the right origin but another
 //!   window, are refused.
 //! - s4: `--embed-origin` refuses an unlisted host.
+//! - s5: an ad framing the chat with the *shop* as `host` is refused where
+//!   the browser tells the parent's origin (`location.ancestorOrigins`).
 //!
 //! Suites for engines whose tools are not given are skipped with a note.
 
@@ -617,4 +619,82 @@ async fn s4_an_unlisted_host_gets_no_embed() {
 #[ignore = "needs the built page and WebKitGTK: run `cargo xtask test`"]
 async fn s2_webkit_an_ad_gets_a_chat_of_its_own() {
     an_ad_gets_a_chat_of_its_own(Engine::WebKit, "s2-webkit").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
+async fn s5_an_ad_naming_the_shop_as_host_gets_no_embed() {
+    let n8n = StandIn::start().await.expect("stand-in");
+    let relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[])
+        .await
+        .expect("relay");
+    let relay_origin = format!("http://{}", relay.addr);
+    let shop_port = e2e::process::free_port();
+    let shop_origin = format!("http://localhost:{shop_port}");
+    // The ad frames the chat claiming to be the shop.
+    let ad = site(
+        [127, 0, 0, 2],
+        None,
+        vec![SiteFile::html(
+            "/ad.html",
+            format!(
+                "<!doctype html><title>Ad</title>\
+                 <iframe id=chat title=chat src=\"{relay_origin}/?mode=window&host={shop_origin}\"></iframe>"
+            ),
+        )],
+    )
+    .await;
+    let shop = site_at(
+        shop_port,
+        vec![
+            SiteFile::html(
+                "/",
+                shop_page(
+                    &relay_origin,
+                    &format!(
+                        "<iframe id=ad title=ad src=\"{}\"></iframe>",
+                        ad.url("/ad.html")
+                    ),
+                ),
+            ),
+            SiteFile::js("/host.js", HOST_JS.into()),
+        ],
+    )
+    .await;
+    let browser = Browser::start_engine(Engine::Chromium)
+        .await
+        .expect("browser");
+    let result = async {
+        browser
+            .client
+            .goto(&shop.url("/"))
+            .await
+            .map_err(|e| e.to_string())?;
+        event(&browser, "ready", |_| true).await?;
+        enter(&browser, "iframe#ad").await?;
+        enter(&browser, "iframe#chat").await?;
+        // Its parent is not the host it names (`location.ancestorOrigins`).
+        wait_for("the refusal note", UI_TIMEOUT, || async {
+            let n = browser
+                .eval("return document.querySelectorAll('[data-testid=embed-refused-note]').length")
+                .await?;
+            Ok((n == 1).then_some(()))
+        })
+        .await?;
+        leave(&browser).await?;
+        leave(&browser).await?;
+        // Only the shop's own chat told the shop it was ready.
+        let readies = events(&browser)
+            .await?
+            .into_iter()
+            .filter(|e| e["name"] == "ready")
+            .count();
+        if readies != 1 {
+            return Err(format!("{readies} ready events at the shop"));
+        }
+        Ok(())
+    }
+    .await;
+    finish(&browser, "s5", result).await;
+    browser.close().await;
 }
