@@ -12,6 +12,13 @@
  * Messages between this page and the chat are checked both ways: this
  * script only listens to the relay's origin in its own iframe, and the
  * chat only takes commands from (and sends answers to) this page's origin.
+ * The chat keeps its state (session id, conversation with the messages
+ * not yet sent, language, theme) in THIS page's localStorage, under keys
+ * starting "n8nChat@<relay origin>|": an iframe on another site has no
+ * storage that every browser keeps (third-party storage blocked) or keeps
+ * for this site alone (partitioned by the top-level site only). So this
+ * page's own scripts can read the session id and the queued texts — as
+ * they could read anything the visitor types on this page anyway.
  * Plain JS, no dependencies; nothing is loaded from anywhere else.
  */
 (function () {
@@ -51,6 +58,32 @@
   var ready = false;
   var queue = [];
   var isOpen = false;
+  // The chat's state, in this page's storage (see above).
+  var KEYS = ["n8nChat.sessionId", "n8nChat.conversation", "n8nChat.language", "n8nChat.theme"];
+  var prefix = "n8nChat@" + relay + "|";
+  function store() {
+    try { var ls = window.localStorage; ls.getItem(prefix); return ls; } catch (e) { return null; }
+  }
+  function load() {
+    var ls = store();
+    var state = null;
+    if (ls) {
+      state = {};
+      KEYS.forEach(function (k) {
+        var v = ls.getItem(prefix + k);
+        if (v !== null) state[k] = v;
+      });
+    }
+    frame.contentWindow.postMessage({ type: "n8n-chat-state", state: state }, relay);
+  }
+  function save(key, value) {
+    var ls = store();
+    if (!ls || KEYS.indexOf(key) < 0) return;
+    try {
+      if (typeof value === "string") ls.setItem(prefix + key, value);
+      else ls.removeItem(prefix + key);
+    } catch (e) { /* over quota: the chat trims before it asks */ }
+  }
 
   function emit(name, value) {
     (listeners[name] || []).slice().forEach(function (fn) {
@@ -73,6 +106,12 @@
     var m = e.data;
     if (!m || m.type !== "n8n-chat") return;
     switch (m.event) {
+      case "load":
+        load();
+        break;
+      case "store":
+        save(String(m.key), m.value);
+        break;
       case "ready":
         ready = true;
         queue.splice(0).forEach(command);

@@ -91,6 +91,118 @@ impl Browser {
     /// Like [`Browser::start`] with extra Chromium flags (e.g.
     /// `--force-dark-mode`, `--lang=de-DE`; a later `--lang` wins).
     pub async fn start_with(extra_args: &[&str]) -> Result<Browser> {
+        Self::start_chromium(extra_args, serde_json::json!({})).await
+    }
+
+    /// Starts the browser `engine` (see [`Engine`]).
+    pub async fn start_engine(engine: Engine) -> Result<Browser> {
+        match engine {
+            Engine::Chromium => Self::start().await,
+            // Third-party cookies blocked, and without partitioned storage
+            // for third parties (Chromium 156 otherwise hands a blocked
+            // frame a partitioned `localStorage`): a cross-site frame's
+            // `localStorage` throws `SecurityError`, as in the browsers
+            // that block third-party storage outright. The suites check it.
+            Engine::ChromiumThirdPartyBlocked => {
+                Self::start_chromium(
+                    &["--disable-features=ThirdPartyStoragePartitioning"],
+                    serde_json::json!({
+                        "profile.block_third_party_cookies": true,
+                        "profile.cookie_controls_mode": 1,
+                    }),
+                )
+                .await
+            }
+            Engine::Firefox => Self::start_firefox().await,
+            Engine::WebKit => Self::start_webkit().await,
+        }
+    }
+
+    /// Headless Firefox over geckodriver (`GECKODRIVER`, `FIREFOX_BIN`), with
+    /// its default storage partitioning (by top-level site).
+    pub async fn start_firefox() -> Result<Browser> {
+        let port = free_port();
+        let mut command = Command::new(env_path("GECKODRIVER"));
+        command
+            .arg(format!("--port={port}"))
+            .arg("--host=127.0.0.1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let driver = Owned::spawn(command).map_err(|e| format!("cannot start geckodriver: {e}"))?;
+        let caps = serde_json::json!({
+            "moz:firefoxOptions": {
+                "binary": env_path("FIREFOX_BIN"),
+                "args": ["-headless", "--width=900", "--height=800"],
+                "prefs": { "intl.accept_languages": "en-US" },
+            }
+        });
+        Self::connect(port, caps, driver, std::path::PathBuf::new()).await
+    }
+
+    /// WebKitGTK's `WebKitWebDriver` (`WEBKIT_DRIVER`; the browser runs
+    /// under the X server the caller provides, e.g. `xvfb-run`).
+    pub async fn start_webkit() -> Result<Browser> {
+        let port = free_port();
+        // WebKitGTK has no headless mode: a virtual X server when given.
+        let mut command = match std::env::var_os("XVFB_RUN").filter(|x| !x.is_empty()) {
+            Some(xvfb) => {
+                let mut c = Command::new(xvfb);
+                c.arg("-a").arg(env_path("WEBKIT_DRIVER"));
+                c
+            }
+            None => Command::new(env_path("WEBKIT_DRIVER")),
+        };
+        command
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let driver =
+            Owned::spawn(command).map_err(|e| format!("cannot start WebKitWebDriver: {e}"))?;
+        let caps = serde_json::json!({
+            "webkitgtk:browserOptions": {
+                "binary": env_path("WEBKIT_BROWSER"),
+                "args": ["--automation"],
+            }
+        });
+        Self::connect(port, caps, driver, std::path::PathBuf::new()).await
+    }
+
+    async fn connect(
+        port: u16,
+        caps: serde_json::Value,
+        driver: Owned,
+        profile: std::path::PathBuf,
+    ) -> Result<Browser> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let caps = match caps {
+            serde_json::Value::Object(map) => map,
+            _ => return Err("capabilities".into()),
+        };
+        let url = format!("http://127.0.0.1:{port}");
+        let client = wait_for("the WebDriver", Duration::from_secs(30), || {
+            let caps = caps.clone();
+            let url = url.clone();
+            async move {
+                match ClientBuilder::rustls()
+                    .map_err(|e| e.to_string())?
+                    .capabilities(caps)
+                    .connect(&url)
+                    .await
+                {
+                    Ok(c) => Ok(Some(c)),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+        })
+        .await?;
+        Ok(Browser {
+            client,
+            _driver: driver,
+            profile,
+        })
+    }
+
+    async fn start_chromium(extra_args: &[&str], prefs: serde_json::Value) -> Result<Browser> {
         // Already installed (by an earlier browser) is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let port = free_port();
@@ -126,6 +238,7 @@ impl Browser {
             "goog:chromeOptions": {
                 "binary": env_path("CHROME_BIN"),
                 "args": args,
+                "prefs": prefs,
             }
         });
         let caps = match caps {
@@ -475,6 +588,34 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// A browser engine the embedding suites run in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// Headless Chromium as the other suites run it.
+    Chromium,
+    /// Chromium with third-party cookies and storage blocked.
+    ChromiumThirdPartyBlocked,
+    /// Headless Firefox (ESR).
+    Firefox,
+    /// WebKitGTK (MiniBrowser over WebKitWebDriver).
+    WebKit,
+}
+
+impl Engine {
+    /// Whether this engine's tools were given (`cargo xtask test` sets the
+    /// variables of the ones it installed); suites skip the others, saying so.
+    pub fn available(self) -> bool {
+        let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+        match self {
+            Engine::Chromium | Engine::ChromiumThirdPartyBlocked => {
+                set("CHROMEDRIVER") && set("CHROME_BIN")
+            }
+            Engine::Firefox => set("GECKODRIVER") && set("FIREFOX_BIN"),
+            Engine::WebKit => set("WEBKIT_DRIVER") && set("WEBKIT_BROWSER"),
+        }
     }
 }
 

@@ -48,10 +48,27 @@ pub struct HostSite {
 impl HostSite {
     /// Serves `files` (404 for anything else), each response with `headers`.
     pub async fn serve(files: Vec<SiteFile>, headers: Vec<(String, String)>) -> Result<HostSite> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        Self::serve_at(addr, None, files, headers).await
+    }
+
+    /// Like [`HostSite::serve`] at `addr`, its origin named `http://<name>:<port>`
+    /// when a name is given (e.g. `localhost`, another site than `127.0.0.1`
+    /// to the browser: a frame from one on the other is cross-site).
+    pub async fn serve_at(
+        addr: std::net::SocketAddr,
+        name: Option<&str>,
+        files: Vec<SiteFile>,
+        headers: Vec<(String, String)>,
+    ) -> Result<HostSite> {
+        let listener = tokio::net::TcpListener::bind(addr)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| format!("bind {addr}: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let origin = match name {
+            Some(name) => format!("http://{name}:{}", addr.port()),
+            None => format!("http://{addr}"),
+        };
         let task = tokio::spawn(async move {
             while let Ok((mut stream, _)) = listener.accept().await {
                 let (files, headers) = (files.clone(), headers.clone());
@@ -78,10 +95,7 @@ impl HostSite {
                 });
             }
         });
-        Ok(HostSite {
-            origin: format!("http://{addr}"),
-            task,
-        })
+        Ok(HostSite { origin, task })
     }
 
     /// The URL of `path` on the site.

@@ -6,7 +6,8 @@
 //! built page and a browser; `cargo xtask test` builds and installs those
 //! and runs them with `--ignored`, passing `RELAY_BIN`, `DIST_DIR`,
 //! `CHROMEDRIVER`, `CHROME_BIN` and `AXE_JS` (axe-core, for the
-//! accessibility checks).
+//! accessibility checks), and for the embedding suites in other engines
+//! `FIREFOX_BIN`/`GECKODRIVER` and `WEBKIT_DRIVER`/`WEBKIT_BROWSER`/`XVFB_RUN`.
 //!
 //! Everything started here is killed when its handle drops (also when a
 //! test fails), by process group, so no stray processes are left.

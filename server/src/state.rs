@@ -97,6 +97,8 @@ impl AppState {
         page.uploads = uploads.as_ref().map(|u| u.rules().clone());
         let feedback = Feedback::from_config(&config.n8n)?;
         page.feedback = feedback.is_some();
+        // Only the flag lists them, like `relayUrl`: the CSP follows the flag.
+        page.embed_origins = config.serve.embed_origins.clone();
         let page_config = page.to_json();
         // The CSP allows trunk's inline script by its hash, read from the
         // page that will be served (rebuilding the page needs a restart).
@@ -104,7 +106,7 @@ impl AppState {
         let security = SecurityHeaders::new(
             assets.index_html(),
             serve.relay_url.as_ref(),
-            &serve.frame_ancestors,
+            &serve.frame_ancestors_policy(),
         );
         let limits = Limits {
             retain_for: config.retention.retain_for,

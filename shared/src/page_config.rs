@@ -49,6 +49,12 @@ pub struct PageConfig {
     /// Whether answers get 👍/👎 (the relay has a `--feedback-url`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub feedback: bool,
+    /// The host origins allowed to embed the chat (the relay's
+    /// `--embed-origin`; empty: any). In `?mode=window&host=…` the page
+    /// refuses to act as an embed for a host not listed: no events, no
+    /// commands, no state kept, no connection.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub embed_origins: Vec<String>,
 }
 
 /// The most starter prompts a page shows.
@@ -109,6 +115,7 @@ impl Default for PageConfig {
             uploads: None,
             suggestions: Vec::new(),
             feedback: false,
+            embed_origins: Vec::new(),
         }
     }
 }

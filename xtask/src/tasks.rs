@@ -77,7 +77,9 @@ pub fn test() -> Result<()> {
     ]))?;
     cmd::run(cmd::cargo().args(["test", "--workspace", "--no-fail-fast"]))?;
 
-    let tools = Toolchain::ensure(Needs::all())?;
+    let mut tools = Toolchain::ensure(Needs::all())?;
+    // The embedding suites also run in Firefox and WebKitGTK.
+    tools.ensure_engines()?;
     cmd::run(cmd::cargo().args([
         "clippy",
         "-p",
@@ -147,7 +149,8 @@ pub fn test() -> Result<()> {
             .env("CHROME_BIN", chromium)
             .env("AXE_JS", axe)
             .env("REDIS_SERVER", tools.redis.clone().unwrap_or_default())
-            .env("NGINX_BIN", tools.nginx.clone().unwrap_or_default()),
+            .env("NGINX_BIN", tools.nginx.clone().unwrap_or_default())
+            .envs(tools.engine_env()),
     )
 }
 

@@ -8,7 +8,11 @@
 //! - `wasm-opt` from the npm package `binaryen@132` (Debian's binaryen 108
 //!   silently produces a broken bundle), in a tools directory of our own;
 //! - Chromium and ChromeDriver from Debian (browser tests, Linux only);
-//! - `axe-core` from npm, injected into the page by the accessibility tests.
+//! - `axe-core` from npm, injected into the page by the accessibility tests;
+//! - for the embedding suites in other engines: Firefox ESR (`firefox-esr`,
+//!   Debian) with `geckodriver` (crates.io, `cargo install --locked`), and
+//!   WebKitGTK's `WebKitWebDriver` and MiniBrowser (`webkit2gtk-driver`,
+//!   Debian) under `xvfb-run` (`xvfb`, Debian).
 //!
 //! Each step checks the installed version first and does nothing when it is
 //! right.
@@ -21,6 +25,8 @@ use crate::cmd::{self, Result};
 pub const TRUNK_VERSION: &str = "0.22.1";
 /// The binaryen release (npm package `binaryen`) trunk's wasm-opt comes from.
 pub const BINARYEN_VERSION: &str = "132.0.0";
+/// The geckodriver release (crates.io) that drives Firefox ESR.
+pub const GECKODRIVER_VERSION: &str = "0.36.0";
 /// The axe-core release the accessibility checks run.
 pub const AXE_VERSION: &str = "4.14.1";
 
@@ -61,6 +67,10 @@ pub struct Toolchain {
     pub redis: Option<PathBuf>,
     /// `nginx`.
     pub nginx: Option<PathBuf>,
+    /// Firefox ESR and geckodriver.
+    pub firefox: Option<(PathBuf, PathBuf)>,
+    /// WebKitGTK: `WebKitWebDriver`, MiniBrowser and `xvfb-run`.
+    pub webkit: Option<(PathBuf, PathBuf, PathBuf)>,
 }
 
 impl Toolchain {
@@ -85,6 +95,37 @@ impl Toolchain {
             tools.nginx = Some(nginx);
         }
         Ok(tools)
+    }
+
+    /// Installs Firefox ESR with geckodriver and WebKitGTK's driver (the
+    /// embedding suites in other engines), skipping what is there.
+    pub fn ensure_engines(&mut self) -> Result<()> {
+        self.firefox = Some(ensure_firefox()?);
+        self.webkit = Some(ensure_webkit()?);
+        Ok(())
+    }
+
+    /// The variables the e2e suites read for the other engines (empty
+    /// values: not installed; those suites then skip, saying so).
+    pub fn engine_env(&self) -> Vec<(&'static str, std::ffi::OsString)> {
+        let os = |p: &PathBuf| p.clone().into_os_string();
+        let (firefox, gecko) = self
+            .firefox
+            .as_ref()
+            .map(|(f, g)| (os(f), os(g)))
+            .unwrap_or_default();
+        let (driver, browser, xvfb) = self
+            .webkit
+            .as_ref()
+            .map(|(d, b, x)| (os(d), os(b), os(x)))
+            .unwrap_or_default();
+        vec![
+            ("FIREFOX_BIN", firefox),
+            ("GECKODRIVER", gecko),
+            ("WEBKIT_DRIVER", driver),
+            ("WEBKIT_BROWSER", browser),
+            ("XVFB_RUN", xvfb),
+        ]
     }
 
     /// `PATH` with the tool directories first.
@@ -325,6 +366,79 @@ fn ensure_browser() -> Result<(PathBuf, PathBuf)> {
         packages: &["chromium", "chromium-driver"],
     }
     .ensure()
+}
+
+fn ensure_firefox() -> Result<(PathBuf, PathBuf)> {
+    let firefox = match find_first("FIREFOX_BIN", &["/usr/bin/firefox-esr", "/usr/bin/firefox"]) {
+        Some(found) => found,
+        None => {
+            if !cfg!(target_os = "linux") {
+                return Err(
+                    "the Firefox suites need Firefox: install it and set FIREFOX_BIN".into(),
+                );
+            }
+            eprintln!("installing firefox-esr from Debian (for the Firefox suites)");
+            apt_install(&["firefox-esr"])?;
+            find_first("FIREFOX_BIN", &["/usr/bin/firefox-esr"])
+                .ok_or("firefox-esr still missing after apt-get install")?
+        }
+    };
+    let wanted = format!("geckodriver {GECKODRIVER_VERSION}");
+    let gecko = std::env::var_os("GECKODRIVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cargo_bin("geckodriver"));
+    if !cmd::version_of(&gecko).is_some_and(|v| v.starts_with(&wanted)) {
+        eprintln!("installing geckodriver {GECKODRIVER_VERSION} (takes a few minutes, once)");
+        cmd::run(cmd::cargo().args([
+            "install",
+            "geckodriver",
+            "--version",
+            GECKODRIVER_VERSION,
+            "--locked",
+        ]))?;
+    }
+    Ok((firefox, gecko))
+}
+
+/// Where `cargo install` puts `name`.
+fn cargo_bin(name: &str) -> PathBuf {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
+        .unwrap_or_default();
+    home.join("bin").join(name)
+}
+
+/// WebKitGTK's driver and MiniBrowser (`webkit2gtk-driver` brings both),
+/// and `xvfb-run`: WebKitGTK has no headless mode.
+fn ensure_webkit() -> Result<(PathBuf, PathBuf, PathBuf)> {
+    const BROWSERS: &[&str] = &[
+        "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser",
+        "/usr/lib/aarch64-linux-gnu/webkit2gtk-4.1/MiniBrowser",
+        "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.0/MiniBrowser",
+        "/usr/lib/x86_64-linux-gnu/webkitgtk-6.0/MiniBrowser",
+    ];
+    let find = || {
+        Some((
+            find_first("WEBKIT_DRIVER", &["/usr/bin/WebKitWebDriver"])?,
+            find_first("WEBKIT_BROWSER", BROWSERS)?,
+            find_first("XVFB_RUN", &["/usr/bin/xvfb-run"])?,
+        ))
+    };
+    if let Some(found) = find() {
+        return Ok(found);
+    }
+    if !cfg!(target_os = "linux") {
+        return Err(
+            "the WebKit suites need WebKitGTK: set WEBKIT_DRIVER, WEBKIT_BROWSER and XVFB_RUN"
+                .into(),
+        );
+    }
+    eprintln!("installing webkit2gtk-driver and xvfb from Debian (for the WebKit suites)");
+    apt_install(&["webkit2gtk-driver", "xvfb", "xauth"])?;
+    find().ok_or_else(|| {
+        "WebKitWebDriver, MiniBrowser or xvfb-run still missing after apt-get install".into()
+    })
 }
 
 /// Services are not started: the tests start their own on free ports.

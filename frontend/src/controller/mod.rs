@@ -18,7 +18,7 @@ use shared::{ClientMessage, PageConfig};
 use crate::browser::page::{browser_language, now, origin_parts, query_param, url_without_query};
 use crate::browser::socket::Socket;
 use crate::browser::timer::DeadlineTimer;
-use crate::browser::{remote_config, storage};
+use crate::browser::{host_page, remote_config, storage};
 use crate::model::attachments::Attachment;
 use crate::model::conversation::{Conversation, Saved};
 use crate::model::i18n::Lang;
@@ -54,6 +54,13 @@ pub struct View {
     /// The browser's storage is full even without old history: unsent
     /// messages would not survive a reload (shown as a note).
     pub storage_full: RwSignal<bool>,
+    /// Embedded, and the host keeps nothing (not `embed.js`, or its
+    /// storage refused): the conversation will not survive a reload (a
+    /// note says so instead of losing it silently).
+    pub not_kept: RwSignal<bool>,
+    /// Embedded in a host the relay does not list (`--embed-origin`), or
+    /// under another parent than the named host: the chat does nothing.
+    pub embed_refused: RwSignal<bool>,
     /// Files attached to the message being written.
     pub draft: RwSignal<Vec<Attachment>>,
     /// Why the last file was not attached.
@@ -116,6 +123,10 @@ impl Chat {
         if let Some(page) = url_without_query() {
             metadata.insert("pageUrl".into(), page.into());
         }
+        if host_page::requested().is_some() {
+            // Embedded: the state is the host's, asked for in `start`.
+            storage::use_host();
+        }
         let mut conversation = storage::load_conversation();
         conversation.requeue_sent();
         Rc::new_cyclic(|me| Chat {
@@ -135,6 +146,8 @@ impl Chat {
                 )),
                 config: RwSignal::new(PageConfig::default()),
                 storage_full: RwSignal::new(false),
+                not_kept: RwSignal::new(false),
+                embed_refused: RwSignal::new(false),
                 draft: RwSignal::new(Vec::new()),
                 attach_error: RwSignal::new(None),
                 progress: RwSignal::new(None),
@@ -165,15 +178,44 @@ impl Chat {
     /// relay the config names, or to the page's own origin. A config that
     /// takes longer than [`CONFIG_WAIT_MS`] does not hold the chat up: it
     /// connects to its own origin and applies the rest when it arrives.
+    ///
+    /// Embedded, it waits for the config (whose `embedOrigins` decides
+    /// whether this host may embed the chat), then for the host's saved
+    /// state, and only then connects and tells the host it is ready.
     pub fn start(&self) {
         let me = self.me.clone();
+        let embedded = host_page::requested().is_some();
         leptos::task::spawn_local(async move {
             let config = remote_config::fetch().await;
+            if embedded {
+                if !host_page::grant(&config.embed_origins) {
+                    if let Some(chat) = me.upgrade() {
+                        chat.view.embed_refused.set(true);
+                        chat.apply_config(config);
+                    }
+                    return;
+                }
+                let state = host_page::load().await;
+                if let Some(chat) = me.upgrade() {
+                    chat.restore(state);
+                }
+            }
             if let Some(chat) = me.upgrade() {
                 chat.connect_to(config.relay_url.as_deref());
                 chat.apply_config(config);
+                if embedded {
+                    let open = chat.view.open.get_untracked();
+                    host_page::post(
+                        if open { "open" } else { "close" },
+                        &[("open", open.into())],
+                    );
+                    host_page::post("ready", &[]);
+                }
             }
         });
+        if embedded {
+            return;
+        }
         let me = self.me.clone();
         leptos::task::spawn_local(async move {
             gloo_timers::future::TimeoutFuture::new(CONFIG_WAIT_MS).await;
@@ -211,6 +253,34 @@ impl Chat {
             ));
         }
         self.view.config.set(config);
+    }
+
+    /// Embedded: the host's saved state arrived (`None`: nothing can be
+    /// kept). Lines written before it came stay, after the saved ones.
+    fn restore(&self, state: Option<HashMap<String, String>>) {
+        self.view.not_kept.set(state.is_none());
+        storage::host_loaded(state);
+        let mut saved = storage::load_conversation();
+        saved.requeue_sent();
+        self.view.conversation.update(|now| {
+            let typed = std::mem::take(&mut now.lines);
+            for line in typed {
+                if !saved.lines.iter().any(|l| l.id == line.id) {
+                    saved.lines.push(line);
+                }
+            }
+            *now = saved;
+        });
+        *self.session.borrow_mut() = storage::load_session();
+        self.view.lang.set(Lang::choose(
+            storage::load_language().as_deref(),
+            query_param("lang").as_deref(),
+            &browser_language(),
+        ));
+        if let Some(theme) = storage::load_theme() {
+            self.view.theme.set(Theme::from_name(&theme));
+        }
+        self.save();
     }
 
     /// Saves the conversation (called when it changed); notes when even

@@ -82,6 +82,48 @@ pub fn host_origin(param: Option<&str>) -> Option<String> {
     ok.then(|| param.to_owned())
 }
 
+/// Whether the page may act as the embed of `host`: the relay's
+/// `--embed-origin` list (`embedOrigins`; empty: any host) names it, and
+/// the direct parent is at `host` where the browser says so
+/// (`location.ancestorOrigins[0]`; Firefox has no such list, and there
+/// `postMessage`'s target origin is what keeps events from another parent).
+pub fn embed_allowed(host: &str, listed: &[String], parent_origin: Option<&str>) -> bool {
+    (listed.is_empty() || listed.iter().any(|o| o == host))
+        && parent_origin.is_none_or(|parent| parent == host)
+}
+
+/// The keys the host keeps for the chat (`embed.js` keeps no others).
+pub const HOST_KEYS: [&str; 4] = [
+    "n8nChat.sessionId",
+    "n8nChat.conversation",
+    "n8nChat.language",
+    "n8nChat.theme",
+];
+
+/// The host's answer to the chat's `load` event:
+/// `{"type":"n8n-chat-state","state":{key: text, …}}` — `Some(saved)` when
+/// the host keeps the chat's state (an empty map on the first visit),
+/// `None` when it cannot (`"state":null`: its own storage is refused) —
+/// or `Err(NotOurs)` for any other message. Unknown keys and non-text
+/// values are left out.
+pub fn host_state(
+    data: &Value,
+) -> Result<Option<std::collections::HashMap<String, String>>, Refused> {
+    if data["type"] != "n8n-chat-state" {
+        return Err(Refused::NotOurs);
+    }
+    let Value::Object(state) = &data["state"] else {
+        return Ok(None);
+    };
+    Ok(Some(
+        state
+            .iter()
+            .filter(|(k, _)| HOST_KEYS.contains(&k.as_str()))
+            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+            .collect(),
+    ))
+}
+
 /// A colour for `--chat--color-primary` from `data-primary-color`: a hex
 /// colour or a colour name, nothing that could be more than a colour.
 pub fn colour(param: Option<&str>) -> Option<String> {
@@ -132,6 +174,36 @@ mod tests {
             cmd(json!({"type":"n8n-chat-command","command":"eval"})),
             Err(Refused::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn only_listed_hosts_under_their_own_parent_get_an_embed() {
+        let shop = "https://shop.example";
+        let list = vec![shop.to_owned()];
+        assert!(embed_allowed(shop, &[], None));
+        assert!(embed_allowed(shop, &list, Some(shop)));
+        assert!(!embed_allowed("https://ad.example", &list, None));
+        // An ad inside the shop naming the shop as its host.
+        assert!(!embed_allowed(shop, &list, Some("https://ad.example")));
+        assert!(!embed_allowed(shop, &[], Some("https://ad.example")));
+    }
+
+    #[test]
+    fn the_hosts_saved_state_keeps_only_the_chats_keys() {
+        let state = host_state(&json!({"type":"n8n-chat-state","state":{
+            "n8nChat.sessionId":"s-1","n8nChat.theme":7,"other":"x"}}))
+        .expect("ours")
+        .expect("kept");
+        assert_eq!(state.len(), 1);
+        assert_eq!(state["n8nChat.sessionId"], "s-1");
+        assert_eq!(
+            host_state(&json!({"type":"n8n-chat-state","state":null})),
+            Ok(None)
+        );
+        assert_eq!(
+            host_state(&json!({"type":"n8n-chat"})),
+            Err(Refused::NotOurs)
+        );
     }
 
     #[test]

@@ -211,6 +211,20 @@ impl Lang {
             "This browser's storage is full: unsent messages will not survive reloading the page.",
         )
     }
+    /// Embedded, and the site keeps nothing for the chat.
+    pub fn not_kept(self) -> &'static str {
+        self.pick(
+            "Diese Seite kann den Chat nicht speichern: Nach dem Neuladen beginnt er leer, und ungesendete Nachrichten gehen verloren.",
+            "This site cannot keep the chat: after a reload it starts empty, and unsent messages are lost.",
+        )
+    }
+    /// Embedded in a site the relay does not allow.
+    pub fn embed_refused(self) -> &'static str {
+        self.pick(
+            "Dieser Chat darf auf dieser Website nicht eingebettet werden.",
+            "This chat may not be embedded on this site.",
+        )
+    }
     /// The button that stops an answer.
     pub fn stop(self) -> &'static str {
         self.pick("Stopp", "Stop")

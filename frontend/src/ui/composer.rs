@@ -65,13 +65,25 @@ pub fn Suggestions(
     }
 }
 
-/// Said when the browser's storage cannot hold even the unsent messages.
+/// Said when the browser's storage cannot hold even the unsent messages,
+/// when an embedded chat can keep nothing, and when it may not be embedded
+/// here.
 #[component]
 pub fn StorageNote(view: View) -> impl IntoView {
     view! {
         <Show when=move || view.storage_full.get()>
             <p class="notice" role="alert" data-testid="storage-note">
                 {move || view.lang.get().storage_full()}
+            </p>
+        </Show>
+        <Show when=move || view.not_kept.get()>
+            <p class="notice" role="status" data-testid="not-kept-note">
+                {move || view.lang.get().not_kept()}
+            </p>
+        </Show>
+        <Show when=move || view.embed_refused.get()>
+            <p class="notice" role="alert" data-testid="embed-refused-note">
+                {move || view.lang.get().embed_refused()}
             </p>
         </Show>
     }

@@ -21,7 +21,8 @@ pub fn ChatWindow(view: View, chat: Shared) -> impl IntoView {
             &[("open", open.into())],
         );
     });
-    host_page::post("ready", &[]);
+    // `ready` is posted by the controller once the embed is granted and
+    // the host's saved state is in (`Chat::start`).
     let unread = move || view.unread.get();
     let label = move || {
         let lang = view.lang.get();

@@ -76,13 +76,87 @@ pub struct ServeFlags {
     /// public relay, "localhost" is the visitor's own machine.
     #[arg(long, env = "RELAY_ALLOW_LOOPBACK_ORIGIN")]
     pub allow_loopback_origin: bool,
+
+    /// A site origin that may embed the chat (`embed.js`; repeatable;
+    /// comma-separated in the env var), e.g. https://shop.example. With a
+    /// list, the page refuses to act as an embed for any other host
+    /// (published in /config.json as `embedOrigins`), and the CSP's
+    /// `frame-ancestors` becomes `'self'` plus the list unless
+    /// --frame-ancestors is set to something other than `*`. Without it: any site may.
+    #[arg(
+        long = "embed-origin",
+        env = "RELAY_EMBED_ORIGINS",
+        value_delimiter = ',',
+        value_parser = parse_embed_origin
+    )]
+    pub embed_origins: Vec<String>,
+}
+
+/// An embedding site's origin, exactly as browsers write it (`scheme://host[:port]`,
+/// lower case, no path): the page compares it with `embed.js`' `?host=`
+/// as a string, so `https://Shop.example/` is stored as `https://shop.example`.
+pub fn parse_embed_origin(s: &str) -> Result<String, String> {
+    let url = url::Url::parse(s.trim()).map_err(|e| format!("not an origin: {e}"))?;
+    let bare = url.path() == "/" && url.query().is_none() && url.fragment().is_none();
+    match url.scheme() {
+        "http" | "https" if url.host().is_some() && url.username().is_empty() && bare => {
+            Ok(url.origin().ascii_serialization())
+        }
+        _ => Err("expected an origin like https://shop.example (no path)".into()),
+    }
 }
 
 impl ServeFlags {
+    /// The CSP `frame-ancestors` sources: `--frame-ancestors` when not `*`,
+    /// else, with an `--embed-origin` list, `'self'` and the list (so the
+    /// browser itself refuses to show the chat in any other site's frame —
+    /// an ad frame inside a listed shop included, since every ancestor is
+    /// checked), else `*`.
+    pub fn frame_ancestors_policy(&self) -> String {
+        if self.frame_ancestors != "*" || self.embed_origins.is_empty() {
+            return self.frame_ancestors.clone();
+        }
+        let mut sources = vec!["'self'".to_owned()];
+        sources.extend(self.embed_origins.iter().cloned());
+        sources.join(" ")
+    }
+
     /// The origin (`scheme://host[:port]`) of `--public-url`, if given.
     pub fn public_origin(&self) -> Option<String> {
         self.public_url
             .as_ref()
             .map(|u| u.origin().ascii_serialization())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embed_origins_are_bare_origins_and_frame_ancestors_follow_them() {
+        assert_eq!(
+            parse_embed_origin("https://Shop.example/").as_deref(),
+            Ok("https://shop.example")
+        );
+        assert_eq!(
+            parse_embed_origin("http://127.0.0.1:8080").as_deref(),
+            Ok("http://127.0.0.1:8080")
+        );
+        assert!(parse_embed_origin("https://shop.example/path").is_err());
+        assert!(parse_embed_origin("javascript:alert(1)").is_err());
+        assert!(parse_embed_origin("*").is_err());
+        assert!(parse_embed_origin("https://user@shop.example").is_err());
+
+        let mut serve = crate::config::Config::defaults().serve;
+        assert_eq!(serve.frame_ancestors_policy(), "*");
+        serve.embed_origins = vec!["https://shop.example".into(), "https://b.example".into()];
+        assert_eq!(
+            serve.frame_ancestors_policy(),
+            "'self' https://shop.example https://b.example"
+        );
+        // An explicit --frame-ancestors is the operator's word.
+        serve.frame_ancestors = "'none'".into();
+        assert_eq!(serve.frame_ancestors_policy(), "'none'");
     }
 }
