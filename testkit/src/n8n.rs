@@ -111,6 +111,8 @@ struct Shared {
     in_flight: Mutex<(usize, usize)>,
     changed: Notify,
     keep_alive: Duration,
+    /// Keep-alive connections closed for being idle `keep_alive`.
+    idle_closed: Mutex<usize>,
     executions: Arc<Executions>,
 }
 
@@ -158,6 +160,7 @@ impl StandIn {
             in_flight: Mutex::new((0, 0)),
             changed: Notify::new(),
             keep_alive,
+            idle_closed: Mutex::new(0),
             executions: Arc::default(),
         });
         shared.executions.set_host(&addr.to_string());
@@ -217,6 +220,12 @@ impl StandIn {
         *lock(&self.shared.finished)
     }
 
+    /// How many keep-alive connections the stand-in closed for being idle
+    /// (a test of pooled connections waits for this, not for the timeout).
+    pub fn idle_closed(&self) -> usize {
+        *lock(&self.shared.idle_closed)
+    }
+
     /// The most requests that were being answered at the same time.
     pub fn peak_in_flight(&self) -> usize {
         lock(&self.shared.in_flight).1
@@ -273,8 +282,12 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>) {
         .await
         {
             Ok(Some(request)) => request,
-            // Idle for `keep_alive`, closed, or garbage: close like n8n does.
-            _ => return,
+            Err(_idle) => {
+                *lock(&shared.idle_closed) += 1;
+                return;
+            }
+            // Closed, or garbage: close like n8n does (and when idle).
+            Ok(None) => return,
         };
         if request.method == "GET" {
             let (path, query) = request

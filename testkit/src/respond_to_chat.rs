@@ -111,6 +111,9 @@ struct Execution {
     replies: Vec<serde_json::Value>,
     approvals: Vec<bool>,
     sockets: usize,
+    /// Bot messages written to a socket (not `n8n|…` control frames),
+    /// counting a pending message sent again on a new socket.
+    messages_sent: usize,
     /// Bumped by every new socket: an older socket stops.
     generation: u64,
 }
@@ -238,6 +241,7 @@ impl Executions {
                 replies: Vec::new(),
                 approvals: Vec::new(),
                 sockets: 0,
+                messages_sent: 0,
                 generation: 0,
             },
         );
@@ -273,6 +277,13 @@ impl Executions {
     /// How many sockets connected to execution `id`.
     pub fn sockets(&self, id: &str) -> usize {
         lock(&self.runs).get(id).map_or(0, |e| e.sockets)
+    }
+
+    /// How many bot messages execution `id` has written to its sockets, a
+    /// message sent again on a new socket counted again: a test waits for
+    /// the re-sent question instead of sleeping a poll or two.
+    pub fn messages_sent(&self, id: &str) -> usize {
+        lock(&self.runs).get(id).map_or(0, |e| e.messages_sent)
     }
 
     /// Every execution id, oldest first.
@@ -334,8 +345,14 @@ impl Executions {
                     match self.poll(&id, generation) {
                         Poll::Frames(frames) => {
                             for f in frames {
+                                let message = !f.starts_with("n8n|");
                                 if ws.send(Message::text(f)).await.is_err() {
                                     return;
+                                }
+                                if message {
+                                    if let Some(e) = lock(&self.runs).get_mut(&id) {
+                                        e.messages_sent += 1;
+                                    }
                                 }
                             }
                         }
