@@ -165,8 +165,12 @@ async fn s5_relay_killed_with_an_answer_in_flight_ends_in_one_outcome() {
             Ok(matches!(state.as_str(), "answered" | "failed").then_some(state))
         })
         .await?;
-        // Let any second answer arrive before counting.
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // A second outcome for `id` would arrive before the answer to a
+        // message sent after it: the page sends in order on one socket,
+        // and the relay takes a session's messages one at a time, in
+        // order (--session-concurrency 1), answering on that socket.
+        let after = browser.send("sent after").await?;
+        answered_once(&browser, &after, "echo: sent after").await?;
         let answers = browser.answers_for(&id).await?;
         let errors = browser.errors_for(&id).await?;
         match outcome.as_str() {

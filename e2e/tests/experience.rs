@@ -136,11 +136,36 @@ async fn x2_xss_payloads_echoed_by_the_workflow_stay_text() {
             let id = browser.send_multiline(payload).await?;
             browser.wait_message_state(&id, "answered", UI_TIMEOUT).await?;
         }
-        // Clicking every link the answers contain must not run anything either.
-        browser
-            .eval("document.querySelectorAll('.messages a').forEach(a => { a.target = '_self'; a.click(); }); return true;")
-            .await?;
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Clicking every link the answers contain must not run anything
+        // either. A click's handlers run inside `click()`; only a
+        // `javascript:` link's default action comes later, and then it
+        // either runs (`__xss`) or is refused by the CSP (an event). So:
+        // click, then wait until each such link has had its outcome — no
+        // guessed pause. (A link to another page is not clicked: leaving
+        // the page would make the check below look at a different one.)
+        let scripted = browser
+            .eval(
+                "window.__refused = 0; \
+                 document.addEventListener('securitypolicyviolation', e => { \
+                   if (e.blockedURI === 'inline' || e.blockedURI.startsWith('javascript')) window.__refused += 1; }); \
+                 let scripted = 0; \
+                 document.querySelectorAll('.messages a').forEach(a => { \
+                   const js = a.protocol === 'javascript:'; \
+                   if (js) scripted += 1; \
+                   if (a.hasAttribute('href') && !js) return; \
+                   a.target = '_self'; a.click(); }); \
+                 return scripted;",
+            )
+            .await?
+            .as_u64()
+            .ok_or("the click script returned no count")?;
+        wait_for("every javascript: link's outcome", UI_TIMEOUT, || async {
+            let seen = browser
+                .eval("return window.__refused + (window.__xss === undefined ? 0 : 1)")
+                .await?;
+            Ok((seen.as_u64().unwrap_or(0) >= scripted).then_some(()))
+        })
+        .await?;
         let xss = browser.eval("return window.__xss === undefined ? null : window.__xss").await?;
         if !xss.is_null() {
             return Err(format!("payload {xss} ran"));

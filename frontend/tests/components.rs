@@ -39,8 +39,12 @@ async fn sleep(ms: i32) {
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    for _ in 0..200 {
+async fn eventually(what: &str, check: impl FnMut() -> bool) {
+    eventually_within(what, 10_000, check).await;
+}
+
+async fn eventually_within(what: &str, ms: i32, mut check: impl FnMut() -> bool) {
+    for _ in 0..ms / 50 {
         if check() {
             return;
         }
@@ -55,10 +59,24 @@ fn status_state() -> String {
         .unwrap_or_default()
 }
 
+/// The seconds the reconnect countdown shows ("… in 3s", "… in 3 s"), if
+/// it shows one: it moves with each tick of the page's 1 s clock.
+fn countdown() -> Option<u32> {
+    if status_state() != "reconnecting" {
+        return None;
+    }
+    let text = by_testid("status")?.text_content()?;
+    let (_, after) = text.rsplit_once(" in ")?;
+    let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
 #[wasm_bindgen_test]
 async fn the_page_mounts_goes_offline_without_a_relay_and_queues_messages() {
     // The test runner's server has no WebSocket on /ws (and no
-    // /config.json): every attempt fails at once.
+    // /config.json): every attempt fails at once. One retry, 3–6 s after
+    // the first failure (half to all of 6 s): a countdown long enough to
+    // watch the page's 1 s clock tick twice in it.
     let history = web_sys::window()
         .expect("window")
         .history()
@@ -67,7 +85,7 @@ async fn the_page_mounts_goes_offline_without_a_relay_and_queues_messages() {
         .replace_state_with_url(
             &wasm_bindgen::JsValue::NULL,
             "",
-            Some("?backoffMs=50&backoffMaxMs=50&attempts=2"),
+            Some("?backoffMs=6000&backoffMaxMs=6000&attempts=1"),
         )
         .expect("set query");
     leptos::mount::mount_to_body(frontend::ui::app::App);
@@ -81,9 +99,8 @@ async fn the_page_mounts_goes_offline_without_a_relay_and_queues_messages() {
         status_state()
     );
 
-    eventually("offline", || status_state() == "offline").await;
-    assert!(by_testid("retry").is_some(), "retry button when offline");
-
+    // The countdown: type a message meanwhile, which is queued.
+    eventually("a reconnect countdown", || countdown().is_some()).await;
     let input: web_sys::HtmlTextAreaElement = by_testid("message-input")
         .expect("input")
         .dyn_into()
@@ -107,9 +124,11 @@ async fn the_page_mounts_goes_offline_without_a_relay_and_queues_messages() {
     .await;
     assert_eq!(input.value(), "", "the input is cleared after sending");
 
-    // Offline with a queued message and nothing happening: the
-    // conversation is not written to storage again and again (it is saved
-    // when it changes, not on a timer).
+    // A queued message and a clock ticking, nothing else happening: the
+    // conversation is not written to storage on every tick (it is saved
+    // when it changes, not on a timer). An absence, so watched for longer
+    // than the timer it rules out: until two ticks of the clock were seen
+    // (the countdown moved twice), not for a guessed while.
     let count_writes = js_sys::Function::new_no_args(
         "window.__writes = 0; const set = Storage.prototype.setItem; \
          Storage.prototype.setItem = function (k, v) { window.__writes += 1; return set.call(this, k, v); };",
@@ -117,14 +136,40 @@ async fn the_page_mounts_goes_offline_without_a_relay_and_queues_messages() {
     count_writes
         .call0(&wasm_bindgen::JsValue::NULL)
         .expect("install the counter");
-    sleep(600).await;
+    let mut shown = countdown();
+    let mut ticks = 0;
+    while ticks < 2 {
+        let now = countdown();
+        assert!(
+            now.is_some(),
+            "the countdown ended after {ticks} of two clock ticks (status: {})",
+            status_state()
+        );
+        if now != shown {
+            ticks += 1;
+            shown = now;
+        }
+        sleep(20).await;
+    }
     let writes = js_sys::Reflect::get(&web_sys::window().expect("window"), &"__writes".into())
         .ok()
         .and_then(|v| v.as_f64())
         .unwrap_or(-1.0);
-    assert_eq!(writes, 0.0, "storage writes while nothing changed");
+    assert_eq!(
+        writes, 0.0,
+        "storage writes while nothing but the clock changed"
+    );
+
+    // The one retry fails too: offline, the message still queued.
+    eventually_within("offline", 15_000, || status_state() == "offline").await;
+    assert!(by_testid("retry").is_some(), "retry button when offline");
+    assert!(document()
+        .query_selector("[data-testid=message][data-role=user][data-state=queued]")
+        .ok()
+        .flatten()
+        .is_some());
 
     click("retry");
     eventually("trying again after retry", || status_state() != "offline").await;
-    eventually("offline again", || status_state() == "offline").await;
+    eventually_within("offline again", 15_000, || status_state() == "offline").await;
 }

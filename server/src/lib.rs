@@ -6,7 +6,8 @@
 //! back on the same socket.
 //!
 //! The map, in the order a message travels — imports point one way, from
-//! the edge (`http`, `ws`) to the core (`chat`, `store`, `responder`):
+//! the edge (`http`, `ws`) to the core (`chat`, `store`, `responder`) and
+//! the leaves below it (the layers are checked by `tests/architecture.rs`):
 //! - [`config`]: the flags, in groups (`relay --help`).
 //! - [`http`]: the accept loop (HTTP/1 with a header-read timeout) and the
 //!   routes — the WebSocket upgrade, the page with its security headers,
@@ -30,10 +31,12 @@
 //! - [`state`]: what the routes and connections share.
 //! - [`markdown`]: bot texts parsed into the protocol's typed tree, once,
 //!   here rather than in every visitor's page.
-//! - [`shutdown`], [`redact`] (what logs may show), [`logging`], [`error`].
+//! - [`shutdown`], [`redact`] (what logs may show), [`logging`], [`error`],
+//!   [`clock`] (the wall clock other machines read).
 
 pub mod admission;
 pub mod chat;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod http;

@@ -51,26 +51,31 @@ async fn answers_waiting_for_redis_are_bounded_and_counted() {
     relay.stop().await;
 }
 
+/// One SUBSCRIBE the fake Redis got: when it was read, and when the error
+/// answering it was about to be written.
+#[derive(Debug, Clone, Copy)]
+struct Subscribe {
+    read: tokio::time::Instant,
+    refused: tokio::time::Instant,
+}
+
 /// A Redis that accepts connections and answers every command with an
-/// error; counts the connections and the SUBSCRIBE commands it gets.
+/// error; records every SUBSCRIBE it gets.
 async fn refusing_redis() -> (
     std::net::SocketAddr,
-    std::sync::Arc<std::sync::atomic::AtomicUsize>,
-    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    std::sync::Arc<std::sync::Mutex<Vec<Subscribe>>>,
 ) {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
+    use std::sync::{Arc, Mutex};
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    use tokio::time::Instant;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let connections = Arc::new(AtomicUsize::new(0));
-    let subscribes = Arc::new(AtomicUsize::new(0));
-    let (c, s) = (connections.clone(), subscribes.clone());
+    let subscribes = Arc::new(Mutex::new(Vec::new()));
+    let s = subscribes.clone();
     tokio::spawn(async move {
         while let Ok((socket, _)) = listener.accept().await {
-            c.fetch_add(1, Ordering::SeqCst);
             let s = s.clone();
             tokio::spawn(async move {
                 let (read, mut write) = socket.into_split();
@@ -88,11 +93,16 @@ async fn refusing_redis() -> (
                             args.push(arg);
                         }
                     }
+                    let read_at = Instant::now();
                     if args
                         .first()
                         .is_some_and(|a| a.eq_ignore_ascii_case("subscribe"))
                     {
-                        s.fetch_add(1, Ordering::SeqCst);
+                        let refused = Instant::now();
+                        s.lock().unwrap_or_else(|p| p.into_inner()).push(Subscribe {
+                            read: read_at,
+                            refused,
+                        });
                     }
                     if write
                         .write_all(b"-ERR fake redis refuses\r\n")
@@ -105,33 +115,61 @@ async fn refusing_redis() -> (
             });
         }
     });
-    (addr, connections, subscribes)
+    (addr, subscribes)
 }
+
+/// The subscription's reconnect schedule, as in
+/// `server/src/store/redis/subscriber.rs` (`BACKOFF`, private there):
+/// 100 ms doubling to 2 s, each delay jittered to half..=all of that.
+const SUBSCRIBE_BACKOFF: shared::timing::Backoff = shared::timing::Backoff {
+    initial: std::time::Duration::from_millis(100),
+    max: std::time::Duration::from_secs(2),
+    max_attempts: u32::MAX,
+};
 
 /// A subscription that fails is retried with the shared backoff, not in a
 /// tight loop (which would hammer a struggling Redis with connections).
+///
+/// Counted against the schedule itself, not a wall-clock window: SUBSCRIBE
+/// number `k` is the relay's `k`-th failure or later, so the next one may
+/// come no sooner than the shortest delay after failure `k`
+/// (`delay(k, jitter 0)`, half the ceiling) — measured from the moment the
+/// error went out (before the relay could see it) to the moment the next
+/// SUBSCRIBE arrived (after the relay sent it), so scheduling delays on a
+/// busy machine can only lengthen a gap, never shorten it. And the retries
+/// do come: `ATTEMPTS` of them within the schedule's ceilings plus a step.
 #[tokio::test]
 async fn a_failing_subscription_is_retried_with_backoff() {
-    use std::sync::atomic::Ordering;
-    let (redis, connections, subscribes) = refusing_redis().await;
+    const ATTEMPTS: usize = 5;
+    let (redis, subscribes) = refusing_redis().await;
     let mut cfg = config();
     cfg.cluster.redis_url = Some(format!("redis://{redis}").parse().expect("url"));
     let relay = Relay::start(cfg).await;
     let _client = Client::connect(&relay.ws_url("/ws")).await;
-    // Wait for the first refused SUBSCRIBE, then watch for a while.
-    let deadline = tokio::time::Instant::now() + support::STEP;
-    while subscribes.load(Ordering::SeqCst) == 0 {
-        assert!(tokio::time::Instant::now() < deadline, "never subscribed");
+    let seen = || subscribes.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let ceilings: std::time::Duration = (1..ATTEMPTS as u32)
+        .map(|k| SUBSCRIBE_BACKOFF.ceiling(k))
+        .sum();
+    let deadline = tokio::time::Instant::now() + ceilings + support::STEP;
+    while seen().len() < ATTEMPTS {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} of {ATTEMPTS} SUBSCRIBEs within {:?}: the retries stopped",
+            seen().len(),
+            ceilings + support::STEP
+        );
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    let before = connections.load(Ordering::SeqCst);
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    let made = connections.load(Ordering::SeqCst) - before;
-    // 100 ms doubling to 2 s (jittered): at most ~5 attempts in 1.5 s.
+    let seen = seen();
+    let gaps: Vec<(std::time::Duration, std::time::Duration)> = (1..ATTEMPTS)
+        .map(|k| {
+            let gap = seen[k].read.duration_since(seen[k - 1].refused);
+            (gap, SUBSCRIBE_BACKOFF.delay(k as u32, 0.0))
+        })
+        .collect();
     assert!(
-        (1..=10).contains(&made),
-        "{made} connections in 1.5 s (subscribes: {})",
-        subscribes.load(Ordering::SeqCst)
+        gaps.iter().all(|(gap, least)| gap >= least),
+        "a retry came sooner than the backoff allows — (gap, shortest delay): {gaps:?}"
     );
     relay.stop().await;
 }

@@ -378,8 +378,14 @@ async fn a_lost_socket_to_n8n_is_reopened_and_the_question_not_shown_twice() {
         assert!(tokio::time::Instant::now() < deadline, "never reopened");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // Give n8n a poll to send the question again on the new socket.
-    tokio::time::sleep(PACE.poll * 2).await;
+    // n8n sends the pending question again on the new socket (its first
+    // poll there): wait for that, so the reply below cannot come first and
+    // leave nothing to recognise.
+    let deadline = tokio::time::Instant::now() + support::STEP;
+    while n8n.executions().messages_sent(&id) < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "never sent again");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     client.say("r1", "Ada").await;
     let frames = until(&mut client, is_done("m1")).await;
     assert_eq!(

@@ -271,7 +271,13 @@ async fn keep_alive_connections_n8n_closed_are_not_reused() {
         let id = format!("k{i}");
         client.say(&id, "again").await;
         assert_eq!(response_text(&client.next().await, &id), "echo: again");
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // n8n closes the idle connection the answer came on: wait for that
+        // close, so the next message meets a pool whose connection is gone.
+        let deadline = tokio::time::Instant::now() + support::STEP;
+        while n8n.idle_closed() <= i {
+            assert!(tokio::time::Instant::now() < deadline, "never closed");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
     assert_eq!(n8n.calls(), 3, "each message ran the workflow exactly once");
     relay.stop().await;

@@ -109,6 +109,9 @@ struct Execution {
     replies: Vec<serde_json::Value>,
     approvals: Vec<bool>,
     sockets: usize,
+    /// Bot messages written to a socket (not `n8n|…` control frames),
+    /// counting a pending message sent again on a new socket.
+    messages_sent: usize,
     /// Bumped by every new socket: an older socket stops.
     generation: u64,
 }
@@ -193,6 +196,7 @@ impl Executions {
                 replies: Vec::new(),
                 approvals: Vec::new(),
                 sockets: 0,
+                messages_sent: 0,
                 generation: 0,
             },
         );
@@ -228,6 +232,13 @@ impl Executions {
     /// How many sockets connected to execution `id`.
     pub fn sockets(&self, id: &str) -> usize {
         lock(&self.runs).get(id).map_or(0, |e| e.sockets)
+    }
+
+    /// How many bot messages execution `id` has written to its sockets, a
+    /// message sent again on a new socket counted again: a test waits for
+    /// the re-sent question instead of sleeping a poll or two.
+    pub fn messages_sent(&self, id: &str) -> usize {
+        lock(&self.runs).get(id).map_or(0, |e| e.messages_sent)
     }
 
     /// Every execution id, oldest first.

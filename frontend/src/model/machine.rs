@@ -318,7 +318,16 @@ mod tests {
 
     #[test]
     fn start_opens_and_the_connection_frame_goes_online_and_flushes() {
-        online_machine();
+        let mut m = Machine::new(timing());
+        assert_eq!(m.phase(), Phase::Connecting, "not online before a link");
+        assert_eq!(m.handle(Event::Start, 0.0), [Command::Open], "start opens");
+        assert_eq!(m.phase(), Phase::Connecting);
+        assert_eq!(
+            m.handle(hello(30_000), 20.0),
+            [Command::Flush],
+            "the connection frame flushes the outbox"
+        );
+        assert_eq!(m.phase(), Phase::Online, "and the page is online");
     }
 
     #[test]

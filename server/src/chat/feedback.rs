@@ -8,8 +8,8 @@
 
 use shared::{Rating, ServerMessage};
 
-use crate::redact;
 use crate::AppState;
+use crate::{clock, redact};
 
 /// The user of `session` rated the answer to message `id`.
 pub async fn rate(state: &AppState, session: &str, id: &str, rating: Option<Rating>) {
@@ -33,7 +33,7 @@ pub async fn rate(state: &AppState, session: &str, id: &str, rating: Option<Rati
         "messageId": id,
         "rating": rating,
         "answer": answer,
-        "ratedAt": crate::ws::heartbeat::now_ms(),
+        "ratedAt": clock::now_ms(),
     });
     let Some(sending) = feedback.post(&body) else {
         tracing::warn!(session = %log, id, "too many ratings on their way; one dropped");

@@ -9,7 +9,7 @@ use shared::{validate, ClientMessage, DecodeError, ErrorCode, ServerMessage};
 
 use crate::admission::rate::TokenBucket;
 use crate::chat::{self, encode, Reply};
-use crate::ws::heartbeat;
+use crate::clock;
 use crate::AppState;
 
 /// Handles one text frame of `session`; returns the frame to answer with
@@ -47,7 +47,7 @@ async fn on_frame(
     }
     match ClientMessage::decode(text) {
         Ok(ClientMessage::Ping { ts }) => Some(Reply::Frame(ServerMessage::Pong {
-            ts: ts.unwrap_or_else(|| heartbeat::now_ms().into()),
+            ts: ts.unwrap_or_else(|| clock::now_ms().into()),
         })),
         Ok(ClientMessage::Message {
             id,

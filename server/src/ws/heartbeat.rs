@@ -12,12 +12,14 @@
 //! intervals instead of sleeping.
 
 use std::pin::Pin;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
 use shared::ServerMessage;
 use tokio::sync::watch;
 use tokio::time::{Instant, Interval, MissedTickBehavior, Sleep};
+
+use crate::clock::now_ms;
 
 /// Where connections hear the heartbeat: the latest frame, `None` before
 /// the first tick.
@@ -43,14 +45,6 @@ pub fn ticker(period: Duration) -> Interval {
     // heartbeats to catch up.
     interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
     interval
-}
-
-/// The relay's clock in unix milliseconds, for `heartbeat` and `pong`.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 /// Closes a connection that has been silent for longer than `timeout`.

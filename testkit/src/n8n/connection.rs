@@ -25,8 +25,12 @@ pub(super) async fn connection(mut stream: TcpStream, shared: Arc<Shared>) {
                 .await
             {
                 Ok(Some(request)) => request,
-                // Idle for `keep_alive`, closed, or garbage: close like n8n does.
-                _ => return,
+                Err(_idle) => {
+                    *lock(&shared.idle_closed) += 1;
+                    return;
+                }
+                // Closed, or garbage: close like n8n does.
+                Ok(None) => return,
             };
         if request.method == "GET" {
             let (path, query) = request

@@ -24,6 +24,8 @@ pub(super) struct Shared {
     /// Woken whenever a request arrives or is answered.
     pub(super) changed: Notify,
     pub(super) keep_alive: Duration,
+    /// Keep-alive connections closed for being idle `keep_alive`.
+    pub(super) idle_closed: Mutex<usize>,
     pub(super) executions: Arc<Executions>,
 }
 
@@ -71,6 +73,7 @@ impl StandIn {
             in_flight: Mutex::new((0, 0)),
             changed: Notify::new(),
             keep_alive,
+            idle_closed: Mutex::new(0),
             executions: Arc::default(),
         });
         shared.executions.set_host(&addr.to_string());
@@ -130,6 +133,12 @@ impl StandIn {
     /// How many requests were answered completely so far.
     pub fn finished(&self) -> usize {
         *lock(&self.shared.finished)
+    }
+
+    /// How many keep-alive connections the stand-in closed for being idle
+    /// (a test of pooled connections waits for this, not for the timeout).
+    pub fn idle_closed(&self) -> usize {
+        *lock(&self.shared.idle_closed)
     }
 
     /// The most requests that were being answered at the same time.

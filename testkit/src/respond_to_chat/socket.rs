@@ -69,8 +69,14 @@ impl Executions {
                     match self.poll(&id, generation) {
                         Poll::Frames(frames) => {
                             for f in frames {
+                                let message = !f.starts_with("n8n|");
                                 if ws.send(Message::text(f)).await.is_err() {
                                     return;
+                                }
+                                if message {
+                                    if let Some(e) = lock(&self.runs).get_mut(&id) {
+                                        e.messages_sent += 1;
+                                    }
                                 }
                             }
                         }
