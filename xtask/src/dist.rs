@@ -13,7 +13,7 @@
 //! filesystem, unpacked from the archive, serves the page and `/healthz`
 //! through its own entrypoint (chroot, as root) — containers cannot run on
 //! the CI machines, chroot can. `cargo xtask test` runs the same checks on a
-//! quicker build (the `dist-test` profile) into `target/dist-test/`.
+//! quicker build (the `dist-test` profile) into `target/dist-check/`.
 //!
 //! Linux only (musl, podman, chroot); installs musl-tools, podman and
 //! ca-certificates from Debian when missing.
@@ -60,10 +60,11 @@ pub fn dist(args: &[String]) -> Result<()> {
 }
 
 /// The check in `cargo xtask test`: the same tarball and image from a
-/// quicker build (`dist-test` profile), into `target/dist-test/`.
+/// quicker build (`dist-test` profile), into `target/dist-check/`.
 pub fn test(page: &Path) -> Result<()> {
     let started = Instant::now();
-    let out = cmd::root().join("target").join("dist-test");
+    // Not `target/dist-test`: that is cargo's own directory for the profile.
+    let out = cmd::root().join("target").join("dist-check");
     make_and_check("dist-test", page, &out)?;
     eprintln!(
         "  distribution checked in {:.0?} (tarball and image)",
@@ -565,7 +566,9 @@ fn serve_and_probe(
     let log_err = log_file
         .try_clone()
         .map_err(|e| format!("cannot clone {}: {e}", log.display()))?;
-    let mut chroot = Command::new("chroot");
+    // The child's environment is cleared, PATH too: find chroot here.
+    let chroot_exe = find_program("chroot").ok_or("no chroot on PATH (coreutils)")?;
+    let mut chroot = Command::new(chroot_exe);
     chroot
         .arg(format!("--userspec={user}"))
         .arg(root)
@@ -618,6 +621,15 @@ fn serve_and_probe(
     drop(running);
     let _ = std::fs::remove_file(&log);
     Ok(())
+}
+
+/// `name` in one of `PATH`'s directories (or sbin, where root's tools are).
+fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin".into(), "/sbin".into()])
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
 }
 
 fn free_port() -> Result<u16> {
