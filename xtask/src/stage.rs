@@ -73,7 +73,7 @@ pub fn sync(from: &Path, to: &Path) -> Result<Vec<String>> {
     Ok(changed)
 }
 
-/// Every file below `dir`, relative to it.
+/// Every file below `dir`, relative to it, but for hidden ones.
 fn files_under(dir: &Path) -> Result<BTreeSet<PathBuf>> {
     let mut files = BTreeSet::new();
     let mut pending = vec![dir.to_path_buf()];
@@ -83,6 +83,11 @@ fn files_under(dir: &Path) -> Result<BTreeSet<PathBuf>> {
         for entry in entries {
             let entry = entry.map_err(|e| format!("cannot list {}: {e}", current.display()))?;
             let path = entry.path();
+            // trunk's own bookkeeping (`.trunk-lock`, `.stage`), which the
+            // relay does not serve either: neither copied nor deleted.
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
             let kind = entry
                 .file_type()
                 .map_err(|e| format!("cannot stat {}: {e}", path.display()))?;
@@ -138,6 +143,7 @@ mod tests {
         let (from, to) = (temp("from"), temp("to"));
         write(&from.join("index.html"), "page");
         write(&from.join("snippets/a.js"), "a");
+        write(&from.join(".trunk-lock"), "");
         assert_eq!(
             sync(&from, &to).expect("first sync"),
             ["index.html", "snippets/a.js"]
