@@ -5,8 +5,10 @@ use server::Config;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    server::logging::init();
+    // Flags first: `--log-format` decides how even the first line looks.
+    // Clap reports its own errors (and --help) on stderr, without logging.
     let config = Config::parse();
+    server::logging::init_with(config.logging.log_format);
     let listener = match tokio::net::TcpListener::bind(&config.serve.listen).await {
         Ok(listener) => listener,
         Err(e) => {

@@ -14,12 +14,16 @@
 //! - `fuzz [target…] [--seconds N]`: run the cargo-fuzz targets in `fuzz/`
 //!   (each for N seconds, default 600).
 //! - `setup`: only install the tools (idempotent).
+//! - `dist`: the static relay as a tarball (with a systemd unit) and an OCI
+//!   image in `target/dist/`, each checked by running it (Linux, as root).
 //!
 //! Every command installs what it needs first; each install step skips
 //! itself when the right version is already there. Plain Rust, so it works
 //! on Windows too.
 
 mod cmd;
+mod dist;
+mod stage;
 mod tasks;
 mod tools;
 
@@ -37,9 +41,10 @@ fn main() -> ExitCode {
         "soak" => tasks::soak(&rest),
         "fuzz" => tasks::fuzz(&rest),
         "setup" => tools::Toolchain::ensure(tools::Needs::all()).map(|_| ()),
+        "dist" => dist::dist(&rest),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run [relay flags…] | build | test | bench [--quick] | soak [--quick] [--rounds N] [--cluster] | fuzz [target…] [--seconds N] | setup>"
+                "usage: cargo xtask <run [relay flags…] | build | test | bench [--quick] | soak [--quick] [--rounds N] [--cluster] | fuzz [target…] [--seconds N] | setup | dist>"
             );
             return ExitCode::from(2);
         }

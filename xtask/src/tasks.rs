@@ -5,14 +5,10 @@ use std::path::PathBuf;
 use crate::cmd::{self, Result};
 use crate::tools::{Needs, Toolchain};
 
-/// Builds the release page into `dist/` (trunk, wasm-opt -Oz).
+/// Builds the release page into `dist/` (trunk, wasm-opt -Oz), rewriting
+/// only files that changed (see `stage.rs`: the relay embeds `dist/`).
 pub fn build_page(tools: &Toolchain) -> Result<PathBuf> {
-    cmd::run(
-        cmd::program("trunk")
-            .args(["build", "--release", "--offline"])
-            .env("PATH", tools.path_env()),
-    )?;
-    let dist = cmd::root().join("dist");
+    let dist = crate::stage::build_page(tools)?;
     report_sizes(&dist);
     Ok(dist)
 }
@@ -92,6 +88,8 @@ pub fn test() -> Result<()> {
         "warnings",
     ]))?;
     let dist = build_page(&tools)?;
+    // The static tarball and the OCI image, each run in an empty root.
+    crate::dist::test(&dist)?;
     let chromedriver = tools.chromedriver.clone().unwrap_or_default();
     let chromium = tools.chromium.clone().unwrap_or_default();
     let axe = tools.axe.clone().unwrap_or_default();

@@ -457,7 +457,7 @@ fn ensure_cluster_servers() -> Result<(PathBuf, PathBuf)> {
 /// `apt-get install` (with sudo when not root). Debian's packages may try to
 /// start their services; in containers without an init system they do not,
 /// and the tests start their own instances on free ports anyway.
-fn apt_install(packages: &[&str]) -> Result<()> {
+pub(crate) fn apt_install(packages: &[&str]) -> Result<()> {
     let sudo = !is_root();
     let apt = |args: &[&str]| {
         let mut c = cmd::program(if sudo { "sudo" } else { "apt-get" });

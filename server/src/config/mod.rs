@@ -5,11 +5,13 @@
 //! headings: [`serve`] (listening, the page, who may connect), [`n8n`]
 //! (where messages go), [`limits`] (what one client may do), [`retention`]
 //! (what is kept for absent sessions), [`cluster`] (Redis), [`page`] (what
-//! the page shows), [`uploads`] (files attached to messages). [`values`]
-//! holds the secrets and the checked URLs.
+//! the page shows), [`uploads`] (files attached to messages), [`logging`]
+//! (the log lines' format). [`values`] holds the secrets and the checked
+//! URLs.
 
 pub mod cluster;
 pub mod limits;
+pub mod logging;
 pub mod n8n;
 pub mod page;
 pub mod retention;
@@ -21,6 +23,7 @@ use clap::Parser;
 
 pub use cluster::ClusterFlags;
 pub use limits::LimitFlags;
+pub use logging::{LogFormat, LoggingFlags};
 pub use n8n::N8nFlags;
 pub use page::PageFlags;
 pub use retention::RetentionFlags;
@@ -56,6 +59,9 @@ pub struct Config {
     /// Files attached to messages.
     #[command(flatten)]
     pub uploads: UploadFlags,
+    /// The log lines' format.
+    #[command(flatten)]
+    pub logging: LoggingFlags,
 }
 
 impl Config {
