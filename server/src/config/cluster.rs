@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::values::parse_redis_url;
+use super::values::{parse_bytes_usize, parse_redis_url};
 
 /// Sharing sessions with other relays.
 #[derive(Debug, Clone, clap::Args)]
@@ -29,6 +29,6 @@ pub struct ClusterFlags {
     /// While Redis is unreachable, answers given here wait to be written to
     /// it; at most this many bytes of them (beyond it the oldest are dropped
     /// from the queue, counted in /healthz; the pages have them already).
-    #[arg(long, env = "RELAY_REDIS_MAX_PENDING_BYTES", default_value_t = 16 * 1024 * 1024)]
+    #[arg(long, env = "RELAY_REDIS_MAX_PENDING_BYTES", default_value = "16MiB", value_parser = parse_bytes_usize)]
     pub redis_max_pending_bytes: usize,
 }

@@ -2,12 +2,14 @@
 
 use std::time::Duration;
 
+use super::values::parse_bytes_usize;
+
 /// Bounds on what one client may do.
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "Limits")]
 pub struct LimitFlags {
-    /// Largest text frame accepted from a client, in bytes.
-    #[arg(long, env = "RELAY_MAX_MESSAGE_BYTES", default_value_t = 65536)]
+    /// Largest text frame accepted from a client (e.g. 64KiB, 65536).
+    #[arg(long, env = "RELAY_MAX_MESSAGE_BYTES", default_value = "64KiB", value_parser = parse_bytes_usize)]
     pub max_message_bytes: usize,
 
     /// At most this many WebSocket connections at once (more get HTTP 503).

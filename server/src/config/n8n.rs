@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use super::values::{
-    parse_basic_auth, parse_header, parse_push_token, parse_ws_url, BasicAuth, Secret,
-    WebhookHeader,
+    parse_basic_auth, parse_bytes_usize, parse_header, parse_push_token, parse_ws_url, BasicAuth,
+    Secret, WebhookHeader,
 };
 
 /// Where messages go and how n8n is asked.
@@ -28,9 +28,11 @@ pub struct N8nFlags {
     #[arg(long, env = "RELAY_WEBHOOK_TIMEOUT", default_value = "120s", value_parser = humantime::parse_duration)]
     pub webhook_timeout: Duration,
 
-    /// Largest answer read from n8n, in bytes (streamed or not); a larger
-    /// one ends in an error, with what arrived so far kept on the page.
-    #[arg(long, env = "RELAY_MAX_ANSWER_BYTES", default_value_t = 1024 * 1024)]
+    /// Largest answer read from n8n (streamed or not; e.g. 1MiB).
+    ///
+    /// A larger one ends in an error, with what arrived so far kept on the
+    /// page.
+    #[arg(long, env = "RELAY_MAX_ANSWER_BYTES", default_value = "1MiB", value_parser = parse_bytes_usize)]
     pub max_answer_bytes: usize,
 
     /// Field name of the chat text in the request to n8n (the chat widget's

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use super::values::parse_bytes_usize;
+
 /// What is remembered for sessions that are away, and for how long.
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "Retention")]
@@ -14,8 +16,8 @@ pub struct RetentionFlags {
     #[arg(long, env = "RELAY_MAX_SESSIONS", default_value_t = 10_000)]
     pub max_sessions: usize,
 
-    /// At most this many bytes of answers are kept for all sessions together.
-    #[arg(long, env = "RELAY_MAX_RETAINED_BYTES", default_value_t = 64 * 1024 * 1024)]
+    /// Bytes of answers kept for all sessions together (e.g. 64MiB).
+    #[arg(long, env = "RELAY_MAX_RETAINED_BYTES", default_value = "64MiB", value_parser = parse_bytes_usize)]
     pub max_retained_bytes: usize,
 
     /// At most this many ids of forgotten answers are remembered (about 40

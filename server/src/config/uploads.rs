@@ -6,6 +6,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::values::parse_bytes_u64;
+
 /// Files attached to chat messages.
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "Uploads")]
@@ -24,8 +26,8 @@ pub struct UploadFlags {
     )]
     pub allowed_file_types: String,
 
-    /// Largest file, in bytes.
-    #[arg(long, env = "RELAY_MAX_UPLOAD_BYTES", default_value_t = 10 * 1024 * 1024)]
+    /// Largest file (e.g. 10MiB).
+    #[arg(long, env = "RELAY_MAX_UPLOAD_BYTES", default_value = "10MiB", value_parser = parse_bytes_u64)]
     pub max_upload_bytes: u64,
 
     /// Most files per message.
@@ -34,7 +36,7 @@ pub struct UploadFlags {
 
     /// Bytes of uploads kept at once, all sessions together; more are
     /// refused until some are sent or expire.
-    #[arg(long, env = "RELAY_MAX_STORED_UPLOAD_BYTES", default_value_t = 256 * 1024 * 1024)]
+    #[arg(long, env = "RELAY_MAX_STORED_UPLOAD_BYTES", default_value = "256MiB", value_parser = parse_bytes_u64)]
     pub max_stored_upload_bytes: u64,
 
     /// Uploads kept at once (files, under way or stored), all sessions
@@ -52,7 +54,7 @@ pub struct UploadFlags {
     /// Bytes of uploads one client address may hold at once. Default: a
     /// quarter of `--max-stored-upload-bytes`, so one address can never
     /// fill the store for everyone (more → `429`).
-    #[arg(long, env = "RELAY_MAX_UPLOAD_BYTES_PER_IP")]
+    #[arg(long, env = "RELAY_MAX_UPLOAD_BYTES_PER_IP", value_parser = parse_bytes_u64)]
     pub max_upload_bytes_per_ip: Option<u64>,
 
     /// Uploads one client address may start per minute (a burst of this
