@@ -1,12 +1,14 @@
 //! `relay`: the chat page's server. See the crate docs (`server`) for the map.
 
-use clap::Parser;
 use server::Config;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     server::logging::init();
-    let config = Config::parse();
+    let (config, deprecated_env) = Config::from_env_and_args();
+    for warning in deprecated_env {
+        tracing::warn!("{warning}");
+    }
     let listener = match tokio::net::TcpListener::bind(&config.serve.listen).await {
         Ok(listener) => listener,
         Err(e) => {

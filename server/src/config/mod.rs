@@ -6,8 +6,10 @@
 //! (where messages go), [`limits`] (what one client may do), [`retention`]
 //! (what is kept for absent sessions), [`cluster`] (Redis), [`page`] (what
 //! the page shows), [`uploads`] (files attached to messages). [`values`]
-//! holds the secrets and the checked URLs.
+//! holds the secrets, the checked URLs and the byte sizes; [`aliases`]
+//! the deprecated `N8N_*` variable names.
 
+pub mod aliases;
 pub mod cluster;
 pub mod limits;
 pub mod n8n;

@@ -13,14 +13,14 @@ use super::values::{
 pub struct N8nFlags {
     /// The n8n webhook or Chat Trigger URL to forward messages to.
     /// Without it the relay runs in echo mode.
-    #[arg(long, env = "N8N_WEBHOOK_URL", hide_env_values = true)]
+    #[arg(long, env = "RELAY_WEBHOOK_URL", hide_env_values = true)]
     pub webhook_url: Option<url::Url>,
 
     /// An n8n Webhook that receives the users' 👍/👎 on answers (JSON with
     /// sessionId, messageId, rating, answer). Without it the page shows no
     /// rating buttons. Sent by the relay only, without the chat webhook's
     /// credentials: put a secret in the URL's path if it needs one.
-    #[arg(long, env = "N8N_FEEDBACK_URL", hide_env_values = true)]
+    #[arg(long, env = "RELAY_FEEDBACK_URL", hide_env_values = true)]
     pub feedback_url: Option<url::Url>,
 
     /// How long one message may take, from the moment the relay accepts it
@@ -37,22 +37,22 @@ pub struct N8nFlags {
 
     /// Field name of the chat text in the request to n8n (the chat widget's
     /// `chatInputKey`).
-    #[arg(long, env = "N8N_CHAT_INPUT_KEY", default_value = "chatInput")]
+    #[arg(long, env = "RELAY_CHAT_INPUT_KEY", default_value = "chatInput")]
     pub chat_input_key: String,
 
     /// Field name of the session id in the request to n8n (the chat widget's
     /// `chatSessionKey`).
-    #[arg(long, env = "N8N_SESSION_KEY", default_value = "sessionId")]
+    #[arg(long, env = "RELAY_SESSION_KEY", default_value = "sessionId")]
     pub session_key: String,
 
     /// Extra header for every request to n8n, as 'Name: value' (repeatable;
     /// in the env var, one per line). Stays on the relay; never logged.
-    #[arg(long = "webhook-header", env = "N8N_WEBHOOK_HEADERS", value_delimiter = '\n', value_parser = parse_header, hide_env_values = true)]
+    #[arg(long = "webhook-header", env = "RELAY_WEBHOOK_HEADERS", value_delimiter = '\n', value_parser = parse_header, hide_env_values = true)]
     pub webhook_headers: Vec<WebhookHeader>,
 
     /// Basic auth for n8n ('user:password'), e.g. for a Chat Trigger with
     /// Basic authentication. Stays on the relay; never logged.
-    #[arg(long, env = "N8N_WEBHOOK_BASIC_AUTH", value_parser = parse_basic_auth, hide_env_values = true)]
+    #[arg(long, env = "RELAY_WEBHOOK_BASIC_AUTH", value_parser = parse_basic_auth, hide_env_values = true)]
     pub webhook_basic_auth: Option<BasicAuth>,
 
     /// On connect with a known session, ask n8n for the conversation so far
@@ -80,7 +80,7 @@ pub struct N8nFlags {
     /// n8n's chat socket for "Respond to Chat" runs (a Chat Trigger
     /// responding "Using Response Nodes"), e.g. wss://n8n.example/chat.
     /// Without it: the webhook URL's origin + /chat, as n8n's widget does.
-    #[arg(long, env = "N8N_CHAT_URL", value_parser = parse_ws_url)]
+    #[arg(long, env = "RELAY_N8N_CHAT_URL", value_parser = parse_ws_url)]
     pub n8n_chat_url: Option<url::Url>,
 
     /// Follow "Respond to Chat" runs: when n8n answers a message with
