@@ -10,8 +10,7 @@ use super::values::{parse_bytes_usize, parse_redis_url};
 pub struct ClusterFlags {
     /// Share sessions with other relays through this Redis server.
     ///
-    /// Share sessions with other relays through this Redis server
-    /// (`redis://[:password@]host:port[/db]` or `unix:///path`): message dedup,
+    /// `redis://[:password@]host:port[/db]` or `unix:///path`: message dedup,
     /// answers and pushes then work across every relay behind a load balancer.
     /// Without it sessions live in this relay's memory.
     #[arg(long, env = "RELAY_REDIS_URL", value_parser = parse_redis_url, hide_env_values = true)]
@@ -19,24 +18,22 @@ pub struct ClusterFlags {
 
     /// Prefix of every Redis key and channel of this deployment.
     ///
-    /// Prefix of every Redis key and channel of this deployment (so several
-    /// deployments can share one Redis).
+    /// So several deployments can share one Redis.
     #[arg(long, env = "RELAY_REDIS_PREFIX", default_value = "n8n-chat:")]
     pub redis_prefix: String,
 
     /// How long other relays wait before taking over a crashed relay's message.
     ///
-    /// How long other relays wait before taking over a message this relay was
-    /// answering when it stopped answering for good (crashed); it renews its
-    /// lease every third of this.
+    /// A relay that stops answering for good (crashed) loses its messages to
+    /// the others after this long; it renews its lease every third of this.
     #[arg(long, env = "RELAY_REDIS_LEASE", default_value = "15s", value_parser = humantime::parse_duration)]
     pub redis_lease: Duration,
 
     /// Bytes of answers queued for Redis while it is unreachable.
     ///
-    /// While Redis is unreachable, answers given here wait to be written to it;
-    /// at most this many bytes of them (beyond it the oldest are dropped from
-    /// the queue, counted in /healthz; the pages have them already).
+    /// Answers given here wait to be written to Redis; beyond this the oldest
+    /// are dropped from the queue (counted in /healthz; the pages have them
+    /// already).
     #[arg(long, env = "RELAY_REDIS_MAX_PENDING_BYTES", default_value = "16MiB", value_parser = parse_bytes_usize)]
     pub redis_max_pending_bytes: usize,
 }

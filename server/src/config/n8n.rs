@@ -19,10 +19,9 @@ pub struct N8nFlags {
 
     /// An n8n Webhook that receives the users' 👍/👎 ratings of answers.
     ///
-    /// An n8n Webhook that receives the users' 👍/👎 on answers (JSON with
-    /// sessionId, messageId, rating, answer). Without it the page shows no
-    /// rating buttons. Sent by the relay only, without the chat webhook's
-    /// credentials: put a secret in the URL's path if it needs one.
+    /// Posted as JSON with sessionId, messageId, rating, answer. Without it the
+    /// page shows no rating buttons. Sent by the relay only, without the chat
+    /// webhook's credentials: put a secret in the URL's path if it needs one.
     #[arg(
         help_heading = "Push and ratings",
         long,
@@ -33,8 +32,8 @@ pub struct N8nFlags {
 
     /// Longest time for one message, from its acceptance to n8n's whole answer.
     ///
-    /// How long one message may take, from the moment the relay accepts it
-    /// (waiting for a free slot counts) to n8n's complete answer.
+    /// Counted from the moment the relay accepts the message, so waiting for a
+    /// free slot counts.
     #[arg(help_heading = "Timing", long, env = "RELAY_WEBHOOK_TIMEOUT", default_value = "120s", value_parser = humantime::parse_duration)]
     pub webhook_timeout: Duration,
 
@@ -47,73 +46,69 @@ pub struct N8nFlags {
 
     /// Field name of the chat text in the request to n8n.
     ///
-    /// Field name of the chat text in the request to n8n (the chat widget's
-    /// `chatInputKey`).
+    /// The chat widget's `chatInputKey`.
     #[arg(long, env = "RELAY_CHAT_INPUT_KEY", default_value = "chatInput")]
     pub chat_input_key: String,
 
     /// Field name of the session id in the request to n8n.
     ///
-    /// Field name of the session id in the request to n8n (the chat widget's
-    /// `chatSessionKey`).
+    /// The chat widget's `chatSessionKey`.
     #[arg(long, env = "RELAY_SESSION_KEY", default_value = "sessionId")]
     pub session_key: String,
 
     /// Extra header for every request to n8n, as 'Name: value' (repeatable).
     ///
-    /// Extra header for every request to n8n, as 'Name: value' (repeatable; in
-    /// the env var, one per line). Stays on the relay; never logged.
+    /// In the env var, one per line. Stays on the relay; never logged.
     #[arg(long = "webhook-header", env = "RELAY_WEBHOOK_HEADERS", value_delimiter = '\n', value_parser = parse_header, hide_env_values = true)]
     pub webhook_headers: Vec<WebhookHeader>,
 
     /// Basic auth for n8n, as 'user:password'.
     ///
-    /// Basic auth for n8n ('user:password'), e.g. for a Chat Trigger with Basic
-    /// authentication. Stays on the relay; never logged.
+    /// E.g. for a Chat Trigger with Basic authentication. Stays on the relay;
+    /// never logged.
     #[arg(long, env = "RELAY_WEBHOOK_BASIC_AUTH", value_parser = parse_basic_auth, hide_env_values = true)]
     pub webhook_basic_auth: Option<BasicAuth>,
 
     /// On connect with a known session, load its history from n8n's memory.
     ///
-    /// On connect with a known session, ask n8n for the conversation so far
-    /// (`loadPreviousSession`; needs a memory node on the Chat Trigger) and
-    /// send it to the page as a `history` frame.
+    /// Asks n8n for the conversation so far (`loadPreviousSession`; needs a
+    /// memory node on the Chat Trigger) and sends it to the page as a `history`
+    /// frame.
     #[arg(long, env = "RELAY_LOAD_PREVIOUS_SESSION")]
     pub load_previous_session: bool,
 
     /// At most this many requests to n8n at once; more wait their turn.
     ///
-    /// At most this many requests to n8n at once; more wait their turn (first
-    /// come, first served), so a burst of users cannot overwhelm n8n.
+    /// First come, first served, so a burst of users cannot overwhelm n8n.
     #[arg(long, env = "RELAY_MAX_CONCURRENT_WEBHOOKS", default_value_t = 32)]
     pub max_concurrent_webhooks: usize,
 
     /// At most this many messages wait for a free slot at n8n.
     ///
-    /// At most this many messages wait for a free slot (see
-    /// --max-concurrent-webhooks); more get `rate_limited` with a retry hint.
+    /// See --max-concurrent-webhooks; more get `rate_limited` with a retry
+    /// hint.
     #[arg(long, env = "RELAY_MAX_QUEUED_WEBHOOKS", default_value_t = 1000)]
     pub max_queued_webhooks: usize,
 
     /// Bearer token that lets a workflow push messages into a chat.
     ///
-    /// Bearer token for `POST /api/sessions/{id}/messages`, with which a
-    /// workflow pushes a message to a chat later (at least 16 characters).
-    /// Without it the endpoint is off. Never logged.
+    /// For `POST /api/sessions/{id}/messages`, with which a workflow pushes a
+    /// message to a chat later; at least 16 characters. Without it the endpoint
+    /// is off. Never logged.
     #[arg(help_heading = "Push and ratings", long, env = "RELAY_PUSH_TOKEN", value_parser = parse_push_token, hide_env_values = true)]
     pub push_token: Option<Secret>,
 
     /// n8n's chat socket for "Respond to Chat" runs (ws:// or wss://).
     ///
-    /// n8n's chat socket for "Respond to Chat" runs (a Chat Trigger responding
-    /// "Using Response Nodes"), e.g. wss://n8n.example/chat. Without it: the
-    /// webhook URL's origin + /chat, as n8n's widget does.
+    /// For a Chat Trigger responding "Using Response Nodes", e.g.
+    /// wss://n8n.example/chat. Without it: the webhook URL's origin + /chat, as
+    /// n8n's widget does.
     #[arg(long, env = "RELAY_N8N_CHAT_URL", value_parser = parse_ws_url)]
     pub n8n_chat_url: Option<url::Url>,
 
     /// Follow "Respond to Chat" runs (off by default: read --help first).
     ///
-    /// Follow "Respond to Chat" runs: when n8n answers a message with exactly
+    /// When n8n answers a message with exactly
     /// `{"executionStarted":true,"executionId":"<id>"}` (a Chat Trigger
     /// responding "Using Response Nodes"), open n8n's chat socket of that
     /// execution. Off by default: n8n does not check that an execution belongs
@@ -125,25 +120,24 @@ pub struct N8nFlags {
 
     /// n8n's `WEBHOOK_URL`, if its links differ from the address the relay uses.
     ///
-    /// n8n's `WEBHOOK_URL` (e.g. `https://n8n.example.com/`), when the links
-    /// n8n makes differ from the address the relay reaches it at. An approval
-    /// button's link must be on this origin and path; it is signed over this
-    /// host, which the relay sends as `Host`. Without it: the webhook URL's
-    /// origin (and its path before `/webhook/`).
+    /// E.g. `https://n8n.example.com/`. An approval button's link must be on
+    /// this origin and path; it is signed over this host, which the relay sends
+    /// as `Host`. Without it: the webhook URL's origin (and its path before
+    /// `/webhook/`).
     #[arg(long, env = "RELAY_N8N_PUBLIC_URL", value_parser = parse_n8n_public_url)]
     pub n8n_public_url: Option<url::Url>,
 
     /// How long a run may wait for the user's reply.
     ///
-    /// How long a run may wait for the user's reply (n8n's own widget: 45
-    /// minutes); then the relay lets go of it and tells the page.
+    /// n8n's own widget waits 45 minutes; then the relay lets go of the run and
+    /// tells the page.
     #[arg(help_heading = "Timing", long, env = "RELAY_MAX_WAIT_FOR_REPLY", default_value = "45m", value_parser = humantime::parse_duration)]
     pub max_wait_for_reply: Duration,
 
     /// How long to wait for n8n's `n8n|continue` after a run's message.
     ///
-    /// After a run's message, how long to wait for n8n's `n8n|continue` before
-    /// taking the message as a question (n8n sends both in the same instant).
+    /// Until then the message is not taken as a question: n8n sends both in the
+    /// same instant.
     #[arg(help_heading = "Timing", long, env = "RELAY_RUN_SETTLE", default_value = "250ms", value_parser = humantime::parse_duration)]
     pub run_settle: Duration,
 }

@@ -14,8 +14,7 @@ use std::path::PathBuf;
 pub struct PageFlags {
     /// A JSON file with the page's settings (the fields of `/config.json`).
     ///
-    /// A JSON file with the page's settings (the fields of `/config.json`:
-    /// title, welcome, language, streaming, placeholder). The flags below
+    /// Title, welcome, language, streaming, placeholder. The flags below
     /// override it field by field.
     #[arg(long, env = "RELAY_PAGE_CONFIG")]
     pub page_config: Option<PathBuf>,
@@ -26,22 +25,19 @@ pub struct PageFlags {
 
     /// A welcome line shown at the start of a conversation (markdown; repeatable).
     ///
-    /// A welcome line shown at the start of a conversation, markdown
-    /// (repeatable; in the env var, one per line).
+    /// In the env var, one per line.
     #[arg(long = "welcome", env = "RELAY_WELCOME", value_delimiter = '\n')]
     pub welcome: Vec<String>,
 
     /// The page's language unless the user picks one: de or en.
     ///
-    /// The page's language unless the user picks one: de or en (without it: the
-    /// browser's language).
+    /// Without it: the browser's language.
     #[arg(long, env = "RELAY_LANGUAGE", value_parser = ["de", "en"])]
     pub language: Option<String>,
 
     /// Show streamed answers as they arrive (true) or only once complete (false).
     ///
-    /// Whether the page shows streamed answers as they arrive (true) or only
-    /// once complete (false).
+    /// Without it: the --page-config file's value, else true.
     #[arg(long, env = "RELAY_STREAMING", action = clap::ArgAction::Set)]
     pub streaming: Option<bool>,
 
@@ -51,8 +47,7 @@ pub struct PageFlags {
 
     /// A starter prompt shown while a conversation is empty (repeatable, at most 4).
     ///
-    /// A starter prompt shown while a conversation is empty; a click sends it
-    /// (repeatable, at most 4; in the env var, one per line).
+    /// A click sends it. In the env var, one per line.
     #[arg(long = "suggestion", env = "RELAY_SUGGESTIONS", value_delimiter = '\n')]
     pub suggestions: Vec<String>,
 }

@@ -22,18 +22,16 @@ pub struct RetentionFlags {
 
     /// At most this many ids of forgotten answers are remembered.
     ///
-    /// At most this many ids of forgotten answers are remembered (about 40
-    /// bytes each; for twice --retain-for), so a resend of one gets
-    /// `answer_lost` instead of running again. At the bound the oldest go
+    /// About 40 bytes each, kept for twice --retain-for, so a resend of one
+    /// gets `answer_lost` instead of running again. At the bound the oldest go
     /// first.
     #[arg(long, env = "RELAY_MAX_TOMBSTONES", default_value_t = crate::store::DEFAULT_MAX_TOMBSTONES)]
     pub max_tombstones: usize,
 
     /// New sessions one IP address may start per minute (0: no limit).
     ///
-    /// New sessions one IP address (IPv6: one /64) may start per minute,
-    /// counting a connection that names a session the relay does not know; 0:
-    /// no limit. Makes filling --max-sessions to push other visitors' sessions
+    /// IPv6: one /64. Counts a connection that names a session the relay does
+    /// not know. Makes filling --max-sessions to push other visitors' sessions
     /// out slow.
     #[arg(
         long,

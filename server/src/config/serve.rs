@@ -31,17 +31,15 @@ pub struct ServeFlags {
 
     /// The WebSocket URL the page connects to, if not `/ws` on the page's origin.
     ///
-    /// The WebSocket URL the page connects to, when it is not `/ws` on the
-    /// page's own origin (e.g. wss://chat.example.com/ws behind another path).
-    /// Published in /config.json as `relayUrl`; the page never takes a relay
-    /// URL from anywhere else.
+    /// E.g. wss://chat.example.com/ws behind another path. Published in
+    /// /config.json as `relayUrl`; the page never takes a relay URL from
+    /// anywhere else.
     #[arg(long, env = "RELAY_URL", value_parser = parse_ws_url)]
     pub relay_url: Option<url::Url>,
 
     /// Who may show the page in a frame (CSP `frame-ancestors` sources).
     ///
-    /// Who may show the page in a frame: the CSP `frame-ancestors` sources
-    /// (e.g. "'self' https://shop.example"; "'none'" forbids framing).
+    /// E.g. "'self' https://shop.example"; "'none'" forbids framing.
     #[arg(long, env = "RELAY_FRAME_ANCESTORS", default_value = "*", value_parser = parse_frame_ancestors)]
     pub frame_ancestors: String,
 
@@ -58,8 +56,8 @@ pub struct ServeFlags {
 
     /// Proxies whose X-Forwarded-For is believed for the client IP (repeatable).
     ///
-    /// Proxies whose X-Forwarded-For is believed for the client IP (repeatable;
-    /// comma-separated in the env var).
+    /// Comma-separated in the env var. Anyone else's X-Forwarded-For is
+    /// ignored.
     #[arg(
         long = "trusted-proxy",
         env = "RELAY_TRUSTED_PROXIES",
@@ -81,17 +79,15 @@ pub struct ServeFlags {
 
     /// Admit loopback pages (localhost) even when --listen is not loopback.
     ///
-    /// Admit pages served from loopback (http://localhost:*, 127.0.0.1, [::1])
-    /// even though --listen is not a loopback address. Without it they are
-    /// admitted only when the relay listens on loopback: on a public relay,
-    /// "localhost" is the visitor's own machine.
+    /// Pages served from http://localhost:*, 127.0.0.1 or [::1]. Without it
+    /// they are admitted only when the relay listens on loopback: on a public
+    /// relay, "localhost" is the visitor's own machine.
     #[arg(long, env = "RELAY_ALLOW_LOOPBACK_ORIGIN")]
     pub allow_loopback_origin: bool,
 
     /// A site origin that may embed the chat with embed.js (repeatable).
     ///
-    /// A site origin that may embed the chat (`embed.js`; repeatable;
-    /// comma-separated in the env var), e.g. https://shop.example. With a list,
+    /// Comma-separated in the env var, e.g. https://shop.example. With a list,
     /// the page refuses to act as an embed for any other host (published in
     /// /config.json as `embedOrigins`), and the CSP's `frame-ancestors` becomes
     /// `'self'` plus the list unless --frame-ancestors is set to something
