@@ -87,6 +87,7 @@ impl Relay {
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .env_remove("N8N_WEBHOOK_URL")
+            .env_remove("RELAY_WEBHOOK_URL")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         if let Some(url) = &webhook {

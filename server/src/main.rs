@@ -1,14 +1,16 @@
 //! `relay`: the chat page's server. See the crate docs (`server`) for the map.
 
-use clap::Parser;
 use server::Config;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     // Flags first: `--log-format` decides how even the first line looks.
     // Clap reports its own errors (and --help) on stderr, without logging.
-    let config = Config::parse();
+    let (config, deprecated_env) = Config::from_env_and_args();
     server::logging::init_with(config.logging.log_format);
+    for warning in deprecated_env {
+        tracing::warn!("{warning}");
+    }
     let listener = match tokio::net::TcpListener::bind(&config.serve.listen).await {
         Ok(listener) => listener,
         Err(e) => {

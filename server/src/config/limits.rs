@@ -2,12 +2,14 @@
 
 use std::time::Duration;
 
+use super::values::parse_bytes_usize;
+
 /// Bounds on what one client may do.
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "Limits")]
 pub struct LimitFlags {
-    /// Largest text frame accepted from a client, in bytes.
-    #[arg(long, env = "RELAY_MAX_MESSAGE_BYTES", default_value_t = 65536)]
+    /// Largest text frame accepted from a client (e.g. 64KiB, 65536).
+    #[arg(long, env = "RELAY_MAX_MESSAGE_BYTES", default_value = "64KiB", value_parser = parse_bytes_usize)]
     pub max_message_bytes: usize,
 
     /// At most this many WebSocket connections at once (more get HTTP 503).
@@ -18,8 +20,9 @@ pub struct LimitFlags {
     #[arg(long, env = "RELAY_MAX_CONNECTIONS_PER_IP", default_value_t = 1000)]
     pub max_connections_per_ip: usize,
 
-    /// New WebSocket connections one client IP may open per minute (a burst
-    /// of this many, then this rate; more get HTTP 429).
+    /// New WebSocket connections one client IP may open per minute.
+    ///
+    /// A burst of this many, then this rate; more get HTTP 429.
     #[arg(long, env = "RELAY_UPGRADES_PER_MINUTE_PER_IP", default_value_t = 600)]
     pub upgrades_per_minute_per_ip: u32,
 
@@ -27,8 +30,9 @@ pub struct LimitFlags {
     #[arg(long, env = "RELAY_RATE_LIMIT", default_value_t = 5.0)]
     pub rate_limit: f64,
 
-    /// Chat messages a connection may send at once before the rate applies
-    /// (a page resending its outbox after a reconnect needs some).
+    /// Chat messages a connection may send at once before the rate applies.
+    ///
+    /// A page resending its outbox after a reconnect needs some.
     #[arg(long, env = "RELAY_RATE_BURST", default_value_t = 50)]
     pub rate_burst: u32,
 
@@ -36,28 +40,32 @@ pub struct LimitFlags {
     #[arg(long, env = "RELAY_MAX_IN_FLIGHT_PER_SESSION", default_value_t = 32)]
     pub max_in_flight_per_session: usize,
 
-    /// Messages of one conversation sent to n8n at once; the rest wait
-    /// their turn, in order (1: one execution at a time, so a workflow's
-    /// chat memory never races; other conversations are not held up).
+    /// Messages of one conversation sent to n8n at once; the rest wait in order.
+    ///
+    /// 1: one execution at a time, so a workflow's chat memory never races;
+    /// other conversations are not held up.
     #[arg(long, env = "RELAY_SESSION_CONCURRENCY", default_value_t = 1)]
     pub session_concurrency: usize,
 
-    /// Plain HTTP connections open at once (the page, /config.json,
-    /// /healthz, uploads, WebSocket handshakes; an upgraded WebSocket counts
-    /// against --max-connections instead). More are closed at once.
+    /// Plain HTTP connections open at once; more are closed at once.
+    ///
+    /// The page, /config.json, /healthz, uploads, WebSocket handshakes; an
+    /// upgraded WebSocket counts against --max-connections instead.
     #[arg(long, env = "RELAY_MAX_HTTP_CONNECTIONS", default_value_t = 10_000)]
     pub max_http_connections: usize,
 
-    /// Plain HTTP connections open at once from one client address (IPv6
-    /// by /64; --trusted-proxy peers count in the total only). More are
+    /// Plain HTTP connections open at once from one client address.
+    ///
+    /// IPv6 by /64; --trusted-proxy peers count in the total only. More are
     /// closed at once.
     #[arg(long, env = "RELAY_MAX_HTTP_CONNECTIONS_PER_IP", default_value_t = 256)]
     pub max_http_connections_per_ip: usize,
 
-    /// How long a connection may take to send a request's headers, counted
-    /// from its opening or from its previous response — so also how long a
-    /// keep-alive connection may sit idle (e.g. 10s, 500ms).
-    #[arg(long, env = "RELAY_HTTP_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_header_timeout)]
+    /// Longest wait for a request's headers (also a keep-alive's idle time).
+    ///
+    /// Counted from the connection's opening or from its previous response, so
+    /// also how long a keep-alive connection may sit idle (e.g. 10s, 500ms).
+    #[arg(help_heading = "Timing", long, env = "RELAY_HTTP_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_header_timeout)]
     pub http_header_timeout: Duration,
 }
 

@@ -6,9 +6,10 @@
 //! (where messages go), [`limits`] (what one client may do), [`retention`]
 //! (what is kept for absent sessions), [`cluster`] (Redis), [`page`] (what
 //! the page shows), [`uploads`] (files attached to messages), [`logging`]
-//! (the log lines' format). [`values`] holds the secrets and the checked
-//! URLs.
+//! (the log lines' format). [`values`] holds the secrets, the checked URLs
+//! and the byte sizes; [`aliases`] the deprecated `N8N_*` variable names.
 
+pub mod aliases;
 pub mod cluster;
 pub mod limits;
 pub mod logging;
@@ -173,6 +174,49 @@ mod tests {
         let n8n = help.find("n8n:").unwrap_or(0);
         let webhook = help.find("--webhook-url").unwrap_or(0);
         assert!(webhook > n8n, "--webhook-url is under the n8n heading");
+
+        // Flags that are not about n8n, and the timing flags, have their own
+        // headings although their fields stay in their parts' structs.
+        let cmd = <Config as clap::CommandFactory>::command();
+        let heading = |id: &str| {
+            cmd.get_arguments()
+                .find(|a| a.get_id() == id)
+                .and_then(|a| a.get_help_heading())
+                .map(str::to_owned)
+        };
+        for id in ["push_token", "feedback_url"] {
+            assert_eq!(heading(id).as_deref(), Some("Push and ratings"), "--{id}");
+        }
+        for id in [
+            "heartbeat_interval",
+            "idle_timeout",
+            "shutdown_grace",
+            "webhook_timeout",
+            "max_wait_for_reply",
+            "run_settle",
+            "http_header_timeout",
+            "upload_stall_timeout",
+        ] {
+            assert_eq!(heading(id).as_deref(), Some("Timing"), "--{id}");
+        }
+        for h in ["Push and ratings:", "Timing:"] {
+            assert!(help.contains(h), "no {h:?} in --help:\n{help}");
+        }
+    }
+
+    /// `-h` shows each flag's first sentence on one line; `--help` the rest.
+    #[test]
+    fn short_help_is_one_short_line_per_flag() {
+        let cmd = <Config as clap::CommandFactory>::command();
+        let long: Vec<String> = cmd
+            .get_arguments()
+            .filter_map(|arg| {
+                let help = arg.get_help()?.to_string();
+                (help.contains('\n') || help.chars().count() > 80)
+                    .then(|| format!("--{} ({}): {help}", arg.get_id(), help.chars().count()))
+            })
+            .collect();
+        assert!(long.is_empty(), "-h lines too long:\n{}", long.join("\n"));
     }
 
     #[test]

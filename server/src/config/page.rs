@@ -12,8 +12,9 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "Page settings (/config.json)")]
 pub struct PageFlags {
-    /// A JSON file with the page's settings (the fields of `/config.json`:
-    /// title, welcome, language, streaming, placeholder). The flags below
+    /// A JSON file with the page's settings (the fields of `/config.json`).
+    ///
+    /// Title, welcome, language, streaming, placeholder. The flags below
     /// override it field by field.
     #[arg(long, env = "RELAY_PAGE_CONFIG")]
     pub page_config: Option<PathBuf>,
@@ -22,18 +23,21 @@ pub struct PageFlags {
     #[arg(long, env = "RELAY_TITLE")]
     pub title: Option<String>,
 
-    /// A welcome line shown at the start of a conversation, markdown
-    /// (repeatable; in the env var, one per line).
+    /// A welcome line shown at the start of a conversation (markdown; repeatable).
+    ///
+    /// In the env var, one per line.
     #[arg(long = "welcome", env = "RELAY_WELCOME", value_delimiter = '\n')]
     pub welcome: Vec<String>,
 
-    /// The page's language unless the user picks one: de or en
-    /// (without it: the browser's language).
+    /// The page's language unless the user picks one: de or en.
+    ///
+    /// Without it: the browser's language.
     #[arg(long, env = "RELAY_LANGUAGE", value_parser = ["de", "en"])]
     pub language: Option<String>,
 
-    /// Whether the page shows streamed answers as they arrive (true) or
-    /// only once complete (false).
+    /// Show streamed answers as they arrive (true) or only once complete (false).
+    ///
+    /// Without it: the --page-config file's value, else true.
     #[arg(long, env = "RELAY_STREAMING", action = clap::ArgAction::Set)]
     pub streaming: Option<bool>,
 
@@ -41,8 +45,9 @@ pub struct PageFlags {
     #[arg(long, env = "RELAY_PLACEHOLDER")]
     pub placeholder: Option<String>,
 
-    /// A starter prompt shown while a conversation is empty; a click sends
-    /// it (repeatable, at most 4; in the env var, one per line).
+    /// A starter prompt shown while a conversation is empty (repeatable, at most 4).
+    ///
+    /// A click sends it. In the env var, one per line.
     #[arg(long = "suggestion", env = "RELAY_SUGGESTIONS", value_delimiter = '\n')]
     pub suggestions: Vec<String>,
 }

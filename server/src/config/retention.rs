@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use super::values::parse_bytes_usize;
+
 /// What is remembered for sessions that are away, and for how long.
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "Retention")]
@@ -14,21 +16,23 @@ pub struct RetentionFlags {
     #[arg(long, env = "RELAY_MAX_SESSIONS", default_value_t = 10_000)]
     pub max_sessions: usize,
 
-    /// At most this many bytes of answers are kept for all sessions together.
-    #[arg(long, env = "RELAY_MAX_RETAINED_BYTES", default_value_t = 64 * 1024 * 1024)]
+    /// Bytes of answers kept for all sessions together (e.g. 64MiB).
+    #[arg(long, env = "RELAY_MAX_RETAINED_BYTES", default_value = "64MiB", value_parser = parse_bytes_usize)]
     pub max_retained_bytes: usize,
 
-    /// At most this many ids of forgotten answers are remembered (about 40
-    /// bytes each; for twice --retain-for), so a resend of one gets
-    /// `answer_lost` instead of running again. At the bound the oldest go
+    /// At most this many ids of forgotten answers are remembered.
+    ///
+    /// About 40 bytes each, kept for twice --retain-for, so a resend of one
+    /// gets `answer_lost` instead of running again. At the bound the oldest go
     /// first.
     #[arg(long, env = "RELAY_MAX_TOMBSTONES", default_value_t = crate::store::DEFAULT_MAX_TOMBSTONES)]
     pub max_tombstones: usize,
 
-    /// New sessions one IP address (IPv6: one /64) may start per minute,
-    /// counting a connection that names a session the relay does not know;
-    /// 0: no limit. Makes filling --max-sessions to push other visitors'
-    /// sessions out slow.
+    /// New sessions one IP address may start per minute (0: no limit).
+    ///
+    /// IPv6: one /64. Counts a connection that names a session the relay does
+    /// not know. Makes filling --max-sessions to push other visitors' sessions
+    /// out slow.
     #[arg(
         long,
         env = "RELAY_NEW_SESSIONS_PER_MINUTE_PER_IP",

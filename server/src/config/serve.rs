@@ -15,33 +15,38 @@ pub struct ServeFlags {
     pub listen: SocketAddr,
 
     /// Directory with the built page (trunk's dist/), read at start.
+    ///
     /// Default: the page built into the binary (`cargo xtask build`), else
     /// ./dist.
     #[arg(long, env = "RELAY_STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
 
     /// The address users open the page at (e.g. https://chat.example.com).
+    ///
     /// Its origin may open the WebSocket; without it (and without
-    /// --allowed-origin) only loopback pages may, so a site that points its
-    /// own name at this relay (DNS rebinding) is refused.
+    /// --allowed-origin) only loopback pages may, so a site that points its own
+    /// name at this relay (DNS rebinding) is refused.
     #[arg(long, env = "RELAY_PUBLIC_URL", value_parser = parse_public_url)]
     pub public_url: Option<url::Url>,
 
-    /// The WebSocket URL the page connects to, when it is not `/ws` on the
-    /// page's own origin (e.g. wss://chat.example.com/ws behind another
-    /// path). Published in /config.json as `relayUrl`; the page never takes
-    /// a relay URL from anywhere else.
+    /// The WebSocket URL the page connects to, if not `/ws` on the page's origin.
+    ///
+    /// E.g. wss://chat.example.com/ws behind another path. Published in
+    /// /config.json as `relayUrl`; the page never takes a relay URL from
+    /// anywhere else.
     #[arg(long, env = "RELAY_URL", value_parser = parse_ws_url)]
     pub relay_url: Option<url::Url>,
 
-    /// Who may show the page in a frame: the CSP `frame-ancestors` sources
-    /// (e.g. "'self' https://shop.example"; "'none'" forbids framing).
+    /// Who may show the page in a frame (CSP `frame-ancestors` sources).
+    ///
+    /// E.g. "'self' https://shop.example"; "'none'" forbids framing.
     #[arg(long, env = "RELAY_FRAME_ANCESTORS", default_value = "*", value_parser = parse_frame_ancestors)]
     pub frame_ancestors: String,
 
     /// Browser origins allowed to open the WebSocket (repeatable; exact match).
-    /// Without it: no Origin, --public-url's origin, and loopback origins
-    /// when --listen is a loopback address.
+    ///
+    /// Without it: no Origin, --public-url's origin, and loopback origins when
+    /// --listen is a loopback address.
     #[arg(
         long = "allowed-origin",
         env = "RELAY_ALLOWED_ORIGINS",
@@ -49,8 +54,10 @@ pub struct ServeFlags {
     )]
     pub allowed_origins: Vec<String>,
 
-    /// Proxies whose X-Forwarded-For is believed for the client IP
-    /// (repeatable; comma-separated in the env var).
+    /// Proxies whose X-Forwarded-For is believed for the client IP (repeatable).
+    ///
+    /// Comma-separated in the env var. Anyone else's X-Forwarded-For is
+    /// ignored.
     #[arg(
         long = "trusted-proxy",
         env = "RELAY_TRUSTED_PROXIES",
@@ -59,30 +66,32 @@ pub struct ServeFlags {
     pub trusted_proxies: Vec<std::net::IpAddr>,
 
     /// How often each client gets a heartbeat frame (e.g. 30s, 500ms).
-    #[arg(long, env = "RELAY_HEARTBEAT_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
+    #[arg(help_heading = "Timing", long, env = "RELAY_HEARTBEAT_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
     pub heartbeat_interval: Duration,
 
     /// A client silent for longer than this is closed (2.5 × the page's 25 s ping).
-    #[arg(long, env = "RELAY_IDLE_TIMEOUT", default_value = "62500ms", value_parser = humantime::parse_duration)]
+    #[arg(help_heading = "Timing", long, env = "RELAY_IDLE_TIMEOUT", default_value = "62500ms", value_parser = humantime::parse_duration)]
     pub idle_timeout: Duration,
 
     /// On shutdown, how long to wait for answers still coming from n8n.
-    #[arg(long, env = "RELAY_SHUTDOWN_GRACE", default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(help_heading = "Timing", long, env = "RELAY_SHUTDOWN_GRACE", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,
 
-    /// Admit pages served from loopback (http://localhost:*, 127.0.0.1,
-    /// [::1]) even though --listen is not a loopback address. Without it
-    /// they are admitted only when the relay listens on loopback: on a
-    /// public relay, "localhost" is the visitor's own machine.
+    /// Admit loopback pages (localhost) even when --listen is not loopback.
+    ///
+    /// Pages served from http://localhost:*, 127.0.0.1 or [::1]. Without it
+    /// they are admitted only when the relay listens on loopback: on a public
+    /// relay, "localhost" is the visitor's own machine.
     #[arg(long, env = "RELAY_ALLOW_LOOPBACK_ORIGIN")]
     pub allow_loopback_origin: bool,
 
-    /// A site origin that may embed the chat (`embed.js`; repeatable;
-    /// comma-separated in the env var), e.g. https://shop.example. With a
-    /// list, the page refuses to act as an embed for any other host
-    /// (published in /config.json as `embedOrigins`), and the CSP's
-    /// `frame-ancestors` becomes `'self'` plus the list unless
-    /// --frame-ancestors is set to something other than `*`. Without it: any site may.
+    /// A site origin that may embed the chat with embed.js (repeatable).
+    ///
+    /// Comma-separated in the env var, e.g. https://shop.example. With a list,
+    /// the page refuses to act as an embed for any other host (published in
+    /// /config.json as `embedOrigins`), and the CSP's `frame-ancestors` becomes
+    /// `'self'` plus the list unless --frame-ancestors is set to something
+    /// other than `*`. Without it: any site may.
     #[arg(
         long = "embed-origin",
         env = "RELAY_EMBED_ORIGINS",

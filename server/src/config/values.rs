@@ -125,3 +125,167 @@ pub fn parse_frame_ancestors(s: &str) -> Result<String, String> {
     }
     Ok(s.to_owned())
 }
+
+/// A number of bytes as people write it: `65536`, `64KiB`, `10 MiB`, `10MB`.
+///
+/// Units (case-insensitive, an optional space before them): `B`; the binary
+/// `KiB`, `MiB`, `GiB`, `TiB` (powers of 1024); the decimal `KB`, `MB`,
+/// `GB`, `TB` (powers of 1000, as disk makers and the `bytesize` crate read
+/// them). A plain number is bytes, so every value written before units
+/// existed keeps its meaning. Shown as the largest binary unit that divides
+/// it exactly (`65536` → `64KiB`), which is how the defaults read in `--help`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ByteSize(pub u64);
+
+impl ByteSize {
+    /// The size in bytes.
+    pub fn as_u64(self) -> u64 {
+        self.0
+    }
+}
+
+impl std::str::FromStr for ByteSize {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        const HINT: &str =
+            "write a whole number of bytes, optionally with a unit: 65536, 64KiB, 10MiB, 10MB";
+        let s = s.trim();
+        let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+        let (number, unit) = s.split_at(digits);
+        if number.is_empty() {
+            return Err(format!("{s:?} is not a byte size ({HINT})"));
+        }
+        let number: u64 = number
+            .parse()
+            .map_err(|_| format!("{s:?} is too large for a byte size"))?;
+        let factor: u64 = match unit.trim_start().to_ascii_lowercase().as_str() {
+            "" | "b" => 1,
+            "kib" => 1 << 10,
+            "mib" => 1 << 20,
+            "gib" => 1 << 30,
+            "tib" => 1 << 40,
+            "kb" => 1_000,
+            "mb" => 1_000_000,
+            "gb" => 1_000_000_000,
+            "tb" => 1_000_000_000_000,
+            _ => {
+                return Err(format!(
+                    "{s:?}: unknown unit {:?} (B, KiB, MiB, GiB, TiB = powers of 1024; KB, MB, GB, TB = powers of 1000; {HINT})",
+                    unit.trim()
+                ))
+            }
+        };
+        number
+            .checked_mul(factor)
+            .map(ByteSize)
+            .ok_or_else(|| format!("{s:?} is too large for a byte size"))
+    }
+}
+
+impl std::fmt::Display for ByteSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (unit, factor) in [
+            ("TiB", 1u64 << 40),
+            ("GiB", 1 << 30),
+            ("MiB", 1 << 20),
+            ("KiB", 1 << 10),
+        ] {
+            if self.0 >= factor && self.0.is_multiple_of(factor) {
+                return write!(f, "{}{unit}", self.0 / factor);
+            }
+        }
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A byte-size flag kept as a `u64` (see [`ByteSize`] for what may be written).
+pub fn parse_bytes_u64(s: &str) -> Result<u64, String> {
+    s.parse::<ByteSize>().map(ByteSize::as_u64)
+}
+
+/// A byte-size flag kept as a `usize` (see [`ByteSize`]); refused if it does
+/// not fit this machine's `usize`.
+pub fn parse_bytes_usize(s: &str) -> Result<usize, String> {
+    let n = parse_bytes_u64(s)?;
+    usize::try_from(n).map_err(|_| format!("{s:?} is too large for this machine"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_sizes_are_written_with_units_or_as_plain_bytes() {
+        assert_eq!(parse_bytes_u64("10MiB"), Ok(10 * 1024 * 1024));
+        assert_eq!(parse_bytes_u64("65536"), Ok(65536));
+        assert_eq!(parse_bytes_u64("64 KiB"), Ok(65536));
+        assert_eq!(parse_bytes_u64("64kib"), Ok(65536));
+        assert_eq!(parse_bytes_u64("10 MB"), Ok(10_000_000));
+        assert_eq!(parse_bytes_u64("1KB"), Ok(1000));
+        assert_eq!(parse_bytes_u64("12B"), Ok(12));
+        assert_eq!(parse_bytes_usize("1GiB"), Ok(1 << 30));
+        for (bad, says) in [
+            ("-1", "not a byte size"),
+            ("10XB", "unknown unit \"XB\""),
+            ("", "not a byte size"),
+            ("1.5MiB", "unknown unit"),
+            ("99999999999999999999", "too large"),
+            ("20000000TiB", "too large"),
+        ] {
+            let e = parse_bytes_u64(bad).expect_err(bad);
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+        assert_eq!(ByteSize(65536).to_string(), "64KiB");
+        assert_eq!(ByteSize(10 * 1024 * 1024).to_string(), "10MiB");
+        assert_eq!(ByteSize(1000).to_string(), "1000");
+        assert_eq!(ByteSize(0).to_string(), "0");
+    }
+
+    #[test]
+    fn byte_flags_keep_their_defaults_and_show_them_with_units() {
+        let c = crate::Config::defaults();
+        assert_eq!(c.limits.max_message_bytes, 65536);
+        assert_eq!(c.n8n.max_answer_bytes, 1024 * 1024);
+        assert_eq!(c.retention.max_retained_bytes, 64 * 1024 * 1024);
+        assert_eq!(c.cluster.redis_max_pending_bytes, 16 * 1024 * 1024);
+        assert_eq!(c.uploads.max_upload_bytes, 10 * 1024 * 1024);
+        assert_eq!(c.uploads.max_stored_upload_bytes, 256 * 1024 * 1024);
+        assert_eq!(c.uploads.max_upload_bytes_per_ip, None);
+        let c = crate::Config::from_args_without_env([
+            "relay",
+            "--max-message-bytes",
+            "1000",
+            "--max-upload-bytes",
+            "2MiB",
+            "--max-upload-bytes-per-ip=5 MB",
+        ]);
+        assert_eq!(c.limits.max_message_bytes, 1000);
+        assert_eq!(c.uploads.max_upload_bytes, 2 << 20);
+        assert_eq!(c.uploads.max_upload_bytes_per_ip, Some(5_000_000));
+        let refused =
+            <crate::Config as clap::Parser>::try_parse_from(["relay", "--max-message-bytes", "-1"]);
+        assert!(refused.is_err());
+
+        let help = <crate::Config as clap::CommandFactory>::command()
+            .render_long_help()
+            .to_string();
+        assert!(help.contains("[default: 64KiB]"), "{help}");
+        assert!(help.contains("[default: 10MiB]"), "{help}");
+        let cmd = <crate::Config as clap::CommandFactory>::command();
+        for arg in cmd.get_arguments() {
+            let id = arg.get_id().as_str();
+            if !id.ends_with("_bytes") && !id.contains("_bytes_") {
+                continue;
+            }
+            for default in arg.get_default_values() {
+                let default = default.to_string_lossy();
+                let shown = default
+                    .parse::<ByteSize>()
+                    .map(|b| b.to_string())
+                    .unwrap_or_default();
+                assert_eq!(shown, default, "--{id}'s default reads as a unit");
+            }
+        }
+    }
+}

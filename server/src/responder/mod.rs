@@ -147,7 +147,7 @@ impl Responder {
     pub fn log_mode(&self) {
         match self {
             Responder::Echo(_) => tracing::warn!(
-                "no --webhook-url (N8N_WEBHOOK_URL) given: ECHO MODE, every message is answered \"echo: <text>\" by the relay itself"
+                "no --webhook-url (RELAY_WEBHOOK_URL) given: ECHO MODE, every message is answered \"echo: <text>\" by the relay itself"
             ),
             Responder::Webhook(w) => tracing::info!("forwarding messages to n8n at {}", w.redacted_url()),
         }
