@@ -3,33 +3,8 @@
 
 mod support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
+use support::log_capture::Captured;
 use support::{config, response_text, Client, Relay};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 #[tokio::test]
 async fn sessions_are_logged_by_hash_and_texts_not_at_all() {
@@ -51,7 +26,7 @@ async fn sessions_are_logged_by_hash_and_texts_not_at_all() {
     );
     drop(client);
     relay.stop().await;
-    let logs = String::from_utf8_lossy(&captured.0.lock().expect("logs")).into_owned();
+    let logs = captured.text();
     assert!(logs.contains("connected"), "{logs}");
     assert!(
         logs.contains(&server::redact::session(session).to_string()),
@@ -99,7 +74,7 @@ async fn a_newline_in_a_message_id_cannot_forge_a_log_line() {
     );
     drop(client);
     relay.stop().await;
-    let logs = String::from_utf8_lossy(&captured.0.lock().expect("logs")).into_owned();
+    let logs = captured.text();
     assert!(
         !logs.lines().any(|l| l.starts_with("FORGED")),
         "a forged log line: {logs}"

@@ -2,6 +2,8 @@
 //! a free loopback port, and a WebSocket client that speaks the protocol.
 #![allow(dead_code)]
 
+pub mod log_capture;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
