@@ -40,6 +40,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod log_throttle;
 pub mod logging;
 pub mod markdown;
 pub mod page;
@@ -90,6 +91,8 @@ pub async fn run(
     let limits = &state.config().limits;
     let edge = http::serve::Edge {
         header_timeout: limits.http_header_timeout,
+        progress_timeout: limits.http_idle_progress_timeout,
+        shutdown_grace: state.config().serve.shutdown_grace,
         connections: admission::http_connections::HttpConnections::new(
             limits.max_http_connections,
             limits.max_http_connections_per_ip,

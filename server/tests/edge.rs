@@ -387,3 +387,104 @@ async fn healthz_names_no_store_error_while_redis_is_unreachable() {
     }
     relay.stop().await;
 }
+
+/// A client that asks for more than the socket buffers hold and never
+/// reads: hyper waits in `poll_flush` with no timer of its own. The
+/// progress timeout drops the connection once no byte moved for it — seen
+/// here by the address's only place coming free. Before, it was held for
+/// ever.
+#[tokio::test]
+async fn a_client_that_never_reads_its_responses_is_closed_by_the_progress_timeout() {
+    let mut cfg = config();
+    let timeout = Duration::from_millis(600);
+    cfg.limits.http_idle_progress_timeout = timeout;
+    cfg.limits.http_header_timeout = Duration::from_secs(60);
+    cfg.limits.max_http_connections_per_ip = 1;
+    let relay = Relay::start(cfg).await;
+    let from = [127, 0, 0, 3];
+    let socket = TcpSocket::new_v4().expect("socket");
+    // A small window: the responses back up into the relay at once.
+    socket.set_recv_buffer_size(4096).expect("recv buffer");
+    socket
+        .bind(SocketAddr::from((from, 0)))
+        .expect("bind a loopback source address");
+    let started = Instant::now();
+    let (mut read, mut write) = socket
+        .connect(relay.addr)
+        .await
+        .expect("connect")
+        .into_split();
+    // 5000 pipelined requests, about 5 MB of responses; the writes may
+    // block once the relay stops reading (it does when it cannot write).
+    let writer = tokio::spawn(async move {
+        let request = b"GET /config.json HTTP/1.1\r\nHost: relay\r\n\r\n".repeat(5000);
+        let _ = write.write_all(&request).await;
+        write
+    });
+    // The relay frees the address's place only when it drops the stuck
+    // connection.
+    healthz_served_from(from, relay.addr).await;
+    let held = started.elapsed();
+    assert!(held >= timeout, "closed only after the timeout: {held:?}");
+    read_until_closed(&mut read, STEP).await;
+    writer.abort();
+    relay.stop().await;
+}
+
+/// The progress timeout spares what moves: a keep-alive client asking
+/// again and again for longer than the timeout, and an upgraded WebSocket
+/// idle for longer than it (the check ends at the upgrade).
+#[tokio::test]
+async fn the_progress_timeout_spares_active_keep_alive_clients_and_idle_websockets() {
+    let mut cfg = config();
+    let timeout = Duration::from_millis(400);
+    cfg.limits.http_idle_progress_timeout = timeout;
+    cfg.limits.http_header_timeout = Duration::from_secs(60);
+    let relay = Relay::start(cfg).await;
+    let mut ws = Client::connect(&relay.ws_url("/ws")).await;
+    let mut tcp = TcpStream::connect(relay.addr).await.expect("connect");
+    let started = Instant::now();
+    while started.elapsed() < timeout * 4 {
+        assert_eq!(get_on(&mut tcp, "/healthz").await, 200, "still served");
+        tokio::time::sleep(timeout / 4).await;
+    }
+    // The WebSocket was idle all that time.
+    ws.say("m1", "hi").await;
+    assert_eq!(support::response_text(&ws.next().await, "m1"), "echo: hi");
+    relay.stop().await;
+}
+
+/// Shutdown has a deadline: a request whose body never comes (seen to be
+/// waited for: hyper said `100 Continue`) no longer keeps `run` from
+/// returning; it is dropped when `--shutdown-grace` ends. Before, `run`
+/// waited for it for ever.
+#[tokio::test]
+async fn shutdown_drops_a_connection_stuck_mid_body_after_the_grace() {
+    let mut cfg = config();
+    cfg.limits.http_header_timeout = Duration::from_secs(60);
+    cfg.limits.http_idle_progress_timeout = Duration::from_secs(60);
+    cfg.serve.shutdown_grace = Duration::from_millis(500);
+    cfg.n8n.push_token = Some(server::config::Secret("test-push-token-0123".into()));
+    let relay = Relay::start(cfg).await;
+    let mut stuck = TcpStream::connect(relay.addr).await.expect("connect");
+    stuck
+        .write_all(
+            b"POST /api/sessions/x/messages HTTP/1.1\r\nHost: relay\r\n\
+              Authorization: Bearer test-push-token-0123\r\n\
+              Expect: 100-continue\r\nContent-Length: 100\r\n\r\n",
+        )
+        .await
+        .expect("write");
+    let mut continued = [0u8; 12];
+    stuck.read_exact(&mut continued).await.expect("read");
+    assert_eq!(
+        &continued, b"HTTP/1.1 100",
+        "the handler waits for the body"
+    );
+    let stopping = Instant::now();
+    tokio::time::timeout(Duration::from_secs(5), relay.stop())
+        .await
+        .expect("run returned within the grace and a bit");
+    assert!(stopping.elapsed() >= Duration::from_millis(500));
+    read_until_closed(&mut stuck, STEP).await;
+}

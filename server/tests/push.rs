@@ -194,3 +194,75 @@ fn short_tokens_are_refused_at_start() {
     assert!(Config::try_parse_from(["relay", "--push-token", "short"]).is_err());
     assert!(Config::try_parse_from(["relay", "--push-token", TOKEN]).is_ok());
 }
+
+/// Sends a push request head announcing a 65537-byte body and never sends
+/// the body; returns what the relay answered before it closed the
+/// connection (read to its end) and how long that took. Fails the test if
+/// the relay keeps it open for [`support::STEP`].
+async fn announce_a_body_that_never_comes(
+    relay: &Relay,
+    token: Option<&str>,
+) -> (String, std::time::Duration) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(relay.addr)
+        .await
+        .expect("connect");
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let head = format!(
+        "POST /api/sessions/x/messages HTTP/1.1\r\nHost: relay\r\n{auth}Content-Type: application/json\r\nContent-Length: 65537\r\n\r\n"
+    );
+    let sent = tokio::time::Instant::now();
+    tcp.write_all(head.as_bytes()).await.expect("write");
+    let read = async {
+        let mut got = Vec::new();
+        let mut chunk = [0u8; 1024];
+        loop {
+            match tcp.read(&mut chunk).await {
+                Ok(0) | Err(_) => return got,
+                Ok(n) => got.extend_from_slice(&chunk[..n]),
+            }
+        }
+    };
+    let got = tokio::time::timeout(support::STEP, read)
+        .await
+        .expect("the relay closed the connection in time");
+    (String::from_utf8_lossy(&got).into_owned(), sent.elapsed())
+}
+
+/// Slow body: a push request that announces a body and never sends it.
+/// With pushing off, or on and without the token, it is answered at once
+/// (nothing waits for the body) and closed; with the right token the body
+/// gets `--http-header-timeout` and then the answer is 408. Before, the
+/// handler read the whole body first: the connection was held for ever.
+#[tokio::test]
+async fn a_push_body_that_never_comes_holds_no_connection() {
+    let long = std::time::Duration::from_secs(60);
+    let mut cfg = config();
+    cfg.limits.http_header_timeout = long;
+    let relay = Relay::start(cfg).await;
+    let (got, took) = announce_a_body_that_never_comes(&relay, None).await;
+    assert!(got.starts_with("HTTP/1.1 404"), "{got}");
+    assert!(took < long / 2, "answered at once: {took:?}");
+    relay.stop().await;
+
+    let mut cfg = with_token();
+    cfg.limits.http_header_timeout = long;
+    let relay = Relay::start(cfg).await;
+    let (got, took) = announce_a_body_that_never_comes(&relay, None).await;
+    assert!(got.starts_with("HTTP/1.1 401"), "{got}");
+    assert!(took < long / 2, "answered at once: {took:?}");
+    let (got, _) = announce_a_body_that_never_comes(&relay, Some("wrong")).await;
+    assert!(got.starts_with("HTTP/1.1 401"), "{got}");
+    relay.stop().await;
+
+    let deadline = std::time::Duration::from_millis(500);
+    let mut cfg = with_token();
+    cfg.limits.http_header_timeout = deadline;
+    let relay = Relay::start(cfg).await;
+    let (got, took) = announce_a_body_that_never_comes(&relay, Some(TOKEN)).await;
+    assert!(got.starts_with("HTTP/1.1 408"), "{got}");
+    assert!(took >= deadline, "the body had its deadline: {took:?}");
+    relay.stop().await;
+}

@@ -67,6 +67,12 @@ pub struct LimitFlags {
     /// also how long a keep-alive connection may sit idle (e.g. 10s, 500ms).
     #[arg(help_heading = "Timing", long, env = "RELAY_HTTP_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_header_timeout)]
     pub http_header_timeout: Duration,
+
+    /// A plain-HTTP connection that moves no byte either way for this long
+    /// is closed: a client that never reads a large response, or never
+    /// sends the body it announced. Not upgraded WebSockets (e.g. 60s).
+    #[arg(long, env = "RELAY_HTTP_IDLE_PROGRESS_TIMEOUT", default_value = "60s", value_parser = parse_header_timeout)]
+    pub http_idle_progress_timeout: Duration,
 }
 
 /// A positive duration (a zero timeout would close every connection before
@@ -89,6 +95,9 @@ mod tests {
         assert_eq!(c.limits.http_header_timeout, Duration::from_secs(10));
         assert!(c.limits.http_header_timeout <= Duration::from_secs(30));
         assert_eq!(c.limits.max_http_connections, 10_000);
+        // Above the upload handler's own 30 s stall timeout: no handler
+        // legitimately waits longer without a byte moving.
+        assert_eq!(c.limits.http_idle_progress_timeout, Duration::from_secs(60));
         assert_eq!(c.limits.max_http_connections_per_ip, 256);
         assert_eq!(parse_header_timeout("1s"), Ok(Duration::from_secs(1)));
         assert!(parse_header_timeout("0s").is_err());

@@ -23,7 +23,7 @@ pub mod upload_cors;
 pub mod uploads;
 
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, Request};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -34,16 +34,13 @@ use crate::AppState;
 /// The relay's router. The old page connected to `ws://host:3000` (no path),
 /// so `/` upgrades too; a plain GET of `/` gets the page.
 pub fn app(state: AppState) -> Router {
-    let push_limit = state.config().limits.max_message_bytes.saturating_add(1);
     Router::new()
         .route("/ws", get(ws_only))
         .route("/", get(root))
         .route("/healthz", get(health::healthz))
         .route("/config.json", get(page_config::config_json))
-        .route(
-            "/api/sessions/{session}/messages",
-            post(push::push).layer(DefaultBodyLimit::max(push_limit)),
-        )
+        // Reads its body itself, after the token, with a deadline.
+        .route("/api/sessions/{session}/messages", post(push::push))
         // Bounded by the upload store itself, while the body streams in.
         .route(
             "/api/uploads",

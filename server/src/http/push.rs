@@ -7,9 +7,9 @@
 //! answer (within `--retain-for`). The relay only knows sessions it has seen:
 //! anything else is 404, so the endpoint cannot create conversations.
 
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
@@ -27,6 +27,13 @@ struct PushBody {
 
 fn refuse(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
+}
+
+fn too_large(max: usize) -> Response {
+    refuse(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!("the body is larger than {max} bytes (--max-message-bytes)"),
+    )
 }
 
 /// Compares without an early exit, so the time taken does not tell how
@@ -48,20 +55,25 @@ fn authorized(headers: &HeaderMap, token: &str) -> bool {
         .is_some_and(|given| same_secret(given.trim().as_bytes(), token.as_bytes()))
 }
 
-/// The handler.
+/// The handler. It takes the body unread: whether pushing is on and the
+/// token are checked first, so an anonymous client cannot make the relay
+/// wait for a body (a `Content-Length` and no bytes held a connection for
+/// ever). The body then has `--http-header-timeout` to arrive (a push is at
+/// most `--max-message-bytes`: as quick to send as a request head).
 pub async fn push(
     State(state): State<AppState>,
     Path(session): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request<Body>,
 ) -> Response {
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
     let Some(token) = &state.config().n8n.push_token else {
         return refuse(
             StatusCode::NOT_FOUND,
             "pushing is off: start the relay with --push-token",
         );
     };
-    if !authorized(&headers, &token.0) {
+    if !authorized(headers, &token.0) {
         return (
             StatusCode::UNAUTHORIZED,
             [(header::WWW_AUTHENTICATE, "Bearer")],
@@ -69,14 +81,31 @@ pub async fn push(
         )
             .into_response();
     }
-    if body.len() > state.config().limits.max_message_bytes {
-        return refuse(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &format!(
-                "the body is larger than {} bytes (--max-message-bytes)",
-                state.config().limits.max_message_bytes
-            ),
-        );
+    let max = state.config().limits.max_message_bytes;
+    let deadline = state.config().limits.http_header_timeout;
+    let body =
+        match tokio::time::timeout(deadline, axum::body::to_bytes(body, max.saturating_add(1)))
+            .await
+        {
+            Ok(Ok(body)) => body,
+            // Longer than the limit (or a broken body): too large either way.
+            Ok(Err(_)) => return too_large(max),
+            Err(_) => {
+                let mut response = refuse(
+                    StatusCode::REQUEST_TIMEOUT,
+                    &format!("the body did not arrive within {deadline:?} (--http-header-timeout)"),
+                );
+                // The rest of the body may still come: the connection cannot
+                // carry another request.
+                response.headers_mut().insert(
+                    header::CONNECTION,
+                    header::HeaderValue::from_static("close"),
+                );
+                return response;
+            }
+        };
+    if body.len() > max {
+        return too_large(max);
     }
     let text = match serde_json::from_slice::<PushBody>(&body) {
         Ok(b) if !b.text.trim().is_empty() => b.text,

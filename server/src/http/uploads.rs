@@ -213,7 +213,14 @@ pub async fn upload(
             .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
     );
     if !uploads.admit(address) {
-        tracing::warn!(ip = ?address, "upload refused: too many from this address");
+        static REFUSALS: crate::log_throttle::LogThrottle =
+            crate::log_throttle::LogThrottle::every(crate::log_throttle::WARN_EVERY);
+        match REFUSALS.warn() {
+            Some(quiet) => {
+                tracing::warn!(ip = ?address, quiet, "upload refused: too many from this address")
+            }
+            None => tracing::debug!(ip = ?address, "upload refused: too many from this address"),
+        }
         return Err(UploadError::TooFast);
     }
     let mime = headers

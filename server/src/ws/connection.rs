@@ -72,7 +72,8 @@ where
 
     let (tx, rx) = mpsc::channel::<Utf8Bytes>(OUTBOUND_QUEUE);
     let kick = CancellationToken::new();
-    // Registered before the hello: once a client has the hello, pushes and
+    // Attached here, after the client's handshake and before the relay's
+    // hello (`greet`) is sent: once a client has the hello, pushes and
     // answers for its session reach it (on any relay). What the session
     // was owed waits in `rx` and follows the hello.
     let handle = ConnHandle {
@@ -111,7 +112,16 @@ pub async fn admit_session(state: &AppState, peer: &Peer) -> bool {
     }
     let allowed = state.new_sessions().allow(peer.client_ip);
     if !allowed {
-        tracing::warn!(ip = ?peer.client_ip, "new session refused: {}", super::new_sessions::REFUSED);
+        static REFUSALS: crate::log_throttle::LogThrottle =
+            crate::log_throttle::LogThrottle::every(crate::log_throttle::WARN_EVERY);
+        match REFUSALS.warn() {
+            Some(quiet) => {
+                tracing::warn!(ip = ?peer.client_ip, quiet, "new session refused: {}", super::new_sessions::REFUSED)
+            }
+            None => {
+                tracing::debug!(ip = ?peer.client_ip, "new session refused: {}", super::new_sessions::REFUSED)
+            }
+        }
     }
     allowed
 }
