@@ -41,7 +41,8 @@ pub struct ServeFlags {
 
     /// Browser origins allowed to open the WebSocket (repeatable; exact match).
     /// Without it: no Origin, --public-url's origin, and loopback origins
-    /// when --listen is a loopback address.
+    /// for a private relay on loopback (--listen loopback, no
+    /// --trusted-proxy, --public-url absent or loopback).
     #[arg(
         long = "allowed-origin",
         env = "RELAY_ALLOWED_ORIGINS",
@@ -71,9 +72,10 @@ pub struct ServeFlags {
     pub shutdown_grace: Duration,
 
     /// Admit pages served from loopback (http://localhost:*, 127.0.0.1,
-    /// [::1]) even though --listen is not a loopback address. Without it
-    /// they are admitted only when the relay listens on loopback: on a
-    /// public relay, "localhost" is the visitor's own machine.
+    /// [::1]) even though the relay is published (--listen not loopback,
+    /// --trusted-proxy, a non-loopback --public-url). Without it they are
+    /// admitted only for a private relay on loopback: on a published
+    /// relay, "localhost" is the visitor's own machine.
     #[arg(long, env = "RELAY_ALLOW_LOOPBACK_ORIGIN")]
     pub allow_loopback_origin: bool,
 
