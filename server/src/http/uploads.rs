@@ -260,7 +260,9 @@ pub async fn upload(
                 });
                 if need > 0 && received - at_window_start >= need {
                     at_window_start = received;
-                    window_end += stall;
+                    // From now, not from the old end: a check that ran
+                    // late (a busy relay) must not shorten the next window.
+                    window_end = tokio::time::Instant::now() + stall;
                     continue;
                 }
                 tracing::info!(session = %crate::redact::session(&session), "upload stalled; ended");
