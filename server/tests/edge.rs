@@ -325,6 +325,25 @@ async fn loopback_origins_are_admitted_only_for_a_relay_on_loopback_or_when_aske
     );
     relay.stop().await;
 
+    // The README's production setup: on loopback behind nginx, published
+    // under a public URL. Visitors' loopback pages are not this relay's.
+    for behind_proxy in [false, true] {
+        let mut cfg = config();
+        cfg.serve.public_url = Some("https://chat.example.com/".parse().expect("url"));
+        if behind_proxy {
+            cfg.serve.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
+        }
+        let relay = Relay::start(cfg).await;
+        assert_eq!(
+            connect_with_origin(&relay.ws_url("/ws"), "http://localhost:8080")
+                .await
+                .err(),
+            Some(403),
+            "behind_proxy: {behind_proxy}"
+        );
+        relay.stop().await;
+    }
+
     let public_relay = |allow_loopback: bool| {
         let mut cfg = config();
         // The policy is built for this address; the test relay itself still

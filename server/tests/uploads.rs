@@ -834,6 +834,109 @@ async fn a_stalled_upload_gives_back_its_reservation() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// The sending end of a streamed upload body.
+type BodySender = tokio::sync::mpsc::Sender<Result<Vec<u8>, std::io::Error>>;
+
+/// Sends `chunk` every `every` on a streamed upload body until `stop`; the
+/// body is kept open afterwards only if `hold` (else it ends).
+fn feed(
+    relay: &Relay,
+    session: &str,
+    chunk: Vec<u8>,
+    every: Duration,
+    stop: tokio_util::sync::CancellationToken,
+    hold: bool,
+) -> (
+    tokio::task::JoinHandle<reqwest::Result<reqwest::Response>>,
+    tokio::task::JoinHandle<Option<BodySender>>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+    let body = reqwest::Body::wrap_stream(tokio_stream_of(rx));
+    let request = reqwest::Client::new()
+        .post(relay.http_url("/api/uploads"))
+        .header("x-chat-session", session.to_owned())
+        .header("content-type", "text/plain")
+        .body(body)
+        .send();
+    let sent = tokio::spawn(request);
+    let feeder = tokio::spawn(async move {
+        while !stop.is_cancelled() {
+            if tx.send(Ok(chunk.clone())).await.is_err() {
+                break; // the relay stopped reading
+            }
+            tokio::time::sleep(every).await;
+        }
+        hold.then_some(tx)
+    });
+    (sent, feeder)
+}
+
+/// One byte every 100 ms is progress of a sort, but with a 1 s
+/// `--upload-stall-timeout` the upload must bring 16 KiB a window: it is
+/// ended within a window or two, though bytes keep coming. One that brings
+/// enough each window (8 KiB every 100 ms) completes however long it runs.
+#[tokio::test]
+async fn a_trickling_upload_is_ended_and_a_steady_one_completes() {
+    let n8n = StandIn::start().await.expect("stand-in");
+    let dir = scratch();
+    let mut config = with_uploads(&n8n.url("/webhook/e1/chat"), &dir);
+    config.uploads.upload_stall_timeout = Duration::from_secs(1);
+    let relay = Relay::start(config).await;
+    let client = Client::connect(&relay.ws_url("/ws")).await;
+
+    let stop = tokio_util::sync::CancellationToken::new();
+    let started = tokio::time::Instant::now();
+    let (sent, feeder) = feed(
+        &relay,
+        &client.session_id,
+        vec![b'a'],
+        Duration::from_millis(100),
+        stop.clone(),
+        true,
+    );
+    relay
+        .wait_health("bytes reserved", |h| {
+            h["uploads"]["bytes"].as_u64().unwrap_or(0) > 0
+        })
+        .await;
+    // Still trickling: the relay ends it anyway.
+    relay
+        .wait_health("the trickle ended", |h| {
+            h["uploads"]["bytes"] == 0 && h["uploads"]["files"] == 0
+        })
+        .await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(5), "ended after {took:?}");
+    wait_left_in(&dir, 0).await;
+    if let Ok(Ok(Ok(response))) = tokio::time::timeout(Duration::from_secs(5), sent).await {
+        assert_eq!(response.status(), 408);
+    }
+    stop.cancel();
+    drop(feeder.await.expect("feeder"));
+
+    // Steady: 8 KiB every 100 ms for three windows, then the body ends.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let (sent, feeder) = feed(
+        &relay,
+        &client.session_id,
+        vec![b'b'; 8 * 1024],
+        Duration::from_millis(100),
+        stop.clone(),
+        false,
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    stop.cancel();
+    assert!(feeder.await.expect("feeder").is_none(), "body ended");
+    let response = tokio::time::timeout(support::STEP, sent)
+        .await
+        .expect("answered")
+        .expect("task")
+        .expect("response");
+    assert_eq!(response.status(), 201);
+    relay.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// A stream of what arrives on `rx`.
 fn tokio_stream_of(
     mut rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,

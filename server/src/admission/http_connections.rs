@@ -89,7 +89,9 @@ impl HttpConnections {
         Arc::new(HttpConnections {
             max_total,
             max_per_ip,
-            trusted,
+            // Canonical, like the peers compared against them: an operator
+            // may write `::ffff:127.0.0.1` as well as `127.0.0.1`.
+            trusted: trusted.iter().map(IpAddr::to_canonical).collect(),
             total: AtomicUsize::new(0),
             per_ip: Mutex::new(HashMap::new()),
             refused: AtomicU64::new(0),

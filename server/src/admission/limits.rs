@@ -77,6 +77,10 @@ pub struct ConnectionLimits {
     max_total: usize,
     max_per_ip: usize,
     trusted: Vec<IpAddr>,
+    /// Whether a trusted proxy's unparsable `X-Forwarded-For` entry was
+    /// logged already (once is enough to tell the operator; a log line per
+    /// request would be a flood a client can trigger).
+    unparsed_logged: std::sync::atomic::AtomicBool,
     total: AtomicUsize,
     per_ip: Mutex<HashMap<IpAddr, usize>>,
     upgrades_per_minute: u32,
@@ -135,7 +139,11 @@ impl ConnectionLimits {
         Arc::new(ConnectionLimits {
             max_total,
             max_per_ip,
-            trusted,
+            // Canonical once here, compared with the canonical peer: behind
+            // `--listen [::]:…` an IPv4 proxy's connections arrive as
+            // `::ffff:a.b.c.d`, which must match `--trusted-proxy a.b.c.d`.
+            trusted: trusted.iter().map(IpAddr::to_canonical).collect(),
+            unparsed_logged: std::sync::atomic::AtomicBool::new(false),
             total: AtomicUsize::new(0),
             per_ip: Mutex::new(HashMap::new()),
             upgrades_per_minute: upgrades_per_minute.max(1),
@@ -165,25 +173,47 @@ impl ConnectionLimits {
     /// appends its own line when the request already carried one (HAProxy
     /// does), so every earlier line and entry is whatever the client chose
     /// to send; taking the first would let it pick its address and dodge
-    /// every per-address limit. A last entry that is not an address means
-    /// the peer (the proxy) is counted.
+    /// every per-address limit.
+    ///
+    /// The line is read as bytes: nginx's `$proxy_add_x_forwarded_for`
+    /// appends to the client's own header on one line, so a client could
+    /// put a non-ASCII byte in its part and make the whole line fail
+    /// `to_str()` — counted as the proxy, sharing one bucket with every
+    /// visitor. Only the proxy's entry must be text; it may carry a port
+    /// or brackets (`1.2.3.4:5678`, `[2001:db8::1]:443`). A last entry that
+    /// is still not an address means the peer (the proxy) is counted, and
+    /// is logged once.
     pub fn client_ip(
         &self,
         peer: Option<SocketAddr>,
         headers: &axum::http::HeaderMap,
     ) -> Option<IpAddr> {
-        let peer = peer?.ip();
+        let peer = peer?.ip().to_canonical();
         if !self.trusted.contains(&peer) {
             return Some(peer);
         }
-        headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .next_back()
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .and_then(|last| last.trim().parse().ok())
-            .or(Some(peer))
+        let Some(line) = headers.get_all("x-forwarded-for").iter().next_back() else {
+            return Some(peer);
+        };
+        let last = line
+            .as_bytes()
+            .rsplit(|&b| b == b',')
+            .next()
+            .unwrap_or_default();
+        match forwarded_entry(last) {
+            Some(ip) => Some(ip.to_canonical()),
+            None => {
+                if !self.unparsed_logged.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        proxy = %peer,
+                        entry = %String::from_utf8_lossy(last).trim(),
+                        "a trusted proxy's X-Forwarded-For entry is not an address; counting \
+                         the proxy itself for such requests (logged once)"
+                    );
+                }
+                Some(peer)
+            }
+        }
     }
 
     /// Admits one more connection from `ip`, or says why not.
@@ -211,6 +241,30 @@ impl ConnectionLimits {
             ip,
         })
     }
+}
+
+/// The address in one `X-Forwarded-For` entry: `ip`, `ip:port`, `[v6]` or
+/// `[v6]:port`, surrounded by ASCII whitespace or not.
+fn forwarded_entry(entry: &[u8]) -> Option<IpAddr> {
+    let entry = std::str::from_utf8(entry.trim_ascii()).ok()?;
+    if let Ok(ip) = entry.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    if let Some(rest) = entry.strip_prefix('[') {
+        let (v6, after) = rest.split_once(']')?;
+        let port_ok = after.is_empty()
+            || after
+                .strip_prefix(':')
+                .is_some_and(|p| p.parse::<u16>().is_ok());
+        return port_ok
+            .then(|| v6.parse::<std::net::Ipv6Addr>().ok())
+            .flatten()
+            .map(IpAddr::V6);
+    }
+    entry
+        .parse::<std::net::SocketAddrV4>()
+        .ok()
+        .map(|a| IpAddr::V4(*a.ip()))
 }
 
 #[cfg(test)]
@@ -362,6 +416,98 @@ mod tests {
         // never an earlier line.
         assert_eq!(
             limits.client_ip(Some(proxy), &forwarded(&["203.0.113.66", "unknown"])),
+            Some(ip("127.0.0.1"))
+        );
+    }
+
+    /// With `--listen [::]:…` an IPv4 proxy's connection arrives as
+    /// `::ffff:a.b.c.d`: still the trusted proxy, its header still read
+    /// (else every visitor is counted as the proxy).
+    #[test]
+    fn an_ipv4_mapped_proxy_is_the_trusted_proxy() {
+        let limits = ConnectionLimits::new(10, 10, vec![ip("127.0.0.1")], 1000);
+        let mapped: SocketAddr = "[::ffff:127.0.0.1]:5000".parse().expect("addr");
+        assert_eq!(
+            limits.client_ip(Some(mapped), &forwarded(&["198.51.100.4"])),
+            Some(ip("198.51.100.4"))
+        );
+        // And a trusted proxy written in its mapped form.
+        let limits = ConnectionLimits::new(10, 10, vec![ip("::ffff:10.0.0.1")], 1000);
+        let plain: SocketAddr = "10.0.0.1:5000".parse().expect("addr");
+        assert_eq!(
+            limits.client_ip(Some(plain), &forwarded(&["198.51.100.4"])),
+            Some(ip("198.51.100.4"))
+        );
+        // An untrusted mapped peer is counted as its IPv4 address.
+        let other: SocketAddr = "[::ffff:192.0.2.7]:5000".parse().expect("addr");
+        assert_eq!(
+            limits.client_ip(Some(other), &forwarded(&["198.51.100.4"])),
+            Some(ip("192.0.2.7"))
+        );
+    }
+
+    /// The forms proxies write for their entry: with a port, in brackets,
+    /// with whitespace — each the client's address, not the proxy's.
+    #[test]
+    fn forwarded_entries_with_ports_and_brackets_are_read() {
+        let limits = ConnectionLimits::new(10, 10, vec![ip("127.0.0.1")], 1000);
+        let proxy: SocketAddr = "127.0.0.1:5000".parse().expect("addr");
+        for (line, want) in [
+            ("1.2.3.4:5678", "1.2.3.4"),
+            ("10.0.0.9, 1.2.3.4:5678", "1.2.3.4"),
+            ("[2001:db8::1]", "2001:db8::1"),
+            ("[2001:db8::1]:443", "2001:db8::1"),
+            ("10.0.0.9,\t 2001:db8::2 ", "2001:db8::2"),
+            ("::ffff:198.51.100.4", "198.51.100.4"),
+        ] {
+            assert_eq!(
+                limits.client_ip(Some(proxy), &forwarded(&[line])),
+                Some(ip(want)),
+                "{line}"
+            );
+        }
+        // Not addresses: the proxy is counted.
+        for line in [
+            "1.2.3.4,",
+            "[2001:db8::1",
+            "[2001:db8::1]x",
+            "[1.2.3.4]",
+            "1.2.3.4:99999",
+            "2001:db8::1:443x",
+        ] {
+            assert_eq!(
+                limits.client_ip(Some(proxy), &forwarded(&[line])),
+                Some(ip("127.0.0.1")),
+                "{line}"
+            );
+        }
+    }
+
+    /// nginx appends its entry to the client's header on one line: a
+    /// non-ASCII byte in the client's part must not make the proxy's entry
+    /// unreadable (the client would be counted as the proxy).
+    #[test]
+    fn a_non_ascii_byte_in_an_earlier_entry_does_not_hide_the_proxys() {
+        let limits = ConnectionLimits::new(10, 10, vec![ip("127.0.0.1")], 1000);
+        let proxy: SocketAddr = "127.0.0.1:5000".parse().expect("addr");
+        let mut headers = axum::http::HeaderMap::new();
+        headers.append(
+            "x-forwarded-for",
+            axum::http::HeaderValue::from_bytes(b"10.0.0.\xff\xfe, 198.51.100.4").expect("value"),
+        );
+        assert!(headers["x-forwarded-for"].to_str().is_err());
+        assert_eq!(
+            limits.client_ip(Some(proxy), &headers),
+            Some(ip("198.51.100.4"))
+        );
+        // In the proxy's own entry it cannot be read: the proxy is counted.
+        let mut headers = axum::http::HeaderMap::new();
+        headers.append(
+            "x-forwarded-for",
+            axum::http::HeaderValue::from_bytes(b"198.51.100.4\xff").expect("value"),
+        );
+        assert_eq!(
+            limits.client_ip(Some(proxy), &headers),
             Some(ip("127.0.0.1"))
         );
     }

@@ -14,16 +14,20 @@
 /// through the relay with its server-side webhook credentials. Allowed are
 /// exactly: the configured origins (`--allowed-origin`, `--public-url`), and
 /// loopback pages (`http://localhost:*`, `http://127.0.0.1:*`,
-/// `http://[::1]:*`) when the relay itself listens on loopback and no
-/// explicit `--allowed-origin` list is given, or when
-/// `--allow-loopback-origin` says so.
+/// `http://[::1]:*`) when the relay is a private one on loopback — it
+/// listens on loopback, no explicit `--allowed-origin` list is given, no
+/// `--trusted-proxy` is set and `--public-url` is absent or itself a
+/// loopback URL — or when `--allow-loopback-origin` says so.
 ///
 /// Loopback is about the *visitor's* machine: a browser says
 /// `http://localhost:8080` for any page served from the machine it runs
-/// on. For a relay on loopback that is the relay's machine too (the
-/// development setup, `trunk serve`); for a relay listening on a public
-/// address it is any visitor's local server — some other program's page,
-/// not this relay's.
+/// on. For a private relay on loopback that is the relay's machine too
+/// (the development setup, `trunk serve`). A relay that is published —
+/// through a proxy (`--trusted-proxy`) or under a public `--public-url` —
+/// is reached by visitors on other machines, even when it listens on
+/// loopback behind that proxy (the documented production setup); there a
+/// loopback page is any visitor's local server, some other program's
+/// page, not this relay's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OriginPolicy {
     /// Origins allowed by exact match (normalised: no trailing slash).
@@ -35,9 +39,13 @@ pub struct OriginPolicy {
 /// When loopback pages are admitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoopbackPages {
-    /// Only if the relay listens on a loopback address (and no explicit
-    /// `--allowed-origin` list is given).
+    /// Only if the relay listens on a loopback address, no explicit
+    /// `--allowed-origin` list is given and the `--public-url` (if any) is
+    /// itself a loopback URL.
     IfListeningOnLoopback(std::net::IpAddr),
+    /// Never: the relay is published behind a proxy (`--trusted-proxy`),
+    /// so its visitors are on other machines whatever it listens on.
+    Refused,
     /// Always (`--allow-loopback-origin`), list or not.
     Allowed,
 }
@@ -47,6 +55,8 @@ impl OriginPolicy {
     pub fn from_flags(serve: &crate::config::ServeFlags) -> Self {
         let loopback = if serve.allow_loopback_origin {
             LoopbackPages::Allowed
+        } else if !serve.trusted_proxies.is_empty() {
+            LoopbackPages::Refused
         } else {
             LoopbackPages::IfListeningOnLoopback(serve.listen.ip())
         };
@@ -71,8 +81,11 @@ impl OriginPolicy {
             .collect();
         let loopback = match loopback {
             LoopbackPages::Allowed => true,
+            LoopbackPages::Refused => false,
             LoopbackPages::IfListeningOnLoopback(ip) => {
-                listed.is_empty() && ip.to_canonical().is_loopback()
+                listed.is_empty()
+                    && ip.to_canonical().is_loopback()
+                    && public_origin.as_deref().is_none_or(is_loopback_origin)
             }
         };
         let mut allowed = listed;
@@ -96,8 +109,8 @@ impl OriginPolicy {
     pub fn refusal_hint(&self, origin: &str, host: Option<&str>) -> String {
         if origin_authority(origin).is_some_and(|authority| is_loopback_http(origin, authority)) {
             return "a page on the visitor's own machine (loopback) is admitted only when the relay \
-                    listens on loopback without an --allowed-origin list; for development set \
-                    --allow-loopback-origin"
+                    listens on loopback without an --allowed-origin list, a --trusted-proxy or a \
+                    non-loopback --public-url; for development set --allow-loopback-origin"
                 .into();
         }
         let same_host = host.is_some_and(|h| {
@@ -135,6 +148,24 @@ fn is_loopback_http(origin: &str, authority: &str) -> bool {
         host.to_ascii_lowercase().as_str(),
         "localhost" | "127.0.0.1" | "[::1]"
     )
+}
+
+/// Whether an http(s) origin (a `--public-url`'s) names a loopback host:
+/// a relay published only as `http://localhost:3000` is still private.
+fn is_loopback_origin(origin: &str) -> bool {
+    let Some(authority) = origin_authority(origin) else {
+        return false;
+    };
+    let host = match authority.rsplit_once(':') {
+        Some((h, port)) if !h.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => authority,
+    };
+    let host = host.to_ascii_lowercase();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.to_canonical().is_loopback())
 }
 
 /// Compares an origin's authority with the request's `Host`, treating a
@@ -203,10 +234,40 @@ mod tests {
             "port counts"
         );
         assert!(!p.allows(Some("https://evil.example")));
-        assert!(
-            p.allows(Some("http://localhost:8080")),
-            "loopback still allowed for development on a loopback relay"
-        );
+    }
+
+    /// The README's production setup: `--listen 127.0.0.1:3000` behind
+    /// nginx with a public `--public-url`. Visitors are on other machines,
+    /// so their `http://localhost:*` pages are not this relay's.
+    #[test]
+    fn a_published_relay_on_loopback_refuses_loopback_pages() {
+        let p = OriginPolicy::new(vec![], Some("https://chat.example.com".into()), ON_LOOPBACK);
+        assert!(p.allows(Some("https://chat.example.com")));
+        for o in [
+            "http://localhost:8080",
+            "http://127.0.0.1:3000",
+            "http://[::1]:8080",
+        ] {
+            assert!(!p.allows(Some(o)), "{o}");
+        }
+        let hint = p.refusal_hint("http://localhost:8080", Some("chat.example.com"));
+        assert!(hint.contains("--allow-loopback-origin"), "{hint}");
+        // Behind a proxy, public URL or not.
+        assert!(!OriginPolicy::new(vec![], None, LoopbackPages::Refused)
+            .allows(Some("http://localhost:8080")));
+        // A public URL that is itself loopback keeps the relay private.
+        for public in [
+            "http://localhost:3000",
+            "http://127.0.0.1:3000",
+            "https://[::1]:3000",
+        ] {
+            let p = OriginPolicy::new(vec![], Some(public.into()), ON_LOOPBACK);
+            assert!(p.allows(Some("http://localhost:8080")), "{public}");
+        }
+        for public in ["https://localhost.example.com", "http://127.0.0.1.nip.io"] {
+            let p = OriginPolicy::new(vec![], Some(public.into()), ON_LOOPBACK);
+            assert!(!p.allows(Some("http://localhost:8080")), "{public}");
+        }
     }
 
     #[test]
@@ -314,14 +375,25 @@ mod tests {
     #[test]
     fn the_flags_choose_the_rule() {
         let mut flags = crate::Config::defaults().serve;
-        flags.public_url = Some("https://chat.example.com/".parse().expect("url"));
         assert!(
             OriginPolicy::from_flags(&flags).allows(Some("http://localhost:8080")),
-            "default --listen is 127.0.0.1"
+            "default --listen is 127.0.0.1: the development setup"
+        );
+        flags.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
+        assert!(
+            !OriginPolicy::from_flags(&flags).allows(Some("http://localhost:8080")),
+            "behind a proxy"
+        );
+        flags.trusted_proxies.clear();
+        flags.public_url = Some("https://chat.example.com/".parse().expect("url"));
+        assert!(
+            !OriginPolicy::from_flags(&flags).allows(Some("http://localhost:8080")),
+            "published on loopback behind a proxy (the README's setup)"
         );
         flags.listen = "0.0.0.0:3000".parse().expect("addr");
         assert!(!OriginPolicy::from_flags(&flags).allows(Some("http://localhost:8080")));
         flags.allow_loopback_origin = true;
+        flags.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
         assert!(OriginPolicy::from_flags(&flags).allows(Some("http://localhost:8080")));
     }
 }

@@ -68,9 +68,11 @@ pub struct LimitFlags {
     #[arg(help_heading = "Timing", long, env = "RELAY_HTTP_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_header_timeout)]
     pub http_header_timeout: Duration,
 
-    /// A plain-HTTP connection that moves no byte either way for this long
-    /// is closed: a client that never reads a large response, or never
-    /// sends the body it announced. Not upgraded WebSockets (e.g. 60s).
+    /// Close a plain-HTTP connection that moves no byte for this long (e.g. 60s).
+    ///
+    /// A client that never reads a large response, or never sends the body
+    /// it announced, is closed after it. Upgraded WebSockets are not
+    /// affected (they have --idle-timeout).
     #[arg(long, env = "RELAY_HTTP_IDLE_PROGRESS_TIMEOUT", default_value = "60s", value_parser = parse_header_timeout)]
     pub http_idle_progress_timeout: Duration,
 }

@@ -4,6 +4,9 @@ use std::time::Duration;
 
 use super::values::parse_bytes_usize;
 
+/// The default of `--new-sessions-per-minute-per-ip`.
+pub const DEFAULT_NEW_SESSIONS_PER_MINUTE_PER_IP: u32 = 120;
+
 /// What is remembered for sessions that are away, and for how long.
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "Retention")]
@@ -32,11 +35,29 @@ pub struct RetentionFlags {
     ///
     /// IPv6: one /64. Counts a connection that names a session the relay does
     /// not know. Makes filling --max-sessions to push other visitors' sessions
-    /// out slow.
+    /// out slow. 120 by default, not less: one address is often many visitors
+    /// (carrier-grade or corporate NAT), and after a restart of a relay
+    /// without Redis every open page reconnects with a session the relay no
+    /// longer knows, each counting as new.
     #[arg(
         long,
         env = "RELAY_NEW_SESSIONS_PER_MINUTE_PER_IP",
-        default_value_t = 30
+        default_value_t = DEFAULT_NEW_SESSIONS_PER_MINUTE_PER_IP
     )]
     pub new_sessions_per_minute_per_ip: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    /// 30 refused visitors behind one NAT, and every page reconnecting
+    /// after a restart of a memory-store relay.
+    #[test]
+    fn new_sessions_per_address_default_to_120() {
+        assert_eq!(
+            crate::Config::defaults()
+                .retention
+                .new_sessions_per_minute_per_ip,
+            120
+        );
+    }
 }

@@ -45,8 +45,9 @@ pub struct ServeFlags {
 
     /// Browser origins allowed to open the WebSocket (repeatable; exact match).
     ///
-    /// Without it: no Origin, --public-url's origin, and loopback origins when
-    /// --listen is a loopback address.
+    /// Without it: no Origin, --public-url's origin, and loopback origins
+    /// for a private relay on loopback (--listen loopback, no
+    /// --trusted-proxy, --public-url absent or loopback).
     #[arg(
         long = "allowed-origin",
         env = "RELAY_ALLOWED_ORIGINS",
@@ -77,10 +78,12 @@ pub struct ServeFlags {
     #[arg(help_heading = "Timing", long, env = "RELAY_SHUTDOWN_GRACE", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,
 
-    /// Admit loopback pages (localhost) even when --listen is not loopback.
+    /// Admit loopback pages (localhost) even on a published relay.
     ///
     /// Pages served from http://localhost:*, 127.0.0.1 or [::1]. Without it
-    /// they are admitted only when the relay listens on loopback: on a public
+    /// they are admitted only for a private relay on loopback (--listen
+    /// loopback, no --trusted-proxy, --public-url absent or loopback): on a
+    /// published
     /// relay, "localhost" is the visitor's own machine.
     #[arg(long, env = "RELAY_ALLOW_LOOPBACK_ORIGIN")]
     pub allow_loopback_origin: bool,

@@ -69,9 +69,11 @@ pub struct UploadFlags {
     #[arg(long, env = "RELAY_UPLOADS_PER_MINUTE_PER_IP", default_value_t = 120)]
     pub uploads_per_minute_per_ip: u32,
 
-    /// End an upload whose body stops arriving for this long (`408`).
+    /// End an upload whose body brings under 16 KiB in this long (`408`).
     ///
-    /// Its place, reserved bytes and file are given back.
+    /// Each window of this length, an upload's body must bring at least
+    /// 16 KiB (or the rest of the file); one that stops arriving or only
+    /// trickles is ended and its place, reserved bytes and file given back.
     #[arg(help_heading = "Timing", long, env = "RELAY_UPLOAD_STALL_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub upload_stall_timeout: Duration,
 

@@ -12,8 +12,8 @@
 //! started per client address (counted like the WebSocket's: the TCP peer,
 //! or a trusted proxy's `X-Forwarded-For`, IPv6 by /64); the body is
 //! streamed to the store on disk, counted against every bound as it
-//! arrives, never held whole in memory, and ended when it stops arriving
-//! for `--upload-stall-timeout`; the first bytes decide whether the file
+//! arrives, never held whole in memory, and ended when it brings less than
+//! [`MIN_BYTES_PER_WINDOW`] in a `--upload-stall-timeout` window; the first bytes decide whether the file
 //! is what its type says. Answers `201` with the upload's id
 //! ([`shared::Uploaded`]), or an error `{"code": …, "error": …}` (see
 //! [`UploadError`]).
@@ -39,6 +39,13 @@ use crate::AppState;
 
 /// Bytes looked at to tell what a file is.
 const SNIFF_BYTES: usize = 512;
+
+/// Bytes an upload must bring in each `--upload-stall-timeout` window (or
+/// the rest of its declared length, if less). A timeout per chunk is not
+/// enough: one byte every 29 s would hold a place, its reserved bytes and
+/// an open file for ever, and a few addresses could fill the store that
+/// way. 16 KiB per 30 s is a modem's pace; any real client beats it.
+pub const MIN_BYTES_PER_WINDOW: u64 = 16 * 1024;
 
 /// The header that names the conversation.
 pub const SESSION_HEADER: &str = "x-chat-session";
@@ -86,8 +93,9 @@ pub enum UploadError {
     /// `400 upload_failed`: the body broke off.
     #[error("the upload broke off: {0}")]
     Broken(String),
-    /// `408 upload_stalled`: the body stopped arriving.
-    #[error("the upload stopped arriving for {0:?} (--upload-stall-timeout)")]
+    /// `408 upload_stalled`: the body stopped arriving, or brought less
+    /// than [`MIN_BYTES_PER_WINDOW`] in one `--upload-stall-timeout`.
+    #[error("the upload brought less than 16 KiB in {0:?} (--upload-stall-timeout)")]
     Stalled(Duration),
 }
 
@@ -244,11 +252,26 @@ pub async fn upload(
     let stall = uploads.stall_timeout();
     let mut head: Vec<u8> = Vec::new();
     let mut checked: Option<String> = None;
+    // A body that stops arriving — or trickles — would hold its session's
+    // place, its reserved bytes and an open file for as long as the client
+    // likes: each window of `stall` must bring enough bytes.
+    let mut received: u64 = 0;
+    let mut window_end = tokio::time::Instant::now() + stall;
+    let mut at_window_start: u64 = 0;
     loop {
-        // A body that stops arriving would hold its session's place, its
-        // reserved bytes and an open file for as long as the client likes.
-        let chunk = match tokio::time::timeout(stall, stream.next()).await {
+        // Dropping `next()` at the deadline loses nothing (cancel-safe).
+        let chunk = match tokio::time::timeout_at(window_end, stream.next()).await {
             Err(_) => {
+                let need = declared_length.map_or(MIN_BYTES_PER_WINDOW, |len| {
+                    MIN_BYTES_PER_WINDOW.min(len.saturating_sub(at_window_start))
+                });
+                if need > 0 && received - at_window_start >= need {
+                    at_window_start = received;
+                    // From now, not from the old end: a check that ran
+                    // late (a busy relay) must not shorten the next window.
+                    window_end = tokio::time::Instant::now() + stall;
+                    continue;
+                }
                 tracing::info!(session = %crate::redact::session(&session), "upload stalled; ended");
                 return Err(UploadError::Stalled(stall));
             }
@@ -257,6 +280,7 @@ pub async fn upload(
             Ok(None) => break,
         };
         pending.reserve(chunk.len() as u64)?;
+        received += chunk.len() as u64;
         if checked.is_some() {
             file.write_all(&chunk).await?;
             continue;

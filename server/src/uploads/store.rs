@@ -269,7 +269,9 @@ fn check_private(dir: &Path) -> std::io::Result<()> {
             ),
         ))
     };
-    let meta = std::fs::metadata(dir)?;
+    // Not followed: `dir` is canonical, so a symlink here means it was
+    // swapped since (see `UploadStore::open`).
+    let meta = std::fs::symlink_metadata(dir)?;
     if !meta.is_dir() {
         return refuse("not a directory".into());
     }
@@ -318,8 +320,9 @@ impl UploadStore {
     /// A store in `dir`, or — when `None` — in a fresh private directory
     /// with a random name in the system's temp dir (a predictable name
     /// could be taken by another user first). A given `dir` is created
-    /// (mode 0700) if missing and refused if other users may write to it;
-    /// anything left there by an earlier run is deleted (those uploads'
+    /// (mode 0700) if missing, resolved to its canonical path (symlinks
+    /// followed once, at start) and refused if other users may write to
+    /// it; anything left there by an earlier run is deleted (those uploads'
     /// facts are gone with that run).
     pub fn open(dir: Option<PathBuf>, bounds: Bounds) -> std::io::Result<UploadStore> {
         let (dir, own_dir) = match dir {
@@ -329,6 +332,13 @@ impl UploadStore {
                 #[cfg(unix)]
                 std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
                 builder.create(&dir)?;
+                // Resolved once, and only the resolved path used from
+                // then on: a symlink (the directory itself or a parent)
+                // that is pointed elsewhere later — by whoever may change
+                // it — must not move where uploads are written, read
+                // and deleted (`up-*` files are deleted below) to a
+                // directory that was never checked.
+                let dir = std::fs::canonicalize(&dir)?;
                 check_private(&dir)?;
                 for entry in std::fs::read_dir(&dir)?.flatten() {
                     let name = entry.file_name();
@@ -786,5 +796,50 @@ mod tests {
         let made = a.dir().to_owned();
         drop(a);
         assert!(!made.exists(), "removed with the store");
+    }
+
+    /// A symlinked `--upload-dir` is resolved once: pointing the link
+    /// elsewhere afterwards does not move where uploads go (or which
+    /// directory's `up-*` files are deleted).
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_upload_dir_is_resolved_once() {
+        use std::os::unix::fs::PermissionsExt;
+        let base = std::env::temp_dir().join(format!(
+            "relay-upload-link-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        let (private, other, link) = (base.join("private"), base.join("other"), base.join("link"));
+        for d in [&private, &other] {
+            std::fs::create_dir_all(d).expect("dir");
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+        }
+        std::os::unix::fs::symlink(&private, &link).expect("symlink");
+        let bounds = Bounds {
+            max_file: 10,
+            max_total: 10,
+            max_files: 10,
+            max_per_session: 10,
+            max_files_per_address: 10,
+            max_bytes_per_address: 10,
+            retention: Duration::from_secs(60),
+        };
+        let store = UploadStore::open(Some(link.clone()), bounds).expect("open");
+        let canonical = std::fs::canonicalize(&private).expect("canonical");
+        assert_eq!(store.dir(), canonical);
+        // The link now points at another directory.
+        std::fs::remove_file(&link).expect("unlink");
+        std::os::unix::fs::symlink(&other, &link).expect("symlink");
+        let pending = store
+            .begin("s1", "10.0.0.1".parse().expect("ip"))
+            .expect("begin");
+        assert!(
+            pending.path().starts_with(&canonical),
+            "{}",
+            pending.path().display()
+        );
+        drop(pending);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&base);
     }
 }
