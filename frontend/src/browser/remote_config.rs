@@ -5,18 +5,18 @@
 //! path would get the page instead of the config). The chat does not wait
 //! for it: the connection opens at once and the title,
 //! welcome, language and placeholder update when it arrives. Missing or
-//! unreadable (e.g. under `trunk serve`): the defaults.
+//! unreadable (e.g. under `trunk serve`): the defaults — except for an
+//! embedded chat, which then refuses to act as an embed.
 
 use shared::PageConfig;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-/// The page config, or the defaults if it cannot be had.
-pub async fn fetch() -> PageConfig {
-    match fetch_text().await {
-        Some(text) => PageConfig::from_json(&text),
-        None => PageConfig::default(),
-    }
+/// The page config, or `None` if it cannot be had (the caller decides
+/// what that means: the standalone page uses the defaults, an embedded one
+/// refuses, since only the relay's own list says which hosts may embed it).
+pub async fn fetch() -> Option<PageConfig> {
+    fetch_text().await.map(|text| PageConfig::from_json(&text))
 }
 
 async fn fetch_text() -> Option<String> {

@@ -186,9 +186,14 @@ impl Chat {
         let me = self.me.clone();
         let embedded = host_page::requested().is_some();
         leptos::task::spawn_local(async move {
-            let config = remote_config::fetch().await;
+            let fetched = remote_config::fetch().await;
+            let known = fetched.is_some();
+            let config = fetched.unwrap_or_default();
             if embedded {
-                if !host_page::grant(&config.embed_origins) {
+                // Fail closed: without `/config.json` the page cannot know
+                // whether the operator's `--embed-origin` list names this
+                // host (an empty default list would let any host in).
+                if !known || !host_page::grant(&config.embed_origins) {
                     if let Some(chat) = me.upgrade() {
                         chat.view.embed_refused.set(true);
                         chat.apply_config(config);
