@@ -203,8 +203,6 @@ impl Browser {
     }
 
     async fn start_chromium(extra_args: &[&str], prefs: serde_json::Value) -> Result<Browser> {
-        // Already installed (by an earlier browser) is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let port = free_port();
         let mut command = Command::new(env_path("CHROMEDRIVER"));
         command
@@ -241,32 +239,7 @@ impl Browser {
                 "prefs": prefs,
             }
         });
-        let caps = match caps {
-            serde_json::Value::Object(map) => map,
-            _ => return Err("capabilities".into()),
-        };
-        let url = format!("http://127.0.0.1:{port}");
-        let client = wait_for("chromedriver", Duration::from_secs(20), || {
-            let caps = caps.clone();
-            let url = url.clone();
-            async move {
-                match ClientBuilder::rustls()
-                    .map_err(|e| e.to_string())?
-                    .capabilities(caps)
-                    .connect(&url)
-                    .await
-                {
-                    Ok(c) => Ok(Some(c)),
-                    Err(e) => Err(e.to_string()),
-                }
-            }
-        })
-        .await?;
-        Ok(Browser {
-            client,
-            _driver: driver,
-            profile,
-        })
+        Self::connect(port, caps, driver, profile).await
     }
 
     /// From now on, every document records its CSP violations (see

@@ -8,14 +8,7 @@ use support::{config, response_text, Client, Relay};
 
 #[tokio::test]
 async fn sessions_are_logged_by_hash_and_texts_not_at_all() {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(captured.clone())
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .finish();
-    // This test's runtime has one thread: the relay's tasks log here too.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = Captured::text_debug();
     let relay = Relay::start(config()).await;
     let session = "a-secret-session-id-42";
     let mut client = Client::connect(&relay.ws_url(&format!("/ws?session={session}"))).await;
@@ -46,13 +39,7 @@ async fn sessions_are_logged_by_hash_and_texts_not_at_all() {
 /// second, forged line.)
 #[tokio::test]
 async fn a_newline_in_a_message_id_cannot_forge_a_log_line() {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(captured.clone())
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = Captured::text_debug();
     let relay = Relay::start(config()).await;
     let mut client = Client::connect(&relay.ws_url("/ws")).await;
     let frame = r#"{"type":"message","id":"m1\nFORGED ERROR admin logged in","text":"x"}"#;

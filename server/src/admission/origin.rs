@@ -236,13 +236,9 @@ mod tests {
         assert!(!p.allows(Some("https://evil.example")));
     }
 
-    /// The README's production setup: `--listen 127.0.0.1:3000` behind
-    /// nginx with a public `--public-url`. Visitors are on other machines,
-    /// so their `http://localhost:*` pages are not this relay's.
-    #[test]
-    fn a_published_relay_on_loopback_refuses_loopback_pages() {
-        let p = OriginPolicy::new(vec![], Some("https://chat.example.com".into()), ON_LOOPBACK);
-        assert!(p.allows(Some("https://chat.example.com")));
+    /// Every loopback page is refused, and the log hint names the flag that
+    /// would admit them.
+    fn refuses_loopback_pages_and_names_the_flag(p: &OriginPolicy) {
         for o in [
             "http://localhost:8080",
             "http://127.0.0.1:3000",
@@ -252,6 +248,16 @@ mod tests {
         }
         let hint = p.refusal_hint("http://localhost:8080", Some("chat.example.com"));
         assert!(hint.contains("--allow-loopback-origin"), "{hint}");
+    }
+
+    /// The README's production setup: `--listen 127.0.0.1:3000` behind
+    /// nginx with a public `--public-url`. Visitors are on other machines,
+    /// so their `http://localhost:*` pages are not this relay's.
+    #[test]
+    fn a_published_relay_on_loopback_refuses_loopback_pages() {
+        let p = OriginPolicy::new(vec![], Some("https://chat.example.com".into()), ON_LOOPBACK);
+        assert!(p.allows(Some("https://chat.example.com")));
+        refuses_loopback_pages_and_names_the_flag(&p);
         // Behind a proxy, public URL or not.
         assert!(!OriginPolicy::new(vec![], None, LoopbackPages::Refused)
             .allows(Some("http://localhost:8080")));
@@ -330,15 +336,7 @@ mod tests {
             on_public_address(),
         );
         assert!(p.allows(Some("https://chat.example.com")));
-        for o in [
-            "http://localhost:8080",
-            "http://127.0.0.1:3000",
-            "http://[::1]:8080",
-        ] {
-            assert!(!p.allows(Some(o)), "{o}");
-        }
-        let hint = p.refusal_hint("http://localhost:8080", Some("chat.example.com"));
-        assert!(hint.contains("--allow-loopback-origin"), "{hint}");
+        refuses_loopback_pages_and_names_the_flag(&p);
         // Listening on every interface is not listening on loopback.
         for listen in ["0.0.0.0", "::"] {
             let p = OriginPolicy::new(

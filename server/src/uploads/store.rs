@@ -540,26 +540,27 @@ mod tests {
     const A: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1));
     const B: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 2));
 
-    fn store(max_file: u64, max_total: u64) -> (UploadStore, PathBuf) {
+    /// A store with these bounds in a fresh directory of its own.
+    fn open_with(bounds: Bounds) -> (UploadStore, PathBuf) {
         let dir = std::env::temp_dir().join(format!(
             "relay-upload-unit-{}-{}",
             std::process::id(),
             uuid::Uuid::new_v4().simple()
         ));
-        let s = UploadStore::open(
-            Some(dir.clone()),
-            Bounds {
-                max_file,
-                max_total,
-                max_files: 100,
-                max_per_session: 2,
-                max_files_per_address: 100,
-                max_bytes_per_address: max_total,
-                retention: Duration::from_secs(60),
-            },
-        )
-        .expect("open");
+        let s = UploadStore::open(Some(dir.clone()), bounds).expect("open");
         (s, dir)
+    }
+
+    fn store(max_file: u64, max_total: u64) -> (UploadStore, PathBuf) {
+        open_with(Bounds {
+            max_file,
+            max_total,
+            max_files: 100,
+            max_per_session: 2,
+            max_files_per_address: 100,
+            max_bytes_per_address: max_total,
+            retention: Duration::from_secs(60),
+        })
     }
 
     #[test]
@@ -658,25 +659,15 @@ mod tests {
         per_address: usize,
         bytes_per_address: u64,
     ) -> (UploadStore, PathBuf) {
-        let dir = std::env::temp_dir().join(format!(
-            "relay-upload-unit-{}-{}",
-            std::process::id(),
-            uuid::Uuid::new_v4().simple()
-        ));
-        let s = UploadStore::open(
-            Some(dir.clone()),
-            Bounds {
-                max_file: 100,
-                max_total: 1000,
-                max_files,
-                max_per_session: 100,
-                max_files_per_address: per_address,
-                max_bytes_per_address: bytes_per_address,
-                retention: Duration::from_secs(60),
-            },
-        )
-        .expect("open");
-        (s, dir)
+        open_with(Bounds {
+            max_file: 100,
+            max_total: 1000,
+            max_files,
+            max_per_session: 100,
+            max_files_per_address: per_address,
+            max_bytes_per_address: bytes_per_address,
+            retention: Duration::from_secs(60),
+        })
     }
 
     #[test]
