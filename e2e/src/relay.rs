@@ -82,6 +82,14 @@ impl Relay {
         } else {
             command.arg("--static-dir").arg(env_path("DIST_DIR"));
         }
+        // The sqlite store is the binary's default; each test relay keeps
+        // its sessions in memory unless the test chooses a store.
+        if !extra
+            .iter()
+            .any(|a| ["--store", "--data-dir", "--redis-url"].contains(&a.as_str()))
+        {
+            command.args(["--store", "memory"]);
+        }
         command
             .args(&extra)
             .env("RUST_LOG", "info")

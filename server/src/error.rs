@@ -18,4 +18,7 @@ pub enum RelayError {
     /// The listener failed.
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
+    /// The session store flags cannot be used (see `--store`).
+    #[error("{0}")]
+    Store(String),
 }

@@ -15,6 +15,7 @@ use crate::admission::origin::OriginPolicy;
 use crate::chat::cancel::Cancels;
 use crate::chat::turns::Turns;
 use crate::chat::watchers::Watchers;
+use crate::config::storage::Chosen;
 use crate::http::security_headers::SecurityHeaders;
 use crate::page::assets::Origin as PageOrigin;
 use crate::page::PageAssets;
@@ -22,6 +23,7 @@ use crate::responder::feedback::Feedback;
 use crate::responder::Responder;
 use crate::store::memory::Sessions;
 use crate::store::redis::RedisStore;
+use crate::store::sqlite::SqliteStore;
 use crate::store::{Limits, Store};
 use crate::uploads::Uploads;
 use crate::ws::heartbeat::Beat;
@@ -114,10 +116,16 @@ impl AppState {
             max_retained_bytes: config.retention.max_retained_bytes,
             max_in_flight_per_session: config.limits.max_in_flight_per_session,
             max_tombstones: config.retention.max_tombstones,
+            rerun_interrupted: config.store.rerun_interrupted,
             ..Limits::default()
         };
         let cluster = &config.cluster;
         let store: Store = match &cluster.redis_url {
+            Some(_) if config.store.store.is_some() || config.store.data_dir.is_some() => {
+                return Err(RelayError::Store(
+                    "--redis-url selects the Redis store: leave out --store and --data-dir".into(),
+                ))
+            }
             Some(url) => RedisStore::start(
                 url,
                 &cluster.redis_prefix,
@@ -125,7 +133,13 @@ impl AppState {
                 limits,
                 cluster.redis_max_pending_bytes,
             )?,
-            None => Arc::new(Sessions::new(limits)),
+            None => match config.store.chosen() {
+                Chosen::Memory => Arc::new(Sessions::new(limits)),
+                Chosen::Sqlite(dir) => {
+                    SqliteStore::open(&dir, limits, config.store.sqlite_full_sync)
+                        .map_err(|e| RelayError::Store(format!("the sqlite store: {e}")))?
+                }
+            },
         };
         let origins = OriginPolicy::from_flags(serve);
         let limits = ConnectionLimits::new(
@@ -335,5 +349,7 @@ impl AppState {
         if let Some(uploads) = &inner.uploads {
             uploads.store().clear();
         }
+        // Every change the sqlite store has queued is written.
+        inner.store.flush().await;
     }
 }

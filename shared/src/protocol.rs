@@ -459,6 +459,14 @@ pub enum ErrorCode {
     /// (its session was forgotten to make room): it only remembers that
     /// the id was seen, so a resend is not run a second time.
     AnswerLost,
+    /// The message was being answered when the relay stopped (crashed,
+    /// killed): whether n8n ran it cannot be known, so it is not run again
+    /// unless the user asks (`retry`). Retryable.
+    Interrupted,
+    /// The relay could not write down that the message is being answered
+    /// (its disk is full, or its database unwritable): not sent to n8n.
+    /// Retryable.
+    StoreUnavailable,
     /// A code this build does not know (sent by a newer relay).
     #[serde(other)]
     Unknown,
@@ -482,6 +490,8 @@ impl ErrorCode {
             ErrorCode::TooManyFiles => "too_many_files",
             ErrorCode::Cancelled => "cancelled",
             ErrorCode::AnswerLost => "answer_lost",
+            ErrorCode::Interrupted => "interrupted",
+            ErrorCode::StoreUnavailable => "store_unavailable",
             ErrorCode::Unknown => "unknown",
         }
     }

@@ -289,6 +289,8 @@ fn every_error_code_has_its_wire_name() {
         ("rate_limited", ErrorCode::RateLimited),
         ("cancelled", ErrorCode::Cancelled),
         ("answer_lost", ErrorCode::AnswerLost),
+        ("interrupted", ErrorCode::Interrupted),
+        ("store_unavailable", ErrorCode::StoreUnavailable),
     ];
     for (name, code) in codes {
         assert_eq!(
@@ -666,4 +668,18 @@ fn server_error_answer_lost() {
         ),
     );
     assert!(!ErrorCode::AnswerLost.is_retryable());
+}
+
+#[test]
+fn server_error_interrupted() {
+    check_server(
+        "server_error_interrupted",
+        ServerMessage::error(
+            Some("m1".into()),
+            ErrorCode::Interrupted,
+            "the relay stopped while this message was being answered; it is not known whether it ran, so it was not run again",
+        ),
+    );
+    assert!(ErrorCode::Interrupted.is_retryable(), "Retry runs it");
+    assert!(ErrorCode::StoreUnavailable.is_retryable());
 }

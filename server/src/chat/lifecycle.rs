@@ -22,6 +22,11 @@ use crate::AppState;
 pub const ANSWER_LOST: &str =
     "this message was answered, but the answer is no longer kept; it is not run again";
 
+/// What the page is told when the store cannot write down that a message
+/// is in flight (see [`Begin::Unavailable`]).
+pub const STORE_UNAVAILABLE: &str =
+    "the relay cannot store this message right now (its disk may be full); it was not sent, try again";
+
 /// A chat message as the page sent it.
 #[derive(Debug, Clone)]
 pub struct Incoming {
@@ -150,6 +155,21 @@ pub async fn receive(state: &AppState, session: &str, message: Incoming) -> Opti
             tracing::debug!(session = %log, id = %message.id, "duplicate of an answered message; answer sent again");
             Some(Reply::Stored(frame))
         }
+        Begin::Interrupted(frame) => {
+            // Now its outcome, stored and sent like one: to this
+            // connection and the session's others, on every relay.
+            tracing::info!(session = %log, id = %message.id, "resend of a message whose relay died while answering it; not run again");
+            state
+                .store()
+                .complete(session, &message.id, frame, true)
+                .await;
+            None
+        }
+        Begin::Unavailable => Some(Reply::Frame(ServerMessage::error(
+            Some(message.id),
+            ErrorCode::StoreUnavailable,
+            STORE_UNAVAILABLE,
+        ))),
         Begin::Lost => {
             // Run once already; its outcome was forgotten to make room (or
             // after --retain-for). Saying so beats running it again.

@@ -38,7 +38,14 @@ pub async fn watch(state: AppState, session: String, message: Incoming, _watchin
             return;
         }
         match state.store().begin(&session, &id, false).await {
-            Begin::Elsewhere | Begin::Busy => continue,
+            Begin::Elsewhere | Begin::Busy | Begin::Unavailable => continue,
+            Begin::Interrupted(frame) => {
+                // Not run again (the default): the page hears why, on
+                // every relay it is connected to, and may retry.
+                tracing::warn!(session = %crate::redact::session(&session), id = %id, "the relay answering this message stopped; it is `interrupted`");
+                state.store().complete(&session, &id, frame, true).await;
+                return;
+            }
             Begin::Start => {
                 tracing::warn!(session = %crate::redact::session(&session), id = %id, "the relay answering this message stopped; answering it here");
                 lifecycle::start(&state, &session, message).await;

@@ -17,6 +17,7 @@ pub mod n8n;
 pub mod page;
 pub mod retention;
 pub mod serve;
+pub mod storage;
 pub mod uploads;
 pub mod values;
 
@@ -29,6 +30,7 @@ pub use n8n::N8nFlags;
 pub use page::PageFlags;
 pub use retention::RetentionFlags;
 pub use serve::ServeFlags;
+pub use storage::StoreFlags;
 pub use uploads::UploadFlags;
 pub use values::{BasicAuth, Secret, WebhookHeader};
 
@@ -63,6 +65,9 @@ pub struct Config {
     /// The log lines' format.
     #[command(flatten)]
     pub logging: LoggingFlags,
+    /// Where sessions are kept.
+    #[command(flatten)]
+    pub store: StoreFlags,
 }
 
 impl Config {

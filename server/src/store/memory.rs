@@ -29,6 +29,7 @@ use shared::ServerMessage;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::journal::{Change, Journal};
 use super::tombstones::Tombstones;
 use super::{Begin, ConnHandle, ConnId, Limits, Pushed, SessionStore, Stats, StoreHealth};
 
@@ -130,9 +131,30 @@ struct Inner {
     next_seq: u64,
     /// Ids whose outcome was forgotten (see [`super::tombstones`]).
     tombs: Tombstones,
+    /// Where changes are written down, if anywhere (see [`super::journal`]).
+    journal: Option<std::sync::Arc<dyn Journal>>,
+    /// While the store is read back from disk: only evictions are reported.
+    restoring: bool,
 }
 
 impl Inner {
+    /// Reports `change` to the journal, if there is one.
+    fn note(&self, change: Change) {
+        if let Some(journal) = &self.journal {
+            if !(self.restoring && change.restates()) {
+                journal.record(change);
+            }
+        }
+    }
+
+    fn seen(&self, session: &str) {
+        if self.journal.is_some() {
+            self.note(Change::Seen {
+                session: session.to_owned(),
+            });
+        }
+    }
+
     /// Brings the idle index up to date for `key` after a change to its
     /// connections, messages in flight or last-seen time. Every method that
     /// changes those calls it before releasing the lock.
@@ -172,6 +194,11 @@ pub struct Sessions {
 impl Sessions {
     /// An empty registry with these bounds.
     pub fn new(limits: Limits) -> Self {
+        Self::with_journal(limits, None)
+    }
+
+    /// An empty registry that reports every change to `journal`.
+    pub fn with_journal(limits: Limits, journal: Option<std::sync::Arc<dyn Journal>>) -> Self {
         Sessions {
             inner: Mutex::new(Inner {
                 map: HashMap::new(),
@@ -179,6 +206,8 @@ impl Sessions {
                 idle: std::collections::BTreeMap::new(),
                 next_seq: 0,
                 tombs: Tombstones::new(limits.max_tombstones, limits.tombstone_ttl()),
+                journal,
+                restoring: false,
             }),
             limits,
         }
@@ -212,7 +241,8 @@ impl Sessions {
                 s.undelivered.push(frame);
             }
         }
-        if s.undelivered.is_empty() {
+        let all_out = s.undelivered.is_empty();
+        if all_out {
             // Every kept push went out: its bytes are free again.
             let freed = std::mem::take(&mut s.kept_pushes);
             inner.retained_bytes = inner.retained_bytes.saturating_sub(freed);
@@ -228,6 +258,13 @@ impl Sessions {
         }
         s.conns.push(conn);
         inner.reindex(session);
+        if all_out {
+            inner.note(Change::Delivered {
+                session: session.to_owned(),
+            });
+        } else {
+            inner.seen(session);
+        }
     }
 
     /// Unregisters a connection; the session is kept for `retain_for`.
@@ -236,6 +273,7 @@ impl Sessions {
         if let Some(s) = inner.map.get_mut(session) {
             s.conns.retain(|c| c.id != conn);
             s.last_seen = Instant::now();
+            inner.seen(session);
         }
         inner.reindex(session);
     }
@@ -296,6 +334,14 @@ impl Sessions {
             }
         };
         inner.reindex(session);
+        if begin == Begin::Start {
+            inner.note(Change::Begun {
+                session: session.to_owned(),
+                id: id.to_owned(),
+            });
+        } else {
+            inner.seen(session);
+        }
         begin
     }
 
@@ -309,6 +355,7 @@ impl Sessions {
         s.last_seen = Instant::now();
         let delivered = s.send_all(&frame).then_some(s.conns.len());
         inner.reindex(session);
+        inner.seen(session);
         let s = inner.map.get_mut(session)?;
         if let Some(n) = delivered {
             return Some(Pushed::Delivered(n));
@@ -322,9 +369,13 @@ impl Sessions {
         {
             return Some(Pushed::Full);
         }
-        s.undelivered.push(frame);
+        s.undelivered.push(frame.clone());
         s.kept_pushes += len;
         inner.retained_bytes += len;
+        inner.note(Change::Kept {
+            session: session.to_owned(),
+            frame,
+        });
         Some(Pushed::Kept)
     }
 
@@ -361,14 +412,14 @@ impl Sessions {
     /// Sending the same id again returns this frame (for an error, unless
     /// the client asks to retry; see [`Sessions::begin`]).
     pub fn complete(&self, session: &str, id: &str, frame: Utf8Bytes, failed: bool) {
-        self.settle(session, id, frame, failed, true);
+        self.settle(session, id, frame, failed, Settle::Deliver);
     }
 
     /// Like [`Sessions::complete`] but only records the frame: with a shared
     /// store the answer reaches the session's connections through Redis,
     /// wherever they are.
     pub fn record(&self, session: &str, id: &str, frame: Utf8Bytes, failed: bool) {
-        self.settle(session, id, frame, failed, false);
+        self.settle(session, id, frame, failed, Settle::Record);
     }
 
     /// Forgets that message `id` is in flight here (the shared store said
@@ -381,6 +432,10 @@ impl Sessions {
                 s.in_flight = s.in_flight.saturating_sub(1);
                 let freed = s.forget_stream(id);
                 inner.retained_bytes = inner.retained_bytes.saturating_sub(freed);
+                inner.note(Change::Removed {
+                    session: session.to_owned(),
+                    id: id.to_owned(),
+                });
             }
         }
         inner.reindex(session);
@@ -429,10 +484,16 @@ impl Sessions {
             .collect()
     }
 
-    fn settle(&self, session: &str, id: &str, frame: Utf8Bytes, failed: bool, deliver: bool) {
+    fn settle(&self, session: &str, id: &str, frame: Utf8Bytes, failed: bool, how: Settle) {
         let now = Instant::now();
         let mut guard = self.lock();
         let inner = &mut *guard;
+        if matches!(how, Settle::Restore { .. }) {
+            if !inner.map.contains_key(session) {
+                self.make_room_for_one(inner);
+                inner.map.insert(session.to_owned(), Session::new(now));
+            }
+        }
         let Some(s) = inner.map.get_mut(session) else {
             tracing::warn!(session = %crate::redact::session(session), id, "answer for a forgotten session dropped");
             return;
@@ -457,16 +518,37 @@ impl Sessions {
         s.answered.push_back(id.to_owned());
         let added = frame.len();
         s.last_seen = now;
-        if deliver && !s.send_all(&frame) {
-            s.undelivered.push(frame);
+        let undelivered = match how {
+            Settle::Deliver => !s.send_all(&frame),
+            Settle::Record => false,
+            Settle::Restore { undelivered } => undelivered,
+        };
+        if undelivered {
+            s.undelivered.push(frame.clone());
         }
+        let mut dropped = Vec::new();
         while s.answered.len() > self.limits.max_answers_per_session {
             if let Some(old) = s.answered.pop_front() {
                 if let Some(Entry::Done { frame, failed }) = s.messages.remove(&old) {
                     removed += frame.len();
                     inner.tombs.bury(session, &old, failed, now);
+                    dropped.push((old, failed));
                 }
             }
+        }
+        inner.note(Change::Settled {
+            session: session.to_owned(),
+            id: id.to_owned(),
+            frame,
+            failed,
+            undelivered,
+        });
+        for (old, failed) in dropped {
+            inner.note(Change::Dropped {
+                session: session.to_owned(),
+                id: old,
+                failed,
+            });
         }
         inner.retained_bytes = inner
             .retained_bytes
@@ -528,8 +610,94 @@ impl Sessions {
             if let Some(Entry::Done { frame, failed }) = s.messages.remove(&old) {
                 inner.retained_bytes = inner.retained_bytes.saturating_sub(frame.len());
                 inner.tombs.bury(current, &old, failed, Instant::now());
+                inner.note(Change::Dropped {
+                    session: current.to_owned(),
+                    id: old,
+                    failed,
+                });
             }
         }
+    }
+}
+
+/// What [`Sessions::settle`] does with the final frame besides storing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Settle {
+    /// Sends it to the open connections, or keeps it for the next one.
+    Deliver,
+    /// Nothing (another path delivers it).
+    Record,
+    /// Read back from disk at start: kept for the next connection if it
+    /// had not been delivered.
+    Restore { undelivered: bool },
+}
+
+/// Reading the store back from disk at start (see [`super::sqlite`]): the
+/// same bounds apply as to live changes, and what they evict is reported
+/// to the journal, so the disk is pruned to match.
+impl Sessions {
+    /// Starts or ends reading back: meanwhile only evictions are reported.
+    pub fn set_restoring(&self, on: bool) {
+        self.lock().restoring = on;
+    }
+
+    /// A stored outcome of `session` (oldest first), as if just settled.
+    pub fn restore_outcome(
+        &self,
+        session: &str,
+        id: &str,
+        frame: Utf8Bytes,
+        failed: bool,
+        undelivered: bool,
+    ) {
+        self.settle(session, id, frame, failed, Settle::Restore { undelivered });
+    }
+
+    /// A kept push of `session`, as if just pushed with no connection open.
+    pub fn restore_push(&self, session: &str, frame: Utf8Bytes) {
+        let now = Instant::now();
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        if !inner.map.contains_key(session) {
+            self.make_room_for_one(inner);
+            inner.map.insert(session.to_owned(), Session::new(now));
+        }
+        let Some(s) = inner.map.get_mut(session) else {
+            return;
+        };
+        let len = frame.len();
+        if s.undelivered.len() >= self.limits.max_answers_per_session
+            || inner.retained_bytes.saturating_add(len) > self.limits.max_retained_bytes
+        {
+            return;
+        }
+        s.undelivered.push(frame);
+        s.kept_pushes += len;
+        inner.retained_bytes += len;
+        inner.reindex(session);
+    }
+
+    /// When `session` was last seen: `ago` before now (after its outcomes
+    /// were restored, which made it look new).
+    pub fn restore_seen(&self, session: &str, ago: std::time::Duration) {
+        let now = Instant::now();
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        if !inner.map.contains_key(session) {
+            self.make_room_for_one(inner);
+            inner.map.insert(session.to_owned(), Session::new(now));
+        }
+        if let Some(s) = inner.map.get_mut(session) {
+            s.last_seen = now.checked_sub(ago).unwrap_or(now);
+        }
+        inner.reindex(session);
+    }
+
+    /// A tombstone read back from disk, with `left_secs` to live.
+    pub fn restore_tombstone(&self, session: &str, id: &str, failed: bool, left_secs: u32) {
+        self.lock()
+            .tombs
+            .bury_for(session, id, failed, Instant::now(), left_secs);
     }
 }
 
@@ -546,6 +714,9 @@ fn remove_session(inner: &mut Inner, key: &str) {
                 inner.tombs.bury(key, id, *failed, now);
             }
         }
+        inner.note(Change::Forgotten {
+            session: key.to_owned(),
+        });
     }
 }
 

@@ -20,8 +20,10 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+pub mod journal;
 pub mod memory;
 pub mod redis;
+pub mod sqlite;
 pub mod tombstones;
 
 /// What connections, the push endpoint and `/healthz` need from the store.
@@ -77,13 +79,17 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
 
     /// For `/healthz`.
     fn health(&self) -> StoreHealth;
+
+    /// Waits until every change so far is written down (a store that
+    /// writes to disk); called last when the relay stops.
+    async fn flush(&self) {}
 }
 
 /// The store's part of `/healthz`.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct StoreHealth {
-    /// `"memory"` or `"redis"`.
+    /// `"memory"`, `"sqlite"` or `"redis"`.
     pub kind: &'static str,
     /// False while the shared store is unreachable (the relay then works
     /// alone; see docs/scaling-out.md).
@@ -149,6 +155,9 @@ pub struct Limits {
     pub max_in_flight_per_session: usize,
     /// Most tombstones of forgotten outcomes (see [`tombstones`]).
     pub max_tombstones: usize,
+    /// A message in flight when its relay died is run again when resent
+    /// (`--rerun-interrupted`), instead of ending in `interrupted`.
+    pub rerun_interrupted: bool,
 }
 
 impl Limits {
@@ -169,6 +178,7 @@ impl Default for Limits {
             max_answers_per_session: 256,
             max_in_flight_per_session: 32,
             max_tombstones: DEFAULT_MAX_TOMBSTONES,
+            rerun_interrupted: false,
         }
     }
 }
@@ -191,6 +201,30 @@ pub enum Begin {
     Lost,
     /// New, but the session already has its maximum of messages in flight.
     Busy,
+    /// In flight on a relay that died (shared store): it cannot be known
+    /// whether n8n ran it, so it is not run again unless the user retries
+    /// (or `--rerun-interrupted`). The frame is the `interrupted` error,
+    /// now the message's stored outcome.
+    Interrupted(Utf8Bytes),
+    /// New, but the store could not write down that it is in flight (disk
+    /// full, database unwritable): not sent to n8n; the page may retry.
+    Unavailable,
+}
+
+/// What the page is told about a message that was in flight when its relay
+/// died (see [`Begin::Interrupted`]).
+pub const INTERRUPTED: &str = "the relay stopped while this message was being answered; it is not known whether it ran, so it was not run again";
+
+/// The `interrupted` error frame of message `id`.
+pub fn interrupted_frame(id: &str) -> Utf8Bytes {
+    Utf8Bytes::from(
+        shared::ServerMessage::error(
+            Some(id.to_owned()),
+            shared::ErrorCode::Interrupted,
+            INTERRUPTED,
+        )
+        .encode(),
+    )
 }
 
 /// What became of a push (see [`memory::Sessions::push`]).

@@ -77,11 +77,27 @@ impl Tombstones {
     /// Remembers that message `id` of `session` had an outcome (`failed`:
     /// an error) that is no longer kept.
     pub fn bury(&mut self, session: &str, id: &str, failed: bool, now: Instant) {
+        self.bury_for(session, id, failed, now, self.ttl_secs);
+    }
+
+    /// Like [`Tombstones::bury`], for `left_secs` (at most the usual
+    /// time): a tombstone read back from disk lives what it had left.
+    /// Buried oldest first, so the burial order stays the expiry order.
+    pub fn bury_for(
+        &mut self,
+        session: &str,
+        id: &str,
+        failed: bool,
+        now: Instant,
+        left_secs: u32,
+    ) {
         if self.max == 0 {
             return;
         }
         let hash = self.hash(session, id);
-        let expires = self.now_secs(now).saturating_add(self.ttl_secs);
+        let expires = self
+            .now_secs(now)
+            .saturating_add(left_secs.min(self.ttl_secs));
         self.tombs.insert(hash, Tomb { expires, failed });
         self.order.push_back((hash, expires));
         while self.order.len() > self.max {

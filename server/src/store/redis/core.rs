@@ -181,6 +181,8 @@ impl Core {
     /// The shared dedup decision for a message this relay has not seen.
     pub async fn begin(&self, session: &str, id: &str, retry: bool) -> RedisResult<Begin> {
         let keys = &self.keys(session);
+        let (before, after) = interrupted_parts();
+        let (before, after) = (&before, &after);
         let result = self
             .call(|mut conn| async move {
                 self.scripts
@@ -194,6 +196,9 @@ impl Core {
                     .arg(self.limits.max_in_flight_per_session)
                     .arg(self.ttl())
                     .arg(lease_key(&self.prefix, ""))
+                    .arg(u8::from(self.limits.rerun_interrupted))
+                    .arg(before)
+                    .arg(after)
                     .invoke_async::<Vec<String>>(&mut conn)
                     .await
             })
@@ -205,6 +210,9 @@ impl Core {
             Some("elsewhere") => Begin::Elsewhere,
             Some("busy") => Begin::Busy,
             Some("lost") => Begin::Lost,
+            Some("interrupted") => {
+                Begin::Interrupted(Utf8Bytes::from(reply.get(1).cloned().unwrap_or_default()))
+            }
             Some("answered") => {
                 Begin::Answered(Utf8Bytes::from(reply.get(1).cloned().unwrap_or_default()))
             }
@@ -446,5 +454,17 @@ impl Core {
         let pipe = &pipe;
         self.probe(|mut conn| async move { pipe.query_async::<()>(&mut conn).await })
             .await
+    }
+}
+
+/// The `interrupted` error frame split around its id, for the begin
+/// script to make the frame of any id (ids are of `[A-Za-z0-9_-]`, so
+/// pasting one in keeps the JSON valid).
+fn interrupted_parts() -> (String, String) {
+    const MARK: &str = "--id--";
+    let frame = crate::store::interrupted_frame(MARK);
+    match frame.as_str().split_once(MARK) {
+        Some((before, after)) => (before.to_owned(), after.to_owned()),
+        None => (frame.as_str().to_owned(), String::new()),
     }
 }

@@ -107,11 +107,23 @@ pub fn lease_key(prefix: &str, relay: &str) -> String {
 }
 
 /// KEYS: hash, run, seen. ARGV: id, retry (0/1), relay, max in flight,
-/// ttl (s), lease key prefix. Returns `{"start"}`, `{"elsewhere"}` (in
-/// flight on a relay whose lease lives), `{"busy"}`, `{"answered", frame}`
-/// or `{"lost"}` (answered once, the answer no longer kept).
+/// ttl (s), lease key prefix, rerun interrupted (0/1), and the
+/// `interrupted` error frame split around its id (before, after).
+/// Returns `{"start"}`, `{"elsewhere"}` (in flight on a relay whose lease
+/// lives), `{"busy"}`, `{"answered", frame}`, `{"lost"}` (answered once,
+/// the answer no longer kept) or `{"interrupted", frame}` (in flight on a
+/// relay whose lease expired: now that error, stored as its outcome).
+///
+/// A message in flight on a dead relay cannot be known to have run or
+/// not: unless ARGV[7] is 1 (`--rerun-interrupted`) or the page retries,
+/// it becomes `interrupted` — also when its marker is found while counting
+/// the session's messages in flight, so it is never silently run again.
 pub const BEGIN: &str = r#"
 local id = ARGV[1]
+local rerun = ARGV[7] == '1'
+local function interrupt(which)
+  redis.call('HSET', KEYS[1], 'm:' .. which, '1' .. ARGV[8] .. which .. ARGV[9])
+end
 local owner = redis.call('HGET', KEYS[2], id)
 if owner then
   -- Marked by this relay, which asks only when it does not know the id
@@ -119,6 +131,10 @@ if owner then
   if owner == ARGV[3] then return {'start'} end
   if redis.call('EXISTS', ARGV[6] .. owner) == 1 then return {'elsewhere'} end
   redis.call('HDEL', KEYS[2], id)
+  if not rerun and ARGV[2] ~= '1' then
+    interrupt(id)
+    return {'interrupted', ARGV[8] .. id .. ARGV[9]}
+  end
 end
 local v = redis.call('HGET', KEYS[1], 'm:' .. id)
 if v and not (string.sub(v, 1, 1) == '1' and ARGV[2] == '1') then
@@ -137,6 +153,7 @@ for i = 1, #all, 2 do
   if redis.call('EXISTS', ARGV[6] .. all[i + 1]) == 1 then
     n = n + 1
   else
+    if not rerun then interrupt(all[i]) end
     redis.call('HDEL', KEYS[2], all[i])
   end
 end

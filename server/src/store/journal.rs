@@ -1,0 +1,97 @@
+//! The changes of the in-memory store, in the order they happen, for a
+//! store that writes them down ([`super::sqlite`]).
+//!
+//! The memory store ([`super::memory::Sessions`]) decides everything —
+//! dedup, bounds, evictions, tombstones — under its lock, and reports each
+//! change to its [`Journal`] while still holding it, so the journal sees
+//! the changes in exactly the order they were made. A journal must never
+//! block: it queues the change and returns.
+
+use axum::extract::ws::Utf8Bytes;
+
+/// One change of the session registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// The session was seen (created, connected, disconnected, pushed to).
+    Seen {
+        /// The session.
+        session: String,
+    },
+    /// Message `id` was handed to the responder: a resend after a crash
+    /// finds it in flight (see `interrupted` in docs/protocol.md).
+    Begun {
+        /// The session.
+        session: String,
+        /// The message.
+        id: String,
+    },
+    /// Message `id` has its outcome.
+    Settled {
+        /// The session.
+        session: String,
+        /// The message.
+        id: String,
+        /// The final frame.
+        frame: Utf8Bytes,
+        /// An error, not an answer.
+        failed: bool,
+        /// No connection took it: it is sent to the next one.
+        undelivered: bool,
+    },
+    /// Message `id` is no longer in flight and has no outcome (released:
+    /// a resend runs it).
+    Removed {
+        /// The session.
+        session: String,
+        /// The message.
+        id: String,
+    },
+    /// The outcome of `id` was pushed out by a bound; a tombstone remains.
+    Dropped {
+        /// The session.
+        session: String,
+        /// The message.
+        id: String,
+        /// It was an error.
+        failed: bool,
+    },
+    /// A push was kept for the session's next connection.
+    Kept {
+        /// The session.
+        session: String,
+        /// The pushed frame.
+        frame: Utf8Bytes,
+    },
+    /// Everything kept for the session was handed to a connection.
+    Delivered {
+        /// The session.
+        session: String,
+    },
+    /// The session was forgotten; each outcome it kept leaves a tombstone.
+    Forgotten {
+        /// The session.
+        session: String,
+    },
+}
+
+impl Change {
+    /// Whether the caller waits for this change to be written: a message
+    /// is not sent to n8n before its in-flight marker is on disk, and an
+    /// answer task ends only once its outcome is.
+    pub fn awaited(&self) -> bool {
+        matches!(self, Change::Begun { .. } | Change::Settled { .. })
+    }
+
+    /// Whether the change only records what is already on disk when the
+    /// store is being read back at start (everything but a bound's
+    /// evictions).
+    pub fn restates(&self) -> bool {
+        !matches!(self, Change::Dropped { .. } | Change::Forgotten { .. })
+    }
+}
+
+/// Where the memory store reports its changes.
+pub trait Journal: Send + Sync + std::fmt::Debug {
+    /// Queues `change`; called under the store's lock, so it never blocks.
+    fn record(&self, change: Change);
+}

@@ -1,0 +1,118 @@
+//! Reading the database back at start.
+//!
+//! First the messages the last run left in flight: it died while n8n was
+//! (maybe) running them, so nobody can know whether they ran. By default
+//! each becomes its `interrupted` error — a stored outcome, so a resend
+//! gets that error and only the user's Retry runs it again; with
+//! `--rerun-interrupted` the marker is removed and a resend runs it.
+//!
+//! Then everything is handed to the memory store, sessions oldest first,
+//! through the same bounds as live changes: what they push out (the flags
+//! were lowered since) is reported to the journal and so pruned from disk.
+
+use std::time::Duration;
+
+use axum::extract::ws::Utf8Bytes;
+use rusqlite::{params, Connection};
+
+use super::writer::now_ms;
+use crate::store::interrupted_frame;
+use crate::store::memory::Sessions;
+
+/// What the database holds, read in one go.
+#[derive(Debug, Default)]
+pub struct Saved {
+    /// Sessions, least recently seen first.
+    sessions: Vec<SavedSession>,
+    /// Tombstones, oldest first: (session, id, failed, ms left).
+    tombs: Vec<(String, String, bool, i64)>,
+    /// Messages found in flight (now `interrupted`, or removed).
+    pub interrupted: usize,
+}
+
+#[derive(Debug)]
+struct SavedSession {
+    id: String,
+    idle_ms: i64,
+    /// (id, frame, failed, undelivered), oldest first.
+    outcomes: Vec<(String, String, bool, bool)>,
+    kept: Vec<String>,
+}
+
+/// Settles the last run's messages in flight, then reads everything.
+pub fn read(conn: &mut Connection, rerun_interrupted: bool) -> rusqlite::Result<Saved> {
+    let now = now_ms();
+    let tx = conn.transaction()?;
+    tx.execute("DELETE FROM tombs WHERE expires <= ?1", params![now])?;
+    let in_flight: Vec<(i64, String)> = tx
+        .prepare("SELECT seq, id FROM messages WHERE frame IS NULL")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (seq, id) in &in_flight {
+        if rerun_interrupted {
+            tx.execute("DELETE FROM messages WHERE seq = ?1", params![seq])?;
+        } else {
+            tx.execute(
+                "UPDATE messages SET frame = ?2, failed = 1, undelivered = 0 WHERE seq = ?1",
+                params![seq, interrupted_frame(id).as_str()],
+            )?;
+        }
+    }
+    tx.commit()?;
+    let mut saved = Saved {
+        interrupted: in_flight.len(),
+        ..Saved::default()
+    };
+    let mut sessions = conn.prepare("SELECT id, last_seen FROM sessions ORDER BY last_seen")?;
+    let mut outcomes = conn.prepare(
+        "SELECT id, frame, failed, undelivered FROM messages WHERE session = ?1 ORDER BY seq",
+    )?;
+    let mut kept = conn.prepare("SELECT frame FROM kept WHERE session = ?1 ORDER BY seq")?;
+    let rows: Vec<(String, i64)> = sessions
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (id, last_seen) in rows {
+        saved.sessions.push(SavedSession {
+            outcomes: outcomes
+                .query_map(params![id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?
+                .collect::<Result<_, _>>()?,
+            kept: kept
+                .query_map(params![id], |r| r.get(0))?
+                .collect::<Result<_, _>>()?,
+            idle_ms: now.saturating_sub(last_seen).max(0),
+            id,
+        });
+    }
+    saved.tombs = conn
+        .prepare("SELECT session, id, failed, expires FROM tombs ORDER BY seq")?
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)? - now))
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(saved)
+}
+
+/// Hands what was read to the memory store (its journal attached, so what
+/// the bounds evict is pruned from disk). How many sessions were read.
+pub fn restore(saved: Saved, local: &Sessions) -> usize {
+    local.set_restoring(true);
+    for (session, id, failed, left_ms) in saved.tombs {
+        let left = u32::try_from(left_ms.max(0) / 1000 + 1).unwrap_or(u32::MAX);
+        local.restore_tombstone(&session, &id, failed, left);
+    }
+    let n = saved.sessions.len();
+    for s in saved.sessions {
+        for (id, frame, failed, undelivered) in s.outcomes {
+            local.restore_outcome(&s.id, &id, Utf8Bytes::from(frame), failed, undelivered);
+        }
+        for frame in s.kept {
+            local.restore_push(&s.id, Utf8Bytes::from(frame));
+        }
+        let idle = Duration::from_millis(u64::try_from(s.idle_ms).unwrap_or(0));
+        local.restore_seen(&s.id, idle);
+    }
+    local.set_restoring(false);
+    n
+}

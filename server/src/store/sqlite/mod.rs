@@ -1,0 +1,183 @@
+//! The embedded store (`--store sqlite`, the default): the memory store,
+//! written through to a SQLite file in `--data-dir`, so a restarted relay
+//! — even one killed with SIGKILL — still knows which messages it ran.
+//!
+//! The live state (connections, routing, the dedup map, every bound) stays
+//! in [`Sessions`], which answers every read. Each change it makes is
+//! written down by one writer thread ([`writer`], group commit) and read
+//! back at start ([`load`]). Two changes are waited for:
+//! - a message's in-flight marker, before n8n is called: if it cannot be
+//!   written (disk full, database unwritable) the message is refused with
+//!   `store_unavailable` and n8n is not called;
+//! - a message's outcome, before its answer task ends. If it cannot be
+//!   written the answer still reaches the page (it is in memory); only a
+//!   restart before the page has it would lose it, and the store reports
+//!   itself unhealthy meanwhile.
+//!
+//! What a crash keeps: every commit, with WAL and `synchronous=NORMAL`,
+//! when the relay process dies; a power loss of the machine may lose the
+//! last commits (`--sqlite-full-sync` waits for the disk instead).
+
+mod load;
+pub mod schema;
+pub mod writer;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::extract::ws::Utf8Bytes;
+
+use self::schema::OpenError;
+use self::writer::{Op, Queue, Status};
+use crate::store::memory::Sessions;
+use crate::store::{Begin, ConnHandle, ConnId, Limits, Pushed, SessionStore, Stats, StoreHealth};
+
+/// The SQLite-backed store.
+#[derive(Debug)]
+pub struct SqliteStore {
+    local: Sessions,
+    queue: Arc<Queue>,
+    max_tombstones: usize,
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database in `dir`, reads it back and starts
+    /// the writer thread. `full_sync`: `synchronous=FULL`.
+    pub fn open(dir: &Path, limits: Limits, full_sync: bool) -> Result<Arc<Self>, OpenError> {
+        let mut conn = schema::open(dir, full_sync)?;
+        let file = dir.join(schema::FILE);
+        let saved = load::read(&mut conn, limits.rerun_interrupted).map_err(|source| {
+            OpenError::Sqlite {
+                file: file.clone(),
+                source,
+            }
+        })?;
+        let status = Arc::new(Status::default());
+        let (tx, rx) = std::sync::mpsc::sync_channel(writer::QUEUE);
+        let ttl_ms = i64::try_from(limits.tombstone_ttl().as_millis()).unwrap_or(i64::MAX);
+        let thread_status = status.clone();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || writer::run(conn, rx, thread_status, ttl_ms))
+            .map_err(|source| OpenError::Dir {
+                dir: dir.to_owned(),
+                source,
+            })?;
+        let queue = Arc::new(Queue::new(tx, status));
+        let max_tombstones = limits.max_tombstones;
+        let rerun = limits.rerun_interrupted;
+        let journal: Arc<dyn crate::store::journal::Journal> = queue.clone();
+        let local = Sessions::with_journal(limits, Some(journal));
+        if saved.interrupted > 0 {
+            let then = if rerun {
+                "resends run them again (--rerun-interrupted)"
+            } else {
+                "resends get `interrupted`; Retry runs them"
+            };
+            tracing::warn!(
+                "{} message(s) were being answered when the relay stopped; {then}",
+                saved.interrupted
+            );
+        }
+        let sessions = load::restore(saved, &local);
+        tracing::info!("sessions kept in {} ({sessions} read back)", file.display());
+        Ok(Arc::new(SqliteStore {
+            local,
+            queue,
+            max_tombstones,
+        }))
+    }
+}
+
+#[async_trait]
+impl SessionStore for SqliteStore {
+    async fn attach(&self, session: &str, conn: ConnHandle) {
+        self.local.attach(session, conn);
+    }
+
+    async fn detach(&self, session: &str, conn: ConnId) {
+        self.local.detach(session, conn);
+    }
+
+    async fn begin(&self, session: &str, id: &str, retry: bool) -> Begin {
+        let begin = self.local.begin(session, id, retry);
+        if begin == Begin::Start {
+            if let Err(e) = self.queue.written(session, id).await {
+                tracing::warn!(session = %crate::redact::session(session), id, "not started: its in-flight marker could not be written: {e}");
+                self.local.abandon(session, id);
+                return Begin::Unavailable;
+            }
+        }
+        begin
+    }
+
+    fn chunk(&self, session: &str, id: &str, text: &str) {
+        // Streamed text is not written down: after a crash the message is
+        // `interrupted` as a whole.
+        self.local.chunk(session, id, text);
+    }
+
+    async fn complete(&self, session: &str, id: &str, frame: Utf8Bytes, failed: bool) {
+        self.local.complete(session, id, frame, failed);
+        if let Err(e) = self.queue.written(session, id).await {
+            tracing::warn!(session = %crate::redact::session(session), id, "outcome kept in memory only: {e}");
+        }
+    }
+
+    async fn release(&self, session: &str, id: &str, frame: Utf8Bytes) {
+        self.local.release(session, id, &frame);
+    }
+
+    async fn push(&self, session: &str, frame: Utf8Bytes) -> Option<Pushed> {
+        self.local.push(session, frame)
+    }
+
+    async fn maintain(&self) -> usize {
+        let forgotten = self.local.sweep();
+        self.queue
+            .send(Op::Prune {
+                max: self.max_tombstones,
+            })
+            .await;
+        forgotten
+    }
+
+    fn is_connected(&self, session: &str) -> bool {
+        self.local.is_connected(session)
+    }
+
+    async fn knows(&self, session: &str) -> bool {
+        self.local.knows(session)
+    }
+
+    async fn answer_frame(&self, session: &str, id: &str) -> Option<Utf8Bytes> {
+        self.local.answer_frame(session, id)
+    }
+
+    fn stats(&self) -> Stats {
+        self.local.stats()
+    }
+
+    fn health(&self) -> StoreHealth {
+        let error = self
+            .queue
+            .status
+            .error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        StoreHealth {
+            kind: "sqlite",
+            ok: error.is_none(),
+            error,
+            pending: None,
+        }
+    }
+
+    async fn flush(&self) {
+        let (done, flushed) = tokio::sync::oneshot::channel();
+        self.queue.send(Op::Flush(done)).await;
+        let _ = flushed.await;
+    }
+}

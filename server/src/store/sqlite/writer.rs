@@ -1,0 +1,288 @@
+//! The one thread that writes to the database, with group commit.
+//!
+//! The memory store reports each change ([`Change`]) under its lock; the
+//! [`Queue`] takes it without blocking (a bounded channel) and the writer
+//! thread — never an async worker, SQLite blocks — commits everything
+//! waiting in one transaction: while one commit runs the next batch
+//! gathers, so a busy relay commits more per transaction rather than
+//! queueing longer, and a lone change is committed at once (the latency
+//! is one commit).
+//!
+//! A change whose caller waits ([`Change::awaited`]) carries an
+//! acknowledgement, answered when its transaction committed or failed.
+//! At the queue's bound a change is dropped: counted, the store reported
+//! unhealthy, and its waiter told (a message is then refused with
+//! `store_unavailable` before n8n is called).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, Connection, Transaction};
+use tokio::sync::oneshot;
+
+use crate::store::journal::{Change, Journal};
+
+/// Changes waiting for the writer at most.
+pub const QUEUE: usize = 65_536;
+
+/// Changes committed in one transaction at most.
+const BATCH: usize = 4_096;
+
+/// Whether a change reached the disk.
+pub type Ack = Result<(), String>;
+
+/// What the writer thread is asked to do.
+#[derive(Debug)]
+pub enum Op {
+    /// Write a change; answer `ack` once committed (or not).
+    Change(Change, Option<oneshot::Sender<Ack>>),
+    /// Forget expired tombstones and keep at most `max`.
+    Prune {
+        /// `--max-tombstones`.
+        max: usize,
+    },
+    /// Answer once everything before it was written.
+    Flush(oneshot::Sender<()>),
+}
+
+/// The writer's health, for `/healthz` and the log.
+#[derive(Debug, Default)]
+pub struct Status {
+    /// The last write's error, until a write succeeds again.
+    pub error: Mutex<Option<String>>,
+    /// Changes dropped at the queue's bound since the start.
+    pub dropped: AtomicU64,
+}
+
+impl Status {
+    fn set(&self, result: &Ack) {
+        let mut error = self.error.lock().unwrap_or_else(|p| p.into_inner());
+        match (result, error.as_ref()) {
+            (Err(e), None) => tracing::error!("session database write failed: {e}"),
+            (Ok(()), Some(_)) => tracing::info!("session database writes work again"),
+            _ => {}
+        }
+        *error = result.as_ref().err().cloned();
+    }
+}
+
+/// The memory store's journal: queues changes for the writer thread.
+#[derive(Debug)]
+pub struct Queue {
+    tx: SyncSender<Op>,
+    /// Acknowledgements of awaited changes, by (session, id), until their
+    /// caller takes them — right after the memory store returns.
+    acks: Mutex<HashMap<(String, String), oneshot::Receiver<Ack>>>,
+    /// Shared with the writer thread.
+    pub status: Arc<Status>,
+}
+
+impl Queue {
+    /// A queue for a writer reading `rx` (see [`run`]).
+    pub fn new(tx: SyncSender<Op>, status: Arc<Status>) -> Self {
+        Queue {
+            tx,
+            acks: Mutex::default(),
+            status,
+        }
+    }
+
+    /// Queues `op` from an async task, waiting for room if need be (a
+    /// flush or a prune, never under the memory lock).
+    pub async fn send(&self, op: Op) {
+        let tx = self.tx.clone();
+        let _ = tokio::task::spawn_blocking(move || tx.send(op)).await;
+    }
+
+    /// Waits until the awaited change of (`session`, `id`) just reported
+    /// is on disk; `Ok` if there was none.
+    pub async fn written(&self, session: &str, id: &str) -> Ack {
+        let ack = self
+            .acks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&(session.to_owned(), id.to_owned()));
+        match ack {
+            None => Ok(()),
+            Some(rx) => rx
+                .await
+                .unwrap_or_else(|_| Err("the change was not queued (the queue is full)".into())),
+        }
+    }
+}
+
+impl Journal for Queue {
+    fn record(&self, change: Change) {
+        let ack = match &change {
+            Change::Begun { session, id } | Change::Settled { session, id, .. } => {
+                let (tx, rx) = oneshot::channel();
+                self.acks
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert((session.clone(), id.clone()), rx);
+                Some(tx)
+            }
+            _ => None,
+        };
+        match self.tx.try_send(Op::Change(change, ack)) {
+            Ok(()) => {}
+            // Dropping the op drops its ack: the waiter hears "not queued".
+            Err(TrySendError::Full(_)) => {
+                let n = self.status.dropped.fetch_add(1, Ordering::Relaxed);
+                if n == 0 {
+                    tracing::error!("session database queue full; changes are being dropped");
+                }
+                self.status.set(&Err("the write queue is full".into()));
+            }
+            Err(TrySendError::Disconnected(_)) => {}
+        }
+    }
+}
+
+/// The writer thread: commits what is queued, a batch per transaction,
+/// until every sender is gone.
+pub fn run(mut conn: Connection, rx: Receiver<Op>, status: Arc<Status>, tomb_ttl_ms: i64) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match rx.try_recv() {
+                Ok(op) => batch.push(op),
+                Err(_) => break,
+            }
+        }
+        let result = write(&mut conn, &batch, tomb_ttl_ms).map_err(|e| e.to_string());
+        status.set(&result);
+        for op in batch {
+            match op {
+                Op::Change(_, Some(ack)) => {
+                    let _ = ack.send(result.clone());
+                }
+                Op::Flush(done) => {
+                    let _ = done.send(());
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Now, in unix milliseconds.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn write(conn: &mut Connection, batch: &[Op], tomb_ttl_ms: i64) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    let now = now_ms();
+    for op in batch {
+        match op {
+            Op::Change(change, _) => apply(&tx, change, now, now + tomb_ttl_ms)?,
+            Op::Prune { max } => prune(&tx, now, *max)?,
+            Op::Flush(_) => {}
+        }
+    }
+    tx.commit()
+}
+
+fn seen(tx: &Transaction<'_>, session: &str, now: i64) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO sessions (id, last_seen) VALUES (?1, ?2)
+         ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen",
+    )?
+    .execute(params![session, now])?;
+    Ok(())
+}
+
+fn remove(tx: &Transaction<'_>, session: &str, id: &str) -> rusqlite::Result<()> {
+    tx.prepare_cached("DELETE FROM messages WHERE session = ?1 AND id = ?2")?
+        .execute(params![session, id])?;
+    Ok(())
+}
+
+/// One change, with prepared statements cached on the connection.
+fn apply(tx: &Transaction<'_>, change: &Change, now: i64, expires: i64) -> rusqlite::Result<()> {
+    match change {
+        Change::Seen { session } => seen(tx, session, now)?,
+        Change::Begun { session, id } => {
+            seen(tx, session, now)?;
+            remove(tx, session, id)?;
+            tx.prepare_cached("INSERT INTO messages (session, id) VALUES (?1, ?2)")?
+                .execute(params![session, id])?;
+        }
+        Change::Settled {
+            session,
+            id,
+            frame,
+            failed,
+            undelivered,
+        } => {
+            seen(tx, session, now)?;
+            // A new row: `seq` orders outcomes as the memory store does.
+            remove(tx, session, id)?;
+            tx.prepare_cached(
+                "INSERT INTO messages (session, id, frame, failed, undelivered)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![session, id, frame.as_str(), failed, undelivered])?;
+        }
+        Change::Removed { session, id } => remove(tx, session, id)?,
+        Change::Dropped {
+            session,
+            id,
+            failed,
+        } => {
+            remove(tx, session, id)?;
+            tx.prepare_cached(
+                "INSERT INTO tombs (session, id, failed, expires) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![session, id, failed, expires])?;
+        }
+        Change::Kept { session, frame } => {
+            seen(tx, session, now)?;
+            tx.prepare_cached("INSERT INTO kept (session, frame) VALUES (?1, ?2)")?
+                .execute(params![session, frame.as_str()])?;
+        }
+        Change::Delivered { session } => {
+            seen(tx, session, now)?;
+            tx.prepare_cached(
+                "UPDATE messages SET undelivered = 0 WHERE session = ?1 AND undelivered = 1",
+            )?
+            .execute(params![session])?;
+            tx.prepare_cached("DELETE FROM kept WHERE session = ?1")?
+                .execute(params![session])?;
+        }
+        Change::Forgotten { session } => {
+            tx.prepare_cached(
+                "INSERT INTO tombs (session, id, failed, expires)
+                 SELECT session, id, failed, ?2 FROM messages
+                 WHERE session = ?1 AND frame IS NOT NULL ORDER BY seq",
+            )?
+            .execute(params![session, expires])?;
+            for table in [
+                "DELETE FROM messages WHERE session = ?1",
+                "DELETE FROM kept WHERE session = ?1",
+                "DELETE FROM sessions WHERE id = ?1",
+            ] {
+                tx.prepare_cached(table)?.execute(params![session])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Tombstones past their time go; beyond `max`, the oldest.
+fn prune(tx: &Transaction<'_>, now: i64, max: usize) -> rusqlite::Result<()> {
+    tx.prepare_cached("DELETE FROM tombs WHERE expires <= ?1")?
+        .execute(params![now])?;
+    let max = i64::try_from(max).unwrap_or(i64::MAX);
+    tx.prepare_cached(
+        "DELETE FROM tombs WHERE seq <= (SELECT seq FROM tombs ORDER BY seq DESC LIMIT 1 OFFSET ?1)",
+    )?
+    .execute(params![max])?;
+    Ok(())
+}
