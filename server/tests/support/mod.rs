@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod log_capture;
+pub mod redis_server;
 
 use std::net::SocketAddr;
 use std::time::Duration;

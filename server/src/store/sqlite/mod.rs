@@ -20,6 +20,8 @@
 
 mod load;
 pub mod schema;
+#[cfg(test)]
+mod tests;
 pub mod writer;
 
 use std::path::Path;

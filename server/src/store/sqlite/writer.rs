@@ -46,6 +46,10 @@ pub enum Op {
     },
     /// Answer once everything before it was written.
     Flush(oneshot::Sender<()>),
+    /// Tests: run this SQL in the writer's transaction (e.g. a pragma
+    /// that makes the disk look full).
+    #[cfg(test)]
+    Exec(String),
 }
 
 /// The writer's health, for `/healthz` and the log.
@@ -184,6 +188,8 @@ fn write(conn: &mut Connection, batch: &[Op], tomb_ttl_ms: i64) -> rusqlite::Res
             Op::Change(change, _) => apply(&tx, change, now, now + tomb_ttl_ms)?,
             Op::Prune { max } => prune(&tx, now, *max)?,
             Op::Flush(_) => {}
+            #[cfg(test)]
+            Op::Exec(sql) => tx.execute_batch(sql)?,
         }
     }
     tx.commit()

@@ -1,0 +1,151 @@
+//! The SQLite store's own cases: its bounds pruning the file, and a full
+//! disk. (What every store does is in `server/tests/store_suite.rs`.)
+
+use std::path::Path;
+use std::time::Duration;
+
+use axum::extract::ws::Utf8Bytes;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::writer::Op;
+use super::*;
+
+fn limits() -> Limits {
+    Limits {
+        retain_for: Duration::from_secs(60),
+        ..Limits::default()
+    }
+}
+
+fn frame(s: &str) -> Utf8Bytes {
+    Utf8Bytes::from(s.to_owned())
+}
+
+fn count(dir: &Path, sql: &str) -> i64 {
+    let conn = rusqlite::Connection::open(dir.join(schema::FILE)).expect("open");
+    conn.query_row(sql, [], |r| r.get(0)).expect("count")
+}
+
+async fn answer(store: &SqliteStore, session: &str, id: &str) {
+    assert_eq!(store.begin(session, id, false).await, Begin::Start);
+    store.complete(session, id, frame("answer"), false).await;
+}
+
+#[tokio::test]
+async fn the_file_is_pruned_to_the_bounds_live_and_at_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(
+        dir.path(),
+        Limits {
+            max_answers_per_session: 2,
+            ..limits()
+        },
+        false,
+    )
+    .expect("open");
+    for id in ["m0", "m1", "m2"] {
+        answer(&store, "a", id).await;
+    }
+    answer(&store, "b", "m0").await;
+    answer(&store, "c", "m0").await;
+    store.flush().await;
+    assert_eq!(
+        count(
+            dir.path(),
+            "SELECT count(*) FROM messages WHERE session = 'a'"
+        ),
+        2,
+        "the oldest answer went"
+    );
+    assert_eq!(count(dir.path(), "SELECT count(*) FROM tombs"), 1);
+    drop(store);
+    // Started again with room for two sessions: one goes, on disk too,
+    // and its answers' ids stay buried.
+    let store = SqliteStore::open(
+        dir.path(),
+        Limits {
+            max_sessions: 2,
+            ..limits()
+        },
+        false,
+    )
+    .expect("reopen");
+    store.flush().await;
+    assert_eq!(store.stats().sessions, 2);
+    assert_eq!(count(dir.path(), "SELECT count(*) FROM sessions"), 2);
+    let mut lost = 0;
+    for session in ["a", "b", "c"] {
+        if store.begin(session, "m2", false).await == Begin::Lost
+            || store.begin(session, "m0", false).await == Begin::Lost
+        {
+            lost += 1;
+        }
+    }
+    assert!(
+        lost >= 2,
+        "a's m0 and the evicted session's answers are buried"
+    );
+    assert!(count(dir.path(), "SELECT count(*) FROM tombs") >= 2);
+}
+
+#[tokio::test]
+async fn a_full_disk_refuses_new_messages_and_loses_no_answer() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(dir.path(), limits(), false).expect("open");
+    let (tx, mut rx) = mpsc::channel(16);
+    let conn = ConnHandle {
+        id: 1,
+        tx,
+        kick: CancellationToken::new(),
+    };
+    store.attach("first", conn).await;
+    assert_eq!(store.begin("first", "m", false).await, Begin::Start);
+    // The file may not grow any more: as good as a full disk.
+    store
+        .queue
+        .send(Op::Exec("PRAGMA max_page_count = 1".into()))
+        .await;
+    let long = "x".repeat(400);
+    let mut refused = None;
+    for i in 0..2_000 {
+        let session = format!("{long}{i}");
+        match store.begin(&session, "m", false).await {
+            Begin::Start => {}
+            Begin::Unavailable => {
+                refused = Some(session);
+                break;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let refused = refused.expect("the database filled up");
+    assert!(!store.health().ok, "reported");
+    assert!(store.health().error.is_some());
+    // Not left in flight: nothing will answer it.
+    assert_ne!(
+        store.begin(&refused, "m", false).await,
+        Begin::InFlight,
+        "a refused message is not in flight"
+    );
+    // An answer that cannot be written still reaches the page.
+    store
+        .complete("first", "m", frame("the answer"), false)
+        .await;
+    assert_eq!(
+        rx.recv().await.as_ref().map(Utf8Bytes::as_str),
+        Some("the answer")
+    );
+    assert_eq!(
+        store.begin("first", "m", false).await,
+        Begin::Answered(frame("the answer")),
+        "and is kept in memory"
+    );
+    // Room again: messages start, the store is healthy.
+    store
+        .queue
+        .send(Op::Exec("PRAGMA max_page_count = 1000000".into()))
+        .await;
+    assert_eq!(store.begin("after", "m", false).await, Begin::Start);
+    assert!(store.health().ok);
+}

@@ -1,0 +1,308 @@
+//! One set of tests over the `SessionStore` trait, run against each store:
+//! memory, SQLite (in a temporary directory) and Redis (a real
+//! `redis-server` on a free loopback port; skipped with a note when it is
+//! not installed — `cargo xtask test` installs it).
+//!
+//! The restart cases end the first store the way a crash would — its
+//! runtime is dropped, so its tasks stop where they are — and open a new
+//! one on the same data: they state per store what survives (memory: only
+//! what a restart forgets, so a resend runs again).
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::Utf8Bytes;
+use server::store::memory::Sessions;
+use server::store::redis::RedisStore;
+use server::store::sqlite::SqliteStore;
+use server::store::{Begin, ConnHandle, Limits, Pushed, Store};
+use support::redis_server::RedisServer;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Which store a test runs against, and what it needs to open it again.
+enum Kind {
+    Memory,
+    Sqlite(tempfile::TempDir),
+    Redis(RedisServer, String),
+}
+
+impl Kind {
+    fn name(&self) -> &'static str {
+        match self {
+            Kind::Memory => "memory",
+            Kind::Sqlite(_) => "sqlite",
+            Kind::Redis(..) => "redis",
+        }
+    }
+
+    /// A store of this kind on this kind's data (memory: a new, empty one).
+    fn open(&self, limits: Limits) -> Store {
+        match self {
+            Kind::Memory => Arc::new(Sessions::new(limits)),
+            Kind::Sqlite(dir) => SqliteStore::open(dir.path(), limits, false).expect("sqlite"),
+            Kind::Redis(redis, prefix) => RedisStore::start(
+                &redis.url().parse().expect("url"),
+                prefix,
+                LEASE,
+                limits,
+                1 << 20,
+            )
+            .expect("redis"),
+        }
+    }
+}
+
+/// The Redis lease in these tests: a crashed store's messages are decided
+/// this long after its last renewal.
+const LEASE: Duration = Duration::from_millis(300);
+
+/// Every kind available here (Redis only with `redis-server`).
+fn kinds(test: &str) -> Vec<Kind> {
+    let mut kinds = vec![
+        Kind::Memory,
+        Kind::Sqlite(tempfile::tempdir().expect("tempdir")),
+    ];
+    match RedisServer::start() {
+        Some(redis) => kinds.push(Kind::Redis(redis, format!("t-{test}:"))),
+        None => eprintln!("note: {test}: redis-server not found; the Redis store is not tested"),
+    }
+    kinds
+}
+
+fn limits() -> Limits {
+    Limits {
+        retain_for: Duration::from_secs(60),
+        ..Limits::default()
+    }
+}
+
+fn conn(id: u64) -> (ConnHandle, mpsc::Receiver<Utf8Bytes>) {
+    let (tx, rx) = mpsc::channel(16);
+    (
+        ConnHandle {
+            id,
+            tx,
+            kick: CancellationToken::new(),
+        },
+        rx,
+    )
+}
+
+fn frame(s: &str) -> Utf8Bytes {
+    Utf8Bytes::from(s.to_owned())
+}
+
+/// The next frame a connection gets (the shared store delivers through
+/// Redis, so not necessarily at once).
+async fn recv(rx: &mut mpsc::Receiver<Utf8Bytes>) -> String {
+    tokio::time::timeout(support::STEP, rx.recv())
+        .await
+        .expect("a frame in time")
+        .expect("open")
+        .as_str()
+        .to_owned()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dedup_answers_errors_and_retries() {
+    for kind in kinds("dedup") {
+        let name = kind.name();
+        let store = kind.open(limits());
+        let (c, mut rx) = conn(1);
+        store.attach("s", c).await;
+        assert_eq!(store.begin("s", "m1", false).await, Begin::Start, "{name}");
+        assert_eq!(
+            store.begin("s", "m1", false).await,
+            Begin::InFlight,
+            "{name}"
+        );
+        store.complete("s", "m1", frame("answer"), false).await;
+        assert_eq!(recv(&mut rx).await, "answer", "{name}");
+        assert_eq!(
+            store.begin("s", "m1", true).await,
+            Begin::Answered(frame("answer")),
+            "{name}: an answer is never run again, even on a retry"
+        );
+        assert_eq!(
+            store.answer_frame("s", "m1").await,
+            Some(frame("answer")),
+            "{name}"
+        );
+        assert_eq!(store.begin("s", "m2", false).await, Begin::Start, "{name}");
+        store.complete("s", "m2", frame("error"), true).await;
+        assert_eq!(recv(&mut rx).await, "error", "{name}");
+        assert_eq!(
+            store.begin("s", "m2", false).await,
+            Begin::Answered(frame("error")),
+            "{name}: a resend gets the error again"
+        );
+        assert_eq!(
+            store.begin("s", "m2", true).await,
+            Begin::Start,
+            "{name}: a retry runs it"
+        );
+        store.complete("s", "m2", frame("answer 2"), false).await;
+        assert_eq!(recv(&mut rx).await, "answer 2", "{name}");
+        assert_eq!(store.begin("s", "m3", false).await, Begin::Start, "{name}");
+        store.release("s", "m3", frame("shutting down")).await;
+        assert_eq!(
+            store.begin("s", "m3", false).await,
+            Begin::Start,
+            "{name}: released, a resend runs it"
+        );
+        assert_eq!(store.health().kind, name);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_arrives_while_away_waits_for_the_next_connection() {
+    for kind in kinds("away") {
+        let name = kind.name();
+        let store = kind.open(limits());
+        assert_eq!(
+            store.push("nobody", frame("x")).await,
+            None,
+            "{name}: unknown session"
+        );
+        let (c, _rx) = conn(1);
+        store.attach("s", c).await;
+        assert_eq!(store.begin("s", "m1", false).await, Begin::Start, "{name}");
+        store.detach("s", 1).await;
+        assert!(store.knows("s").await, "{name}");
+        store.complete("s", "m1", frame("late answer"), false).await;
+        assert_eq!(
+            store.push("s", frame("pushed")).await,
+            Some(Pushed::Kept),
+            "{name}"
+        );
+        let (c, mut rx) = conn(2);
+        store.attach("s", c).await;
+        let mut got = vec![recv(&mut rx).await, recv(&mut rx).await];
+        got.sort();
+        assert_eq!(got, ["late answer", "pushed"], "{name}");
+    }
+}
+
+/// The bound on answers per session: the oldest goes, its id is not run
+/// again (`lost`), the newest is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_per_session_are_bounded() {
+    for kind in kinds("bounded") {
+        let name = kind.name();
+        let store = kind.open(Limits {
+            max_answers_per_session: 2,
+            ..limits()
+        });
+        for i in 0..3 {
+            let id = format!("m{i}");
+            assert_eq!(store.begin("s", &id, false).await, Begin::Start, "{name}");
+            store.complete("s", &id, frame("a"), false).await;
+        }
+        assert_eq!(store.begin("s", "m0", false).await, Begin::Lost, "{name}");
+        assert_eq!(
+            store.begin("s", "m2", false).await,
+            Begin::Answered(frame("a")),
+            "{name}"
+        );
+    }
+}
+
+/// Whether a resend's outcome is the `interrupted` error.
+fn interrupted(begin: &Begin) -> bool {
+    match begin {
+        Begin::Answered(f) | Begin::Interrupted(f) => f.as_str().contains("\"interrupted\""),
+        _ => false,
+    }
+}
+
+/// Asks until the crashed store's lease has expired (Redis); at once
+/// for the others.
+async fn begin_after_crash(store: &Store, id: &str, retry: bool) -> Begin {
+    let deadline = tokio::time::Instant::now() + support::STEP;
+    loop {
+        let begin = store.begin("s", id, retry).await;
+        if begin != Begin::Elsewhere || tokio::time::Instant::now() > deadline {
+            return begin;
+        }
+        tokio::time::sleep(LEASE / 4).await;
+    }
+}
+
+/// A crash after one answer was stored and while another message was in
+/// flight; then a new store on the same data.
+fn crash_and_restart(rerun_interrupted: bool) {
+    for kind in kinds(if rerun_interrupted { "rerun" } else { "crash" }) {
+        let name = kind.name();
+        let limits = Limits {
+            rerun_interrupted,
+            ..limits()
+        };
+        let first = runtime();
+        first.block_on(async {
+            let store = kind.open(limits.clone());
+            let (c, _rx) = conn(1);
+            store.attach("s", c).await;
+            assert_eq!(store.begin("s", "done", false).await, Begin::Start);
+            store.complete("s", "done", frame("answer"), false).await;
+            assert_eq!(store.begin("s", "running", false).await, Begin::Start);
+        });
+        // The crash: the first store's tasks stop where they are.
+        drop(first);
+        let second = runtime();
+        second.block_on(async {
+            let store = kind.open(limits.clone());
+            let (c, _rx) = conn(2);
+            store.attach("s", c).await;
+            let done = store.begin("s", "done", false).await;
+            let running = begin_after_crash(&store, "running", false).await;
+            match (&kind, rerun_interrupted) {
+                // What memory loses: everything; both run again.
+                (Kind::Memory, _) => {
+                    assert_eq!(done, Begin::Start, "{name}");
+                    assert_eq!(running, Begin::Start, "{name}");
+                    return;
+                }
+                _ => assert_eq!(done, Begin::Answered(frame("answer")), "{name}"),
+            }
+            if rerun_interrupted {
+                assert_eq!(running, Begin::Start, "{name}: --rerun-interrupted");
+                return;
+            }
+            assert!(interrupted(&running), "{name}: {running:?}");
+            if let Begin::Interrupted(frame) = running {
+                // As the chat layer does: now the message's outcome.
+                store.complete("s", "running", frame, true).await;
+            }
+            assert!(
+                interrupted(&store.begin("s", "running", false).await),
+                "{name}: a second resend too"
+            );
+            assert_eq!(
+                store.begin("s", "running", true).await,
+                Begin::Start,
+                "{name}: Retry runs it"
+            );
+        });
+    }
+}
+
+#[test]
+fn a_restart_keeps_answers_and_interrupts_what_was_in_flight() {
+    crash_and_restart(false);
+}
+
+#[test]
+fn rerun_interrupted_runs_a_crashed_message_again() {
+    crash_and_restart(true);
+}
