@@ -44,6 +44,9 @@ impl Relay {
         let mut child = Command::new(path)
             .args(["--listen", &addr.to_string(), "--webhook-url", webhook])
             .args(concurrency)
+            // The relay's overhead as always measured: sessions in memory,
+            // not the sqlite store the binary defaults to.
+            .args(["--store", "memory"])
             .args([
                 "--max-connections-per-ip",
                 "100000",

@@ -65,6 +65,9 @@ fn first_line_of_relay(args: &[&str], env: &[(&str, &str)]) -> String {
     command
         .args(["--listen", "127.0.0.1:0", "--static-dir"])
         .arg(std::env::temp_dir().join("relay-tests-no-such-dir"))
+        // The first line is the listening line only without the sqlite
+        // store's own start-up lines.
+        .args(["--store", "memory"])
         .args(args)
         .env_remove("RELAY_LOG_FORMAT")
         .env("RUST_LOG", "info")
