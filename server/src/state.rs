@@ -121,18 +121,23 @@ impl AppState {
         };
         let cluster = &config.cluster;
         let store: Store = match &cluster.redis_url {
-            Some(_) if config.store.store.is_some() || config.store.data_dir.is_some() => {
+            Some(_) if config.store.store.is_some() => {
                 return Err(RelayError::Store(
-                    "--redis-url selects the Redis store: leave out --store and --data-dir".into(),
+                    "--redis-url selects the Redis store: leave out --store".into(),
                 ))
             }
-            Some(url) => RedisStore::start(
-                url,
-                &cluster.redis_prefix,
-                cluster.redis_lease,
-                limits,
-                cluster.redis_max_pending_bytes,
-            )?,
+            Some(url) => {
+                if config.store.data_dir.is_some() {
+                    tracing::warn!("--data-dir is not used: sessions are kept in Redis");
+                }
+                RedisStore::start(
+                    url,
+                    &cluster.redis_prefix,
+                    cluster.redis_lease,
+                    limits,
+                    cluster.redis_max_pending_bytes,
+                )?
+            }
             None => match config.store.chosen() {
                 Chosen::Memory => Arc::new(Sessions::new(limits)),
                 Chosen::Sqlite(dir) => {

@@ -948,6 +948,27 @@ mod tests {
         assert!(!ErrorCode::AnswerLost.is_retryable(), "no retry button");
     }
 
+    /// A resend after the relay died mid-answer: shown as a failed
+    /// message, not sent again by itself; Retry asks the relay to run it.
+    #[test]
+    fn an_interrupted_message_fails_visibly_and_retry_runs_it() {
+        let mut c = conv_with(&["a"]);
+        c.mark_sent("a", 1.0);
+        assert!(c.on_error(
+            Some("a"),
+            ErrorCode::Interrupted,
+            "the relay stopped while this message was being answered",
+        ));
+        assert_eq!(c.delivery("a"), Some(Delivery::Failed));
+        assert!(c.outbox().is_empty(), "not sent again by itself");
+        assert!(ErrorCode::Interrupted.is_retryable(), "a Retry button");
+        c.retry("a");
+        assert!(matches!(
+            c.outbox()[0],
+            ClientMessage::Message { retry: true, .. }
+        ));
+    }
+
     #[test]
     fn stop_keeps_what_arrived_and_a_rating_can_be_taken_back() {
         use shared::Rating;

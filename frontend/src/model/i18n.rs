@@ -377,6 +377,19 @@ impl Lang {
                 "Zu viele Dateien für eine Nachricht.",
                 "Too many files for one message.",
             ),
+            // --- Issue 24 (s-store): the stored-session outcomes. ---
+            // The relay died while n8n was answering: whether it ran is
+            // unknown, so it is not run again until the user retries.
+            ErrorCode::Interrupted => self.pick(
+                "Der Server wurde unterbrochen, während diese Nachricht beantwortet wurde. Ob sie ausgeführt wurde, ist unbekannt – „Erneut versuchen“ sendet sie noch einmal.",
+                "The server was interrupted while answering this message. Whether it ran is unknown – Retry sends it again.",
+            ),
+            // The relay could not store the message (full disk): not sent.
+            ErrorCode::StoreUnavailable => self.pick(
+                "Der Server kann die Nachricht gerade nicht speichern; sie wurde nicht gesendet.",
+                "The server cannot store the message right now; it was not sent.",
+            ),
+            // --- end of issue 24 (s-store) ---
             ErrorCode::InvalidSession | ErrorCode::Unknown => {
                 self.pick("Etwas ist schiefgegangen.", "Something went wrong.")
             }
@@ -404,6 +417,22 @@ mod tests {
         assert_eq!(Lang::choose(None, None, "en-GB"), Lang::En);
         assert_eq!(Lang::De.other(), Lang::En);
         assert_eq!(Lang::En.other().code(), "de");
+    }
+
+    #[test]
+    fn an_interrupted_message_says_so_and_offers_retry_in_both_languages() {
+        for code in [ErrorCode::Interrupted, ErrorCode::StoreUnavailable] {
+            assert!(code.is_retryable(), "{code}: the page shows Retry");
+            let (en, de) = (Lang::En.error_text(code), Lang::De.error_text(code));
+            assert_ne!(en, Lang::En.error_text(ErrorCode::Unknown), "{code}");
+            assert_ne!(de, Lang::De.error_text(ErrorCode::Unknown), "{code}");
+        }
+        assert!(Lang::En
+            .error_text(ErrorCode::Interrupted)
+            .contains("Retry"));
+        assert!(Lang::De
+            .error_text(ErrorCode::Interrupted)
+            .contains("Erneut versuchen"));
     }
 
     #[test]
