@@ -63,11 +63,20 @@ impl ChatClient {
 
     /// Sends a chat message.
     pub async fn send(&mut self, id: &str, text: &str) -> Result {
+        self.send_message(id, text, false).await
+    }
+
+    /// Sends a chat message again because the user pressed Retry.
+    pub async fn retry(&mut self, id: &str, text: &str) -> Result {
+        self.send_message(id, text, true).await
+    }
+
+    async fn send_message(&mut self, id: &str, text: &str, retry: bool) -> Result {
         let frame = ClientMessage::Message {
             id: id.to_owned(),
             text: text.to_owned(),
             metadata: None,
-            retry: false,
+            retry,
             files: Vec::new(),
         };
         self.socket

@@ -343,12 +343,15 @@ async fn c4_the_reconnect_scenario_through_nginx() {
 #[tokio::test]
 #[ignore = "needs redis-server and the relay binary; run with `cargo xtask test`"]
 async fn c5_a_message_of_a_crashed_relay_is_taken_over_after_its_lease() {
+    // Run again on purpose: without --rerun-interrupted it is `interrupted`
+    // (c5b).
+    let flags = ["--redis-lease", "2s", "--rerun-interrupted"];
     let Setup {
         n8n,
         redis,
         mut a,
         b,
-    } = setup(&["--redis-lease", "2s"], &["--redis-lease", "2s"]).await;
+    } = setup(&flags, &flags).await;
     let mut on_a = ChatClient::connect(&a.addr.to_string(), "cluster-c5")
         .await
         .expect("connect a");
@@ -374,6 +377,50 @@ async fn c5_a_message_of_a_crashed_relay_is_taken_over_after_its_lease() {
         "echo: slow:3000 crash test"
     );
     assert_eq!(n8n.calls(), 2, "run again once, after the crash");
+}
+
+#[tokio::test]
+#[ignore = "needs redis-server and the relay binary; run with `cargo xtask test`"]
+async fn c5b_a_message_of_a_crashed_relay_is_interrupted_and_retry_runs_it() {
+    let Setup {
+        n8n,
+        redis: _redis,
+        mut a,
+        b,
+    } = setup(&["--redis-lease", "1s"], &["--redis-lease", "1s"]).await;
+    let mut on_a = ChatClient::connect(&a.addr.to_string(), "cluster-c5b")
+        .await
+        .expect("connect a");
+    on_a.send("k1", "slow:3000 crash test").await.expect("send");
+    assert!(n8n.wait_for_calls(1).await);
+    a.kill();
+    // The page reconnects to B and resends: once A's lease has expired, B
+    // says the message was interrupted — n8n may or may not have run it —
+    // and does not run it by itself.
+    let mut on_b = ChatClient::connect(&b.addr.to_string(), "cluster-c5b")
+        .await
+        .expect("connect b");
+    on_b.send("k1", "slow:3000 crash test")
+        .await
+        .expect("resend");
+    let code = on_b
+        .wait_for("interrupted", T, |f| match f {
+            ServerMessage::Error {
+                id: Some(id), code, ..
+            } if id == "k1" => Some(*code),
+            _ => None,
+        })
+        .await
+        .expect("error on b");
+    assert_eq!(code, shared::ErrorCode::Interrupted);
+    assert_eq!(n8n.calls(), 1, "not run again by itself");
+    // The user presses Retry: it runs once more.
+    on_b.retry("k1", "slow:10 crash test").await.expect("retry");
+    assert_eq!(
+        on_b.answer("k1", T).await.expect("answer"),
+        "echo: slow:10 crash test"
+    );
+    assert_eq!(n8n.calls(), 2, "Retry ran it");
 }
 
 #[tokio::test]

@@ -292,3 +292,59 @@ fn prune(tx: &Transaction<'_>, now: i64, max: usize) -> rusqlite::Result<()> {
     .execute(params![max])?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dropped(i: usize) -> Change {
+        Change::Dropped {
+            session: "s".into(),
+            id: format!("m{i}"),
+            failed: false,
+        }
+    }
+
+    /// The queue's bound: beyond it a change is dropped, counted, the
+    /// store reported not ok, and its waiter told.
+    #[tokio::test]
+    async fn a_full_queue_drops_counts_and_tells_the_waiter() {
+        let (tx, _rx) = std::sync::mpsc::sync_channel(2);
+        let queue = Queue::new(tx, Arc::default());
+        queue.record(dropped(0));
+        queue.record(dropped(1));
+        assert_eq!(queue.status.dropped.load(Ordering::Relaxed), 0);
+        assert!(queue.status.error.lock().expect("lock").is_none());
+        queue.record(Change::Begun {
+            session: "s".into(),
+            id: "m".into(),
+        });
+        assert_eq!(queue.status.dropped.load(Ordering::Relaxed), 1);
+        assert!(queue.status.error.lock().expect("lock").is_some());
+        assert!(queue.written("s", "m").await.is_err(), "not on disk");
+    }
+
+    #[test]
+    fn tombstones_are_pruned_to_their_bound_oldest_first() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = super::super::schema::open(dir.path(), false).expect("open");
+        let ops: Vec<Op> = (0..5).map(|i| Op::Change(dropped(i), None)).collect();
+        write(&mut conn, &ops, 60_000).expect("write");
+        write(&mut conn, &[Op::Prune { max: 2 }], 60_000).expect("prune");
+        let ids: Vec<String> = conn
+            .prepare("SELECT id FROM tombs ORDER BY seq")
+            .expect("prepare")
+            .query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        assert_eq!(ids, ["m3", "m4"]);
+        // Expired ones go whatever the bound.
+        write(&mut conn, &[Op::Change(dropped(9), None)], -1).expect("write");
+        write(&mut conn, &[Op::Prune { max: 100 }], 0).expect("prune");
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM tombs", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(n, 2, "the expired tombstone went");
+    }
+}
