@@ -18,7 +18,25 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match server::run(listener, config, server::shutdown::signal()).await {
+    // Checked before binding: an operator's port open to the network
+    // without a token must not exist even for a moment.
+    let admin = match config.admin.admin_listen {
+        None => None,
+        Some(addr) => {
+            if let Err(e) = config.admin.check(addr) {
+                tracing::error!("{e}");
+                return std::process::ExitCode::FAILURE;
+            }
+            match tokio::net::TcpListener::bind(addr).await {
+                Ok(listener) => Some(listener),
+                Err(e) => {
+                    tracing::error!("cannot listen on {addr} (--admin-listen): {e}");
+                    return std::process::ExitCode::FAILURE;
+                }
+            }
+        }
+    };
+    match server::run_with_admin(listener, admin, config, server::shutdown::signal()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");

@@ -9,6 +9,7 @@
 //! (the log lines' format). [`values`] holds the secrets, the checked URLs
 //! and the byte sizes; [`aliases`] the deprecated `N8N_*` variable names.
 
+pub mod admin;
 pub mod aliases;
 pub mod cluster;
 pub mod limits;
@@ -22,6 +23,7 @@ pub mod values;
 
 use clap::Parser;
 
+pub use admin::AdminFlags;
 pub use cluster::ClusterFlags;
 pub use limits::LimitFlags;
 pub use logging::{LogFormat, LoggingFlags};
@@ -63,6 +65,9 @@ pub struct Config {
     /// The log lines' format.
     #[command(flatten)]
     pub logging: LoggingFlags,
+    /// The operator's listener.
+    #[command(flatten)]
+    pub admin: AdminFlags,
 }
 
 impl Config {
@@ -143,6 +148,7 @@ mod tests {
             "webhook_basic_auth",
             "push_token",
             "redis_url",
+            "admin_token",
         ];
         for arg in cmd.get_arguments() {
             if secret.contains(&arg.get_id().as_str()) {
