@@ -233,3 +233,119 @@ async fn a_paused_chat_sends_nothing_to_n8n_and_answers_the_resend_after_the_res
     assert_eq!(n8n.requests().len(), 1);
     relay.stop().await;
 }
+
+/// A `redis-server` of its own on a free loopback port (no persistence),
+/// killed when dropped; `None` (the test is skipped, said on stderr) when
+/// the binary is not installed.
+struct RedisServer {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl RedisServer {
+    fn start() -> Option<RedisServer> {
+        let binary = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let child = match Command::new(&binary)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+        {
+            Ok(child) => child,
+            Err(e) => {
+                eprintln!(
+                    "SKIPPED: cannot start {binary} ({e}); install redis-server to run this test"
+                );
+                return None;
+            }
+        };
+        let server = RedisServer { child, port };
+        let deadline = std::time::Instant::now() + STEP;
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "redis-server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(server)
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_pause_on_one_relay_pauses_the_other_through_redis() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let n8n = StandIn::start().await.expect("stand-in");
+    n8n.set_mode(Mode::Echo);
+    let config = || {
+        let mut config = config_for(&n8n.url("/webhook/chat"));
+        config.cluster.redis_url = Some(redis.url().parse().expect("url"));
+        config.cluster.redis_prefix = "admin-test:".into();
+        config
+    };
+    let first = Relay::start_with_admin(config()).await;
+    let second = Relay::start_with_admin(config()).await;
+    let mut page = Client::connect(&second.ws_url("/ws")).await;
+
+    // Paused on the first relay: the page on the second hears it.
+    assert_eq!(post(&first.admin_url("/pause"), None).await.status(), 200);
+    assert_eq!(page.next().await, ServerMessage::Status { paused: true });
+    page.say("m1", "held").await;
+    let (code, _) = error_of(&page.next().await, Some("m1"));
+    assert_eq!(code, ErrorCode::Paused);
+    assert!(n8n.requests().is_empty());
+    let paused: serde_json::Value = reqwest::get(second.admin_url("/pause"))
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(paused["paused"], true);
+
+    // A relay that starts now reads the key: its pages are told at hello.
+    let third = Relay::start_with_admin(config()).await;
+    let deadline = tokio::time::Instant::now() + STEP;
+    let mut late = loop {
+        let mut late = Client::connect(&third.ws_url("/ws")).await;
+        if let Ok(ServerMessage::Status { paused: true }) =
+            tokio::time::timeout(Duration::from_millis(200), late.next()).await
+        {
+            break late;
+        }
+        // Its subscription reads the key just after it starts.
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the third relay never learnt of the pause"
+        );
+    };
+
+    // Resumed on the second: everyone hears it, and the resend is answered.
+    assert_eq!(post(&second.admin_url("/resume"), None).await.status(), 200);
+    assert_eq!(page.next().await, ServerMessage::Status { paused: false });
+    assert_eq!(late.next().await, ServerMessage::Status { paused: false });
+    page.say("m1", "held").await;
+    assert_eq!(response_text(&page.next().await, "m1"), "echo: held");
+    assert_eq!(n8n.requests().len(), 1);
+    drop((page, late));
+    first.stop().await;
+    second.stop().await;
+    third.stop().await;
+}
