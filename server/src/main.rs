@@ -11,6 +11,16 @@ async fn main() -> std::process::ExitCode {
     for warning in deprecated_env {
         tracing::warn!("{warning}");
     }
+    // Checked before binding anything: an operator's port open to the
+    // network without a token must not exist even for a moment.
+    if let Some(Err(e)) = config
+        .admin
+        .admin_listen
+        .map(|addr| config.admin.check(addr))
+    {
+        tracing::error!("{e}");
+        return std::process::ExitCode::FAILURE;
+    }
     let listener = match tokio::net::TcpListener::bind(&config.serve.listen).await {
         Ok(listener) => listener,
         Err(e) => {
@@ -18,23 +28,15 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    // Checked before binding: an operator's port open to the network
-    // without a token must not exist even for a moment.
     let admin = match config.admin.admin_listen {
         None => None,
-        Some(addr) => {
-            if let Err(e) = config.admin.check(addr) {
-                tracing::error!("{e}");
+        Some(addr) => match tokio::net::TcpListener::bind(addr).await {
+            Ok(listener) => Some(listener),
+            Err(e) => {
+                tracing::error!("cannot listen on {addr} (--admin-listen): {e}");
                 return std::process::ExitCode::FAILURE;
             }
-            match tokio::net::TcpListener::bind(addr).await {
-                Ok(listener) => Some(listener),
-                Err(e) => {
-                    tracing::error!("cannot listen on {addr} (--admin-listen): {e}");
-                    return std::process::ExitCode::FAILURE;
-                }
-            }
-        }
+        },
     };
     match server::run_with_admin(listener, admin, config, server::shutdown::signal()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
