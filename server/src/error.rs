@@ -15,6 +15,9 @@ pub enum RelayError {
     /// `--static-dir` is too large to serve from memory.
     #[error("{0}")]
     Page(#[from] crate::page::assets::TooLarge),
+    /// `--admin-listen` off loopback without `--admin-token`.
+    #[error("{0}")]
+    Admin(String),
     /// The listener failed.
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),

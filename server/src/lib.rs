@@ -43,6 +43,7 @@ pub mod http;
 pub mod log_throttle;
 pub mod logging;
 pub mod markdown;
+pub mod metrics;
 pub mod page;
 pub mod redact;
 pub mod responder;
@@ -67,9 +68,38 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RelayError> {
+    run_with_admin(listener, None, config, shutdown).await
+}
+
+/// [`run`], with the operator's listener (`--admin-listen`, bound by the
+/// caller) on `admin` when given: its own router on its own port, stopped
+/// with the relay. Refuses to start if `admin` is not loopback and no
+/// `--admin-token` is set.
+pub async fn run_with_admin(
+    listener: tokio::net::TcpListener,
+    admin: Option<tokio::net::TcpListener>,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RelayError> {
+    if let Some(admin) = &admin {
+        config
+            .admin
+            .check(admin.local_addr()?)
+            .map_err(RelayError::Admin)?;
+    }
     let state = AppState::new(config)?;
     let addr = listener.local_addr()?;
     state.log_startup(addr);
+    // One shutdown for both listeners.
+    let stopping = tokio_util::sync::CancellationToken::new();
+    let stop = stopping.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stop.cancel();
+    });
+    let admin =
+        admin.map(|admin| tokio::spawn(serve_admin(admin, state.clone(), stopping.clone())));
+    let days = tokio::spawn(metrics::usage::roll_daily(state.metrics().clone()));
 
     let sweeper = tokio::spawn(store::maintain_periodically(
         state.store().clone(),
@@ -101,15 +131,44 @@ pub async fn run(
     };
     let drain_state = state.clone();
     http::serve::serve(listener, router, edge, async move {
-        shutdown.await;
+        stopping.cancelled().await;
         drain_state.begin_drain();
     })
     .await;
+    if let Some(admin) = admin {
+        let _ = admin.await;
+    }
 
     state.drain().await;
     sweeper.abort();
     clock.abort();
     sweep_uploads.abort();
+    days.abort();
     tracing::info!("relay stopped");
     Ok(())
+}
+
+/// Serves the operator's router on `listener` until `stopping`, under the
+/// public edge's timeouts and its own small connection bound.
+async fn serve_admin(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    stopping: tokio_util::sync::CancellationToken,
+) {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!("operator's listener on http://{addr} (/metrics, /pause, /resume, /usage)");
+    }
+    let limits = &state.config().limits;
+    let edge = http::serve::Edge {
+        header_timeout: limits.http_header_timeout,
+        progress_timeout: limits.http_idle_progress_timeout,
+        shutdown_grace: state.config().serve.shutdown_grace,
+        connections: admission::http_connections::HttpConnections::new(
+            http::admin::MAX_CONNECTIONS,
+            http::admin::MAX_CONNECTIONS,
+            Vec::new(),
+        ),
+    };
+    let router = http::admin::router(state);
+    http::serve::serve(listener, router, edge, stopping.cancelled_owned()).await;
 }

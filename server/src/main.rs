@@ -16,6 +16,16 @@ async fn main() -> std::process::ExitCode {
     if let Some(warning) = config.store.choose_default(redis) {
         tracing::warn!("{warning}");
     }
+    // Checked before binding anything: an operator's port open to the
+    // network without a token must not exist even for a moment.
+    if let Some(Err(e)) = config
+        .admin
+        .admin_listen
+        .map(|addr| config.admin.check(addr))
+    {
+        tracing::error!("{e}");
+        return std::process::ExitCode::FAILURE;
+    }
     let listener = match tokio::net::TcpListener::bind(&config.serve.listen).await {
         Ok(listener) => listener,
         Err(e) => {
@@ -23,7 +33,17 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match server::run(listener, config, server::shutdown::signal()).await {
+    let admin = match config.admin.admin_listen {
+        None => None,
+        Some(addr) => match tokio::net::TcpListener::bind(addr).await {
+            Ok(listener) => Some(listener),
+            Err(e) => {
+                tracing::error!("cannot listen on {addr} (--admin-listen): {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        },
+    };
+    match server::run_with_admin(listener, admin, config, server::shutdown::signal()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");

@@ -17,11 +17,14 @@ use crate::chat::turns::Turns;
 use crate::chat::watchers::Watchers;
 use crate::config::storage::Chosen;
 use crate::http::security_headers::SecurityHeaders;
+use crate::metrics::Metrics;
 use crate::page::assets::Origin as PageOrigin;
 use crate::page::PageAssets;
 use crate::responder::feedback::Feedback;
 use crate::responder::Responder;
 use crate::store::memory::Sessions;
+use crate::store::pause::{LocalPause, Pause};
+use crate::store::redis::pause::RedisPause;
 use crate::store::redis::RedisStore;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Limits, Store};
@@ -82,6 +85,17 @@ struct Inner {
     page: PageAssets,
     /// New sessions per client network (`--new-sessions-per-minute-per-ip`).
     new_sessions: NewSessions,
+    /// The operator's view and switch: metrics, pause.
+    ops: Ops,
+}
+
+/// What the operator's listener reads and switches (`http::admin`).
+#[derive(Debug)]
+pub struct Ops {
+    /// The Prometheus metrics.
+    pub metrics: Metrics,
+    /// The pause, shared through the store.
+    pub pause: Pause,
 }
 
 impl AppState {
@@ -146,6 +160,10 @@ impl AppState {
                 }
             },
         };
+        let pause: Pause = match &cluster.redis_url {
+            Some(url) => RedisPause::start(url, &cluster.redis_prefix)?,
+            None => Arc::new(LocalPause::default()),
+        };
         let origins = OriginPolicy::from_flags(serve);
         let limits = ConnectionLimits::new(
             config.limits.max_connections,
@@ -177,6 +195,10 @@ impl AppState {
             uploads,
             page: assets,
             new_sessions,
+            ops: Ops {
+                metrics: Metrics::new(),
+                pause,
+            },
         })))
     }
 
@@ -203,6 +225,21 @@ impl AppState {
     /// Connections in total and per IP.
     pub fn limits(&self) -> &Arc<ConnectionLimits> {
         &self.0.limits
+    }
+
+    /// The operator's view and switch: metrics, pause.
+    pub fn ops(&self) -> &Ops {
+        &self.0.ops
+    }
+
+    /// The metrics, to record into.
+    pub fn metrics(&self) -> &Metrics {
+        &self.0.ops.metrics
+    }
+
+    /// Whether the operator paused the chat (nothing goes to n8n).
+    pub fn is_paused(&self) -> bool {
+        self.0.ops.pause.is_paused()
     }
 
     /// New sessions per client network.

@@ -269,6 +269,15 @@ pub enum ServerMessage {
         /// The message.
         id: String,
     },
+    /// The chat's state as the operator set it: sent to every open
+    /// connection when the operator pauses or resumes the chat, and after
+    /// the `connection` frame while it is paused. While paused, messages
+    /// get [`ErrorCode::Paused`]; the page keeps them and sends them when
+    /// `paused` turns false.
+    Status {
+        /// Whether the chat is paused.
+        paused: bool,
+    },
     /// A frame type this build does not know (sent by a newer relay).
     /// Clients ignore it; it is never sent.
     #[serde(skip_serializing)]
@@ -331,6 +340,7 @@ struct RawServerFrame {
     state: Option<RunState>,
     offset: Option<u64>,
     doc: Option<Doc>,
+    paused: Option<bool>,
 }
 
 fn required<T>(value: Option<T>, field: &str) -> Result<T, String> {
@@ -392,6 +402,9 @@ impl TryFrom<RawServerFrame> for ServerMessage {
             },
             "done" => ServerMessage::Done {
                 id: required(raw.id, "id")?,
+            },
+            "status" => ServerMessage::Status {
+                paused: required(raw.paused, "paused")?,
             },
             _ => ServerMessage::Unknown,
         })
@@ -467,6 +480,10 @@ pub enum ErrorCode {
     /// (its disk is full, or its database unwritable): not sent to n8n.
     /// Retryable.
     StoreUnavailable,
+    /// The operator paused the chat: the message was not sent to n8n. The
+    /// page keeps it and sends it again after a `status` frame with
+    /// `paused: false` (see [`ServerMessage::Status`]).
+    Paused,
     /// A code this build does not know (sent by a newer relay).
     #[serde(other)]
     Unknown,
@@ -492,6 +509,7 @@ impl ErrorCode {
             ErrorCode::AnswerLost => "answer_lost",
             ErrorCode::Interrupted => "interrupted",
             ErrorCode::StoreUnavailable => "store_unavailable",
+            ErrorCode::Paused => "paused",
             ErrorCode::Unknown => "unknown",
         }
     }

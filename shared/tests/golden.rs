@@ -683,3 +683,24 @@ fn server_error_interrupted() {
     assert!(ErrorCode::Interrupted.is_retryable(), "Retry runs it");
     assert!(ErrorCode::StoreUnavailable.is_retryable());
 }
+
+#[test]
+fn server_status_paused() {
+    check_server(
+        "server_status_paused",
+        ServerMessage::Status { paused: true },
+    );
+}
+
+#[test]
+fn server_error_paused() {
+    check_server(
+        "server_error_paused",
+        ServerMessage::error(
+            Some("m1".into()),
+            ErrorCode::Paused,
+            "the chat is paused by its operator; the message is kept and sent when it resumes",
+        ),
+    );
+    assert!(ErrorCode::Paused.is_retryable());
+}

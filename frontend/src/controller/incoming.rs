@@ -24,6 +24,8 @@ impl Chat {
         };
         if let ServerMessage::Connection { session_id, .. } = &frame {
             self.adopt(session_id);
+            // A new connection starts unpaused; a `status` follows if not.
+            self.view.paused.set(false);
         }
         self.report_test_result(&frame);
         match &frame {
@@ -66,7 +68,17 @@ impl Chat {
                 code: ErrorCode::UploadMissing,
                 ..
             } if self.upload_again(id) => {}
+            ServerMessage::Status { paused } => {
+                self.view.paused.set(*paused);
+                if !*paused {
+                    // What waited goes now.
+                    self.flush();
+                }
+            }
             ServerMessage::Error { id, code, message } => {
+                if *code == ErrorCode::Paused {
+                    self.view.paused.set(true);
+                }
                 self.view.conversation.update(|c| {
                     c.on_error(id.as_deref(), *code, message);
                 });

@@ -126,6 +126,10 @@ impl Chat {
     /// are still on their way), and starts the next upload.
     pub(super) fn flush(&self) {
         self.pump_uploads();
+        if self.view.paused.get_untracked() {
+            // Paused by the operator: the outbox waits for the resume.
+            return;
+        }
         let outbox = self.view.conversation.with_untracked(Conversation::outbox);
         for mut frame in outbox {
             if let ClientMessage::Message { metadata, .. } = &mut frame {

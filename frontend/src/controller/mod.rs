@@ -76,6 +76,9 @@ pub struct View {
     pub unread: RwSignal<u32>,
     /// The clock timestamps read, moved once a minute.
     pub minute: RwSignal<f64>,
+    /// The operator paused the chat (`status` frame, or a `paused` error):
+    /// messages wait in the outbox, and a note says so.
+    pub paused: RwSignal<bool>,
 }
 
 /// The controller.
@@ -148,6 +151,7 @@ impl Chat {
                 storage_full: RwSignal::new(false),
                 not_kept: RwSignal::new(false),
                 embed_refused: RwSignal::new(false),
+                paused: RwSignal::new(false),
                 draft: RwSignal::new(Vec::new()),
                 attach_error: RwSignal::new(None),
                 progress: RwSignal::new(None),

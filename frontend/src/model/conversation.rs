@@ -474,8 +474,10 @@ impl Conversation {
         let Some(id) = id else {
             return false;
         };
-        if code == ErrorCode::ShuttingDown {
-            // The relay is restarting: keep it queued; it is resent after reconnecting.
+        if matches!(code, ErrorCode::ShuttingDown | ErrorCode::Paused) {
+            // The relay is restarting: keep it queued; it is resent after
+            // reconnecting. Paused by the operator: kept queued too, and
+            // sent when the relay says the chat goes on (`status`).
             if let Some(user) = self.user(id) {
                 if user.delivery == Some(Delivery::Sent) {
                     user.delivery = Some(Delivery::Queued);
@@ -1179,6 +1181,19 @@ mod tests {
         assert_eq!(c.delivery("a"), Some(Delivery::Answered));
         assert!(c.lines.iter().all(|l| l.role != Role::Error));
         assert_eq!(c.lines.iter().filter(|l| l.role == Role::Bot).count(), 1);
+    }
+
+    #[test]
+    fn a_paused_chat_keeps_the_message_queued_for_after_the_resume() {
+        let mut c = conv_with(&["a"]);
+        c.mark_sent("a", 0.0);
+        assert!(!c.on_error(Some("a"), ErrorCode::Paused, "paused"));
+        assert_eq!(c.delivery("a"), Some(Delivery::Queued));
+        assert!(
+            !c.lines.iter().any(|l| l.role == Role::Error),
+            "no error line: the notice says it"
+        );
+        assert_eq!(c.outbox().len(), 1, "still to be sent");
     }
 
     #[test]

@@ -225,6 +225,15 @@ impl Lang {
             "This chat may not be embedded on this site.",
         )
     }
+    // --- The operator's pause (issue 25; for the catalogues) ---
+    /// The operator paused the chat: what is typed waits.
+    pub fn paused(self) -> &'static str {
+        self.pick(
+            "Der Chat ist gerade pausiert. Ihre Nachrichten bleiben hier und werden gesendet, sobald er weitergeht.",
+            "The chat is paused for now. Your messages stay here and are sent as soon as it resumes.",
+        )
+    }
+    // --- end of the operator's pause ---
     /// The button that stops an answer.
     pub fn stop(self) -> &'static str {
         self.pick("Stopp", "Stop")
@@ -390,6 +399,7 @@ impl Lang {
                 "The server cannot store the message right now; it was not sent.",
             ),
             // --- end of issue 24 (s-store) ---
+            ErrorCode::Paused => self.paused(),
             ErrorCode::InvalidSession | ErrorCode::Unknown => {
                 self.pick("Etwas ist schiefgegangen.", "Something went wrong.")
             }

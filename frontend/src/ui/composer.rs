@@ -81,6 +81,11 @@ pub fn StorageNote(view: View) -> impl IntoView {
                 {move || view.lang.get().not_kept()}
             </p>
         </Show>
+        <Show when=move || view.paused.get()>
+            <p class="notice" role="status" data-testid="paused-note">
+                {move || view.lang.get().paused()}
+            </p>
+        </Show>
         <Show when=move || view.embed_refused.get()>
             <p class="notice" role="alert" data-testid="embed-refused-note">
                 {move || view.lang.get().embed_refused()}

@@ -8,6 +8,7 @@ use shared::{ErrorCode, ServerMessage};
 
 use super::{encode, run};
 use crate::markdown;
+use crate::metrics::Outcome;
 use crate::redact;
 use crate::responder::{Answer, ChatRequest, ResponderError};
 use crate::AppState;
@@ -25,18 +26,40 @@ pub async fn take_turn(state: AppState, request: ChatRequest) {
 
 /// Gets one answer and hands it to the session store for delivery.
 pub async fn answer(state: AppState, request: ChatRequest) {
+    // Paused while it waited its turn: not sent to n8n either.
+    if state.is_paused() {
+        let (session, id) = (&request.session_id, &request.message_id);
+        return super::lifecycle::refuse_paused(&state, session, id).await;
+    }
     let started = std::time::Instant::now();
     let store = state.store().clone();
     let (session, id) = (request.session_id.clone(), request.message_id.clone());
     // Stop: the user may end it; dropping the request closes n8n's answer.
     let registered = state.cancels().register(&session, &id);
-    let on_chunk = move |text: &str| store.chunk(&session, &id, text);
+    // When the first streamed piece came (for the time-to-first-text metric).
+    let first_text = std::sync::OnceLock::new();
+    let first = &first_text;
+    let on_chunk = move |text: &str| {
+        first.get_or_init(std::time::Instant::now);
+        store.chunk(&session, &id, text)
+    };
     let result = tokio::select! {
         result = state.responder().answer(&request, &on_chunk) => result,
         _ = state.answers_stopped() => Err(ResponderError::ShuttingDown),
         _ = registered.token.cancelled() => Err(ResponderError::Cancelled),
     };
-    let latency_ms = started.elapsed().as_millis() as u64;
+    let elapsed = started.elapsed();
+    let latency_ms = elapsed.as_millis() as u64;
+    if !matches!(
+        result,
+        Err(ResponderError::ShuttingDown | ResponderError::Cancelled)
+    ) {
+        // n8n's timing, not the user's or the relay's.
+        let first = first_text
+            .get()
+            .map_or(elapsed, |t| t.duration_since(started));
+        state.metrics().answer_latency(first, elapsed);
+    }
     let log = redact::session(&request.session_id);
     let id = request.message_id.clone();
     let (frame, failed) = match result {
@@ -77,6 +100,9 @@ pub async fn answer(state: AppState, request: ChatRequest) {
         Err(ResponderError::UploadGone(name)) => {
             // Not an outcome either: the page uploads the file again and
             // resends the message.
+            state
+                .metrics()
+                .message(Outcome::Error(ErrorCode::UploadMissing));
             tracing::info!(session = %log, id = %id, "a file of the message expired before its turn");
             let frame = ServerMessage::error(
                 Some(id.clone()),
@@ -94,6 +120,9 @@ pub async fn answer(state: AppState, request: ChatRequest) {
             // after reconnecting, to this relay restarted or to another one,
             // which must then run it rather than answer with this error.
             tracing::warn!(session = %log, id = %id, latency_ms, "given up: shutting down");
+            state
+                .metrics()
+                .message(Outcome::Error(ErrorCode::ShuttingDown));
             let frame = ServerMessage::error(
                 Some(id.clone()),
                 ErrorCode::ShuttingDown,
@@ -113,6 +142,10 @@ pub async fn answer(state: AppState, request: ChatRequest) {
             )
         }
     };
+    state.metrics().message(match &frame {
+        ServerMessage::Error { code, .. } => Outcome::Error(*code),
+        _ => Outcome::Answered,
+    });
     state
         .store()
         .complete(

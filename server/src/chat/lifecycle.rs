@@ -10,6 +10,7 @@ use shared::{ErrorCode, ServerMessage};
 use super::encode;
 use super::turns::{Admitted, RunCommand};
 use super::{answer, takeover, Reply};
+use crate::metrics::Outcome;
 use crate::redact;
 use crate::responder::{ChatRequest, ResponderError};
 use crate::store::Begin;
@@ -26,6 +27,23 @@ pub const ANSWER_LOST: &str =
 /// is in flight (see [`Begin::Unavailable`]).
 pub const STORE_UNAVAILABLE: &str =
     "the relay cannot store this message right now (its disk may be full); it was not sent, try again";
+/// What the page is told when the operator has paused the chat.
+pub const PAUSED: &str =
+    "the chat is paused by its operator; the message is kept and sent when it resumes";
+
+/// Ends `id` without an outcome because the chat is paused: not sent to
+/// n8n, released (a resend after the resume runs it), and the page is told
+/// `paused` so it keeps the message.
+pub async fn refuse_paused(state: &AppState, session: &str, id: &str) {
+    tracing::debug!(session = %redact::session(session), id, "paused: not sent to n8n");
+    state.metrics().message(Outcome::Paused);
+    let frame = encode(&ServerMessage::error(
+        Some(id.to_owned()),
+        ErrorCode::Paused,
+        PAUSED,
+    ));
+    state.store().release(session, id, frame).await;
+}
 
 /// A chat message as the page sent it.
 #[derive(Debug, Clone)]
@@ -71,6 +89,7 @@ async fn files_of(state: &AppState, session: &str, message: &Incoming) -> Result
             Err(refused) => refused,
         },
     };
+    state.metrics().message(Outcome::Error(refused.code));
     let frame = encode(&ServerMessage::error(
         Some(message.id.clone()),
         refused.code,
@@ -91,6 +110,9 @@ async fn files_of(state: &AppState, session: &str, message: &Incoming) -> Result
 /// it, or as the reply a waiting run expects. A new message and one taken
 /// over from a crashed relay go the same way.
 pub async fn start(state: &AppState, session: &str, message: Incoming) {
+    if state.is_paused() {
+        return refuse_paused(state, session, &message.id).await;
+    }
     let Ok(files) = files_of(state, session, &message).await else {
         return;
     };
@@ -117,6 +139,9 @@ pub async fn start(state: &AppState, session: &str, message: Incoming) {
 /// what goes straight back to the connection, if anything.
 pub async fn receive(state: &AppState, session: &str, message: Incoming) -> Option<Reply> {
     if state.is_draining() {
+        state
+            .metrics()
+            .message(Outcome::Error(ErrorCode::ShuttingDown));
         return Some(Reply::Frame(ServerMessage::error(
             Some(message.id),
             ErrorCode::ShuttingDown,
@@ -133,11 +158,16 @@ pub async fn receive(state: &AppState, session: &str, message: Incoming) -> Opti
             start(state, session, message).await;
             None
         }
-        Begin::Busy => Some(Reply::Frame(ServerMessage::error(
-            Some(message.id),
-            ErrorCode::RateLimited,
-            "too many messages are waiting for answers in this conversation; try again when one is answered",
-        ))),
+        Begin::Busy => {
+            state
+                .metrics()
+                .message(Outcome::Error(ErrorCode::RateLimited));
+            Some(Reply::Frame(ServerMessage::error(
+                Some(message.id),
+                ErrorCode::RateLimited,
+                "too many messages are waiting for answers in this conversation; try again when one is answered",
+            )))
+        }
         Begin::Elsewhere => {
             // One watcher per message, however often it is resent.
             if let Some(watching) = state.takeovers().start(session, &message.id) {
@@ -148,10 +178,12 @@ pub async fn receive(state: &AppState, session: &str, message: Incoming) -> Opti
             None
         }
         Begin::InFlight => {
+            state.metrics().message(Outcome::Deduplicated);
             tracing::debug!(session = %log, id = %message.id, "duplicate of a message in flight; not forwarded again");
             None
         }
         Begin::Answered(frame) => {
+            state.metrics().message(Outcome::Deduplicated);
             tracing::debug!(session = %log, id = %message.id, "duplicate of an answered message; answer sent again");
             Some(Reply::Stored(frame))
         }
@@ -173,6 +205,9 @@ pub async fn receive(state: &AppState, session: &str, message: Incoming) -> Opti
         Begin::Lost => {
             // Run once already; its outcome was forgotten to make room (or
             // after --retain-for). Saying so beats running it again.
+            state
+                .metrics()
+                .message(Outcome::Error(ErrorCode::AnswerLost));
             tracing::info!(session = %log, id = %message.id, "resend of a message whose answer is no longer kept; not run again");
             Some(Reply::Frame(ServerMessage::error(
                 Some(message.id),
@@ -204,6 +239,7 @@ pub async fn cancel(state: &AppState, session: &str, id: &str) {
     let log = redact::session(session);
     if let Some(request) = state.turns().withdraw(session, id) {
         tracing::info!(session = %log, id, "stopped before its turn");
+        state.metrics().message(Outcome::Cancelled);
         let frame = ServerMessage::error(
             Some(request.message_id.clone()),
             ErrorCode::Cancelled,

@@ -9,6 +9,7 @@
 //! (the log lines' format). [`values`] holds the secrets, the checked URLs
 //! and the byte sizes; [`aliases`] the deprecated `N8N_*` variable names.
 
+pub mod admin;
 pub mod aliases;
 pub mod cluster;
 pub mod limits;
@@ -23,6 +24,7 @@ pub mod values;
 
 use clap::Parser;
 
+pub use admin::AdminFlags;
 pub use cluster::ClusterFlags;
 pub use limits::LimitFlags;
 pub use logging::{LogFormat, LoggingFlags};
@@ -68,6 +70,9 @@ pub struct Config {
     /// Where sessions are kept.
     #[command(flatten)]
     pub store: StoreFlags,
+    /// The operator's listener.
+    #[command(flatten)]
+    pub admin: AdminFlags,
 }
 
 impl Config {
@@ -148,6 +153,7 @@ mod tests {
             "webhook_basic_auth",
             "push_token",
             "redis_url",
+            "admin_token",
         ];
         for arg in cmd.get_arguments() {
             if secret.contains(&arg.get_id().as_str()) {

@@ -12,6 +12,7 @@
 //! ([`security_headers`]). [`serve`] accepts the connections: HTTP/1 with
 //! a header-read timeout and bounds on open connections.
 
+pub mod admin;
 pub mod health;
 pub mod page_config;
 pub mod page_files;

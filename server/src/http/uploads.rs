@@ -308,6 +308,7 @@ pub async fn upload(
     file.flush().await?;
     drop(file);
     let stored = pending.finish(name, mime);
+    state.metrics().upload(stored.size);
     tracing::info!(session = %crate::redact::session(&session), upload = %stored.id, bytes = stored.size, "file uploaded");
     Ok((
         StatusCode::CREATED,

@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 pub mod journal;
 pub mod memory;
+pub mod pause;
 pub mod redis;
 pub mod sqlite;
 pub mod tombstones;

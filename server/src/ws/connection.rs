@@ -86,7 +86,10 @@ where
         kick,
         write_timeout: state.config().serve.idle_timeout,
     };
-    let end = match greet(&mut socket, &state, &peer, &client_id, &out).await {
+    // Before the hello: a pause or resume from now on is this page's news.
+    let mut pause = state.ops().pause.watch();
+    let paused = *pause.borrow_and_update();
+    let end = match greet(&mut socket, &state, &peer, &client_id, &out, paused).await {
         Ok(()) => {
             // A run waiting for this session's reply: its question again.
             for frame in state.turns().replay(&session) {
@@ -95,7 +98,7 @@ where
             if peer.resumed && state.config().n8n.load_previous_session {
                 tokio::spawn(history::send_history(state.clone(), session.clone(), tx));
             }
-            run(&mut socket, &state, &session, conn_id, rx, &out).await
+            run(&mut socket, &state, &session, conn_id, rx, pause, &out).await
         }
         Err(end) => end,
     };
@@ -187,6 +190,7 @@ async fn greet<S>(
     peer: &Peer,
     client_id: &str,
     out: &Outgoing,
+    paused: bool,
 ) -> Result<(), End>
 where
     S: Sink<Message> + Unpin,
@@ -211,6 +215,11 @@ where
         );
         out.send(socket, encode(&error)).await?;
     }
+    if paused {
+        // So the page says so before the user types (and keeps what they do).
+        out.send(socket, encode(&ServerMessage::Status { paused }))
+            .await?;
+    }
     Ok(())
 }
 
@@ -222,6 +231,7 @@ async fn run<S, E>(
     session: &str,
     conn_id: u64,
     mut rx: mpsc::Receiver<Utf8Bytes>,
+    mut pause: tokio::sync::watch::Receiver<bool>,
     out: &Outgoing,
 ) -> End
 where
@@ -259,6 +269,10 @@ where
                     if let Some(frame) = frame {
                         out.send(socket, frame).await?;
                     }
+                }
+                Ok(()) = pause.changed() => {
+                    let paused = *pause.borrow_and_update();
+                    out.send(socket, encode(&ServerMessage::Status { paused })).await?;
                 }
                 incoming = socket.next() => {
                     idle.heard();

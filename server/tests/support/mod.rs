@@ -40,6 +40,8 @@ pub fn config_for(url: &str) -> Config {
 /// A relay running in this process.
 pub struct Relay {
     pub addr: SocketAddr,
+    /// The operator's listener, when started with one.
+    pub admin: Option<SocketAddr>,
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<Result<(), server::RelayError>>,
 }
@@ -60,9 +62,46 @@ impl Relay {
         }));
         Relay {
             addr,
+            admin: None,
             shutdown: Some(tx),
             task,
         }
+    }
+
+    /// Starts a relay with its operator's listener, both on free ports of
+    /// 127.0.0.1.
+    pub async fn start_with_admin(config: Config) -> Relay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let admin = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind admin");
+        let addr = listener.local_addr().expect("local addr");
+        let admin_addr = admin.local_addr().expect("admin addr");
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(server::run_with_admin(
+            listener,
+            Some(admin),
+            config,
+            async move {
+                let _ = rx.await;
+            },
+        ));
+        Relay {
+            addr,
+            admin: Some(admin_addr),
+            shutdown: Some(tx),
+            task,
+        }
+    }
+
+    /// A URL on the operator's listener.
+    pub fn admin_url(&self, path: &str) -> String {
+        format!(
+            "http://{}{path}",
+            self.admin.expect("started with an admin listener")
+        )
     }
 
     pub fn ws_url(&self, path_and_query: &str) -> String {

@@ -18,6 +18,7 @@
 
 mod core;
 pub mod link;
+pub mod pause;
 pub mod pending;
 pub mod scripts;
 mod subscriber;

@@ -1,0 +1,26 @@
+//! `GET /usage`: today's counts (UTC), as JSON: messages by outcome, since
+//! midnight or since this relay started, whichever is later. Counts are
+//! this relay's (each relay of several answers for itself).
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::metrics::usage::{date, utc_day};
+use crate::AppState;
+
+/// The route.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/usage", get(usage))
+}
+
+async fn usage(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let day = utc_day();
+    let messages = state.metrics().today(day);
+    Json(json!({
+        "day": date(day),
+        "messages": messages,
+        "paused": state.is_paused(),
+    }))
+}
