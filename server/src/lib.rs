@@ -87,6 +87,10 @@ pub async fn run(
             uploads::sweep_periodically(uploads, |s| store.is_connected(s), retain_for).await;
         }
     });
+    let quotas = state
+        .quotas()
+        .is_on()
+        .then(|| tokio::spawn(chat::quotas::sweep_periodically(state.quotas().clone())));
     let router = http::app(state.clone());
     let limits = &state.config().limits;
     let edge = http::serve::Edge {
@@ -110,6 +114,9 @@ pub async fn run(
     sweeper.abort();
     clock.abort();
     sweep_uploads.abort();
+    if let Some(quotas) = quotas {
+        quotas.abort();
+    }
     tracing::info!("relay stopped");
     Ok(())
 }

@@ -13,6 +13,7 @@ use tokio_util::task::TaskTracker;
 use crate::admission::limits::ConnectionLimits;
 use crate::admission::origin::OriginPolicy;
 use crate::chat::cancel::Cancels;
+use crate::chat::quotas::{QuotaClock, Quotas};
 use crate::chat::turns::Turns;
 use crate::chat::watchers::Watchers;
 use crate::http::security_headers::SecurityHeaders;
@@ -20,6 +21,8 @@ use crate::page::assets::Origin as PageOrigin;
 use crate::page::PageAssets;
 use crate::responder::feedback::Feedback;
 use crate::responder::Responder;
+use crate::store::counters::memory::MemoryCounters;
+use crate::store::counters::SharedCounters;
 use crate::store::memory::Sessions;
 use crate::store::redis::RedisStore;
 use crate::store::{Limits, Store};
@@ -80,6 +83,8 @@ struct Inner {
     page: PageAssets,
     /// New sessions per client network (`--new-sessions-per-minute-per-ip`).
     new_sessions: NewSessions,
+    /// What a public chat may cost (`--quota-*`, `--daily-budget`).
+    quotas: Arc<Quotas>,
 }
 
 impl AppState {
@@ -117,16 +122,29 @@ impl AppState {
             ..Limits::default()
         };
         let cluster = &config.cluster;
-        let store: Store = match &cluster.redis_url {
-            Some(url) => RedisStore::start(
-                url,
-                &cluster.redis_prefix,
-                cluster.redis_lease,
-                limits,
-                cluster.redis_max_pending_bytes,
-            )?,
-            None => Arc::new(Sessions::new(limits)),
+        let max_tracked = config.quotas.quota_max_tracked;
+        let (store, counters): (Store, SharedCounters) = match &cluster.redis_url {
+            Some(url) => {
+                let redis = RedisStore::start(
+                    url,
+                    &cluster.redis_prefix,
+                    cluster.redis_lease,
+                    limits,
+                    cluster.redis_max_pending_bytes,
+                )?;
+                let counters = Arc::new(redis.counters(max_tracked));
+                (redis, counters)
+            }
+            None => (
+                Arc::new(Sessions::new(limits)),
+                Arc::new(MemoryCounters::new(max_tracked)),
+            ),
         };
+        let quotas = Arc::new(Quotas::new(
+            config.quotas.clone(),
+            counters,
+            QuotaClock::System,
+        ));
         let origins = OriginPolicy::from_flags(serve);
         let limits = ConnectionLimits::new(
             config.limits.max_connections,
@@ -158,6 +176,7 @@ impl AppState {
             uploads,
             page: assets,
             new_sessions,
+            quotas,
         })))
     }
 
@@ -189,6 +208,12 @@ impl AppState {
     /// New sessions per client network.
     pub fn new_sessions(&self) -> &NewSessions {
         &self.0.new_sessions
+    }
+
+    /// The quotas of a public chat; their counts for metrics and `/usage`
+    /// ([`Quotas::stats`], [`Quotas::budget_usage`]).
+    pub fn quotas(&self) -> &Arc<Quotas> {
+        &self.0.quotas
     }
 
     /// The answers in flight here, each stoppable.

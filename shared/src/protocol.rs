@@ -210,6 +210,13 @@ pub enum ServerMessage {
         code: ErrorCode,
         /// Human-readable explanation.
         message: String,
+        /// For `quota_exceeded`: when the quota starts again (unix ms; the
+        /// end of the UTC day or hour), so the page can say when.
+        #[serde(default, rename = "resetsAt", skip_serializing_if = "Option::is_none")]
+        resets_at: Option<u64>,
+        /// For `quota_exceeded`: which quota refused the message.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        quota: Option<QuotaKind>,
     },
     /// Earlier messages of this session, loaded from n8n's chat memory.
     History {
@@ -322,6 +329,8 @@ struct RawServerFrame {
     text: Option<String>,
     code: Option<ErrorCode>,
     message: Option<String>,
+    resets_at: Option<u64>,
+    quota: Option<QuotaKind>,
     messages: Option<Vec<HistoryMessage>>,
     seq: Option<u32>,
     #[serde(default)]
@@ -369,6 +378,8 @@ impl TryFrom<RawServerFrame> for ServerMessage {
                 id: raw.id,
                 code: required(raw.code, "code")?,
                 message: required(raw.message, "message")?,
+                resets_at: raw.resets_at,
+                quota: raw.quota,
             },
             "push" => ServerMessage::Push {
                 id: required(raw.id, "id")?,
@@ -420,6 +431,33 @@ pub struct HistoryMessage {
     pub doc: Option<Doc>,
 }
 
+/// Which quota refused a message (`quota_exceeded`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuotaKind {
+    /// Messages of one visitor (`--quota-visitor`).
+    Visitor,
+    /// Messages from one client address (`--quota-address`).
+    Address,
+    /// The whole chat's messages (`--daily-budget`): everyone is refused.
+    Budget,
+    /// A quota this build does not know (sent by a newer relay).
+    #[serde(other)]
+    Unknown,
+}
+
+impl QuotaKind {
+    /// The wire name, e.g. `"budget"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuotaKind::Visitor => "visitor",
+            QuotaKind::Address => "address",
+            QuotaKind::Budget => "budget",
+            QuotaKind::Unknown => "unknown",
+        }
+    }
+}
+
 /// Why a message (or frame) failed. Serialized in snake_case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -459,6 +497,11 @@ pub enum ErrorCode {
     /// (its session was forgotten to make room): it only remembers that
     /// the id was seen, so a resend is not run a second time.
     AnswerLost,
+    /// A quota of a public chat (`--quota-visitor`, `--quota-address`,
+    /// `--daily-budget`) is used up: the message was not sent to n8n. The
+    /// error's `resetsAt` says when it may be sent again, `quota` which
+    /// quota it was; the page keeps the message and sends it again later.
+    QuotaExceeded,
     /// A code this build does not know (sent by a newer relay).
     #[serde(other)]
     Unknown,
@@ -482,6 +525,7 @@ impl ErrorCode {
             ErrorCode::TooManyFiles => "too_many_files",
             ErrorCode::Cancelled => "cancelled",
             ErrorCode::AnswerLost => "answer_lost",
+            ErrorCode::QuotaExceeded => "quota_exceeded",
             ErrorCode::Unknown => "unknown",
         }
     }
@@ -576,6 +620,25 @@ impl ServerMessage {
             id,
             code,
             message: message.into(),
+            resets_at: None,
+            quota: None,
+        }
+    }
+
+    /// A `quota_exceeded` error for message `id`: `quota` is used up until
+    /// `resets_at` (unix ms).
+    pub fn quota_exceeded(
+        id: String,
+        quota: QuotaKind,
+        resets_at: u64,
+        message: impl Into<String>,
+    ) -> Self {
+        ServerMessage::Error {
+            id: Some(id),
+            code: ErrorCode::QuotaExceeded,
+            message: message.into(),
+            resets_at: Some(resets_at),
+            quota: Some(quota),
         }
     }
 

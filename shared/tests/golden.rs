@@ -289,6 +289,7 @@ fn every_error_code_has_its_wire_name() {
         ("rate_limited", ErrorCode::RateLimited),
         ("cancelled", ErrorCode::Cancelled),
         ("answer_lost", ErrorCode::AnswerLost),
+        ("quota_exceeded", ErrorCode::QuotaExceeded),
     ];
     for (name, code) in codes {
         assert_eq!(
@@ -666,4 +667,30 @@ fn server_error_answer_lost() {
         ),
     );
     assert!(!ErrorCode::AnswerLost.is_retryable());
+}
+
+#[test]
+fn server_error_quota_exceeded_says_which_quota_and_when_it_resets() {
+    check_server(
+        "server_error_quota_exceeded",
+        ServerMessage::quota_exceeded(
+            "m1".into(),
+            shared::QuotaKind::Visitor,
+            1_796_428_800_000,
+            "you have sent 50 messages today (--quota-visitor 50/day); send again after 2026-12-05T00:00:00Z",
+        ),
+    );
+    assert!(ErrorCode::QuotaExceeded.is_retryable());
+    // An older relay's error has neither field; a newer quota is unknown.
+    let old = ServerMessage::decode(
+        r#"{"type":"error","id":"m1","code":"quota_exceeded","message":"m","quota":"weekly"}"#,
+    );
+    assert!(matches!(
+        old,
+        Ok(ServerMessage::Error {
+            resets_at: None,
+            quota: Some(shared::QuotaKind::Unknown),
+            ..
+        })
+    ));
 }

@@ -66,7 +66,9 @@ impl Chat {
                 code: ErrorCode::UploadMissing,
                 ..
             } if self.upload_again(id) => {}
-            ServerMessage::Error { id, code, message } => {
+            ServerMessage::Error {
+                id, code, message, ..
+            } => {
                 self.view.conversation.update(|c| {
                     c.on_error(id.as_deref(), *code, message);
                 });

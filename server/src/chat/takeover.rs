@@ -103,6 +103,7 @@ mod tests {
             metadata: None,
             retry: false,
             files,
+            client_ip: None,
         }
     }
 

@@ -15,6 +15,7 @@ pub mod limits;
 pub mod logging;
 pub mod n8n;
 pub mod page;
+pub mod quotas;
 pub mod retention;
 pub mod serve;
 pub mod uploads;
@@ -27,6 +28,7 @@ pub use limits::LimitFlags;
 pub use logging::{LogFormat, LoggingFlags};
 pub use n8n::N8nFlags;
 pub use page::PageFlags;
+pub use quotas::QuotaFlags;
 pub use retention::RetentionFlags;
 pub use serve::ServeFlags;
 pub use uploads::UploadFlags;
@@ -63,6 +65,9 @@ pub struct Config {
     /// The log lines' format.
     #[command(flatten)]
     pub logging: LoggingFlags,
+    /// What a public chat may cost.
+    #[command(flatten)]
+    pub quotas: QuotaFlags,
 }
 
 impl Config {

@@ -20,6 +20,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+pub mod counters;
 pub mod memory;
 pub mod redis;
 pub mod tombstones;

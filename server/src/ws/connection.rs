@@ -19,6 +19,7 @@ use shared::{validate, ClientMessage, ErrorCode, ServerMessage};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::client::Client;
 use super::close::{self, close_code, End, NOT_READING};
 use super::frames::on_text;
 use super::heartbeat::IdleDeadline;
@@ -95,7 +96,17 @@ where
             if peer.resumed && state.config().n8n.load_previous_session {
                 tokio::spawn(history::send_history(state.clone(), session.clone(), tx));
             }
-            run(&mut socket, &state, &session, conn_id, rx, &out).await
+            let mut client = Client { ip: peer.client_ip };
+            run(
+                &mut socket,
+                &state,
+                &session,
+                &mut client,
+                conn_id,
+                rx,
+                &out,
+            )
+            .await
         }
         Err(end) => end,
     };
@@ -220,6 +231,7 @@ async fn run<S, E>(
     socket: &mut S,
     state: &AppState,
     session: &str,
+    client: &mut Client,
     conn_id: u64,
     mut rx: mpsc::Receiver<Utf8Bytes>,
     out: &Outgoing,
@@ -262,7 +274,7 @@ where
                 }
                 incoming = socket.next() => {
                     idle.heard();
-                    if let Some(reply) = on_message(incoming, state, session, conn_id, &mut bucket).await? {
+                    if let Some(reply) = on_message(incoming, state, session, client, conn_id, &mut bucket).await? {
                         out.send(socket, reply).await?;
                     }
                 }
@@ -282,11 +294,12 @@ async fn on_message<E: std::fmt::Display>(
     incoming: Option<Result<Message, E>>,
     state: &AppState,
     session: &str,
+    client: &mut Client,
     conn_id: u64,
     bucket: &mut TokenBucket,
 ) -> Result<Option<Utf8Bytes>, End> {
     match incoming {
-        Some(Ok(Message::Text(text))) => Ok(on_text(state, session, &text, bucket).await),
+        Some(Ok(Message::Text(text))) => Ok(on_text(state, session, client, &text, bucket).await),
         Some(Ok(Message::Binary(_))) => Ok(Some(encode(&ServerMessage::error(
             None,
             ErrorCode::InvalidMessage,
