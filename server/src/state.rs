@@ -12,6 +12,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::admission::limits::ConnectionLimits;
 use crate::admission::origin::OriginPolicy;
+use crate::admission::proof_of_work::ProofOfWork;
 use crate::chat::cancel::Cancels;
 use crate::chat::quotas::{QuotaClock, Quotas};
 use crate::chat::turns::Turns;
@@ -85,6 +86,8 @@ struct Inner {
     new_sessions: NewSessions,
     /// What a public chat may cost (`--quota-*`, `--daily-budget`).
     quotas: Arc<Quotas>,
+    /// The proof-of-work gate for new sessions, when on.
+    proof_of_work: Option<ProofOfWork>,
 }
 
 impl AppState {
@@ -140,6 +143,10 @@ impl AppState {
                 Arc::new(MemoryCounters::new(max_tracked)),
             ),
         };
+        let proof_of_work = config.quotas.proof_of_work.map(|bits| {
+            let secret = config.quotas.proof_of_work_secret.as_ref();
+            ProofOfWork::new(bits, secret.map(|s| s.0.as_str()))
+        });
         let quotas = Arc::new(Quotas::new(
             config.quotas.clone(),
             counters,
@@ -177,6 +184,7 @@ impl AppState {
             page: assets,
             new_sessions,
             quotas,
+            proof_of_work,
         })))
     }
 
@@ -214,6 +222,11 @@ impl AppState {
     /// ([`Quotas::stats`], [`Quotas::budget_usage`]).
     pub fn quotas(&self) -> &Arc<Quotas> {
         &self.0.quotas
+    }
+
+    /// The proof-of-work gate for new sessions (`--proof-of-work`), when on.
+    pub fn proof_of_work(&self) -> Option<&ProofOfWork> {
+        self.0.proof_of_work.as_ref()
     }
 
     /// The answers in flight here, each stoppable.

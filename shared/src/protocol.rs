@@ -91,6 +91,16 @@ pub enum ClientMessage {
         /// 👍 or 👎.
         rating: Option<Rating>,
     },
+    /// The answer to a [`ServerMessage::Challenge`] (`--proof-of-work`): a
+    /// `nonce` such that SHA-256 of `challenge + ":" + nonce` starts with
+    /// the challenge's `bits` zero bits. Until one is accepted, the
+    /// connection's messages get `proof_required`.
+    Proof {
+        /// The challenge, as the relay sent it.
+        challenge: String,
+        /// The solution (at most 32 characters; the page counts in decimal).
+        nonce: String,
+    },
 }
 
 /// A user's rating of an answer.
@@ -276,6 +286,19 @@ pub enum ServerMessage {
         /// The message.
         id: String,
     },
+    /// Sent after `connection` when the relay asks a new session for proof
+    /// of work (`--proof-of-work`): the page answers with a
+    /// [`ClientMessage::Proof`] before its messages are accepted. The
+    /// challenge is signed by the relay and expires at `expiresAt`.
+    #[serde(rename_all = "camelCase")]
+    Challenge {
+        /// The challenge (opaque to the page).
+        challenge: String,
+        /// Leading zero bits the hash must have.
+        bits: u8,
+        /// When it expires (unix ms); the page reconnects for a new one.
+        expires_at: u64,
+    },
     /// A frame type this build does not know (sent by a newer relay).
     /// Clients ignore it; it is never sent.
     #[serde(skip_serializing)]
@@ -340,6 +363,9 @@ struct RawServerFrame {
     state: Option<RunState>,
     offset: Option<u64>,
     doc: Option<Doc>,
+    challenge: Option<String>,
+    bits: Option<u8>,
+    expires_at: Option<u64>,
 }
 
 fn required<T>(value: Option<T>, field: &str) -> Result<T, String> {
@@ -403,6 +429,11 @@ impl TryFrom<RawServerFrame> for ServerMessage {
             },
             "done" => ServerMessage::Done {
                 id: required(raw.id, "id")?,
+            },
+            "challenge" => ServerMessage::Challenge {
+                challenge: required(raw.challenge, "challenge")?,
+                bits: required(raw.bits, "bits")?,
+                expires_at: required(raw.expires_at, "expiresAt")?,
             },
             _ => ServerMessage::Unknown,
         })
@@ -502,6 +533,14 @@ pub enum ErrorCode {
     /// error's `resetsAt` says when it may be sent again, `quota` which
     /// quota it was; the page keeps the message and sends it again later.
     QuotaExceeded,
+    /// `--proof-of-work` is on and this connection has not answered its
+    /// `challenge` yet: the message was not accepted (the page keeps it and
+    /// sends it after its `proof`).
+    ProofRequired,
+    /// The `proof` was not accepted: wrong, expired, already used, or a
+    /// challenge this relay did not make. The connection's messages stay
+    /// refused; a new connection gets a new challenge.
+    ProofInvalid,
     /// A code this build does not know (sent by a newer relay).
     #[serde(other)]
     Unknown,
@@ -526,6 +565,8 @@ impl ErrorCode {
             ErrorCode::Cancelled => "cancelled",
             ErrorCode::AnswerLost => "answer_lost",
             ErrorCode::QuotaExceeded => "quota_exceeded",
+            ErrorCode::ProofRequired => "proof_required",
+            ErrorCode::ProofInvalid => "proof_invalid",
             ErrorCode::Unknown => "unknown",
         }
     }

@@ -290,6 +290,8 @@ fn every_error_code_has_its_wire_name() {
         ("cancelled", ErrorCode::Cancelled),
         ("answer_lost", ErrorCode::AnswerLost),
         ("quota_exceeded", ErrorCode::QuotaExceeded),
+        ("proof_required", ErrorCode::ProofRequired),
+        ("proof_invalid", ErrorCode::ProofInvalid),
     ];
     for (name, code) in codes {
         assert_eq!(
@@ -693,4 +695,23 @@ fn server_error_quota_exceeded_says_which_quota_and_when_it_resets() {
             ..
         })
     ));
+}
+
+#[test]
+fn proof_of_work_challenge_and_proof() {
+    check_server(
+        "server_challenge",
+        ServerMessage::Challenge {
+            challenge: "1796428800000.9f2c41d07a3b5e68.14.5b0e6f3a9c1d2e4f".into(),
+            bits: 14,
+            expires_at: 1_796_428_800_000,
+        },
+    );
+    check_client(
+        "client_proof",
+        ClientMessage::Proof {
+            challenge: "1796428800000.9f2c41d07a3b5e68.14.5b0e6f3a9c1d2e4f".into(),
+            nonce: "48213".into(),
+        },
+    );
 }

@@ -66,6 +66,18 @@ impl Chat {
                 code: ErrorCode::UploadMissing,
                 ..
             } if self.upload_again(id) => {}
+            // A quota refused it: kept in the outbox, with when it can go.
+            ServerMessage::Error {
+                id: Some(id),
+                code: ErrorCode::QuotaExceeded,
+                message,
+                resets_at,
+                quota,
+            } => {
+                self.view.conversation.update(|c| {
+                    c.on_quota(id, *quota, *resets_at, message);
+                });
+            }
             ServerMessage::Error {
                 id, code, message, ..
             } => {

@@ -277,6 +277,8 @@ mod tests {
             quota_address: parse_quota(address).ok(),
             daily_budget: parse_quota(budget).ok(),
             quota_max_tracked: 100,
+            proof_of_work: None,
+            proof_of_work_secret: None,
         };
         Quotas::new(
             flags,

@@ -148,6 +148,7 @@ mod tests {
             "webhook_basic_auth",
             "push_token",
             "redis_url",
+            "proof_of_work_secret",
         ];
         for arg in cmd.get_arguments() {
             if secret.contains(&arg.get_id().as_str()) {

@@ -37,6 +37,32 @@ pub struct QuotaFlags {
     /// only what is counted while Redis is unreachable.
     #[arg(long, env = "RELAY_QUOTA_MAX_TRACKED", default_value_t = DEFAULT_MAX_TRACKED)]
     pub quota_max_tracked: usize,
+
+    /// Ask new sessions for proof of work: leading zero bits (14 suggested).
+    ///
+    /// 1 to 32. A new session's page must find a SHA-256 hash with this many
+    /// leading zero bits (about 2^bits tries; 14 takes a phone well under a
+    /// second) before its messages are accepted. Off when not set.
+    #[arg(long, env = "RELAY_PROOF_OF_WORK", value_parser = clap::value_parser!(u8).range(1..=32))]
+    pub proof_of_work: Option<u8>,
+
+    /// Key that signs the proof-of-work challenges (at least 16 characters).
+    ///
+    /// Give every relay behind one load balancer the same, so a challenge
+    /// from one is accepted by another. Without it each relay makes a random
+    /// key at start (a restart invalidates challenges not yet answered).
+    #[arg(long, env = "RELAY_PROOF_OF_WORK_SECRET", value_parser = parse_pow_secret, hide_env_values = true)]
+    pub proof_of_work_secret: Option<super::values::Secret>,
+}
+
+/// A `--proof-of-work-secret`: at least 16 characters.
+fn parse_pow_secret(s: &str) -> Result<super::values::Secret, String> {
+    if s.chars().count() < 16 {
+        return Err(
+            "the proof-of-work secret must be at least 16 characters (use a random one)".into(),
+        );
+    }
+    Ok(super::values::Secret(s.to_owned()))
 }
 
 impl QuotaFlags {

@@ -9,4 +9,7 @@ pub struct Client {
     /// Its address as the admission limits see it (behind a trusted proxy:
     /// the forwarded one), for `--quota-address`.
     pub ip: Option<IpAddr>,
+    /// `--proof-of-work` asked this connection (a new session) for a proof
+    /// it has not given yet: its messages are refused until it does.
+    pub owes_proof: bool,
 }

@@ -71,6 +71,12 @@ where
     let log = redact::session(&session);
     tracing::info!(conn = conn_id, client = %client_id, session = %log, peer = ?peer.addr, "connected");
 
+    // A new session owes proof of work, when the gate is on (asked before
+    // attaching: attaching makes the session known).
+    let owes_proof = match state.proof_of_work() {
+        Some(_) => !(peer.resumed && state.store().knows(&session).await),
+        None => false,
+    };
     let (tx, rx) = mpsc::channel::<Utf8Bytes>(OUTBOUND_QUEUE);
     let kick = CancellationToken::new();
     // Attached here, after the client's handshake and before the relay's
@@ -87,7 +93,11 @@ where
         kick,
         write_timeout: state.config().serve.idle_timeout,
     };
-    let end = match greet(&mut socket, &state, &peer, &client_id, &out).await {
+    let greeted = match greet(&mut socket, &state, &peer, &client_id, &out).await {
+        Ok(()) => ask_for_proof(&mut socket, &state, owes_proof, &out).await,
+        Err(end) => Err(end),
+    };
+    let end = match greeted {
         Ok(()) => {
             // A run waiting for this session's reply: its question again.
             for frame in state.turns().replay(&session) {
@@ -96,7 +106,10 @@ where
             if peer.resumed && state.config().n8n.load_previous_session {
                 tokio::spawn(history::send_history(state.clone(), session.clone(), tx));
             }
-            let mut client = Client { ip: peer.client_ip };
+            let mut client = Client {
+                ip: peer.client_ip,
+                owes_proof,
+            };
             run(
                 &mut socket,
                 &state,
@@ -223,6 +236,29 @@ where
         out.send(socket, encode(&error)).await?;
     }
     Ok(())
+}
+
+/// The `challenge` frame of `--proof-of-work`, after `connection`, for a
+/// connection that owes a proof.
+async fn ask_for_proof<S>(
+    socket: &mut S,
+    state: &AppState,
+    owes_proof: bool,
+    out: &Outgoing,
+) -> Result<(), End>
+where
+    S: Sink<Message> + Unpin,
+{
+    let Some(gate) = state.proof_of_work().filter(|_| owes_proof) else {
+        return Ok(());
+    };
+    let c = gate.challenge(crate::clock::now_ms());
+    let frame = ServerMessage::Challenge {
+        challenge: c.challenge,
+        bits: c.bits,
+        expires_at: c.expires_at,
+    };
+    out.send(socket, encode(&frame)).await
 }
 
 /// The loop: whatever happens first — shutdown, a kick, the idle deadline,

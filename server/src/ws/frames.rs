@@ -52,6 +52,27 @@ async fn on_frame(
         Ok(ClientMessage::Ping { ts }) => Some(Reply::Frame(ServerMessage::Pong {
             ts: ts.unwrap_or_else(|| clock::now_ms().into()),
         })),
+        Ok(ClientMessage::Message { id, .. }) if client.owes_proof => {
+            Some(Reply::Frame(ServerMessage::error(
+                Some(id),
+                ErrorCode::ProofRequired,
+                "this relay asks new sessions for proof of work: answer the challenge frame with a proof frame first",
+            )))
+        }
+        Ok(ClientMessage::Proof { challenge, nonce }) => {
+            let gate = state.proof_of_work().filter(|_| client.owes_proof)?;
+            match gate.verify(&challenge, &nonce, clock::now_ms()) {
+                Ok(()) => {
+                    client.owes_proof = false;
+                    None
+                }
+                Err(refusal) => Some(Reply::Frame(ServerMessage::error(
+                    None,
+                    ErrorCode::ProofInvalid,
+                    refusal.to_string(),
+                ))),
+            }
+        }
         Ok(ClientMessage::Message {
             id,
             text,
