@@ -62,3 +62,28 @@ async fn q1_a_message_past_the_quota_is_kept_and_the_page_says_when() {
     finish(&browser, "q1", result).await;
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
+async fn q2_the_page_solves_the_proof_of_work_and_sends() {
+    // The suggested difficulty.
+    let (n8n, relay, browser) = scene_with(&["--proof-of-work", "14"], &[]).await;
+    let result = async {
+        let started = std::time::Instant::now();
+        browser.open_online(&relay.page_url("")).await?;
+        // Typed at once: it waits for the proof, then goes.
+        let id = browser.send("hello").await?;
+        answered_once(&browser, &id, "echo: hello").await?;
+        eprintln!(
+            "q2: page open to answer with a 14-bit proof of work: {:?}",
+            started.elapsed()
+        );
+        if n8n.inputs() != ["hello"] {
+            return Err(format!("n8n got {:?}", n8n.inputs()));
+        }
+        Ok(())
+    }
+    .await;
+    finish(&browser, "q2", result).await;
+    browser.close().await;
+}

@@ -483,8 +483,10 @@ impl Conversation {
         let Some(id) = id else {
             return false;
         };
-        if code == ErrorCode::ShuttingDown {
-            // The relay is restarting: keep it queued; it is resent after reconnecting.
+        if matches!(code, ErrorCode::ShuttingDown | ErrorCode::ProofRequired) {
+            // The relay is restarting: keep it queued; it is resent after
+            // reconnecting. Or it wants the page's proof of work first: it
+            // is resent after the proof.
             if let Some(user) = self.user(id) {
                 if user.delivery == Some(Delivery::Sent) {
                     user.delivery = Some(Delivery::Queued);

@@ -406,6 +406,15 @@ impl Lang {
                 "Das heutige Limit ist erreicht.",
                 "Today's limit is reached.",
             ),
+            // Kept and sent again after the page's proof (not shown).
+            ErrorCode::ProofRequired => self.pick(
+                "Einen Moment – die Verbindung wird geprüft.",
+                "One moment – checking the connection.",
+            ),
+            ErrorCode::ProofInvalid => self.pick(
+                "Die Verbindung wurde nicht bestätigt.",
+                "The connection was not confirmed.",
+            ),
             ErrorCode::InvalidSession | ErrorCode::Unknown => {
                 self.pick("Etwas ist schiefgegangen.", "Something went wrong.")
             }
