@@ -117,6 +117,10 @@ pub async fn run_with_admin(
             uploads::sweep_periodically(uploads, |s| store.is_connected(s), retain_for).await;
         }
     });
+    let quotas = state
+        .quotas()
+        .is_on()
+        .then(|| tokio::spawn(chat::quotas::sweep_periodically(state.quotas().clone())));
     let router = http::app(state.clone());
     let limits = &state.config().limits;
     let edge = http::serve::Edge {
@@ -144,6 +148,9 @@ pub async fn run_with_admin(
     clock.abort();
     sweep_uploads.abort();
     days.abort();
+    if let Some(quotas) = quotas {
+        quotas.abort();
+    }
     tracing::info!("relay stopped");
     Ok(())
 }

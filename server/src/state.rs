@@ -12,7 +12,9 @@ use tokio_util::task::TaskTracker;
 
 use crate::admission::limits::ConnectionLimits;
 use crate::admission::origin::OriginPolicy;
+use crate::admission::proof_of_work::ProofOfWork;
 use crate::chat::cancel::Cancels;
+use crate::chat::quotas::{QuotaClock, Quotas};
 use crate::chat::turns::Turns;
 use crate::chat::watchers::Watchers;
 use crate::config::storage::Chosen;
@@ -22,6 +24,8 @@ use crate::page::assets::Origin as PageOrigin;
 use crate::page::PageAssets;
 use crate::responder::feedback::Feedback;
 use crate::responder::Responder;
+use crate::store::counters::memory::MemoryCounters;
+use crate::store::counters::SharedCounters;
 use crate::store::memory::Sessions;
 use crate::store::pause::{LocalPause, Pause};
 use crate::store::redis::pause::RedisPause;
@@ -87,6 +91,10 @@ struct Inner {
     new_sessions: NewSessions,
     /// The operator's view and switch: metrics, pause.
     ops: Ops,
+    /// What a public chat may cost (`--quota-*`, `--daily-budget`).
+    quotas: Arc<Quotas>,
+    /// The proof-of-work gate for new sessions, when on.
+    proof_of_work: Option<ProofOfWork>,
 }
 
 /// What the operator's listener reads and switches (`http::admin`).
@@ -134,7 +142,8 @@ impl AppState {
             ..Limits::default()
         };
         let cluster = &config.cluster;
-        let store: Store = match &cluster.redis_url {
+        let max_tracked = config.quotas.quota_max_tracked;
+        let (store, counters): (Store, SharedCounters) = match &cluster.redis_url {
             Some(_) if config.store.store.is_some() => {
                 return Err(RelayError::Store(
                     "--redis-url selects the Redis store: leave out --store".into(),
@@ -144,19 +153,25 @@ impl AppState {
                 if config.store.data_dir.is_some() {
                     tracing::warn!("--data-dir is not used: sessions are kept in Redis");
                 }
-                RedisStore::start(
+                let redis = RedisStore::start(
                     url,
                     &cluster.redis_prefix,
                     cluster.redis_lease,
                     limits,
                     cluster.redis_max_pending_bytes,
-                )?
+                )?;
+                let counters = Arc::new(redis.counters(max_tracked));
+                (redis, counters)
             }
             None => match config.store.chosen() {
-                Chosen::Memory => Arc::new(Sessions::new(limits)),
+                Chosen::Memory => (
+                    Arc::new(Sessions::new(limits)),
+                    Arc::new(MemoryCounters::new(max_tracked)),
+                ),
                 Chosen::Sqlite(dir) => {
-                    SqliteStore::open(&dir, limits, config.store.sqlite_full_sync)
-                        .map_err(|e| RelayError::Store(format!("the sqlite store: {e}")))?
+                    let sqlite = SqliteStore::open(&dir, limits, config.store.sqlite_full_sync)
+                        .map_err(|e| RelayError::Store(format!("the sqlite store: {e}")))?;
+                    (sqlite, Arc::new(MemoryCounters::new(max_tracked)))
                 }
             },
         };
@@ -164,6 +179,15 @@ impl AppState {
             Some(url) => RedisPause::start(url, &cluster.redis_prefix)?,
             None => Arc::new(LocalPause::default()),
         };
+        let proof_of_work = config.quotas.proof_of_work.map(|bits| {
+            let secret = config.quotas.proof_of_work_secret.as_ref();
+            ProofOfWork::new(bits, secret.map(|s| s.0.as_str()))
+        });
+        let quotas = Arc::new(Quotas::new(
+            config.quotas.clone(),
+            counters,
+            QuotaClock::System,
+        ));
         let origins = OriginPolicy::from_flags(serve);
         let limits = ConnectionLimits::new(
             config.limits.max_connections,
@@ -199,6 +223,8 @@ impl AppState {
                 metrics: Metrics::new(),
                 pause,
             },
+            quotas,
+            proof_of_work,
         })))
     }
 
@@ -245,6 +271,17 @@ impl AppState {
     /// New sessions per client network.
     pub fn new_sessions(&self) -> &NewSessions {
         &self.0.new_sessions
+    }
+
+    /// The quotas of a public chat; their counts for metrics and `/usage`
+    /// ([`Quotas::stats`], [`Quotas::budget_usage`]).
+    pub fn quotas(&self) -> &Arc<Quotas> {
+        &self.0.quotas
+    }
+
+    /// The proof-of-work gate for new sessions (`--proof-of-work`), when on.
+    pub fn proof_of_work(&self) -> Option<&ProofOfWork> {
+        self.0.proof_of_work.as_ref()
     }
 
     /// The answers in flight here, each stoppable.

@@ -26,5 +26,5 @@ pub mod validate;
 pub use page_config::{PageConfig, UploadRules, MAX_SUGGESTIONS, MAX_SUGGESTION_CHARS};
 pub use protocol::{
     ButtonStyle, ChatButton, ClientMessage, DecodeError, ErrorCode, FileRef, HistoryMessage,
-    Rating, Role, RunState, ServerMessage, Uploaded,
+    QuotaKind, Rating, Role, RunState, ServerMessage, Uploaded,
 };

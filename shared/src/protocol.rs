@@ -91,6 +91,16 @@ pub enum ClientMessage {
         /// 👍 or 👎.
         rating: Option<Rating>,
     },
+    /// The answer to a [`ServerMessage::Challenge`] (`--proof-of-work`): a
+    /// `nonce` such that SHA-256 of `challenge + ":" + nonce` starts with
+    /// the challenge's `bits` zero bits. Until one is accepted, the
+    /// connection's messages get `proof_required`.
+    Proof {
+        /// The challenge, as the relay sent it.
+        challenge: String,
+        /// The solution (at most 32 characters; the page counts in decimal).
+        nonce: String,
+    },
 }
 
 /// A user's rating of an answer.
@@ -210,6 +220,13 @@ pub enum ServerMessage {
         code: ErrorCode,
         /// Human-readable explanation.
         message: String,
+        /// For `quota_exceeded`: when the quota starts again (unix ms; the
+        /// end of the UTC day or hour), so the page can say when.
+        #[serde(default, rename = "resetsAt", skip_serializing_if = "Option::is_none")]
+        resets_at: Option<u64>,
+        /// For `quota_exceeded`: which quota refused the message.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        quota: Option<QuotaKind>,
     },
     /// Earlier messages of this session, loaded from n8n's chat memory.
     History {
@@ -278,6 +295,19 @@ pub enum ServerMessage {
         /// Whether the chat is paused.
         paused: bool,
     },
+    /// Sent after `connection` when the relay asks a new session for proof
+    /// of work (`--proof-of-work`): the page answers with a
+    /// [`ClientMessage::Proof`] before its messages are accepted. The
+    /// challenge is signed by the relay and expires at `expiresAt`.
+    #[serde(rename_all = "camelCase")]
+    Challenge {
+        /// The challenge (opaque to the page).
+        challenge: String,
+        /// Leading zero bits the hash must have.
+        bits: u8,
+        /// When it expires (unix ms); the page reconnects for a new one.
+        expires_at: u64,
+    },
     /// A frame type this build does not know (sent by a newer relay).
     /// Clients ignore it; it is never sent.
     #[serde(skip_serializing)]
@@ -331,6 +361,8 @@ struct RawServerFrame {
     text: Option<String>,
     code: Option<ErrorCode>,
     message: Option<String>,
+    resets_at: Option<u64>,
+    quota: Option<QuotaKind>,
     messages: Option<Vec<HistoryMessage>>,
     seq: Option<u32>,
     #[serde(default)]
@@ -341,6 +373,9 @@ struct RawServerFrame {
     offset: Option<u64>,
     doc: Option<Doc>,
     paused: Option<bool>,
+    challenge: Option<String>,
+    bits: Option<u8>,
+    expires_at: Option<u64>,
 }
 
 fn required<T>(value: Option<T>, field: &str) -> Result<T, String> {
@@ -379,6 +414,8 @@ impl TryFrom<RawServerFrame> for ServerMessage {
                 id: raw.id,
                 code: required(raw.code, "code")?,
                 message: required(raw.message, "message")?,
+                resets_at: raw.resets_at,
+                quota: raw.quota,
             },
             "push" => ServerMessage::Push {
                 id: required(raw.id, "id")?,
@@ -406,6 +443,11 @@ impl TryFrom<RawServerFrame> for ServerMessage {
             "status" => ServerMessage::Status {
                 paused: required(raw.paused, "paused")?,
             },
+            "challenge" => ServerMessage::Challenge {
+                challenge: required(raw.challenge, "challenge")?,
+                bits: required(raw.bits, "bits")?,
+                expires_at: required(raw.expires_at, "expiresAt")?,
+            },
             _ => ServerMessage::Unknown,
         })
     }
@@ -431,6 +473,33 @@ pub struct HistoryMessage {
     /// A bot text as a formatted tree (see [`ServerMessage::Response`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doc: Option<Doc>,
+}
+
+/// Which quota refused a message (`quota_exceeded`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuotaKind {
+    /// Messages of one visitor (`--quota-visitor`).
+    Visitor,
+    /// Messages from one client address (`--quota-address`).
+    Address,
+    /// The whole chat's messages (`--daily-budget`): everyone is refused.
+    Budget,
+    /// A quota this build does not know (sent by a newer relay).
+    #[serde(other)]
+    Unknown,
+}
+
+impl QuotaKind {
+    /// The wire name, e.g. `"budget"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuotaKind::Visitor => "visitor",
+            QuotaKind::Address => "address",
+            QuotaKind::Budget => "budget",
+            QuotaKind::Unknown => "unknown",
+        }
+    }
 }
 
 /// Why a message (or frame) failed. Serialized in snake_case.
@@ -484,6 +553,19 @@ pub enum ErrorCode {
     /// page keeps it and sends it again after a `status` frame with
     /// `paused: false` (see [`ServerMessage::Status`]).
     Paused,
+    /// A quota of a public chat (`--quota-visitor`, `--quota-address`,
+    /// `--daily-budget`) is used up: the message was not sent to n8n. The
+    /// error's `resetsAt` says when it may be sent again, `quota` which
+    /// quota it was; the page keeps the message and sends it again later.
+    QuotaExceeded,
+    /// `--proof-of-work` is on and this connection has not answered its
+    /// `challenge` yet: the message was not accepted (the page keeps it and
+    /// sends it after its `proof`).
+    ProofRequired,
+    /// The `proof` was not accepted: wrong, expired, already used, or a
+    /// challenge this relay did not make. The connection's messages stay
+    /// refused; a new connection gets a new challenge.
+    ProofInvalid,
     /// A code this build does not know (sent by a newer relay).
     #[serde(other)]
     Unknown,
@@ -510,6 +592,9 @@ impl ErrorCode {
             ErrorCode::Interrupted => "interrupted",
             ErrorCode::StoreUnavailable => "store_unavailable",
             ErrorCode::Paused => "paused",
+            ErrorCode::QuotaExceeded => "quota_exceeded",
+            ErrorCode::ProofRequired => "proof_required",
+            ErrorCode::ProofInvalid => "proof_invalid",
             ErrorCode::Unknown => "unknown",
         }
     }
@@ -604,6 +689,25 @@ impl ServerMessage {
             id,
             code,
             message: message.into(),
+            resets_at: None,
+            quota: None,
+        }
+    }
+
+    /// A `quota_exceeded` error for message `id`: `quota` is used up until
+    /// `resets_at` (unix ms).
+    pub fn quota_exceeded(
+        id: String,
+        quota: QuotaKind,
+        resets_at: u64,
+        message: impl Into<String>,
+    ) -> Self {
+        ServerMessage::Error {
+            id: Some(id),
+            code: ErrorCode::QuotaExceeded,
+            message: message.into(),
+            resets_at: Some(resets_at),
+            quota: Some(quota),
         }
     }
 

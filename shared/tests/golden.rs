@@ -291,6 +291,9 @@ fn every_error_code_has_its_wire_name() {
         ("answer_lost", ErrorCode::AnswerLost),
         ("interrupted", ErrorCode::Interrupted),
         ("store_unavailable", ErrorCode::StoreUnavailable),
+        ("quota_exceeded", ErrorCode::QuotaExceeded),
+        ("proof_required", ErrorCode::ProofRequired),
+        ("proof_invalid", ErrorCode::ProofInvalid),
     ];
     for (name, code) in codes {
         assert_eq!(
@@ -703,4 +706,49 @@ fn server_error_paused() {
         ),
     );
     assert!(ErrorCode::Paused.is_retryable());
+}
+
+#[test]
+fn server_error_quota_exceeded_says_which_quota_and_when_it_resets() {
+    check_server(
+        "server_error_quota_exceeded",
+        ServerMessage::quota_exceeded(
+            "m1".into(),
+            shared::QuotaKind::Visitor,
+            1_796_428_800_000,
+            "you have sent 50 messages today (--quota-visitor 50/day); send again after 2026-12-05T00:00:00Z",
+        ),
+    );
+    assert!(ErrorCode::QuotaExceeded.is_retryable());
+    // An older relay's error has neither field; a newer quota is unknown.
+    let old = ServerMessage::decode(
+        r#"{"type":"error","id":"m1","code":"quota_exceeded","message":"m","quota":"weekly"}"#,
+    );
+    assert!(matches!(
+        old,
+        Ok(ServerMessage::Error {
+            resets_at: None,
+            quota: Some(shared::QuotaKind::Unknown),
+            ..
+        })
+    ));
+}
+
+#[test]
+fn proof_of_work_challenge_and_proof() {
+    check_server(
+        "server_challenge",
+        ServerMessage::Challenge {
+            challenge: "1796428800000.9f2c41d07a3b5e68.14.5b0e6f3a9c1d2e4f".into(),
+            bits: 14,
+            expires_at: 1_796_428_800_000,
+        },
+    );
+    check_client(
+        "client_proof",
+        ClientMessage::Proof {
+            challenge: "1796428800000.9f2c41d07a3b5e68.14.5b0e6f3a9c1d2e4f".into(),
+            nonce: "48213".into(),
+        },
+    );
 }

@@ -8,6 +8,7 @@
 //! - [`files`]: picked, dropped or pasted files and their thumbnails.
 //! - [`upload`]: sending a file to the relay, with progress.
 //! - [`host_page`]: `postMessage` with the page embedding the chat.
+//! - [`proof`]: solving a proof-of-work challenge with SubtleCrypto.
 //! - [`sound`]: the optional unread tone.
 //! - [`rich_text`]: a formatted bot text (the relay's tree) as DOM nodes.
 //! - [`clipboard`], [`debug_handle`] (`window.chatInstance`).
@@ -17,6 +18,7 @@ pub mod debug_handle;
 pub mod files;
 pub mod host_page;
 pub mod page;
+pub mod proof;
 pub mod remote_config;
 pub mod rich_text;
 pub mod socket;

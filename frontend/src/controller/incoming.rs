@@ -1,10 +1,10 @@
 //! Frames from the relay: into the conversation, and to the machine.
 
 use leptos::prelude::*;
-use shared::{ErrorCode, ServerMessage};
+use shared::{ClientMessage, ErrorCode, ServerMessage};
 
 use super::Chat;
-use crate::browser::{debug_handle, storage};
+use crate::browser::{debug_handle, proof, storage};
 use crate::model::conversation::Conversation;
 use crate::model::ids;
 use crate::model::machine::Event;
@@ -62,6 +62,9 @@ impl Chat {
             ServerMessage::Done { id } => {
                 self.view.conversation.update(|c| c.on_done(id));
             }
+            ServerMessage::Challenge {
+                challenge, bits, ..
+            } => self.prove(challenge.clone(), *bits),
             // The relay let go of the files: upload them again, then resend.
             ServerMessage::Error {
                 id: Some(id),
@@ -75,7 +78,21 @@ impl Chat {
                     self.flush();
                 }
             }
-            ServerMessage::Error { id, code, message } => {
+            // A quota refused it: kept in the outbox, with when it can go.
+            ServerMessage::Error {
+                id: Some(id),
+                code: ErrorCode::QuotaExceeded,
+                message,
+                resets_at,
+                quota,
+            } => {
+                self.view.conversation.update(|c| {
+                    c.on_quota(id, *quota, *resets_at, message);
+                });
+            }
+            ServerMessage::Error {
+                id, code, message, ..
+            } => {
                 if *code == ErrorCode::Paused {
                     self.view.paused.set(true);
                 }
@@ -86,6 +103,28 @@ impl Chat {
             _ => {}
         }
         self.dispatch(Event::Frame(frame));
+    }
+
+    /// The relay asks this new session for proof of work: solved with the
+    /// browser's SHA-256, then sent, then the outbox (held meanwhile).
+    fn prove(&self, challenge: String, bits: u8) {
+        self.proving.set(true);
+        let me = self.me.clone();
+        leptos::task::spawn_local(async move {
+            let nonce = proof::solve(&challenge, bits).await;
+            let Some(chat) = me.upgrade() else { return };
+            chat.proving.set(false);
+            match nonce {
+                Some(nonce) => {
+                    chat.send_frame(&ClientMessage::Proof { challenge, nonce });
+                }
+                None => web_sys::console::warn_1(
+                    &"cannot solve the relay's proof-of-work challenge here (no SubtleCrypto)"
+                        .into(),
+                ),
+            }
+            chat.flush();
+        });
     }
 
     /// A bot text into the conversation (`add` says whether it was new);

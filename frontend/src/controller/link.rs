@@ -125,6 +125,10 @@ impl Chat {
     /// Sends every pending message, oldest first (up to one whose files
     /// are still on their way), and starts the next upload.
     pub(super) fn flush(&self) {
+        // Sent after the proof of work, which the relay wants first.
+        if self.proving.get() {
+            return;
+        }
         self.pump_uploads();
         if self.view.paused.get_untracked() {
             // Paused by the operator: the outbox waits for the resume.

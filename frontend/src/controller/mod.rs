@@ -105,6 +105,8 @@ pub struct Chat {
     uploading: Cell<bool>,
     /// Uploads in a row that did not get through.
     upload_tries: Cell<u32>,
+    /// Solving the relay's proof-of-work challenge: messages wait.
+    proving: Cell<bool>,
     me: Weak<Chat>,
 }
 
@@ -174,6 +176,7 @@ impl Chat {
             files: RefCell::new(HashMap::new()),
             uploading: Cell::new(false),
             upload_tries: Cell::new(0),
+            proving: Cell::new(false),
             me: me.clone(),
         })
     }

@@ -136,6 +136,13 @@ pub struct Line {
     /// lines from n8n's memory (their time is not known).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at: Option<u64>,
+    /// For `quota_exceeded` lines: when the quota resets (ms since the
+    /// epoch) and which quota it was, for the sentence the page shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resets_at: Option<u64>,
+    /// See [`Line::resets_at`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<shared::QuotaKind>,
 }
 
 impl Line {
@@ -173,6 +180,8 @@ impl Line {
             at: None,
             rating: None,
             doc: None,
+            resets_at: None,
+            quota: None,
         }
     }
 }
@@ -474,10 +483,14 @@ impl Conversation {
         let Some(id) = id else {
             return false;
         };
-        if matches!(code, ErrorCode::ShuttingDown | ErrorCode::Paused) {
+        if matches!(
+            code,
+            ErrorCode::ShuttingDown | ErrorCode::Paused | ErrorCode::ProofRequired
+        ) {
             // The relay is restarting: keep it queued; it is resent after
             // reconnecting. Paused by the operator: kept queued too, and
-            // sent when the relay says the chat goes on (`status`).
+            // sent when the relay says the chat goes on (`status`). Or it
+            // wants the page's proof of work first: resent after the proof.
             if let Some(user) = self.user(id) {
                 if user.delivery == Some(Delivery::Sent) {
                     user.delivery = Some(Delivery::Queued);
@@ -504,6 +517,36 @@ impl Conversation {
         }
         self.insert_answer(Line {
             code: Some(code),
+            ..Line::new(id, Role::Error, message)
+        });
+        true
+    }
+
+    /// A quota of the chat refused message `id` until `resets_at` (ms since
+    /// the epoch): it was not sent to n8n. The message stays in the outbox
+    /// (queued: sent again with the next message, after a reconnect or a
+    /// reload, and then runs once the quota has reset — never lost), and
+    /// one line under it says when it can go (replacing the line of an
+    /// earlier refusal). Returns false if ignored (not pending).
+    pub fn on_quota(
+        &mut self,
+        id: &str,
+        quota: Option<shared::QuotaKind>,
+        resets_at: Option<u64>,
+        message: &str,
+    ) -> bool {
+        if !self.delivery(id).is_some_and(Delivery::is_pending) {
+            return false;
+        }
+        if let Some(user) = self.user(id) {
+            user.delivery = Some(Delivery::Queued);
+        }
+        self.lines
+            .retain(|l| !(l.role == Role::Error && l.id == id));
+        self.insert_answer(Line {
+            code: Some(ErrorCode::QuotaExceeded),
+            resets_at,
+            quota,
             ..Line::new(id, Role::Error, message)
         });
         true
@@ -1282,5 +1325,31 @@ mod tests {
         let json = serde_json::to_string(&c).expect("json");
         let back: Conversation = serde_json::from_str(&json).expect("back");
         assert_eq!(back, c);
+    }
+
+    #[test]
+    fn a_message_refused_by_a_quota_stays_in_the_outbox_with_one_line_saying_when() {
+        let mut c = Conversation::default();
+        c.add_user("a".into(), "hello".into());
+        c.mark_sent("a", 1.0);
+        let reset = Some(1_796_428_800_000);
+        assert!(c.on_quota("a", Some(shared::QuotaKind::Visitor), reset, "used up"));
+        assert_eq!(c.delivery("a"), Some(Delivery::Queued));
+        assert_eq!(ids(&c.outbox()), ["a"], "kept, sendable later");
+        // Sent again (the next message, a reconnect) and refused again: still
+        // one line, with the newest reset time.
+        c.mark_sent("a", 2.0);
+        assert!(c.on_quota("a", Some(shared::QuotaKind::Budget), reset, "used up"));
+        let notes: Vec<&Line> = c.lines.iter().filter(|l| l.role == Role::Error).collect();
+        assert_eq!(notes.len(), 1);
+        assert_eq!(notes[0].code, Some(ErrorCode::QuotaExceeded));
+        assert_eq!(notes[0].quota, Some(shared::QuotaKind::Budget));
+        assert_eq!(notes[0].resets_at, reset);
+        // After the reset it goes through: the answer replaces the note.
+        c.mark_sent("a", 3.0);
+        assert!(c.on_response("a", "hi", None));
+        assert!(c.lines.iter().all(|l| l.role != Role::Error));
+        assert!(c.outbox().is_empty());
+        assert!(!c.on_quota("a", None, reset, "late"), "answered: ignored");
     }
 }

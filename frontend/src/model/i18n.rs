@@ -336,6 +336,31 @@ impl Lang {
     pub fn tools_label(self) -> &'static str {
         self.pick("Chat-Einstellungen", "Chat settings")
     }
+    // --- Quotas of a public chat (`quota_exceeded`), s-quota. ---
+
+    /// A message was refused by a quota; `at` is when it can be sent again
+    /// (the user's local time, e.g. "01:00"). The chat's budget is said as
+    /// the chat's limit, not the user's.
+    pub fn quota_reached(self, quota: Option<shared::QuotaKind>, at: &str) -> String {
+        let budget = quota == Some(shared::QuotaKind::Budget);
+        match (self, budget) {
+            (Lang::De, false) => format!(
+                "Du hast das heutige Limit erreicht; ab {at} kannst du wieder senden. Deine Nachricht bleibt gespeichert."
+            ),
+            (Lang::De, true) => format!(
+                "Dieser Chat hat sein heutiges Limit erreicht; ab {at} kannst du wieder senden. Deine Nachricht bleibt gespeichert."
+            ),
+            (Lang::En, false) => format!(
+                "You have reached today's limit; you can send again at {at}. Your message is kept."
+            ),
+            (Lang::En, true) => format!(
+                "This chat has reached today's limit; you can send again at {at}. Your message is kept."
+            ),
+        }
+    }
+
+    // --- End of the quota texts. ---
+
     /// A friendly sentence for an error code.
     pub fn error_text(self, code: ErrorCode) -> &'static str {
         match code {
@@ -400,6 +425,19 @@ impl Lang {
             ),
             // --- end of issue 24 (s-store) ---
             ErrorCode::Paused => self.paused(),
+            ErrorCode::QuotaExceeded => self.pick(
+                "Das heutige Limit ist erreicht.",
+                "Today's limit is reached.",
+            ),
+            // Kept and sent again after the page's proof (not shown).
+            ErrorCode::ProofRequired => self.pick(
+                "Einen Moment – die Verbindung wird geprüft.",
+                "One moment – checking the connection.",
+            ),
+            ErrorCode::ProofInvalid => self.pick(
+                "Die Verbindung wurde nicht bestätigt.",
+                "The connection was not confirmed.",
+            ),
             ErrorCode::InvalidSession | ErrorCode::Unknown => {
                 self.pick("Etwas ist schiefgegangen.", "Something went wrong.")
             }
@@ -476,6 +514,23 @@ mod tests {
                 max: 5 * 1024 * 1024
             }),
             "“big.png” was not attached: at most 5.0 MB per file."
+        );
+    }
+
+    #[test]
+    fn a_quota_refusal_says_when_in_both_languages() {
+        let en = Lang::En.quota_reached(Some(shared::QuotaKind::Visitor), "01:00");
+        assert!(
+            en.starts_with("You have reached today's limit; you can send again at 01:00"),
+            "{en}"
+        );
+        let de = Lang::De.quota_reached(Some(shared::QuotaKind::Visitor), "01:00");
+        assert!(de.contains("ab 01:00"), "{de}");
+        let budget = Lang::En.quota_reached(Some(shared::QuotaKind::Budget), "01:00");
+        assert!(budget.starts_with("This chat has reached"), "{budget}");
+        assert_ne!(
+            Lang::De.error_text(ErrorCode::QuotaExceeded),
+            Lang::En.error_text(ErrorCode::QuotaExceeded)
         );
     }
 }

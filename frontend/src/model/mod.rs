@@ -6,6 +6,7 @@
 //! - [`attachments`]: files attached to messages, and the relay's rules.
 //! - [`settings`]: where the relay is, which session to adopt, timings.
 //! - [`time`]: when a message was, as people say it.
+//! - [`proof`]: the rule of a relay's proof-of-work challenge.
 //! - [`embed`]: the page inside another site — its options and commands.
 //! - [`i18n`], [`theme`], [`ids`].
 
@@ -15,6 +16,7 @@ pub mod embed;
 pub mod i18n;
 pub mod ids;
 pub mod machine;
+pub mod proof;
 pub mod settings;
 pub mod theme;
 pub mod time;

@@ -305,6 +305,23 @@ fn Message(
             }
             .into_any()
         }
+        // A quota refused it: when it can go (it stays in the outbox).
+        (Role::Error, Some(ErrorCode::QuotaExceeded)) => {
+            let (quota, resets_at) = (line.quota, line.resets_at);
+            let sentence = move || {
+                let at = resets_at.map_or_else(String::new, |ms| {
+                    let t = local(ms as f64);
+                    format!("{:02}:{:02}", t.hour, t.minute)
+                });
+                lang.get().quota_reached(quota, &at)
+            };
+            view! {
+                <div class="bubble quota" data-testid="quota-exceeded">
+                    <strong>{sentence}</strong>
+                </div>
+            }
+            .into_any()
+        }
         (Role::Error, Some(code)) => {
             let id = line.id.clone();
             let retry_button = code.is_retryable().then(|| {

@@ -9,7 +9,7 @@ use shared::{ErrorCode, ServerMessage};
 
 use super::encode;
 use super::turns::{Admitted, RunCommand};
-use super::{answer, takeover, Reply};
+use super::{answer, quotas, takeover, Reply};
 use crate::metrics::Outcome;
 use crate::redact;
 use crate::responder::{ChatRequest, ResponderError};
@@ -58,6 +58,8 @@ pub struct Incoming {
     pub retry: bool,
     /// Uploaded files it carries.
     pub files: Vec<shared::protocol::FileRef>,
+    /// The sender's address (for `--quota-address`), when known.
+    pub client_ip: Option<std::net::IpAddr>,
 }
 
 impl Incoming {
@@ -155,6 +157,17 @@ pub async fn receive(state: &AppState, session: &str, message: Incoming) -> Opti
         .await
     {
         Begin::Start => {
+            // Only now would n8n be called: a resend answered from the
+            // store, or one in flight, never reaches the quotas.
+            // (With verified users, pass the user's id instead of `None`.)
+            let visitor = quotas::visitor_key(session, None);
+            if let Err(refused) = state.quotas().take(&visitor, message.client_ip).await {
+                tracing::debug!(session = %log, id = %message.id, quota = refused.kind.as_str(), "refused by a quota");
+                // Released, not completed: a resend after the reset runs it.
+                let frame = encode(&refused.frame(message.id.clone()));
+                state.store().release(session, &message.id, frame).await;
+                return None;
+            }
             start(state, session, message).await;
             None
         }

@@ -13,6 +13,8 @@
 //!   reply.
 //! - [`run`]: a "Respond to Chat" run held open by the relay.
 //! - [`history`]: a resumed session's earlier messages from n8n's memory.
+//! - [`quotas`]: what a public chat may cost — messages per visitor,
+//!   address and day, counted before n8n is called.
 //! - [`cancel`]: Stop — the answers in flight here, each cancellable.
 //! - [`feedback`]: 👍/👎 passed on to `--feedback-url`.
 
@@ -21,6 +23,7 @@ pub mod cancel;
 pub mod feedback;
 pub mod history;
 pub mod lifecycle;
+pub mod quotas;
 pub mod run;
 pub mod takeover;
 pub mod turns;

@@ -110,6 +110,7 @@ mod tests {
             metadata: None,
             retry: false,
             files,
+            client_ip: None,
         }
     }
 

@@ -16,6 +16,7 @@ pub mod limits;
 pub mod logging;
 pub mod n8n;
 pub mod page;
+pub mod quotas;
 pub mod retention;
 pub mod serve;
 pub mod storage;
@@ -30,6 +31,7 @@ pub use limits::LimitFlags;
 pub use logging::{LogFormat, LoggingFlags};
 pub use n8n::N8nFlags;
 pub use page::PageFlags;
+pub use quotas::QuotaFlags;
 pub use retention::RetentionFlags;
 pub use serve::ServeFlags;
 pub use storage::StoreFlags;
@@ -73,6 +75,9 @@ pub struct Config {
     /// The operator's listener.
     #[command(flatten)]
     pub admin: AdminFlags,
+    /// What a public chat may cost.
+    #[command(flatten)]
+    pub quotas: QuotaFlags,
 }
 
 impl Config {
@@ -154,6 +159,7 @@ mod tests {
             "push_token",
             "redis_url",
             "admin_token",
+            "proof_of_work_secret",
         ];
         for arg in cmd.get_arguments() {
             if secret.contains(&arg.get_id().as_str()) {

@@ -21,6 +21,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 pub mod journal;
+pub mod counters;
 pub mod memory;
 pub mod pause;
 pub mod redis;

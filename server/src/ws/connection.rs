@@ -19,6 +19,7 @@ use shared::{validate, ClientMessage, ErrorCode, ServerMessage};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::client::Client;
 use super::close::{self, close_code, End, NOT_READING};
 use super::frames::on_text;
 use super::heartbeat::IdleDeadline;
@@ -70,6 +71,12 @@ where
     let log = redact::session(&session);
     tracing::info!(conn = conn_id, client = %client_id, session = %log, peer = ?peer.addr, "connected");
 
+    // A new session owes proof of work, when the gate is on (asked before
+    // attaching: attaching makes the session known).
+    let owes_proof = match state.proof_of_work() {
+        Some(_) => !(peer.resumed && state.store().knows(&session).await),
+        None => false,
+    };
     let (tx, rx) = mpsc::channel::<Utf8Bytes>(OUTBOUND_QUEUE);
     let kick = CancellationToken::new();
     // Attached here, after the client's handshake and before the relay's
@@ -89,7 +96,11 @@ where
     // Before the hello: a pause or resume from now on is this page's news.
     let mut pause = state.ops().pause.watch();
     let paused = *pause.borrow_and_update();
-    let end = match greet(&mut socket, &state, &peer, &client_id, &out, paused).await {
+    let greeted = match greet(&mut socket, &state, &peer, &client_id, &out, paused).await {
+        Ok(()) => ask_for_proof(&mut socket, &state, owes_proof, &out).await,
+        Err(end) => Err(end),
+    };
+    let end = match greeted {
         Ok(()) => {
             // A run waiting for this session's reply: its question again.
             for frame in state.turns().replay(&session) {
@@ -98,7 +109,21 @@ where
             if peer.resumed && state.config().n8n.load_previous_session {
                 tokio::spawn(history::send_history(state.clone(), session.clone(), tx));
             }
-            run(&mut socket, &state, &session, conn_id, rx, pause, &out).await
+            let mut client = Client {
+                ip: peer.client_ip,
+                owes_proof,
+            };
+            run(
+                &mut socket,
+                &state,
+                &session,
+                &mut client,
+                conn_id,
+                rx,
+                pause,
+                &out,
+            )
+            .await
         }
         Err(end) => end,
     };
@@ -223,12 +248,36 @@ where
     Ok(())
 }
 
+/// The `challenge` frame of `--proof-of-work`, after `connection`, for a
+/// connection that owes a proof.
+async fn ask_for_proof<S>(
+    socket: &mut S,
+    state: &AppState,
+    owes_proof: bool,
+    out: &Outgoing,
+) -> Result<(), End>
+where
+    S: Sink<Message> + Unpin,
+{
+    let Some(gate) = state.proof_of_work().filter(|_| owes_proof) else {
+        return Ok(());
+    };
+    let c = gate.challenge(crate::clock::now_ms());
+    let frame = ServerMessage::Challenge {
+        challenge: c.challenge,
+        bits: c.bits,
+        expires_at: c.expires_at,
+    };
+    out.send(socket, encode(&frame)).await
+}
+
 /// The loop: whatever happens first — shutdown, a kick, the idle deadline,
 /// a queued frame, a heartbeat, or a frame from the client.
 async fn run<S, E>(
     socket: &mut S,
     state: &AppState,
     session: &str,
+    client: &mut Client,
     conn_id: u64,
     mut rx: mpsc::Receiver<Utf8Bytes>,
     mut pause: tokio::sync::watch::Receiver<bool>,
@@ -276,7 +325,7 @@ where
                 }
                 incoming = socket.next() => {
                     idle.heard();
-                    if let Some(reply) = on_message(incoming, state, session, conn_id, &mut bucket).await? {
+                    if let Some(reply) = on_message(incoming, state, session, client, conn_id, &mut bucket).await? {
                         out.send(socket, reply).await?;
                     }
                 }
@@ -296,11 +345,12 @@ async fn on_message<E: std::fmt::Display>(
     incoming: Option<Result<Message, E>>,
     state: &AppState,
     session: &str,
+    client: &mut Client,
     conn_id: u64,
     bucket: &mut TokenBucket,
 ) -> Result<Option<Utf8Bytes>, End> {
     match incoming {
-        Some(Ok(Message::Text(text))) => Ok(on_text(state, session, &text, bucket).await),
+        Some(Ok(Message::Text(text))) => Ok(on_text(state, session, client, &text, bucket).await),
         Some(Ok(Message::Binary(_))) => Ok(Some(encode(&ServerMessage::error(
             None,
             ErrorCode::InvalidMessage,

@@ -7,6 +7,7 @@ use axum::extract::ws::Utf8Bytes;
 use serde::Deserialize;
 use shared::{validate, ClientMessage, DecodeError, ErrorCode, ServerMessage};
 
+use super::client::Client;
 use crate::admission::rate::TokenBucket;
 use crate::chat::{self, encode, Reply};
 use crate::clock;
@@ -17,10 +18,11 @@ use crate::AppState;
 pub async fn on_text(
     state: &AppState,
     session: &str,
+    client: &mut Client,
     text: &str,
     bucket: &mut TokenBucket,
 ) -> Option<Utf8Bytes> {
-    on_frame(state, session, text, bucket)
+    on_frame(state, session, client, text, bucket)
         .await
         .map(|reply| match reply {
             Reply::Frame(frame) => encode(&frame),
@@ -31,6 +33,7 @@ pub async fn on_text(
 async fn on_frame(
     state: &AppState,
     session: &str,
+    client: &mut Client,
     text: &str,
     bucket: &mut TokenBucket,
 ) -> Option<Reply> {
@@ -49,6 +52,27 @@ async fn on_frame(
         Ok(ClientMessage::Ping { ts }) => Some(Reply::Frame(ServerMessage::Pong {
             ts: ts.unwrap_or_else(|| clock::now_ms().into()),
         })),
+        Ok(ClientMessage::Message { id, .. }) if client.owes_proof => {
+            Some(Reply::Frame(ServerMessage::error(
+                Some(id),
+                ErrorCode::ProofRequired,
+                "this relay asks new sessions for proof of work: answer the challenge frame with a proof frame first",
+            )))
+        }
+        Ok(ClientMessage::Proof { challenge, nonce }) => {
+            let gate = state.proof_of_work().filter(|_| client.owes_proof)?;
+            match gate.verify(&challenge, &nonce, clock::now_ms()) {
+                Ok(()) => {
+                    client.owes_proof = false;
+                    None
+                }
+                Err(refusal) => Some(Reply::Frame(ServerMessage::error(
+                    None,
+                    ErrorCode::ProofInvalid,
+                    refusal.to_string(),
+                ))),
+            }
+        }
         Ok(ClientMessage::Message {
             id,
             text,
@@ -63,6 +87,7 @@ async fn on_frame(
                     metadata,
                     retry,
                     files,
+                    client_ip: client.ip,
                 };
                 chat::lifecycle::receive(state, session, message).await
             }

@@ -9,8 +9,10 @@
 //!   in the first frame).
 //! - [`new_sessions`]: how many new sessions one client may start.
 //! - [`heartbeat`]: the relay-wide heartbeat clock and the idle deadline.
+//! - [`client`]: what a connection knows of its client (its address).
 //! - [`close`]: close codes and why a connection ends.
 
+pub mod client;
 pub mod close;
 pub mod connection;
 pub mod frames;

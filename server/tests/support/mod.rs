@@ -333,6 +333,7 @@ pub fn error_of(frame: &ServerMessage, id: Option<&str>) -> (shared::ErrorCode, 
             id: got,
             code,
             message,
+            ..
         } if got.as_deref() == id => (*code, message.clone()),
         other => panic!("expected error for {id:?}, got {other:?}"),
     }

@@ -115,7 +115,10 @@ impl Core {
     /// except that a repeated [`Core::attach`] whose first reply was lost
     /// loses the kept frames it took (answers among them stay in the session
     /// hash, so a resend still gets them).
-    async fn call<T, F>(&self, command: impl Fn(ConnectionManager) -> F) -> RedisResult<T>
+    pub(super) async fn call<T, F>(
+        &self,
+        command: impl Fn(ConnectionManager) -> F,
+    ) -> RedisResult<T>
     where
         F: std::future::Future<Output = RedisResult<T>>,
     {

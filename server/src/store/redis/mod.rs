@@ -17,6 +17,7 @@
 //! the answers it gave meanwhile.
 
 mod core;
+pub mod counters;
 pub mod link;
 pub mod pause;
 pub mod pending;
@@ -89,6 +90,12 @@ impl RedisStore {
             subscriptions,
             writes,
         }))
+    }
+
+    /// Quota counters shared through the same Redis (see [`counters`]),
+    /// counting at most `max_tracked` keys in memory while it is down.
+    pub fn counters(&self, max_tracked: usize) -> counters::RedisCounters {
+        counters::RedisCounters::new(self.core.clone(), max_tracked)
     }
 
     /// The writer queue of `session`.
