@@ -10,6 +10,7 @@ use shared::{ErrorCode, ServerMessage};
 use super::encode;
 use super::turns::{Admitted, RunCommand};
 use super::{answer, quotas, takeover, Reply};
+use crate::metrics::quota::Limit;
 use crate::metrics::Outcome;
 use crate::redact;
 use crate::responder::{ChatRequest, ResponderError};
@@ -163,6 +164,14 @@ pub async fn receive(state: &AppState, session: &str, message: Incoming) -> Opti
             let visitor = quotas::visitor_key(session, None);
             if let Err(refused) = state.quotas().take(&visitor, message.client_ip).await {
                 tracing::debug!(session = %log, id = %message.id, quota = refused.kind.as_str(), "refused by a quota");
+                state.metrics().quota().refused(match refused.kind {
+                    shared::QuotaKind::Visitor => Limit::Visitor,
+                    shared::QuotaKind::Address => Limit::Address,
+                    _ => Limit::Budget,
+                });
+                state
+                    .metrics()
+                    .message(Outcome::Error(ErrorCode::QuotaExceeded));
                 // Released, not completed: a resend after the reset runs it.
                 let frame = encode(&refused.frame(message.id.clone()));
                 state.store().release(session, &message.id, frame).await;

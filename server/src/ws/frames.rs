@@ -11,6 +11,7 @@ use super::client::Client;
 use crate::admission::rate::TokenBucket;
 use crate::chat::{self, encode, Reply};
 use crate::clock;
+use crate::metrics::quota::Limit;
 use crate::AppState;
 
 /// Handles one text frame of `session`; returns the frame to answer with
@@ -67,7 +68,10 @@ async fn on_frame(
                     None
                 }
                 Err(refusal) => Some(Reply::Frame(ServerMessage::error(
-                    None,
+                    {
+                        state.metrics().quota().refused(Limit::ProofOfWork);
+                        None
+                    },
                     ErrorCode::ProofInvalid,
                     refusal.to_string(),
                 ))),

@@ -18,9 +18,14 @@ pub fn routes() -> Router<AppState> {
 async fn usage(State(state): State<AppState>) -> Json<serde_json::Value> {
     let day = utc_day();
     let messages = state.metrics().today(day);
+    // The quotas' own counts: the budget's use is the whole chat's (shared
+    // through Redis), the refusals this relay's since it started.
+    let budget = state.quotas().budget_usage().await;
     Json(json!({
         "day": date(day),
         "messages": messages,
         "paused": state.is_paused(),
+        "budget": budget,
+        "quotas": state.quotas().stats(),
     }))
 }
