@@ -15,6 +15,10 @@ pub enum RelayError {
     /// `--static-dir` is too large to serve from memory.
     #[error("{0}")]
     Page(#[from] crate::page::assets::TooLarge),
+    /// The identity flags could not be used (e.g. an unreadable
+    /// `--identity-secret-file`).
+    #[error("identity: {0}")]
+    Identity(String),
     /// The listener failed.
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),

@@ -16,6 +16,7 @@ use crate::chat::cancel::Cancels;
 use crate::chat::turns::Turns;
 use crate::chat::watchers::Watchers;
 use crate::http::security_headers::SecurityHeaders;
+use crate::identity::Verifier;
 use crate::page::assets::Origin as PageOrigin;
 use crate::page::PageAssets;
 use crate::responder::feedback::Feedback;
@@ -80,6 +81,8 @@ struct Inner {
     page: PageAssets,
     /// New sessions per client network (`--new-sessions-per-minute-per-ip`).
     new_sessions: NewSessions,
+    /// Checks identity tokens, when verified identity is configured.
+    identity: Option<Verifier>,
 }
 
 impl AppState {
@@ -135,6 +138,7 @@ impl AppState {
             config.limits.upgrades_per_minute_per_ip,
         );
         let new_sessions = NewSessions::with_rate(config.retention.new_sessions_per_minute_per_ip);
+        let identity = config.identity.verifier()?;
         Ok(AppState(Arc::new(Inner {
             config,
             store,
@@ -158,7 +162,14 @@ impl AppState {
             uploads,
             page: assets,
             new_sessions,
+            identity,
         })))
+    }
+
+    /// The identity-token checker; `None`: verified identity is off and
+    /// every visitor is anonymous.
+    pub fn identity(&self) -> Option<&Verifier> {
+        self.0.identity.as_ref()
     }
 
     /// The configuration the relay started with.

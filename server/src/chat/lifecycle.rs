@@ -35,6 +35,8 @@ pub struct Incoming {
     pub retry: bool,
     /// Uploaded files it carries.
     pub files: Vec<shared::protocol::FileRef>,
+    /// The verified user who sent it (verified identity), for n8n's `user`.
+    pub user: Option<crate::identity::VerifiedUser>,
 }
 
 impl Incoming {
@@ -45,6 +47,7 @@ impl Incoming {
             text: self.text,
             metadata: self.metadata,
             files,
+            user: self.user,
         }
     }
 }

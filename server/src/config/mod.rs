@@ -11,6 +11,7 @@
 
 pub mod aliases;
 pub mod cluster;
+pub mod identity;
 pub mod limits;
 pub mod logging;
 pub mod n8n;
@@ -23,6 +24,7 @@ pub mod values;
 use clap::Parser;
 
 pub use cluster::ClusterFlags;
+pub use identity::IdentityFlags;
 pub use limits::LimitFlags;
 pub use logging::{LogFormat, LoggingFlags};
 pub use n8n::N8nFlags;
@@ -63,6 +65,9 @@ pub struct Config {
     /// The log lines' format.
     #[command(flatten)]
     pub logging: LoggingFlags,
+    /// Verified identity (signed tokens from the host site).
+    #[command(flatten)]
+    pub identity: IdentityFlags,
 }
 
 impl Config {
@@ -143,6 +148,7 @@ mod tests {
             "webhook_basic_auth",
             "push_token",
             "redis_url",
+            "identity_secret",
         ];
         for arg in cmd.get_arguments() {
             if secret.contains(&arg.get_id().as_str()) {

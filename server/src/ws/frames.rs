@@ -7,6 +7,7 @@ use axum::extract::ws::Utf8Bytes;
 use serde::Deserialize;
 use shared::{validate, ClientMessage, DecodeError, ErrorCode, ServerMessage};
 
+use super::identify::{self, Who};
 use crate::admission::rate::TokenBucket;
 use crate::chat::{self, encode, Reply};
 use crate::clock;
@@ -19,8 +20,9 @@ pub async fn on_text(
     session: &str,
     text: &str,
     bucket: &mut TokenBucket,
+    who: &mut Who,
 ) -> Option<Utf8Bytes> {
-    on_frame(state, session, text, bucket)
+    on_frame(state, session, text, bucket, who)
         .await
         .map(|reply| match reply {
             Reply::Frame(frame) => encode(&frame),
@@ -33,6 +35,7 @@ async fn on_frame(
     session: &str,
     text: &str,
     bucket: &mut TokenBucket,
+    who: &mut Who,
 ) -> Option<Reply> {
     let max = state.config().limits.max_message_bytes;
     if text.len() > max {
@@ -56,6 +59,8 @@ async fn on_frame(
             retry,
             files,
         }) => match bucket.take() {
+            // Not run and not recorded: its resend after an `identify` runs it.
+            Ok(()) if who.expired(state) => Some(Reply::Frame(identify::expired(id))),
             Ok(()) => {
                 let message = chat::lifecycle::Incoming {
                     id,
@@ -63,6 +68,7 @@ async fn on_frame(
                     metadata,
                     retry,
                     files,
+                    user: who.user().cloned(),
                 };
                 chat::lifecycle::receive(state, session, message).await
             }
@@ -82,6 +88,21 @@ async fn on_frame(
             ErrorCode::InvalidMessage,
             "hello is only the first frame of a connection opened with ?hello",
         ))),
+        // A new token for this connection (rate-checked like messages:
+        // each one costs a signature check).
+        Ok(ClientMessage::Identify { token }) => match bucket.take() {
+            Ok(()) => identify::identify(state, session, who, &token)
+                .await
+                .map(Reply::Frame),
+            Err(_) => Some(Reply::Frame(ServerMessage::error(
+                None,
+                ErrorCode::RateLimited,
+                "too many frames; try again shortly",
+            ))),
+        },
+        Ok(ClientMessage::Choice { id, .. }) if who.expired(state) => {
+            Some(Reply::Frame(identify::expired(id)))
+        }
         Ok(ClientMessage::Choice { id, seq, button }) => {
             chat::lifecycle::choose(state, session, &id, seq, button).await;
             None
