@@ -67,6 +67,11 @@ impl Chat {
                 ..
             } if self.upload_again(id) => {}
             ServerMessage::Error { id, code, message } => {
+                match code {
+                    ErrorCode::TokenExpired => self.token_refused("tokenExpired", message),
+                    ErrorCode::InvalidToken => self.token_refused("tokenInvalid", message),
+                    _ => {}
+                }
                 self.view.conversation.update(|c| {
                     c.on_error(id.as_deref(), *code, message);
                 });
