@@ -295,6 +295,12 @@ impl AppState {
             env!("CARGO_PKG_VERSION"),
         );
         self.0.responder.log_mode();
+        if let Some(identity) = &self.0.identity {
+            tracing::info!(
+                "verified identity on: tokens checked with {}",
+                identity.describe()
+            );
+        }
         if let PageOrigin::Missing(dir) = self.0.page.origin() {
             tracing::warn!(
                 "no page at {}/index.html: build it with `cargo xtask build` (the WebSocket works without it)",

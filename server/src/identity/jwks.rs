@@ -100,6 +100,11 @@ impl KeySet {
         })
     }
 
+    /// Where the set is fetched from.
+    pub fn url(&self) -> &url::Url {
+        &self.url
+    }
+
     /// Least time between fetches caused by unknown key ids.
     pub fn min_refetch(&self) -> Duration {
         MIN_REFETCH.min(self.refresh)

@@ -109,6 +109,19 @@ impl Verifier {
         self
     }
 
+    /// What the relay checks tokens with, for the start-up log.
+    pub fn describe(&self) -> String {
+        let keys = match &self.keys {
+            Keys::Secret(_) => "HS256 with --identity-secret".to_owned(),
+            Keys::Jwks { set, algorithms } => format!(
+                "{} against the key set at {}",
+                names(algorithms),
+                crate::redact::url(set.url())
+            ),
+        };
+        format!("{keys}, leeway {} s", self.leeway.as_secs())
+    }
+
     /// The leeway on `exp` and `nbf`.
     pub fn leeway(&self) -> Duration {
         self.leeway
