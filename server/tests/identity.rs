@@ -524,3 +524,36 @@ async fn with_files_the_user_is_a_json_text_part_like_metadata() {
     );
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn tokens_and_secrets_never_reach_the_log() {
+    let (captured, _guard) = support::log_capture::Captured::text_debug();
+    let n8n = StandIn::start().await.expect("stand-in");
+    let relay = Relay::start(with_secret(&n8n)).await;
+    let good = hs256(SECRET, &claims("alice", 600));
+    let forged = hs256(
+        "another-secret-of-at-least-32-bytes!",
+        &claims("alice", 600),
+    );
+    let mut refused = open(&relay, None, Some(&forged)).await;
+    assert_eq!(
+        error_of(&refused.next().await, None).0,
+        ErrorCode::InvalidToken
+    );
+    refused
+        .send(ClientMessage::Identify {
+            token: good.clone(),
+        })
+        .await;
+    let mut client = Client::after_connect(refused.ws).await;
+    client.say("m", "hi").await;
+    assert_eq!(response_text(&client.next().await, "m"), "echo: hi");
+    drop(client);
+    relay.stop().await;
+    let logs = captured.text();
+    assert!(logs.contains("verified identity on"), "{logs}");
+    assert!(logs.contains("identity token refused"), "{logs}");
+    for secret in [good.as_str(), forged.as_str(), SECRET] {
+        assert!(!logs.contains(secret), "{secret} leaked: {logs}");
+    }
+}
