@@ -372,20 +372,47 @@ async fn without_identity_configured_tokens_change_nothing() {
     relay.stop().await;
 }
 
-/// A key set on loopback (axum), as an identity provider serves it.
-async fn jwks_server(keys: &[&str]) -> String {
-    let body = format!(
-        "{{\"keys\":[{}]}}",
-        keys.iter()
-            .map(|k| fixture(k))
-            .collect::<Vec<_>>()
-            .join(",")
-    );
+/// A key set on loopback (axum), as an identity provider serves it: its
+/// body can be swapped (a key rotation) and its fetches are counted.
+struct Jwks {
+    url: String,
+    body: std::sync::Arc<std::sync::Mutex<String>>,
+    fetches: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Jwks {
+    fn set(keys: &[&str]) -> String {
+        format!(
+            "{{\"keys\":[{}]}}",
+            keys.iter()
+                .map(|k| fixture(k))
+                .collect::<Vec<_>>()
+                .join(",")
+        )
+    }
+
+    fn rotate(&self, keys: &[&str]) {
+        *self.body.lock().expect("lock") = Jwks::set(keys);
+    }
+
+    fn fetches(&self) -> usize {
+        self.fetches.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+async fn jwks_server(keys: &[&str]) -> Jwks {
+    let body = std::sync::Arc::new(std::sync::Mutex::new(Jwks::set(keys)));
+    let fetches = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (b, f) = (body.clone(), fetches.clone());
     let app = axum::Router::new().route(
         "/.well-known/jwks.json",
         axum::routing::get(move || {
-            let body = body.clone();
-            async move { ([("content-type", "application/json")], body) }
+            let (b, f) = (b.clone(), f.clone());
+            async move {
+                f.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let body = b.lock().map(|b| b.clone()).unwrap_or_default();
+                ([("content-type", "application/json")], body)
+            }
         }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -395,7 +422,72 @@ async fn jwks_server(keys: &[&str]) -> String {
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    format!("http://{addr}/.well-known/jwks.json")
+    Jwks {
+        url: format!("http://{addr}/.well-known/jwks.json"),
+        body,
+        fetches,
+    }
+}
+
+#[tokio::test]
+async fn a_rotated_key_is_fetched_on_its_unknown_kid_at_a_bounded_rate() {
+    let n8n = StandIn::start().await.expect("stand-in");
+    let jwks = jwks_server(&["rsa-1.jwk.json"]).await;
+    let mut config = config_for(&n8n.url("/webhook/abc/chat"));
+    config.identity.identity_jwks_url = Some(jwks.url.parse().expect("url"));
+    // Refetches on unknown kids at most every second (min(30 s, refresh)).
+    config.identity.identity_jwks_refresh = Duration::from_secs(1);
+    let relay = Relay::start(config).await;
+    let old = signed(
+        Algorithm::RS256,
+        "rsa-1.pem",
+        "rsa-1",
+        &claims("alice", 600),
+    );
+    connect(&relay, None, Some(&old)).await;
+    assert_eq!(jwks.fetches(), 1);
+
+    // The provider rotates to rsa-2; tokens signed with it arrive at once.
+    jwks.rotate(&["rsa-2.jwk.json"]);
+    let new = signed(
+        Algorithm::RS256,
+        "rsa-2.pem",
+        "rsa-2",
+        &claims("alice", 600),
+    );
+    let started = tokio::time::Instant::now();
+    let deadline = started + support::STEP;
+    let mut refused = 0;
+    loop {
+        let mut client = open(&relay, None, Some(&new)).await;
+        match client.next().await {
+            shared::ServerMessage::Connection { .. } => break,
+            frame => {
+                let (code, message) = error_of(&frame, None);
+                assert_eq!(code, ErrorCode::InvalidToken, "{message}");
+                refused += 1;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "rsa-2 never fetched"
+        );
+        // Polled (as `wait_health` polls), under the upgrade rate.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        refused > 0,
+        "the first token after the rotation came within the window"
+    );
+    // However many tokens named the unknown kid meanwhile, the set was
+    // fetched again about once a second, not once per token.
+    let elapsed_secs = started.elapsed().as_secs() as usize;
+    assert!(
+        jwks.fetches() <= 2 + elapsed_secs,
+        "{} fetches for {refused} refused tokens",
+        jwks.fetches()
+    );
+    relay.stop().await;
 }
 
 #[tokio::test]
@@ -403,7 +495,7 @@ async fn rs256_and_es256_tokens_are_checked_against_the_key_set() {
     let n8n = StandIn::start().await.expect("stand-in");
     let jwks = jwks_server(&["rsa-1.jwk.json", "ec-1.jwk.json"]).await;
     let mut config = config_for(&n8n.url("/webhook/abc/chat"));
-    config.identity.identity_jwks_url = Some(jwks.parse().expect("url"));
+    config.identity.identity_jwks_url = Some(jwks.url.parse().expect("url"));
     config.identity.identity_audience = Some("chat".into());
     let relay = Relay::start(config).await;
     let with_aud = |sub: &str| json!({"sub": sub, "exp": now_secs() + 600, "aud": "chat"});
