@@ -8,7 +8,14 @@
  * Adds the chat bubble (the relay's page with ?mode=window, in an iframe
  * that grows when the chat opens) and window.n8nChat:
  *   open(), close(), toggle(), send(text), setMetadata({...}),
- *   on('open'|'close'|'message'|'unread'|'ready', fn), off(name, fn)
+ *   identify(token),
+ *   on('open'|'close'|'message'|'unread'|'ready'|'tokenExpired'|'tokenInvalid', fn),
+ *   off(name, fn)
+ * Verified identity: data-user-token="<JWT>" on this tag, or
+ * n8nChat.identify(token), hands the chat a token your backend signed for
+ * the logged-in visitor. It goes to the chat's iframe by postMessage (never
+ * in a URL) and to the relay in a WebSocket frame. When it expires the
+ * chat fires 'tokenExpired' (messages wait); call identify() with a new one.
  * Messages between this page and the chat are checked both ways: this
  * script only listens to the relay's origin in its own iframe, and the
  * chat only takes commands from (and sends answers to) this page's origin.
@@ -54,6 +61,8 @@
   s.width = CLOSED.width;
   s.height = CLOSED.height;
 
+  // The visitor's identity token (data-user-token, then identify()).
+  var userToken = data.userToken || null;
   var listeners = {};
   var ready = false;
   var queue = [];
@@ -74,7 +83,7 @@
         if (v !== null) state[k] = v;
       });
     }
-    frame.contentWindow.postMessage({ type: "n8n-chat-state", state: state }, relay);
+    frame.contentWindow.postMessage({ type: "n8n-chat-state", state: state, token: userToken }, relay);
   }
   function save(key, value) {
     var ls = store();
@@ -129,6 +138,10 @@
       case "unread":
         emit("unread", Number(m.count) || 0);
         break;
+      case "tokenExpired":
+      case "tokenInvalid":
+        emit(m.event, { message: String(m.message || "") });
+        break;
     }
   });
 
@@ -138,6 +151,11 @@
     toggle: function () { command({ command: "toggle" }); },
     send: function (text) { command({ command: "send", text: String(text) }); },
     setMetadata: function (metadata) { command({ command: "setMetadata", metadata: metadata }); },
+    identify: function (token) {
+      userToken = String(token);
+      // Before the chat asked for its state, the token goes with it.
+      command({ command: "identify", token: userToken });
+    },
     isOpen: function () { return isOpen; },
     on: function (name, fn) { (listeners[name] = listeners[name] || []).push(fn); return this; },
     off: function (name, fn) {

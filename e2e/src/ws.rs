@@ -61,6 +61,42 @@ impl ChatClient {
         Ok(client)
     }
 
+    /// Connects to `ws://{addr}/ws?hello` and sends the `hello` frame with
+    /// `session` (if any) and an identity `token` (if any); reads frames up
+    /// to the `connection` frame.
+    pub async fn connect_hello(
+        addr: &str,
+        session: Option<&str>,
+        token: Option<&str>,
+    ) -> Result<ChatClient> {
+        let url = format!("ws://{addr}/ws?hello");
+        let (socket, _) = tokio::time::timeout(
+            Duration::from_secs(10),
+            tokio_tungstenite::connect_async(url.as_str()),
+        )
+        .await
+        .map_err(|_| format!("connecting to {url} timed out"))?
+        .map_err(|e| format!("connecting to {url}: {e}"))?;
+        let mut client = ChatClient {
+            socket,
+            session: String::new(),
+        };
+        let hello = ClientMessage::Hello {
+            session_id: session.map(str::to_owned),
+            token: token.map(str::to_owned),
+        };
+        client
+            .socket
+            .send(Message::text(hello.encode()))
+            .await
+            .map_err(|e| format!("hello: {e}"))?;
+        match client.next_frame(Duration::from_secs(10)).await? {
+            ServerMessage::Connection { session_id, .. } => client.session = session_id,
+            other => return Err(format!("expected the connection frame, got {other:?}")),
+        }
+        Ok(client)
+    }
+
     /// Sends a chat message.
     pub async fn send(&mut self, id: &str, text: &str) -> Result {
         self.send_message(id, text, false).await

@@ -18,6 +18,10 @@ pub enum RelayError {
     /// `--admin-listen` off loopback without `--admin-token`.
     #[error("{0}")]
     Admin(String),
+    /// The identity flags could not be used (e.g. an unreadable
+    /// `--identity-secret-file`).
+    #[error("identity: {0}")]
+    Identity(String),
     /// The listener failed.
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),

@@ -31,6 +31,8 @@
 //! - [`state`]: what the routes and connections share.
 //! - [`markdown`]: bot texts parsed into the protocol's typed tree, once,
 //!   here rather than in every visitor's page.
+//! - [`identity`]: verified identity — the host's signed tokens checked
+//!   (HS256 secret or a JWKS), the user n8n receives.
 //! - [`shutdown`], [`redact`] (what logs may show), [`logging`], [`error`],
 //!   [`clock`] (the wall clock other machines read).
 
@@ -40,6 +42,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod identity;
 pub mod log_throttle;
 pub mod logging;
 pub mod markdown;

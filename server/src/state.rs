@@ -20,6 +20,7 @@ use crate::chat::watchers::Watchers;
 use crate::config::storage::Chosen;
 use crate::http::security_headers::SecurityHeaders;
 use crate::metrics::Metrics;
+use crate::identity::Verifier;
 use crate::page::assets::Origin as PageOrigin;
 use crate::page::PageAssets;
 use crate::responder::feedback::Feedback;
@@ -95,6 +96,8 @@ struct Inner {
     quotas: Arc<Quotas>,
     /// The proof-of-work gate for new sessions, when on.
     proof_of_work: Option<ProofOfWork>,
+    /// Checks identity tokens, when verified identity is configured.
+    identity: Option<Verifier>,
 }
 
 /// What the operator's listener reads and switches (`http::admin`).
@@ -196,6 +199,7 @@ impl AppState {
             config.limits.upgrades_per_minute_per_ip,
         );
         let new_sessions = NewSessions::with_rate(config.retention.new_sessions_per_minute_per_ip);
+        let identity = config.identity.verifier()?;
         Ok(AppState(Arc::new(Inner {
             config,
             store,
@@ -225,7 +229,14 @@ impl AppState {
             },
             quotas,
             proof_of_work,
+            identity,
         })))
+    }
+
+    /// The identity-token checker; `None`: verified identity is off and
+    /// every visitor is anonymous.
+    pub fn identity(&self) -> Option<&Verifier> {
+        self.0.identity.as_ref()
     }
 
     /// The configuration the relay started with.
@@ -377,6 +388,12 @@ impl AppState {
             env!("CARGO_PKG_VERSION"),
         );
         self.0.responder.log_mode();
+        if let Some(identity) = &self.0.identity {
+            tracing::info!(
+                "verified identity on: tokens checked with {}",
+                identity.describe()
+            );
+        }
         if let PageOrigin::Missing(dir) = self.0.page.origin() {
             tracing::warn!(
                 "no page at {}/index.html: build it with `cargo xtask build` (the WebSocket works without it)",

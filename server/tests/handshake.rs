@@ -21,6 +21,7 @@ async fn connect_hello(url: &str, session: Option<&str>) -> Client {
         .expect("connect");
     let hello = ClientMessage::Hello {
         session_id: session.map(str::to_owned),
+        token: None,
     };
     ws.send(Message::text(hello.encode())).await.expect("hello");
     Client::after_connect(ws).await
@@ -71,6 +72,7 @@ async fn an_invalid_session_in_the_hello_gets_a_new_one_and_says_so() {
     client
         .send(ClientMessage::Hello {
             session_id: Some("other".into()),
+            token: None,
         })
         .await;
     match client.next().await {
@@ -149,7 +151,11 @@ async fn new_sessions_per_address_are_limited() {
     let (mut ws, _) = tokio_tungstenite::connect_async(relay.ws_url("/ws?hello"))
         .await
         .expect("connect");
-    let hello = ClientMessage::Hello { session_id: None }.encode();
+    let hello = ClientMessage::Hello {
+        session_id: None,
+        token: None,
+    }
+    .encode();
     ws.send(Message::text(hello)).await.expect("hello");
     let mut refused = Client {
         ws,

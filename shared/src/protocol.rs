@@ -26,6 +26,22 @@ pub enum ClientMessage {
         /// The session to continue (as the `connection` frame gave it).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         session_id: Option<String>,
+        /// A signed identity token (JWT) from the host site's backend, on a
+        /// relay with verified identity; binds the connection to its user.
+        /// In the frame, never in the URL (logs). See docs/protocol.md.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+    },
+    /// A new identity token for this connection (the host signed a fresh
+    /// one after `token_expired`, or the visitor logged in): the relay
+    /// checks it and binds the connection to its user, which must be the
+    /// user the connection (or its session) already has, if any. Nothing
+    /// is answered on success; a refused token gets an error
+    /// (`invalid_token`, `token_expired`, `session_forbidden`). Messages
+    /// sent after it are checked with the new token.
+    Identify {
+        /// The signed identity token (JWT).
+        token: String,
     },
     /// Application-level keep-alive. The relay answers with
     /// [`ServerMessage::Pong`] echoing `ts`, which gives the page its
@@ -566,6 +582,17 @@ pub enum ErrorCode {
     /// challenge this relay did not make. The connection's messages stay
     /// refused; a new connection gets a new challenge.
     ProofInvalid,
+    /// The connection's identity token has expired (or the one given has):
+    /// the message was not run; the page asks the host for a new token
+    /// (`tokenExpired`), sends it in an `identify`, then resends.
+    TokenExpired,
+    /// An identity token was refused: forged, signed with another key or
+    /// algorithm, malformed, or the relay cannot check tokens right now.
+    InvalidToken,
+    /// The session asked for belongs to another user (or, on a relay with
+    /// verified identity, is not known to it): the relay started a new
+    /// session instead. A session id alone never opens a user's session.
+    SessionForbidden,
     /// A code this build does not know (sent by a newer relay).
     #[serde(other)]
     Unknown,
@@ -595,6 +622,9 @@ impl ErrorCode {
             ErrorCode::QuotaExceeded => "quota_exceeded",
             ErrorCode::ProofRequired => "proof_required",
             ErrorCode::ProofInvalid => "proof_invalid",
+            ErrorCode::TokenExpired => "token_expired",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::SessionForbidden => "session_forbidden",
             ErrorCode::Unknown => "unknown",
         }
     }

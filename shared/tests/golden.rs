@@ -652,11 +652,61 @@ fn client_hello_continues_a_session_or_asks_for_a_new_one() {
         "client_hello",
         ClientMessage::Hello {
             session_id: Some("3f1c9a2e-8b7d-4c1e-a5f0-6d2b9e8c7a41".into()),
+            token: None,
         },
     );
     check_client(
         "client_hello_new",
-        ClientMessage::Hello { session_id: None },
+        ClientMessage::Hello {
+            session_id: None,
+            token: None,
+        },
+    );
+}
+
+#[test]
+fn client_hello_and_identify_carry_an_identity_token() {
+    check_client(
+        "client_hello_token",
+        ClientMessage::Hello {
+            session_id: Some("3f1c9a2e-8b7d-4c1e-a5f0-6d2b9e8c7a41".into()),
+            token: Some("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1LTQyIn0.c2ln".into()),
+        },
+    );
+    check_client(
+        "client_identify",
+        ClientMessage::Identify {
+            token: "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1LTQyIn0.c2ln".into(),
+        },
+    );
+}
+
+#[test]
+fn server_errors_of_verified_identity() {
+    check_server(
+        "server_error_token_expired",
+        ServerMessage::error(
+            Some("m1".into()),
+            ErrorCode::TokenExpired,
+            "the identity token has expired; the page asks the site for a new one",
+        ),
+    );
+    assert!(ErrorCode::TokenExpired.is_retryable());
+    check_server(
+        "server_error_invalid_token",
+        ServerMessage::error(
+            None,
+            ErrorCode::InvalidToken,
+            "the identity token was refused: the signature does not match",
+        ),
+    );
+    check_server(
+        "server_error_session_forbidden",
+        ServerMessage::error(
+            None,
+            ErrorCode::SessionForbidden,
+            "this conversation belongs to another user; started a new one",
+        ),
     );
 }
 

@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::page::query_param;
-use crate::model::embed::{embed_allowed, host_origin, host_state, Command, Refused};
+use crate::model::embed::{embed_allowed, host_origin, host_state, host_token, Command, Refused};
 
 /// How long the host may take to answer `load` before the chat goes on
 /// without kept state (`embed.js` answers at once).
@@ -21,6 +21,14 @@ const LOAD_WAIT_MS: i32 = 2000;
 thread_local! {
     /// The host the embed was granted for.
     static GRANTED: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// The identity token the host passed with its saved state.
+    static TOKEN: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// The identity token the host passed with its answer to `load`
+/// (`data-user-token`), taken once: it goes in the first `hello`.
+pub fn take_token() -> Option<String> {
+    TOKEN.with(|t| t.borrow_mut().take())
 }
 
 /// The host origin `embed.js` named (`?host=`), granted or not: the page
@@ -117,7 +125,9 @@ pub async fn load() -> Option<std::collections::HashMap<String, String>> {
     if data.is_undefined() {
         return None;
     }
-    host_state(&serde_wasm_json(&data)?).ok().flatten()
+    let data = serde_wasm_json(&data)?;
+    TOKEN.with(|t| *t.borrow_mut() = host_token(&data));
+    host_state(&data).ok().flatten()
 }
 
 /// Sent by the parent window itself, from `host`.

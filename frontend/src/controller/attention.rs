@@ -56,6 +56,7 @@ impl Chat {
                 }
                 *self.metadata.borrow_mut() = merged;
             }
+            Command::Identify(token) => self.identify(token),
         }
     }
 }

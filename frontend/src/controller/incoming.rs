@@ -93,8 +93,11 @@ impl Chat {
             ServerMessage::Error {
                 id, code, message, ..
             } => {
-                if *code == ErrorCode::Paused {
-                    self.view.paused.set(true);
+                match code {
+                    ErrorCode::Paused => self.view.paused.set(true),
+                    ErrorCode::TokenExpired => self.token_refused("tokenExpired", message),
+                    ErrorCode::InvalidToken => self.token_refused("tokenInvalid", message),
+                    _ => {}
                 }
                 self.view.conversation.update(|c| {
                     c.on_error(id.as_deref(), *code, message);

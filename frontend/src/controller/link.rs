@@ -78,7 +78,7 @@ impl Chat {
         // The session goes in the first frame, not in the URL: the id is a
         // credential, and URLs end up in proxies' access logs.
         let url = settings::with_hello(&self.base_url.borrow(), requested.as_deref());
-        let hello = settings::hello(requested.as_deref());
+        let hello = settings::hello(requested.as_deref(), self.token.borrow().as_deref());
         *self.requested.borrow_mut() = requested;
         let (on_text, on_close) = (self.me.clone(), self.me.clone());
         let socket = Socket::open(

@@ -107,6 +107,12 @@ pub struct Chat {
     upload_tries: Cell<u32>,
     /// Solving the relay's proof-of-work challenge: messages wait.
     proving: Cell<bool>,
+    /// The host's identity token for the visitor (verified identity):
+    /// sent in every `hello`, and in an `identify` when the host gives a
+    /// new one. Never in a URL, never stored.
+    token: RefCell<Option<String>>,
+    /// The host was told its token was refused (once per token).
+    token_reported: Cell<bool>,
     me: Weak<Chat>,
 }
 
@@ -177,6 +183,8 @@ impl Chat {
             uploading: Cell::new(false),
             upload_tries: Cell::new(0),
             proving: Cell::new(false),
+            token: RefCell::new(None),
+            token_reported: Cell::new(false),
             me: me.clone(),
         })
     }
@@ -210,6 +218,9 @@ impl Chat {
                 let state = host_page::load().await;
                 if let Some(chat) = me.upgrade() {
                     chat.restore(state);
+                    if let Some(token) = host_page::take_token() {
+                        *chat.token.borrow_mut() = Some(token);
+                    }
                 }
             }
             if let Some(chat) = me.upgrade() {
@@ -412,6 +423,28 @@ impl Chat {
         self.view.conversation.update(|c| c.retry(id));
         if self.machine.borrow().phase() == Phase::Online {
             self.flush();
+        }
+    }
+
+    /// The host gave an identity token (`n8nChat.identify`): sent on the
+    /// open socket at once (online, or while the relay waits for a good
+    /// token at the handshake), then the messages the old token could not
+    /// send go again; with no socket, the next `hello` carries it.
+    pub fn identify(&self, token: String) {
+        *self.token.borrow_mut() = Some(token.clone());
+        self.token_reported.set(false);
+        self.send_frame(&ClientMessage::Identify { token });
+        if self.machine.borrow().phase() == Phase::Online {
+            self.flush();
+        }
+    }
+
+    /// The relay refused the identity token: the host hears it once per
+    /// token (`tokenExpired`: sign a new one; `tokenInvalid`: it cannot be
+    /// used), and the messages wait for `identify`.
+    pub(super) fn token_refused(&self, event: &str, message: &str) {
+        if !self.token_reported.replace(true) {
+            host_page::post(event, &[("message", message.into())]);
         }
     }
 

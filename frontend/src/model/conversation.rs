@@ -485,12 +485,17 @@ impl Conversation {
         };
         if matches!(
             code,
-            ErrorCode::ShuttingDown | ErrorCode::Paused | ErrorCode::ProofRequired
+            ErrorCode::ShuttingDown
+                | ErrorCode::Paused
+                | ErrorCode::ProofRequired
+                | ErrorCode::TokenExpired
         ) {
             // The relay is restarting: keep it queued; it is resent after
             // reconnecting. Paused by the operator: kept queued too, and
             // sent when the relay says the chat goes on (`status`). Or it
             // wants the page's proof of work first: resent after the proof.
+            // Or the identity token expired: not run; resent once the host
+            // gave a new one (`identify`).
             if let Some(user) = self.user(id) {
                 if user.delivery == Some(Delivery::Sent) {
                     user.delivery = Some(Delivery::Queued);
@@ -1246,6 +1251,19 @@ mod tests {
         assert!(!c.on_error(Some("a"), ErrorCode::ShuttingDown, "restarting"));
         assert_eq!(c.delivery("a"), Some(Delivery::Queued));
         assert!(!c.on_error(None, ErrorCode::InvalidMessage, "x"));
+    }
+
+    #[test]
+    fn an_expired_identity_token_keeps_the_message_in_the_outbox() {
+        let mut c = conv_with(&["a"]);
+        c.mark_sent("a", 0.0);
+        assert!(!c.on_error(Some("a"), ErrorCode::TokenExpired, "expired"));
+        assert_eq!(c.delivery("a"), Some(Delivery::Queued));
+        assert!(
+            c.lines.iter().all(|l| l.role != Role::Error),
+            "no error shown"
+        );
+        assert_eq!(c.outbox().len(), 1, "resent after identify");
     }
 
     #[test]

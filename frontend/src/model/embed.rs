@@ -23,6 +23,36 @@ pub enum Command {
     Send(String),
     /// Merge into the `metadata` n8n receives with each message.
     SetMetadata(Map<String, Value>),
+    /// The host's backend signed an identity token for the visitor
+    /// (`n8nChat.identify(token)`): the relay checks it and binds the chat
+    /// to that user.
+    Identify(String),
+}
+
+/// The longest identity token the page passes on (the relay's bound).
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// `token` if it has a JWT's shape (three base64url parts, the last may be
+/// empty, at most [`MAX_TOKEN_BYTES`]); the relay checks the rest.
+pub fn identity_token(token: &str) -> Option<String> {
+    let token = token.trim();
+    let shaped = token.len() <= MAX_TOKEN_BYTES
+        && token.split('.').count() == 3
+        && !token.starts_with('.')
+        && token
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    shaped.then(|| token.to_owned())
+}
+
+/// The identity token `embed.js` passes with the saved state
+/// (`data-user-token`, or an `identify()` made before the chat was ready):
+/// the `token` of an `n8n-chat-state` answer, if it is shaped like one.
+pub fn host_token(data: &Value) -> Option<String> {
+    if data["type"] != "n8n-chat-state" {
+        return None;
+    }
+    identity_token(data["token"].as_str()?)
 }
 
 /// Why a command was not taken.
@@ -61,6 +91,13 @@ impl Command {
                 Value::Object(_) => Err(Refused::Invalid("setMetadata(): more than 4 KiB")),
                 _ => Err(Refused::Invalid("setMetadata() needs an object")),
             },
+            Some("identify") => data["token"]
+                .as_str()
+                .and_then(identity_token)
+                .map(Command::Identify)
+                .ok_or(Refused::Invalid(
+                    "identify() needs the signed token (a JWT) from your backend",
+                )),
             _ => Err(Refused::Invalid("unknown command")),
         }
     }
@@ -174,6 +211,45 @@ mod tests {
             cmd(json!({"type":"n8n-chat-command","command":"eval"})),
             Err(Refused::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn identity_tokens_are_taken_only_in_a_jwts_shape() {
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1In0.c2ln";
+        assert_eq!(
+            Command::parse(&json!({"type":"n8n-chat-command","command":"identify","token":jwt})),
+            Ok(Command::Identify(jwt.into()))
+        );
+        for bad in [
+            json!(""),
+            json!("a.b"),
+            json!("a b.c.d"),
+            json!(7),
+            json!(null),
+        ] {
+            assert!(matches!(
+                Command::parse(
+                    &json!({"type":"n8n-chat-command","command":"identify","token":bad})
+                ),
+                Err(Refused::Invalid(_))
+            ));
+        }
+        let long = format!("{}.b.c", "a".repeat(MAX_TOKEN_BYTES));
+        assert_eq!(identity_token(&long), None);
+        assert_eq!(
+            identity_token("a.b."),
+            Some("a.b.".into()),
+            "alg none still goes (the relay refuses it)"
+        );
+        assert_eq!(
+            host_token(&json!({"type":"n8n-chat-state","state":{},"token":jwt})),
+            Some(jwt.into())
+        );
+        assert_eq!(
+            host_token(&json!({"type":"n8n-chat-state","state":{}})),
+            None
+        );
+        assert_eq!(host_token(&json!({"type":"other","token":jwt})), None);
     }
 
     #[test]

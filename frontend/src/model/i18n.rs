@@ -438,6 +438,17 @@ impl Lang {
                 "Die Verbindung wurde nicht bestätigt.",
                 "The connection was not confirmed.",
             ),
+            // Verified identity (issue 24): a message is never shown with
+            // `token_expired` (it waits for a new token); these are for
+            // completeness.
+            ErrorCode::TokenExpired | ErrorCode::InvalidToken => self.pick(
+                "Die Anmeldung ist abgelaufen oder ungültig.",
+                "Your sign-in has expired or is not valid.",
+            ),
+            ErrorCode::SessionForbidden => self.pick(
+                "Dieses Gespräch gehört einem anderen Benutzer.",
+                "This conversation belongs to another user.",
+            ),
             ErrorCode::InvalidSession | ErrorCode::Unknown => {
                 self.pick("Etwas ist schiefgegangen.", "Something went wrong.")
             }

@@ -177,12 +177,14 @@ pub fn route_key(session: &str) -> String {
 }
 
 /// The first frame of a connection: the session to continue (a valid id),
-/// or none for a new one.
-pub fn hello(session: Option<&str>) -> shared::ClientMessage {
+/// or none for a new one; and the host's identity token, if it gave one
+/// (`data-user-token`, `n8nChat.identify`).
+pub fn hello(session: Option<&str>, token: Option<&str>) -> shared::ClientMessage {
     shared::ClientMessage::Hello {
         session_id: session
             .filter(|id| shared::validate::is_valid_session_id(id))
             .map(str::to_owned),
+        token: token.map(str::to_owned),
     }
 }
 
@@ -222,12 +224,12 @@ mod tests {
         );
         assert_eq!(route_key(""), "cbf29ce484222325", "FNV-1a's offset basis");
         assert_eq!(
-            hello(Some("abc-123")).encode(),
+            hello(Some("abc-123"), None).encode(),
             r#"{"type":"hello","sessionId":"abc-123"}"#
         );
-        assert_eq!(hello(None).encode(), r#"{"type":"hello"}"#);
+        assert_eq!(hello(None, None).encode(), r#"{"type":"hello"}"#);
         assert_eq!(
-            hello(Some("bad id")).encode(),
+            hello(Some("bad id"), None).encode(),
             r#"{"type":"hello"}"#,
             "an invalid stored id is not sent"
         );

@@ -61,6 +61,8 @@ pub struct Incoming {
     pub files: Vec<shared::protocol::FileRef>,
     /// The sender's address (for `--quota-address`), when known.
     pub client_ip: Option<std::net::IpAddr>,
+    /// The verified user who sent it (verified identity), for n8n's `user`.
+    pub user: Option<crate::identity::VerifiedUser>,
 }
 
 impl Incoming {
@@ -71,6 +73,7 @@ impl Incoming {
             text: self.text,
             metadata: self.metadata,
             files,
+            user: self.user,
         }
     }
 }
@@ -160,8 +163,9 @@ pub async fn receive(state: &AppState, session: &str, message: Incoming) -> Opti
         Begin::Start => {
             // Only now would n8n be called: a resend answered from the
             // store, or one in flight, never reaches the quotas.
-            // (With verified users, pass the user's id instead of `None`.)
-            let visitor = quotas::visitor_key(session, None);
+            // A verified user is one visitor on every session and device.
+            let user = message.user.as_ref().map(|u| u.id.as_str());
+            let visitor = quotas::visitor_key(session, user);
             if let Err(refused) = state.quotas().take(&visitor, message.client_ip).await {
                 tracing::debug!(session = %log, id = %message.id, quota = refused.kind.as_str(), "refused by a quota");
                 state.metrics().quota().refused(match refused.kind {

@@ -111,6 +111,7 @@ mod tests {
             retry: false,
             files,
             client_ip: None,
+            user: None,
         }
     }
 
@@ -147,6 +148,7 @@ mod tests {
             text: "a".into(),
             metadata: None,
             files: Vec::new(),
+            user: None,
         };
         assert!(matches!(state.turns().submit(a), Admitted::Start(_)));
         let file = FileRef {

@@ -12,6 +12,7 @@
 pub mod admin;
 pub mod aliases;
 pub mod cluster;
+pub mod identity;
 pub mod limits;
 pub mod logging;
 pub mod n8n;
@@ -27,6 +28,7 @@ use clap::Parser;
 
 pub use admin::AdminFlags;
 pub use cluster::ClusterFlags;
+pub use identity::IdentityFlags;
 pub use limits::LimitFlags;
 pub use logging::{LogFormat, LoggingFlags};
 pub use n8n::N8nFlags;
@@ -78,6 +80,9 @@ pub struct Config {
     /// What a public chat may cost.
     #[command(flatten)]
     pub quotas: QuotaFlags,
+    /// Verified identity (signed tokens from the host site).
+    #[command(flatten)]
+    pub identity: IdentityFlags,
 }
 
 impl Config {
@@ -160,6 +165,7 @@ mod tests {
             "redis_url",
             "admin_token",
             "proof_of_work_secret",
+            "identity_secret",
         ];
         for arg in cmd.get_arguments() {
             if secret.contains(&arg.get_id().as_str()) {

@@ -27,6 +27,9 @@ pub struct ChatRequest {
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
     /// Uploaded files it carries (sent as multipart `files`).
     pub files: Vec<crate::uploads::store::Stored>,
+    /// The user the relay verified (verified identity), sent to n8n as
+    /// `user`, apart from the page's unverified `metadata`.
+    pub user: Option<crate::identity::VerifiedUser>,
 }
 
 /// What answers a message.

@@ -67,6 +67,13 @@ pub enum Change {
         /// The session.
         session: String,
     },
+    /// The session now belongs to a verified user (its first one).
+    Owned {
+        /// The session.
+        session: String,
+        /// The user's id (the token's `sub`).
+        user: String,
+    },
     /// The session was forgotten; each outcome it kept leaves a tombstone.
     Forgotten {
         /// The session.

@@ -31,7 +31,7 @@ use tokio::time::Instant;
 
 use super::journal::{Change, Journal};
 use super::tombstones::Tombstones;
-use super::{Begin, ConnHandle, ConnId, Limits, Pushed, SessionStore, Stats, StoreHealth};
+use super::{Begin, Claim, ConnHandle, ConnId, Limits, Pushed, SessionStore, Stats, StoreHealth};
 
 #[derive(Debug)]
 enum Entry {
@@ -59,6 +59,9 @@ struct Session {
     last_seen: Instant,
     /// Its key in [`Inner::idle`] while it is evictable.
     idle_key: Option<IdleKey>,
+    /// The verified user it belongs to (see [`Sessions::claim`]); bounded
+    /// by the identity checks (`identity::claims::MAX_USER_ID_CHARS`).
+    owner: Option<String>,
 }
 
 /// When a session was last seen, and a sequence number for ties.
@@ -76,6 +79,7 @@ impl Session {
             streamed: HashMap::new(),
             last_seen: now,
             idle_key: None,
+            owner: None,
         }
     }
 
@@ -457,6 +461,28 @@ impl Sessions {
         inner.map.get(session).map_or(0, |s| s.send_count(frame))
     }
 
+    /// Whether `user` may join `session`; an identified user becomes the
+    /// owner of a session that has none (see [`Claim`]).
+    pub fn claim(&self, session: &str, user: Option<&str>) -> Claim {
+        let mut inner = self.lock();
+        let Some(s) = inner.map.get_mut(session) else {
+            return Claim::Unknown;
+        };
+        match (s.owner.as_deref(), user) {
+            (None, None) => Claim::Granted,
+            (None, Some(user)) => {
+                s.owner = Some(user.to_owned());
+                inner.note(Change::Owned {
+                    session: session.to_owned(),
+                    user: user.to_owned(),
+                });
+                Claim::Granted
+            }
+            (Some(owner), Some(user)) if owner == user => Claim::Granted,
+            (Some(_), _) => Claim::Refused,
+        }
+    }
+
     /// Whether the session is remembered here (connected or not).
     pub fn knows(&self, session: &str) -> bool {
         self.lock().map.contains_key(session)
@@ -778,6 +804,10 @@ impl SessionStore for Sessions {
 
     async fn knows(&self, session: &str) -> bool {
         Sessions::knows(self, session)
+    }
+
+    async fn claim(&self, session: &str, user: Option<&str>) -> Claim {
+        Sessions::claim(self, session, user)
     }
 
     async fn answer_frame(&self, session: &str, id: &str) -> Option<Utf8Bytes> {

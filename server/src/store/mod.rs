@@ -76,6 +76,12 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
     /// what a rating (`feedback`) refers to.
     async fn answer_frame(&self, session: &str, id: &str) -> Option<Utf8Bytes>;
 
+    /// Whether `user` (`None`: an anonymous visitor) may join `session`,
+    /// recording `user` as its owner when it has none yet (see [`Claim`]).
+    /// A session's owner lives as long as the session (in Redis, twice
+    /// `--retain-for`, like its tombstones).
+    async fn claim(&self, session: &str, user: Option<&str>) -> Claim;
+
     /// Counts of this relay.
     fn stats(&self) -> Stats;
 
@@ -227,6 +233,20 @@ pub fn interrupted_frame(id: &str) -> Utf8Bytes {
         )
         .encode(),
     )
+}
+
+/// Who may join a session (verified identity, see [`crate::identity`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// The store does not know the session (new, or forgotten): it cannot
+    /// say whose it was.
+    Unknown,
+    /// The session is this user's (now, if it had no owner), or it has no
+    /// owner and the visitor is anonymous.
+    Granted,
+    /// The session belongs to another user (or to a user, and the visitor
+    /// is anonymous).
+    Refused,
 }
 
 /// What became of a push (see [`memory::Sessions::push`]).

@@ -23,6 +23,7 @@ use super::client::Client;
 use super::close::{self, close_code, End, NOT_READING};
 use super::frames::on_text;
 use super::heartbeat::IdleDeadline;
+use super::identify::{self, Who};
 use super::outgoing::Outgoing;
 use super::peer::{new_id, Peer};
 use crate::admission::rate::TokenBucket;
@@ -47,24 +48,33 @@ where
     E: std::fmt::Display,
 {
     let conn_id = NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed);
+    let mut who = Who::default();
+    let awaited_hello = peer.awaits_hello;
     if peer.awaits_hello {
-        let requested = match hello(&mut socket, &state, conn_id).await {
-            Ok(requested) => requested,
+        let (requested, token) = match hello(&mut socket, &state, conn_id).await {
+            Ok(hello) => hello,
+            Err(end) => return close_with(&mut socket, end).await,
+        };
+        who.identity = match identify::at_hello(&mut socket, &state, token, conn_id).await {
+            Ok(identity) => identity,
             Err(end) => return close_with(&mut socket, end).await,
         };
         peer.choose(requested);
-        // Without `?hello` this was decided before the upgrade.
-        if !admit_session(&state, &peer).await {
-            let refused =
-                ServerMessage::error(None, ErrorCode::RateLimited, super::new_sessions::REFUSED);
-            let _ = tokio::time::timeout(
-                Duration::from_secs(1),
-                socket.send(Message::Text(encode(&refused))),
-            )
-            .await;
-            let end = End::Close(close_code::TRY_AGAIN_LATER, "too many new sessions");
-            return close_with(&mut socket, end).await;
-        }
+    }
+    let user_id = who.user().map(|u| u.id.clone());
+    identify::own_session(&state, &mut peer, user_id.as_deref()).await;
+    // Without `?hello` this was decided before the upgrade (unless the
+    // session turned out not to be this visitor's: a new one costs).
+    if (awaited_hello || peer.forbidden_session) && !admit_session(&state, &peer).await {
+        let refused =
+            ServerMessage::error(None, ErrorCode::RateLimited, super::new_sessions::REFUSED);
+        let _ = tokio::time::timeout(
+            Duration::from_secs(1),
+            socket.send(Message::Text(encode(&refused))),
+        )
+        .await;
+        let end = End::Close(close_code::TRY_AGAIN_LATER, "too many new sessions");
+        return close_with(&mut socket, end).await;
     }
     let client_id = new_id();
     let session = peer.session_id.clone();
@@ -89,6 +99,13 @@ where
         kick: kick.clone(),
     };
     state.store().attach(&session, handle).await;
+    if !identify::claim_joined(&state, &session, user_id.as_deref()).await {
+        // Only if the store forgot and another user re-made the session
+        // between the check and the attach: end rather than share it.
+        state.store().detach(&session, conn_id).await;
+        let end = End::Close(close_code::POLICY, "session taken by another user");
+        return close_with(&mut socket, end).await;
+    }
     let out = Outgoing {
         kick,
         write_timeout: state.config().serve.idle_timeout,
@@ -122,6 +139,7 @@ where
                 rx,
                 pause,
                 &out,
+                &mut who,
             )
             .await
         }
@@ -171,9 +189,14 @@ async fn close_with<S: Sink<Message> + Unpin>(socket: &mut S, end: End) {
 
 /// The session handshake of a connection opened with `?hello`: waits for
 /// the first frame, which must be a `hello`, and returns the session it
-/// names (`None`: a new one). Anything else, silence for
-/// [`HELLO_TIMEOUT`], or the relay shutting down ends the connection.
-async fn hello<S, E>(socket: &mut S, state: &AppState, conn_id: u64) -> Result<Option<String>, End>
+/// names (`None`: a new one) and its identity token, if any. Anything
+/// else, silence for [`HELLO_TIMEOUT`], or the relay shutting down ends
+/// the connection.
+async fn hello<S, E>(
+    socket: &mut S,
+    state: &AppState,
+    conn_id: u64,
+) -> Result<(Option<String>, Option<String>), End>
 where
     S: Stream<Item = Result<Message, E>> + Unpin,
     E: std::fmt::Display,
@@ -186,7 +209,7 @@ where
             match socket.next().await {
                 Some(Ok(Message::Text(text))) => {
                     return match ClientMessage::decode(&text) {
-                        Ok(ClientMessage::Hello { session_id }) => Ok(session_id),
+                        Ok(ClientMessage::Hello { session_id, token }) => Ok((session_id, token)),
                         _ => Err(End::Close(close_code::POLICY, NOT_HELLO)),
                     };
                 }
@@ -245,6 +268,10 @@ where
         out.send(socket, encode(&ServerMessage::Status { paused }))
             .await?;
     }
+    if peer.forbidden_session {
+        let error = ServerMessage::error(None, ErrorCode::SessionForbidden, identify::FORBIDDEN);
+        out.send(socket, encode(&error)).await?;
+    }
     Ok(())
 }
 
@@ -282,6 +309,7 @@ async fn run<S, E>(
     mut rx: mpsc::Receiver<Utf8Bytes>,
     mut pause: tokio::sync::watch::Receiver<bool>,
     out: &Outgoing,
+    who: &mut Who,
 ) -> End
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin + Send,
@@ -325,7 +353,7 @@ where
                 }
                 incoming = socket.next() => {
                     idle.heard();
-                    if let Some(reply) = on_message(incoming, state, session, client, conn_id, &mut bucket).await? {
+                    if let Some(reply) = on_message(incoming, state, session, client, conn_id, &mut bucket, who).await? {
                         out.send(socket, reply).await?;
                     }
                 }
@@ -348,9 +376,12 @@ async fn on_message<E: std::fmt::Display>(
     client: &mut Client,
     conn_id: u64,
     bucket: &mut TokenBucket,
+    who: &mut Who,
 ) -> Result<Option<Utf8Bytes>, End> {
     match incoming {
-        Some(Ok(Message::Text(text))) => Ok(on_text(state, session, client, &text, bucket).await),
+        Some(Ok(Message::Text(text))) => {
+            Ok(on_text(state, session, client, &text, bucket, who).await)
+        }
         Some(Ok(Message::Binary(_))) => Ok(Some(encode(&ServerMessage::error(
             None,
             ErrorCode::InvalidMessage,

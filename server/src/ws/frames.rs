@@ -8,6 +8,7 @@ use serde::Deserialize;
 use shared::{validate, ClientMessage, DecodeError, ErrorCode, ServerMessage};
 
 use super::client::Client;
+use super::identify::{self, Who};
 use crate::admission::rate::TokenBucket;
 use crate::chat::{self, encode, Reply};
 use crate::clock;
@@ -22,8 +23,9 @@ pub async fn on_text(
     client: &mut Client,
     text: &str,
     bucket: &mut TokenBucket,
+    who: &mut Who,
 ) -> Option<Utf8Bytes> {
-    on_frame(state, session, client, text, bucket)
+    on_frame(state, session, client, text, bucket, who)
         .await
         .map(|reply| match reply {
             Reply::Frame(frame) => encode(&frame),
@@ -37,6 +39,7 @@ async fn on_frame(
     client: &mut Client,
     text: &str,
     bucket: &mut TokenBucket,
+    who: &mut Who,
 ) -> Option<Reply> {
     let max = state.config().limits.max_message_bytes;
     if text.len() > max {
@@ -84,6 +87,8 @@ async fn on_frame(
             retry,
             files,
         }) => match bucket.take() {
+            // Not run and not recorded: its resend after an `identify` runs it.
+            Ok(()) if who.expired(state) => Some(Reply::Frame(identify::expired(id))),
             Ok(()) => {
                 let message = chat::lifecycle::Incoming {
                     id,
@@ -92,6 +97,7 @@ async fn on_frame(
                     retry,
                     files,
                     client_ip: client.ip,
+                    user: who.user().cloned(),
                 };
                 chat::lifecycle::receive(state, session, message).await
             }
@@ -111,6 +117,21 @@ async fn on_frame(
             ErrorCode::InvalidMessage,
             "hello is only the first frame of a connection opened with ?hello",
         ))),
+        // A new token for this connection (rate-checked like messages:
+        // each one costs a signature check).
+        Ok(ClientMessage::Identify { token }) => match bucket.take() {
+            Ok(()) => identify::identify(state, session, who, &token)
+                .await
+                .map(Reply::Frame),
+            Err(_) => Some(Reply::Frame(ServerMessage::error(
+                None,
+                ErrorCode::RateLimited,
+                "too many frames; try again shortly",
+            ))),
+        },
+        Ok(ClientMessage::Choice { id, .. }) if who.expired(state) => {
+            Some(Reply::Frame(identify::expired(id)))
+        }
         Ok(ClientMessage::Choice { id, seq, button }) => {
             chat::lifecycle::choose(state, session, &id, seq, button).await;
             None

@@ -29,6 +29,10 @@ pub struct Peer {
     /// The session comes in the first frame (`?hello`): decided after the
     /// upgrade, by [`Peer::choose`].
     pub awaits_hello: bool,
+    /// The session asked for is another user's (or unknown, with verified
+    /// identity on): a new one was started instead (see
+    /// [`super::identify::own_session`]).
+    pub forbidden_session: bool,
 }
 
 impl Peer {
@@ -46,6 +50,7 @@ impl Peer {
             addr,
             client_ip: addr.map(|a| a.ip()),
             awaits_hello,
+            forbidden_session: false,
         };
         if !awaits_hello {
             let requested = pairs()

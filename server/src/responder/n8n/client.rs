@@ -258,6 +258,9 @@ impl Webhook {
             if let Some(metadata) = &request.metadata {
                 body.insert("metadata".into(), metadata.clone().into());
             }
+            if let Some(user) = &request.user {
+                body.insert("user".into(), serde_json::json!(user));
+            }
             post.json(&body)
         } else {
             post.multipart(

@@ -29,6 +29,11 @@ pub async fn form(
         let json = serde_json::to_string(metadata).unwrap_or_else(|_| "{}".into());
         form = form.text("metadata", json);
     }
+    // Like `metadata`: a JSON string (n8n does not parse text parts).
+    if let Some(user) = &request.user {
+        let json = serde_json::to_string(user).unwrap_or_else(|_| "{}".into());
+        form = form.text("user", json);
+    }
     for file in &request.files {
         let handle = tokio::fs::File::open(&file.path)
             .await

@@ -80,6 +80,38 @@ impl Core {
             .max(1)
     }
 
+    /// Whether `user` may join `session` (see [`super::scripts::CLAIM`]);
+    /// `known_here`: this relay has the session.
+    pub async fn claim(
+        &self,
+        session: &str,
+        user: Option<&str>,
+        known_here: bool,
+    ) -> RedisResult<crate::store::Claim> {
+        let keys = &self.keys(session);
+        let user = user.unwrap_or("");
+        let ttl = self.ttl().saturating_mul(2);
+        let known = if known_here { "1" } else { "0" };
+        let answer = self
+            .call(|mut conn| async move {
+                self.scripts
+                    .claim
+                    .key(&keys.owner)
+                    .key(&keys.hash)
+                    .arg(user)
+                    .arg(ttl)
+                    .arg(known)
+                    .invoke_async::<i64>(&mut conn)
+                    .await
+            })
+            .await?;
+        Ok(match answer {
+            0 => crate::store::Claim::Unknown,
+            1 => crate::store::Claim::Granted,
+            _ => crate::store::Claim::Refused,
+        })
+    }
+
     /// Whether Redis remembers the session (its hash exists).
     pub async fn exists(&self, session: &str) -> RedisResult<bool> {
         let key = self.keys(session).hash;
@@ -453,6 +485,7 @@ impl Core {
             pipe.expire(&keys.order, ttl).ignore();
             pipe.expire(&keys.kept, ttl).ignore();
             pipe.expire(&keys.seen, 2 * ttl).ignore();
+            pipe.expire(&keys.owner, 2 * ttl).ignore();
         }
         let pipe = &pipe;
         self.probe(|mut conn| async move { pipe.query_async::<()>(&mut conn).await })

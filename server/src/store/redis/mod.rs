@@ -35,7 +35,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use self::core::{Completion, Core};
 use crate::store::memory::Sessions;
-use crate::store::{Begin, ConnHandle, ConnId, Limits, Pushed, Stats};
+use crate::store::{Begin, Claim, ConnHandle, ConnId, Limits, Pushed, Stats};
 use crate::store::{SessionStore, StoreHealth};
 
 /// The Redis-backed store.
@@ -259,6 +259,22 @@ impl SessionStore for RedisStore {
         // Redis down: only what this relay knows (a new session's cost is
         // then counted for one that may exist elsewhere — harmless).
         self.core.local.knows(session) || self.core.exists(session).await.unwrap_or(false)
+    }
+
+    async fn claim(&self, session: &str, user: Option<&str>) -> Claim {
+        let known_here = self.core.local.knows(session);
+        match self.core.claim(session, user, known_here).await {
+            Ok(claim) => {
+                if claim == Claim::Granted {
+                    // Kept here too, for while Redis is down.
+                    self.core.local.claim(session, user);
+                }
+                claim
+            }
+            // Redis down: what this relay knows decides (a session it does
+            // not have is unknown, so no one gets in on a guess).
+            Err(_) => self.core.local.claim(session, user),
+        }
     }
 
     async fn answer_frame(&self, session: &str, id: &str) -> Option<Utf8Bytes> {

@@ -47,6 +47,9 @@ pub struct Keys {
     pub channel: String,
     /// Tombstones of answered ids (outlives the others).
     pub seen: String,
+    /// The verified user the session belongs to (outlives the others,
+    /// like `seen`).
+    pub owner: String,
 }
 
 /// The `:seen` set of a session holds this many times
@@ -66,6 +69,7 @@ impl Keys {
             kept: format!("{base}:kept"),
             channel: format!("{base}:ch"),
             seen: format!("{base}:seen"),
+            owner: format!("{base}:owner"),
         }
     }
 
@@ -234,6 +238,29 @@ redis.call('DEL', KEYS[4])
 return kept
 "#;
 
+/// Who may join a session (see [`crate::store::Claim`]). KEYS: owner,
+/// hash. ARGV: the user (`""`: anonymous), the owner's ttl in seconds,
+/// `"1"` if this relay knows the session (its hash may not exist yet).
+/// Returns 0 unknown, 1 granted (recording an identified user as the
+/// owner of a session without one), 2 refused.
+pub const CLAIM: &str = r#"
+local owner = redis.call('GET', KEYS[1])
+if owner then
+  if owner == ARGV[1] then
+    redis.call('EXPIRE', KEYS[1], ARGV[2])
+    return 1
+  end
+  return 2
+end
+if ARGV[3] ~= '1' and redis.call('EXISTS', KEYS[2]) == 0 then
+  return 0
+end
+if ARGV[1] ~= '' then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+end
+return 1
+"#;
+
 /// The scripts, loaded once (redis-rs sends EVALSHA and falls back to EVAL,
 /// so a restarted Redis that forgot them is fine).
 #[derive(Debug)]
@@ -248,6 +275,8 @@ pub struct Scripts {
     pub keep: Script,
     /// [`ATTACH`].
     pub attach: Script,
+    /// [`CLAIM`].
+    pub claim: Script,
 }
 
 impl Default for Scripts {
@@ -258,6 +287,7 @@ impl Default for Scripts {
             push: Script::new(PUSH),
             keep: Script::new(KEEP),
             attach: Script::new(ATTACH),
+            claim: Script::new(CLAIM),
         }
     }
 }

@@ -37,6 +37,8 @@ struct SavedSession {
     /// (id, frame, failed, undelivered), oldest first.
     outcomes: Vec<(String, String, bool, bool)>,
     kept: Vec<String>,
+    /// The verified user it belongs to, if any.
+    owner: Option<String>,
 }
 
 /// Settles the last run's messages in flight, then reads everything.
@@ -63,15 +65,16 @@ pub fn read(conn: &mut Connection, rerun_interrupted: bool) -> rusqlite::Result<
         interrupted: in_flight.len(),
         ..Saved::default()
     };
-    let mut sessions = conn.prepare("SELECT id, last_seen FROM sessions ORDER BY last_seen")?;
+    let mut sessions =
+        conn.prepare("SELECT id, last_seen, owner FROM sessions ORDER BY last_seen")?;
     let mut outcomes = conn.prepare(
         "SELECT id, frame, failed, undelivered FROM messages WHERE session = ?1 ORDER BY seq",
     )?;
     let mut kept = conn.prepare("SELECT frame FROM kept WHERE session = ?1 ORDER BY seq")?;
-    let rows: Vec<(String, i64)> = sessions
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+    let rows: Vec<(String, i64, Option<String>)> = sessions
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<Result<_, _>>()?;
-    for (id, last_seen) in rows {
+    for (id, last_seen, owner) in rows {
         saved.sessions.push(SavedSession {
             outcomes: outcomes
                 .query_map(params![id], |r| {
@@ -82,6 +85,7 @@ pub fn read(conn: &mut Connection, rerun_interrupted: bool) -> rusqlite::Result<
                 .query_map(params![id], |r| r.get(0))?
                 .collect::<Result<_, _>>()?,
             idle_ms: now.saturating_sub(last_seen).max(0),
+            owner,
             id,
         });
     }
@@ -112,6 +116,9 @@ pub fn restore(saved: Saved, local: &Sessions) -> usize {
         }
         let idle = Duration::from_millis(u64::try_from(s.idle_ms).unwrap_or(0));
         local.restore_seen(&s.id, idle);
+        if let Some(owner) = s.owner {
+            local.claim(&s.id, Some(&owner));
+        }
     }
     local.set_restoring(false);
     n

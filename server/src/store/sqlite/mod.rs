@@ -33,7 +33,9 @@ use axum::extract::ws::Utf8Bytes;
 use self::schema::OpenError;
 use self::writer::{Op, Queue, Status};
 use crate::store::memory::Sessions;
-use crate::store::{Begin, ConnHandle, ConnId, Limits, Pushed, SessionStore, Stats, StoreHealth};
+use crate::store::{
+    Begin, Claim, ConnHandle, ConnId, Limits, Pushed, SessionStore, Stats, StoreHealth,
+};
 
 /// The SQLite-backed store.
 #[derive(Debug)]
@@ -151,6 +153,12 @@ impl SessionStore for SqliteStore {
 
     async fn knows(&self, session: &str) -> bool {
         self.local.knows(session)
+    }
+
+    async fn claim(&self, session: &str, user: Option<&str>) -> Claim {
+        // The memory store decides; a new owner reaches the disk through
+        // the journal (`Change::Owned`), so it holds after a restart.
+        self.local.claim(session, user)
     }
 
     async fn answer_frame(&self, session: &str, id: &str) -> Option<Utf8Bytes> {

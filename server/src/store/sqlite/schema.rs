@@ -11,7 +11,10 @@ use rusqlite::Connection;
 pub const FILE: &str = "sessions.sqlite3";
 
 /// The schema, one step per file; never edit a released step, add one.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_owner.sql"),
+];
 
 /// Why the store could not be opened.
 #[derive(Debug, thiserror::Error)]

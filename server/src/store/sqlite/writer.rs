@@ -237,6 +237,11 @@ fn apply(tx: &Transaction<'_>, change: &Change, now: i64, expires: i64) -> rusql
             .execute(params![session, id, frame.as_str(), failed, undelivered])?;
         }
         Change::Removed { session, id } => remove(tx, session, id)?,
+        Change::Owned { session, user } => {
+            seen(tx, session, now)?;
+            tx.prepare_cached("UPDATE sessions SET owner = ?2 WHERE id = ?1")?
+                .execute(params![session, user])?;
+        }
         Change::Dropped {
             session,
             id,
