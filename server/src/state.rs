@@ -174,7 +174,8 @@ impl AppState {
                 Chosen::Sqlite(dir) => {
                     let sqlite = SqliteStore::open(&dir, limits, config.store.sqlite_full_sync)
                         .map_err(|e| RelayError::Store(format!("the sqlite store: {e}")))?;
-                    (sqlite, Arc::new(MemoryCounters::new(max_tracked)))
+                    let counters = Arc::new(sqlite.counters(max_tracked));
+                    (sqlite, counters)
                 }
             },
         };
