@@ -8,6 +8,7 @@
 use shared::{ErrorCode, ServerMessage};
 
 use super::encode;
+use super::paused::refuse_paused;
 use super::turns::{Admitted, RunCommand};
 use super::{answer, quotas, takeover, Reply};
 use crate::metrics::quota::Limit;
@@ -28,24 +29,6 @@ pub const ANSWER_LOST: &str =
 /// is in flight (see [`Begin::Unavailable`]).
 pub const STORE_UNAVAILABLE: &str =
     "the relay cannot store this message right now (its disk may be full); it was not sent, try again";
-/// What the page is told when the operator has paused the chat.
-pub const PAUSED: &str =
-    "the chat is paused by its operator; the message is kept and sent when it resumes";
-
-/// Ends `id` without an outcome because the chat is paused: not sent to
-/// n8n, released (a resend after the resume runs it), and the page is told
-/// `paused` so it keeps the message.
-pub async fn refuse_paused(state: &AppState, session: &str, id: &str) {
-    tracing::debug!(session = %redact::session(session), id, "paused: not sent to n8n");
-    state.metrics().message(Outcome::Paused);
-    let frame = encode(&ServerMessage::error(
-        Some(id.to_owned()),
-        ErrorCode::Paused,
-        PAUSED,
-    ));
-    state.store().release(session, id, frame).await;
-}
-
 /// A chat message as the page sent it.
 #[derive(Debug, Clone)]
 pub struct Incoming {
@@ -117,7 +100,7 @@ async fn files_of(state: &AppState, session: &str, message: &Incoming) -> Result
 /// over from a crashed relay go the same way.
 pub async fn start(state: &AppState, session: &str, message: Incoming) {
     if state.is_paused() {
-        return refuse_paused(state, session, &message.id).await;
+        return refuse_paused(state.metrics(), state.store(), session, &message.id).await;
     }
     let Ok(files) = files_of(state, session, &message).await else {
         return;

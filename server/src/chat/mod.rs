@@ -23,6 +23,7 @@ pub mod cancel;
 pub mod feedback;
 pub mod history;
 pub mod lifecycle;
+pub mod paused;
 pub mod quotas;
 pub mod run;
 pub mod takeover;

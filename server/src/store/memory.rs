@@ -514,11 +514,9 @@ impl Sessions {
         let now = Instant::now();
         let mut guard = self.lock();
         let inner = &mut *guard;
-        if matches!(how, Settle::Restore { .. }) {
-            if !inner.map.contains_key(session) {
-                self.make_room_for_one(inner);
-                inner.map.insert(session.to_owned(), Session::new(now));
-            }
+        if matches!(how, Settle::Restore { .. }) && !inner.map.contains_key(session) {
+            self.make_room_for_one(inner);
+            inner.map.insert(session.to_owned(), Session::new(now));
         }
         let Some(s) = inner.map.get_mut(session) else {
             tracing::warn!(session = %crate::redact::session(session), id, "answer for a forgotten session dropped");
