@@ -97,6 +97,8 @@ async fn metrics_count_messages_by_outcome_and_n8n_latency() {
     assert_eq!(after["relay_queue_depth{queue=\"connections\"}"], 1.0);
     assert!(after["relay_queue_limit{queue=\"connections\"}"] > 0.0);
     assert!(after["relay_queue_limit{queue=\"sessions\"}"] > 0.0);
+    assert_eq!(after["relay_queue_depth{queue=\"webhook_requests\"}"], 0.0);
+    assert!(after["relay_queue_limit{queue=\"webhook_waiting\"}"] > 0.0);
     assert_eq!(after["relay_store_up{kind=\"memory\"}"], 1.0);
     assert_eq!(after["relay_redis_link_up"], 0.0);
     assert_eq!(after["relay_paused"], 0.0);
