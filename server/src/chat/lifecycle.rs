@@ -8,6 +8,7 @@
 use shared::{ErrorCode, ServerMessage};
 
 use super::encode;
+use super::paused::refuse_paused;
 use super::turns::{Admitted, RunCommand};
 use super::{answer, takeover, Reply};
 use crate::metrics::Outcome;
@@ -22,24 +23,6 @@ use crate::AppState;
 /// longer kept (see [`Begin::Lost`]).
 pub const ANSWER_LOST: &str =
     "this message was answered, but the answer is no longer kept; it is not run again";
-
-/// What the page is told when the operator has paused the chat.
-pub const PAUSED: &str =
-    "the chat is paused by its operator; the message is kept and sent when it resumes";
-
-/// Ends `id` without an outcome because the chat is paused: not sent to
-/// n8n, released (a resend after the resume runs it), and the page is told
-/// `paused` so it keeps the message.
-pub async fn refuse_paused(state: &AppState, session: &str, id: &str) {
-    tracing::debug!(session = %redact::session(session), id, "paused: not sent to n8n");
-    state.metrics().message(Outcome::Paused);
-    let frame = encode(&ServerMessage::error(
-        Some(id.to_owned()),
-        ErrorCode::Paused,
-        PAUSED,
-    ));
-    state.store().release(session, id, frame).await;
-}
 
 /// A chat message as the page sent it.
 #[derive(Debug, Clone)]
@@ -107,7 +90,7 @@ async fn files_of(state: &AppState, session: &str, message: &Incoming) -> Result
 /// over from a crashed relay go the same way.
 pub async fn start(state: &AppState, session: &str, message: Incoming) {
     if state.is_paused() {
-        return refuse_paused(state, session, &message.id).await;
+        return refuse_paused(state.store(), state.metrics(), session, &message.id).await;
     }
     let Ok(files) = files_of(state, session, &message).await else {
         return;

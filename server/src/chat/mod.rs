@@ -15,12 +15,14 @@
 //! - [`history`]: a resumed session's earlier messages from n8n's memory.
 //! - [`cancel`]: Stop — the answers in flight here, each cancellable.
 //! - [`feedback`]: 👍/👎 passed on to `--feedback-url`.
+//! - [`paused`]: a message handed back while the operator paused the chat.
 
 pub mod answer;
 pub mod cancel;
 pub mod feedback;
 pub mod history;
 pub mod lifecycle;
+pub mod paused;
 pub mod run;
 pub mod takeover;
 pub mod turns;
