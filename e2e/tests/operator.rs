@@ -39,6 +39,9 @@ async fn o1_a_paused_chat_keeps_the_message_and_sends_it_after_the_resume() {
         if state != "queued" {
             return Err(format!("the paused message is {state}, expected queued"));
         }
+        browser
+            .wait_text("[data-testid=queued]", "waiting – chat paused")
+            .await?;
         if !n8n.inputs().is_empty() {
             return Err(format!("n8n got {:?} while paused", n8n.inputs()));
         }
