@@ -233,6 +233,10 @@ impl Lang {
             "The chat is paused for now. Your messages stay here and are sent as soon as it resumes.",
         )
     }
+    /// Under a message kept while the chat is paused.
+    pub fn queued_paused(self) -> &'static str {
+        self.pick("wartet – Chat pausiert", "waiting – chat paused")
+    }
     // --- end of the operator's pause ---
     /// The button that stops an answer.
     pub fn stop(self) -> &'static str {

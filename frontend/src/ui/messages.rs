@@ -251,6 +251,8 @@ fn Message(
                 });
                 match percent {
                     Some(percent) => lang.get().uploading(percent),
+                    // Kept for the resume, not for the link.
+                    None if view.paused.get() => lang.get().queued_paused().to_owned(),
                     None => lang.get().queued().to_owned(),
                 }
             };

@@ -29,7 +29,7 @@ pub async fn answer(state: AppState, request: ChatRequest) {
     // Paused while it waited its turn: not sent to n8n either.
     if state.is_paused() {
         let (session, id) = (&request.session_id, &request.message_id);
-        return super::paused::refuse_paused(state.metrics(), state.store(), session, id).await;
+        return super::paused::refuse_paused(state.store(), state.metrics(), session, id).await;
     }
     let started = std::time::Instant::now();
     let store = state.store().clone();

@@ -29,6 +29,7 @@ pub const ANSWER_LOST: &str =
 /// is in flight (see [`Begin::Unavailable`]).
 pub const STORE_UNAVAILABLE: &str =
     "the relay cannot store this message right now (its disk may be full); it was not sent, try again";
+
 /// A chat message as the page sent it.
 #[derive(Debug, Clone)]
 pub struct Incoming {
@@ -100,7 +101,7 @@ async fn files_of(state: &AppState, session: &str, message: &Incoming) -> Result
 /// over from a crashed relay go the same way.
 pub async fn start(state: &AppState, session: &str, message: Incoming) {
     if state.is_paused() {
-        return refuse_paused(state.metrics(), state.store(), session, &message.id).await;
+        return refuse_paused(state.store(), state.metrics(), session, &message.id).await;
     }
     let Ok(files) = files_of(state, session, &message).await else {
         return;

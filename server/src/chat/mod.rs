@@ -17,6 +17,7 @@
 //!   address and day, counted before n8n is called.
 //! - [`cancel`]: Stop — the answers in flight here, each cancellable.
 //! - [`feedback`]: 👍/👎 passed on to `--feedback-url`.
+//! - [`paused`]: a message handed back while the operator paused the chat.
 
 pub mod answer;
 pub mod cancel;

@@ -1,10 +1,11 @@
-//! The operator's pause (`POST /pause` on the admin listener), as a
-//! message meets it: not sent to n8n, handed back so the page keeps it.
+//! The operator's pause as the chat core sees it: a message that would go
+//! to n8n while paused is handed back instead (see `store::pause`).
 
 use shared::{ErrorCode, ServerMessage};
 
 use super::encode;
-use crate::metrics::{Metrics, Outcome};
+use crate::metrics::Metrics;
+use crate::metrics::Outcome;
 use crate::redact;
 use crate::store::Store;
 
@@ -14,9 +15,8 @@ pub const PAUSED: &str =
 
 /// Ends `id` without an outcome because the chat is paused: not sent to
 /// n8n, released (a resend after the resume runs it), and the page is told
-/// `paused` so it keeps the message. Given the two handles it uses, not
-/// the whole state.
-pub async fn refuse_paused(metrics: &Metrics, store: &Store, session: &str, id: &str) {
+/// `paused` so it keeps the message.
+pub async fn refuse_paused(store: &Store, metrics: &Metrics, session: &str, id: &str) {
     tracing::debug!(session = %redact::session(session), id, "paused: not sent to n8n");
     metrics.message(Outcome::Paused);
     let frame = encode(&ServerMessage::error(

@@ -390,6 +390,20 @@ impl Metrics {
     }
 }
 
+/// Starts each new day's counts at midnight UTC, until aborted.
+pub async fn roll_daily(metrics: Metrics) {
+    metrics.roll_day(usage::utc_day());
+    loop {
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let into_day = Duration::from_secs(since_epoch.as_secs() % usage::DAY.as_secs());
+        // A second past midnight: the wall clock and tokio's may differ a little.
+        tokio::time::sleep(usage::DAY - into_day + Duration::from_secs(1)).await;
+        metrics.roll_day(usage::utc_day());
+    }
+}
+
 fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -408,22 +422,6 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 fn lock<T>(lock: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     lock.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// Starts each new day's counts at midnight UTC, until aborted.
-pub async fn roll_daily(metrics: Metrics) {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    use usage::{utc_day, DAY};
-    metrics.roll_day(utc_day());
-    loop {
-        let since_epoch = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        let into_day = Duration::from_secs(since_epoch.as_secs() % DAY.as_secs());
-        // A second past midnight: the wall clock and tokio's may differ a little.
-        tokio::time::sleep(DAY - into_day + Duration::from_secs(1)).await;
-        metrics.roll_day(utc_day());
-    }
 }
 
 #[cfg(test)]

@@ -138,6 +138,15 @@ impl Responder {
         })
     }
 
+    /// n8n's free request slots and the messages waiting for one (`None`
+    /// in echo mode), for the operator's metrics.
+    pub fn webhook_load(&self) -> Option<(usize, usize)> {
+        match self {
+            Responder::Echo(_) => None,
+            Responder::Webhook(w) => Some(w.load()),
+        }
+    }
+
     /// `"echo"` or `"n8n"`, for `/healthz`.
     pub fn mode(&self) -> &'static str {
         match self {

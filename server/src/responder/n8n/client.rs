@@ -195,6 +195,15 @@ impl Webhook {
             .map_err(|_| ResponderError::ShuttingDown)
     }
 
+    /// Requests that may start now, and messages waiting for a slot (for
+    /// the operator's metrics).
+    pub fn load(&self) -> (usize, usize) {
+        (
+            self.slots.available_permits(),
+            self.waiting.load(Ordering::Relaxed),
+        )
+    }
+
     /// The largest raw body read: the answer bound, doubled for JSON's
     /// escaping and wrapping.
     fn max_body_bytes(&self) -> usize {
