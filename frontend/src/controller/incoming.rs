@@ -96,7 +96,7 @@ impl Chat {
                 return;
             }
             Adopt::Changed => {
-                let note = self.view.lang.get_untracked().session_changed().to_owned();
+                let note = self.view.texts.get_untracked().session_changed().to_owned();
                 self.view
                     .conversation
                     .update(|c| c.add_system(ids::new_id(), note));

@@ -7,9 +7,11 @@
 //! - [`settings`]: where the relay is, which session to adopt, timings.
 //! - [`time`]: when a message was, as people say it.
 //! - [`embed`]: the page inside another site — its options and commands.
-//! - [`i18n`], [`theme`], [`ids`].
+//! - [`i18n`]: the languages and the texts' keys; [`catalogue`]: texts as data.
+//! - [`theme`], [`ids`].
 
 pub mod attachments;
+pub mod catalogue;
 pub mod conversation;
 pub mod embed;
 pub mod i18n;

@@ -1,0 +1,152 @@
+//! One language's texts as data: a flat JSON object read at start from
+//! `i18n/<code>.json` (see `docs/translations.md`), so no language's
+//! texts are compiled into the wasm.
+//!
+//! A value is either a text with `{name}` placeholders, or an object of
+//! CLDR plural categories (`zero`, `one`, `two`, `few`, `many`, `other`)
+//! whose category the browser's `Intl.PluralRules` picks. Keys starting
+//! with `_` are notes for translators (the draft header) and never shown.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+/// The most bytes a catalogue may have: a bound on what the page parses.
+pub const MAX_CATALOGUE_BYTES: usize = 256 * 1024;
+
+/// One entry of a catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Entry {
+    /// A text.
+    Text(String),
+    /// Texts by plural category (`other` is required, the rest optional).
+    Plural(HashMap<String, String>),
+}
+
+/// Why a catalogue was not taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CatalogueError {
+    /// Larger than [`MAX_CATALOGUE_BYTES`].
+    TooLarge,
+    /// Not a flat JSON object of texts and plural objects.
+    NotACatalogue(String),
+}
+
+/// A parsed catalogue, cheap to clone (it is shared).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Catalogue {
+    entries: Arc<HashMap<String, Entry>>,
+}
+
+impl Catalogue {
+    /// Reads a catalogue; notes (`_…`) are dropped.
+    pub fn parse(json: &str) -> Result<Catalogue, CatalogueError> {
+        if json.len() > MAX_CATALOGUE_BYTES {
+            return Err(CatalogueError::TooLarge);
+        }
+        let mut entries: HashMap<String, Entry> =
+            serde_json::from_str(json).map_err(|e| CatalogueError::NotACatalogue(e.to_string()))?;
+        entries.retain(|k, _| !k.starts_with('_'));
+        if let Some((key, _)) = entries
+            .iter()
+            .find(|(_, e)| matches!(e, Entry::Plural(p) if !p.contains_key("other")))
+        {
+            return Err(CatalogueError::NotACatalogue(format!(
+                "{key}: a plural without `other`"
+            )));
+        }
+        Ok(Catalogue {
+            entries: Arc::new(entries),
+        })
+    }
+
+    /// Whether nothing is loaded yet.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The keys (for tests and the relay's override check).
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.entries.keys().map(String::as_str)
+    }
+
+    /// The text for `key` with `{name}` placeholders filled from `args`; a
+    /// plural entry gives its `category` form (else `other`). A missing key
+    /// shows as itself, so a gap is visible, never a blank.
+    pub fn format(&self, key: &str, category: &str, args: &[(&str, &str)]) -> String {
+        let text = match self.entries.get(key) {
+            Some(Entry::Text(t)) => t.as_str(),
+            Some(Entry::Plural(forms)) => forms
+                .get(category)
+                .or_else(|| forms.get("other"))
+                .map_or(key, String::as_str),
+            None => key,
+        };
+        fill(text, args)
+    }
+}
+
+/// Replaces each `{name}` in `text` with its value in `args` (one pass, so
+/// a value containing braces is never expanded again).
+pub fn fill(text: &str, args: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) => {
+                let name = &after[..close];
+                match args.iter().find(|(n, _)| *n == name) {
+                    Some((_, value)) => out.push_str(value),
+                    None => {
+                        out.push('{');
+                        out.push_str(name);
+                        out.push('}');
+                    }
+                }
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push_str(&rest[open..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_plurals_and_placeholders() {
+        let c = Catalogue::parse(
+            r#"{"_draft": "note", "hi": "Hi {name}!",
+                "n": {"one": "{n} file", "other": "{n} files"}}"#,
+        )
+        .expect("parses");
+        assert_eq!(c.keys().count(), 2, "notes are dropped");
+        assert_eq!(c.format("hi", "other", &[("name", "{n}")]), "Hi {n}!");
+        assert_eq!(c.format("n", "one", &[("n", "1")]), "1 file");
+        assert_eq!(c.format("n", "few", &[("n", "3")]), "3 files");
+        assert_eq!(c.format("gone", "other", &[]), "gone");
+        assert_eq!(fill("{a} {b} {", &[("a", "x")]), "x {b} {");
+    }
+
+    #[test]
+    fn bad_catalogues_are_refused() {
+        assert!(matches!(
+            Catalogue::parse(r#"{"n": {"one": "x"}}"#),
+            Err(CatalogueError::NotACatalogue(m)) if m.contains("other")
+        ));
+        assert!(Catalogue::parse("[1]").is_err());
+        assert!(Catalogue::parse(r#"{"a": 3}"#).is_err());
+        let huge = format!("{{\"a\": \"{}\"}}", "x".repeat(MAX_CATALOGUE_BYTES));
+        assert_eq!(Catalogue::parse(&huge), Err(CatalogueError::TooLarge));
+    }
+}
