@@ -25,6 +25,7 @@ impl Chat {
             );
         }
         host_page::post("message", &[("id", id.into()), ("text", text.into())]);
+        self.view.announcement.set(text.to_owned());
     }
 
     /// The chat is seen (opened, or the tab visible again while open).

@@ -70,6 +70,8 @@ impl Chat {
                 self.view.conversation.update(|c| {
                     c.on_error(id.as_deref(), *code, message);
                 });
+                let said = self.view.texts.get_untracked().error_text(*code);
+                self.view.announcement.set(said);
             }
             _ => {}
         }

@@ -84,6 +84,10 @@ pub struct View {
     pub unread: RwSignal<u32>,
     /// The clock timestamps read, moved once a minute.
     pub minute: RwSignal<f64>,
+    /// What the screen reader's live region says: a finished answer (once,
+    /// never its chunks), a run's question, an error. The message list
+    /// itself is not live, or every chunk would be read out.
+    pub announcement: RwSignal<String>,
 }
 
 /// The controller.
@@ -153,7 +157,7 @@ impl Chat {
                     query_param("lang").as_deref(),
                     &browser_languages(),
                 )),
-                texts: RwSignal::new(Texts::empty()),
+                texts: RwSignal::new(Texts::empty(intl::formats())),
                 ready: RwSignal::new(false),
                 theme: RwSignal::new(Theme::from_name(
                     storage::load_theme().as_deref().unwrap_or_default(),
@@ -169,6 +173,7 @@ impl Chat {
                 hidden: RwSignal::new(false),
                 unread: RwSignal::new(0),
                 minute: RwSignal::new(now()),
+                announcement: RwSignal::new(String::new()),
             },
             machine: RefCell::new(Machine::new(timing)),
             socket: RefCell::new(None),

@@ -7,23 +7,12 @@
 //! whose category the browser's `Intl.PluralRules` picks. Keys starting
 //! with `_` are notes for translators (the draft header) and never shown.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde::Deserialize;
+use serde_json::{Map, Value};
 
 /// The most bytes a catalogue may have: a bound on what the page parses.
 pub const MAX_CATALOGUE_BYTES: usize = 256 * 1024;
-
-/// One entry of a catalogue.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
-pub enum Entry {
-    /// A text.
-    Text(String),
-    /// Texts by plural category (`other` is required, the rest optional).
-    Plural(HashMap<String, String>),
-}
 
 /// Why a catalogue was not taken.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,28 +23,37 @@ pub enum CatalogueError {
     NotACatalogue(String),
 }
 
-/// A parsed catalogue, cheap to clone (it is shared).
+/// A parsed catalogue, cheap to clone (it is shared). Kept as the JSON
+/// object itself: the page already carries `serde_json::Value` (for
+/// metadata), so this adds no parsing code to the wasm.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Catalogue {
-    entries: Arc<HashMap<String, Entry>>,
+    entries: Arc<Map<String, Value>>,
 }
 
 impl Catalogue {
-    /// Reads a catalogue; notes (`_…`) are dropped.
+    /// Reads a catalogue; notes (`_…`) are dropped. Every value must be a
+    /// text or an object of texts with an `other` form.
     pub fn parse(json: &str) -> Result<Catalogue, CatalogueError> {
         if json.len() > MAX_CATALOGUE_BYTES {
             return Err(CatalogueError::TooLarge);
         }
-        let mut entries: HashMap<String, Entry> =
+        let mut entries: Map<String, Value> =
             serde_json::from_str(json).map_err(|e| CatalogueError::NotACatalogue(e.to_string()))?;
         entries.retain(|k, _| !k.starts_with('_'));
-        if let Some((key, _)) = entries
-            .iter()
-            .find(|(_, e)| matches!(e, Entry::Plural(p) if !p.contains_key("other")))
-        {
-            return Err(CatalogueError::NotACatalogue(format!(
-                "{key}: a plural without `other`"
-            )));
+        for (key, value) in &entries {
+            let fine = match value {
+                Value::String(_) => true,
+                Value::Object(forms) => {
+                    forms.contains_key("other") && forms.values().all(Value::is_string)
+                }
+                _ => false,
+            };
+            if !fine {
+                return Err(CatalogueError::NotACatalogue(format!(
+                    "{key}: neither a text nor plural forms with `other`"
+                )));
+            }
         }
         Ok(Catalogue {
             entries: Arc::new(entries),
@@ -77,12 +75,13 @@ impl Catalogue {
     /// shows as itself, so a gap is visible, never a blank.
     pub fn format(&self, key: &str, category: &str, args: &[(&str, &str)]) -> String {
         let text = match self.entries.get(key) {
-            Some(Entry::Text(t)) => t.as_str(),
-            Some(Entry::Plural(forms)) => forms
+            Some(Value::String(t)) => t.as_str(),
+            Some(Value::Object(forms)) => forms
                 .get(category)
                 .or_else(|| forms.get("other"))
-                .map_or(key, String::as_str),
-            None => key,
+                .and_then(Value::as_str)
+                .unwrap_or(key),
+            _ => key,
         };
         fill(text, args)
     }

@@ -164,7 +164,9 @@ pub struct Formats {
 }
 
 impl Formats {
-    /// English-only stand-ins for native tests.
+    /// English-only stand-ins for native tests (only there: formatting an
+    /// `f64` in Rust would add kilobytes of float code to the wasm).
+    #[cfg(test)]
     pub fn plain() -> Formats {
         Formats {
             plural: |_, n| if n == 1.0 { "one" } else { "other" }.into(),
@@ -197,8 +199,8 @@ impl Texts {
     }
 
     /// Nothing loaded yet (the page shows nothing rather than keys).
-    pub fn empty() -> Texts {
-        Texts::new(Lang::EN, Catalogue::default(), Formats::plain())
+    pub fn empty(formats: Formats) -> Texts {
+        Texts::new(Lang::EN, Catalogue::default(), formats)
     }
 
     /// Whether a catalogue is loaded.

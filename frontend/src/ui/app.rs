@@ -149,8 +149,12 @@ fn window_options() {
     let Some(root) = document().document_element() else {
         return;
     };
-    if query_param("position").as_deref() == Some("left") {
-        let _ = root.set_attribute("data-position", "left");
+    // left/right (physical, what embed.js sends) or start/end (follow
+    // the chat's writing direction).
+    if let Some(position) =
+        query_param("position").filter(|p| matches!(p.as_str(), "left" | "right" | "start" | "end"))
+    {
+        let _ = root.set_attribute("data-position", &position);
     }
     if let Some(colour) = embed::colour(query_param("color").as_deref()) {
         if let Ok(root) = root.dyn_into::<web_sys::HtmlElement>() {
@@ -259,6 +263,9 @@ pub fn ChatPanel(view: View, chat: Shared, window_mode: bool) -> impl IntoView {
                 <StatusIndicator view=view retry=retry />
                 <Tools view=view chat=chat />
             </header>
+            // The one live region for the conversation (see `View::announcement`).
+            <div class="sr-only" data-testid="announcer" role="log" aria-live="polite"
+                aria-atomic="true">{move || view.announcement.get()}</div>
             {body}
         </div>
     }

@@ -113,7 +113,7 @@ pub fn MessageList(
     };
     view! {
         <div class="messages-wrap">
-        <ul class="messages" data-testid="messages" aria-live="polite" aria-relevant="additions text"
+        <ul class="messages" data-testid="messages"
             on:scroll=on_scroll
             data-waiting=move || view.conversation.with(|c| c.waiting.is_some()).to_string()
             aria-label=move || lang.get().messages_label() node_ref=list
@@ -176,7 +176,7 @@ fn Rate(
 #[component]
 fn Formatted(text: String, doc: Option<Doc>, view: View) -> impl IntoView {
     let Some(doc) = doc else {
-        return view! { <div class="bubble markdown plain">{text}</div> }.into_any();
+        return view! { <div class="bubble markdown plain" dir="auto">{text}</div> }.into_any();
     };
     let lang = view.texts;
     let bubble = NodeRef::<html::Div>::new();
@@ -186,7 +186,7 @@ fn Formatted(text: String, doc: Option<Doc>, view: View) -> impl IntoView {
             rich_text::fill(&div, &doc, &copy);
         }
     });
-    view! { <div class="bubble markdown" node_ref=bubble></div> }.into_any()
+    view! { <div class="bubble markdown" dir="auto" node_ref=bubble></div> }.into_any()
 }
 
 /// A bot answer, formatted, with a button that copies its text.
@@ -339,7 +339,7 @@ fn Message(
         }
         _ => {
             let text = (!line.text.is_empty())
-                .then(|| view! { <div class="bubble plain">{line.text.clone()}</div> });
+                .then(|| view! { <div class="bubble plain" dir="auto">{line.text.clone()}</div> });
             view! {
                 {text}
                 <SentAttachments attachments=line.attachments.clone() view=view />
