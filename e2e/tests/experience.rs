@@ -733,7 +733,7 @@ async fn wait_lang(browser: &Browser, code: &str) -> Result {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
-async fn x11_every_language_passes_axe_and_arabic_mirrors() {
+async fn x21_every_language_passes_axe_and_arabic_mirrors() {
     let (_n8n, relay, browser) = scene().await;
     let codes = [
         "en", "de", "fr", "es", "it", "pt-BR", "nl", "pl", "tr", "ja", "zh-CN", "ar",
@@ -779,13 +779,13 @@ async fn x11_every_language_passes_axe_and_arabic_mirrors() {
         Ok(())
     }
     .await;
-    finish(&browser, "x11", result).await;
+    finish(&browser, "x21", result).await;
     browser.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
-async fn x12_a_streamed_answer_is_announced_exactly_once() {
+async fn x22_a_streamed_answer_is_announced_exactly_once() {
     let (n8n, relay, browser) = scene().await;
     n8n.set_mode(Mode::Stream {
         gap: Duration::from_millis(400),
@@ -822,13 +822,13 @@ async fn x12_a_streamed_answer_is_announced_exactly_once() {
         Ok(())
     }
     .await;
-    finish(&browser, "x12", result).await;
+    finish(&browser, "x22", result).await;
     browser.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
-async fn x13_keyboard_only_send_stop_rate_attach_and_approve() {
+async fn x23_keyboard_only_send_stop_rate_attach_approve_and_focus_answers() {
     use e2e::relay::Relay;
     use testkit::n8n::{Pace, StandIn, Step};
     let n8n = StandIn::start().await.expect("stand-in");
@@ -921,6 +921,23 @@ async fn x13_keyboard_only_send_stop_rate_attach_and_approve() {
             Ok(text.contains("Deployed.").then_some(()))
         })
         .await?;
+        // The option to move focus to each new answer, switched on by keyboard.
+        n8n.set_mode(Mode::Echo);
+        tab_to(&browser, "[data-testid=focus-answers]").await?;
+        keys(&browser, SPACE).await?;
+        tab_to(&browser, "[data-testid=message-input]").await?;
+        keys(&browser, "where am I").await?;
+        keys(&browser, ENTER).await?;
+        wait_for("focus on the new answer", UI_TIMEOUT, || async {
+            let focused = browser
+                .eval("const a = document.activeElement; return a && a.matches('[data-testid=message][data-role=bot]') ? a.innerText : null")
+                .await?;
+            Ok(focused
+                .as_str()
+                .filter(|t| t.contains("echo: where am I"))
+                .map(|_| ()))
+        })
+        .await?;
         let pointer = browser.eval("return window.__pointer").await?;
         if pointer != 0 {
             return Err(format!("{pointer} pointer events in a keyboard-only session"));
@@ -928,6 +945,6 @@ async fn x13_keyboard_only_send_stop_rate_attach_and_approve() {
         Ok(())
     }
     .await;
-    finish(&browser, "x13", result).await;
+    finish(&browser, "x23", result).await;
     browser.close().await;
 }

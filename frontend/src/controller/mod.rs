@@ -88,6 +88,9 @@ pub struct View {
     /// never its chunks), a run's question, an error. The message list
     /// itself is not live, or every chunk would be read out.
     pub announcement: RwSignal<String>,
+    /// The user's option: move keyboard focus to each new answer (off by
+    /// default: moving focus unasked disorients).
+    pub focus_answers: RwSignal<bool>,
 }
 
 /// The controller.
@@ -174,6 +177,7 @@ impl Chat {
                 unread: RwSignal::new(0),
                 minute: RwSignal::new(now()),
                 announcement: RwSignal::new(String::new()),
+                focus_answers: RwSignal::new(storage::load_focus_answers()),
             },
             machine: RefCell::new(Machine::new(timing)),
             socket: RefCell::new(None),
@@ -361,6 +365,8 @@ impl Chat {
             }
             match parsed {
                 Some(catalogue) => {
+                    // What was announced was in the old language: gone.
+                    chat.view.announcement.set(String::new());
                     chat.view
                         .texts
                         .set(Texts::new(lang, catalogue, intl::formats()));
@@ -373,6 +379,12 @@ impl Chat {
                 None => chat.view.ready.set(true),
             }
         });
+    }
+
+    /// The user switched the option to move focus to new answers.
+    pub fn set_focus_answers(&self, on: bool) {
+        storage::save_focus_answers(on);
+        self.view.focus_answers.set(on);
     }
 
     /// The user switched the theme.

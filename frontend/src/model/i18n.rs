@@ -452,6 +452,10 @@ impl Texts {
             Refusal::Count { max } => self.p("refusal.count", *max as u64, &[]),
         }
     }
+    /// The option to move keyboard focus to each new answer.
+    pub fn focus_answers(&self) -> String {
+        self.s("tools.focus-answers")
+    }
     /// The header's tool group.
     pub fn tools_label(&self) -> String {
         self.s("tools.label")
@@ -522,7 +526,7 @@ mod tests {
     fn keys_the_code_uses() -> BTreeSet<String> {
         let file = include_str!("i18n.rs");
         // The code, not these tests.
-        let source = file.split("#[cfg(test)]").next().unwrap_or(file);
+        let source = file.split("#[cfg(test)]\nmod tests").next().unwrap_or(file);
         let mut keys = BTreeSet::new();
         for call in ["self.s(", "self.f(", "self.p("] {
             for (at, _) in source.match_indices(call) {

@@ -49,6 +49,11 @@ pub fn Tools(view: View, chat: Shared) -> impl IntoView {
                 aria-label=theme_label title=theme_label on:click=switch_theme>
                 <span aria-hidden="true">{theme_icon}</span>
             </button>
+            <button type="button" class="tool" data-testid="focus-answers"
+                aria-pressed=move || view.focus_answers.get().to_string()
+                on:click=move |_| chat.with_value(|c| c.set_focus_answers(!view.focus_answers.get_untracked()))>
+                {move || lang.get().focus_answers()}
+            </button>
             <button type="button" class="tool" data-testid="new-chat"
                 on:click=move |_| chat.with_value(|c| c.new_chat())>
                 {move || lang.get().new_chat()}

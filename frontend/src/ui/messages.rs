@@ -349,7 +349,7 @@ fn Message(
     };
     view! {
         <li class=class data-testid="message" data-role=line.role.name() data-id=line.id.clone()
-            data-state=line.delivery.map(Delivery::name)>
+            data-state=line.delivery.map(Delivery::name) tabindex="-1">
             {body}
             {note}
             <Stamp at=line.at view=view />
