@@ -40,8 +40,10 @@ impl Catalogue {
         }
         // The parser's own message is not kept: formatting it would only
         // add code to the wasm for a case the completeness test rules out.
-        let mut entries: Map<String, Value> = serde_json::from_str(json)
-            .map_err(|_| CatalogueError::NotACatalogue("not a JSON object".into()))?;
+        // Read as a `Value`, the one JSON reader the page already has.
+        let Ok(Value::Object(mut entries)) = serde_json::from_str::<Value>(json) else {
+            return Err(CatalogueError::NotACatalogue("not a JSON object".into()));
+        };
         entries.retain(|k, _| !k.starts_with('_'));
         for (key, value) in &entries {
             let fine = match value {
