@@ -477,6 +477,8 @@ fn page_config() {
         suggestions: vec!["What can you do?".into(), "Track my order".into()],
         feedback: true,
         embed_origins: vec!["https://shop.example".into()],
+        catalogues: [("de".into(), "i18n/de-0123456789abcdef.json".into())].into(),
+        strings: Default::default(),
     };
     let bytes = golden("page_config");
     assert_eq!(value.to_json(), bytes);

@@ -102,6 +102,8 @@ impl Chat {
                 self.view.conversation.update(|c| {
                     c.on_error(id.as_deref(), *code, message);
                 });
+                let said = self.view.texts.get_untracked().error_text(*code);
+                self.view.announcement.set(said);
             }
             _ => {}
         }
@@ -150,7 +152,7 @@ impl Chat {
                 return;
             }
             Adopt::Changed => {
-                let note = self.view.lang.get_untracked().session_changed().to_owned();
+                let note = self.view.texts.get_untracked().session_changed().to_owned();
                 self.view
                     .conversation
                     .update(|c| c.add_system(ids::new_id(), note));

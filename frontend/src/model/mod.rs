@@ -8,9 +8,11 @@
 //! - [`time`]: when a message was, as people say it.
 //! - [`proof`]: the rule of a relay's proof-of-work challenge.
 //! - [`embed`]: the page inside another site — its options and commands.
-//! - [`i18n`], [`theme`], [`ids`].
+//! - [`i18n`]: the languages and the texts' keys; [`catalogue`]: texts as data.
+//! - [`theme`], [`ids`].
 
 pub mod attachments;
+pub mod catalogue;
 pub mod conversation;
 pub mod embed;
 pub mod i18n;

@@ -12,7 +12,7 @@ use crate::browser::page::{exact_time, local};
 use crate::browser::{clipboard, rich_text};
 use crate::controller::View;
 use crate::model::conversation::{Delivery, Line, Role};
-use crate::model::time::relative;
+use crate::model::time::when;
 use shared::rich_text::Doc;
 use shared::{ErrorCode, Rating};
 
@@ -20,7 +20,7 @@ use shared::{ErrorCode, Rating};
 const COPIED_FOR: Duration = Duration::from_millis(1500);
 
 /// A copy button's click inside rendered markdown: copy its code block.
-fn on_list_click(ev: web_sys::MouseEvent, copied: &'static str, copy: &'static str) {
+fn on_list_click(ev: web_sys::MouseEvent, copied: String, copy: String) {
     let Some(button) = ev
         .target()
         .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
@@ -35,8 +35,8 @@ fn on_list_click(ev: web_sys::MouseEvent, copied: &'static str, copy: &'static s
         .unwrap_or_default();
     clipboard::copy(code, move |ok| {
         if ok {
-            button.set_text_content(Some(copied));
-            set_timeout(move || button.set_text_content(Some(copy)), COPIED_FOR);
+            button.set_text_content(Some(&copied));
+            set_timeout(move || button.set_text_content(Some(&copy)), COPIED_FOR);
         }
     });
 }
@@ -85,7 +85,7 @@ pub fn MessageList(
         at_bottom.set_value(true);
         set_unseen.set(false);
     };
-    let lang = view.lang;
+    let lang = view.texts;
     let welcome = move || {
         let lang = lang.get();
         let (configured, mut docs) = view
@@ -113,7 +113,7 @@ pub fn MessageList(
     };
     view! {
         <div class="messages-wrap">
-        <ul class="messages" data-testid="messages" aria-live="polite" aria-relevant="additions text"
+        <ul class="messages" data-testid="messages"
             on:scroll=on_scroll
             data-waiting=move || view.conversation.with(|c| c.waiting.is_some()).to_string()
             aria-label=move || lang.get().messages_label() node_ref=list
@@ -148,7 +148,7 @@ fn Rate(
     view: View,
     rate: impl Fn(String, Rating) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
-    let lang = view.lang;
+    let lang = view.texts;
     let button = move |kind: Rating, testid: &'static str, glyph: &'static str| {
         let id = id.clone();
         let up = kind == Rating::Up;
@@ -176,23 +176,23 @@ fn Rate(
 #[component]
 fn Formatted(text: String, doc: Option<Doc>, view: View) -> impl IntoView {
     let Some(doc) = doc else {
-        return view! { <div class="bubble markdown plain">{text}</div> }.into_any();
+        return view! { <div class="bubble markdown plain" dir="auto">{text}</div> }.into_any();
     };
-    let lang = view.lang;
+    let lang = view.texts;
     let bubble = NodeRef::<html::Div>::new();
     Effect::new(move |_| {
         let copy = lang.get().copy();
         if let Some(div) = bubble.get() {
-            rich_text::fill(&div, &doc, copy);
+            rich_text::fill(&div, &doc, &copy);
         }
     });
-    view! { <div class="bubble markdown" node_ref=bubble></div> }.into_any()
+    view! { <div class="bubble markdown" dir="auto" node_ref=bubble></div> }.into_any()
 }
 
 /// A bot answer, formatted, with a button that copies its text.
 #[component]
 fn BotBubble(text: String, doc: Option<Doc>, view: View) -> impl IntoView {
-    let lang = view.lang;
+    let lang = view.texts;
     let (copied, set_copied) = signal(false);
     let shown = text.clone();
     let copy = move |_| {
@@ -233,7 +233,7 @@ fn Message(
     stop: impl Fn(String) + Copy + Send + Sync + 'static,
     rate: impl Fn(String, Rating) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
-    let lang = view.lang;
+    let lang = view.texts;
     let class = format!(
         "message {}{}",
         line.role.name(),
@@ -358,7 +358,7 @@ fn Message(
         }
         _ => {
             let text = (!line.text.is_empty())
-                .then(|| view! { <div class="bubble plain">{line.text.clone()}</div> });
+                .then(|| view! { <div class="bubble plain" dir="auto">{line.text.clone()}</div> });
             view! {
                 {text}
                 <SentAttachments attachments=line.attachments.clone() view=view />
@@ -368,7 +368,7 @@ fn Message(
     };
     view! {
         <li class=class data-testid="message" data-role=line.role.name() data-id=line.id.clone()
-            data-state=line.delivery.map(Delivery::name)>
+            data-state=line.delivery.map(Delivery::name) tabindex="-1">
             {body}
             {note}
             <Stamp at=line.at view=view />
@@ -385,9 +385,11 @@ fn Stamp(at: Option<u64>, view: View) -> impl IntoView {
         let iso = exact_time(at, "en").1;
         let text = move || {
             let now = view.minute.get().max(at);
-            relative(view.lang.get(), now - at, local(at), local(now))
+            view.texts
+                .get()
+                .relative(when(now - at, local(at), local(now)), at)
         };
-        let exact = move || exact_time(at, view.lang.get().code()).0;
+        let exact = move || exact_time(at, view.texts.get().lang().code()).0;
         view! { <time class="at" data-testid="time" datetime=iso title=exact>{text}</time> }
     })
 }
