@@ -68,6 +68,7 @@ impl ChatClient {
             text: text.to_owned(),
             metadata: None,
             retry: false,
+            regenerate: false,
             files: Vec::new(),
         };
         self.socket

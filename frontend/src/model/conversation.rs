@@ -358,6 +358,7 @@ impl Conversation {
                 Some(ClientMessage::Message {
                     metadata: None,
                     retry: l.retry,
+                    regenerate: false,
                     id: l.id.clone(),
                     text: l.text.clone(),
                     files: files?,

@@ -6,10 +6,10 @@
 
 use shared::{ErrorCode, ServerMessage};
 
-use super::{encode, run};
+use super::{encode, progress, run};
 use crate::markdown;
 use crate::redact;
-use crate::responder::{Answer, ChatRequest, ResponderError};
+use crate::responder::{Answer, ChatRequest, Listeners, Responder, ResponderError, Step};
 use crate::AppState;
 
 /// Answers `request`, then every message of its session that waited for
@@ -30,9 +30,23 @@ pub async fn answer(state: AppState, request: ChatRequest) {
     let (session, id) = (request.session_id.clone(), request.message_id.clone());
     // Stop: the user may end it; dropping the request closes n8n's answer.
     let registered = state.cancels().register(&session, &id);
-    let on_chunk = move |text: &str| store.chunk(&session, &id, text);
+    let steps = progress::Steps::new(&state.config().progress, &id);
+    if matches!(state.responder(), Responder::Webhook(_)) {
+        let frame = progress::waiting(&id, shared::ProgressLabel::Workflow);
+        store.progress(&session, &id, encode(&frame));
+    }
+    let on_chunk = |text: &str| store.chunk(&session, &id, text);
+    let on_step = |step: Step<'_>| {
+        if let Some(frame) = steps.frame(step) {
+            store.progress(&session, &id, encode(&frame));
+        }
+    };
+    let listen = Listeners {
+        chunk: &on_chunk,
+        step: &on_step,
+    };
     let result = tokio::select! {
-        result = state.responder().answer(&request, &on_chunk) => result,
+        result = state.responder().answer(&request, &listen) => result,
         _ = state.answers_stopped() => Err(ResponderError::ShuttingDown),
         _ = registered.token.cancelled() => Err(ResponderError::Cancelled),
     };

@@ -35,6 +35,8 @@ pub struct Incoming {
     pub retry: bool,
     /// Uploaded files it carries.
     pub files: Vec<shared::protocol::FileRef>,
+    /// The user asked for another answer (told to n8n as `regenerate`).
+    pub regenerate: bool,
 }
 
 impl Incoming {
@@ -45,6 +47,7 @@ impl Incoming {
             text: self.text,
             metadata: self.metadata,
             files,
+            regenerate: self.regenerate,
         }
     }
 }

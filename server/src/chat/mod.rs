@@ -15,12 +15,15 @@
 //! - [`history`]: a resumed session's earlier messages from n8n's memory.
 //! - [`cancel`]: Stop — the answers in flight here, each cancellable.
 //! - [`feedback`]: 👍/👎 passed on to `--feedback-url`.
+//! - [`progress`]: the workflow's steps and waiting states as `progress`
+//!   frames.
 
 pub mod answer;
 pub mod cancel;
 pub mod feedback;
 pub mod history;
 pub mod lifecycle;
+pub mod progress;
 pub mod run;
 pub mod takeover;
 pub mod turns;

@@ -103,6 +103,7 @@ mod tests {
             metadata: None,
             retry: false,
             files,
+            regenerate: false,
         }
     }
 
@@ -139,6 +140,7 @@ mod tests {
             text: "a".into(),
             metadata: None,
             files: Vec::new(),
+            regenerate: false,
         };
         assert!(matches!(state.turns().submit(a), Admitted::Start(_)));
         let file = FileRef {

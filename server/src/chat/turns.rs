@@ -247,6 +247,7 @@ mod tests {
             text: id.into(),
             metadata: None,
             files: Vec::new(),
+            regenerate: false,
         }
     }
 

@@ -15,6 +15,7 @@ pub mod limits;
 pub mod logging;
 pub mod n8n;
 pub mod page;
+pub mod progress;
 pub mod retention;
 pub mod serve;
 pub mod uploads;
@@ -27,6 +28,7 @@ pub use limits::LimitFlags;
 pub use logging::{LogFormat, LoggingFlags};
 pub use n8n::N8nFlags;
 pub use page::PageFlags;
+pub use progress::ProgressFlags;
 pub use retention::RetentionFlags;
 pub use serve::ServeFlags;
 pub use uploads::UploadFlags;
@@ -63,6 +65,9 @@ pub struct Config {
     /// The log lines' format.
     #[command(flatten)]
     pub logging: LoggingFlags,
+    /// What a visitor sees of the workflow's progress.
+    #[command(flatten)]
+    pub progress: ProgressFlags,
 }
 
 impl Config {

@@ -54,6 +54,7 @@ async fn on_frame(
             text,
             metadata,
             retry,
+            regenerate,
             files,
         }) => match bucket.take() {
             Ok(()) => {
@@ -63,6 +64,7 @@ async fn on_frame(
                     metadata,
                     retry,
                     files,
+                    regenerate,
                 };
                 chat::lifecycle::receive(state, session, message).await
             }
