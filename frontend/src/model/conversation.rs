@@ -136,6 +136,17 @@ pub struct Line {
     /// lines from n8n's memory (their time is not known).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at: Option<u64>,
+    /// For user lines: what the workflow did for it (`progress` frames).
+    #[serde(default, skip_serializing_if = "super::progress::Progress::is_empty")]
+    pub progress: super::progress::Progress,
+    /// For user lines sent by "Regenerate": the id of the first message
+    /// of the group (whose text this repeats); see [`super::answers`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regenerates: Option<String>,
+    /// For the first message of a regenerated group: the id whose answer
+    /// is shown (`None`: the newest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shown_answer: Option<String>,
 }
 
 impl Line {
@@ -173,6 +184,9 @@ impl Line {
             at: None,
             rating: None,
             doc: None,
+            progress: Default::default(),
+            regenerates: None,
+            shown_answer: None,
         }
     }
 }
@@ -358,7 +372,7 @@ impl Conversation {
                 Some(ClientMessage::Message {
                     metadata: None,
                     retry: l.retry,
-                    regenerate: false,
+                    regenerate: l.regenerates.is_some(),
                     id: l.id.clone(),
                     text: l.text.clone(),
                     files: files?,

@@ -384,6 +384,51 @@ impl Lang {
     }
 }
 
+// ---- Issue 27: live progress and regenerate (texts to move into the
+// per-language catalogues at merge). ----
+impl Lang {
+    /// What a progress label key says (see `shared::ProgressLabel`).
+    pub fn progress_label(self, label: shared::ProgressLabel) -> &'static str {
+        use shared::ProgressLabel as L;
+        match label {
+            L::Workflow => self.pick("Warte auf den Workflow …", "Waiting for the workflow…"),
+            L::Reply => self.pick("Wartet auf deine Antwort", "Waiting for your reply"),
+            L::Queued => self.pick(
+                "Wartet auf die vorige Nachricht …",
+                "Waiting for the previous message…",
+            ),
+            L::Working | L::Unknown => self.pick("Arbeitet …", "Working…"),
+        }
+    }
+    /// The folded steps under an answer: "3 steps · 12 s" (no time when
+    /// unknown).
+    pub fn steps_summary(self, steps: usize, secs: Option<u64>) -> String {
+        let word = match (self, steps == 1) {
+            (Lang::De, true) => "Schritt",
+            (Lang::De, false) => "Schritte",
+            (Lang::En, true) => "step",
+            (Lang::En, false) => "steps",
+        };
+        match secs {
+            Some(secs) => format!("{steps} {word} · {secs} s"),
+            None => format!("{steps} {word}"),
+        }
+    }
+    /// The button that asks for another answer.
+    pub fn regenerate(self) -> &'static str {
+        self.pick("Neu generieren", "Regenerate")
+    }
+    /// The switch between answers to the same message (screen readers).
+    pub fn other_answer(self, next: bool) -> &'static str {
+        match (self, next) {
+            (Lang::De, false) => "Vorige Antwort",
+            (Lang::De, true) => "Nächste Antwort",
+            (Lang::En, false) => "Previous answer",
+            (Lang::En, true) => "Next answer",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -431,6 +476,12 @@ mod tests {
         assert_eq!(Lang::En.waiting(1), "waiting for answer…");
         assert_eq!(Lang::En.waiting(12), "waiting for answer… 12 s");
         assert_eq!(Lang::De.waiting(125), "Antwort kommt … 2:05 min");
+        assert_eq!(Lang::En.steps_summary(3, Some(12)), "3 steps · 12 s");
+        assert_eq!(Lang::De.steps_summary(1, None), "1 Schritt");
+        assert_eq!(
+            Lang::De.progress_label(shared::ProgressLabel::Unknown),
+            "Arbeitet …"
+        );
         assert_eq!(
             Lang::En.refusal(&Refusal::Size {
                 name: "big.png".into(),

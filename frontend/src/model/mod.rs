@@ -3,18 +3,22 @@
 //!
 //! - [`machine`]: the connection state machine.
 //! - [`conversation`]: the messages and the outbox.
+//! - [`answers`]: regenerate (several answers to one text), and progress.
 //! - [`attachments`]: files attached to messages, and the relay's rules.
 //! - [`settings`]: where the relay is, which session to adopt, timings.
 //! - [`time`]: when a message was, as people say it.
 //! - [`embed`]: the page inside another site — its options and commands.
+//! - [`progress`]: what the workflow is doing for a message (its steps).
 //! - [`i18n`], [`theme`], [`ids`].
 
+pub mod answers;
 pub mod attachments;
 pub mod conversation;
 pub mod embed;
 pub mod i18n;
 pub mod ids;
 pub mod machine;
+pub mod progress;
 pub mod settings;
 pub mod theme;
 pub mod time;
