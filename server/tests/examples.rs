@@ -252,7 +252,10 @@ fn the_progress_example_streams_two_steps_then_a_loop() {
         .filter_map(|n| n["name"].as_str())
         .collect();
     assert_eq!(streaming, ["Knowledge base", "Writer", "Stream token"]);
-    let webhook = nodes.iter().find(|n| n["name"] == "Webhook").expect("Webhook");
+    let webhook = nodes
+        .iter()
+        .find(|n| n["name"] == "Webhook")
+        .expect("Webhook");
     assert_eq!(webhook["parameters"]["responseMode"], "streaming");
     // The loop: Loop Over Items' "loop" output (1) runs Stream token,
     // which goes back into it.
