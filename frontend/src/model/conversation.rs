@@ -137,7 +137,9 @@ pub struct Line {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at: Option<u64>,
     /// For user lines: what the workflow did for it (`progress` frames).
-    #[serde(default, skip_serializing_if = "super::progress::Progress::is_empty")]
+    /// Not saved: a reload forgets the steps (their serde code would cost
+    /// the page's wasm several KB for a detail).
+    #[serde(skip)]
     pub progress: super::progress::Progress,
     /// For user lines sent by "Regenerate": the id of the first message
     /// of the group (whose text this repeats); see [`super::answers`].

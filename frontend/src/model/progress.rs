@@ -7,12 +7,10 @@
 //! line. Bounded like the relay: at most [`MAX_PROGRESS_STEPS`] steps, each
 //! text at most [`MAX_PROGRESS_STEP_CHARS`] characters.
 
-use serde::{Deserialize, Serialize};
 use shared::{ProgressLabel, StepState, MAX_PROGRESS_STEPS, MAX_PROGRESS_STEP_CHARS};
 
 /// What a step or state is shown as.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Shown {
     /// The operator's text, as sent.
     Text(String),
@@ -21,7 +19,7 @@ pub enum Shown {
 }
 
 /// One step of the workflow.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
     /// The relay's number for it (1, 2, …).
     pub seq: u32,
@@ -32,20 +30,16 @@ pub struct Step {
 }
 
 /// The progress of one message.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Progress {
     /// The steps, in order of their numbers.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<Step>,
     /// What is happening now (the last frame's step or state).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current: Option<Shown>,
     /// When the first step began and when the last frame of a step came
     /// (page clock, ms): how long the steps took.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_at: Option<u64>,
     /// See `first_at`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_at: Option<u64>,
 }
 
