@@ -57,7 +57,8 @@ pub fn StepsFold(id: String, view: View) -> impl IntoView {
 }
 
 /// Under an answer: "‹ 1/2 ›" when its message has several answers, and
-/// Regenerate on the latest answer.
+/// Regenerate on the latest answer. One reactive closure (each closure
+/// of a view is its own code in the wasm).
 #[component]
 pub fn AnswerTools(
     id: String,
@@ -66,43 +67,33 @@ pub fn AnswerTools(
     switch: impl Fn(String, bool) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let lang = view.lang;
-    let position = {
-        let id = id.clone();
-        move || view.conversation.with(|c| c.answer_position(&id))
-    };
-    let can = {
-        let id = id.clone();
-        move || view.conversation.with(|c| c.can_regenerate(&id))
-    };
-    let switcher = {
-        let id = id.clone();
-        move || {
-            position().map(|(n, of)| {
-                let (back, on) = (id.clone(), id.clone());
-                view! {
-                    <span class="answer-switch" data-testid="answer-switch">
-                        <button type="button" data-testid="answer-prev" disabled=n == 1
-                            aria-label=move || lang.get().other_answer(false)
-                            on:click=move |_| switch(back.clone(), false)>"‹"</button>
-                        <span data-testid="answer-position">{format!("{n}/{of}")}</span>
-                        <button type="button" data-testid="answer-next" disabled=n == of
-                            aria-label=move || lang.get().other_answer(true)
-                            on:click=move |_| switch(on.clone(), true)>"›"</button>
-                    </span>
-                }
-            })
-        }
-    };
-    view! {
-        {switcher}
-        <Show when=can>
-            <button type="button" class="regenerate" data-testid="regenerate"
-                on:click={
-                    let id = id.clone();
-                    move |_| regenerate(id.clone())
-                }>
-                {move || lang.get().regenerate()}
-            </button>
-        </Show>
+    move || {
+        let lang = lang.get();
+        let (position, can) = view
+            .conversation
+            .with(|c| (c.answer_position(&id), c.can_regenerate(&id)));
+        let (back, on, again) = (id.clone(), id.clone(), id.clone());
+        let switcher = position.map(|(n, of)| {
+            view! {
+                <span class="answer-switch" data-testid="answer-switch">
+                    <button type="button" data-testid="answer-prev" disabled=n == 1
+                        aria-label=lang.other_answer(false)
+                        on:click=move |_| switch(back.clone(), false)>"‹"</button>
+                    <span data-testid="answer-position">{format!("{n}/{of}")}</span>
+                    <button type="button" data-testid="answer-next" disabled=n == of
+                        aria-label=lang.other_answer(true)
+                        on:click=move |_| switch(on.clone(), true)>"›"</button>
+                </span>
+            }
+        });
+        let button = can.then(|| {
+            view! {
+                <button type="button" class="regenerate" data-testid="regenerate"
+                    on:click=move |_| regenerate(again.clone())>
+                    {lang.regenerate()}
+                </button>
+            }
+        });
+        (switcher, button)
     }
 }
