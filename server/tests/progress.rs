@@ -218,6 +218,42 @@ async fn a_run_waiting_for_the_users_reply_says_so() {
     relay.stop().await;
 }
 
+#[tokio::test]
+async fn a_message_behind_the_sessions_earlier_one_says_it_waits_its_turn() {
+    let (_n8n, relay, mut client) = setup(
+        Mode::Stream {
+            gap: Duration::from_millis(300),
+        },
+        |_| {},
+    )
+    .await;
+    client.say("m1", "first").await;
+    // m1 is at n8n (its first piece came); m2 waits for it.
+    loop {
+        if let ServerMessage::Chunk { id, .. } = client.next_with_progress().await {
+            assert_eq!(id, "m1");
+            break;
+        }
+    }
+    client.say("m2", "second").await;
+    let mut m2 = Vec::new();
+    loop {
+        let frame = client.next_with_progress().await;
+        match &frame {
+            ServerMessage::Progress { id, label, .. } if id == "m2" => m2.push(*label),
+            ServerMessage::Response { id, .. } if id == "m2" => break,
+            _ => {}
+        }
+    }
+    assert_eq!(
+        m2.first(),
+        Some(&Some(ProgressLabel::Queued)),
+        "queued first: {m2:?}"
+    );
+    assert_eq!(m2.get(1), Some(&Some(ProgressLabel::Workflow)), "{m2:?}");
+    relay.stop().await;
+}
+
 fn regenerate(id: &str, text: &str) -> ClientMessage {
     ClientMessage::Message {
         id: id.into(),

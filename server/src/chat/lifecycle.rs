@@ -92,12 +92,15 @@ pub async fn start(state: &AppState, session: &str, message: Incoming) {
     let Ok(files) = files_of(state, session, &message).await else {
         return;
     };
+    let id = message.id.clone();
     match state.turns().submit(message.into_request(session, files)) {
         Admitted::Start(request) => {
             state.spawn_answer(answer::take_turn(state.clone(), request));
         }
         Admitted::Queued => {
             tracing::debug!(session = %redact::session(session), "waits its turn");
+            let frame = super::progress::waiting(&id, shared::ProgressLabel::Queued);
+            state.store().progress(session, &id, encode(&frame));
         }
         Admitted::Reply(run, request) => {
             if let Err(refused) = run.try_send(RunCommand::Reply(request)) {
