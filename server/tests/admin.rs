@@ -226,6 +226,7 @@ async fn a_paused_chat_sends_nothing_to_n8n_and_answers_the_resend_after_the_res
         metadata: None,
         retry: false,
         files: Vec::new(),
+        regenerate: false,
     })
     .await;
     assert_eq!(

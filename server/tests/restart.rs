@@ -116,6 +116,7 @@ fn message(id: &str, text: &str, retry: bool) -> ClientMessage {
         id: id.into(),
         text: text.into(),
         files: Vec::new(),
+        regenerate: false,
     }
 }
 

@@ -65,6 +65,18 @@ impl Chat {
             ServerMessage::Challenge {
                 challenge, bits, ..
             } => self.prove(challenge.clone(), *bits),
+            ServerMessage::Progress {
+                id,
+                step,
+                label,
+                seq,
+                state,
+            } => {
+                let now = crate::browser::page::now();
+                self.view
+                    .conversation
+                    .update(|c| c.on_progress(id, step.as_deref(), *label, *seq, *state, now));
+            }
             // The relay let go of the files: upload them again, then resend.
             ServerMessage::Error {
                 id: Some(id),

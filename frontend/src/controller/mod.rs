@@ -519,6 +519,20 @@ impl Chat {
         }
     }
 
+    /// The user pressed Regenerate on answer `id`: its text goes again as a
+    /// new message (`regenerate: true`).
+    pub fn regenerate(&self, id: &str) {
+        let new_id = ids::new_id();
+        let added = self
+            .view
+            .conversation
+            .try_update(|c| c.regenerate(id, new_id))
+            .unwrap_or(false);
+        if added && self.machine.borrow().phase() == Phase::Online {
+            self.flush();
+        }
+    }
+
     /// The relay refused the identity token: the host hears it once per
     /// token (`tokenExpired`: sign a new one; `tokenInvalid`: it cannot be
     /// used), and the messages wait for `identify`.
@@ -526,6 +540,13 @@ impl Chat {
         if !self.token_reported.replace(true) {
             host_page::post(event, &[("message", message.into())]);
         }
+    }
+
+    /// The user switched between the answers to one message.
+    pub fn switch_answer(&self, id: &str, forward: bool) {
+        self.view
+            .conversation
+            .update(|c| c.switch_answer(id, forward));
     }
 
     /// Sends a test message; its answer or error is logged to the console.

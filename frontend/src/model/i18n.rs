@@ -401,6 +401,37 @@ impl Texts {
             self.f("quota.visitor", &[("at", at)])
         }
     }
+    /// What a progress label key says (see `shared::ProgressLabel`).
+    pub fn progress_label(&self, label: shared::ProgressLabel) -> String {
+        use shared::ProgressLabel as L;
+        match label {
+            L::Workflow => self.s("progress.workflow"),
+            L::Reply => self.s("progress.reply"),
+            L::Queued => self.s("progress.queued"),
+            L::Working | L::Unknown => self.s("progress.working"),
+        }
+    }
+    /// The folded steps under an answer: "3 steps · 12 s" (no time when
+    /// unknown).
+    pub fn steps_summary(&self, steps: usize, secs: Option<u64>) -> String {
+        let n = steps as u64;
+        match secs {
+            Some(secs) => self.p("progress.steps-time", n, &[("secs", &secs.to_string())]),
+            None => self.p("progress.steps", n, &[]),
+        }
+    }
+    /// The button that asks for another answer.
+    pub fn regenerate(&self) -> String {
+        self.s("message.regenerate")
+    }
+    /// The switch between answers to the same message (screen readers).
+    pub fn other_answer(&self, next: bool) -> String {
+        if next {
+            self.s("message.next-answer")
+        } else {
+            self.s("message.previous-answer")
+        }
+    }
     /// The button that stops an answer.
     pub fn stop(&self) -> String {
         self.s("message.stop")
@@ -689,6 +720,12 @@ mod tests {
         assert_eq!(de.waiting(125), "Antwort kommt … 2:05 min");
         assert_eq!(en.unread(1), "1 unread message");
         assert_eq!(en.unread(3), "3 unread messages");
+        assert_eq!(en.steps_summary(3, Some(12)), "3 steps · 12 s");
+        assert_eq!(de.steps_summary(1, None), "1 Schritt");
+        assert_eq!(
+            de.progress_label(shared::ProgressLabel::Unknown),
+            "Arbeitet …"
+        );
         assert_eq!(
             en.refusal(&Refusal::Size {
                 name: "big.png".into(),

@@ -3,14 +3,17 @@
 //!
 //! - [`machine`]: the connection state machine.
 //! - [`conversation`]: the messages and the outbox.
+//! - [`answers`]: regenerate (several answers to one text), and progress.
 //! - [`attachments`]: files attached to messages, and the relay's rules.
 //! - [`settings`]: where the relay is, which session to adopt, timings.
 //! - [`time`]: when a message was, as people say it.
 //! - [`proof`]: the rule of a relay's proof-of-work challenge.
 //! - [`embed`]: the page inside another site — its options and commands.
+//! - [`progress`]: what the workflow is doing for a message (its steps).
 //! - [`i18n`]: the languages and the texts' keys; [`catalogue`]: texts as data.
 //! - [`theme`], [`ids`].
 
+pub mod answers;
 pub mod attachments;
 pub mod catalogue;
 pub mod conversation;
@@ -18,6 +21,7 @@ pub mod embed;
 pub mod i18n;
 pub mod ids;
 pub mod machine;
+pub mod progress;
 pub mod proof;
 pub mod settings;
 pub mod theme;

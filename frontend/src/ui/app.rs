@@ -214,6 +214,9 @@ pub fn ChatPanel(view: View, chat: Shared, window_mode: bool) -> impl IntoView {
     let retry = move || chat.with_value(|c| c.dispatch(Event::RetryNow));
     let stop = move |id: String| chat.with_value(|c| c.stop(&id));
     let rate = move |id: String, rating: shared::Rating| chat.with_value(|c| c.rate(&id, rating));
+    let regenerate = move |id: String| chat.with_value(|c| c.regenerate(&id));
+    let switch =
+        move |id: String, forward: bool| chat.with_value(|c| c.switch_answer(&id, forward));
     let attach = move |files: Vec<web_sys::File>| chat.with_value(|c| c.attach(files));
     let remove = move |index: usize| chat.with_value(|c| c.remove_attachment(index));
     // Files dragged onto the chat are attached (when the relay takes them).
@@ -237,7 +240,8 @@ pub fn ChatPanel(view: View, chat: Shared, window_mode: bool) -> impl IntoView {
         }
     };
     let body = view! {
-        <MessageList view=view retry=retry_message choose=choose stop=stop rate=rate />
+        <MessageList view=view retry=retry_message choose=choose stop=stop rate=rate
+            regenerate=regenerate switch=switch />
         <Suggestions view=view send=send_text />
         <RunWaiting view=view />
         <StorageNote view=view />

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::attachments::SentAttachments;
+use super::progress::{AnswerTools, CurrentStep, StepsFold};
 use crate::browser::page::{exact_time, local};
 use crate::browser::{clipboard, rich_text};
 use crate::controller::View;
@@ -49,6 +50,8 @@ pub fn MessageList(
     choose: impl Fn(String, u32, u32) + Copy + Send + Sync + 'static,
     stop: impl Fn(String) + Copy + Send + Sync + 'static,
     rate: impl Fn(String, Rating) + Copy + Send + Sync + 'static,
+    regenerate: impl Fn(String) + Copy + Send + Sync + 'static,
+    switch: impl Fn(String, bool) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let list = NodeRef::<html::Ul>::new();
     // Follow the newest message — unless the user scrolled up to read:
@@ -127,7 +130,8 @@ pub fn MessageList(
                 key=|line| (line.id.clone(), line.role, line.delivery, line.text.clone(), line.doc.is_some(), line.streaming, line.seq, line.chosen, line.rating)
                 let:line
             >
-                <Message line=line view=view retry=retry choose=choose stop=stop rate=rate />
+                <Message line=line view=view retry=retry choose=choose stop=stop rate=rate
+                    regenerate=regenerate switch=switch />
             </For>
         </ul>
         <Show when=move || unseen.get()>
@@ -232,6 +236,8 @@ fn Message(
     choose: impl Fn(String, u32, u32) + Copy + Send + Sync + 'static,
     stop: impl Fn(String) + Copy + Send + Sync + 'static,
     rate: impl Fn(String, Rating) + Copy + Send + Sync + 'static,
+    regenerate: impl Fn(String) + Copy + Send + Sync + 'static,
+    switch: impl Fn(String, bool) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let lang = view.texts;
     let class = format!(
@@ -271,11 +277,13 @@ fn Message(
                     .with(|c| c.waiting.as_deref() == Some(id.as_str()))
             };
             let stop_id = line.id.clone();
+            let step_id = line.id.clone();
             Some(
                 view! {
                     <Show when=move || !run_waits()>
                         <div class="note waiting" data-testid="waiting">
                             <span class="typing" aria-hidden="true"><i></i><i></i><i></i></span>
+                            <CurrentStep id=step_id.clone() view=view />
                             {elapsed}
                             <button type="button" class="stop" data-testid="stop"
                                 on:click={
@@ -350,12 +358,16 @@ fn Message(
         .into_any(),
         (Role::Bot, _) if line.is_rateable() => view! {
             <BotBubble text=line.text.clone() doc=line.doc.clone() view=view />
+            <StepsFold id=line.id.clone() view=view />
             <Rate id=line.id.clone() rating=line.rating view=view rate=rate />
+            <AnswerTools id=line.id.clone() view=view regenerate=regenerate switch=switch />
         }
         .into_any(),
         (Role::Bot, _) => {
             view! { <BotBubble text=line.text.clone() doc=line.doc.clone() view=view /> }.into_any()
         }
+        // A regenerated message repeats the text above: only its note shows.
+        (Role::User, _) if line.regenerates.is_some() => ().into_any(),
         _ => {
             let text = (!line.text.is_empty())
                 .then(|| view! { <div class="bubble plain" dir="auto">{line.text.clone()}</div> });
@@ -366,9 +378,14 @@ fn Message(
             .into_any()
         }
     };
+    // Folded: an earlier (or later) answer of a regenerated message.
+    let folded = {
+        let line = line.clone();
+        move || view.conversation.with(|c| c.is_folded(&line))
+    };
     view! {
         <li class=class data-testid="message" data-role=line.role.name() data-id=line.id.clone()
-            data-state=line.delivery.map(Delivery::name) tabindex="-1">
+            data-state=line.delivery.map(Delivery::name) tabindex="-1" hidden=folded>
             {body}
             {note}
             <Stamp at=line.at view=view />

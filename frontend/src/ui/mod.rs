@@ -3,6 +3,7 @@
 //! - [`app`]: the page (full page, or the chat bubble with `?mode=window`).
 //! - [`header`]: title, connection status, language/theme/new chat/clear.
 //! - [`messages`]: the conversation.
+//! - [`progress`]: the workflow's steps, regenerate and the answer switch.
 //! - [`composer`]: the input with its attachments, and the storage note.
 //! - [`attachments`]: files as chips (composer and sent messages).
 //! - [`window`]: the floating bubble and telling the embedding page.
@@ -12,4 +13,5 @@ pub mod attachments;
 pub mod composer;
 pub mod header;
 pub mod messages;
+pub mod progress;
 pub mod window;

@@ -47,6 +47,8 @@ pub struct Incoming {
     pub client_ip: Option<std::net::IpAddr>,
     /// The verified user who sent it (verified identity), for n8n's `user`.
     pub user: Option<crate::identity::VerifiedUser>,
+    /// The user asked for another answer (told to n8n as `regenerate`).
+    pub regenerate: bool,
 }
 
 impl Incoming {
@@ -58,6 +60,7 @@ impl Incoming {
             metadata: self.metadata,
             files,
             user: self.user,
+            regenerate: self.regenerate,
         }
     }
 }
@@ -106,12 +109,15 @@ pub async fn start(state: &AppState, session: &str, message: Incoming) {
     let Ok(files) = files_of(state, session, &message).await else {
         return;
     };
+    let id = message.id.clone();
     match state.turns().submit(message.into_request(session, files)) {
         Admitted::Start(request) => {
             state.spawn_answer(answer::take_turn(state.clone(), request));
         }
         Admitted::Queued => {
             tracing::debug!(session = %redact::session(session), "waits its turn");
+            let frame = super::progress::waiting(&id, shared::ProgressLabel::Queued);
+            state.store().progress(session, &id, encode(&frame));
         }
         Admitted::Reply(run, request) => {
             if let Err(refused) = run.try_send(RunCommand::Reply(request)) {

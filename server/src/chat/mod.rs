@@ -18,6 +18,8 @@
 //! - [`cancel`]: Stop — the answers in flight here, each cancellable.
 //! - [`feedback`]: 👍/👎 passed on to `--feedback-url`.
 //! - [`paused`]: a message handed back while the operator paused the chat.
+//! - [`progress`]: the workflow's steps and waiting states as `progress`
+//!   frames.
 
 pub mod answer;
 pub mod cancel;
@@ -25,6 +27,7 @@ pub mod feedback;
 pub mod history;
 pub mod lifecycle;
 pub mod paused;
+pub mod progress;
 pub mod quotas;
 pub mod run;
 pub mod takeover;

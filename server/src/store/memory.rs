@@ -410,6 +410,20 @@ impl Sessions {
         Some(frame)
     }
 
+    /// Sends a `progress` frame of message `id` to the session's open
+    /// connections, if the message is in flight here; whether it was.
+    pub fn progress(&self, session: &str, id: &str, frame: &Utf8Bytes) -> bool {
+        let inner = self.lock();
+        let Some(s) = inner.map.get(session) else {
+            return false;
+        };
+        if !matches!(s.messages.get(id), Some(Entry::InFlight)) {
+            return false; // settled: a late step would follow its answer
+        }
+        s.send_all(frame);
+        true
+    }
+
     /// Stores the final frame for message `id` and sends it to the
     /// session's open connections, or keeps it for the next one.
     ///
@@ -778,6 +792,10 @@ impl SessionStore for Sessions {
 
     fn chunk(&self, session: &str, id: &str, text: &str) {
         Sessions::chunk(self, session, id, text);
+    }
+
+    fn progress(&self, session: &str, id: &str, frame: Utf8Bytes) {
+        Sessions::progress(self, session, id, &frame);
     }
 
     async fn complete(&self, session: &str, id: &str, frame: Utf8Bytes, failed: bool) {

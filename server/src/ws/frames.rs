@@ -83,6 +83,7 @@ async fn on_frame(
             text,
             metadata,
             retry,
+            regenerate,
             files,
         }) => match bucket.take() {
             // Not run and not recorded: its resend after an `identify` runs it.
@@ -96,6 +97,7 @@ async fn on_frame(
                     files,
                     client_ip: client.ip,
                     user: client.who.user().cloned(),
+                    regenerate,
                 };
                 chat::lifecycle::receive(state, session, message).await
             }

@@ -139,6 +139,11 @@ impl SessionStore for SqliteStore {
         self.local.chunk(session, id, text);
     }
 
+    fn progress(&self, session: &str, id: &str, frame: Utf8Bytes) {
+        // Live only, like chunks: never written down.
+        self.local.progress(session, id, &frame);
+    }
+
     async fn complete(&self, session: &str, id: &str, frame: Utf8Bytes, failed: bool) {
         self.local.complete(session, id, frame, failed);
         if let Err(e) = self.queue.written(session, id).await {
