@@ -350,10 +350,7 @@ impl Sessions {
         let mut guard = self.lock();
         let inner = &mut *guard;
         if matches!(how, Settle::Restore { .. }) {
-            if !inner.map.contains_key(session) {
-                self.make_room_for_one(inner);
-                inner.map.insert(session.to_owned(), Session::new(now));
-            }
+            self.ensure_session(inner, session, now);
         }
         let Some(s) = inner.map.get_mut(session) else {
             tracing::warn!(session = %crate::redact::session(session), id, "answer for a forgotten session dropped");
@@ -445,6 +442,14 @@ impl Sessions {
             sessions: inner.map.len(),
             in_flight: inner.map.values().map(|s| s.in_flight).sum(),
             retained_bytes: inner.retained_bytes,
+        }
+    }
+
+    /// Creates `session` if it is not remembered, making room first.
+    fn ensure_session(&self, inner: &mut Inner, session: &str, now: Instant) {
+        if !inner.map.contains_key(session) {
+            self.make_room_for_one(inner);
+            inner.map.insert(session.to_owned(), Session::new(now));
         }
     }
 

@@ -3,7 +3,6 @@
 use axum::extract::ws::Utf8Bytes;
 use tokio::time::Instant;
 
-use super::session::Session;
 use super::{Sessions, Settle};
 
 /// Reading the store back from disk at start (see [`super::sqlite`]): the
@@ -32,10 +31,7 @@ impl Sessions {
         let now = Instant::now();
         let mut guard = self.lock();
         let inner = &mut *guard;
-        if !inner.map.contains_key(session) {
-            self.make_room_for_one(inner);
-            inner.map.insert(session.to_owned(), Session::new(now));
-        }
+        self.ensure_session(inner, session, now);
         let Some(s) = inner.map.get_mut(session) else {
             return;
         };
@@ -57,10 +53,7 @@ impl Sessions {
         let now = Instant::now();
         let mut guard = self.lock();
         let inner = &mut *guard;
-        if !inner.map.contains_key(session) {
-            self.make_room_for_one(inner);
-            inner.map.insert(session.to_owned(), Session::new(now));
-        }
+        self.ensure_session(inner, session, now);
         if let Some(s) = inner.map.get_mut(session) {
             s.last_seen = now.checked_sub(ago).unwrap_or(now);
         }
