@@ -211,16 +211,32 @@ fn an_unusable_explicit_data_dir_refuses_to_start() {
     let file = tempfile::NamedTempFile::new().expect("a file");
     // A directory inside a regular file cannot be created, even by root.
     let dir = file.path().join("data");
-    let output = Command::new(env!("CARGO_BIN_EXE_relay"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_relay"))
         .args(["--listen", "127.0.0.1:0", "--static-dir"])
         .arg(std::env::temp_dir().join("relay-tests-no-such-dir"))
         .arg("--data-dir")
         .arg(&dir)
+        .env_remove("RELAY_STORE")
+        .env_remove("RELAY_REDIS_URL")
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
-        .output()
+        .stdout(Stdio::piped())
+        .spawn()
         .expect("relay runs");
-    assert!(!output.status.success(), "refused");
+    // It must exit by itself; one that starts serving is killed and fails.
+    let deadline = std::time::Instant::now() + STEP;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let output = child.wait_with_output().expect("output");
+    assert!(status.is_some_and(|s| !s.success()), "refused");
     let log = String::from_utf8_lossy(&output.stdout);
     assert!(
         log.contains("the sqlite store") && log.contains(&dir.display().to_string()),
