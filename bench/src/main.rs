@@ -75,6 +75,12 @@ enum Commands {
         #[arg(long, default_value_t = 5_000)]
         conversations: usize,
     },
+    /// Section 3b alone: what quotas and metrics cost (prints the table).
+    Quotas {
+        /// Fewer, shorter rounds.
+        #[arg(long)]
+        quick: bool,
+    },
     /// The load generator alone.
     Load {
         /// The relay's WebSocket URL.
@@ -116,6 +122,16 @@ async fn main() {
             let mut md = String::new();
             match bench::report::streaming::conversations(&mut md, &cli.relay, conversations).await
             {
+                Some(_) => {
+                    println!("{md}");
+                    0
+                }
+                None => 1,
+            }
+        }
+        Commands::Quotas { quick } => {
+            let mut md = String::new();
+            match bench::report::quotas::section(&mut md, &cli.relay, quick).await {
                 Some(_) => {
                     println!("{md}");
                     0

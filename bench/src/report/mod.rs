@@ -3,6 +3,7 @@
 
 pub mod density;
 pub mod page;
+pub mod quotas;
 pub mod round_trip;
 pub mod streaming;
 pub mod targets;
@@ -39,6 +40,7 @@ pub async fn run(relay_path: &str, out: &str, quick: bool) -> Result<(), String>
     drop(relay);
     throughput::webhook_alone(&mut md, n8n.addr(), quick).await;
     let minimal = throughput::against_minimal_webhook(&mut md, relay_path, quick).await;
+    let quota_cost = quotas::section(&mut md, relay_path, quick).await;
     let density = density::idle_clients(&mut md, relay_path, &webhook, quick).await;
     let streamed = streaming::section(&mut md, relay_path, quick).await;
     let page = page::sections(&mut md, &webhook, quick).await;
@@ -51,6 +53,7 @@ pub async fn run(relay_path: &str, out: &str, quick: bool) -> Result<(), String>
         at_100,
         minimal,
         streamed,
+        quota_cost,
     };
     targets::table(&mut md, &round_trips, &engine, &density, page.as_ref());
 

@@ -18,6 +18,8 @@ pub struct Engine {
     pub minimal: Minimal,
     /// The many-conversations streaming row, if it ran.
     pub streamed: Option<StreamingRow>,
+    /// What quotas and metrics cost (section 3b), if it ran.
+    pub quota_cost: Option<super::quotas::QuotaCost>,
 }
 
 /// Writes the targets table: each target, what this run measured, met or
@@ -75,6 +77,14 @@ pub fn table(
         minimal.at_100.cpu_us,
         verdict(minimal.at_100.cpu_us <= 25.0)
     );
+    if let Some(cost) = engine.quota_cost {
+        let _ = writeln!(
+            md,
+            "| quotas + metrics on ≤ +2 µs CPU/msg (section 3b) | {:+.1} µs | {} |",
+            cost.added_us(),
+            verdict(cost.added_us() <= 2.0)
+        );
+    }
     let _ = writeln!(
         md,
         "| the same against the n8n stand-in (100 clients) | {:.0} msg/s, {:.0} µs CPU/msg | {} |",
