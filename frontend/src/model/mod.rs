@@ -3,6 +3,7 @@
 //!
 //! - [`machine`]: the connection state machine.
 //! - [`conversation`]: the messages and the outbox.
+//! - [`conversations`]: the visitor's list of conversations, and export.
 //! - [`attachments`]: files attached to messages, and the relay's rules.
 //! - [`settings`]: where the relay is, which session to adopt, timings.
 //! - [`time`]: when a message was, as people say it.
@@ -12,6 +13,7 @@
 
 pub mod attachments;
 pub mod conversation;
+pub mod conversations;
 pub mod embed;
 pub mod i18n;
 pub mod ids;
