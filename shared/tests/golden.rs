@@ -802,3 +802,15 @@ fn proof_of_work_challenge_and_proof() {
         },
     );
 }
+
+#[test]
+fn forget_and_forgotten() {
+    check_client("client_forget", ClientMessage::Forget { sessions: None });
+    check_client(
+        "client_forget_sessions",
+        ClientMessage::Forget {
+            sessions: Some(vec!["s-1".into(), "s-2".into()]),
+        },
+    );
+    check_server("server_forgotten", ServerMessage::Forgotten { sessions: 2 });
+}

@@ -17,10 +17,12 @@
 //!   address and day, counted before n8n is called.
 //! - [`cancel`]: Stop — the answers in flight here, each cancellable.
 //! - [`feedback`]: 👍/👎 passed on to `--feedback-url`.
+//! - [`forget`]: a deleted conversation dropped from the store.
 
 pub mod answer;
 pub mod cancel;
 pub mod feedback;
+pub mod forget;
 pub mod history;
 pub mod lifecycle;
 pub mod quotas;

@@ -20,8 +20,8 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-pub mod journal;
 pub mod counters;
+pub mod journal;
 pub mod memory;
 pub mod pause;
 pub mod redis;
@@ -71,6 +71,12 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
     /// joining one that is not costs a new session (see
     /// [`crate::ws::new_sessions`]).
     async fn knows(&self, session: &str) -> bool;
+
+    /// Forgets what `session` keeps — answers, pushes waiting, and the
+    /// session itself unless a connection or a message in flight holds it
+    /// (a `forget` frame: the visitor deleted the conversation). Forgotten
+    /// ids leave tombstones (no content), so a resend is never run twice.
+    async fn forget(&self, session: &str);
 
     /// The stored answer frame of message `id` (not an error), while kept —
     /// what a rating (`feedback`) refers to.
