@@ -25,6 +25,11 @@ pub const MAX_CONVERSATIONS: usize = 20;
 /// Longest title (characters); longer ones are cut with "…".
 pub const MAX_TITLE_CHARS: usize = 60;
 
+/// Deleted sessions waiting to be forgotten by the relay at most (one
+/// `forget` frame's worth). Past it the oldest is dropped from the queue:
+/// the relay's retention (`--retain-for`) forgets that session anyway.
+pub const MAX_FORGET_QUEUE: usize = shared::validate::MAX_FORGET_SESSIONS;
+
 /// One conversation in the list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
@@ -86,6 +91,11 @@ pub struct Conversations {
     pub current: String,
     /// Oldest first; never empty, never longer than [`MAX_CONVERSATIONS`].
     pub list: Vec<Summary>,
+    /// Sessions of deleted conversations the relay has not yet confirmed
+    /// forgetting (sent in a `forget` frame whenever the page is online;
+    /// kept across reloads until the relay's `forgotten`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forget: Vec<String>,
 }
 
 impl Conversations {
@@ -95,6 +105,7 @@ impl Conversations {
         Conversations {
             current: id.clone(),
             list: vec![Summary::new(id, session, now)],
+            forget: Vec::new(),
         }
     }
 
@@ -103,6 +114,7 @@ impl Conversations {
     pub fn parse(json: &str) -> Option<Conversations> {
         let mut c: Conversations = serde_json::from_str(json).ok()?;
         c.list.truncate(MAX_CONVERSATIONS);
+        c.forget.truncate(MAX_FORGET_QUEUE);
         c.list.iter().any(|s| s.id == c.current).then_some(c)
     }
 
@@ -248,9 +260,38 @@ impl Conversations {
         Some(gone)
     }
 
-    /// Every session the list knows (`forgetMe`).
+    /// Every session the list knows.
     pub fn sessions(&self) -> Vec<String> {
         self.list.iter().filter_map(|s| s.session.clone()).collect()
+    }
+
+    /// Queues `session` for the relay to forget (a deleted conversation).
+    pub fn queue_forget(&mut self, session: String) {
+        if self.forget.contains(&session) {
+            return;
+        }
+        if self.forget.len() >= MAX_FORGET_QUEUE {
+            self.forget.remove(0);
+        }
+        self.forget.push(session);
+    }
+
+    /// The relay confirmed forgetting `sent`: out of the queue.
+    pub fn forgotten(&mut self, sent: &[String]) {
+        self.forget.retain(|s| !sent.contains(s));
+    }
+
+    /// `n8nChat.forgetMe()`: every conversation goes (returned, so their
+    /// stored lines go too) and every session is queued to be forgotten;
+    /// a new empty conversation `fresh` is current.
+    pub fn forget_all(&mut self, fresh: String, now: u64) -> Vec<Summary> {
+        for session in self.sessions() {
+            self.queue_forget(session);
+        }
+        let gone = std::mem::take(&mut self.list);
+        self.list.push(Summary::new(fresh.clone(), None, now));
+        self.current = fresh;
+        gone
     }
 }
 
@@ -423,6 +464,28 @@ mod tests {
             None,
             "a current id not in the list"
         );
+    }
+
+    #[test]
+    fn deleted_sessions_wait_to_be_forgotten_bounded() {
+        let mut list = Conversations::start("a".into(), Some("s-a".into()), 1);
+        list.queue_forget("s-x".into());
+        list.queue_forget("s-x".into());
+        assert_eq!(list.forget, ["s-x"], "once");
+        let gone = list.forget_all("fresh".into(), 2);
+        assert_eq!(gone.len(), 1);
+        assert_eq!(list.current, "fresh");
+        assert_eq!(list.list.len(), 1);
+        assert_eq!(list.forget, ["s-x", "s-a"]);
+        let back = Conversations::parse(&list.encode()).expect("kept across reloads");
+        assert_eq!(back.forget, list.forget);
+        list.forgotten(&["s-x".to_owned()]);
+        assert_eq!(list.forget, ["s-a"]);
+        for i in 0..MAX_FORGET_QUEUE + 5 {
+            list.queue_forget(format!("s-{i}"));
+        }
+        assert_eq!(list.forget.len(), MAX_FORGET_QUEUE);
+        assert_eq!(list.forget[0], "s-5", "the oldest dropped at the bound");
     }
 
     #[test]

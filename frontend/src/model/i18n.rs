@@ -456,6 +456,65 @@ impl Lang {
     }
 }
 
+// ---- Several conversations per visitor (issue 24 part 2, branch s-convo).
+// Kept together for the move into the catalogues (branch s-i18n).
+impl Lang {
+    /// The conversation list's name (its landmark, its toggle).
+    pub fn conversations(self) -> &'static str {
+        self.pick("Unterhaltungen", "Conversations")
+    }
+    /// Start another conversation; also the title of one with no message yet.
+    pub fn new_conversation(self) -> &'static str {
+        self.pick("Neue Unterhaltung", "New conversation")
+    }
+    /// Rename a conversation (the button).
+    pub fn rename(self) -> &'static str {
+        self.pick("Umbenennen", "Rename")
+    }
+    /// The rename field's label, naming the conversation.
+    pub fn rename_label(self, title: &str) -> String {
+        match self {
+            Lang::De => format!("Neuer Name für „{title}“"),
+            Lang::En => format!("New name for “{title}”"),
+        }
+    }
+    /// Delete a conversation (the button).
+    pub fn delete(self) -> &'static str {
+        self.pick("Löschen", "Delete")
+    }
+    /// The delete button's label for screen readers.
+    pub fn delete_label(self, title: &str) -> String {
+        match self {
+            Lang::De => format!("„{title}“ löschen"),
+            Lang::En => format!("Delete “{title}”"),
+        }
+    }
+    /// Save a new name.
+    pub fn save_name(self) -> &'static str {
+        self.pick("Speichern", "Save")
+    }
+    /// Download the conversation as a Markdown file.
+    pub fn export(self) -> &'static str {
+        self.pick("Exportieren", "Export")
+    }
+    /// Every conversation still waits for an answer: no new one.
+    pub fn conversations_full(self) -> &'static str {
+        self.pick(
+            "Zu viele Unterhaltungen warten noch auf eine Antwort. Warten Sie eine Antwort ab oder löschen Sie eine Unterhaltung.",
+            "Too many conversations are still waiting for an answer. Wait for one, or delete a conversation.",
+        )
+    }
+    /// Who wrote a line, in the exported file: the visitor.
+    pub fn export_you(self) -> &'static str {
+        self.pick("Sie", "You")
+    }
+    /// Who wrote a line, in the exported file: the workflow.
+    pub fn export_bot(self) -> &'static str {
+        self.pick("Assistent", "Assistant")
+    }
+}
+// ---- End of the conversations block.
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@ use gloo_timers::callback::Interval;
 use leptos::prelude::*;
 
 use super::composer::{Composer, RunWaiting, StorageNote, Suggestions};
+use super::conversations::{ConversationList, ConversationsToggle};
 use super::header::{StatusIndicator, Tools};
 use super::messages::MessageList;
 use super::window::ChatWindow;
@@ -250,9 +251,13 @@ pub fn ChatPanel(view: View, chat: Shared, window_mode: bool) -> impl IntoView {
                     view! { <h1 class="title" data-testid="title">{move || title(view)}</h1> }.into_any()
                 }}
                 <StatusIndicator view=view retry=retry />
+                <ConversationsToggle view=view />
                 <Tools view=view chat=chat />
             </header>
-            {body}
+            <div class="chat-columns">
+                <ConversationList view=view chat=chat />
+                {body}
+            </div>
         </div>
     }
 }

@@ -1,6 +1,7 @@
 //! The components: thin views of the controller's signals.
 //!
 //! - [`app`]: the page (full page, or the chat bubble with `?mode=window`).
+//! - [`conversations`]: the visitor's conversation list.
 //! - [`header`]: title, connection status, language/theme/new chat/clear.
 //! - [`messages`]: the conversation.
 //! - [`composer`]: the input with its attachments, and the storage note.
@@ -10,6 +11,7 @@
 pub mod app;
 pub mod attachments;
 pub mod composer;
+pub mod conversations;
 pub mod header;
 pub mod messages;
 pub mod window;
