@@ -2,7 +2,7 @@
  * n8n chat relay — one tag to put the chat on any site:
  *
  *   <script src="https://chat.example.com/embed.js" defer
- *           data-position="right" data-open="false" data-primary-color="#c8244f"
+ *           data-position="end" data-open="false" data-primary-color="#c8244f"
  *           data-language="en" data-title="Support" data-sound="off"></script>
  *
  * Adds the chat bubble (the relay's page with ?mode=window, in an iframe
@@ -37,7 +37,10 @@
   if (!script || !script.src) return;
   var relay = new URL(script.src, location.href).origin;
   var data = script.dataset;
-  var left = data.position === "left";
+  // start/end follow this page's writing direction; left/right are physical.
+  var rtl = getComputedStyle(document.documentElement).direction === "rtl";
+  var pos = data.position || "end";
+  var left = pos === "left" || (pos === "start" && !rtl) || (pos === "end" && rtl);
   var params = new URLSearchParams({ mode: "window", host: location.origin });
   if (left) params.set("position", "left");
   if (data.open === "true") params.set("open", "1");

@@ -136,6 +136,7 @@ async fn client(index: usize, load: &Load, deadline: tokio::time::Instant) -> Op
                 text: text.clone(),
                 metadata: None,
                 retry: false,
+                regenerate: false,
                 files: Vec::new(),
             };
             if ws.send(Message::text(frame.encode())).await.is_err() {

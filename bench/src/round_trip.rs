@@ -88,6 +88,7 @@ async fn relay_once(ws: &mut Ws, id: &str, text: &str) -> Result<u64, String> {
         text: text.into(),
         metadata: None,
         retry: false,
+        regenerate: false,
         files: Vec::new(),
     };
     ws.send(Message::text(frame.encode()))
@@ -111,7 +112,7 @@ async fn relay_once(ws: &mut Ws, id: &str, text: &str) -> Result<u64, String> {
                 }
                 return Ok((started.elapsed().as_micros() as u64).max(1));
             }
-            Ok(ServerMessage::Heartbeat { .. }) => continue,
+            Ok(ServerMessage::Heartbeat { .. } | ServerMessage::Progress { .. }) => continue,
             other => return Err(format!("unexpected frame {other:?}")),
         }
     }

@@ -112,6 +112,7 @@ async fn client(c: usize, soak: &Soak) -> SoakReport {
                     text: text_of(c, i),
                     metadata: None,
                     retry: false,
+                    regenerate: false,
                     files: Vec::new(),
                 };
                 if ws.send(Message::text(frame.encode())).await.is_err() {
@@ -127,6 +128,7 @@ async fn client(c: usize, soak: &Soak) -> SoakReport {
                     text: text_of(c, sent),
                     metadata: None,
                     retry: false,
+                    regenerate: false,
                     files: Vec::new(),
                 };
                 if ws.send(Message::text(frame.encode())).await.is_err() {

@@ -52,6 +52,7 @@ pub async fn run(
                 text: "stream to me".into(),
                 metadata: None,
                 retry: false,
+                regenerate: false,
                 files: Vec::new(),
             };
             if ws.send(Message::text(frame.encode())).await.is_err() {

@@ -113,6 +113,7 @@ impl ChatClient {
             text: text.to_owned(),
             metadata: None,
             retry,
+            regenerate: false,
             files: Vec::new(),
         };
         self.socket

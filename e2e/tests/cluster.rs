@@ -562,3 +562,47 @@ async fn c8_a_rolling_deploy_behind_nginx_keeps_the_page_chatting() {
     finish(&browser, "c8", result).await;
     browser.close().await;
 }
+
+/// Progress frames go where chunks go: a second tab of the session on the
+/// other relay sees the steps of an answer made on this one (through
+/// Redis, live), in order, each once.
+#[tokio::test]
+#[ignore = "needs redis-server and the relay binary; run with `cargo xtask test`"]
+async fn c9_progress_reaches_the_sessions_tab_on_another_relay() {
+    let Setup {
+        n8n,
+        redis: _redis,
+        a,
+        b,
+    } = setup(&[], &[]).await;
+    n8n.set_mode(testkit::n8n::Mode::StreamSteps {
+        gap: Duration::from_millis(20),
+    });
+    let mut on_a = ChatClient::connect(&a.addr.to_string(), "cluster-c9")
+        .await
+        .expect("connect a");
+    let mut on_b = ChatClient::connect(&b.addr.to_string(), "cluster-c9")
+        .await
+        .expect("connect b");
+    on_a.send("m1", "hi").await.expect("send");
+    let mut steps = Vec::new();
+    let answer = on_b
+        .wait_for("the answer on b", T, |f| match f {
+            ServerMessage::Progress {
+                seq: Some(seq),
+                state,
+                ..
+            } => {
+                steps.push((*seq, *state == shared::StepState::Done));
+                None
+            }
+            ServerMessage::Response { text, .. } => Some(text.clone()),
+            _ => None,
+        })
+        .await
+        .expect("answer on b");
+    assert_eq!(answer, "echo: hiecho: hello big world");
+    let expected: Vec<(u32, bool)> = (1..=6).flat_map(|s| [(s, false), (s, true)]).collect();
+    assert_eq!(steps, expected, "six steps, begun and ended, in order");
+    on_a.answer("m1", T).await.expect("answer on a");
+}

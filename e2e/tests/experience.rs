@@ -667,3 +667,284 @@ async fn x11_screenshots_light_dark_phone_german() {
     finish(&browser, "x11", result).await;
     browser.close().await;
 }
+
+// ---- Languages, right-to-left and accessibility (issue 26) ----
+
+/// Presses keys (WebDriver key actions: the focused element gets them, as
+/// from a keyboard; no pointer is involved).
+async fn keys(browser: &Browser, text: &str) -> Result {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let mut actions = KeyActions::new("keyboard".into());
+    for c in text.chars() {
+        actions = actions
+            .then(KeyAction::Down { value: c })
+            .then(KeyAction::Up { value: c });
+    }
+    browser
+        .client
+        .perform_actions(actions)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+const TAB: &str = "\u{E004}";
+const ENTER: &str = "\u{E007}";
+const SPACE: &str = "\u{E00D}";
+
+/// Tabs (at most 80 times) until the focused element matches `css`.
+async fn tab_to(browser: &Browser, css: &str) -> Result {
+    for _ in 0..80 {
+        let here = browser
+            .eval_with(
+                "const a = document.activeElement; return !!(a && a.matches(arguments[0]))",
+                vec![Value::String(css.into())],
+            )
+            .await?;
+        if here == Value::Bool(true) {
+            // Focus is visible where it lands (an outline, not just colour).
+            let outline = browser
+                .eval("const s = getComputedStyle(document.activeElement); return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2 || getComputedStyle(document.activeElement.parentElement).outlineStyle !== 'none'")
+                .await?;
+            if outline != Value::Bool(true) {
+                return Err(format!("no visible focus on {css}"));
+            }
+            return Ok(());
+        }
+        keys(browser, TAB).await?;
+    }
+    Err(format!("Tab never reached {css}"))
+}
+
+/// Counts every pointer or mouse event from now on (`window.__pointer`).
+async fn watch_pointer(browser: &Browser) -> Result {
+    browser
+        .eval("window.__pointer = 0; for (const t of ['pointerdown','mousedown','mouseup','pointerup']) window.addEventListener(t, () => window.__pointer++, true); return true")
+        .await
+        .map(|_| ())
+}
+
+async fn wait_lang(browser: &Browser, code: &str) -> Result {
+    wait_for(&format!("<html lang={code}>"), UI_TIMEOUT, || async {
+        let lang = browser.eval("return document.documentElement.lang").await?;
+        Ok((lang == code).then_some(()))
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
+async fn x21_every_language_passes_axe_and_arabic_mirrors() {
+    let (_n8n, relay, browser) = scene().await;
+    let codes = [
+        "en", "de", "fr", "es", "it", "pt-BR", "nl", "pl", "tr", "ja", "zh-CN", "ar",
+    ];
+    let result = async {
+        for code in codes {
+            browser.open_online(&relay.page_url(&format!("lang={code}"))).await?;
+            wait_lang(&browser, code).await?;
+            let id = browser.send("hello").await?;
+            browser.wait_message_state(&id, "answered", UI_TIMEOUT).await?;
+            no_axe_violations(&browser, code).await?;
+            // The menu lists all twelve, each in its own name and language.
+            let options = count(&browser, "[data-testid=lang-menu] option[lang]").await?;
+            if options != 12 {
+                return Err(format!("{code}: {options} languages in the menu"));
+            }
+        }
+        // Arabic: right to left, and the layout mirrors — the user's
+        // bubble sits on the left, the composer's send button too.
+        let dir = browser.eval("return document.documentElement.dir").await?;
+        if dir != "rtl" {
+            return Err(format!("ar: dir={dir}"));
+        }
+        let sides = browser
+            .eval("const u = document.querySelector('[data-testid=message][data-role=user]').getBoundingClientRect(); const b = document.querySelector('[data-testid=message][data-role=bot]').getBoundingClientRect(); return u.left < b.left")
+            .await?;
+        if sides != Value::Bool(true) {
+            return Err("ar: the user's bubble is not on the left".into());
+        }
+        let auto = count(&browser, "[data-testid=message] [dir=auto]").await?;
+        if auto == 0 {
+            return Err("message texts lack dir=auto".into());
+        }
+        browser.set_size(390, 800).await?;
+        browser.screenshot("docs-ar-phone").await?;
+        browser.click("[data-testid=theme-switch]").await?; // light
+        wait_background(&browser, LIGHT_BG).await?;
+        no_axe_violations(&browser, "ar, light, phone").await?;
+        browser.click("[data-testid=theme-switch]").await?; // dark
+        wait_background(&browser, DARK_BG).await?;
+        no_axe_violations(&browser, "ar, dark, phone").await?;
+        browser.screenshot("docs-ar-phone-dark").await?;
+        Ok(())
+    }
+    .await;
+    finish(&browser, "x21", result).await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
+async fn x22_a_streamed_answer_is_announced_exactly_once() {
+    let (n8n, relay, browser) = scene().await;
+    n8n.set_mode(Mode::Stream {
+        gap: Duration::from_millis(400),
+    });
+    let result = async {
+        browser.open_online(&relay.page_url("")).await?;
+        browser
+            .eval("window.__said = []; const r = document.querySelector('[data-testid=announcer]'); new MutationObserver(() => { if (r.textContent) window.__said.push(r.textContent); }).observe(r, {childList: true, characterData: true, subtree: true}); return true")
+            .await?;
+        let id = browser.send("stream me").await?;
+        // The chunks arrive (the list shows the first piece) ...
+        wait_for("the first piece", UI_TIMEOUT, || async {
+            Ok(browser.answers_for(&id).await?.first().cloned())
+        })
+        .await?;
+        browser.wait_message_state(&id, "answered", UI_TIMEOUT).await?;
+        let said = browser.eval("return window.__said").await?;
+        if said != json!(["echo: stream me"]) {
+            return Err(format!("announced {said}"));
+        }
+        // The list itself is not a live region (it would read every chunk).
+        let live = count(&browser, "[data-testid=messages][aria-live]").await?;
+        if live != 0 {
+            return Err("the message list is live".into());
+        }
+        // An error is announced too.
+        n8n.set_mode(Mode::Error500);
+        let failed = browser.send("fails").await?;
+        browser.wait_message_state(&failed, "failed", UI_TIMEOUT).await?;
+        let said = browser.eval("return window.__said").await?;
+        if said != json!(["echo: stream me", "The workflow reported an error."]) {
+            return Err(format!("announced {said}"));
+        }
+        Ok(())
+    }
+    .await;
+    finish(&browser, "x22", result).await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
+async fn x23_keyboard_only_send_stop_rate_attach_approve_and_focus_answers() {
+    use e2e::relay::Relay;
+    use testkit::n8n::{Pace, StandIn, Step};
+    let n8n = StandIn::start().await.expect("stand-in");
+    n8n.set_mode(Mode::Stream {
+        gap: Duration::from_secs(5),
+    });
+    let relay = Relay::start(
+        Some(&n8n.url("/webhook/chat")),
+        &[
+            "--feedback-url",
+            &n8n.url("/webhook/feedback"),
+            "--allow-file-uploads",
+            "--respond-to-chat",
+            "--run-settle",
+            "50ms",
+        ],
+    )
+    .await
+    .expect("relay");
+    let browser = Browser::start().await.expect("browser");
+    let result = async {
+        browser.open_online(&relay.page_url("")).await?;
+        watch_pointer(&browser).await?;
+        // Send: Tab to the input, type, Enter.
+        tab_to(&browser, "[data-testid=message-input]").await?;
+        let before = browser.user_ids().await?;
+        keys(&browser, "a long story").await?;
+        keys(&browser, ENTER).await?;
+        let id = wait_for("the sent message", UI_TIMEOUT, || async {
+            Ok(browser.user_ids().await?.into_iter().find(|i| !before.contains(i)))
+        })
+        .await?;
+        // Stop: reachable by Tab, pressed with Enter.
+        tab_to(&browser, "[data-testid=stop]").await?;
+        keys(&browser, ENTER).await?;
+        browser.wait_message_state(&id, "stopped", UI_TIMEOUT).await?;
+        // Rate an answer with Space.
+        n8n.set_mode(Mode::Echo);
+        tab_to(&browser, "[data-testid=message-input]").await?;
+        keys(&browser, "rate me").await?;
+        keys(&browser, ENTER).await?;
+        wait_for("the answer's rating", UI_TIMEOUT, || async {
+            Ok((count(&browser, "[data-testid=rate-up]").await? > 0).then_some(()))
+        })
+        .await?;
+        tab_to(&browser, "[data-testid=rate-up]").await?;
+        keys(&browser, SPACE).await?;
+        wait_for("the rating pressed", UI_TIMEOUT, || async {
+            let n = count(&browser, "[data-testid=rate-up][aria-pressed=true]").await?;
+            Ok((n == 1).then_some(()))
+        })
+        .await?;
+        // Attach: the file input takes focus and Space opens the picker
+        // (caught here: a headless browser cannot show one).
+        browser
+            .eval("window.__picked = 0; document.querySelector('[data-testid=attach]').addEventListener('click', e => { window.__picked++; e.preventDefault(); }); return true")
+            .await?;
+        tab_to(&browser, "[data-testid=attach]").await?;
+        keys(&browser, SPACE).await?;
+        let picked = browser.eval("return window.__picked").await?;
+        if picked != 1 {
+            return Err(format!("the picker opened {picked} times"));
+        }
+        // Approve: a run asks with buttons; Tab to one and press Enter.
+        n8n.set_mode(Mode::RespondToChat(vec![
+            Step::Approve {
+                text: "Deploy now?".into(),
+                buttons: vec!["Yes".into(), "No".into()],
+                block: true,
+            },
+            Step::Send("Deployed.".into()),
+        ]));
+        n8n.set_pace(Pace {
+            poll: Duration::from_millis(200),
+            heartbeat: Duration::from_millis(500),
+            cancel_after: Duration::from_secs(5),
+        });
+        tab_to(&browser, "[data-testid=message-input]").await?;
+        keys(&browser, "deploy").await?;
+        keys(&browser, ENTER).await?;
+        wait_for("the approval buttons", UI_TIMEOUT, || async {
+            let n = count(&browser, "[data-testid=choice]:not([disabled])").await?;
+            Ok((n == 2).then_some(()))
+        })
+        .await?;
+        tab_to(&browser, "[data-testid=choice]:not([disabled])").await?;
+        keys(&browser, ENTER).await?;
+        wait_for("the run's answer", UI_TIMEOUT, || async {
+            let text = browser.text("[data-testid=messages]").await?;
+            Ok(text.contains("Deployed.").then_some(()))
+        })
+        .await?;
+        // The option to move focus to each new answer, switched on by keyboard.
+        n8n.set_mode(Mode::Echo);
+        tab_to(&browser, "[data-testid=focus-answers]").await?;
+        keys(&browser, SPACE).await?;
+        tab_to(&browser, "[data-testid=message-input]").await?;
+        keys(&browser, "where am I").await?;
+        keys(&browser, ENTER).await?;
+        wait_for("focus on the new answer", UI_TIMEOUT, || async {
+            let focused = browser
+                .eval("const a = document.activeElement; return a && a.matches('[data-testid=message][data-role=bot]') ? a.innerText : null")
+                .await?;
+            Ok(focused
+                .as_str()
+                .filter(|t| t.contains("echo: where am I"))
+                .map(|_| ()))
+        })
+        .await?;
+        let pointer = browser.eval("return window.__pointer").await?;
+        if pointer != 0 {
+            return Err(format!("{pointer} pointer events in a keyboard-only session"));
+        }
+        Ok(())
+    }
+    .await;
+    finish(&browser, "x23", result).await;
+    browser.close().await;
+}

@@ -247,7 +247,8 @@ async fn u3_what_the_relay_would_refuse_is_refused_with_a_sentence() {
         browser
             .wait_text(
                 "[data-testid=attach-error]",
-                "“big.png” was not attached: at most 19.5 KB per file.",
+                // The size as the browser's Intl.NumberFormat writes it.
+                "“big.png” was not attached: at most 19.5 kB per file.",
             )
             .await?;
         files::drop_files(

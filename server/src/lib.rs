@@ -102,7 +102,7 @@ pub async fn run_with_admin(
     });
     let admin =
         admin.map(|admin| tokio::spawn(serve_admin(admin, state.clone(), stopping.clone())));
-    let days = tokio::spawn(metrics::usage::roll_daily(state.metrics().clone()));
+    let days = tokio::spawn(metrics::roll_daily(state.metrics().clone()));
 
     let sweeper = tokio::spawn(store::maintain_periodically(
         state.store().clone(),

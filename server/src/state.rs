@@ -114,13 +114,16 @@ impl AppState {
     pub fn new(config: Config) -> Result<Self, RelayError> {
         let responder = Responder::from_config(&config.n8n)?;
         let config_concurrency = config.limits.session_concurrency;
-        let assets = PageAssets::load(config.serve.static_dir.as_deref())?;
+        let mut assets = PageAssets::load(config.serve.static_dir.as_deref())?;
         let page_dir = match assets.origin() {
             PageOrigin::Dir(dir) | PageOrigin::Missing(dir) => Some(dir.as_path()),
             PageOrigin::Embedded => None,
         };
         let uploads = Uploads::start(&config.uploads, page_dir)?;
         let mut page = config.page.page_config(config.serve.relay_url.as_ref())?;
+        // Overrides go into the catalogues; /config.json names those.
+        let strings = std::mem::take(&mut page.strings);
+        page.catalogues = crate::page::catalogues::publish(&mut assets, &strings);
         page.uploads = uploads.as_ref().map(|u| u.rules().clone());
         let feedback = Feedback::from_config(&config.n8n)?;
         page.feedback = feedback.is_some();
@@ -174,7 +177,8 @@ impl AppState {
                 Chosen::Sqlite(dir) => {
                     let sqlite = SqliteStore::open(&dir, limits, config.store.sqlite_full_sync)
                         .map_err(|e| RelayError::Store(format!("the sqlite store: {e}")))?;
-                    (sqlite, Arc::new(MemoryCounters::new(max_tracked)))
+                    let counters = Arc::new(sqlite.counters(max_tracked));
+                    (sqlite, counters)
                 }
             },
         };

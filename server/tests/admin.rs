@@ -97,6 +97,8 @@ async fn metrics_count_messages_by_outcome_and_n8n_latency() {
     assert_eq!(after["relay_queue_depth{queue=\"connections\"}"], 1.0);
     assert!(after["relay_queue_limit{queue=\"connections\"}"] > 0.0);
     assert!(after["relay_queue_limit{queue=\"sessions\"}"] > 0.0);
+    assert_eq!(after["relay_queue_depth{queue=\"webhook_requests\"}"], 0.0);
+    assert!(after["relay_queue_limit{queue=\"webhook_waiting\"}"] > 0.0);
     assert_eq!(after["relay_store_up{kind=\"memory\"}"], 1.0);
     assert_eq!(after["relay_redis_link_up"], 0.0);
     assert_eq!(after["relay_paused"], 0.0);
@@ -224,6 +226,7 @@ async fn a_paused_chat_sends_nothing_to_n8n_and_answers_the_resend_after_the_res
         metadata: None,
         retry: false,
         files: Vec::new(),
+        regenerate: false,
     })
     .await;
     assert_eq!(
@@ -348,4 +351,46 @@ async fn a_pause_on_one_relay_pauses_the_other_through_redis() {
     first.stop().await;
     second.stop().await;
     third.stop().await;
+}
+
+#[tokio::test]
+async fn a_message_waiting_its_turn_is_handed_back_when_the_chat_is_paused() {
+    let n8n = StandIn::start().await.expect("stand-in");
+    n8n.set_mode(Mode::Hang);
+    let mut config = config_for(&n8n.url("/webhook/chat"));
+    config.limits.session_concurrency = 1;
+    let relay = Relay::start_with_admin(config).await;
+    let mut client = Client::connect(&relay.ws_url("/ws")).await;
+    client.say("m1", "first").await;
+    client.say("m2", "second").await;
+    // m1 is with n8n; m2 waits its turn (both in flight).
+    relay
+        .wait_health("two messages in flight", |h| h["inFlight"] == 2)
+        .await;
+    let deadline = tokio::time::Instant::now() + STEP;
+    while n8n.requests().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "m1 never reached n8n"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(post(&relay.admin_url("/pause"), None).await.status(), 200);
+    assert_eq!(client.next().await, ServerMessage::Status { paused: true });
+    // Stopping m1 gives m2 its turn: paused, it does not go to n8n.
+    client.send(ClientMessage::Cancel { id: "m1".into() }).await;
+    // (In either order: m1's outcome and m2's turn are settled apart.)
+    let mut codes = HashMap::new();
+    for _ in 0..2 {
+        match client.next().await {
+            ServerMessage::Error {
+                id: Some(id), code, ..
+            } => codes.insert(id, code),
+            other => panic!("expected an error, got {other:?}"),
+        };
+    }
+    assert_eq!(codes.get("m1"), Some(&ErrorCode::Cancelled));
+    assert_eq!(codes.get("m2"), Some(&ErrorCode::Paused));
+    assert_eq!(n8n.requests().len(), 1, "m2 did not reach n8n");
+    relay.stop().await;
 }

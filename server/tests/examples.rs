@@ -78,8 +78,8 @@ fn every_example_is_a_connected_workflow_of_core_nodes() {
     let all = examples();
     assert_eq!(
         all.len(),
-        6,
-        "echo, streaming, error-handling, push, respond-to-chat and file examples"
+        7,
+        "echo, streaming, error-handling, push, respond-to-chat, file and progress examples"
     );
     for (name, wf) in all {
         let nodes = wf["nodes"]
@@ -235,4 +235,37 @@ fn the_files_example_takes_uploads_and_describes_each_file() {
     for field in ["files", "fileName", "mimeType", "fileSize", "output"] {
         assert!(code.contains(field), "{field} missing from {code}");
     }
+}
+
+/// The progress example has what issue 27's check needs: two streaming
+/// nodes in sequence, then one in a loop, behind a streaming Webhook.
+#[test]
+fn the_progress_example_streams_two_steps_then_a_loop() {
+    let (_, wf) = examples()
+        .into_iter()
+        .find(|(name, _)| name.ends_with("progress-steps.json"))
+        .expect("progress-steps.json");
+    let nodes = wf["nodes"].as_array().expect("nodes");
+    let streaming: Vec<&str> = nodes
+        .iter()
+        .filter(|n| n["parameters"]["options"]["enableStreaming"] == true)
+        .filter_map(|n| n["name"].as_str())
+        .collect();
+    assert_eq!(streaming, ["Knowledge base", "Writer", "Stream token"]);
+    let webhook = nodes
+        .iter()
+        .find(|n| n["name"] == "Webhook")
+        .expect("Webhook");
+    assert_eq!(webhook["parameters"]["responseMode"], "streaming");
+    // The loop: Loop Over Items' "loop" output (1) runs Stream token,
+    // which goes back into it.
+    let connections = &wf["connections"];
+    assert_eq!(
+        connections["Loop Over Items"]["main"][1][0]["node"],
+        "Stream token"
+    );
+    assert_eq!(
+        connections["Stream token"]["main"][0][0]["node"],
+        "Loop Over Items"
+    );
 }

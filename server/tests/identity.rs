@@ -118,6 +118,7 @@ async fn the_verified_user_reaches_n8n_in_its_own_field_apart_from_metadata() {
             metadata: Some(metadata),
             retry: false,
             files: Vec::new(),
+            regenerate: false,
         })
         .await;
     assert_eq!(response_text(&client.next().await, "m1"), "echo: hi");
@@ -601,6 +602,7 @@ async fn with_files_the_user_is_a_json_text_part_like_metadata() {
             metadata: None,
             retry: false,
             files: vec![file],
+            regenerate: false,
         })
         .await;
     let _ = response_text(&client.next().await, "m");

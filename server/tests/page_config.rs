@@ -119,8 +119,8 @@ async fn a_broken_file_stops_the_start_with_a_clear_error() {
 }
 
 #[test]
-fn the_language_flag_only_takes_de_or_en() {
-    assert!(Config::try_parse_from(["relay", "--language", "fr"]).is_err());
+fn the_language_flag_takes_only_known_values() {
+    assert!(Config::try_parse_from(["relay", "--language", "xx"]).is_err());
     assert!(Config::try_parse_from(["relay", "--streaming", "maybe"]).is_err());
 }
 
@@ -134,4 +134,129 @@ async fn suggestions_are_bounded() {
     cfg.page.suggestions = vec!["x".repeat(201)];
     let error = start_error(cfg).await;
     assert!(error.to_string().contains("longer than 200"), "{error}");
+}
+
+#[test]
+fn the_language_flag_takes_auto_and_the_twelve_codes() {
+    for code in ["auto", "en", "pt-BR", "zh-CN", "ar"] {
+        assert!(
+            Config::try_parse_from(["relay", "--language", code]).is_ok(),
+            "{code}"
+        );
+    }
+    assert!(Config::try_parse_from(["relay", "--language", "sv"]).is_err());
+}
+
+#[tokio::test]
+async fn auto_means_the_browsers_language() {
+    let mut cfg = config();
+    cfg.page.language = Some("auto".into());
+    let relay = Relay::start(cfg).await;
+    let (_, body) = fetch(&relay).await;
+    assert_eq!(body.get("language"), None, "{body}");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn an_unknown_string_key_stops_the_start_named() {
+    let file = std::env::temp_dir().join(format!("strings-bad-{}.json", std::process::id()));
+    std::fs::write(
+        &file,
+        r#"{"de": {"composer.send": "Los", "composer.sned": "x"}}"#,
+    )
+    .expect("write strings");
+    let mut cfg = config();
+    cfg.page.strings = Some(file.clone());
+    let error = start_error(cfg).await.to_string();
+    assert!(error.contains("unknown key \"composer.sned\""), "{error}");
+    // The same through the --page-config file's `strings`, and a language
+    // without a catalogue.
+    std::fs::write(&file, r#"{"strings": {"sv": {"composer.send": "Skicka"}}}"#)
+        .expect("write config");
+    let mut cfg = config();
+    cfg.page.page_config = Some(file.clone());
+    let error = start_error(cfg).await.to_string();
+    assert!(error.contains("unknown language \"sv\""), "{error}");
+    let _ = std::fs::remove_file(file);
+}
+
+#[tokio::test]
+async fn overrides_are_served_in_hashed_immutable_compressed_catalogues() {
+    let dir = std::env::temp_dir().join(format!("strings-page-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("i18n")).expect("dir");
+    std::fs::write(dir.join("index.html"), "<!doctype html><title>x</title>").expect("index");
+    let en = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../frontend/i18n/en.json"
+    ))
+    .expect("en catalogue");
+    let de = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../frontend/i18n/de.json"
+    ))
+    .expect("de catalogue");
+    std::fs::write(dir.join("i18n/en.json"), &en).expect("en");
+    std::fs::write(dir.join("i18n/de.json"), &de).expect("de");
+    let strings = dir.join("strings.json");
+    std::fs::write(&strings, r#"{"de": {"composer.send": "Los!"}}"#).expect("strings");
+    let mut cfg = config();
+    cfg.serve.static_dir = Some(dir.clone());
+    cfg.page.strings = Some(strings);
+    let relay = Relay::start(cfg).await;
+    let (_, body) = fetch(&relay).await;
+    let catalogues = body["catalogues"]
+        .as_object()
+        .expect("catalogues named")
+        .clone();
+    assert_eq!(catalogues.len(), 2, "{body}");
+    assert!(
+        body.get("strings").is_none(),
+        "overrides are not served twice"
+    );
+    let path = catalogues["de"].as_str().expect("path");
+    assert!(
+        path.starts_with("i18n/de-") && path.ends_with(".json"),
+        "{path}"
+    );
+    // No decompression feature in this reqwest: the bytes come as sent.
+    let client = reqwest::Client::new();
+    let response = client
+        .get(relay.http_url(&format!("/{path}")))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .expect("get catalogue");
+    assert_eq!(response.status(), 200);
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        header("cache-control").contains("immutable"),
+        "{}",
+        header("cache-control")
+    );
+    assert_eq!(header("content-encoding"), "gzip");
+    let gz = response.bytes().await.expect("body");
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text)
+        .expect("gunzip");
+    let served: serde_json::Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(served["composer.send"], "Los!");
+    assert_eq!(served["status.online"], "Verbunden", "the rest stays");
+    // English is untouched.
+    let en_path = catalogues["en"].as_str().expect("path");
+    let served: serde_json::Value = reqwest::get(relay.http_url(&format!("/{en_path}")))
+        .await
+        .expect("get en")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(served["composer.send"], "Send");
+    relay.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -94,9 +94,12 @@ async fn refusing_redis() -> (
                         }
                     }
                     let read_at = Instant::now();
+                    // The sessions' subscriber only: the pause has its own
+                    // subscription (`<prefix>pause`) with its own schedule.
                     if args
                         .first()
                         .is_some_and(|a| a.eq_ignore_ascii_case("subscribe"))
+                        && !args.iter().skip(1).all(|c| c.ends_with("pause"))
                     {
                         let refused = Instant::now();
                         s.lock().unwrap_or_else(|p| p.into_inner()).push(Subscribe {

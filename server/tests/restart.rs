@@ -32,6 +32,10 @@ impl Binary {
             .arg("--data-dir")
             .arg(data)
             .args(["--webhook-url", webhook])
+            // An exported store setting must not change the outcome.
+            .env_remove("RELAY_STORE")
+            .env_remove("RELAY_RERUN_INTERRUPTED")
+            .env_remove("RELAY_REDIS_URL")
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
@@ -116,6 +120,7 @@ fn message(id: &str, text: &str, retry: bool) -> ClientMessage {
         id: id.into(),
         text: text.into(),
         files: Vec::new(),
+        regenerate: false,
     }
 }
 
@@ -198,4 +203,45 @@ async fn a_message_in_flight_at_the_kill_is_interrupted_and_retry_runs_it() {
         other => panic!("expected an answer, got {other:?}"),
     }
     assert_eq!(n8n.calls(), 2, "Retry ran it once more");
+}
+
+/// An explicit `--data-dir` that cannot be used stops the relay with a
+/// sentence naming it, rather than quietly keeping sessions in memory.
+#[test]
+fn an_unusable_explicit_data_dir_refuses_to_start() {
+    let file = tempfile::NamedTempFile::new().expect("a file");
+    // A directory inside a regular file cannot be created, even by root.
+    let dir = file.path().join("data");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_relay"))
+        .args(["--listen", "127.0.0.1:0", "--static-dir"])
+        .arg(std::env::temp_dir().join("relay-tests-no-such-dir"))
+        .arg("--data-dir")
+        .arg(&dir)
+        .env_remove("RELAY_STORE")
+        .env_remove("RELAY_REDIS_URL")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("relay runs");
+    // It must exit by itself; one that starts serving is killed and fails.
+    let deadline = std::time::Instant::now() + STEP;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let output = child.wait_with_output().expect("output");
+    assert!(status.is_some_and(|s| !s.success()), "refused");
+    let log = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        log.contains("the sqlite store") && log.contains(&dir.display().to_string()),
+        "{log}"
+    );
+    assert!(!log.contains("listening on"), "{log}");
 }

@@ -60,6 +60,7 @@ async fn stop_ends_a_streamed_answer_keeps_what_came_and_is_not_rerun() {
             text: "tell me a long story".into(),
             metadata: None,
             retry: true,
+            regenerate: false,
             files: Vec::new(),
         })
         .await;

@@ -2,7 +2,7 @@
 //! into HTTP chunks, the same events come out, in order.
 
 use proptest::prelude::*;
-use server::responder::n8n::stream::{NdjsonParser, StreamEvent};
+use server::responder::n8n::stream::{NdjsonParser, Node, StreamEvent};
 
 fn line_for(event: &StreamEvent) -> String {
     match event {
@@ -19,7 +19,32 @@ fn line_for(event: &StreamEvent) -> String {
                 serde_json::Value::String(m.clone())
             )
         }
+        StreamEvent::Begin(n) | StreamEvent::End(n) => {
+            let kind = if matches!(event, StreamEvent::Begin(_)) {
+                "begin"
+            } else {
+                "end"
+            };
+            format!(
+                r#"{{"type":"{kind}","metadata":{{"nodeId":{},"nodeName":{},"itemIndex":{},"runIndex":{},"timestamp":1}}}}"#,
+                serde_json::Value::String(n.node_id.clone()),
+                serde_json::Value::String(n.node_name.clone()),
+                n.item_index,
+                n.run_index
+            )
+        }
     }
+}
+
+fn node() -> impl Strategy<Value = Node> {
+    ("[a-f0-9-]{1,12}", "\\PC{1,12}", 0u64..5, 0u64..3).prop_map(
+        |(node_id, node_name, run_index, item_index)| Node {
+            node_id,
+            node_name,
+            run_index,
+            item_index,
+        },
+    )
 }
 
 fn event() -> impl Strategy<Value = StreamEvent> {
@@ -27,6 +52,8 @@ fn event() -> impl Strategy<Value = StreamEvent> {
         4 => "\\PC{1,20}".prop_map(StreamEvent::Text),
         1 => Just(StreamEvent::Error(None)),
         1 => "[a-z ]{1,10}".prop_map(|m| StreamEvent::Error(Some(m))),
+        1 => node().prop_map(StreamEvent::Begin),
+        1 => node().prop_map(StreamEvent::End),
     ]
 }
 

@@ -109,6 +109,7 @@ async fn say_with_files(
             text: text.into(),
             metadata: metadata.and_then(|m| m.as_object().cloned()),
             retry: false,
+            regenerate: false,
             files,
         })
         .await;

@@ -148,6 +148,7 @@ async fn a_failed_message_is_run_again_only_when_the_client_asks_to_retry() {
             text: "try".into(),
             metadata: None,
             retry: true,
+            regenerate: false,
             files: Vec::new(),
         })
         .await;

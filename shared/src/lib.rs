@@ -28,3 +28,4 @@ pub use protocol::{
     ButtonStyle, ChatButton, ClientMessage, DecodeError, ErrorCode, FileRef, HistoryMessage,
     QuotaKind, Rating, Role, RunState, ServerMessage, Uploaded,
 };
+pub use protocol::{ProgressLabel, StepState, MAX_PROGRESS_STEPS, MAX_PROGRESS_STEP_CHARS};

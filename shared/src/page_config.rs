@@ -23,8 +23,8 @@ pub struct PageConfig {
     /// them once at start; an empty tree, or none, means plain text).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub welcome_docs: Vec<crate::rich_text::Doc>,
-    /// `"de"` or `"en"`: the language when the user has not picked one
-    /// (`None`: the browser's language).
+    /// A catalogue's code (`"de"`, `"pt-BR"`, …) or `"auto"`: the language
+    /// when the user has not picked one (`None`/`auto`: the browser's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
     /// Show streamed answers as they arrive (`false`: only when complete).
@@ -55,6 +55,17 @@ pub struct PageConfig {
     /// commands, no state kept, no connection.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub embed_origins: Vec<String>,
+    /// Where each language's text catalogue is, by code (`"de"` →
+    /// `"i18n/de-<hash>.json"`): hashed names the browser keeps for good.
+    /// Empty (e.g. under `trunk serve`): the page asks for `i18n/<code>.json`.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub catalogues: std::collections::BTreeMap<String, String>,
+    /// Overrides of page texts, by language code then key (`--strings`,
+    /// or this field of `--page-config`). The relay checks the keys at
+    /// start and writes the texts into the catalogues it serves, so the
+    /// served `/config.json` never carries them.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub strings: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
 }
 
 /// The most starter prompts a page shows.
@@ -116,6 +127,8 @@ impl Default for PageConfig {
             suggestions: Vec::new(),
             feedback: false,
             embed_origins: Vec::new(),
+            catalogues: std::collections::BTreeMap::new(),
+            strings: std::collections::BTreeMap::new(),
         }
     }
 }

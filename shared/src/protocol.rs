@@ -77,6 +77,12 @@ pub enum ClientMessage {
         /// order; they reach n8n as the Chat Trigger's `files`.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         files: Vec<FileRef>,
+        /// The user asked for another answer to an earlier message: this
+        /// is its text again under a new id (so it runs once, like any new
+        /// message), and n8n is told (`regenerate: true` in its body) so a
+        /// workflow can answer differently.
+        #[serde(default, skip_serializing_if = "is_false")]
+        regenerate: bool,
     },
     /// The user pressed a button of a [`ServerMessage::Chat`] message (an
     /// approval). The relay acts on it once per message, however often the
@@ -344,6 +350,34 @@ pub enum ServerMessage {
         /// Sessions forgotten.
         sessions: u32,
     },
+    /// What the workflow answering message `id` is doing now: a step (one
+    /// responding node, or one run of it in a loop) began or ended, or the
+    /// message waits (for the workflow, for the user's reply). Live only:
+    /// never stored, never sent again after a reconnect; a page that misses
+    /// some just shows less.
+    ///
+    /// What to show is `step` (the operator's text, see
+    /// `--progress-label`) or else the page's own text for `label`, in the
+    /// page's language. n8n's node names are never sent unless the operator
+    /// asks (`--show-node-names`).
+    Progress {
+        /// The message being answered.
+        id: String,
+        /// Text to show, chosen by the operator (at most
+        /// [`MAX_PROGRESS_STEP_CHARS`] characters).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<String>,
+        /// What the page shows in its language when there is no `step`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        label: Option<ProgressLabel>,
+        /// The step's number within the answer, from 1 (at most
+        /// [`MAX_PROGRESS_STEPS`]); absent for waiting states, which are not
+        /// steps.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u32>,
+        /// Running or done.
+        state: StepState,
+    },
     /// A frame type this build does not know (sent by a newer relay).
     /// Clients ignore it; it is never sent.
     #[serde(skip_serializing)]
@@ -381,6 +415,44 @@ pub enum RunState {
     Working,
 }
 
+/// Most steps one answer reports (more are not sent): a workflow looping
+/// over a thousand items must not send a thousand frames, nor make the
+/// page keep a thousand lines.
+pub const MAX_PROGRESS_STEPS: u32 = 50;
+
+/// Longest `step` text of a [`ServerMessage::Progress`], in characters.
+pub const MAX_PROGRESS_STEP_CHARS: usize = 80;
+
+/// A state the page names in its own language (see
+/// [`ServerMessage::Progress`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ProgressLabel {
+    /// A workflow step without an operator's text: "Working…".
+    Working,
+    /// The message went to n8n; no step reported yet: "Waiting for the
+    /// workflow…".
+    Workflow,
+    /// A "Respond to Chat" run asked the user: "Waiting for your reply".
+    Reply,
+    /// The message waits for the session's earlier one: "Waiting for the
+    /// previous message…".
+    Queued,
+    /// A label this build does not know (sent by a newer relay).
+    #[serde(other)]
+    Unknown,
+}
+
+/// Whether a step of a [`ServerMessage::Progress`] is still going.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepState {
+    /// Began, not ended.
+    Running,
+    /// Ended.
+    Done,
+}
+
 /// Every field any relay frame may have, for decoding [`ServerMessage`].
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -405,7 +477,7 @@ struct RawServerFrame {
     buttons: Vec<ChatButton>,
     #[serde(default)]
     block_user_input: bool,
-    state: Option<RunState>,
+    state: Option<String>,
     offset: Option<u64>,
     doc: Option<Doc>,
     paused: Option<bool>,
@@ -413,6 +485,8 @@ struct RawServerFrame {
     bits: Option<u8>,
     expires_at: Option<u64>,
     sessions: Option<u32>,
+    step: Option<String>,
+    label: Option<ProgressLabel>,
 }
 
 fn required<T>(value: Option<T>, field: &str) -> Result<T, String> {
@@ -472,7 +546,22 @@ impl TryFrom<RawServerFrame> for ServerMessage {
             },
             "run" => ServerMessage::Run {
                 id: required(raw.id, "id")?,
-                state: required(raw.state, "state")?,
+                state: match required(raw.state, "state")?.as_str() {
+                    "waiting" => RunState::Waiting,
+                    "working" => RunState::Working,
+                    other => return Err(format!("unknown run state `{other}`")),
+                },
+            },
+            "progress" => ServerMessage::Progress {
+                id: required(raw.id, "id")?,
+                step: raw.step,
+                label: raw.label,
+                seq: raw.seq,
+                state: match required(raw.state, "state")?.as_str() {
+                    "running" => StepState::Running,
+                    "done" => StepState::Done,
+                    other => return Err(format!("unknown step state `{other}`")),
+                },
             },
             "done" => ServerMessage::Done {
                 id: required(raw.id, "id")?,

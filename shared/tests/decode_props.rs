@@ -25,6 +25,7 @@ fn message() -> impl Strategy<Value = ClientMessage> {
                     .collect()
             }),
             retry,
+            regenerate: false,
             files: Vec::new(),
         })
 }

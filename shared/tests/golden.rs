@@ -62,6 +62,7 @@ fn client_message() {
             text: "Hallo, wie geht's? \"quotes\" and ünïcode".into(),
             metadata: None,
             retry: false,
+            regenerate: false,
             files: Vec::new(),
         },
     );
@@ -79,6 +80,7 @@ fn client_message_with_metadata() {
             text: "hi".into(),
             metadata: Some(metadata),
             retry: false,
+            regenerate: false,
             files: Vec::new(),
         },
     );
@@ -93,6 +95,7 @@ fn client_message_retry() {
             text: "hi".into(),
             metadata: None,
             retry: true,
+            regenerate: false,
             files: Vec::new(),
         },
     );
@@ -314,6 +317,7 @@ fn unknown_fields_are_ignored() {
             text: "hi".into(),
             metadata: None,
             retry: false,
+            regenerate: false,
             files: Vec::new(),
         })
     );
@@ -477,6 +481,8 @@ fn page_config() {
         suggestions: vec!["What can you do?".into(), "Track my order".into()],
         feedback: true,
         embed_origins: vec!["https://shop.example".into()],
+        catalogues: [("de".into(), "i18n/de-0123456789abcdef.json".into())].into(),
+        strings: Default::default(),
     };
     let bytes = golden("page_config");
     assert_eq!(value.to_json(), bytes);
@@ -616,6 +622,7 @@ fn client_message_with_files_and_the_upload_answer() {
             text: "what is in this image?".into(),
             metadata: None,
             retry: false,
+            regenerate: false,
             files: vec![shared::FileRef {
                 upload: "up-4f9c2a".into(),
                 name: "dot.png".into(),
@@ -813,4 +820,68 @@ fn forget_and_forgotten() {
         },
     );
     check_server("server_forgotten", ServerMessage::Forgotten { sessions: 2 });
+}
+
+#[test]
+fn client_message_regenerate() {
+    check_client(
+        "client_message_regenerate",
+        ClientMessage::Message {
+            id: "m2".into(),
+            text: "hi".into(),
+            metadata: None,
+            retry: false,
+            files: Vec::new(),
+            regenerate: true,
+        },
+    );
+}
+
+#[test]
+fn server_progress() {
+    use shared::{ProgressLabel, StepState};
+    check_server(
+        "server_progress",
+        ServerMessage::Progress {
+            id: "m1".into(),
+            step: Some("Searching the knowledge base".into()),
+            label: None,
+            seq: Some(2),
+            state: StepState::Running,
+        },
+    );
+    check_server(
+        "server_progress_label",
+        ServerMessage::Progress {
+            id: "m1".into(),
+            step: None,
+            label: Some(ProgressLabel::Working),
+            seq: Some(1),
+            state: StepState::Done,
+        },
+    );
+    check_server(
+        "server_progress_waiting",
+        ServerMessage::Progress {
+            id: "m1".into(),
+            step: None,
+            label: Some(ProgressLabel::Workflow),
+            seq: None,
+            state: StepState::Running,
+        },
+    );
+    // A newer relay's label is shown as the generic one, not refused.
+    assert_eq!(
+        ServerMessage::decode(
+            r#"{"type":"progress","id":"m1","label":"thinking","state":"running"}"#
+        ),
+        Ok(ServerMessage::Progress {
+            id: "m1".into(),
+            step: None,
+            label: Some(ProgressLabel::Unknown),
+            seq: None,
+            state: StepState::Running,
+        })
+    );
+    assert!(ServerMessage::decode(r#"{"type":"progress","id":"m1","state":"sleeping"}"#).is_err());
 }

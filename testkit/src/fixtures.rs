@@ -55,6 +55,26 @@ pub fn stream_lines() -> impl Iterator<Item = &'static str> {
     };
     body.lines().filter(|l| !l.trim().is_empty())
 }
+/// A streamed answer from a loop: one streaming node run four times, one
+/// begin/item/end block per run (c3-stream-tokens.raw.txt).
+pub const STREAM_LOOP_CAPTURE: &str = include_str!("../fixtures/c3-stream-tokens.raw.txt");
+
+/// The NDJSON lines of the loop's streamed answer, as n8n sent them: the
+/// capture holds the HTTP chunks as Python byte literals, and each line is
+/// a `{"type":…}` object ending in `}}` (no content in it has braces).
+pub fn stream_loop_lines() -> Vec<&'static str> {
+    let mut lines = Vec::new();
+    let mut rest = STREAM_LOOP_CAPTURE;
+    while let Some(start) = rest.find(r#"{"type":"#) {
+        let Some(len) = rest[start..].find("}}") else {
+            break;
+        };
+        lines.push(&rest[start..start + len + 2]);
+        rest = &rest[start + len + 2..];
+    }
+    lines
+}
+
 /// The error answers (d-errors.txt).
 pub const ERRORS: &str = include_str!("../fixtures/d-errors.txt");
 /// A node failing mid-stream (d3-error-stream.raw.txt).

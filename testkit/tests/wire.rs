@@ -118,6 +118,24 @@ async fn complete_answers_keep_the_captured_head() {
 }
 
 #[tokio::test]
+async fn a_stream_with_steps_is_the_captured_chunks_of_both_captures() {
+    let loop_lines = fixtures::stream_loop_lines();
+    assert_eq!(loop_lines.len(), 12, "four runs of begin/item/end");
+    assert!(loop_lines[4].contains(r#""content":"hello ","#));
+    assert!(loop_lines[9].contains(r#""runIndex":3"#));
+    let n8n = StandIn::start().await.expect("stand-in");
+    n8n.set_mode(Mode::StreamSteps {
+        gap: Duration::from_millis(1),
+    });
+    let mut expected = fixtures::STREAM_HEADERS.to_owned();
+    for line in fixtures::stream_lines().chain(loop_lines) {
+        expected.push_str(&chunk(&format!("{line}\n")));
+    }
+    expected.push_str("0\r\n\r\n");
+    answer_to(&n8n, &send_message("hi"), &expected).await;
+}
+
+#[tokio::test]
 async fn a_stream_is_the_captured_chunks() {
     let n8n = StandIn::start().await.expect("stand-in");
     n8n.set_mode(Mode::Stream {

@@ -4,6 +4,7 @@
 //! - [`timer`]: one gloo-timers timeout for the machine's next deadline.
 //! - [`storage`]: `localStorage` (session, conversation, choices).
 //! - [`remote_config`]: fetching `/config.json`.
+//! - [`intl`]: plurals, numbers and dates from the browser's `Intl`.
 //! - [`page`]: the page's URL, language and performance marks.
 //! - [`files`]: picked, dropped or pasted files and their thumbnails.
 //! - [`upload`]: sending a file to the relay, with progress.
@@ -19,6 +20,7 @@ pub mod debug_handle;
 pub mod download;
 pub mod files;
 pub mod host_page;
+pub mod intl;
 pub mod page;
 pub mod proof;
 pub mod remote_config;

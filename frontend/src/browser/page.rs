@@ -8,11 +8,21 @@ pub fn query_param(key: &str) -> Option<String> {
         .get(key)
 }
 
-/// The browser's preferred language tag (e.g. `de-DE`).
-pub fn browser_language() -> String {
-    web_sys::window()
-        .and_then(|w| w.navigator().language())
-        .unwrap_or_default()
+/// The browser's preferred language tags, best first
+/// (`navigator.languages`, else `navigator.language`).
+pub fn browser_languages() -> Vec<String> {
+    let Some(navigator) = web_sys::window().map(|w| w.navigator()) else {
+        return Vec::new();
+    };
+    let mut tags: Vec<String> = navigator
+        .languages()
+        .iter()
+        .filter_map(|t| t.as_string())
+        .collect();
+    if tags.is_empty() {
+        tags.extend(navigator.language());
+    }
+    tags
 }
 
 /// `(protocol, host)` of the page, e.g. `("https:", "chat.example.com")`.

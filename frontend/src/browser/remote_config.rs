@@ -16,12 +16,15 @@ use wasm_bindgen_futures::JsFuture;
 /// what that means: the standalone page uses the defaults, an embedded one
 /// refuses, since only the relay's own list says which hosts may embed it).
 pub async fn fetch() -> Option<PageConfig> {
-    fetch_text().await.map(|text| PageConfig::from_json(&text))
+    fetch_text("/config.json")
+        .await
+        .map(|text| PageConfig::from_json(&text))
 }
 
-async fn fetch_text() -> Option<String> {
+/// The body of `url` if it answers 2xx (also used for the catalogues).
+pub async fn fetch_text(url: &str) -> Option<String> {
     let window = web_sys::window()?;
-    let response = JsFuture::from(window.fetch_with_str("/config.json"))
+    let response = JsFuture::from(window.fetch_with_str(url))
         .await
         .ok()?
         .dyn_into::<web_sys::Response>()

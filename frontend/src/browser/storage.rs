@@ -30,6 +30,7 @@ const LIST_KEY: &str = "n8nChat.conversations";
 /// Before this, the lines of a conversation not shown (its page id after
 /// it); the one shown stays under [`CONVERSATION_KEY`], as before the list.
 const PARKED_PREFIX: &str = "n8nChat.conversation.";
+const FOCUS_ANSWERS_KEY: &str = "n8nChat.focusAnswers";
 
 /// The longest value the host is asked to keep (UTF-16 units): its
 /// `localStorage` quota (about 5 MB) is shared with the host's own data, so
@@ -139,6 +140,16 @@ pub fn load_theme() -> Option<String> {
 /// Remembers the user's theme.
 pub fn save_theme(name: &str) {
     set(THEME_KEY, Some(name));
+}
+
+/// Whether the user asked for focus to move to each new answer.
+pub fn load_focus_answers() -> bool {
+    get(FOCUS_ANSWERS_KEY).as_deref() == Some("1")
+}
+
+/// Remembers whether focus moves to each new answer.
+pub fn save_focus_answers(on: bool) {
+    set(FOCUS_ANSWERS_KEY, on.then_some("1"));
 }
 
 /// The stored conversation (empty if none or unreadable).

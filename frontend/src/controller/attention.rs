@@ -10,6 +10,25 @@ use crate::browser::page::query_param;
 use crate::browser::{host_page, sound};
 use crate::model::embed::{Command, MAX_METADATA_BYTES};
 
+/// Moves keyboard focus to the bot line of message `id` (once rendered).
+fn focus_line(id: &str) {
+    let selector = format!(
+        "[data-testid=message][data-role=bot][data-id='{}']",
+        id.replace(['\'', '\\'], "")
+    );
+    leptos::task::spawn_local(async move {
+        // After this frame's render.
+        gloo_timers::future::TimeoutFuture::new(0).await;
+        let found = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.query_selector(&selector).ok().flatten())
+            .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok());
+        if let Some(line) = found {
+            let _ = line.focus();
+        }
+    });
+}
+
 impl Chat {
     /// A bot message `id` arrived (an answer, a push, a run's message).
     pub(super) fn arrived(&self, id: &str, text: &str) {
@@ -25,6 +44,10 @@ impl Chat {
             );
         }
         host_page::post("message", &[("id", id.into()), ("text", text.into())]);
+        self.view.announcement.set(text.to_owned());
+        if self.view.focus_answers.get_untracked() {
+            focus_line(id);
+        }
     }
 
     /// The chat is seen (opened, or the tab visible again while open).

@@ -217,15 +217,19 @@ impl Chat {
 
     /// Downloads the shown conversation as a Markdown file.
     pub fn export_conversation(&self) {
-        let lang = self.view.lang.get_untracked();
+        let (untitled, you, bot) = self
+            .view
+            .texts
+            .with_untracked(|t| (t.new_conversation(), t.export_you(), t.export_bot()));
         let title = self
             .view
             .conversations
             .with_untracked(|l| l.current().title().map(str::to_owned))
-            .unwrap_or_else(|| lang.new_conversation().to_owned());
-        let text = self.view.conversation.with_untracked(|c| {
-            conversations::to_markdown(&title, c, lang.export_you(), lang.export_bot())
-        });
+            .unwrap_or(untitled);
+        let text = self
+            .view
+            .conversation
+            .with_untracked(|c| conversations::to_markdown(&title, c, &you, &bot));
         if !download::offer(&conversations::file_name(&title), "text/markdown", &text) {
             web_sys::console::warn_1(&"the browser refused the export download".into());
         }

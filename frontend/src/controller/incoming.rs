@@ -66,6 +66,18 @@ impl Chat {
             ServerMessage::Challenge {
                 challenge, bits, ..
             } => self.prove(challenge.clone(), *bits),
+            ServerMessage::Progress {
+                id,
+                step,
+                label,
+                seq,
+                state,
+            } => {
+                let now = crate::browser::page::now();
+                self.view
+                    .conversation
+                    .update(|c| c.on_progress(id, step.as_deref(), *label, *seq, *state, now));
+            }
             // The relay let go of the files: upload them again, then resend.
             ServerMessage::Error {
                 id: Some(id),
@@ -103,6 +115,8 @@ impl Chat {
                 self.view.conversation.update(|c| {
                     c.on_error(id.as_deref(), *code, message);
                 });
+                let said = self.view.texts.get_untracked().error_text(*code);
+                self.view.announcement.set(said);
             }
             _ => {}
         }
@@ -151,7 +165,7 @@ impl Chat {
                 return;
             }
             Adopt::Changed => {
-                let note = self.view.lang.get_untracked().session_changed().to_owned();
+                let note = self.view.texts.get_untracked().session_changed().to_owned();
                 self.view
                     .conversation
                     .update(|c| c.add_system(ids::new_id(), note));

@@ -16,14 +16,15 @@ use std::rc::{Rc, Weak};
 use leptos::prelude::*;
 use shared::{ClientMessage, PageConfig};
 
-use crate::browser::page::{browser_language, now, origin_parts, query_param, url_without_query};
+use crate::browser::page::{browser_languages, now, origin_parts, query_param, url_without_query};
 use crate::browser::socket::Socket;
 use crate::browser::timer::DeadlineTimer;
-use crate::browser::{host_page, remote_config, storage};
+use crate::browser::{host_page, intl, remote_config, storage};
 use crate::model::attachments::Attachment;
+use crate::model::catalogue::Catalogue;
 use crate::model::conversation::{Conversation, Saved};
 use crate::model::conversations::Conversations;
-use crate::model::i18n::Lang;
+use crate::model::i18n::{Lang, Texts};
 use crate::model::ids;
 use crate::model::machine::{Event, Machine, Phase};
 use crate::model::settings::{self, Timing};
@@ -47,8 +48,15 @@ pub struct View {
     pub now: RwSignal<f64>,
     /// Max reconnect attempts (for "attempt n of m").
     pub max_attempts: u32,
-    /// The page's language.
+    /// The page's language as chosen (sent to n8n as `metadata.language`;
+    /// its texts may still be on their way).
     pub lang: RwSignal<Lang>,
+    /// The texts on screen: the catalogue of the language in use, once
+    /// loaded (`<html lang>` follows these, never the choice alone).
+    pub texts: RwSignal<Texts>,
+    /// The first catalogue has arrived (or could not be had): until then
+    /// the page shows nothing rather than the wrong language.
+    pub ready: RwSignal<bool>,
     /// The colour theme.
     pub theme: RwSignal<Theme>,
     /// The deployment's settings (`/config.json`).
@@ -89,6 +97,13 @@ pub struct View {
     /// The conversation list is open (a drawer in the chat window and on
     /// phones; always shown as a column on a wide full page).
     pub list_open: RwSignal<bool>,
+    /// What the screen reader's live region says: a finished answer (once,
+    /// never its chunks), a run's question, an error. The message list
+    /// itself is not live, or every chunk would be read out.
+    pub announcement: RwSignal<String>,
+    /// The user's option: move keyboard focus to each new answer (off by
+    /// default: moving focus unasked disorients).
+    pub focus_answers: RwSignal<bool>,
 }
 
 /// The controller.
@@ -103,6 +118,10 @@ pub struct Chat {
     requested: RefCell<Option<String>>,
     /// Where the relay is (decided once `/config.json` is in).
     base_url: RefCell<String>,
+    /// The catalogue asked for last (a slower earlier answer is dropped).
+    wanted: Cell<Option<Lang>>,
+    /// Where the catalogues are (`/config.json` `catalogues`).
+    catalogues: RefCell<std::collections::BTreeMap<String, String>>,
     started: Cell<bool>,
     frames: Cell<u32>,
     metadata: RefCell<serde_json::Map<String, serde_json::Value>>,
@@ -162,8 +181,10 @@ impl Chat {
                 lang: RwSignal::new(Lang::choose(
                     storage::load_language().as_deref(),
                     query_param("lang").as_deref(),
-                    &browser_language(),
+                    &browser_languages(),
                 )),
+                texts: RwSignal::new(Texts::empty(intl::formats())),
+                ready: RwSignal::new(false),
                 theme: RwSignal::new(Theme::from_name(
                     storage::load_theme().as_deref().unwrap_or_default(),
                 )),
@@ -182,6 +203,8 @@ impl Chat {
                 conversations: RwSignal::new(Chat::load_list()),
                 list_full: RwSignal::new(false),
                 list_open: RwSignal::new(false),
+                announcement: RwSignal::new(String::new()),
+                focus_answers: RwSignal::new(storage::load_focus_answers()),
             },
             machine: RefCell::new(Machine::new(timing)),
             socket: RefCell::new(None),
@@ -189,6 +212,8 @@ impl Chat {
             session: RefCell::new(storage::load_session()),
             requested: RefCell::new(None),
             base_url: RefCell::new(String::new()),
+            wanted: Cell::new(None),
+            catalogues: RefCell::new(Default::default()),
             started: Cell::new(false),
             frames: Cell::new(0),
             metadata: RefCell::new(metadata),
@@ -260,6 +285,10 @@ impl Chat {
             gloo_timers::future::TimeoutFuture::new(CONFIG_WAIT_MS).await;
             if let Some(chat) = me.upgrade() {
                 chat.connect_to(None);
+                if chat.wanted.get().is_none() {
+                    // No config yet: the texts from the unhashed names.
+                    chat.load_texts(chat.view.lang.get_untracked());
+                }
             }
         });
     }
@@ -284,13 +313,13 @@ impl Chat {
         if let Some(title) = query_param("title").filter(|t| !t.trim().is_empty()) {
             config.title = Some(title.chars().take(80).collect());
         }
-        if storage::load_language().is_none() {
-            self.view.lang.set(Lang::choose(
-                None,
-                config.language.as_deref(),
-                &browser_language(),
-            ));
-        }
+        *self.catalogues.borrow_mut() = config.catalogues.clone();
+        let lang = match storage::load_language() {
+            Some(stored) => Lang::choose(Some(&stored), None, &browser_languages()),
+            None => Lang::choose(None, config.language.as_deref(), &browser_languages()),
+        };
+        self.view.lang.set(lang);
+        self.load_texts(lang);
         self.view.config.set(config);
     }
 
@@ -312,11 +341,13 @@ impl Chat {
         });
         *self.session.borrow_mut() = storage::load_session();
         self.view.conversations.set(Chat::load_list());
-        self.view.lang.set(Lang::choose(
+        let lang = Lang::choose(
             storage::load_language().as_deref(),
             query_param("lang").as_deref(),
-            &browser_language(),
-        ));
+            &browser_languages(),
+        );
+        self.view.lang.set(lang);
+        self.load_texts(lang);
         if let Some(theme) = storage::load_theme() {
             self.view.theme.set(Theme::from_name(&theme));
         }
@@ -341,6 +372,55 @@ impl Chat {
     pub fn set_language(&self, lang: Lang) {
         storage::save_language(lang.code());
         self.view.lang.set(lang);
+        self.load_texts(lang);
+    }
+
+    /// Fetches `lang`'s catalogue (the hashed name `/config.json` gives,
+    /// else `i18n/<code>.json`) and shows it; the texts on screen and
+    /// `<html lang>` change together when it is in. A catalogue that
+    /// cannot be had falls back to English.
+    fn load_texts(&self, lang: Lang) {
+        if self.wanted.replace(Some(lang)) == Some(lang) && self.view.ready.get_untracked() {
+            return;
+        }
+        let path = self
+            .catalogues
+            .borrow()
+            .get(lang.code())
+            .cloned()
+            .unwrap_or_else(|| format!("i18n/{}.json", lang.code()));
+        let me = self.me.clone();
+        leptos::task::spawn_local(async move {
+            let url = format!("/{}", path.trim_start_matches('/'));
+            let parsed = remote_config::fetch_text(&url)
+                .await
+                .and_then(|text| Catalogue::parse(&text).ok());
+            let Some(chat) = me.upgrade() else { return };
+            if chat.wanted.get() != Some(lang) {
+                return;
+            }
+            match parsed {
+                Some(catalogue) => {
+                    // What was announced was in the old language: gone.
+                    chat.view.announcement.set(String::new());
+                    chat.view
+                        .texts
+                        .set(Texts::new(lang, catalogue, intl::formats()));
+                    chat.view.ready.set(true);
+                }
+                None if lang != Lang::EN => {
+                    web_sys::console::warn_1(&format!("no texts for {}", lang.code()).into());
+                    chat.load_texts(Lang::EN);
+                }
+                None => chat.view.ready.set(true),
+            }
+        });
+    }
+
+    /// The user switched the option to move focus to new answers.
+    pub fn set_focus_answers(&self, on: bool) {
+        storage::save_focus_answers(on);
+        self.view.focus_answers.set(on);
     }
 
     /// The user switched the theme.
@@ -454,6 +534,20 @@ impl Chat {
         }
     }
 
+    /// The user pressed Regenerate on answer `id`: its text goes again as a
+    /// new message (`regenerate: true`).
+    pub fn regenerate(&self, id: &str) {
+        let new_id = ids::new_id();
+        let added = self
+            .view
+            .conversation
+            .try_update(|c| c.regenerate(id, new_id))
+            .unwrap_or(false);
+        if added && self.machine.borrow().phase() == Phase::Online {
+            self.flush();
+        }
+    }
+
     /// The relay refused the identity token: the host hears it once per
     /// token (`tokenExpired`: sign a new one; `tokenInvalid`: it cannot be
     /// used), and the messages wait for `identify`.
@@ -461,6 +555,13 @@ impl Chat {
         if !self.token_reported.replace(true) {
             host_page::post(event, &[("message", message.into())]);
         }
+    }
+
+    /// The user switched between the answers to one message.
+    pub fn switch_answer(&self, id: &str, forward: bool) {
+        self.view
+            .conversation
+            .update(|c| c.switch_answer(id, forward));
     }
 
     /// Sends a test message; its answer or error is logged to the console.

@@ -46,7 +46,7 @@ impl Chat {
                 if let Err(refusal) =
                     attachments::check(rules.as_ref(), &name, &mime, size, already)
                 {
-                    let sentence = chat.view.lang.get_untracked().refusal(&refusal);
+                    let sentence = chat.view.texts.get_untracked().refusal(&refusal);
                     chat.view.attach_error.set(Some(sentence));
                     continue;
                 }
@@ -110,9 +110,9 @@ impl Chat {
                 .cloned();
             let Some(file) = file else {
                 // Reloaded before it was uploaded: the bytes are gone.
-                let sentence = self.view.lang.get_untracked().file_gone();
+                let sentence = self.view.texts.get_untracked().file_gone();
                 self.view.conversation.update(|c| {
-                    c.on_error(Some(&id), ErrorCode::UploadMissing, sentence);
+                    c.on_error(Some(&id), ErrorCode::UploadMissing, &sentence);
                 });
                 continue;
             };
@@ -160,9 +160,9 @@ impl Chat {
                 self.upload_tries.set(tries);
                 if tries >= MAX_UPLOAD_TRIES {
                     self.upload_tries.set(0);
-                    let sentence = self.view.lang.get_untracked().upload_failed();
+                    let sentence = self.view.texts.get_untracked().upload_failed();
                     self.view.conversation.update(|c| {
-                        c.on_error(Some(id), ErrorCode::Unknown, sentence);
+                        c.on_error(Some(id), ErrorCode::Unknown, &sentence);
                     });
                     self.flush();
                     return;

@@ -106,21 +106,6 @@ pub fn check(
     Ok(())
 }
 
-/// A size people read: "463 B", "1.2 KB", "5.2 MB".
-pub fn human_size(bytes: u64) -> String {
-    const KB: u64 = 1024;
-    const MB: u64 = 1024 * 1024;
-    if bytes < KB {
-        format!("{bytes} B")
-    } else if bytes < MB {
-        let tenths = bytes * 10 / KB;
-        format!("{}.{} KB", tenths / 10, tenths % 10)
-    } else {
-        let tenths = bytes * 10 / MB;
-        format!("{}.{} MB", tenths / 10, tenths % 10)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,9 +152,6 @@ mod tests {
 
     #[test]
     fn sizes_and_references() {
-        assert_eq!(human_size(463), "463 B");
-        assert_eq!(human_size(1536), "1.5 KB");
-        assert_eq!(human_size(5 * 1024 * 1024 + 200 * 1024), "5.1 MB");
         let mut a = Attachment::new("dot.png", "image/png", 463);
         assert!(a.is_image());
         assert_eq!(a.file_ref(), None, "not uploaded yet");

@@ -143,6 +143,19 @@ pub struct Line {
     /// See [`Line::resets_at`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota: Option<shared::QuotaKind>,
+    /// For user lines: what the workflow did for it (`progress` frames).
+    /// Not saved: a reload forgets the steps (their serde code would cost
+    /// the page's wasm several KB for a detail).
+    #[serde(skip)]
+    pub progress: super::progress::Progress,
+    /// For user lines sent by "Regenerate": the id of the first message
+    /// of the group (whose text this repeats); see [`super::answers`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regenerates: Option<String>,
+    /// For the first message of a regenerated group: the id whose answer
+    /// is shown (`None`: the newest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shown_answer: Option<String>,
 }
 
 impl Line {
@@ -182,6 +195,9 @@ impl Line {
             doc: None,
             resets_at: None,
             quota: None,
+            progress: Default::default(),
+            regenerates: None,
+            shown_answer: None,
         }
     }
 }
@@ -367,6 +383,7 @@ impl Conversation {
                 Some(ClientMessage::Message {
                     metadata: None,
                     retry: l.retry,
+                    regenerate: l.regenerates.is_some(),
                     id: l.id.clone(),
                     text: l.text.clone(),
                     files: files?,

@@ -4,20 +4,26 @@
 //! - [`machine`]: the connection state machine.
 //! - [`conversation`]: the messages and the outbox.
 //! - [`conversations`]: the visitor's list of conversations, and export.
+//! - [`answers`]: regenerate (several answers to one text), and progress.
 //! - [`attachments`]: files attached to messages, and the relay's rules.
 //! - [`settings`]: where the relay is, which session to adopt, timings.
 //! - [`time`]: when a message was, as people say it.
 //! - [`proof`]: the rule of a relay's proof-of-work challenge.
 //! - [`embed`]: the page inside another site — its options and commands.
-//! - [`i18n`], [`theme`], [`ids`].
+//! - [`progress`]: what the workflow is doing for a message (its steps).
+//! - [`i18n`]: the languages and the texts' keys; [`catalogue`]: texts as data.
+//! - [`theme`], [`ids`].
 
+pub mod answers;
 pub mod attachments;
+pub mod catalogue;
 pub mod conversation;
 pub mod conversations;
 pub mod embed;
 pub mod i18n;
 pub mod ids;
 pub mod machine;
+pub mod progress;
 pub mod proof;
 pub mod settings;
 pub mod theme;

@@ -1,8 +1,8 @@
 //! When a message was written or arrived, said the way people say it:
-//! "just now", "5 min ago", "14:03", "yesterday 14:03", "3 Mar, 14:03" —
-//! in German or English. The exact time is the browser's to format.
-
-use super::i18n::Lang;
+//! "just now", "5 min ago", "14:03", "yesterday 14:03", "3 Mar, 14:03".
+//! This module decides which of these applies; the words come from the
+//! catalogue and the numbers, clocks and dates from the browser's `Intl`
+//! (see [`super::i18n::Texts::relative`]).
 
 /// A moment in the user's local time (from the browser's clock and zone).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,28 +19,30 @@ pub struct Local {
     pub minute: u32,
 }
 
-const EN_MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
+/// Which way to say a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// Less than a minute ago (or a clock that went backwards).
+    JustNow,
+    /// 1 to 59 minutes ago.
+    MinutesAgo(u64),
+    /// Earlier today: the clock time.
+    Today,
+    /// Yesterday, with the clock time.
+    Yesterday,
+    /// Before: date and clock time.
+    Earlier,
+}
 
 /// How long ago `at` was, seen from `now` (`elapsed_ms` apart).
-pub fn relative(lang: Lang, elapsed_ms: f64, at: Local, now: Local) -> String {
+pub fn when(elapsed_ms: f64, at: Local, now: Local) -> When {
     let minutes = (elapsed_ms.max(0.0) / 60_000.0) as u64;
-    let clock = format!("{:02}:{:02}", at.hour, at.minute);
-    match (lang, minutes) {
-        (Lang::De, 0) => "gerade eben".into(),
-        (Lang::En, 0) => "just now".into(),
-        (Lang::De, m @ 1..=59) => format!("vor {m} Min."),
-        (Lang::En, m @ 1..=59) => format!("{m} min ago"),
-        _ if at.day == now.day => clock,
-        (Lang::De, _) if at.day + 1 == now.day => format!("gestern {clock}"),
-        (Lang::En, _) if at.day + 1 == now.day => format!("yesterday {clock}"),
-        (Lang::De, _) => format!("{}.{}., {clock}", at.date, at.month),
-        (Lang::En, _) => format!(
-            "{} {}, {clock}",
-            at.date,
-            EN_MONTHS[(at.month.clamp(1, 12) - 1) as usize]
-        ),
+    match minutes {
+        0 => When::JustNow,
+        m @ 1..=59 => When::MinutesAgo(m),
+        _ if at.day == now.day => When::Today,
+        _ if at.day + 1 == now.day => When::Yesterday,
+        _ => When::Earlier,
     }
 }
 
@@ -62,37 +64,21 @@ mod tests {
     fn recent_then_clock_then_yesterday_then_date() {
         let now = local(100, 14, 30);
         let min = 60_000.0;
-        assert_eq!(relative(Lang::En, 20_000.0, now, now), "just now");
-        assert_eq!(relative(Lang::De, 20_000.0, now, now), "gerade eben");
+        assert_eq!(when(20_000.0, now, now), When::JustNow);
         assert_eq!(
-            relative(Lang::En, 5.0 * min, local(100, 14, 25), now),
-            "5 min ago"
+            when(5.0 * min, local(100, 14, 25), now),
+            When::MinutesAgo(5)
+        );
+        assert_eq!(when(150.0 * min, local(100, 12, 0), now), When::Today);
+        assert_eq!(
+            when(20.0 * 60.0 * min, local(99, 18, 5), now),
+            When::Yesterday
         );
         assert_eq!(
-            relative(Lang::De, 5.0 * min, local(100, 14, 25), now),
-            "vor 5 Min."
-        );
-        assert_eq!(
-            relative(Lang::En, 150.0 * min, local(100, 12, 0), now),
-            "12:00"
-        );
-        assert_eq!(
-            relative(Lang::En, 20.0 * 60.0 * min, local(99, 18, 5), now),
-            "yesterday 18:05"
-        );
-        assert_eq!(
-            relative(Lang::De, 20.0 * 60.0 * min, local(99, 18, 5), now),
-            "gestern 18:05"
-        );
-        assert_eq!(
-            relative(Lang::En, 3.0 * 24.0 * 60.0 * min, local(97, 9, 7), now),
-            "3 Mar, 09:07"
-        );
-        assert_eq!(
-            relative(Lang::De, 3.0 * 24.0 * 60.0 * min, local(97, 9, 7), now),
-            "3.3., 09:07"
+            when(3.0 * 24.0 * 60.0 * min, local(97, 9, 7), now),
+            When::Earlier
         );
         // A clock that went backwards is "just now", not a negative time.
-        assert_eq!(relative(Lang::En, -5000.0, now, now), "just now");
+        assert_eq!(when(-5000.0, now, now), When::JustNow);
     }
 }

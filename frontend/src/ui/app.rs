@@ -113,9 +113,10 @@ pub fn App() -> impl IntoView {
     }
     // The document follows the language, theme and title.
     Effect::new(move |_| {
-        let (lang, theme) = (view.lang.get(), view.theme.get());
+        let (lang, theme) = (view.texts.get().lang(), view.theme.get());
         if let Some(root) = document().document_element() {
             let _ = root.set_attribute("lang", lang.code());
+            let _ = root.set_attribute("dir", lang.dir());
             let _ = root.set_attribute("data-theme", theme.name());
             if window_mode {
                 let _ = root.set_attribute("data-mode", "window");
@@ -131,10 +132,16 @@ pub fn App() -> impl IntoView {
         }
     });
 
-    if window_mode {
-        view! { <ChatWindow view=view chat=chat /> }.into_any()
-    } else {
-        view! { <ChatPanel view=view chat=chat window_mode=false /> }.into_any()
+    // Nothing until the language's catalogue is in: never a flash of
+    // another language (or of bare keys).
+    view! {
+        <Show when=move || view.ready.get()>
+            {if window_mode {
+                view! { <ChatWindow view=view chat=chat /> }.into_any()
+            } else {
+                view! { <ChatPanel view=view chat=chat window_mode=false /> }.into_any()
+            }}
+        </Show>
     }
 }
 
@@ -143,8 +150,12 @@ fn window_options() {
     let Some(root) = document().document_element() else {
         return;
     };
-    if query_param("position").as_deref() == Some("left") {
-        let _ = root.set_attribute("data-position", "left");
+    // left/right (physical, what embed.js sends) or start/end (follow
+    // the chat's writing direction).
+    if let Some(position) =
+        query_param("position").filter(|p| matches!(p.as_str(), "left" | "right" | "start" | "end"))
+    {
+        let _ = root.set_attribute("data-position", &position);
     }
     if let Some(colour) = embed::colour(query_param("color").as_deref()) {
         if let Ok(root) = root.dyn_into::<web_sys::HtmlElement>() {
@@ -181,7 +192,7 @@ fn run_clock_while_needed(view: View) {
 pub fn title(view: View) -> String {
     view.config
         .with(|c| c.title.clone())
-        .unwrap_or_else(|| view.lang.get().title().to_owned())
+        .unwrap_or_else(|| view.texts.get().title().to_owned())
 }
 
 /// Header, messages and composer. On a full page, messages and composer
@@ -204,6 +215,9 @@ pub fn ChatPanel(view: View, chat: Shared, window_mode: bool) -> impl IntoView {
     let retry = move || chat.with_value(|c| c.dispatch(Event::RetryNow));
     let stop = move |id: String| chat.with_value(|c| c.stop(&id));
     let rate = move |id: String, rating: shared::Rating| chat.with_value(|c| c.rate(&id, rating));
+    let regenerate = move |id: String| chat.with_value(|c| c.regenerate(&id));
+    let switch =
+        move |id: String, forward: bool| chat.with_value(|c| c.switch_answer(&id, forward));
     let attach = move |files: Vec<web_sys::File>| chat.with_value(|c| c.attach(files));
     let remove = move |index: usize| chat.with_value(|c| c.remove_attachment(index));
     // Files dragged onto the chat are attached (when the relay takes them).
@@ -227,7 +241,8 @@ pub fn ChatPanel(view: View, chat: Shared, window_mode: bool) -> impl IntoView {
         }
     };
     let body = view! {
-        <MessageList view=view retry=retry_message choose=choose stop=stop rate=rate />
+        <MessageList view=view retry=retry_message choose=choose stop=stop rate=rate
+            regenerate=regenerate switch=switch />
         <Suggestions view=view send=send_text />
         <RunWaiting view=view />
         <StorageNote view=view />
@@ -242,7 +257,7 @@ pub fn ChatPanel(view: View, chat: Shared, window_mode: bool) -> impl IntoView {
     };
     view! {
         <div class="chat" data-dragging=move || dragging.get().to_string()
-            data-drop-label=move || view.lang.get().drop_files()
+            data-drop-label=move || view.texts.get().drop_files()
             on:dragover=on_dragover on:dragleave=move |_| set_dragging.set(false) on:drop=on_drop>
             <header class="chat-header">
                 {if window_mode {
@@ -254,6 +269,9 @@ pub fn ChatPanel(view: View, chat: Shared, window_mode: bool) -> impl IntoView {
                 <ConversationsToggle view=view />
                 <Tools view=view chat=chat />
             </header>
+            // The one live region for the conversation (see `View::announcement`).
+            <div class="sr-only" data-testid="announcer" role="log" aria-live="polite"
+                aria-atomic="true">{move || view.announcement.get()}</div>
             <div class="chat-columns">
                 <ConversationList view=view chat=chat />
                 {body}

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use crate::controller::View;
-use crate::model::attachments::{human_size, Attachment};
+use crate::model::attachments::Attachment;
 
 /// A short label for a file without a thumbnail: its extension ("PDF"),
 /// else the second half of its type.
@@ -34,7 +34,7 @@ pub fn AttachmentChip(
     };
     let name = attachment.name.clone();
     let remove = remove.map(|remove| {
-        let label = Signal::derive(move || view.lang.get().remove_attachment(&name));
+        let label = Signal::derive(move || view.texts.get().remove_attachment(&name));
         view! {
             <button type="button" class="remove-attachment" data-testid="remove-attachment"
                 aria-label=label title=label on:click=move |_| remove.run(())>
@@ -47,7 +47,7 @@ pub fn AttachmentChip(
             title=attachment.name.clone()>
             {picture}
             <span class="attachment-name">{attachment.name.clone()}</span>
-            <span class="attachment-size">{human_size(attachment.size)}</span>
+            <span class="attachment-size">{move || view.texts.get().size(attachment.size)}</span>
             {remove}
         </span>
     }

@@ -14,7 +14,7 @@ use crate::controller::View;
 #[component]
 pub fn RunWaiting(view: View) -> impl IntoView {
     let text = move || {
-        let lang = view.lang.get();
+        let lang = view.texts.get();
         view.conversation.with(|c| match c.waiting_for_buttons() {
             Some((_, _, true)) => lang.run_waiting_buttons(),
             Some((_, _, false)) => lang.run_waiting_typing_declines(),
@@ -58,7 +58,7 @@ pub fn Suggestions(
     view! {
         <Show when=shown>
             <div class="suggestions" role="group"
-                aria-label=move || view.lang.get().suggestions_label()>
+                aria-label=move || view.texts.get().suggestions_label()>
                 {chips}
             </div>
         </Show>
@@ -73,22 +73,22 @@ pub fn StorageNote(view: View) -> impl IntoView {
     view! {
         <Show when=move || view.storage_full.get()>
             <p class="notice" role="alert" data-testid="storage-note">
-                {move || view.lang.get().storage_full()}
+                {move || view.texts.get().storage_full()}
             </p>
         </Show>
         <Show when=move || view.not_kept.get()>
             <p class="notice" role="status" data-testid="not-kept-note">
-                {move || view.lang.get().not_kept()}
+                {move || view.texts.get().not_kept()}
             </p>
         </Show>
         <Show when=move || view.paused.get()>
             <p class="notice" role="status" data-testid="paused-note">
-                {move || view.lang.get().paused()}
+                {move || view.texts.get().paused()}
             </p>
         </Show>
         <Show when=move || view.embed_refused.get()>
             <p class="notice" role="alert" data-testid="embed-refused-note">
-                {move || view.lang.get().embed_refused()}
+                {move || view.texts.get().embed_refused()}
             </p>
         </Show>
     }
@@ -121,7 +121,7 @@ pub fn Composer(
     let placeholder = move || {
         view.config
             .with(|c| c.placeholder.clone())
-            .unwrap_or_else(|| view.lang.get().placeholder().to_owned())
+            .unwrap_or_else(|| view.texts.get().placeholder().to_owned())
     };
     let on_paste = move |ev: web_sys::ClipboardEvent| {
         let pasted = files::list(ev.clipboard_data().and_then(|d| d.files()));
@@ -170,7 +170,7 @@ pub fn Composer(
                     }
                 }
             ></textarea>
-            <button type="submit" data-testid="send" disabled=blocked>{move || view.lang.get().send()}</button>
+            <button type="submit" data-testid="send" disabled=blocked>{move || view.texts.get().send()}</button>
         </form>
     }
 }
@@ -196,7 +196,7 @@ fn AttachButton(
         view.config
             .with(|c| c.uploads.as_ref().is_some_and(|r| r.max_files > 1))
     };
-    let label = move || view.lang.get().attach();
+    let label = move || view.texts.get().attach();
     let on_change = move |ev: web_sys::Event| {
         let input = event_target::<web_sys::HtmlInputElement>(&ev);
         let picked = files::list(input.files());

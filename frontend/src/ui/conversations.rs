@@ -13,13 +13,13 @@ use crate::model::conversations::Summary;
 /// The header button that opens and closes the drawer.
 #[component]
 pub fn ConversationsToggle(view: View) -> impl IntoView {
-    let lang = view.lang;
+    let lang = view.texts;
     view! {
         <button type="button" class="tool conversations-toggle" data-testid="conversations-toggle"
             aria-controls="conversation-list"
             aria-expanded=move || view.list_open.get().to_string()
             on:click=move |_| view.list_open.update(|o| *o = !*o)>
-            {move || lang.get().conversations()}
+            {move || lang.with(|t| t.conversations())}
         </button>
     }
 }
@@ -27,7 +27,7 @@ pub fn ConversationsToggle(view: View) -> impl IntoView {
 /// The list with New conversation and Export.
 #[component]
 pub fn ConversationList(view: View, chat: Shared) -> impl IntoView {
-    let lang = view.lang;
+    let lang = view.texts;
     // The entry being renamed, if any.
     let renaming: RwSignal<Option<String>> = RwSignal::new(None);
     let entries = move || view.conversations.with(|l| l.newest_first());
@@ -39,20 +39,20 @@ pub fn ConversationList(view: View, chat: Shared) -> impl IntoView {
     view! {
         <nav class="conversations" id="conversation-list"
             data-open=move || view.list_open.get().to_string()
-            aria-label=move || lang.get().conversations()>
+            aria-label=move || lang.with(|t| t.conversations())>
             <div class="conversation-actions">
                 <button type="button" class="tool" data-testid="new-conversation"
                     on:click=new_conversation>
-                    {move || lang.get().new_conversation()}
+                    {move || lang.with(|t| t.new_conversation())}
                 </button>
                 <button type="button" class="tool" data-testid="export"
                     on:click=move |_| chat.with_value(|c| c.export_conversation())>
-                    {move || lang.get().export()}
+                    {move || lang.with(|t| t.export())}
                 </button>
             </div>
             <Show when=move || view.list_full.get()>
                 <p class="notice" role="alert" data-testid="conversations-full">
-                    {move || lang.get().conversations_full()}
+                    {move || lang.with(|t| t.conversations_full())}
                 </p>
             </Show>
             <ul data-testid="conversations">
@@ -74,13 +74,13 @@ fn Entry(
     current: impl Fn() -> String + Copy + Send + Sync + 'static,
     renaming: RwSignal<Option<String>>,
 ) -> impl IntoView {
-    let lang = view.lang;
+    let lang = view.texts;
     let id = StoredValue::new(entry.id.clone());
     let title = StoredValue::new(entry.title().map(str::to_owned));
     let shown_title = move || {
         title
             .get_value()
-            .unwrap_or_else(|| lang.get().new_conversation().to_owned())
+            .unwrap_or_else(|| lang.with(|t| t.new_conversation()))
     };
     let is_current = move || current() == id.get_value();
     let is_renaming = move || renaming.get().as_deref() == Some(id.get_value().as_str());
@@ -113,10 +113,10 @@ fn Entry(
                     <form class="rename" on:submit=move |ev| { ev.prevent_default(); save(); }>
                         <input type="text" data-testid="rename-input" node_ref=input maxlength="200"
                             value=title.get_value().unwrap_or_default()
-                            aria-label=move || lang.get().rename_label(&shown_title())
+                            aria-label=move || { let title = shown_title(); lang.with(|t| t.rename_label(&title)) }
                             on:keydown=move |ev| if ev.key() == "Escape" { renaming.set(None); } />
                         <button type="submit" class="tool" data-testid="rename-save">
-                            {move || lang.get().save_name()}
+                            {move || lang.with(|t| t.save_name())}
                         </button>
                     </form>
                 }>
@@ -126,14 +126,14 @@ fn Entry(
                     {shown_title}
                 </button>
                 <button type="button" class="tool" data-testid="rename-conversation"
-                    aria-label=move || lang.get().rename_label(&shown_title())
-                    title=move || lang.get().rename()
+                    aria-label=move || { let title = shown_title(); lang.with(|t| t.rename_label(&title)) }
+                    title=move || lang.with(|t| t.rename())
                     on:click=move |_| renaming.set(Some(id.get_value()))>
                     <span aria-hidden="true">"✎"</span>
                 </button>
                 <button type="button" class="tool" data-testid="delete-conversation"
-                    aria-label=move || lang.get().delete_label(&shown_title())
-                    title=move || lang.get().delete()
+                    aria-label=move || { let title = shown_title(); lang.with(|t| t.delete_label(&title)) }
+                    title=move || lang.with(|t| t.delete())
                     on:click=delete>
                     <span aria-hidden="true">"🗑"</span>
                 </button>

@@ -5,14 +5,22 @@ use leptos::prelude::*;
 
 use super::app::Shared;
 use crate::controller::View;
+use crate::model::i18n::Lang;
 use crate::model::machine::Phase;
 use crate::model::theme::Theme;
 
 /// Language, theme, new chat, clear history.
 #[component]
 pub fn Tools(view: View, chat: Shared) -> impl IntoView {
-    let lang = view.lang;
-    let switch_lang = move |_| chat.with_value(|c| c.set_language(lang.get_untracked().other()));
+    let lang = view.texts;
+    let switch_lang =
+        move |_| chat.with_value(|c| c.set_language(lang.get_untracked().lang().other()));
+    let pick_lang = move |ev: leptos::ev::Event| {
+        if let Some(to) = Lang::from_code(&event_target_value(&ev)) {
+            chat.with_value(|c| c.set_language(to));
+        }
+    };
+    let other = move || lang.get().lang().other();
     let switch_theme = move |_| chat.with_value(|c| c.set_theme(view.theme.get_untracked().next()));
     let theme_icon = move || match view.theme.get() {
         Theme::Auto => "◐",
@@ -23,14 +31,28 @@ pub fn Tools(view: View, chat: Shared) -> impl IntoView {
     view! {
         <div class="tools" role="group" aria-label=move || lang.get().tools_label()>
             <button type="button" class="tool" data-testid="lang-switch"
-                title=move || lang.get().switch_label().1
+                title=move || lang.get().switch_to(other())
                 on:click=switch_lang>
-                <span lang=move || lang.get().other().code()>{move || lang.get().switch_label().0}</span>
+                <span lang=move || other().code()>{move || other().name()}</span>
             </button>
+            <select class="tool" data-testid="lang-menu"
+                aria-label=move || lang.get().language_menu()
+                title=move || lang.get().language_menu()
+                on:change=pick_lang>
+                {Lang::all().map(|l| view! {
+                    <option value=l.code() lang=l.code()
+                        selected=move || lang.get().lang() == l>{l.name()}</option>
+                }).collect_view()}
+            </select>
             <button type="button" class="tool" data-testid="theme-switch"
                 data-theme=move || view.theme.get().name()
                 aria-label=theme_label title=theme_label on:click=switch_theme>
                 <span aria-hidden="true">{theme_icon}</span>
+            </button>
+            <button type="button" class="tool" data-testid="focus-answers"
+                aria-pressed=move || view.focus_answers.get().to_string()
+                on:click=move |_| chat.with_value(|c| c.set_focus_answers(!view.focus_answers.get_untracked()))>
+                {move || lang.get().focus_answers()}
             </button>
             <button type="button" class="tool" data-testid="new-chat"
                 on:click=move |_| chat.with_value(|c| c.new_chat())>
@@ -50,7 +72,7 @@ pub fn StatusIndicator(
     view: View,
     retry: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
-    let lang = view.lang;
+    let lang = view.texts;
     let text = move || {
         let lang = lang.get();
         match view.phase.get() {

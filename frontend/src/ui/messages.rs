@@ -8,11 +8,12 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::attachments::SentAttachments;
+use super::progress::{AnswerTools, CurrentStep, StepsFold};
 use crate::browser::page::{exact_time, local};
 use crate::browser::{clipboard, rich_text};
 use crate::controller::View;
 use crate::model::conversation::{Delivery, Line, Role};
-use crate::model::time::relative;
+use crate::model::time::when;
 use shared::rich_text::Doc;
 use shared::{ErrorCode, Rating};
 
@@ -20,7 +21,7 @@ use shared::{ErrorCode, Rating};
 const COPIED_FOR: Duration = Duration::from_millis(1500);
 
 /// A copy button's click inside rendered markdown: copy its code block.
-fn on_list_click(ev: web_sys::MouseEvent, copied: &'static str, copy: &'static str) {
+fn on_list_click(ev: web_sys::MouseEvent, copied: String, copy: String) {
     let Some(button) = ev
         .target()
         .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
@@ -35,8 +36,8 @@ fn on_list_click(ev: web_sys::MouseEvent, copied: &'static str, copy: &'static s
         .unwrap_or_default();
     clipboard::copy(code, move |ok| {
         if ok {
-            button.set_text_content(Some(copied));
-            set_timeout(move || button.set_text_content(Some(copy)), COPIED_FOR);
+            button.set_text_content(Some(&copied));
+            set_timeout(move || button.set_text_content(Some(&copy)), COPIED_FOR);
         }
     });
 }
@@ -49,6 +50,8 @@ pub fn MessageList(
     choose: impl Fn(String, u32, u32) + Copy + Send + Sync + 'static,
     stop: impl Fn(String) + Copy + Send + Sync + 'static,
     rate: impl Fn(String, Rating) + Copy + Send + Sync + 'static,
+    regenerate: impl Fn(String) + Copy + Send + Sync + 'static,
+    switch: impl Fn(String, bool) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let list = NodeRef::<html::Ul>::new();
     // Follow the newest message — unless the user scrolled up to read:
@@ -85,7 +88,7 @@ pub fn MessageList(
         at_bottom.set_value(true);
         set_unseen.set(false);
     };
-    let lang = view.lang;
+    let lang = view.texts;
     let welcome = move || {
         let lang = lang.get();
         let (configured, mut docs) = view
@@ -113,7 +116,7 @@ pub fn MessageList(
     };
     view! {
         <div class="messages-wrap">
-        <ul class="messages" data-testid="messages" aria-live="polite" aria-relevant="additions text"
+        <ul class="messages" data-testid="messages"
             on:scroll=on_scroll
             data-waiting=move || view.conversation.with(|c| c.waiting.is_some()).to_string()
             aria-label=move || lang.get().messages_label() node_ref=list
@@ -127,7 +130,8 @@ pub fn MessageList(
                 key=|line| (line.id.clone(), line.role, line.delivery, line.text.clone(), line.doc.is_some(), line.streaming, line.seq, line.chosen, line.rating)
                 let:line
             >
-                <Message line=line view=view retry=retry choose=choose stop=stop rate=rate />
+                <Message line=line view=view retry=retry choose=choose stop=stop rate=rate
+                    regenerate=regenerate switch=switch />
             </For>
         </ul>
         <Show when=move || unseen.get()>
@@ -148,7 +152,7 @@ fn Rate(
     view: View,
     rate: impl Fn(String, Rating) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
-    let lang = view.lang;
+    let lang = view.texts;
     let button = move |kind: Rating, testid: &'static str, glyph: &'static str| {
         let id = id.clone();
         let up = kind == Rating::Up;
@@ -176,23 +180,23 @@ fn Rate(
 #[component]
 fn Formatted(text: String, doc: Option<Doc>, view: View) -> impl IntoView {
     let Some(doc) = doc else {
-        return view! { <div class="bubble markdown plain">{text}</div> }.into_any();
+        return view! { <div class="bubble markdown plain" dir="auto">{text}</div> }.into_any();
     };
-    let lang = view.lang;
+    let lang = view.texts;
     let bubble = NodeRef::<html::Div>::new();
     Effect::new(move |_| {
         let copy = lang.get().copy();
         if let Some(div) = bubble.get() {
-            rich_text::fill(&div, &doc, copy);
+            rich_text::fill(&div, &doc, &copy);
         }
     });
-    view! { <div class="bubble markdown" node_ref=bubble></div> }.into_any()
+    view! { <div class="bubble markdown" dir="auto" node_ref=bubble></div> }.into_any()
 }
 
 /// A bot answer, formatted, with a button that copies its text.
 #[component]
 fn BotBubble(text: String, doc: Option<Doc>, view: View) -> impl IntoView {
-    let lang = view.lang;
+    let lang = view.texts;
     let (copied, set_copied) = signal(false);
     let shown = text.clone();
     let copy = move |_| {
@@ -232,8 +236,10 @@ fn Message(
     choose: impl Fn(String, u32, u32) + Copy + Send + Sync + 'static,
     stop: impl Fn(String) + Copy + Send + Sync + 'static,
     rate: impl Fn(String, Rating) + Copy + Send + Sync + 'static,
+    regenerate: impl Fn(String) + Copy + Send + Sync + 'static,
+    switch: impl Fn(String, bool) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
-    let lang = view.lang;
+    let lang = view.texts;
     let class = format!(
         "message {}{}",
         line.role.name(),
@@ -251,6 +257,8 @@ fn Message(
                 });
                 match percent {
                     Some(percent) => lang.get().uploading(percent),
+                    // Kept for the resume, not for the link.
+                    None if view.paused.get() => lang.get().queued_paused().to_owned(),
                     None => lang.get().queued().to_owned(),
                 }
             };
@@ -269,11 +277,13 @@ fn Message(
                     .with(|c| c.waiting.as_deref() == Some(id.as_str()))
             };
             let stop_id = line.id.clone();
+            let step_id = line.id.clone();
             Some(
                 view! {
                     <Show when=move || !run_waits()>
                         <div class="note waiting" data-testid="waiting">
                             <span class="typing" aria-hidden="true"><i></i><i></i><i></i></span>
+                            <CurrentStep id=step_id.clone() view=view />
                             {elapsed}
                             <button type="button" class="stop" data-testid="stop"
                                 on:click={
@@ -348,15 +358,19 @@ fn Message(
         .into_any(),
         (Role::Bot, _) if line.is_rateable() => view! {
             <BotBubble text=line.text.clone() doc=line.doc.clone() view=view />
+            <StepsFold id=line.id.clone() view=view />
             <Rate id=line.id.clone() rating=line.rating view=view rate=rate />
+            <AnswerTools id=line.id.clone() view=view regenerate=regenerate switch=switch />
         }
         .into_any(),
         (Role::Bot, _) => {
             view! { <BotBubble text=line.text.clone() doc=line.doc.clone() view=view /> }.into_any()
         }
+        // A regenerated message repeats the text above: only its note shows.
+        (Role::User, _) if line.regenerates.is_some() => ().into_any(),
         _ => {
             let text = (!line.text.is_empty())
-                .then(|| view! { <div class="bubble plain">{line.text.clone()}</div> });
+                .then(|| view! { <div class="bubble plain" dir="auto">{line.text.clone()}</div> });
             view! {
                 {text}
                 <SentAttachments attachments=line.attachments.clone() view=view />
@@ -364,9 +378,14 @@ fn Message(
             .into_any()
         }
     };
+    // Folded: an earlier (or later) answer of a regenerated message.
+    let folded = {
+        let line = line.clone();
+        move || view.conversation.with(|c| c.is_folded(&line))
+    };
     view! {
         <li class=class data-testid="message" data-role=line.role.name() data-id=line.id.clone()
-            data-state=line.delivery.map(Delivery::name)>
+            data-state=line.delivery.map(Delivery::name) tabindex="-1" hidden=folded>
             {body}
             {note}
             <Stamp at=line.at view=view />
@@ -383,9 +402,11 @@ fn Stamp(at: Option<u64>, view: View) -> impl IntoView {
         let iso = exact_time(at, "en").1;
         let text = move || {
             let now = view.minute.get().max(at);
-            relative(view.lang.get(), now - at, local(at), local(now))
+            view.texts
+                .get()
+                .relative(when(now - at, local(at), local(now)), at)
         };
-        let exact = move || exact_time(at, view.lang.get().code()).0;
+        let exact = move || exact_time(at, view.texts.get().lang().code()).0;
         view! { <time class="at" data-testid="time" datetime=iso title=exact>{text}</time> }
     })
 }

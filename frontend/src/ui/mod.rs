@@ -4,6 +4,7 @@
 //! - [`conversations`]: the visitor's conversation list.
 //! - [`header`]: title, connection status, language/theme/new chat/clear.
 //! - [`messages`]: the conversation.
+//! - [`progress`]: the workflow's steps, regenerate and the answer switch.
 //! - [`composer`]: the input with its attachments, and the storage note.
 //! - [`attachments`]: files as chips (composer and sent messages).
 //! - [`window`]: the floating bubble and telling the embedding page.
@@ -14,4 +15,5 @@ pub mod composer;
 pub mod conversations;
 pub mod header;
 pub mod messages;
+pub mod progress;
 pub mod window;

@@ -25,7 +25,7 @@ pub fn ChatWindow(view: View, chat: Shared) -> impl IntoView {
     // the host's saved state is in (`Chat::start`).
     let unread = move || view.unread.get();
     let label = move || {
-        let lang = view.lang.get();
+        let lang = view.texts.get();
         match unread() {
             n if n > 0 && !open.get() => {
                 format!("{} – {}", lang.toggle_chat(false), lang.unread(n))

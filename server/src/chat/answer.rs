@@ -6,11 +6,11 @@
 
 use shared::{ErrorCode, ServerMessage};
 
-use super::{encode, run};
+use super::{encode, progress, run};
 use crate::markdown;
 use crate::metrics::Outcome;
 use crate::redact;
-use crate::responder::{Answer, ChatRequest, ResponderError};
+use crate::responder::{Answer, ChatRequest, Listeners, Responder, ResponderError, Step};
 use crate::AppState;
 
 /// Answers `request`, then every message of its session that waited for
@@ -29,22 +29,35 @@ pub async fn answer(state: AppState, request: ChatRequest) {
     // Paused while it waited its turn: not sent to n8n either.
     if state.is_paused() {
         let (session, id) = (&request.session_id, &request.message_id);
-        return super::lifecycle::refuse_paused(&state, session, id).await;
+        return super::paused::refuse_paused(state.store(), state.metrics(), session, id).await;
     }
     let started = std::time::Instant::now();
     let store = state.store().clone();
     let (session, id) = (request.session_id.clone(), request.message_id.clone());
     // Stop: the user may end it; dropping the request closes n8n's answer.
     let registered = state.cancels().register(&session, &id);
+    let steps = progress::Steps::new(&state.config().progress, &id);
+    if matches!(state.responder(), Responder::Webhook(_)) {
+        let frame = progress::waiting(&id, shared::ProgressLabel::Workflow);
+        store.progress(&session, &id, encode(&frame));
+    }
     // When the first streamed piece came (for the time-to-first-text metric).
     let first_text = std::sync::OnceLock::new();
-    let first = &first_text;
-    let on_chunk = move |text: &str| {
-        first.get_or_init(std::time::Instant::now);
+    let on_chunk = |text: &str| {
+        first_text.get_or_init(std::time::Instant::now);
         store.chunk(&session, &id, text)
     };
+    let on_step = |step: Step<'_>| {
+        if let Some(frame) = steps.frame(step) {
+            store.progress(&session, &id, encode(&frame));
+        }
+    };
+    let listen = Listeners {
+        chunk: &on_chunk,
+        step: &on_step,
+    };
     let result = tokio::select! {
-        result = state.responder().answer(&request, &on_chunk) => result,
+        result = state.responder().answer(&request, &listen) => result,
         _ = state.answers_stopped() => Err(ResponderError::ShuttingDown),
         _ = registered.token.cancelled() => Err(ResponderError::Cancelled),
     };

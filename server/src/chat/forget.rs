@@ -9,13 +9,12 @@
 
 use shared::{validate, ServerMessage};
 
-use crate::store::Claim;
-use crate::AppState;
+use crate::store::{Claim, SessionStore};
 
 /// Forgets `sessions` (`None`: the connection's own, `own`) for a
 /// connection of `user`; the `forgotten` frame saying how many.
 pub async fn forget(
-    state: &AppState,
+    store: &dyn SessionStore,
     own: &str,
     user: Option<&str>,
     sessions: Option<Vec<String>>,
@@ -29,11 +28,11 @@ pub async fn forget(
         // The own session was claimed when the connection joined it.
         let allowed = session == own
             || matches!(
-                state.store().claim(session, user).await,
+                store.claim(session, user).await,
                 Claim::Granted | Claim::Unknown
             );
         if allowed {
-            state.store().forget(session).await;
+            store.forget(session).await;
             forgotten += 1;
         }
     }

@@ -8,6 +8,7 @@
 use shared::{ErrorCode, ServerMessage};
 
 use super::encode;
+use super::paused::refuse_paused;
 use super::turns::{Admitted, RunCommand};
 use super::{answer, quotas, takeover, Reply};
 use crate::metrics::quota::Limit;
@@ -28,23 +29,6 @@ pub const ANSWER_LOST: &str =
 /// is in flight (see [`Begin::Unavailable`]).
 pub const STORE_UNAVAILABLE: &str =
     "the relay cannot store this message right now (its disk may be full); it was not sent, try again";
-/// What the page is told when the operator has paused the chat.
-pub const PAUSED: &str =
-    "the chat is paused by its operator; the message is kept and sent when it resumes";
-
-/// Ends `id` without an outcome because the chat is paused: not sent to
-/// n8n, released (a resend after the resume runs it), and the page is told
-/// `paused` so it keeps the message.
-pub async fn refuse_paused(state: &AppState, session: &str, id: &str) {
-    tracing::debug!(session = %redact::session(session), id, "paused: not sent to n8n");
-    state.metrics().message(Outcome::Paused);
-    let frame = encode(&ServerMessage::error(
-        Some(id.to_owned()),
-        ErrorCode::Paused,
-        PAUSED,
-    ));
-    state.store().release(session, id, frame).await;
-}
 
 /// A chat message as the page sent it.
 #[derive(Debug, Clone)]
@@ -63,6 +47,8 @@ pub struct Incoming {
     pub client_ip: Option<std::net::IpAddr>,
     /// The verified user who sent it (verified identity), for n8n's `user`.
     pub user: Option<crate::identity::VerifiedUser>,
+    /// The user asked for another answer (told to n8n as `regenerate`).
+    pub regenerate: bool,
 }
 
 impl Incoming {
@@ -74,6 +60,7 @@ impl Incoming {
             metadata: self.metadata,
             files,
             user: self.user,
+            regenerate: self.regenerate,
         }
     }
 }
@@ -117,17 +104,20 @@ async fn files_of(state: &AppState, session: &str, message: &Incoming) -> Result
 /// over from a crashed relay go the same way.
 pub async fn start(state: &AppState, session: &str, message: Incoming) {
     if state.is_paused() {
-        return refuse_paused(state, session, &message.id).await;
+        return refuse_paused(state.store(), state.metrics(), session, &message.id).await;
     }
     let Ok(files) = files_of(state, session, &message).await else {
         return;
     };
+    let id = message.id.clone();
     match state.turns().submit(message.into_request(session, files)) {
         Admitted::Start(request) => {
             state.spawn_answer(answer::take_turn(state.clone(), request));
         }
         Admitted::Queued => {
             tracing::debug!(session = %redact::session(session), "waits its turn");
+            let frame = super::progress::waiting(&id, shared::ProgressLabel::Queued);
+            state.store().progress(session, &id, encode(&frame));
         }
         Admitted::Reply(run, request) => {
             if let Err(refused) = run.try_send(RunCommand::Reply(request)) {

@@ -18,6 +18,9 @@
 //! - [`cancel`]: Stop — the answers in flight here, each cancellable.
 //! - [`feedback`]: 👍/👎 passed on to `--feedback-url`.
 //! - [`forget`]: a deleted conversation dropped from the store.
+//! - [`paused`]: a message handed back while the operator paused the chat.
+//! - [`progress`]: the workflow's steps and waiting states as `progress`
+//!   frames.
 
 pub mod answer;
 pub mod cancel;
@@ -25,6 +28,8 @@ pub mod feedback;
 pub mod forget;
 pub mod history;
 pub mod lifecycle;
+pub mod paused;
+pub mod progress;
 pub mod quotas;
 pub mod run;
 pub mod takeover;

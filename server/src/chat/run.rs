@@ -275,8 +275,18 @@ impl Run<'_> {
             .run_waits(self.session(), self.id(), self.replay());
         if reply.is_none() {
             self.deliver(waiting).await;
+            self.progress(shared::ProgressLabel::Reply);
         }
         reply
+    }
+
+    /// The run's waiting state as a `progress` frame, live only (the `run`
+    /// frame is what a page that connects later is sent).
+    fn progress(&self, label: shared::ProgressLabel) {
+        let frame = super::progress::waiting(self.id(), label);
+        self.state
+            .store()
+            .progress(self.session(), self.id(), encode(&frame));
     }
 
     /// The run goes on without the user.
@@ -287,6 +297,7 @@ impl Run<'_> {
             state: RunState::Working,
         }))
         .await;
+        self.progress(shared::ProgressLabel::Workflow);
     }
 
     /// Ends reply `reply` in an error (the run still waits); the next

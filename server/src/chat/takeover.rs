@@ -112,6 +112,7 @@ mod tests {
             files,
             client_ip: None,
             user: None,
+            regenerate: false,
         }
     }
 
@@ -149,6 +150,7 @@ mod tests {
             metadata: None,
             files: Vec::new(),
             user: None,
+            regenerate: false,
         };
         assert!(matches!(state.turns().submit(a), Admitted::Start(_)));
         let file = FileRef {

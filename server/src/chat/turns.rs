@@ -248,6 +248,7 @@ mod tests {
             metadata: None,
             files: Vec::new(),
             user: None,
+            regenerate: false,
         }
     }
 

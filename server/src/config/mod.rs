@@ -17,6 +17,7 @@ pub mod limits;
 pub mod logging;
 pub mod n8n;
 pub mod page;
+pub mod progress;
 pub mod quotas;
 pub mod retention;
 pub mod serve;
@@ -33,6 +34,7 @@ pub use limits::LimitFlags;
 pub use logging::{LogFormat, LoggingFlags};
 pub use n8n::N8nFlags;
 pub use page::PageFlags;
+pub use progress::ProgressFlags;
 pub use quotas::QuotaFlags;
 pub use retention::RetentionFlags;
 pub use serve::ServeFlags;
@@ -83,6 +85,9 @@ pub struct Config {
     /// Verified identity (signed tokens from the host site).
     #[command(flatten)]
     pub identity: IdentityFlags,
+    /// What a visitor sees of the workflow's progress.
+    #[command(flatten)]
+    pub progress: ProgressFlags,
 }
 
 impl Config {

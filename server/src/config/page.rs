@@ -29,10 +29,12 @@ pub struct PageFlags {
     #[arg(long = "welcome", env = "RELAY_WELCOME", value_delimiter = '\n')]
     pub welcome: Vec<String>,
 
-    /// The page's language unless the user picks one: de or en.
+    /// The page's language unless the user picks one: auto or a language code.
     ///
-    /// Without it: the browser's language.
-    #[arg(long, env = "RELAY_LANGUAGE", value_parser = ["de", "en"])]
+    /// auto (the default): the first of the browser's languages with a
+    /// catalogue, else English. Codes: en, de, fr, es, it, pt-BR, nl, pl,
+    /// tr, ja, zh-CN, ar.
+    #[arg(long, env = "RELAY_LANGUAGE", value_parser = ["auto", "en", "de", "fr", "es", "it", "pt-BR", "nl", "pl", "tr", "ja", "zh-CN", "ar"])]
     pub language: Option<String>,
 
     /// Show streamed answers as they arrive (true) or only once complete (false).
@@ -50,6 +52,14 @@ pub struct PageFlags {
     /// A click sends it. In the env var, one per line.
     #[arg(long = "suggestion", env = "RELAY_SUGGESTIONS", value_delimiter = '\n')]
     pub suggestions: Vec<String>,
+
+    /// A JSON file replacing page texts: {"<language>": {"<key>": "text"}}.
+    ///
+    /// Keys are those of frontend/i18n/en.json; an unknown language or key
+    /// stops the start, named. Applied over the --page-config file's
+    /// `strings`.
+    #[arg(long, env = "RELAY_STRINGS")]
+    pub strings: Option<PathBuf>,
 }
 
 impl PageFlags {
@@ -83,6 +93,25 @@ impl PageFlags {
         if let Some(language) = &config.language {
             page.language = Some(language.clone());
         }
+        if page.language.as_deref() == Some("auto") {
+            page.language = None;
+        }
+        if let Some(path) = &config.strings {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                RelayError::PageConfig(format!("cannot read {}: {e}", path.display()))
+            })?;
+            let strings: crate::page::catalogues::Strings = serde_json::from_str(&text)
+                .map_err(|e| {
+                    RelayError::PageConfig(format!(
+                        "{} is not a strings file ({{\"<language>\": {{\"<key>\": \"text\"}}}}): {e}",
+                        path.display()
+                    ))
+                })?;
+            for (code, texts) in strings {
+                page.strings.entry(code).or_default().extend(texts);
+            }
+        }
+        crate::page::catalogues::check(&page.strings).map_err(RelayError::PageConfig)?;
         if let Some(streaming) = config.streaming {
             page.streaming = streaming;
         }

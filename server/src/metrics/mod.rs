@@ -390,6 +390,20 @@ impl Metrics {
     }
 }
 
+/// Starts each new day's counts at midnight UTC, until aborted.
+pub async fn roll_daily(metrics: Metrics) {
+    metrics.roll_day(usage::utc_day());
+    loop {
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let into_day = Duration::from_secs(since_epoch.as_secs() % usage::DAY.as_secs());
+        // A second past midnight: the wall clock and tokio's may differ a little.
+        tokio::time::sleep(usage::DAY - into_day + Duration::from_secs(1)).await;
+        metrics.roll_day(usage::utc_day());
+    }
+}
+
 fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }

@@ -8,9 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use super::Metrics;
-
-const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+pub const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Messages by outcome.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -93,20 +91,6 @@ pub fn date(day: u64) -> String {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
     format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// Starts each new day's counts at midnight UTC, until aborted.
-pub async fn roll_daily(metrics: Metrics) {
-    metrics.roll_day(utc_day());
-    loop {
-        let since_epoch = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        let into_day = Duration::from_secs(since_epoch.as_secs() % DAY.as_secs());
-        // A second past midnight: the wall clock and tokio's may differ a little.
-        tokio::time::sleep(DAY - into_day + Duration::from_secs(1)).await;
-        metrics.roll_day(utc_day());
-    }
 }
 
 #[cfg(test)]

@@ -49,7 +49,8 @@ pub fn etag(bytes: &[u8]) -> String {
 }
 
 impl Asset {
-    fn new(name: &str, identity: Bytes, brotli: Option<Bytes>, gzip: Option<Bytes>) -> Asset {
+    /// An asset with its type, cache rule and validator from its name and bytes.
+    pub fn new(name: &str, identity: Bytes, brotli: Option<Bytes>, gzip: Option<Bytes>) -> Asset {
         Asset {
             content_type: content_type(name),
             immutable: is_hashed(name),
@@ -193,6 +194,12 @@ impl PageAssets {
     /// The file at `path` (`a/b.js`, no leading `/`).
     pub fn get(&self, path: &str) -> Option<&Asset> {
         self.files.get(path)
+    }
+
+    /// Adds or replaces the file at `path` (the catalogues the relay
+    /// rewrites at start).
+    pub fn insert(&mut self, path: &str, asset: Asset) {
+        self.files.insert(path.to_owned(), asset);
     }
 
     /// `index.html`, if there is a page.

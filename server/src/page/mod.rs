@@ -5,11 +5,13 @@
 //! `relay` binary alone is the app.
 //!
 //! - [`assets`]: the files and where they came from.
+//! - [`catalogues`]: the texts per language, overridden and hashed.
 //! - [`compress`]: brotli and gzip (also used by `build.rs` at build time).
 //! - [`negotiate`]: which form a browser gets (`Accept-Encoding`).
 //! - [`embedded`]: the page built into the binary.
 
 pub mod assets;
+pub mod catalogues;
 /// Brotli and gzip, shared with `build.rs`.
 pub mod compress;
 pub mod embedded;

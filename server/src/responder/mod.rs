@@ -30,12 +30,40 @@ pub struct ChatRequest {
     /// The user the relay verified (verified identity), sent to n8n as
     /// `user`, apart from the page's unverified `metadata`.
     pub user: Option<crate::identity::VerifiedUser>,
+    /// The user asked for another answer to an earlier message (sent to
+    /// n8n as `regenerate: true`, only when set).
+    pub regenerate: bool,
+}
+
+/// A step of the workflow, as a streamed answer reports it (turned into
+/// `progress` frames by `chat::progress`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step<'a> {
+    /// A node began a block of the answer (once per run in a loop).
+    Began(&'a n8n::stream::Node),
+    /// That block ended.
+    Ended(&'a n8n::stream::Node),
+}
+
+/// What is told of an answer while it is made: its text as it streams, and
+/// the workflow's steps.
+pub struct Listeners<'a> {
+    /// Each new piece of a streamed answer.
+    pub chunk: &'a (dyn Fn(&str) + Send + Sync),
+    /// Each step that began or ended.
+    pub step: &'a (dyn Fn(Step<'_>) + Send + Sync),
+}
+
+impl std::fmt::Debug for Listeners<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Listeners")
+    }
 }
 
 /// What answers a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
-    /// The answer text (streamed pieces went to `on_chunk` already).
+    /// The answer text (streamed pieces went to the listeners already).
     Text(String),
     /// n8n started an execution that answers over its `/chat` socket
     /// (a Chat Trigger "Using Response Nodes"); see [`crate::chat::run`].
@@ -138,6 +166,15 @@ impl Responder {
         })
     }
 
+    /// n8n's free request slots and the messages waiting for one (`None`
+    /// in echo mode), for the operator's metrics.
+    pub fn webhook_load(&self) -> Option<(usize, usize)> {
+        match self {
+            Responder::Echo(_) => None,
+            Responder::Webhook(w) => Some(w.load()),
+        }
+    }
+
     /// `"echo"` or `"n8n"`, for `/healthz`.
     pub fn mode(&self) -> &'static str {
         match self {
@@ -188,16 +225,16 @@ impl Responder {
         }
     }
 
-    /// Answers one message. `on_chunk` is called with each piece of a
-    /// streamed answer as it arrives; the returned text is the whole answer.
+    /// Answers one message. `listen` hears each piece of a streamed answer
+    /// and each step as they arrive; the returned text is the whole answer.
     pub async fn answer(
         &self,
         request: &ChatRequest,
-        on_chunk: &(dyn Fn(&str) + Send + Sync),
+        listen: &Listeners<'_>,
     ) -> Result<Answer, ResponderError> {
         match self {
             Responder::Echo(e) => Ok(Answer::Text(e.answer(request))),
-            Responder::Webhook(w) => w.answer(request, on_chunk).await,
+            Responder::Webhook(w) => w.answer(request, listen).await,
         }
     }
 }

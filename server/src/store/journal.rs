@@ -74,6 +74,24 @@ pub enum Change {
         /// The user's id (the token's `sub`).
         user: String,
     },
+    /// A quota counter's count in its window (see `sqlite::counters`).
+    Counted {
+        /// The counter.
+        key: String,
+        /// `day` or `hour`.
+        window: &'static str,
+        /// The window's start (unix ms).
+        start: u64,
+        /// Its end.
+        ends: u64,
+        /// The count now.
+        count: u64,
+    },
+    /// Quota counters whose window ended before `now_ms` are gone.
+    CountsEnded {
+        /// Now (unix ms).
+        now_ms: u64,
+    },
     /// The session was forgotten; each outcome it kept leaves a tombstone.
     Forgotten {
         /// The session.

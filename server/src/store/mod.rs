@@ -47,6 +47,11 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
     /// so a page that reconnects mid-stream gets it at once. Never waits.
     fn chunk(&self, session: &str, id: &str, text: &str);
 
+    /// Sends a `progress` frame of message `id` to the session's open
+    /// connections while the message is in flight. Live only: nothing is
+    /// kept (a page that reconnects sees the next step). Never waits.
+    fn progress(&self, session: &str, id: &str, frame: Utf8Bytes);
+
     /// Stores the final frame of message `id` and sends it to the session's
     /// open connections, or keeps it for the next one.
     async fn complete(&self, session: &str, id: &str, frame: Utf8Bytes, failed: bool);

@@ -3,8 +3,10 @@
 
 use std::net::IpAddr;
 
+use super::identify::Who;
+
 /// One connection's client.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Client {
     /// Its address as the admission limits see it (behind a trusted proxy:
     /// the forwarded one), for `--quota-address`.
@@ -12,4 +14,6 @@ pub struct Client {
     /// `--proof-of-work` asked this connection (a new session) for a proof
     /// it has not given yet: its messages are refused until it does.
     pub owes_proof: bool,
+    /// Who is talking (verified identity), if anyone.
+    pub who: Who,
 }

@@ -129,6 +129,7 @@ where
             let mut client = Client {
                 ip: peer.client_ip,
                 owes_proof,
+                who,
             };
             run(
                 &mut socket,
@@ -136,10 +137,8 @@ where
                 &session,
                 &mut client,
                 conn_id,
-                rx,
-                pause,
+                Inbox { frames: rx, pause },
                 &out,
-                &mut who,
             )
             .await
         }
@@ -298,6 +297,13 @@ where
     out.send(socket, encode(&frame)).await
 }
 
+/// What reaches a connection from inside the relay: the frames routed to
+/// its session, and the operator's pause switching.
+struct Inbox {
+    frames: mpsc::Receiver<Utf8Bytes>,
+    pause: tokio::sync::watch::Receiver<bool>,
+}
+
 /// The loop: whatever happens first — shutdown, a kick, the idle deadline,
 /// a queued frame, a heartbeat, or a frame from the client.
 async fn run<S, E>(
@@ -306,15 +312,17 @@ async fn run<S, E>(
     session: &str,
     client: &mut Client,
     conn_id: u64,
-    mut rx: mpsc::Receiver<Utf8Bytes>,
-    mut pause: tokio::sync::watch::Receiver<bool>,
+    inbox: Inbox,
     out: &Outgoing,
-    who: &mut Who,
 ) -> End
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin + Send,
     E: std::fmt::Display,
 {
+    let Inbox {
+        frames: mut rx,
+        mut pause,
+    } = inbox;
     let config = state.config();
     let mut bucket = TokenBucket::new(config.limits.rate_burst, config.limits.rate_limit);
     let mut beats = state.heartbeat().subscribe();
@@ -353,7 +361,7 @@ where
                 }
                 incoming = socket.next() => {
                     idle.heard();
-                    if let Some(reply) = on_message(incoming, state, session, client, conn_id, &mut bucket, who).await? {
+                    if let Some(reply) = on_message(incoming, state, session, client, conn_id, &mut bucket).await? {
                         out.send(socket, reply).await?;
                     }
                 }
@@ -376,12 +384,9 @@ async fn on_message<E: std::fmt::Display>(
     client: &mut Client,
     conn_id: u64,
     bucket: &mut TokenBucket,
-    who: &mut Who,
 ) -> Result<Option<Utf8Bytes>, End> {
     match incoming {
-        Some(Ok(Message::Text(text))) => {
-            Ok(on_text(state, session, client, &text, bucket, who).await)
-        }
+        Some(Ok(Message::Text(text))) => Ok(on_text(state, session, client, &text, bucket).await),
         Some(Ok(Message::Binary(_))) => Ok(Some(encode(&ServerMessage::error(
             None,
             ErrorCode::InvalidMessage,

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use shared::{validate, ClientMessage, DecodeError, ErrorCode, ServerMessage};
 
 use super::client::Client;
-use super::identify::{self, Who};
+use super::identify;
 use crate::admission::rate::TokenBucket;
 use crate::chat::{self, encode, Reply};
 use crate::clock;
@@ -23,9 +23,8 @@ pub async fn on_text(
     client: &mut Client,
     text: &str,
     bucket: &mut TokenBucket,
-    who: &mut Who,
 ) -> Option<Utf8Bytes> {
-    on_frame(state, session, client, text, bucket, who)
+    on_frame(state, session, client, text, bucket)
         .await
         .map(|reply| match reply {
             Reply::Frame(frame) => encode(&frame),
@@ -39,7 +38,6 @@ async fn on_frame(
     client: &mut Client,
     text: &str,
     bucket: &mut TokenBucket,
-    who: &mut Who,
 ) -> Option<Reply> {
     let max = state.config().limits.max_message_bytes;
     if text.len() > max {
@@ -85,10 +83,11 @@ async fn on_frame(
             text,
             metadata,
             retry,
+            regenerate,
             files,
         }) => match bucket.take() {
             // Not run and not recorded: its resend after an `identify` runs it.
-            Ok(()) if who.expired(state) => Some(Reply::Frame(identify::expired(id))),
+            Ok(()) if client.who.expired(state) => Some(Reply::Frame(identify::expired(id))),
             Ok(()) => {
                 let message = chat::lifecycle::Incoming {
                     id,
@@ -97,7 +96,8 @@ async fn on_frame(
                     retry,
                     files,
                     client_ip: client.ip,
-                    user: who.user().cloned(),
+                    user: client.who.user().cloned(),
+                    regenerate,
                 };
                 chat::lifecycle::receive(state, session, message).await
             }
@@ -120,7 +120,7 @@ async fn on_frame(
         // A new token for this connection (rate-checked like messages:
         // each one costs a signature check).
         Ok(ClientMessage::Identify { token }) => match bucket.take() {
-            Ok(()) => identify::identify(state, session, who, &token)
+            Ok(()) => identify::identify(state, session, &mut client.who, &token)
                 .await
                 .map(Reply::Frame),
             Err(_) => Some(Reply::Frame(ServerMessage::error(
@@ -132,8 +132,8 @@ async fn on_frame(
         // Each named session costs store work: rate-checked like messages.
         Ok(ClientMessage::Forget { sessions }) => match bucket.take() {
             Ok(()) => {
-                let user = who.user().map(|u| u.id.clone());
-                let frame = chat::forget::forget(state, session, user.as_deref(), sessions).await;
+                let user = client.who.user().map(|u| u.id.clone());
+                let frame = chat::forget::forget(&**state.store(), session, user.as_deref(), sessions).await;
                 Some(Reply::Frame(frame))
             }
             Err(_) => Some(Reply::Frame(ServerMessage::error(
@@ -142,7 +142,7 @@ async fn on_frame(
                 "too many frames; try again shortly",
             ))),
         },
-        Ok(ClientMessage::Choice { id, .. }) if who.expired(state) => {
+        Ok(ClientMessage::Choice { id, .. }) if client.who.expired(state) => {
             Some(Reply::Frame(identify::expired(id)))
         }
         Ok(ClientMessage::Choice { id, seq, button }) => {

@@ -213,6 +213,7 @@ impl Client {
         self.send(ClientMessage::Message {
             metadata: None,
             retry: false,
+            regenerate: false,
             id: id.into(),
             text: text.into(),
             files: Vec::new(),
@@ -228,7 +229,21 @@ impl Client {
     }
 
     /// The next frame that is not a heartbeat.
+    ///
+    /// `progress` frames are skipped too: they are live extras around an
+    /// answer that most tests are not about (see
+    /// [`Client::next_with_progress`]).
     pub async fn next(&mut self) -> ServerMessage {
+        loop {
+            match next_frame(&mut self.ws).await {
+                ServerMessage::Heartbeat { .. } | ServerMessage::Progress { .. } => continue,
+                frame => return frame,
+            }
+        }
+    }
+
+    /// The next frame, `progress` frames included (heartbeats skipped).
+    pub async fn next_with_progress(&mut self) -> ServerMessage {
         loop {
             match next_frame(&mut self.ws).await {
                 ServerMessage::Heartbeat { .. } => continue,
@@ -249,7 +264,9 @@ impl Client {
             match tokio::time::timeout_at(deadline, self.ws.next()).await {
                 Err(_) => return,
                 Ok(Some(Ok(Message::Text(t)))) => match ServerMessage::decode(&t) {
-                    Ok(ServerMessage::Heartbeat { .. }) => continue,
+                    Ok(ServerMessage::Heartbeat { .. } | ServerMessage::Progress { .. }) => {
+                        continue
+                    }
                     other => panic!("expected silence, got {other:?}"),
                 },
                 Ok(other) => panic!("expected silence, got {other:?}"),

@@ -33,6 +33,7 @@ pub(super) async fn respond(
             complete(stream, buffers, mode, input).await
         }
         Mode::Stream { gap } => stream::echo(stream, buffers, *gap, input).await,
+        Mode::StreamSteps { gap } => stream::steps(stream, buffers, *gap, input).await,
         Mode::StreamCutOff => stream::cut_off(stream, buffers).await,
         Mode::StreamError => stream::error(stream, buffers).await,
         Mode::Error500 | Mode::NotRegistered | Mode::EmptyBody => {

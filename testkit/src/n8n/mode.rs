@@ -19,6 +19,14 @@ pub enum Mode {
         /// Pause between the two blocks.
         gap: Duration,
     },
+    /// A streamed answer with several steps: n8n's two streaming nodes in
+    /// sequence ("echo: ", then the input; `c-stream`), then one node in a
+    /// loop of four runs ("echo: hello big world"; `c3-stream-tokens`),
+    /// each block `gap` after the one before.
+    StreamSteps {
+        /// Pause before each block after the first.
+        gap: Duration,
+    },
     /// A node fails mid-stream: an `error` line, HTTP 200.
     StreamError,
     /// The first block of a stream, then the connection drops.

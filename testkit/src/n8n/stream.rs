@@ -60,6 +60,47 @@ pub(super) async fn echo(
     Ok(true)
 }
 
+/// [`Mode::StreamSteps`]: the two blocks of [`echo`] (the input in the
+/// second), then the four blocks of the captured loop, each written as n8n
+/// wrote it (one line per HTTP chunk) and `gap` after the block before.
+pub(super) async fn steps(
+    stream: &mut TcpStream,
+    buffers: &mut Buffers,
+    gap: Duration,
+    input: &str,
+) -> std::io::Result<bool> {
+    let Buffers { out, body: line } = buffers;
+    stream
+        .write_all(fixtures::STREAM_HEADERS.as_bytes())
+        .await?;
+    let mut lines: Vec<&str> = fixtures::stream_lines().collect();
+    lines.extend(fixtures::stream_loop_lines());
+    for (n, block) in lines.chunks(3).enumerate() {
+        if n > 0 {
+            tokio::time::sleep(gap).await;
+        }
+        out.clear();
+        for l in block {
+            line.clear();
+            match l.split_once(r#""content":"hi""#) {
+                Some((before, after)) if n == 1 => {
+                    line.extend_from_slice(before.as_bytes());
+                    line.extend_from_slice(br#""content":""#);
+                    super::answer::put_json_text(line, input);
+                    line.push(b'"');
+                    line.extend_from_slice(after.as_bytes());
+                }
+                _ => line.extend_from_slice(l.as_bytes()),
+            }
+            put_chunked_line(out, line);
+        }
+        stream.write_all(out).await?;
+        stream.flush().await?;
+    }
+    stream.write_all(b"0\r\n\r\n").await?;
+    Ok(true)
+}
+
 /// The first block of a stream, then the connection drops.
 pub(super) async fn cut_off(
     stream: &mut TcpStream,

@@ -45,6 +45,19 @@ fn levels(state: &AppState) -> Levels {
             config.retention.max_retained_bytes as u64,
         ),
     ];
+    if let Some((free, waiting)) = state.responder().webhook_load() {
+        let slots = config.n8n.max_concurrent_webhooks.max(1);
+        queues.push((
+            "webhook_requests",
+            slots.saturating_sub(free) as u64,
+            slots as u64,
+        ));
+        queues.push((
+            "webhook_waiting",
+            waiting as u64,
+            config.n8n.max_queued_webhooks as u64,
+        ));
+    }
     if let Some(pending) = health.pending {
         queues.push((
             "redis_pending_bytes",

@@ -28,7 +28,7 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 use super::answer;
 use super::stream::{is_stream_line, NdjsonParser, StreamEvent};
 use crate::config::{BasicAuth, N8nFlags};
-use crate::responder::{Answer, ChatRequest, ResponderError};
+use crate::responder::{Answer, ChatRequest, Listeners, ResponderError, Step};
 
 /// Idle pooled connections are dropped after this (below n8n's 5 s).
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
@@ -195,6 +195,15 @@ impl Webhook {
             .map_err(|_| ResponderError::ShuttingDown)
     }
 
+    /// Requests that may start now, and messages waiting for a slot (for
+    /// the operator's metrics).
+    pub fn load(&self) -> (usize, usize) {
+        (
+            self.slots.available_permits(),
+            self.waiting.load(Ordering::Relaxed),
+        )
+    }
+
     /// The largest raw body read: the answer bound, doubled for JSON's
     /// escaping and wrapping.
     fn max_body_bytes(&self) -> usize {
@@ -247,7 +256,7 @@ impl Webhook {
     pub async fn answer(
         &self,
         request: &ChatRequest,
-        on_chunk: &(dyn Fn(&str) + Send + Sync),
+        listen: &Listeners<'_>,
     ) -> Result<Answer, ResponderError> {
         let post = self.client.post(self.url.clone());
         let post = if request.files.is_empty() {
@@ -261,6 +270,11 @@ impl Webhook {
             if let Some(user) = &request.user {
                 body.insert("user".into(), serde_json::json!(user));
             }
+            // Only when set, so a workflow sees the same body as before
+            // for every ordinary message.
+            if request.regenerate {
+                body.insert("regenerate".into(), true.into());
+            }
             post.json(&body)
         } else {
             post.multipart(
@@ -272,7 +286,7 @@ impl Webhook {
         let read = async {
             let _slot = self.slot().await?;
             let response = post.send().await.map_err(|e| self.map_error(&e))?;
-            self.read_answer(response, on_chunk).await
+            self.read_answer(response, listen).await
         };
         match tokio::time::timeout(self.timeout, read).await {
             Ok(result) => result,
@@ -283,7 +297,7 @@ impl Webhook {
     async fn read_answer(
         &self,
         mut response: reqwest::Response,
-        on_chunk: &(dyn Fn(&str) + Send + Sync),
+        listen: &Listeners<'_>,
     ) -> Result<Answer, ResponderError> {
         let status = response.status();
         redirect_refused(&response)?;
@@ -311,7 +325,7 @@ impl Webhook {
         };
         if streaming {
             return self
-                .read_stream(response, head, on_chunk)
+                .read_stream(response, head, listen)
                 .await
                 .map(Answer::Text);
         }
@@ -360,12 +374,12 @@ impl Webhook {
         &self,
         mut response: reqwest::Response,
         head: Vec<u8>,
-        on_chunk: &(dyn Fn(&str) + Send + Sync),
+        listen: &Listeners<'_>,
     ) -> Result<String, ResponderError> {
         let mut parser = NdjsonParser::with_max_line(self.max_body_bytes());
         let mut stream = StreamedAnswer::new(self.max_answer_bytes);
         parser.push(&head, &mut stream.events);
-        stream.take(on_chunk)?;
+        stream.take(listen)?;
         loop {
             if parser.overflowed() {
                 return Err(self.too_large());
@@ -373,11 +387,11 @@ impl Webhook {
             match response.chunk().await {
                 Ok(Some(bytes)) => {
                     parser.push(&bytes, &mut stream.events);
-                    stream.take(on_chunk)?;
+                    stream.take(listen)?;
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    stream.take(on_chunk)?;
+                    stream.take(listen)?;
                     return Err(ResponderError::Unreachable(format!(
                         "the answer stream broke off after {} characters ({})",
                         stream.text.chars().count(),
@@ -387,7 +401,7 @@ impl Webhook {
             }
         }
         parser.finish(&mut stream.events);
-        stream.take(on_chunk)?;
+        stream.take(listen)?;
         if let Some(failure) = stream.failure {
             return Err(failure);
         }
@@ -424,18 +438,20 @@ impl StreamedAnswer {
         }
     }
 
-    /// Passes new text on as chunks; an answer growing past the bound ends
+    /// Passes new text on as chunks, and steps as steps; an answer growing past the bound ends
     /// here (what was passed on stays with the page).
-    fn take(&mut self, on_chunk: &(dyn Fn(&str) + Send + Sync)) -> Result<(), ResponderError> {
+    fn take(&mut self, listen: &Listeners<'_>) -> Result<(), ResponderError> {
         for event in self.events.drain(..) {
             match event {
                 StreamEvent::Text(t) => {
                     if self.text.len() + t.len() > self.limit {
                         return Err(ResponderError::AnswerTooLarge { limit: self.limit });
                     }
-                    on_chunk(&t);
+                    (listen.chunk)(&t);
                     self.text.push_str(&t);
                 }
+                StreamEvent::Begin(node) => (listen.step)(Step::Began(&node)),
+                StreamEvent::End(node) => (listen.step)(Step::Ended(&node)),
                 StreamEvent::Error(detail) => {
                     self.failure
                         .get_or_insert(ResponderError::StreamError(detail));

@@ -34,6 +34,10 @@ pub async fn form(
         let json = serde_json::to_string(user).unwrap_or_else(|_| "{}".into());
         form = form.text("user", json);
     }
+    if request.regenerate {
+        // A text part, so the workflow reads the string "true".
+        form = form.text("regenerate", "true");
+    }
     for file in &request.files {
         let handle = tokio::fs::File::open(&file.path)
             .await

@@ -17,6 +17,29 @@ pub enum StreamEvent {
     Text(String),
     /// The workflow failed; `content` if n8n said anything.
     Error(Option<String>),
+    /// A node began a block of the answer (one per responding node, or per
+    /// run of it in a loop): a step of the workflow.
+    Begin(Node),
+    /// That block ended.
+    End(Node),
+}
+
+/// Which node (and which run of it) a `begin`/`end` line is about, from its
+/// `metadata`. Lines without a node id or name are not steps.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Node {
+    /// n8n's node id (a UUID).
+    pub node_id: String,
+    /// The node's name in the editor — internal: never shown to visitors
+    /// unless the operator says so.
+    pub node_name: String,
+    /// Which run of the node (a loop runs it again: 0, 1, 2, …).
+    #[serde(default)]
+    pub run_index: u64,
+    /// Which input item.
+    #[serde(default)]
+    pub item_index: u64,
 }
 
 #[derive(Deserialize)]
@@ -25,6 +48,12 @@ struct Line {
     kind: String,
     #[serde(default)]
     content: Option<serde_json::Value>,
+    #[serde(default)]
+    metadata: Option<serde_json::Value>,
+}
+
+fn node_of(metadata: Option<serde_json::Value>) -> Option<Node> {
+    serde_json::from_value(metadata?).ok()
 }
 
 const STREAM_TYPES: [&str; 4] = ["begin", "item", "end", "error"];
@@ -137,6 +166,8 @@ fn parse_line(line: &[u8]) -> Option<StreamEvent> {
                 Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s),
                 _ => None,
             })),
+            "begin" => node_of(l.metadata).map(StreamEvent::Begin),
+            "end" => node_of(l.metadata).map(StreamEvent::End),
             _ => None,
         },
         Err(_) => Some(StreamEvent::Text(
@@ -177,15 +208,50 @@ mod tests {
         out
     }
 
+    fn node(id: &str, name: &str) -> Node {
+        Node {
+            node_id: id.into(),
+            node_name: name.into(),
+            run_index: 0,
+            item_index: 0,
+        }
+    }
+
     #[test]
-    fn several_blocks_give_their_items_in_order() {
+    fn several_blocks_give_their_steps_and_items_in_order() {
         let events = events_split_at(C_STREAM.as_bytes(), &[]);
+        let (one, two) = (node("c3", "Stream part 1"), node("c6", "Stream part 2"));
         assert_eq!(
             events,
             [
+                StreamEvent::Begin(one.clone()),
                 StreamEvent::Text("echo: ".into()),
-                StreamEvent::Text("hi".into())
+                StreamEvent::End(one),
+                StreamEvent::Begin(two.clone()),
+                StreamEvent::Text("hi".into()),
+                StreamEvent::End(two),
             ]
+        );
+    }
+
+    #[test]
+    fn begin_and_end_without_a_node_are_no_steps() {
+        let body = concat!(
+            r#"{"type":"begin","metadata":{}}"#,
+            "\n",
+            r#"{"type":"begin"}"#,
+            "\n",
+            r#"{"type":"end","metadata":{"nodeId":"x"}}"#,
+            "\n",
+            r#"{"type":"begin","metadata":{"nodeId":"x","nodeName":"Loop","runIndex":3}}"#,
+            "\n",
+        );
+        assert_eq!(
+            events_split_at(body.as_bytes(), &[]),
+            [StreamEvent::Begin(Node {
+                run_index: 3,
+                ..node("x", "Loop")
+            })]
         );
     }
 

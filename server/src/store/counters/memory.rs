@@ -49,6 +49,18 @@ impl MemoryCounters {
         }
     }
 
+    /// Sets a counter read back from disk (`store::sqlite::counters`): its
+    /// window started at `start`; the count is dropped if the window has
+    /// ended by the time it is next taken.
+    pub fn restore(&self, key: &str, window: Window, start: u64, count: u64) {
+        let end = start.saturating_add(window.bounds(start).1 - window.bounds(start).0);
+        let mut map = self.lock();
+        if map.len() == map.cap().get() {
+            self.note_eviction();
+        }
+        map.push((key.to_owned(), window), Count { start, end, count });
+    }
+
     /// Counters forgotten at the bound since the start.
     pub fn evicted(&self) -> u64 {
         self.evicted.load(Ordering::Relaxed)

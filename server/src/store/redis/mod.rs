@@ -193,6 +193,20 @@ impl SessionStore for RedisStore {
         }
     }
 
+    fn progress(&self, session: &str, id: &str, frame: Utf8Bytes) {
+        // Like a chunk: here at once, other relays through Redis, live only
+        // (in order with the chunks: the same writer).
+        if !self.core.local.progress(session, id, &frame) {
+            return;
+        }
+        if let Err(e) = self
+            .writer(session)
+            .try_send(writer::Write::Chunk(session.to_owned(), frame))
+        {
+            tracing::debug!(session = %crate::redact::session(session), "progress dropped: {e}");
+        }
+    }
+
     async fn complete(&self, session: &str, id: &str, frame: Utf8Bytes, failed: bool) {
         self.core.local.record(session, id, frame.clone(), failed);
         // This relay's connections at once (also while draining, before they

@@ -18,6 +18,7 @@
 //! when the relay process dies; a power loss of the machine may lose the
 //! last commits (`--sqlite-full-sync` waits for the disk instead).
 
+pub mod counters;
 mod load;
 pub mod schema;
 #[cfg(test)]
@@ -43,6 +44,9 @@ pub struct SqliteStore {
     local: Sessions,
     queue: Arc<Queue>,
     max_tombstones: usize,
+    /// The quota counters read at start, until [`SqliteStore::counters`]
+    /// takes them.
+    counts: std::sync::Mutex<Vec<counters::SavedCount>>,
 }
 
 impl SqliteStore {
@@ -56,6 +60,10 @@ impl SqliteStore {
                 file: file.clone(),
                 source,
             }
+        })?;
+        let counts = counters::read(&conn).map_err(|source| OpenError::Sqlite {
+            file: file.clone(),
+            source,
         })?;
         let status = Arc::new(Status::default());
         let (tx, rx) = std::sync::mpsc::sync_channel(writer::QUEUE);
@@ -90,7 +98,16 @@ impl SqliteStore {
             local,
             queue,
             max_tombstones,
+            counts: std::sync::Mutex::new(counts),
         }))
+    }
+}
+
+impl SqliteStore {
+    /// The quota counters, kept in this database (read back at start).
+    pub fn counters(&self, max_tracked: usize) -> counters::SqliteCounters {
+        let saved = std::mem::take(&mut *self.counts.lock().unwrap_or_else(|p| p.into_inner()));
+        counters::SqliteCounters::new(max_tracked, saved, self.queue.clone())
     }
 }
 
@@ -120,6 +137,11 @@ impl SessionStore for SqliteStore {
         // Streamed text is not written down: after a crash the message is
         // `interrupted` as a whole.
         self.local.chunk(session, id, text);
+    }
+
+    fn progress(&self, session: &str, id: &str, frame: Utf8Bytes) {
+        // Live only, like chunks: never written down.
+        self.local.progress(session, id, &frame);
     }
 
     async fn complete(&self, session: &str, id: &str, frame: Utf8Bytes, failed: bool) {

@@ -14,6 +14,7 @@ pub const FILE: &str = "sessions.sqlite3";
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_owner.sql"),
+    include_str!("migrations/0003_quota_counts.sql"),
 ];
 
 /// Why the store could not be opened.

@@ -149,3 +149,57 @@ async fn a_full_disk_refuses_new_messages_and_loses_no_answer() {
     assert_eq!(store.begin("after", "m", false).await, Begin::Start);
     assert!(store.health().ok);
 }
+
+#[tokio::test]
+async fn quota_counts_survive_a_restart() {
+    use crate::store::counters::{Counters, Take, Taken, Window};
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Real time: the windows read back at start are those not yet ended.
+    let now = u64::try_from(super::writer::now_ms()).expect("after 1970");
+    let takes = [Take {
+        key: "v:s1",
+        window: Window::Day,
+        limit: 3,
+    }];
+    {
+        let store = SqliteStore::open(dir.path(), limits(), false).expect("open");
+        let counters = store.counters(100);
+        for _ in 0..3 {
+            assert!(matches!(
+                counters.take(&takes, now).await,
+                Taken::Allowed { .. }
+            ));
+        }
+        store.flush().await;
+    }
+    let store = SqliteStore::open(dir.path(), limits(), false).expect("reopen");
+    let counters = store.counters(100);
+    assert_eq!(counters.count("v:s1", Window::Day, now).await, 3);
+    assert_eq!(
+        counters.take(&takes, now).await,
+        Taken::Refused {
+            index: 0,
+            resets_at: Window::Day.bounds(now).1
+        },
+        "the fourth message of the day is refused after the restart"
+    );
+}
+
+#[tokio::test]
+async fn a_sessions_owner_survives_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store = SqliteStore::open(dir.path(), limits(), false).expect("open");
+        answer(&store, "s", "m0").await;
+        assert_eq!(store.claim("s", Some("alice")).await, Claim::Granted);
+        store.flush().await;
+    }
+    let store = SqliteStore::open(dir.path(), limits(), false).expect("reopen");
+    assert_eq!(
+        store.claim("s", Some("bob")).await,
+        Claim::Refused,
+        "after a restart another user still cannot take alice's session"
+    );
+    assert_eq!(store.claim("s", None).await, Claim::Refused);
+    assert_eq!(store.claim("s", Some("alice")).await, Claim::Granted);
+}

@@ -237,6 +237,35 @@ fn apply(tx: &Transaction<'_>, change: &Change, now: i64, expires: i64) -> rusql
             .execute(params![session, id, frame.as_str(), failed, undelivered])?;
         }
         Change::Removed { session, id } => remove(tx, session, id)?,
+        Change::Counted {
+            key,
+            window,
+            start,
+            ends,
+            count,
+        } => {
+            // Never lower a count of the same window: two takes may report
+            // theirs out of order.
+            tx.prepare_cached(
+                "INSERT INTO quota_counts (key, window, start, ends, count)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (key, window) DO UPDATE SET
+                   count = CASE WHEN start = excluded.start
+                                THEN max(count, excluded.count) ELSE excluded.count END,
+                   start = excluded.start, ends = excluded.ends",
+            )?
+            .execute(params![
+                key,
+                window,
+                i64::try_from(*start).unwrap_or(i64::MAX),
+                i64::try_from(*ends).unwrap_or(i64::MAX),
+                i64::try_from(*count).unwrap_or(i64::MAX)
+            ])?;
+        }
+        Change::CountsEnded { now_ms } => {
+            tx.prepare_cached("DELETE FROM quota_counts WHERE ends <= ?1")?
+                .execute(params![i64::try_from(*now_ms).unwrap_or(i64::MAX)])?;
+        }
         Change::Owned { session, user } => {
             seen(tx, session, now)?;
             tx.prepare_cached("UPDATE sessions SET owner = ?2 WHERE id = ?1")?
