@@ -8,7 +8,7 @@
  * Adds the chat bubble (the relay's page with ?mode=window, in an iframe
  * that grows when the chat opens) and window.n8nChat:
  *   open(), close(), toggle(), send(text), setMetadata({...}),
- *   identify(token),
+ *   identify(token), forgetMe(),
  *   on('open'|'close'|'message'|'unread'|'ready'|'tokenExpired'|'tokenInvalid', fn),
  *   off(name, fn)
  * Verified identity: data-user-token="<JWT>" on this tag, or
@@ -16,6 +16,8 @@
  * the logged-in visitor. It goes to the chat's iframe by postMessage (never
  * in a URL) and to the relay in a WebSocket frame. When it expires the
  * chat fires 'tokenExpired' (messages wait); call identify() with a new one.
+ * n8nChat.forgetMe() deletes every conversation of this visitor in this
+ * browser and asks the relay to forget their sessions (a GDPR request).
  * Messages between this page and the chat are checked both ways: this
  * script only listens to the relay's origin in its own iframe, and the
  * chat only takes commands from (and sends answers to) this page's origin.
@@ -159,6 +161,7 @@
       // Before the chat asked for its state, the token goes with it.
       command({ command: "identify", token: userToken });
     },
+    forgetMe: function () { command({ command: "forgetMe" }); },
     isOpen: function () { return isOpen; },
     on: function (name, fn) { (listeners[name] = listeners[name] || []).push(fn); return this; },
     off: function (name, fn) {

@@ -651,3 +651,54 @@ async fn tokens_and_secrets_never_reach_the_log() {
         assert!(!logs.contains(secret), "{secret} leaked: {logs}");
     }
 }
+
+#[tokio::test]
+async fn a_users_session_is_forgotten_only_by_that_user() {
+    let n8n = StandIn::start().await.expect("stand-in");
+    let relay = Relay::start(with_secret(&n8n)).await;
+    let alice = hs256(SECRET, &claims("alice", 600));
+    let bob = hs256(SECRET, &claims("bob", 600));
+    let mut a = connect(&relay, None, Some(&alice)).await;
+    let session = a.session_id.clone();
+    a.say("m1", "secret of alice").await;
+    assert_eq!(
+        response_text(&a.next().await, "m1"),
+        "echo: secret of alice"
+    );
+    drop(a);
+    relay.wait_idle().await;
+
+    // Knowing the id is not enough: Bob and an anonymous page forget nothing.
+    for token in [Some(bob.as_str()), None] {
+        let mut other = connect(&relay, None, token).await;
+        other
+            .send(ClientMessage::Forget {
+                sessions: Some(vec![session.clone()]),
+            })
+            .await;
+        assert_eq!(
+            other.next().await,
+            shared::ServerMessage::Forgotten { sessions: 0 }
+        );
+    }
+    let mut again = connect(&relay, Some(&session), Some(&alice)).await;
+    again.say("m1", "secret of alice").await;
+    assert_eq!(
+        response_text(&again.next().await, "m1"),
+        "echo: secret of alice",
+        "still kept"
+    );
+    // Alice can.
+    again.send(ClientMessage::Forget { sessions: None }).await;
+    assert_eq!(
+        again.next().await,
+        shared::ServerMessage::Forgotten { sessions: 1 }
+    );
+    again.say("m1", "secret of alice").await;
+    assert_eq!(
+        error_of(&again.next().await, Some("m1")).0,
+        ErrorCode::AnswerLost
+    );
+    assert_eq!(n8n.calls(), 1);
+    relay.stop().await;
+}

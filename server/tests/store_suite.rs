@@ -306,3 +306,68 @@ fn a_restart_keeps_answers_and_interrupts_what_was_in_flight() {
 fn rerun_interrupted_runs_a_crashed_message_again() {
     crash_and_restart(true);
 }
+
+/// `forget` (a deleted conversation): the session's answers and pushes
+/// are gone — not answered again, not delivered, not read back after a
+/// restart — and a resend of a forgotten id is still never run twice.
+/// Other sessions keep theirs. A session with an open connection stays
+/// joined, emptied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forget_drops_a_sessions_answers_and_pushes() {
+    for kind in kinds("forget") {
+        let name = kind.name();
+        let store = kind.open(limits());
+        for session in ["s", "t"] {
+            let (c, mut rx) = conn(1);
+            store.attach(session, c).await;
+            assert_eq!(store.begin(session, "m1", false).await, Begin::Start);
+            store.complete(session, "m1", frame("answer"), false).await;
+            assert_eq!(recv(&mut rx).await, "answer", "{name}");
+            store.detach(session, 1).await;
+        }
+        assert_eq!(store.push("s", frame("pushed")).await, Some(Pushed::Kept));
+        store.forget("s").await;
+        let (c, mut open_rx) = conn(2);
+        store.attach("u", c).await;
+        assert_eq!(store.begin("u", "m1", false).await, Begin::Start);
+        store.complete("u", "m1", frame("answer u"), false).await;
+        assert_eq!(recv(&mut open_rx).await, "answer u", "{name}");
+        store.forget("u").await;
+        assert!(store.knows("u").await, "{name}: connected, still joined");
+        assert_eq!(store.answer_frame("u", "m1").await, None, "{name}");
+        assert!(
+            !matches!(store.begin("u", "m1", false).await, Begin::Answered(_)),
+            "{name}: the open session's answer is gone too"
+        );
+        assert_eq!(
+            store.answer_frame("t", "m1").await,
+            Some(frame("answer")),
+            "{name}: another session keeps its answer"
+        );
+        store.flush().await;
+
+        // A restart reads nothing of `s` back (memory starts empty anyway).
+        let store = if matches!(kind, Kind::Memory) {
+            store
+        } else {
+            drop(store);
+            kind.open(limits())
+        };
+        assert!(!store.knows("s").await, "{name}: s forgotten");
+        assert_eq!(store.answer_frame("s", "m1").await, None, "{name}");
+        assert_eq!(store.push("s", frame("x")).await, None, "{name}");
+        assert_eq!(
+            store.begin("s", "m1", false).await,
+            Begin::Lost,
+            "{name}: no stored answer, and not run again"
+        );
+        if !matches!(kind, Kind::Memory) {
+            assert_eq!(
+                store.answer_frame("t", "m1").await,
+                Some(frame("answer")),
+                "{name}: another session keeps its answer"
+            );
+            assert_eq!(store.answer_frame("u", "m1").await, None, "{name}");
+        }
+    }
+}

@@ -123,6 +123,19 @@ pub enum ClientMessage {
         /// The solution (at most 32 characters; the page counts in decimal).
         nonce: String,
     },
+    /// Forget conversations (a deleted conversation, `n8nChat.forgetMe()`):
+    /// the relay drops what its store keeps of each session (answers kept
+    /// for resends, pushes waiting) and answers [`ServerMessage::Forgotten`].
+    /// Without `sessions`, the connection's own session; with it, exactly
+    /// those (a page forgets its other conversations from the one open
+    /// socket). Knowing a session id is what resuming it takes, so it is
+    /// also what forgetting it takes — except a session owned by a verified
+    /// user, which only that user's connection may forget.
+    Forget {
+        /// The sessions to forget (at most 100), if not the connection's own.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sessions: Option<Vec<String>>,
+    },
 }
 
 /// A user's rating of an answer.
@@ -330,6 +343,13 @@ pub enum ServerMessage {
         /// When it expires (unix ms); the page reconnects for a new one.
         expires_at: u64,
     },
+    /// The answer to a [`ClientMessage::Forget`]: how many of the named
+    /// sessions the relay forgot (the others were not this connection's to
+    /// forget, or not valid ids). Sessions it never knew count as forgotten.
+    Forgotten {
+        /// Sessions forgotten.
+        sessions: u32,
+    },
     /// What the workflow answering message `id` is doing now: a step (one
     /// responding node, or one run of it in a loop) began or ended, or the
     /// message waits (for the workflow, for the user's reply). Live only:
@@ -464,6 +484,7 @@ struct RawServerFrame {
     challenge: Option<String>,
     bits: Option<u8>,
     expires_at: Option<u64>,
+    sessions: Option<u32>,
     step: Option<String>,
     label: Option<ProgressLabel>,
 }
@@ -547,6 +568,9 @@ impl TryFrom<RawServerFrame> for ServerMessage {
             },
             "status" => ServerMessage::Status {
                 paused: required(raw.paused, "paused")?,
+            },
+            "forgotten" => ServerMessage::Forgotten {
+                sessions: required(raw.sessions, "sessions")?,
             },
             "challenge" => ServerMessage::Challenge {
                 challenge: required(raw.challenge, "challenge")?,

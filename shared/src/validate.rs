@@ -63,3 +63,8 @@ mod tests {
         assert!(!is_valid_session_id("ä"));
     }
 }
+
+/// Sessions one `forget` frame may name: a page's whole list of
+/// conversations fits (the page keeps 20), and one frame cannot make the
+/// relay delete without bound.
+pub const MAX_FORGET_SESSIONS: usize = 100;

@@ -811,6 +811,18 @@ fn proof_of_work_challenge_and_proof() {
 }
 
 #[test]
+fn forget_and_forgotten() {
+    check_client("client_forget", ClientMessage::Forget { sessions: None });
+    check_client(
+        "client_forget_sessions",
+        ClientMessage::Forget {
+            sessions: Some(vec!["s-1".into(), "s-2".into()]),
+        },
+    );
+    check_server("server_forgotten", ServerMessage::Forgotten { sessions: 2 });
+}
+
+#[test]
 fn client_message_regenerate() {
     check_client(
         "client_message_regenerate",

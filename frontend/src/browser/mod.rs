@@ -12,10 +12,12 @@
 //! - [`proof`]: solving a proof-of-work challenge with SubtleCrypto.
 //! - [`sound`]: the optional unread tone.
 //! - [`rich_text`]: a formatted bot text (the relay's tree) as DOM nodes.
+//! - [`download`]: a text handed to the visitor as a file (export).
 //! - [`clipboard`], [`debug_handle`] (`window.chatInstance`).
 
 pub mod clipboard;
 pub mod debug_handle;
+pub mod download;
 pub mod files;
 pub mod host_page;
 pub mod intl;

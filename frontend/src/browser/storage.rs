@@ -19,11 +19,17 @@ use std::collections::HashMap;
 
 use crate::browser::host_page;
 use crate::model::conversation::{Conversation, Saved};
+use crate::model::conversations::Conversations;
 
 const SESSION_KEY: &str = "n8nChat.sessionId";
 const CONVERSATION_KEY: &str = "n8nChat.conversation";
 const LANGUAGE_KEY: &str = "n8nChat.language";
 const THEME_KEY: &str = "n8nChat.theme";
+/// The list of conversations ([`Conversations`]).
+const LIST_KEY: &str = "n8nChat.conversations";
+/// Before this, the lines of a conversation not shown (its page id after
+/// it); the one shown stays under [`CONVERSATION_KEY`], as before the list.
+const PARKED_PREFIX: &str = "n8nChat.conversation.";
 const FOCUS_ANSWERS_KEY: &str = "n8nChat.focusAnswers";
 
 /// The longest value the host is asked to keep (UTF-16 units): its
@@ -172,4 +178,42 @@ pub fn save_conversation(conversation: &Conversation) -> Saved {
         set(CONVERSATION_KEY, None);
     }
     saved
+}
+
+/// The stored list of conversations, if any and readable.
+pub fn load_list() -> Option<Conversations> {
+    get(LIST_KEY).and_then(|json| Conversations::parse(&json))
+}
+
+/// Stores the list of conversations.
+pub fn save_list(list: &Conversations) {
+    set(LIST_KEY, Some(&list.encode()));
+}
+
+/// Keeps the lines of conversation `id` while another one is shown.
+/// Trimmed like the shown one past the quota (never an unsent message);
+/// `Failed`: not kept (the caller keeps it shown).
+pub fn park(id: &str, conversation: &Conversation) -> Saved {
+    let key = format!("{PARKED_PREFIX}{id}");
+    let saved = conversation.save_within(|json| set(&key, Some(json)));
+    if saved == Saved::Failed {
+        set(&key, None);
+    }
+    saved
+}
+
+/// The parked lines of conversation `id` (taken out: the caller shows
+/// them, so they are saved as the shown conversation from now on).
+pub fn unpark(id: &str) -> Conversation {
+    let key = format!("{PARKED_PREFIX}{id}");
+    let conversation = get(&key)
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default();
+    set(&key, None);
+    conversation
+}
+
+/// Forgets the parked lines of conversation `id` (deleted or archived).
+pub fn drop_parked(id: &str) {
+    set(&format!("{PARKED_PREFIX}{id}"), None);
 }

@@ -80,6 +80,7 @@ impl Chat {
                 *self.metadata.borrow_mut() = merged;
             }
             Command::Identify(token) => self.identify(token),
+            Command::ForgetMe => self.forget_me(),
         }
     }
 }

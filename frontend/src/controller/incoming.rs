@@ -56,6 +56,7 @@ impl Chat {
             } => self.bot_text(id, text, |c| {
                 c.on_chat(id, *seq, text, buttons, *block_user_input, doc.as_ref())
             }),
+            ServerMessage::Forgotten { .. } => self.on_forgotten(),
             ServerMessage::Run { id, state } => {
                 self.view.conversation.update(|c| c.on_run(id, *state));
             }
@@ -172,6 +173,7 @@ impl Chat {
             Adopt::Same => {}
         }
         storage::save_session(offered);
+        self.list_session(offered);
         *self.session.borrow_mut() = Some(offered.to_owned());
         *self.requested.borrow_mut() = Some(offered.to_owned());
     }

@@ -74,6 +74,8 @@ impl Chat {
     fn open(&self) {
         // Drop (close and silence) the old socket before opening a new one.
         self.socket.borrow_mut().take();
+        // A `forget` the old socket sent is sent again on this one.
+        self.forget_sent.borrow_mut().clear();
         let requested = self.session.borrow().clone();
         // The session goes in the first frame, not in the URL: the id is a
         // credential, and URLs end up in proxies' access logs.
@@ -125,6 +127,8 @@ impl Chat {
     /// Sends every pending message, oldest first (up to one whose files
     /// are still on their way), and starts the next upload.
     pub(super) fn flush(&self) {
+        // Deleted conversations first (no proof of work needed for them).
+        self.send_forget();
         // Sent after the proof of work, which the relay wants first.
         if self.proving.get() {
             return;

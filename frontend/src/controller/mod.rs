@@ -4,6 +4,7 @@
 //! Glue only: every decision is made in the machine or the conversation.
 
 mod attention;
+mod conversations;
 mod incoming;
 mod link;
 mod uploads;
@@ -22,6 +23,7 @@ use crate::browser::{host_page, intl, remote_config, storage};
 use crate::model::attachments::Attachment;
 use crate::model::catalogue::Catalogue;
 use crate::model::conversation::{Conversation, Saved};
+use crate::model::conversations::Conversations;
 use crate::model::i18n::{Lang, Texts};
 use crate::model::ids;
 use crate::model::machine::{Event, Machine, Phase};
@@ -87,6 +89,14 @@ pub struct View {
     /// The operator paused the chat (`status` frame, or a `paused` error):
     /// messages wait in the outbox, and a note says so.
     pub paused: RwSignal<bool>,
+    /// The visitor's conversations (the one shown is `conversation`).
+    pub conversations: RwSignal<Conversations>,
+    /// "New conversation" was refused: every one still waits for an
+    /// answer (shown as a note until one is made or switched to).
+    pub list_full: RwSignal<bool>,
+    /// The conversation list is open (a drawer in the chat window and on
+    /// phones; always shown as a column on a wide full page).
+    pub list_open: RwSignal<bool>,
     /// What the screen reader's live region says: a finished answer (once,
     /// never its chunks), a run's question, an error. The message list
     /// itself is not live, or every chunk would be read out.
@@ -132,6 +142,8 @@ pub struct Chat {
     token: RefCell<Option<String>>,
     /// The host was told its token was refused (once per token).
     token_reported: Cell<bool>,
+    /// The sessions of the `forget` frame awaiting the relay's `forgotten`.
+    forget_sent: RefCell<Vec<String>>,
     me: Weak<Chat>,
 }
 
@@ -188,6 +200,9 @@ impl Chat {
                 hidden: RwSignal::new(false),
                 unread: RwSignal::new(0),
                 minute: RwSignal::new(now()),
+                conversations: RwSignal::new(Chat::load_list()),
+                list_full: RwSignal::new(false),
+                list_open: RwSignal::new(false),
                 announcement: RwSignal::new(String::new()),
                 focus_answers: RwSignal::new(storage::load_focus_answers()),
             },
@@ -210,6 +225,7 @@ impl Chat {
             proving: Cell::new(false),
             token: RefCell::new(None),
             token_reported: Cell::new(false),
+            forget_sent: RefCell::new(Vec::new()),
             me: me.clone(),
         })
     }
@@ -324,6 +340,7 @@ impl Chat {
             *now = saved;
         });
         *self.session.borrow_mut() = storage::load_session();
+        self.view.conversations.set(Chat::load_list());
         let lang = Lang::choose(
             storage::load_language().as_deref(),
             query_param("lang").as_deref(),
@@ -348,6 +365,7 @@ impl Chat {
         if self.view.storage_full.get_untracked() != full {
             self.view.storage_full.set(full);
         }
+        self.observe_conversation();
     }
 
     /// The user switched the language.
@@ -411,13 +429,10 @@ impl Chat {
         self.view.theme.set(theme);
     }
 
-    /// A new chat: forget the conversation and the session, and connect
-    /// again so the relay hands out a new session.
+    /// A new chat: a new conversation (the shown one stays in the list),
+    /// and a new session from the relay.
     pub fn new_chat(&self) {
-        self.view.conversation.update(Conversation::clear);
-        *self.session.borrow_mut() = None;
-        storage::forget_session();
-        self.dispatch(Event::Reconnect);
+        self.new_conversation();
     }
 
     /// The page is going away: close the socket without reconnecting.

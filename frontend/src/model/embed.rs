@@ -27,6 +27,9 @@ pub enum Command {
     /// (`n8nChat.identify(token)`): the relay checks it and binds the chat
     /// to that user.
     Identify(String),
+    /// `n8nChat.forgetMe()`: every conversation of this browser is deleted
+    /// here and forgotten by the relay (a visitor's GDPR request).
+    ForgetMe,
 }
 
 /// The longest identity token the page passes on (the relay's bound).
@@ -98,6 +101,7 @@ impl Command {
                 .ok_or(Refused::Invalid(
                     "identify() needs the signed token (a JWT) from your backend",
                 )),
+            Some("forgetMe") => Ok(Command::ForgetMe),
             _ => Err(Refused::Invalid("unknown command")),
         }
     }
@@ -300,5 +304,13 @@ mod tests {
         assert_eq!(colour(Some("rebeccapurple")), Some("rebeccapurple".into()));
         assert_eq!(colour(Some("red; background:url(x)")), None);
         assert_eq!(colour(Some("#12345")), None);
+    }
+
+    #[test]
+    fn forget_me_is_a_command() {
+        assert_eq!(
+            Command::parse(&json!({"type":"n8n-chat-command","command":"forgetMe"})),
+            Ok(Command::ForgetMe)
+        );
     }
 }

@@ -555,6 +555,55 @@ impl Texts {
     }
 }
 
+// ---- Several conversations per visitor (issue 24 part 2, branch s-convo).
+impl Texts {
+    /// The conversation list's name (its landmark, its toggle).
+    pub fn conversations(&self) -> String {
+        self.s("conversations.title")
+    }
+    /// Start another conversation; also the title of one with no message yet.
+    pub fn new_conversation(&self) -> String {
+        self.s("conversations.new")
+    }
+    /// Rename a conversation (the button's tooltip).
+    pub fn rename(&self) -> String {
+        self.s("conversations.rename")
+    }
+    /// The rename button's and field's label, naming the conversation.
+    pub fn rename_label(&self, title: &str) -> String {
+        self.f("conversations.rename-label", &[("title", title)])
+    }
+    /// Delete a conversation (the button's tooltip).
+    pub fn delete(&self) -> String {
+        self.s("conversations.delete")
+    }
+    /// The delete button's label for screen readers.
+    pub fn delete_label(&self, title: &str) -> String {
+        self.f("conversations.delete-label", &[("title", title)])
+    }
+    /// Save a new name.
+    pub fn save_name(&self) -> String {
+        self.s("conversations.save")
+    }
+    /// Download the conversation as a Markdown file.
+    pub fn export(&self) -> String {
+        self.s("conversations.export")
+    }
+    /// Every conversation still waits for an answer: no new one.
+    pub fn conversations_full(&self) -> String {
+        self.s("conversations.full")
+    }
+    /// Who wrote a line, in the exported file: the visitor.
+    pub fn export_you(&self) -> String {
+        self.s("conversations.export-you")
+    }
+    /// Who wrote a line, in the exported file: the workflow.
+    pub fn export_bot(&self) -> String {
+        self.s("conversations.export-bot")
+    }
+}
+// ---- End of the conversations block.
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,7 @@
 //!
 //! - [`machine`]: the connection state machine.
 //! - [`conversation`]: the messages and the outbox.
+//! - [`conversations`]: the visitor's list of conversations, and export.
 //! - [`answers`]: regenerate (several answers to one text), and progress.
 //! - [`attachments`]: files attached to messages, and the relay's rules.
 //! - [`settings`]: where the relay is, which session to adopt, timings.
@@ -17,6 +18,7 @@ pub mod answers;
 pub mod attachments;
 pub mod catalogue;
 pub mod conversation;
+pub mod conversations;
 pub mod embed;
 pub mod i18n;
 pub mod ids;

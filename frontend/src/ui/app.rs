@@ -8,6 +8,7 @@ use gloo_timers::callback::Interval;
 use leptos::prelude::*;
 
 use super::composer::{Composer, RunWaiting, StorageNote, Suggestions};
+use super::conversations::{ConversationList, ConversationsToggle};
 use super::header::{StatusIndicator, Tools};
 use super::messages::MessageList;
 use super::window::ChatWindow;
@@ -265,12 +266,16 @@ pub fn ChatPanel(view: View, chat: Shared, window_mode: bool) -> impl IntoView {
                     view! { <h1 class="title" data-testid="title">{move || title(view)}</h1> }.into_any()
                 }}
                 <StatusIndicator view=view retry=retry />
+                <ConversationsToggle view=view />
                 <Tools view=view chat=chat />
             </header>
             // The one live region for the conversation (see `View::announcement`).
             <div class="sr-only" data-testid="announcer" role="log" aria-live="polite"
                 aria-atomic="true">{move || view.announcement.get()}</div>
-            {body}
+            <div class="chat-columns">
+                <ConversationList view=view chat=chat />
+                {body}
+            </div>
         </div>
     }
 }

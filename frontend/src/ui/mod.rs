@@ -1,6 +1,7 @@
 //! The components: thin views of the controller's signals.
 //!
 //! - [`app`]: the page (full page, or the chat bubble with `?mode=window`).
+//! - [`conversations`]: the visitor's conversation list.
 //! - [`header`]: title, connection status, language/theme/new chat/clear.
 //! - [`messages`]: the conversation.
 //! - [`progress`]: the workflow's steps, regenerate and the answer switch.
@@ -11,6 +12,7 @@
 pub mod app;
 pub mod attachments;
 pub mod composer;
+pub mod conversations;
 pub mod header;
 pub mod messages;
 pub mod progress;

@@ -17,6 +17,7 @@
 //!   address and day, counted before n8n is called.
 //! - [`cancel`]: Stop — the answers in flight here, each cancellable.
 //! - [`feedback`]: 👍/👎 passed on to `--feedback-url`.
+//! - [`forget`]: a deleted conversation dropped from the store.
 //! - [`paused`]: a message handed back while the operator paused the chat.
 //! - [`progress`]: the workflow's steps and waiting states as `progress`
 //!   frames.
@@ -24,6 +25,7 @@
 pub mod answer;
 pub mod cancel;
 pub mod feedback;
+pub mod forget;
 pub mod history;
 pub mod lifecycle;
 pub mod paused;

@@ -97,6 +97,13 @@ pub enum Change {
         /// The session.
         session: String,
     },
+    /// The visitor deleted the conversation (`forget` frame): its outcomes
+    /// (each leaving a tombstone) and kept pushes are gone; the session
+    /// itself stays while a connection or a message in flight holds it.
+    Erased {
+        /// The session.
+        session: String,
+    },
 }
 
 impl Change {
@@ -111,7 +118,10 @@ impl Change {
     /// store is being read back at start (everything but a bound's
     /// evictions).
     pub fn restates(&self) -> bool {
-        !matches!(self, Change::Dropped { .. } | Change::Forgotten { .. })
+        !matches!(
+            self,
+            Change::Dropped { .. } | Change::Forgotten { .. } | Change::Erased { .. }
+        )
     }
 }
 

@@ -77,6 +77,12 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
     /// [`crate::ws::new_sessions`]).
     async fn knows(&self, session: &str) -> bool;
 
+    /// Forgets what `session` keeps — answers, pushes waiting, and the
+    /// session itself unless a connection or a message in flight holds it
+    /// (a `forget` frame: the visitor deleted the conversation). Forgotten
+    /// ids leave tombstones (no content), so a resend is never run twice.
+    async fn forget(&self, session: &str);
+
     /// The stored answer frame of message `id` (not an error), while kept —
     /// what a rating (`feedback`) refers to.
     async fn answer_frame(&self, session: &str, id: &str) -> Option<Utf8Bytes>;

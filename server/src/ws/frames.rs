@@ -129,6 +129,19 @@ async fn on_frame(
                 "too many frames; try again shortly",
             ))),
         },
+        // Each named session costs store work: rate-checked like messages.
+        Ok(ClientMessage::Forget { sessions }) => match bucket.take() {
+            Ok(()) => {
+                let user = client.who.user().map(|u| u.id.clone());
+                let frame = chat::forget::forget(&**state.store(), session, user.as_deref(), sessions).await;
+                Some(Reply::Frame(frame))
+            }
+            Err(_) => Some(Reply::Frame(ServerMessage::error(
+                None,
+                ErrorCode::RateLimited,
+                "too many frames; try again shortly",
+            ))),
+        },
         Ok(ClientMessage::Choice { id, .. }) if client.who.expired(state) => {
             Some(Reply::Frame(identify::expired(id)))
         }

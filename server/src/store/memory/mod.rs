@@ -354,6 +354,46 @@ impl Sessions {
         }
     }
 
+    /// Forgets what the session keeps (a `forget` frame: the visitor
+    /// deleted the conversation): its answers, pushes waiting and streamed
+    /// text; a session with no connection and nothing in flight goes
+    /// altogether. Each forgotten outcome leaves a tombstone (a keyed hash,
+    /// no content), so a resend of its id gets `answer_lost`, never a second
+    /// run. A message still in flight keeps its marker and its answer is
+    /// kept as usual: it was asked before the forget.
+    pub fn erase(&self, session: &str) {
+        let now = Instant::now();
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let Some(s) = inner.map.get_mut(session) else {
+            return;
+        };
+        let mut removed = s.kept_pushes;
+        let mut buried = Vec::new();
+        s.messages.retain(|id, entry| match entry {
+            Entry::Done { frame, failed } => {
+                removed += frame.len();
+                buried.push((id.clone(), *failed));
+                false
+            }
+            Entry::InFlight => true,
+        });
+        s.answered.clear();
+        s.undelivered.clear();
+        s.kept_pushes = 0;
+        let evictable = s.evictable();
+        for (id, failed) in buried {
+            inner.tombs.bury(session, &id, failed, now);
+        }
+        inner.retained_bytes = inner.retained_bytes.saturating_sub(removed);
+        inner.note(Change::Erased {
+            session: session.to_owned(),
+        });
+        if evictable {
+            remove_session(inner, session);
+        }
+    }
+
     /// Whether the session is remembered here (connected or not).
     pub fn knows(&self, session: &str) -> bool {
         self.lock().map.contains_key(session)
@@ -578,6 +618,10 @@ impl SessionStore for Sessions {
 
     async fn knows(&self, session: &str) -> bool {
         Sessions::knows(self, session)
+    }
+
+    async fn forget(&self, session: &str) {
+        Sessions::erase(self, session);
     }
 
     async fn claim(&self, session: &str, user: Option<&str>) -> Claim {

@@ -112,6 +112,27 @@ impl Core {
         })
     }
 
+    /// Deletes what Redis keeps of `session` (a `forget` frame): its
+    /// outcomes, their order and the pushes waiting. Its tombstones
+    /// (`:seen`, ids only) and owner stay until they expire, so a resend
+    /// is never run twice and nobody else can take the session over.
+    pub async fn forget(&self, session: &str) -> RedisResult<()> {
+        let keys = self.keys(session);
+        self.call(|mut conn| {
+            let keys = keys.clone();
+            async move {
+                redis::cmd("DEL")
+                    .arg(&keys.hash)
+                    .arg(&keys.order)
+                    .arg(&keys.kept)
+                    .query_async::<i64>(&mut conn)
+                    .await
+                    .map(|_| ())
+            }
+        })
+        .await
+    }
+
     /// Whether Redis remembers the session (its hash exists).
     pub async fn exists(&self, session: &str) -> RedisResult<bool> {
         let key = self.keys(session).hash;

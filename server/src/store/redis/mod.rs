@@ -275,6 +275,13 @@ impl SessionStore for RedisStore {
         self.core.local.knows(session) || self.core.exists(session).await.unwrap_or(false)
     }
 
+    async fn forget(&self, session: &str) {
+        self.core.local.erase(session);
+        if let Err(e) = self.core.forget(session).await {
+            tracing::warn!(session = %crate::redact::session(session), "could not forget the session in Redis: {e}");
+        }
+    }
+
     async fn claim(&self, session: &str, user: Option<&str>) -> Claim {
         let known_here = self.core.local.knows(session);
         match self.core.claim(session, user, known_here).await {

@@ -177,6 +177,11 @@ impl SessionStore for SqliteStore {
         self.local.knows(session)
     }
 
+    async fn forget(&self, session: &str) {
+        // The memory store decides; the journal deletes the rows.
+        self.local.erase(session);
+    }
+
     async fn claim(&self, session: &str, user: Option<&str>) -> Claim {
         // The memory store decides; a new owner reaches the disk through
         // the journal (`Change::Owned`), so it holds after a restart.

@@ -95,6 +95,10 @@ pub fn open(dir: &Path, full_sync: bool) -> Result<Connection, OpenError> {
     let sync = if full_sync { "FULL" } else { "NORMAL" };
     conn.pragma_update(None, "synchronous", sync)
         .map_err(sqlite)?;
+    // Deleted rows are overwritten, not left in free pages: a forgotten
+    // conversation (`forget`, a GDPR request) is not in the file any more.
+    conn.pragma_update(None, "secure_delete", "ON")
+        .map_err(sqlite)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))
         .map_err(sqlite)?;
     migrate(&mut conn).map_err(|e| match e {
@@ -160,6 +164,10 @@ mod tests {
             .pragma_query_value(None, "journal_mode", |r| r.get(0))
             .expect("mode");
         assert_eq!(wal, "wal");
+        let secure: i64 = conn
+            .pragma_query_value(None, "secure_delete", |r| r.get(0))
+            .expect("secure_delete");
+        assert_eq!(secure, 1, "deleted rows are overwritten");
         drop(conn);
         // Opened again: nothing to apply, same version.
         open(&data, true).expect("reopen");

@@ -296,6 +296,20 @@ fn apply(tx: &Transaction<'_>, change: &Change, now: i64, expires: i64) -> rusql
             tx.prepare_cached("DELETE FROM kept WHERE session = ?1")?
                 .execute(params![session])?;
         }
+        Change::Erased { session } => {
+            tx.prepare_cached(
+                "INSERT INTO tombs (session, id, failed, expires)
+                 SELECT session, id, failed, ?2 FROM messages
+                 WHERE session = ?1 AND frame IS NOT NULL ORDER BY seq",
+            )?
+            .execute(params![session, expires])?;
+            for table in [
+                "DELETE FROM messages WHERE session = ?1 AND frame IS NOT NULL",
+                "DELETE FROM kept WHERE session = ?1",
+            ] {
+                tx.prepare_cached(table)?.execute(params![session])?;
+            }
+        }
         Change::Forgotten { session } => {
             tx.prepare_cached(
                 "INSERT INTO tombs (session, id, failed, expires)
