@@ -16,6 +16,7 @@ pub mod identity;
 pub mod limits;
 pub mod logging;
 pub mod n8n;
+pub mod oidc;
 pub mod page;
 pub mod quotas;
 pub mod retention;
@@ -32,6 +33,7 @@ pub use identity::IdentityFlags;
 pub use limits::LimitFlags;
 pub use logging::{LogFormat, LoggingFlags};
 pub use n8n::N8nFlags;
+pub use oidc::OidcFlags;
 pub use page::PageFlags;
 pub use quotas::QuotaFlags;
 pub use retention::RetentionFlags;
@@ -83,6 +85,9 @@ pub struct Config {
     /// Verified identity (signed tokens from the host site).
     #[command(flatten)]
     pub identity: IdentityFlags,
+    /// Sign-in with OpenID Connect; anonymous visitors refused.
+    #[command(flatten)]
+    pub oidc: OidcFlags,
 }
 
 impl Config {
@@ -166,6 +171,7 @@ mod tests {
             "admin_token",
             "proof_of_work_secret",
             "identity_secret",
+            "oidc_client_secret",
         ];
         for arg in cmd.get_arguments() {
             if secret.contains(&arg.get_id().as_str()) {

@@ -20,8 +20,8 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-pub mod journal;
 pub mod counters;
+pub mod journal;
 pub mod memory;
 pub mod pause;
 pub mod redis;
