@@ -129,6 +129,7 @@ impl AppState {
         page.feedback = feedback.is_some();
         // Only the flag lists them, like `relayUrl`: the CSP follows the flag.
         page.embed_origins = config.serve.embed_origins.clone();
+        page.sign_in = config.oidc.oidc_issuer.is_some();
         let page_config = page.to_json();
         // The CSP allows trunk's inline script by its hash, read from the
         // page that will be served (rebuilding the page needs a restart).

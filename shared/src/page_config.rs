@@ -55,6 +55,11 @@ pub struct PageConfig {
     /// commands, no state kept, no connection.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub embed_origins: Vec<String>,
+    /// Whether the page offers sign-in (the relay has `--oidc-issuer`):
+    /// a "Sign in" link to `/auth/login`, "Sign out" when `/auth/me` says
+    /// the browser is signed in.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sign_in: bool,
 }
 
 /// The most starter prompts a page shows.
@@ -115,6 +120,7 @@ impl Default for PageConfig {
             uploads: None,
             suggestions: Vec::new(),
             feedback: false,
+            sign_in: false,
             embed_origins: Vec::new(),
         }
     }

@@ -477,6 +477,7 @@ fn page_config() {
         suggestions: vec!["What can you do?".into(), "Track my order".into()],
         feedback: true,
         embed_origins: vec!["https://shop.example".into()],
+        sign_in: true,
     };
     let bytes = golden("page_config");
     assert_eq!(value.to_json(), bytes);

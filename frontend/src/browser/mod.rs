@@ -4,6 +4,7 @@
 //! - [`timer`]: one gloo-timers timeout for the machine's next deadline.
 //! - [`storage`]: `localStorage` (session, conversation, choices).
 //! - [`remote_config`]: fetching `/config.json`.
+//! - [`sign_in`]: who is signed in (`/auth/me`) and signing out.
 //! - [`page`]: the page's URL, language and performance marks.
 //! - [`files`]: picked, dropped or pasted files and their thumbnails.
 //! - [`upload`]: sending a file to the relay, with progress.
@@ -21,6 +22,7 @@ pub mod page;
 pub mod proof;
 pub mod remote_config;
 pub mod rich_text;
+pub mod sign_in;
 pub mod socket;
 pub mod sound;
 pub mod storage;

@@ -454,6 +454,27 @@ impl Lang {
             }
         }
     }
+
+    // ---- Sign-in with OpenID Connect (issue 24, branch s-oidc) ----
+    // Shown only when /config.json has `signIn` (the relay's
+    // --oidc-issuer). To move into the catalogues at merge.
+
+    /// The header link to the identity provider.
+    pub fn sign_in(self) -> &'static str {
+        self.pick("Anmelden", "Sign in")
+    }
+    /// The header button that signs out.
+    pub fn sign_out(self) -> &'static str {
+        self.pick("Abmelden", "Sign out")
+    }
+    /// The sign-out button's title: who is signed in.
+    pub fn signed_in_as(self, name: &str) -> String {
+        match self {
+            Lang::De => format!("Angemeldet als {name}"),
+            Lang::En => format!("Signed in as {name}"),
+        }
+    }
+    // ---- end of sign-in texts ----
 }
 
 #[cfg(test)]
