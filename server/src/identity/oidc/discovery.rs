@@ -5,8 +5,8 @@
 //! another provider could pose as it), and every endpoint must be https,
 //! or http on loopback (for tests and a provider on the same host).
 
+use super::error::OidcError;
 use super::fetch;
-use super::OidcError;
 
 /// The endpoints the relay uses.
 #[derive(Debug, Clone)]
@@ -51,9 +51,7 @@ pub async fn discover(client: &reqwest::Client, issuer: &url::Url) -> Result<Pro
             fetch::printable(&doc.issuer)
         )));
     }
-    let endpoint = |name: &str, s: &str| {
-        crate::identity::oidc::discovery::endpoint(s).map_err(|e| unusable(format!("{name}: {e}")))
-    };
+    let endpoint = |name: &str, s: &str| endpoint(s).map_err(|e| unusable(format!("{name}: {e}")));
     Ok(Provider {
         issuer: doc.issuer.clone(),
         authorization_endpoint: endpoint("authorization_endpoint", &doc.authorization_endpoint)?,

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use super::{OidcError, Settings};
+use super::error::OidcError;
+use super::settings::Settings;
 
 /// Largest body read from the provider, in bytes (a discovery document or
 /// a token answer is a few KiB).

@@ -18,9 +18,11 @@
 //! verified identity already uses, for the four requests this flow needs.
 
 pub mod discovery;
+pub mod error;
 pub mod fetch;
 pub mod pending;
 pub mod session;
+pub mod settings;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,50 +36,11 @@ use discovery::Provider;
 use pending::{Pending, PendingLogin};
 use session::SessionSigner;
 
+pub use error::OidcError;
+pub use settings::Settings;
+
 /// The scopes asked for: the user id, the name and the e-mail address.
 pub const SCOPES: &str = "openid profile email";
-
-/// Why a sign-in failed: said to the visitor (and logged).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum OidcError {
-    /// The provider could not be reached or answered nonsense.
-    #[error("the identity provider cannot be used now: {0}")]
-    Provider(String),
-    /// Too many sign-ins are in progress; try again in a few minutes.
-    #[error("too many sign-ins are in progress; try again in a few minutes")]
-    Busy,
-    /// The callback names no sign-in this browser started (a forged or
-    /// replayed callback, another browser's link, or one that expired).
-    #[error("this sign-in is unknown or has expired; start again")]
-    UnknownState,
-    /// The provider refused (the user cancelled, or the client is not
-    /// allowed).
-    #[error("the identity provider refused the sign-in: {0}")]
-    Refused(String),
-    /// The token endpoint did not give a token for the code.
-    #[error("the sign-in code was not accepted: {0}")]
-    Exchange(String),
-    /// The ID token is not acceptable.
-    #[error("the identity provider's ID token was refused: {0}")]
-    IdToken(String),
-}
-
-/// What the flags give.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// `--oidc-issuer`, exactly as the provider names itself.
-    pub issuer: url::Url,
-    /// `--oidc-client-id`.
-    pub client_id: String,
-    /// `--oidc-client-secret`.
-    pub client_secret: String,
-    /// `--public-url` + `/auth/callback`.
-    pub redirect_uri: url::Url,
-    /// How long a sign-in lasts (the session cookie's life).
-    pub session_lifetime: Duration,
-    /// Clock skew allowed on the ID token.
-    pub leeway: Duration,
-}
 
 /// The relay's OpenID Connect client.
 pub struct Oidc {

@@ -19,7 +19,7 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 
-use super::OidcError;
+use super::error::OidcError;
 
 /// Most sign-ins in progress at once.
 pub const MAX_PENDING: usize = 10_000;
