@@ -419,3 +419,35 @@ async fn require_login_with_identity_tokens_closes_an_anonymous_hello() {
     assert!(reason.contains("sign-in required"), "{reason}");
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn a_sign_in_that_took_too_long_is_refused() {
+    let provider = Provider::start(CLIENT_ID, CLIENT_SECRET, ada()).await;
+    let n8n = StandIn::start().await.expect("stand-in");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let mut config = config_for(&n8n.url("/webhook/abc/chat"));
+    config.serve.public_url = Some(format!("http://{addr}").parse().expect("url"));
+    config.oidc.oidc_issuer = Some(provider.issuer().parse().expect("issuer"));
+    config.oidc.oidc_client_id = Some(CLIENT_ID.into());
+    config.oidc.oidc_client_secret = Some(server::config::Secret(CLIENT_SECRET.into()));
+    config.oidc.oidc_login_timeout = std::time::Duration::from_millis(300);
+    let relay = Relay::start_listening(listener, config);
+    let mut browser = Browser::new();
+    let started = tokio::time::Instant::now();
+    let url = browser.callback_url(&relay).await;
+    // The sign-in's own deadline passes (a deadline, not a guess).
+    tokio::time::sleep_until(started + std::time::Duration::from_millis(350)).await;
+    let landed = browser.follow(&url, |_| false).await;
+    assert_eq!(landed.status, 400, "{}", landed.body);
+    assert!(
+        landed.body.contains("unknown or has expired"),
+        "{}",
+        landed.body
+    );
+    assert!(browser.cookie("relay_session").is_none());
+    assert_eq!(provider.token_requests(), 0, "never exchanged");
+    relay.stop().await;
+}

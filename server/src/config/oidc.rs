@@ -38,6 +38,13 @@ pub struct OidcFlags {
     #[arg(long, env = "RELAY_OIDC_SESSION_LIFETIME", default_value = "12h", value_parser = humantime::parse_duration)]
     pub oidc_session_lifetime: Duration,
 
+    /// How long a sign-in may take at the identity provider.
+    ///
+    /// Started sign-ins are kept (at most 10 000) until then; raise it if
+    /// users need long for a second factor.
+    #[arg(long, env = "RELAY_OIDC_LOGIN_TIMEOUT", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub oidc_login_timeout: Duration,
+
     /// Refuse anonymous WebSockets: only signed-in or identified users chat.
     ///
     /// Needs --oidc-issuer or verified identity (--identity-secret,
@@ -77,6 +84,7 @@ impl OidcFlags {
             client_secret: client_secret.0,
             redirect_uri,
             session_lifetime: self.oidc_session_lifetime,
+            login_timeout: self.oidc_login_timeout,
             leeway,
         })
         .map_err(|e| RelayError::Identity(format!("the sign-in client: {e}")))?;

@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::identity::oidc::fetch::printable;
-use crate::identity::oidc::{pending::LOGIN_TTL, session};
+use crate::identity::oidc::session;
 use crate::identity::Identity;
 use crate::AppState;
 
@@ -93,7 +93,7 @@ pub async fn login(State(state): State<AppState>) -> Response {
                 LOGIN_COOKIE,
                 &login_state,
                 "/auth",
-                LOGIN_TTL.as_secs(),
+                oidc.login_timeout().as_secs().max(1),
             );
             response.headers_mut().append(header::SET_COOKIE, c);
             response

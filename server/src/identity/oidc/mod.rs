@@ -66,12 +66,13 @@ impl Oidc {
     /// A client for `settings`.
     pub fn new(settings: Settings) -> Result<Oidc, reqwest::Error> {
         let client = fetch::client()?;
+        let login_timeout = settings.login_timeout;
         let sessions = SessionSigner::new(&settings.client_secret, settings.session_lifetime);
         Ok(Oidc {
             settings,
             client,
             provider: Mutex::new(None),
-            pending: Pending::new(pending::MAX_PENDING, pending::LOGIN_TTL),
+            pending: Pending::new(pending::MAX_PENDING, login_timeout),
             sessions,
         })
     }
@@ -89,6 +90,11 @@ impl Oidc {
     /// The relay-signed session tokens.
     pub fn sessions(&self) -> &SessionSigner {
         &self.sessions
+    }
+
+    /// How long a sign-in may take at the provider.
+    pub fn login_timeout(&self) -> Duration {
+        self.settings.login_timeout
     }
 
     /// The sign-ins in progress (for tests of the bound).

@@ -1,6 +1,6 @@
 //! Sign-ins in progress: `state` → the PKCE verifier and the nonce, kept
 //! on the relay (nothing secret goes to the browser), for at most
-//! [`LOGIN_TTL`], at most [`MAX_PENDING`] at once.
+//! `--oidc-login-timeout` (10 minutes by default), at most [`MAX_PENDING`] at once.
 //!
 //! At the bound, expired sign-ins are dropped first; if all are still
 //! young, a new sign-in is refused ([`OidcError::Busy`]) rather than
@@ -23,8 +23,6 @@ use super::error::OidcError;
 
 /// Most sign-ins in progress at once.
 pub const MAX_PENDING: usize = 10_000;
-/// How long a sign-in may take at the provider.
-pub const LOGIN_TTL: Duration = Duration::from_secs(600);
 
 /// One sign-in in progress.
 pub struct PendingLogin {

@@ -13,6 +13,8 @@ pub struct Settings {
     pub client_secret: String,
     /// `--public-url` + `/auth/callback`.
     pub redirect_uri: url::Url,
+    /// How long a sign-in may take at the provider.
+    pub login_timeout: Duration,
     /// How long a sign-in lasts (the session cookie's life).
     pub session_lifetime: Duration,
     /// Clock skew allowed on the ID token.
