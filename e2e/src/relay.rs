@@ -33,6 +33,18 @@ impl Relay {
         .await
     }
 
+    /// Starts the relay on `port` (from [`crate::process::free_port`]), for
+    /// flags that name the relay's own address (`--public-url`).
+    pub async fn start_on_port(port: u16, webhook: Option<&str>, extra: &[&str]) -> Result<Relay> {
+        Self::start_at(
+            port,
+            webhook.map(str::to_owned),
+            extra.iter().map(|s| s.to_string()).collect(),
+            false,
+        )
+        .await
+    }
+
     /// Starts the relay with no `--static-dir`, from an empty directory:
     /// the page it serves is the one built into the binary (`RELAY_BIN`
     /// built with `--features embed-page`).

@@ -32,7 +32,9 @@
 //! - [`markdown`]: bot texts parsed into the protocol's typed tree, once,
 //!   here rather than in every visitor's page.
 //! - [`identity`]: verified identity — the host's signed tokens checked
-//!   (HS256 secret or a JWKS), the user n8n receives.
+//!   (HS256 secret or a JWKS), the user n8n receives; sign-in with OpenID
+//!   Connect for the page on its own (`identity::oidc`, routes in
+//!   `http::auth`).
 //! - [`shutdown`], [`redact`] (what logs may show), [`logging`], [`error`],
 //!   [`clock`] (the wall clock other machines read).
 

@@ -19,6 +19,7 @@ use crate::chat::turns::Turns;
 use crate::chat::watchers::Watchers;
 use crate::config::storage::Chosen;
 use crate::http::security_headers::SecurityHeaders;
+use crate::identity::oidc::Oidc;
 use crate::identity::Verifier;
 use crate::metrics::Metrics;
 use crate::page::assets::Origin as PageOrigin;
@@ -98,6 +99,8 @@ struct Inner {
     proof_of_work: Option<ProofOfWork>,
     /// Checks identity tokens, when verified identity is configured.
     identity: Option<Verifier>,
+    /// Sign-in with OpenID Connect, when configured.
+    oidc: Option<Oidc>,
 }
 
 /// What the operator's listener reads and switches (`http::admin`).
@@ -129,6 +132,7 @@ impl AppState {
         page.feedback = feedback.is_some();
         // Only the flag lists them, like `relayUrl`: the CSP follows the flag.
         page.embed_origins = config.serve.embed_origins.clone();
+        page.sign_in = config.oidc.oidc_issuer.is_some();
         let page_config = page.to_json();
         // The CSP allows trunk's inline script by its hash, read from the
         // page that will be served (rebuilding the page needs a restart).
@@ -204,6 +208,14 @@ impl AppState {
         );
         let new_sessions = NewSessions::with_rate(config.retention.new_sessions_per_minute_per_ip);
         let identity = config.identity.verifier()?;
+        let oidc = config
+            .oidc
+            .client(serve.public_url.as_ref(), config.identity.identity_leeway)?;
+        if config.oidc.require_login && identity.is_none() && oidc.is_none() {
+            return Err(RelayError::Identity(
+                "--require-login needs a way to sign in: --oidc-issuer, --identity-secret or --identity-jwks-url".into(),
+            ));
+        }
         Ok(AppState(Arc::new(Inner {
             config,
             store,
@@ -234,6 +246,7 @@ impl AppState {
             quotas,
             proof_of_work,
             identity,
+            oidc,
         })))
     }
 
@@ -241,6 +254,17 @@ impl AppState {
     /// every visitor is anonymous.
     pub fn identity(&self) -> Option<&Verifier> {
         self.0.identity.as_ref()
+    }
+
+    /// The OpenID Connect sign-in; `None`: the page has no sign-in.
+    pub fn oidc(&self) -> Option<&Oidc> {
+        self.0.oidc.as_ref()
+    }
+
+    /// Whether connections may carry a verified user (identity tokens or
+    /// sign-in): then sessions have owners.
+    pub fn identity_on(&self) -> bool {
+        self.0.identity.is_some() || self.0.oidc.is_some()
     }
 
     /// The configuration the relay started with.
@@ -396,6 +420,13 @@ impl AppState {
             tracing::info!(
                 "verified identity on: tokens checked with {}",
                 identity.describe()
+            );
+        }
+        if let Some(oidc) = &self.0.oidc {
+            tracing::info!(
+                issuer = %oidc.issuer(),
+                redirect = %oidc.redirect_uri(),
+                "sign-in with OpenID Connect on (register the redirect URL at the provider)"
             );
         }
         if let PageOrigin::Missing(dir) = self.0.page.origin() {

@@ -66,6 +66,11 @@ pub struct PageConfig {
     /// served `/config.json` never carries them.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub strings: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+    /// Whether the page offers sign-in (the relay has `--oidc-issuer`):
+    /// a "Sign in" link to `/auth/login`, "Sign out" when `/auth/me` says
+    /// the browser is signed in.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sign_in: bool,
 }
 
 /// The most starter prompts a page shows.
@@ -126,6 +131,7 @@ impl Default for PageConfig {
             uploads: None,
             suggestions: Vec::new(),
             feedback: false,
+            sign_in: false,
             embed_origins: Vec::new(),
             catalogues: std::collections::BTreeMap::new(),
             strings: std::collections::BTreeMap::new(),

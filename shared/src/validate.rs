@@ -26,6 +26,11 @@ pub fn is_valid_session_id(id: &str) -> bool {
     (1..=MAX_SESSION_ID_CHARS).contains(&id.len()) && is_id_alphabet(id)
 }
 
+/// Sessions one `forget` frame may name: a page's whole list of
+/// conversations fits (the page keeps 20), and one frame cannot make the
+/// relay delete without bound.
+pub const MAX_FORGET_SESSIONS: usize = 100;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,8 +68,3 @@ mod tests {
         assert!(!is_valid_session_id("ä"));
     }
 }
-
-/// Sessions one `forget` frame may name: a page's whole list of
-/// conversations fits (the page keeps 20), and one frame cannot make the
-/// relay delete without bound.
-pub const MAX_FORGET_SESSIONS: usize = 100;

@@ -483,6 +483,7 @@ fn page_config() {
         embed_origins: vec!["https://shop.example".into()],
         catalogues: [("de".into(), "i18n/de-0123456789abcdef.json".into())].into(),
         strings: Default::default(),
+        sign_in: true,
     };
     let bytes = golden("page_config");
     assert_eq!(value.to_json(), bytes);

@@ -13,9 +13,11 @@
 //! | `respond_to_chat/links.rs` | the signed approval links and n8n's pages for them |
 //! | [`multipart`] | file uploads: reading `multipart/form-data` (`multer`) and what a workflow sees of it |
 //! | [`fixtures`] | the captured bytes themselves |
+//! | [`oidc`] | a small OpenID Connect provider (discovery, authorize, token, JWKS) for the sign-in tests |
 
 pub mod fixtures;
 pub use fixtures::{upload_capture, DOT_PNG, TINY_PDF};
 pub mod multipart;
 pub mod n8n;
+pub mod oidc;
 pub mod respond_to_chat;

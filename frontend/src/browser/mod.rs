@@ -5,6 +5,7 @@
 //! - [`storage`]: `localStorage` (session, conversation, choices).
 //! - [`remote_config`]: fetching `/config.json`.
 //! - [`intl`]: plurals, numbers and dates from the browser's `Intl`.
+//! - [`sign_in`]: who is signed in (`/auth/me`) and signing out.
 //! - [`page`]: the page's URL, language and performance marks.
 //! - [`files`]: picked, dropped or pasted files and their thumbnails.
 //! - [`upload`]: sending a file to the relay, with progress.
@@ -25,6 +26,7 @@ pub mod page;
 pub mod proof;
 pub mod remote_config;
 pub mod rich_text;
+pub mod sign_in;
 pub mod socket;
 pub mod sound;
 pub mod storage;

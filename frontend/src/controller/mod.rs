@@ -30,6 +30,11 @@ use crate::model::machine::{Event, Machine, Phase};
 use crate::model::settings::{self, Timing};
 use crate::model::theme::Theme;
 
+/// The view of the chat `me` points to, if it is still there.
+fn chat_view(me: &std::rc::Weak<Chat>) -> Option<View> {
+    me.upgrade().map(|chat| chat.view)
+}
+
 /// How long the first connection waits for `/config.json` (which may name
 /// the relay) before it goes to the page's own origin.
 const CONFIG_WAIT_MS: u32 = 3000;
@@ -104,6 +109,9 @@ pub struct View {
     /// The user's option: move keyboard focus to each new answer (off by
     /// default: moving focus unasked disorients).
     pub focus_answers: RwSignal<bool>,
+    /// Signed in with OpenID Connect: the user's name (see
+    /// [`crate::browser::sign_in`]); `None`: not signed in, or no sign-in.
+    pub signed_in: RwSignal<Option<String>>,
 }
 
 /// The controller.
@@ -193,6 +201,7 @@ impl Chat {
                 not_kept: RwSignal::new(false),
                 embed_refused: RwSignal::new(false),
                 paused: RwSignal::new(false),
+                signed_in: RwSignal::new(None),
                 draft: RwSignal::new(Vec::new()),
                 attach_error: RwSignal::new(None),
                 progress: RwSignal::new(None),
@@ -263,6 +272,17 @@ impl Chat {
                         *chat.token.borrow_mut() = Some(token);
                     }
                 }
+            }
+            if config.sign_in && !embedded {
+                // The socket does not wait: the browser sends the session
+                // cookie with its upgrade anyway; this is only the header.
+                let signed_in = chat_view(&me).map(|v| v.signed_in);
+                leptos::task::spawn_local(async move {
+                    let who = crate::browser::sign_in::who().await;
+                    if let Some(signal) = signed_in {
+                        signal.set(who);
+                    }
+                });
             }
             if let Some(chat) = me.upgrade() {
                 chat.connect_to(config.relay_url.as_deref());

@@ -336,6 +336,18 @@ impl Texts {
     pub fn clear_history(&self) -> String {
         self.s("tools.clear-history")
     }
+    /// The header link to the identity provider (a relay with sign-in).
+    pub fn sign_in(&self) -> String {
+        self.s("tools.sign-in")
+    }
+    /// The header button that signs out.
+    pub fn sign_out(&self) -> String {
+        self.s("tools.sign-out")
+    }
+    /// The sign-out button's title: who is signed in.
+    pub fn signed_in_as(&self, name: &str) -> String {
+        self.f("tools.signed-in-as", &[("name", name)])
+    }
     /// Copy a message or code block.
     pub fn copy(&self) -> String {
         self.s("message.copy")

@@ -62,7 +62,35 @@ pub fn Tools(view: View, chat: Shared) -> impl IntoView {
                 on:click=move |_| chat.with_value(|c| c.clear_history())>
                 {move || lang.get().clear_history()}
             </button>
+            <Show when=move || view.config.get().sign_in>
+                <SignIn view=view />
+            </Show>
         </div>
+    }
+}
+
+/// "Sign in" (a link to the relay's `/auth/login`) or "Sign out", on a
+/// relay with sign-in (`signIn` in `/config.json`).
+#[component]
+fn SignIn(view: View) -> impl IntoView {
+    let lang = view.texts;
+    let sign_out = move |_| leptos::task::spawn_local(crate::browser::sign_in::sign_out());
+    view! {
+        <Show
+            when=move || view.signed_in.get().is_some()
+            fallback=move || view! {
+                <a class="tool" data-testid="sign-in" href="/auth/login">
+                    {move || lang.get().sign_in()}
+                </a>
+            }
+        >
+            <button type="button" class="tool" data-testid="sign-out"
+                data-user=move || view.signed_in.get().unwrap_or_default()
+                title=move || lang.get().signed_in_as(&view.signed_in.get().unwrap_or_default())
+                on:click=sign_out>
+                {move || lang.get().sign_out()}
+            </button>
+        </Show>
     }
 }
 

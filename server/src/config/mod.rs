@@ -16,6 +16,7 @@ pub mod identity;
 pub mod limits;
 pub mod logging;
 pub mod n8n;
+pub mod oidc;
 pub mod page;
 pub mod progress;
 pub mod quotas;
@@ -33,6 +34,7 @@ pub use identity::IdentityFlags;
 pub use limits::LimitFlags;
 pub use logging::{LogFormat, LoggingFlags};
 pub use n8n::N8nFlags;
+pub use oidc::OidcFlags;
 pub use page::PageFlags;
 pub use progress::ProgressFlags;
 pub use quotas::QuotaFlags;
@@ -88,6 +90,9 @@ pub struct Config {
     /// What a visitor sees of the workflow's progress.
     #[command(flatten)]
     pub progress: ProgressFlags,
+    /// Sign-in with OpenID Connect; anonymous visitors refused.
+    #[command(flatten)]
+    pub oidc: OidcFlags,
 }
 
 impl Config {
@@ -171,6 +176,7 @@ mod tests {
             "admin_token",
             "proof_of_work_secret",
             "identity_secret",
+            "oidc_client_secret",
         ];
         for arg in cmd.get_arguments() {
             if secret.contains(&arg.get_id().as_str()) {

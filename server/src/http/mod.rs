@@ -5,6 +5,8 @@
 //! - `/healthz` ([`health`]), `/config.json` ([`page_config`]),
 //!   `POST /api/sessions/{id}/messages` ([`push`]), `POST /api/uploads`
 //!   ([`uploads`], asked for across origins with [`upload_cors`]).
+//! - `/auth/login`, `/auth/callback`, `/auth/logout`, `/auth/me`: sign-in
+//!   with OpenID Connect ([`auth`]).
 //! - everything else: the built page ([`page_files`]: compressed, cached,
 //!   `index.html` for the page's own routes).
 //!
@@ -13,6 +15,7 @@
 //! a header-read timeout and bounds on open connections.
 
 pub mod admin;
+pub mod auth;
 pub mod health;
 pub mod page_config;
 pub mod page_files;
@@ -40,6 +43,11 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(root))
         .route("/healthz", get(health::healthz))
         .route("/config.json", get(page_config::config_json))
+        // Sign-in with OpenID Connect (404 without --oidc-issuer).
+        .route("/auth/login", get(auth::login))
+        .route("/auth/callback", get(auth::callback))
+        .route("/auth/logout", post(auth::logout))
+        .route("/auth/me", get(auth::me))
         // Reads its body itself, after the token, with a deadline.
         .route("/api/sessions/{session}/messages", post(push::push))
         // Bounded by the upload store itself, while the body streams in.

@@ -64,6 +64,16 @@ pub async fn upgrade(state: AppState, request: Request<Body>) -> Response {
     };
     let mut peer = Peer::from_query(parts.uri.query(), addr);
     peer.client_ip = client_ip;
+    peer.signed_in = super::auth::signed_in(&state, &parts.headers).await;
+    // Sign-in is the only way to be identified here: refused before the
+    // upgrade (with the verifier on, the `hello` may still bring a token).
+    if peer.signed_in.is_none() && state.config().oidc.require_login && state.identity().is_none() {
+        return (
+            StatusCode::UNAUTHORIZED,
+            "sign-in required: open /auth/login (--require-login)",
+        )
+            .into_response();
+    }
     // The deprecated `?session=` form (or none): the session is known now,
     // so a new one is refused before the upgrade. With `?hello` it comes in
     // the first frame and is checked then (see `ws::serve`).

@@ -49,6 +49,10 @@ pub struct Claims {
     /// E-mail address.
     #[serde(default)]
     pub email: Option<String>,
+    /// The OpenID Connect `nonce` (checked only at a sign-in, see
+    /// [`super::verifier::Verifier::verify_id_token`]).
+    #[serde(default)]
+    pub nonce: Option<String>,
 }
 
 impl Claims {
@@ -117,6 +121,7 @@ mod tests {
             exp: 1,
             name: name.map(Into::into),
             email: email.map(Into::into),
+            nonce: None,
         }
     }
 

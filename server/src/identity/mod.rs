@@ -14,9 +14,11 @@
 //! - [`claims`]: the verified user and the checks of its fields.
 //! - [`verifier`]: a token in, a verified user (or why not) out.
 //! - [`jwks`]: the fetched key set, cached and refreshed with bounds.
+//! - [`oidc`]: sign-in with OpenID Connect for the page on its own.
 
 pub mod claims;
 pub mod jwks;
+pub mod oidc;
 pub mod verifier;
 
 pub use claims::{Identity, VerifiedUser};

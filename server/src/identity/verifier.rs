@@ -135,6 +135,28 @@ impl Verifier {
 
     /// Verifies `token`.
     pub async fn verify(&self, token: &str) -> Result<Identity, IdentityError> {
+        let claims = self.verified_claims(token).await?;
+        claims.into_identity().map_err(IdentityError::Invalid)
+    }
+
+    /// Verifies an OpenID Connect ID token: as [`Verifier::verify`], and
+    /// its `nonce` must be `nonce` — the one this sign-in sent, so a token
+    /// from another sign-in (replayed or injected) is refused.
+    pub async fn verify_id_token(
+        &self,
+        token: &str,
+        nonce: &str,
+    ) -> Result<Identity, IdentityError> {
+        let mut claims = self.verified_claims(token).await?;
+        if claims.nonce.take().as_deref() != Some(nonce) {
+            return Err(IdentityError::Invalid(
+                "the nonce is not this sign-in's".into(),
+            ));
+        }
+        claims.into_identity().map_err(IdentityError::Invalid)
+    }
+
+    async fn verified_claims(&self, token: &str) -> Result<Claims, IdentityError> {
         let invalid = |why: String| IdentityError::Invalid(why);
         if token.len() > MAX_TOKEN_BYTES {
             return Err(invalid(format!("longer than {MAX_TOKEN_BYTES} bytes")));
@@ -193,7 +215,7 @@ impl Verifier {
             ErrorKind::InvalidAlgorithm => invalid("the algorithm does not fit the key".into()),
             _ => invalid(format!("unreadable ({e})")),
         })?;
-        data.claims.into_identity().map_err(invalid)
+        Ok(data.claims)
     }
 }
 

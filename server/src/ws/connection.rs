@@ -61,6 +61,17 @@ where
         };
         peer.choose(requested);
     }
+    if who.identity.is_none() {
+        who.identity = peer.signed_in.take();
+    }
+    if who.identity.is_none() && state.config().oidc.require_login {
+        tracing::info!(
+            conn = conn_id,
+            "anonymous connection refused (--require-login)"
+        );
+        let end = End::Close(close_code::POLICY, identify::LOGIN_REQUIRED);
+        return close_with(&mut socket, end).await;
+    }
     let user_id = who.user().map(|u| u.id.clone());
     identify::own_session(&state, &mut peer, user_id.as_deref()).await;
     // Without `?hello` this was decided before the upgrade (unless the

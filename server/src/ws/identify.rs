@@ -40,6 +40,10 @@ pub const MAX_TRIES: usize = 5;
 pub const FORBIDDEN: &str =
     "this conversation belongs to another user, or is no longer known to the relay; started a new one";
 
+/// The close reason for an anonymous connection on a relay with
+/// `--require-login`.
+pub const LOGIN_REQUIRED: &str = "sign-in required: this chat is for signed-in users";
+
 /// The identity a connection is bound to.
 #[derive(Debug, Default)]
 pub struct Who {
@@ -55,10 +59,11 @@ impl Who {
 
     /// Whether the token has expired (never, for an anonymous connection).
     pub fn expired(&self, state: &AppState) -> bool {
+        let now = crate::clock::now_ms() / 1000;
         match (state.identity(), &self.identity) {
-            (Some(verifier), Some(identity)) => {
-                verifier.has_expired(identity, crate::clock::now_ms() / 1000)
-            }
+            (Some(verifier), Some(identity)) => verifier.has_expired(identity, now),
+            // Signed in (the session cookie): its own expiry, no leeway.
+            (None, Some(identity)) => now > identity.expires_at,
             _ => false,
         }
     }
@@ -160,7 +165,7 @@ where
 /// `user` is anonymous); otherwise `peer` gets a new session and
 /// [`Peer::forbidden_session`] is set. Without identity, nothing changes.
 pub async fn own_session(state: &AppState, peer: &mut Peer, user: Option<&str>) {
-    if state.identity().is_none() || !peer.resumed {
+    if !state.identity_on() || !peer.resumed {
         return;
     }
     match state.store().claim(&peer.session_id, user).await {
@@ -181,7 +186,7 @@ pub async fn own_session(state: &AppState, peer: &mut Peer, user: Option<&str>) 
 /// new one, or one recreated after the store forgot it meanwhile). False
 /// if it belongs to someone else after all (the connection then ends).
 pub async fn claim_joined(state: &AppState, session: &str, user: Option<&str>) -> bool {
-    if state.identity().is_none() {
+    if !state.identity_on() {
         return true;
     }
     state.store().claim(session, user).await == Claim::Granted

@@ -33,6 +33,10 @@ pub struct Peer {
     /// identity on): a new one was started instead (see
     /// [`super::identify::own_session`]).
     pub forbidden_session: bool,
+    /// The user signed in with OpenID Connect, from the session cookie of
+    /// the upgrade request (checked there); used when the `hello` brings
+    /// no identity token.
+    pub signed_in: Option<crate::identity::Identity>,
 }
 
 impl Peer {
@@ -51,6 +55,7 @@ impl Peer {
             client_ip: addr.map(|a| a.ip()),
             awaits_hello,
             forbidden_session: false,
+            signed_in: None,
         };
         if !awaits_hello {
             let requested = pairs()

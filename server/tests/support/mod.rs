@@ -55,6 +55,12 @@ impl Relay {
     /// Starts a relay on a given address (to restart on the same port).
     pub async fn start_on(addr: SocketAddr, config: Config) -> Relay {
         let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
+        Self::start_listening(listener, config)
+    }
+
+    /// Starts a relay on a listener bound already (when the configuration
+    /// must name the relay's own address, e.g. `--public-url`).
+    pub fn start_listening(listener: tokio::net::TcpListener, config: Config) -> Relay {
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(server::run(listener, config, async move {
