@@ -6,7 +6,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use frontend::browser::rich_text;
-use shared::rich_text::{Block, CodeBlock, Doc, Inline, Item, Link, Table};
+use shared::rich_text::{Block, CodeBlock, Doc, Inline, Item, Link, Span, Table};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -44,6 +44,7 @@ fn every_node_kind_becomes_its_element() {
         Block::Code(CodeBlock {
             lang: "rust".into(),
             text: "let a = 1 < 2;".into(),
+            spans: Vec::new(),
         }),
         Block::Quote(vec![Block::P(vec![t("q")])]),
         Block::Ul(vec![Item {
@@ -102,4 +103,23 @@ fn markup_in_texts_stays_text_and_unsafe_links_are_not_links() {
     // A second fill replaces the first.
     rich_text::fill(&div, &vec![Block::Hr], "Copy");
     assert_eq!(div.inner_html(), "<hr>");
+}
+
+#[wasm_bindgen_test]
+fn highlighted_code_is_spans_with_kind_classes_and_only_those() {
+    let span = |k: &str, t: &str| Span(k.into(), t.into());
+    let doc = vec![Block::Code(CodeBlock {
+        lang: "rust".into(),
+        text: "fn x".into(),
+        spans: vec![
+            span("kw", "fn"),
+            span("", " "),
+            // A kind that is no class name (from a relay that did not
+            // check) is plain text.
+            span("a b\"><script>", "x"),
+        ],
+    })];
+    let div = render(&doc);
+    let code = div.query_selector("pre code").expect("q").expect("code");
+    assert_eq!(code.inner_html(), r#"<span class="tok-kw">fn</span> x"#);
 }

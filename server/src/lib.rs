@@ -30,7 +30,8 @@
 //!   and the checks of what a file is.
 //! - [`state`]: what the routes and connections share.
 //! - [`markdown`]: bot texts parsed into the protocol's typed tree, once,
-//!   here rather than in every visitor's page.
+//!   here rather than in every visitor's page; [`highlight`]: its code
+//!   blocks' syntax highlighting.
 //! - [`shutdown`], [`redact`] (what logs may show), [`logging`], [`error`],
 //!   [`clock`] (the wall clock other machines read).
 
@@ -39,6 +40,7 @@ pub mod chat;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod highlight;
 pub mod http;
 pub mod log_throttle;
 pub mod logging;

@@ -10,6 +10,8 @@
 //! - links keep their target only for `http:`, `https:` and `mailto:`
 //!   ([`is_safe_url`]); other links show their text alone;
 //! - images become links (showing an answer requests nothing);
+//! - code blocks with a known language get highlighted spans
+//!   ([`crate::highlight`]), within its bounds;
 //! - nesting deeper than [`MAX_DEPTH`] is flattened to text, and after
 //!   [`MAX_NODES`] nodes the rest of a container is one text, so every tree
 //!   decodes within serde_json's recursion limit and costs a bounded DOM.
@@ -180,10 +182,10 @@ impl Builder<'_> {
                         .to_owned(),
                     CodeBlockKind::Indented => String::new(),
                 };
-                Block::Code(CodeBlock {
-                    lang,
-                    text: self.flatten(),
-                })
+                let text = self.flatten();
+                // Highlighted here, once, so the page carries no grammars.
+                let spans = crate::highlight::spans(&lang, &text).unwrap_or_default();
+                Block::Code(CodeBlock { lang, text, spans })
             }
             Tag::List(start) => {
                 let items = self.items(depth);
@@ -505,14 +507,16 @@ mod tests {
             parse("```rust\nlet a = 1 < 2;\n```"),
             vec![Block::Code(CodeBlock {
                 lang: "rust".into(),
-                text: "let a = 1 < 2;\n".into()
+                text: "let a = 1 < 2;\n".into(),
+                spans: crate::highlight::spans("rust", "let a = 1 < 2;\n").expect("spans"),
             })]
         );
         assert_eq!(
             parse("    indented"),
             vec![Block::Code(CodeBlock {
                 lang: String::new(),
-                text: "indented".into()
+                text: "indented".into(),
+                spans: Vec::new(),
             })]
         );
     }

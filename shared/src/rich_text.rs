@@ -58,8 +58,28 @@ pub struct CodeBlock {
     /// The fence's language (first word of the info string), if any.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub lang: String,
-    /// The code, verbatim.
+    /// The code, verbatim (always sent: pages older than [`Span`]s show
+    /// it, and it is what the copy button copies).
     pub text: String,
+    /// The code again as highlighted spans, when the relay knows the
+    /// language and the block is within its bounds; empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spans: Vec<Span>,
+}
+
+/// A piece of highlighted code: its kind and its text, `["kw","fn"]` on the
+/// wire. The kind is a class name (`tok-<kind>` on the page), never a
+/// colour: `kw` keyword, `str` string, `num` number or constant, `com`
+/// comment, `fn` function name, `ty` type, `tag` markup tag, `attr`
+/// attribute; empty for text with no kind. The texts of a block's spans
+/// concatenate to its text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Span(pub String, pub String);
+
+/// Whether a span kind may become a class name on the page: a few
+/// lowercase letters (a relay could send anything).
+pub fn is_span_kind(kind: &str) -> bool {
+    !kind.is_empty() && kind.len() <= 8 && kind.bytes().all(|b| b.is_ascii_lowercase())
 }
 
 /// A list item.

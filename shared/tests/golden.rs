@@ -5,7 +5,7 @@
 //! file and compares values, so a renamed field or a changed tag fails here
 //! before it breaks the other side.
 
-use shared::rich_text::{Block, CodeBlock, Doc, Inline, Item, Link, Table};
+use shared::rich_text::{Block, CodeBlock, Doc, Inline, Item, Link, Span, Table};
 use shared::{ClientMessage, ErrorCode, HistoryMessage, Role, ServerMessage};
 
 fn golden(name: &str) -> String {
@@ -169,6 +169,8 @@ fn server_response() {
 /// Every node kind of a formatted text, as it travels.
 #[test]
 fn rich_text_tree() {
+    // (Without spans or images: the shape older relays send, which must
+    // keep decoding.)
     let doc: Doc = vec![
         Block::H(2, vec![Inline::T("Title".into())]),
         Block::P(vec![
@@ -188,6 +190,7 @@ fn rich_text_tree() {
         Block::Code(CodeBlock {
             lang: "rust".into(),
             text: "let a = 1 < 2;\n".into(),
+            spans: Vec::new(),
         }),
         Block::Quote(vec![Block::P(vec![Inline::T("quoted".into())])]),
         Block::Ul(vec![Item {
@@ -666,4 +669,23 @@ fn server_error_answer_lost() {
         ),
     );
     assert!(!ErrorCode::AnswerLost.is_retryable());
+}
+
+/// A highlighted code block: the plain text stays (older pages show it,
+/// the copy button copies it) and the spans carry kinds, never colours.
+#[test]
+fn rich_text_code_spans() {
+    let doc: Doc = vec![Block::Code(CodeBlock {
+        lang: "rust".into(),
+        text: "fn main() {}\n".into(),
+        spans: vec![
+            Span("kw".into(), "fn".into()),
+            Span(String::new(), " ".into()),
+            Span("fn".into(), "main".into()),
+            Span(String::new(), "() {}\n".into()),
+        ],
+    })];
+    let bytes = golden("rich_text_code_spans");
+    assert_eq!(serde_json::to_string(&doc).expect("json"), bytes);
+    assert_eq!(serde_json::from_str::<Doc>(&bytes).expect("decode"), doc);
 }

@@ -7,7 +7,7 @@
 //! Code blocks get a copy button (`data-testid="copy-code"`), whose clicks
 //! the message list handles by delegation.
 
-use shared::rich_text::{is_safe_url, Block, Doc, Inline, Item};
+use shared::rich_text::{is_safe_url, is_span_kind, Block, Doc, Inline, Item};
 use web_sys::{Document, Element, Node};
 
 /// Replaces `target`'s content with `doc`.
@@ -79,7 +79,19 @@ impl Builder<'_> {
                 if !code.lang.is_empty() {
                     code_el.set_class_name(&format!("language-{}", code.lang));
                 }
-                self.text(&code_el, &code.text);
+                if code.spans.is_empty() {
+                    self.text(&code_el, &code.text);
+                }
+                // Highlighted on the relay: a class per kind, the theme's
+                // colours; a kind that is no class name is plain text.
+                for span in &code.spans {
+                    if !is_span_kind(&span.0) {
+                        self.text(&code_el, &span.1);
+                    } else if let Some(el) = self.el(&code_el, "span") {
+                        el.set_class_name(&format!("tok-{}", span.0));
+                        self.text(&el, &span.1);
+                    }
+                }
             }
             Block::Quote(blocks) => {
                 if let Some(quote) = self.el(parent, "blockquote") {
