@@ -39,6 +39,7 @@ fn every_node_kind_becomes_its_element() {
                 href: "https://n8n.io".into(),
                 title: "site".into(),
                 body: vec![t("n8n")],
+                img: String::new(),
             }),
         ]),
         Block::Code(CodeBlock {
@@ -88,6 +89,7 @@ fn markup_in_texts_stays_text_and_unsafe_links_are_not_links() {
             href: "javascript:alert(1)".into(),
             title: String::new(),
             body: vec![t("click")],
+            img: String::new(),
         }),
         Inline::Code("</code><script>x()</script>".into()),
     ])];
@@ -122,4 +124,33 @@ fn highlighted_code_is_spans_with_kind_classes_and_only_those() {
     let div = render(&doc);
     let code = div.query_selector("pre code").expect("q").expect("code");
     assert_eq!(code.inner_html(), r#"<span class="tok-kw">fn</span> x"#);
+}
+
+#[wasm_bindgen_test]
+fn relay_images_show_with_alt_text_and_other_sources_stay_links() {
+    let link = |img: &str| {
+        Inline::A(Link {
+            href: "https://img.example/cat.png".into(),
+            title: String::new(),
+            body: vec![t("a cat")],
+            img: img.into(),
+        })
+    };
+    let div = render(&vec![Block::P(vec![
+        link("api/image/abc.def"),
+        link("https://img.example/cat.png"),
+    ])]);
+    let imgs = div.query_selector_all("a.image > img").expect("q");
+    assert_eq!(imgs.length(), 1, "{}", div.inner_html());
+    let img = div
+        .query_selector("a.image > img")
+        .expect("q")
+        .expect("img");
+    assert_eq!(
+        img.get_attribute("src").as_deref(),
+        Some("api/image/abc.def")
+    );
+    assert_eq!(img.get_attribute("alt").as_deref(), Some("a cat"));
+    // A third-party source is never loaded: that one stays a link.
+    assert_eq!(div.query_selector_all("a").expect("q").length(), 2);
 }

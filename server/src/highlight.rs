@@ -22,24 +22,27 @@ use syntect::parsing::{ParseState, Scope, ScopeStack, SyntaxSet};
 use syntect::util::LinesWithEndings;
 
 /// The largest code block highlighted (bytes); larger ones are sent as
-/// plain text. 24 KiB is a long source file — more than any answer
-/// shows to be read — and highlights in a few milliseconds.
-pub const MAX_BYTES: usize = 24 * 1024;
+/// plain text. 16 KiB is a long source file — more than an answer shows
+/// to be read. Measured (release, fancy-regex, on a busy shared 2-core
+/// machine): 11–20 ms per KiB once a grammar is compiled, so this bound
+/// and [`BUDGET`] meet.
+pub const MAX_BYTES: usize = 16 * 1024;
 
 /// The most spans one block is sent with (the page makes one element per
 /// span); a block that needs more is sent as plain text.
-pub const MAX_SPANS: usize = 6_000;
+pub const MAX_SPANS: usize = 4_000;
 
 /// The longest one block may take to highlight; past it, plain text.
-/// It includes compiling a grammar's regexes on its first use (tens of
-/// milliseconds in a release build). Debug builds (the tests' relay) run
+/// It includes compiling a grammar's regexes on its first use (0.4–0.7 s
+/// on the busy machine above, well under 0.1 s on an idle one), so on a
+/// loaded relay a language's first block may be sent plain. Debug builds (the tests' relay) run
 /// the regex engine unoptimised, some twenty times slower: they get a
 /// larger budget so that a test's first block of a language is not sent
 /// plain by chance.
 pub const BUDGET: Duration = if cfg!(debug_assertions) {
     Duration::from_secs(3)
 } else {
-    Duration::from_millis(150)
+    Duration::from_millis(250)
 };
 
 /// The bundled grammars, decompressed once on first use (not at start:
@@ -263,6 +266,7 @@ mod tests {
     #[test]
     fn blocks_over_the_bounds_are_plain() {
         let big = "let a = 1;\n".repeat(MAX_BYTES / 11 + 1);
+        // (About 4 spans a line: 1 490 lines are over MAX_SPANS.)
         assert!(big.len() > MAX_BYTES);
         assert_eq!(spans("rust", &big), None);
         let fits = &big[..MAX_BYTES - MAX_BYTES % 11];

@@ -32,6 +32,8 @@
 //! - [`markdown`]: bot texts parsed into the protocol's typed tree, once,
 //!   here rather than in every visitor's page; [`highlight`]: its code
 //!   blocks' syntax highlighting.
+//! - [`images`]: which images in answers are shown, and their signed
+//!   addresses on the relay.
 //! - [`shutdown`], [`redact`] (what logs may show), [`logging`], [`error`],
 //!   [`clock`] (the wall clock other machines read).
 
@@ -42,6 +44,7 @@ pub mod config;
 pub mod error;
 pub mod highlight;
 pub mod http;
+pub mod images;
 pub mod log_throttle;
 pub mod logging;
 pub mod markdown;

@@ -16,6 +16,8 @@ use crate::chat::cancel::Cancels;
 use crate::chat::turns::Turns;
 use crate::chat::watchers::Watchers;
 use crate::http::security_headers::SecurityHeaders;
+use crate::images::ImageProxy;
+use crate::markdown;
 use crate::page::assets::Origin as PageOrigin;
 use crate::page::PageAssets;
 use crate::responder::feedback::Feedback;
@@ -80,6 +82,8 @@ struct Inner {
     page: PageAssets,
     /// New sessions per client network (`--new-sessions-per-minute-per-ip`).
     new_sessions: NewSessions,
+    /// Images in answers served by the relay (`--image-host`; issue 27).
+    images: Option<ImageProxy>,
 }
 
 impl AppState {
@@ -135,6 +139,10 @@ impl AppState {
             config.limits.upgrades_per_minute_per_ip,
         );
         let new_sessions = NewSessions::with_rate(config.retention.new_sessions_per_minute_per_ip);
+        let images = ImageProxy::from_flags(
+            &config.media.image_hosts,
+            config.media.image_key.as_ref().map(|k| k.0.as_str()),
+        )?;
         Ok(AppState(Arc::new(Inner {
             config,
             store,
@@ -158,7 +166,19 @@ impl AppState {
             uploads,
             page: assets,
             new_sessions,
+            images,
         })))
+    }
+
+    /// The image proxy, when `--image-host` allows any host.
+    pub fn images(&self) -> Option<&ImageProxy> {
+        self.0.images.as_ref()
+    }
+
+    /// A bot text as the protocol's formatted tree (or `None`, see
+    /// [`markdown::parse_some`]), with the images the relay serves.
+    pub fn format(&self, text: &str) -> Option<shared::rich_text::Doc> {
+        markdown::parse_some_with(text, self.images().map(|i| &i.links))
     }
 
     /// The configuration the relay started with.

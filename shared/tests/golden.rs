@@ -185,6 +185,7 @@ fn rich_text_tree() {
                 href: "https://n8n.io".into(),
                 title: "site".into(),
                 body: vec![Inline::T("n8n".into())],
+                img: String::new(),
             }),
         ]),
         Block::Code(CodeBlock {
@@ -269,6 +270,7 @@ fn server_push() {
                     href: "https://example.com/r/42".into(),
                     title: String::new(),
                     body: vec![Inline::T("https://example.com/r/42".into())],
+                    img: String::new(),
                 }),
             ])]),
         },

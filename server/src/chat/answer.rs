@@ -7,7 +7,6 @@
 use shared::{ErrorCode, ServerMessage};
 
 use super::{encode, run};
-use crate::markdown;
 use crate::redact;
 use crate::responder::{Answer, ChatRequest, ResponderError};
 use crate::AppState;
@@ -45,7 +44,7 @@ pub async fn answer(state: AppState, request: ChatRequest) {
             (
                 ServerMessage::Response {
                     id,
-                    doc: markdown::parse_some(&text),
+                    doc: state.format(&text),
                     text,
                 },
                 false,

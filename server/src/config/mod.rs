@@ -13,6 +13,7 @@ pub mod aliases;
 pub mod cluster;
 pub mod limits;
 pub mod logging;
+pub mod media;
 pub mod n8n;
 pub mod page;
 pub mod retention;
@@ -25,6 +26,7 @@ use clap::Parser;
 pub use cluster::ClusterFlags;
 pub use limits::LimitFlags;
 pub use logging::{LogFormat, LoggingFlags};
+pub use media::MediaFlags;
 pub use n8n::N8nFlags;
 pub use page::PageFlags;
 pub use retention::RetentionFlags;
@@ -63,6 +65,8 @@ pub struct Config {
     /// The log lines' format.
     #[command(flatten)]
     pub logging: LoggingFlags,
+    #[command(flatten)]
+    pub media: MediaFlags,
 }
 
 impl Config {
@@ -143,6 +147,7 @@ mod tests {
             "webhook_basic_auth",
             "push_token",
             "redis_url",
+            "image_key",
         ];
         for arg in cmd.get_arguments() {
             if secret.contains(&arg.get_id().as_str()) {
