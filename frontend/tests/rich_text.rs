@@ -140,8 +140,8 @@ fn relay_images_show_with_alt_text_and_other_sources_stay_links() {
         link("api/image/abc.def"),
         link("https://img.example/cat.png"),
     ])]);
-    let imgs = div.query_selector_all("a.image > img").expect("q");
-    assert_eq!(imgs.length(), 1, "{}", div.inner_html());
+    let html = div.inner_html();
+    assert_eq!(html.matches("<img").count(), 1, "{html}");
     let img = div
         .query_selector("a.image > img")
         .expect("q")
@@ -152,5 +152,5 @@ fn relay_images_show_with_alt_text_and_other_sources_stay_links() {
     );
     assert_eq!(img.get_attribute("alt").as_deref(), Some("a cat"));
     // A third-party source is never loaded: that one stays a link.
-    assert_eq!(div.query_selector_all("a").expect("q").length(), 2);
+    assert_eq!(html.matches("<a ").count(), 2, "{html}");
 }

@@ -101,6 +101,14 @@ impl AppState {
         page.uploads = uploads.as_ref().map(|u| u.rules().clone());
         let feedback = Feedback::from_config(&config.n8n)?;
         page.feedback = feedback.is_some();
+        // Voice messages travel as uploads: no microphone without them.
+        if config.media.allow_voice {
+            if uploads.is_some() {
+                page.max_voice_seconds = config.media.max_voice_seconds;
+            } else {
+                tracing::warn!("--allow-voice needs --allow-file-uploads: no microphone");
+            }
+        }
         // Only the flag lists them, like `relayUrl`: the CSP follows the flag.
         page.embed_origins = config.serve.embed_origins.clone();
         let page_config = page.to_json();

@@ -49,6 +49,10 @@ pub struct PageConfig {
     /// Whether answers get 👍/👎 (the relay has a `--feedback-url`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub feedback: bool,
+    /// The longest voice recording in seconds, when the page may record
+    /// voice messages (`--allow-voice` with uploads on); 0: no microphone.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub max_voice_seconds: u32,
     /// The host origins allowed to embed the chat (the relay's
     /// `--embed-origin`; empty: any). In `?mode=window&host=…` the page
     /// refuses to act as an embed for a host not listed: no events, no
@@ -116,6 +120,7 @@ impl Default for PageConfig {
             suggestions: Vec::new(),
             feedback: false,
             embed_origins: Vec::new(),
+            max_voice_seconds: 0,
         }
     }
 }
@@ -151,4 +156,8 @@ mod tests {
         assert!(allows_type("*", "application/zip"));
         assert!(!allows_type("", "image/png"));
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

@@ -477,6 +477,7 @@ fn page_config() {
         suggestions: vec!["What can you do?".into(), "Track my order".into()],
         feedback: true,
         embed_origins: vec!["https://shop.example".into()],
+        max_voice_seconds: 0,
     };
     let bytes = golden("page_config");
     assert_eq!(value.to_json(), bytes);
@@ -690,4 +691,16 @@ fn rich_text_code_spans() {
     let bytes = golden("rich_text_code_spans");
     assert_eq!(serde_json::to_string(&doc).expect("json"), bytes);
     assert_eq!(serde_json::from_str::<Doc>(&bytes).expect("decode"), doc);
+}
+
+/// Voice messages on (`--allow-voice`): the longest recording.
+#[test]
+fn page_config_voice() {
+    let value = shared::PageConfig {
+        max_voice_seconds: 90,
+        ..shared::PageConfig::default()
+    };
+    let bytes = golden("page_config_voice");
+    assert_eq!(value.to_json(), bytes);
+    assert_eq!(shared::PageConfig::from_json(&bytes), value);
 }

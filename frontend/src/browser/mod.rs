@@ -24,3 +24,4 @@ pub mod sound;
 pub mod storage;
 pub mod timer;
 pub mod upload;
+pub mod voice;

@@ -382,6 +382,46 @@ impl Lang {
             }
         }
     }
+
+    // --- Voice in and out (issue 27; branch s-media) ---
+
+    /// The microphone button, idle.
+    pub fn record_voice(self) -> &'static str {
+        self.pick("Sprachnachricht aufnehmen", "Record a voice message")
+    }
+    /// The microphone button while recording.
+    pub fn stop_recording(self) -> &'static str {
+        self.pick(
+            "Aufnahme beenden und anhängen",
+            "Stop and attach the recording",
+        )
+    }
+    /// The button that throws a recording away.
+    pub fn cancel_recording(self) -> &'static str {
+        self.pick("Aufnahme verwerfen", "Discard the recording")
+    }
+    /// The microphone was refused (by the user or the browser's settings).
+    pub fn mic_refused(self) -> &'static str {
+        self.pick(
+            "Das Mikrofon ist nicht erlaubt: Erlauben Sie es in den Website-Einstellungen des Browsers, um eine Sprachnachricht aufzunehmen.",
+            "The microphone is not allowed: allow it in the browser's site settings to record a voice message.",
+        )
+    }
+    /// The browser cannot record.
+    pub fn mic_unsupported(self) -> &'static str {
+        self.pick(
+            "Dieser Browser kann keine Sprachnachrichten aufnehmen.",
+            "This browser cannot record voice messages.",
+        )
+    }
+    /// The speaker button under an answer.
+    pub fn read_aloud(self) -> &'static str {
+        self.pick("Vorlesen", "Read aloud")
+    }
+    /// The speaker button while reading.
+    pub fn stop_reading(self) -> &'static str {
+        self.pick("Vorlesen beenden", "Stop reading")
+    }
 }
 
 #[cfg(test)]

@@ -16,5 +16,6 @@ pub mod i18n;
 pub mod ids;
 pub mod machine;
 pub mod settings;
+pub mod speech;
 pub mod theme;
 pub mod time;

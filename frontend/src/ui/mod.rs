@@ -12,4 +12,5 @@ pub mod attachments;
 pub mod composer;
 pub mod header;
 pub mod messages;
+pub mod voice;
 pub mod window;
