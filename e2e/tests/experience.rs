@@ -325,9 +325,10 @@ async fn x5_axe_finds_no_violations_light_dark_phone_zoom_and_window_mode() {
             .send_multiline("# Title\n\nSome **markdown** with a [link](https://n8n.io) and\n\n```\ncode\n```")
             .await?;
         browser.wait_message_state(&id, "answered", UI_TIMEOUT).await?;
-        // Highlighted code with every span kind, for the contrast checks.
+        // Highlighted code with every span kind, for the contrast checks
+        // (after a first line: the stand-in answers "echo: " + the text).
         let code = browser
-            .send_multiline("```rust\n// note\nfn main() { let s: String = \"x\"; let n = 4; }\n```\n\n```html\n<a href=\"x\">y</a>\n```")
+            .send_multiline("Code:\n\n```rust\n// note\nfn main() { let s: String = \"x\"; let n = 4; }\n```\n\n```html\n<a href=\"x\">y</a>\n```")
             .await?;
         browser.wait_message_state(&code, "answered", UI_TIMEOUT).await?;
         for kind in ["kw", "str", "num", "com", "fn", "ty", "tag", "attr"] {
