@@ -138,6 +138,11 @@ impl PageConfig {
     }
 }
 
+/// For `skip_serializing_if` on counts where 0 means off.
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,8 +161,4 @@ mod tests {
         assert!(allows_type("*", "application/zip"));
         assert!(!allows_type("", "image/png"));
     }
-}
-
-fn is_zero(n: &u32) -> bool {
-    *n == 0
 }

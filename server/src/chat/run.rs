@@ -257,7 +257,7 @@ impl Run<'_> {
     async fn show(&mut self, m: BotMessage) {
         self.shown.seq += 1;
         self.shown.chosen = false;
-        let frame = chat_frame(&self.state, self.id(), self.shown.seq, &m);
+        let frame = chat_frame(self.state, self.id(), self.shown.seq, &m);
         self.shown.message = Some(m);
         self.deliver(frame).await;
     }
@@ -354,7 +354,7 @@ impl Run<'_> {
     fn replay(&self) -> Vec<Utf8Bytes> {
         let mut replay = Vec::new();
         if let Some(m) = &self.shown.message {
-            replay.push(chat_frame(&self.state, self.id(), self.shown.seq, m));
+            replay.push(chat_frame(self.state, self.id(), self.shown.seq, m));
         }
         replay.push(encode(&ServerMessage::Run {
             id: self.id().to_owned(),
