@@ -704,3 +704,18 @@ fn page_config_voice() {
     assert_eq!(value.to_json(), bytes);
     assert_eq!(shared::PageConfig::from_json(&bytes), value);
 }
+
+/// An image the relay serves (`--image-host`): a link with `img`, which
+/// older pages ignore (they show the link).
+#[test]
+fn rich_text_image() {
+    let doc: Doc = vec![Block::P(vec![Inline::A(Link {
+        href: "https://img.example/cat.png".into(),
+        title: String::new(),
+        body: vec![Inline::T("a cat".into())],
+        img: "api/image/aHR0cHM6Ly9pbWcuZXhhbXBsZS9jYXQucG5n.c2lnbmF0dXJl".into(),
+    })])];
+    let bytes = golden("rich_text_image");
+    assert_eq!(serde_json::to_string(&doc).expect("json"), bytes);
+    assert_eq!(serde_json::from_str::<Doc>(&bytes).expect("decode"), doc);
+}

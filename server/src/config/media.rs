@@ -44,3 +44,38 @@ fn parse_image_key(s: &str) -> Result<Secret, String> {
     }
     Ok(Secret(s.to_owned()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Config;
+
+    #[test]
+    fn images_and_voice_are_off_unless_asked_for() {
+        let c = Config::defaults();
+        assert!(c.media.image_hosts.is_empty());
+        assert!(c.media.image_key.is_none());
+        assert!(!c.media.allow_voice);
+        assert_eq!(c.media.max_voice_seconds, 120);
+        let c = Config::from_args_without_env([
+            "relay",
+            "--image-host",
+            "img.example",
+            "--image-host",
+            "127.0.0.1:8080",
+            "--allow-voice",
+            "--max-voice-seconds",
+            "30",
+        ]);
+        assert_eq!(c.media.image_hosts, ["img.example", "127.0.0.1:8080"]);
+        assert!(c.media.allow_voice);
+        assert_eq!(c.media.max_voice_seconds, 30);
+    }
+
+    #[test]
+    fn a_short_image_key_is_refused_and_a_key_is_never_shown() {
+        assert!(parse_image_key("short").is_err());
+        let key = parse_image_key("0123456789abcdef").expect("key");
+        assert!(!format!("{key:?}").contains("0123"));
+    }
+}
