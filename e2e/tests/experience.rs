@@ -78,6 +78,10 @@ async fn x1_markdown_answers_render_and_code_blocks_copy() {
             ("ol > li", 1),
             ("p > code", 1),
             ("pre > code.language-rust", 1),
+            // Highlighted on the relay (issue 27): `let` is a keyword,
+            // `1` and `2` numbers.
+            ("pre > code.language-rust > span.tok-kw", 1),
+            ("pre > code.language-rust > span.tok-num", 2),
             (".copy-code", 1),
             (
                 "a[href='https://docs.n8n.io'][target=_blank][rel='noopener noreferrer']",
@@ -321,6 +325,17 @@ async fn x5_axe_finds_no_violations_light_dark_phone_zoom_and_window_mode() {
             .send_multiline("# Title\n\nSome **markdown** with a [link](https://n8n.io) and\n\n```\ncode\n```")
             .await?;
         browser.wait_message_state(&id, "answered", UI_TIMEOUT).await?;
+        // Highlighted code with every span kind, for the contrast checks
+        // (after a first line: the stand-in answers "echo: " + the text).
+        let code = browser
+            .send_multiline("Code:\n\n```rust\n// note\nfn main() { let s: String = \"x\"; let n = 4; }\n```\n\n```html\n<a href=\"x\">y</a>\n```")
+            .await?;
+        browser.wait_message_state(&code, "answered", UI_TIMEOUT).await?;
+        for kind in ["kw", "str", "num", "com", "fn", "ty", "tag", "attr"] {
+            if count(&browser, &format!(".markdown .tok-{kind}")).await? == 0 {
+                return Err(format!("no highlighted span of kind {kind}"));
+            }
+        }
         n8n.set_mode(Mode::Error500);
         let failed = browser.send("fails").await?;
         browser.wait_message_state(&failed, "failed", UI_TIMEOUT).await?;

@@ -6,7 +6,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use frontend::browser::rich_text;
-use shared::rich_text::{Block, CodeBlock, Doc, Inline, Item, Link, Table};
+use shared::rich_text::{Block, CodeBlock, Doc, Inline, Item, Link, Span, Table};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -39,11 +39,13 @@ fn every_node_kind_becomes_its_element() {
                 href: "https://n8n.io".into(),
                 title: "site".into(),
                 body: vec![t("n8n")],
+                img: String::new(),
             }),
         ]),
         Block::Code(CodeBlock {
             lang: "rust".into(),
             text: "let a = 1 < 2;".into(),
+            spans: Vec::new(),
         }),
         Block::Quote(vec![Block::P(vec![t("q")])]),
         Block::Ul(vec![Item {
@@ -87,6 +89,7 @@ fn markup_in_texts_stays_text_and_unsafe_links_are_not_links() {
             href: "javascript:alert(1)".into(),
             title: String::new(),
             body: vec![t("click")],
+            img: String::new(),
         }),
         Inline::Code("</code><script>x()</script>".into()),
     ])];
@@ -102,4 +105,52 @@ fn markup_in_texts_stays_text_and_unsafe_links_are_not_links() {
     // A second fill replaces the first.
     rich_text::fill(&div, &vec![Block::Hr], "Copy");
     assert_eq!(div.inner_html(), "<hr>");
+}
+
+#[wasm_bindgen_test]
+fn highlighted_code_is_spans_with_kind_classes_and_only_those() {
+    let span = |k: &str, t: &str| Span(k.into(), t.into());
+    let doc = vec![Block::Code(CodeBlock {
+        lang: "rust".into(),
+        text: "fn x".into(),
+        spans: vec![
+            span("kw", "fn"),
+            span("", " "),
+            // A kind that is no class name (from a relay that did not
+            // check) is plain text.
+            span("a b\"><script>", "x"),
+        ],
+    })];
+    let div = render(&doc);
+    let code = div.query_selector("pre code").expect("q").expect("code");
+    assert_eq!(code.inner_html(), r#"<span class="tok-kw">fn</span> x"#);
+}
+
+#[wasm_bindgen_test]
+fn relay_images_show_with_alt_text_and_other_sources_stay_links() {
+    let link = |img: &str| {
+        Inline::A(Link {
+            href: "https://img.example/cat.png".into(),
+            title: String::new(),
+            body: vec![t("a cat")],
+            img: img.into(),
+        })
+    };
+    let div = render(&vec![Block::P(vec![
+        link("api/image/abc.def"),
+        link("https://img.example/cat.png"),
+    ])]);
+    let html = div.inner_html();
+    assert_eq!(html.matches("<img").count(), 1, "{html}");
+    let img = div
+        .query_selector("a.image > img")
+        .expect("q")
+        .expect("img");
+    assert_eq!(
+        img.get_attribute("src").as_deref(),
+        Some("api/image/abc.def")
+    );
+    assert_eq!(img.get_attribute("alt").as_deref(), Some("a cat"));
+    // A third-party source is never loaded: that one stays a link.
+    assert_eq!(html.matches("<a ").count(), 2, "{html}");
 }

@@ -35,6 +35,10 @@
 //!   (HS256 secret or a JWKS), the user n8n receives; sign-in with OpenID
 //!   Connect for the page on its own (`identity::oidc`, routes in
 //!   `http::auth`).
+//!   here rather than in every visitor's page; [`highlight`]: its code
+//!   blocks' syntax highlighting.
+//! - [`images`]: which images in answers are shown, and their signed
+//!   addresses on the relay.
 //! - [`shutdown`], [`redact`] (what logs may show), [`logging`], [`error`],
 //!   [`clock`] (the wall clock other machines read).
 
@@ -43,8 +47,10 @@ pub mod chat;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod highlight;
 pub mod http;
 pub mod identity;
+pub mod images;
 pub mod log_throttle;
 pub mod logging;
 pub mod markdown;

@@ -9,7 +9,11 @@
 //! - raw HTML (blocks and inline) becomes text;
 //! - links keep their target only for `http:`, `https:` and `mailto:`
 //!   ([`is_safe_url`]); other links show their text alone;
-//! - images become links (showing an answer requests nothing);
+//! - images become links (showing an answer requests nothing), except
+//!   images from hosts the operator allows, which the relay serves itself
+//!   ([`crate::images`]);
+//! - code blocks with a known language get highlighted spans
+//!   ([`crate::highlight`]), within its bounds;
 //! - nesting deeper than [`MAX_DEPTH`] is flattened to text, and after
 //!   [`MAX_NODES`] nodes the rest of a container is one text, so every tree
 //!   decodes within serde_json's recursion limit and costs a bounded DOM.
@@ -17,6 +21,8 @@
 use std::iter::Peekable;
 
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag};
+
+use crate::images::ImageLinks;
 use shared::rich_text::{
     is_safe_url, Block, CodeBlock, Doc, Inline, Item, Link, Table, MAX_DEPTH, MAX_NODES,
 };
@@ -26,12 +32,18 @@ fn options() -> Options {
     Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS
 }
 
-/// Parses a bot text.
+/// Parses a bot text; every image stays a link.
 pub fn parse(markdown: &str) -> Doc {
+    parse_with(markdown, None)
+}
+
+/// Parses a bot text, showing images from the hosts `images` allows.
+pub fn parse_with(markdown: &str, images: Option<&ImageLinks>) -> Doc {
     let mut builder = Builder {
         events: Parser::new_ext(markdown, options()).peekable(),
         nodes: 0,
         task: None,
+        images,
     };
     builder.blocks(0)
 }
@@ -42,10 +54,15 @@ pub fn parse(markdown: &str) -> Doc {
 /// plain text, which for such a text looks the same, so the text does not
 /// travel twice.
 pub fn parse_some(markdown: &str) -> Option<Doc> {
+    parse_some_with(markdown, None)
+}
+
+/// [`parse_some`] showing images from the hosts `images` allows.
+pub fn parse_some_with(markdown: &str, images: Option<&ImageLinks>) -> Option<Doc> {
     if markdown.is_empty() {
         return None;
     }
-    let doc = parse(markdown);
+    let doc = parse_with(markdown, images);
     match doc.as_slice() {
         [Block::P(inlines)] if !markdown.contains('\n') => match inlines.as_slice() {
             [Inline::T(text)] if text == markdown => None,
@@ -61,6 +78,8 @@ struct Builder<'a> {
     nodes: usize,
     /// A task list marker seen inside the current item.
     task: Option<bool>,
+    /// Which images are shown as images (none: all stay links).
+    images: Option<&'a ImageLinks>,
 }
 
 /// Whether a start tag opens inline content (as opposed to a block).
@@ -180,10 +199,10 @@ impl Builder<'_> {
                         .to_owned(),
                     CodeBlockKind::Indented => String::new(),
                 };
-                Block::Code(CodeBlock {
-                    lang,
-                    text: self.flatten(),
-                })
+                let text = self.flatten();
+                // Highlighted here, once, so the page carries no grammars.
+                let spans = crate::highlight::spans(&lang, &text).unwrap_or_default();
+                Block::Code(CodeBlock { lang, text, spans })
             }
             Tag::List(start) => {
                 let items = self.items(depth);
@@ -322,21 +341,15 @@ impl Builder<'_> {
             Tag::Strikethrough => out.push(Inline::Del(self.inlines(depth, false))),
             Tag::Link {
                 dest_url, title, ..
+            } => {
+                let body = self.inlines(depth, false);
+                self.link(out, &dest_url, title.into_string(), body, false);
             }
-            | Tag::Image {
+            Tag::Image {
                 dest_url, title, ..
             } => {
                 let body = self.inlines(depth, false);
-                if is_safe_url(&dest_url) {
-                    out.push(Inline::A(Link {
-                        href: dest_url.trim().to_owned(),
-                        title: title.into_string(),
-                        body,
-                    }));
-                } else {
-                    // Not a link: its text alone.
-                    append(out, body);
-                }
+                self.link(out, &dest_url, title.into_string(), body, true);
             }
             // Super/subscript (not enabled): their content.
             _ => {
@@ -344,6 +357,34 @@ impl Builder<'_> {
                 append(out, content);
             }
         }
+    }
+
+    /// A link (or an image) to `url` showing `body`, appended to `out`.
+    /// An image on a host the relay allows gets the relay's address for it
+    /// ([`ImageLinks::src`]); other images stay links.
+    fn link(
+        &self,
+        out: &mut Vec<Inline>,
+        url: &str,
+        title: String,
+        body: Vec<Inline>,
+        image: bool,
+    ) {
+        if !is_safe_url(url) {
+            // Not a link: its text alone.
+            append(out, body);
+            return;
+        }
+        let img = match self.images {
+            Some(images) if image => images.src(url).unwrap_or_default(),
+            _ => String::new(),
+        };
+        out.push(Inline::A(Link {
+            href: url.trim().to_owned(),
+            title,
+            body,
+            img,
+        }));
     }
 
     /// The text of everything up to the end of the element whose start was
@@ -505,14 +546,16 @@ mod tests {
             parse("```rust\nlet a = 1 < 2;\n```"),
             vec![Block::Code(CodeBlock {
                 lang: "rust".into(),
-                text: "let a = 1 < 2;\n".into()
+                text: "let a = 1 < 2;\n".into(),
+                spans: crate::highlight::spans("rust", "let a = 1 < 2;\n").expect("spans"),
             })]
         );
         assert_eq!(
             parse("    indented"),
             vec![Block::Code(CodeBlock {
                 lang: String::new(),
-                text: "indented".into()
+                text: "indented".into(),
+                spans: Vec::new(),
             })]
         );
     }
@@ -525,6 +568,7 @@ mod tests {
                 href: "https://n8n.io".into(),
                 title: "site".into(),
                 body: vec![t("n8n")],
+                img: String::new(),
             })])]
         );
         assert_eq!(
@@ -533,6 +577,7 @@ mod tests {
                 href: "https://example.com/a?b=1&c=2".into(),
                 title: String::new(),
                 body: vec![t("https://example.com/a?b=1&c=2")],
+                img: String::new(),
             })])]
         );
     }
@@ -569,6 +614,36 @@ mod tests {
     }
 
     #[test]
+    fn images_from_allowed_hosts_become_the_relays_images() {
+        let images = ImageLinks::new(&["img.example".into()], Some("0123456789abcdef"));
+        let doc = parse_with(
+            "![a cat](https://img.example/cat.png \"Cat\") ![x](https://other.example/x.png) [link](https://img.example/page)",
+            Some(&images),
+        );
+        let [Block::P(inlines)] = &doc[..] else {
+            panic!("{doc:?}");
+        };
+        let links: Vec<&Link> = inlines
+            .iter()
+            .filter_map(|i| match i {
+                Inline::A(link) => Some(link),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(links.len(), 3);
+        assert_eq!(links[0].body, vec![t("a cat")], "alt text kept");
+        assert_eq!(links[0].title, "Cat");
+        assert_eq!(links[0].href, "https://img.example/cat.png");
+        assert!(
+            shared::rich_text::is_image_src(&links[0].img),
+            "{}",
+            links[0].img
+        );
+        assert_eq!(links[1].img, "", "other hosts stay links");
+        assert_eq!(links[2].img, "", "links to an allowed host stay links");
+    }
+
+    #[test]
     fn images_become_links() {
         assert_eq!(
             parse("![a cat](https://img.example/cat.png)"),
@@ -576,6 +651,7 @@ mod tests {
                 href: "https://img.example/cat.png".into(),
                 title: String::new(),
                 body: vec![t("a cat")],
+                img: String::new(),
             })])]
         );
         assert_eq!(

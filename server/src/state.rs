@@ -21,6 +21,8 @@ use crate::config::storage::Chosen;
 use crate::http::security_headers::SecurityHeaders;
 use crate::identity::oidc::Oidc;
 use crate::identity::Verifier;
+use crate::images::ImageProxy;
+use crate::markdown;
 use crate::metrics::Metrics;
 use crate::page::assets::Origin as PageOrigin;
 use crate::page::PageAssets;
@@ -101,6 +103,8 @@ struct Inner {
     identity: Option<Verifier>,
     /// Sign-in with OpenID Connect, when configured.
     oidc: Option<Oidc>,
+    /// Images in answers served by the relay (`--image-host`; issue 27).
+    images: Option<ImageProxy>,
 }
 
 /// What the operator's listener reads and switches (`http::admin`).
@@ -130,6 +134,14 @@ impl AppState {
         page.uploads = uploads.as_ref().map(|u| u.rules().clone());
         let feedback = Feedback::from_config(&config.n8n)?;
         page.feedback = feedback.is_some();
+        // Voice messages travel as uploads: no microphone without them.
+        if config.media.allow_voice {
+            if uploads.is_some() {
+                page.max_voice_seconds = config.media.max_voice_seconds;
+            } else {
+                tracing::warn!("--allow-voice needs --allow-file-uploads: no microphone");
+            }
+        }
         // Only the flag lists them, like `relayUrl`: the CSP follows the flag.
         page.embed_origins = config.serve.embed_origins.clone();
         page.sign_in = config.oidc.oidc_issuer.is_some();
@@ -216,6 +228,10 @@ impl AppState {
                 "--require-login needs a way to sign in: --oidc-issuer, --identity-secret or --identity-jwks-url".into(),
             ));
         }
+        let images = ImageProxy::from_flags(
+            &config.media.image_hosts,
+            config.media.image_key.as_ref().map(|k| k.0.as_str()),
+        )?;
         Ok(AppState(Arc::new(Inner {
             config,
             store,
@@ -247,7 +263,19 @@ impl AppState {
             proof_of_work,
             identity,
             oidc,
+            images,
         })))
+    }
+
+    /// The image proxy, when `--image-host` allows any host.
+    pub fn images(&self) -> Option<&ImageProxy> {
+        self.0.images.as_ref()
+    }
+
+    /// A bot text as the protocol's formatted tree (or `None`, see
+    /// [`markdown::parse_some`]), with the images the relay serves.
+    pub fn format(&self, text: &str) -> Option<shared::rich_text::Doc> {
+        markdown::parse_some_with(text, self.images().map(|i| &i.links))
     }
 
     /// The identity-token checker; `None`: verified identity is off and

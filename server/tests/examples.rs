@@ -78,8 +78,8 @@ fn every_example_is_a_connected_workflow_of_core_nodes() {
     let all = examples();
     assert_eq!(
         all.len(),
-        7,
-        "echo, streaming, error-handling, push, respond-to-chat, file and progress examples"
+        8,
+        "echo, streaming, error-handling, push, respond-to-chat, file, progress and voice examples"
     );
     for (name, wf) in all {
         let nodes = wf["nodes"]
@@ -96,7 +96,10 @@ fn every_example_is_a_connected_workflow_of_core_nodes() {
             assert!(
                 kind.starts_with("n8n-nodes-base.")
                     || kind == "@n8n/n8n-nodes-langchain.chatTrigger"
-                    || kind == "@n8n/n8n-nodes-langchain.chat",
+                    || kind == "@n8n/n8n-nodes-langchain.chat"
+                    // The voice example's transcription (an OpenAI key).
+                    || (kind == "@n8n/n8n-nodes-langchain.openAi"
+                        && name.ends_with("voice-transcribe.json")),
                 "{name}: {kind} is not a core node"
             );
             assert!(
@@ -268,4 +271,35 @@ fn the_progress_example_streams_two_steps_then_a_loop() {
         connections["Stream token"]["main"][0][0]["node"],
         "Loop Over Items"
     );
+}
+
+/// The voice example (issue 27) transcribes the first file (`data0`, the
+/// recording the page attached) with n8n's OpenAI node, whose
+/// transcription uses `whisper-1` (fixed in n8n 2.8's node).
+#[test]
+fn the_voice_example_transcribes_the_recording() {
+    let (_, wf) = examples()
+        .into_iter()
+        .find(|(name, _)| name.ends_with("voice-transcribe.json"))
+        .expect("voice-transcribe.json");
+    let nodes = wf["nodes"].as_array().expect("nodes");
+    let trigger = nodes
+        .iter()
+        .find(|n| n["type"] == "@n8n/n8n-nodes-langchain.chatTrigger")
+        .expect("trigger");
+    assert_eq!(trigger["parameters"]["options"]["allowFileUploads"], true);
+    assert_eq!(
+        trigger["parameters"]["options"]["allowedFilesMimeTypes"],
+        "audio/*"
+    );
+    let transcribe = nodes
+        .iter()
+        .find(|n| n["type"] == "@n8n/n8n-nodes-langchain.openAi")
+        .expect("OpenAI node");
+    let p = &transcribe["parameters"];
+    assert_eq!(
+        (p["resource"].as_str(), p["operation"].as_str()),
+        (Some("audio"), Some("transcribe"))
+    );
+    assert_eq!(p["binaryPropertyName"], "data0");
 }

@@ -49,6 +49,10 @@ pub struct PageConfig {
     /// Whether answers get 👍/👎 (the relay has a `--feedback-url`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub feedback: bool,
+    /// The longest voice recording in seconds, when the page may record
+    /// voice messages (`--allow-voice` with uploads on); 0: no microphone.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub max_voice_seconds: u32,
     /// The host origins allowed to embed the chat (the relay's
     /// `--embed-origin`; empty: any). In `?mode=window&host=…` the page
     /// refuses to act as an embed for a host not listed: no events, no
@@ -135,6 +139,7 @@ impl Default for PageConfig {
             embed_origins: Vec::new(),
             catalogues: std::collections::BTreeMap::new(),
             strings: std::collections::BTreeMap::new(),
+            max_voice_seconds: 0,
         }
     }
 }
@@ -150,6 +155,11 @@ impl PageConfig {
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
     }
+}
+
+/// For `skip_serializing_if` on counts where 0 means off.
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[cfg(test)]

@@ -58,8 +58,28 @@ pub struct CodeBlock {
     /// The fence's language (first word of the info string), if any.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub lang: String,
-    /// The code, verbatim.
+    /// The code, verbatim (always sent: pages older than [`Span`]s show
+    /// it, and it is what the copy button copies).
     pub text: String,
+    /// The code again as highlighted spans, when the relay knows the
+    /// language and the block is within its bounds; empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spans: Vec<Span>,
+}
+
+/// A piece of highlighted code: its kind and its text, `["kw","fn"]` on the
+/// wire. The kind is a class name (`tok-<kind>` on the page), never a
+/// colour: `kw` keyword, `str` string, `num` number or constant, `com`
+/// comment, `fn` function name, `ty` type, `tag` markup tag, `attr`
+/// attribute; empty for text with no kind. The texts of a block's spans
+/// concatenate to its text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Span(pub String, pub String);
+
+/// Whether a span kind may become a class name on the page: a few
+/// lowercase letters (a relay could send anything).
+pub fn is_span_kind(kind: &str) -> bool {
+    !kind.is_empty() && kind.len() <= 8 && kind.bytes().all(|b| b.is_ascii_lowercase())
 }
 
 /// A list item.
@@ -96,7 +116,8 @@ pub enum Inline {
     B(Vec<Inline>),
     /// Strikethrough (`<del>`).
     Del(Vec<Inline>),
-    /// A link (images become links too: showing an answer loads nothing).
+    /// A link; images become links too, or images the relay serves
+    /// ([`Link::img`]): showing an answer loads nothing from elsewhere.
     A(Link),
     /// A hard line break.
     Br,
@@ -110,8 +131,28 @@ pub struct Link {
     /// Its title (tooltip), if any.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub title: String,
-    /// What it shows.
+    /// What it shows (for an image: its alt text).
     pub body: Vec<Inline>,
+    /// An image the relay serves: `api/image/<token>`, relative to the
+    /// page ([`is_image_src`]); the page shows it, linked to itself (full
+    /// size), with `body` as its alt text. Empty for links and for images
+    /// from hosts the relay does not allow, which stay links; pages older
+    /// than this field show the link.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub img: String,
+}
+
+/// Whether `src` may be an image's address: the relay's own
+/// `api/image/<token>` only (a token is base64url and a dot), never a
+/// third-party URL, so showing an answer contacts nobody else.
+pub fn is_image_src(src: &str) -> bool {
+    src.strip_prefix("api/image/").is_some_and(|token| {
+        !token.is_empty()
+            && token.len() <= 8192
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    })
 }
 
 /// Whether `url` may become a link: absolute `http(s)`/`mailto` only, so no
@@ -142,6 +183,24 @@ mod tests {
             "",
         ] {
             assert!(!is_safe_url(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn image_sources_are_the_relays_own() {
+        assert!(is_image_src("api/image/aHR0cHM6Ly94.AbC-_9"));
+        for bad in [
+            "",
+            "api/image/",
+            "https://img.example/x.png",
+            "/api/image/x",
+            "api/image/../../x",
+            "api/image/a/b",
+            "api/image/a?b",
+            "api/image/a b",
+            "javascript:alert(1)",
+        ] {
+            assert!(!is_image_src(bad), "{bad}");
         }
     }
 

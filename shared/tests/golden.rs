@@ -5,7 +5,7 @@
 //! file and compares values, so a renamed field or a changed tag fails here
 //! before it breaks the other side.
 
-use shared::rich_text::{Block, CodeBlock, Doc, Inline, Item, Link, Table};
+use shared::rich_text::{Block, CodeBlock, Doc, Inline, Item, Link, Span, Table};
 use shared::{ClientMessage, ErrorCode, HistoryMessage, Role, ServerMessage};
 
 fn golden(name: &str) -> String {
@@ -172,6 +172,8 @@ fn server_response() {
 /// Every node kind of a formatted text, as it travels.
 #[test]
 fn rich_text_tree() {
+    // (Without spans or images: the shape older relays send, which must
+    // keep decoding.)
     let doc: Doc = vec![
         Block::H(2, vec![Inline::T("Title".into())]),
         Block::P(vec![
@@ -186,11 +188,13 @@ fn rich_text_tree() {
                 href: "https://n8n.io".into(),
                 title: "site".into(),
                 body: vec![Inline::T("n8n".into())],
+                img: String::new(),
             }),
         ]),
         Block::Code(CodeBlock {
             lang: "rust".into(),
             text: "let a = 1 < 2;\n".into(),
+            spans: Vec::new(),
         }),
         Block::Quote(vec![Block::P(vec![Inline::T("quoted".into())])]),
         Block::Ul(vec![Item {
@@ -269,6 +273,7 @@ fn server_push() {
                     href: "https://example.com/r/42".into(),
                     title: String::new(),
                     body: vec![Inline::T("https://example.com/r/42".into())],
+                    img: String::new(),
                 }),
             ])]),
         },
@@ -484,6 +489,7 @@ fn page_config() {
         catalogues: [("de".into(), "i18n/de-0123456789abcdef.json".into())].into(),
         strings: Default::default(),
         sign_in: true,
+        max_voice_seconds: 0,
     };
     let bytes = golden("page_config");
     assert_eq!(value.to_json(), bytes);
@@ -885,4 +891,50 @@ fn server_progress() {
         })
     );
     assert!(ServerMessage::decode(r#"{"type":"progress","id":"m1","state":"sleeping"}"#).is_err());
+}
+
+/// A highlighted code block: the plain text stays (older pages show it,
+/// the copy button copies it) and the spans carry kinds, never colours.
+#[test]
+fn rich_text_code_spans() {
+    let doc: Doc = vec![Block::Code(CodeBlock {
+        lang: "rust".into(),
+        text: "fn main() {}\n".into(),
+        spans: vec![
+            Span("kw".into(), "fn".into()),
+            Span(String::new(), " ".into()),
+            Span("fn".into(), "main".into()),
+            Span(String::new(), "() {}\n".into()),
+        ],
+    })];
+    let bytes = golden("rich_text_code_spans");
+    assert_eq!(serde_json::to_string(&doc).expect("json"), bytes);
+    assert_eq!(serde_json::from_str::<Doc>(&bytes).expect("decode"), doc);
+}
+
+/// Voice messages on (`--allow-voice`): the longest recording.
+#[test]
+fn page_config_voice() {
+    let value = shared::PageConfig {
+        max_voice_seconds: 90,
+        ..shared::PageConfig::default()
+    };
+    let bytes = golden("page_config_voice");
+    assert_eq!(value.to_json(), bytes);
+    assert_eq!(shared::PageConfig::from_json(&bytes), value);
+}
+
+/// An image the relay serves (`--image-host`): a link with `img`, which
+/// older pages ignore (they show the link).
+#[test]
+fn rich_text_image() {
+    let doc: Doc = vec![Block::P(vec![Inline::A(Link {
+        href: "https://img.example/cat.png".into(),
+        title: String::new(),
+        body: vec![Inline::T("a cat".into())],
+        img: "api/image/aHR0cHM6Ly9pbWcuZXhhbXBsZS9jYXQucG5n.c2lnbmF0dXJl".into(),
+    })])];
+    let bytes = golden("rich_text_image");
+    assert_eq!(serde_json::to_string(&doc).expect("json"), bytes);
+    assert_eq!(serde_json::from_str::<Doc>(&bytes).expect("decode"), doc);
 }

@@ -32,3 +32,4 @@ pub mod sound;
 pub mod storage;
 pub mod timer;
 pub mod upload;
+pub mod voice;

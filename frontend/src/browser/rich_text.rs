@@ -7,7 +7,7 @@
 //! Code blocks get a copy button (`data-testid="copy-code"`), whose clicks
 //! the message list handles by delegation.
 
-use shared::rich_text::{is_safe_url, Block, Doc, Inline, Item};
+use shared::rich_text::{is_image_src, is_safe_url, is_span_kind, Block, Doc, Inline, Item, Link};
 use web_sys::{Document, Element, Node};
 
 /// Replaces `target`'s content with `doc`.
@@ -79,7 +79,19 @@ impl Builder<'_> {
                 if !code.lang.is_empty() {
                     code_el.set_class_name(&format!("language-{}", code.lang));
                 }
-                self.text(&code_el, &code.text);
+                if code.spans.is_empty() {
+                    self.text(&code_el, &code.text);
+                }
+                // Highlighted on the relay: a class per kind, the theme's
+                // colours; a kind that is no class name is plain text.
+                for span in &code.spans {
+                    if !is_span_kind(&span.0) {
+                        self.text(&code_el, &span.1);
+                    } else if let Some(el) = self.el(&code_el, "span") {
+                        el.set_class_name(&format!("tok-{}", span.0));
+                        self.text(&el, &span.1);
+                    }
+                }
             }
             Block::Quote(blocks) => {
                 if let Some(quote) = self.el(parent, "blockquote") {
@@ -169,6 +181,10 @@ impl Builder<'_> {
                 Inline::Em(c) => self.wrapped(parent, "em", c),
                 Inline::B(c) => self.wrapped(parent, "strong", c),
                 Inline::Del(c) => self.wrapped(parent, "del", c),
+                // An image the relay serves: shown, and a click opens it
+                // full size. Its address is the relay's own, never a
+                // third party's (checked again here).
+                Inline::A(link) if is_image_src(&link.img) => self.image(parent, link),
                 Inline::A(link) if is_safe_url(&link.href) => {
                     let Some(a) = self.el(parent, "a") else {
                         continue;
@@ -190,9 +206,41 @@ impl Builder<'_> {
         }
     }
 
+    fn image(&self, parent: &Node, link: &Link) {
+        let Some(a) = self.el(parent, "a") else {
+            return;
+        };
+        let _ = a.set_attribute("href", &link.img);
+        let _ = a.set_attribute("target", "_blank");
+        let _ = a.set_attribute("rel", "noopener noreferrer");
+        a.set_class_name("image");
+        if let Some(img) = self.el(&a, "img") {
+            let _ = img.set_attribute("src", &link.img);
+            let _ = img.set_attribute("alt", &plain(&link.body));
+            let _ = img.set_attribute("loading", "lazy");
+            if !link.title.is_empty() {
+                let _ = img.set_attribute("title", &link.title);
+            }
+        }
+    }
+
     fn wrapped(&self, parent: &Node, tag: &str, inlines: &[Inline]) {
         if let Some(el) = self.el(parent, tag) {
             self.inlines(&el, inlines);
         }
     }
+}
+
+/// The text of inlines (an image's alt text).
+fn plain(inlines: &[Inline]) -> String {
+    let mut out = String::new();
+    for inline in inlines {
+        match inline {
+            Inline::T(t) | Inline::Code(t) => out.push_str(t),
+            Inline::Em(c) | Inline::B(c) | Inline::Del(c) => out.push_str(&plain(c)),
+            Inline::A(link) => out.push_str(&plain(&link.body)),
+            Inline::Br => out.push(' '),
+        }
+    }
+    out
 }

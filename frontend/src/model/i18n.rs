@@ -336,6 +336,34 @@ impl Texts {
     pub fn clear_history(&self) -> String {
         self.s("tools.clear-history")
     }
+    /// The microphone button, idle.
+    pub fn record_voice(&self) -> String {
+        self.s("composer.record-voice")
+    }
+    /// The microphone button while recording.
+    pub fn stop_recording(&self) -> String {
+        self.s("composer.stop-recording")
+    }
+    /// The button that throws a recording away.
+    pub fn cancel_recording(&self) -> String {
+        self.s("composer.cancel-recording")
+    }
+    /// The microphone was refused (by the user or the browser's settings).
+    pub fn mic_refused(&self) -> String {
+        self.s("composer.mic-refused")
+    }
+    /// The browser cannot record.
+    pub fn mic_unsupported(&self) -> String {
+        self.s("composer.mic-unsupported")
+    }
+    /// The speaker button under an answer.
+    pub fn read_aloud(&self) -> String {
+        self.s("message.read-aloud")
+    }
+    /// The speaker button while reading.
+    pub fn stop_reading(&self) -> String {
+        self.s("message.stop-reading")
+    }
     /// The header link to the identity provider (a relay with sign-in).
     pub fn sign_in(&self) -> String {
         self.s("tools.sign-in")

@@ -26,5 +26,6 @@ pub mod machine;
 pub mod progress;
 pub mod proof;
 pub mod settings;
+pub mod speech;
 pub mod theme;
 pub mod time;

@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 
 use super::attachments::AttachmentChip;
+use super::voice::MicButton;
 use crate::browser::files;
 use crate::controller::View;
 
@@ -154,6 +155,7 @@ pub fn Composer(
             submit();
         }>
             <AttachButton view=view attach=attach blocked=Signal::derive(blocked) />
+            <MicButton view=view attach=attach blocked=Signal::derive(blocked) />
             <textarea
                 data-testid="message-input"
                 disabled=blocked

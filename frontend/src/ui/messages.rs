@@ -9,6 +9,7 @@ use wasm_bindgen::JsCast;
 
 use super::attachments::SentAttachments;
 use super::progress::{AnswerTools, CurrentStep, StepsFold};
+use super::voice::ReadAloud;
 use crate::browser::page::{exact_time, local};
 use crate::browser::{clipboard, rich_text};
 use crate::controller::View;
@@ -199,6 +200,7 @@ fn BotBubble(text: String, doc: Option<Doc>, view: View) -> impl IntoView {
     let lang = view.texts;
     let (copied, set_copied) = signal(false);
     let shown = text.clone();
+    let (spoken, spoken_doc) = (text.clone(), doc.clone());
     let copy = move |_| {
         clipboard::copy(text.clone(), move |ok| {
             if ok && set_copied.try_set(true).is_none() {
@@ -224,6 +226,7 @@ fn BotBubble(text: String, doc: Option<Doc>, view: View) -> impl IntoView {
             data-copied=move || copied.get().to_string() on:click=copy>
             {label}
         </button>
+        <ReadAloud text=spoken doc=spoken_doc view=view />
     }
 }
 

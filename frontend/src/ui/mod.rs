@@ -16,4 +16,5 @@ pub mod conversations;
 pub mod header;
 pub mod messages;
 pub mod progress;
+pub mod voice;
 pub mod window;

@@ -7,7 +7,6 @@
 use shared::{ErrorCode, ServerMessage};
 
 use super::{encode, progress, run};
-use crate::markdown;
 use crate::metrics::Outcome;
 use crate::redact;
 use crate::responder::{Answer, ChatRequest, Listeners, Responder, ResponderError, Step};
@@ -81,7 +80,7 @@ pub async fn answer(state: AppState, request: ChatRequest) {
             (
                 ServerMessage::Response {
                     id,
-                    doc: markdown::parse_some(&text),
+                    doc: state.format(&text),
                     text,
                 },
                 false,

@@ -6,7 +6,6 @@ use shared::{Role, ServerMessage};
 use tokio::sync::mpsc;
 
 use crate::chat::encode;
-use crate::markdown;
 use crate::redact;
 use crate::AppState;
 
@@ -16,7 +15,7 @@ pub async fn send_history(state: AppState, session: String, tx: mpsc::Sender<Utf
         Some(Ok(mut messages)) if !messages.is_empty() => {
             // The bot's lines are formatted like live answers.
             for m in messages.iter_mut().filter(|m| m.role == Role::Bot) {
-                m.doc = markdown::parse_some(&m.text);
+                m.doc = state.format(&m.text);
             }
             let frame = ServerMessage::History { messages };
             let _ = tx.try_send(encode(&frame));

@@ -36,7 +36,6 @@ use tokio::time::Instant;
 
 use super::encode;
 use super::turns::RunCommand;
-use crate::markdown;
 use crate::redact;
 use crate::responder::n8n::chat_socket::{BotMessage, ChatSocket, FromN8n};
 use crate::responder::ChatRequest;
@@ -258,7 +257,7 @@ impl Run<'_> {
     async fn show(&mut self, m: BotMessage) {
         self.shown.seq += 1;
         self.shown.chosen = false;
-        let frame = chat_frame(self.id(), self.shown.seq, &m);
+        let frame = chat_frame(self.state, self.id(), self.shown.seq, &m);
         self.shown.message = Some(m);
         self.deliver(frame).await;
     }
@@ -366,7 +365,7 @@ impl Run<'_> {
     fn replay(&self) -> Vec<Utf8Bytes> {
         let mut replay = Vec::new();
         if let Some(m) = &self.shown.message {
-            replay.push(chat_frame(self.id(), self.shown.seq, m));
+            replay.push(chat_frame(self.state, self.id(), self.shown.seq, m));
         }
         replay.push(encode(&ServerMessage::Run {
             id: self.id().to_owned(),
@@ -422,7 +421,7 @@ impl Run<'_> {
 
 /// The `chat` frame of bot message `m`, number `seq` of the run of `id`.
 /// Only the labels of buttons reach the page, never their links.
-fn chat_frame(id: &str, seq: u32, m: &BotMessage) -> Utf8Bytes {
+fn chat_frame(state: &AppState, id: &str, seq: u32, m: &BotMessage) -> Utf8Bytes {
     let buttons = m
         .buttons
         .iter()
@@ -439,7 +438,7 @@ fn chat_frame(id: &str, seq: u32, m: &BotMessage) -> Utf8Bytes {
         id: id.to_owned(),
         seq,
         text: m.text.clone(),
-        doc: markdown::parse_some(&m.text),
+        doc: state.format(&m.text),
         buttons,
         block_user_input: m.block_user_input,
     })

@@ -15,6 +15,7 @@ pub mod cluster;
 pub mod identity;
 pub mod limits;
 pub mod logging;
+pub mod media;
 pub mod n8n;
 pub mod oidc;
 pub mod page;
@@ -33,6 +34,7 @@ pub use cluster::ClusterFlags;
 pub use identity::IdentityFlags;
 pub use limits::LimitFlags;
 pub use logging::{LogFormat, LoggingFlags};
+pub use media::MediaFlags;
 pub use n8n::N8nFlags;
 pub use oidc::OidcFlags;
 pub use page::PageFlags;
@@ -93,6 +95,8 @@ pub struct Config {
     /// Sign-in with OpenID Connect; anonymous visitors refused.
     #[command(flatten)]
     pub oidc: OidcFlags,
+    #[command(flatten)]
+    pub media: MediaFlags,
 }
 
 impl Config {
@@ -177,6 +181,7 @@ mod tests {
             "proof_of_work_secret",
             "identity_secret",
             "oidc_client_secret",
+            "image_key",
         ];
         for arg in cmd.get_arguments() {
             if secret.contains(&arg.get_id().as_str()) {

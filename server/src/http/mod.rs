@@ -17,6 +17,7 @@
 pub mod admin;
 pub mod auth;
 pub mod health;
+pub mod images;
 pub mod page_config;
 pub mod page_files;
 pub mod push;
@@ -57,6 +58,8 @@ pub fn app(state: AppState) -> Router {
                 axum::middleware::from_fn_with_state(state.clone(), upload_cors::allow_origin),
             ),
         )
+        // Images in answers, fetched by the relay (--image-host).
+        .route("/api/image/{token}", get(images::image))
         .fallback(page_files::page_file)
         .layer(axum::middleware::map_response_with_state(
             state.clone(),

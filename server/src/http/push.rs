@@ -16,7 +16,6 @@ use serde::Deserialize;
 use serde_json::json;
 use shared::ServerMessage;
 
-use crate::markdown;
 use crate::store::Pushed;
 use crate::AppState;
 
@@ -123,7 +122,7 @@ pub async fn push(
     let id = format!("push-{}", uuid::Uuid::new_v4());
     let frame = ServerMessage::Push {
         id: id.clone(),
-        doc: markdown::parse_some(&text),
+        doc: state.format(&text),
         text,
     }
     .encode();

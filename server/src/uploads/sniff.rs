@@ -312,4 +312,24 @@ mod tests {
         let text = "grüße".as_bytes();
         assert_eq!(kind(&text[..3]), Kind::Text);
     }
+
+    /// Voice messages (issue 27): what `MediaRecorder` makes — Opus in
+    /// WebM (Chromium, Firefox) or Ogg — declared with codec parameters.
+    #[test]
+    fn voice_recordings_are_accepted_as_audio() {
+        let webm = b"\x1aE\xdf\xa3\x9fB\x86\x81\x01B\xf7\x81\x01";
+        let ogg = b"OggS\0\x02\0\0\0\0\0\0\0\0";
+        assert_eq!(
+            check("audio/webm;codecs=opus", webm, "audio/*"),
+            Ok("audio/webm".into())
+        );
+        assert_eq!(
+            check("audio/ogg; codecs=opus", ogg, "audio/*"),
+            Ok("audio/ogg".into())
+        );
+        // Still checked by the bytes: a "recording" that is HTML is refused.
+        assert!(check("audio/webm", b"<html><script>", "audio/*").is_err());
+        // And only when the operator allows audio.
+        assert!(check("audio/webm", webm, ALLOWED).is_err());
+    }
 }
