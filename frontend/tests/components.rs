@@ -53,6 +53,28 @@ async fn eventually_within(what: &str, ms: i32, mut check: impl FnMut() -> bool)
     panic!("timed out waiting for {what}");
 }
 
+/// The test runner's server has no `i18n/` files: answer the page's
+/// catalogue request with the English catalogue from the repository (the
+/// relay serves it in real use), so the page renders its texts.
+fn serve_the_english_catalogue() {
+    let stub = js_sys::Function::new_with_args(
+        "text",
+        "const real = window.fetch.bind(window); \
+         window.fetch = (input, init) => { \
+           const url = typeof input === 'string' ? input : input.url; \
+           if (url.includes('/i18n/')) { \
+             return Promise.resolve(new Response(text, { status: 200, headers: { 'Content-Type': 'application/json' } })); \
+           } \
+           return real(input, init); \
+         };",
+    );
+    stub.call1(
+        &wasm_bindgen::JsValue::NULL,
+        &wasm_bindgen::JsValue::from_str(include_str!("../i18n/en.json")),
+    )
+    .expect("install the catalogue stub");
+}
+
 fn status_state() -> String {
     by_testid("status")
         .and_then(|s| s.get_attribute("data-state"))
@@ -88,8 +110,15 @@ async fn the_page_mounts_goes_offline_without_a_relay_and_queues_messages() {
             Some("?backoffMs=6000&backoffMaxMs=6000&attempts=1"),
         )
         .expect("set query");
+    serve_the_english_catalogue();
     leptos::mount::mount_to_body(frontend::ui::app::App);
 
+    // Nothing shows until the language's catalogue is in (never a flash
+    // of untranslated text): wait for the page itself.
+    eventually("the page, once its texts are in", || {
+        by_testid("status").is_some()
+    })
+    .await;
     let status = by_testid("status").expect("status element");
     assert_eq!(status.get_attribute("role").as_deref(), Some("status"));
     assert!(by_testid("messages").is_some());
