@@ -23,9 +23,10 @@ use syntect::util::LinesWithEndings;
 
 /// The largest code block highlighted (bytes); larger ones are sent as
 /// plain text. 16 KiB is a long source file — more than an answer shows
-/// to be read. Measured (release, fancy-regex, on a busy shared 2-core
-/// machine): 11–20 ms per KiB once a grammar is compiled, so this bound
-/// and [`BUDGET`] meet.
+/// to be read. Measured by `cargo xtask bench` (section 3c, release,
+/// fancy-regex): about 2.5 ms of CPU per KiB of Rust once the grammar is
+/// compiled, so a block at this bound takes some 40 ms, well inside
+/// [`BUDGET`]; on a busy machine several times that.
 pub const MAX_BYTES: usize = 16 * 1024;
 
 /// The most spans one block is sent with (the page makes one element per
@@ -44,6 +45,46 @@ pub const BUDGET: Duration = if cfg!(debug_assertions) {
 } else {
     Duration::from_millis(250)
 };
+
+/// How many blocks may be highlighted at once: all cores but one (at
+/// least one), so highlighting never takes every core from the sockets.
+fn permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        tokio::sync::Semaphore::new(cores.saturating_sub(1).max(1))
+    })
+}
+
+/// Runs `work` (formatting a text that has code to highlight) on the
+/// blocking pool, at most [`permits`] at once.
+///
+/// Why: highlighting costs about 2.5 ms of CPU per KiB of code (release,
+/// `cargo xtask bench` section 3c), up to [`BUDGET`] for one block. Run on
+/// an async worker it would stall every socket that worker serves — on a
+/// two-core relay half of them — for that long; here only the answer that
+/// needs it waits. `None` if the work panicked.
+pub async fn off_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let _permit = permits().acquire().await.ok()?;
+    tokio::task::spawn_blocking(work).await.ok()
+}
+
+/// Whether `markdown` may hold a fenced code block with a language (the
+/// only kind highlighted): a line starting with ```` ``` ```` or `~~~`
+/// followed by a word. A cheap over-approximation — a false "yes" costs a
+/// hop to the blocking pool, never a wrong result.
+pub fn may_have_code(markdown: &str) -> bool {
+    markdown.lines().any(|line| {
+        let line = line.trim_start();
+        ["```", "~~~"].iter().any(|fence| {
+            line.strip_prefix(fence).is_some_and(|rest| {
+                rest.trim_start_matches(['`', '~'])
+                    .trim_start()
+                    .starts_with(|c: char| c.is_alphanumeric())
+            })
+        })
+    })
+}
 
 /// The bundled grammars, decompressed once on first use (not at start:
 /// a relay whose answers have no code never pays for them).
@@ -185,6 +226,27 @@ fn spans_within(lang: &str, code: &str, budget: Duration) -> Option<Vec<Span>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn code_with_a_language_is_recognised_cheaply() {
+        assert!(may_have_code("Here:\n```rust\nfn main() {}\n```"));
+        assert!(may_have_code("  ~~~ python\nx = 1\n~~~"));
+        assert!(!may_have_code("```\nno language\n```"));
+        assert!(!may_have_code("inline `code` and ``` in a sentence"));
+        assert!(!may_have_code("plain words"));
+    }
+
+    /// The work runs elsewhere: the future is not ready on its first poll
+    /// (inline work would be), and it brings the result back.
+    #[tokio::test(flavor = "current_thread")]
+    async fn highlighting_runs_off_the_async_thread() {
+        use futures_util::FutureExt as _;
+        let code = "fn main() { let x = 1; }\n".repeat(200);
+        let mut work = Box::pin(off_thread(move || spans("rust", &code)));
+        assert!((&mut work).now_or_never().is_none(), "ran inline");
+        let spans = work.await.flatten().expect("spans");
+        assert!(spans.iter().any(|s| s.0 == "kw"));
+    }
 
     fn text_of(spans: &[Span]) -> String {
         spans.iter().map(|Span(_, t)| t.as_str()).collect()

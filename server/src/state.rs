@@ -272,6 +272,18 @@ impl AppState {
         self.0.images.as_ref()
     }
 
+    /// [`Self::format`] for a whole answer, off the async threads when it
+    /// has code to highlight ([`crate::highlight::off_thread`]).
+    pub async fn format_answer(&self, text: &str) -> Option<shared::rich_text::Doc> {
+        if !crate::highlight::may_have_code(text) {
+            return self.format(text);
+        }
+        let (state, text) = (self.clone(), text.to_owned());
+        crate::highlight::off_thread(move || state.format(&text))
+            .await
+            .flatten()
+    }
+
     /// A bot text as the protocol's formatted tree (or `None`, see
     /// [`markdown::parse_some`]), with the images the relay serves.
     pub fn format(&self, text: &str) -> Option<shared::rich_text::Doc> {

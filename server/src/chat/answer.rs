@@ -80,7 +80,7 @@ pub async fn answer(state: AppState, request: ChatRequest) {
             (
                 ServerMessage::Response {
                     id,
-                    doc: state.format(&text),
+                    doc: state.format_answer(&text).await,
                     text,
                 },
                 false,

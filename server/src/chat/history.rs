@@ -15,7 +15,7 @@ pub async fn send_history(state: AppState, session: String, tx: mpsc::Sender<Utf
         Some(Ok(mut messages)) if !messages.is_empty() => {
             // The bot's lines are formatted like live answers.
             for m in messages.iter_mut().filter(|m| m.role == Role::Bot) {
-                m.doc = state.format(&m.text);
+                m.doc = state.format_answer(&m.text).await;
             }
             let frame = ServerMessage::History { messages };
             let _ = tx.try_send(encode(&frame));

@@ -122,7 +122,7 @@ pub async fn push(
     let id = format!("push-{}", uuid::Uuid::new_v4());
     let frame = ServerMessage::Push {
         id: id.clone(),
-        doc: state.format(&text),
+        doc: state.format_answer(&text).await,
         text,
     }
     .encode();
