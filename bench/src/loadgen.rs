@@ -29,6 +29,9 @@ pub struct Load {
     pub window: usize,
     /// Bytes of text per message.
     pub payload: usize,
+    /// The text after each message's id instead of `payload` bytes of
+    /// filler (section 3c sends a fenced code block).
+    pub text: Option<String>,
     /// Give up after this long.
     pub deadline: Duration,
 }
@@ -122,7 +125,10 @@ async fn client(index: usize, load: &Load, deadline: tokio::time::Instant) -> Op
             Err(_) => return None,
         }
     }
-    let filler = "x".repeat(load.payload);
+    let filler = load
+        .text
+        .clone()
+        .unwrap_or_else(|| "x".repeat(load.payload));
     let mut report = Report::empty();
     let mut pending: HashMap<String, (String, Instant)> = HashMap::new();
     let mut sent = 0usize;

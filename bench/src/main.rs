@@ -81,6 +81,12 @@ enum Commands {
         #[arg(long)]
         quick: bool,
     },
+    /// Section 3c alone: what highlighting code costs (prints the table).
+    Highlight {
+        /// Fewer, shorter rounds.
+        #[arg(long)]
+        quick: bool,
+    },
     /// The load generator alone.
     Load {
         /// The relay's WebSocket URL.
@@ -139,6 +145,16 @@ async fn main() {
                 None => 1,
             }
         }
+        Commands::Highlight { quick } => {
+            let mut md = String::new();
+            match bench::report::highlight::section(&mut md, &cli.relay, quick).await {
+                Some(_) => {
+                    println!("{md}");
+                    0
+                }
+                None => 1,
+            }
+        }
         Commands::Idle {
             url,
             clients,
@@ -187,6 +203,7 @@ async fn load(url: String, clients: usize, messages: usize, window: usize) -> i3
         messages,
         window,
         payload: 64,
+        text: None,
         deadline: Duration::from_secs(600),
     })
     .await;

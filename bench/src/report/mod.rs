@@ -2,6 +2,7 @@
 //! per section, and the targets table at the end.
 
 pub mod density;
+pub mod highlight;
 pub mod page;
 pub mod quotas;
 pub mod round_trip;
@@ -41,6 +42,7 @@ pub async fn run(relay_path: &str, out: &str, quick: bool) -> Result<(), String>
     throughput::webhook_alone(&mut md, n8n.addr(), quick).await;
     let minimal = throughput::against_minimal_webhook(&mut md, relay_path, quick).await;
     let quota_cost = quotas::section(&mut md, relay_path, quick).await;
+    let highlight_cost = highlight::section(&mut md, relay_path, quick).await;
     let density = density::idle_clients(&mut md, relay_path, &webhook, quick).await;
     let streamed = streaming::section(&mut md, relay_path, quick).await;
     let page = page::sections(&mut md, &webhook, quick).await;
@@ -54,6 +56,7 @@ pub async fn run(relay_path: &str, out: &str, quick: bool) -> Result<(), String>
         minimal,
         streamed,
         quota_cost,
+        highlight_cost,
     };
     targets::table(&mut md, &round_trips, &engine, &density, page.as_ref());
 

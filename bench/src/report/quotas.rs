@@ -96,6 +96,7 @@ async fn cpu_per_message(relay: &Relay, messages: usize) -> f64 {
         messages,
         window: 8,
         payload: 64,
+        text: None,
         deadline: Duration::from_secs(120),
     })
     .await;

@@ -20,6 +20,8 @@ pub struct Engine {
     pub streamed: Option<StreamingRow>,
     /// What quotas and metrics cost (section 3b), if it ran.
     pub quota_cost: Option<super::quotas::QuotaCost>,
+    /// What highlighting code costs (section 3c), if it ran.
+    pub highlight_cost: Option<super::highlight::HighlightCost>,
 }
 
 /// Writes the targets table: each target, what this run measured, met or
@@ -83,6 +85,13 @@ pub fn table(
             "| quotas + metrics on ≤ +2 µs CPU/msg (section 3b) | {:+.1} µs | {} |",
             cost.added_us(),
             verdict(cost.added_us() <= 2.0)
+        );
+    }
+    if let Some(cost) = engine.highlight_cost {
+        let _ = writeln!(
+            md,
+            "| highlighting code on the relay (section 3c; no target, measured) | {:.0} µs CPU per KiB of code | measured |",
+            cost.per_kib_us()
         );
     }
     let _ = writeln!(

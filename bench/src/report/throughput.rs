@@ -83,6 +83,7 @@ async fn row(md: &mut String, relay: &Relay, clients: usize, total: usize, quick
         messages,
         window: 8,
         payload: 64,
+        text: None,
         deadline: Duration::from_secs(if quick { 60 } else { 180 }),
     })
     .await;
