@@ -15,6 +15,7 @@ fn load(url: String, clients: usize, messages: usize) -> Load {
         messages,
         window: 4,
         payload: 16,
+        text: None,
         deadline: Duration::from_secs(20),
     }
 }
