@@ -168,8 +168,22 @@ pub async fn own_session(state: &AppState, peer: &mut Peer, user: Option<&str>) 
     if !state.identity_on() || !peer.resumed {
         return;
     }
-    match state.store().claim(&peer.session_id, user).await {
+    let claim = state.store().claim(&peer.session_id, user).await;
+    // A session the store forgot (`--retain-for`) that is in the user's
+    // own list on the relay was theirs: they may resume it.
+    let listed = match (claim, user) {
+        (Claim::Unknown, Some(user)) => {
+            let now = crate::clock::now_ms();
+            state
+                .store()
+                .lists_conversation(user, &peer.session_id, now)
+                .await
+        }
+        _ => false,
+    };
+    match claim {
         Claim::Granted => {}
+        Claim::Unknown if listed => {}
         Claim::Unknown | Claim::Refused => {
             tracing::info!(
                 session = %crate::redact::session(&peer.session_id),
