@@ -36,7 +36,8 @@ pub enum ClientMessage {
     /// one after `token_expired`, or the visitor logged in): the relay
     /// checks it and binds the connection to its user, which must be the
     /// user the connection (or its session) already has, if any. Nothing
-    /// is answered on success; a refused token gets an error
+    /// is answered on success but the user's list of conversations
+    /// ([`ServerMessage::Conversations`]); a refused token gets an error
     /// (`invalid_token`, `token_expired`, `session_forbidden`). Messages
     /// sent after it are checked with the new token.
     Identify {

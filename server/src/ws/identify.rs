@@ -11,7 +11,9 @@
 //!   user; anyone else (another user, an anonymous visitor) gets a new
 //!   session and a `session_forbidden` error. A session the store does not
 //!   know is not resumed either (it cannot say whose it was, and n8n's chat
-//!   memory under that id may be a user's), so a session id alone never
+//!   memory under that id may be a user's) — unless it is in the user's
+//!   own list of conversations on the relay, which proves it was theirs
+//!   (see [`crate::chat::conversations`]). So a session id alone never
 //!   opens an identified user's conversation.
 //! - Later, every message is checked against the token's `exp`: past it,
 //!   the message gets `token_expired` and is not run (nothing is recorded,
