@@ -272,6 +272,26 @@ async fn i2_a_signed_in_users_conversations_follow_them_to_another_browser() {
         event(&second, "ready", |_| true).await?;
         enter_chat(&second).await?;
         lists(&second, &["Plan a trip", "Taxes 2026"]).await?;
+        // Opening one that came from the relay goes on on its own session
+        // (the same n8n `sessionId` as in the first browser).
+        second
+            .eval(
+                "const e = Array.from(document.querySelectorAll('[data-testid=conversation-switch]'))\n\
+                   .find(b => b.textContent.trim() === 'Plan a trip'); e.click(); return true",
+            )
+            .await?;
+        second.wait_state(&["online"]).await?;
+        leave_chat(&second).await?;
+        second.eval("n8nChat.send('One more day'); return true").await?;
+        event(&second, "message", |v| v["text"] == "echo: One more day").await?;
+        let sessions: Vec<Value> = n8n
+            .requests()
+            .iter()
+            .map(|r| r.body["sessionId"].clone())
+            .collect();
+        if sessions.len() != 3 || sessions[2] != sessions[0] {
+            return Err(format!("the trip's session in the second browser: {sessions:?}"));
+        }
         Ok(())
     }
     .await;

@@ -7,7 +7,7 @@
 //! - `p user:<hash>:convs` sorted set: session → when it was saved (ms);
 //! - `p user:<hash>:titles` hash: session → title.
 //!
-//! A save is one script ([`SAVE`]): the entry, then the bounds — entries
+//! A save is one script (`SAVE`): the entry, then the bounds — entries
 //! past the retention, then beyond the count or the bytes, least recently
 //! saved first — so two relays saving for one user never leave it over
 //! its bounds.
