@@ -287,3 +287,43 @@ async fn a_listed_session_the_store_forgot_still_opens_for_its_user_only() {
     assert_eq!(sessions(&list), ["old-0"]);
     relay.stop().await;
 }
+
+/// With Redis, the list is shared: saved through one relay, listed by
+/// another (a load balancer may send the user's other browser anywhere).
+#[tokio::test]
+async fn with_redis_the_list_follows_the_user_across_relays() {
+    let Some(redis) = support::redis_server::RedisServer::start() else {
+        eprintln!("note: redis-server not found; the shared list is not tested");
+        return;
+    };
+    let shared = |prefix: &str| {
+        let mut config = with_secret();
+        config.cluster.redis_url = Some(redis.url().parse().expect("url"));
+        config.cluster.redis_prefix = prefix.to_owned();
+        config
+    };
+    let one = Relay::start(shared("t-lists:")).await;
+    let two = Relay::start(shared("t-lists:")).await;
+    let (mut alice, _) = open_as(&one, "alice").await;
+    let hers = alice.session_id.clone();
+    save(&mut alice, &hers, "via one").await;
+    assert_eq!(sessions(&alice.next_conversations().await), [hers.as_str()]);
+    let (_, list) = open_as(&two, "alice").await;
+    assert_eq!(
+        sessions(&list),
+        [hers.as_str()],
+        "listed by the other relay"
+    );
+    assert_eq!(list[0].title, "via one");
+    let (mut bob, list) = open_as(&two, "bob").await;
+    assert!(list.is_empty());
+    save(&mut bob, &hers, "mine").await;
+    let (code, _) = error_of(&bob.next().await, None);
+    assert_eq!(
+        code,
+        ErrorCode::SessionForbidden,
+        "the owner holds across relays"
+    );
+    one.stop().await;
+    two.stop().await;
+}

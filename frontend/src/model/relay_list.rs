@@ -83,7 +83,10 @@ impl Conversations {
                         entry.name = Some(theirs);
                         merged.changed = true;
                     }
-                    entry.touched = entry.touched.max(item.updated_at);
+                    if item.updated_at > entry.touched {
+                        entry.touched = item.updated_at;
+                        merged.changed = true;
+                    }
                     if entry.on_relay != confirmed {
                         entry.on_relay = confirmed;
                         merged.changed = true;

@@ -113,7 +113,7 @@ pub enum Change {
         /// Its session.
         session: String,
     },
-    /// Conversations saved before `before_ms` are past the retention.
+    /// Conversations saved at or before `before_ms` are past the retention.
     ConversationsExpired {
         /// The cut-off (unix ms).
         before_ms: u64,

@@ -125,8 +125,8 @@ impl Core {
                 title: e[2].clone(),
             })
             .collect();
-        items.truncate(self.limits.max_conversations_per_user.max(1));
         newest_first(&mut items);
+        items.truncate(self.limits.max_conversations_per_user.max(1));
         Ok(items)
     }
 

@@ -329,7 +329,7 @@ fn apply(tx: &Transaction<'_>, change: &Change, now: i64, expires: i64) -> rusql
                 .execute(params![user, session])?;
         }
         Change::ConversationsExpired { before_ms } => {
-            tx.prepare_cached("DELETE FROM user_conversations WHERE updated_at < ?1")?
+            tx.prepare_cached("DELETE FROM user_conversations WHERE updated_at <= ?1")?
                 .execute(params![i64::try_from(*before_ms).unwrap_or(i64::MAX)])?;
         }
         Change::Forgotten { session } => {
