@@ -161,6 +161,7 @@ impl AppState {
             max_in_flight_per_session: config.limits.max_in_flight_per_session,
             max_tombstones: config.retention.max_tombstones,
             rerun_interrupted: config.store.rerun_interrupted,
+            conversation_retention: config.retention.conversation_retention,
             ..Limits::default()
         };
         let cluster = &config.cluster;

@@ -18,6 +18,7 @@ use server::store::memory::Sessions;
 use server::store::redis::RedisStore;
 use server::store::sqlite::SqliteStore;
 use server::store::{Begin, ConnHandle, Limits, Pushed, Store};
+use shared::ConversationItem;
 use support::redis_server::RedisServer;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -369,5 +370,153 @@ async fn forget_drops_a_sessions_answers_and_pushes() {
             );
             assert_eq!(store.answer_frame("u", "m1").await, None, "{name}");
         }
+    }
+}
+
+fn item(session: &str, title: &str, at: u64) -> ConversationItem {
+    ConversationItem {
+        session: session.into(),
+        title: title.into(),
+        updated_at: at,
+    }
+}
+
+fn sessions_of(items: &[ConversationItem]) -> Vec<&str> {
+    items.iter().map(|i| i.session.as_str()).collect()
+}
+
+/// A verified user's list of conversations (issue 24): saved and updated
+/// in place, newest first, one list per user, at most 100 entries (the
+/// least recently saved goes), an entry taken out, and what a restart
+/// reads back (memory: nothing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_lists_are_per_user_bounded_and_survive_a_restart() {
+    for kind in kinds("lists") {
+        let name = kind.name();
+        let store = kind.open(limits());
+        let t = server::clock::now_ms();
+        store
+            .save_conversation("alice", item("s1", "one", t), t)
+            .await;
+        let after = store
+            .save_conversation("alice", item("s2", "two", t + 1), t + 1)
+            .await
+            .expect("saved");
+        assert_eq!(sessions_of(&after), ["s2", "s1"], "{name}");
+        let renamed = store
+            .save_conversation("alice", item("s1", "  one again ", t + 2), t + 2)
+            .await
+            .expect("saved");
+        assert_eq!(
+            renamed[0],
+            item("s1", "one again", t + 2),
+            "{name}: trimmed"
+        );
+        assert_eq!(
+            store.conversations("bob", t + 2).await,
+            Some(vec![]),
+            "{name}: bob has none of alice's"
+        );
+        assert!(
+            store.lists_conversation("alice", "s1", t + 2).await,
+            "{name}"
+        );
+        assert!(
+            !store.lists_conversation("bob", "s1", t + 2).await,
+            "{name}"
+        );
+
+        // The bound: 100 entries; the 101st pushes out the least recent.
+        let max = shared::validate::MAX_USER_CONVERSATIONS as u64;
+        for i in 0..max {
+            let at = t + 10 + i;
+            store
+                .save_conversation("carol", item(&format!("c{i}"), "", at), at)
+                .await;
+        }
+        let full = store
+            .conversations("carol", t + 10 + max)
+            .await
+            .expect("list");
+        assert_eq!(full.len(), 100, "{name}");
+        let over = store
+            .save_conversation("carol", item("c-new", "", t + 200), t + 200)
+            .await
+            .expect("saved");
+        assert_eq!(over.len(), 100, "{name}: still 100");
+        assert_eq!(over[0].session, "c-new", "{name}");
+        assert!(
+            !sessions_of(&over).contains(&"c0"),
+            "{name}: the least recently saved went"
+        );
+        assert!(sessions_of(&over).contains(&"c1"), "{name}");
+
+        store.drop_conversation("alice", "s2").await;
+        store.flush().await;
+        let store = if matches!(kind, Kind::Memory) {
+            store
+        } else {
+            drop(store);
+            kind.open(limits())
+        };
+        let now = t + 300;
+        let alice = store.conversations("alice", now).await.expect("list");
+        let carol = store.conversations("carol", now).await.expect("list");
+        if matches!(kind, Kind::Memory) {
+            assert_eq!(sessions_of(&alice), ["s1"], "{name}");
+            continue;
+        }
+        assert_eq!(
+            alice,
+            vec![item("s1", "one again", t + 2)],
+            "{name}: after a restart"
+        );
+        assert_eq!(carol.len(), 100, "{name}: after a restart");
+        assert!(!sessions_of(&carol).contains(&"c0"), "{name}");
+    }
+}
+
+/// `--conversation-retention`: an entry last saved longer ago is not
+/// listed, does not count as the user's, and is pruned (not read back
+/// after a restart). Timestamps in the past, no sleeping.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_conversations_are_not_listed_and_are_pruned() {
+    for kind in kinds("retention") {
+        let name = kind.name();
+        let limits = Limits {
+            conversation_retention: Duration::from_secs(3600),
+            ..limits()
+        };
+        let store = kind.open(limits.clone());
+        let now = server::clock::now_ms();
+        let then = now - 2 * 3600 * 1000;
+        store
+            .save_conversation("alice", item("old", "", then), then)
+            .await;
+        assert_eq!(
+            sessions_of(&store.conversations("alice", then).await.expect("list")),
+            ["old"],
+            "{name}: listed while current"
+        );
+        let after = store
+            .save_conversation("alice", item("new", "", now), now)
+            .await
+            .expect("saved");
+        assert_eq!(sessions_of(&after), ["new"], "{name}");
+        assert!(
+            !store.lists_conversation("alice", "old", now).await,
+            "{name}"
+        );
+        store.maintain().await;
+        store.flush().await;
+        if matches!(kind, Kind::Memory) {
+            continue;
+        }
+        drop(store);
+        let store = kind.open(limits.clone());
+        // Even read at the old time, when it would still be current, the
+        // pruned entry is not there.
+        let read = store.conversations("alice", then).await.expect("list");
+        assert_eq!(sessions_of(&read), ["new"], "{name}: pruned, not read back");
     }
 }

@@ -25,7 +25,7 @@ pub mod validate;
 
 pub use page_config::{PageConfig, UploadRules, MAX_SUGGESTIONS, MAX_SUGGESTION_CHARS};
 pub use protocol::{
-    ButtonStyle, ChatButton, ClientMessage, DecodeError, ErrorCode, FileRef, HistoryMessage,
-    QuotaKind, Rating, Role, RunState, ServerMessage, Uploaded,
+    ButtonStyle, ChatButton, ClientMessage, ConversationItem, DecodeError, ErrorCode, FileRef,
+    HistoryMessage, QuotaKind, Rating, Role, RunState, ServerMessage, Uploaded,
 };
 pub use protocol::{ProgressLabel, StepState, MAX_PROGRESS_STEPS, MAX_PROGRESS_STEP_CHARS};

@@ -36,7 +36,8 @@ pub enum ClientMessage {
     /// one after `token_expired`, or the visitor logged in): the relay
     /// checks it and binds the connection to its user, which must be the
     /// user the connection (or its session) already has, if any. Nothing
-    /// is answered on success; a refused token gets an error
+    /// is answered on success but the user's list of conversations
+    /// ([`ServerMessage::Conversations`]); a refused token gets an error
     /// (`invalid_token`, `token_expired`, `session_forbidden`). Messages
     /// sent after it are checked with the new token.
     Identify {
@@ -136,6 +137,33 @@ pub enum ClientMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         sessions: Option<Vec<String>>,
     },
+    /// Adds or updates a conversation in the verified user's list on the
+    /// relay (so it follows the user to another browser): its session and
+    /// title; the relay stamps when. Answered by
+    /// [`ServerMessage::Conversations`]; an anonymous connection, or a
+    /// session of another user, gets `session_forbidden` and nothing is
+    /// stored. Pages send it only to relays that sent a `conversations`
+    /// frame (older relays answer unknown frames with `invalid_message`).
+    SaveConversation {
+        /// The conversation's session id.
+        session: String,
+        /// Its title (trimmed; at most [`validate::MAX_CONVERSATION_TITLE_CHARS`]
+        /// characters; may be empty while it has none).
+        title: String,
+    },
+}
+
+/// One conversation of a verified user's list on the relay (see
+/// [`ServerMessage::Conversations`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationItem {
+    /// Its session id (the user's own: lists go only to their user).
+    pub session: String,
+    /// Its title (may be empty).
+    pub title: String,
+    /// When it was last saved (unix ms, the relay's clock).
+    pub updated_at: u64,
 }
 
 /// A user's rating of an answer.
@@ -378,6 +406,15 @@ pub enum ServerMessage {
         /// Running or done.
         state: StepState,
     },
+    /// The verified user's conversations kept on the relay, most recently
+    /// saved first: sent after the connection is identified (a `hello`
+    /// with a token, an `identify`, a sign-in cookie) and in answer to
+    /// each [`ClientMessage::SaveConversation`]. Never sent to an
+    /// anonymous connection; older pages skip the frame type.
+    Conversations {
+        /// At most [`validate::MAX_USER_CONVERSATIONS`].
+        items: Vec<ConversationItem>,
+    },
     /// A frame type this build does not know (sent by a newer relay).
     /// Clients ignore it; it is never sent.
     #[serde(skip_serializing)]
@@ -487,6 +524,7 @@ struct RawServerFrame {
     sessions: Option<u32>,
     step: Option<String>,
     label: Option<ProgressLabel>,
+    items: Option<Vec<ConversationItem>>,
 }
 
 fn required<T>(value: Option<T>, field: &str) -> Result<T, String> {
@@ -571,6 +609,9 @@ impl TryFrom<RawServerFrame> for ServerMessage {
             },
             "forgotten" => ServerMessage::Forgotten {
                 sessions: required(raw.sessions, "sessions")?,
+            },
+            "conversations" => ServerMessage::Conversations {
+                items: required(raw.items, "items")?,
             },
             "challenge" => ServerMessage::Challenge {
                 challenge: required(raw.challenge, "challenge")?,
@@ -775,6 +816,12 @@ pub enum DecodeError {
     /// The `text` of a `message` is empty or only white space.
     #[error("message text must not be empty")]
     EmptyText,
+    /// The `session` of a `saveConversation` is not a session id.
+    #[error("session ids are 1 to {max} characters of A-Z, a-z, 0-9, '_' and '-'", max = validate::MAX_SESSION_ID_CHARS)]
+    BadSession,
+    /// The `title` of a `saveConversation` is too long.
+    #[error("a conversation title is at most {max} characters", max = validate::MAX_CONVERSATION_TITLE_CHARS)]
+    TitleTooLong,
 }
 
 impl ClientMessage {
@@ -792,6 +839,14 @@ impl ClientMessage {
             // A message may be only files (n8n then gets an empty chatInput).
             if text.trim().is_empty() && files.is_empty() {
                 return Err(DecodeError::EmptyText);
+            }
+        }
+        if let ClientMessage::SaveConversation { session, title } = &msg {
+            if !validate::is_valid_session_id(session) {
+                return Err(DecodeError::BadSession);
+            }
+            if !validate::is_valid_conversation_title(title) {
+                return Err(DecodeError::TitleTooLong);
             }
         }
         if let ClientMessage::Choice { id, .. }

@@ -31,6 +31,20 @@ pub fn is_valid_session_id(id: &str) -> bool {
 /// relay delete without bound.
 pub const MAX_FORGET_SESSIONS: usize = 100;
 
+/// Longest title of a conversation kept on the relay (characters, after
+/// trimming): the page's own titles are shorter (60), and a bound in
+/// characters keeps a title's bytes bounded too (at most 4 per character).
+pub const MAX_CONVERSATION_TITLE_CHARS: usize = 120;
+
+/// Conversations the relay keeps in one verified user's list at most; at
+/// the bound, saving a new one drops the least recently saved.
+pub const MAX_USER_CONVERSATIONS: usize = 100;
+
+/// Whether `title`, trimmed, is short enough for a conversation's title.
+pub fn is_valid_conversation_title(title: &str) -> bool {
+    title.trim().chars().count() <= MAX_CONVERSATION_TITLE_CHARS
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,6 +69,17 @@ mod tests {
         ] {
             assert!(!is_valid_message_id(bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn conversation_titles() {
+        assert!(is_valid_conversation_title(""));
+        assert!(is_valid_conversation_title(&"ü".repeat(120)));
+        assert!(is_valid_conversation_title(&format!(
+            "  {}  ",
+            "x".repeat(120)
+        )));
+        assert!(!is_valid_conversation_title(&"x".repeat(121)));
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //! before it breaks the other side.
 
 use shared::rich_text::{Block, CodeBlock, Doc, Inline, Item, Link, Span, Table};
-use shared::{ClientMessage, ErrorCode, HistoryMessage, Role, ServerMessage};
+use shared::{
+    ClientMessage, ConversationItem, DecodeError, ErrorCode, HistoryMessage, Role, ServerMessage,
+};
 
 fn golden(name: &str) -> String {
     let path = format!("{}/tests/golden/{name}.json", env!("CARGO_MANIFEST_DIR"));
@@ -365,7 +367,6 @@ fn a_connection_frame_without_max_message_bytes_still_decodes() {
 
 #[test]
 fn invalid_client_frames_are_rejected_with_a_reason() {
-    use shared::DecodeError;
     for bad in [
         "",
         "not json",
@@ -937,4 +938,56 @@ fn rich_text_image() {
     let bytes = golden("rich_text_image");
     assert_eq!(serde_json::to_string(&doc).expect("json"), bytes);
     assert_eq!(serde_json::from_str::<Doc>(&bytes).expect("decode"), doc);
+}
+
+#[test]
+fn save_conversation_and_the_users_list() {
+    check_client(
+        "client_save_conversation",
+        ClientMessage::SaveConversation {
+            session: "3f1c-abc_DEF".into(),
+            title: "Trip to Lisbon".into(),
+        },
+    );
+    check_server(
+        "server_conversations",
+        ServerMessage::Conversations {
+            items: vec![
+                ConversationItem {
+                    session: "s-2".into(),
+                    title: "Trip to Lisbon".into(),
+                    updated_at: 1796428800000,
+                },
+                ConversationItem {
+                    session: "s-1".into(),
+                    title: String::new(),
+                    updated_at: 1796428700000,
+                },
+            ],
+        },
+    );
+}
+
+#[test]
+fn a_save_is_checked_at_the_edge() {
+    let bad_session = r#"{"type":"saveConversation","session":"a b","title":"x"}"#;
+    assert_eq!(
+        ClientMessage::decode(bad_session),
+        Err(DecodeError::BadSession)
+    );
+    let long = format!(
+        r#"{{"type":"saveConversation","session":"s1","title":"{}"}}"#,
+        "x".repeat(121)
+    );
+    assert_eq!(ClientMessage::decode(&long), Err(DecodeError::TitleTooLong));
+    let padded = format!(
+        r#"{{"type":"saveConversation","session":"s1","title":"  {}  "}}"#,
+        "x".repeat(120)
+    );
+    assert!(ClientMessage::decode(&padded).is_ok(), "trimmed first");
+    // A page older than the list skips the frame.
+    assert_eq!(
+        ServerMessage::decode(r#"{"type":"conversations","items":[]}"#),
+        Ok(ServerMessage::Conversations { items: vec![] })
+    );
 }

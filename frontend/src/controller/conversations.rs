@@ -35,6 +35,8 @@ impl Chat {
         let changed = self.view.conversations.try_update(change).unwrap_or(false);
         if changed {
             self.view.conversations.with_untracked(storage::save_list);
+            // A new session or title: the signed-in user's list on the relay.
+            self.send_saves();
         }
     }
 

@@ -57,6 +57,14 @@ impl Chat {
                 c.on_chat(id, *seq, text, buttons, *block_user_input, doc.as_ref())
             }),
             ServerMessage::Forgotten { .. } => self.on_forgotten(),
+            ServerMessage::Conversations { items } => self.on_relay_list(items),
+            // A save the relay refused (not this user's session): not the
+            // conversation's error, and not sent again on this connection.
+            ServerMessage::Error {
+                id: None,
+                code: ErrorCode::SessionForbidden,
+                ..
+            } if self.save_refused() => {}
             ServerMessage::Run { id, state } => {
                 self.view.conversation.update(|c| c.on_run(id, *state));
             }

@@ -76,6 +76,9 @@ impl Chat {
         self.socket.borrow_mut().take();
         // A `forget` the old socket sent is sent again on this one.
         self.forget_sent.borrow_mut().clear();
+        // Saves wait for this connection's list (a signed-in user's).
+        self.relay_lists.set(false);
+        self.saving.borrow_mut().clear();
         let requested = self.session.borrow().clone();
         // The session goes in the first frame, not in the URL: the id is a
         // credential, and URLs end up in proxies' access logs.

@@ -7,6 +7,7 @@ mod attention;
 mod conversations;
 mod incoming;
 mod link;
+mod relay_list;
 mod uploads;
 
 use std::cell::{Cell, RefCell};
@@ -152,6 +153,12 @@ pub struct Chat {
     token_reported: Cell<bool>,
     /// The sessions of the `forget` frame awaiting the relay's `forgotten`.
     forget_sent: RefCell<Vec<String>>,
+    /// The relay sent this connection the signed-in user's list: it keeps
+    /// lists, and takes `saveConversation` frames (see [`relay_list`]).
+    relay_lists: Cell<bool>,
+    /// Saves sent on this connection and not yet in a list from the relay:
+    /// (session, title). Not sent again on this connection.
+    saving: RefCell<Vec<(String, String)>>,
     me: Weak<Chat>,
 }
 
@@ -235,6 +242,8 @@ impl Chat {
             token: RefCell::new(None),
             token_reported: Cell::new(false),
             forget_sent: RefCell::new(Vec::new()),
+            relay_lists: Cell::new(false),
+            saving: RefCell::new(Vec::new()),
             me: me.clone(),
         })
     }

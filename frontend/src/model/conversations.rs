@@ -54,10 +54,15 @@ pub struct Summary {
     /// It has messages not yet answered: never archived.
     #[serde(default)]
     pub unsent: bool,
+    /// The title the relay keeps for it in the signed-in user's list, as
+    /// last confirmed by a `conversations` frame; `None`: not on the
+    /// relay (anonymous, or not saved yet). See [`super::relay_list`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_relay: Option<String>,
 }
 
 impl Summary {
-    fn new(id: String, session: Option<String>, now: u64) -> Summary {
+    pub(super) fn new(id: String, session: Option<String>, now: u64) -> Summary {
         Summary {
             id,
             session,
@@ -66,6 +71,7 @@ impl Summary {
             started: now,
             touched: now,
             unsent: false,
+            on_relay: None,
         }
     }
 
@@ -296,7 +302,7 @@ impl Conversations {
 }
 
 /// `text` on one line, cut to [`MAX_TITLE_CHARS`].
-fn cut(text: &str) -> String {
+pub(super) fn cut(text: &str) -> String {
     let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if one_line.chars().count() <= MAX_TITLE_CHARS {
         return one_line;

@@ -3,7 +3,8 @@
 //!
 //! - [`machine`]: the connection state machine.
 //! - [`conversation`]: the messages and the outbox.
-//! - [`conversations`]: the visitor's list of conversations, and export.
+//! - [`conversations`]: the visitor's list of conversations, and export;
+//!   [`relay_list`]: a signed-in user's list merged with the relay's.
 //! - [`answers`]: regenerate (several answers to one text), and progress.
 //! - [`attachments`]: files attached to messages, and the relay's rules.
 //! - [`settings`]: where the relay is, which session to adopt, timings.
@@ -25,6 +26,7 @@ pub mod ids;
 pub mod machine;
 pub mod progress;
 pub mod proof;
+pub mod relay_list;
 pub mod settings;
 pub mod speech;
 pub mod theme;

@@ -33,6 +33,11 @@ pub async fn forget(
             );
         if allowed {
             store.forget(session).await;
+            // Out of the user's list on the relay too, so no other browser
+            // of theirs shows it again.
+            if let Some(user) = user {
+                store.drop_conversation(user, session).await;
+            }
             forgotten += 1;
         }
     }

@@ -18,12 +18,15 @@
 //! - [`cancel`]: Stop — the answers in flight here, each cancellable.
 //! - [`feedback`]: 👍/👎 passed on to `--feedback-url`.
 //! - [`forget`]: a deleted conversation dropped from the store.
+//! - [`conversations`]: a verified user's list of conversations, kept on
+//!   the relay so it follows the user to another browser.
 //! - [`paused`]: a message handed back while the operator paused the chat.
 //! - [`progress`]: the workflow's steps and waiting states as `progress`
 //!   frames.
 
 pub mod answer;
 pub mod cancel;
+pub mod conversations;
 pub mod feedback;
 pub mod forget;
 pub mod history;

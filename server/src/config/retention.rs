@@ -31,6 +31,15 @@ pub struct RetentionFlags {
     #[arg(long, env = "RELAY_MAX_TOMBSTONES", default_value_t = crate::store::DEFAULT_MAX_TOMBSTONES)]
     pub max_tombstones: usize,
 
+    /// How long a signed-in user's conversation stays listed after its last save.
+    ///
+    /// Verified identity only: the list on the relay that follows a user to
+    /// another browser (at most 100 conversations per user). Older entries are not
+    /// listed and are pruned; anonymous visitors' lists stay in their
+    /// browser.
+    #[arg(long, env = "RELAY_CONVERSATION_RETENTION", default_value = "30d", value_parser = humantime::parse_duration)]
+    pub conversation_retention: Duration,
+
     /// New sessions one IP address may start per minute (0: no limit).
     ///
     /// IPv6: one /64. Counts a connection that names a session the relay does
@@ -49,6 +58,14 @@ pub struct RetentionFlags {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn conversations_are_kept_30_days_by_default() {
+        assert_eq!(
+            crate::Config::defaults().retention.conversation_retention,
+            std::time::Duration::from_secs(30 * 24 * 3600)
+        );
+    }
+
     /// 30 refused visitors behind one NAT, and every page reconnecting
     /// after a restart of a memory-store relay.
     #[test]

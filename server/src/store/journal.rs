@@ -97,6 +97,27 @@ pub enum Change {
         /// The session.
         session: String,
     },
+    /// A verified user saved a conversation in their list (see
+    /// [`super::conversations`]).
+    ConversationSaved {
+        /// The user's id.
+        user: String,
+        /// The entry as kept.
+        item: shared::ConversationItem,
+    },
+    /// A conversation left a user's list (forgotten, or pushed out by a
+    /// bound).
+    ConversationDropped {
+        /// The user's id.
+        user: String,
+        /// Its session.
+        session: String,
+    },
+    /// Conversations saved at or before `before_ms` are past the retention.
+    ConversationsExpired {
+        /// The cut-off (unix ms).
+        before_ms: u64,
+    },
     /// The visitor deleted the conversation (`forget` frame): its outcomes
     /// (each leaving a tombstone) and kept pushes are gone; the session
     /// itself stays while a connection or a message in flight holds it.

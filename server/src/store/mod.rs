@@ -17,9 +17,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
+use shared::ConversationItem;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+pub mod conversations;
 pub mod counters;
 pub mod journal;
 pub mod memory;
@@ -93,6 +95,29 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
     /// `--retain-for`, like its tombstones).
     async fn claim(&self, session: &str, user: Option<&str>) -> Claim;
 
+    /// The verified `user`'s conversations at `now_ms` (unix ms), most
+    /// recently saved first (see [`conversations`]); `None` while the store
+    /// cannot say (Redis unreachable): the page then keeps its own list.
+    async fn conversations(&self, user: &str, now_ms: u64) -> Option<Vec<ConversationItem>>;
+
+    /// Adds or updates `item` in `user`'s list (the caller checked the
+    /// session is the user's), applying the bounds at `now_ms`; the list
+    /// afterwards, or `None` if it could not be saved.
+    async fn save_conversation(
+        &self,
+        user: &str,
+        item: ConversationItem,
+        now_ms: u64,
+    ) -> Option<Vec<ConversationItem>>;
+
+    /// Takes `session` out of `user`'s list (the user forgot it).
+    async fn drop_conversation(&self, user: &str, session: &str);
+
+    /// Whether `session` is in `user`'s list at `now_ms`: proof that the
+    /// session was the user's, when the store has forgotten the session
+    /// itself (its `--retain-for` is much shorter than the list's).
+    async fn lists_conversation(&self, user: &str, session: &str, now_ms: u64) -> bool;
+
     /// Counts of this relay.
     fn stats(&self) -> Stats;
 
@@ -159,6 +184,14 @@ pub struct ConnHandle {
 /// Default of `--max-tombstones`: about 8 MB at the bound.
 pub const DEFAULT_MAX_TOMBSTONES: usize = 200_000;
 
+/// Default of `--conversation-retention`: 30 days.
+pub const DEFAULT_CONVERSATION_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Users whose conversation lists one relay keeps in memory at most (the
+/// memory and SQLite stores): at most [`conversations::MAX_USER_LIST_BYTES`]
+/// each.
+pub const DEFAULT_MAX_CONVERSATION_USERS: usize = 100_000;
+
 /// The bounds of the registry.
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -177,6 +210,14 @@ pub struct Limits {
     /// A message in flight when its relay died is run again when resent
     /// (`--rerun-interrupted`), instead of ending in `interrupted`.
     pub rerun_interrupted: bool,
+    /// How long a verified user's conversation stays in their list after
+    /// it was last saved (`--conversation-retention`).
+    pub conversation_retention: Duration,
+    /// Most conversations in one user's list (see [`conversations`]).
+    pub max_conversations_per_user: usize,
+    /// Most users whose lists this relay keeps in memory (memory and
+    /// SQLite stores).
+    pub max_conversation_users: usize,
 }
 
 impl Limits {
@@ -198,6 +239,9 @@ impl Default for Limits {
             max_in_flight_per_session: 32,
             max_tombstones: DEFAULT_MAX_TOMBSTONES,
             rerun_interrupted: false,
+            conversation_retention: DEFAULT_CONVERSATION_RETENTION,
+            max_conversations_per_user: shared::validate::MAX_USER_CONVERSATIONS,
+            max_conversation_users: DEFAULT_MAX_CONVERSATION_USERS,
         }
     }
 }

@@ -27,7 +27,7 @@ use super::identify::{self, Who};
 use super::outgoing::Outgoing;
 use super::peer::{new_id, Peer};
 use crate::admission::rate::TokenBucket;
-use crate::chat::{encode, history};
+use crate::chat::{self, encode, history};
 use crate::redact;
 use crate::store::ConnHandle;
 use crate::AppState;
@@ -133,6 +133,13 @@ where
             // A run waiting for this session's reply: its question again.
             for frame in state.turns().replay(&session) {
                 let _ = tx.try_send(frame);
+            }
+            // A verified user's list of conversations, kept on the relay.
+            if let Some(user) = &user_id {
+                let now = crate::clock::now_ms();
+                if let Some(frame) = chat::conversations::list(&**state.store(), user, now).await {
+                    let _ = tx.try_send(encode(&frame));
+                }
             }
             if peer.resumed && state.config().n8n.load_previous_session {
                 tokio::spawn(history::send_history(state.clone(), session.clone(), tx));

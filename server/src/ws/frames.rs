@@ -120,9 +120,16 @@ async fn on_frame(
         // A new token for this connection (rate-checked like messages:
         // each one costs a signature check).
         Ok(ClientMessage::Identify { token }) => match bucket.take() {
-            Ok(()) => identify::identify(state, session, &mut client.who, &token)
-                .await
-                .map(Reply::Frame),
+            Ok(()) => match identify::identify(state, session, &mut client.who, &token).await {
+                Some(refused) => Some(Reply::Frame(refused)),
+                // Identified: the user's list of conversations.
+                None => {
+                    let user = client.who.user().map(|u| u.id.clone())?;
+                    chat::conversations::list(&**state.store(), &user, clock::now_ms())
+                        .await
+                        .map(Reply::Frame)
+                }
+            },
             Err(_) => Some(Reply::Frame(ServerMessage::error(
                 None,
                 ErrorCode::RateLimited,
@@ -135,6 +142,32 @@ async fn on_frame(
                 let user = client.who.user().map(|u| u.id.clone());
                 let frame = chat::forget::forget(&**state.store(), session, user.as_deref(), sessions).await;
                 Some(Reply::Frame(frame))
+            }
+            Err(_) => Some(Reply::Frame(ServerMessage::error(
+                None,
+                ErrorCode::RateLimited,
+                "too many frames; try again shortly",
+            ))),
+        },
+        // Store work for the user's list: rate-checked like messages; an
+        // expired token saves nothing (the page identifies again first).
+        Ok(ClientMessage::SaveConversation { session: saved, title }) => match bucket.take() {
+            Ok(()) if client.who.expired(state) => Some(Reply::Frame(ServerMessage::error(
+                None,
+                ErrorCode::TokenExpired,
+                crate::identity::IdentityError::Expired.to_string(),
+            ))),
+            Ok(()) => {
+                let user = client.who.user().map(|u| u.id.clone());
+                chat::conversations::save(
+                    &**state.store(),
+                    user.as_deref(),
+                    saved,
+                    &title,
+                    clock::now_ms(),
+                )
+                .await
+                .map(Reply::Frame)
             }
             Err(_) => Some(Reply::Frame(ServerMessage::error(
                 None,

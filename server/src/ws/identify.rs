@@ -11,7 +11,9 @@
 //!   user; anyone else (another user, an anonymous visitor) gets a new
 //!   session and a `session_forbidden` error. A session the store does not
 //!   know is not resumed either (it cannot say whose it was, and n8n's chat
-//!   memory under that id may be a user's), so a session id alone never
+//!   memory under that id may be a user's) — unless it is in the user's
+//!   own list of conversations on the relay, which proves it was theirs
+//!   (see [`crate::chat::conversations`]). So a session id alone never
 //!   opens an identified user's conversation.
 //! - Later, every message is checked against the token's `exp`: past it,
 //!   the message gets `token_expired` and is not run (nothing is recorded,
@@ -168,8 +170,22 @@ pub async fn own_session(state: &AppState, peer: &mut Peer, user: Option<&str>) 
     if !state.identity_on() || !peer.resumed {
         return;
     }
-    match state.store().claim(&peer.session_id, user).await {
+    let claim = state.store().claim(&peer.session_id, user).await;
+    // A session the store forgot (`--retain-for`) that is in the user's
+    // own list on the relay was theirs: they may resume it.
+    let listed = match (claim, user) {
+        (Claim::Unknown, Some(user)) => {
+            let now = crate::clock::now_ms();
+            state
+                .store()
+                .lists_conversation(user, &peer.session_id, now)
+                .await
+        }
+        _ => false,
+    };
+    match claim {
         Claim::Granted => {}
+        Claim::Unknown if listed => {}
         Claim::Unknown | Claim::Refused => {
             tracing::info!(
                 session = %crate::redact::session(&peer.session_id),

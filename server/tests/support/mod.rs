@@ -238,12 +238,27 @@ impl Client {
     ///
     /// `progress` frames are skipped too: they are live extras around an
     /// answer that most tests are not about (see
-    /// [`Client::next_with_progress`]).
+    /// [`Client::next_with_progress`]); so are a verified user's
+    /// `conversations` lists (see [`Client::next_conversations`]).
     pub async fn next(&mut self) -> ServerMessage {
         loop {
             match next_frame(&mut self.ws).await {
-                ServerMessage::Heartbeat { .. } | ServerMessage::Progress { .. } => continue,
+                ServerMessage::Heartbeat { .. }
+                | ServerMessage::Progress { .. }
+                | ServerMessage::Conversations { .. } => continue,
                 frame => return frame,
+            }
+        }
+    }
+
+    /// The next `conversations` list (other frames but errors skipped; an
+    /// error panics, so a refusal is not mistaken for silence).
+    pub async fn next_conversations(&mut self) -> Vec<shared::ConversationItem> {
+        loop {
+            match next_frame(&mut self.ws).await {
+                ServerMessage::Conversations { items } => return items,
+                e @ ServerMessage::Error { .. } => panic!("expected a list, got {e:?}"),
+                _ => continue,
             }
         }
     }
@@ -270,9 +285,11 @@ impl Client {
             match tokio::time::timeout_at(deadline, self.ws.next()).await {
                 Err(_) => return,
                 Ok(Some(Ok(Message::Text(t)))) => match ServerMessage::decode(&t) {
-                    Ok(ServerMessage::Heartbeat { .. } | ServerMessage::Progress { .. }) => {
-                        continue
-                    }
+                    Ok(
+                        ServerMessage::Heartbeat { .. }
+                        | ServerMessage::Progress { .. }
+                        | ServerMessage::Conversations { .. },
+                    ) => continue,
                     other => panic!("expected silence, got {other:?}"),
                 },
                 Ok(other) => panic!("expected silence, got {other:?}"),

@@ -36,11 +36,12 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use axum::extract::ws::Utf8Bytes;
-use shared::ServerMessage;
+use shared::{ConversationItem, ServerMessage};
 use tokio::time::Instant;
 
 use self::idle::{evict_oldest_idle, remove_session, Inner};
 use self::session::{Entry, Session};
+use super::conversations::UserLists;
 use super::journal::{Change, Journal};
 use super::tombstones::Tombstones;
 use super::{Begin, Claim, ConnHandle, ConnId, Limits, Pushed, SessionStore, Stats, StoreHealth};
@@ -50,6 +51,9 @@ use super::{Begin, Claim, ConnHandle, ConnId, Limits, Pushed, SessionStore, Stat
 pub struct Sessions {
     inner: Mutex<Inner>,
     limits: Limits,
+    /// Verified users' lists of conversations (their own lock: they are
+    /// not part of any session's state).
+    pub lists: UserLists,
 }
 
 impl Sessions {
@@ -61,6 +65,7 @@ impl Sessions {
     /// An empty registry that reports every change to `journal`.
     pub fn with_journal(limits: Limits, journal: Option<std::sync::Arc<dyn Journal>>) -> Self {
         Sessions {
+            lists: UserLists::new(limits.clone(), journal.clone()),
             inner: Mutex::new(Inner {
                 map: HashMap::new(),
                 retained_bytes: 0,
@@ -508,6 +513,8 @@ impl Sessions {
             remove_session(&mut inner, key);
         }
         inner.tombs.expire(now);
+        drop(inner);
+        self.lists.sweep(crate::clock::now_ms());
         expired.len()
     }
 
@@ -630,6 +637,27 @@ impl SessionStore for Sessions {
 
     async fn answer_frame(&self, session: &str, id: &str) -> Option<Utf8Bytes> {
         Sessions::answer_frame(self, session, id)
+    }
+
+    async fn conversations(&self, user: &str, now_ms: u64) -> Option<Vec<ConversationItem>> {
+        Some(self.lists.list(user, now_ms))
+    }
+
+    async fn save_conversation(
+        &self,
+        user: &str,
+        item: ConversationItem,
+        now_ms: u64,
+    ) -> Option<Vec<ConversationItem>> {
+        Some(self.lists.save(user, item, now_ms))
+    }
+
+    async fn drop_conversation(&self, user: &str, session: &str) {
+        self.lists.remove(user, session);
+    }
+
+    async fn lists_conversation(&self, user: &str, session: &str, now_ms: u64) -> bool {
+        self.lists.contains(user, session, now_ms)
     }
 
     fn stats(&self) -> Stats {

@@ -16,6 +16,7 @@
 //! and when Redis is back it resubscribes, takes what was kept, and writes
 //! the answers it gave meanwhile.
 
+pub mod conversations;
 mod core;
 pub mod counters;
 pub mod link;
@@ -31,6 +32,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use axum::extract::ws::Utf8Bytes;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use shared::ConversationItem;
 use tokio::sync::{mpsc, oneshot};
 
 use self::core::{Completion, Core};
@@ -307,6 +309,45 @@ impl SessionStore for RedisStore {
         stored
             .strip_prefix('0')
             .map(|f| Utf8Bytes::from(f.to_owned()))
+    }
+
+    // Lists live in Redis only: while it is down there is no list to give
+    // (`None`: no `conversations` frame is sent, and the page keeps its own
+    // entries and saves them again when it next gets a list).
+    async fn conversations(&self, user: &str, now_ms: u64) -> Option<Vec<ConversationItem>> {
+        match self.core.conversations(user, now_ms).await {
+            Ok(items) => Some(items),
+            Err(e) => {
+                tracing::warn!("could not read a user's conversations from Redis: {e}");
+                None
+            }
+        }
+    }
+
+    async fn save_conversation(
+        &self,
+        user: &str,
+        item: ConversationItem,
+        now_ms: u64,
+    ) -> Option<Vec<ConversationItem>> {
+        if let Err(e) = self.core.save_conversation(user, &item, now_ms).await {
+            tracing::warn!("could not save a user's conversation in Redis: {e}");
+            return None;
+        }
+        self.conversations(user, now_ms).await
+    }
+
+    async fn drop_conversation(&self, user: &str, session: &str) {
+        if let Err(e) = self.core.drop_conversation(user, session).await {
+            tracing::warn!(session = %crate::redact::session(session), "could not take a conversation out of its user's list in Redis: {e}");
+        }
+    }
+
+    async fn lists_conversation(&self, user: &str, session: &str, now_ms: u64) -> bool {
+        self.core
+            .lists_conversation(user, session, now_ms)
+            .await
+            .unwrap_or(false)
     }
 
     fn stats(&self) -> Stats {

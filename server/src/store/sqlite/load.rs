@@ -28,6 +28,8 @@ pub struct Saved {
     tombs: Vec<(String, String, bool, i64)>,
     /// Messages found in flight (now `interrupted`, or removed).
     pub interrupted: usize,
+    /// Users' conversations, least recently saved first: (user, entry).
+    conversations: Vec<(String, shared::ConversationItem)>,
 }
 
 #[derive(Debug)]
@@ -95,6 +97,21 @@ pub fn read(conn: &mut Connection, rerun_interrupted: bool) -> rusqlite::Result<
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)? - now))
         })?
         .collect::<Result<_, _>>()?;
+    saved.conversations = conn
+        .prepare(
+            "SELECT user, session, title, updated_at FROM user_conversations ORDER BY updated_at",
+        )?
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                shared::ConversationItem {
+                    session: r.get(1)?,
+                    title: r.get(2)?,
+                    updated_at: u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
+                },
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
     Ok(saved)
 }
 
@@ -119,6 +136,12 @@ pub fn restore(saved: Saved, local: &Sessions) -> usize {
         if let Some(owner) = s.owner {
             local.claim(&s.id, Some(&owner));
         }
+    }
+    // Through the same bounds as live saves: what they push out (expired,
+    // or the bounds were lowered) is deleted from disk by the journal.
+    let now = u64::try_from(now_ms()).unwrap_or(0);
+    for (user, item) in saved.conversations {
+        local.lists.restore(&user, item, now);
     }
     local.set_restoring(false);
     n

@@ -30,6 +30,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use axum::extract::ws::Utf8Bytes;
+use shared::ConversationItem;
 
 use self::schema::OpenError;
 use self::writer::{Op, Queue, Status};
@@ -190,6 +191,29 @@ impl SessionStore for SqliteStore {
 
     async fn answer_frame(&self, session: &str, id: &str) -> Option<Utf8Bytes> {
         self.local.answer_frame(session, id)
+    }
+
+    // The lists live in memory (read back at start) and reach the disk
+    // through the journal, like every other change.
+    async fn conversations(&self, user: &str, now_ms: u64) -> Option<Vec<ConversationItem>> {
+        Some(self.local.lists.list(user, now_ms))
+    }
+
+    async fn save_conversation(
+        &self,
+        user: &str,
+        item: ConversationItem,
+        now_ms: u64,
+    ) -> Option<Vec<ConversationItem>> {
+        Some(self.local.lists.save(user, item, now_ms))
+    }
+
+    async fn drop_conversation(&self, user: &str, session: &str) {
+        self.local.lists.remove(user, session);
+    }
+
+    async fn lists_conversation(&self, user: &str, session: &str, now_ms: u64) -> bool {
+        self.local.lists.contains(user, session, now_ms)
     }
 
     fn stats(&self) -> Stats {

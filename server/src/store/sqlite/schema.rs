@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_owner.sql"),
     include_str!("migrations/0003_quota_counts.sql"),
+    include_str!("migrations/0004_user_conversations.sql"),
 ];
 
 /// Why the store could not be opened.

@@ -310,6 +310,28 @@ fn apply(tx: &Transaction<'_>, change: &Change, now: i64, expires: i64) -> rusql
                 tx.prepare_cached(table)?.execute(params![session])?;
             }
         }
+        Change::ConversationSaved { user, item } => {
+            tx.prepare_cached(
+                "INSERT INTO user_conversations (user, session, title, updated_at)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (user, session) DO UPDATE SET
+                   title = excluded.title, updated_at = excluded.updated_at",
+            )?
+            .execute(params![
+                user,
+                item.session,
+                item.title,
+                i64::try_from(item.updated_at).unwrap_or(i64::MAX)
+            ])?;
+        }
+        Change::ConversationDropped { user, session } => {
+            tx.prepare_cached("DELETE FROM user_conversations WHERE user = ?1 AND session = ?2")?
+                .execute(params![user, session])?;
+        }
+        Change::ConversationsExpired { before_ms } => {
+            tx.prepare_cached("DELETE FROM user_conversations WHERE updated_at <= ?1")?
+                .execute(params![i64::try_from(*before_ms).unwrap_or(i64::MAX)])?;
+        }
         Change::Forgotten { session } => {
             tx.prepare_cached(
                 "INSERT INTO tombs (session, id, failed, expires)
