@@ -41,12 +41,19 @@ impl Relay {
         } else {
             &["--max-concurrent-webhooks", "1024"]
         };
+        let chooses_store = extra.iter().any(|a| *a == "--redis-url" || *a == "--store");
         let mut child = Command::new(path)
             .args(["--listen", &addr.to_string(), "--webhook-url", webhook])
             .args(concurrency)
             // The relay's overhead as always measured: sessions in memory,
-            // not the sqlite store the binary defaults to.
-            .args(["--store", "memory"])
+            // not the sqlite store the binary defaults to — unless the
+            // caller chose a store (a cluster's --redis-url, which the
+            // relay refuses beside --store).
+            .args(if chooses_store {
+                &[][..]
+            } else {
+                &["--store", "memory"][..]
+            })
             .args([
                 "--max-connections-per-ip",
                 "100000",
