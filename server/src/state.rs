@@ -131,6 +131,10 @@ impl AppState {
         // Overrides go into the catalogues; /config.json names those.
         let strings = std::mem::take(&mut page.strings);
         page.catalogues = crate::page::catalogues::publish(&mut assets, &strings);
+        assets.set_preload(crate::page::preload::Preload::new(
+            page.language.as_deref(),
+            &page.catalogues,
+        ));
         page.uploads = uploads.as_ref().map(|u| u.rules().clone());
         let feedback = Feedback::from_config(&config.n8n)?;
         page.feedback = feedback.is_some();

@@ -260,3 +260,97 @@ async fn overrides_are_served_in_hashed_immutable_compressed_catalogues() {
     relay.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `index.html` names `/config.json` and the likely catalogue in a
+/// `Link: rel=preload` header, so the browser fetches them while the wasm
+/// loads: the request's first language with a catalogue, English without
+/// one, the deployment's `--language` above both.
+#[tokio::test]
+async fn the_page_preloads_its_config_and_the_likely_catalogue() {
+    let dir = std::env::temp_dir().join(format!("preload-page-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("i18n")).expect("dir");
+    std::fs::write(dir.join("index.html"), "<!doctype html><title>x</title>").expect("index");
+    for code in ["en", "de"] {
+        let text = std::fs::read_to_string(format!(
+            "{}/../frontend/i18n/{code}.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("catalogue");
+        std::fs::write(dir.join(format!("i18n/{code}.json")), text).expect("write");
+    }
+    let page = |language: Option<&str>| {
+        let mut cfg = config();
+        cfg.serve.static_dir = Some(dir.clone());
+        cfg.page.language = language.map(str::to_owned);
+        cfg
+    };
+    let relay = Relay::start(page(None)).await;
+    let (_, body) = fetch(&relay).await;
+    let de = body["catalogues"]["de"]
+        .as_str()
+        .expect("de path")
+        .to_owned();
+    let en = body["catalogues"]["en"]
+        .as_str()
+        .expect("en path")
+        .to_owned();
+    let client = reqwest::Client::new();
+    let index = |accept: &'static str, url: String| {
+        let client = client.clone();
+        async move {
+            let r = client
+                .get(url)
+                .header("accept-language", accept)
+                .send()
+                .await
+                .expect("get /");
+            assert_eq!(r.status(), 200);
+            let h = |n: &str| {
+                r.headers()
+                    .get_all(n)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            (h("link"), h("vary"))
+        }
+    };
+    let (link, vary) = index("de-AT,de;q=0.9,en;q=0.5", relay.http_url("/")).await;
+    assert!(
+        link.contains("</config.json>; rel=preload; as=fetch"),
+        "{link}"
+    );
+    assert!(link.contains(&format!("</{de}>; rel=preload")), "{link}");
+    assert!(vary.contains("Accept-Language"), "{vary}");
+    // The hinted catalogue is there to be fetched.
+    let got = client
+        .get(relay.http_url(&format!("/{de}")))
+        .send()
+        .await
+        .expect("catalogue");
+    assert_eq!(got.status(), 200);
+    let (link, _) = index("sv", relay.http_url("/chat")).await;
+    assert!(
+        link.contains(&format!("</{en}>")),
+        "a page route too: {link}"
+    );
+    // Other files carry no hint.
+    let other = client
+        .get(relay.http_url(&format!("/{en}")))
+        .send()
+        .await
+        .expect("catalogue");
+    assert!(other.headers().get("link").is_none());
+    relay.stop().await;
+
+    let fixed = Relay::start(page(Some("de"))).await;
+    let (link, vary) = index("en-US", fixed.http_url("/")).await;
+    assert!(
+        link.contains(&format!("</{de}>")),
+        "--language first: {link}"
+    );
+    assert!(!vary.contains("Accept-Language"), "{vary}");
+    fixed.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -11,6 +11,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use crate::page::negotiate::{choose, Coding};
+use crate::page::preload::Preload;
 use crate::page::Asset;
 use crate::AppState;
 
@@ -56,7 +57,30 @@ pub fn serve(state: &AppState, method: &Method, path: &str, headers: &HeaderMap)
         },
         None => return StatusCode::NOT_FOUND.into_response(),
     };
-    respond(asset, method, headers)
+    let mut response = respond(asset, method, headers);
+    if page.index().is_some_and(|index| std::ptr::eq(index, asset)) {
+        preload_hints(&mut response, page.preload(), headers);
+    }
+    response
+}
+
+/// `index.html`'s `Link: rel=preload` for `/config.json` and the likely
+/// catalogue ([`crate::page::preload`]).
+fn preload_hints(response: &mut Response, preload: &Preload, headers: &HeaderMap) {
+    let accept_language = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    let Some(link) = preload.link(accept_language) else {
+        return;
+    };
+    if let Ok(v) = HeaderValue::from_str(&link) {
+        response.headers_mut().insert(header::LINK, v);
+    }
+    if preload.varies_by_language() {
+        response
+            .headers_mut()
+            .append(header::VARY, HeaderValue::from_static("Accept-Language"));
+    }
 }
 
 fn respond(asset: &Asset, method: &Method, headers: &HeaderMap) -> Response {

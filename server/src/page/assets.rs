@@ -78,6 +78,8 @@ pub enum Origin {
 pub struct PageAssets {
     files: HashMap<String, Asset>,
     origin: Origin,
+    /// What `index.html` tells the browser to fetch early.
+    preload: super::preload::Preload,
 }
 
 /// A `--static-dir` too large to hold in memory.
@@ -115,6 +117,7 @@ impl PageAssets {
         PageAssets {
             files,
             origin: Origin::Embedded,
+            preload: Default::default(),
         }
     }
 
@@ -125,6 +128,7 @@ impl PageAssets {
             return Ok(PageAssets {
                 files: HashMap::new(),
                 origin: Origin::Missing(dir.to_owned()),
+                preload: Default::default(),
             });
         }
         let too_large = || TooLarge {
@@ -188,6 +192,7 @@ impl PageAssets {
         Ok(PageAssets {
             files,
             origin: Origin::Dir(dir.to_owned()),
+            preload: Default::default(),
         })
     }
 
@@ -200,6 +205,17 @@ impl PageAssets {
     /// rewrites at start).
     pub fn insert(&mut self, path: &str, asset: Asset) {
         self.files.insert(path.to_owned(), asset);
+    }
+
+    /// Sets the preload hints of `index.html` (once the catalogues'
+    /// served names are known).
+    pub fn set_preload(&mut self, preload: super::preload::Preload) {
+        self.preload = preload;
+    }
+
+    /// The preload hints of `index.html`.
+    pub fn preload(&self) -> &super::preload::Preload {
+        &self.preload
     }
 
     /// `index.html`, if there is a page.

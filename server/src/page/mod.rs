@@ -8,6 +8,7 @@
 //! - [`catalogues`]: the texts per language, overridden and hashed.
 //! - [`compress`]: brotli and gzip (also used by `build.rs` at build time).
 //! - [`negotiate`]: which form a browser gets (`Accept-Encoding`).
+//! - [`preload`]: what `index.html` asks the browser to fetch early.
 //! - [`embedded`]: the page built into the binary.
 
 pub mod assets;
@@ -16,5 +17,6 @@ pub mod catalogues;
 pub mod compress;
 pub mod embedded;
 pub mod negotiate;
+pub mod preload;
 
 pub use assets::{Asset, PageAssets};
