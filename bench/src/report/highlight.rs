@@ -6,12 +6,10 @@
 //! the medians of relay CPU per message, per KiB of code, is the cost.
 
 use std::fmt::Write as _;
-use std::time::Duration;
 
-use crate::loadgen::{self, Load};
+use super::quotas::{cpu_per_message, median};
 use crate::minimal_webhook::MinimalWebhook;
 use crate::relay::Relay;
-use crate::stats;
 
 /// What section 3c measured.
 #[derive(Debug, Clone, Copy, Default)]
@@ -54,8 +52,8 @@ pub async fn section(md: &mut String, relay_path: &str, quick: bool) -> Option<H
     let (mut plain_us, mut lit_us) = (Vec::new(), Vec::new());
     for round in 0..rounds {
         eprintln!("highlighting: round {} of {rounds}", round + 1);
-        plain_us.push(cpu_per_message(&relay, messages, &plain).await);
-        lit_us.push(cpu_per_message(&relay, messages, &highlighted).await);
+        plain_us.push(cpu_per_message(&relay, messages, Some(&plain)).await);
+        lit_us.push(cpu_per_message(&relay, messages, Some(&highlighted)).await);
     }
     let cost = HighlightCost {
         code_bytes: code.len(),
@@ -89,35 +87,4 @@ pub async fn section(md: &mut String, relay_path: &str, quick: bool) -> Option<H
         cost.per_kib_us()
     );
     Some(cost)
-}
-
-async fn cpu_per_message(relay: &Relay, messages: usize, text: &str) -> f64 {
-    let before = stats::cpu_ticks(relay.child.id());
-    let report = loadgen::run(Load {
-        url: format!("ws://{}/ws", relay.addr),
-        clients: 100,
-        messages,
-        window: 8,
-        payload: 0,
-        text: Some(text.to_owned()),
-        deadline: Duration::from_secs(300),
-    })
-    .await;
-    if report.wrong > 0 || report.errors > 0 {
-        eprintln!(
-            "highlighting: {} wrong answers, {} errors",
-            report.wrong, report.errors
-        );
-    }
-    match (before, stats::cpu_ticks(relay.child.id())) {
-        (Some(a), Some(b)) if report.ok > 0 => {
-            (b - a) as f64 / stats::TICKS_PER_SEC / report.ok as f64 * 1e6
-        }
-        _ => f64::NAN,
-    }
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(|a, b| a.total_cmp(b));
-    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }
