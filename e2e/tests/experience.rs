@@ -730,6 +730,19 @@ async fn tab_to(browser: &Browser, css: &str) -> Result {
     Err(format!("Tab never reached {css}"))
 }
 
+/// Opens the conversation list with the keyboard when it is a drawer
+/// (its toggle shown and the list closed); a side column needs nothing.
+async fn open_list_by_keyboard(browser: &Browser) -> Result {
+    let closed_drawer = browser
+        .eval("const t = document.querySelector('[data-testid=conversations-toggle]'); return !!(t && t.offsetParent !== null && t.getAttribute('aria-expanded') !== 'true')")
+        .await?;
+    if closed_drawer == Value::Bool(true) {
+        tab_to(browser, "[data-testid=conversations-toggle]").await?;
+        keys(browser, ENTER).await?;
+    }
+    Ok(())
+}
+
 /// Counts every pointer or mouse event from now on (`window.__pointer`).
 async fn watch_pointer(browser: &Browser) -> Result {
     browser
@@ -843,7 +856,7 @@ async fn x22_a_streamed_answer_is_announced_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
-async fn x23_keyboard_only_send_stop_rate_attach_approve_and_focus_answers() {
+async fn x23_keyboard_only_send_stop_rate_attach_approve_focus_and_switch_conversation() {
     use e2e::relay::Relay;
     use testkit::n8n::{Pace, StandIn, Step};
     let n8n = StandIn::start().await.expect("stand-in");
@@ -951,6 +964,34 @@ async fn x23_keyboard_only_send_stop_rate_attach_approve_and_focus_answers() {
                 .as_str()
                 .filter(|t| t.contains("echo: where am I"))
                 .map(|_| ()))
+        })
+        .await?;
+        // Switch conversation: a new one, then back, by keyboard alone (in
+        // a narrow window the list is a drawer its toggle opens first).
+        let first = browser
+            .eval("const e = document.querySelector('[data-testid=conversation]'); return e && e.dataset.id")
+            .await?;
+        let first = first
+            .as_str()
+            .ok_or("no conversation entry to come back to")?
+            .to_owned();
+        open_list_by_keyboard(&browser).await?;
+        tab_to(&browser, "[data-testid=new-conversation]").await?;
+        keys(&browser, ENTER).await?;
+        wait_for("the new, empty conversation", UI_TIMEOUT, || async {
+            Ok((count(&browser, "[data-testid=message]").await? == 0).then_some(()))
+        })
+        .await?;
+        open_list_by_keyboard(&browser).await?;
+        tab_to(
+            &browser,
+            &format!("[data-testid=conversation][data-id='{first}'] [data-testid=conversation-switch]"),
+        )
+        .await?;
+        keys(&browser, ENTER).await?;
+        wait_for("the first conversation again", UI_TIMEOUT, || async {
+            let text = browser.text("[data-testid=messages]").await?;
+            Ok(text.contains("echo: where am I").then_some(()))
         })
         .await?;
         let pointer = browser.eval("return window.__pointer").await?;
