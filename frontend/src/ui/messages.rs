@@ -59,10 +59,18 @@ pub fn MessageList(
     // then a button offers to jump down, and nothing moves under them.
     let at_bottom = StoredValue::new(true);
     let (unseen, set_unseen) = signal(false);
+    // Lines seen so far: the user's own message scrolls down when it is
+    // added, not on every later change while it is the last line (its
+    // state, the waiting time, progress) — those would pull a reader who
+    // scrolled up back down.
+    let seen = StoredValue::new(0usize);
     Effect::new(move |_| {
-        let mine = view
-            .conversation
-            .with(|c| c.lines.last().is_some_and(|l| l.role == Role::User));
+        let (len, user_last) = view.conversation.with(|c| {
+            let last = c.lines.last().is_some_and(|l| l.role == Role::User);
+            (c.lines.len(), last)
+        });
+        let mine = user_last && len > seen.get_value();
+        seen.set_value(len);
         let Some(ul) = list.get_untracked() else {
             return;
         };
