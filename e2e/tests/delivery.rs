@@ -12,8 +12,11 @@ use e2e::scenario::{answered_once, finish};
 use e2e::Result;
 
 fn find<'a>(all: &'a [Fetched], suffix: &str) -> Result<&'a Fetched> {
+    // By its end first: `.js` must not find `/config.json` (which the
+    // page's preload hint now fetches before the script).
     all.iter()
-        .find(|f| f.name.ends_with(suffix) || f.name.contains(suffix))
+        .find(|f| f.name.ends_with(suffix))
+        .or_else(|| all.iter().find(|f| f.name.contains(suffix)))
         .ok_or_else(|| format!("no {suffix} among {all:?}"))
 }
 
@@ -37,6 +40,25 @@ async fn d1_the_binary_alone_serves_the_page_compressed_and_cached() {
         }
         for f in &first {
             eprintln!("first visit: {}", f.row());
+        }
+        // The preload hints (`Link` on index.html) are used, not fetched
+        // a second time by the page: one `/config.json`, one catalogue.
+        for (what, count) in [
+            (
+                "/config.json",
+                first
+                    .iter()
+                    .filter(|f| f.name.ends_with("/config.json"))
+                    .count(),
+            ),
+            (
+                "a catalogue",
+                first.iter().filter(|f| f.name.contains("/i18n/")).count(),
+            ),
+        ] {
+            if count != 1 {
+                return Err(format!("{what} fetched {count} times on the first visit"));
+            }
         }
         // A later visit: the hashed files come from the cache unasked; the
         // page and its settings are revalidated (304).
