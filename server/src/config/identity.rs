@@ -12,6 +12,7 @@ use jsonwebtoken::Algorithm;
 
 use super::values::Secret;
 use crate::identity::jwks::KeySet;
+use crate::identity::oidc::discovery::on_loopback;
 use crate::identity::verifier::MAX_LEEWAY;
 use crate::identity::Verifier;
 use crate::RelayError;
@@ -130,15 +131,9 @@ pub fn parse_identity_secret(s: &str) -> Result<Secret, String> {
 /// An `--identity-jwks-url`: https, or http to a loopback host.
 pub fn parse_jwks_url(s: &str) -> Result<url::Url, String> {
     let url = url::Url::parse(s).map_err(|e| format!("not a URL: {e}"))?;
-    let loopback = match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d == "localhost",
-        None => false,
-    };
     match url.scheme() {
         "https" if url.host().is_some() => Ok(url),
-        "http" if loopback => Ok(url),
+        "http" if on_loopback(&url) => Ok(url),
         "http" => Err("the key set must be fetched over https (http only on loopback)".into()),
         other => Err(format!("expected an https:// URL, got {other}://")),
     }

@@ -63,16 +63,22 @@ pub async fn discover(client: &reqwest::Client, issuer: &url::Url) -> Result<Pro
 /// An endpoint URL: https, or http to a loopback host.
 pub fn endpoint(s: &str) -> Result<url::Url, String> {
     let url = url::Url::parse(s).map_err(|e| format!("not a URL: {e}"))?;
-    let loopback = match url.host() {
+    match url.scheme() {
+        "https" if url.host().is_some() => Ok(url),
+        "http" if on_loopback(&url) => Ok(url),
+        _ => Err("must be https (http only on loopback)".into()),
+    }
+}
+
+/// Whether `url` names this machine (a loopback address or
+/// `localhost`): the one place plain http is taken for a key set or a
+/// provider, since nothing on the way can read or change it.
+pub fn on_loopback(url: &url::Url) -> bool {
+    match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         Some(url::Host::Domain(d)) => d == "localhost",
         None => false,
-    };
-    match url.scheme() {
-        "https" if url.host().is_some() => Ok(url),
-        "http" if loopback => Ok(url),
-        _ => Err("must be https (http only on loopback)".into()),
     }
 }
 
