@@ -21,7 +21,8 @@ pub async fn fetch() -> Option<PageConfig> {
         .map(|text| PageConfig::from_json(&text))
 }
 
-/// The body of `url` if it answers 2xx (also used for the catalogues).
+/// The body of `url` if it answers 2xx (also used for the catalogues and
+/// `/auth/me`).
 pub async fn fetch_text(url: &str) -> Option<String> {
     let window = web_sys::window()?;
     let response = JsFuture::from(window.fetch_with_str(url))

@@ -7,7 +7,6 @@
 //! out a same-origin POST (the page's CSP forbids form submissions), then
 //! a reload, so the socket opens again without the user.
 
-use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 /// Who `/auth/me` says is signed in: `None` if nobody (or it cannot be
@@ -21,19 +20,7 @@ pub async fn who() -> Option<String> {
         name: Option<String>,
         email: Option<String>,
     }
-    let window = web_sys::window()?;
-    let response = JsFuture::from(window.fetch_with_str("/auth/me"))
-        .await
-        .ok()?
-        .dyn_into::<web_sys::Response>()
-        .ok()?;
-    if !response.ok() {
-        return None;
-    }
-    let text = JsFuture::from(response.text().ok()?)
-        .await
-        .ok()?
-        .as_string()?;
+    let text = super::remote_config::fetch_text("/auth/me").await?;
     let me: Me = serde_json::from_str(&text).ok()?;
     me.signed_in
         .then(|| me.name.or(me.email).unwrap_or_default())
