@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use super::quotas::{cpu_per_message, median};
+use super::quotas::{cpu_per_message, median, ways_table};
 use crate::minimal_webhook::MinimalWebhook;
 use crate::relay::Relay;
 
@@ -62,24 +62,12 @@ pub async fn section(md: &mut String, relay_path: &str, quick: bool) -> Option<H
     };
     let _ = writeln!(md, "\n### 3c. What highlighting code costs\n");
     let _ = writeln!(md, "The relay against the minimal webhook, 100 clients × {messages} messages (8 in flight each), each answer holding one fenced code block of {} bytes of Rust, {rounds} interleaved rounds per way on one relay: once without a language (markdown parsed, no highlighting) and once as `rust` (highlighted by syntect with fancy-regex, spans sent). Relay CPU per message, µs:\n", cost.code_bytes);
-    md.push_str("| way | rounds (µs/msg) | median µs/msg |\n|---|---|---|\n");
-    let list = |v: &[f64]| {
-        v.iter()
-            .map(|x| format!("{x:.1}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let _ = writeln!(
+    ways_table(
         md,
-        "| code block, no language | {} | {:.1} |",
-        list(&plain_us),
-        cost.plain_us
-    );
-    let _ = writeln!(
-        md,
-        "| code block, `rust` | {} | {:.1} |",
-        list(&lit_us),
-        cost.highlighted_us
+        &[
+            ("code block, no language", &plain_us, cost.plain_us),
+            ("code block, `rust`", &lit_us, cost.highlighted_us),
+        ],
     );
     let _ = writeln!(
         md,

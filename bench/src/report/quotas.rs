@@ -66,19 +66,12 @@ pub async fn section(md: &mut String, relay_path: &str, quick: bool) -> Option<Q
     };
     let _ = writeln!(md, "\n### 3b. What quotas and metrics cost\n");
     let _ = writeln!(md, "The relay against the minimal webhook, 100 clients × {messages} messages (8 in flight each), {rounds} interleaved rounds per way: once with no quota, once with `--quota-visitor`, `--quota-address` and `--daily-budget` all on (limits far above the load, so every message is counted and none refused) and `--admin-listen` with `/metrics` scraped every second. Relay CPU per message, µs:\n");
-    md.push_str("| way | rounds (µs/msg) | median µs/msg |\n|---|---|---|\n");
-    let list = |v: &[f64]| {
-        v.iter()
-            .map(|x| format!("{x:.1}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let _ = writeln!(md, "| no quotas | {} | {:.1} |", list(&off_us), cost.off_us);
-    let _ = writeln!(
+    ways_table(
         md,
-        "| quotas + metrics scraped | {} | {:.1} |",
-        list(&on_us),
-        cost.on_us
+        &[
+            ("no quotas", &off_us, cost.off_us),
+            ("quotas + metrics scraped", &on_us, cost.on_us),
+        ],
     );
     let _ = writeln!(
         md,
@@ -111,6 +104,20 @@ pub(crate) async fn cpu_per_message(relay: &Relay, messages: usize, text: Option
             (b - a) as f64 / stats::TICKS_PER_SEC / report.ok as f64 * 1e6
         }
         _ => f64::NAN,
+    }
+}
+
+/// A table of ways measured in interleaved rounds: each way's rounds and
+/// their median, relay CPU µs per message.
+pub(crate) fn ways_table(md: &mut String, ways: &[(&str, &[f64], f64)]) {
+    md.push_str("| way | rounds (µs/msg) | median µs/msg |\n|---|---|---|\n");
+    for (name, rounds, median) in ways {
+        let rounds = rounds
+            .iter()
+            .map(|x| format!("{x:.1}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let _ = writeln!(md, "| {name} | {rounds} | {median:.1} |");
     }
 }
 
