@@ -19,7 +19,7 @@ async fn json_lines_parse_and_carry_the_session_hash_not_the_session() {
     // The very subscriber `relay --log-format json` installs.
     let subscriber = server::logging::subscriber(LogFormat::Json, captured.clone());
     // This test's runtime has one thread: the relay's tasks log here too.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = support::log_capture::scoped(subscriber);
     let relay = Relay::start(config()).await;
     let session = "a-secret-session-id-42";
     let mut client = Client::connect(&relay.ws_url(&format!("/ws?session={session}"))).await;

@@ -68,3 +68,21 @@ async fn a_newline_in_a_message_id_cannot_forge_a_log_line() {
     );
     assert!(!logs.contains("admin logged in"), "{logs}");
 }
+
+/// The capture these tests read must not miss a line that another test's
+/// thread (with no subscriber of its own) reached first: `tracing` caches
+/// per line whether anyone wants it (CI once missed `verified identity on`).
+#[test]
+fn a_line_reached_first_on_another_thread_is_still_captured() {
+    fn line() {
+        tracing::info!("a line both threads reach");
+    }
+    let (captured, _guard) = Captured::text_debug();
+    std::thread::spawn(line).join().expect("the other thread");
+    line();
+    assert!(
+        captured.text().contains("a line both threads reach"),
+        "missed: {}",
+        captured.text()
+    );
+}

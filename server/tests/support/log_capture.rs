@@ -19,13 +19,34 @@ impl Captured {
             .with_max_level(tracing::Level::DEBUG)
             .with_ansi(false)
             .finish();
-        (captured, tracing::subscriber::set_default(subscriber))
+        (captured, scoped(subscriber))
     }
 
     /// Everything logged so far, as text.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
     }
+}
+
+/// Sets `subscriber` as this thread's until the guard is dropped, so that it
+/// sees every line this thread logs.
+pub fn scoped(
+    subscriber: impl tracing::Subscriber + Send + Sync + 'static,
+) -> tracing::subscriber::DefaultGuard {
+    keep_a_second_dispatcher();
+    tracing::subscriber::set_default(subscriber)
+}
+
+/// Keeps one silent dispatcher alive for the whole test binary.
+///
+/// While only one dispatcher is registered, `tracing` decides whether a log
+/// line is wanted by asking the *current thread's* subscriber when the line
+/// is first reached — so another test's thread, which has none, reaching
+/// `verified identity on` first caches "never" for every thread, and the
+/// capture misses it. With two registered, every subscriber alive is asked.
+fn keep_a_second_dispatcher() {
+    static SILENT: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+    SILENT.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
 }
 
 impl Write for Captured {
