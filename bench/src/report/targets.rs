@@ -82,7 +82,7 @@ pub fn table(
     if let Some(cost) = engine.quota_cost {
         let _ = writeln!(
             md,
-            "| quotas + metrics on ≤ +2 µs CPU/msg (section 3b) | {:+.1} µs | {} |",
+            "| quotas + metrics on ≤ +2 µs CPU/msg (section 3b: the quota path alone + a scrape's share) | {:+.1} µs | {} |",
             cost.added_us(),
             verdict(cost.added_us() <= 2.0)
         );

@@ -17,7 +17,7 @@ use shared::{QuotaKind, ServerMessage};
 
 use crate::admission::limits::client_key;
 use crate::config::quotas::{Quota, QuotaFlags};
-use crate::store::counters::{SharedCounters, Take, Taken};
+use crate::store::counters::{SharedCounters, Take, Taken, Window};
 
 /// The key of the one budget counter.
 const BUDGET_KEY: &str = "budget";
@@ -177,31 +177,38 @@ impl Quotas {
         }
         let address = ip.map(address_key);
         let flags = &self.flags;
-        let takes: Vec<(QuotaKind, Quota, Take<'_>)> = [
+        // At most three takes: arrays, not vectors — this runs for every
+        // message sent to n8n.
+        let mut takes = [Take {
+            key: BUDGET_KEY,
+            window: Window::Day,
+            limit: 1,
+        }; 3];
+        let mut quotas: [Option<(QuotaKind, Quota)>; 3] = [None; 3];
+        let mut n = 0;
+        for (kind, quota, key) in [
             (QuotaKind::Visitor, flags.quota_visitor, Some(visitor)),
             (QuotaKind::Address, flags.quota_address, address.as_deref()),
             (QuotaKind::Budget, flags.daily_budget, Some(BUDGET_KEY)),
-        ]
-        .into_iter()
-        .filter_map(|(kind, quota, key)| {
-            let (quota, key) = (quota?, key?);
-            let take = Take {
-                key,
-                window: quota.window,
-                limit: quota.limit,
-            };
-            Some((kind, quota, take))
-        })
-        .collect();
-        let only: Vec<Take<'_>> = takes.iter().map(|(_, _, t)| *t).collect();
-        match self.counters.take(&only, self.clock.now_ms()).await {
+        ] {
+            if let (Some(quota), Some(key)) = (quota, key) {
+                takes[n] = Take {
+                    key,
+                    window: quota.window,
+                    limit: quota.limit,
+                };
+                quotas[n] = Some((kind, quota));
+                n += 1;
+            }
+        }
+        match self.counters.take(&takes[..n], self.clock.now_ms()).await {
             Taken::Allowed { .. } => {
                 self.counts.allowed.fetch_add(1, Ordering::Relaxed);
                 Ok(())
             }
             Taken::Refused { index, resets_at } => {
                 // The index is one of the takes passed in.
-                let Some(&(kind, quota, _)) = takes.get(index) else {
+                let Some((kind, quota)) = quotas[..n].get(index).copied().flatten() else {
                     return Ok(());
                 };
                 let count = match kind {

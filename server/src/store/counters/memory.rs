@@ -1,5 +1,12 @@
-//! The counters in this relay's memory: a bounded map of `(key, window)`
-//! to the window's start and its count.
+//! The counters in this relay's memory: a bounded map of a key to its
+//! window, the window's start and its count.
+//!
+//! Keyed by the key alone, not `(key, window)`: within one relay each key
+//! has one window (a key names its quota: `v:`, `u:`, `a:`, `budget`), and
+//! a `String` key lets every look-up borrow the caller's `&str` — a message
+//! costs no allocation here unless its counter is new. A count restored
+//! with another window (the flags changed across a restart) is read as
+//! zero and replaced.
 //!
 //! **At the bound** (`--quota-max-tracked` keys) the least recently used
 //! counter is forgotten to make room: that visitor or address starts again
@@ -24,6 +31,8 @@ pub use crate::config::quotas::DEFAULT_MAX_TRACKED;
 
 #[derive(Debug, Clone, Copy)]
 struct Count {
+    /// Its window.
+    window: Window,
     /// The start of the window this count belongs to (unix ms).
     start: u64,
     /// Its end.
@@ -31,10 +40,17 @@ struct Count {
     count: u64,
 }
 
+impl Count {
+    /// Whether this is the count of `window` starting at `start`.
+    fn is_in(&self, window: Window, start: u64) -> bool {
+        self.window == window && self.start == start
+    }
+}
+
 /// Counters of this relay alone.
 #[derive(Debug)]
 pub struct MemoryCounters {
-    map: Mutex<lru::LruCache<(String, Window), Count>>,
+    map: Mutex<lru::LruCache<String, Count>>,
     evicted: AtomicU64,
 }
 
@@ -58,7 +74,15 @@ impl MemoryCounters {
         if map.len() == map.cap().get() {
             self.note_eviction();
         }
-        map.push((key.to_owned(), window), Count { start, end, count });
+        map.push(
+            key.to_owned(),
+            Count {
+                window,
+                start,
+                end,
+                count,
+            },
+        );
     }
 
     /// Counters forgotten at the bound since the start.
@@ -66,7 +90,7 @@ impl MemoryCounters {
         self.evicted.load(Ordering::Relaxed)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, lru::LruCache<(String, Window), Count>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, lru::LruCache<String, Count>> {
         self.map.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -76,8 +100,8 @@ impl MemoryCounters {
         for (index, take) in takes.iter().enumerate() {
             let (start, end) = take.window.bounds(now_ms);
             let used = map
-                .peek(&(take.key.to_owned(), take.window))
-                .filter(|c| c.start == start)
+                .peek(take.key)
+                .filter(|c| c.is_in(take.window, start))
                 .map_or(0, |c| c.count);
             if used >= take.limit.max(1) {
                 return Taken::Refused {
@@ -89,33 +113,23 @@ impl MemoryCounters {
         let mut remaining = u64::MAX;
         for take in takes {
             let (start, end) = take.window.bounds(now_ms);
-            let key = (take.key.to_owned(), take.window);
-            let count = match map.get_mut(&key) {
-                Some(c) => c,
-                None => {
-                    if map.len() == map.cap().get() {
-                        self.note_eviction();
-                    }
-                    map.push(
-                        key.clone(),
-                        Count {
-                            start,
-                            end,
-                            count: 0,
-                        },
-                    );
-                    match map.get_mut(&key) {
-                        Some(c) => c,
-                        None => continue,
-                    }
-                }
+            let fresh = Count {
+                window: take.window,
+                start,
+                end,
+                count: 0,
             };
-            if count.start != start {
-                *count = Count {
-                    start,
-                    end,
-                    count: 0,
-                };
+            if !map.contains(take.key) {
+                if map.len() == map.cap().get() {
+                    self.note_eviction();
+                }
+                map.push(take.key.to_owned(), fresh);
+            }
+            let Some(count) = map.get_mut(take.key) else {
+                continue;
+            };
+            if !count.is_in(take.window, start) {
+                *count = fresh;
             }
             count.count += 1;
             remaining = remaining.min(take.limit.max(1).saturating_sub(count.count));
@@ -147,14 +161,14 @@ impl Counters for MemoryCounters {
     async fn count(&self, key: &str, window: Window, now_ms: u64) -> u64 {
         let (start, _) = window.bounds(now_ms);
         self.lock()
-            .peek(&(key.to_owned(), window))
-            .filter(|c| c.start == start)
+            .peek(key)
+            .filter(|c| c.is_in(window, start))
             .map_or(0, |c| c.count)
     }
 
     async fn sweep(&self, now_ms: u64) -> usize {
         let mut map = self.lock();
-        let ended: Vec<(String, Window)> = map
+        let ended: Vec<String> = map
             .iter()
             .filter(|(_, c)| c.end <= now_ms)
             .map(|(k, _)| k.clone())
@@ -270,6 +284,27 @@ mod tests {
             c.take_now(&[take("v:b", 1)], now),
             Taken::Refused { .. }
         ));
+    }
+
+    #[tokio::test]
+    async fn a_count_restored_with_another_window_starts_from_zero() {
+        // The flags changed across a restart: `--quota-visitor` was per
+        // day, now per hour; at midnight both windows start together.
+        let c = MemoryCounters::new(10);
+        c.restore("v:a", Window::Day, MIDNIGHT, 5);
+        assert_eq!(c.count("v:a", Window::Day, MIDNIGHT).await, 5);
+        assert_eq!(c.count("v:a", Window::Hour, MIDNIGHT).await, 0);
+        let hourly = Take {
+            key: "v:a",
+            window: Window::Hour,
+            limit: 2,
+        };
+        assert_eq!(
+            c.take_now(&[hourly], MIDNIGHT),
+            Taken::Allowed { remaining: 1 }
+        );
+        assert_eq!(c.count("v:a", Window::Hour, MIDNIGHT).await, 1);
+        assert_eq!(c.tracked(), 1, "one counter per key");
     }
 
     #[tokio::test]
