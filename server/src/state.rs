@@ -16,6 +16,7 @@ use crate::admission::proof_of_work::ProofOfWork;
 use crate::chat::cancel::Cancels;
 use crate::chat::quotas::{QuotaClock, Quotas};
 use crate::chat::turns::Turns;
+use crate::chat::user_links::UserLinks;
 use crate::chat::watchers::Watchers;
 use crate::config::storage::Chosen;
 use crate::http::security_headers::SecurityHeaders;
@@ -85,6 +86,8 @@ struct Inner {
     security: SecurityHeaders,
     /// A session's messages in order; runs waiting for replies.
     turns: Turns,
+    /// Signed-in users' open connections, told of list changes.
+    user_links: Arc<UserLinks>,
     /// Cancelled when shutdown begins.
     drain_started: CancellationToken,
     /// Files attached to messages, when on.
@@ -256,6 +259,7 @@ impl AppState {
             feedback,
             security,
             turns: Turns::new(config_concurrency),
+            user_links: Arc::default(),
             drain_started: CancellationToken::new(),
             uploads,
             page: assets,
@@ -434,6 +438,11 @@ impl AppState {
     /// A session's messages in order, and the runs waiting for replies.
     pub fn turns(&self) -> &Turns {
         &self.0.turns
+    }
+
+    /// Signed-in users' open connections on this relay.
+    pub fn user_links(&self) -> &Arc<UserLinks> {
+        &self.0.user_links
     }
 
     /// Completes when shutdown begins.

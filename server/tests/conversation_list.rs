@@ -4,7 +4,8 @@
 //! anonymous connection gets no list and cannot save; `forget` takes a
 //! conversation out; the 100-entry bound and `--conversation-retention`
 //! (entries put in the past through the SQLite store the relay then opens,
-//! so nothing waits for time to pass).
+//! so nothing waits for time to pass); a change on one connection reaches
+//! the user's other connections at once.
 
 mod support;
 
@@ -193,6 +194,8 @@ async fn an_identify_brings_the_list_and_forget_takes_one_out() {
     let two = other.session_id.clone();
     save(&mut other, &two, "two").await;
     assert_eq!(other.next_conversations().await.len(), 2);
+    // Her first connection is told at once.
+    assert_eq!(alice.next_conversations().await.len(), 2);
 
     // An anonymous connection that identifies gets alice's list.
     let mut late = open(&relay, None, None).await;
@@ -211,6 +214,55 @@ async fn an_identify_brings_the_list_and_forget_takes_one_out() {
     assert_eq!(alice.next().await, ServerMessage::Forgotten { sessions: 1 });
     let (_, list) = open_as(&relay, "alice").await;
     assert_eq!(sessions(&list), [one.as_str()]);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_change_on_one_connection_reaches_the_users_others_at_once() {
+    let relay = Relay::start(with_secret()).await;
+    let (mut phone, _) = open_as(&relay, "alice").await;
+    let (mut laptop, _) = open_as(&relay, "alice").await;
+    let (mut bob, _) = open_as(&relay, "bob").await;
+    // An anonymous page that identifies later hears too.
+    let mut late = open(&relay, None, None).await;
+    late.send(ClientMessage::Identify {
+        token: token("alice"),
+    })
+    .await;
+    assert!(late.next_conversations().await.is_empty());
+
+    // Saved on the phone: the laptop and the late page get the list
+    // without asking.
+    let trip = phone.session_id.clone();
+    save(&mut phone, &trip, "Trip").await;
+    assert_eq!(sessions(&phone.next_conversations().await), [trip.as_str()]);
+    assert_eq!(
+        sessions(&laptop.next_conversations().await),
+        [trip.as_str()]
+    );
+    assert_eq!(sessions(&late.next_conversations().await), [trip.as_str()]);
+
+    // Renamed on the laptop: the phone sees the new title.
+    save(&mut laptop, &trip, "Trip to Porto").await;
+    assert_eq!(laptop.next_conversations().await[0].title, "Trip to Porto");
+    assert_eq!(phone.next_conversations().await[0].title, "Trip to Porto");
+    assert_eq!(late.next_conversations().await[0].title, "Trip to Porto");
+
+    // Deleted on the phone: gone on the laptop.
+    phone
+        .send(ClientMessage::Forget {
+            sessions: Some(vec![trip.clone()]),
+        })
+        .await;
+    assert_eq!(phone.next().await, ServerMessage::Forgotten { sessions: 1 });
+    assert!(laptop.next_conversations().await.is_empty());
+    assert!(late.next_conversations().await.is_empty());
+
+    // Bob heard nothing of it; the phone got no echo of its own changes.
+    let frames = frames_until_pong(&mut bob).await;
+    assert!(!has_list(&frames), "another user's change: {frames:?}");
+    let frames = frames_until_pong(&mut phone).await;
+    assert!(!has_list(&frames), "its own change came once: {frames:?}");
     relay.stop().await;
 }
 

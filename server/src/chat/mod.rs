@@ -20,6 +20,8 @@
 //! - [`forget`]: a deleted conversation dropped from the store.
 //! - [`conversations`]: a verified user's list of conversations, kept on
 //!   the relay so it follows the user to another browser.
+//! - [`user_links`]: a signed-in user's open connections, told at once
+//!   when the user's list changes elsewhere.
 //! - [`paused`]: a message handed back while the operator paused the chat.
 //! - [`progress`]: the workflow's steps and waiting states as `progress`
 //!   frames.
@@ -37,6 +39,7 @@ pub mod quotas;
 pub mod run;
 pub mod takeover;
 pub mod turns;
+pub mod user_links;
 pub mod watchers;
 
 use axum::extract::ws::Utf8Bytes;

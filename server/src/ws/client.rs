@@ -3,7 +3,11 @@
 
 use std::net::IpAddr;
 
+use axum::extract::ws::Utf8Bytes;
+use tokio::sync::mpsc;
+
 use super::identify::Who;
+use crate::chat::user_links::Joined;
 
 /// One connection's client.
 #[derive(Debug, Default)]
@@ -16,4 +20,30 @@ pub struct Client {
     pub owes_proof: bool,
     /// Who is talking (verified identity), if anyone.
     pub who: Who,
+    /// The connection's id (in logs).
+    pub conn: u64,
+    /// The connection's outbound queue (for [`Client::link`]).
+    pub outbox: Option<mpsc::Sender<Utf8Bytes>>,
+    /// Its place among its user's connections, once verified: told when
+    /// the user's list changes on another connection.
+    pub link: Option<Joined>,
+}
+
+impl Client {
+    /// Joins the user's connections, if verified and not joined yet.
+    pub fn link_user(&mut self, links: &std::sync::Arc<crate::chat::user_links::UserLinks>) {
+        if self.link.is_some() {
+            return;
+        }
+        if let (Some(user), Some(tx)) = (self.who.user(), &self.outbox) {
+            self.link = Some(links.join(&user.id, self.conn, tx.clone()));
+        }
+    }
+
+    /// Tells this user's other connections `frame` (a new list), if any.
+    pub fn tell_others(&self, frame: &Utf8Bytes) {
+        if let Some(link) = &self.link {
+            link.tell_others(frame);
+        }
+    }
 }

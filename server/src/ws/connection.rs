@@ -142,13 +142,21 @@ where
                 }
             }
             if peer.resumed && state.config().n8n.load_previous_session {
-                tokio::spawn(history::send_history(state.clone(), session.clone(), tx));
+                tokio::spawn(history::send_history(
+                    state.clone(),
+                    session.clone(),
+                    tx.clone(),
+                ));
             }
             let mut client = Client {
                 ip: peer.client_ip,
                 owes_proof,
                 who,
+                conn: conn_id,
+                outbox: Some(tx),
+                link: None,
             };
+            client.link_user(state.user_links());
             run(
                 &mut socket,
                 &state,

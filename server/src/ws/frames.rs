@@ -124,6 +124,7 @@ async fn on_frame(
                 Some(refused) => Some(Reply::Frame(refused)),
                 // Identified: the user's list of conversations.
                 None => {
+                    client.link_user(state.user_links());
                     let user = client.who.user().map(|u| u.id.clone())?;
                     chat::conversations::list(&**state.store(), &user, clock::now_ms())
                         .await
@@ -141,6 +142,12 @@ async fn on_frame(
             Ok(()) => {
                 let user = client.who.user().map(|u| u.id.clone());
                 let frame = chat::forget::forget(&**state.store(), session, user.as_deref(), sessions).await;
+                // The user's other pages drop the deleted conversations too.
+                if let Some(user) = &user {
+                    if let Some(list) = chat::conversations::list(&**state.store(), user, clock::now_ms()).await {
+                        client.tell_others(&encode(&list));
+                    }
+                }
                 Some(Reply::Frame(frame))
             }
             Err(_) => Some(Reply::Frame(ServerMessage::error(
@@ -159,15 +166,20 @@ async fn on_frame(
             ))),
             Ok(()) => {
                 let user = client.who.user().map(|u| u.id.clone());
-                chat::conversations::save(
+                let frame = chat::conversations::save(
                     &**state.store(),
                     user.as_deref(),
                     saved,
                     &title,
                     clock::now_ms(),
                 )
-                .await
-                .map(Reply::Frame)
+                .await?;
+                let bytes = encode(&frame);
+                // The user's other pages show the new list at once.
+                if let ServerMessage::Conversations { .. } = frame {
+                    client.tell_others(&bytes);
+                }
+                Some(Reply::Stored(bytes))
             }
             Err(_) => Some(Reply::Frame(ServerMessage::error(
                 None,
