@@ -3,7 +3,7 @@
 //! The refusals in between go to `debug`, and the next `warn` says how many
 //! there were.
 
-use std::sync::Mutex;
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -41,12 +41,7 @@ impl LogThrottle {
     /// Counts one refusal. `Some(n)`: log this one at `warn` (`n` were
     /// logged at `debug` only since the previous `warn`); `None`: `debug`.
     pub fn warn(&self) -> Option<u64> {
-        // A poisoned lock only means a panic elsewhere mid-update of two
-        // plain fields: the value is still usable.
-        let mut state = self
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut state = self.state.lock();
         let now = Instant::now();
         if state
             .last

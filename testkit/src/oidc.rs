@@ -12,7 +12,9 @@ mod token;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
@@ -109,22 +111,18 @@ impl Provider {
 
     /// Makes the token endpoint answer as `behaviour` from now on.
     pub fn set_behaviour(&self, behaviour: Behaviour) {
-        *lock(&self.inner.behaviour) = behaviour;
+        *self.inner.behaviour.lock() = behaviour;
     }
 
     /// Signs in `user` from now on.
     pub fn set_user(&self, user: TestUser) {
-        *lock(&self.inner.user) = user;
+        *self.inner.user.lock() = user;
     }
 
     /// How many token requests arrived.
     pub fn token_requests(&self) -> u64 {
         self.inner.token_requests.load(Ordering::SeqCst)
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 async fn discovery(State(inner): State<Arc<Inner>>) -> Json<serde_json::Value> {
@@ -179,7 +177,7 @@ async fn authorize(State(inner): State<Arc<Inner>>, Query(q): Query<Authorize>) 
         return bad("PKCE with S256 is required");
     }
     let code = format!("code-{}", inner.next_code.fetch_add(1, Ordering::SeqCst));
-    lock(&inner.grants).insert(
+    inner.grants.lock().insert(
         code.clone(),
         Grant {
             redirect_uri: q.redirect_uri.clone(),

@@ -28,8 +28,8 @@
 mod links;
 mod socket;
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 /// One Chat node of a scripted workflow.
@@ -135,53 +135,49 @@ pub struct Executions {
     start_extra: Mutex<Option<String>>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 /// The captured POST answer (headers as n8n sent them).
 const STARTED: &str = include_str!("../fixtures/respond-to-chat/01-two-sends.post.response.raw");
 
 impl Executions {
     /// Sets how fast executions run.
     pub fn set_pace(&self, pace: Pace) {
-        *lock(&self.pace) = pace;
+        *self.pace.lock() = pace;
     }
 
     fn pace(&self) -> Pace {
-        *lock(&self.pace)
+        *self.pace.lock()
     }
 
     /// Sets the `host:port` of the links.
     pub fn set_host(&self, host: &str) {
-        *lock(&self.host) = host.to_owned();
+        *self.host.lock() = host.to_owned();
     }
 
     /// Adds members (`"key":value`, comma-separated) to the POST's answer,
     /// which is then no longer exactly n8n's; `None` for n8n's own.
     pub fn set_start_extra(&self, members: Option<&str>) {
-        *lock(&self.start_extra) = members.map(str::to_owned);
+        *self.start_extra.lock() = members.map(str::to_owned);
     }
 
     /// How many approval links were requested (signed or not).
     pub fn link_requests(&self) -> usize {
-        *lock(&self.link_requests)
+        *self.link_requests.lock()
     }
 
     /// How many `/chat` sockets were opened, for any execution.
     pub fn chat_connections(&self) -> usize {
-        *lock(&self.chat_connections)
+        *self.chat_connections.lock()
     }
 
     /// Starts an execution of `steps` for a POST; returns the captured
     /// answer with its id.
     pub fn start(&self, session: &str, input: &str, steps: &[Step]) -> String {
         let id = {
-            let mut next = lock(&self.next_id);
+            let mut next = self.next_id.lock();
             *next += 1;
             next.to_string()
         };
-        lock(&self.runs).insert(
+        self.runs.lock().insert(
             id.clone(),
             Execution {
                 session: session.to_owned(),
@@ -200,7 +196,9 @@ impl Executions {
                 generation: 0,
             },
         );
-        let extra = lock(&self.start_extra)
+        let extra = self
+            .start_extra
+            .lock()
             .as_ref()
             .map(|m| format!(",{m}"))
             .unwrap_or_default();
@@ -210,12 +208,13 @@ impl Executions {
 
     /// How execution `id` ended (or that it runs).
     pub fn outcome(&self, id: &str) -> Option<Outcome> {
-        lock(&self.runs).get(id).map(|e| e.outcome.clone())
+        self.runs.lock().get(id).map(|e| e.outcome.clone())
     }
 
     /// The replies execution `id` received, as sent.
     pub fn replies(&self, id: &str) -> Vec<serde_json::Value> {
-        lock(&self.runs)
+        self.runs
+            .lock()
             .get(id)
             .map(|e| e.replies.clone())
             .unwrap_or_default()
@@ -223,7 +222,8 @@ impl Executions {
 
     /// The approvals execution `id` received (`true` = approved).
     pub fn approvals(&self, id: &str) -> Vec<bool> {
-        lock(&self.runs)
+        self.runs
+            .lock()
             .get(id)
             .map(|e| e.approvals.clone())
             .unwrap_or_default()
@@ -231,32 +231,32 @@ impl Executions {
 
     /// How many sockets connected to execution `id`.
     pub fn sockets(&self, id: &str) -> usize {
-        lock(&self.runs).get(id).map_or(0, |e| e.sockets)
+        self.runs.lock().get(id).map_or(0, |e| e.sockets)
     }
 
     /// How many bot messages execution `id` has written to its sockets, a
     /// message sent again on a new socket counted again: a test waits for
     /// the re-sent question instead of sleeping a poll or two.
     pub fn messages_sent(&self, id: &str) -> usize {
-        lock(&self.runs).get(id).map_or(0, |e| e.messages_sent)
+        self.runs.lock().get(id).map_or(0, |e| e.messages_sent)
     }
 
     /// Every execution id, oldest first.
     pub fn ids(&self) -> Vec<String> {
-        let mut ids: Vec<String> = lock(&self.runs).keys().cloned().collect();
+        let mut ids: Vec<String> = self.runs.lock().keys().cloned().collect();
         ids.sort_by_key(|id| id.parse::<u64>().unwrap_or(0));
         ids
     }
 
     /// frame (a network failure between the relay and n8n).
     pub fn drop_socket(&self, id: &str) {
-        if let Some(e) = lock(&self.runs).get_mut(id) {
+        if let Some(e) = self.runs.lock().get_mut(id) {
             e.generation += 1;
         }
     }
 
     /// The session an execution was started for.
     pub fn session_of(&self, id: &str) -> Option<String> {
-        lock(&self.runs).get(id).map(|e| e.session.clone())
+        self.runs.lock().get(id).map(|e| e.session.clone())
     }
 }

@@ -17,10 +17,11 @@
 //! [`HttpSlot`] is dropped when hyper hands the socket over) and is counted
 //! by [`super::limits::ConnectionLimits`] from then on.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::limits::client_key;
 
@@ -71,7 +72,7 @@ impl Drop for HttpSlot {
     fn drop(&mut self) {
         self.owner.total.fetch_sub(1, Ordering::Relaxed);
         if let Some(key) = self.key {
-            let mut map = self.owner.per_ip.lock().unwrap_or_else(|p| p.into_inner());
+            let mut map = self.owner.per_ip.lock();
             if let Some(n) = map.get_mut(&key) {
                 *n -= 1;
                 if *n == 0 {
@@ -110,7 +111,7 @@ impl HttpConnections {
         }
         let key = (!self.trusted.contains(&peer.to_canonical())).then(|| client_key(peer));
         if let Some(key) = key {
-            let mut map = self.per_ip.lock().unwrap_or_else(|p| p.into_inner());
+            let mut map = self.per_ip.lock();
             let n = map.entry(key).or_insert(0);
             if *n >= self.max_per_ip {
                 if *n == 0 {
@@ -182,7 +183,7 @@ mod tests {
         // An IPv4-mapped form of the proxy is the proxy too.
         drop(held);
         assert!(bounds.admit(ip("::ffff:10.0.0.9")).is_ok());
-        assert!(bounds.per_ip.lock().map(|m| m.is_empty()).unwrap_or(false));
+        assert!(bounds.per_ip.lock().is_empty());
     }
 
     #[test]
@@ -190,6 +191,6 @@ mod tests {
         let bounds = HttpConnections::new(10, 0, vec![]);
         assert_eq!(bounds.admit(ip("10.0.0.1")).err(), Some(HttpRefusal::PerIp));
         assert_eq!(bounds.open(), 0);
-        assert!(bounds.per_ip.lock().map(|m| m.is_empty()).unwrap_or(false));
+        assert!(bounds.per_ip.lock().is_empty());
     }
 }

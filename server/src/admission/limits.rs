@@ -13,10 +13,11 @@
 //! buckets of the clients that are actually active (the flooder's own
 //! among them).
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::admission::rate::TokenBucket;
 
@@ -98,7 +99,7 @@ impl Drop for Admission {
     fn drop(&mut self) {
         self.limits.total.fetch_sub(1, Ordering::Relaxed);
         if let Some(ip) = self.ip {
-            let mut map = self.limits.per_ip.lock().unwrap_or_else(|p| p.into_inner());
+            let mut map = self.limits.per_ip.lock();
             if let Some(n) = map.get_mut(&ip) {
                 *n -= 1;
                 if *n == 0 {
@@ -152,7 +153,7 @@ impl ConnectionLimits {
     }
 
     fn upgrade_allowed(&self, key: IpAddr) -> bool {
-        let mut map = self.upgrades.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.upgrades.lock();
         let rate = f64::from(self.upgrades_per_minute) / 60.0;
         map.get_or_insert_mut(key, || TokenBucket::new(self.upgrades_per_minute, rate))
             .take()
@@ -227,7 +228,7 @@ impl ConnectionLimits {
             return Err(Refusal::Total);
         }
         if let Some(ip) = ip {
-            let mut map = self.per_ip.lock().unwrap_or_else(|p| p.into_inner());
+            let mut map = self.per_ip.lock();
             let n = map.entry(ip).or_insert(0);
             if *n >= self.max_per_ip {
                 drop(map);
@@ -357,7 +358,7 @@ mod tests {
                 );
             }
         }
-        let tracked = limits.upgrades.lock().map(|m| m.len()).unwrap_or(0);
+        let tracked = limits.upgrades.lock().len();
         assert!(tracked <= 100, "bounded: {tracked}");
     }
 

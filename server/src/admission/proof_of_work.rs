@@ -18,8 +18,8 @@
 //! is what the gate is for). With several relays each remembers its own,
 //! so a solution could be used once per relay.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use hmac::{Hmac, KeyInit, Mac};
@@ -168,7 +168,7 @@ impl ProofOfWork {
         if leading_zero_bits(&hash) < u32::from(bits) {
             return Err(Refusal::Wrong);
         }
-        let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
+        let mut used = self.used.lock();
         if used.contains_key(signature) {
             return Err(Refusal::Replayed);
         }

@@ -4,8 +4,9 @@
 //! One entry per answer in flight here, removed when it ends — bounded by
 //! the answers in flight.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
@@ -31,8 +32,8 @@ impl Drop for Registered {
 }
 
 impl Cancels {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), CancellationToken>> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> parking_lot::MutexGuard<'_, HashMap<(String, String), CancellationToken>> {
+        self.inner.lock()
     }
 
     /// Registers the answer to message `id` of `session`.

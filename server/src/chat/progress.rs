@@ -11,7 +11,7 @@
 //! (a loop over a thousand items does not send a thousand frames), and a
 //! step's text is at most [`MAX_PROGRESS_STEP_CHARS`] characters.
 
-use std::sync::Mutex;
+use parking_lot::Mutex;
 
 use shared::{
     ProgressLabel, ServerMessage, StepState, MAX_PROGRESS_STEPS, MAX_PROGRESS_STEP_CHARS,
@@ -78,7 +78,7 @@ impl<'a> Steps<'a> {
         };
         let shown = self.shown(node)?;
         let key = (node.node_id.clone(), node.run_index, node.item_index);
-        let mut counted = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut counted = self.inner.lock();
         let seq = if began {
             if counted.count >= MAX_PROGRESS_STEPS {
                 return None;
@@ -245,7 +245,7 @@ mod tests {
         let past = node("loop", "Loop", u64::from(MAX_PROGRESS_STEPS));
         assert_eq!(steps.frame(Step::Began(&past)), None, "the bound");
         assert_eq!(steps.frame(Step::Ended(&past)), None);
-        let counted = steps.inner.lock().expect("lock");
+        let counted = steps.inner.lock();
         assert_eq!(counted.count, MAX_PROGRESS_STEPS);
         assert!(counted.open.is_empty());
     }

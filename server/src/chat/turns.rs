@@ -11,8 +11,8 @@
 //! Decisions are made under one lock, so a message can never slip between
 //! "the run started waiting" and "the queue was looked at".
 
+use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
 
 use axum::extract::ws::Utf8Bytes;
 use tokio::sync::mpsc;
@@ -88,8 +88,8 @@ impl Turns {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Conversation>> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> parking_lot::MutexGuard<'_, HashMap<String, Conversation>> {
+        self.inner.lock()
     }
 
     /// Admits a new message of its session.

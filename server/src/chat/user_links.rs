@@ -16,8 +16,9 @@
 //! Telling never waits: a page whose queue is full misses the update (it
 //! is being closed for falling behind, and gets the list on reconnect).
 
+use parking_lot::{Mutex, MutexGuard};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
 use tokio::sync::mpsc;
@@ -39,7 +40,7 @@ pub struct UserLinks {
 
 impl UserLinks {
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Vec<Link>>> {
-        self.map.lock().unwrap_or_else(|p| p.into_inner())
+        self.map.lock()
     }
 
     /// Connection `conn` of `user`, whose outbound queue is `tx`, hears of

@@ -2,8 +2,9 @@
 //! [`super::takeover`]): one watcher per message id, however often the page
 //! resends it, and a bound on how many.
 
+use parking_lot::Mutex;
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Most messages watched at once; beyond it a resend starts no watcher
 /// (the page resends again after its next reconnect).
@@ -28,8 +29,8 @@ impl Drop for Watching {
 }
 
 impl Watchers {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<(String, String)>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> parking_lot::MutexGuard<'_, HashSet<(String, String)>> {
+        self.0.lock()
     }
 
     /// Starts watching message `id` of `session`, unless it already is

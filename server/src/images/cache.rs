@@ -1,8 +1,9 @@
 //! Fetched images kept in memory, bounded by count and by bytes: the least
 //! recently served go first.
 
+use parking_lot::Mutex;
 use std::num::NonZeroUsize;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use lru::LruCache;
@@ -41,10 +42,10 @@ impl Cache {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+    fn lock(&self) -> parking_lot::MutexGuard<'_, Inner> {
         // A panic while holding the lock leaves a consistent cache (every
         // change is one call): go on with it.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner.lock()
     }
 
     /// The image fetched from `url`, if kept.

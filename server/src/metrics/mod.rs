@@ -21,8 +21,9 @@ pub mod histogram;
 pub mod quota;
 pub mod usage;
 
+use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -277,14 +278,14 @@ impl Metrics {
     }
 
     fn error_counter(&self, code: ErrorCode) -> Counter {
-        if let Some(counter) = read(&self.0.errors).get(&code) {
+        if let Some(counter) = self.0.errors.read().get(&code) {
             return counter.clone();
         }
         let counter = self.0.messages.get_or_create_owned(&MessageLabels {
             outcome: "error",
             code: code.as_str(),
         });
-        write(&self.0.errors).insert(code, counter.clone());
+        self.0.errors.write().insert(code, counter.clone());
         counter
     }
 
@@ -364,7 +365,7 @@ impl Metrics {
     /// start (see [`usage`]).
     pub fn today(&self, day: u64) -> usage::Counts {
         let now = self.totals();
-        let mut baseline = lock(&self.0.usage);
+        let mut baseline = self.0.usage.lock();
         baseline.roll(day, &now);
         now.minus(&baseline.at_start)
     }
@@ -372,7 +373,7 @@ impl Metrics {
     /// Starts a new day's counts from now, if `day` is a new day.
     pub fn roll_day(&self, day: u64) {
         let now = self.totals();
-        lock(&self.0.usage).roll(day, &now);
+        self.0.usage.lock().roll(day, &now);
     }
 
     fn totals(&self) -> usage::Counts {
@@ -382,7 +383,9 @@ impl Metrics {
             cancelled: inner.cancelled.get(),
             deduplicated: inner.deduplicated.get(),
             paused: inner.paused_refusals.get(),
-            errors: read(&inner.errors)
+            errors: inner
+                .errors
+                .read()
                 .iter()
                 .map(|(code, counter)| (code.as_str(), counter.get()))
                 .collect(),
@@ -406,22 +409,6 @@ pub async fn roll_daily(metrics: Metrics) {
 
 fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-/// A poisoned lock still holds valid counters: go on with them.
-fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn lock<T>(lock: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    lock.lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

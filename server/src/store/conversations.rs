@@ -21,8 +21,9 @@
 //! Time is passed in (unix ms) rather than read here, so tests can put
 //! entries in the past instead of sleeping.
 
+use parking_lot::{Mutex, MutexGuard};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use shared::{validate, ConversationItem};
 
@@ -76,7 +77,7 @@ impl UserLists {
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Vec<ConversationItem>>> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner.lock()
     }
 
     fn note(&self, change: Change) {

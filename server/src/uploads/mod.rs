@@ -14,9 +14,9 @@
 pub mod sniff;
 pub mod store;
 
+use parking_lot::Mutex;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use shared::{ErrorCode, FileRef, UploadRules};
@@ -154,7 +154,7 @@ impl Uploads {
     /// Whether client `address` (its key) may start another upload now
     /// (`--uploads-per-minute-per-ip`).
     pub fn admit(&self, address: IpAddr) -> bool {
-        let mut map = self.rate.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.rate.lock();
         let rate = f64::from(self.per_minute) / 60.0;
         map.get_or_insert_mut(address, || TokenBucket::new(self.per_minute, rate))
             .take()

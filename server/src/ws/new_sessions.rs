@@ -16,8 +16,8 @@
 //! which asks the store, is [`super::connection::admit_session`]: this
 //! module is held by the state and so imports none of it.)
 
+use parking_lot::Mutex;
 use std::net::IpAddr;
-use std::sync::Mutex;
 
 use crate::admission::limits::{client_key, MAX_TRACKED_IPS};
 use crate::admission::rate::TokenBucket;
@@ -56,7 +56,7 @@ impl NewSessions {
             return true;
         };
         let rate = f64::from(self.per_minute) / 60.0;
-        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let mut buckets = self.buckets.lock();
         buckets
             .get_or_insert_mut(client_key(ip), || TokenBucket::new(self.per_minute, rate))
             .take()

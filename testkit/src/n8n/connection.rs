@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 
 use super::answer::{self, Buffers};
 use super::request::{self, Recorded};
-use super::stand_in::{lock, Shared};
+use super::stand_in::Shared;
 use super::Mode;
 
 /// Serves `stream` until the client closes it, stays idle for
@@ -26,7 +26,7 @@ pub(super) async fn connection(mut stream: TcpStream, shared: Arc<Shared>) {
             {
                 Ok(Some(request)) => request,
                 Err(_idle) => {
-                    *lock(&shared.idle_closed) += 1;
+                    *shared.idle_closed.lock() += 1;
                     return;
                 }
                 // Closed, or garbage: close like n8n does.
@@ -101,15 +101,15 @@ async fn answer_message(
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let mode = lock(&shared.mode).clone();
+    let mode = shared.mode.lock().clone();
     let number = {
-        let mut requests = lock(&shared.requests);
+        let mut requests = shared.requests.lock();
         requests.push(request);
         requests.len() - 1
     };
     let mode = mode.for_request(number).await;
     {
-        let mut f = lock(&shared.in_flight);
+        let mut f = shared.in_flight.lock();
         f.0 += 1;
         f.1 = f.1.max(f.0);
     }
@@ -122,7 +122,7 @@ async fn answer_message(
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
     let keep_open = if load_previous {
-        let history = lock(&shared.history).clone();
+        let history = shared.history.lock().clone();
         answer::history(stream, buffers, &history)
             .await
             .unwrap_or(false)
@@ -134,8 +134,8 @@ async fn answer_message(
             .await
             .unwrap_or(false)
     };
-    *lock(&shared.finished) += 1;
-    lock(&shared.in_flight).0 -= 1;
+    *shared.finished.lock() += 1;
+    shared.in_flight.lock().0 -= 1;
     shared.changed.notify_waiters();
     keep_open
 }

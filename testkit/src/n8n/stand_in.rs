@@ -2,7 +2,9 @@
 //! state its connections share.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -116,39 +118,39 @@ impl StandIn {
 
     /// Changes how later requests are answered.
     pub fn set_mode(&self, mode: Mode) {
-        *lock(&self.shared.mode) = mode;
+        *self.shared.mode.lock() = mode;
     }
 
     /// What `loadPreviousSession` answers: (is_human, text) pairs, sent
     /// in LangChain's message format like n8n's chat memory.
     pub fn set_history(&self, history: &[(bool, &str)]) {
-        *lock(&self.shared.history) = history.iter().map(|(h, t)| (*h, (*t).to_owned())).collect();
+        *self.shared.history.lock() = history.iter().map(|(h, t)| (*h, (*t).to_owned())).collect();
     }
 
     /// How many requests arrived so far.
     pub fn calls(&self) -> usize {
-        lock(&self.shared.requests).len()
+        self.shared.requests.lock().len()
     }
 
     /// How many requests were answered completely so far.
     pub fn finished(&self) -> usize {
-        *lock(&self.shared.finished)
+        *self.shared.finished.lock()
     }
 
     /// How many keep-alive connections the stand-in closed for being idle
     /// (a test of pooled connections waits for this, not for the timeout).
     pub fn idle_closed(&self) -> usize {
-        *lock(&self.shared.idle_closed)
+        *self.shared.idle_closed.lock()
     }
 
     /// The most requests that were being answered at the same time.
     pub fn peak_in_flight(&self) -> usize {
-        lock(&self.shared.in_flight).1
+        self.shared.in_flight.lock().1
     }
 
     /// Every request received, in order.
     pub fn requests(&self) -> Vec<Recorded> {
-        lock(&self.shared.requests).clone()
+        self.shared.requests.lock().clone()
     }
 
     /// The `chatInput` of every request, in order.
@@ -181,9 +183,4 @@ impl StandIn {
             }
         }
     }
-}
-
-/// A lock that survives a test thread that panicked while holding it.
-pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }

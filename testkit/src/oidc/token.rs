@@ -14,7 +14,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::{lock, Behaviour, Inner};
+use super::{Behaviour, Inner};
 
 /// The key id the provider's key set lists.
 const KID: &str = "rsa-1";
@@ -89,7 +89,7 @@ pub(super) async fn token(
         }
     }
     let grant = {
-        let mut grants = lock(&inner.grants);
+        let mut grants = inner.grants.lock();
         match grants.get_mut(&form.code) {
             Some(g) if !g.used => {
                 g.used = true;
@@ -121,8 +121,8 @@ pub(super) async fn token(
             "PKCE verifier does not match",
         );
     }
-    let behaviour = *lock(&inner.behaviour);
-    let user = lock(&inner.user).clone();
+    let behaviour = *inner.behaviour.lock();
+    let user = inner.user.lock().clone();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

@@ -3,7 +3,7 @@
 //! only for a browser-like (or absent) User-Agent, answered with n8n's
 //! captured pages.
 
-use super::{lock, Executions, Outcome, Step};
+use super::{Executions, Outcome, Step};
 
 /// A browser clicked an approval link.
 const RECORDED: &str = include_str!(
@@ -57,7 +57,7 @@ impl Executions {
         host: &str,
         user_agent: Option<&str>,
     ) -> String {
-        *lock(&self.link_requests) += 1;
+        *self.link_requests.lock() += 1;
         let (unsigned, signature) = match path_and_query.rsplit_once("&signature=") {
             Some(parts) => parts,
             None => (path_and_query, ""),
@@ -70,7 +70,7 @@ impl Executions {
             .and_then(|rest| rest.split('/').next())
             .unwrap_or_default();
         let approved = unsigned.contains("approved=true");
-        let mut runs = lock(&self.runs);
+        let mut runs = self.runs.lock();
         let Some(e) = runs.get_mut(id) else {
             return NOTHING_TO_DO.to_owned();
         };

@@ -14,12 +14,12 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-use super::{links, lock, Executions, Outcome, Step};
+use super::{links, Executions, Outcome, Step};
 
 impl Executions {
     /// Serves one `/chat` WebSocket (the upgrade request already read).
     pub async fn serve_socket(self: Arc<Self>, mut stream: TcpStream, key: &str, query: &str) {
-        *lock(&self.chat_connections) += 1;
+        *self.chat_connections.lock() += 1;
         let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
         let head = format!(
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
@@ -39,7 +39,7 @@ impl Executions {
             return;
         };
         let generation = {
-            let mut runs = lock(&self.runs);
+            let mut runs = self.runs.lock();
             match runs.get_mut(&id) {
                 Some(e) => {
                     e.sockets += 1;
@@ -74,7 +74,7 @@ impl Executions {
                                     return;
                                 }
                                 if message {
-                                    if let Some(e) = lock(&self.runs).get_mut(&id) {
+                                    if let Some(e) = self.runs.lock().get_mut(&id) {
                                         e.messages_sent += 1;
                                     }
                                 }
@@ -93,7 +93,7 @@ impl Executions {
                 }
                 _ = beat.tick() => {
                     if last_ack.elapsed() > pace.cancel_after {
-                        let mut runs = lock(&self.runs);
+                        let mut runs = self.runs.lock();
                         if let Some(e) = runs.get_mut(&id) {
                             if e.outcome == Outcome::Running {
                                 e.outcome = Outcome::Canceled;
@@ -124,7 +124,7 @@ impl Executions {
 
     /// One poll of execution `id` for the socket of `generation`.
     fn poll(&self, id: &str, generation: u64) -> Poll {
-        let mut runs = lock(&self.runs);
+        let mut runs = self.runs.lock();
         let Some(e) = runs.get_mut(id) else {
             return Poll::Drop;
         };
@@ -177,7 +177,7 @@ impl Executions {
                 block,
             } => {
                 let node = format!("f0000000-0000-4000-8000-{:012}", e.at + 2);
-                let host = lock(&self.host).clone();
+                let host = self.host.lock().clone();
                 let links: Vec<serde_json::Value> = buttons
                     .iter()
                     .enumerate()
@@ -218,7 +218,7 @@ impl Executions {
         if reply["action"] != "sendMessage" || !reply["sessionId"].is_string() {
             return;
         }
-        let mut runs = lock(&self.runs);
+        let mut runs = self.runs.lock();
         let Some(e) = runs.get_mut(id) else {
             return;
         };

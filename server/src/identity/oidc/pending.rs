@@ -11,8 +11,8 @@
 //! relay that started the sign-in (sticky sessions), or the sign-in is
 //! started again.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use base64::Engine;
@@ -94,7 +94,7 @@ impl Pending {
 
     /// Remembers `login`, started at `now`.
     pub fn insert(&self, login: PendingLogin, now: Instant) -> Result<(), OidcError> {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut entries = self.entries.lock();
         if entries.len() >= self.max {
             let ttl = self.ttl;
             entries.retain(|_, (_, at)| now.saturating_duration_since(*at) < ttl);
@@ -108,14 +108,14 @@ impl Pending {
 
     /// Takes out the sign-in of `state`, if it is there and not expired.
     pub fn take(&self, state: &str, now: Instant) -> Option<PendingLogin> {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut entries = self.entries.lock();
         let (login, at) = entries.remove(state)?;
         (now.saturating_duration_since(at) < self.ttl).then_some(login)
     }
 
     /// How many are kept.
     pub fn len(&self) -> usize {
-        self.entries.lock().map_or(0, |e| e.len())
+        self.entries.lock().len()
     }
 
     /// Whether none is kept.

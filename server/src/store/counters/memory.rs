@@ -18,9 +18,9 @@
 //! and logged (throttled). Counters whose window has ended are swept
 //! regularly ([`Counters::sweep`]), so the map holds only today's.
 
+use parking_lot::Mutex;
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 
 use async_trait::async_trait;
 
@@ -90,8 +90,8 @@ impl MemoryCounters {
         self.evicted.load(Ordering::Relaxed)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, lru::LruCache<String, Count>> {
-        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> parking_lot::MutexGuard<'_, lru::LruCache<String, Count>> {
+        self.map.lock()
     }
 
     /// [`Counters::take`] without waiting (it never needs to).

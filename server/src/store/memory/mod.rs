@@ -15,7 +15,7 @@
 //! [`super::tombstones`]), so its id is still never run twice: a resend
 //! gets `answer_lost`.
 //!
-//! All methods take a short `std::sync::Mutex` and never await while
+//! All methods take a short `parking_lot::Mutex` and never await while
 //! holding it. Sessions that may be forgotten (no connection, nothing in
 //! flight) are also kept in an index ordered by when they were last seen,
 //! so making room at the session cap and the periodic sweep take the oldest
@@ -32,8 +32,8 @@ mod session;
 #[cfg(test)]
 mod tests;
 
+use parking_lot::{Mutex, MutexGuard};
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
 
 use axum::extract::ws::Utf8Bytes;
 use shared::{ConversationItem, ServerMessage};
@@ -82,9 +82,7 @@ impl Sessions {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock cannot leave the maps half-updated
         // in a way that matters more than losing them, so keep serving.
-        self.inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner.lock()
     }
 
     /// Registers an open connection of `session` (creating the session if

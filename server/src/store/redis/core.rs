@@ -1,7 +1,8 @@
 //! The Redis calls of the shared store, one method per script, each
 //! recording whether Redis answered (see [`Link`]).
 
-use std::sync::{Arc, Mutex};
+use parking_lot::Mutex;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
@@ -475,10 +476,8 @@ impl Core {
         }
     }
 
-    fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
-        self.pending
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn pending(&self) -> parking_lot::MutexGuard<'_, Pending> {
+        self.pending.lock()
     }
 
     /// Remembers a completion for [`Core::flush_pending`].

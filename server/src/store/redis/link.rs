@@ -3,7 +3,7 @@
 //! subscription (its own connection). Each change is logged once, not per
 //! failed call, and `/healthz` reports the state.
 
-use std::sync::Mutex;
+use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::store::StoreHealth;
@@ -40,10 +40,7 @@ impl Default for Link {
 
 impl Link {
     fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
-        let mut guard = self
-            .state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut guard = self.state.lock();
         f(&mut guard)
     }
 

@@ -26,7 +26,8 @@ pub mod scripts;
 mod subscriber;
 mod writer;
 
-use std::sync::{Arc, Mutex};
+use parking_lot::Mutex;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;

@@ -47,7 +47,7 @@ pub struct SqliteStore {
     max_tombstones: usize,
     /// The quota counters read at start, until [`SqliteStore::counters`]
     /// takes them.
-    counts: std::sync::Mutex<Vec<counters::SavedCount>>,
+    counts: parking_lot::Mutex<Vec<counters::SavedCount>>,
 }
 
 impl SqliteStore {
@@ -99,7 +99,7 @@ impl SqliteStore {
             local,
             queue,
             max_tombstones,
-            counts: std::sync::Mutex::new(counts),
+            counts: parking_lot::Mutex::new(counts),
         }))
     }
 }
@@ -107,7 +107,7 @@ impl SqliteStore {
 impl SqliteStore {
     /// The quota counters, kept in this database (read back at start).
     pub fn counters(&self, max_tracked: usize) -> counters::SqliteCounters {
-        let saved = std::mem::take(&mut *self.counts.lock().unwrap_or_else(|p| p.into_inner()));
+        let saved = std::mem::take(&mut *self.counts.lock());
         counters::SqliteCounters::new(max_tracked, saved, self.queue.clone())
     }
 }
@@ -221,13 +221,7 @@ impl SessionStore for SqliteStore {
     }
 
     fn health(&self) -> StoreHealth {
-        let error = self
-            .queue
-            .status
-            .error
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let error = self.queue.status.error.lock().clone();
         StoreHealth {
             kind: "sqlite",
             ok: error.is_none(),

@@ -14,10 +14,11 @@
 //! unhealthy, and its waiter told (a message is then refused with
 //! `store_unavailable` before n8n is called).
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, Transaction};
@@ -63,7 +64,7 @@ pub struct Status {
 
 impl Status {
     fn set(&self, result: &Ack) {
-        let mut error = self.error.lock().unwrap_or_else(|p| p.into_inner());
+        let mut error = self.error.lock();
         match (result, error.as_ref()) {
             (Err(e), None) => tracing::error!("session database write failed: {e}"),
             (Ok(()), Some(_)) => tracing::info!("session database writes work again"),
@@ -107,7 +108,6 @@ impl Queue {
         let ack = self
             .acks
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
             .remove(&(session.to_owned(), id.to_owned()));
         match ack {
             None => Ok(()),
@@ -123,10 +123,7 @@ impl Journal for Queue {
         let ack = match &change {
             Change::Begun { session, id } | Change::Settled { session, id, .. } => {
                 let (tx, rx) = oneshot::channel();
-                self.acks
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert((session.clone(), id.clone()), rx);
+                self.acks.lock().insert((session.clone(), id.clone()), rx);
                 Some(tx)
             }
             _ => None,
@@ -384,13 +381,13 @@ mod tests {
         queue.record(dropped(0));
         queue.record(dropped(1));
         assert_eq!(queue.status.dropped.load(Ordering::Relaxed), 0);
-        assert!(queue.status.error.lock().expect("lock").is_none());
+        assert!(queue.status.error.lock().is_none());
         queue.record(Change::Begun {
             session: "s".into(),
             id: "m".into(),
         });
         assert_eq!(queue.status.dropped.load(Ordering::Relaxed), 1);
-        assert!(queue.status.error.lock().expect("lock").is_some());
+        assert!(queue.status.error.lock().is_some());
         assert!(queue.written("s", "m").await.is_err(), "not on disk");
     }
 
