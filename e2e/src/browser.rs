@@ -578,6 +578,16 @@ pub enum Engine {
 }
 
 impl Engine {
+    /// Whether a suite must skip this engine (its tools were not given),
+    /// saying so on stderr.
+    pub fn skipped(self) -> bool {
+        if self.available() {
+            return false;
+        }
+        eprintln!("skipped: no {self:?} given (cargo xtask test installs it)");
+        true
+    }
+
     /// Whether this engine's tools were given (`cargo xtask test` sets the
     /// variables of the ones it installed); suites skip the others, saying so.
     pub fn available(self) -> bool {

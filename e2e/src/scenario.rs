@@ -2,7 +2,7 @@
 
 use testkit::n8n::StandIn;
 
-use crate::browser::{Browser, UI_TIMEOUT};
+use crate::browser::{Browser, Engine, UI_TIMEOUT};
 use crate::relay::Relay;
 use crate::Result;
 
@@ -36,6 +36,17 @@ pub async fn scene_with(relay_flags: &[&str], browser_flags: &[&str]) -> (StandI
         .await
         .expect("relay");
     let browser = Browser::start_with(browser_flags).await.expect("browser");
+    (n8n, relay, browser)
+}
+
+/// Like [`scene_with`] in browser `engine` (Chromium takes no extra flags
+/// here).
+pub async fn scene_in(engine: Engine, relay_flags: &[&str]) -> (StandIn, Relay, Browser) {
+    let n8n = n8n().await;
+    let relay = Relay::start(Some(&n8n.url("/webhook/chat")), relay_flags)
+        .await
+        .expect("relay");
+    let browser = Browser::start_engine(engine).await.expect("browser");
     (n8n, relay, browser)
 }
 

@@ -1,12 +1,14 @@
 //! The product as a person uses it: the built page in headless Chromium,
-//! the real relay binary, a stand-in n8n that reproduces n8n's bytes.
+//! the real relay binary, a stand-in n8n that reproduces n8n's bytes. The
+//! connection, the outbox and the reconnect (s1, s4, s7) also run in
+//! Firefox and WebKitGTK.
 //! Run with `cargo xtask test` (they are ignored in a plain `cargo test`).
 
 use std::time::Duration;
 
-use e2e::browser::{Browser, UI_TIMEOUT};
+use e2e::browser::{Browser, Engine, UI_TIMEOUT};
 use e2e::relay::Relay;
-use e2e::scenario::{answered_once, finish, n8n, scene, scene_with};
+use e2e::scenario::{answered_once, finish, n8n, scene, scene_in, scene_with};
 use e2e::wait_for;
 use testkit::n8n::Mode;
 
@@ -16,7 +18,27 @@ const FAST_BACKOFF: &str = "backoffMs=100&backoffMaxMs=200";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
 async fn s1_page_loads_online_and_answers() {
-    let (n8n, relay, browser) = scene().await;
+    page_loads_online_and_answers(Engine::Chromium, "s1").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built page and Firefox: run `cargo xtask test`"]
+async fn s1_firefox_page_loads_online_and_answers() {
+    page_loads_online_and_answers(Engine::Firefox, "s1-firefox").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built page and WebKitGTK: run `cargo xtask test`"]
+async fn s1_webkit_page_loads_online_and_answers() {
+    page_loads_online_and_answers(Engine::WebKit, "s1-webkit").await;
+}
+
+/// Connects, answers two messages once each, sends n8n the metadata.
+async fn page_loads_online_and_answers(engine: Engine, name: &str) {
+    if engine.skipped() {
+        return;
+    }
+    let (n8n, relay, browser) = scene_in(engine, &[]).await;
     let result = async {
         let started = std::time::Instant::now();
         browser.open_online(&relay.page_url("")).await?;
@@ -42,7 +64,9 @@ async fn s1_page_loads_online_and_answers() {
             return Err(format!("metadata sent to n8n: {metadata}"));
         }
         // A picture of the plain flow (the README's pictures come from experience.rs).
-        browser.screenshot("chat-online").await?;
+        if engine == Engine::Chromium {
+            browser.screenshot("chat-online").await?;
+        }
         let connected = browser
             .eval("return window.chatInstance.isConnected")
             .await?;
@@ -52,7 +76,7 @@ async fn s1_page_loads_online_and_answers() {
         Ok(())
     }
     .await;
-    finish(&browser, "s1", result).await;
+    finish(&browser, name, result).await;
     browser.close().await;
 }
 
@@ -116,7 +140,28 @@ async fn s3_a_slow_webhook_shows_waiting_and_does_not_block_others() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
 async fn s4_relay_killed_message_queued_then_delivered_once_after_restart() {
-    let (n8n, mut relay, browser) = scene().await;
+    queued_while_down_then_delivered_once(Engine::Chromium, "s4").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built page and Firefox: run `cargo xtask test`"]
+async fn s4_firefox_relay_killed_message_queued_then_delivered_once() {
+    queued_while_down_then_delivered_once(Engine::Firefox, "s4-firefox").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built page and WebKitGTK: run `cargo xtask test`"]
+async fn s4_webkit_relay_killed_message_queued_then_delivered_once() {
+    queued_while_down_then_delivered_once(Engine::WebKit, "s4-webkit").await;
+}
+
+/// The relay is killed: a message typed meanwhile waits in the outbox and
+/// is answered once after the restart (the reconnect's backoff).
+async fn queued_while_down_then_delivered_once(engine: Engine, name: &str) {
+    if engine.skipped() {
+        return;
+    }
+    let (n8n, mut relay, browser) = scene_in(engine, &[]).await;
     let result = async {
         browser.open_online(&relay.page_url("")).await?;
         relay.kill();
@@ -138,7 +183,7 @@ async fn s4_relay_killed_message_queued_then_delivered_once_after_restart() {
         Ok(())
     }
     .await;
-    finish(&browser, "s4", result).await;
+    finish(&browser, name, result).await;
     browser.close().await;
 }
 
@@ -221,13 +266,34 @@ async fn s6_relay_down_goes_offline_after_ten_tries_and_retry_reconnects() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
 async fn s7_reload_keeps_history_session_and_queued_messages() {
+    reload_keeps_history_session_and_queued(Engine::Chromium, "s7").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built page and Firefox: run `cargo xtask test`"]
+async fn s7_firefox_reload_keeps_history_session_and_queued_messages() {
+    reload_keeps_history_session_and_queued(Engine::Firefox, "s7-firefox").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built page and WebKitGTK: run `cargo xtask test`"]
+async fn s7_webkit_reload_keeps_history_session_and_queued_messages() {
+    reload_keeps_history_session_and_queued(Engine::WebKit, "s7-webkit").await;
+}
+
+/// A reload while the link is down keeps the lines, the session and the
+/// queued message, which is answered once when the link is back.
+async fn reload_keeps_history_session_and_queued(engine: Engine, name: &str) {
+    if engine.skipped() {
+        return;
+    }
     let n8n = n8n().await;
     // The page loads from the relay; its WebSocket goes through a proxy that
     // can take the link down while the page stays loadable.
     let (relay, proxy) = Relay::start_behind_proxy(Some(&n8n.url("/webhook/chat")), &[])
         .await
         .expect("relay");
-    let browser = Browser::start().await.expect("browser");
+    let browser = Browser::start_engine(engine).await.expect("browser");
     let result = async {
         let page = relay.page_url("");
         browser.open_online(&page).await?;
@@ -267,7 +333,7 @@ async fn s7_reload_keeps_history_session_and_queued_messages() {
         Ok(())
     }
     .await;
-    finish(&browser, "s7", result).await;
+    finish(&browser, name, result).await;
     browser.close().await;
 }
 
