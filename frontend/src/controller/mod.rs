@@ -7,6 +7,7 @@ mod attention;
 mod conversations;
 mod incoming;
 mod link;
+pub mod page_events;
 mod relay_list;
 mod uploads;
 
@@ -32,7 +33,7 @@ use crate::model::settings::{self, Timing};
 use crate::model::theme::Theme;
 
 /// The view of the chat `me` points to, if it is still there.
-fn chat_view(me: &std::rc::Weak<Chat>) -> Option<View> {
+fn chat_screen(me: &std::rc::Weak<Chat>) -> Option<Screen> {
     me.upgrade().map(|chat| chat.view)
 }
 
@@ -40,9 +41,15 @@ fn chat_view(me: &std::rc::Weak<Chat>) -> Option<View> {
 /// the relay) before it goes to the page's own origin.
 const CONFIG_WAIT_MS: u32 = 3000;
 
-/// What the components read.
+/// The controller as the components hold it: the one [`Chat`], owned by
+/// the page's root component.
+pub type ChatHandle =
+    leptos::prelude::StoredValue<std::rc::Rc<Chat>, leptos::prelude::LocalStorage>;
+
+/// What the screen shows: the signals the components read (named apart
+/// from Leptos's own `View`, the rendered tree).
 #[derive(Debug, Clone, Copy)]
-pub struct View {
+pub struct Screen {
     /// The conversation.
     pub conversation: RwSignal<Conversation>,
     /// The connection phase.
@@ -118,7 +125,7 @@ pub struct View {
 /// The controller.
 pub struct Chat {
     /// Signals for the components.
-    pub view: View,
+    pub view: Screen,
     machine: RefCell<Machine>,
     socket: RefCell<Option<Socket>>,
     timer: RefCell<DeadlineTimer>,
@@ -187,7 +194,7 @@ impl Chat {
         let mut conversation = storage::load_conversation();
         conversation.requeue_sent();
         Rc::new_cyclic(|me| Chat {
-            view: View {
+            view: Screen {
                 conversation: RwSignal::new(conversation),
                 phase: RwSignal::new(Phase::Connecting),
                 rtt_ms: RwSignal::new(None),
@@ -285,7 +292,7 @@ impl Chat {
             if config.sign_in && !embedded {
                 // The socket does not wait: the browser sends the session
                 // cookie with its upgrade anyway; this is only the header.
-                let signed_in = chat_view(&me).map(|v| v.signed_in);
+                let signed_in = chat_screen(&me).map(|v| v.signed_in);
                 leptos::task::spawn_local(async move {
                     let who = crate::browser::sign_in::who().await;
                     if let Some(signal) = signed_in {

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use crate::controller::View;
+use crate::controller::Screen;
 use crate::model::attachments::Attachment;
 
 /// A short label for a file without a thumbnail: its extension ("PDF"),
@@ -23,7 +23,7 @@ fn kind(a: &Attachment) -> String {
 #[component]
 pub fn AttachmentChip(
     attachment: Attachment,
-    view: View,
+    view: Screen,
     #[prop(optional, into)] remove: Option<Callback<()>>,
 ) -> impl IntoView {
     let picture = match &attachment.thumb {
@@ -55,7 +55,7 @@ pub fn AttachmentChip(
 
 /// The attachments of a sent message.
 #[component]
-pub fn SentAttachments(attachments: Vec<Attachment>, view: View) -> impl IntoView {
+pub fn SentAttachments(attachments: Vec<Attachment>, view: Screen) -> impl IntoView {
     (!attachments.is_empty()).then(|| {
         let chips = attachments
             .into_iter()

@@ -7,13 +7,13 @@ use leptos::prelude::*;
 use super::attachments::AttachmentChip;
 use super::voice::MicButton;
 use crate::browser::files;
-use crate::controller::View;
+use crate::controller::Screen;
 
 /// While a run waits for the user: what it waits for. A question: the
 /// next message is the reply. Buttons: press one — or, when typing is
 /// allowed, know that a typed reply declines.
 #[component]
-pub fn RunWaiting(view: View) -> impl IntoView {
+pub fn RunWaiting(view: Screen) -> impl IntoView {
     let text = move || {
         let lang = view.texts.get();
         view.conversation.with(|c| match c.waiting_for_buttons() {
@@ -33,7 +33,7 @@ pub fn RunWaiting(view: View) -> impl IntoView {
 /// click sends one.
 #[component]
 pub fn Suggestions(
-    view: View,
+    view: Screen,
     send: impl Fn(String) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let shown = move || {
@@ -70,7 +70,7 @@ pub fn Suggestions(
 /// when an embedded chat can keep nothing, and when it may not be embedded
 /// here.
 #[component]
-pub fn StorageNote(view: View) -> impl IntoView {
+pub fn StorageNote(view: Screen) -> impl IntoView {
     view! {
         <Show when=move || view.storage_full.get()>
             <p class="notice" role="alert" data-testid="storage-note">
@@ -100,7 +100,7 @@ pub fn StorageNote(view: View) -> impl IntoView {
 /// attaches it. A message may be only files.
 #[component]
 pub fn Composer(
-    view: View,
+    view: Screen,
     send: impl Fn(String) + Copy + Send + Sync + 'static,
     attach: impl Fn(Vec<web_sys::File>) + Copy + Send + Sync + 'static,
     remove: impl Fn(usize) + Copy + Send + Sync + 'static,
@@ -182,7 +182,7 @@ pub fn Composer(
 /// it opens the browser's picker without script.
 #[component]
 fn AttachButton(
-    view: View,
+    view: Screen,
     attach: impl Fn(Vec<web_sys::File>) + Copy + Send + Sync + 'static,
     blocked: Signal<bool>,
 ) -> impl IntoView {

@@ -6,13 +6,13 @@
 
 use leptos::prelude::*;
 
-use super::app::Shared;
-use crate::controller::View;
+use crate::controller::ChatHandle;
+use crate::controller::Screen;
 use crate::model::conversations::Summary;
 
 /// The header button that opens and closes the drawer.
 #[component]
-pub fn ConversationsToggle(view: View) -> impl IntoView {
+pub fn ConversationsToggle(view: Screen) -> impl IntoView {
     let lang = view.texts;
     view! {
         <button type="button" class="tool conversations-toggle" data-testid="conversations-toggle"
@@ -26,7 +26,7 @@ pub fn ConversationsToggle(view: View) -> impl IntoView {
 
 /// The list with New conversation and Export.
 #[component]
-pub fn ConversationList(view: View, chat: Shared) -> impl IntoView {
+pub fn ConversationList(view: Screen, chat: ChatHandle) -> impl IntoView {
     let lang = view.texts;
     // The entry being renamed, if any.
     let renaming: RwSignal<Option<String>> = RwSignal::new(None);
@@ -68,8 +68,8 @@ pub fn ConversationList(view: View, chat: Shared) -> impl IntoView {
 /// One conversation: switch, rename, delete.
 #[component]
 fn Entry(
-    view: View,
-    chat: Shared,
+    view: Screen,
+    chat: ChatHandle,
     entry: Summary,
     current: impl Fn() -> String + Copy + Send + Sync + 'static,
     renaming: RwSignal<Option<String>>,

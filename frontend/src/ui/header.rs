@@ -3,15 +3,15 @@
 
 use leptos::prelude::*;
 
-use super::app::Shared;
-use crate::controller::View;
+use crate::controller::ChatHandle;
+use crate::controller::Screen;
 use crate::model::i18n::Lang;
 use crate::model::machine::Phase;
 use crate::model::theme::Theme;
 
 /// Language, theme, new chat, clear history.
 #[component]
-pub fn Tools(view: View, chat: Shared) -> impl IntoView {
+pub fn Tools(view: Screen, chat: ChatHandle) -> impl IntoView {
     let lang = view.texts;
     let switch_lang =
         move |_| chat.with_value(|c| c.set_language(lang.get_untracked().lang().other()));
@@ -72,7 +72,7 @@ pub fn Tools(view: View, chat: Shared) -> impl IntoView {
 /// "Sign in" (a link to the relay's `/auth/login`) or "Sign out", on a
 /// relay with sign-in (`signIn` in `/config.json`).
 #[component]
-fn SignIn(view: View) -> impl IntoView {
+fn SignIn(view: Screen) -> impl IntoView {
     let lang = view.texts;
     let sign_out = move |_| leptos::task::spawn_local(crate::browser::sign_in::sign_out());
     view! {
@@ -97,7 +97,7 @@ fn SignIn(view: View) -> impl IntoView {
 /// The coloured dot and text in the header, with the retry button when offline.
 #[component]
 pub fn StatusIndicator(
-    view: View,
+    view: Screen,
     retry: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let lang = view.texts;

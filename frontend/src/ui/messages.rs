@@ -12,7 +12,7 @@ use super::progress::{AnswerTools, CurrentStep, StepsFold};
 use super::voice::ReadAloud;
 use crate::browser::page::{exact_time, local};
 use crate::browser::{clipboard, rich_text};
-use crate::controller::View;
+use crate::controller::Screen;
 use crate::model::conversation::{Delivery, Line, Role};
 use crate::model::time::when;
 use shared::rich_text::Doc;
@@ -46,7 +46,7 @@ fn on_list_click(ev: web_sys::MouseEvent, copied: String, copy: String) {
 /// The conversation.
 #[component]
 pub fn MessageList(
-    view: View,
+    view: Screen,
     retry: impl Fn(String) + Copy + Send + Sync + 'static,
     choose: impl Fn(String, u32, u32) + Copy + Send + Sync + 'static,
     stop: impl Fn(String) + Copy + Send + Sync + 'static,
@@ -158,7 +158,7 @@ pub fn MessageList(
 fn Rate(
     id: String,
     rating: Option<Rating>,
-    view: View,
+    view: Screen,
     rate: impl Fn(String, Rating) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let lang = view.texts;
@@ -187,7 +187,7 @@ fn Rate(
 /// A bot text: the relay's formatted tree, or plain text without one
 /// (while streaming, or from a relay that does not format).
 #[component]
-fn Formatted(text: String, doc: Option<Doc>, view: View) -> impl IntoView {
+fn Formatted(text: String, doc: Option<Doc>, view: Screen) -> impl IntoView {
     let Some(doc) = doc else {
         return view! { <div class="bubble markdown plain" dir="auto">{text}</div> }.into_any();
     };
@@ -204,7 +204,7 @@ fn Formatted(text: String, doc: Option<Doc>, view: View) -> impl IntoView {
 
 /// A bot answer, formatted, with a button that copies its text.
 #[component]
-fn BotBubble(text: String, doc: Option<Doc>, view: View) -> impl IntoView {
+fn BotBubble(text: String, doc: Option<Doc>, view: Screen) -> impl IntoView {
     let lang = view.texts;
     let (copied, set_copied) = signal(false);
     let shown = text.clone();
@@ -242,7 +242,7 @@ fn BotBubble(text: String, doc: Option<Doc>, view: View) -> impl IntoView {
 #[component]
 fn Message(
     line: Line,
-    view: View,
+    view: Screen,
     retry: impl Fn(String) + Copy + Send + Sync + 'static,
     choose: impl Fn(String, u32, u32) + Copy + Send + Sync + 'static,
     stop: impl Fn(String) + Copy + Send + Sync + 'static,
@@ -407,7 +407,7 @@ fn Message(
 /// When a line was written or arrived: "5 min ago", the exact date and
 /// time on hover (`title`) and for machines (`datetime`).
 #[component]
-fn Stamp(at: Option<u64>, view: View) -> impl IntoView {
+fn Stamp(at: Option<u64>, view: Screen) -> impl IntoView {
     at.map(|at| {
         let at = at as f64;
         let iso = exact_time(at, "en").1;
@@ -427,7 +427,7 @@ fn Stamp(at: Option<u64>, view: View) -> impl IntoView {
 #[component]
 fn Choices(
     line: Line,
-    view: View,
+    view: Screen,
     choose: impl Fn(String, u32, u32) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let (id, seq) = (line.id.clone(), line.seq.unwrap_or_default());

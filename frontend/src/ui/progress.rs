@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 
-use crate::controller::View;
+use crate::controller::Screen;
 use crate::model::i18n::Texts;
 use crate::model::progress::Shown;
 
@@ -18,7 +18,7 @@ fn say(lang: &Texts, shown: &Shown) -> String {
 
 /// The current step of message `id`, while it is answered.
 #[component]
-pub fn CurrentStep(id: String, view: View) -> impl IntoView {
+pub fn CurrentStep(id: String, view: Screen) -> impl IntoView {
     let lang = view.texts;
     let current = move || {
         view.conversation.with(|c| {
@@ -34,7 +34,7 @@ pub fn CurrentStep(id: String, view: View) -> impl IntoView {
 
 /// The steps of message `id`, folded into "3 steps · 12 s" (expandable).
 #[component]
-pub fn StepsFold(id: String, view: View) -> impl IntoView {
+pub fn StepsFold(id: String, view: Screen) -> impl IntoView {
     let lang = view.texts;
     move || {
         let lang = lang.get();
@@ -62,7 +62,7 @@ pub fn StepsFold(id: String, view: View) -> impl IntoView {
 #[component]
 pub fn AnswerTools(
     id: String,
-    view: View,
+    view: Screen,
     regenerate: impl Fn(String) + Copy + Send + Sync + 'static,
     switch: impl Fn(String, bool) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {

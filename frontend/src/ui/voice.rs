@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use shared::rich_text::Doc;
 
 use crate::browser::voice::{self, Recorder, Refusal};
-use crate::controller::View;
+use crate::controller::Screen;
 use crate::model::speech::spoken_text;
 
 /// The microphone: a press starts recording (the browser asks for the
@@ -17,7 +17,7 @@ use crate::model::speech::spoken_text;
 /// composer's notice.
 #[component]
 pub fn MicButton(
-    view: View,
+    view: Screen,
     attach: impl Fn(Vec<web_sys::File>) + Copy + Send + Sync + 'static,
     blocked: Signal<bool>,
 ) -> impl IntoView {
@@ -129,7 +129,7 @@ pub fn MicButton(
 /// page's language (no server cost); a second press stops. Not shown
 /// where the browser cannot speak.
 #[component]
-pub fn ReadAloud(text: String, doc: Option<Doc>, view: View) -> impl IntoView {
+pub fn ReadAloud(text: String, doc: Option<Doc>, view: Screen) -> impl IntoView {
     let can_speak = web_sys::window()
         .and_then(|w| w.speech_synthesis().ok())
         .is_some();

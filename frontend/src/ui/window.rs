@@ -4,13 +4,15 @@
 
 use leptos::prelude::*;
 
-use super::app::{title, ChatPanel, Shared};
+use super::app::ChatPanel;
 use crate::browser::host_page;
-use crate::controller::View;
+use crate::controller::page_events::title;
+use crate::controller::ChatHandle;
+use crate::controller::Screen;
 
 /// The bubble and the panel it opens.
 #[component]
-pub fn ChatWindow(view: View, chat: Shared) -> impl IntoView {
+pub fn ChatWindow(view: Screen, chat: ChatHandle) -> impl IntoView {
     let open = view.open;
     // Tell the embedding page, so it can shrink the iframe to the bubble
     // while the chat is closed (`embed.js` does; docs/page.md).
