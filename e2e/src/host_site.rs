@@ -2,7 +2,8 @@
 //! headers a test asks for (e.g. a strict CSP) — the page that embeds the
 //! chat.
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 
 use crate::Result;
 
@@ -37,6 +38,39 @@ impl SiteFile {
     }
 }
 
+/// What the site serves.
+struct Site {
+    files: Vec<SiteFile>,
+    headers: HeaderMap,
+}
+
+impl Site {
+    /// The file at `path` with the site's headers; 404 for anything else.
+    fn answer(&self, path: &str) -> Response {
+        let Some(file) = self.files.iter().find(|f| f.path == path) else {
+            return StatusCode::NOT_FOUND.into_response();
+        };
+        let mut response = (
+            [(axum::http::header::CONTENT_TYPE, file.content_type.clone())],
+            file.body.clone(),
+        )
+            .into_response();
+        response.headers_mut().extend(self.headers.clone());
+        response
+    }
+}
+
+/// The headers a test asks for, refused at once if one is not a header.
+fn header_map(headers: &[(String, String)]) -> Result<HeaderMap> {
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| format!("{name}: {e}"))?;
+        let value = HeaderValue::from_str(value).map_err(|e| format!("{value}: {e}"))?;
+        map.append(name, value);
+    }
+    Ok(map)
+}
+
 /// The site; stops when dropped.
 #[derive(Debug)]
 pub struct HostSite {
@@ -69,31 +103,14 @@ impl HostSite {
             Some(name) => format!("http://{name}:{}", addr.port()),
             None => format!("http://{addr}"),
         };
+        let headers = header_map(&headers)?;
+        let site = std::sync::Arc::new(Site { files, headers });
+        let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+            let site = site.clone();
+            async move { site.answer(uri.path()) }
+        });
         let task = tokio::spawn(async move {
-            while let Ok((mut stream, _)) = listener.accept().await {
-                let (files, headers) = (files.clone(), headers.clone());
-                tokio::spawn(async move {
-                    let mut request = vec![0u8; 8192];
-                    let n = stream.read(&mut request).await.unwrap_or(0);
-                    let head = String::from_utf8_lossy(&request[..n]);
-                    let path = head.split_whitespace().nth(1).unwrap_or("/");
-                    let path = path.split('?').next().unwrap_or("/");
-                    let extra: String = headers
-                        .iter()
-                        .map(|(k, v)| format!("{k}: {v}\r\n"))
-                        .collect();
-                    let response = match files.iter().find(|f| f.path == path) {
-                        Some(f) => format!(
-                            "HTTP/1.1 200 OK\r\ncontent-type: {}\r\n{extra}content-length: {}\r\nconnection: close\r\n\r\n{}",
-                            f.content_type,
-                            f.body.len(),
-                            f.body
-                        ),
-                        None => "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".into(),
-                    };
-                    let _ = stream.write_all(response.as_bytes()).await;
-                });
-            }
+            let _ = axum::serve(listener, app).await;
         });
         Ok(HostSite { origin, task })
     }
