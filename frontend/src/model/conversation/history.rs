@@ -1,0 +1,111 @@
+//! The conversation's past: earlier messages from n8n's chat memory
+//! merged in without duplicates, and clearing (all of it, or what is
+//! settled).
+
+use super::line::HISTORY_PREFIX;
+use super::{Conversation, Delivery, Line, Role};
+
+impl Conversation {
+    /// Earlier messages from n8n's chat memory (`history` frame), e.g. from
+    /// another device or after the browser's storage was cleared: those not
+    /// already shown are added before the local lines, oldest first.
+    pub fn merge_history(&mut self, history: &[shared::HistoryMessage]) {
+        let shown: std::collections::HashSet<(Role, &str)> = self
+            .lines
+            .iter()
+            .filter(|l| matches!(l.role, Role::User | Role::Bot))
+            .map(|l| (l.role, l.text.as_str()))
+            .collect();
+        let fresh: Vec<Line> = history
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| {
+                let role = match m.role {
+                    shared::Role::User => Role::User,
+                    shared::Role::Bot => Role::Bot,
+                };
+                if shown.contains(&(role, m.text.as_str())) {
+                    return None;
+                }
+                let mut line = Line::new(&format!("{HISTORY_PREFIX}{i}"), role, &m.text);
+                line.doc = m.doc.clone();
+                if role == Role::User {
+                    line.delivery = Some(Delivery::Answered);
+                }
+                Some(line)
+            })
+            .collect();
+        self.lines.splice(0..0, fresh);
+        self.trim();
+    }
+
+    /// Forgets everything (a new chat).
+    pub fn clear(&mut self) {
+        self.lines.clear();
+        self.waiting = None;
+    }
+
+    /// Clears the history: every line goes except messages still waiting
+    /// for their answer, so clearing never loses what the user sent.
+    pub fn clear_settled(&mut self) {
+        self.lines
+            .retain(|l| l.role == Role::User && l.delivery.is_some_and(Delivery::is_pending));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::conversation::test_support::{conv_with, ids};
+
+    #[test]
+    fn history_from_n8n_is_merged_without_duplicates() {
+        use shared::{HistoryMessage, Role as R};
+        let mut c = conv_with(&["a"]);
+        c.on_response("a", "echo: text a", None);
+        let history = [
+            HistoryMessage {
+                role: R::User,
+                text: "older question".into(),
+                doc: None,
+            },
+            HistoryMessage {
+                role: R::Bot,
+                text: "older answer".into(),
+                doc: None,
+            },
+            HistoryMessage {
+                role: R::User,
+                text: "text a".into(),
+                doc: None,
+            },
+            HistoryMessage {
+                role: R::Bot,
+                text: "echo: text a".into(),
+                doc: None,
+            },
+        ];
+        c.merge_history(&history);
+        let texts: Vec<&str> = c.lines.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            ["older question", "older answer", "text a", "echo: text a"]
+        );
+        assert!(c.outbox().is_empty(), "history is never resent");
+        c.merge_history(&history);
+        assert_eq!(c.lines.len(), 4, "merging twice adds nothing");
+    }
+
+    #[test]
+    fn clearing_the_history_keeps_what_still_awaits_an_answer() {
+        let mut c = conv_with(&["a", "b", "c"]);
+        c.mark_sent("a", 1.0);
+        c.mark_sent("b", 1.0);
+        assert!(c.on_response("a", "answer a", None));
+        c.add_system("s".into(), "note".into());
+        c.clear_settled();
+        assert_eq!(ids(&c.outbox()), ["b", "c"]);
+        assert_eq!(c.lines.len(), 2);
+        c.clear();
+        assert!(c.lines.is_empty());
+    }
+}

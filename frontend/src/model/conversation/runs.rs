@@ -1,0 +1,205 @@
+//! What a workflow says beyond the answer: messages it pushes on its own,
+//! the chat messages of a run (with buttons), and whether the run waits
+//! for the user's reply.
+
+use shared::rich_text::Doc;
+use shared::{ChatButton, ClientMessage, RunState};
+
+use super::{Conversation, Delivery, Line, Role};
+
+impl Conversation {
+    /// A message the workflow pushed on its own: a bot line at the end,
+    /// once per id (a push kept by the relay may arrive again after a
+    /// reconnect). Returns whether it was new.
+    pub fn on_push(&mut self, id: &str, text: &str, doc: Option<&Doc>) -> bool {
+        if self.lines.iter().any(|l| l.role == Role::Bot && l.id == id) {
+            return false;
+        }
+        self.lines.push(Line {
+            doc: doc.cloned(),
+            ..Line::new(id, Role::Bot, text)
+        });
+        self.trim();
+        true
+    }
+
+    /// A message of the run that message `id` started (`seq` within it):
+    /// a bot line at the end, once per `(id, seq)` (a page that reconnects
+    /// may be sent it again). Returns whether it was new.
+    pub fn on_chat(
+        &mut self,
+        id: &str,
+        seq: u32,
+        text: &str,
+        buttons: &[ChatButton],
+        block_input: bool,
+        doc: Option<&Doc>,
+    ) -> bool {
+        let known = self
+            .lines
+            .iter()
+            .any(|l| l.role == Role::Bot && l.id == id && l.seq == Some(seq));
+        if known {
+            return false;
+        }
+        self.lines.push(Line {
+            seq: Some(seq),
+            buttons: buttons.to_vec(),
+            block_input,
+            doc: doc.cloned(),
+            ..Line::new(id, Role::Bot, text)
+        });
+        self.trim();
+        true
+    }
+
+    /// The run of message `id` waits for the user, or works.
+    pub fn on_run(&mut self, id: &str, state: RunState) {
+        match state {
+            RunState::Waiting => self.waiting = Some(id.to_owned()),
+            RunState::Working => {
+                if self.waiting.as_deref() == Some(id) {
+                    self.waiting = None;
+                }
+            }
+        }
+    }
+
+    /// Message `id` is handled: its run ended, or it was a run's reply.
+    pub fn on_done(&mut self, id: &str) {
+        if let Some(user) = self.user(id) {
+            if user.delivery.is_some_and(Delivery::is_pending) {
+                user.delivery = Some(Delivery::Answered);
+                user.retry = false;
+            }
+        }
+        if self.waiting.as_deref() == Some(id) {
+            self.waiting = None;
+        }
+    }
+
+    /// The chat message with buttons the waiting run asks about, if the
+    /// run waits for one: `(its line's id, seq, whether typing is blocked)`.
+    pub fn waiting_for_buttons(&self) -> Option<(&str, u32, bool)> {
+        let id = self.waiting.as_deref()?;
+        self.lines
+            .iter()
+            .rev()
+            .find(|l| l.role == Role::Bot && l.id == id && l.seq.is_some())
+            .filter(|l| !l.buttons.is_empty() && l.chosen.is_none())
+            .and_then(|l| Some((l.id.as_str(), l.seq?, l.block_input)))
+    }
+
+    /// The user pressed button `button` of chat message `(id, seq)`: the
+    /// frame to send, once (`None` if it cannot be pressed now).
+    pub fn choose(&mut self, id: &str, seq: u32, button: u32) -> Option<ClientMessage> {
+        let waiting = self.waiting.as_deref() == Some(id);
+        let line = self
+            .lines
+            .iter_mut()
+            .find(|l| l.role == Role::Bot && l.id == id && l.seq == Some(seq))?;
+        if !waiting || line.chosen.is_some() || button as usize >= line.buttons.len() {
+            return None;
+        }
+        line.chosen = Some(button);
+        Some(ClientMessage::Choice {
+            id: id.to_owned(),
+            seq,
+            button,
+        })
+    }
+
+    /// A press could not be sent: the buttons can be used again.
+    pub fn unchoose(&mut self, id: &str, seq: u32) {
+        if let Some(line) = self
+            .lines
+            .iter_mut()
+            .find(|l| l.role == Role::Bot && l.id == id && l.seq == Some(seq))
+        {
+            line.chosen = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::conversation::test_support::{bot_texts, conv_with, ids};
+
+    #[test]
+    fn a_runs_messages_are_bubbles_once_each_and_the_reply_is_a_message() {
+        let mut c = conv_with(&["m"]);
+        c.mark_sent("m", 1.0);
+        assert!(c.on_chat("m", 1, "What is your name?", &[], false, None));
+        assert!(
+            !c.on_chat("m", 1, "What is your name?", &[], false, None),
+            "sent again after a reconnect"
+        );
+        c.on_run("m", RunState::Waiting);
+        assert_eq!(c.waiting.as_deref(), Some("m"));
+        assert_eq!(c.delivery("m"), Some(Delivery::Sent), "the run is not over");
+        // The reply is an ordinary message; the run goes on.
+        c.add_user("r".into(), "Ada".into());
+        c.on_run("m", RunState::Working);
+        assert_eq!(c.waiting, None);
+        c.on_done("r");
+        assert!(c.on_chat("m", 2, "Hello Ada", &[], false, None));
+        c.on_done("m");
+        assert_eq!(c.delivery("m"), Some(Delivery::Answered));
+        assert_eq!(c.delivery("r"), Some(Delivery::Answered));
+        let bots = bot_texts(&c);
+        assert_eq!(bots, ["What is your name?", "Hello Ada"]);
+        assert!(c.outbox().is_empty());
+        // The waiting state survives a reload.
+        c.on_run("m", RunState::Waiting);
+        let saved: Conversation =
+            serde_json::from_str(&serde_json::to_string(&c).expect("json")).expect("back");
+        assert_eq!(saved.waiting.as_deref(), Some("m"));
+    }
+
+    #[test]
+    fn a_button_is_pressed_once_and_only_while_its_run_waits() {
+        let yes_no = [
+            ChatButton {
+                text: "Yes".into(),
+                style: shared::ButtonStyle::Primary,
+            },
+            ChatButton {
+                text: "No".into(),
+                style: shared::ButtonStyle::Secondary,
+            },
+        ];
+        let mut c = conv_with(&["m"]);
+        c.on_chat("m", 1, "Deploy?", &yes_no, true, None);
+        assert_eq!(c.choose("m", 1, 0), None, "not waiting yet");
+        c.on_run("m", RunState::Waiting);
+        assert_eq!(c.waiting_for_buttons(), Some(("m", 1, true)));
+        assert_eq!(c.choose("m", 1, 5), None, "no such button");
+        assert_eq!(
+            c.choose("m", 1, 0),
+            Some(ClientMessage::Choice {
+                id: "m".into(),
+                seq: 1,
+                button: 0
+            })
+        );
+        assert_eq!(c.choose("m", 1, 1), None, "once");
+        assert_eq!(c.waiting_for_buttons(), None);
+        c.unchoose("m", 1);
+        assert!(c.choose("m", 1, 1).is_some(), "again after a failed send");
+    }
+
+    #[test]
+    fn a_push_is_a_bot_line_shown_once() {
+        let mut c = conv_with(&["a"]);
+        assert!(c.on_push("push-1", "report ready", None));
+        assert!(
+            !c.on_push("push-1", "report ready", None),
+            "a repeat is ignored"
+        );
+        assert_eq!(c.lines.len(), 2);
+        assert_eq!(c.lines[1].role, Role::Bot);
+        assert_eq!(c.lines[1].text, "report ready");
+        assert_eq!(ids(&c.outbox()), ["a"], "a push answers nothing");
+    }
+}
