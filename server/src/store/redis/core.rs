@@ -510,7 +510,7 @@ impl Core {
             // The transcript at least as long as the session (a listed
             // conversation's may be kept longer: never shortened).
             pipe.cmd("EVAL")
-                .arg(super::transcripts::EXTEND)
+                .arg(super::scripts::EXTEND)
                 .arg(1)
                 .arg(&keys.lines)
                 .arg(ttl.saturating_mul(1000))

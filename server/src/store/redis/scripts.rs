@@ -267,6 +267,17 @@ end
 return 1
 "#;
 
+/// KEYS: a transcript (see [`super::transcripts`]). ARGV: expiry (ms).
+/// Lengthens the transcript's expiry to it, never shortens it; nothing if
+/// there is no transcript.
+pub const EXTEND: &str = r"
+local left = redis.call('PTTL', KEYS[1])
+if left ~= -2 and left < tonumber(ARGV[1]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return left
+";
+
 /// The scripts, loaded once (redis-rs sends EVALSHA and falls back to EVAL,
 /// so a restarted Redis that forgot them is fine).
 #[derive(Debug)]

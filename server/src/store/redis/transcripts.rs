@@ -22,6 +22,7 @@ use redis::{RedisResult, Script};
 
 use super::conversations::user_keys;
 use super::core::Core;
+use super::scripts::EXTEND;
 use crate::store::transcripts::{Line, MAX_BYTES, MAX_LINES};
 use shared::Role;
 
@@ -49,16 +50,6 @@ if ARGV[5] == '1' and tonumber(ARGV[4]) > ttl then
 end
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 return #all - (i - 1)
-";
-
-/// KEYS: lines. ARGV: expiry (ms). Lengthens the transcript's expiry to
-/// it, never shortens it; nothing if there is no transcript.
-pub const EXTEND: &str = r"
-local left = redis.call('PTTL', KEYS[1])
-if left ~= -2 and left < tonumber(ARGV[1]) then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-end
-return left
 ";
 
 static SCRIPTS: std::sync::LazyLock<(Script, Script)> =
