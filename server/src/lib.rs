@@ -18,10 +18,11 @@
 //! - [`ws`]: one WebSocket's life — the `select!` loop, decoding frames,
 //!   writing with bounds, heartbeat and idle deadline, close codes.
 //! - [`chat`]: a message's lifecycle — dedup decision, asking the
-//!   responder, settling the outcome; history on resume; takeover of a
+//!   responder, settling the outcome (and its transcript lines); history
+//!   on resume (the relay's transcript, or n8n's memory); takeover of a
 //!   message whose relay crashed.
-//! - [`store`]: sessions, dedup, retained answers and routing — in memory
-//!   or shared through Redis.
+//! - [`store`]: sessions, dedup, retained answers, transcripts and
+//!   routing — in memory, in SQLite, or shared through Redis.
 //! - [`responder`]: what answers a message — n8n (the HTTP client and the
 //!   readers of its answers and streams) or the built-in echo.
 //! - [`page`]: the built page in memory — compressed, cached, from

@@ -169,6 +169,7 @@ impl AppState {
             max_tombstones: config.retention.max_tombstones,
             rerun_interrupted: config.store.rerun_interrupted,
             conversation_retention: config.retention.conversation_retention,
+            keep_transcripts: !config.retention.no_transcripts,
             ..Limits::default()
         };
         let cluster = &config.cluster;

@@ -17,6 +17,7 @@ use axum::extract::ws::Utf8Bytes;
 use server::store::memory::Sessions;
 use server::store::redis::RedisStore;
 use server::store::sqlite::SqliteStore;
+use server::store::transcripts::{Line, MAX_BYTES, MAX_LINES};
 use server::store::{Begin, ConnHandle, Limits, Pushed, Store};
 use shared::ConversationItem;
 use support::redis_server::RedisServer;
@@ -518,5 +519,222 @@ async fn old_conversations_are_not_listed_and_are_pruned() {
         // pruned entry is not there.
         let read = store.conversations("alice", then).await.expect("list");
         assert_eq!(sessions_of(&read), ["new"], "{name}: pruned, not read back");
+    }
+}
+
+fn said(store_lines: Option<Vec<Line>>) -> Vec<String> {
+    store_lines
+        .unwrap_or_default()
+        .into_iter()
+        .map(|l| {
+            let who = if l.role == shared::Role::User {
+                "u"
+            } else {
+                "b"
+            };
+            format!("{who}:{}", l.text)
+        })
+        .collect()
+}
+
+/// A session's transcript (issue 24): lines read back in order, blank
+/// ones left out; at most 200 lines and 64 KiB per session, the oldest
+/// going first; `forget` deletes it; what a restart reads back (SQLite,
+/// Redis: all of it; memory: nothing); `--no-transcripts` keeps none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transcripts_are_kept_in_order_bounded_and_forgotten() {
+    for kind in kinds("transcripts") {
+        let name = kind.name();
+        let store = kind.open(limits());
+        let now = server::clock::now_ms();
+        for session in ["s", "t", "big"] {
+            let (c, _rx) = conn(1);
+            store.attach(session, c).await;
+            store.detach(session, 1).await;
+        }
+        store
+            .record_lines(
+                "s",
+                None,
+                vec![Line::user("hi"), Line::bot("**hello**")],
+                now,
+            )
+            .await;
+        store
+            .record_lines("s", None, vec![Line::user(" "), Line::bot("again")], now)
+            .await;
+        store
+            .record_lines("t", None, vec![Line::user("other")], now)
+            .await;
+        store.flush().await;
+        assert_eq!(
+            said(store.transcript("s").await),
+            ["u:hi", "b:**hello**", "b:again"],
+            "{name}: in order, the blank line left out"
+        );
+        assert_eq!(store.transcript("nobody").await, None, "{name}");
+
+        // 200 lines at most: the oldest go.
+        for i in 0..(MAX_LINES + 5) {
+            store
+                .record_lines("big", None, vec![Line::user(&format!("{i}"))], now)
+                .await;
+        }
+        store.flush().await;
+        let big = said(store.transcript("big").await);
+        assert_eq!(big.len(), MAX_LINES, "{name}");
+        assert_eq!(big[0], "u:5", "{name}: the five oldest went");
+        assert_eq!(big[MAX_LINES - 1], format!("u:{}", MAX_LINES + 4));
+        // 64 KiB at most: ten lines of 10 KiB keep six.
+        let ten_k = "x".repeat(10 * 1024);
+        for _ in 0..10 {
+            store
+                .record_lines("big", None, vec![Line::bot(&ten_k)], now)
+                .await;
+        }
+        store.flush().await;
+        let big = store.transcript("big").await.expect("kept");
+        assert_eq!(big.len(), 6, "{name}");
+        assert!(
+            big.iter().map(|l| l.text.len()).sum::<usize>() <= MAX_BYTES,
+            "{name}"
+        );
+
+        store.forget("s").await;
+        assert_eq!(store.transcript("s").await, None, "{name}: forgotten");
+        store.flush().await;
+        let store = if matches!(kind, Kind::Memory) {
+            store
+        } else {
+            drop(store);
+            kind.open(limits())
+        };
+        assert_eq!(store.transcript("s").await, None, "{name}: not read back");
+        let t = store.transcript("t").await;
+        if matches!(kind, Kind::Memory) {
+            assert_eq!(said(t), ["u:other"], "{name}: the same store");
+        } else {
+            assert_eq!(said(t), ["u:other"], "{name}: read back after a restart");
+            assert_eq!(store.transcript("big").await.map(|l| l.len()), Some(6));
+        }
+        drop(store);
+
+        // --no-transcripts: nothing kept, nothing read back.
+        let off = Limits {
+            keep_transcripts: false,
+            ..limits()
+        };
+        let store = kind.open(off.clone());
+        let (c, _rx) = conn(1);
+        store.attach("u", c).await;
+        store
+            .record_lines("u", None, vec![Line::user("secret")], now)
+            .await;
+        store.flush().await;
+        assert_eq!(store.transcript("u").await, None, "{name}: none kept");
+        assert_eq!(store.transcript("t").await, None, "{name}: none read");
+        if matches!(kind, Kind::Sqlite(_)) {
+            store.flush().await;
+            drop(store);
+            let store = kind.open(limits());
+            assert_eq!(
+                store.transcript("t").await,
+                None,
+                "{name}: deleted from the disk by the run without transcripts"
+            );
+        }
+    }
+}
+
+/// How long a transcript lives: with its session; a signed-in user's
+/// conversation in their list `--conversation-retention` after its last
+/// line, even after the session is forgotten (memory, SQLite: pushed out
+/// by `--max-sessions` here; Redis: the key's expiry); an anonymous
+/// session's goes with it. Lines written in the past, no sleeping.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transcripts_live_with_their_session_or_their_users_list() {
+    for kind in kinds("transcript-retention") {
+        let name = kind.name();
+        let limits = Limits {
+            conversation_retention: Duration::from_secs(3600),
+            max_sessions: 1,
+            ..limits()
+        };
+        let store = kind.open(limits.clone());
+        let now = server::clock::now_ms();
+        let then = now - 2 * 3600 * 1000;
+        // One session at a time: each new one pushes the last out (memory,
+        // SQLite).
+        for (session, user, at) in [
+            ("listed", Some("alice"), now),
+            ("old", Some("alice"), then),
+            ("unlisted", Some("alice"), now),
+            ("anon", None, now),
+            ("last", None, now),
+        ] {
+            let (c, _rx) = conn(1);
+            store.attach(session, c).await;
+            store.claim(session, user).await;
+            if session != "unlisted" {
+                if let Some(user) = user {
+                    store
+                        .save_conversation(user, item(session, "", now), now)
+                        .await;
+                }
+            }
+            store
+                .record_lines(session, user, vec![Line::user(session)], at)
+                .await;
+            store.detach(session, 1).await;
+        }
+        store.maintain().await;
+        store.flush().await;
+        assert_eq!(
+            said(store.transcript("listed").await),
+            ["u:listed"],
+            "{name}: in alice's list, kept beyond its session"
+        );
+        if let Kind::Redis(redis, prefix) = &kind {
+            let ttl = |session: &str| {
+                let key = format!("{prefix}{{{session}}}:lines");
+                let mut conn = redis::Client::open(redis.url())
+                    .expect("client")
+                    .get_connection()
+                    .expect("connect");
+                redis::cmd("PTTL")
+                    .arg(key)
+                    .query::<i64>(&mut conn)
+                    .expect("pttl")
+            };
+            assert!(ttl("listed") > 3_000_000, "{name}: about an hour");
+            assert!(ttl("unlisted") <= 60_000, "{name}: --retain-for");
+            assert!(ttl("anon") <= 60_000, "{name}: --retain-for");
+            assert!(ttl("old") <= 60_000, "{name}: past the retention");
+            continue;
+        }
+        for gone in ["old", "unlisted", "anon"] {
+            assert_eq!(
+                store.transcript(gone).await,
+                None,
+                "{name}: {gone} went with its session"
+            );
+        }
+        store.flush().await;
+        if matches!(kind, Kind::Sqlite(_)) {
+            drop(store);
+            let store = kind.open(limits.clone());
+            assert_eq!(
+                said(store.transcript("listed").await),
+                ["u:listed"],
+                "{name}: read back for alice's list"
+            );
+            for gone in ["old", "unlisted", "anon"] {
+                assert_eq!(store.transcript(gone).await, None, "{name}: {gone}");
+            }
+            // Out of alice's list (she forgot it elsewhere): it goes.
+            store.drop_conversation("alice", "listed").await;
+            store.maintain().await;
+            assert_eq!(store.transcript("listed").await, None, "{name}");
+        }
     }
 }

@@ -380,7 +380,7 @@ async fn a_resumed_session_gets_its_history_from_n8n_when_enabled() {
 
     let mut back = Client::connect(&relay.ws_url("/ws?session=returning-1")).await;
     assert_eq!(
-        back.next().await,
+        back.next_with_progress().await,
         ServerMessage::History {
             messages: vec![
                 shared::HistoryMessage {

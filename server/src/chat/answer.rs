@@ -10,6 +10,7 @@ use super::{encode, progress, run};
 use crate::metrics::Outcome;
 use crate::redact;
 use crate::responder::{Answer, ChatRequest, Listeners, Responder, ResponderError, Step};
+use crate::store::transcripts::Line;
 use crate::AppState;
 
 /// Answers `request`, then every message of its session that waited for
@@ -21,6 +22,18 @@ pub async fn take_turn(state: AppState, request: ChatRequest) {
         answer(state.clone(), request).await;
         next = state.turns().finished(&session);
     }
+}
+
+/// The transcript's lines of an answered message: the user's text, then
+/// the answer. A regenerated answer follows the earlier one, without the
+/// user's text again.
+fn transcript_lines(request: &ChatRequest, answer: &str) -> Vec<Line> {
+    let mut lines = Vec::with_capacity(2);
+    if !request.regenerate {
+        lines.push(Line::user(&request.text));
+    }
+    lines.push(Line::bot(answer));
+    lines
 }
 
 /// Gets one answer and hands it to the session store for delivery.
@@ -74,9 +87,12 @@ pub async fn answer(state: AppState, request: ChatRequest) {
     }
     let log = redact::session(&request.session_id);
     let id = request.message_id.clone();
+    // What the session's transcript keeps of it: an answer, not an error.
+    let mut said = None;
     let (frame, failed) = match result {
         Ok(Answer::Text(text)) => {
             tracing::info!(session = %log, id = %id, latency_ms, "answered");
+            said = Some(transcript_lines(&request, &text));
             (
                 ServerMessage::Response {
                     id,
@@ -158,6 +174,16 @@ pub async fn answer(state: AppState, request: ChatRequest) {
         ServerMessage::Error { code, .. } => Outcome::Error(*code),
         _ => Outcome::Answered,
     });
+    // Before the answer goes out, so a tab that opens once the page has it
+    // finds it in the transcript too (in memory at once; Redis writes it on
+    // the session's writer, ahead of the answer).
+    if let Some(lines) = said {
+        let user = request.user.as_ref().map(|u| u.id.as_str());
+        let now = crate::clock::now_ms();
+        store
+            .record_lines(&request.session_id, user, lines, now)
+            .await;
+    }
     state
         .store()
         .complete(

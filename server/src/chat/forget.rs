@@ -26,11 +26,30 @@ pub async fn forget(
             continue;
         }
         // The own session was claimed when the connection joined it.
-        let allowed = session == own
-            || matches!(
-                store.claim(session, user).await,
-                Claim::Granted | Claim::Unknown
-            );
+        let claim = if session == own {
+            Claim::Granted
+        } else {
+            store.claim(session, user).await
+        };
+        let allowed = match claim {
+            Claim::Granted => true,
+            // Unknown to the store: all that may remain of it is the
+            // transcript of a conversation in a signed-in user's list (see
+            // `store::transcripts`), which only that user may delete. For
+            // anyone else there is nothing to delete: it counts as done.
+            Claim::Unknown => {
+                if let Some(user) = user {
+                    let now = crate::clock::now_ms();
+                    if store.lists_conversation(user, session, now).await {
+                        store.forget(session).await;
+                    }
+                    store.drop_conversation(user, session).await;
+                }
+                forgotten += 1;
+                continue;
+            }
+            Claim::Refused => false,
+        };
         if allowed {
             store.forget(session).await;
             // Out of the user's list on the relay too, so no other browser
@@ -48,5 +67,60 @@ pub async fn forget(
     );
     ServerMessage::Forgotten {
         sessions: forgotten,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::memory::Sessions;
+    use crate::store::transcripts::Line;
+    use crate::store::{ConnHandle, Limits};
+
+    fn conn(id: u64) -> ConnHandle {
+        let (tx, _rx) = tokio::sync::mpsc::channel(4);
+        ConnHandle {
+            id,
+            tx,
+            kick: tokio_util::sync::CancellationToken::new(),
+        }
+    }
+
+    /// A conversation in alice's list whose session the store forgot keeps
+    /// its transcript for her; naming the session is not enough to delete
+    /// it — only alice's `forget` does.
+    #[tokio::test]
+    async fn a_listed_transcript_is_deleted_only_by_its_user() {
+        let store = Sessions::new(Limits {
+            max_sessions: 1,
+            ..Limits::default()
+        });
+        let now = crate::clock::now_ms();
+        store.attach("alices", conn(1));
+        store.claim("alices", Some("alice"));
+        let item = shared::ConversationItem {
+            session: "alices".into(),
+            title: "Trip".into(),
+            updated_at: now,
+        };
+        store.lists.save("alice", item, now);
+        store.record_lines("alices", vec![Line::user("secret plan")], now);
+        store.detach("alices", 1);
+        // One session at most: the next one pushes alice's out.
+        store.attach("other", conn(2));
+        assert!(!store.knows("alices"));
+        assert!(store.transcript("alices").is_some(), "kept for her list");
+        for user in [None, Some("bob")] {
+            let named = Some(vec!["alices".to_owned()]);
+            let frame = forget(&store, "other", user, named).await;
+            assert_eq!(frame, ServerMessage::Forgotten { sessions: 1 });
+            assert!(
+                store.transcript("alices").is_some(),
+                "{user:?}: not deleted"
+            );
+        }
+        forget(&store, "other", Some("alice"), Some(vec!["alices".into()])).await;
+        assert_eq!(store.transcript("alices"), None, "alice deleted it");
+        assert!(!store.lists.contains("alice", "alices", now));
     }
 }

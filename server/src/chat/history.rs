@@ -1,16 +1,52 @@
-//! A resumed session's earlier messages, from n8n's chat memory
-//! (`--load-previous-session`), queued for the connection that resumed it.
+//! A resumed session's earlier messages, queued for the connection that
+//! resumed it as one `history` frame: from the relay's transcript of the
+//! session (see [`crate::store::transcripts`]) when it has one — the same
+//! on every tab and device — and otherwise from n8n's chat memory
+//! (`--load-previous-session`). The relay's wins: it holds what this chat
+//! showed (pushes and runs included), n8n's memory what the workflow
+//! remembers, which may be trimmed by its memory node.
+//!
+//! Who gets it: the connection joined the session, so the session is the
+//! visitor's (a signed-in user's session is joined only by that user, see
+//! [`crate::store::Claim`]).
 
 use axum::extract::ws::Utf8Bytes;
-use shared::{Role, ServerMessage};
+use shared::{HistoryMessage, Role, ServerMessage};
 use tokio::sync::mpsc;
 
 use crate::chat::encode;
 use crate::redact;
 use crate::AppState;
 
+/// Queues the session's history for one connection: the relay's
+/// transcript at once (before the connection reads any frame, so whatever
+/// the page asks next is answered after it), or n8n's memory with
+/// `--load-previous-session`, loaded by a task of its own (n8n may be slow).
+pub async fn queue_history(state: &AppState, session: &str, tx: &mpsc::Sender<Utf8Bytes>) {
+    if let Some(lines) = state.store().transcript(session).await {
+        let mut messages = Vec::with_capacity(lines.len());
+        for line in lines {
+            // The bot's lines are formatted like live answers.
+            let doc = match line.role {
+                Role::Bot => state.format_answer(&line.text).await,
+                Role::User => None,
+            };
+            messages.push(HistoryMessage {
+                role: line.role,
+                text: line.text,
+                doc,
+            });
+        }
+        let _ = tx.try_send(encode(&ServerMessage::History { messages }));
+        return;
+    }
+    if state.config().n8n.load_previous_session {
+        tokio::spawn(from_n8n(state.clone(), session.to_owned(), tx.clone()));
+    }
+}
+
 /// Loads the session's history from n8n and queues it for one connection.
-pub async fn send_history(state: AppState, session: String, tx: mpsc::Sender<Utf8Bytes>) {
+async fn from_n8n(state: AppState, session: String, tx: mpsc::Sender<Utf8Bytes>) {
     match state.responder().history(&session).await {
         Some(Ok(mut messages)) if !messages.is_empty() => {
             // The bot's lines are formatted like live answers.

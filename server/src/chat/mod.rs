@@ -12,7 +12,8 @@
 //! - [`turns`]: a session's messages one after another; a waiting run's
 //!   reply.
 //! - [`run`]: a "Respond to Chat" run held open by the relay.
-//! - [`history`]: a resumed session's earlier messages from n8n's memory.
+//! - [`history`]: a resumed session's earlier messages, from the relay's
+//!   transcript or n8n's memory.
 //! - [`quotas`]: what a public chat may cost — messages per visitor,
 //!   address and day, counted before n8n is called.
 //! - [`cancel`]: Stop — the answers in flight here, each cancellable.

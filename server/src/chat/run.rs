@@ -39,6 +39,7 @@ use super::turns::RunCommand;
 use crate::redact;
 use crate::responder::n8n::chat_socket::{BotMessage, ChatSocket, FromN8n};
 use crate::responder::ChatRequest;
+use crate::store::transcripts::Line;
 use crate::AppState;
 
 /// Commands waiting for a run.
@@ -253,10 +254,28 @@ impl Run<'_> {
         }
     }
 
+    /// Lines for the session's transcript: the run's messages and the
+    /// user's text around them.
+    async fn record(&self, lines: Vec<Line>) {
+        let user = self.request.user.as_ref().map(|u| u.id.as_str());
+        let now = crate::clock::now_ms();
+        self.state
+            .store()
+            .record_lines(self.session(), user, lines, now)
+            .await;
+    }
+
     /// A new bot message: to the page (or kept for it).
     async fn show(&mut self, m: BotMessage) {
         self.shown.seq += 1;
         self.shown.chosen = false;
+        let mut lines = Vec::with_capacity(2);
+        if self.shown.seq == 1 {
+            // The message that started the run, before its first answer.
+            lines.push(Line::user(&self.request.text));
+        }
+        lines.push(Line::bot(&m.text));
+        self.record(lines).await;
         let frame = chat_frame(self.state, self.id(), self.shown.seq, &m);
         self.shown.message = Some(m);
         self.deliver(frame).await;
@@ -349,6 +368,7 @@ impl Run<'_> {
                 continue;
             }
             tracing::info!(session = %redact::session(self.session()), id = %reply.message_id, run = %self.id(), "reply sent to the run");
+            self.record(vec![Line::user(&reply.text)]).await;
             let done = encode(&ServerMessage::Done {
                 id: reply.message_id.clone(),
             });

@@ -40,6 +40,18 @@ pub struct RetentionFlags {
     #[arg(long, env = "RELAY_CONVERSATION_RETENTION", default_value = "30d", value_parser = humantime::parse_duration)]
     pub conversation_retention: Duration,
 
+    /// Keep no conversation transcripts on the relay.
+    ///
+    /// By default the relay keeps what was said in each session (the user's
+    /// messages and the answers, at most 200 lines and 64 KiB per session) as
+    /// long as the session, and a signed-in user's listed conversation for
+    /// --conversation-retention after its last line, so a page resuming it on
+    /// another tab or device shows it. With this flag none is kept (nor read
+    /// back from --data-dir: deleted at start); n8n's memory
+    /// (--load-previous-session) is then the only history.
+    #[arg(long, env = "RELAY_NO_TRANSCRIPTS")]
+    pub no_transcripts: bool,
+
     /// New sessions one IP address may start per minute (0: no limit).
     ///
     /// IPv6: one /64. Counts a connection that names a session the relay does

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::json;
 use shared::ServerMessage;
 
+use crate::store::transcripts::Line;
 use crate::store::Pushed;
 use crate::AppState;
 
@@ -120,13 +121,23 @@ pub async fn push(
         return refuse(StatusCode::NOT_FOUND, "no such session");
     }
     let id = format!("push-{}", uuid::Uuid::new_v4());
+    let line = Line::bot(&text);
     let frame = ServerMessage::Push {
         id: id.clone(),
         doc: state.format_answer(&text).await,
         text,
     }
     .encode();
-    match state.store().push(&session, frame.into()).await {
+    let pushed = state.store().push(&session, frame.into()).await;
+    if matches!(pushed, Some(Pushed::Delivered(_) | Pushed::Kept)) {
+        // Part of the conversation now: in the session's transcript too.
+        let now = crate::clock::now_ms();
+        state
+            .store()
+            .record_lines(&session, None, vec![line], now)
+            .await;
+    }
+    match pushed {
         None => refuse(StatusCode::NOT_FOUND, "no such session"),
         Some(Pushed::Full) => refuse(
             StatusCode::TOO_MANY_REQUESTS,

@@ -110,6 +110,18 @@ impl UserLists {
         })
     }
 
+    /// The user whose list holds `session` at `now_ms`, if any: a scan of
+    /// every list, for reading a store back at start only.
+    pub fn holder(&self, session: &str, now_ms: u64) -> Option<String> {
+        self.lock()
+            .iter()
+            .find(|(_, l)| {
+                l.iter()
+                    .any(|i| i.session == session && is_current(i.updated_at, now_ms, &self.limits))
+            })
+            .map(|(user, _)| user.clone())
+    }
+
     /// Adds or updates `item` in `user`'s list, then applies the bounds;
     /// the list afterwards.
     pub fn save(&self, user: &str, item: ConversationItem, now_ms: u64) -> Vec<ConversationItem> {

@@ -119,9 +119,28 @@ pub enum Change {
         before_ms: u64,
     },
     /// The visitor deleted the conversation (`forget` frame): its outcomes
-    /// (each leaving a tombstone) and kept pushes are gone; the session
-    /// itself stays while a connection or a message in flight holds it.
+    /// (each leaving a tombstone), kept pushes and transcript are gone; the
+    /// session itself stays while a connection or a message in flight
+    /// holds it.
     Erased {
+        /// The session.
+        session: String,
+    },
+    /// Lines were added to the session's transcript (see
+    /// [`super::transcripts`]), then its `dropped` oldest lines went.
+    Lines {
+        /// The session.
+        session: String,
+        /// The new lines, oldest first.
+        lines: Vec<super::transcripts::Line>,
+        /// When (unix ms).
+        at_ms: u64,
+        /// How many of its oldest lines its bounds dropped afterwards.
+        dropped: usize,
+    },
+    /// The session's transcript is gone (its session was forgotten and no
+    /// list holds it, it expired, or the total bound pushed it out).
+    TranscriptDropped {
         /// The session.
         session: String,
     },
@@ -141,7 +160,10 @@ impl Change {
     pub fn restates(&self) -> bool {
         !matches!(
             self,
-            Change::Dropped { .. } | Change::Forgotten { .. } | Change::Erased { .. }
+            Change::Dropped { .. }
+                | Change::Forgotten { .. }
+                | Change::Erased { .. }
+                | Change::TranscriptDropped { .. }
         )
     }
 }

@@ -29,6 +29,7 @@ pub mod pause;
 pub mod redis;
 pub mod sqlite;
 pub mod tombstones;
+pub mod transcripts;
 
 /// What connections, the push endpoint and `/healthz` need from the store.
 #[async_trait]
@@ -117,6 +118,30 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
     /// session was the user's, when the store has forgotten the session
     /// itself (its `--retain-for` is much shorter than the list's).
     async fn lists_conversation(&self, user: &str, session: &str, now_ms: u64) -> bool;
+
+    /// Appends `lines` (oldest first) to `session`'s transcript at `now_ms`
+    /// (unix ms): the conversation a page that resumes the session is
+    /// shown — on another tab, or a signed-in user's other device — from
+    /// the relay rather than only from n8n's memory (see [`transcripts`]).
+    /// Here in the store, not beside it, because a transcript lives and
+    /// dies with its session: retained as long as it, kept longer for a
+    /// conversation in its owner's list, deleted by [`SessionStore::forget`].
+    /// `user`: the session's verified user if the caller knows it (the
+    /// shared store looks up their list to choose the expiry; the others
+    /// know the owner). Never waits for a write (at most queues one);
+    /// nothing with `--no-transcripts`.
+    async fn record_lines(
+        &self,
+        session: &str,
+        user: Option<&str>,
+        lines: Vec<transcripts::Line>,
+        now_ms: u64,
+    );
+
+    /// `session`'s transcript, oldest first; `None` if it has none or the
+    /// store cannot say (Redis unreachable): the caller then falls back to
+    /// n8n's memory. The caller checked the session is the visitor's.
+    async fn transcript(&self, session: &str) -> Option<Vec<transcripts::Line>>;
 
     /// Counts of this relay.
     fn stats(&self) -> Stats;
@@ -218,6 +243,9 @@ pub struct Limits {
     /// Most users whose lists this relay keeps in memory (memory and
     /// SQLite stores).
     pub max_conversation_users: usize,
+    /// Whether sessions' transcripts are kept (off: `--no-transcripts`;
+    /// see [`transcripts`]).
+    pub keep_transcripts: bool,
 }
 
 impl Limits {
@@ -242,6 +270,7 @@ impl Default for Limits {
             conversation_retention: DEFAULT_CONVERSATION_RETENTION,
             max_conversations_per_user: shared::validate::MAX_USER_CONVERSATIONS,
             max_conversation_users: DEFAULT_MAX_CONVERSATION_USERS,
+            keep_transcripts: true,
         }
     }
 }

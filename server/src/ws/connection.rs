@@ -141,12 +141,9 @@ where
                     let _ = tx.try_send(encode(&frame));
                 }
             }
-            if peer.resumed && state.config().n8n.load_previous_session {
-                tokio::spawn(history::send_history(
-                    state.clone(),
-                    session.clone(),
-                    tx.clone(),
-                ));
+            // What was said before: the relay's transcript, or n8n's memory.
+            if peer.resumed {
+                history::queue_history(&state, &session, &tx).await;
             }
             let mut client = Client {
                 ip: peer.client_ip,

@@ -239,13 +239,15 @@ impl Client {
     /// `progress` frames are skipped too: they are live extras around an
     /// answer that most tests are not about (see
     /// [`Client::next_with_progress`]); so are a verified user's
-    /// `conversations` lists (see [`Client::next_conversations`]).
+    /// `conversations` lists (see [`Client::next_conversations`]) and the
+    /// `history` a resumed session gets (`tests/transcripts.rs`).
     pub async fn next(&mut self) -> ServerMessage {
         loop {
             match next_frame(&mut self.ws).await {
                 ServerMessage::Heartbeat { .. }
                 | ServerMessage::Progress { .. }
-                | ServerMessage::Conversations { .. } => continue,
+                | ServerMessage::Conversations { .. }
+                | ServerMessage::History { .. } => continue,
                 frame => return frame,
             }
         }

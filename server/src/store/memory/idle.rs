@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use super::session::{Entry, IdleKey, Session};
 use crate::store::journal::{Change, Journal};
 use crate::store::tombstones::Tombstones;
+use crate::store::transcripts::Transcripts;
 
 #[derive(Debug)]
 pub(super) struct Inner {
@@ -24,6 +25,10 @@ pub(super) struct Inner {
     pub(super) journal: Option<std::sync::Arc<dyn Journal>>,
     /// While the store is read back from disk: only evictions are reported.
     pub(super) restoring: bool,
+    /// The sessions' transcripts (see [`crate::store::transcripts`]), under
+    /// the same lock: a session forgotten here decides its transcript's
+    /// fate in the same step.
+    pub(super) transcripts: Transcripts,
 }
 
 impl Inner {
@@ -73,9 +78,16 @@ impl Inner {
     }
 }
 
-/// Forgets a session; each outcome it kept leaves a tombstone.
+/// Forgets a session; each outcome it kept leaves a tombstone. Its
+/// transcript goes too, unless the session was a signed-in user's (kept
+/// while their list holds it, see [`super::Sessions::sweep`]).
 pub(super) fn remove_session(inner: &mut Inner, key: &str) {
     if let Some(s) = inner.map.remove(key) {
+        if inner.transcripts.orphan(key, s.owner.as_deref()) {
+            inner.note(Change::TranscriptDropped {
+                session: key.to_owned(),
+            });
+        }
         inner.retained_bytes = inner.retained_bytes.saturating_sub(s.retained_bytes());
         if let Some(k) = s.idle_key {
             inner.idle.remove(&k);

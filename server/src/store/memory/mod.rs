@@ -24,13 +24,15 @@
 //! Its parts: [`session`] (one conversation: its connections, message ids
 //! and what it is owed), [`idle`] (the registry's maps, the index of
 //! sessions that may be forgotten, and forgetting them), [`restore`]
-//! (reading a store back from disk), and here the registry's operations.
+//! (reading a store back from disk), [`transcript`] (the sessions'
+//! transcripts), and here the registry's operations.
 
 mod idle;
 mod restore;
 mod session;
 #[cfg(test)]
 mod tests;
+mod transcript;
 
 use parking_lot::{Mutex, MutexGuard};
 use std::collections::HashMap;
@@ -44,6 +46,7 @@ use self::session::{Entry, Session};
 use super::conversations::UserLists;
 use super::journal::{Change, Journal};
 use super::tombstones::Tombstones;
+use super::transcripts::Transcripts;
 use super::{Begin, Claim, ConnHandle, ConnId, Limits, Pushed, SessionStore, Stats, StoreHealth};
 
 /// The registry of sessions.
@@ -74,6 +77,7 @@ impl Sessions {
                 tombs: Tombstones::new(limits.max_tombstones, limits.tombstone_ttl()),
                 journal,
                 restoring: false,
+                transcripts: Transcripts::new(limits.max_retained_bytes),
             }),
             limits,
         }
@@ -363,12 +367,18 @@ impl Sessions {
     /// altogether. Each forgotten outcome leaves a tombstone (a keyed hash,
     /// no content), so a resend of its id gets `answer_lost`, never a second
     /// run. A message still in flight keeps its marker and its answer is
-    /// kept as usual: it was asked before the forget.
+    /// kept as usual: it was asked before the forget. The transcript goes
+    /// too, also one kept for a session forgotten before.
     pub fn erase(&self, session: &str) {
         let now = Instant::now();
         let mut guard = self.lock();
         let inner = &mut *guard;
         let Some(s) = inner.map.get_mut(session) else {
+            if inner.transcripts.remove(session) {
+                inner.note(Change::TranscriptDropped {
+                    session: session.to_owned(),
+                });
+            }
             return;
         };
         let mut removed = s.kept_pushes;
@@ -385,6 +395,8 @@ impl Sessions {
         s.undelivered.clear();
         s.kept_pushes = 0;
         let evictable = s.evictable();
+        // Its transcript too (`Change::Erased` deletes it from disk).
+        inner.transcripts.remove(session);
         for (id, failed) in buried {
             inner.tombs.bury(session, &id, failed, now);
         }
@@ -512,7 +524,9 @@ impl Sessions {
         }
         inner.tombs.expire(now);
         drop(inner);
-        self.lists.sweep(crate::clock::now_ms());
+        let now_ms = crate::clock::now_ms();
+        self.lists.sweep(now_ms);
+        self.sweep_transcripts(now_ms);
         expired.len()
     }
 
@@ -656,6 +670,20 @@ impl SessionStore for Sessions {
 
     async fn lists_conversation(&self, user: &str, session: &str, now_ms: u64) -> bool {
         self.lists.contains(user, session, now_ms)
+    }
+
+    async fn record_lines(
+        &self,
+        session: &str,
+        _user: Option<&str>,
+        lines: Vec<super::transcripts::Line>,
+        now_ms: u64,
+    ) {
+        Sessions::record_lines(self, session, lines, now_ms);
+    }
+
+    async fn transcript(&self, session: &str) -> Option<Vec<super::transcripts::Line>> {
+        Sessions::transcript(self, session)
     }
 
     fn stats(&self) -> Stats {

@@ -75,7 +75,7 @@ static SCRIPTS: std::sync::LazyLock<ListScripts> = std::sync::LazyLock::new(|| L
 });
 
 /// The two keys of `user`'s list under `prefix`.
-fn keys(prefix: &str, user: &str) -> (String, String) {
+pub(super) fn user_keys(prefix: &str, user: &str) -> (String, String) {
     let digest = Sha256::digest(user.as_bytes());
     let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
     (
@@ -100,7 +100,7 @@ impl Core {
         user: &str,
         now_ms: u64,
     ) -> RedisResult<Vec<ConversationItem>> {
-        let (convs, titles) = keys(&self.prefix, user);
+        let (convs, titles) = user_keys(&self.prefix, user);
         let cutoff = self.cutoff(now_ms);
         let flat: Vec<String> = self
             .call(|mut conn| {
@@ -137,7 +137,7 @@ impl Core {
         item: &ConversationItem,
         now_ms: u64,
     ) -> RedisResult<()> {
-        let (convs, titles) = keys(&self.prefix, user);
+        let (convs, titles) = user_keys(&self.prefix, user);
         let title = clean_title(&item.title);
         let cutoff = self.cutoff(now_ms);
         let max = self.limits.max_conversations_per_user.max(1);
@@ -166,7 +166,7 @@ impl Core {
 
     /// Takes `session` out of `user`'s list.
     pub async fn drop_conversation(&self, user: &str, session: &str) -> RedisResult<()> {
-        let (convs, titles) = keys(&self.prefix, user);
+        let (convs, titles) = user_keys(&self.prefix, user);
         self.call(|mut conn| {
             let (convs, titles) = (convs.clone(), titles.clone());
             async move {
@@ -190,7 +190,7 @@ impl Core {
         session: &str,
         now_ms: u64,
     ) -> RedisResult<bool> {
-        let (convs, _) = keys(&self.prefix, user);
+        let (convs, _) = user_keys(&self.prefix, user);
         let cutoff = self.cutoff(now_ms);
         let score: Option<f64> = self
             .call(|mut conn| {
@@ -212,7 +212,7 @@ impl Core {
 mod tests {
     #[test]
     fn keys_name_a_hash_of_the_user_not_the_user() {
-        let (convs, titles) = super::keys("p:", "alice@example.com\nx");
+        let (convs, titles) = super::user_keys("p:", "alice@example.com\nx");
         assert!(convs.starts_with("p:user:") && convs.ends_with(":convs"));
         assert!(titles.ends_with(":titles"));
         assert!(!convs.contains("alice"));

@@ -114,7 +114,7 @@ impl Core {
     }
 
     /// Deletes what Redis keeps of `session` (a `forget` frame): its
-    /// outcomes, their order and the pushes waiting. Its tombstones
+    /// outcomes, their order, the pushes waiting and its transcript. Its tombstones
     /// (`:seen`, ids only) and owner stay until they expire, so a resend
     /// is never run twice and nobody else can take the session over.
     pub async fn forget(&self, session: &str) -> RedisResult<()> {
@@ -126,6 +126,7 @@ impl Core {
                     .arg(&keys.hash)
                     .arg(&keys.order)
                     .arg(&keys.kept)
+                    .arg(&keys.lines)
                     .query_async::<i64>(&mut conn)
                     .await
                     .map(|_| ())
@@ -506,6 +507,14 @@ impl Core {
             pipe.expire(&keys.kept, ttl).ignore();
             pipe.expire(&keys.seen, 2 * ttl).ignore();
             pipe.expire(&keys.owner, 2 * ttl).ignore();
+            // The transcript at least as long as the session (a listed
+            // conversation's may be kept longer: never shortened).
+            pipe.cmd("EVAL")
+                .arg(super::scripts::EXTEND)
+                .arg(1)
+                .arg(&keys.lines)
+                .arg(ttl.saturating_mul(1000))
+                .ignore();
         }
         let pipe = &pipe;
         self.probe(|mut conn| async move { pipe.query_async::<()>(&mut conn).await })

@@ -24,6 +24,7 @@ pub mod pause;
 pub mod pending;
 pub mod scripts;
 mod subscriber;
+pub mod transcripts;
 mod writer;
 
 use parking_lot::Mutex;
@@ -40,6 +41,9 @@ use self::core::{Completion, Core};
 use crate::store::memory::Sessions;
 use crate::store::{Begin, Claim, ConnHandle, ConnId, Limits, Pushed, Stats};
 use crate::store::{SessionStore, StoreHealth};
+
+/// Longest a [`RedisStore`] flush waits for its writers.
+const FLUSH_WAIT: Duration = Duration::from_secs(5);
 
 /// The Redis-backed store.
 #[derive(Debug)]
@@ -335,6 +339,12 @@ impl SessionStore for RedisStore {
             tracing::warn!("could not save a user's conversation in Redis: {e}");
             return None;
         }
+        // Listed: its transcript is kept as long as the list keeps it.
+        if self.core.limits.keep_transcripts {
+            if let Err(e) = self.core.extend_transcript(&item.session).await {
+                tracing::debug!(session = %crate::redact::session(&item.session), "transcript expiry not extended: {e}");
+            }
+        }
         self.conversations(user, now_ms).await
     }
 
@@ -351,6 +361,47 @@ impl SessionStore for RedisStore {
             .unwrap_or(false)
     }
 
+    async fn record_lines(
+        &self,
+        session: &str,
+        user: Option<&str>,
+        lines: Vec<crate::store::transcripts::Line>,
+        now_ms: u64,
+    ) {
+        if !self.core.limits.keep_transcripts {
+            return;
+        }
+        let lines: Vec<_> = lines.into_iter().filter(|l| !l.is_blank()).collect();
+        if lines.is_empty() {
+            return;
+        }
+        // Through the session's writer, after the answer it belongs to;
+        // never waited for.
+        let write = writer::Write::Lines {
+            session: session.to_owned(),
+            user: user.map(str::to_owned),
+            lines,
+            now_ms,
+        };
+        if let Err(e) = self.writer(session).try_send(write) {
+            tracing::debug!(session = %crate::redact::session(session), "transcript lines dropped: {e}");
+        }
+    }
+
+    async fn transcript(&self, session: &str) -> Option<Vec<crate::store::transcripts::Line>> {
+        if !self.core.limits.keep_transcripts {
+            return None;
+        }
+        match self.core.transcript(session).await {
+            Ok(lines) if !lines.is_empty() => Some(lines),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::debug!(session = %crate::redact::session(session), "transcript not read from Redis: {e}");
+                None
+            }
+        }
+    }
+
     fn stats(&self) -> Stats {
         self.core.local.stats()
     }
@@ -360,5 +411,19 @@ impl SessionStore for RedisStore {
             pending: Some(self.core.pending_health()),
             ..self.core.link.health()
         }
+    }
+
+    /// Waits (at most [`FLUSH_WAIT`]) until every writer shard has written
+    /// what was queued before.
+    async fn flush(&self) {
+        let mut waits = Vec::new();
+        for shard in &self.writes {
+            let (done, written) = oneshot::channel();
+            if shard.send(writer::Write::Flush(done)).await.is_ok() {
+                waits.push(written);
+            }
+        }
+        let all = futures_util::future::join_all(waits);
+        let _ = tokio::time::timeout(FLUSH_WAIT, all).await;
     }
 }

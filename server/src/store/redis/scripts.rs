@@ -13,6 +13,9 @@
 //! - `p{s}:order` list: answered ids, oldest first (bounded)
 //! - `p{s}:kept` list: frames waiting for the session's next connection
 //! - channel `p{s}:ch`: frames for the session's open connections
+//! - `p{s}:lines` list: the session's transcript, oldest first (bounded;
+//!   kept `--conversation-retention` for a conversation in its user's
+//!   list, see [`super::transcripts`])
 //!
 //! And one key that outlives the others, expiring twice `--retain-for`
 //! after the last activity (so at least `--retain-for` after the session's
@@ -50,6 +53,8 @@ pub struct Keys {
     /// The verified user the session belongs to (outlives the others,
     /// like `seen`).
     pub owner: String,
+    /// The session's transcript (see [`super::transcripts`]).
+    pub lines: String,
 }
 
 /// The `:seen` set of a session holds this many times
@@ -70,6 +75,7 @@ impl Keys {
             channel: format!("{base}:ch"),
             seen: format!("{base}:seen"),
             owner: format!("{base}:owner"),
+            lines: format!("{base}:lines"),
         }
     }
 
@@ -260,6 +266,17 @@ if ARGV[1] ~= '' then
 end
 return 1
 "#;
+
+/// KEYS: a transcript (see [`super::transcripts`]). ARGV: expiry (ms).
+/// Lengthens the transcript's expiry to it, never shortens it; nothing if
+/// there is no transcript.
+pub const EXTEND: &str = r"
+local left = redis.call('PTTL', KEYS[1])
+if left ~= -2 and left < tonumber(ARGV[1]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return left
+";
 
 /// The scripts, loaded once (redis-rs sends EVALSHA and falls back to EVAL,
 /// so a restarted Redis that forgot them is fine).

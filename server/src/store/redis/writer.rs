@@ -37,6 +37,19 @@ pub enum Write {
     Chunk(String, Utf8Bytes),
     /// A final answer or error; `done` fires once it is delivered or kept.
     Complete(Completion, oneshot::Sender<()>),
+    /// Lines for the session's transcript (see [`super::transcripts`]).
+    Lines {
+        /// The session.
+        session: String,
+        /// Its verified user, if the caller knew it.
+        user: Option<String>,
+        /// The lines, oldest first.
+        lines: Vec<crate::store::transcripts::Line>,
+        /// When they were written (unix ms).
+        now_ms: u64,
+    },
+    /// Fires once everything queued before it is written.
+    Flush(oneshot::Sender<()>),
 }
 
 /// Runs the writer until the store is dropped.
@@ -62,6 +75,24 @@ pub async fn run(core: Arc<Core>, mut writes: mpsc::Receiver<Write>) {
                     }
                     core.hold(completion);
                 }
+                let _ = done.send(());
+            }
+            Write::Lines {
+                session,
+                user,
+                lines,
+                now_ms,
+            } => {
+                // Lost while Redis is down: the page has them, and n8n's
+                // memory stays the fallback.
+                if let Err(e) = core
+                    .append_lines(&session, user.as_deref(), &lines, now_ms)
+                    .await
+                {
+                    tracing::debug!(session = %crate::redact::session(&session), "transcript lines not written: {e}");
+                }
+            }
+            Write::Flush(done) => {
                 let _ = done.send(());
             }
         }

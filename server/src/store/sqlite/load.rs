@@ -18,6 +18,7 @@ use rusqlite::{params, Connection};
 use super::writer::now_ms;
 use crate::store::interrupted_frame;
 use crate::store::memory::Sessions;
+use crate::store::transcripts::Line;
 
 /// What the database holds, read in one go.
 #[derive(Debug, Default)]
@@ -30,6 +31,9 @@ pub struct Saved {
     pub interrupted: usize,
     /// Users' conversations, least recently saved first: (user, entry).
     conversations: Vec<(String, shared::ConversationItem)>,
+    /// Transcripts, the least recently written first: (session, lines
+    /// oldest first, when the last was written).
+    transcripts: Vec<(String, Vec<Line>, u64)>,
 }
 
 #[derive(Debug)]
@@ -112,7 +116,49 @@ pub fn read(conn: &mut Connection, rerun_interrupted: bool) -> rusqlite::Result<
             ))
         })?
         .collect::<Result<_, _>>()?;
+    saved.transcripts = read_transcripts(conn)?;
     Ok(saved)
+}
+
+/// Every transcript, grouped by session, the least recently written first.
+fn read_transcripts(conn: &Connection) -> rusqlite::Result<Vec<(String, Vec<Line>, u64)>> {
+    let mut by_session: std::collections::HashMap<String, (i64, Vec<Line>, u64)> =
+        std::collections::HashMap::new();
+    let mut rows =
+        conn.prepare("SELECT seq, session, role, text, at FROM transcript_lines ORDER BY seq")?;
+    let rows = rows.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, i64>(4)?,
+        ))
+    })?;
+    for row in rows {
+        let (seq, session, role, text, at) = row?;
+        let line = Line {
+            role: if role == 1 {
+                shared::Role::Bot
+            } else {
+                shared::Role::User
+            },
+            text,
+        };
+        let entry = by_session.entry(session).or_insert((seq, Vec::new(), 0));
+        entry.0 = seq;
+        entry.1.push(line);
+        entry.2 = entry.2.max(u64::try_from(at).unwrap_or(0));
+    }
+    let mut all: Vec<(i64, String, Vec<Line>, u64)> = by_session
+        .into_iter()
+        .map(|(session, (seq, lines, at))| (seq, session, lines, at))
+        .collect();
+    all.sort_by_key(|(seq, ..)| *seq);
+    Ok(all
+        .into_iter()
+        .map(|(_, session, lines, at)| (session, lines, at))
+        .collect())
 }
 
 /// Hands what was read to the memory store (its journal attached, so what
@@ -143,6 +189,12 @@ pub fn restore(saved: Saved, local: &Sessions) -> usize {
     for (user, item) in saved.conversations {
         local.lists.restore(&user, item, now);
     }
+    // After the sessions and lists: one whose session is gone is kept only
+    // for the user whose list holds it.
+    for (session, lines, at) in saved.transcripts {
+        local.restore_lines(&session, lines, at);
+    }
+    local.restore_orphans(now);
     local.set_restoring(false);
     n
 }

@@ -216,6 +216,23 @@ impl SessionStore for SqliteStore {
         self.local.lists.contains(user, session, now_ms)
     }
 
+    // Like every change: decided in memory, written by the journal (not
+    // waited for: a transcript line lost to a crash costs nothing of the
+    // answer itself).
+    async fn record_lines(
+        &self,
+        session: &str,
+        _user: Option<&str>,
+        lines: Vec<crate::store::transcripts::Line>,
+        now_ms: u64,
+    ) {
+        self.local.record_lines(session, lines, now_ms);
+    }
+
+    async fn transcript(&self, session: &str) -> Option<Vec<crate::store::transcripts::Line>> {
+        self.local.transcript(session)
+    }
+
     fn stats(&self) -> Stats {
         self.local.stats()
     }

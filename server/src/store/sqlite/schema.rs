@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_owner.sql"),
     include_str!("migrations/0003_quota_counts.sql"),
     include_str!("migrations/0004_user_conversations.sql"),
+    include_str!("migrations/0005_transcripts.sql"),
 ];
 
 /// Why the store could not be opened.

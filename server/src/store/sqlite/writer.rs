@@ -303,9 +303,39 @@ fn apply(tx: &Transaction<'_>, change: &Change, now: i64, expires: i64) -> rusql
             for table in [
                 "DELETE FROM messages WHERE session = ?1 AND frame IS NOT NULL",
                 "DELETE FROM kept WHERE session = ?1",
+                "DELETE FROM transcript_lines WHERE session = ?1",
             ] {
                 tx.prepare_cached(table)?.execute(params![session])?;
             }
+        }
+        Change::Lines {
+            session,
+            lines,
+            at_ms,
+            dropped,
+        } => {
+            let at = i64::try_from(*at_ms).unwrap_or(i64::MAX);
+            for line in lines {
+                let role = i64::from(line.role == shared::Role::Bot);
+                tx.prepare_cached(
+                    "INSERT INTO transcript_lines (session, role, text, at) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![session, role, line.text, at])?;
+            }
+            if *dropped > 0 {
+                tx.prepare_cached(
+                    "DELETE FROM transcript_lines WHERE seq IN
+                     (SELECT seq FROM transcript_lines WHERE session = ?1 ORDER BY seq LIMIT ?2)",
+                )?
+                .execute(params![
+                    session,
+                    i64::try_from(*dropped).unwrap_or(i64::MAX)
+                ])?;
+            }
+        }
+        Change::TranscriptDropped { session } => {
+            tx.prepare_cached("DELETE FROM transcript_lines WHERE session = ?1")?
+                .execute(params![session])?;
         }
         Change::ConversationSaved { user, item } => {
             tx.prepare_cached(
