@@ -56,17 +56,21 @@ pub enum Op {
 /// The writer's health, for `/healthz` and the log.
 #[derive(Debug, Default)]
 pub struct Status {
-    /// The last write's error, until a write succeeds again.
+    /// The last write's error, until a write that adds a message succeeds
+    /// again (a delete that succeeds on a full disk proves nothing).
     pub error: Mutex<Option<String>>,
     /// Changes dropped at the queue's bound since the start.
     pub dropped: AtomicU64,
 }
 
 impl Status {
-    fn set(&self, result: &Ack) {
+    /// Records a batch's `result`; `adds`: whether it wrote a message that
+    /// waited for its acknowledgement (what a full disk refuses).
+    fn set(&self, result: &Ack, adds: bool) {
         let mut error = self.error.lock();
         match (result, error.as_ref()) {
             (Err(e), None) => tracing::error!("session database write failed: {e}"),
+            (Ok(()), Some(_)) if !adds => return,
             (Ok(()), Some(_)) => tracing::info!("session database writes work again"),
             _ => {}
         }
@@ -136,7 +140,7 @@ impl Journal for Queue {
                 if n == 0 {
                     tracing::error!("session database queue full; changes are being dropped");
                 }
-                self.status.set(&Err("the write queue is full".into()));
+                self.status.set(&Err("the write queue is full".into()), false);
             }
             Err(TrySendError::Disconnected(_)) => {}
         }
@@ -155,7 +159,8 @@ pub fn run(mut conn: Connection, rx: Receiver<Op>, status: Arc<Status>, tomb_ttl
             }
         }
         let result = write(&mut conn, &batch, tomb_ttl_ms).map_err(|e| e.to_string());
-        status.set(&result);
+        let adds = batch.iter().any(|op| matches!(op, Op::Change(_, Some(_))));
+        status.set(&result, adds);
         for op in batch {
             match op {
                 Op::Change(_, Some(ack)) => {
