@@ -5,7 +5,8 @@
 //! `auto` follows `prefers-color-scheme` with no script at all.
 
 /// The colour theme.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum Theme {
     /// Follow the system (`prefers-color-scheme`).
     #[default]
@@ -19,11 +20,7 @@ pub enum Theme {
 impl Theme {
     /// The `data-theme` value (and the stored one).
     pub fn name(self) -> &'static str {
-        match self {
-            Theme::Auto => "auto",
-            Theme::Light => "light",
-            Theme::Dark => "dark",
-        }
+        self.into()
     }
 
     /// The theme for a stored name; anything else is `Auto`.

@@ -75,7 +75,8 @@ impl QuotaFlags {
 /// A fixed window in UTC: a counter restarts at its end (see
 /// `store::counters`). Here, with the flag it is part of, so the
 /// configuration stays a leaf.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum Window {
     /// 00:00 to 24:00 UTC.
     Day,
@@ -101,10 +102,7 @@ impl Window {
 
     /// `day` or `hour`, as the flags write it.
     pub fn name(self) -> &'static str {
-        match self {
-            Window::Day => "day",
-            Window::Hour => "hour",
-        }
+        self.into()
     }
 }
 

@@ -11,7 +11,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
 
 /// Which limit refused a message or a session (label `limit`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum Limit {
     /// Messages per visitor per day.
     Visitor,
@@ -26,12 +27,7 @@ pub enum Limit {
 impl Limit {
     /// The label value.
     pub fn name(self) -> &'static str {
-        match self {
-            Limit::Visitor => "visitor",
-            Limit::Address => "address",
-            Limit::Budget => "budget",
-            Limit::ProofOfWork => "proof_of_work",
-        }
+        self.into()
     }
 }
 

@@ -4,10 +4,12 @@
 #[cfg(doc)]
 use super::ServerMessage;
 use serde::{Deserialize, Serialize};
+use strum::IntoStaticStr;
 
 /// Which quota refused a message (`quota_exceeded`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum QuotaKind {
     /// Messages of one visitor (`--quota-visitor`).
     Visitor,
@@ -21,20 +23,16 @@ pub enum QuotaKind {
 }
 
 impl QuotaKind {
-    /// The wire name, e.g. `"budget"`.
+    /// The wire name, e.g. `"budget"` (the serde name: one list).
     pub fn as_str(self) -> &'static str {
-        match self {
-            QuotaKind::Visitor => "visitor",
-            QuotaKind::Address => "address",
-            QuotaKind::Budget => "budget",
-            QuotaKind::Unknown => "unknown",
-        }
+        self.into()
     }
 }
 
 /// Why a message (or frame) failed. Serialized in snake_case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ErrorCode {
     /// The frame was not a valid client message (bad JSON, unknown type,
     /// missing field, binary frame, bad id).
@@ -113,34 +111,9 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    /// The wire name, e.g. `"webhook_timeout"`.
+    /// The wire name, e.g. `"webhook_timeout"` (the serde name: one list).
     pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::InvalidMessage => "invalid_message",
-            ErrorCode::TooLarge => "too_large",
-            ErrorCode::InvalidSession => "invalid_session",
-            ErrorCode::WebhookUnreachable => "webhook_unreachable",
-            ErrorCode::WebhookTimeout => "webhook_timeout",
-            ErrorCode::WebhookError => "webhook_error",
-            ErrorCode::WebhookInvalidResponse => "webhook_invalid_response",
-            ErrorCode::ShuttingDown => "shutting_down",
-            ErrorCode::RateLimited => "rate_limited",
-            ErrorCode::UnsupportedFileType => "unsupported_file_type",
-            ErrorCode::UploadMissing => "upload_missing",
-            ErrorCode::TooManyFiles => "too_many_files",
-            ErrorCode::Cancelled => "cancelled",
-            ErrorCode::AnswerLost => "answer_lost",
-            ErrorCode::Interrupted => "interrupted",
-            ErrorCode::StoreUnavailable => "store_unavailable",
-            ErrorCode::Paused => "paused",
-            ErrorCode::QuotaExceeded => "quota_exceeded",
-            ErrorCode::ProofRequired => "proof_required",
-            ErrorCode::ProofInvalid => "proof_invalid",
-            ErrorCode::TokenExpired => "token_expired",
-            ErrorCode::InvalidToken => "invalid_token",
-            ErrorCode::SessionForbidden => "session_forbidden",
-            ErrorCode::Unknown => "unknown",
-        }
+        self.into()
     }
 
     /// Whether sending the same message again may succeed (the page offers a

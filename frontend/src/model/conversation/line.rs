@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use shared::rich_text::Doc;
 use shared::{ChatButton, ErrorCode};
+use strum::IntoStaticStr;
 
 use crate::model::attachments::Attachment;
 
@@ -11,8 +12,9 @@ use crate::model::attachments::Attachment;
 pub(super) const HISTORY_PREFIX: &str = "history-";
 
 /// Who a line is from. Serialized names are the `data-role` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, IntoStaticStr)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Role {
     /// The person chatting.
     User,
@@ -25,20 +27,16 @@ pub enum Role {
 }
 
 impl Role {
-    /// The `data-role` value.
+    /// The `data-role` value (its serde name).
     pub fn name(self) -> &'static str {
-        match self {
-            Role::User => "user",
-            Role::Bot => "bot",
-            Role::Error => "error",
-            Role::System => "system",
-        }
+        self.into()
     }
 }
 
 /// Where a user message is. Names are the `data-state` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, IntoStaticStr)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Delivery {
     /// Waiting for the link.
     Queued,
@@ -53,15 +51,9 @@ pub enum Delivery {
 }
 
 impl Delivery {
-    /// The `data-state` value.
+    /// The `data-state` value (its serde name).
     pub fn name(self) -> &'static str {
-        match self {
-            Delivery::Queued => "queued",
-            Delivery::Sent => "sent",
-            Delivery::Answered => "answered",
-            Delivery::Failed => "failed",
-            Delivery::Stopped => "stopped",
-        }
+        self.into()
     }
 
     /// Still waiting for an outcome (in the outbox).

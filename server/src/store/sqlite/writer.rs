@@ -140,7 +140,8 @@ impl Journal for Queue {
                 if n == 0 {
                     tracing::error!("session database queue full; changes are being dropped");
                 }
-                self.status.set(&Err("the write queue is full".into()), false);
+                self.status
+                    .set(&Err("the write queue is full".into()), false);
             }
             Err(TrySendError::Disconnected(_)) => {}
         }
