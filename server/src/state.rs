@@ -38,7 +38,7 @@ use crate::store::redis::RedisStore;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Limits, Store};
 use crate::uploads::Uploads;
-use crate::ws::heartbeat::Beat;
+use crate::ws::heartbeat::HeartbeatFrames;
 use crate::ws::new_sessions::NewSessions;
 use crate::{Config, RelayError};
 
@@ -75,13 +75,13 @@ struct Inner {
     /// Its validator (it does not change while the relay runs).
     page_config_etag: String,
     /// The heartbeat every connection listens to (see [`crate::ws::heartbeat`]).
-    heartbeat: Beat,
+    heartbeat: HeartbeatFrames,
     /// The answers in flight here, each stoppable.
     cancels: Arc<Cancels>,
     /// Ratings passed on to `--feedback-url`, when set.
     feedback: Option<Feedback>,
     /// Messages another relay is answering, watched for a takeover.
-    takeovers: Arc<Watchers>,
+    watchers: Arc<Watchers>,
     /// The page's CSP and the other security headers.
     security: SecurityHeaders,
     /// A session's messages in order; runs waiting for replies.
@@ -255,7 +255,7 @@ impl AppState {
             page_config_etag: crate::page::assets::etag(page_config.as_bytes()),
             page_config,
             heartbeat: tokio::sync::watch::Sender::new(None),
-            takeovers: Arc::default(),
+            watchers: Arc::default(),
             cancels: Arc::default(),
             feedback,
             security,
@@ -384,8 +384,8 @@ impl AppState {
     }
 
     /// Messages another relay is answering, watched for a takeover.
-    pub fn takeovers(&self) -> &Arc<Watchers> {
-        &self.0.takeovers
+    pub fn watchers(&self) -> &Arc<Watchers> {
+        &self.0.watchers
     }
 
     /// The security headers of every response.
@@ -404,7 +404,7 @@ impl AppState {
     }
 
     /// The relay-wide heartbeat.
-    pub fn heartbeat(&self) -> &Beat {
+    pub fn heartbeat(&self) -> &HeartbeatFrames {
         &self.0.heartbeat
     }
 

@@ -219,7 +219,7 @@ impl Collector<'_> {
     }
 
     /// `crate::…`, `super::…` and `self::…` paths inside a macro call's
-    /// tokens (`matches!(x, crate::store::Begin::Start)`).
+    /// tokens (`matches!(x, crate::store::Verdict::Start)`).
     fn tokens(&mut self, tokens: TokenStream) {
         let trees: Vec<TokenTree> = tokens.into_iter().collect();
         let mut i = 0;
@@ -711,7 +711,7 @@ mod checker {
     #[test]
     fn use_trees_paths_and_macros_are_read_and_resolved() {
         let text = "use super::{answer, run::Watching, Reply};\n\
-                    fn f() { let x = crate::store::Begin::Start; } // crate::not_code\n\
+                    fn f() { let x = crate::store::Verdict::Start; } // crate::not_code\n\
                     fn g() -> bool { matches!(1, self::Here) && assert_eq!(super::super::ws::X, 1) }\n\
                     pub(super) fn h(self) { answer::reply(self.0); let s = \"crate::in_a_string\"; }\n\
                     mod tests { use super::*; use super::super::answer::T; }\n\
@@ -722,7 +722,7 @@ mod checker {
                 "1:chat::answer",
                 "1:chat::run::Watching",
                 "1:chat::Reply",
-                "2:store::Begin::Start",
+                "2:store::Verdict::Start",
                 "3:chat::run::Here",
                 "3:ws::X",
                 "5:chat::run",

@@ -18,7 +18,7 @@ use server::store::memory::Sessions;
 use server::store::redis::RedisStore;
 use server::store::sqlite::SqliteStore;
 use server::store::transcripts::{Line, MAX_BYTES, MAX_LINES};
-use server::store::{Begin, ConnHandle, Limits, Pushed, Store};
+use server::store::{ConnHandle, Limits, Pushed, Store, Verdict};
 use shared::ConversationItem;
 use support::redis_server::RedisServer;
 use tokio::sync::mpsc;
@@ -123,17 +123,21 @@ async fn dedup_answers_errors_and_retries() {
         let store = kind.open(limits());
         let (c, mut rx) = conn(1);
         store.attach("s", c).await;
-        assert_eq!(store.begin("s", "m1", false).await, Begin::Start, "{name}");
         assert_eq!(
             store.begin("s", "m1", false).await,
-            Begin::InFlight,
+            Verdict::Start,
+            "{name}"
+        );
+        assert_eq!(
+            store.begin("s", "m1", false).await,
+            Verdict::InFlight,
             "{name}"
         );
         store.complete("s", "m1", frame("answer"), false).await;
         assert_eq!(recv(&mut rx).await, "answer", "{name}");
         assert_eq!(
             store.begin("s", "m1", true).await,
-            Begin::Answered(frame("answer")),
+            Verdict::Answered(frame("answer")),
             "{name}: an answer is never run again, even on a retry"
         );
         assert_eq!(
@@ -141,26 +145,34 @@ async fn dedup_answers_errors_and_retries() {
             Some(frame("answer")),
             "{name}"
         );
-        assert_eq!(store.begin("s", "m2", false).await, Begin::Start, "{name}");
+        assert_eq!(
+            store.begin("s", "m2", false).await,
+            Verdict::Start,
+            "{name}"
+        );
         store.complete("s", "m2", frame("error"), true).await;
         assert_eq!(recv(&mut rx).await, "error", "{name}");
         assert_eq!(
             store.begin("s", "m2", false).await,
-            Begin::Answered(frame("error")),
+            Verdict::Answered(frame("error")),
             "{name}: a resend gets the error again"
         );
         assert_eq!(
             store.begin("s", "m2", true).await,
-            Begin::Start,
+            Verdict::Start,
             "{name}: a retry runs it"
         );
         store.complete("s", "m2", frame("answer 2"), false).await;
         assert_eq!(recv(&mut rx).await, "answer 2", "{name}");
-        assert_eq!(store.begin("s", "m3", false).await, Begin::Start, "{name}");
+        assert_eq!(
+            store.begin("s", "m3", false).await,
+            Verdict::Start,
+            "{name}"
+        );
         store.release("s", "m3", frame("shutting down")).await;
         assert_eq!(
             store.begin("s", "m3", false).await,
-            Begin::Start,
+            Verdict::Start,
             "{name}: released, a resend runs it"
         );
         assert_eq!(store.health().kind, name);
@@ -179,7 +191,11 @@ async fn what_arrives_while_away_waits_for_the_next_connection() {
         );
         let (c, _rx) = conn(1);
         store.attach("s", c).await;
-        assert_eq!(store.begin("s", "m1", false).await, Begin::Start, "{name}");
+        assert_eq!(
+            store.begin("s", "m1", false).await,
+            Verdict::Start,
+            "{name}"
+        );
         store.detach("s", 1).await;
         assert!(store.knows("s").await, "{name}");
         store.complete("s", "m1", frame("late answer"), false).await;
@@ -208,33 +224,33 @@ async fn answers_per_session_are_bounded() {
         });
         for i in 0..3 {
             let id = format!("m{i}");
-            assert_eq!(store.begin("s", &id, false).await, Begin::Start, "{name}");
+            assert_eq!(store.begin("s", &id, false).await, Verdict::Start, "{name}");
             store.complete("s", &id, frame("a"), false).await;
         }
-        assert_eq!(store.begin("s", "m0", false).await, Begin::Lost, "{name}");
+        assert_eq!(store.begin("s", "m0", false).await, Verdict::Lost, "{name}");
         assert_eq!(
             store.begin("s", "m2", false).await,
-            Begin::Answered(frame("a")),
+            Verdict::Answered(frame("a")),
             "{name}"
         );
     }
 }
 
 /// Whether a resend's outcome is the `interrupted` error.
-fn interrupted(begin: &Begin) -> bool {
+fn interrupted(begin: &Verdict) -> bool {
     match begin {
-        Begin::Answered(f) | Begin::Interrupted(f) => f.as_str().contains("\"interrupted\""),
+        Verdict::Answered(f) | Verdict::Interrupted(f) => f.as_str().contains("\"interrupted\""),
         _ => false,
     }
 }
 
 /// Asks until the crashed store's lease has expired (Redis); at once
 /// for the others.
-async fn begin_after_crash(store: &Store, id: &str, retry: bool) -> Begin {
+async fn begin_after_crash(store: &Store, id: &str, retry: bool) -> Verdict {
     let deadline = tokio::time::Instant::now() + support::STEP;
     loop {
         let begin = store.begin("s", id, retry).await;
-        if begin != Begin::Elsewhere || tokio::time::Instant::now() > deadline {
+        if begin != Verdict::Elsewhere || tokio::time::Instant::now() > deadline {
             return begin;
         }
         tokio::time::sleep(LEASE / 4).await;
@@ -255,9 +271,9 @@ fn crash_and_restart(rerun_interrupted: bool) {
             let store = kind.open(limits.clone());
             let (c, _rx) = conn(1);
             store.attach("s", c).await;
-            assert_eq!(store.begin("s", "done", false).await, Begin::Start);
+            assert_eq!(store.begin("s", "done", false).await, Verdict::Start);
             store.complete("s", "done", frame("answer"), false).await;
-            assert_eq!(store.begin("s", "running", false).await, Begin::Start);
+            assert_eq!(store.begin("s", "running", false).await, Verdict::Start);
         });
         // The crash: the first store's tasks stop where they are.
         drop(first);
@@ -271,18 +287,18 @@ fn crash_and_restart(rerun_interrupted: bool) {
             match (&kind, rerun_interrupted) {
                 // What memory loses: everything; both run again.
                 (Kind::Memory, _) => {
-                    assert_eq!(done, Begin::Start, "{name}");
-                    assert_eq!(running, Begin::Start, "{name}");
+                    assert_eq!(done, Verdict::Start, "{name}");
+                    assert_eq!(running, Verdict::Start, "{name}");
                     return;
                 }
-                _ => assert_eq!(done, Begin::Answered(frame("answer")), "{name}"),
+                _ => assert_eq!(done, Verdict::Answered(frame("answer")), "{name}"),
             }
             if rerun_interrupted {
-                assert_eq!(running, Begin::Start, "{name}: --rerun-interrupted");
+                assert_eq!(running, Verdict::Start, "{name}: --rerun-interrupted");
                 return;
             }
             assert!(interrupted(&running), "{name}: {running:?}");
-            if let Begin::Interrupted(frame) = running {
+            if let Verdict::Interrupted(frame) = running {
                 // As the chat layer does: now the message's outcome.
                 store.complete("s", "running", frame, true).await;
             }
@@ -292,7 +308,7 @@ fn crash_and_restart(rerun_interrupted: bool) {
             );
             assert_eq!(
                 store.begin("s", "running", true).await,
-                Begin::Start,
+                Verdict::Start,
                 "{name}: Retry runs it"
             );
         });
@@ -322,7 +338,7 @@ async fn forget_drops_a_sessions_answers_and_pushes() {
         for session in ["s", "t"] {
             let (c, mut rx) = conn(1);
             store.attach(session, c).await;
-            assert_eq!(store.begin(session, "m1", false).await, Begin::Start);
+            assert_eq!(store.begin(session, "m1", false).await, Verdict::Start);
             store.complete(session, "m1", frame("answer"), false).await;
             assert_eq!(recv(&mut rx).await, "answer", "{name}");
             store.detach(session, 1).await;
@@ -331,14 +347,14 @@ async fn forget_drops_a_sessions_answers_and_pushes() {
         store.forget("s").await;
         let (c, mut open_rx) = conn(2);
         store.attach("u", c).await;
-        assert_eq!(store.begin("u", "m1", false).await, Begin::Start);
+        assert_eq!(store.begin("u", "m1", false).await, Verdict::Start);
         store.complete("u", "m1", frame("answer u"), false).await;
         assert_eq!(recv(&mut open_rx).await, "answer u", "{name}");
         store.forget("u").await;
         assert!(store.knows("u").await, "{name}: connected, still joined");
         assert_eq!(store.answer_frame("u", "m1").await, None, "{name}");
         assert!(
-            !matches!(store.begin("u", "m1", false).await, Begin::Answered(_)),
+            !matches!(store.begin("u", "m1", false).await, Verdict::Answered(_)),
             "{name}: the open session's answer is gone too"
         );
         assert_eq!(
@@ -360,7 +376,7 @@ async fn forget_drops_a_sessions_answers_and_pushes() {
         assert_eq!(store.push("s", frame("x")).await, None, "{name}");
         assert_eq!(
             store.begin("s", "m1", false).await,
-            Begin::Lost,
+            Verdict::Lost,
             "{name}: no stored answer, and not run again"
         );
         if !matches!(kind, Kind::Memory) {

@@ -24,6 +24,7 @@ pub mod timing;
 pub mod validate;
 
 pub use page_config::{PageConfig, UploadRules, MAX_SUGGESTIONS, MAX_SUGGESTION_CHARS};
+pub use protocol::PUSH_ID_PREFIX;
 pub use protocol::{
     ButtonStyle, ChatButton, ClientMessage, ConversationItem, DecodeError, ErrorCode, FileRef,
     HistoryMessage, QuotaKind, Rating, Role, RunState, ServerMessage, Uploaded,

@@ -10,23 +10,23 @@ use shared::{ErrorCode, ServerMessage};
 use super::encode;
 use super::paused::refuse_paused;
 use super::turns::{Admitted, RunCommand};
-use super::{answer, quotas, takeover, Reply};
+use super::{answer, quotas, takeover, Direct};
 use crate::metrics::quota::Limit;
 use crate::metrics::Outcome;
 use crate::redact;
 use crate::responder::{ChatRequest, ResponderError};
-use crate::store::Begin;
+use crate::store::Verdict;
 use crate::uploads::store::Stored;
 use crate::uploads::FilesRefused;
 use crate::AppState;
 
 /// What the page is told when it resends a message whose outcome is no
-/// longer kept (see [`Begin::Lost`]).
+/// longer kept (see [`Verdict::Lost`]).
 pub const ANSWER_LOST: &str =
     "this message was answered, but the answer is no longer kept; it is not run again";
 
 /// What the page is told when the store cannot write down that a message
-/// is in flight (see [`Begin::Unavailable`]).
+/// is in flight (see [`Verdict::Unavailable`]).
 pub const STORE_UNAVAILABLE: &str =
     "the relay cannot store this message right now (its disk may be full); it was not sent, try again";
 
@@ -65,12 +65,17 @@ impl Incoming {
     }
 }
 
-/// The stored files `message` names, or the error that ends it: a file the
-/// relay does not have is not the message's outcome (the page uploads it
-/// again and resends), too many files is.
-async fn files_of(state: &AppState, session: &str, message: &Incoming) -> Result<Vec<Stored>, ()> {
+/// The stored files `message` names; `None` when they end it here, its
+/// error settled in the store: a file the relay does not have is not the
+/// message's outcome (released: the page uploads it again and resends),
+/// too many files is (completed as failed).
+async fn files_or_settle(
+    state: &AppState,
+    session: &str,
+    message: &Incoming,
+) -> Option<Vec<Stored>> {
     if message.files.is_empty() {
-        return Ok(Vec::new());
+        return Some(Vec::new());
     }
     let refused = match state.uploads() {
         None => FilesRefused {
@@ -78,7 +83,7 @@ async fn files_of(state: &AppState, session: &str, message: &Incoming) -> Result
             message: "this relay does not take files (--allow-file-uploads is off)".into(),
         },
         Some(uploads) => match uploads.resolve(session, &message.files) {
-            Ok(files) => return Ok(files),
+            Ok(files) => return Some(files),
             Err(refused) => refused,
         },
     };
@@ -94,7 +99,7 @@ async fn files_of(state: &AppState, session: &str, message: &Incoming) -> Result
     } else {
         store.complete(session, &message.id, frame, true).await;
     }
-    Err(())
+    None
 }
 
 /// Starts `message` of `session`, which the store has just given to this
@@ -106,7 +111,7 @@ pub async fn start(state: &AppState, session: &str, message: Incoming) {
     if state.is_paused() {
         return refuse_paused(state.store(), state.metrics(), session, &message.id).await;
     }
-    let Ok(files) = files_of(state, session, &message).await else {
+    let Some(files) = files_or_settle(state, session, &message).await else {
         return;
     };
     let id = message.id.clone();
@@ -133,12 +138,12 @@ pub async fn start(state: &AppState, session: &str, message: Incoming) {
 /// Decides what to do with a message of `session`: start it, let it wait
 /// for the answer already coming, or answer it from what is stored. Returns
 /// what goes straight back to the connection, if anything.
-pub async fn receive(state: &AppState, session: &str, message: Incoming) -> Option<Reply> {
+pub async fn receive(state: &AppState, session: &str, message: Incoming) -> Option<Direct> {
     if state.is_draining() {
         state
             .metrics()
             .message(Outcome::Error(ErrorCode::ShuttingDown));
-        return Some(Reply::Frame(ServerMessage::error(
+        return Some(Direct::Frame(ServerMessage::error(
             Some(message.id),
             ErrorCode::ShuttingDown,
             ResponderError::ShuttingDown.to_string(),
@@ -150,7 +155,7 @@ pub async fn receive(state: &AppState, session: &str, message: Incoming) -> Opti
         .begin(session, &message.id, message.retry)
         .await
     {
-        Begin::Start => {
+        Verdict::Start => {
             // Only now would n8n be called: a resend answered from the
             // store, or one in flight, never reaches the quotas.
             // A verified user is one visitor on every session and device.
@@ -174,36 +179,36 @@ pub async fn receive(state: &AppState, session: &str, message: Incoming) -> Opti
             start(state, session, message).await;
             None
         }
-        Begin::Busy => {
+        Verdict::Busy => {
             state
                 .metrics()
                 .message(Outcome::Error(ErrorCode::RateLimited));
-            Some(Reply::Frame(ServerMessage::error(
+            Some(Direct::Frame(ServerMessage::error(
                 Some(message.id),
                 ErrorCode::RateLimited,
                 "too many messages are waiting for answers in this conversation; try again when one is answered",
             )))
         }
-        Begin::Elsewhere => {
+        Verdict::Elsewhere => {
             // One watcher per message, however often it is resent.
-            if let Some(watching) = state.takeovers().start(session, &message.id) {
+            if let Some(watching) = state.watchers().start(session, &message.id) {
                 tracing::debug!(session = %log, id = %message.id, "in flight on another relay; watching its lease");
                 let session = session.to_owned();
                 state.spawn_answer(takeover::watch(state.clone(), session, message, watching));
             }
             None
         }
-        Begin::InFlight => {
+        Verdict::InFlight => {
             state.metrics().message(Outcome::Deduplicated);
             tracing::debug!(session = %log, id = %message.id, "duplicate of a message in flight; not forwarded again");
             None
         }
-        Begin::Answered(frame) => {
+        Verdict::Answered(frame) => {
             state.metrics().message(Outcome::Deduplicated);
             tracing::debug!(session = %log, id = %message.id, "duplicate of an answered message; answer sent again");
-            Some(Reply::Stored(frame))
+            Some(Direct::Stored(frame))
         }
-        Begin::Interrupted(frame) => {
+        Verdict::Interrupted(frame) => {
             // Now its outcome, stored and sent like one: to this
             // connection and the session's others, on every relay.
             tracing::info!(session = %log, id = %message.id, "resend of a message whose relay died while answering it; not run again");
@@ -213,19 +218,19 @@ pub async fn receive(state: &AppState, session: &str, message: Incoming) -> Opti
                 .await;
             None
         }
-        Begin::Unavailable => Some(Reply::Frame(ServerMessage::error(
+        Verdict::Unavailable => Some(Direct::Frame(ServerMessage::error(
             Some(message.id),
             ErrorCode::StoreUnavailable,
             STORE_UNAVAILABLE,
         ))),
-        Begin::Lost => {
+        Verdict::Lost => {
             // Run once already; its outcome was forgotten to make room (or
             // after --retain-for). Saying so beats running it again.
             state
                 .metrics()
                 .message(Outcome::Error(ErrorCode::AnswerLost));
             tracing::info!(session = %log, id = %message.id, "resend of a message whose answer is no longer kept; not run again");
-            Some(Reply::Frame(ServerMessage::error(
+            Some(Direct::Frame(ServerMessage::error(
                 Some(message.id),
                 ErrorCode::AnswerLost,
                 ANSWER_LOST,

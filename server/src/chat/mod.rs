@@ -46,9 +46,10 @@ pub mod watchers;
 use axum::extract::ws::Utf8Bytes;
 use shared::ServerMessage;
 
-/// What goes straight back to the connection that sent a frame.
+/// What goes straight back to the connection that sent a frame (not a
+/// run's reply, [`turns::RunCommand::Reply`], which is the user's).
 #[derive(Debug)]
-pub enum Reply {
+pub enum Direct {
     /// A new frame (an error, a pong).
     Frame(ServerMessage),
     /// A stored answer, sent again as it was.

@@ -195,7 +195,7 @@ impl Run<'_> {
                 _ = tokio::time::sleep_until(question_due), if question_at.is_some() => {
                     question_at = None;
                     waiting_since = Some(Instant::now());
-                    if let Some(reply) = self.waits().await {
+                    if let Some(reply) = self.start_waiting().await {
                         waiting_since = None;
                         self.reply(&mut socket, reply).await;
                     }
@@ -281,8 +281,9 @@ impl Run<'_> {
         self.deliver(frame).await;
     }
 
-    /// The run waits: tell the page; a message already in line is the reply.
-    async fn waits(&self) -> Option<ChatRequest> {
+    /// Starts waiting for the user's reply: a message already in line is
+    /// it (returned at once); otherwise the page is told the run waits.
+    async fn start_waiting(&self) -> Option<ChatRequest> {
         let waiting = encode(&ServerMessage::Run {
             id: self.id().to_owned(),
             state: RunState::Waiting,

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use super::lifecycle::{self, Incoming};
 use super::watchers::Watching;
-use crate::store::Begin;
+use crate::store::Verdict;
 use crate::AppState;
 
 /// Watches `message` of `session` until it is answered (anywhere) or taken
@@ -38,22 +38,22 @@ pub async fn watch(state: AppState, session: String, message: Incoming, _watchin
             return;
         }
         match state.store().begin(&session, &id, false).await {
-            Begin::Elsewhere | Begin::Busy | Begin::Unavailable => continue,
-            Begin::Interrupted(frame) => {
+            Verdict::Elsewhere | Verdict::Busy | Verdict::Unavailable => continue,
+            Verdict::Interrupted(frame) => {
                 // Not run again (the default): the page hears why, on
                 // every relay it is connected to, and may retry.
                 tracing::warn!(session = %crate::redact::session(&session), id = %id, "the relay answering this message stopped; it is `interrupted`");
                 state.store().complete(&session, &id, frame, true).await;
                 return;
             }
-            Begin::Start => {
+            Verdict::Start => {
                 tracing::warn!(session = %crate::redact::session(&session), id = %id, "the relay answering this message stopped; answering it here");
                 lifecycle::start(&state, &session, message).await;
                 return;
             }
             // Answered (its frame was published to this session) or in
             // flight here now.
-            Begin::Answered(_) | Begin::InFlight | Begin::Lost => return,
+            Verdict::Answered(_) | Verdict::InFlight | Verdict::Lost => return,
         }
     }
 }
@@ -118,7 +118,7 @@ mod tests {
 
     async fn take_over(state: &AppState, session: &str, message: Incoming) {
         let watching = state
-            .takeovers()
+            .watchers()
             .start(session, &message.id)
             .expect("not watched yet");
         let watch = watch(state.clone(), session.to_owned(), message, watching);
@@ -142,7 +142,7 @@ mod tests {
         pending.reserve(5).expect("room");
         let stored = pending.finish("a.txt".into(), "text/plain".into());
         // The session's turn is taken by message "a", still at n8n.
-        assert_eq!(state.store().begin("s", "a", false).await, Begin::Start);
+        assert_eq!(state.store().begin("s", "a", false).await, Verdict::Start);
         let a = ChatRequest {
             session_id: "s".into(),
             message_id: "a".into(),
@@ -192,6 +192,6 @@ mod tests {
         assert!(frame.as_str().contains("\"b\""), "{}", frame.as_str());
         assert!(state.turns().finished("s").is_none(), "not sent to n8n");
         // Released, not an outcome: the page's resend runs it.
-        assert_eq!(state.store().begin("s", "b", false).await, Begin::Start);
+        assert_eq!(state.store().begin("s", "b", false).await, Verdict::Start);
     }
 }

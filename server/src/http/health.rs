@@ -66,7 +66,7 @@ pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
         connections: state.limits().open(),
         sessions: stats.sessions,
         in_flight: stats.in_flight,
-        watching: state.takeovers().count(),
+        watching: state.watchers().count(),
         webhook: state.responder().mode(),
         store,
         uploads: state.uploads().map(|u| {

@@ -120,7 +120,7 @@ pub async fn push(
     if !shared::validate::is_valid_session_id(&session) {
         return refuse(StatusCode::NOT_FOUND, "no such session");
     }
-    let id = format!("push-{}", uuid::Uuid::new_v4());
+    let id = format!("{}{}", shared::PUSH_ID_PREFIX, uuid::Uuid::new_v4());
     let line = Line::bot(&text);
     let frame = ServerMessage::Push {
         id: id.clone(),

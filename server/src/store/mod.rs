@@ -41,9 +41,9 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
     /// Unregisters a connection; the session is remembered for `--retain-for`.
     async fn detach(&self, session: &str, conn: ConnId);
 
-    /// Decides what to do with message `id` (see [`Begin`]). On
-    /// [`Begin::Start`] the caller must later call [`SessionStore::complete`].
-    async fn begin(&self, session: &str, id: &str, retry: bool) -> Begin;
+    /// Decides what to do with message `id` (see [`Verdict`]). On
+    /// [`Verdict::Start`] the caller must later call [`SessionStore::complete`].
+    async fn begin(&self, session: &str, id: &str, retry: bool) -> Verdict;
 
     /// Sends a piece of a streamed answer of message `id` to the session's
     /// open connections; the text so far is kept until the answer settles,
@@ -275,9 +275,10 @@ impl Default for Limits {
     }
 }
 
-/// What to do with an incoming message id.
+/// The store's verdict on an incoming message id (the dedup decision):
+/// what to do with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Begin {
+pub enum Verdict {
     /// New id: ask the responder.
     Start,
     /// Already being answered; the answer will reach this connection too.
@@ -304,7 +305,7 @@ pub enum Begin {
 }
 
 /// What the page is told about a message that was in flight when its relay
-/// died (see [`Begin::Interrupted`]).
+/// died (see [`Verdict::Interrupted`]).
 pub const INTERRUPTED: &str = "the relay stopped while this message was being answered; it is not known whether it ran, so it was not run again";
 
 /// The `interrupted` error frame of message `id`.

@@ -10,7 +10,7 @@ use shared::{validate, ClientMessage, DecodeError, ErrorCode, ServerMessage};
 use super::client::Client;
 use super::identify;
 use crate::admission::rate::TokenBucket;
-use crate::chat::{self, encode, Reply};
+use crate::chat::{self, encode, Direct};
 use crate::clock;
 use crate::metrics::quota::Limit;
 use crate::AppState;
@@ -27,8 +27,8 @@ pub async fn on_text(
     on_frame(state, session, client, text, bucket)
         .await
         .map(|reply| match reply {
-            Reply::Frame(frame) => encode(&frame),
-            Reply::Stored(bytes) => bytes,
+            Direct::Frame(frame) => encode(&frame),
+            Direct::Stored(bytes) => bytes,
         })
 }
 
@@ -38,10 +38,10 @@ async fn on_frame(
     client: &mut Client,
     text: &str,
     bucket: &mut TokenBucket,
-) -> Option<Reply> {
+) -> Option<Direct> {
     let max = state.config().limits.max_message_bytes;
     if text.len() > max {
-        return Some(Reply::Frame(ServerMessage::error(
+        return Some(Direct::Frame(ServerMessage::error(
             best_effort_id(text),
             ErrorCode::TooLarge,
             format!(
@@ -51,11 +51,11 @@ async fn on_frame(
         )));
     }
     match ClientMessage::decode(text) {
-        Ok(ClientMessage::Ping { ts }) => Some(Reply::Frame(ServerMessage::Pong {
+        Ok(ClientMessage::Ping { ts }) => Some(Direct::Frame(ServerMessage::Pong {
             ts: ts.unwrap_or_else(|| clock::now_ms().into()),
         })),
         Ok(ClientMessage::Message { id, .. }) if client.owes_proof => {
-            Some(Reply::Frame(ServerMessage::error(
+            Some(Direct::Frame(ServerMessage::error(
                 Some(id),
                 ErrorCode::ProofRequired,
                 "this relay asks new sessions for proof of work: answer the challenge frame with a proof frame first",
@@ -68,7 +68,7 @@ async fn on_frame(
                     client.owes_proof = false;
                     None
                 }
-                Err(refusal) => Some(Reply::Frame(ServerMessage::error(
+                Err(refusal) => Some(Direct::Frame(ServerMessage::error(
                     {
                         state.metrics().quota().refused(Limit::ProofOfWork);
                         None
@@ -87,7 +87,7 @@ async fn on_frame(
             files,
         }) => match bucket.take() {
             // Not run and not recorded: its resend after an `identify` runs it.
-            Ok(()) if client.who.expired(state) => Some(Reply::Frame(identify::expired(id))),
+            Ok(()) if client.who.expired(state) => Some(Direct::Frame(identify::expired(id))),
             Ok(()) => {
                 let message = chat::lifecycle::Incoming {
                     id,
@@ -101,7 +101,7 @@ async fn on_frame(
                 };
                 chat::lifecycle::receive(state, session, message).await
             }
-            Err(wait) => Some(Reply::Frame(ServerMessage::error(
+            Err(wait) => Some(Direct::Frame(ServerMessage::error(
                 Some(id),
                 ErrorCode::RateLimited,
                 format!(
@@ -112,7 +112,7 @@ async fn on_frame(
         },
         // The session handshake is the first frame of a `?hello`
         // connection (see `connection::hello`); later, it changes nothing.
-        Ok(ClientMessage::Hello { .. }) => Some(Reply::Frame(ServerMessage::error(
+        Ok(ClientMessage::Hello { .. }) => Some(Direct::Frame(ServerMessage::error(
             None,
             ErrorCode::InvalidMessage,
             "hello is only the first frame of a connection opened with ?hello",
@@ -121,17 +121,17 @@ async fn on_frame(
         // each one costs a signature check).
         Ok(ClientMessage::Identify { token }) => match bucket.take() {
             Ok(()) => match identify::identify(state, session, &mut client.who, &token).await {
-                Some(refused) => Some(Reply::Frame(refused)),
+                Some(refused) => Some(Direct::Frame(refused)),
                 // Identified: the user's list of conversations.
                 None => {
                     client.link_user(state.user_links());
                     let user = client.who.user().map(|u| u.id.clone())?;
                     chat::conversations::list(&**state.store(), &user, clock::now_ms())
                         .await
-                        .map(Reply::Frame)
+                        .map(Direct::Frame)
                 }
             },
-            Err(_) => Some(Reply::Frame(ServerMessage::error(
+            Err(_) => Some(Direct::Frame(ServerMessage::error(
                 None,
                 ErrorCode::RateLimited,
                 "too many frames; try again shortly",
@@ -148,9 +148,9 @@ async fn on_frame(
                         client.tell_others(&encode(&list));
                     }
                 }
-                Some(Reply::Frame(frame))
+                Some(Direct::Frame(frame))
             }
-            Err(_) => Some(Reply::Frame(ServerMessage::error(
+            Err(_) => Some(Direct::Frame(ServerMessage::error(
                 None,
                 ErrorCode::RateLimited,
                 "too many frames; try again shortly",
@@ -159,7 +159,7 @@ async fn on_frame(
         // Store work for the user's list: rate-checked like messages; an
         // expired token saves nothing (the page identifies again first).
         Ok(ClientMessage::SaveConversation { session: saved, title }) => match bucket.take() {
-            Ok(()) if client.who.expired(state) => Some(Reply::Frame(ServerMessage::error(
+            Ok(()) if client.who.expired(state) => Some(Direct::Frame(ServerMessage::error(
                 None,
                 ErrorCode::TokenExpired,
                 crate::identity::IdentityError::Expired.to_string(),
@@ -179,16 +179,16 @@ async fn on_frame(
                 if let ServerMessage::Conversations { .. } = frame {
                     client.tell_others(&bytes);
                 }
-                Some(Reply::Stored(bytes))
+                Some(Direct::Stored(bytes))
             }
-            Err(_) => Some(Reply::Frame(ServerMessage::error(
+            Err(_) => Some(Direct::Frame(ServerMessage::error(
                 None,
                 ErrorCode::RateLimited,
                 "too many frames; try again shortly",
             ))),
         },
         Ok(ClientMessage::Choice { id, .. }) if client.who.expired(state) => {
-            Some(Reply::Frame(identify::expired(id)))
+            Some(Direct::Frame(identify::expired(id)))
         }
         Ok(ClientMessage::Choice { id, seq, button }) => {
             chat::lifecycle::choose(state, session, &id, seq, button).await;
@@ -211,7 +211,7 @@ async fn on_frame(
                 DecodeError::BadId => None,
                 _ => best_effort_id(text),
             };
-            Some(Reply::Frame(ServerMessage::error(
+            Some(Direct::Frame(ServerMessage::error(
                 id,
                 ErrorCode::InvalidMessage,
                 e.to_string(),

@@ -23,11 +23,11 @@ use crate::clock::now_ms;
 
 /// Where connections hear the heartbeat: the latest frame, `None` before
 /// the first tick.
-pub type Beat = watch::Sender<Option<Utf8Bytes>>;
+pub type HeartbeatFrames = watch::Sender<Option<Utf8Bytes>>;
 
 /// Ticks every `period` and publishes a fresh `heartbeat` frame on `beat`.
 /// Runs until aborted (the relay aborts it when it stops).
-pub async fn run_clock(beat: Beat, period: Duration) {
+pub async fn run_clock(beat: HeartbeatFrames, period: Duration) {
     let mut ticker = ticker(period);
     loop {
         ticker.tick().await;

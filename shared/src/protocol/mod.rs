@@ -25,7 +25,7 @@ pub use items::{
     ButtonStyle, ChatButton, ConversationItem, FileRef, HistoryMessage, ProgressLabel, Rating,
     Role, RunState, StepState, Uploaded, MAX_PROGRESS_STEPS, MAX_PROGRESS_STEP_CHARS,
 };
-pub use server::ServerMessage;
+pub use server::{ServerMessage, PUSH_ID_PREFIX};
 
 fn is_false(b: &bool) -> bool {
     !*b

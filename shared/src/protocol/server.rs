@@ -12,6 +12,10 @@ use crate::rich_text::Doc;
 #[cfg(doc)]
 use crate::validate;
 
+/// How the id of a `push` frame starts (the relay picks the rest): the page
+/// tells a pushed message from an answer by it.
+pub const PUSH_ID_PREFIX: &str = "push-";
+
 /// A frame the relay sends to the page.
 ///
 /// Decoding goes through a flat struct ([`RawServerFrame`]) instead of

@@ -143,7 +143,7 @@ impl Line {
         self.role == Role::Bot
             && !self.streaming
             && self.seq.is_none()
-            && !self.id.starts_with("push-")
+            && !self.id.starts_with(shared::PUSH_ID_PREFIX)
             && !self.id.starts_with(HISTORY_PREFIX)
     }
 

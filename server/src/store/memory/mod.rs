@@ -47,7 +47,7 @@ use super::conversations::UserLists;
 use super::journal::{Change, Journal};
 use super::tombstones::Tombstones;
 use super::transcripts::Transcripts;
-use super::{Begin, Claim, ConnHandle, ConnId, Limits, Pushed, SessionStore, Stats, StoreHealth};
+use super::{Claim, ConnHandle, ConnId, Limits, Pushed, SessionStore, Stats, StoreHealth, Verdict};
 
 /// The registry of sessions.
 #[derive(Debug)]
@@ -159,12 +159,12 @@ impl Sessions {
         }
     }
 
-    /// Decides what to do with message `id` of `session` (see [`Begin`]).
-    /// On [`Begin::Start`] the caller must later call [`Sessions::complete`].
+    /// Decides what to do with message `id` of `session` (see [`Verdict`]).
+    /// On [`Verdict::Start`] the caller must later call [`Sessions::complete`].
     ///
     /// A message that failed gets its error again, unless `retry` (the user
     /// asked to try again): an automatic resend never runs it twice.
-    pub fn begin(&self, session: &str, id: &str, retry: bool) -> Begin {
+    pub fn begin(&self, session: &str, id: &str, retry: bool) -> Verdict {
         let now = Instant::now();
         let mut guard = self.lock();
         let inner = &mut *guard;
@@ -181,14 +181,14 @@ impl Sessions {
             Some(_) => None,
         };
         let begin = match s.messages.get(id) {
-            Some(Entry::InFlight) => Begin::InFlight,
+            Some(Entry::InFlight) => Verdict::InFlight,
             Some(Entry::Done { frame, failed }) if !(*failed && retry) => {
-                Begin::Answered(frame.clone())
+                Verdict::Answered(frame.clone())
             }
             // Answered once and forgotten since: never run again (an
             // error may be, when the user asks to retry).
-            None if buried.is_some_and(|failed| !(failed && retry)) => Begin::Lost,
-            _ if s.in_flight >= self.limits.max_in_flight_per_session => Begin::Busy,
+            None if buried.is_some_and(|failed| !(failed && retry)) => Verdict::Lost,
+            _ if s.in_flight >= self.limits.max_in_flight_per_session => Verdict::Busy,
             _ => {
                 s.in_flight += 1;
                 if let Some(Entry::Done { frame, .. }) =
@@ -198,11 +198,11 @@ impl Sessions {
                     s.answered.retain(|a| a != id);
                     inner.retained_bytes = inner.retained_bytes.saturating_sub(frame.len());
                 }
-                Begin::Start
+                Verdict::Start
             }
         };
         inner.reindex(session);
-        if begin == Begin::Start {
+        if begin == Verdict::Start {
             inner.note(Change::Begun {
                 session: session.to_owned(),
                 id: id.to_owned(),
@@ -603,7 +603,7 @@ impl SessionStore for Sessions {
         Sessions::detach(self, session, conn);
     }
 
-    async fn begin(&self, session: &str, id: &str, retry: bool) -> Begin {
+    async fn begin(&self, session: &str, id: &str, retry: bool) -> Verdict {
         Sessions::begin(self, session, id, retry)
     }
 

@@ -72,13 +72,13 @@ async fn a_released_message_starts_again_when_resent() {
     let sessions = Sessions::new(limits());
     let (c, mut rx) = conn(1);
     sessions.attach("s", c);
-    assert_eq!(sessions.begin("s", "m1", false), Begin::Start);
+    assert_eq!(sessions.begin("s", "m1", false), Verdict::Start);
     sessions.release("s", "m1", &frame("shutting down"));
     assert_eq!(rx.try_recv().ok(), Some(frame("shutting down")));
     assert_eq!(sessions.stats().in_flight, 0);
     assert_eq!(
         sessions.begin("s", "m1", false),
-        Begin::Start,
+        Verdict::Start,
         "not answered from memory"
     );
 }
@@ -88,19 +88,19 @@ async fn new_ids_start_repeated_ids_do_not() {
     let sessions = Sessions::new(limits());
     let (c, mut rx) = conn(1);
     sessions.attach("s", c);
-    assert_eq!(sessions.begin("s", "m1", false), Begin::Start);
-    assert_eq!(sessions.begin("s", "m1", false), Begin::InFlight);
+    assert_eq!(sessions.begin("s", "m1", false), Verdict::Start);
+    assert_eq!(sessions.begin("s", "m1", false), Verdict::InFlight);
     assert_eq!(sessions.stats().in_flight, 1);
     sessions.complete("s", "m1", frame("answer"), false);
     assert_eq!(rx.try_recv().ok(), Some(frame("answer")));
     assert_eq!(
         sessions.begin("s", "m1", false),
-        Begin::Answered(frame("answer"))
+        Verdict::Answered(frame("answer"))
     );
     assert_eq!(sessions.stats().in_flight, 0);
     assert_eq!(
         sessions.begin("other", "m1", false),
-        Begin::Start,
+        Verdict::Start,
         "ids are per session"
     );
 }
@@ -110,21 +110,21 @@ async fn errors_are_remembered_until_the_client_asks_to_retry() {
     let sessions = Sessions::new(limits());
     let (c, mut rx) = conn(1);
     sessions.attach("s", c);
-    assert_eq!(sessions.begin("s", "m1", false), Begin::Start);
+    assert_eq!(sessions.begin("s", "m1", false), Verdict::Start);
     sessions.complete("s", "m1", frame("error"), true);
     assert_eq!(rx.try_recv().ok(), Some(frame("error")));
     assert_eq!(sessions.stats().in_flight, 0);
     // A resend (e.g. after a reconnect) gets the error again, no new call.
     assert_eq!(
         sessions.begin("s", "m1", false),
-        Begin::Answered(frame("error"))
+        Verdict::Answered(frame("error"))
     );
     // An explicit retry runs it again; its answer replaces the error.
-    assert_eq!(sessions.begin("s", "m1", true), Begin::Start);
+    assert_eq!(sessions.begin("s", "m1", true), Verdict::Start);
     sessions.complete("s", "m1", frame("answer"), false);
     assert_eq!(
         sessions.begin("s", "m1", true),
-        Begin::Answered(frame("answer"))
+        Verdict::Answered(frame("answer"))
     );
     assert_eq!(sessions.stats().retained_bytes, "answer".len());
 }
@@ -135,16 +135,16 @@ async fn a_session_has_a_bounded_number_of_messages_in_flight() {
         max_in_flight_per_session: 2,
         ..limits()
     });
-    assert_eq!(sessions.begin("s", "a", false), Begin::Start);
-    assert_eq!(sessions.begin("s", "b", false), Begin::Start);
-    assert_eq!(sessions.begin("s", "c", false), Begin::Busy);
+    assert_eq!(sessions.begin("s", "a", false), Verdict::Start);
+    assert_eq!(sessions.begin("s", "b", false), Verdict::Start);
+    assert_eq!(sessions.begin("s", "c", false), Verdict::Busy);
     assert_eq!(
         sessions.begin("s", "a", false),
-        Begin::InFlight,
+        Verdict::InFlight,
         "known ids are not refused"
     );
     sessions.complete("s", "a", frame("x"), false);
-    assert_eq!(sessions.begin("s", "c", false), Begin::Start);
+    assert_eq!(sessions.begin("s", "c", false), Verdict::Start);
 }
 
 #[tokio::test]
@@ -152,7 +152,7 @@ async fn answers_wait_for_the_next_connection() {
     let sessions = Sessions::new(limits());
     let (c1, _rx1) = conn(1);
     sessions.attach("s", c1);
-    assert_eq!(sessions.begin("s", "m1", false), Begin::Start);
+    assert_eq!(sessions.begin("s", "m1", false), Verdict::Start);
     sessions.detach("s", 1);
     sessions.complete("s", "m1", frame("late answer"), false);
     let (c2, mut rx2) = conn(2);
@@ -227,7 +227,7 @@ async fn session_count_is_capped_by_evicting_the_oldest_idle() {
     assert_eq!(sessions.stats().sessions, 3);
     assert_eq!(
         sessions.begin("a", "x", false),
-        Begin::Start,
+        Verdict::Start,
         "a was evicted and starts fresh"
     );
     assert_eq!(sessions.stats().sessions, 3, "b went to make room for a");
@@ -311,12 +311,12 @@ async fn retained_bytes_are_capped() {
     assert!(sessions.stats().retained_bytes <= 10);
     assert_eq!(
         sessions.begin("s", "m0", false),
-        Begin::Lost,
+        Verdict::Lost,
         "oldest answer forgotten, its id not"
     );
     assert!(matches!(
         sessions.begin("s", "m2", false),
-        Begin::Answered(_)
+        Verdict::Answered(_)
     ));
 }
 
@@ -331,9 +331,9 @@ async fn an_evicted_sessions_answered_ids_are_not_run_again() {
     });
     let (c, _rx) = conn(1);
     sessions.attach("victim", c);
-    assert_eq!(sessions.begin("victim", "m1", false), Begin::Start);
+    assert_eq!(sessions.begin("victim", "m1", false), Verdict::Start);
     sessions.complete("victim", "m1", frame("answer"), false);
-    assert_eq!(sessions.begin("victim", "m2", false), Begin::Start);
+    assert_eq!(sessions.begin("victim", "m2", false), Verdict::Start);
     sessions.complete("victim", "m2", frame("error"), true);
     sessions.detach("victim", 1);
     for i in 0..12 {
@@ -345,21 +345,21 @@ async fn an_evicted_sessions_answered_ids_are_not_run_again() {
     }
     assert_eq!(sessions.stats().sessions, 5);
     assert!(!sessions.knows("victim"), "evicted");
-    assert_eq!(sessions.begin("victim", "m1", false), Begin::Lost);
+    assert_eq!(sessions.begin("victim", "m1", false), Verdict::Lost);
     assert_eq!(
         sessions.begin("victim", "m1", true),
-        Begin::Lost,
+        Verdict::Lost,
         "an answered id is not run again, even on a retry"
     );
-    assert_eq!(sessions.begin("victim", "m2", false), Begin::Lost);
+    assert_eq!(sessions.begin("victim", "m2", false), Verdict::Lost);
     assert_eq!(
         sessions.begin("victim", "m2", true),
-        Begin::Start,
+        Verdict::Start,
         "a failed one may be retried on purpose, as before eviction"
     );
     assert_eq!(
         sessions.begin("victim", "m3", false),
-        Begin::Start,
+        Verdict::Start,
         "new ids run"
     );
 }
@@ -376,7 +376,7 @@ async fn a_swept_sessions_ids_are_remembered_for_another_retain_for() {
     assert_eq!(sessions.tombstones(), 1);
     tokio::time::advance(Duration::from_secs(59)).await;
     assert_eq!(sessions.sweep(), 0);
-    assert_eq!(sessions.begin("s", "m1", false), Begin::Lost);
+    assert_eq!(sessions.begin("s", "m1", false), Verdict::Lost);
     tokio::time::advance(Duration::from_secs(120)).await;
     sessions.sweep();
     assert_eq!(sessions.tombstones(), 0, "tombstones expire too");
@@ -395,11 +395,11 @@ async fn answers_per_session_are_capped() {
     }
     assert_eq!(
         sessions.begin("s", "m0", false),
-        Begin::Lost,
+        Verdict::Lost,
         "pushed out, but not run again"
     );
     assert!(matches!(
         sessions.begin("s", "m2", false),
-        Begin::Answered(_)
+        Verdict::Answered(_)
     ));
 }

@@ -13,7 +13,7 @@ use super::link::Link;
 use super::pending::Pending;
 use super::scripts::{lease_key, payload, Keys, Scripts};
 use crate::store::memory::Sessions;
-use crate::store::{Begin, Limits};
+use crate::store::{Limits, Verdict};
 
 /// The wall clock in unix milliseconds (tombstones' scores).
 fn unix_ms() -> u64 {
@@ -237,7 +237,7 @@ impl Core {
     }
 
     /// The shared dedup decision for a message this relay has not seen.
-    pub async fn begin(&self, session: &str, id: &str, retry: bool) -> RedisResult<Begin> {
+    pub async fn begin(&self, session: &str, id: &str, retry: bool) -> RedisResult<Verdict> {
         let keys = &self.keys(session);
         let (before, after) = interrupted_parts();
         let (before, after) = (&before, &after);
@@ -263,16 +263,16 @@ impl Core {
             .await;
         let reply = result?;
         Ok(match reply.first().map(String::as_str) {
-            Some("start") => Begin::Start,
-            Some("inflight") => Begin::InFlight,
-            Some("elsewhere") => Begin::Elsewhere,
-            Some("busy") => Begin::Busy,
-            Some("lost") => Begin::Lost,
+            Some("start") => Verdict::Start,
+            Some("inflight") => Verdict::InFlight,
+            Some("elsewhere") => Verdict::Elsewhere,
+            Some("busy") => Verdict::Busy,
+            Some("lost") => Verdict::Lost,
             Some("interrupted") => {
-                Begin::Interrupted(Utf8Bytes::from(reply.get(1).cloned().unwrap_or_default()))
+                Verdict::Interrupted(Utf8Bytes::from(reply.get(1).cloned().unwrap_or_default()))
             }
             Some("answered") => {
-                Begin::Answered(Utf8Bytes::from(reply.get(1).cloned().unwrap_or_default()))
+                Verdict::Answered(Utf8Bytes::from(reply.get(1).cloned().unwrap_or_default()))
             }
             _ => {
                 return Err(redis::RedisError::from((

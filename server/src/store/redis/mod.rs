@@ -39,7 +39,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use self::core::{Completion, Core};
 use crate::store::memory::Sessions;
-use crate::store::{Begin, Claim, ConnHandle, ConnId, Limits, Pushed, Stats};
+use crate::store::{Claim, ConnHandle, ConnId, Limits, Pushed, Stats, Verdict};
 use crate::store::{SessionStore, StoreHealth};
 
 /// Longest a [`RedisStore`] flush waits for its writers.
@@ -155,33 +155,33 @@ impl SessionStore for RedisStore {
             .send(subscriber::Command::Unsubscribe(session.to_owned()));
     }
 
-    async fn begin(&self, session: &str, id: &str, retry: bool) -> Begin {
+    async fn begin(&self, session: &str, id: &str, retry: bool) -> Verdict {
         // Known here (in flight here, or answered here): no need to ask.
         let here = self.core.local.begin(session, id, retry);
-        if here == Begin::Lost {
+        if here == Verdict::Lost {
             // Forgotten here (this relay's own bounds), but Redis may still
             // keep the outcome: send it if so. Never run it again.
             return match self.core.outcome(session, id).await {
                 Ok(Some(stored)) => match stored.get(1..) {
                     Some(frame) if !frame.is_empty() => {
-                        Begin::Answered(Utf8Bytes::from(frame.to_owned()))
+                        Verdict::Answered(Utf8Bytes::from(frame.to_owned()))
                     }
-                    _ => Begin::Lost,
+                    _ => Verdict::Lost,
                 },
-                _ => Begin::Lost,
+                _ => Verdict::Lost,
             };
         }
-        if here != Begin::Start {
+        if here != Verdict::Start {
             return here;
         }
         match self.core.begin(session, id, retry).await {
-            Ok(Begin::Start) => Begin::Start,
+            Ok(Verdict::Start) => Verdict::Start,
             Ok(shared) => {
                 self.core.local.abandon(session, id);
                 shared
             }
             // Redis is down: this relay decides alone.
-            Err(_) => Begin::Start,
+            Err(_) => Verdict::Start,
         }
     }
 

@@ -36,7 +36,7 @@ use self::schema::OpenError;
 use self::writer::{Op, Queue, Status};
 use crate::store::memory::Sessions;
 use crate::store::{
-    Begin, Claim, ConnHandle, ConnId, Limits, Pushed, SessionStore, Stats, StoreHealth,
+    Claim, ConnHandle, ConnId, Limits, Pushed, SessionStore, Stats, StoreHealth, Verdict,
 };
 
 /// The SQLite-backed store.
@@ -122,13 +122,13 @@ impl SessionStore for SqliteStore {
         self.local.detach(session, conn);
     }
 
-    async fn begin(&self, session: &str, id: &str, retry: bool) -> Begin {
+    async fn begin(&self, session: &str, id: &str, retry: bool) -> Verdict {
         let begin = self.local.begin(session, id, retry);
-        if begin == Begin::Start {
+        if begin == Verdict::Start {
             if let Err(e) = self.queue.written(session, id).await {
                 tracing::warn!(session = %crate::redact::session(session), id, "not started: its in-flight marker could not be written: {e}");
                 self.local.abandon(session, id);
-                return Begin::Unavailable;
+                return Verdict::Unavailable;
             }
         }
         begin

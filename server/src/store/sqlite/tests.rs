@@ -28,7 +28,7 @@ fn count(dir: &Path, sql: &str) -> i64 {
 }
 
 async fn answer(store: &SqliteStore, session: &str, id: &str) {
-    assert_eq!(store.begin(session, id, false).await, Begin::Start);
+    assert_eq!(store.begin(session, id, false).await, Verdict::Start);
     store.complete(session, id, frame("answer"), false).await;
 }
 
@@ -76,8 +76,8 @@ async fn the_file_is_pruned_to_the_bounds_live_and_at_start() {
     assert_eq!(count(dir.path(), "SELECT count(*) FROM sessions"), 2);
     let mut lost = 0;
     for session in ["a", "b", "c"] {
-        if store.begin(session, "m2", false).await == Begin::Lost
-            || store.begin(session, "m0", false).await == Begin::Lost
+        if store.begin(session, "m2", false).await == Verdict::Lost
+            || store.begin(session, "m0", false).await == Verdict::Lost
         {
             lost += 1;
         }
@@ -100,7 +100,7 @@ async fn a_full_disk_refuses_new_messages_and_loses_no_answer() {
         kick: CancellationToken::new(),
     };
     store.attach("first", conn).await;
-    assert_eq!(store.begin("first", "m", false).await, Begin::Start);
+    assert_eq!(store.begin("first", "m", false).await, Verdict::Start);
     // The file may not grow any more: as good as a full disk.
     store
         .queue
@@ -111,8 +111,8 @@ async fn a_full_disk_refuses_new_messages_and_loses_no_answer() {
     for i in 0..2_000 {
         let session = format!("{long}{i}");
         match store.begin(&session, "m", false).await {
-            Begin::Start => {}
-            Begin::Unavailable => {
+            Verdict::Start => {}
+            Verdict::Unavailable => {
                 refused = Some(session);
                 break;
             }
@@ -125,7 +125,7 @@ async fn a_full_disk_refuses_new_messages_and_loses_no_answer() {
     // Not left in flight: nothing will answer it.
     assert_ne!(
         store.begin(&refused, "m", false).await,
-        Begin::InFlight,
+        Verdict::InFlight,
         "a refused message is not in flight"
     );
     // An answer that cannot be written still reaches the page.
@@ -138,7 +138,7 @@ async fn a_full_disk_refuses_new_messages_and_loses_no_answer() {
     );
     assert_eq!(
         store.begin("first", "m", false).await,
-        Begin::Answered(frame("the answer")),
+        Verdict::Answered(frame("the answer")),
         "and is kept in memory"
     );
     // Room again: messages start, the store is healthy.
@@ -146,7 +146,7 @@ async fn a_full_disk_refuses_new_messages_and_loses_no_answer() {
         .queue
         .send(Op::Exec("PRAGMA max_page_count = 1000000".into()))
         .await;
-    assert_eq!(store.begin("after", "m", false).await, Begin::Start);
+    assert_eq!(store.begin("after", "m", false).await, Verdict::Start);
     assert!(store.health().ok);
 }
 
