@@ -1,7 +1,7 @@
 //! The properties every fuzz target checks, one function per target.
 //!
 //! Kept apart from the `fuzz_target!` wrappers so that the ordinary test
-//! suite (`server/tests/fuzz_corpus.rs`) replays the committed corpus through
+//! suite (`server/tests/it/fuzz_corpus.rs`) replays the committed corpus through
 //! exactly the same checks on every `cargo xtask test`, without libFuzzer.
 
 use server::responder::n8n::answer::{parse_failure, parse_history, parse_success};

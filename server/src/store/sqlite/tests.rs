@@ -1,5 +1,5 @@
 //! The SQLite store's own cases: its bounds pruning the file, and a full
-//! disk. (What every store does is in `server/tests/store_suite.rs`.)
+//! disk. (What every store does is in `server/tests/it/store_suite.rs`.)
 
 use std::path::Path;
 use std::time::Duration;
