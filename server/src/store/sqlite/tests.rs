@@ -203,3 +203,49 @@ async fn a_sessions_owner_survives_a_restart() {
     assert_eq!(store.claim("s", None).await, Claim::Refused);
     assert_eq!(store.claim("s", Some("alice")).await, Claim::Granted);
 }
+
+#[tokio::test]
+async fn a_transcript_on_disk_is_trimmed_in_batches_and_read_back_bounded() {
+    use crate::store::transcripts::{Line, MAX_LINES, TRIM_LINES};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rows = |dir: &Path| count(dir, "SELECT count(*) FROM transcript_lines");
+    {
+        let store = SqliteStore::open(dir.path(), limits(), false).expect("open");
+        answer(&store, "s", "m").await;
+        for i in 0..MAX_LINES + TRIM_LINES - 1 {
+            let line = Line::user(&format!("line {i}"));
+            store.record_lines("s", None, vec![line], 1).await;
+        }
+        store.flush().await;
+        // 49 dropped here and not yet deleted: at most 50 past the bound.
+        assert_eq!(rows(dir.path()), (MAX_LINES + TRIM_LINES - 1) as i64);
+        store
+            .record_lines("s", None, vec![Line::user("the last")], 2)
+            .await;
+        store.flush().await;
+        assert_eq!(rows(dir.path()), MAX_LINES as i64, "fifty deleted at once");
+        for i in 0..10 {
+            let line = Line::user(&format!("after {i}"));
+            store.record_lines("s", None, vec![line], 3).await;
+        }
+        store.flush().await;
+        assert_eq!(rows(dir.path()), (MAX_LINES + 10) as i64);
+    }
+    // Read back: the newest lines within the bound, in order; the rows
+    // past it are deleted with the next trim.
+    let store = SqliteStore::open(dir.path(), limits(), false).expect("reopen");
+    let lines = store.transcript("s").await.expect("kept");
+    assert_eq!(lines.len(), MAX_LINES);
+    assert_eq!(lines[MAX_LINES - 1].text, "after 9");
+    assert_eq!(lines[MAX_LINES - 11].text, "the last");
+    for i in 0..TRIM_LINES - 10 {
+        let line = Line::user(&format!("later {i}"));
+        store.record_lines("s", None, vec![line], 4).await;
+    }
+    store.flush().await;
+    assert_eq!(
+        rows(dir.path()),
+        MAX_LINES as i64,
+        "the surplus read back went too"
+    );
+}
