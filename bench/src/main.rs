@@ -87,6 +87,12 @@ enum Commands {
         #[arg(long)]
         quick: bool,
     },
+    /// Section 3d alone: what the durable (SQLite) store costs.
+    Durable {
+        /// Fewer, shorter rounds.
+        #[arg(long)]
+        quick: bool,
+    },
     /// The load generator alone.
     Load {
         /// The relay's WebSocket URL.
@@ -148,6 +154,16 @@ async fn main() {
         Commands::Highlight { quick } => {
             let mut md = String::new();
             match bench::report::highlight::section(&mut md, &cli.relay, quick).await {
+                Some(_) => {
+                    println!("{md}");
+                    0
+                }
+                None => 1,
+            }
+        }
+        Commands::Durable { quick } => {
+            let mut md = String::new();
+            match bench::report::durable::section(&mut md, &cli.relay, quick).await {
                 Some(_) => {
                     println!("{md}");
                     0

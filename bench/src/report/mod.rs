@@ -2,6 +2,7 @@
 //! per section, and the targets table at the end.
 
 pub mod density;
+pub mod durable;
 pub mod highlight;
 pub mod page;
 pub mod quotas;
@@ -43,6 +44,7 @@ pub async fn run(relay_path: &str, out: &str, quick: bool) -> Result<(), String>
     let minimal = throughput::against_minimal_webhook(&mut md, relay_path, quick).await;
     let quota_cost = quotas::section(&mut md, relay_path, quick).await;
     let highlight_cost = highlight::section(&mut md, relay_path, quick).await;
+    let durable_cost = durable::section(&mut md, relay_path, quick).await;
     let density = density::idle_clients(&mut md, relay_path, &webhook, quick).await;
     let streamed = streaming::section(&mut md, relay_path, quick).await;
     let page = page::sections(&mut md, &webhook, quick).await;
@@ -57,6 +59,7 @@ pub async fn run(relay_path: &str, out: &str, quick: bool) -> Result<(), String>
         streamed,
         quota_cost,
         highlight_cost,
+        durable_cost,
     };
     targets::table(&mut md, &round_trips, &engine, &density, page.as_ref());
 

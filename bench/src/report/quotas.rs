@@ -194,7 +194,15 @@ pub(crate) async fn cpu_per_message(relay: &Relay, messages: usize, text: Option
 /// A table of ways measured in interleaved rounds: each way's rounds and
 /// their median, relay CPU µs per message.
 pub(crate) fn ways_table(md: &mut String, ways: &[(&str, &[f64], f64)]) {
-    md.push_str("| way | rounds (µs/msg) | median µs/msg |\n|---|---|---|\n");
+    ways_table_in(md, "µs/msg", ways);
+}
+
+/// [`ways_table`] in another unit (e.g. `msg/s`).
+pub(crate) fn ways_table_in(md: &mut String, unit: &str, ways: &[(&str, &[f64], f64)]) {
+    let _ = writeln!(
+        md,
+        "| way | rounds ({unit}) | median {unit} |\n|---|---|---|"
+    );
     for (name, rounds, median) in ways {
         let rounds = rounds
             .iter()

@@ -22,6 +22,8 @@ pub struct Engine {
     pub quota_cost: Option<super::quotas::QuotaCost>,
     /// What highlighting code costs (section 3c), if it ran.
     pub highlight_cost: Option<super::highlight::HighlightCost>,
+    /// What the durable store costs (section 3d), if it ran.
+    pub durable_cost: Option<super::durable::DurableCost>,
 }
 
 /// Writes the targets table: each target, what this run measured, met or
@@ -85,6 +87,22 @@ pub fn table(
             "| quotas + metrics on ≤ +2 µs CPU/msg (section 3b: the quota path alone + a scrape's share) | {:+.1} µs | {} |",
             cost.added_us(),
             verdict(cost.added_us() <= 2.0)
+        );
+    }
+    if let Some(cost) = engine.durable_cost {
+        let _ = writeln!(
+            md,
+            "| the SQLite store ≥ 0.8 × the memory store's msg/s (section 3d) | {:.2} × ({:.0} against {:.0} msg/s) | {} |",
+            cost.rate_ratio(),
+            cost.sqlite_rate,
+            cost.memory_rate,
+            verdict(cost.rate_ratio() >= 0.8)
+        );
+        let _ = writeln!(
+            md,
+            "| the SQLite store ≤ +5 µs CPU/msg (section 3d, paired rounds) | {:+.1} µs | {} |",
+            cost.added_us,
+            verdict(cost.added_us <= 5.0)
         );
     }
     if let Some(cost) = engine.highlight_cost {
