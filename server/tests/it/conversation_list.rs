@@ -9,49 +9,13 @@
 
 use std::time::Duration;
 
+use crate::support::signed_in::{self, open, token};
 use crate::support::{config, error_of, Client, Relay};
-use serde_json::json;
 use server::store::{Limits, SessionStore};
 use shared::{ClientMessage, ConversationItem, ErrorCode, ServerMessage};
 
-const SECRET: &str = "a-test-secret-of-at-least-32-bytes!!";
-
-fn now_secs() -> u64 {
-    server::clock::now_ms() / 1000
-}
-
-/// A token of user `sub`, valid for ten minutes.
-fn token(sub: &str) -> String {
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-        &json!({"sub": sub, "exp": now_secs() + 600}),
-        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
-    )
-    .expect("sign")
-}
-
 fn with_secret() -> server::Config {
-    let mut config = config();
-    config.identity.identity_secret = Some(server::config::Secret(SECRET.into()));
-    config
-}
-
-/// Opens `?hello` with `session` and `token`; reads `connection`.
-async fn open(relay: &Relay, session: Option<&str>, token: Option<&str>) -> Client {
-    let (mut ws, _) = tokio_tungstenite::connect_async(relay.ws_url("/ws?hello"))
-        .await
-        .expect("connect");
-    let hello = ClientMessage::Hello {
-        session_id: session.map(str::to_owned),
-        token: token.map(str::to_owned),
-    };
-    futures_util::SinkExt::send(
-        &mut ws,
-        tokio_tungstenite::tungstenite::Message::text(hello.encode()),
-    )
-    .await
-    .expect("hello");
-    Client::after_connect(ws).await
+    signed_in::with_secret(config())
 }
 
 /// Connects as `user` and reads the list the relay sends at once.

@@ -11,40 +11,11 @@
 //! relay queues a resumed session's transcript before it reads any frame,
 //! so it would come before the answer to a ping.
 
+use crate::support::signed_in::{self, open, token};
 use crate::support::{config_for, error_of, response_text, Client, Relay};
 use serde_json::json;
 use shared::{ClientMessage, ErrorCode, Role, ServerMessage};
 use testkit::n8n::StandIn;
-
-const SECRET: &str = "a-test-secret-of-at-least-32-bytes!!";
-
-/// A token of user `sub`, valid for ten minutes.
-fn token(sub: &str) -> String {
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-        &json!({"sub": sub, "exp": server::clock::now_ms() / 1000 + 600}),
-        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
-    )
-    .expect("sign")
-}
-
-/// Opens `?hello` with `session` and `token`; reads `connection`.
-async fn open(relay: &Relay, session: Option<&str>, token: Option<&str>) -> Client {
-    let (mut ws, _) = tokio_tungstenite::connect_async(relay.ws_url("/ws?hello"))
-        .await
-        .expect("connect");
-    let hello = ClientMessage::Hello {
-        session_id: session.map(str::to_owned),
-        token: token.map(str::to_owned),
-    };
-    futures_util::SinkExt::send(
-        &mut ws,
-        tokio_tungstenite::tungstenite::Message::text(hello.encode()),
-    )
-    .await
-    .expect("hello");
-    Client::after_connect(ws).await
-}
 
 /// Sends message `id` and waits for its answer's text.
 async fn chat(client: &mut Client, id: &str, text: &str) -> String {
@@ -86,7 +57,7 @@ fn lines(said: &[(Role, &str)]) -> Vec<(Role, String)> {
 
 fn signed_in(n8n: &StandIn, dir: &std::path::Path) -> server::Config {
     let mut config = config_for(&n8n.url("/webhook/abc/chat"));
-    config.identity.identity_secret = Some(server::config::Secret(SECRET.into()));
+    config.identity.identity_secret = Some(server::config::Secret(signed_in::SECRET.into()));
     config.store.data_dir = Some(dir.to_owned());
     config
 }

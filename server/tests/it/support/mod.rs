@@ -4,6 +4,7 @@
 
 pub mod log_capture;
 pub mod redis_server;
+pub mod signed_in;
 
 use std::net::SocketAddr;
 use std::time::Duration;
