@@ -11,14 +11,11 @@
 //! for the drift section 3b describes).
 
 use std::fmt::Write as _;
-use std::time::Duration;
 
-use crate::loadgen::{self, Load};
 use crate::minimal_webhook::MinimalWebhook;
 use crate::relay::Relay;
-use crate::stats;
 
-use super::quotas::{median, ways_table, ways_table_in};
+use super::quotas::{differences_in_order, median, rate_and_cpu, ways_table, ways_table_in};
 
 /// What section 3d measured.
 #[derive(Debug, Clone, Copy)]
@@ -36,32 +33,6 @@ impl DurableCost {
     pub fn rate_ratio(&self) -> f64 {
         self.sqlite_rate / self.memory_rate
     }
-}
-
-/// One round of one way: msg/s and relay CPU µs per message.
-async fn round(relay: &Relay, messages: usize) -> (f64, f64) {
-    let before = stats::cpu_ticks(relay.child.id());
-    let report = loadgen::run(Load {
-        url: format!("ws://{}/ws", relay.addr),
-        clients: 100,
-        messages,
-        window: 8,
-        payload: 64,
-        text: None,
-        deadline: Duration::from_secs(300),
-    })
-    .await;
-    if report.wrong > 0 || report.errors > 0 {
-        eprintln!("{} wrong answers, {} errors", report.wrong, report.errors);
-    }
-    let rate = report.ok as f64 / report.elapsed.as_secs_f64().max(1e-9);
-    let cpu = match (before, stats::cpu_ticks(relay.child.id())) {
-        (Some(a), Some(b)) if report.ok > 0 => {
-            (b - a) as f64 / stats::TICKS_PER_SEC / report.ok as f64 * 1e6
-        }
-        _ => f64::NAN,
-    };
-    (rate, cpu)
 }
 
 /// Section 3d.
@@ -84,11 +55,11 @@ pub async fn section(md: &mut String, relay_path: &str, quick: bool) -> Option<D
     for r in 0..rounds {
         eprintln!("durable store: round {} of {rounds}", r + 1);
         let (m, s) = if r % 2 == 0 {
-            let m = round(&memory, messages).await;
-            (m, round(&sqlite, messages).await)
+            let m = rate_and_cpu(&memory, messages, None).await;
+            (m, rate_and_cpu(&sqlite, messages, None).await)
         } else {
-            let s = round(&sqlite, messages).await;
-            (round(&memory, messages).await, s)
+            let s = rate_and_cpu(&sqlite, messages, None).await;
+            (rate_and_cpu(&memory, messages, None).await, s)
         };
         memory_rate.push(m.0);
         memory_cpu.push(m.1);
@@ -97,11 +68,7 @@ pub async fn section(md: &mut String, relay_path: &str, quick: bool) -> Option<D
     }
     drop((memory, sqlite));
     let _ = std::fs::remove_dir_all(&dir);
-    let differences: Vec<f64> = sqlite_cpu
-        .iter()
-        .zip(&memory_cpu)
-        .map(|(s, m)| s - m)
-        .collect();
+    let differences = differences_in_order(&sqlite_cpu, &memory_cpu);
     let cost = DurableCost {
         memory_rate: median(&mut memory_rate.clone()),
         sqlite_rate: median(&mut sqlite_rate.clone()),

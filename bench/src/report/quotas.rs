@@ -161,7 +161,7 @@ async fn per_message_alone(n: u64) -> Alone {
 }
 
 /// Each round's difference, in round order.
-fn differences_in_order(on: &[f64], off: &[f64]) -> Vec<f64> {
+pub(crate) fn differences_in_order(on: &[f64], off: &[f64]) -> Vec<f64> {
     on.iter().zip(off).map(|(on, off)| on - off).collect()
 }
 
@@ -169,6 +169,12 @@ fn differences_in_order(on: &[f64], off: &[f64]) -> Vec<f64> {
 /// clients (8 in flight each), each message `text` after its id (`None`:
 /// 64 bytes of filler).
 pub(crate) async fn cpu_per_message(relay: &Relay, messages: usize, text: Option<&str>) -> f64 {
+    rate_and_cpu(relay, messages, text).await.1
+}
+
+/// The same load as [`cpu_per_message`]: messages per second, and relay
+/// CPU per answered message (µs).
+pub(crate) async fn rate_and_cpu(relay: &Relay, messages: usize, text: Option<&str>) -> (f64, f64) {
     let before = stats::cpu_ticks(relay.child.id());
     let report = loadgen::run(Load {
         url: format!("ws://{}/ws", relay.addr),
@@ -183,12 +189,14 @@ pub(crate) async fn cpu_per_message(relay: &Relay, messages: usize, text: Option
     if report.wrong > 0 || report.errors > 0 {
         eprintln!("{} wrong answers, {} errors", report.wrong, report.errors);
     }
-    match (before, stats::cpu_ticks(relay.child.id())) {
+    let rate = report.ok as f64 / report.elapsed.as_secs_f64().max(1e-9);
+    let cpu = match (before, stats::cpu_ticks(relay.child.id())) {
         (Some(a), Some(b)) if report.ok > 0 => {
             (b - a) as f64 / stats::TICKS_PER_SEC / report.ok as f64 * 1e6
         }
         _ => f64::NAN,
-    }
+    };
+    (rate, cpu)
 }
 
 /// A table of ways measured in interleaved rounds: each way's rounds and
