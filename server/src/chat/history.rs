@@ -24,20 +24,15 @@ use crate::AppState;
 /// `--load-previous-session`, loaded by a task of its own (n8n may be slow).
 pub async fn queue_history(state: &AppState, session: &str, tx: &mpsc::Sender<Utf8Bytes>) {
     if let Some(lines) = state.store().transcript(session).await {
-        let mut messages = Vec::with_capacity(lines.len());
-        for line in lines {
-            // The bot's lines are formatted like live answers.
-            let doc = match line.role {
-                Role::Bot => state.format_answer(&line.text).await,
-                Role::User => None,
-            };
-            messages.push(HistoryMessage {
+        let messages = lines
+            .into_iter()
+            .map(|line| HistoryMessage {
                 role: line.role,
                 text: line.text,
-                doc,
-            });
-        }
-        let _ = tx.try_send(encode(&ServerMessage::History { messages }));
+                doc: None,
+            })
+            .collect();
+        let _ = tx.try_send(history_frame(state, messages).await);
         return;
     }
     if state.config().n8n.load_previous_session {
@@ -48,17 +43,21 @@ pub async fn queue_history(state: &AppState, session: &str, tx: &mpsc::Sender<Ut
 /// Loads the session's history from n8n and queues it for one connection.
 async fn from_n8n(state: AppState, session: String, tx: mpsc::Sender<Utf8Bytes>) {
     match state.responder().history(&session).await {
-        Some(Ok(mut messages)) if !messages.is_empty() => {
-            // The bot's lines are formatted like live answers.
-            for m in messages.iter_mut().filter(|m| m.role == Role::Bot) {
-                m.doc = state.format_answer(&m.text).await;
-            }
-            let frame = ServerMessage::History { messages };
-            let _ = tx.try_send(encode(&frame));
+        Some(Ok(messages)) if !messages.is_empty() => {
+            let _ = tx.try_send(history_frame(&state, messages).await);
         }
         Some(Err(e)) => {
             tracing::warn!(session = %redact::session(&session), "could not load the previous session: {e}")
         }
         _ => {}
     }
+}
+
+/// The `history` frame of `messages`, the bot's lines formatted like live
+/// answers.
+async fn history_frame(state: &AppState, mut messages: Vec<HistoryMessage>) -> Utf8Bytes {
+    for m in messages.iter_mut().filter(|m| m.role == Role::Bot) {
+        m.doc = state.format_answer(&m.text).await;
+    }
+    encode(&ServerMessage::History { messages })
 }
