@@ -109,6 +109,12 @@ impl Joined {
         &self.user
     }
 
+    /// Whether another connection of this user hears list changes (so a
+    /// new list is worth reading from the store).
+    pub fn has_others(&self) -> bool {
+        self.links.links_of(&self.user) > 1
+    }
+
     /// Sends `frame` to this user's other connections (see
     /// [`UserLinks::tell_others`]).
     pub fn tell_others(&self, frame: &Utf8Bytes) -> usize {
@@ -152,8 +158,10 @@ mod tests {
         let (tx, _rx) = mpsc::channel(4);
         let a = links.join("alice", 1, tx.clone());
         let b = links.join("alice", 2, tx);
+        assert!(a.has_others() && b.has_others());
         drop(a);
         assert_eq!(links.links_of("alice"), 1);
+        assert!(!b.has_others(), "alone now");
         drop(b);
         assert_eq!(
             links.users(),

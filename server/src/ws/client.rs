@@ -40,6 +40,11 @@ impl Client {
         }
     }
 
+    /// Whether another connection of this user would hear a new list.
+    pub fn others_listen(&self) -> bool {
+        self.link.as_ref().is_some_and(Joined::has_others)
+    }
+
     /// Tells this user's other connections `frame` (a new list), if any.
     pub fn tell_others(&self, frame: &Utf8Bytes) {
         if let Some(link) = &self.link {

@@ -142,8 +142,9 @@ async fn on_frame(
             Ok(()) => {
                 let user = client.who.user().map(|u| u.id.clone());
                 let frame = chat::forget::forget(&**state.store(), session, user.as_deref(), sessions).await;
-                // The user's other pages drop the deleted conversations too.
-                if let Some(user) = &user {
+                // The user's other pages drop the deleted conversations too
+                // (the list is read only if one is listening).
+                if let (Some(user), true) = (&user, client.others_listen()) {
                     if let Some(list) = chat::conversations::list(&**state.store(), user, clock::now_ms()).await {
                         client.tell_others(&encode(&list));
                     }
