@@ -42,10 +42,6 @@ const HOST_JS: &str = "window.__events = [];\n\
       });\n\
     });";
 
-fn skip(engine: Engine) -> bool {
-    engine.skipped()
-}
-
 fn shop_page(relay_origin: &str, extra_body: &str) -> String {
     format!(
         "<!doctype html><html lang=en><head><title>Shop</title><script src=\"/host.js\"></script>\
@@ -141,7 +137,7 @@ fn session_of(n8n: &StandIn, text: &str) -> Option<String> {
 
 /// s1: reload keeps the conversation and the offline-queued message.
 async fn reload_keeps_the_conversation(engine: Engine, name: &str) {
-    if skip(engine) {
+    if engine.skipped() {
         return;
     }
     let n8n = StandIn::start().await.expect("stand-in");
@@ -273,7 +269,7 @@ fn ad_files(relay_origin: &str, ad_origin: &str) -> Vec<SiteFile> {
 
 /// s2: an ad inside the shop gets a chat of its own.
 async fn an_ad_gets_a_chat_of_its_own(engine: Engine, name: &str) {
-    if skip(engine) {
+    if engine.skipped() {
         return;
     }
     let n8n = StandIn::start().await.expect("stand-in");
