@@ -7,7 +7,7 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -18,6 +18,7 @@ use tokio::net::{TcpListener, TcpStream};
 pub struct FreezingProxy {
     /// Where clients connect.
     pub addr: SocketAddr,
+    target: Arc<OnceLock<SocketAddr>>,
     frozen: Arc<AtomicBool>,
     down: Arc<AtomicBool>,
     cut: tokio::sync::broadcast::Sender<()>,
@@ -33,8 +34,21 @@ impl Drop for FreezingProxy {
 impl FreezingProxy {
     /// Forwards a free loopback port to `target`.
     pub async fn start(target: SocketAddr) -> std::io::Result<FreezingProxy> {
+        let proxy = Self::start_unaimed().await?;
+        proxy.aim(target);
+        Ok(proxy)
+    }
+
+    /// Listens on a free loopback port before knowing where to forward:
+    /// the relay behind it needs the proxy's address in its flags, and
+    /// both must bind port 0 themselves (a port picked and released
+    /// beforehand can be taken by anything in between). Connections
+    /// that arrive before [`Self::aim`] are closed.
+    pub async fn start_unaimed() -> std::io::Result<FreezingProxy> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
+        let target = Arc::new(OnceLock::<SocketAddr>::new());
+        let aimed = target.clone();
         let frozen = Arc::new(AtomicBool::new(false));
         let down = Arc::new(AtomicBool::new(false));
         let (cut, _) = tokio::sync::broadcast::channel::<()>(1);
@@ -45,6 +59,10 @@ impl FreezingProxy {
                     drop(client);
                     continue;
                 }
+                let Some(&target) = aimed.get() else {
+                    drop(client);
+                    continue;
+                };
                 let flag = flag.clone();
                 let mut cut_rx = cut_tx.subscribe();
                 tokio::spawn(async move {
@@ -63,11 +81,17 @@ impl FreezingProxy {
         });
         Ok(FreezingProxy {
             addr,
+            target,
             frozen,
             down,
             cut,
             task,
         })
+    }
+
+    /// Sets where connections go; the first call wins.
+    pub fn aim(&self, target: SocketAddr) {
+        let _ = self.target.set(target);
     }
 
     /// Closes every connection and refuses new ones (`true`), or accepts

@@ -67,15 +67,16 @@ impl Relay {
         webhook: Option<&str>,
         extra: &[&str],
     ) -> Result<(Relay, FreezingProxy)> {
-        let port = crate::process::free_port();
-        let target = SocketAddr::from(([127, 0, 0, 1], port));
-        let proxy = FreezingProxy::start(target)
+        let proxy = FreezingProxy::start_unaimed()
             .await
             .map_err(|e| format!("proxy: {e}"))?;
         let mut flags: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         flags.push("--relay-url".into());
         flags.push(format!("ws://{}/ws", proxy.addr));
-        let relay = Self::start_at(port, webhook.map(str::to_owned), flags, false).await?;
+        // Port 0: the relay binds whatever is free itself (CI once lost a
+        // pre-picked port to another socket in the gap before binding).
+        let relay = Self::start_at(0, webhook.map(str::to_owned), flags, false).await?;
+        proxy.aim(relay.addr);
         Ok((relay, proxy))
     }
 
