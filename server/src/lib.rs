@@ -28,7 +28,8 @@
 //! - [`page`]: the built page in memory — compressed, cached, from
 //!   `--static-dir` or built into the binary.
 //! - [`uploads`]: files attached to messages — the bounded store on disk
-//!   and the checks of what a file is.
+//!   and the checks of what a file is; [`attachment`]: the record of one,
+//!   which the responder sends.
 //! - [`state`]: what the routes and connections share.
 //! - [`markdown`]: bot texts parsed into the protocol's typed tree, once,
 //!   here rather than in every visitor's page.
@@ -36,14 +37,14 @@
 //!   (HS256 secret or a JWKS), the user n8n receives; sign-in with OpenID
 //!   Connect for the page on its own (`identity::oidc`, routes in
 //!   `http::auth`).
-//!   here rather than in every visitor's page; [`highlight`]: its code
-//!   blocks' syntax highlighting.
+//! - [`highlight`]: the syntax highlighting of answers' code blocks.
 //! - [`images`]: which images in answers are shown, and their signed
 //!   addresses on the relay.
 //! - [`shutdown`], [`redact`] (what logs may show), [`logging`], [`error`],
 //!   [`clock`] (the wall clock other machines read).
 
 pub mod admission;
+pub mod attachment;
 pub mod chat;
 pub mod clock;
 pub mod config;

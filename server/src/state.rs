@@ -1,34 +1,34 @@
-//! What every connection and route shares.
+//! The wiring point: [`AppState::new`] builds every part from the flags and
+//! hands the chat core its narrow handles ([`Chat`]); the routes and
+//! connections (`http`, `ws`) share the result. Nothing below them uses
+//! this module (checked by `tests/it/architecture.rs`).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use std::future::Future;
-
-use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::task_tracker::TrackedFuture;
 use tokio_util::task::TaskTracker;
 
 use crate::admission::limits::ConnectionLimits;
 use crate::admission::origin::OriginPolicy;
 use crate::admission::proof_of_work::ProofOfWork;
-use crate::chat::cancel::Cancels;
+use crate::chat::core::{Chat, Parts, Settings};
 use crate::chat::quotas::{QuotaClock, Quotas};
 use crate::chat::turns::Turns;
 use crate::chat::user_links::UserLinks;
-use crate::chat::watchers::Watchers;
 use crate::config::storage::Chosen;
-use crate::http::security_headers::SecurityHeaders;
 use crate::identity::oidc::Oidc;
 use crate::identity::Verifier;
 use crate::images::ImageProxy;
-use crate::markdown;
 use crate::metrics::Metrics;
 use crate::page::assets::Origin as PageOrigin;
+use crate::page::security_headers::SecurityHeaders;
 use crate::page::PageAssets;
 use crate::responder::feedback::Feedback;
 use crate::responder::Responder;
+use crate::shutdown::Drain;
 use crate::store::counters::memory::MemoryCounters;
 use crate::store::counters::SharedCounters;
 use crate::store::memory::Sessions;
@@ -38,9 +38,13 @@ use crate::store::redis::RedisStore;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Limits, Store};
 use crate::uploads::Uploads;
-use crate::ws::heartbeat::HeartbeatFrames;
-use crate::ws::new_sessions::NewSessions;
+use crate::admission::new_sessions::NewSessions;
 use crate::{Config, RelayError};
+
+/// Where connections hear the heartbeat: the latest frame, `None` before
+/// the first tick. The clock that fills it is `ws::heartbeat::run_clock`;
+/// the wiring holds only the channel, so it names no layer above it.
+pub type Heartbeat = tokio::sync::watch::Sender<Option<axum::extract::ws::Utf8Bytes>>;
 
 /// Shared state; cheap to clone.
 #[derive(Debug, Clone)]
@@ -51,72 +55,38 @@ pub struct AppState(Arc<Inner>);
 struct Inner {
     /// The configuration the relay started with.
     config: Config,
-    /// Sessions, dedup and retained answers (in memory, or shared through
-    /// Redis).
-    store: Store,
-    /// Who answers messages (n8n or echo).
-    responder: Responder,
+    /// The chat core's handles: the store, the responder, turns, uploads,
+    /// quotas, metrics, pause, the drain of answers.
+    chat: Chat,
     /// The origin policy for WebSocket upgrades.
     origins: OriginPolicy,
     /// Connections in total and per IP.
     limits: Arc<ConnectionLimits>,
-    /// Answer tasks (one per message sent to the responder).
-    answers: TaskTracker,
     /// Connection tasks.
     conns: TaskTracker,
-    /// Cancelled when the drain gives up on answers still in flight.
-    stop_answers: CancellationToken,
     /// Cancelled to close every connection with 1001.
     close_conns: CancellationToken,
-    /// Set when shutdown begins; new messages are refused from then on.
-    draining: AtomicBool,
     /// The body of `/config.json`.
     page_config: String,
     /// Its validator (it does not change while the relay runs).
     page_config_etag: String,
-    /// The heartbeat every connection listens to (see [`crate::ws::heartbeat`]).
-    heartbeat: HeartbeatFrames,
-    /// The answers in flight here, each stoppable.
-    cancels: Arc<Cancels>,
-    /// Ratings passed on to `--feedback-url`, when set.
-    feedback: Option<Feedback>,
-    /// Messages another relay is answering, watched for a takeover.
-    watchers: Arc<Watchers>,
+    /// The heartbeat every connection listens to; `ws::heartbeat` runs the
+    /// clock that fills it.
+    heartbeat: Heartbeat,
     /// The page's CSP and the other security headers.
     security: SecurityHeaders,
-    /// A session's messages in order; runs waiting for replies.
-    turns: Turns,
     /// Signed-in users' open connections, told of list changes.
     user_links: Arc<UserLinks>,
-    /// Cancelled when shutdown begins.
-    drain_started: CancellationToken,
-    /// Files attached to messages, when on.
-    uploads: Option<Uploads>,
     /// The built page, in memory.
     page: PageAssets,
     /// New sessions per client network (`--new-sessions-per-minute-per-ip`).
     new_sessions: NewSessions,
-    /// The operator's view and switch: metrics, pause.
-    ops: Ops,
-    /// What a public chat may cost (`--quota-*`, `--daily-budget`).
-    quotas: Arc<Quotas>,
     /// The proof-of-work gate for new sessions, when on.
     proof_of_work: Option<ProofOfWork>,
     /// Checks identity tokens, when verified identity is configured.
     identity: Option<Verifier>,
     /// Sign-in with OpenID Connect, when configured.
     oidc: Option<Oidc>,
-    /// Images in answers served by the relay (`--image-host`; issue 27).
-    images: Option<ImageProxy>,
-}
-
-/// What the operator's listener reads and switches (`http::admin`).
-#[derive(Debug)]
-pub struct Ops {
-    /// The Prometheus metrics.
-    pub metrics: Metrics,
-    /// The pause, shared through the store.
-    pub pause: Pause,
 }
 
 impl AppState {
@@ -241,63 +211,49 @@ impl AppState {
             &config.media.image_hosts,
             config.media.image_key.as_ref().map(|k| k.0.as_str()),
         )?;
-        Ok(AppState(Arc::new(Inner {
-            config,
+        let chat = Chat::new(Parts {
             store,
             responder,
+            turns: Turns::new(config_concurrency),
+            cancels: Arc::default(),
+            watchers: Arc::default(),
+            feedback,
+            uploads,
+            quotas,
+            metrics: Metrics::new(),
+            pause,
+            drain: Drain::default(),
+            images: images.map(Arc::new),
+            settings: Settings::from_config(&config),
+        });
+        Ok(AppState(Arc::new(Inner {
+            config,
+            chat,
             origins,
             limits,
-            answers: TaskTracker::new(),
             conns: TaskTracker::new(),
-            stop_answers: CancellationToken::new(),
             close_conns: CancellationToken::new(),
-            draining: AtomicBool::new(false),
             page_config_etag: crate::page::assets::etag(page_config.as_bytes()),
             page_config,
             heartbeat: tokio::sync::watch::Sender::new(None),
-            watchers: Arc::default(),
-            cancels: Arc::default(),
-            feedback,
             security,
-            turns: Turns::new(config_concurrency),
             user_links: Arc::default(),
-            drain_started: CancellationToken::new(),
-            uploads,
             page: assets,
             new_sessions,
-            ops: Ops {
-                metrics: Metrics::new(),
-                pause,
-            },
-            quotas,
             proof_of_work,
             identity,
             oidc,
-            images,
         })))
+    }
+
+    /// The chat core's handles, for the calls into `chat`.
+    pub fn chat(&self) -> &Chat {
+        &self.0.chat
     }
 
     /// The image proxy, when `--image-host` allows any host.
     pub fn images(&self) -> Option<&ImageProxy> {
-        self.0.images.as_ref()
-    }
-
-    /// [`Self::format`] for a whole answer, off the async threads when it
-    /// has code to highlight ([`crate::highlight::off_thread`]).
-    pub async fn format_answer(&self, text: &str) -> Option<shared::rich_text::Doc> {
-        if !crate::highlight::may_have_code(text) {
-            return self.format(text);
-        }
-        let (state, text) = (self.clone(), text.to_owned());
-        crate::highlight::off_thread(move || state.format(&text))
-            .await
-            .flatten()
-    }
-
-    /// A bot text as the protocol's formatted tree (or `None`, see
-    /// [`markdown::parse_some`]), with the images the relay serves.
-    pub fn format(&self, text: &str) -> Option<shared::rich_text::Doc> {
-        markdown::parse_some_with(text, self.images().map(|i| &i.links))
+        self.0.chat.images()
     }
 
     /// The identity-token checker; `None`: verified identity is off and
@@ -324,12 +280,12 @@ impl AppState {
 
     /// Sessions, dedup and retained answers.
     pub fn store(&self) -> &Store {
-        &self.0.store
+        self.0.chat.store()
     }
 
     /// Who answers messages.
     pub fn responder(&self) -> &Responder {
-        &self.0.responder
+        self.0.chat.responder()
     }
 
     /// Which origins may open the WebSocket.
@@ -342,19 +298,14 @@ impl AppState {
         &self.0.limits
     }
 
-    /// The operator's view and switch: metrics, pause.
-    pub fn ops(&self) -> &Ops {
-        &self.0.ops
-    }
-
     /// The metrics, to record into.
     pub fn metrics(&self) -> &Metrics {
-        &self.0.ops.metrics
+        self.0.chat.metrics()
     }
 
-    /// Whether the operator paused the chat (nothing goes to n8n).
-    pub fn is_paused(&self) -> bool {
-        self.0.ops.pause.is_paused()
+    /// The operator's pause switch, shared through the store.
+    pub fn pause(&self) -> &Pause {
+        self.0.chat.pause()
     }
 
     /// New sessions per client network.
@@ -365,27 +316,12 @@ impl AppState {
     /// The quotas of a public chat; their counts for metrics and `/usage`
     /// ([`Quotas::stats`], [`Quotas::budget_usage`]).
     pub fn quotas(&self) -> &Arc<Quotas> {
-        &self.0.quotas
+        self.0.chat.quotas()
     }
 
     /// The proof-of-work gate for new sessions (`--proof-of-work`), when on.
     pub fn proof_of_work(&self) -> Option<&ProofOfWork> {
         self.0.proof_of_work.as_ref()
-    }
-
-    /// The answers in flight here, each stoppable.
-    pub fn cancels(&self) -> &Arc<Cancels> {
-        &self.0.cancels
-    }
-
-    /// Ratings for `--feedback-url`, when set.
-    pub fn feedback(&self) -> Option<&Feedback> {
-        self.0.feedback.as_ref()
-    }
-
-    /// Messages another relay is answering, watched for a takeover.
-    pub fn watchers(&self) -> &Arc<Watchers> {
-        &self.0.watchers
     }
 
     /// The security headers of every response.
@@ -404,16 +340,8 @@ impl AppState {
     }
 
     /// The relay-wide heartbeat.
-    pub fn heartbeat(&self) -> &HeartbeatFrames {
+    pub fn heartbeat(&self) -> &Heartbeat {
         &self.0.heartbeat
-    }
-
-    /// Runs an answer task; the drain waits for it (up to the grace).
-    pub fn spawn_answer<F>(&self, task: F)
-    where
-        F: Future<Output = ()> + Send + 'static,
-    {
-        self.0.answers.spawn(task);
     }
 
     /// A connection's task, which the drain waits for.
@@ -421,14 +349,9 @@ impl AppState {
         self.0.conns.track_future(task)
     }
 
-    /// Completes when the drain gives up on answers still in flight.
-    pub fn answers_stopped(&self) -> WaitForCancellationFuture<'_> {
-        self.0.stop_answers.cancelled()
-    }
-
     /// Files attached to messages, when uploads are on.
     pub fn uploads(&self) -> Option<&Uploads> {
-        self.0.uploads.as_ref()
+        self.0.chat.uploads()
     }
 
     /// The built page.
@@ -436,19 +359,9 @@ impl AppState {
         &self.0.page
     }
 
-    /// A session's messages in order, and the runs waiting for replies.
-    pub fn turns(&self) -> &Turns {
-        &self.0.turns
-    }
-
     /// Signed-in users' open connections on this relay.
     pub fn user_links(&self) -> &Arc<UserLinks> {
         &self.0.user_links
-    }
-
-    /// Completes when shutdown begins.
-    pub fn drain_started(&self) -> WaitForCancellationFuture<'_> {
-        self.0.drain_started.cancelled()
     }
 
     /// A token of one connection's own, cancelled when every connection is
@@ -470,7 +383,7 @@ impl AppState {
             "relay {} listening on http://{addr} (WebSocket on /ws and /, page {page})",
             env!("CARGO_PKG_VERSION"),
         );
-        self.0.responder.log_mode();
+        self.0.chat.responder().log_mode();
         if let Some(identity) = &self.0.identity {
             tracing::info!(
                 "verified identity on: tokens checked with {}",
@@ -494,35 +407,20 @@ impl AppState {
 
     /// Whether a graceful shutdown has begun.
     pub fn is_draining(&self) -> bool {
-        self.0.draining.load(Ordering::Relaxed)
+        self.0.chat.drain().is_draining()
     }
 
     /// Marks the start of shutdown: new messages are refused from now on.
     pub fn begin_drain(&self) {
-        self.0.drain_started.cancel();
-        if !self.0.draining.swap(true, Ordering::Relaxed) {
-            tracing::info!("shutting down: no new connections or messages");
-        }
+        self.0.chat.drain().begin();
     }
 
     /// Finishes a graceful shutdown (after the listener has stopped):
     /// waits for answers in flight, then closes every connection with 1001.
     pub async fn drain(&self) {
-        self.begin_drain();
         let inner = &self.0;
-        inner.answers.close();
         let grace = inner.config.serve.shutdown_grace;
-        if tokio::time::timeout(grace, inner.answers.wait())
-            .await
-            .is_err()
-        {
-            tracing::warn!(
-                "{} answer(s) still in flight after {grace:?}; telling their clients",
-                inner.answers.len()
-            );
-            inner.stop_answers.cancel();
-            let _ = tokio::time::timeout(Duration::from_secs(1), inner.answers.wait()).await;
-        }
+        inner.chat.drain().finish_answers(grace).await;
         inner.close_conns.cancel();
         inner.conns.close();
         if tokio::time::timeout(Duration::from_secs(2), inner.conns.wait())
@@ -532,10 +430,10 @@ impl AppState {
             tracing::warn!("{} connection(s) did not close in time", inner.conns.len());
         }
         // Nothing is left on disk.
-        if let Some(uploads) = &inner.uploads {
+        if let Some(uploads) = inner.chat.uploads() {
             uploads.store().clear();
         }
         // Every change the sqlite store has queued is written.
-        inner.store.flush().await;
+        inner.chat.store().flush().await;
     }
 }

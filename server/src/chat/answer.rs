@@ -6,21 +6,21 @@
 
 use shared::{ErrorCode, ServerMessage};
 
+use super::core::Chat;
 use super::{encode, progress, run};
 use crate::metrics::Outcome;
 use crate::redact;
 use crate::responder::{Answer, ChatRequest, Listeners, Responder, ResponderError, Step};
 use crate::store::transcripts::Line;
-use crate::AppState;
 
 /// Answers `request`, then every message of its session that waited for
 /// the turn (see [`super::turns`]).
-pub async fn take_turn(state: AppState, request: ChatRequest) {
+pub async fn take_turn(chat: Chat, request: ChatRequest) {
     let session = request.session_id.clone();
     let mut next = Some(request);
     while let Some(request) = next {
-        answer(state.clone(), request).await;
-        next = state.turns().finished(&session);
+        answer(chat.clone(), request).await;
+        next = chat.turns().finished(&session);
     }
 }
 
@@ -37,19 +37,19 @@ fn transcript_lines(request: &ChatRequest, answer: &str) -> Vec<Line> {
 }
 
 /// Gets one answer and hands it to the session store for delivery.
-pub async fn answer(state: AppState, request: ChatRequest) {
+pub async fn answer(chat: Chat, request: ChatRequest) {
     // Paused while it waited its turn: not sent to n8n either.
-    if state.is_paused() {
+    if chat.is_paused() {
         let (session, id) = (&request.session_id, &request.message_id);
-        return super::paused::refuse_paused(state.store(), state.metrics(), session, id).await;
+        return super::paused::refuse_paused(chat.store(), chat.metrics(), session, id).await;
     }
     let started = std::time::Instant::now();
-    let store = state.store().clone();
+    let store = chat.store().clone();
     let (session, id) = (request.session_id.clone(), request.message_id.clone());
     // Stop: the user may end it; dropping the request closes n8n's answer.
-    let registered = state.cancels().register(&session, &id);
-    let steps = progress::Steps::new(&state.config().progress, &id);
-    if matches!(state.responder(), Responder::Webhook(_)) {
+    let registered = chat.cancels().register(&session, &id);
+    let steps = progress::Steps::new(&chat.settings().progress, &id);
+    if matches!(chat.responder(), Responder::Webhook(_)) {
         let frame = progress::waiting(&id, shared::ProgressLabel::Workflow);
         store.progress(&session, &id, encode(&frame));
     }
@@ -69,8 +69,8 @@ pub async fn answer(state: AppState, request: ChatRequest) {
         step: &on_step,
     };
     let result = tokio::select! {
-        result = state.responder().answer(&request, &listen) => result,
-        _ = state.answers_stopped() => Err(ResponderError::ShuttingDown),
+        result = chat.responder().answer(&request, &listen) => result,
+        _ = chat.drain().answers_stopped() => Err(ResponderError::ShuttingDown),
         _ = registered.token.cancelled() => Err(ResponderError::Cancelled),
     };
     let elapsed = started.elapsed();
@@ -83,7 +83,7 @@ pub async fn answer(state: AppState, request: ChatRequest) {
         let first = first_text
             .get()
             .map_or(elapsed, |t| t.duration_since(started));
-        state.metrics().answer_latency(first, elapsed);
+        chat.metrics().answer_latency(first, elapsed);
     }
     let log = redact::session(&request.session_id);
     let id = request.message_id.clone();
@@ -96,7 +96,7 @@ pub async fn answer(state: AppState, request: ChatRequest) {
             (
                 ServerMessage::Response {
                     id,
-                    doc: state.format_answer(&text).await,
+                    doc: chat.format_answer(&text).await,
                     text,
                 },
                 false,
@@ -111,7 +111,7 @@ pub async fn answer(state: AppState, request: ChatRequest) {
             // ~10 KB future, and inline it made every message's task that
             // big — 14 KB instead of 4 KB, allocated and moved for each
             // message whether it starts a run or not.
-            match Box::pin(run::hold(&state, &request, &execution_id)).await {
+            match Box::pin(run::hold(&chat, &request, &execution_id)).await {
                 Ok(()) => {
                     tracing::info!(session = %log, id = %id, "run finished");
                     (ServerMessage::Done { id }, false)
@@ -128,8 +128,7 @@ pub async fn answer(state: AppState, request: ChatRequest) {
         Err(ResponderError::UploadGone(name)) => {
             // Not an outcome either: the page uploads the file again and
             // resends the message.
-            state
-                .metrics()
+            chat.metrics()
                 .message(Outcome::Error(ErrorCode::UploadMissing));
             tracing::info!(session = %log, id = %id, "a file of the message expired before its turn");
             let frame = ServerMessage::error(
@@ -137,8 +136,7 @@ pub async fn answer(state: AppState, request: ChatRequest) {
                 ErrorCode::UploadMissing,
                 ResponderError::UploadGone(name).to_string(),
             );
-            state
-                .store()
+            chat.store()
                 .release(&request.session_id, &id, encode(&frame))
                 .await;
             return;
@@ -148,16 +146,14 @@ pub async fn answer(state: AppState, request: ChatRequest) {
             // after reconnecting, to this relay restarted or to another one,
             // which must then run it rather than answer with this error.
             tracing::warn!(session = %log, id = %id, latency_ms, "given up: shutting down");
-            state
-                .metrics()
+            chat.metrics()
                 .message(Outcome::Error(ErrorCode::ShuttingDown));
             let frame = ServerMessage::error(
                 Some(id.clone()),
                 ErrorCode::ShuttingDown,
                 ResponderError::ShuttingDown.to_string(),
             );
-            state
-                .store()
+            chat.store()
                 .release(&request.session_id, &id, encode(&frame))
                 .await;
             return;
@@ -170,7 +166,7 @@ pub async fn answer(state: AppState, request: ChatRequest) {
             )
         }
     };
-    state.metrics().message(match &frame {
+    chat.metrics().message(match &frame {
         ServerMessage::Error { code, .. } => Outcome::Error(*code),
         _ => Outcome::Answered,
     });
@@ -184,8 +180,7 @@ pub async fn answer(state: AppState, request: ChatRequest) {
             .record_lines(&request.session_id, user, lines, now)
             .await;
     }
-    state
-        .store()
+    chat.store()
         .complete(
             &request.session_id,
             &request.message_id,
@@ -196,7 +191,7 @@ pub async fn answer(state: AppState, request: ChatRequest) {
     // Answered: its files are not needed again (a failed message keeps them
     // for a retry, until they expire).
     if !failed && !request.files.is_empty() {
-        if let Some(uploads) = state.uploads() {
+        if let Some(uploads) = chat.uploads() {
             let ids: Vec<String> = request.files.iter().map(|f| f.id.clone()).collect();
             uploads.store().remove(&ids);
         }

@@ -8,16 +8,16 @@
 
 use shared::{Rating, ServerMessage};
 
-use crate::AppState;
+use super::core::Chat;
 use crate::{clock, redact};
 
 /// The user of `session` rated the answer to message `id`.
-pub async fn rate(state: &AppState, session: &str, id: &str, rating: Option<Rating>) {
-    let Some(feedback) = state.feedback() else {
+pub async fn rate(chat: &Chat, session: &str, id: &str, rating: Option<Rating>) {
+    let Some(feedback) = chat.feedback() else {
         return;
     };
     let log = redact::session(session);
-    let answer = match state.store().answer_frame(session, id).await {
+    let answer = match chat.store().answer_frame(session, id).await {
         Some(frame) => match ServerMessage::decode(&frame) {
             Ok(ServerMessage::Response { text, .. }) => Some(text),
             _ => None,

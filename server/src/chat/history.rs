@@ -14,16 +14,16 @@ use axum::extract::ws::Utf8Bytes;
 use shared::{HistoryMessage, Role, ServerMessage};
 use tokio::sync::mpsc;
 
+use super::core::Chat;
 use crate::chat::encode;
 use crate::redact;
-use crate::AppState;
 
 /// Queues the session's history for one connection: the relay's
 /// transcript at once (before the connection reads any frame, so whatever
 /// the page asks next is answered after it), or n8n's memory with
 /// `--load-previous-session`, loaded by a task of its own (n8n may be slow).
-pub async fn queue_history(state: &AppState, session: &str, tx: &mpsc::Sender<Utf8Bytes>) {
-    if let Some(lines) = state.store().transcript(session).await {
+pub async fn queue_history(chat: &Chat, session: &str, tx: &mpsc::Sender<Utf8Bytes>) {
+    if let Some(lines) = chat.store().transcript(session).await {
         let messages = lines
             .into_iter()
             .map(|line| HistoryMessage {
@@ -32,19 +32,19 @@ pub async fn queue_history(state: &AppState, session: &str, tx: &mpsc::Sender<Ut
                 doc: None,
             })
             .collect();
-        let _ = tx.try_send(history_frame(state, messages).await);
+        let _ = tx.try_send(history_frame(chat, messages).await);
         return;
     }
-    if state.config().n8n.load_previous_session {
-        tokio::spawn(from_n8n(state.clone(), session.to_owned(), tx.clone()));
+    if chat.settings().load_previous_session {
+        tokio::spawn(from_n8n(chat.clone(), session.to_owned(), tx.clone()));
     }
 }
 
 /// Loads the session's history from n8n and queues it for one connection.
-async fn from_n8n(state: AppState, session: String, tx: mpsc::Sender<Utf8Bytes>) {
-    match state.responder().history(&session).await {
+async fn from_n8n(chat: Chat, session: String, tx: mpsc::Sender<Utf8Bytes>) {
+    match chat.responder().history(&session).await {
         Some(Ok(messages)) if !messages.is_empty() => {
-            let _ = tx.try_send(history_frame(&state, messages).await);
+            let _ = tx.try_send(history_frame(&chat, messages).await);
         }
         Some(Err(e)) => {
             tracing::warn!(session = %redact::session(&session), "could not load the previous session: {e}")
@@ -55,9 +55,9 @@ async fn from_n8n(state: AppState, session: String, tx: mpsc::Sender<Utf8Bytes>)
 
 /// The `history` frame of `messages`, the bot's lines formatted like live
 /// answers.
-async fn history_frame(state: &AppState, mut messages: Vec<HistoryMessage>) -> Utf8Bytes {
+async fn history_frame(chat: &Chat, mut messages: Vec<HistoryMessage>) -> Utf8Bytes {
     for m in messages.iter_mut().filter(|m| m.role == Role::Bot) {
-        m.doc = state.format_answer(&m.text).await;
+        m.doc = chat.format_answer(&m.text).await;
     }
     encode(&ServerMessage::History { messages })
 }

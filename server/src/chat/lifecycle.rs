@@ -7,18 +7,20 @@
 
 use shared::{ErrorCode, ServerMessage};
 
+use super::core::Chat;
 use super::encode;
+use super::incoming::Incoming;
 use super::paused::refuse_paused;
 use super::turns::{Admitted, RunCommand};
+use super::watchers::Watching;
 use super::{answer, quotas, takeover, Direct};
+use crate::attachment::Attachment;
 use crate::metrics::quota::Limit;
 use crate::metrics::Outcome;
 use crate::redact;
-use crate::responder::{ChatRequest, ResponderError};
+use crate::responder::ResponderError;
 use crate::store::Verdict;
-use crate::uploads::store::Stored;
 use crate::uploads::FilesRefused;
-use crate::AppState;
 
 /// What the page is told when it resends a message whose outcome is no
 /// longer kept (see [`Verdict::Lost`]).
@@ -30,54 +32,19 @@ pub const ANSWER_LOST: &str =
 pub const STORE_UNAVAILABLE: &str =
     "the relay cannot store this message right now (its disk may be full); it was not sent, try again";
 
-/// A chat message as the page sent it.
-#[derive(Debug, Clone)]
-pub struct Incoming {
-    /// The page's id for it (dedup key within the session).
-    pub id: String,
-    /// What the user typed.
-    pub text: String,
-    /// Context for n8n.
-    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
-    /// The user asked to run a failed message again.
-    pub retry: bool,
-    /// Uploaded files it carries.
-    pub files: Vec<shared::protocol::FileRef>,
-    /// The sender's address (for `--quota-address`), when known.
-    pub client_ip: Option<std::net::IpAddr>,
-    /// The verified user who sent it (verified identity), for n8n's `user`.
-    pub user: Option<crate::identity::VerifiedUser>,
-    /// The user asked for another answer (told to n8n as `regenerate`).
-    pub regenerate: bool,
-}
-
-impl Incoming {
-    fn into_request(self, session: &str, files: Vec<Stored>) -> ChatRequest {
-        ChatRequest {
-            session_id: session.to_owned(),
-            message_id: self.id,
-            text: self.text,
-            metadata: self.metadata,
-            files,
-            user: self.user,
-            regenerate: self.regenerate,
-        }
-    }
-}
-
 /// The stored files `message` names; `None` when they end it here, its
 /// error settled in the store: a file the relay does not have is not the
 /// message's outcome (released: the page uploads it again and resends),
 /// too many files is (completed as failed).
 async fn files_or_settle(
-    state: &AppState,
+    chat: &Chat,
     session: &str,
     message: &Incoming,
-) -> Option<Vec<Stored>> {
+) -> Option<Vec<Attachment>> {
     if message.files.is_empty() {
         return Some(Vec::new());
     }
-    let refused = match state.uploads() {
+    let refused = match chat.uploads() {
         None => FilesRefused {
             code: ErrorCode::InvalidMessage,
             message: "this relay does not take files (--allow-file-uploads is off)".into(),
@@ -87,13 +54,13 @@ async fn files_or_settle(
             Err(refused) => refused,
         },
     };
-    state.metrics().message(Outcome::Error(refused.code));
+    chat.metrics().message(Outcome::Error(refused.code));
     let frame = encode(&ServerMessage::error(
         Some(message.id.clone()),
         refused.code,
         refused.message,
     ));
-    let store = state.store();
+    let store = chat.store();
     if refused.code == ErrorCode::UploadMissing {
         store.release(session, &message.id, frame).await;
     } else {
@@ -107,41 +74,51 @@ async fn files_or_settle(
 /// not have them), in the session's turn — now, after the messages before
 /// it, or as the reply a waiting run expects. A new message and one taken
 /// over from a crashed relay go the same way.
-pub async fn start(state: &AppState, session: &str, message: Incoming) {
-    if state.is_paused() {
-        return refuse_paused(state.store(), state.metrics(), session, &message.id).await;
+pub async fn start(chat: &Chat, session: &str, message: Incoming) {
+    if chat.is_paused() {
+        return refuse_paused(chat.store(), chat.metrics(), session, &message.id).await;
     }
-    let Some(files) = files_or_settle(state, session, &message).await else {
+    let Some(files) = files_or_settle(chat, session, &message).await else {
         return;
     };
     let id = message.id.clone();
-    match state.turns().submit(message.into_request(session, files)) {
+    match chat.turns().submit(message.into_request(session, files)) {
         Admitted::Start(request) => {
-            state.spawn_answer(answer::take_turn(state.clone(), request));
+            chat.drain()
+                .spawn_answer(answer::take_turn(chat.clone(), request));
         }
         Admitted::Queued => {
             tracing::debug!(session = %redact::session(session), "waits its turn");
             let frame = super::progress::waiting(&id, shared::ProgressLabel::Queued);
-            state.store().progress(session, &id, encode(&frame));
+            chat.store().progress(session, &id, encode(&frame));
         }
         Admitted::Reply(run, request) => {
             if let Err(refused) = run.try_send(RunCommand::Reply(request)) {
                 // The run just ended: a new message after all.
                 if let RunCommand::Reply(request) = refused.into_inner() {
-                    state.spawn_answer(answer::take_turn(state.clone(), request));
+                    chat.drain()
+                        .spawn_answer(answer::take_turn(chat.clone(), request));
                 }
             }
         }
     }
 }
 
+/// Watches `message` of `session`, in flight on another relay, and starts
+/// it here if that relay stopped for good ([`takeover::watch`]).
+/// `_watching` marks it watched until then, so resends add no watcher.
+async fn take_over(chat: Chat, session: String, message: Incoming, _watching: Watching) {
+    if let Some(message) = takeover::watch(&chat, &session, message).await {
+        start(&chat, &session, message).await;
+    }
+}
+
 /// Decides what to do with a message of `session`: start it, let it wait
 /// for the answer already coming, or answer it from what is stored. Returns
 /// what goes straight back to the connection, if anything.
-pub async fn receive(state: &AppState, session: &str, message: Incoming) -> Option<Direct> {
-    if state.is_draining() {
-        state
-            .metrics()
+pub async fn receive(chat: &Chat, session: &str, message: Incoming) -> Option<Direct> {
+    if chat.drain().is_draining() {
+        chat.metrics()
             .message(Outcome::Error(ErrorCode::ShuttingDown));
         return Some(Direct::Frame(ServerMessage::error(
             Some(message.id),
@@ -150,7 +127,7 @@ pub async fn receive(state: &AppState, session: &str, message: Incoming) -> Opti
         )));
     }
     let log = redact::session(session);
-    match state
+    match chat
         .store()
         .begin(session, &message.id, message.retry)
         .await
@@ -161,27 +138,25 @@ pub async fn receive(state: &AppState, session: &str, message: Incoming) -> Opti
             // A verified user is one visitor on every session and device.
             let user = message.user.as_ref().map(|u| u.id.as_str());
             let visitor = quotas::visitor_key(session, user);
-            if let Err(refused) = state.quotas().take(&visitor, message.client_ip).await {
+            if let Err(refused) = chat.quotas().take(&visitor, message.client_ip).await {
                 tracing::debug!(session = %log, id = %message.id, quota = refused.kind.as_str(), "refused by a quota");
-                state.metrics().quota().refused(match refused.kind {
+                chat.metrics().quota().refused(match refused.kind {
                     shared::QuotaKind::Visitor => Limit::Visitor,
                     shared::QuotaKind::Address => Limit::Address,
                     _ => Limit::Budget,
                 });
-                state
-                    .metrics()
+                chat.metrics()
                     .message(Outcome::Error(ErrorCode::QuotaExceeded));
                 // Released, not completed: a resend after the reset runs it.
                 let frame = encode(&refused.frame(message.id.clone()));
-                state.store().release(session, &message.id, frame).await;
+                chat.store().release(session, &message.id, frame).await;
                 return None;
             }
-            start(state, session, message).await;
+            start(chat, session, message).await;
             None
         }
         Verdict::Busy => {
-            state
-                .metrics()
+            chat.metrics()
                 .message(Outcome::Error(ErrorCode::RateLimited));
             Some(Direct::Frame(ServerMessage::error(
                 Some(message.id),
@@ -191,20 +166,21 @@ pub async fn receive(state: &AppState, session: &str, message: Incoming) -> Opti
         }
         Verdict::Elsewhere => {
             // One watcher per message, however often it is resent.
-            if let Some(watching) = state.watchers().start(session, &message.id) {
+            if let Some(watching) = chat.watchers().start(session, &message.id) {
                 tracing::debug!(session = %log, id = %message.id, "in flight on another relay; watching its lease");
                 let session = session.to_owned();
-                state.spawn_answer(takeover::watch(state.clone(), session, message, watching));
+                chat.drain()
+                    .spawn_answer(take_over(chat.clone(), session, message, watching));
             }
             None
         }
         Verdict::InFlight => {
-            state.metrics().message(Outcome::Deduplicated);
+            chat.metrics().message(Outcome::Deduplicated);
             tracing::debug!(session = %log, id = %message.id, "duplicate of a message in flight; not forwarded again");
             None
         }
         Verdict::Answered(frame) => {
-            state.metrics().message(Outcome::Deduplicated);
+            chat.metrics().message(Outcome::Deduplicated);
             tracing::debug!(session = %log, id = %message.id, "duplicate of an answered message; answer sent again");
             Some(Direct::Stored(frame))
         }
@@ -212,8 +188,7 @@ pub async fn receive(state: &AppState, session: &str, message: Incoming) -> Opti
             // Now its outcome, stored and sent like one: to this
             // connection and the session's others, on every relay.
             tracing::info!(session = %log, id = %message.id, "resend of a message whose relay died while answering it; not run again");
-            state
-                .store()
+            chat.store()
                 .complete(session, &message.id, frame, true)
                 .await;
             None
@@ -226,8 +201,7 @@ pub async fn receive(state: &AppState, session: &str, message: Incoming) -> Opti
         Verdict::Lost => {
             // Run once already; its outcome was forgotten to make room (or
             // after --retain-for). Saying so beats running it again.
-            state
-                .metrics()
+            chat.metrics()
                 .message(Outcome::Error(ErrorCode::AnswerLost));
             tracing::info!(session = %log, id = %message.id, "resend of a message whose answer is no longer kept; not run again");
             Some(Direct::Frame(ServerMessage::error(
@@ -240,8 +214,8 @@ pub async fn receive(state: &AppState, session: &str, message: Incoming) -> Opti
 }
 
 /// A button of a run's chat message was pressed.
-pub async fn choose(state: &AppState, session: &str, id: &str, seq: u32, button: u32) {
-    match state.turns().run(session, id) {
+pub async fn choose(chat: &Chat, session: &str, id: &str, seq: u32, button: u32) {
+    match chat.turns().run(session, id) {
         Some(run) => {
             let _ = run.try_send(RunCommand::Choice { seq, button });
         }
@@ -256,30 +230,194 @@ pub async fn choose(state: &AppState, session: &str, id: &str, seq: u32, button:
 /// is told. Either way it ends in one `cancelled` error, kept like any
 /// outcome. A message already answered, or in flight on another relay,
 /// is not affected.
-pub async fn cancel(state: &AppState, session: &str, id: &str) {
+pub async fn cancel(chat: &Chat, session: &str, id: &str) {
     let log = redact::session(session);
-    if let Some(request) = state.turns().withdraw(session, id) {
+    if let Some(request) = chat.turns().withdraw(session, id) {
         tracing::info!(session = %log, id, "stopped before its turn");
-        state.metrics().message(Outcome::Cancelled);
+        chat.metrics().message(Outcome::Cancelled);
         let frame = ServerMessage::error(
             Some(request.message_id.clone()),
             ErrorCode::Cancelled,
             ResponderError::Cancelled.to_string(),
         );
-        state
-            .store()
+        chat.store()
             .complete(session, id, encode(&frame), true)
             .await;
         return;
     }
-    if state.cancels().cancel(session, id) {
+    if chat.cancels().cancel(session, id) {
         tracing::info!(session = %log, id, "stopped by the user");
         return;
     }
-    if let Some(run) = state.turns().run(session, id) {
+    if let Some(run) = chat.turns().run(session, id) {
         tracing::info!(session = %log, id, "run stopped by the user");
         let _ = run.try_send(RunCommand::Cancel);
         return;
     }
     tracing::debug!(session = %log, id, "stop for a message not being answered here");
+}
+
+#[cfg(test)]
+mod tests {
+    //! The takeover path ([`super::take_over`]) with the memory store: its `begin`
+    //! says `Start` for the watched message at the first check, as the
+    //! shared store does once the crashed relay's lease expired. (Two relays on a real Redis
+    //! are exercised by the cluster tests; the path after `Start` is the
+    //! same.)
+    use std::time::Duration;
+
+    use axum::extract::ws::Utf8Bytes;
+    use shared::protocol::FileRef;
+    use tokio::sync::mpsc;
+    use tokio_util::sync::CancellationToken;
+
+    use super::*;
+    use crate::chat::core::{Parts, Settings};
+    use crate::chat::quotas::{QuotaClock, Quotas};
+    use crate::chat::turns::Turns;
+    use crate::responder::{ChatRequest, Responder};
+    use crate::shutdown::Drain;
+    use crate::store::counters::memory::MemoryCounters;
+    use crate::store::memory::Sessions;
+    use crate::store::pause::LocalPause;
+    use crate::store::{ConnHandle, Limits};
+    use crate::uploads::Uploads;
+    use crate::Config;
+
+    /// The chat core from its parts: the memory store, echo mode, uploads
+    /// on (in their own directory), a short lease.
+    fn chat(name: &str) -> Chat {
+        let mut config = Config::defaults();
+        config.n8n.webhook_url = None;
+        config.uploads.allow_file_uploads = true;
+        config.uploads.upload_dir = Some(
+            std::env::temp_dir().join(format!("relay-takeover-{name}-{}", std::process::id())),
+        );
+        config.cluster.redis_lease = Duration::from_millis(150);
+        let counters = std::sync::Arc::new(MemoryCounters::new(100));
+        Chat::new(Parts {
+            store: std::sync::Arc::new(Sessions::new(Limits::default())),
+            responder: Responder::from_config(&config.n8n).expect("echo"),
+            turns: Turns::new(config.limits.session_concurrency),
+            cancels: Default::default(),
+            watchers: Default::default(),
+            feedback: None,
+            uploads: Uploads::start(&config.uploads, None).expect("uploads"),
+            quotas: std::sync::Arc::new(Quotas::new(
+                config.quotas.clone(),
+                counters,
+                QuotaClock::System,
+            )),
+            metrics: crate::metrics::Metrics::new(),
+            pause: std::sync::Arc::new(LocalPause::default()),
+            drain: Drain::default(),
+            images: None,
+            settings: Settings::from_config(&config),
+        })
+    }
+
+    /// A connection of `session` here (the takeover needs one).
+    async fn connect(chat: &Chat, session: &str) -> mpsc::Receiver<Utf8Bytes> {
+        let (tx, rx) = mpsc::channel(64);
+        let conn = ConnHandle {
+            id: 1,
+            tx,
+            kick: CancellationToken::new(),
+        };
+        chat.store().attach(session, conn).await;
+        rx
+    }
+
+    fn message(id: &str, files: Vec<FileRef>) -> Incoming {
+        Incoming {
+            id: id.into(),
+            text: format!("text of {id}"),
+            metadata: None,
+            retry: false,
+            files,
+            client_ip: None,
+            user: None,
+            regenerate: false,
+        }
+    }
+
+    /// Runs [`super::take_over`] on `message` until it is done.
+    async fn watch_until_taken(chat: &Chat, session: &str, message: Incoming) {
+        let watching = chat
+            .watchers()
+            .start(session, &message.id)
+            .expect("not watched yet");
+        let watch = super::take_over(chat.clone(), session.to_owned(), message, watching);
+        tokio::time::timeout(Duration::from_secs(5), watch)
+            .await
+            .expect("taken over");
+    }
+
+    #[tokio::test]
+    async fn a_message_taken_over_waits_its_turn_and_carries_its_files() {
+        let chat = chat("turn");
+        let _rx = connect(&chat, "s").await;
+        // This relay has the file (the page uploaded it here after the
+        // relay it first used crashed).
+        let uploads = chat.uploads().expect("uploads on");
+        let mut pending = uploads
+            .store()
+            .begin("s", std::net::Ipv4Addr::LOCALHOST.into())
+            .expect("room");
+        std::fs::write(pending.path(), b"hello").expect("write");
+        pending.reserve(5).expect("room");
+        let stored = pending.finish("a.txt".into(), "text/plain".into());
+        // The session's turn is taken by message "a", still at n8n.
+        assert_eq!(chat.store().begin("s", "a", false).await, Verdict::Start);
+        let a = ChatRequest {
+            session_id: "s".into(),
+            message_id: "a".into(),
+            text: "a".into(),
+            metadata: None,
+            files: Vec::new(),
+            user: None,
+            regenerate: false,
+        };
+        assert!(matches!(chat.turns().submit(a), Admitted::Start(_)));
+        let file = FileRef {
+            upload: stored.id.clone(),
+            name: "a.txt".into(),
+            mime: "text/plain".into(),
+            size: 5,
+        };
+        watch_until_taken(&chat, "s", message("b", vec![file])).await;
+        // Not sent beside "a": it waits for the turn, with its file.
+        let next = chat.turns().finished("s").expect("b waits its turn");
+        assert_eq!(next.message_id, "b");
+        let files: Vec<&str> = next.files.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(files, [stored.id.as_str()]);
+        uploads.store().clear();
+    }
+
+    #[tokio::test]
+    async fn a_message_taken_over_without_its_files_here_asks_for_them_again() {
+        let chat = chat("missing");
+        let mut rx = connect(&chat, "s").await;
+        let file = FileRef {
+            upload: "up-on-the-crashed-relay".into(),
+            name: "a.txt".into(),
+            mime: "text/plain".into(),
+            size: 5,
+        };
+        watch_until_taken(&chat, "s", message("b", vec![file])).await;
+        let frame = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                let frame = rx.recv().await.expect("a frame");
+                if frame.as_str().contains("upload_missing") {
+                    return frame;
+                }
+            }
+        })
+        .await
+        .expect("upload_missing");
+        assert!(frame.as_str().contains("\"b\""), "{}", frame.as_str());
+        assert!(chat.turns().finished("s").is_none(), "not sent to n8n");
+        // Released, not an outcome: the page's resend runs it.
+        assert_eq!(chat.store().begin("s", "b", false).await, Verdict::Start);
+    }
 }

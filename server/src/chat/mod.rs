@@ -5,10 +5,12 @@
 //! [`answer::answer`] asks the responder and settles the outcome in the
 //! store, which routes it to the session's connections.
 //!
+//! - [`core`]: the handles the chat core is given ([`core::Chat`]).
+//! - [`incoming`]: a message as the page sent it.
 //! - [`lifecycle`]: the dedup decision when a message arrives.
 //! - [`answer`]: asking the responder and settling the outcome.
-//! - [`takeover`]: running a message whose relay crashed mid-answer, one
-//!   [`watchers`] entry per message.
+//! - [`takeover`]: watching a message whose relay may have crashed
+//!   mid-answer, to run it here; one [`watchers`] entry per message.
 //! - [`turns`]: a session's messages one after another; a waiting run's
 //!   reply.
 //! - [`run`]: a "Respond to Chat" run held open by the relay.
@@ -30,9 +32,11 @@
 pub mod answer;
 pub mod cancel;
 pub mod conversations;
+pub mod core;
 pub mod feedback;
 pub mod forget;
 pub mod history;
+pub mod incoming;
 pub mod lifecycle;
 pub mod paused;
 pub mod progress;

@@ -34,13 +34,13 @@ use shared::{ButtonStyle, ChatButton, ErrorCode, RunState, ServerMessage};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::core::Chat;
 use super::encode;
 use super::turns::RunCommand;
 use crate::redact;
 use crate::responder::n8n::chat_socket::{BotMessage, ChatSocket, FromN8n};
 use crate::responder::ChatRequest;
 use crate::store::transcripts::Line;
-use crate::AppState;
 
 /// Commands waiting for a run.
 const COMMANDS: usize = 16;
@@ -101,16 +101,12 @@ struct Shown {
 }
 
 /// Holds the run of `request` (execution `execution_id`) until it ends.
-pub async fn hold(
-    state: &AppState,
-    request: &ChatRequest,
-    execution_id: &str,
-) -> Result<(), RunError> {
+pub async fn hold(chat: &Chat, request: &ChatRequest, execution_id: &str) -> Result<(), RunError> {
     let (tx, rx) = mpsc::channel(COMMANDS);
-    let turns = state.turns();
+    let turns = chat.turns();
     turns.run_started(&request.session_id, &request.message_id, tx);
     let mut run = Run {
-        state,
+        chat,
         request,
         execution_id,
         shown: Shown::default(),
@@ -131,7 +127,7 @@ pub async fn hold(
 }
 
 struct Run<'a> {
-    state: &'a AppState,
+    chat: &'a Chat,
     request: &'a ChatRequest,
     execution_id: &'a str,
     shown: Shown,
@@ -148,10 +144,10 @@ impl Run<'_> {
     }
 
     async fn drive(&mut self) -> Result<(), RunError> {
-        let flags = &self.state.config().n8n;
-        let (settle, max_wait) = (flags.run_settle, flags.max_wait_for_reply);
+        let settings = self.chat.settings();
+        let (settle, max_wait) = (settings.run_settle, settings.max_wait_for_reply);
         let mut socket = self
-            .state
+            .chat
             .responder()
             .open_run(self.session(), self.execution_id)
             .await
@@ -216,11 +212,11 @@ impl Run<'_> {
                     socket.close().await;
                     return Err(RunError::WaitedTooLong(max_wait));
                 }
-                _ = self.state.drain_started(), if waiting_since.is_some() => {
+                _ = self.chat.drain().started(), if waiting_since.is_some() => {
                     socket.close().await;
                     return Err(RunError::RelayStopping);
                 }
-                _ = self.state.answers_stopped() => {
+                _ = self.chat.drain().answers_stopped() => {
                     socket.close().await;
                     return Err(RunError::RelayStopping);
                 }
@@ -237,10 +233,10 @@ impl Run<'_> {
             }
             tokio::select! {
                 _ = tokio::time::sleep(RECONNECT.delay(attempt, 0.5)) => {}
-                _ = self.state.answers_stopped() => return Err(RunError::RelayStopping),
+                _ = self.chat.drain().answers_stopped() => return Err(RunError::RelayStopping),
             }
             match self
-                .state
+                .chat
                 .responder()
                 .open_run(self.session(), self.execution_id)
                 .await
@@ -259,7 +255,7 @@ impl Run<'_> {
     async fn record(&self, lines: Vec<Line>) {
         let user = self.request.user.as_ref().map(|u| u.id.as_str());
         let now = crate::clock::now_ms();
-        self.state
+        self.chat
             .store()
             .record_lines(self.session(), user, lines, now)
             .await;
@@ -276,7 +272,7 @@ impl Run<'_> {
         }
         lines.push(Line::bot(&m.text));
         self.record(lines).await;
-        let frame = chat_frame(self.state, self.id(), self.shown.seq, &m);
+        let frame = chat_frame(self.chat, self.id(), self.shown.seq, &m);
         self.shown.message = Some(m);
         self.deliver(frame).await;
     }
@@ -289,7 +285,7 @@ impl Run<'_> {
             state: RunState::Waiting,
         });
         let reply = self
-            .state
+            .chat
             .turns()
             .run_waits(self.session(), self.id(), self.replay());
         if reply.is_none() {
@@ -299,18 +295,18 @@ impl Run<'_> {
         reply
     }
 
-    /// The run's waiting state as a `progress` frame, live only (the `run`
+    /// The run's waiting chat as a `progress` frame, live only (the `run`
     /// frame is what a page that connects later is sent).
     fn progress(&self, label: shared::ProgressLabel) {
         let frame = super::progress::waiting(self.id(), label);
-        self.state
+        self.chat
             .store()
             .progress(self.session(), self.id(), encode(&frame));
     }
 
     /// The run goes on without the user.
     async fn working(&self) {
-        self.state.turns().run_works(self.session(), self.id());
+        self.chat.turns().run_works(self.session(), self.id());
         self.deliver(encode(&ServerMessage::Run {
             id: self.id().to_owned(),
             state: RunState::Working,
@@ -323,11 +319,11 @@ impl Run<'_> {
     /// message in line, if any, is the reply now.
     async fn refuse(&self, reply: &ChatRequest, code: ErrorCode, why: &str) -> Option<ChatRequest> {
         let error = ServerMessage::error(Some(reply.message_id.clone()), code, why);
-        self.state
+        self.chat
             .store()
             .complete(&reply.session_id, &reply.message_id, encode(&error), true)
             .await;
-        self.state
+        self.chat
             .turns()
             .run_waits(self.session(), self.id(), self.replay())
     }
@@ -337,7 +333,7 @@ impl Run<'_> {
     /// saying to use a button and the run still waits — for the next
     /// message in line, if any. True if a reply went to n8n.
     async fn reply(&self, socket: &mut ChatSocket, reply: ChatRequest) -> bool {
-        let store = self.state.store();
+        let store = self.chat.store();
         let mut next = Some(reply);
         while let Some(reply) = next.take() {
             let blocked = self
@@ -386,7 +382,7 @@ impl Run<'_> {
     fn replay(&self) -> Vec<Utf8Bytes> {
         let mut replay = Vec::new();
         if let Some(m) = &self.shown.message {
-            replay.push(chat_frame(self.state, self.id(), self.shown.seq, m));
+            replay.push(chat_frame(self.chat, self.id(), self.shown.seq, m));
         }
         replay.push(encode(&ServerMessage::Run {
             id: self.id().to_owned(),
@@ -410,12 +406,7 @@ impl Run<'_> {
             return;
         };
         self.shown.chosen = true;
-        match self
-            .state
-            .responder()
-            .choose(&link, self.execution_id)
-            .await
-        {
+        match self.chat.responder().choose(&link, self.execution_id).await {
             Ok(()) => {
                 tracing::info!(id = %self.id(), seq, button, "button acted on");
             }
@@ -429,7 +420,7 @@ impl Run<'_> {
     /// To the session's pages, or kept for their return — in order.
     async fn deliver(&self, frame: Utf8Bytes) {
         if self
-            .state
+            .chat
             .store()
             .push(self.session(), frame)
             .await
@@ -442,7 +433,7 @@ impl Run<'_> {
 
 /// The `chat` frame of bot message `m`, number `seq` of the run of `id`.
 /// Only the labels of buttons reach the page, never their links.
-fn chat_frame(state: &AppState, id: &str, seq: u32, m: &BotMessage) -> Utf8Bytes {
+fn chat_frame(chat: &Chat, id: &str, seq: u32, m: &BotMessage) -> Utf8Bytes {
     let buttons = m
         .buttons
         .iter()
@@ -459,7 +450,7 @@ fn chat_frame(state: &AppState, id: &str, seq: u32, m: &BotMessage) -> Utf8Bytes
         id: id.to_owned(),
         seq,
         text: m.text.clone(),
-        doc: state.format(&m.text),
+        doc: chat.format(&m.text),
         buttons,
         block_user_input: m.block_user_input,
     })

@@ -66,14 +66,14 @@ pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
         connections: state.limits().open(),
         sessions: stats.sessions,
         in_flight: stats.in_flight,
-        watching: state.watchers().count(),
+        watching: state.chat().watchers().count(),
         webhook: state.responder().mode(),
         store,
         uploads: state.uploads().map(|u| {
             let (files, bytes) = u.store().usage();
             UploadUsage { files, bytes }
         }),
-        feedback_dropped: state.feedback().map(|f| f.dropped()),
+        feedback_dropped: state.chat().feedback().map(|f| f.dropped()),
         version: env!("CARGO_PKG_VERSION"),
     })
 }

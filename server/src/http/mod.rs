@@ -11,7 +11,7 @@
 //!   `index.html` for the page's own routes).
 //!
 //! Every response carries the page's security headers
-//! ([`security_headers`]). [`serve`] accepts the connections: HTTP/1 with
+//! ([`crate::page::security_headers`]). [`serve`] accepts the connections: HTTP/1 with
 //! a header-read timeout and bounds on open connections.
 
 pub mod admin;
@@ -21,7 +21,6 @@ pub mod images;
 pub mod page_config;
 pub mod page_files;
 pub mod push;
-pub mod security_headers;
 pub mod serve;
 pub mod upgrade;
 pub mod upload_cors;

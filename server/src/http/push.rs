@@ -124,7 +124,7 @@ pub async fn push(
     let line = Line::bot(&text);
     let frame = ServerMessage::Push {
         id: id.clone(),
-        doc: state.format_answer(&text).await,
+        doc: state.chat().format_answer(&text).await,
         text,
     }
     .encode();

@@ -80,7 +80,7 @@ pub async fn upgrade(state: AppState, request: Request<Body>) -> Response {
     if !peer.awaits_hello && !ws::connection::admit_session(&state, &peer).await {
         return (
             axum::http::StatusCode::TOO_MANY_REQUESTS,
-            ws::new_sessions::REFUSED,
+            crate::admission::new_sessions::REFUSED,
         )
             .into_response();
     }

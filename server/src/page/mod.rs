@@ -10,6 +10,8 @@
 //! - [`negotiate`]: which form a browser gets (`Accept-Encoding`).
 //! - [`preload`]: what `index.html` asks the browser to fetch early.
 //! - [`embedded`]: the page built into the binary.
+//! - [`security_headers`]: the CSP made from the page (its inline script's
+//!   hash) and the other headers every response carries.
 
 pub mod assets;
 pub mod catalogues;
@@ -18,5 +20,6 @@ pub mod compress;
 pub mod embedded;
 pub mod negotiate;
 pub mod preload;
+pub mod security_headers;
 
 pub use assets::{Asset, PageAssets};

@@ -26,7 +26,7 @@ pub struct ChatRequest {
     /// Context from the page, passed to n8n as `metadata`.
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
     /// Uploaded files it carries (sent as multipart `files`).
-    pub files: Vec<crate::uploads::store::Stored>,
+    pub files: Vec<crate::attachment::Attachment>,
     /// The user the relay verified (verified identity), sent to n8n as
     /// `user`, apart from the page's unverified `metadata`.
     pub user: Option<crate::identity::VerifiedUser>,

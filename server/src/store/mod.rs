@@ -77,7 +77,7 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
 
     /// Whether the session is remembered (here, or in the shared store):
     /// joining one that is not costs a new session (see
-    /// [`crate::ws::new_sessions`]).
+    /// [`crate::admission::new_sessions`]).
     async fn knows(&self, session: &str) -> bool;
 
     /// Forgets what `session` keeps — answers, pushes waiting, and the

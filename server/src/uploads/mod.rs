@@ -24,7 +24,9 @@ use shared::{ErrorCode, FileRef, UploadRules};
 use crate::admission::limits::MAX_TRACKED_IPS;
 use crate::admission::rate::TokenBucket;
 use crate::config::UploadFlags;
-use store::{Bounds, Stored, UploadStore};
+use store::{Bounds, UploadStore};
+
+use crate::attachment::Attachment;
 
 /// Uploads, when they are on.
 #[derive(Debug)]
@@ -177,7 +179,11 @@ impl Uploads {
     }
 
     /// The stored files a message of `session` names, in order.
-    pub fn resolve(&self, session: &str, files: &[FileRef]) -> Result<Vec<Stored>, FilesRefused> {
+    pub fn resolve(
+        &self,
+        session: &str,
+        files: &[FileRef],
+    ) -> Result<Vec<Attachment>, FilesRefused> {
         if files.len() > self.rules.max_files as usize {
             return Err(FilesRefused {
                 code: ErrorCode::TooManyFiles,

@@ -25,30 +25,15 @@ use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+
+use crate::attachment::Attachment;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-/// One stored file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Stored {
-    /// Its id (`up-…`).
-    pub id: String,
-    /// The session it belongs to.
-    pub session: String,
-    /// The name to give n8n (made safe).
-    pub name: String,
-    /// The checked MIME type.
-    pub mime: String,
-    /// Bytes.
-    pub size: u64,
-    /// Where the bytes are.
-    pub path: PathBuf,
-}
-
 #[derive(Debug)]
 struct Entry {
-    file: Stored,
+    file: Attachment,
     /// The client address that uploaded it (its share is counted).
     address: IpAddr,
     stored_at: Instant,
@@ -220,9 +205,9 @@ impl Pending<'_> {
     }
 
     /// The upload is complete.
-    pub fn finish(mut self, name: String, mime: String) -> Stored {
+    pub fn finish(mut self, name: String, mime: String) -> Attachment {
         self.finished = true;
-        let file = Stored {
+        let file = Attachment {
             id: self.id.clone(),
             session: self.session.clone(),
             name,
@@ -427,7 +412,7 @@ impl UploadStore {
     }
 
     /// Upload `id`, if it exists and belongs to `session`.
-    pub fn get(&self, session: &str, id: &str) -> Option<Stored> {
+    pub fn get(&self, session: &str, id: &str) -> Option<Attachment> {
         self.lock()
             .done
             .get(id)

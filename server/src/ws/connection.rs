@@ -78,7 +78,7 @@ where
     // session turned out not to be this visitor's: a new one costs).
     if (awaited_hello || peer.forbidden_session) && !admit_session(&state, &peer).await {
         let refused =
-            ServerMessage::error(None, ErrorCode::RateLimited, super::new_sessions::REFUSED);
+            ServerMessage::error(None, ErrorCode::RateLimited, crate::admission::new_sessions::REFUSED);
         let _ = tokio::time::timeout(
             Duration::from_secs(1),
             socket.send(Message::Text(encode(&refused))),
@@ -122,7 +122,7 @@ where
         write_timeout: state.config().serve.idle_timeout,
     };
     // Before the hello: a pause or resume from now on is this page's news.
-    let mut pause = state.ops().pause.watch();
+    let mut pause = state.pause().watch();
     let paused = *pause.borrow_and_update();
     let greeted = match greet(&mut socket, &state, &peer, &client_id, &out, paused).await {
         Ok(()) => ask_for_proof(&mut socket, &state, owes_proof, &out).await,
@@ -131,7 +131,7 @@ where
     let end = match greeted {
         Ok(()) => {
             // A run waiting for this session's reply: its question again.
-            for frame in state.turns().replay(&session) {
+            for frame in state.chat().turns().replay(&session) {
                 let _ = tx.try_send(frame);
             }
             // A verified user's list of conversations, kept on the relay.
@@ -143,7 +143,7 @@ where
             }
             // What was said before: the relay's transcript, or n8n's memory.
             if peer.resumed {
-                history::queue_history(&state, &session, &tx).await;
+                history::queue_history(state.chat(), &session, &tx).await;
             }
             let mut client = Client {
                 ip: peer.client_ip,
@@ -173,7 +173,7 @@ where
 }
 
 /// Whether `peer` may join its session: free for a session the store
-/// knows, one new session's cost otherwise (see [`super::new_sessions`]).
+/// knows, one new session's cost otherwise (see [`crate::admission::new_sessions`]).
 pub async fn admit_session(state: &AppState, peer: &Peer) -> bool {
     if peer.resumed && state.store().knows(&peer.session_id).await {
         return true;
@@ -184,10 +184,10 @@ pub async fn admit_session(state: &AppState, peer: &Peer) -> bool {
             crate::log_throttle::LogThrottle::every(crate::log_throttle::WARN_EVERY);
         match REFUSALS.warn() {
             Some(quiet) => {
-                tracing::warn!(ip = ?peer.client_ip, quiet, "new session refused: {}", super::new_sessions::REFUSED)
+                tracing::warn!(ip = ?peer.client_ip, quiet, "new session refused: {}", crate::admission::new_sessions::REFUSED)
             }
             None => {
-                tracing::debug!(ip = ?peer.client_ip, "new session refused: {}", super::new_sessions::REFUSED)
+                tracing::debug!(ip = ?peer.client_ip, "new session refused: {}", crate::admission::new_sessions::REFUSED)
             }
         }
     }

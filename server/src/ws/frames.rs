@@ -89,7 +89,7 @@ async fn on_frame(
             // Not run and not recorded: its resend after an `identify` runs it.
             Ok(()) if client.who.expired(state) => Some(Direct::Frame(identify::expired(id))),
             Ok(()) => {
-                let message = chat::lifecycle::Incoming {
+                let message = chat::incoming::Incoming {
                     id,
                     text,
                     metadata,
@@ -99,7 +99,7 @@ async fn on_frame(
                     user: client.who.user().cloned(),
                     regenerate,
                 };
-                chat::lifecycle::receive(state, session, message).await
+                chat::lifecycle::receive(state.chat(), session, message).await
             }
             Err(wait) => Some(Direct::Frame(ServerMessage::error(
                 Some(id),
@@ -192,18 +192,18 @@ async fn on_frame(
             Some(Direct::Frame(identify::expired(id)))
         }
         Ok(ClientMessage::Choice { id, seq, button }) => {
-            chat::lifecycle::choose(state, session, &id, seq, button).await;
+            chat::lifecycle::choose(state.chat(), session, &id, seq, button).await;
             None
         }
         Ok(ClientMessage::Cancel { id }) => {
-            chat::lifecycle::cancel(state, session, &id).await;
+            chat::lifecycle::cancel(state.chat(), session, &id).await;
             None
         }
         // Ratings share the message rate; past it they are dropped (they
         // are not worth an error on the page).
         Ok(ClientMessage::Feedback { id, rating }) => {
             if bucket.take().is_ok() {
-                chat::feedback::rate(state, session, &id, rating).await;
+                chat::feedback::rate(state.chat(), session, &id, rating).await;
             }
             None
         }

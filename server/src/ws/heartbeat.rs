@@ -16,18 +16,14 @@ use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
 use shared::ServerMessage;
-use tokio::sync::watch;
 use tokio::time::{Instant, Interval, MissedTickBehavior, Sleep};
 
 use crate::clock::now_ms;
-
-/// Where connections hear the heartbeat: the latest frame, `None` before
-/// the first tick.
-pub type HeartbeatFrames = watch::Sender<Option<Utf8Bytes>>;
+use crate::state::Heartbeat;
 
 /// Ticks every `period` and publishes a fresh `heartbeat` frame on `beat`.
 /// Runs until aborted (the relay aborts it when it stops).
-pub async fn run_clock(beat: HeartbeatFrames, period: Duration) {
+pub async fn run_clock(beat: Heartbeat, period: Duration) {
     let mut ticker = ticker(period);
     loop {
         ticker.tick().await;

@@ -7,7 +7,6 @@
 //!   good.
 //! - [`peer`]: who is connecting (the session asked for, in the query or
 //!   in the first frame).
-//! - [`new_sessions`]: how many new sessions one client may start.
 //! - [`identify`]: who a connection speaks for (verified identity), and
 //!   whose session it may join.
 //! - [`heartbeat`]: the relay-wide heartbeat clock and the idle deadline.
@@ -20,7 +19,6 @@ pub mod connection;
 pub mod frames;
 pub mod heartbeat;
 pub mod identify;
-pub mod new_sessions;
 pub mod outgoing;
 pub mod peer;
 

@@ -22,10 +22,10 @@
 //! between (`responder/echo.rs`, `responder/n8n/`), which share its request
 //! and error types.
 //!
-//! **A ratchet.** Today's code breaks the layering in known places (the
-//! `AppState` hub, see [`KNOWN_VIOLATIONS`]). The test fails on any
-//! violation not in that list, and on any listed one that no longer occurs:
-//! the list only shrinks, and whoever removes a violation removes its line.
+//! **A ratchet.** The test fails on any violation not listed in
+//! [`KNOWN_VIOLATIONS`] (or cycle not in [`KNOWN_CYCLES`]), and on any
+//! listed one that no longer occurs: the lists only shrink. Both are empty
+//! now — the layering holds everywhere.
 //!
 //! The sources are read as Rust with `syn`: every `use` tree (groups
 //! expanded), every path in code, types and patterns, and `crate::`/
@@ -41,42 +41,16 @@ use std::path::{Path, PathBuf};
 use proc_macro2::{TokenStream, TokenTree};
 use syn::visit::Visit;
 
-/// Today's (file → folder) imports that break a rule, each to be removed
-/// when the `AppState` hub is dissolved (issue "The shape"). Paths are
-/// relative to `server/`. Keep it sorted; never add to it to make a new
+/// Known (file → folder) imports that break a rule. Empty since the
+/// `AppState` hub was dissolved (the chat core takes `chat::core::Chat`);
+/// it stays as the ratchet's mechanism: never add to it to make a new
 /// import pass — fix the import.
-const KNOWN_VIOLATIONS: &[(&str, &str)] = &[
-    // The chat core takes the whole `AppState` for the store, the
-    // responder, turns and settings; it should take those parts instead.
-    ("src/chat/answer.rs", "state"),
-    ("src/chat/feedback.rs", "state"),
-    ("src/chat/history.rs", "state"),
-    ("src/chat/lifecycle.rs", "state"),
-    ("src/chat/run.rs", "state"),
-    ("src/chat/takeover.rs", "state"),
-    // `ChatRequest.files` is `uploads::store::Stored`: the record a
-    // responder sends belongs in a leaf both can use (or in `responder`).
-    ("src/responder/mod.rs", "uploads"),
-    // `AppState` builds and holds `http::security_headers::SecurityHeaders`
-    // (the page's CSP, made from the page's inline-script hash — a `page`
-    // matter, a candidate leaf).
-    ("src/state.rs", "http"),
-    // `AppState` holds the heartbeat channel (`ws::heartbeat::Beat`); the
-    // edge should own it and hand the connections their receiver.
-    ("src/state.rs", "ws"),
-];
+const KNOWN_VIOLATIONS: &[(&str, &str)] = &[];
 
-/// Today's file-level cycles (members sorted, as reported), found when the
-/// scanner learnt to resolve `super::` in a non-`mod.rs` file (the old one
-/// resolved it one level too high and saw neither). Same ratchet.
-const KNOWN_CYCLES: &[&str] = &[
-    // `lifecycle::start` spawns `takeover::watch`, which calls
-    // `lifecycle::start` again when the crashed relay's message is free.
-    "chat::lifecycle → chat::takeover",
-    // `Core` holds the `Pending` queue, which holds `core::Completion`s;
-    // `Completion` belongs in `pending.rs`.
-    "store::redis::core → store::redis::pending",
-];
+/// Known file-level cycles (members sorted, as reported). Empty too: the
+/// last two (`chat::lifecycle ↔ chat::takeover`, `store::redis::core ↔
+/// store::redis::pending`) were broken by moving a type to its user.
+const KNOWN_CYCLES: &[&str] = &[];
 
 fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")

@@ -78,6 +78,6 @@ fn levels(state: &AppState) -> Levels {
         queues,
         store_kind: health.kind,
         store_ok: health.ok,
-        paused: state.is_paused(),
+        paused: state.chat().is_paused(),
     }
 }

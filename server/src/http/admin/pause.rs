@@ -29,11 +29,11 @@ async fn resume(State(state): State<AppState>) -> Response {
 }
 
 async fn current(State(state): State<AppState>) -> Json<serde_json::Value> {
-    Json(json!({ "paused": state.is_paused() }))
+    Json(json!({ "paused": state.chat().is_paused() }))
 }
 
 async fn switch(state: &AppState, paused: bool) -> Response {
-    match state.ops().pause.set(paused).await {
+    match state.pause().set(paused).await {
         Ok(()) => Json(json!({ "paused": paused })).into_response(),
         Err(e) => {
             tracing::warn!("the pause could not be switched: {e}");

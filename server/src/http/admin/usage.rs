@@ -24,7 +24,7 @@ async fn usage(State(state): State<AppState>) -> Json<serde_json::Value> {
     Json(json!({
         "day": date(day),
         "messages": messages,
-        "paused": state.is_paused(),
+        "paused": state.chat().is_paused(),
         "budget": budget,
         "quotas": state.quotas().stats(),
     }))

@@ -10,7 +10,7 @@ use redis::aio::ConnectionManager;
 use redis::RedisResult;
 
 use super::link::Link;
-use super::pending::Pending;
+use super::pending::{Completion, Pending};
 use super::scripts::{lease_key, payload, Keys, Scripts};
 use crate::store::memory::Sessions;
 use crate::store::{Limits, Verdict};
@@ -20,22 +20,6 @@ fn unix_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// A final frame that could not be written to Redis yet (it was down); it
-/// is written when Redis is back, so other relays see the message answered.
-#[derive(Debug)]
-pub struct Completion {
-    /// The session.
-    pub session: String,
-    /// The message id.
-    pub id: String,
-    /// The `response` or `error` frame.
-    pub frame: Utf8Bytes,
-    /// Whether it is an error.
-    pub failed: bool,
-    /// Whether the session's connections on this relay already have it.
-    pub delivered_here: bool,
 }
 
 /// What the store's tasks share.

@@ -37,7 +37,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use shared::ConversationItem;
 use tokio::sync::{mpsc, oneshot};
 
-use self::core::{Completion, Core};
+use self::core::Core;
+use self::pending::Completion;
 use crate::store::memory::Sessions;
 use crate::store::{Claim, ConnHandle, ConnId, Limits, Pushed, Stats, Verdict};
 use crate::store::{SessionStore, StoreHealth};

@@ -10,8 +10,25 @@
 
 use std::collections::VecDeque;
 
-use super::core::Completion;
+use axum::extract::ws::Utf8Bytes;
+
 use crate::store::PendingHealth;
+
+/// A final frame that could not be written to Redis yet (it was down); it
+/// is written when Redis is back, so other relays see the message answered.
+#[derive(Debug)]
+pub struct Completion {
+    /// The session.
+    pub session: String,
+    /// The message id.
+    pub id: String,
+    /// The `response` or `error` frame.
+    pub frame: Utf8Bytes,
+    /// Whether it is an error.
+    pub failed: bool,
+    /// Whether the session's connections on this relay already have it.
+    pub delivered_here: bool,
+}
 
 /// The queue.
 #[derive(Debug)]

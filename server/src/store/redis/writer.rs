@@ -13,7 +13,8 @@ use std::sync::Arc;
 use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{mpsc, oneshot};
 
-use super::core::{Completion, Core};
+use super::core::Core;
+use super::pending::Completion;
 
 /// Writes waiting per shard; beyond it chunks are dropped (a chunk is only a
 /// preview: the final answer carries the whole text) and answers wait.

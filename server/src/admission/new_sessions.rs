@@ -13,7 +13,7 @@
 //! session is free. Counted like the upgrade rate: per IPv4 address or
 //! IPv6 /64 ([`client_key`]), in token buckets for a bounded number of
 //! networks, the least recently seen forgotten first. (The check itself,
-//! which asks the store, is [`super::connection::admit_session`]: this
+//! which asks the store, is `ws::connection::admit_session`: this
 //! module is held by the state and so imports none of it.)
 
 use parking_lot::Mutex;
