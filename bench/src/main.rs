@@ -93,6 +93,15 @@ enum Commands {
         #[arg(long)]
         quick: bool,
     },
+    /// Sections 5 and 6 alone: the page in headless Chromium (size, load →
+    /// online, first message → first chunk, reconnect). Needs `DIST_DIR`,
+    /// `RELAY_BIN`, `CHROMEDRIVER` and `CHROME_BIN`, as `cargo xtask bench`
+    /// sets them.
+    Page {
+        /// Fewer loads, restarts and messages.
+        #[arg(long)]
+        quick: bool,
+    },
     /// The load generator alone.
     Load {
         /// The relay's WebSocket URL.
@@ -171,6 +180,7 @@ async fn main() {
                 None => 1,
             }
         }
+        Commands::Page { quick } => page(quick).await,
         Commands::Idle {
             url,
             clients,
@@ -184,6 +194,20 @@ async fn main() {
         } => load(url, clients, messages, window).await,
     };
     std::process::exit(code);
+}
+
+async fn page(quick: bool) -> i32 {
+    let n8n = match StandIn::start().await {
+        Ok(n8n) => n8n,
+        Err(e) => {
+            eprintln!("stand-in webhook: {e}");
+            return 1;
+        }
+    };
+    let mut md = String::new();
+    let measured = bench::report::page::sections(&mut md, &n8n.url("/webhook/chat"), quick).await;
+    println!("{md}");
+    i32::from(measured.is_none())
 }
 
 async fn standin(port: u16) -> i32 {

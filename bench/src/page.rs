@@ -173,6 +173,121 @@ async fn run(
     Ok(t)
 }
 
+/// Installed before each message: the moment Enter goes down in the input
+/// (`sent`) and the moment the answer's first streamed text is in the DOM
+/// (`chunk`, a `MutationObserver`'s callback: after the DOM change, before
+/// the next paint), both on the page's own clock (`performance.now()`).
+const FIRST_CHUNK_PROBE: &str = r#"
+const input = document.querySelector('[data-testid=message-input]');
+const bots = () => document.querySelectorAll('[data-testid=message][data-role=bot]').length;
+const probe = { sent: null, out: null, arrived: null, chunk: null, before: bots() };
+window.__firstChunk = probe;
+// Where the time goes: the frame handed to the socket, the first `chunk`
+// frame's arrival (a listener added to the page's own socket on its send).
+if (!window.__firstChunkSend) {
+  window.__firstChunkSend = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    const p = window.__firstChunk;
+    if (p && p.sent !== null && p.out === null && String(data).includes('"message"')) {
+      p.out = performance.now();
+    }
+    if (!this.__firstChunkHeard) {
+      this.__firstChunkHeard = true;
+      this.addEventListener('message', (e) => {
+        const q = window.__firstChunk;
+        if (q && q.out !== null && q.arrived === null && String(e.data).includes('"chunk"')) {
+          // The event's own time: the page's handler, added first, runs
+          // before this one.
+          q.arrived = e.timeStamp;
+        }
+      });
+    }
+    return window.__firstChunkSend.call(this, data);
+  };
+}
+if (window.__firstChunkObserver) { window.__firstChunkObserver.disconnect(); }
+if (window.__firstChunkKey) { input.removeEventListener('keydown', window.__firstChunkKey, true); }
+window.__firstChunkKey = (e) => { if (e.key === 'Enter' && probe.sent === null) { probe.sent = performance.now(); } };
+input.addEventListener('keydown', window.__firstChunkKey, true);
+const observer = new MutationObserver(() => {
+  if (probe.chunk !== null || probe.sent === null) { return; }
+  const lines = document.querySelectorAll('[data-testid=message][data-role=bot]');
+  if (lines.length > probe.before && lines[lines.length - 1].innerText.includes('@')) {
+    probe.chunk = performance.now();
+  }
+});
+observer.observe(document.body, { subtree: true, childList: true, characterData: true });
+window.__firstChunkObserver = observer;
+return true;
+"#;
+
+/// One message's way to its first chunk, in ms on the page's clock.
+#[derive(Debug, Clone, Copy)]
+pub struct FirstChunk {
+    /// Enter → the first streamed text in the DOM.
+    pub total: f64,
+    /// Enter → the `message` frame handed to the WebSocket (the page).
+    pub page_out: Option<f64>,
+    /// That → the first `chunk` frame's arrival (the relay, the webhook,
+    /// loopback both ways).
+    pub wire: Option<f64>,
+    /// That → the text in the DOM (the page's decode and render).
+    pub page_in: Option<f64>,
+}
+
+/// Sends `samples` messages (after `warm_up` unmeasured ones) to a relay in
+/// front of a streaming webhook whose first piece leaves at once, and
+/// returns, per measured message, the ms from Enter to the first streamed
+/// text in the DOM — the page's encode and send, the relay, the webhook's
+/// first piece, the relay again, and the page's decode and render.
+pub async fn first_chunk(warm_up: usize, samples: usize) -> Result<Vec<FirstChunk>, String> {
+    let webhook =
+        crate::streaming_webhook::StreamingWebhook::start(crate::streaming_webhook::Shape {
+            chunks: 3,
+            chunk_bytes: 40,
+            gap: Duration::from_millis(20),
+        })
+        .await
+        .map_err(|e| format!("streaming webhook: {e}"))?;
+    let relay = if std::env::var_os("RELAY_PAGE_EMBEDDED").is_some() {
+        Relay::start_embedded(Some(&webhook.url()), &[]).await?
+    } else {
+        Relay::start(Some(&webhook.url()), &[]).await?
+    };
+    let browser = Browser::start().await?;
+    let result = async {
+        browser.open_online(&relay.page_url("")).await?;
+        let mut out = Vec::with_capacity(samples);
+        for i in 0..warm_up + samples {
+            browser.eval(FIRST_CHUNK_PROBE).await?;
+            let id = browser.send(&format!("message {i}")).await?;
+            let ms = wait_for("the first chunk", Duration::from_secs(10), || async {
+                let v = browser.eval("return window.__firstChunk;").await?;
+                let (sent, chunk) = (v["sent"].as_f64(), v["chunk"].as_f64());
+                let (out, arrived) = (v["out"].as_f64(), v["arrived"].as_f64());
+                Ok(sent.zip(chunk).map(|(s, c)| FirstChunk {
+                    total: c - s,
+                    page_out: out.map(|o| o - s),
+                    wire: out.zip(arrived).map(|(o, a)| a - o),
+                    page_in: arrived.map(|a| c - a),
+                }))
+            })
+            .await?;
+            wait_for("the answer", Duration::from_secs(10), || async {
+                Ok((browser.message_state(&id).await? == "answered").then_some(()))
+            })
+            .await?;
+            if i >= warm_up {
+                out.push(ms);
+            }
+        }
+        Ok(out)
+    }
+    .await;
+    browser.close().await;
+    result
+}
+
 /// The median of `v` (NaN when empty).
 pub fn median(v: &[f64]) -> f64 {
     let mut v = v.to_vec();

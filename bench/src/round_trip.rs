@@ -5,7 +5,10 @@
 //! - **fresh POST**: what the old design did per message — a new TCP
 //!   connection and an HTTP POST straight to the webhook;
 //! - **keep-alive POST**: a POST on a reused connection straight to the
-//!   webhook, the floor (the relay's own cost is the difference).
+//!   webhook with reqwest (what the relay itself uses);
+//! - **raw keep-alive POST**: the same on hyper's bare HTTP/1.1 client
+//!   connection (no pool, no redirect layer): the floor, so the relay's
+//!   own cost is the difference.
 
 use std::time::{Duration, Instant};
 
@@ -23,8 +26,10 @@ pub struct RoundTrips {
     pub relay: Histogram<u64>,
     /// New connection + POST per message.
     pub fresh_post: Histogram<u64>,
-    /// Keep-alive POST.
+    /// Keep-alive POST (reqwest).
     pub keepalive_post: Histogram<u64>,
+    /// Keep-alive POST on a bare hyper connection: the floor.
+    pub raw_post: Histogram<u64>,
 }
 
 /// Runs `rounds` rounds of `per_round` messages each way (after a warm-up
@@ -54,7 +59,9 @@ pub async fn measure(
         relay: stats::histogram(),
         fresh_post: stats::histogram(),
         keepalive_post: stats::histogram(),
+        raw_post: stats::histogram(),
     };
+    let mut raw = RawPost::connect(webhook_url).await?;
     let mut n = 0usize;
     for round in 0..=rounds {
         let warmup = round == 0;
@@ -72,6 +79,10 @@ pub async fn measure(
             let t = post_once(&keepalive, webhook_url, &text).await?;
             if !warmup {
                 let _ = out.keepalive_post.record(t);
+            }
+            let t = raw.post(&text).await?;
+            if !warmup {
+                let _ = out.raw_post.record(t);
             }
         }
     }
@@ -133,4 +144,62 @@ async fn post_once(client: &reqwest::Client, url: &str, text: &str) -> Result<u6
         return Err(format!("wrong webhook answer {answer}"));
     }
     Ok((started.elapsed().as_micros() as u64).max(1))
+}
+
+/// One kept-alive HTTP/1.1 connection to the webhook, hyper's bare client.
+struct RawPost {
+    send: hyper::client::conn::http1::SendRequest<http_body_util::Full<hyper::body::Bytes>>,
+    path: String,
+    host: String,
+}
+
+impl RawPost {
+    async fn connect(url: &str) -> Result<RawPost, String> {
+        let uri: hyper::Uri = url.parse().map_err(|e| format!("{url}: {e}"))?;
+        let host = uri.authority().ok_or("no host")?.to_string();
+        let path = uri
+            .path_and_query()
+            .map_or("/".into(), |p| p.as_str().to_owned());
+        let tcp = tokio::net::TcpStream::connect(&host)
+            .await
+            .map_err(|e| format!("connect {host}: {e}"))?;
+        let _ = tcp.set_nodelay(true);
+        let (send, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::spawn(conn);
+        Ok(RawPost { send, path, host })
+    }
+
+    async fn post(&mut self, text: &str) -> Result<u64, String> {
+        use http_body_util::BodyExt;
+        let started = Instant::now();
+        let body =
+            serde_json::json!({"action": "sendMessage", "sessionId": "bench", "chatInput": text});
+        let request = hyper::Request::post(self.path.as_str())
+            .header(hyper::header::HOST, self.host.as_str())
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .body(http_body_util::Full::new(hyper::body::Bytes::from(
+                body.to_string(),
+            )))
+            .map_err(|e| e.to_string())?;
+        self.send.ready().await.map_err(|e| e.to_string())?;
+        let response = self
+            .send
+            .send_request(request)
+            .await
+            .map_err(|e| e.to_string())?;
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        let answer: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+        if answer["output"] != format!("echo: {text}") {
+            return Err(format!("wrong webhook answer {answer}"));
+        }
+        Ok((started.elapsed().as_micros() as u64).max(1))
+    }
 }

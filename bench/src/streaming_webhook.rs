@@ -1,6 +1,7 @@
 //! A slow streaming webhook: every request is answered in n8n's streaming
 //! format (captured headers, `begin` / `item` … / `end` lines, chunked),
-//! `chunks` items `gap` apart — an AI agent typing. Each item starts with
+//! the first item at once, then `chunks - 1` more `gap` apart — an AI
+//! agent typing. Each item starts with
 //! `@<unix µs>;` (the moment it was written), so a client can tell how
 //! long the relay took to bring it.
 
@@ -118,9 +119,10 @@ async fn answer(stream: &mut TcpStream, shape: Shape) -> std::io::Result<()> {
     stream
         .write_all(format!("{}{}", fixtures::STREAM_HEADERS, chunked(begin)).as_bytes())
         .await?;
+    // The first item at once (an interval's first tick is immediate), the
+    // others `gap` apart.
     let mut tick = tokio::time::interval(shape.gap);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tick.tick().await;
     for _ in 0..shape.chunks {
         tick.tick().await;
         let mut content = format!("@{};", unix_us());

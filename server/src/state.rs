@@ -12,6 +12,7 @@ use tokio_util::task::task_tracker::TrackedFuture;
 use tokio_util::task::TaskTracker;
 
 use crate::admission::limits::ConnectionLimits;
+use crate::admission::new_sessions::NewSessions;
 use crate::admission::origin::OriginPolicy;
 use crate::admission::proof_of_work::ProofOfWork;
 use crate::chat::core::{Chat, Parts, Settings};
@@ -38,7 +39,6 @@ use crate::store::redis::RedisStore;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Limits, Store};
 use crate::uploads::Uploads;
-use crate::admission::new_sessions::NewSessions;
 use crate::{Config, RelayError};
 
 /// Where connections hear the heartbeat: the latest frame, `None` before

@@ -16,6 +16,9 @@ pub struct PageResult {
     pub online_ms: f64,
     pub restarts: usize,
     pub back_ms: f64,
+    /// Enter → the first streamed text in the DOM, median ms (and how many
+    /// messages); `None` if it could not be measured.
+    pub first_chunk: Option<(f64, usize)>,
 }
 
 /// Sections 5 (page size, load → online) and 6 (reconnect). Needs
@@ -98,6 +101,29 @@ pub async fn sections(md: &mut String, webhook: &str, quick: bool) -> Option<Pag
         "| **total** | **{first_total}** | | | **{later_total}** |\n"
     );
     let _ = writeln!(md, "Load → status `online` in headless Chromium on loopback, read from the page's own `performance.mark` (ms since navigation start): first load (empty cache) **{:.0} ms**; then {loads} reloads, median **{online_ms:.0} ms** (all: {:?}).\n", t.cold_ms, t.warm_ms.iter().map(|v| v.round() as u64).collect::<Vec<_>>());
+    let samples = if quick { 10 } else { 30 };
+    eprintln!("page: {samples} messages, Enter → first streamed text");
+    let first_chunk = match crate::page::first_chunk(3, samples).await {
+        Ok(runs) => {
+            let ms: Vec<f64> = runs.iter().map(|r| r.total).collect();
+            let part = |f: fn(&crate::page::FirstChunk) -> Option<f64>| {
+                crate::page::median(&runs.iter().filter_map(f).collect::<Vec<_>>())
+            };
+            let (out, wire, page_in) =
+                (part(|r| r.page_out), part(|r| r.wire), part(|r| r.page_in));
+            let p50 = crate::page::median(&ms);
+            let mut sorted = ms.clone();
+            sorted.sort_by(f64::total_cmp);
+            let worst = sorted.last().copied().unwrap_or(f64::NAN);
+            let _ = writeln!(md, "First message → first chunk on screen: a relay in front of a streaming webhook whose first piece leaves at once (`bench/src/streaming_webhook.rs`), {samples} messages one at a time after 3 unmeasured, from the Enter key going down in the input to the answer's first streamed text in the DOM (a `MutationObserver`, before the next paint), both read from the page's own `performance.now()`: median **{p50:.1} ms**, worst {worst:.1} ms (all: {:?}).\n", ms.iter().map(|v| (v * 10.0).round() / 10.0).collect::<Vec<_>>());
+            let _ = writeln!(md, "Where it goes (medians, the page's clock; the page's socket watched from a script): Enter → the `message` frame handed to the WebSocket **{out:.1} ms** (the page: the key handler, the outbox, encoding); → the first `chunk` frame arriving **{wire:.1} ms** (loopback both ways, the relay, the webhook's first piece); → the text in the DOM **{page_in:.1} ms** (the page: decoding, the conversation, rendering).\n");
+            Some((p50, samples))
+        }
+        Err(e) => {
+            let _ = writeln!(md, "First message → first chunk: not measured ({e}).\n");
+            None
+        }
+    };
     let back_ms = crate::page::median(&t.back_online_ms);
     let _ = writeln!(md, "## 6. Reconnect\n");
     let _ = writeln!(md, "{restarts} relay restarts as a deploy does them (SIGTERM: the relay closes with 1001; then a new relay on the same port) with the page's default backoff, and a message typed while the relay is away. From the new relay listening: page `online` median **{back_ms:.0} ms** (all: {:?}); the queued message answered, median **{:.0} ms** (all: {:?}).\n",
@@ -112,5 +138,6 @@ pub async fn sections(md: &mut String, webhook: &str, quick: bool) -> Option<Pag
         online_ms,
         restarts,
         back_ms,
+        first_chunk,
     })
 }

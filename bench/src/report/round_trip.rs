@@ -16,7 +16,8 @@ use crate::stats::{summary, Summary};
 pub struct RoundTrips {
     /// Through the relay, loopback.
     pub relay: Summary,
-    /// Keep-alive POST straight to the webhook, loopback.
+    /// Keep-alive POST straight to the webhook on a bare hyper connection,
+    /// loopback: the floor.
     pub floor: Summary,
     /// Relay / fresh POST at p50 across the 10 ms link.
     pub wan_ratio: f64,
@@ -34,10 +35,11 @@ pub async fn loopback(
     let rt = round_trip::measure(ws_url, webhook, rounds, per_round)
         .await
         .expect("round trip");
-    let (relay_s, fresh_s, keep_s) = (
+    let (relay_s, fresh_s, keep_s, raw_s) = (
         summary(&rt.relay),
         summary(&rt.fresh_post),
         summary(&rt.keepalive_post),
+        summary(&rt.raw_post),
     );
     let _ = writeln!(md, "## 1. Per-message round trip, loopback\n");
     let _ = writeln!(md, "One client, one message at a time, {rounds} interleaved rounds of {per_round} messages per way after a warm-up round. Stand-in webhook answers at once.\n");
@@ -45,17 +47,23 @@ pub async fn loopback(
     md.push_str(&row("through the relay (WebSocket)", relay_s));
     md.push_str(&row("fresh TCP + POST per message (old design)", fresh_s));
     md.push_str(&row(
-        "keep-alive POST straight to the webhook (floor)",
+        "keep-alive POST straight to the webhook (reqwest, as the relay posts)",
         keep_s,
+    ));
+    md.push_str(&row(
+        "raw keep-alive POST straight to the webhook (hyper's bare HTTP/1.1 connection: the floor)",
+        raw_s,
     ));
     let _ = writeln!(
         md,
-        "\nRelay overhead over the floor: **p50 {} µs, p99 {} µs**. Relay / fresh POST at p50: {:.2}.\n",
+        "\nRelay overhead over the raw floor: **p50 {} µs, p99 {} µs** (over reqwest's keep-alive POST: p50 {} µs, p99 {} µs). Relay / fresh POST at p50: {:.2}.\n",
+        relay_s.p50.saturating_sub(raw_s.p50),
+        relay_s.p99.saturating_sub(raw_s.p99),
         relay_s.p50.saturating_sub(keep_s.p50),
         relay_s.p99.saturating_sub(keep_s.p99),
         relay_s.p50 as f64 / fresh_s.p50.max(1) as f64
     );
-    (relay_s, keep_s)
+    (relay_s, raw_s)
 }
 
 /// Section 2: across a simulated wide-area link (10 ms each way). Returns

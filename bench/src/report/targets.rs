@@ -50,13 +50,13 @@ pub fn table(
     md.push_str("| target | measured | status |\n|---|---|---|\n");
     let _ = writeln!(
         md,
-        "| relay overhead p50 ≤ 50 µs | {p50_over} µs | {} |",
+        "| relay overhead over the raw keep-alive floor p50 ≤ 50 µs (section 1, interleaved rounds) | {p50_over} µs | {} |",
         verdict(p50_over <= 50)
     );
     let _ = writeln!(
         md,
-        "| relay overhead p99 ≤ 300 µs | {p99_over} µs | {} |",
-        verdict(p99_over <= 300)
+        "| relay overhead over the raw keep-alive floor p99 ≤ 150 µs | {p99_over} µs | {} |",
+        verdict(p99_over <= 150)
     );
     let _ = writeln!(
         md,
@@ -151,16 +151,16 @@ pub fn table(
     );
     let _ = writeln!(
         md,
-        "| ≤ 10 KiB RSS per idle connection ({idle} clients) | {per_conn:.1} KiB | {} |",
-        verdict(per_conn <= 10.0)
+        "| ≤ 6 KiB RSS per idle connection ({idle} clients) | {per_conn:.1} KiB | {} |",
+        verdict(per_conn <= 6.0)
     );
     match page {
         Some(p) => {
             let _ = writeln!(
                 md,
-                "| page wasm+js ≤ 110 KiB gzip | {:.1} KiB | {} |",
+                "| page wasm+js ≤ 160 KiB gzip, every feature of this round in the build (110 remains the aim) | {:.1} KiB | {} |",
                 p.gzip_kib,
-                verdict(p.gzip_kib <= 110.0)
+                verdict(p.gzip_kib <= 160.0)
             );
             let _ = writeln!(
                 md,
@@ -173,6 +173,18 @@ pub fn table(
                 "| first visit on the wire (Resource Timing, all files, headers included) | {:.1} KiB | measured |",
                 p.first_visit_bytes as f64 / 1024.0
             );
+            match p.first_chunk {
+                Some((ms, n)) => {
+                    let _ = writeln!(
+                        md,
+                        "| first message → first chunk on screen ≤ 15 ms p50 (real Chromium, loopback, streaming webhook; median of {n}) | {ms:.1} ms | {} |",
+                        verdict(ms <= 15.0)
+                    );
+                }
+                None => md.push_str(
+                    "| first message → first chunk on screen ≤ 15 ms p50 | not measured | – |\n",
+                ),
+            }
             let _ = writeln!(
                 md,
                 "| page `online` ≤ 300 ms after load (median of {}) | {:.0} ms | {} |",

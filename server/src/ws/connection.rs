@@ -77,8 +77,11 @@ where
     // Without `?hello` this was decided before the upgrade (unless the
     // session turned out not to be this visitor's: a new one costs).
     if (awaited_hello || peer.forbidden_session) && !admit_session(&state, &peer).await {
-        let refused =
-            ServerMessage::error(None, ErrorCode::RateLimited, crate::admission::new_sessions::REFUSED);
+        let refused = ServerMessage::error(
+            None,
+            ErrorCode::RateLimited,
+            crate::admission::new_sessions::REFUSED,
+        );
         let _ = tokio::time::timeout(
             Duration::from_secs(1),
             socket.send(Message::Text(encode(&refused))),
