@@ -35,6 +35,16 @@ impl Relay {
     /// until it accepts connections. `extra` may set
     /// `--max-concurrent-webhooks` itself (default here 1024).
     pub async fn start(path: &str, webhook: &str, extra: &[&str]) -> Relay {
+        Self::start_with(path, Some(webhook), extra).await
+    }
+
+    /// Starts `path` in echo mode (no webhook: it answers `echo: <text>`
+    /// itself), with `extra` flags.
+    pub async fn start_echo(path: &str, extra: &[&str]) -> Relay {
+        Self::start_with(path, None, extra).await
+    }
+
+    async fn start_with(path: &str, webhook: Option<&str>, extra: &[&str]) -> Relay {
         let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
         let concurrency: &[&str] = if extra.contains(&"--max-concurrent-webhooks") {
             &[]
@@ -43,7 +53,8 @@ impl Relay {
         };
         let chooses_store = extra.iter().any(|a| *a == "--redis-url" || *a == "--store");
         let mut child = Command::new(path)
-            .args(["--listen", &addr.to_string(), "--webhook-url", webhook])
+            .args(["--listen", &addr.to_string()])
+            .args(webhook.map(|w| ["--webhook-url", w]).into_iter().flatten())
             .args(concurrency)
             // The relay's overhead as always measured: sessions in memory,
             // not the sqlite store the binary defaults to — unless the

@@ -6,6 +6,9 @@
 //!   connection and an HTTP POST straight to the webhook;
 //! - **keep-alive POST**: a POST on a reused connection straight to the
 //!   webhook with reqwest (what the relay itself uses);
+//! - **relay, echo mode** (when asked): the same through a relay that
+//!   answers itself — the WebSocket side and the relay's core alone, no
+//!   webhook call;
 //! - **raw keep-alive POST**: the same on hyper's bare HTTP/1.1 client
 //!   connection (no pool, no redirect layer): the floor, so the relay's
 //!   own cost is the difference.
@@ -24,6 +27,8 @@ use crate::stats;
 pub struct RoundTrips {
     /// Through the relay.
     pub relay: Histogram<u64>,
+    /// Through a relay in echo mode (empty unless asked for).
+    pub relay_echo: Histogram<u64>,
     /// New connection + POST per message.
     pub fresh_post: Histogram<u64>,
     /// Keep-alive POST (reqwest).
@@ -40,14 +45,23 @@ pub async fn measure(
     rounds: usize,
     per_round: usize,
 ) -> Result<RoundTrips, String> {
-    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url)
-        .await
-        .map_err(|e| format!("connect: {e}"))?;
-    // Skip the connection frame.
-    ws.next()
-        .await
-        .ok_or("no connection frame")?
-        .map_err(|e| e.to_string())?;
+    measure_with_echo(ws_url, None, webhook_url, rounds, per_round).await
+}
+
+/// [`measure`], plus the round trip through a relay in echo mode at
+/// `echo_ws_url`, interleaved with the others.
+pub async fn measure_with_echo(
+    ws_url: &str,
+    echo_ws_url: Option<&str>,
+    webhook_url: &str,
+    rounds: usize,
+    per_round: usize,
+) -> Result<RoundTrips, String> {
+    let mut ws = connect(ws_url).await?;
+    let mut echo = match echo_ws_url {
+        Some(url) => Some(connect(url).await?),
+        None => None,
+    };
     let keepalive = reqwest::Client::builder()
         .build()
         .map_err(|e| e.to_string())?;
@@ -57,6 +71,7 @@ pub async fn measure(
         .map_err(|e| e.to_string())?;
     let mut out = RoundTrips {
         relay: stats::histogram(),
+        relay_echo: stats::histogram(),
         fresh_post: stats::histogram(),
         keepalive_post: stats::histogram(),
         raw_post: stats::histogram(),
@@ -71,6 +86,12 @@ pub async fn measure(
             let t = relay_once(&mut ws, &format!("m{n}"), &text).await?;
             if !warmup {
                 let _ = out.relay.record(t);
+            }
+            if let Some(echo) = echo.as_mut() {
+                let t = relay_once(echo, &format!("e{n}"), &text).await?;
+                if !warmup {
+                    let _ = out.relay_echo.record(t);
+                }
             }
             let t = post_once(&fresh, webhook_url, &text).await?;
             if !warmup {
@@ -91,6 +112,18 @@ pub async fn measure(
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A WebSocket to the relay at `url`, its connection frame read.
+async fn connect(url: &str) -> Result<Ws, String> {
+    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    ws.next()
+        .await
+        .ok_or("no connection frame")?
+        .map_err(|e| e.to_string())?;
+    Ok(ws)
+}
 
 async fn relay_once(ws: &mut Ws, id: &str, text: &str) -> Result<u64, String> {
     let started = Instant::now();

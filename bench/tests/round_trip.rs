@@ -1,6 +1,7 @@
-//! Section 1's four ways, against a real relay (in-process) in front of the
-//! n8n stand-in: every way's answer is checked, and each way records one
-//! latency per measured message — the raw floor included.
+//! Section 1's five ways, against real relays (in-process: one in front
+//! of the n8n stand-in, one in echo mode): every way's answer is checked,
+//! and each way records one latency per measured message — the raw floor
+//! included.
 
 use bench::round_trip;
 use testkit::n8n::StandIn;
@@ -19,11 +20,28 @@ async fn every_way_is_measured_on_checked_answers() {
     let relay = tokio::spawn(server::run(listener, config, async move {
         let _ = stopped.await;
     }));
-    let rt = round_trip::measure(&format!("ws://{addr}/ws"), &webhook, 2, 5)
+    let echo_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
-        .expect("measured");
+        .expect("bind");
+    let echo_addr = echo_listener.local_addr().expect("addr");
+    let mut echo_config = server::Config::defaults();
+    echo_config.n8n.webhook_url = None;
+    let (stop_echo, echo_stopped) = tokio::sync::oneshot::channel::<()>();
+    let echo = tokio::spawn(server::run(echo_listener, echo_config, async move {
+        let _ = echo_stopped.await;
+    }));
+    let rt = round_trip::measure_with_echo(
+        &format!("ws://{addr}/ws"),
+        Some(&format!("ws://{echo_addr}/ws")),
+        &webhook,
+        2,
+        5,
+    )
+    .await
+    .expect("measured");
     for (way, h) in [
         ("relay", &rt.relay),
+        ("relay in echo mode", &rt.relay_echo),
         ("fresh", &rt.fresh_post),
         ("keep-alive", &rt.keepalive_post),
         ("raw", &rt.raw_post),
@@ -33,4 +51,6 @@ async fn every_way_is_measured_on_checked_answers() {
     }
     let _ = stop.send(());
     let _ = relay.await;
+    let _ = stop_echo.send(());
+    let _ = echo.await;
 }

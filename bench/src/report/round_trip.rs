@@ -26,15 +26,20 @@ pub struct RoundTrips {
 /// Section 1: loopback.
 pub async fn loopback(
     md: &mut String,
+    relay_path: &str,
     ws_url: &str,
     webhook: &str,
     quick: bool,
 ) -> (Summary, Summary) {
     let (rounds, per_round) = if quick { (5, 200) } else { (10, 500) };
     eprintln!("round trip on loopback: {rounds} rounds × {per_round}");
-    let rt = round_trip::measure(ws_url, webhook, rounds, per_round)
+    let echo = crate::relay::Relay::start_echo(relay_path, &[]).await;
+    let echo_url = format!("ws://{}/ws", echo.addr);
+    let rt = round_trip::measure_with_echo(ws_url, Some(&echo_url), webhook, rounds, per_round)
         .await
         .expect("round trip");
+    drop(echo);
+    let echo_s = summary(&rt.relay_echo);
     let (relay_s, fresh_s, keep_s, raw_s) = (
         summary(&rt.relay),
         summary(&rt.fresh_post),
@@ -45,6 +50,10 @@ pub async fn loopback(
     let _ = writeln!(md, "One client, one message at a time, {rounds} interleaved rounds of {per_round} messages per way after a warm-up round. Stand-in webhook answers at once.\n");
     md.push_str("| way | messages | p50 µs | p99 µs |\n|---|---|---|---|\n");
     md.push_str(&row("through the relay (WebSocket)", relay_s));
+    md.push_str(&row(
+        "through a relay in echo mode (WebSocket, no webhook call)",
+        echo_s,
+    ));
     md.push_str(&row("fresh TCP + POST per message (old design)", fresh_s));
     md.push_str(&row(
         "keep-alive POST straight to the webhook (reqwest, as the relay posts)",
@@ -62,6 +71,14 @@ pub async fn loopback(
         relay_s.p50.saturating_sub(keep_s.p50),
         relay_s.p99.saturating_sub(keep_s.p99),
         relay_s.p50 as f64 / fresh_s.p50.max(1) as f64
+    );
+    let _ = writeln!(
+        md,
+        "Split at p50: the WebSocket side and the relay's core (echo mode) **{} µs**; the webhook call inside the relay (with webhook − echo mode) **{} µs**, against {} µs for the same POST made by reqwest from outside and {} µs raw.\n",
+        echo_s.p50,
+        relay_s.p50.saturating_sub(echo_s.p50),
+        keep_s.p50,
+        raw_s.p50
     );
     (relay_s, raw_s)
 }
