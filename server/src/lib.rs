@@ -127,7 +127,12 @@ pub async fn run_with_admin(
         if let Some(uploads) = sweeping.uploads() {
             let store = sweeping.store();
             let retain_for = sweeping.config().retention.retain_for;
-            uploads::sweep_periodically(uploads, |s| store.is_connected(s), retain_for).await;
+            uploads::sweep_periodically(
+                uploads,
+                |s| shared::SessionId::parse(s).is_some_and(|s| store.is_connected(&s)),
+                retain_for,
+            )
+            .await;
         }
     });
     let quotas = state

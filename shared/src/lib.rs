@@ -17,12 +17,14 @@
 //! fields. Unknown fields are ignored and unknown frame types decode to an
 //! `Unknown` variant, so either side can grow without breaking the other.
 
+pub mod ids;
 pub mod page_config;
 pub mod protocol;
 pub mod rich_text;
 pub mod timing;
 pub mod validate;
 
+pub use ids::{MessageId, SessionId};
 pub use page_config::{PageConfig, UploadRules, MAX_SUGGESTIONS, MAX_SUGGESTION_CHARS};
 pub use protocol::PUSH_ID_PREFIX;
 pub use protocol::{

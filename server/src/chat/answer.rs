@@ -86,7 +86,7 @@ pub async fn answer(chat: Chat, request: ChatRequest) {
         chat.metrics().answer_latency(first, elapsed);
     }
     let log = redact::session(&request.session_id);
-    let id = request.message_id.clone();
+    let id = request.message_id.to_string();
     // What the session's transcript keeps of it: an answer, not an error.
     let mut said = None;
     let (frame, failed) = match result {
@@ -137,7 +137,7 @@ pub async fn answer(chat: Chat, request: ChatRequest) {
                 ResponderError::UploadGone(name).to_string(),
             );
             chat.store()
-                .release(&request.session_id, &id, encode(&frame))
+                .release(&request.session_id, &request.message_id, encode(&frame))
                 .await;
             return;
         }
@@ -154,7 +154,7 @@ pub async fn answer(chat: Chat, request: ChatRequest) {
                 ResponderError::ShuttingDown.to_string(),
             );
             chat.store()
-                .release(&request.session_id, &id, encode(&frame))
+                .release(&request.session_id, &request.message_id, encode(&frame))
                 .await;
             return;
         }

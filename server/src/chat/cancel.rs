@@ -5,6 +5,7 @@
 //! the answers in flight.
 
 use parking_lot::Mutex;
+use shared::{MessageId, SessionId};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -13,14 +14,14 @@ use tokio_util::sync::CancellationToken;
 /// The tokens of the answers in flight on this relay.
 #[derive(Debug, Default)]
 pub struct Cancels {
-    inner: Mutex<HashMap<(String, String), CancellationToken>>,
+    inner: Mutex<HashMap<(SessionId, MessageId), CancellationToken>>,
 }
 
 /// An answer's registration; leaving the registry when dropped.
 #[derive(Debug)]
 pub struct Registered {
     cancels: Arc<Cancels>,
-    key: (String, String),
+    key: (SessionId, MessageId),
     /// Cancelled when the user stops the answer.
     pub token: CancellationToken,
 }
@@ -32,13 +33,15 @@ impl Drop for Registered {
 }
 
 impl Cancels {
-    fn lock(&self) -> parking_lot::MutexGuard<'_, HashMap<(String, String), CancellationToken>> {
+    fn lock(
+        &self,
+    ) -> parking_lot::MutexGuard<'_, HashMap<(SessionId, MessageId), CancellationToken>> {
         self.inner.lock()
     }
 
     /// Registers the answer to message `id` of `session`.
-    pub fn register(self: &Arc<Self>, session: &str, id: &str) -> Registered {
-        let key = (session.to_owned(), id.to_owned());
+    pub fn register(self: &Arc<Self>, session: &SessionId, id: &MessageId) -> Registered {
+        let key = (session.clone(), id.clone());
         let token = CancellationToken::new();
         self.lock().insert(key.clone(), token.clone());
         Registered {
@@ -50,8 +53,8 @@ impl Cancels {
 
     /// Stops the answer to message `id` of `session`; whether one was
     /// in flight here.
-    pub fn cancel(&self, session: &str, id: &str) -> bool {
-        match self.lock().get(&(session.to_owned(), id.to_owned())) {
+    pub fn cancel(&self, session: &SessionId, id: &MessageId) -> bool {
+        match self.lock().get(&(session.clone(), id.clone())) {
             Some(token) => {
                 token.cancel();
                 true
@@ -74,17 +77,21 @@ impl Cancels {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::{MessageId, SessionId};
 
     #[test]
     fn an_answer_is_registered_while_it_runs_and_can_be_stopped() {
         let cancels = Arc::new(Cancels::default());
-        let answer = cancels.register("s", "m1");
+        let answer = cancels.register(&SessionId::from_static("s"), &MessageId::from_static("m1"));
         assert_eq!(cancels.len(), 1);
-        assert!(!cancels.cancel("s", "other"));
-        assert!(cancels.cancel("s", "m1"));
+        assert!(!cancels.cancel(
+            &SessionId::from_static("s"),
+            &MessageId::from_static("other")
+        ));
+        assert!(cancels.cancel(&SessionId::from_static("s"), &MessageId::from_static("m1")));
         assert!(answer.token.is_cancelled());
         drop(answer);
         assert!(cancels.is_empty(), "gone when the answer ends");
-        assert!(!cancels.cancel("s", "m1"));
+        assert!(!cancels.cancel(&SessionId::from_static("s"), &MessageId::from_static("m1")));
     }
 }

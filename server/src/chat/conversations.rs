@@ -33,7 +33,7 @@ pub async fn list(store: &dyn SessionStore, user: &str, now_ms: u64) -> Option<S
 pub async fn save(
     store: &dyn SessionStore,
     user: Option<&str>,
-    session: String,
+    session: shared::SessionId,
     title: &str,
     now_ms: u64,
 ) -> Option<ServerMessage> {
@@ -60,7 +60,7 @@ pub async fn save(
         ));
     }
     let item = ConversationItem {
-        session,
+        session: session.into(),
         title: crate::store::conversations::clean_title(title),
         updated_at: now_ms,
     };

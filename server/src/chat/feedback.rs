@@ -6,13 +6,14 @@
 //! not know as answered is dropped. Best effort and bounded (see
 //! [`crate::responder::feedback`]): failures are logged.
 
+use shared::{MessageId, SessionId};
 use shared::{Rating, ServerMessage};
 
 use super::core::Chat;
 use crate::{clock, redact};
 
 /// The user of `session` rated the answer to message `id`.
-pub async fn rate(chat: &Chat, session: &str, id: &str, rating: Option<Rating>) {
+pub async fn rate(chat: &Chat, session: &SessionId, id: &MessageId, rating: Option<Rating>) {
     let Some(feedback) = chat.feedback() else {
         return;
     };
@@ -25,7 +26,7 @@ pub async fn rate(chat: &Chat, session: &str, id: &str, rating: Option<Rating>) 
         None => None,
     };
     let Some(answer) = answer else {
-        tracing::debug!(session = %log, id, "a rating of an answer the relay does not know; dropped");
+        tracing::debug!(session = %log, id = %id, "a rating of an answer the relay does not know; dropped");
         return;
     };
     let body = serde_json::json!({
@@ -36,7 +37,7 @@ pub async fn rate(chat: &Chat, session: &str, id: &str, rating: Option<Rating>) 
         "ratedAt": clock::now_ms(),
     });
     let Some(sending) = feedback.post(&body) else {
-        tracing::warn!(session = %log, id, "too many ratings on their way; one dropped");
+        tracing::warn!(session = %log, id = %id, "too many ratings on their way; one dropped");
         return;
     };
     let (id, log) = (id.to_owned(), log.to_string());

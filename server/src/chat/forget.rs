@@ -7,6 +7,7 @@
 //! verified user is forgotten only from that user's connection (the same
 //! check as joining it, [`crate::store::SessionStore::claim`]).
 
+use shared::SessionId;
 use shared::{validate, ServerMessage};
 
 use crate::store::{Claim, SessionStore};
@@ -15,16 +16,17 @@ use crate::store::{Claim, SessionStore};
 /// connection of `user`; the `forgotten` frame saying how many.
 pub async fn forget(
     store: &dyn SessionStore,
-    own: &str,
+    own: &SessionId,
     user: Option<&str>,
     sessions: Option<Vec<String>>,
 ) -> ServerMessage {
-    let sessions = sessions.unwrap_or_else(|| vec![own.to_owned()]);
+    let sessions = sessions.unwrap_or_else(|| vec![own.to_string()]);
     let mut forgotten = 0u32;
     for session in sessions.iter().take(validate::MAX_FORGET_SESSIONS) {
-        if !validate::is_valid_session_id(session) {
+        let Some(session) = SessionId::parse(session) else {
             continue;
-        }
+        };
+        let session = &session;
         // The own session was claimed when the connection joined it.
         let claim = if session == own {
             Claim::Granted
@@ -76,6 +78,7 @@ mod tests {
     use crate::store::memory::Sessions;
     use crate::store::transcripts::Line;
     use crate::store::{ConnHandle, Limits};
+    use shared::SessionId;
 
     fn conn(id: u64) -> ConnHandle {
         let (tx, _rx) = tokio::sync::mpsc::channel(4);
@@ -96,31 +99,52 @@ mod tests {
             ..Limits::default()
         });
         let now = crate::clock::now_ms();
-        store.attach("alices", conn(1));
-        store.claim("alices", Some("alice"));
+        store.attach(&SessionId::from_static("alices"), conn(1));
+        store.claim(&SessionId::from_static("alices"), Some("alice"));
         let item = shared::ConversationItem {
             session: "alices".into(),
             title: "Trip".into(),
             updated_at: now,
         };
         store.lists.save("alice", item, now);
-        store.record_lines("alices", vec![Line::user("secret plan")], now);
-        store.detach("alices", 1);
+        store.record_lines(
+            &SessionId::from_static("alices"),
+            vec![Line::user("secret plan")],
+            now,
+        );
+        store.detach(&SessionId::from_static("alices"), 1);
         // One session at most: the next one pushes alice's out.
-        store.attach("other", conn(2));
-        assert!(!store.knows("alices"));
-        assert!(store.transcript("alices").is_some(), "kept for her list");
+        store.attach(&SessionId::from_static("other"), conn(2));
+        assert!(!store.knows(&SessionId::from_static("alices")));
+        assert!(
+            store
+                .transcript(&SessionId::from_static("alices"))
+                .is_some(),
+            "kept for her list"
+        );
         for user in [None, Some("bob")] {
             let named = Some(vec!["alices".to_owned()]);
-            let frame = forget(&store, "other", user, named).await;
+            let frame = forget(&store, &SessionId::from_static("other"), user, named).await;
             assert_eq!(frame, ServerMessage::Forgotten { sessions: 1 });
             assert!(
-                store.transcript("alices").is_some(),
+                store
+                    .transcript(&SessionId::from_static("alices"))
+                    .is_some(),
                 "{user:?}: not deleted"
             );
         }
-        forget(&store, "other", Some("alice"), Some(vec!["alices".into()])).await;
-        assert_eq!(store.transcript("alices"), None, "alice deleted it");
+        forget(
+            &store,
+            &SessionId::from_static("other"),
+            Some("alice"),
+            Some(vec!["alices".into()]),
+        )
+        .await;
+        assert_eq!(
+            store.transcript(&SessionId::from_static("alices")),
+            None,
+            "alice deleted it"
+        );
         assert!(!store.lists.contains("alice", "alices", now));
     }
 }

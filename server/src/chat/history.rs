@@ -11,6 +11,7 @@
 //! [`crate::store::Claim`]).
 
 use axum::extract::ws::Utf8Bytes;
+use shared::SessionId;
 use shared::{HistoryMessage, Role, ServerMessage};
 use tokio::sync::mpsc;
 
@@ -22,7 +23,7 @@ use crate::redact;
 /// transcript at once (before the connection reads any frame, so whatever
 /// the page asks next is answered after it), or n8n's memory with
 /// `--load-previous-session`, loaded by a task of its own (n8n may be slow).
-pub async fn queue_history(chat: &Chat, session: &str, tx: &mpsc::Sender<Utf8Bytes>) {
+pub async fn queue_history(chat: &Chat, session: &SessionId, tx: &mpsc::Sender<Utf8Bytes>) {
     if let Some(lines) = chat.store().transcript(session).await {
         let messages = lines
             .into_iter()
@@ -36,12 +37,12 @@ pub async fn queue_history(chat: &Chat, session: &str, tx: &mpsc::Sender<Utf8Byt
         return;
     }
     if chat.settings().load_previous_session {
-        tokio::spawn(from_n8n(chat.clone(), session.to_owned(), tx.clone()));
+        tokio::spawn(from_n8n(chat.clone(), session.clone(), tx.clone()));
     }
 }
 
 /// Loads the session's history from n8n and queues it for one connection.
-async fn from_n8n(chat: Chat, session: String, tx: mpsc::Sender<Utf8Bytes>) {
+async fn from_n8n(chat: Chat, session: SessionId, tx: mpsc::Sender<Utf8Bytes>) {
     match chat.responder().history(&session).await {
         Some(Ok(messages)) if !messages.is_empty() => {
             let _ = tx.try_send(history_frame(&chat, messages).await);

@@ -1,6 +1,8 @@
 //! A chat message as the page sent it, decoded and checked by the
 //! connection, before the store's dedup decision.
 
+use shared::SessionId;
+
 use crate::attachment::Attachment;
 use crate::responder::ChatRequest;
 
@@ -8,7 +10,7 @@ use crate::responder::ChatRequest;
 #[derive(Debug, Clone)]
 pub struct Incoming {
     /// The page's id for it (dedup key within the session).
-    pub id: String,
+    pub id: shared::MessageId,
     /// What the user typed.
     pub text: String,
     /// Context for n8n.
@@ -28,7 +30,7 @@ pub struct Incoming {
 impl Incoming {
     /// The request the responder gets: `self` in `session`, with its stored
     /// files.
-    pub fn into_request(self, session: &str, files: Vec<Attachment>) -> ChatRequest {
+    pub fn into_request(self, session: &SessionId, files: Vec<Attachment>) -> ChatRequest {
         ChatRequest {
             session_id: session.to_owned(),
             message_id: self.id,

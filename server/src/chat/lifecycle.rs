@@ -6,6 +6,7 @@
 //! a message id is run at most once, however often the page resends it.
 
 use shared::{ErrorCode, ServerMessage};
+use shared::{MessageId, SessionId};
 
 use super::core::Chat;
 use super::encode;
@@ -38,7 +39,7 @@ pub const STORE_UNAVAILABLE: &str =
 /// too many files is (completed as failed).
 async fn files_or_settle(
     chat: &Chat,
-    session: &str,
+    session: &SessionId,
     message: &Incoming,
 ) -> Option<Vec<Attachment>> {
     if message.files.is_empty() {
@@ -56,7 +57,7 @@ async fn files_or_settle(
     };
     chat.metrics().message(Outcome::Error(refused.code));
     let frame = encode(&ServerMessage::error(
-        Some(message.id.clone()),
+        Some(message.id.to_string()),
         refused.code,
         refused.message,
     ));
@@ -74,7 +75,7 @@ async fn files_or_settle(
 /// not have them), in the session's turn — now, after the messages before
 /// it, or as the reply a waiting run expects. A new message and one taken
 /// over from a crashed relay go the same way.
-pub async fn start(chat: &Chat, session: &str, message: Incoming) {
+pub async fn start(chat: &Chat, session: &SessionId, message: Incoming) {
     if chat.is_paused() {
         return refuse_paused(chat.store(), chat.metrics(), session, &message.id).await;
     }
@@ -107,7 +108,7 @@ pub async fn start(chat: &Chat, session: &str, message: Incoming) {
 /// Watches `message` of `session`, in flight on another relay, and starts
 /// it here if that relay stopped for good ([`takeover::watch`]).
 /// `_watching` marks it watched until then, so resends add no watcher.
-async fn take_over(chat: Chat, session: String, message: Incoming, _watching: Watching) {
+async fn take_over(chat: Chat, session: SessionId, message: Incoming, _watching: Watching) {
     if let Some(message) = takeover::watch(&chat, &session, message).await {
         start(&chat, &session, message).await;
     }
@@ -116,12 +117,12 @@ async fn take_over(chat: Chat, session: String, message: Incoming, _watching: Wa
 /// Decides what to do with a message of `session`: start it, let it wait
 /// for the answer already coming, or answer it from what is stored. Returns
 /// what goes straight back to the connection, if anything.
-pub async fn receive(chat: &Chat, session: &str, message: Incoming) -> Option<Direct> {
+pub async fn receive(chat: &Chat, session: &SessionId, message: Incoming) -> Option<Direct> {
     if chat.drain().is_draining() {
         chat.metrics()
             .message(Outcome::Error(ErrorCode::ShuttingDown));
         return Some(Direct::Frame(ServerMessage::error(
-            Some(message.id),
+            Some(message.id.into()),
             ErrorCode::ShuttingDown,
             ResponderError::ShuttingDown.to_string(),
         )));
@@ -148,7 +149,7 @@ pub async fn receive(chat: &Chat, session: &str, message: Incoming) -> Option<Di
                 chat.metrics()
                     .message(Outcome::Error(ErrorCode::QuotaExceeded));
                 // Released, not completed: a resend after the reset runs it.
-                let frame = encode(&refused.frame(message.id.clone()));
+                let frame = encode(&refused.frame(message.id.to_string()));
                 chat.store().release(session, &message.id, frame).await;
                 return None;
             }
@@ -159,7 +160,7 @@ pub async fn receive(chat: &Chat, session: &str, message: Incoming) -> Option<Di
             chat.metrics()
                 .message(Outcome::Error(ErrorCode::RateLimited));
             Some(Direct::Frame(ServerMessage::error(
-                Some(message.id),
+                Some(message.id.into()),
                 ErrorCode::RateLimited,
                 "too many messages are waiting for answers in this conversation; try again when one is answered",
             )))
@@ -168,7 +169,7 @@ pub async fn receive(chat: &Chat, session: &str, message: Incoming) -> Option<Di
             // One watcher per message, however often it is resent.
             if let Some(watching) = chat.watchers().start(session, &message.id) {
                 tracing::debug!(session = %log, id = %message.id, "in flight on another relay; watching its lease");
-                let session = session.to_owned();
+                let session = session.clone();
                 chat.drain()
                     .spawn_answer(take_over(chat.clone(), session, message, watching));
             }
@@ -194,7 +195,7 @@ pub async fn receive(chat: &Chat, session: &str, message: Incoming) -> Option<Di
             None
         }
         Verdict::Unavailable => Some(Direct::Frame(ServerMessage::error(
-            Some(message.id),
+            Some(message.id.into()),
             ErrorCode::StoreUnavailable,
             STORE_UNAVAILABLE,
         ))),
@@ -205,7 +206,7 @@ pub async fn receive(chat: &Chat, session: &str, message: Incoming) -> Option<Di
                 .message(Outcome::Error(ErrorCode::AnswerLost));
             tracing::info!(session = %log, id = %message.id, "resend of a message whose answer is no longer kept; not run again");
             Some(Direct::Frame(ServerMessage::error(
-                Some(message.id),
+                Some(message.id.into()),
                 ErrorCode::AnswerLost,
                 ANSWER_LOST,
             )))
@@ -214,13 +215,13 @@ pub async fn receive(chat: &Chat, session: &str, message: Incoming) -> Option<Di
 }
 
 /// A button of a run's chat message was pressed.
-pub async fn choose(chat: &Chat, session: &str, id: &str, seq: u32, button: u32) {
+pub async fn choose(chat: &Chat, session: &SessionId, id: &MessageId, seq: u32, button: u32) {
     match chat.turns().run(session, id) {
         Some(run) => {
             let _ = run.try_send(RunCommand::Choice { seq, button });
         }
         None => {
-            tracing::debug!(session = %redact::session(session), id, "a choice for a run that is over");
+            tracing::debug!(session = %redact::session(session), id = %id, "a choice for a run that is over");
         }
     }
 }
@@ -230,13 +231,13 @@ pub async fn choose(chat: &Chat, session: &str, id: &str, seq: u32, button: u32)
 /// is told. Either way it ends in one `cancelled` error, kept like any
 /// outcome. A message already answered, or in flight on another relay,
 /// is not affected.
-pub async fn cancel(chat: &Chat, session: &str, id: &str) {
+pub async fn cancel(chat: &Chat, session: &SessionId, id: &MessageId) {
     let log = redact::session(session);
     if let Some(request) = chat.turns().withdraw(session, id) {
-        tracing::info!(session = %log, id, "stopped before its turn");
+        tracing::info!(session = %log, id = %id, "stopped before its turn");
         chat.metrics().message(Outcome::Cancelled);
         let frame = ServerMessage::error(
-            Some(request.message_id.clone()),
+            Some(request.message_id.to_string()),
             ErrorCode::Cancelled,
             ResponderError::Cancelled.to_string(),
         );
@@ -246,15 +247,15 @@ pub async fn cancel(chat: &Chat, session: &str, id: &str) {
         return;
     }
     if chat.cancels().cancel(session, id) {
-        tracing::info!(session = %log, id, "stopped by the user");
+        tracing::info!(session = %log, id = %id, "stopped by the user");
         return;
     }
     if let Some(run) = chat.turns().run(session, id) {
-        tracing::info!(session = %log, id, "run stopped by the user");
+        tracing::info!(session = %log, id = %id, "run stopped by the user");
         let _ = run.try_send(RunCommand::Cancel);
         return;
     }
-    tracing::debug!(session = %log, id, "stop for a message not being answered here");
+    tracing::debug!(session = %log, id = %id, "stop for a message not being answered here");
 }
 
 #[cfg(test)]
@@ -264,6 +265,7 @@ mod tests {
     //! shared store does once the crashed relay's lease expired. (Two relays on a real Redis
     //! are exercised by the cluster tests; the path after `Start` is the
     //! same.)
+    use shared::{MessageId, SessionId};
     use std::time::Duration;
 
     use axum::extract::ws::Utf8Bytes;
@@ -317,7 +319,7 @@ mod tests {
     }
 
     /// A connection of `session` here (the takeover needs one).
-    async fn connect(chat: &Chat, session: &str) -> mpsc::Receiver<Utf8Bytes> {
+    async fn connect(chat: &Chat, session: &SessionId) -> mpsc::Receiver<Utf8Bytes> {
         let (tx, rx) = mpsc::channel(64);
         let conn = ConnHandle {
             id: 1,
@@ -328,9 +330,9 @@ mod tests {
         rx
     }
 
-    fn message(id: &str, files: Vec<FileRef>) -> Incoming {
+    fn message(id: &'static str, files: Vec<FileRef>) -> Incoming {
         Incoming {
-            id: id.into(),
+            id: MessageId::from_static(id),
             text: format!("text of {id}"),
             metadata: None,
             retry: false,
@@ -342,7 +344,7 @@ mod tests {
     }
 
     /// Runs [`super::take_over`] on `message` until it is done.
-    async fn watch_until_taken(chat: &Chat, session: &str, message: Incoming) {
+    async fn watch_until_taken(chat: &Chat, session: &SessionId, message: Incoming) {
         let watching = chat
             .watchers()
             .start(session, &message.id)
@@ -356,7 +358,7 @@ mod tests {
     #[tokio::test]
     async fn a_message_taken_over_waits_its_turn_and_carries_its_files() {
         let chat = chat("turn");
-        let _rx = connect(&chat, "s").await;
+        let _rx = connect(&chat, &SessionId::from_static("s")).await;
         // This relay has the file (the page uploaded it here after the
         // relay it first used crashed).
         let uploads = chat.uploads().expect("uploads on");
@@ -368,10 +370,19 @@ mod tests {
         pending.reserve(5).expect("room");
         let stored = pending.finish("a.txt".into(), "text/plain".into());
         // The session's turn is taken by message "a", still at n8n.
-        assert_eq!(chat.store().begin("s", "a", false).await, Verdict::Start);
+        assert_eq!(
+            chat.store()
+                .begin(
+                    &SessionId::from_static("s"),
+                    &MessageId::from_static("a"),
+                    false
+                )
+                .await,
+            Verdict::Start
+        );
         let a = ChatRequest {
-            session_id: "s".into(),
-            message_id: "a".into(),
+            session_id: SessionId::from_static("s"),
+            message_id: MessageId::from_static("a"),
             text: "a".into(),
             metadata: None,
             files: Vec::new(),
@@ -385,9 +396,17 @@ mod tests {
             mime: "text/plain".into(),
             size: 5,
         };
-        watch_until_taken(&chat, "s", message("b", vec![file])).await;
+        watch_until_taken(
+            &chat,
+            &SessionId::from_static("s"),
+            message("b", vec![file]),
+        )
+        .await;
         // Not sent beside "a": it waits for the turn, with its file.
-        let next = chat.turns().finished("s").expect("b waits its turn");
+        let next = chat
+            .turns()
+            .finished(&SessionId::from_static("s"))
+            .expect("b waits its turn");
         assert_eq!(next.message_id, "b");
         let files: Vec<&str> = next.files.iter().map(|f| f.id.as_str()).collect();
         assert_eq!(files, [stored.id.as_str()]);
@@ -397,14 +416,19 @@ mod tests {
     #[tokio::test]
     async fn a_message_taken_over_without_its_files_here_asks_for_them_again() {
         let chat = chat("missing");
-        let mut rx = connect(&chat, "s").await;
+        let mut rx = connect(&chat, &SessionId::from_static("s")).await;
         let file = FileRef {
             upload: "up-on-the-crashed-relay".into(),
             name: "a.txt".into(),
             mime: "text/plain".into(),
             size: 5,
         };
-        watch_until_taken(&chat, "s", message("b", vec![file])).await;
+        watch_until_taken(
+            &chat,
+            &SessionId::from_static("s"),
+            message("b", vec![file]),
+        )
+        .await;
         let frame = tokio::time::timeout(Duration::from_secs(5), async {
             loop {
                 let frame = rx.recv().await.expect("a frame");
@@ -416,8 +440,22 @@ mod tests {
         .await
         .expect("upload_missing");
         assert!(frame.as_str().contains("\"b\""), "{}", frame.as_str());
-        assert!(chat.turns().finished("s").is_none(), "not sent to n8n");
+        assert!(
+            chat.turns()
+                .finished(&SessionId::from_static("s"))
+                .is_none(),
+            "not sent to n8n"
+        );
         // Released, not an outcome: the page's resend runs it.
-        assert_eq!(chat.store().begin("s", "b", false).await, Verdict::Start);
+        assert_eq!(
+            chat.store()
+                .begin(
+                    &SessionId::from_static("s"),
+                    &MessageId::from_static("b"),
+                    false
+                )
+                .await,
+            Verdict::Start
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! to n8n while paused is handed back instead (see `store::pause`).
 
 use shared::{ErrorCode, ServerMessage};
+use shared::{MessageId, SessionId};
 
 use super::encode;
 use crate::metrics::Metrics;
@@ -16,11 +17,11 @@ pub const PAUSED: &str =
 /// Ends `id` without an outcome because the chat is paused: not sent to
 /// n8n, released (a resend after the resume runs it), and the page is told
 /// `paused` so it keeps the message.
-pub async fn refuse_paused(store: &Store, metrics: &Metrics, session: &str, id: &str) {
-    tracing::debug!(session = %redact::session(session), id, "paused: not sent to n8n");
+pub async fn refuse_paused(store: &Store, metrics: &Metrics, session: &SessionId, id: &MessageId) {
+    tracing::debug!(session = %redact::session(session), id = %id, "paused: not sent to n8n");
     metrics.message(Outcome::Paused);
     let frame = encode(&ServerMessage::error(
-        Some(id.to_owned()),
+        Some(id.to_string()),
         ErrorCode::Paused,
         PAUSED,
     ));

@@ -12,6 +12,7 @@
 //! step's text is at most [`MAX_PROGRESS_STEP_CHARS`] characters.
 
 use parking_lot::Mutex;
+use shared::MessageId;
 
 use shared::{
     ProgressLabel, ServerMessage, StepState, MAX_PROGRESS_STEPS, MAX_PROGRESS_STEP_CHARS,
@@ -46,10 +47,10 @@ enum Shown {
 
 impl<'a> Steps<'a> {
     /// No steps yet of the answer to message `id`.
-    pub fn new(flags: &'a ProgressFlags, id: &str) -> Self {
+    pub fn new(flags: &'a ProgressFlags, id: &MessageId) -> Self {
         Steps {
             flags,
-            id: id.to_owned(),
+            id: id.to_string(),
             inner: Mutex::default(),
         }
     }
@@ -110,9 +111,9 @@ impl<'a> Steps<'a> {
 }
 
 /// A waiting state of message `id` (not a step).
-pub fn waiting(id: &str, label: ProgressLabel) -> ServerMessage {
+pub fn waiting(id: &MessageId, label: ProgressLabel) -> ServerMessage {
     ServerMessage::Progress {
-        id: id.to_owned(),
+        id: id.to_string(),
         step: None,
         label: Some(label),
         seq: None,
@@ -134,6 +135,7 @@ fn clip(name: &str) -> String {
 mod tests {
     use super::*;
     use crate::config::progress::parse_progress_label;
+    use shared::MessageId;
 
     fn node(id: &str, name: &str, run: u64) -> Node {
         Node {
@@ -173,7 +175,7 @@ mod tests {
     #[test]
     fn labelled_generic_hidden_and_named_steps() {
         let f = flags(&["Search=Searching the knowledge base", "Secret="], false);
-        let steps = Steps::new(&f, "m1");
+        let steps = Steps::new(&f, &MessageId::from_static("m1"));
         let search = node("a", "Search", 0);
         let other = node("b", "Internal name", 0);
         let secret = node("c", "Secret", 0);
@@ -201,7 +203,7 @@ mod tests {
             "the node name is not shown"
         );
         let named = flags(&[], true);
-        let steps = Steps::new(&named, "m1");
+        let steps = Steps::new(&named, &MessageId::from_static("m1"));
         let long = node("d", &"n".repeat(200), 0);
         let (text, ..) = summary(steps.frame(Step::Began(&long))).expect("frame");
         let text = text.expect("text");
@@ -212,7 +214,7 @@ mod tests {
     #[test]
     fn each_loop_run_is_a_step_and_ends_find_their_begins() {
         let f = flags(&[], false);
-        let steps = Steps::new(&f, "m1");
+        let steps = Steps::new(&f, &MessageId::from_static("m1"));
         let runs: Vec<Node> = (0..3).map(|r| node("loop", "Loop", r)).collect();
         assert_eq!(
             summary(steps.frame(Step::Began(&runs[0]))).map(|s| s.1),
@@ -236,7 +238,7 @@ mod tests {
     #[test]
     fn steps_past_the_bound_are_not_reported() {
         let f = flags(&[], false);
-        let steps = Steps::new(&f, "m1");
+        let steps = Steps::new(&f, &MessageId::from_static("m1"));
         for run in 0..u64::from(MAX_PROGRESS_STEPS) {
             let n = node("loop", "Loop", run);
             assert!(steps.frame(Step::Began(&n)).is_some());

@@ -26,6 +26,7 @@
 //! (`--respond-to-chat`) and n8n's answer was exactly its own
 //! (see [`crate::responder::n8n::answer::execution_started`]).
 
+use shared::{MessageId, SessionId};
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
@@ -135,11 +136,11 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    fn session(&self) -> &str {
+    fn session(&self) -> &SessionId {
         &self.request.session_id
     }
 
-    fn id(&self) -> &str {
+    fn id(&self) -> &MessageId {
         &self.request.message_id
     }
 
@@ -281,7 +282,7 @@ impl Run<'_> {
     /// it (returned at once); otherwise the page is told the run waits.
     async fn start_waiting(&self) -> Option<ChatRequest> {
         let waiting = encode(&ServerMessage::Run {
-            id: self.id().to_owned(),
+            id: self.id().to_string(),
             state: RunState::Waiting,
         });
         let reply = self
@@ -308,7 +309,7 @@ impl Run<'_> {
     async fn working(&self) {
         self.chat.turns().run_works(self.session(), self.id());
         self.deliver(encode(&ServerMessage::Run {
-            id: self.id().to_owned(),
+            id: self.id().to_string(),
             state: RunState::Working,
         }))
         .await;
@@ -318,7 +319,7 @@ impl Run<'_> {
     /// Ends reply `reply` in an error (the run still waits); the next
     /// message in line, if any, is the reply now.
     async fn refuse(&self, reply: &ChatRequest, code: ErrorCode, why: &str) -> Option<ChatRequest> {
-        let error = ServerMessage::error(Some(reply.message_id.clone()), code, why);
+        let error = ServerMessage::error(Some(reply.message_id.to_string()), code, why);
         self.chat
             .store()
             .complete(&reply.session_id, &reply.message_id, encode(&error), true)
@@ -367,7 +368,7 @@ impl Run<'_> {
             tracing::info!(session = %redact::session(self.session()), id = %reply.message_id, run = %self.id(), "reply sent to the run");
             self.record(vec![Line::user(&reply.text)]).await;
             let done = encode(&ServerMessage::Done {
-                id: reply.message_id.clone(),
+                id: reply.message_id.to_string(),
             });
             store
                 .complete(&reply.session_id, &reply.message_id, done, false)
@@ -385,7 +386,7 @@ impl Run<'_> {
             replay.push(chat_frame(self.chat, self.id(), self.shown.seq, m));
         }
         replay.push(encode(&ServerMessage::Run {
-            id: self.id().to_owned(),
+            id: self.id().to_string(),
             state: RunState::Waiting,
         }));
         replay
@@ -433,7 +434,7 @@ impl Run<'_> {
 
 /// The `chat` frame of bot message `m`, number `seq` of the run of `id`.
 /// Only the labels of buttons reach the page, never their links.
-fn chat_frame(chat: &Chat, id: &str, seq: u32, m: &BotMessage) -> Utf8Bytes {
+fn chat_frame(chat: &Chat, id: &MessageId, seq: u32, m: &BotMessage) -> Utf8Bytes {
     let buttons = m
         .buttons
         .iter()
@@ -447,7 +448,7 @@ fn chat_frame(chat: &Chat, id: &str, seq: u32, m: &BotMessage) -> Utf8Bytes {
         })
         .collect();
     encode(&ServerMessage::Chat {
-        id: id.to_owned(),
+        id: id.to_string(),
         seq,
         text: m.text.clone(),
         doc: chat.format(&m.text),

@@ -17,11 +17,12 @@
 use super::core::Chat;
 use super::incoming::Incoming;
 use crate::store::Verdict;
+use shared::SessionId;
 
 /// Watches `message` of `session` until it is answered (anywhere) or is
 /// to be taken over here: then it is handed back, to be started like a new
 /// message.
-pub async fn watch(chat: &Chat, session: &str, message: Incoming) -> Option<Incoming> {
+pub async fn watch(chat: &Chat, session: &SessionId, message: Incoming) -> Option<Incoming> {
     let period = chat.settings().takeover_check;
     let id = message.id.clone();
     loop {

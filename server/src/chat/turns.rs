@@ -12,6 +12,7 @@
 //! "the run started waiting" and "the queue was looked at".
 
 use parking_lot::Mutex;
+use shared::{MessageId, SessionId};
 use std::collections::{HashMap, VecDeque};
 
 use axum::extract::ws::Utf8Bytes;
@@ -75,7 +76,7 @@ pub enum Admitted {
 /// The turns of every session.
 #[derive(Debug)]
 pub struct Turns {
-    inner: Mutex<HashMap<String, Conversation>>,
+    inner: Mutex<HashMap<SessionId, Conversation>>,
     concurrency: usize,
 }
 
@@ -88,7 +89,7 @@ impl Turns {
         }
     }
 
-    fn lock(&self) -> parking_lot::MutexGuard<'_, HashMap<String, Conversation>> {
+    fn lock(&self) -> parking_lot::MutexGuard<'_, HashMap<SessionId, Conversation>> {
         self.inner.lock()
     }
 
@@ -111,7 +112,7 @@ impl Turns {
 
     /// A turn of `session` ended: the next message waiting, if any, takes
     /// it (send it now); otherwise the turn is free.
-    pub fn finished(&self, session: &str) -> Option<ChatRequest> {
+    pub fn finished(&self, session: &SessionId) -> Option<ChatRequest> {
         let mut all = self.lock();
         let c = all.get_mut(session)?;
         let next = c.queue.pop_front();
@@ -126,25 +127,22 @@ impl Turns {
 
     /// Takes message `id` out of its session's queue (the user stopped it
     /// before its turn came).
-    pub fn withdraw(&self, session: &str, id: &str) -> Option<ChatRequest> {
+    pub fn withdraw(&self, session: &SessionId, id: &MessageId) -> Option<ChatRequest> {
         let mut all = self.lock();
         let c = all.get_mut(session)?;
-        let at = c.queue.iter().position(|r| r.message_id == id)?;
+        let at = c.queue.iter().position(|r| r.message_id == *id)?;
         c.queue.remove(at)
     }
 
     /// A run started by message `id` of `session` is live.
-    pub fn run_started(&self, session: &str, id: &str, tx: mpsc::Sender<RunCommand>) {
+    pub fn run_started(&self, session: &SessionId, id: &MessageId, tx: mpsc::Sender<RunCommand>) {
         let mut all = self.lock();
-        all.entry(session.to_owned())
-            .or_default()
-            .runs
-            .push(RunEntry {
-                id: id.to_owned(),
-                tx,
-                waiting: false,
-                replay: Vec::new(),
-            });
+        all.entry(session.clone()).or_default().runs.push(RunEntry {
+            id: id.to_string(),
+            tx,
+            waiting: false,
+            replay: Vec::new(),
+        });
     }
 
     /// The run waits for the user. If a message of the session is already
@@ -153,8 +151,8 @@ impl Turns {
     /// connects meanwhile is sent.
     pub fn run_waits(
         &self,
-        session: &str,
-        id: &str,
+        session: &SessionId,
+        id: &MessageId,
         replay: Vec<Utf8Bytes>,
     ) -> Option<ChatRequest> {
         let mut all = self.lock();
@@ -162,7 +160,7 @@ impl Turns {
         if let Some(next) = c.queue.pop_front() {
             return Some(next);
         }
-        if let Some(run) = c.runs.iter_mut().find(|r| r.id == id) {
+        if let Some(run) = c.runs.iter_mut().find(|r| r.id == id.as_str()) {
             run.waiting = true;
             run.replay = replay;
         }
@@ -170,11 +168,11 @@ impl Turns {
     }
 
     /// The run went on without the user.
-    pub fn run_works(&self, session: &str, id: &str) {
+    pub fn run_works(&self, session: &SessionId, id: &MessageId) {
         let mut all = self.lock();
         if let Some(run) = all
             .get_mut(session)
-            .and_then(|c| c.runs.iter_mut().find(|r| r.id == id))
+            .and_then(|c| c.runs.iter_mut().find(|r| r.id == id.as_str()))
         {
             run.waiting = false;
             run.replay.clear();
@@ -182,10 +180,10 @@ impl Turns {
     }
 
     /// The run ended.
-    pub fn run_ended(&self, session: &str, id: &str) {
+    pub fn run_ended(&self, session: &SessionId, id: &MessageId) {
         let mut all = self.lock();
         if let Some(c) = all.get_mut(session) {
-            c.runs.retain(|r| r.id != id);
+            c.runs.retain(|r| r.id != id.as_str());
             if c.idle() {
                 all.remove(session);
             }
@@ -194,30 +192,30 @@ impl Turns {
 
     /// Puts messages a run did not take back at the head of the queue (in
     /// their order), to be sent as new messages.
-    pub fn give_back(&self, session: &str, requests: Vec<ChatRequest>) {
+    pub fn give_back(&self, session: &SessionId, requests: Vec<ChatRequest>) {
         if requests.is_empty() {
             return;
         }
         let mut all = self.lock();
-        let c = all.entry(session.to_owned()).or_default();
+        let c = all.entry(session.clone()).or_default();
         for request in requests.into_iter().rev() {
             c.queue.push_front(request);
         }
     }
 
     /// The run started by message `id` of `session`, to tell it something.
-    pub fn run(&self, session: &str, id: &str) -> Option<mpsc::Sender<RunCommand>> {
+    pub fn run(&self, session: &SessionId, id: &MessageId) -> Option<mpsc::Sender<RunCommand>> {
         let all = self.lock();
         all.get(session)?
             .runs
             .iter()
-            .find(|r| r.id == id)
+            .find(|r| r.id == id.as_str())
             .map(|r| r.tx.clone())
     }
 
     /// What a page that (re)connects to `session` must see of its waiting
     /// runs.
-    pub fn replay(&self, session: &str) -> Vec<Utf8Bytes> {
+    pub fn replay(&self, session: &SessionId) -> Vec<Utf8Bytes> {
         let all = self.lock();
         all.get(session)
             .map(|c| {
@@ -239,11 +237,12 @@ impl Turns {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::{MessageId, SessionId};
 
-    fn msg(session: &str, id: &str) -> ChatRequest {
+    fn msg(session: &'static str, id: &'static str) -> ChatRequest {
         ChatRequest {
-            session_id: session.into(),
-            message_id: id.into(),
+            session_id: SessionId::from_static(session),
+            message_id: MessageId::from_static(id),
             text: id.into(),
             metadata: None,
             files: Vec::new(),
@@ -254,7 +253,7 @@ mod tests {
 
     fn started(a: Admitted) -> String {
         match a {
-            Admitted::Start(r) => r.message_id,
+            Admitted::Start(r) => r.message_id.into(),
             other => panic!("expected start, got {other:?}"),
         }
     }
@@ -270,12 +269,22 @@ mod tests {
             "x",
             "others go at once"
         );
-        assert_eq!(t.finished("s").map(|r| r.message_id).as_deref(), Some("b"));
-        assert_eq!(t.finished("s").map(|r| r.message_id).as_deref(), Some("c"));
-        assert!(t.finished("s").is_none());
+        assert_eq!(
+            t.finished(&SessionId::from_static("s"))
+                .map(|r| r.message_id)
+                .as_deref(),
+            Some("b")
+        );
+        assert_eq!(
+            t.finished(&SessionId::from_static("s"))
+                .map(|r| r.message_id)
+                .as_deref(),
+            Some("c")
+        );
+        assert!(t.finished(&SessionId::from_static("s")).is_none());
         assert_eq!(started(t.submit(msg("s", "d"))), "d", "the turn is free");
-        assert!(t.finished("s").is_none());
-        assert!(t.finished("other").is_none());
+        assert!(t.finished(&SessionId::from_static("s")).is_none());
+        assert!(t.finished(&SessionId::from_static("other")).is_none());
         assert_eq!(t.active_sessions(), 0, "nothing left behind");
     }
 
@@ -292,29 +301,49 @@ mod tests {
         let t = Turns::new(1);
         assert_eq!(started(t.submit(msg("s", "m"))), "m");
         let (tx, _rx) = mpsc::channel(4);
-        t.run_started("s", "m", tx);
+        t.run_started(
+            &SessionId::from_static("s"),
+            &MessageId::from_static("m"),
+            tx,
+        );
         // Typed while the run works: waits its turn, then is the reply.
         assert!(matches!(t.submit(msg("s", "early")), Admitted::Queued));
-        let reply = t.run_waits("s", "m", vec![Utf8Bytes::from_static("q")]);
+        let reply = t.run_waits(
+            &SessionId::from_static("s"),
+            &MessageId::from_static("m"),
+            vec![Utf8Bytes::from_static("q")],
+        );
         assert_eq!(reply.map(|r| r.message_id).as_deref(), Some("early"));
-        assert!(t.replay("s").is_empty(), "still working: nothing to replay");
+        assert!(
+            t.replay(&SessionId::from_static("s")).is_empty(),
+            "still working: nothing to replay"
+        );
         // Now it waits: the next message goes to it at once.
         assert!(t
-            .run_waits("s", "m", vec![Utf8Bytes::from_static("q2")])
+            .run_waits(
+                &SessionId::from_static("s"),
+                &MessageId::from_static("m"),
+                vec![Utf8Bytes::from_static("q2")]
+            )
             .is_none());
-        assert_eq!(t.replay("s"), [Utf8Bytes::from_static("q2")]);
+        assert_eq!(
+            t.replay(&SessionId::from_static("s")),
+            [Utf8Bytes::from_static("q2")]
+        );
         match t.submit(msg("s", "reply")) {
             Admitted::Reply(_, r) => assert_eq!(r.message_id, "reply"),
             other => panic!("{other:?}"),
         }
         // Working again: the next one waits.
         assert!(matches!(t.submit(msg("s", "later")), Admitted::Queued));
-        t.run_ended("s", "m");
+        t.run_ended(&SessionId::from_static("s"), &MessageId::from_static("m"));
         assert_eq!(
-            t.finished("s").map(|r| r.message_id).as_deref(),
+            t.finished(&SessionId::from_static("s"))
+                .map(|r| r.message_id)
+                .as_deref(),
             Some("later")
         );
-        assert!(t.finished("s").is_none());
+        assert!(t.finished(&SessionId::from_static("s")).is_none());
         assert_eq!(t.active_sessions(), 0);
     }
 
@@ -323,9 +352,15 @@ mod tests {
         let t = Turns::new(1);
         started(t.submit(msg("s", "m")));
         assert!(matches!(t.submit(msg("s", "c")), Admitted::Queued));
-        t.give_back("s", vec![msg("s", "a"), msg("s", "b")]);
-        let order: Vec<String> =
-            std::iter::from_fn(|| t.finished("s").map(|r| r.message_id)).collect();
+        t.give_back(
+            &SessionId::from_static("s"),
+            vec![msg("s", "a"), msg("s", "b")],
+        );
+        let order: Vec<String> = std::iter::from_fn(|| {
+            t.finished(&SessionId::from_static("s"))
+                .map(|r| r.message_id.into())
+        })
+        .collect();
         assert_eq!(order, ["a", "b", "c"]);
     }
 }

@@ -3,6 +3,7 @@
 //! resends it, and a bound on how many.
 
 use parking_lot::Mutex;
+use shared::{MessageId, SessionId};
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -13,13 +14,13 @@ pub const MAX_WATCHED: usize = 10_000;
 /// The messages being watched: one watcher per message id, however often
 /// the page resends it.
 #[derive(Debug, Default)]
-pub struct Watchers(Mutex<HashSet<(String, String)>>);
+pub struct Watchers(Mutex<HashSet<(SessionId, MessageId)>>);
 
 /// A watched message; no longer watched when dropped.
 #[derive(Debug)]
 pub struct Watching {
     watchers: Arc<Watchers>,
-    key: (String, String),
+    key: (SessionId, MessageId),
 }
 
 impl Drop for Watching {
@@ -29,14 +30,14 @@ impl Drop for Watching {
 }
 
 impl Watchers {
-    fn lock(&self) -> parking_lot::MutexGuard<'_, HashSet<(String, String)>> {
+    fn lock(&self) -> parking_lot::MutexGuard<'_, HashSet<(SessionId, MessageId)>> {
         self.0.lock()
     }
 
     /// Starts watching message `id` of `session`, unless it already is
     /// (or [`MAX_WATCHED`] are).
-    pub fn start(self: &Arc<Self>, session: &str, id: &str) -> Option<Watching> {
-        let key = (session.to_owned(), id.to_owned());
+    pub fn start(self: &Arc<Self>, session: &SessionId, id: &MessageId) -> Option<Watching> {
+        let key = (session.clone(), id.clone());
         let mut set = self.lock();
         if set.len() >= MAX_WATCHED || !set.insert(key.clone()) {
             return None;
@@ -56,20 +57,46 @@ impl Watchers {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::{MessageId, SessionId};
 
     #[test]
     fn one_watcher_per_message_and_a_bound() {
         let watchers = Arc::new(Watchers::default());
-        let first = watchers.start("s", "m1").expect("first");
-        assert!(watchers.start("s", "m1").is_none(), "already watched");
-        assert!(watchers.start("s", "m2").is_some(), "another message");
+        let first = watchers
+            .start(&SessionId::from_static("s"), &MessageId::from_static("m1"))
+            .expect("first");
+        assert!(
+            watchers
+                .start(&SessionId::from_static("s"), &MessageId::from_static("m1"))
+                .is_none(),
+            "already watched"
+        );
+        assert!(
+            watchers
+                .start(&SessionId::from_static("s"), &MessageId::from_static("m2"))
+                .is_some(),
+            "another message"
+        );
         assert_eq!(watchers.count(), 1, "m2's guard was dropped at once");
         drop(first);
         assert_eq!(watchers.count(), 0);
         let held: Vec<Watching> = (0..MAX_WATCHED)
-            .filter_map(|i| watchers.start("s", &format!("x{i}")))
+            .filter_map(|i| {
+                watchers.start(
+                    &SessionId::from_static("s"),
+                    &MessageId::parse(&format!("x{i}")).expect("id"),
+                )
+            })
             .collect();
         assert_eq!(held.len(), MAX_WATCHED);
-        assert!(watchers.start("s", "one-more").is_none(), "bounded");
+        assert!(
+            watchers
+                .start(
+                    &SessionId::from_static("s"),
+                    &MessageId::from_static("one-more")
+                )
+                .is_none(),
+            "bounded"
+        );
     }
 }

@@ -117,9 +117,9 @@ pub async fn push(
             )
         }
     };
-    if !shared::validate::is_valid_session_id(&session) {
+    let Some(session) = shared::SessionId::from_string(session) else {
         return refuse(StatusCode::NOT_FOUND, "no such session");
-    }
+    };
     let id = format!("{}{}", shared::PUSH_ID_PREFIX, uuid::Uuid::new_v4());
     let line = Line::bot(&text);
     let frame = ServerMessage::Push {

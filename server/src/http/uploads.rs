@@ -29,7 +29,7 @@ use axum::Json;
 use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
-use shared::{validate, Uploaded};
+use shared::Uploaded;
 use tokio::io::AsyncWriteExt;
 
 use crate::admission::limits::client_key;
@@ -143,7 +143,7 @@ impl From<std::io::Error> for UploadError {
 
 /// The session an upload names: the `X-Chat-Session` header, else the
 /// deprecated `?session=` (warned about once).
-fn session_of(headers: &HeaderMap, query: Option<&str>) -> Result<String, UploadError> {
+fn session_of(headers: &HeaderMap, query: Option<&str>) -> Result<shared::SessionId, UploadError> {
     let from_header = headers
         .get(SESSION_HEADER)
         .and_then(|v| v.to_str().ok())
@@ -161,7 +161,7 @@ fn session_of(headers: &HeaderMap, query: Option<&str>) -> Result<String, Upload
         }
     };
     session
-        .filter(|s| validate::is_valid_session_id(s))
+        .and_then(shared::SessionId::from_string)
         .ok_or(UploadError::NoSession)
 }
 
@@ -325,6 +325,7 @@ pub async fn upload(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::SessionId;
 
     fn named(value: &str) -> String {
         let mut headers = HeaderMap::new();
@@ -354,12 +355,12 @@ mod tests {
         ));
         assert_eq!(
             session_of(&headers, Some("session=s-query")).ok(),
-            Some("s-query".into())
+            Some(SessionId::from_static("s-query"))
         );
         headers.insert(SESSION_HEADER, "s-header".parse().expect("value"));
         assert_eq!(
             session_of(&headers, Some("session=s-query")).ok(),
-            Some("s-header".into()),
+            Some(SessionId::from_static("s-header")),
             "the header wins"
         );
         headers.insert(SESSION_HEADER, "bad id!".parse().expect("value"));

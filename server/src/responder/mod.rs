@@ -18,9 +18,9 @@ use crate::RelayError;
 #[derive(Debug, Clone)]
 pub struct ChatRequest {
     /// The conversation (n8n's `sessionId`, the key of its chat memory).
-    pub session_id: String,
+    pub session_id: shared::SessionId,
     /// The client's message id (for logs; n8n never sees it).
-    pub message_id: String,
+    pub message_id: shared::MessageId,
     /// What the user typed.
     pub text: String,
     /// Context from the page, passed to n8n as `metadata`.
@@ -197,7 +197,7 @@ impl Responder {
     /// echo mode (there is no memory to ask).
     pub async fn history(
         &self,
-        session_id: &str,
+        session_id: &shared::SessionId,
     ) -> Option<Result<Vec<shared::HistoryMessage>, ResponderError>> {
         match self {
             Responder::Echo(_) => None,
@@ -208,7 +208,7 @@ impl Responder {
     /// Opens n8n's chat socket of a run (n8n only).
     pub async fn open_run(
         &self,
-        session: &str,
+        session: &shared::SessionId,
         execution_id: &str,
     ) -> Result<n8n::chat_socket::ChatSocket, String> {
         match self {

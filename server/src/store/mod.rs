@@ -11,6 +11,7 @@
 //! Connections themselves always stay in the relay that accepted them; the
 //! store routes frames to them.
 
+use shared::{MessageId, SessionId};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,65 +37,65 @@ pub mod transcripts;
 pub trait SessionStore: Send + Sync + std::fmt::Debug {
     /// Registers an open connection of `session` and sends it what the
     /// session was owed while no connection was open.
-    async fn attach(&self, session: &str, conn: ConnHandle);
+    async fn attach(&self, session: &SessionId, conn: ConnHandle);
 
     /// Unregisters a connection; the session is remembered for `--retain-for`.
-    async fn detach(&self, session: &str, conn: ConnId);
+    async fn detach(&self, session: &SessionId, conn: ConnId);
 
     /// Decides what to do with message `id` (see [`Verdict`]). On
     /// [`Verdict::Start`] the caller must later call [`SessionStore::complete`].
-    async fn begin(&self, session: &str, id: &str, retry: bool) -> Verdict;
+    async fn begin(&self, session: &SessionId, id: &MessageId, retry: bool) -> Verdict;
 
     /// Sends a piece of a streamed answer of message `id` to the session's
     /// open connections; the text so far is kept until the answer settles,
     /// so a page that reconnects mid-stream gets it at once. Never waits.
-    fn chunk(&self, session: &str, id: &str, text: &str);
+    fn chunk(&self, session: &SessionId, id: &MessageId, text: &str);
 
     /// Sends a `progress` frame of message `id` to the session's open
     /// connections while the message is in flight. Live only: nothing is
     /// kept (a page that reconnects sees the next step). Never waits.
-    fn progress(&self, session: &str, id: &str, frame: Utf8Bytes);
+    fn progress(&self, session: &SessionId, id: &MessageId, frame: Utf8Bytes);
 
     /// Stores the final frame of message `id` and sends it to the session's
     /// open connections, or keeps it for the next one.
-    async fn complete(&self, session: &str, id: &str, frame: Utf8Bytes, failed: bool);
+    async fn complete(&self, session: &SessionId, id: &MessageId, frame: Utf8Bytes, failed: bool);
 
     /// Ends message `id` without an outcome (the relay is shutting down):
     /// `frame` goes to the session's open connections, and a resend runs
     /// the message again (see [`memory::Sessions::release`]).
-    async fn release(&self, session: &str, id: &str, frame: Utf8Bytes);
+    async fn release(&self, session: &SessionId, id: &MessageId, frame: Utf8Bytes);
 
     /// Sends a pushed frame to the session's open connections or keeps it;
     /// `None` if the session is unknown.
-    async fn push(&self, session: &str, frame: Utf8Bytes) -> Option<Pushed>;
+    async fn push(&self, session: &SessionId, frame: Utf8Bytes) -> Option<Pushed>;
 
     /// Forgets idle sessions and renews what must not expire; called
     /// regularly. Returns how many sessions were forgotten here.
     async fn maintain(&self) -> usize;
 
     /// Whether the session has an open connection on this relay.
-    fn is_connected(&self, session: &str) -> bool;
+    fn is_connected(&self, session: &SessionId) -> bool;
 
     /// Whether the session is remembered (here, or in the shared store):
     /// joining one that is not costs a new session (see
     /// [`crate::admission::new_sessions`]).
-    async fn knows(&self, session: &str) -> bool;
+    async fn knows(&self, session: &SessionId) -> bool;
 
     /// Forgets what `session` keeps — answers, pushes waiting, and the
     /// session itself unless a connection or a message in flight holds it
     /// (a `forget` frame: the visitor deleted the conversation). Forgotten
     /// ids leave tombstones (no content), so a resend is never run twice.
-    async fn forget(&self, session: &str);
+    async fn forget(&self, session: &SessionId);
 
     /// The stored answer frame of message `id` (not an error), while kept —
     /// what a rating (`feedback`) refers to.
-    async fn answer_frame(&self, session: &str, id: &str) -> Option<Utf8Bytes>;
+    async fn answer_frame(&self, session: &SessionId, id: &MessageId) -> Option<Utf8Bytes>;
 
     /// Whether `user` (`None`: an anonymous visitor) may join `session`,
     /// recording `user` as its owner when it has none yet (see [`Claim`]).
     /// A session's owner lives as long as the session (in Redis, twice
     /// `--retain-for`, like its tombstones).
-    async fn claim(&self, session: &str, user: Option<&str>) -> Claim;
+    async fn claim(&self, session: &SessionId, user: Option<&str>) -> Claim;
 
     /// The verified `user`'s conversations at `now_ms` (unix ms), most
     /// recently saved first (see [`conversations`]); `None` while the store
@@ -112,12 +113,12 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
     ) -> Option<Vec<ConversationItem>>;
 
     /// Takes `session` out of `user`'s list (the user forgot it).
-    async fn drop_conversation(&self, user: &str, session: &str);
+    async fn drop_conversation(&self, user: &str, session: &SessionId);
 
     /// Whether `session` is in `user`'s list at `now_ms`: proof that the
     /// session was the user's, when the store has forgotten the session
     /// itself (its `--retain-for` is much shorter than the list's).
-    async fn lists_conversation(&self, user: &str, session: &str, now_ms: u64) -> bool;
+    async fn lists_conversation(&self, user: &str, session: &SessionId, now_ms: u64) -> bool;
 
     /// Appends `lines` (oldest first) to `session`'s transcript at `now_ms`
     /// (unix ms): the conversation a page that resumes the session is
@@ -141,7 +142,7 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
     /// `session`'s transcript, oldest first; `None` if it has none or the
     /// store cannot say (Redis unreachable): the caller then falls back to
     /// n8n's memory. The caller checked the session is the visitor's.
-    async fn transcript(&self, session: &str) -> Option<Vec<transcripts::Line>>;
+    async fn transcript(&self, session: &SessionId) -> Option<Vec<transcripts::Line>>;
 
     /// Counts of this relay.
     fn stats(&self) -> Stats;

@@ -181,7 +181,7 @@ impl Uploads {
     /// The stored files a message of `session` names, in order.
     pub fn resolve(
         &self,
-        session: &str,
+        session: &shared::SessionId,
         files: &[FileRef],
     ) -> Result<Vec<Attachment>, FilesRefused> {
         if files.len() > self.rules.max_files as usize {

@@ -10,6 +10,7 @@
 //! The loop is generic over the socket (any `Stream + Sink` of messages), so
 //! it does not care whether axum or a test built it.
 
+use shared::SessionId;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -282,7 +283,7 @@ where
     let config = state.config();
     let hello = ServerMessage::Connection {
         client_id: client_id.to_owned(),
-        session_id: peer.session_id.clone(),
+        session_id: peer.session_id.to_string(),
         heartbeat_ms: config.serve.heartbeat_interval.as_millis() as u64,
         version: env!("CARGO_PKG_VERSION").to_owned(),
         max_message_bytes: Some(config.limits.max_message_bytes as u64),
@@ -346,7 +347,7 @@ struct Inbox {
 async fn run<S, E>(
     socket: &mut S,
     state: &AppState,
-    session: &str,
+    session: &SessionId,
     client: &mut Client,
     conn_id: u64,
     inbox: Inbox,
@@ -419,7 +420,7 @@ where
 async fn on_message<E: std::fmt::Display>(
     incoming: Option<Result<Message, E>>,
     state: &AppState,
-    session: &str,
+    session: &SessionId,
     client: &mut Client,
     conn_id: u64,
     bucket: &mut TokenBucket,

@@ -6,6 +6,7 @@
 use axum::extract::ws::Utf8Bytes;
 use serde::Deserialize;
 use shared::{validate, ClientMessage, DecodeError, ErrorCode, ServerMessage};
+use shared::{MessageId, SessionId};
 
 use super::client::Client;
 use super::identify;
@@ -19,7 +20,7 @@ use crate::AppState;
 /// directly, if any.
 pub async fn on_text(
     state: &AppState,
-    session: &str,
+    session: &SessionId,
     client: &mut Client,
     text: &str,
     bucket: &mut TokenBucket,
@@ -34,7 +35,7 @@ pub async fn on_text(
 
 async fn on_frame(
     state: &AppState,
-    session: &str,
+    session: &SessionId,
     client: &mut Client,
     text: &str,
     bucket: &mut TokenBucket,
@@ -89,6 +90,14 @@ async fn on_frame(
             // Not run and not recorded: its resend after an `identify` runs it.
             Ok(()) if client.who.expired(state) => Some(Direct::Frame(identify::expired(id))),
             Ok(()) => {
+                // Checked by the decoder already; a `MessageId` from here on.
+                let Some(id) = MessageId::from_string(id) else {
+                    return Some(Direct::Frame(ServerMessage::error(
+                        None,
+                        ErrorCode::InvalidMessage,
+                        "invalid message id",
+                    )));
+                };
                 let message = chat::incoming::Incoming {
                     id,
                     text,
@@ -167,6 +176,8 @@ async fn on_frame(
             ))),
             Ok(()) => {
                 let user = client.who.user().map(|u| u.id.clone());
+                // Checked by the decoder already.
+                let saved = SessionId::from_string(saved)?;
                 let frame = chat::conversations::save(
                     &**state.store(),
                     user.as_deref(),
@@ -192,17 +203,19 @@ async fn on_frame(
             Some(Direct::Frame(identify::expired(id)))
         }
         Ok(ClientMessage::Choice { id, seq, button }) => {
+            let id = MessageId::from_string(id)?;
             chat::lifecycle::choose(state.chat(), session, &id, seq, button).await;
             None
         }
         Ok(ClientMessage::Cancel { id }) => {
+            let id = MessageId::from_string(id)?;
             chat::lifecycle::cancel(state.chat(), session, &id).await;
             None
         }
         // Ratings share the message rate; past it they are dropped (they
         // are not worth an error on the page).
         Ok(ClientMessage::Feedback { id, rating }) => {
-            if bucket.take().is_ok() {
+            if let Some(id) = MessageId::from_string(id).filter(|_| bucket.take().is_ok()) {
                 chat::feedback::rate(state.chat(), session, &id, rating).await;
             }
             None

@@ -19,6 +19,7 @@
 //!   the message gets `token_expired` and is not run (nothing is recorded,
 //!   so its resend after an `identify` runs it once).
 
+use shared::SessionId;
 use std::time::Duration;
 
 use axum::extract::ws::Message;
@@ -26,7 +27,7 @@ use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use shared::{ClientMessage, ErrorCode, ServerMessage};
 
 use super::close::{self, close_code, End};
-use super::peer::{new_id, Peer};
+use super::peer::Peer;
 use crate::chat::encode;
 use crate::identity::{Identity, IdentityError, VerifiedUser};
 use crate::store::Claim;
@@ -191,7 +192,7 @@ pub async fn own_session(state: &AppState, peer: &mut Peer, user: Option<&str>) 
                 session = %crate::redact::session(&peer.session_id),
                 "session not joined: another user's, or unknown to the store; a new one instead"
             );
-            peer.session_id = new_id();
+            peer.session_id = super::peer::new_session_id();
             peer.resumed = false;
             peer.forbidden_session = true;
         }
@@ -201,7 +202,7 @@ pub async fn own_session(state: &AppState, peer: &mut Peer, user: Option<&str>) 
 /// Records `user` as the owner of the session `peer` has just joined (a
 /// new one, or one recreated after the store forgot it meanwhile). False
 /// if it belongs to someone else after all (the connection then ends).
-pub async fn claim_joined(state: &AppState, session: &str, user: Option<&str>) -> bool {
+pub async fn claim_joined(state: &AppState, session: &SessionId, user: Option<&str>) -> bool {
     if !state.identity_on() {
         return true;
     }
@@ -214,7 +215,7 @@ pub async fn claim_joined(state: &AppState, session: &str, user: Option<&str>) -
 /// Returns the error frame to answer with, if any.
 pub async fn identify(
     state: &AppState,
-    session: &str,
+    session: &SessionId,
     who: &mut Who,
     token: &str,
 ) -> Option<ServerMessage> {

@@ -7,16 +7,15 @@
 //! (deprecated): then the session is decided from the upgrade request,
 //! before the socket exists. See docs/protocol.md.
 
+use shared::SessionId;
 use std::net::{IpAddr, SocketAddr};
-
-use shared::validate;
 
 /// Who is connecting.
 #[derive(Debug, Clone)]
 pub struct Peer {
     /// The session to join (given or new; empty until the hello when
     /// [`Peer::awaits_hello`]).
-    pub session_id: String,
+    pub session_id: shared::SessionId,
     /// The client asked for a session id that is not valid.
     pub rejected_session: bool,
     /// The client asked to continue an existing session (a valid id).
@@ -48,7 +47,8 @@ impl Peer {
         let pairs = || url::form_urlencoded::parse(query.unwrap_or_default().as_bytes());
         let awaits_hello = pairs().any(|(k, _)| k == "hello");
         let mut peer = Peer {
-            session_id: String::new(),
+            // A placeholder until `choose` decides (at once, or at the hello).
+            session_id: new_session_id(),
             rejected_session: false,
             resumed: false,
             addr,
@@ -69,10 +69,11 @@ impl Peer {
     /// Decides the session from what the client asked for (the query's
     /// `session`, or the hello's `sessionId`).
     pub fn choose(&mut self, requested: Option<String>) {
-        let (session_id, rejected_session, resumed) = match requested {
-            Some(id) if validate::is_valid_session_id(&id) => (id, false, true),
-            Some(_) => (new_id(), true, false),
-            None => (new_id(), false, false),
+        // Checked here, once: from now on the session is a `SessionId`.
+        let (session_id, rejected_session, resumed) = match requested.map(SessionId::from_string) {
+            Some(Some(id)) => (id, false, true),
+            Some(None) => (new_session_id(), true, false),
+            None => (new_session_id(), false, false),
         };
         self.session_id = session_id;
         self.rejected_session = rejected_session;
@@ -84,6 +85,13 @@ impl Peer {
 /// A fresh random id (sessions, clients).
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+/// A fresh random session id.
+pub fn new_session_id() -> SessionId {
+    // A UUID's 36 characters of hex digits and dashes are a valid session
+    // id; the fallback is never taken.
+    SessionId::from_string(new_id()).unwrap_or_else(|| SessionId::from_static("session"))
 }
 
 #[cfg(test)]
@@ -111,7 +119,10 @@ mod tests {
         for query in ["hello", "hello=1", "x=1&hello", "hello&session=abc"] {
             let p = Peer::from_query(Some(query), None);
             assert!(p.awaits_hello, "{query}");
-            assert!(p.session_id.is_empty(), "{query}: nothing decided yet");
+            assert!(
+                !p.resumed && !p.rejected_session,
+                "{query}: nothing decided yet"
+            );
         }
         let mut p = Peer::from_query(Some("hello"), None);
         p.choose(Some("abc-123".into()));

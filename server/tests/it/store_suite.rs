@@ -8,6 +8,7 @@
 //! one on the same data: they state per store what survives (memory: only
 //! what a restart forgets, so a resend runs again).
 
+use shared::{MessageId, SessionId};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -120,56 +121,64 @@ async fn dedup_answers_errors_and_retries() {
         let name = kind.name();
         let store = kind.open(limits());
         let (c, mut rx) = conn(1);
-        store.attach("s", c).await;
+        store.attach(&sid("s"), c).await;
         assert_eq!(
-            store.begin("s", "m1", false).await,
+            store.begin(&sid("s"), &mid("m1"), false).await,
             Verdict::Start,
             "{name}"
         );
         assert_eq!(
-            store.begin("s", "m1", false).await,
+            store.begin(&sid("s"), &mid("m1"), false).await,
             Verdict::InFlight,
             "{name}"
         );
-        store.complete("s", "m1", frame("answer"), false).await;
+        store
+            .complete(&sid("s"), &mid("m1"), frame("answer"), false)
+            .await;
         assert_eq!(recv(&mut rx).await, "answer", "{name}");
         assert_eq!(
-            store.begin("s", "m1", true).await,
+            store.begin(&sid("s"), &mid("m1"), true).await,
             Verdict::Answered(frame("answer")),
             "{name}: an answer is never run again, even on a retry"
         );
         assert_eq!(
-            store.answer_frame("s", "m1").await,
+            store.answer_frame(&sid("s"), &mid("m1")).await,
             Some(frame("answer")),
             "{name}"
         );
         assert_eq!(
-            store.begin("s", "m2", false).await,
+            store.begin(&sid("s"), &mid("m2"), false).await,
             Verdict::Start,
             "{name}"
         );
-        store.complete("s", "m2", frame("error"), true).await;
+        store
+            .complete(&sid("s"), &mid("m2"), frame("error"), true)
+            .await;
         assert_eq!(recv(&mut rx).await, "error", "{name}");
         assert_eq!(
-            store.begin("s", "m2", false).await,
+            store.begin(&sid("s"), &mid("m2"), false).await,
             Verdict::Answered(frame("error")),
             "{name}: a resend gets the error again"
         );
         assert_eq!(
-            store.begin("s", "m2", true).await,
+            store.begin(&sid("s"), &mid("m2"), true).await,
             Verdict::Start,
             "{name}: a retry runs it"
         );
-        store.complete("s", "m2", frame("answer 2"), false).await;
+        store
+            .complete(&sid("s"), &mid("m2"), frame("answer 2"), false)
+            .await;
         assert_eq!(recv(&mut rx).await, "answer 2", "{name}");
         assert_eq!(
-            store.begin("s", "m3", false).await,
+            store.begin(&sid("s"), &mid("m3"), false).await,
             Verdict::Start,
             "{name}"
         );
-        store.release("s", "m3", frame("shutting down")).await;
+        store
+            .release(&sid("s"), &mid("m3"), frame("shutting down"))
+            .await;
         assert_eq!(
-            store.begin("s", "m3", false).await,
+            store.begin(&sid("s"), &mid("m3"), false).await,
             Verdict::Start,
             "{name}: released, a resend runs it"
         );
@@ -183,27 +192,29 @@ async fn what_arrives_while_away_waits_for_the_next_connection() {
         let name = kind.name();
         let store = kind.open(limits());
         assert_eq!(
-            store.push("nobody", frame("x")).await,
+            store.push(&sid("nobody"), frame("x")).await,
             None,
             "{name}: unknown session"
         );
         let (c, _rx) = conn(1);
-        store.attach("s", c).await;
+        store.attach(&sid("s"), c).await;
         assert_eq!(
-            store.begin("s", "m1", false).await,
+            store.begin(&sid("s"), &mid("m1"), false).await,
             Verdict::Start,
             "{name}"
         );
-        store.detach("s", 1).await;
-        assert!(store.knows("s").await, "{name}");
-        store.complete("s", "m1", frame("late answer"), false).await;
+        store.detach(&sid("s"), 1).await;
+        assert!(store.knows(&sid("s")).await, "{name}");
+        store
+            .complete(&sid("s"), &mid("m1"), frame("late answer"), false)
+            .await;
         assert_eq!(
-            store.push("s", frame("pushed")).await,
+            store.push(&sid("s"), frame("pushed")).await,
             Some(Pushed::Kept),
             "{name}"
         );
         let (c, mut rx) = conn(2);
-        store.attach("s", c).await;
+        store.attach(&sid("s"), c).await;
         let mut got = vec![recv(&mut rx).await, recv(&mut rx).await];
         got.sort();
         assert_eq!(got, ["late answer", "pushed"], "{name}");
@@ -222,12 +233,22 @@ async fn answers_per_session_are_bounded() {
         });
         for i in 0..3 {
             let id = format!("m{i}");
-            assert_eq!(store.begin("s", &id, false).await, Verdict::Start, "{name}");
-            store.complete("s", &id, frame("a"), false).await;
+            assert_eq!(
+                store.begin(&sid("s"), &mid(&id), false).await,
+                Verdict::Start,
+                "{name}"
+            );
+            store
+                .complete(&sid("s"), &mid(&id), frame("a"), false)
+                .await;
         }
-        assert_eq!(store.begin("s", "m0", false).await, Verdict::Lost, "{name}");
         assert_eq!(
-            store.begin("s", "m2", false).await,
+            store.begin(&sid("s"), &mid("m0"), false).await,
+            Verdict::Lost,
+            "{name}"
+        );
+        assert_eq!(
+            store.begin(&sid("s"), &mid("m2"), false).await,
             Verdict::Answered(frame("a")),
             "{name}"
         );
@@ -247,7 +268,7 @@ fn interrupted(begin: &Verdict) -> bool {
 async fn begin_after_crash(store: &Store, id: &str, retry: bool) -> Verdict {
     let deadline = tokio::time::Instant::now() + crate::support::STEP;
     loop {
-        let begin = store.begin("s", id, retry).await;
+        let begin = store.begin(&sid("s"), &mid(id), retry).await;
         if begin != Verdict::Elsewhere || tokio::time::Instant::now() > deadline {
             return begin;
         }
@@ -268,10 +289,18 @@ fn crash_and_restart(rerun_interrupted: bool) {
         first.block_on(async {
             let store = kind.open(limits.clone());
             let (c, _rx) = conn(1);
-            store.attach("s", c).await;
-            assert_eq!(store.begin("s", "done", false).await, Verdict::Start);
-            store.complete("s", "done", frame("answer"), false).await;
-            assert_eq!(store.begin("s", "running", false).await, Verdict::Start);
+            store.attach(&sid("s"), c).await;
+            assert_eq!(
+                store.begin(&sid("s"), &mid("done"), false).await,
+                Verdict::Start
+            );
+            store
+                .complete(&sid("s"), &mid("done"), frame("answer"), false)
+                .await;
+            assert_eq!(
+                store.begin(&sid("s"), &mid("running"), false).await,
+                Verdict::Start
+            );
         });
         // The crash: the first store's tasks stop where they are.
         drop(first);
@@ -279,8 +308,8 @@ fn crash_and_restart(rerun_interrupted: bool) {
         second.block_on(async {
             let store = kind.open(limits.clone());
             let (c, _rx) = conn(2);
-            store.attach("s", c).await;
-            let done = store.begin("s", "done", false).await;
+            store.attach(&sid("s"), c).await;
+            let done = store.begin(&sid("s"), &mid("done"), false).await;
             let running = begin_after_crash(&store, "running", false).await;
             match (&kind, rerun_interrupted) {
                 // What memory loses: everything; both run again.
@@ -298,14 +327,16 @@ fn crash_and_restart(rerun_interrupted: bool) {
             assert!(interrupted(&running), "{name}: {running:?}");
             if let Verdict::Interrupted(frame) = running {
                 // As the chat layer does: now the message's outcome.
-                store.complete("s", "running", frame, true).await;
+                store
+                    .complete(&sid("s"), &mid("running"), frame, true)
+                    .await;
             }
             assert!(
-                interrupted(&store.begin("s", "running", false).await),
+                interrupted(&store.begin(&sid("s"), &mid("running"), false).await),
                 "{name}: a second resend too"
             );
             assert_eq!(
-                store.begin("s", "running", true).await,
+                store.begin(&sid("s"), &mid("running"), true).await,
                 Verdict::Start,
                 "{name}: Retry runs it"
             );
@@ -335,28 +366,51 @@ async fn forget_drops_a_sessions_answers_and_pushes() {
         let store = kind.open(limits());
         for session in ["s", "t"] {
             let (c, mut rx) = conn(1);
-            store.attach(session, c).await;
-            assert_eq!(store.begin(session, "m1", false).await, Verdict::Start);
-            store.complete(session, "m1", frame("answer"), false).await;
+            store.attach(&sid(session), c).await;
+            assert_eq!(
+                store.begin(&sid(session), &mid("m1"), false).await,
+                Verdict::Start
+            );
+            store
+                .complete(&sid(session), &mid("m1"), frame("answer"), false)
+                .await;
             assert_eq!(recv(&mut rx).await, "answer", "{name}");
-            store.detach(session, 1).await;
+            store.detach(&sid(session), 1).await;
         }
-        assert_eq!(store.push("s", frame("pushed")).await, Some(Pushed::Kept));
-        store.forget("s").await;
+        assert_eq!(
+            store.push(&sid("s"), frame("pushed")).await,
+            Some(Pushed::Kept)
+        );
+        store.forget(&sid("s")).await;
         let (c, mut open_rx) = conn(2);
-        store.attach("u", c).await;
-        assert_eq!(store.begin("u", "m1", false).await, Verdict::Start);
-        store.complete("u", "m1", frame("answer u"), false).await;
+        store.attach(&sid("u"), c).await;
+        assert_eq!(
+            store.begin(&sid("u"), &mid("m1"), false).await,
+            Verdict::Start
+        );
+        store
+            .complete(&sid("u"), &mid("m1"), frame("answer u"), false)
+            .await;
         assert_eq!(recv(&mut open_rx).await, "answer u", "{name}");
-        store.forget("u").await;
-        assert!(store.knows("u").await, "{name}: connected, still joined");
-        assert_eq!(store.answer_frame("u", "m1").await, None, "{name}");
+        store.forget(&sid("u")).await;
         assert!(
-            !matches!(store.begin("u", "m1", false).await, Verdict::Answered(_)),
+            store.knows(&sid("u")).await,
+            "{name}: connected, still joined"
+        );
+        assert_eq!(
+            store.answer_frame(&sid("u"), &mid("m1")).await,
+            None,
+            "{name}"
+        );
+        assert!(
+            !matches!(
+                store.begin(&sid("u"), &mid("m1"), false).await,
+                Verdict::Answered(_)
+            ),
             "{name}: the open session's answer is gone too"
         );
         assert_eq!(
-            store.answer_frame("t", "m1").await,
+            store.answer_frame(&sid("t"), &mid("m1")).await,
             Some(frame("answer")),
             "{name}: another session keeps its answer"
         );
@@ -369,21 +423,29 @@ async fn forget_drops_a_sessions_answers_and_pushes() {
             drop(store);
             kind.open(limits())
         };
-        assert!(!store.knows("s").await, "{name}: s forgotten");
-        assert_eq!(store.answer_frame("s", "m1").await, None, "{name}");
-        assert_eq!(store.push("s", frame("x")).await, None, "{name}");
+        assert!(!store.knows(&sid("s")).await, "{name}: s forgotten");
         assert_eq!(
-            store.begin("s", "m1", false).await,
+            store.answer_frame(&sid("s"), &mid("m1")).await,
+            None,
+            "{name}"
+        );
+        assert_eq!(store.push(&sid("s"), frame("x")).await, None, "{name}");
+        assert_eq!(
+            store.begin(&sid("s"), &mid("m1"), false).await,
             Verdict::Lost,
             "{name}: no stored answer, and not run again"
         );
         if !matches!(kind, Kind::Memory) {
             assert_eq!(
-                store.answer_frame("t", "m1").await,
+                store.answer_frame(&sid("t"), &mid("m1")).await,
                 Some(frame("answer")),
                 "{name}: another session keeps its answer"
             );
-            assert_eq!(store.answer_frame("u", "m1").await, None, "{name}");
+            assert_eq!(
+                store.answer_frame(&sid("u"), &mid("m1")).await,
+                None,
+                "{name}"
+            );
         }
     }
 }
@@ -433,11 +495,11 @@ async fn users_lists_are_per_user_bounded_and_survive_a_restart() {
             "{name}: bob has none of alice's"
         );
         assert!(
-            store.lists_conversation("alice", "s1", t + 2).await,
+            store.lists_conversation("alice", &sid("s1"), t + 2).await,
             "{name}"
         );
         assert!(
-            !store.lists_conversation("bob", "s1", t + 2).await,
+            !store.lists_conversation("bob", &sid("s1"), t + 2).await,
             "{name}"
         );
 
@@ -466,7 +528,7 @@ async fn users_lists_are_per_user_bounded_and_survive_a_restart() {
         );
         assert!(sessions_of(&over).contains(&"c1"), "{name}");
 
-        store.drop_conversation("alice", "s2").await;
+        store.drop_conversation("alice", &sid("s2")).await;
         store.flush().await;
         let store = if matches!(kind, Kind::Memory) {
             store
@@ -519,7 +581,7 @@ async fn old_conversations_are_not_listed_and_are_pruned() {
             .expect("saved");
         assert_eq!(sessions_of(&after), ["new"], "{name}");
         assert!(
-            !store.lists_conversation("alice", "old", now).await,
+            !store.lists_conversation("alice", &sid("old"), now).await,
             "{name}"
         );
         store.maintain().await;
@@ -563,39 +625,44 @@ async fn transcripts_are_kept_in_order_bounded_and_forgotten() {
         let now = server::clock::now_ms();
         for session in ["s", "t", "big"] {
             let (c, _rx) = conn(1);
-            store.attach(session, c).await;
-            store.detach(session, 1).await;
+            store.attach(&sid(session), c).await;
+            store.detach(&sid(session), 1).await;
         }
         store
             .record_lines(
-                "s",
+                &sid("s"),
                 None,
                 vec![Line::user("hi"), Line::bot("**hello**")],
                 now,
             )
             .await;
         store
-            .record_lines("s", None, vec![Line::user(" "), Line::bot("again")], now)
+            .record_lines(
+                &sid("s"),
+                None,
+                vec![Line::user(" "), Line::bot("again")],
+                now,
+            )
             .await;
         store
-            .record_lines("t", None, vec![Line::user("other")], now)
+            .record_lines(&sid("t"), None, vec![Line::user("other")], now)
             .await;
         store.flush().await;
         assert_eq!(
-            said(store.transcript("s").await),
+            said(store.transcript(&sid("s")).await),
             ["u:hi", "b:**hello**", "b:again"],
             "{name}: in order, the blank line left out"
         );
-        assert_eq!(store.transcript("nobody").await, None, "{name}");
+        assert_eq!(store.transcript(&sid("nobody")).await, None, "{name}");
 
         // 200 lines at most: the oldest go.
         for i in 0..(MAX_LINES + 5) {
             store
-                .record_lines("big", None, vec![Line::user(&format!("{i}"))], now)
+                .record_lines(&sid("big"), None, vec![Line::user(&format!("{i}"))], now)
                 .await;
         }
         store.flush().await;
-        let big = said(store.transcript("big").await);
+        let big = said(store.transcript(&sid("big")).await);
         assert_eq!(big.len(), MAX_LINES, "{name}");
         assert_eq!(big[0], "u:5", "{name}: the five oldest went");
         assert_eq!(big[MAX_LINES - 1], format!("u:{}", MAX_LINES + 4));
@@ -603,19 +670,19 @@ async fn transcripts_are_kept_in_order_bounded_and_forgotten() {
         let ten_k = "x".repeat(10 * 1024);
         for _ in 0..10 {
             store
-                .record_lines("big", None, vec![Line::bot(&ten_k)], now)
+                .record_lines(&sid("big"), None, vec![Line::bot(&ten_k)], now)
                 .await;
         }
         store.flush().await;
-        let big = store.transcript("big").await.expect("kept");
+        let big = store.transcript(&sid("big")).await.expect("kept");
         assert_eq!(big.len(), 6, "{name}");
         assert!(
             big.iter().map(|l| l.text.len()).sum::<usize>() <= MAX_BYTES,
             "{name}"
         );
 
-        store.forget("s").await;
-        assert_eq!(store.transcript("s").await, None, "{name}: forgotten");
+        store.forget(&sid("s")).await;
+        assert_eq!(store.transcript(&sid("s")).await, None, "{name}: forgotten");
         store.flush().await;
         let store = if matches!(kind, Kind::Memory) {
             store
@@ -623,13 +690,20 @@ async fn transcripts_are_kept_in_order_bounded_and_forgotten() {
             drop(store);
             kind.open(limits())
         };
-        assert_eq!(store.transcript("s").await, None, "{name}: not read back");
-        let t = store.transcript("t").await;
+        assert_eq!(
+            store.transcript(&sid("s")).await,
+            None,
+            "{name}: not read back"
+        );
+        let t = store.transcript(&sid("t")).await;
         if matches!(kind, Kind::Memory) {
             assert_eq!(said(t), ["u:other"], "{name}: the same store");
         } else {
             assert_eq!(said(t), ["u:other"], "{name}: read back after a restart");
-            assert_eq!(store.transcript("big").await.map(|l| l.len()), Some(6));
+            assert_eq!(
+                store.transcript(&sid("big")).await.map(|l| l.len()),
+                Some(6)
+            );
         }
         drop(store);
 
@@ -640,19 +714,19 @@ async fn transcripts_are_kept_in_order_bounded_and_forgotten() {
         };
         let store = kind.open(off.clone());
         let (c, _rx) = conn(1);
-        store.attach("u", c).await;
+        store.attach(&sid("u"), c).await;
         store
-            .record_lines("u", None, vec![Line::user("secret")], now)
+            .record_lines(&sid("u"), None, vec![Line::user("secret")], now)
             .await;
         store.flush().await;
-        assert_eq!(store.transcript("u").await, None, "{name}: none kept");
-        assert_eq!(store.transcript("t").await, None, "{name}: none read");
+        assert_eq!(store.transcript(&sid("u")).await, None, "{name}: none kept");
+        assert_eq!(store.transcript(&sid("t")).await, None, "{name}: none read");
         if matches!(kind, Kind::Sqlite(_)) {
             store.flush().await;
             drop(store);
             let store = kind.open(limits());
             assert_eq!(
-                store.transcript("t").await,
+                store.transcript(&sid("t")).await,
                 None,
                 "{name}: deleted from the disk by the run without transcripts"
             );
@@ -687,8 +761,8 @@ async fn transcripts_live_with_their_session_or_their_users_list() {
             ("last", None, now),
         ] {
             let (c, _rx) = conn(1);
-            store.attach(session, c).await;
-            store.claim(session, user).await;
+            store.attach(&sid(session), c).await;
+            store.claim(&sid(session), user).await;
             if session != "unlisted" {
                 if let Some(user) = user {
                     store
@@ -697,14 +771,14 @@ async fn transcripts_live_with_their_session_or_their_users_list() {
                 }
             }
             store
-                .record_lines(session, user, vec![Line::user(session)], at)
+                .record_lines(&sid(session), user, vec![Line::user(session)], at)
                 .await;
-            store.detach(session, 1).await;
+            store.detach(&sid(session), 1).await;
         }
         store.maintain().await;
         store.flush().await;
         assert_eq!(
-            said(store.transcript("listed").await),
+            said(store.transcript(&sid("listed")).await),
             ["u:listed"],
             "{name}: in alice's list, kept beyond its session"
         );
@@ -728,7 +802,7 @@ async fn transcripts_live_with_their_session_or_their_users_list() {
         }
         for gone in ["old", "unlisted", "anon"] {
             assert_eq!(
-                store.transcript(gone).await,
+                store.transcript(&sid(gone)).await,
                 None,
                 "{name}: {gone} went with its session"
             );
@@ -738,17 +812,27 @@ async fn transcripts_live_with_their_session_or_their_users_list() {
             drop(store);
             let store = kind.open(limits.clone());
             assert_eq!(
-                said(store.transcript("listed").await),
+                said(store.transcript(&sid("listed")).await),
                 ["u:listed"],
                 "{name}: read back for alice's list"
             );
             for gone in ["old", "unlisted", "anon"] {
-                assert_eq!(store.transcript(gone).await, None, "{name}: {gone}");
+                assert_eq!(store.transcript(&sid(gone)).await, None, "{name}: {gone}");
             }
             // Out of alice's list (she forgot it elsewhere): it goes.
-            store.drop_conversation("alice", "listed").await;
+            store.drop_conversation("alice", &sid("listed")).await;
             store.maintain().await;
-            assert_eq!(store.transcript("listed").await, None, "{name}");
+            assert_eq!(store.transcript(&sid("listed")).await, None, "{name}");
         }
     }
+}
+
+/// `s` as a session id (test ids are valid).
+fn sid(s: &str) -> SessionId {
+    SessionId::parse(s).expect("a valid test session id")
+}
+
+/// `s` as a message id (test ids are valid).
+fn mid(s: &str) -> MessageId {
+    MessageId::parse(s).expect("a valid test message id")
 }

@@ -23,7 +23,7 @@ pub async fn form(
     let mut form = Form::new()
         .percent_encode_noop()
         .text("action", "sendMessage")
-        .text(session_key.to_owned(), request.session_id.clone())
+        .text(session_key.to_owned(), request.session_id.to_string())
         .text(chat_input_key.to_owned(), request.text.clone());
     if let Some(metadata) = &request.metadata {
         let json = serde_json::to_string(metadata).unwrap_or_else(|_| "{}".into());

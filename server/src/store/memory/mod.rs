@@ -35,6 +35,7 @@ mod tests;
 mod transcript;
 
 use parking_lot::{Mutex, MutexGuard};
+use shared::{MessageId, SessionId};
 use std::collections::HashMap;
 
 use axum::extract::ws::Utf8Bytes;
@@ -97,7 +98,7 @@ impl Sessions {
         let inner = &mut *guard;
         if !inner.map.contains_key(session) {
             self.make_room_for_one(inner);
-            inner.map.insert(session.to_owned(), Session::new(now));
+            inner.map.insert(session.to_string(), Session::new(now));
         }
         let Some(s) = inner.map.get_mut(session) else {
             return;
@@ -128,7 +129,7 @@ impl Sessions {
         inner.reindex(session);
         if all_out {
             inner.note(Change::Delivered {
-                session: session.to_owned(),
+                session: session.to_string(),
             });
         } else {
             inner.seen(session);
@@ -173,7 +174,7 @@ impl Sessions {
         }
         let s = inner
             .map
-            .entry(session.to_owned())
+            .entry(session.to_string())
             .or_insert_with(|| Session::new(now));
         s.last_seen = now;
         let buried = match s.messages.get(id) {
@@ -192,7 +193,7 @@ impl Sessions {
             _ => {
                 s.in_flight += 1;
                 if let Some(Entry::Done { frame, .. }) =
-                    s.messages.insert(id.to_owned(), Entry::InFlight)
+                    s.messages.insert(id.to_string(), Entry::InFlight)
                 {
                     // A retry: the earlier error is no longer kept.
                     s.answered.retain(|a| a != id);
@@ -204,8 +205,8 @@ impl Sessions {
         inner.reindex(session);
         if begin == Verdict::Start {
             inner.note(Change::Begun {
-                session: session.to_owned(),
-                id: id.to_owned(),
+                session: session.to_string(),
+                id: id.to_string(),
             });
         } else {
             inner.seen(session);
@@ -241,7 +242,7 @@ impl Sessions {
         s.kept_pushes += len;
         inner.retained_bytes += len;
         inner.note(Change::Kept {
-            session: session.to_owned(),
+            session: session.to_string(),
             frame,
         });
         Some(Pushed::Kept)
@@ -258,13 +259,13 @@ impl Sessions {
         if !matches!(s.messages.get(id), Some(Entry::InFlight)) {
             return None; // settled (or never started here): nothing to add
         }
-        let so_far = s.streamed.entry(id.to_owned()).or_default();
+        let so_far = s.streamed.entry(id.to_string()).or_default();
         let offset = so_far.len() as u64;
         so_far.push_str(text);
         inner.retained_bytes += text.len();
         let frame = Utf8Bytes::from(
             ServerMessage::Chunk {
-                id: id.to_owned(),
+                id: id.to_string(),
                 text: text.to_owned(),
                 offset: Some(offset),
             }
@@ -315,8 +316,8 @@ impl Sessions {
                 let freed = s.forget_stream(id);
                 inner.retained_bytes = inner.retained_bytes.saturating_sub(freed);
                 inner.note(Change::Removed {
-                    session: session.to_owned(),
-                    id: id.to_owned(),
+                    session: session.to_string(),
+                    id: id.to_string(),
                 });
             }
         }
@@ -351,7 +352,7 @@ impl Sessions {
             (None, Some(user)) => {
                 s.owner = Some(user.to_owned());
                 inner.note(Change::Owned {
-                    session: session.to_owned(),
+                    session: session.to_string(),
                     user: user.to_owned(),
                 });
                 Claim::Granted
@@ -376,7 +377,7 @@ impl Sessions {
         let Some(s) = inner.map.get_mut(session) else {
             if inner.transcripts.remove(session) {
                 inner.note(Change::TranscriptDropped {
-                    session: session.to_owned(),
+                    session: session.to_string(),
                 });
             }
             return;
@@ -402,7 +403,7 @@ impl Sessions {
         }
         inner.retained_bytes = inner.retained_bytes.saturating_sub(removed);
         inner.note(Change::Erased {
-            session: session.to_owned(),
+            session: session.to_string(),
         });
         if evictable {
             remove_session(inner, session);
@@ -448,7 +449,7 @@ impl Sessions {
             return;
         };
         let previous = s.messages.insert(
-            id.to_owned(),
+            id.to_string(),
             Entry::Done {
                 frame: frame.clone(),
                 failed,
@@ -464,7 +465,7 @@ impl Sessions {
             }
             None => {}
         }
-        s.answered.push_back(id.to_owned());
+        s.answered.push_back(id.to_string());
         let added = frame.len();
         s.last_seen = now;
         let undelivered = match how {
@@ -486,15 +487,15 @@ impl Sessions {
             }
         }
         inner.note(Change::Settled {
-            session: session.to_owned(),
-            id: id.to_owned(),
+            session: session.to_string(),
+            id: id.to_string(),
             frame,
             failed,
             undelivered,
         });
         for (old, failed) in dropped {
             inner.note(Change::Dropped {
-                session: session.to_owned(),
+                session: session.to_string(),
                 id: old,
                 failed,
             });
@@ -544,7 +545,7 @@ impl Sessions {
     fn ensure_session(&self, inner: &mut Inner, session: &str, now: Instant) {
         if !inner.map.contains_key(session) {
             self.make_room_for_one(inner);
-            inner.map.insert(session.to_owned(), Session::new(now));
+            inner.map.insert(session.to_string(), Session::new(now));
         }
     }
 
@@ -595,35 +596,35 @@ enum Settle {
 
 #[async_trait::async_trait]
 impl SessionStore for Sessions {
-    async fn attach(&self, session: &str, conn: ConnHandle) {
+    async fn attach(&self, session: &SessionId, conn: ConnHandle) {
         Sessions::attach(self, session, conn);
     }
 
-    async fn detach(&self, session: &str, conn: ConnId) {
+    async fn detach(&self, session: &SessionId, conn: ConnId) {
         Sessions::detach(self, session, conn);
     }
 
-    async fn begin(&self, session: &str, id: &str, retry: bool) -> Verdict {
+    async fn begin(&self, session: &SessionId, id: &MessageId, retry: bool) -> Verdict {
         Sessions::begin(self, session, id, retry)
     }
 
-    fn chunk(&self, session: &str, id: &str, text: &str) {
+    fn chunk(&self, session: &SessionId, id: &MessageId, text: &str) {
         Sessions::chunk(self, session, id, text);
     }
 
-    fn progress(&self, session: &str, id: &str, frame: Utf8Bytes) {
+    fn progress(&self, session: &SessionId, id: &MessageId, frame: Utf8Bytes) {
         Sessions::progress(self, session, id, &frame);
     }
 
-    async fn complete(&self, session: &str, id: &str, frame: Utf8Bytes, failed: bool) {
+    async fn complete(&self, session: &SessionId, id: &MessageId, frame: Utf8Bytes, failed: bool) {
         Sessions::complete(self, session, id, frame, failed);
     }
 
-    async fn release(&self, session: &str, id: &str, frame: Utf8Bytes) {
+    async fn release(&self, session: &SessionId, id: &MessageId, frame: Utf8Bytes) {
         Sessions::release(self, session, id, &frame);
     }
 
-    async fn push(&self, session: &str, frame: Utf8Bytes) -> Option<Pushed> {
+    async fn push(&self, session: &SessionId, frame: Utf8Bytes) -> Option<Pushed> {
         Sessions::push(self, session, frame)
     }
 
@@ -631,23 +632,23 @@ impl SessionStore for Sessions {
         self.sweep()
     }
 
-    fn is_connected(&self, session: &str) -> bool {
+    fn is_connected(&self, session: &SessionId) -> bool {
         Sessions::is_connected(self, session)
     }
 
-    async fn knows(&self, session: &str) -> bool {
+    async fn knows(&self, session: &SessionId) -> bool {
         Sessions::knows(self, session)
     }
 
-    async fn forget(&self, session: &str) {
+    async fn forget(&self, session: &SessionId) {
         Sessions::erase(self, session);
     }
 
-    async fn claim(&self, session: &str, user: Option<&str>) -> Claim {
+    async fn claim(&self, session: &SessionId, user: Option<&str>) -> Claim {
         Sessions::claim(self, session, user)
     }
 
-    async fn answer_frame(&self, session: &str, id: &str) -> Option<Utf8Bytes> {
+    async fn answer_frame(&self, session: &SessionId, id: &MessageId) -> Option<Utf8Bytes> {
         Sessions::answer_frame(self, session, id)
     }
 
@@ -664,11 +665,11 @@ impl SessionStore for Sessions {
         Some(self.lists.save(user, item, now_ms))
     }
 
-    async fn drop_conversation(&self, user: &str, session: &str) {
+    async fn drop_conversation(&self, user: &str, session: &SessionId) {
         self.lists.remove(user, session);
     }
 
-    async fn lists_conversation(&self, user: &str, session: &str, now_ms: u64) -> bool {
+    async fn lists_conversation(&self, user: &str, session: &SessionId, now_ms: u64) -> bool {
         self.lists.contains(user, session, now_ms)
     }
 
@@ -682,7 +683,7 @@ impl SessionStore for Sessions {
         Sessions::record_lines(self, session, lines, now_ms);
     }
 
-    async fn transcript(&self, session: &str) -> Option<Vec<super::transcripts::Line>> {
+    async fn transcript(&self, session: &SessionId) -> Option<Vec<super::transcripts::Line>> {
         Sessions::transcript(self, session)
     }
 

@@ -1,6 +1,7 @@
 //! The registry's unit tests.
 
 use super::*;
+use shared::{MessageId, SessionId};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -34,32 +35,45 @@ async fn kept_pushes_count_against_the_byte_cap_until_delivered() {
         max_retained_bytes: 10,
         ..limits()
     });
-    assert_eq!(sessions.push("nobody", frame("x")), None, "unknown session");
+    assert_eq!(
+        sessions.push(&SessionId::from_static("nobody"), frame("x")),
+        None,
+        "unknown session"
+    );
     let (c, _rx) = conn(1);
-    sessions.attach("s", c);
-    sessions.detach("s", 1);
-    assert_eq!(sessions.push("s", frame("123456")), Some(Pushed::Kept));
+    sessions.attach(&SessionId::from_static("s"), c);
+    sessions.detach(&SessionId::from_static("s"), 1);
+    assert_eq!(
+        sessions.push(&SessionId::from_static("s"), frame("123456")),
+        Some(Pushed::Kept)
+    );
     assert_eq!(sessions.stats().retained_bytes, 6);
     assert_eq!(
-        sessions.push("s", frame("12345")),
+        sessions.push(&SessionId::from_static("s"), frame("12345")),
         Some(Pushed::Full),
         "6 + 5 bytes would pass the 10-byte cap"
     );
-    assert_eq!(sessions.push("s", frame("1234")), Some(Pushed::Kept));
+    assert_eq!(
+        sessions.push(&SessionId::from_static("s"), frame("1234")),
+        Some(Pushed::Kept)
+    );
     assert_eq!(sessions.stats().retained_bytes, 10);
     let (c, mut rx) = conn(2);
-    sessions.attach("s", c);
+    sessions.attach(&SessionId::from_static("s"), c);
     assert_eq!(rx.try_recv().ok(), Some(frame("123456")));
     assert_eq!(rx.try_recv().ok(), Some(frame("1234")));
     assert_eq!(sessions.stats().retained_bytes, 0, "delivered: freed");
     assert_eq!(
-        sessions.push("s", frame("live")),
+        sessions.push(&SessionId::from_static("s"), frame("live")),
         Some(Pushed::Delivered(1))
     );
     assert_eq!(rx.try_recv().ok(), Some(frame("live")));
     // A forgotten session takes its kept pushes' bytes with it.
-    sessions.detach("s", 2);
-    assert_eq!(sessions.push("s", frame("12345678")), Some(Pushed::Kept));
+    sessions.detach(&SessionId::from_static("s"), 2);
+    assert_eq!(
+        sessions.push(&SessionId::from_static("s"), frame("12345678")),
+        Some(Pushed::Kept)
+    );
     assert_eq!(sessions.stats().retained_bytes, 8);
     tokio::time::pause();
     tokio::time::advance(Duration::from_secs(61)).await;
@@ -71,13 +85,28 @@ async fn kept_pushes_count_against_the_byte_cap_until_delivered() {
 async fn a_released_message_starts_again_when_resent() {
     let sessions = Sessions::new(limits());
     let (c, mut rx) = conn(1);
-    sessions.attach("s", c);
-    assert_eq!(sessions.begin("s", "m1", false), Verdict::Start);
-    sessions.release("s", "m1", &frame("shutting down"));
+    sessions.attach(&SessionId::from_static("s"), c);
+    assert_eq!(
+        sessions.begin(
+            &SessionId::from_static("s"),
+            &MessageId::from_static("m1"),
+            false
+        ),
+        Verdict::Start
+    );
+    sessions.release(
+        &SessionId::from_static("s"),
+        &MessageId::from_static("m1"),
+        &frame("shutting down"),
+    );
     assert_eq!(rx.try_recv().ok(), Some(frame("shutting down")));
     assert_eq!(sessions.stats().in_flight, 0);
     assert_eq!(
-        sessions.begin("s", "m1", false),
+        sessions.begin(
+            &SessionId::from_static("s"),
+            &MessageId::from_static("m1"),
+            false
+        ),
         Verdict::Start,
         "not answered from memory"
     );
@@ -87,19 +116,46 @@ async fn a_released_message_starts_again_when_resent() {
 async fn new_ids_start_repeated_ids_do_not() {
     let sessions = Sessions::new(limits());
     let (c, mut rx) = conn(1);
-    sessions.attach("s", c);
-    assert_eq!(sessions.begin("s", "m1", false), Verdict::Start);
-    assert_eq!(sessions.begin("s", "m1", false), Verdict::InFlight);
+    sessions.attach(&SessionId::from_static("s"), c);
+    assert_eq!(
+        sessions.begin(
+            &SessionId::from_static("s"),
+            &MessageId::from_static("m1"),
+            false
+        ),
+        Verdict::Start
+    );
+    assert_eq!(
+        sessions.begin(
+            &SessionId::from_static("s"),
+            &MessageId::from_static("m1"),
+            false
+        ),
+        Verdict::InFlight
+    );
     assert_eq!(sessions.stats().in_flight, 1);
-    sessions.complete("s", "m1", frame("answer"), false);
+    sessions.complete(
+        &SessionId::from_static("s"),
+        &MessageId::from_static("m1"),
+        frame("answer"),
+        false,
+    );
     assert_eq!(rx.try_recv().ok(), Some(frame("answer")));
     assert_eq!(
-        sessions.begin("s", "m1", false),
+        sessions.begin(
+            &SessionId::from_static("s"),
+            &MessageId::from_static("m1"),
+            false
+        ),
         Verdict::Answered(frame("answer"))
     );
     assert_eq!(sessions.stats().in_flight, 0);
     assert_eq!(
-        sessions.begin("other", "m1", false),
+        sessions.begin(
+            &SessionId::from_static("other"),
+            &MessageId::from_static("m1"),
+            false
+        ),
         Verdict::Start,
         "ids are per session"
     );
@@ -109,21 +165,53 @@ async fn new_ids_start_repeated_ids_do_not() {
 async fn errors_are_remembered_until_the_client_asks_to_retry() {
     let sessions = Sessions::new(limits());
     let (c, mut rx) = conn(1);
-    sessions.attach("s", c);
-    assert_eq!(sessions.begin("s", "m1", false), Verdict::Start);
-    sessions.complete("s", "m1", frame("error"), true);
+    sessions.attach(&SessionId::from_static("s"), c);
+    assert_eq!(
+        sessions.begin(
+            &SessionId::from_static("s"),
+            &MessageId::from_static("m1"),
+            false
+        ),
+        Verdict::Start
+    );
+    sessions.complete(
+        &SessionId::from_static("s"),
+        &MessageId::from_static("m1"),
+        frame("error"),
+        true,
+    );
     assert_eq!(rx.try_recv().ok(), Some(frame("error")));
     assert_eq!(sessions.stats().in_flight, 0);
     // A resend (e.g. after a reconnect) gets the error again, no new call.
     assert_eq!(
-        sessions.begin("s", "m1", false),
+        sessions.begin(
+            &SessionId::from_static("s"),
+            &MessageId::from_static("m1"),
+            false
+        ),
         Verdict::Answered(frame("error"))
     );
     // An explicit retry runs it again; its answer replaces the error.
-    assert_eq!(sessions.begin("s", "m1", true), Verdict::Start);
-    sessions.complete("s", "m1", frame("answer"), false);
     assert_eq!(
-        sessions.begin("s", "m1", true),
+        sessions.begin(
+            &SessionId::from_static("s"),
+            &MessageId::from_static("m1"),
+            true
+        ),
+        Verdict::Start
+    );
+    sessions.complete(
+        &SessionId::from_static("s"),
+        &MessageId::from_static("m1"),
+        frame("answer"),
+        false,
+    );
+    assert_eq!(
+        sessions.begin(
+            &SessionId::from_static("s"),
+            &MessageId::from_static("m1"),
+            true
+        ),
         Verdict::Answered(frame("answer"))
     );
     assert_eq!(sessions.stats().retained_bytes, "answer".len());
@@ -135,31 +223,80 @@ async fn a_session_has_a_bounded_number_of_messages_in_flight() {
         max_in_flight_per_session: 2,
         ..limits()
     });
-    assert_eq!(sessions.begin("s", "a", false), Verdict::Start);
-    assert_eq!(sessions.begin("s", "b", false), Verdict::Start);
-    assert_eq!(sessions.begin("s", "c", false), Verdict::Busy);
     assert_eq!(
-        sessions.begin("s", "a", false),
+        sessions.begin(
+            &SessionId::from_static("s"),
+            &MessageId::from_static("a"),
+            false
+        ),
+        Verdict::Start
+    );
+    assert_eq!(
+        sessions.begin(
+            &SessionId::from_static("s"),
+            &MessageId::from_static("b"),
+            false
+        ),
+        Verdict::Start
+    );
+    assert_eq!(
+        sessions.begin(
+            &SessionId::from_static("s"),
+            &MessageId::from_static("c"),
+            false
+        ),
+        Verdict::Busy
+    );
+    assert_eq!(
+        sessions.begin(
+            &SessionId::from_static("s"),
+            &MessageId::from_static("a"),
+            false
+        ),
         Verdict::InFlight,
         "known ids are not refused"
     );
-    sessions.complete("s", "a", frame("x"), false);
-    assert_eq!(sessions.begin("s", "c", false), Verdict::Start);
+    sessions.complete(
+        &SessionId::from_static("s"),
+        &MessageId::from_static("a"),
+        frame("x"),
+        false,
+    );
+    assert_eq!(
+        sessions.begin(
+            &SessionId::from_static("s"),
+            &MessageId::from_static("c"),
+            false
+        ),
+        Verdict::Start
+    );
 }
 
 #[tokio::test]
 async fn answers_wait_for_the_next_connection() {
     let sessions = Sessions::new(limits());
     let (c1, _rx1) = conn(1);
-    sessions.attach("s", c1);
-    assert_eq!(sessions.begin("s", "m1", false), Verdict::Start);
-    sessions.detach("s", 1);
-    sessions.complete("s", "m1", frame("late answer"), false);
+    sessions.attach(&SessionId::from_static("s"), c1);
+    assert_eq!(
+        sessions.begin(
+            &SessionId::from_static("s"),
+            &MessageId::from_static("m1"),
+            false
+        ),
+        Verdict::Start
+    );
+    sessions.detach(&SessionId::from_static("s"), 1);
+    sessions.complete(
+        &SessionId::from_static("s"),
+        &MessageId::from_static("m1"),
+        frame("late answer"),
+        false,
+    );
     let (c2, mut rx2) = conn(2);
-    sessions.attach("s", c2);
+    sessions.attach(&SessionId::from_static("s"), c2);
     assert_eq!(rx2.try_recv().ok(), Some(frame("late answer")));
     let (c3, mut rx3) = conn(3);
-    sessions.attach("s", c3);
+    sessions.attach(&SessionId::from_static("s"), c3);
     assert!(
         rx3.try_recv().is_err(),
         "delivered once, not to every later connection"
@@ -171,7 +308,7 @@ async fn a_full_queue_kicks_the_slow_connection() {
     let sessions = Sessions::new(limits());
     let (c, _rx) = conn(1);
     let kick = c.kick.clone();
-    sessions.attach("s", c);
+    sessions.attach(&SessionId::from_static("s"), c);
     for i in 0..5 {
         let id = format!("m{i}");
         sessions.begin("s", &id, false);
@@ -184,10 +321,19 @@ async fn a_full_queue_kicks_the_slow_connection() {
 async fn idle_sessions_are_forgotten_after_retain_for() {
     let sessions = Sessions::new(limits());
     let (c, _rx) = conn(1);
-    sessions.attach("s", c);
-    sessions.begin("s", "m1", false);
-    sessions.complete("s", "m1", frame("abc"), false);
-    sessions.detach("s", 1);
+    sessions.attach(&SessionId::from_static("s"), c);
+    sessions.begin(
+        &SessionId::from_static("s"),
+        &MessageId::from_static("m1"),
+        false,
+    );
+    sessions.complete(
+        &SessionId::from_static("s"),
+        &MessageId::from_static("m1"),
+        frame("abc"),
+        false,
+    );
+    sessions.detach(&SessionId::from_static("s"), 1);
     tokio::time::advance(Duration::from_secs(59)).await;
     assert_eq!(sessions.sweep(), 0);
     tokio::time::advance(Duration::from_secs(2)).await;
@@ -205,7 +351,11 @@ async fn idle_sessions_are_forgotten_after_retain_for() {
 #[tokio::test(start_paused = true)]
 async fn sessions_with_work_in_flight_are_kept() {
     let sessions = Sessions::new(limits());
-    sessions.begin("s", "m1", false);
+    sessions.begin(
+        &SessionId::from_static("s"),
+        &MessageId::from_static("m1"),
+        false,
+    );
     tokio::time::advance(Duration::from_secs(3600)).await;
     assert_eq!(sessions.sweep(), 0);
 }
@@ -223,10 +373,14 @@ async fn session_count_is_capped_by_evicting_the_oldest_idle() {
         tokio::time::advance(Duration::from_secs(1)).await;
     }
     let (c, _rx) = conn(2);
-    sessions.attach("d", c);
+    sessions.attach(&SessionId::from_static("d"), c);
     assert_eq!(sessions.stats().sessions, 3);
     assert_eq!(
-        sessions.begin("a", "x", false),
+        sessions.begin(
+            &SessionId::from_static("a"),
+            &MessageId::from_static("x"),
+            false
+        ),
         Verdict::Start,
         "a was evicted and starts fresh"
     );
@@ -302,7 +456,7 @@ async fn retained_bytes_are_capped() {
         ..limits()
     });
     let (c, _rx) = conn(1);
-    sessions.attach("s", c);
+    sessions.attach(&SessionId::from_static("s"), c);
     for i in 0..3 {
         let id = format!("m{i}");
         sessions.begin("s", &id, false);
@@ -310,12 +464,20 @@ async fn retained_bytes_are_capped() {
     }
     assert!(sessions.stats().retained_bytes <= 10);
     assert_eq!(
-        sessions.begin("s", "m0", false),
+        sessions.begin(
+            &SessionId::from_static("s"),
+            &MessageId::from_static("m0"),
+            false
+        ),
         Verdict::Lost,
         "oldest answer forgotten, its id not"
     );
     assert!(matches!(
-        sessions.begin("s", "m2", false),
+        sessions.begin(
+            &SessionId::from_static("s"),
+            &MessageId::from_static("m2"),
+            false
+        ),
         Verdict::Answered(_)
     ));
 }
@@ -330,12 +492,36 @@ async fn an_evicted_sessions_answered_ids_are_not_run_again() {
         ..limits()
     });
     let (c, _rx) = conn(1);
-    sessions.attach("victim", c);
-    assert_eq!(sessions.begin("victim", "m1", false), Verdict::Start);
-    sessions.complete("victim", "m1", frame("answer"), false);
-    assert_eq!(sessions.begin("victim", "m2", false), Verdict::Start);
-    sessions.complete("victim", "m2", frame("error"), true);
-    sessions.detach("victim", 1);
+    sessions.attach(&SessionId::from_static("victim"), c);
+    assert_eq!(
+        sessions.begin(
+            &SessionId::from_static("victim"),
+            &MessageId::from_static("m1"),
+            false
+        ),
+        Verdict::Start
+    );
+    sessions.complete(
+        &SessionId::from_static("victim"),
+        &MessageId::from_static("m1"),
+        frame("answer"),
+        false,
+    );
+    assert_eq!(
+        sessions.begin(
+            &SessionId::from_static("victim"),
+            &MessageId::from_static("m2"),
+            false
+        ),
+        Verdict::Start
+    );
+    sessions.complete(
+        &SessionId::from_static("victim"),
+        &MessageId::from_static("m2"),
+        frame("error"),
+        true,
+    );
+    sessions.detach(&SessionId::from_static("victim"), 1);
     for i in 0..12 {
         tokio::time::advance(Duration::from_millis(10)).await;
         let (c, _rx) = conn(100 + i);
@@ -344,21 +530,50 @@ async fn an_evicted_sessions_answered_ids_are_not_run_again() {
         sessions.detach(&name, 100 + i);
     }
     assert_eq!(sessions.stats().sessions, 5);
-    assert!(!sessions.knows("victim"), "evicted");
-    assert_eq!(sessions.begin("victim", "m1", false), Verdict::Lost);
+    assert!(
+        !sessions.knows(&SessionId::from_static("victim")),
+        "evicted"
+    );
     assert_eq!(
-        sessions.begin("victim", "m1", true),
+        sessions.begin(
+            &SessionId::from_static("victim"),
+            &MessageId::from_static("m1"),
+            false
+        ),
+        Verdict::Lost
+    );
+    assert_eq!(
+        sessions.begin(
+            &SessionId::from_static("victim"),
+            &MessageId::from_static("m1"),
+            true
+        ),
         Verdict::Lost,
         "an answered id is not run again, even on a retry"
     );
-    assert_eq!(sessions.begin("victim", "m2", false), Verdict::Lost);
     assert_eq!(
-        sessions.begin("victim", "m2", true),
+        sessions.begin(
+            &SessionId::from_static("victim"),
+            &MessageId::from_static("m2"),
+            false
+        ),
+        Verdict::Lost
+    );
+    assert_eq!(
+        sessions.begin(
+            &SessionId::from_static("victim"),
+            &MessageId::from_static("m2"),
+            true
+        ),
         Verdict::Start,
         "a failed one may be retried on purpose, as before eviction"
     );
     assert_eq!(
-        sessions.begin("victim", "m3", false),
+        sessions.begin(
+            &SessionId::from_static("victim"),
+            &MessageId::from_static("m3"),
+            false
+        ),
         Verdict::Start,
         "new ids run"
     );
@@ -369,14 +584,30 @@ async fn an_evicted_sessions_answered_ids_are_not_run_again() {
 #[tokio::test(start_paused = true)]
 async fn a_swept_sessions_ids_are_remembered_for_another_retain_for() {
     let sessions = Sessions::new(limits());
-    sessions.begin("s", "m1", false);
-    sessions.complete("s", "m1", frame("answer"), false);
+    sessions.begin(
+        &SessionId::from_static("s"),
+        &MessageId::from_static("m1"),
+        false,
+    );
+    sessions.complete(
+        &SessionId::from_static("s"),
+        &MessageId::from_static("m1"),
+        frame("answer"),
+        false,
+    );
     tokio::time::advance(Duration::from_secs(61)).await;
     assert_eq!(sessions.sweep(), 1);
     assert_eq!(sessions.tombstones(), 1);
     tokio::time::advance(Duration::from_secs(59)).await;
     assert_eq!(sessions.sweep(), 0);
-    assert_eq!(sessions.begin("s", "m1", false), Verdict::Lost);
+    assert_eq!(
+        sessions.begin(
+            &SessionId::from_static("s"),
+            &MessageId::from_static("m1"),
+            false
+        ),
+        Verdict::Lost
+    );
     tokio::time::advance(Duration::from_secs(120)).await;
     sessions.sweep();
     assert_eq!(sessions.tombstones(), 0, "tombstones expire too");
@@ -394,12 +625,20 @@ async fn answers_per_session_are_capped() {
         sessions.complete("s", &id, frame("a"), false);
     }
     assert_eq!(
-        sessions.begin("s", "m0", false),
+        sessions.begin(
+            &SessionId::from_static("s"),
+            &MessageId::from_static("m0"),
+            false
+        ),
         Verdict::Lost,
         "pushed out, but not run again"
     );
     assert!(matches!(
-        sessions.begin("s", "m2", false),
+        sessions.begin(
+            &SessionId::from_static("s"),
+            &MessageId::from_static("m2"),
+            false
+        ),
         Verdict::Answered(_)
     ));
 }

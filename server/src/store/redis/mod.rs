@@ -28,6 +28,7 @@ pub mod transcripts;
 mod writer;
 
 use parking_lot::Mutex;
+use shared::{MessageId, SessionId};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -115,7 +116,7 @@ impl RedisStore {
         let (ack, subscribed) = oneshot::channel();
         if self
             .subscriptions
-            .send(subscriber::Command::Subscribe(session.to_owned(), ack))
+            .send(subscriber::Command::Subscribe(session.to_string(), ack))
             .is_err()
         {
             return false;
@@ -139,7 +140,7 @@ async fn renew_lease(core: std::sync::Weak<Core>, lease: Duration) {
 
 #[async_trait]
 impl SessionStore for RedisStore {
-    async fn attach(&self, session: &str, conn: ConnHandle) {
+    async fn attach(&self, session: &SessionId, conn: ConnHandle) {
         self.core.local.attach(session, conn);
         // Subscribe first, then take what was kept: a frame published in
         // between reaches the subscription; one published before was kept.
@@ -149,14 +150,14 @@ impl SessionStore for RedisStore {
         }
     }
 
-    async fn detach(&self, session: &str, conn: ConnId) {
+    async fn detach(&self, session: &SessionId, conn: ConnId) {
         self.core.local.detach(session, conn);
         let _ = self
             .subscriptions
-            .send(subscriber::Command::Unsubscribe(session.to_owned()));
+            .send(subscriber::Command::Unsubscribe(session.to_string()));
     }
 
-    async fn begin(&self, session: &str, id: &str, retry: bool) -> Verdict {
+    async fn begin(&self, session: &SessionId, id: &MessageId, retry: bool) -> Verdict {
         // Known here (in flight here, or answered here): no need to ask.
         let here = self.core.local.begin(session, id, retry);
         if here == Verdict::Lost {
@@ -186,7 +187,7 @@ impl SessionStore for RedisStore {
         }
     }
 
-    fn chunk(&self, session: &str, id: &str, text: &str) {
+    fn chunk(&self, session: &SessionId, id: &MessageId, text: &str) {
         // This relay's connections at once (and the text so far kept here
         // for a page that reconnects to this relay); other relays' through
         // Redis, live only.
@@ -195,13 +196,13 @@ impl SessionStore for RedisStore {
         };
         if let Err(e) = self
             .writer(session)
-            .try_send(writer::Write::Chunk(session.to_owned(), frame))
+            .try_send(writer::Write::Chunk(session.to_string(), frame))
         {
             tracing::debug!(session = %crate::redact::session(session), "chunk dropped: {e}");
         }
     }
 
-    fn progress(&self, session: &str, id: &str, frame: Utf8Bytes) {
+    fn progress(&self, session: &SessionId, id: &MessageId, frame: Utf8Bytes) {
         // Like a chunk: here at once, other relays through Redis, live only
         // (in order with the chunks: the same writer).
         if !self.core.local.progress(session, id, &frame) {
@@ -209,20 +210,20 @@ impl SessionStore for RedisStore {
         }
         if let Err(e) = self
             .writer(session)
-            .try_send(writer::Write::Chunk(session.to_owned(), frame))
+            .try_send(writer::Write::Chunk(session.to_string(), frame))
         {
             tracing::debug!(session = %crate::redact::session(session), "progress dropped: {e}");
         }
     }
 
-    async fn complete(&self, session: &str, id: &str, frame: Utf8Bytes, failed: bool) {
+    async fn complete(&self, session: &SessionId, id: &MessageId, frame: Utf8Bytes, failed: bool) {
         self.core.local.record(session, id, frame.clone(), failed);
         // This relay's connections at once (also while draining, before they
         // close); other relays' through Redis, in order after the chunks.
         let delivered_here = self.core.local.deliver(session, &frame) > 0;
         let completion = Completion {
-            session: session.to_owned(),
-            id: id.to_owned(),
+            session: session.to_string(),
+            id: id.to_string(),
             frame,
             failed,
             delivered_here,
@@ -246,12 +247,12 @@ impl SessionStore for RedisStore {
         }
     }
 
-    async fn release(&self, session: &str, id: &str, frame: Utf8Bytes) {
+    async fn release(&self, session: &SessionId, id: &MessageId, frame: Utf8Bytes) {
         self.core.local.release(session, id, &frame);
         let _ = self.core.release(session, id, &frame).await;
     }
 
-    async fn push(&self, session: &str, frame: Utf8Bytes) -> Option<Pushed> {
+    async fn push(&self, session: &SessionId, frame: Utf8Bytes) -> Option<Pushed> {
         match self.core.push(session, &frame).await {
             Ok(-1) if self.core.local.is_connected(session) => {
                 // Connected while Redis was down (or after it lost its data).
@@ -273,24 +274,24 @@ impl SessionStore for RedisStore {
         forgotten
     }
 
-    fn is_connected(&self, session: &str) -> bool {
+    fn is_connected(&self, session: &SessionId) -> bool {
         self.core.local.is_connected(session)
     }
 
-    async fn knows(&self, session: &str) -> bool {
+    async fn knows(&self, session: &SessionId) -> bool {
         // Redis down: only what this relay knows (a new session's cost is
         // then counted for one that may exist elsewhere — harmless).
         self.core.local.knows(session) || self.core.exists(session).await.unwrap_or(false)
     }
 
-    async fn forget(&self, session: &str) {
+    async fn forget(&self, session: &SessionId) {
         self.core.local.erase(session);
         if let Err(e) = self.core.forget(session).await {
             tracing::warn!(session = %crate::redact::session(session), "could not forget the session in Redis: {e}");
         }
     }
 
-    async fn claim(&self, session: &str, user: Option<&str>) -> Claim {
+    async fn claim(&self, session: &SessionId, user: Option<&str>) -> Claim {
         let known_here = self.core.local.knows(session);
         match self.core.claim(session, user, known_here).await {
             Ok(claim) => {
@@ -306,7 +307,7 @@ impl SessionStore for RedisStore {
         }
     }
 
-    async fn answer_frame(&self, session: &str, id: &str) -> Option<Utf8Bytes> {
+    async fn answer_frame(&self, session: &SessionId, id: &MessageId) -> Option<Utf8Bytes> {
         if let Some(frame) = self.core.local.answer_frame(session, id) {
             return Some(frame);
         }
@@ -349,13 +350,13 @@ impl SessionStore for RedisStore {
         self.conversations(user, now_ms).await
     }
 
-    async fn drop_conversation(&self, user: &str, session: &str) {
+    async fn drop_conversation(&self, user: &str, session: &SessionId) {
         if let Err(e) = self.core.drop_conversation(user, session).await {
             tracing::warn!(session = %crate::redact::session(session), "could not take a conversation out of its user's list in Redis: {e}");
         }
     }
 
-    async fn lists_conversation(&self, user: &str, session: &str, now_ms: u64) -> bool {
+    async fn lists_conversation(&self, user: &str, session: &SessionId, now_ms: u64) -> bool {
         self.core
             .lists_conversation(user, session, now_ms)
             .await
@@ -379,7 +380,7 @@ impl SessionStore for RedisStore {
         // Through the session's writer, after the answer it belongs to;
         // never waited for.
         let write = writer::Write::Lines {
-            session: session.to_owned(),
+            session: session.to_string(),
             user: user.map(str::to_owned),
             lines,
             now_ms,
@@ -389,7 +390,10 @@ impl SessionStore for RedisStore {
         }
     }
 
-    async fn transcript(&self, session: &str) -> Option<Vec<crate::store::transcripts::Line>> {
+    async fn transcript(
+        &self,
+        session: &SessionId,
+    ) -> Option<Vec<crate::store::transcripts::Line>> {
         if !self.core.limits.keep_transcripts {
             return None;
         }

@@ -25,6 +25,7 @@ pub mod schema;
 mod tests;
 pub mod writer;
 
+use shared::{MessageId, SessionId};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -114,19 +115,19 @@ impl SqliteStore {
 
 #[async_trait]
 impl SessionStore for SqliteStore {
-    async fn attach(&self, session: &str, conn: ConnHandle) {
+    async fn attach(&self, session: &SessionId, conn: ConnHandle) {
         self.local.attach(session, conn);
     }
 
-    async fn detach(&self, session: &str, conn: ConnId) {
+    async fn detach(&self, session: &SessionId, conn: ConnId) {
         self.local.detach(session, conn);
     }
 
-    async fn begin(&self, session: &str, id: &str, retry: bool) -> Verdict {
+    async fn begin(&self, session: &SessionId, id: &MessageId, retry: bool) -> Verdict {
         let begin = self.local.begin(session, id, retry);
         if begin == Verdict::Start {
             if let Err(e) = self.queue.written(session, id).await {
-                tracing::warn!(session = %crate::redact::session(session), id, "not started: its in-flight marker could not be written: {e}");
+                tracing::warn!(session = %crate::redact::session(session), id = %id, "not started: its in-flight marker could not be written: {e}");
                 self.local.abandon(session, id);
                 return Verdict::Unavailable;
             }
@@ -134,29 +135,29 @@ impl SessionStore for SqliteStore {
         begin
     }
 
-    fn chunk(&self, session: &str, id: &str, text: &str) {
+    fn chunk(&self, session: &SessionId, id: &MessageId, text: &str) {
         // Streamed text is not written down: after a crash the message is
         // `interrupted` as a whole.
         self.local.chunk(session, id, text);
     }
 
-    fn progress(&self, session: &str, id: &str, frame: Utf8Bytes) {
+    fn progress(&self, session: &SessionId, id: &MessageId, frame: Utf8Bytes) {
         // Live only, like chunks: never written down.
         self.local.progress(session, id, &frame);
     }
 
-    async fn complete(&self, session: &str, id: &str, frame: Utf8Bytes, failed: bool) {
+    async fn complete(&self, session: &SessionId, id: &MessageId, frame: Utf8Bytes, failed: bool) {
         self.local.complete(session, id, frame, failed);
         if let Err(e) = self.queue.written(session, id).await {
-            tracing::warn!(session = %crate::redact::session(session), id, "outcome kept in memory only: {e}");
+            tracing::warn!(session = %crate::redact::session(session), id = %id, "outcome kept in memory only: {e}");
         }
     }
 
-    async fn release(&self, session: &str, id: &str, frame: Utf8Bytes) {
+    async fn release(&self, session: &SessionId, id: &MessageId, frame: Utf8Bytes) {
         self.local.release(session, id, &frame);
     }
 
-    async fn push(&self, session: &str, frame: Utf8Bytes) -> Option<Pushed> {
+    async fn push(&self, session: &SessionId, frame: Utf8Bytes) -> Option<Pushed> {
         self.local.push(session, frame)
     }
 
@@ -170,26 +171,26 @@ impl SessionStore for SqliteStore {
         forgotten
     }
 
-    fn is_connected(&self, session: &str) -> bool {
+    fn is_connected(&self, session: &SessionId) -> bool {
         self.local.is_connected(session)
     }
 
-    async fn knows(&self, session: &str) -> bool {
+    async fn knows(&self, session: &SessionId) -> bool {
         self.local.knows(session)
     }
 
-    async fn forget(&self, session: &str) {
+    async fn forget(&self, session: &SessionId) {
         // The memory store decides; the journal deletes the rows.
         self.local.erase(session);
     }
 
-    async fn claim(&self, session: &str, user: Option<&str>) -> Claim {
+    async fn claim(&self, session: &SessionId, user: Option<&str>) -> Claim {
         // The memory store decides; a new owner reaches the disk through
         // the journal (`Change::Owned`), so it holds after a restart.
         self.local.claim(session, user)
     }
 
-    async fn answer_frame(&self, session: &str, id: &str) -> Option<Utf8Bytes> {
+    async fn answer_frame(&self, session: &SessionId, id: &MessageId) -> Option<Utf8Bytes> {
         self.local.answer_frame(session, id)
     }
 
@@ -208,11 +209,11 @@ impl SessionStore for SqliteStore {
         Some(self.local.lists.save(user, item, now_ms))
     }
 
-    async fn drop_conversation(&self, user: &str, session: &str) {
+    async fn drop_conversation(&self, user: &str, session: &SessionId) {
         self.local.lists.remove(user, session);
     }
 
-    async fn lists_conversation(&self, user: &str, session: &str, now_ms: u64) -> bool {
+    async fn lists_conversation(&self, user: &str, session: &SessionId, now_ms: u64) -> bool {
         self.local.lists.contains(user, session, now_ms)
     }
 
@@ -229,7 +230,10 @@ impl SessionStore for SqliteStore {
         self.local.record_lines(session, lines, now_ms);
     }
 
-    async fn transcript(&self, session: &str) -> Option<Vec<crate::store::transcripts::Line>> {
+    async fn transcript(
+        &self,
+        session: &SessionId,
+    ) -> Option<Vec<crate::store::transcripts::Line>> {
         self.local.transcript(session)
     }
 

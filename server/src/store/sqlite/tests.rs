@@ -1,6 +1,7 @@
 //! The SQLite store's own cases: its bounds pruning the file, and a full
 //! disk. (What every store does is in `server/tests/it/store_suite.rs`.)
 
+use shared::{MessageId, SessionId};
 use std::path::Path;
 use std::time::Duration;
 
@@ -28,8 +29,24 @@ fn count(dir: &Path, sql: &str) -> i64 {
 }
 
 async fn answer(store: &SqliteStore, session: &str, id: &str) {
-    assert_eq!(store.begin(session, id, false).await, Verdict::Start);
-    store.complete(session, id, frame("answer"), false).await;
+    assert_eq!(
+        store
+            .begin(
+                &SessionId::parse(session).expect("id"),
+                &MessageId::parse(id).expect("id"),
+                false
+            )
+            .await,
+        Verdict::Start
+    );
+    store
+        .complete(
+            &SessionId::parse(session).expect("id"),
+            &MessageId::parse(id).expect("id"),
+            frame("answer"),
+            false,
+        )
+        .await;
 }
 
 #[tokio::test]
@@ -76,8 +93,22 @@ async fn the_file_is_pruned_to_the_bounds_live_and_at_start() {
     assert_eq!(count(dir.path(), "SELECT count(*) FROM sessions"), 2);
     let mut lost = 0;
     for session in ["a", "b", "c"] {
-        if store.begin(session, "m2", false).await == Verdict::Lost
-            || store.begin(session, "m0", false).await == Verdict::Lost
+        if store
+            .begin(
+                &SessionId::parse(session).expect("id"),
+                &MessageId::from_static("m2"),
+                false,
+            )
+            .await
+            == Verdict::Lost
+            || store
+                .begin(
+                    &SessionId::parse(session).expect("id"),
+                    &MessageId::from_static("m0"),
+                    false,
+                )
+                .await
+                == Verdict::Lost
         {
             lost += 1;
         }
@@ -99,18 +130,35 @@ async fn a_full_disk_refuses_new_messages_and_loses_no_answer() {
         tx,
         kick: CancellationToken::new(),
     };
-    store.attach("first", conn).await;
-    assert_eq!(store.begin("first", "m", false).await, Verdict::Start);
+    store.attach(&SessionId::from_static("first"), conn).await;
+    assert_eq!(
+        store
+            .begin(
+                &SessionId::from_static("first"),
+                &MessageId::from_static("m"),
+                false
+            )
+            .await,
+        Verdict::Start
+    );
     // The file may not grow any more: as good as a full disk.
     store
         .queue
         .send(Op::Exec("PRAGMA max_page_count = 1".into()))
         .await;
-    let long = "x".repeat(400);
+    // Long keys (near the 128-character bound) fill the file sooner.
+    let long = "x".repeat(120);
     let mut refused = None;
     for i in 0..2_000 {
         let session = format!("{long}{i}");
-        match store.begin(&session, "m", false).await {
+        match store
+            .begin(
+                &SessionId::parse(&session).expect("id"),
+                &MessageId::from_static("m"),
+                false,
+            )
+            .await
+        {
             Verdict::Start => {}
             Verdict::Unavailable => {
                 refused = Some(session);
@@ -124,20 +172,37 @@ async fn a_full_disk_refuses_new_messages_and_loses_no_answer() {
     assert!(store.health().error.is_some());
     // Not left in flight: nothing will answer it.
     assert_ne!(
-        store.begin(&refused, "m", false).await,
+        store
+            .begin(
+                &SessionId::parse(&refused).expect("id"),
+                &MessageId::from_static("m"),
+                false
+            )
+            .await,
         Verdict::InFlight,
         "a refused message is not in flight"
     );
     // An answer that cannot be written still reaches the page.
     store
-        .complete("first", "m", frame("the answer"), false)
+        .complete(
+            &SessionId::from_static("first"),
+            &MessageId::from_static("m"),
+            frame("the answer"),
+            false,
+        )
         .await;
     assert_eq!(
         rx.recv().await.as_ref().map(Utf8Bytes::as_str),
         Some("the answer")
     );
     assert_eq!(
-        store.begin("first", "m", false).await,
+        store
+            .begin(
+                &SessionId::from_static("first"),
+                &MessageId::from_static("m"),
+                false
+            )
+            .await,
         Verdict::Answered(frame("the answer")),
         "and is kept in memory"
     );
@@ -146,7 +211,16 @@ async fn a_full_disk_refuses_new_messages_and_loses_no_answer() {
         .queue
         .send(Op::Exec("PRAGMA max_page_count = 1000000".into()))
         .await;
-    assert_eq!(store.begin("after", "m", false).await, Verdict::Start);
+    assert_eq!(
+        store
+            .begin(
+                &SessionId::from_static("after"),
+                &MessageId::from_static("m"),
+                false
+            )
+            .await,
+        Verdict::Start
+    );
     assert!(store.health().ok);
 }
 
@@ -191,17 +265,30 @@ async fn a_sessions_owner_survives_a_restart() {
     {
         let store = SqliteStore::open(dir.path(), limits(), false).expect("open");
         answer(&store, "s", "m0").await;
-        assert_eq!(store.claim("s", Some("alice")).await, Claim::Granted);
+        assert_eq!(
+            store
+                .claim(&SessionId::from_static("s"), Some("alice"))
+                .await,
+            Claim::Granted
+        );
         store.flush().await;
     }
     let store = SqliteStore::open(dir.path(), limits(), false).expect("reopen");
     assert_eq!(
-        store.claim("s", Some("bob")).await,
+        store.claim(&SessionId::from_static("s"), Some("bob")).await,
         Claim::Refused,
         "after a restart another user still cannot take alice's session"
     );
-    assert_eq!(store.claim("s", None).await, Claim::Refused);
-    assert_eq!(store.claim("s", Some("alice")).await, Claim::Granted);
+    assert_eq!(
+        store.claim(&SessionId::from_static("s"), None).await,
+        Claim::Refused
+    );
+    assert_eq!(
+        store
+            .claim(&SessionId::from_static("s"), Some("alice"))
+            .await,
+        Claim::Granted
+    );
 }
 
 #[tokio::test]
@@ -214,19 +301,28 @@ async fn a_transcript_on_disk_is_trimmed_in_batches_and_read_back_bounded() {
         answer(&store, "s", "m").await;
         for i in 0..MAX_LINES + TRIM_LINES - 1 {
             let line = Line::user(&format!("line {i}"));
-            store.record_lines("s", None, vec![line], 1).await;
+            store
+                .record_lines(&SessionId::from_static("s"), None, vec![line], 1)
+                .await;
         }
         store.flush().await;
         // 49 dropped here and not yet deleted: at most 50 past the bound.
         assert_eq!(rows(dir.path()), (MAX_LINES + TRIM_LINES - 1) as i64);
         store
-            .record_lines("s", None, vec![Line::user("the last")], 2)
+            .record_lines(
+                &SessionId::from_static("s"),
+                None,
+                vec![Line::user("the last")],
+                2,
+            )
             .await;
         store.flush().await;
         assert_eq!(rows(dir.path()), MAX_LINES as i64, "fifty deleted at once");
         for i in 0..10 {
             let line = Line::user(&format!("after {i}"));
-            store.record_lines("s", None, vec![line], 3).await;
+            store
+                .record_lines(&SessionId::from_static("s"), None, vec![line], 3)
+                .await;
         }
         store.flush().await;
         assert_eq!(rows(dir.path()), (MAX_LINES + 10) as i64);
@@ -234,13 +330,18 @@ async fn a_transcript_on_disk_is_trimmed_in_batches_and_read_back_bounded() {
     // Read back: the newest lines within the bound, in order; the rows
     // past it are deleted with the next trim.
     let store = SqliteStore::open(dir.path(), limits(), false).expect("reopen");
-    let lines = store.transcript("s").await.expect("kept");
+    let lines = store
+        .transcript(&SessionId::from_static("s"))
+        .await
+        .expect("kept");
     assert_eq!(lines.len(), MAX_LINES);
     assert_eq!(lines[MAX_LINES - 1].text, "after 9");
     assert_eq!(lines[MAX_LINES - 11].text, "the last");
     for i in 0..TRIM_LINES - 10 {
         let line = Line::user(&format!("later {i}"));
-        store.record_lines("s", None, vec![line], 4).await;
+        store
+            .record_lines(&SessionId::from_static("s"), None, vec![line], 4)
+            .await;
     }
     store.flush().await;
     assert_eq!(
