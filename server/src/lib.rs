@@ -63,6 +63,8 @@ pub mod responder;
 pub mod shutdown;
 pub mod state;
 pub mod store;
+#[cfg(test)]
+mod test_ids;
 pub mod uploads;
 pub mod ws;
 

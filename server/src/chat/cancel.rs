@@ -77,21 +77,18 @@ impl Cancels {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::{MessageId, SessionId};
+    use crate::test_ids::{mid, sid};
 
     #[test]
     fn an_answer_is_registered_while_it_runs_and_can_be_stopped() {
         let cancels = Arc::new(Cancels::default());
-        let answer = cancels.register(&SessionId::from_static("s"), &MessageId::from_static("m1"));
+        let answer = cancels.register(&sid("s"), &mid("m1"));
         assert_eq!(cancels.len(), 1);
-        assert!(!cancels.cancel(
-            &SessionId::from_static("s"),
-            &MessageId::from_static("other")
-        ));
-        assert!(cancels.cancel(&SessionId::from_static("s"), &MessageId::from_static("m1")));
+        assert!(!cancels.cancel(&sid("s"), &mid("other")));
+        assert!(cancels.cancel(&sid("s"), &mid("m1")));
         assert!(answer.token.is_cancelled());
         drop(answer);
         assert!(cancels.is_empty(), "gone when the answer ends");
-        assert!(!cancels.cancel(&SessionId::from_static("s"), &MessageId::from_static("m1")));
+        assert!(!cancels.cancel(&sid("s"), &mid("m1")));
     }
 }

@@ -78,7 +78,7 @@ mod tests {
     use crate::store::memory::Sessions;
     use crate::store::transcripts::Line;
     use crate::store::{ConnHandle, Limits};
-    use shared::SessionId;
+    use crate::test_ids::sid;
 
     fn conn(id: u64) -> ConnHandle {
         let (tx, _rx) = tokio::sync::mpsc::channel(4);
@@ -99,52 +99,40 @@ mod tests {
             ..Limits::default()
         });
         let now = crate::clock::now_ms();
-        store.attach(&SessionId::from_static("alices"), conn(1));
-        store.claim(&SessionId::from_static("alices"), Some("alice"));
+        store.attach(&sid("alices"), conn(1));
+        store.claim(&sid("alices"), Some("alice"));
         let item = shared::ConversationItem {
             session: "alices".into(),
             title: "Trip".into(),
             updated_at: now,
         };
         store.lists.save("alice", item, now);
-        store.record_lines(
-            &SessionId::from_static("alices"),
-            vec![Line::user("secret plan")],
-            now,
-        );
-        store.detach(&SessionId::from_static("alices"), 1);
+        store.record_lines(&sid("alices"), vec![Line::user("secret plan")], now);
+        store.detach(&sid("alices"), 1);
         // One session at most: the next one pushes alice's out.
-        store.attach(&SessionId::from_static("other"), conn(2));
-        assert!(!store.knows(&SessionId::from_static("alices")));
+        store.attach(&sid("other"), conn(2));
+        assert!(!store.knows(&sid("alices")));
         assert!(
-            store
-                .transcript(&SessionId::from_static("alices"))
-                .is_some(),
+            store.transcript(&sid("alices")).is_some(),
             "kept for her list"
         );
         for user in [None, Some("bob")] {
             let named = Some(vec!["alices".to_owned()]);
-            let frame = forget(&store, &SessionId::from_static("other"), user, named).await;
+            let frame = forget(&store, &sid("other"), user, named).await;
             assert_eq!(frame, ServerMessage::Forgotten { sessions: 1 });
             assert!(
-                store
-                    .transcript(&SessionId::from_static("alices"))
-                    .is_some(),
+                store.transcript(&sid("alices")).is_some(),
                 "{user:?}: not deleted"
             );
         }
         forget(
             &store,
-            &SessionId::from_static("other"),
+            &sid("other"),
             Some("alice"),
             Some(vec!["alices".into()]),
         )
         .await;
-        assert_eq!(
-            store.transcript(&SessionId::from_static("alices")),
-            None,
-            "alice deleted it"
-        );
+        assert_eq!(store.transcript(&sid("alices")), None, "alice deleted it");
         assert!(!store.lists.contains("alice", "alices", now));
     }
 }

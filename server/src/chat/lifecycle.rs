@@ -265,6 +265,7 @@ mod tests {
     //! shared store does once the crashed relay's lease expired. (Two relays on a real Redis
     //! are exercised by the cluster tests; the path after `Start` is the
     //! same.)
+    use crate::test_ids::{mid, sid};
     use shared::{MessageId, SessionId};
     use std::time::Duration;
 
@@ -358,7 +359,7 @@ mod tests {
     #[tokio::test]
     async fn a_message_taken_over_waits_its_turn_and_carries_its_files() {
         let chat = chat("turn");
-        let _rx = connect(&chat, &SessionId::from_static("s")).await;
+        let _rx = connect(&chat, &sid("s")).await;
         // This relay has the file (the page uploaded it here after the
         // relay it first used crashed).
         let uploads = chat.uploads().expect("uploads on");
@@ -371,18 +372,12 @@ mod tests {
         let stored = pending.finish("a.txt".into(), "text/plain".into());
         // The session's turn is taken by message "a", still at n8n.
         assert_eq!(
-            chat.store()
-                .begin(
-                    &SessionId::from_static("s"),
-                    &MessageId::from_static("a"),
-                    false
-                )
-                .await,
+            chat.store().begin(&sid("s"), &mid("a"), false).await,
             Verdict::Start
         );
         let a = ChatRequest {
-            session_id: SessionId::from_static("s"),
-            message_id: MessageId::from_static("a"),
+            session_id: sid("s"),
+            message_id: mid("a"),
             text: "a".into(),
             metadata: None,
             files: Vec::new(),
@@ -396,17 +391,9 @@ mod tests {
             mime: "text/plain".into(),
             size: 5,
         };
-        watch_until_taken(
-            &chat,
-            &SessionId::from_static("s"),
-            message("b", vec![file]),
-        )
-        .await;
+        watch_until_taken(&chat, &sid("s"), message("b", vec![file])).await;
         // Not sent beside "a": it waits for the turn, with its file.
-        let next = chat
-            .turns()
-            .finished(&SessionId::from_static("s"))
-            .expect("b waits its turn");
+        let next = chat.turns().finished(&sid("s")).expect("b waits its turn");
         assert_eq!(next.message_id, "b");
         let files: Vec<&str> = next.files.iter().map(|f| f.id.as_str()).collect();
         assert_eq!(files, [stored.id.as_str()]);
@@ -416,19 +403,14 @@ mod tests {
     #[tokio::test]
     async fn a_message_taken_over_without_its_files_here_asks_for_them_again() {
         let chat = chat("missing");
-        let mut rx = connect(&chat, &SessionId::from_static("s")).await;
+        let mut rx = connect(&chat, &sid("s")).await;
         let file = FileRef {
             upload: "up-on-the-crashed-relay".into(),
             name: "a.txt".into(),
             mime: "text/plain".into(),
             size: 5,
         };
-        watch_until_taken(
-            &chat,
-            &SessionId::from_static("s"),
-            message("b", vec![file]),
-        )
-        .await;
+        watch_until_taken(&chat, &sid("s"), message("b", vec![file])).await;
         let frame = tokio::time::timeout(Duration::from_secs(5), async {
             loop {
                 let frame = rx.recv().await.expect("a frame");
@@ -441,20 +423,12 @@ mod tests {
         .expect("upload_missing");
         assert!(frame.as_str().contains("\"b\""), "{}", frame.as_str());
         assert!(
-            chat.turns()
-                .finished(&SessionId::from_static("s"))
-                .is_none(),
+            chat.turns().finished(&sid("s")).is_none(),
             "not sent to n8n"
         );
         // Released, not an outcome: the page's resend runs it.
         assert_eq!(
-            chat.store()
-                .begin(
-                    &SessionId::from_static("s"),
-                    &MessageId::from_static("b"),
-                    false
-                )
-                .await,
+            chat.store().begin(&sid("s"), &mid("b"), false).await,
             Verdict::Start
         );
     }

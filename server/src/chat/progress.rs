@@ -135,7 +135,7 @@ fn clip(name: &str) -> String {
 mod tests {
     use super::*;
     use crate::config::progress::parse_progress_label;
-    use shared::MessageId;
+    use crate::test_ids::mid;
 
     fn node(id: &str, name: &str, run: u64) -> Node {
         Node {
@@ -175,7 +175,7 @@ mod tests {
     #[test]
     fn labelled_generic_hidden_and_named_steps() {
         let f = flags(&["Search=Searching the knowledge base", "Secret="], false);
-        let steps = Steps::new(&f, &MessageId::from_static("m1"));
+        let steps = Steps::new(&f, &mid("m1"));
         let search = node("a", "Search", 0);
         let other = node("b", "Internal name", 0);
         let secret = node("c", "Secret", 0);
@@ -203,7 +203,7 @@ mod tests {
             "the node name is not shown"
         );
         let named = flags(&[], true);
-        let steps = Steps::new(&named, &MessageId::from_static("m1"));
+        let steps = Steps::new(&named, &mid("m1"));
         let long = node("d", &"n".repeat(200), 0);
         let (text, ..) = summary(steps.frame(Step::Began(&long))).expect("frame");
         let text = text.expect("text");
@@ -214,7 +214,7 @@ mod tests {
     #[test]
     fn each_loop_run_is_a_step_and_ends_find_their_begins() {
         let f = flags(&[], false);
-        let steps = Steps::new(&f, &MessageId::from_static("m1"));
+        let steps = Steps::new(&f, &mid("m1"));
         let runs: Vec<Node> = (0..3).map(|r| node("loop", "Loop", r)).collect();
         assert_eq!(
             summary(steps.frame(Step::Began(&runs[0]))).map(|s| s.1),
@@ -238,7 +238,7 @@ mod tests {
     #[test]
     fn steps_past_the_bound_are_not_reported() {
         let f = flags(&[], false);
-        let steps = Steps::new(&f, &MessageId::from_static("m1"));
+        let steps = Steps::new(&f, &mid("m1"));
         for run in 0..u64::from(MAX_PROGRESS_STEPS) {
             let n = node("loop", "Loop", run);
             assert!(steps.frame(Step::Began(&n)).is_some());

@@ -237,6 +237,7 @@ impl Turns {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_ids::{mid, sid};
     use shared::{MessageId, SessionId};
 
     fn msg(session: &'static str, id: &'static str) -> ChatRequest {
@@ -270,21 +271,17 @@ mod tests {
             "others go at once"
         );
         assert_eq!(
-            t.finished(&SessionId::from_static("s"))
-                .map(|r| r.message_id)
-                .as_deref(),
+            t.finished(&sid("s")).map(|r| r.message_id).as_deref(),
             Some("b")
         );
         assert_eq!(
-            t.finished(&SessionId::from_static("s"))
-                .map(|r| r.message_id)
-                .as_deref(),
+            t.finished(&sid("s")).map(|r| r.message_id).as_deref(),
             Some("c")
         );
-        assert!(t.finished(&SessionId::from_static("s")).is_none());
+        assert!(t.finished(&sid("s")).is_none());
         assert_eq!(started(t.submit(msg("s", "d"))), "d", "the turn is free");
-        assert!(t.finished(&SessionId::from_static("s")).is_none());
-        assert!(t.finished(&SessionId::from_static("other")).is_none());
+        assert!(t.finished(&sid("s")).is_none());
+        assert!(t.finished(&sid("other")).is_none());
         assert_eq!(t.active_sessions(), 0, "nothing left behind");
     }
 
@@ -301,49 +298,32 @@ mod tests {
         let t = Turns::new(1);
         assert_eq!(started(t.submit(msg("s", "m"))), "m");
         let (tx, _rx) = mpsc::channel(4);
-        t.run_started(
-            &SessionId::from_static("s"),
-            &MessageId::from_static("m"),
-            tx,
-        );
+        t.run_started(&sid("s"), &mid("m"), tx);
         // Typed while the run works: waits its turn, then is the reply.
         assert!(matches!(t.submit(msg("s", "early")), Admitted::Queued));
-        let reply = t.run_waits(
-            &SessionId::from_static("s"),
-            &MessageId::from_static("m"),
-            vec![Utf8Bytes::from_static("q")],
-        );
+        let reply = t.run_waits(&sid("s"), &mid("m"), vec![Utf8Bytes::from_static("q")]);
         assert_eq!(reply.map(|r| r.message_id).as_deref(), Some("early"));
         assert!(
-            t.replay(&SessionId::from_static("s")).is_empty(),
+            t.replay(&sid("s")).is_empty(),
             "still working: nothing to replay"
         );
         // Now it waits: the next message goes to it at once.
         assert!(t
-            .run_waits(
-                &SessionId::from_static("s"),
-                &MessageId::from_static("m"),
-                vec![Utf8Bytes::from_static("q2")]
-            )
+            .run_waits(&sid("s"), &mid("m"), vec![Utf8Bytes::from_static("q2")])
             .is_none());
-        assert_eq!(
-            t.replay(&SessionId::from_static("s")),
-            [Utf8Bytes::from_static("q2")]
-        );
+        assert_eq!(t.replay(&sid("s")), [Utf8Bytes::from_static("q2")]);
         match t.submit(msg("s", "reply")) {
             Admitted::Reply(_, r) => assert_eq!(r.message_id, "reply"),
             other => panic!("{other:?}"),
         }
         // Working again: the next one waits.
         assert!(matches!(t.submit(msg("s", "later")), Admitted::Queued));
-        t.run_ended(&SessionId::from_static("s"), &MessageId::from_static("m"));
+        t.run_ended(&sid("s"), &mid("m"));
         assert_eq!(
-            t.finished(&SessionId::from_static("s"))
-                .map(|r| r.message_id)
-                .as_deref(),
+            t.finished(&sid("s")).map(|r| r.message_id).as_deref(),
             Some("later")
         );
-        assert!(t.finished(&SessionId::from_static("s")).is_none());
+        assert!(t.finished(&sid("s")).is_none());
         assert_eq!(t.active_sessions(), 0);
     }
 
@@ -352,15 +332,9 @@ mod tests {
         let t = Turns::new(1);
         started(t.submit(msg("s", "m")));
         assert!(matches!(t.submit(msg("s", "c")), Admitted::Queued));
-        t.give_back(
-            &SessionId::from_static("s"),
-            vec![msg("s", "a"), msg("s", "b")],
-        );
-        let order: Vec<String> = std::iter::from_fn(|| {
-            t.finished(&SessionId::from_static("s"))
-                .map(|r| r.message_id.into())
-        })
-        .collect();
+        t.give_back(&sid("s"), vec![msg("s", "a"), msg("s", "b")]);
+        let order: Vec<String> =
+            std::iter::from_fn(|| t.finished(&sid("s")).map(|r| r.message_id.into())).collect();
         assert_eq!(order, ["a", "b", "c"]);
     }
 }

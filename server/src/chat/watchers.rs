@@ -57,24 +57,19 @@ impl Watchers {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::{MessageId, SessionId};
+    use crate::test_ids::{mid, sid};
+    use shared::MessageId;
 
     #[test]
     fn one_watcher_per_message_and_a_bound() {
         let watchers = Arc::new(Watchers::default());
-        let first = watchers
-            .start(&SessionId::from_static("s"), &MessageId::from_static("m1"))
-            .expect("first");
+        let first = watchers.start(&sid("s"), &mid("m1")).expect("first");
         assert!(
-            watchers
-                .start(&SessionId::from_static("s"), &MessageId::from_static("m1"))
-                .is_none(),
+            watchers.start(&sid("s"), &mid("m1")).is_none(),
             "already watched"
         );
         assert!(
-            watchers
-                .start(&SessionId::from_static("s"), &MessageId::from_static("m2"))
-                .is_some(),
+            watchers.start(&sid("s"), &mid("m2")).is_some(),
             "another message"
         );
         assert_eq!(watchers.count(), 1, "m2's guard was dropped at once");
@@ -82,20 +77,12 @@ mod tests {
         assert_eq!(watchers.count(), 0);
         let held: Vec<Watching> = (0..MAX_WATCHED)
             .filter_map(|i| {
-                watchers.start(
-                    &SessionId::from_static("s"),
-                    &MessageId::parse(&format!("x{i}")).expect("id"),
-                )
+                watchers.start(&sid("s"), &MessageId::parse(&format!("x{i}")).expect("id"))
             })
             .collect();
         assert_eq!(held.len(), MAX_WATCHED);
         assert!(
-            watchers
-                .start(
-                    &SessionId::from_static("s"),
-                    &MessageId::from_static("one-more")
-                )
-                .is_none(),
+            watchers.start(&sid("s"), &mid("one-more")).is_none(),
             "bounded"
         );
     }

@@ -325,7 +325,7 @@ pub async fn upload(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::SessionId;
+    use crate::test_ids::sid;
 
     fn named(value: &str) -> String {
         let mut headers = HeaderMap::new();
@@ -355,12 +355,12 @@ mod tests {
         ));
         assert_eq!(
             session_of(&headers, Some("session=s-query")).ok(),
-            Some(SessionId::from_static("s-query"))
+            Some(sid("s-query"))
         );
         headers.insert(SESSION_HEADER, "s-header".parse().expect("value"));
         assert_eq!(
             session_of(&headers, Some("session=s-query")).ok(),
-            Some(SessionId::from_static("s-header")),
+            Some(sid("s-header")),
             "the header wins"
         );
         headers.insert(SESSION_HEADER, "bad id!".parse().expect("value"));

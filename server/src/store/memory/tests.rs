@@ -1,7 +1,7 @@
 //! The registry's unit tests.
 
 use super::*;
-use shared::{MessageId, SessionId};
+use crate::test_ids::{mid, sid};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -36,42 +36,39 @@ async fn kept_pushes_count_against_the_byte_cap_until_delivered() {
         ..limits()
     });
     assert_eq!(
-        sessions.push(&SessionId::from_static("nobody"), frame("x")),
+        sessions.push(&sid("nobody"), frame("x")),
         None,
         "unknown session"
     );
     let (c, _rx) = conn(1);
-    sessions.attach(&SessionId::from_static("s"), c);
-    sessions.detach(&SessionId::from_static("s"), 1);
+    sessions.attach(&sid("s"), c);
+    sessions.detach(&sid("s"), 1);
     assert_eq!(
-        sessions.push(&SessionId::from_static("s"), frame("123456")),
+        sessions.push(&sid("s"), frame("123456")),
         Some(Pushed::Kept)
     );
     assert_eq!(sessions.stats().retained_bytes, 6);
     assert_eq!(
-        sessions.push(&SessionId::from_static("s"), frame("12345")),
+        sessions.push(&sid("s"), frame("12345")),
         Some(Pushed::Full),
         "6 + 5 bytes would pass the 10-byte cap"
     );
-    assert_eq!(
-        sessions.push(&SessionId::from_static("s"), frame("1234")),
-        Some(Pushed::Kept)
-    );
+    assert_eq!(sessions.push(&sid("s"), frame("1234")), Some(Pushed::Kept));
     assert_eq!(sessions.stats().retained_bytes, 10);
     let (c, mut rx) = conn(2);
-    sessions.attach(&SessionId::from_static("s"), c);
+    sessions.attach(&sid("s"), c);
     assert_eq!(rx.try_recv().ok(), Some(frame("123456")));
     assert_eq!(rx.try_recv().ok(), Some(frame("1234")));
     assert_eq!(sessions.stats().retained_bytes, 0, "delivered: freed");
     assert_eq!(
-        sessions.push(&SessionId::from_static("s"), frame("live")),
+        sessions.push(&sid("s"), frame("live")),
         Some(Pushed::Delivered(1))
     );
     assert_eq!(rx.try_recv().ok(), Some(frame("live")));
     // A forgotten session takes its kept pushes' bytes with it.
-    sessions.detach(&SessionId::from_static("s"), 2);
+    sessions.detach(&sid("s"), 2);
     assert_eq!(
-        sessions.push(&SessionId::from_static("s"), frame("12345678")),
+        sessions.push(&sid("s"), frame("12345678")),
         Some(Pushed::Kept)
     );
     assert_eq!(sessions.stats().retained_bytes, 8);
@@ -85,28 +82,13 @@ async fn kept_pushes_count_against_the_byte_cap_until_delivered() {
 async fn a_released_message_starts_again_when_resent() {
     let sessions = Sessions::new(limits());
     let (c, mut rx) = conn(1);
-    sessions.attach(&SessionId::from_static("s"), c);
-    assert_eq!(
-        sessions.begin(
-            &SessionId::from_static("s"),
-            &MessageId::from_static("m1"),
-            false
-        ),
-        Verdict::Start
-    );
-    sessions.release(
-        &SessionId::from_static("s"),
-        &MessageId::from_static("m1"),
-        &frame("shutting down"),
-    );
+    sessions.attach(&sid("s"), c);
+    assert_eq!(sessions.begin(&sid("s"), &mid("m1"), false), Verdict::Start);
+    sessions.release(&sid("s"), &mid("m1"), &frame("shutting down"));
     assert_eq!(rx.try_recv().ok(), Some(frame("shutting down")));
     assert_eq!(sessions.stats().in_flight, 0);
     assert_eq!(
-        sessions.begin(
-            &SessionId::from_static("s"),
-            &MessageId::from_static("m1"),
-            false
-        ),
+        sessions.begin(&sid("s"), &mid("m1"), false),
         Verdict::Start,
         "not answered from memory"
     );
@@ -116,46 +98,22 @@ async fn a_released_message_starts_again_when_resent() {
 async fn new_ids_start_repeated_ids_do_not() {
     let sessions = Sessions::new(limits());
     let (c, mut rx) = conn(1);
-    sessions.attach(&SessionId::from_static("s"), c);
+    sessions.attach(&sid("s"), c);
+    assert_eq!(sessions.begin(&sid("s"), &mid("m1"), false), Verdict::Start);
     assert_eq!(
-        sessions.begin(
-            &SessionId::from_static("s"),
-            &MessageId::from_static("m1"),
-            false
-        ),
-        Verdict::Start
-    );
-    assert_eq!(
-        sessions.begin(
-            &SessionId::from_static("s"),
-            &MessageId::from_static("m1"),
-            false
-        ),
+        sessions.begin(&sid("s"), &mid("m1"), false),
         Verdict::InFlight
     );
     assert_eq!(sessions.stats().in_flight, 1);
-    sessions.complete(
-        &SessionId::from_static("s"),
-        &MessageId::from_static("m1"),
-        frame("answer"),
-        false,
-    );
+    sessions.complete(&sid("s"), &mid("m1"), frame("answer"), false);
     assert_eq!(rx.try_recv().ok(), Some(frame("answer")));
     assert_eq!(
-        sessions.begin(
-            &SessionId::from_static("s"),
-            &MessageId::from_static("m1"),
-            false
-        ),
+        sessions.begin(&sid("s"), &mid("m1"), false),
         Verdict::Answered(frame("answer"))
     );
     assert_eq!(sessions.stats().in_flight, 0);
     assert_eq!(
-        sessions.begin(
-            &SessionId::from_static("other"),
-            &MessageId::from_static("m1"),
-            false
-        ),
+        sessions.begin(&sid("other"), &mid("m1"), false),
         Verdict::Start,
         "ids are per session"
     );
@@ -165,53 +123,21 @@ async fn new_ids_start_repeated_ids_do_not() {
 async fn errors_are_remembered_until_the_client_asks_to_retry() {
     let sessions = Sessions::new(limits());
     let (c, mut rx) = conn(1);
-    sessions.attach(&SessionId::from_static("s"), c);
-    assert_eq!(
-        sessions.begin(
-            &SessionId::from_static("s"),
-            &MessageId::from_static("m1"),
-            false
-        ),
-        Verdict::Start
-    );
-    sessions.complete(
-        &SessionId::from_static("s"),
-        &MessageId::from_static("m1"),
-        frame("error"),
-        true,
-    );
+    sessions.attach(&sid("s"), c);
+    assert_eq!(sessions.begin(&sid("s"), &mid("m1"), false), Verdict::Start);
+    sessions.complete(&sid("s"), &mid("m1"), frame("error"), true);
     assert_eq!(rx.try_recv().ok(), Some(frame("error")));
     assert_eq!(sessions.stats().in_flight, 0);
     // A resend (e.g. after a reconnect) gets the error again, no new call.
     assert_eq!(
-        sessions.begin(
-            &SessionId::from_static("s"),
-            &MessageId::from_static("m1"),
-            false
-        ),
+        sessions.begin(&sid("s"), &mid("m1"), false),
         Verdict::Answered(frame("error"))
     );
     // An explicit retry runs it again; its answer replaces the error.
+    assert_eq!(sessions.begin(&sid("s"), &mid("m1"), true), Verdict::Start);
+    sessions.complete(&sid("s"), &mid("m1"), frame("answer"), false);
     assert_eq!(
-        sessions.begin(
-            &SessionId::from_static("s"),
-            &MessageId::from_static("m1"),
-            true
-        ),
-        Verdict::Start
-    );
-    sessions.complete(
-        &SessionId::from_static("s"),
-        &MessageId::from_static("m1"),
-        frame("answer"),
-        false,
-    );
-    assert_eq!(
-        sessions.begin(
-            &SessionId::from_static("s"),
-            &MessageId::from_static("m1"),
-            true
-        ),
+        sessions.begin(&sid("s"), &mid("m1"), true),
         Verdict::Answered(frame("answer"))
     );
     assert_eq!(sessions.stats().retained_bytes, "answer".len());
@@ -223,80 +149,31 @@ async fn a_session_has_a_bounded_number_of_messages_in_flight() {
         max_in_flight_per_session: 2,
         ..limits()
     });
+    assert_eq!(sessions.begin(&sid("s"), &mid("a"), false), Verdict::Start);
+    assert_eq!(sessions.begin(&sid("s"), &mid("b"), false), Verdict::Start);
+    assert_eq!(sessions.begin(&sid("s"), &mid("c"), false), Verdict::Busy);
     assert_eq!(
-        sessions.begin(
-            &SessionId::from_static("s"),
-            &MessageId::from_static("a"),
-            false
-        ),
-        Verdict::Start
-    );
-    assert_eq!(
-        sessions.begin(
-            &SessionId::from_static("s"),
-            &MessageId::from_static("b"),
-            false
-        ),
-        Verdict::Start
-    );
-    assert_eq!(
-        sessions.begin(
-            &SessionId::from_static("s"),
-            &MessageId::from_static("c"),
-            false
-        ),
-        Verdict::Busy
-    );
-    assert_eq!(
-        sessions.begin(
-            &SessionId::from_static("s"),
-            &MessageId::from_static("a"),
-            false
-        ),
+        sessions.begin(&sid("s"), &mid("a"), false),
         Verdict::InFlight,
         "known ids are not refused"
     );
-    sessions.complete(
-        &SessionId::from_static("s"),
-        &MessageId::from_static("a"),
-        frame("x"),
-        false,
-    );
-    assert_eq!(
-        sessions.begin(
-            &SessionId::from_static("s"),
-            &MessageId::from_static("c"),
-            false
-        ),
-        Verdict::Start
-    );
+    sessions.complete(&sid("s"), &mid("a"), frame("x"), false);
+    assert_eq!(sessions.begin(&sid("s"), &mid("c"), false), Verdict::Start);
 }
 
 #[tokio::test]
 async fn answers_wait_for_the_next_connection() {
     let sessions = Sessions::new(limits());
     let (c1, _rx1) = conn(1);
-    sessions.attach(&SessionId::from_static("s"), c1);
-    assert_eq!(
-        sessions.begin(
-            &SessionId::from_static("s"),
-            &MessageId::from_static("m1"),
-            false
-        ),
-        Verdict::Start
-    );
-    sessions.detach(&SessionId::from_static("s"), 1);
-    sessions.complete(
-        &SessionId::from_static("s"),
-        &MessageId::from_static("m1"),
-        frame("late answer"),
-        false,
-    );
+    sessions.attach(&sid("s"), c1);
+    assert_eq!(sessions.begin(&sid("s"), &mid("m1"), false), Verdict::Start);
+    sessions.detach(&sid("s"), 1);
+    sessions.complete(&sid("s"), &mid("m1"), frame("late answer"), false);
     let (c2, mut rx2) = conn(2);
-    sessions.attach(&SessionId::from_static("s"), c2);
+    sessions.attach(&sid("s"), c2);
     assert_eq!(rx2.try_recv().ok(), Some(frame("late answer")));
     let (c3, mut rx3) = conn(3);
-    sessions.attach(&SessionId::from_static("s"), c3);
+    sessions.attach(&sid("s"), c3);
     assert!(
         rx3.try_recv().is_err(),
         "delivered once, not to every later connection"
@@ -308,7 +185,7 @@ async fn a_full_queue_kicks_the_slow_connection() {
     let sessions = Sessions::new(limits());
     let (c, _rx) = conn(1);
     let kick = c.kick.clone();
-    sessions.attach(&SessionId::from_static("s"), c);
+    sessions.attach(&sid("s"), c);
     for i in 0..5 {
         let id = format!("m{i}");
         sessions.begin("s", &id, false);
@@ -321,19 +198,10 @@ async fn a_full_queue_kicks_the_slow_connection() {
 async fn idle_sessions_are_forgotten_after_retain_for() {
     let sessions = Sessions::new(limits());
     let (c, _rx) = conn(1);
-    sessions.attach(&SessionId::from_static("s"), c);
-    sessions.begin(
-        &SessionId::from_static("s"),
-        &MessageId::from_static("m1"),
-        false,
-    );
-    sessions.complete(
-        &SessionId::from_static("s"),
-        &MessageId::from_static("m1"),
-        frame("abc"),
-        false,
-    );
-    sessions.detach(&SessionId::from_static("s"), 1);
+    sessions.attach(&sid("s"), c);
+    sessions.begin(&sid("s"), &mid("m1"), false);
+    sessions.complete(&sid("s"), &mid("m1"), frame("abc"), false);
+    sessions.detach(&sid("s"), 1);
     tokio::time::advance(Duration::from_secs(59)).await;
     assert_eq!(sessions.sweep(), 0);
     tokio::time::advance(Duration::from_secs(2)).await;
@@ -351,11 +219,7 @@ async fn idle_sessions_are_forgotten_after_retain_for() {
 #[tokio::test(start_paused = true)]
 async fn sessions_with_work_in_flight_are_kept() {
     let sessions = Sessions::new(limits());
-    sessions.begin(
-        &SessionId::from_static("s"),
-        &MessageId::from_static("m1"),
-        false,
-    );
+    sessions.begin(&sid("s"), &mid("m1"), false);
     tokio::time::advance(Duration::from_secs(3600)).await;
     assert_eq!(sessions.sweep(), 0);
 }
@@ -373,14 +237,10 @@ async fn session_count_is_capped_by_evicting_the_oldest_idle() {
         tokio::time::advance(Duration::from_secs(1)).await;
     }
     let (c, _rx) = conn(2);
-    sessions.attach(&SessionId::from_static("d"), c);
+    sessions.attach(&sid("d"), c);
     assert_eq!(sessions.stats().sessions, 3);
     assert_eq!(
-        sessions.begin(
-            &SessionId::from_static("a"),
-            &MessageId::from_static("x"),
-            false
-        ),
+        sessions.begin(&sid("a"), &mid("x"), false),
         Verdict::Start,
         "a was evicted and starts fresh"
     );
@@ -456,7 +316,7 @@ async fn retained_bytes_are_capped() {
         ..limits()
     });
     let (c, _rx) = conn(1);
-    sessions.attach(&SessionId::from_static("s"), c);
+    sessions.attach(&sid("s"), c);
     for i in 0..3 {
         let id = format!("m{i}");
         sessions.begin("s", &id, false);
@@ -464,20 +324,12 @@ async fn retained_bytes_are_capped() {
     }
     assert!(sessions.stats().retained_bytes <= 10);
     assert_eq!(
-        sessions.begin(
-            &SessionId::from_static("s"),
-            &MessageId::from_static("m0"),
-            false
-        ),
+        sessions.begin(&sid("s"), &mid("m0"), false),
         Verdict::Lost,
         "oldest answer forgotten, its id not"
     );
     assert!(matches!(
-        sessions.begin(
-            &SessionId::from_static("s"),
-            &MessageId::from_static("m2"),
-            false
-        ),
+        sessions.begin(&sid("s"), &mid("m2"), false),
         Verdict::Answered(_)
     ));
 }
@@ -492,36 +344,18 @@ async fn an_evicted_sessions_answered_ids_are_not_run_again() {
         ..limits()
     });
     let (c, _rx) = conn(1);
-    sessions.attach(&SessionId::from_static("victim"), c);
+    sessions.attach(&sid("victim"), c);
     assert_eq!(
-        sessions.begin(
-            &SessionId::from_static("victim"),
-            &MessageId::from_static("m1"),
-            false
-        ),
+        sessions.begin(&sid("victim"), &mid("m1"), false),
         Verdict::Start
     );
-    sessions.complete(
-        &SessionId::from_static("victim"),
-        &MessageId::from_static("m1"),
-        frame("answer"),
-        false,
-    );
+    sessions.complete(&sid("victim"), &mid("m1"), frame("answer"), false);
     assert_eq!(
-        sessions.begin(
-            &SessionId::from_static("victim"),
-            &MessageId::from_static("m2"),
-            false
-        ),
+        sessions.begin(&sid("victim"), &mid("m2"), false),
         Verdict::Start
     );
-    sessions.complete(
-        &SessionId::from_static("victim"),
-        &MessageId::from_static("m2"),
-        frame("error"),
-        true,
-    );
-    sessions.detach(&SessionId::from_static("victim"), 1);
+    sessions.complete(&sid("victim"), &mid("m2"), frame("error"), true);
+    sessions.detach(&sid("victim"), 1);
     for i in 0..12 {
         tokio::time::advance(Duration::from_millis(10)).await;
         let (c, _rx) = conn(100 + i);
@@ -530,50 +364,27 @@ async fn an_evicted_sessions_answered_ids_are_not_run_again() {
         sessions.detach(&name, 100 + i);
     }
     assert_eq!(sessions.stats().sessions, 5);
-    assert!(
-        !sessions.knows(&SessionId::from_static("victim")),
-        "evicted"
-    );
+    assert!(!sessions.knows(&sid("victim")), "evicted");
     assert_eq!(
-        sessions.begin(
-            &SessionId::from_static("victim"),
-            &MessageId::from_static("m1"),
-            false
-        ),
+        sessions.begin(&sid("victim"), &mid("m1"), false),
         Verdict::Lost
     );
     assert_eq!(
-        sessions.begin(
-            &SessionId::from_static("victim"),
-            &MessageId::from_static("m1"),
-            true
-        ),
+        sessions.begin(&sid("victim"), &mid("m1"), true),
         Verdict::Lost,
         "an answered id is not run again, even on a retry"
     );
     assert_eq!(
-        sessions.begin(
-            &SessionId::from_static("victim"),
-            &MessageId::from_static("m2"),
-            false
-        ),
+        sessions.begin(&sid("victim"), &mid("m2"), false),
         Verdict::Lost
     );
     assert_eq!(
-        sessions.begin(
-            &SessionId::from_static("victim"),
-            &MessageId::from_static("m2"),
-            true
-        ),
+        sessions.begin(&sid("victim"), &mid("m2"), true),
         Verdict::Start,
         "a failed one may be retried on purpose, as before eviction"
     );
     assert_eq!(
-        sessions.begin(
-            &SessionId::from_static("victim"),
-            &MessageId::from_static("m3"),
-            false
-        ),
+        sessions.begin(&sid("victim"), &mid("m3"), false),
         Verdict::Start,
         "new ids run"
     );
@@ -584,30 +395,14 @@ async fn an_evicted_sessions_answered_ids_are_not_run_again() {
 #[tokio::test(start_paused = true)]
 async fn a_swept_sessions_ids_are_remembered_for_another_retain_for() {
     let sessions = Sessions::new(limits());
-    sessions.begin(
-        &SessionId::from_static("s"),
-        &MessageId::from_static("m1"),
-        false,
-    );
-    sessions.complete(
-        &SessionId::from_static("s"),
-        &MessageId::from_static("m1"),
-        frame("answer"),
-        false,
-    );
+    sessions.begin(&sid("s"), &mid("m1"), false);
+    sessions.complete(&sid("s"), &mid("m1"), frame("answer"), false);
     tokio::time::advance(Duration::from_secs(61)).await;
     assert_eq!(sessions.sweep(), 1);
     assert_eq!(sessions.tombstones(), 1);
     tokio::time::advance(Duration::from_secs(59)).await;
     assert_eq!(sessions.sweep(), 0);
-    assert_eq!(
-        sessions.begin(
-            &SessionId::from_static("s"),
-            &MessageId::from_static("m1"),
-            false
-        ),
-        Verdict::Lost
-    );
+    assert_eq!(sessions.begin(&sid("s"), &mid("m1"), false), Verdict::Lost);
     tokio::time::advance(Duration::from_secs(120)).await;
     sessions.sweep();
     assert_eq!(sessions.tombstones(), 0, "tombstones expire too");
@@ -625,20 +420,12 @@ async fn answers_per_session_are_capped() {
         sessions.complete("s", &id, frame("a"), false);
     }
     assert_eq!(
-        sessions.begin(
-            &SessionId::from_static("s"),
-            &MessageId::from_static("m0"),
-            false
-        ),
+        sessions.begin(&sid("s"), &mid("m0"), false),
         Verdict::Lost,
         "pushed out, but not run again"
     );
     assert!(matches!(
-        sessions.begin(
-            &SessionId::from_static("s"),
-            &MessageId::from_static("m2"),
-            false
-        ),
+        sessions.begin(&sid("s"), &mid("m2"), false),
         Verdict::Answered(_)
     ));
 }

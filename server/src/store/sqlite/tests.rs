@@ -1,6 +1,7 @@
 //! The SQLite store's own cases: its bounds pruning the file, and a full
 //! disk. (What every store does is in `server/tests/it/store_suite.rs`.)
 
+use crate::test_ids::{mid, sid};
 use shared::{MessageId, SessionId};
 use std::path::Path;
 use std::time::Duration;
@@ -94,19 +95,11 @@ async fn the_file_is_pruned_to_the_bounds_live_and_at_start() {
     let mut lost = 0;
     for session in ["a", "b", "c"] {
         if store
-            .begin(
-                &SessionId::parse(session).expect("id"),
-                &MessageId::from_static("m2"),
-                false,
-            )
+            .begin(&SessionId::parse(session).expect("id"), &mid("m2"), false)
             .await
             == Verdict::Lost
             || store
-                .begin(
-                    &SessionId::parse(session).expect("id"),
-                    &MessageId::from_static("m0"),
-                    false,
-                )
+                .begin(&SessionId::parse(session).expect("id"), &mid("m0"), false)
                 .await
                 == Verdict::Lost
         {
@@ -130,15 +123,9 @@ async fn a_full_disk_refuses_new_messages_and_loses_no_answer() {
         tx,
         kick: CancellationToken::new(),
     };
-    store.attach(&SessionId::from_static("first"), conn).await;
+    store.attach(&sid("first"), conn).await;
     assert_eq!(
-        store
-            .begin(
-                &SessionId::from_static("first"),
-                &MessageId::from_static("m"),
-                false
-            )
-            .await,
+        store.begin(&sid("first"), &mid("m"), false).await,
         Verdict::Start
     );
     // The file may not grow any more: as good as a full disk.
@@ -152,11 +139,7 @@ async fn a_full_disk_refuses_new_messages_and_loses_no_answer() {
     for i in 0..2_000 {
         let session = format!("{long}{i}");
         match store
-            .begin(
-                &SessionId::parse(&session).expect("id"),
-                &MessageId::from_static("m"),
-                false,
-            )
+            .begin(&SessionId::parse(&session).expect("id"), &mid("m"), false)
             .await
         {
             Verdict::Start => {}
@@ -173,36 +156,21 @@ async fn a_full_disk_refuses_new_messages_and_loses_no_answer() {
     // Not left in flight: nothing will answer it.
     assert_ne!(
         store
-            .begin(
-                &SessionId::parse(&refused).expect("id"),
-                &MessageId::from_static("m"),
-                false
-            )
+            .begin(&SessionId::parse(&refused).expect("id"), &mid("m"), false)
             .await,
         Verdict::InFlight,
         "a refused message is not in flight"
     );
     // An answer that cannot be written still reaches the page.
     store
-        .complete(
-            &SessionId::from_static("first"),
-            &MessageId::from_static("m"),
-            frame("the answer"),
-            false,
-        )
+        .complete(&sid("first"), &mid("m"), frame("the answer"), false)
         .await;
     assert_eq!(
         rx.recv().await.as_ref().map(Utf8Bytes::as_str),
         Some("the answer")
     );
     assert_eq!(
-        store
-            .begin(
-                &SessionId::from_static("first"),
-                &MessageId::from_static("m"),
-                false
-            )
-            .await,
+        store.begin(&sid("first"), &mid("m"), false).await,
         Verdict::Answered(frame("the answer")),
         "and is kept in memory"
     );
@@ -212,13 +180,7 @@ async fn a_full_disk_refuses_new_messages_and_loses_no_answer() {
         .send(Op::Exec("PRAGMA max_page_count = 1000000".into()))
         .await;
     assert_eq!(
-        store
-            .begin(
-                &SessionId::from_static("after"),
-                &MessageId::from_static("m"),
-                false
-            )
-            .await,
+        store.begin(&sid("after"), &mid("m"), false).await,
         Verdict::Start
     );
     assert!(store.health().ok);
@@ -265,30 +227,17 @@ async fn a_sessions_owner_survives_a_restart() {
     {
         let store = SqliteStore::open(dir.path(), limits(), false).expect("open");
         answer(&store, "s", "m0").await;
-        assert_eq!(
-            store
-                .claim(&SessionId::from_static("s"), Some("alice"))
-                .await,
-            Claim::Granted
-        );
+        assert_eq!(store.claim(&sid("s"), Some("alice")).await, Claim::Granted);
         store.flush().await;
     }
     let store = SqliteStore::open(dir.path(), limits(), false).expect("reopen");
     assert_eq!(
-        store.claim(&SessionId::from_static("s"), Some("bob")).await,
+        store.claim(&sid("s"), Some("bob")).await,
         Claim::Refused,
         "after a restart another user still cannot take alice's session"
     );
-    assert_eq!(
-        store.claim(&SessionId::from_static("s"), None).await,
-        Claim::Refused
-    );
-    assert_eq!(
-        store
-            .claim(&SessionId::from_static("s"), Some("alice"))
-            .await,
-        Claim::Granted
-    );
+    assert_eq!(store.claim(&sid("s"), None).await, Claim::Refused);
+    assert_eq!(store.claim(&sid("s"), Some("alice")).await, Claim::Granted);
 }
 
 #[tokio::test]
@@ -301,28 +250,19 @@ async fn a_transcript_on_disk_is_trimmed_in_batches_and_read_back_bounded() {
         answer(&store, "s", "m").await;
         for i in 0..MAX_LINES + TRIM_LINES - 1 {
             let line = Line::user(&format!("line {i}"));
-            store
-                .record_lines(&SessionId::from_static("s"), None, vec![line], 1)
-                .await;
+            store.record_lines(&sid("s"), None, vec![line], 1).await;
         }
         store.flush().await;
         // 49 dropped here and not yet deleted: at most 50 past the bound.
         assert_eq!(rows(dir.path()), (MAX_LINES + TRIM_LINES - 1) as i64);
         store
-            .record_lines(
-                &SessionId::from_static("s"),
-                None,
-                vec![Line::user("the last")],
-                2,
-            )
+            .record_lines(&sid("s"), None, vec![Line::user("the last")], 2)
             .await;
         store.flush().await;
         assert_eq!(rows(dir.path()), MAX_LINES as i64, "fifty deleted at once");
         for i in 0..10 {
             let line = Line::user(&format!("after {i}"));
-            store
-                .record_lines(&SessionId::from_static("s"), None, vec![line], 3)
-                .await;
+            store.record_lines(&sid("s"), None, vec![line], 3).await;
         }
         store.flush().await;
         assert_eq!(rows(dir.path()), (MAX_LINES + 10) as i64);
@@ -330,18 +270,13 @@ async fn a_transcript_on_disk_is_trimmed_in_batches_and_read_back_bounded() {
     // Read back: the newest lines within the bound, in order; the rows
     // past it are deleted with the next trim.
     let store = SqliteStore::open(dir.path(), limits(), false).expect("reopen");
-    let lines = store
-        .transcript(&SessionId::from_static("s"))
-        .await
-        .expect("kept");
+    let lines = store.transcript(&sid("s")).await.expect("kept");
     assert_eq!(lines.len(), MAX_LINES);
     assert_eq!(lines[MAX_LINES - 1].text, "after 9");
     assert_eq!(lines[MAX_LINES - 11].text, "the last");
     for i in 0..TRIM_LINES - 10 {
         let line = Line::user(&format!("later {i}"));
-        store
-            .record_lines(&SessionId::from_static("s"), None, vec![line], 4)
-            .await;
+        store.record_lines(&sid("s"), None, vec![line], 4).await;
     }
     store.flush().await;
     assert_eq!(
