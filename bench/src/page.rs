@@ -105,6 +105,17 @@ fn unix_ms() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// A relay serving the page, forwarding to `webhook`: with
+/// `RELAY_PAGE_EMBEDDED` set (`cargo xtask bench`), the page built into it,
+/// as a deployed binary serves it.
+async fn page_relay(webhook: &str) -> Result<Relay, String> {
+    if std::env::var_os("RELAY_PAGE_EMBEDDED").is_some() {
+        Relay::start_embedded(Some(webhook), &[]).await
+    } else {
+        Relay::start(Some(webhook), &[]).await
+    }
+}
+
 /// Loads the page `loads` times (the first with an empty cache), then
 /// restarts the relay `restarts` times (SIGTERM, then a new relay on the
 /// same port, as a deploy does) with a message typed while it is away.
@@ -112,11 +123,7 @@ fn unix_ms() -> f64 {
 /// With `RELAY_PAGE_EMBEDDED` set (`cargo xtask bench`), the relay serves
 /// the page built into it, as a deployed binary does.
 pub async fn measure(webhook: &str, loads: usize, restarts: usize) -> Result<Timings, String> {
-    let mut relay = if std::env::var_os("RELAY_PAGE_EMBEDDED").is_some() {
-        Relay::start_embedded(Some(webhook), &[]).await?
-    } else {
-        Relay::start(Some(webhook), &[]).await?
-    };
+    let mut relay = page_relay(webhook).await?;
     let browser = Browser::start().await?;
     let result = run(&browser, &mut relay, loads, restarts).await;
     browser.close().await;
@@ -249,11 +256,7 @@ pub async fn first_chunk(warm_up: usize, samples: usize) -> Result<Vec<FirstChun
         })
         .await
         .map_err(|e| format!("streaming webhook: {e}"))?;
-    let relay = if std::env::var_os("RELAY_PAGE_EMBEDDED").is_some() {
-        Relay::start_embedded(Some(&webhook.url()), &[]).await?
-    } else {
-        Relay::start(Some(&webhook.url()), &[]).await?
-    };
+    let relay = page_relay(&webhook.url()).await?;
     let browser = Browser::start().await?;
     let result = async {
         browser.open_online(&relay.page_url("")).await?;
