@@ -7,8 +7,7 @@
 //! verified user is forgotten only from that user's connection (the same
 //! check as joining it, [`crate::store::SessionStore::claim`]).
 
-use shared::SessionId;
-use shared::{validate, ServerMessage};
+use shared::{validate, ServerMessage, SessionId};
 
 use crate::store::{Claim, SessionStore};
 
@@ -26,12 +25,11 @@ pub async fn forget(
         let Some(session) = SessionId::parse(session) else {
             continue;
         };
-        let session = &session;
         // The own session was claimed when the connection joined it.
-        let claim = if session == own {
+        let claim = if &session == own {
             Claim::Granted
         } else {
-            store.claim(session, user).await
+            store.claim(&session, user).await
         };
         let allowed = match claim {
             Claim::Granted => true,
@@ -42,10 +40,10 @@ pub async fn forget(
             Claim::Unknown => {
                 if let Some(user) = user {
                     let now = crate::clock::now_ms();
-                    if store.lists_conversation(user, session, now).await {
-                        store.forget(session).await;
+                    if store.lists_conversation(user, &session, now).await {
+                        store.forget(&session).await;
                     }
-                    store.drop_conversation(user, session).await;
+                    store.drop_conversation(user, &session).await;
                 }
                 forgotten += 1;
                 continue;
@@ -53,11 +51,11 @@ pub async fn forget(
             Claim::Refused => false,
         };
         if allowed {
-            store.forget(session).await;
+            store.forget(&session).await;
             // Out of the user's list on the relay too, so no other browser
             // of theirs shows it again.
             if let Some(user) = user {
-                store.drop_conversation(user, session).await;
+                store.drop_conversation(user, &session).await;
             }
             forgotten += 1;
         }
