@@ -5,8 +5,9 @@
 
 use axum::extract::ws::Utf8Bytes;
 use serde::Deserialize;
-use shared::{validate, ClientMessage, DecodeError, ErrorCode, ServerMessage};
-use shared::{MessageId, SessionId};
+use shared::{
+    validate, ClientMessage, DecodeError, ErrorCode, MessageId, ServerMessage, SessionId,
+};
 
 use super::client::Client;
 use super::identify;
