@@ -35,6 +35,9 @@ pub struct RoundTrips {
     pub keepalive_post: Histogram<u64>,
     /// Keep-alive POST on a bare hyper connection: the floor.
     pub raw_post: Histogram<u64>,
+    /// Each measured round's relay and raw-floor summaries, in order, for
+    /// the relay's overhead as the median of paired rounds.
+    pub rounds: Vec<(stats::Summary, stats::Summary)>,
 }
 
 /// Runs `rounds` rounds of `per_round` messages each way (after a warm-up
@@ -75,17 +78,20 @@ pub async fn measure_with_echo(
         fresh_post: stats::histogram(),
         keepalive_post: stats::histogram(),
         raw_post: stats::histogram(),
+        rounds: Vec::new(),
     };
     let mut raw = RawPost::connect(webhook_url).await?;
     let mut n = 0usize;
     for round in 0..=rounds {
         let warmup = round == 0;
+        let (mut relay_round, mut raw_round) = (stats::histogram(), stats::histogram());
         for _ in 0..per_round {
             n += 1;
             let text = format!("message {n}");
             let t = relay_once(&mut ws, &format!("m{n}"), &text).await?;
             if !warmup {
                 let _ = out.relay.record(t);
+                let _ = relay_round.record(t);
             }
             if let Some(echo) = echo.as_mut() {
                 let t = relay_once(echo, &format!("e{n}"), &text).await?;
@@ -104,7 +110,12 @@ pub async fn measure_with_echo(
             let t = raw.post(&text).await?;
             if !warmup {
                 let _ = out.raw_post.record(t);
+                let _ = raw_round.record(t);
             }
+        }
+        if !warmup {
+            out.rounds
+                .push((stats::summary(&relay_round), stats::summary(&raw_round)));
         }
     }
     Ok(out)

@@ -49,6 +49,11 @@ async fn every_way_is_measured_on_checked_answers() {
         assert_eq!(h.len(), 10, "{way}: two rounds of five after the warm-up");
         assert!(h.min() >= 1, "{way}");
     }
+    assert_eq!(
+        rt.rounds.len(),
+        2,
+        "one relay/floor pair per measured round"
+    );
     let _ = stop.send(());
     let _ = relay.await;
     let _ = stop_echo.send(());

@@ -36,7 +36,7 @@ pub async fn run(relay_path: &str, out: &str, quick: bool) -> Result<(), String>
     let mut md = String::new();
     let started = Instant::now();
 
-    let (relay_rt, floor) =
+    let (relay_rt, floor, overhead) =
         round_trip::loopback(&mut md, relay_path, &ws_url, &webhook, quick).await;
     let wan_ratio = round_trip::wide_area(&mut md, relay.addr, n8n.addr(), quick).await;
     let at_100 = throughput::clients(&mut md, &relay, quick).await;
@@ -53,6 +53,7 @@ pub async fn run(relay_path: &str, out: &str, quick: bool) -> Result<(), String>
         relay: relay_rt,
         floor,
         wan_ratio,
+        overhead,
     };
     let engine = targets::Engine {
         at_100,

@@ -21,6 +21,23 @@ pub struct RoundTrips {
     pub floor: Summary,
     /// Relay / fresh POST at p50 across the 10 ms link.
     pub wan_ratio: f64,
+    /// The relay's overhead over the raw floor, p50 and p99, µs: the median
+    /// of the rounds' paired differences.
+    pub overhead: (u64, u64),
+}
+
+/// The median of `v` (0 when empty).
+fn median(mut v: Vec<u64>) -> u64 {
+    v.sort_unstable();
+    v.get(v.len() / 2).copied().unwrap_or(0)
+}
+
+/// The relay's overhead over the raw floor in each of `rounds`, p50 and
+/// p99, and their medians.
+pub fn paired_overhead(rounds: &[(Summary, Summary)]) -> (u64, u64) {
+    let p50 = rounds.iter().map(|(r, f)| r.p50.saturating_sub(f.p50));
+    let p99 = rounds.iter().map(|(r, f)| r.p99.saturating_sub(f.p99));
+    (median(p50.collect()), median(p99.collect()))
 }
 
 /// Section 1: loopback.
@@ -30,7 +47,7 @@ pub async fn loopback(
     ws_url: &str,
     webhook: &str,
     quick: bool,
-) -> (Summary, Summary) {
+) -> (Summary, Summary, (u64, u64)) {
     let (rounds, per_round) = if quick { (5, 200) } else { (10, 500) };
     eprintln!("round trip on loopback: {rounds} rounds × {per_round}");
     let echo = crate::relay::Relay::start_echo(relay_path, &[]).await;
@@ -63,11 +80,17 @@ pub async fn loopback(
         "raw keep-alive POST straight to the webhook (hyper's bare HTTP/1.1 connection: the floor)",
         raw_s,
     ));
+    let overhead = paired_overhead(&rt.rounds);
     let _ = writeln!(
         md,
-        "\nRelay overhead over the raw floor: **p50 {} µs, p99 {} µs** (over reqwest's keep-alive POST: p50 {} µs, p99 {} µs). Relay / fresh POST at p50: {:.2}.\n",
-        relay_s.p50.saturating_sub(raw_s.p50),
-        relay_s.p99.saturating_sub(raw_s.p99),
+        "\nRelay overhead over the raw floor, the median of the {} rounds' paired differences: **p50 {} µs, p99 {} µs** (per round: {:?} at p50). Over reqwest's keep-alive POST, all rounds together: p50 {} µs, p99 {} µs. Relay / fresh POST at p50: {:.2}.\n",
+        rt.rounds.len(),
+        overhead.0,
+        overhead.1,
+        rt.rounds
+            .iter()
+            .map(|(r, f)| r.p50.saturating_sub(f.p50))
+            .collect::<Vec<_>>(),
         relay_s.p50.saturating_sub(keep_s.p50),
         relay_s.p99.saturating_sub(keep_s.p99),
         relay_s.p50 as f64 / fresh_s.p50.max(1) as f64
@@ -80,7 +103,7 @@ pub async fn loopback(
         keep_s.p50,
         raw_s.p50
     );
-    (relay_s, raw_s)
+    (relay_s, raw_s, overhead)
 }
 
 /// Section 2: across a simulated wide-area link (10 ms each way). Returns
@@ -124,4 +147,25 @@ pub async fn wide_area(
         "\nRelay / fresh POST at p50: **{wan_ratio:.2}** (target ≤ 0.55).\n"
     );
     wan_ratio
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(p50: u64, p99: u64) -> Summary {
+        Summary { count: 1, p50, p99 }
+    }
+
+    #[test]
+    fn the_overhead_is_the_median_of_paired_rounds() {
+        // A slow round for both ways cancels out; the odd one is outvoted.
+        let rounds = [
+            (s(200, 300), s(80, 140)),
+            (s(400, 500), s(270, 330)),
+            (s(210, 900), s(90, 150)),
+        ];
+        assert_eq!(paired_overhead(&rounds), (120, 170));
+        assert_eq!(paired_overhead(&[]), (0, 0));
+    }
 }
