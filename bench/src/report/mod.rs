@@ -36,8 +36,7 @@ pub async fn run(relay_path: &str, out: &str, quick: bool) -> Result<(), String>
     let mut md = String::new();
     let started = Instant::now();
 
-    let (relay_rt, floor, overhead) =
-        round_trip::loopback(&mut md, relay_path, &ws_url, &webhook, quick).await;
+    let overhead = round_trip::loopback(&mut md, relay_path, &ws_url, &webhook, quick).await;
     let wan_ratio = round_trip::wide_area(&mut md, relay.addr, n8n.addr(), quick).await;
     let at_100 = throughput::clients(&mut md, &relay, quick).await;
     drop(relay);
@@ -50,8 +49,6 @@ pub async fn run(relay_path: &str, out: &str, quick: bool) -> Result<(), String>
     let streamed = streaming::section(&mut md, relay_path, quick).await;
     let page = page::sections(&mut md, &webhook, quick).await;
     let round_trips = round_trip::RoundTrips {
-        relay: relay_rt,
-        floor,
         wan_ratio,
         overhead,
     };

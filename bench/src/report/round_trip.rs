@@ -14,11 +14,6 @@ use crate::stats::{summary, Summary};
 /// What the targets table needs from these sections.
 #[derive(Debug, Clone, Copy)]
 pub struct RoundTrips {
-    /// Through the relay, loopback.
-    pub relay: Summary,
-    /// Keep-alive POST straight to the webhook on a bare hyper connection,
-    /// loopback: the floor.
-    pub floor: Summary,
     /// Relay / fresh POST at p50 across the 10 ms link.
     pub wan_ratio: f64,
     /// The relay's overhead over the raw floor, p50 and p99, µs: the median
@@ -47,7 +42,7 @@ pub async fn loopback(
     ws_url: &str,
     webhook: &str,
     quick: bool,
-) -> (Summary, Summary, (u64, u64)) {
+) -> (u64, u64) {
     let (rounds, per_round) = if quick { (5, 200) } else { (10, 500) };
     eprintln!("round trip on loopback: {rounds} rounds × {per_round}");
     let echo = crate::relay::Relay::start_echo(relay_path, &[]).await;
@@ -103,7 +98,7 @@ pub async fn loopback(
         keep_s.p50,
         raw_s.p50
     );
-    (relay_s, raw_s, overhead)
+    overhead
 }
 
 /// Section 2: across a simulated wide-area link (10 ms each way). Returns
