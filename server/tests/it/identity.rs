@@ -6,16 +6,13 @@
 
 use std::time::Duration;
 
+use crate::support::signed_in::{self, SECRET};
 use crate::support::{config_for, error_of, response_text, Client, Relay};
 use base64::Engine;
-use futures_util::SinkExt;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 use shared::{ClientMessage, ErrorCode};
 use testkit::n8n::StandIn;
-use tokio_tungstenite::tungstenite::Message;
-
-const SECRET: &str = "a-test-secret-of-at-least-32-bytes!!";
 
 fn now_secs() -> u64 {
     std::time::SystemTime::now()
@@ -68,24 +65,14 @@ fn unsigned(claims: &Value) -> String {
 }
 
 fn with_secret(n8n: &StandIn) -> server::Config {
-    let mut config = config_for(&n8n.url("/webhook/abc/chat"));
-    config.identity.identity_secret = Some(server::config::Secret(SECRET.into()));
-    config
+    signed_in::with_secret(config_for(&n8n.url("/webhook/abc/chat")))
 }
 
 /// Opens `?hello` and sends a hello with `session` and `token`; nothing
 /// read yet.
 async fn open(relay: &Relay, session: Option<&str>, token: Option<&str>) -> Client {
-    let (mut ws, _) = tokio_tungstenite::connect_async(relay.ws_url("/ws?hello"))
-        .await
-        .expect("connect");
-    let hello = ClientMessage::Hello {
-        session_id: session.map(str::to_owned),
-        token: token.map(str::to_owned),
-    };
-    ws.send(Message::text(hello.encode())).await.expect("hello");
     Client {
-        ws,
+        ws: signed_in::send_hello(relay, session, token).await,
         session_id: String::new(),
         client_id: String::new(),
         heartbeat_ms: 0,

@@ -4,7 +4,7 @@
 use serde_json::json;
 use shared::ClientMessage;
 
-use super::{Client, Relay};
+use super::{Client, Relay, Ws};
 
 /// The `--identity-secret` of these suites.
 pub const SECRET: &str = "a-test-secret-of-at-least-32-bytes!!";
@@ -27,6 +27,12 @@ pub fn with_secret(mut config: server::Config) -> server::Config {
 
 /// Opens `?hello` with `session` and `token`; reads `connection`.
 pub async fn open(relay: &Relay, session: Option<&str>, token: Option<&str>) -> Client {
+    Client::after_connect(send_hello(relay, session, token).await).await
+}
+
+/// Opens `?hello` and sends a hello with `session` and `token`; nothing
+/// read yet.
+pub async fn send_hello(relay: &Relay, session: Option<&str>, token: Option<&str>) -> Ws {
     let (mut ws, _) = tokio_tungstenite::connect_async(relay.ws_url("/ws?hello"))
         .await
         .expect("connect");
@@ -40,5 +46,5 @@ pub async fn open(relay: &Relay, session: Option<&str>, token: Option<&str>) -> 
     )
     .await
     .expect("hello");
-    Client::after_connect(ws).await
+    ws
 }
