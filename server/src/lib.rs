@@ -40,6 +40,8 @@
 //! - [`highlight`]: the syntax highlighting of answers' code blocks.
 //! - [`images`]: which images in answers are shown, and their signed
 //!   addresses on the relay.
+//! - [`frame`]: an encoded server frame, as the store keeps it and
+//!   connections send it; [`outbox`]: a connection's bounded queue of them.
 //! - [`shutdown`], [`redact`] (what logs may show), [`logging`], [`error`],
 //!   [`clock`] (the wall clock other machines read).
 
@@ -49,6 +51,7 @@ pub mod chat;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod frame;
 pub mod highlight;
 pub mod http;
 pub mod identity;
@@ -57,6 +60,7 @@ pub mod log_throttle;
 pub mod logging;
 pub mod markdown;
 pub mod metrics;
+pub mod outbox;
 pub mod page;
 pub mod redact;
 pub mod responder;

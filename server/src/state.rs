@@ -44,7 +44,7 @@ use crate::{Config, RelayError};
 /// Where connections hear the heartbeat: the latest frame, `None` before
 /// the first tick. The clock that fills it is `ws::heartbeat::run_clock`;
 /// the wiring holds only the channel, so it names no layer above it.
-pub type Heartbeat = tokio::sync::watch::Sender<Option<axum::extract::ws::Utf8Bytes>>;
+pub type Heartbeat = tokio::sync::watch::Sender<Option<crate::frame::Frame>>;
 
 /// Shared state; cheap to clone.
 #[derive(Debug, Clone)]

@@ -19,7 +19,7 @@ pub async fn rate(chat: &Chat, session: &SessionId, id: &MessageId, rating: Opti
     };
     let log = redact::session(session);
     let answer = match chat.store().answer_frame(session, id).await {
-        Some(frame) => match ServerMessage::decode(&frame) {
+        Some(frame) => match ServerMessage::decode(frame.as_str()) {
             Ok(ServerMessage::Response { text, .. }) => Some(text),
             _ => None,
         },

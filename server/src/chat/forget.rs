@@ -79,12 +79,8 @@ mod tests {
     use crate::test_ids::sid;
 
     fn conn(id: u64) -> ConnHandle {
-        let (tx, _rx) = tokio::sync::mpsc::channel(4);
-        ConnHandle {
-            id,
-            tx,
-            kick: tokio_util::sync::CancellationToken::new(),
-        }
+        let (tx, _rx) = crate::outbox::channel(4);
+        ConnHandle::new(id, tx, tokio_util::sync::CancellationToken::new())
     }
 
     /// A conversation in alice's list whose session the store forgot keeps

@@ -10,20 +10,20 @@
 //! visitor's (a signed-in user's session is joined only by that user, see
 //! [`crate::store::Claim`]).
 
-use axum::extract::ws::Utf8Bytes;
 use shared::SessionId;
 use shared::{HistoryMessage, Role, ServerMessage};
-use tokio::sync::mpsc;
 
 use super::core::Chat;
 use crate::chat::encode;
+use crate::frame::Frame;
+use crate::outbox::Outbox;
 use crate::redact;
 
 /// Queues the session's history for one connection: the relay's
 /// transcript at once (before the connection reads any frame, so whatever
 /// the page asks next is answered after it), or n8n's memory with
 /// `--load-previous-session`, loaded by a task of its own (n8n may be slow).
-pub async fn queue_history(chat: &Chat, session: &SessionId, tx: &mpsc::Sender<Utf8Bytes>) {
+pub async fn queue_history(chat: &Chat, session: &SessionId, outbox: &Outbox) {
     if let Some(lines) = chat.store().transcript(session).await {
         let messages = lines
             .into_iter()
@@ -33,19 +33,19 @@ pub async fn queue_history(chat: &Chat, session: &SessionId, tx: &mpsc::Sender<U
                 doc: None,
             })
             .collect();
-        let _ = tx.try_send(history_frame(chat, messages).await);
+        let _ = outbox.try_send(history_frame(chat, messages).await);
         return;
     }
     if chat.settings().load_previous_session {
-        tokio::spawn(from_n8n(chat.clone(), session.clone(), tx.clone()));
+        tokio::spawn(from_n8n(chat.clone(), session.clone(), outbox.clone()));
     }
 }
 
 /// Loads the session's history from n8n and queues it for one connection.
-async fn from_n8n(chat: Chat, session: SessionId, tx: mpsc::Sender<Utf8Bytes>) {
+async fn from_n8n(chat: Chat, session: SessionId, outbox: Outbox) {
     match chat.responder().history(&session).await {
         Some(Ok(messages)) if !messages.is_empty() => {
-            let _ = tx.try_send(history_frame(&chat, messages).await);
+            let _ = outbox.try_send(history_frame(&chat, messages).await);
         }
         Some(Err(e)) => {
             tracing::warn!(session = %redact::session(&session), "could not load the previous session: {e}")
@@ -56,7 +56,7 @@ async fn from_n8n(chat: Chat, session: SessionId, tx: mpsc::Sender<Utf8Bytes>) {
 
 /// The `history` frame of `messages`, the bot's lines formatted like live
 /// answers.
-async fn history_frame(chat: &Chat, mut messages: Vec<HistoryMessage>) -> Utf8Bytes {
+async fn history_frame(chat: &Chat, mut messages: Vec<HistoryMessage>) -> Frame {
     for m in messages.iter_mut().filter(|m| m.role == Role::Bot) {
         m.doc = chat.format_answer(&m.text).await;
     }

@@ -269,7 +269,7 @@ mod tests {
     use shared::{MessageId, SessionId};
     use std::time::Duration;
 
-    use axum::extract::ws::Utf8Bytes;
+    use crate::frame::Frame;
     use shared::protocol::FileRef;
     use tokio::sync::mpsc;
     use tokio_util::sync::CancellationToken;
@@ -320,13 +320,9 @@ mod tests {
     }
 
     /// A connection of `session` here (the takeover needs one).
-    async fn connect(chat: &Chat, session: &SessionId) -> mpsc::Receiver<Utf8Bytes> {
-        let (tx, rx) = mpsc::channel(64);
-        let conn = ConnHandle {
-            id: 1,
-            tx,
-            kick: CancellationToken::new(),
-        };
+    async fn connect(chat: &Chat, session: &SessionId) -> mpsc::Receiver<Frame> {
+        let (tx, rx) = crate::outbox::channel(64);
+        let conn = ConnHandle::new(1, tx, CancellationToken::new());
         chat.store().attach(session, conn).await;
         rx
     }

@@ -47,8 +47,9 @@ pub mod turns;
 pub mod user_links;
 pub mod watchers;
 
-use axum::extract::ws::Utf8Bytes;
 use shared::ServerMessage;
+
+use crate::frame::Frame;
 
 /// What goes straight back to the connection that sent a frame (not a
 /// run's reply, [`turns::RunCommand::Reply`], which is the user's).
@@ -57,10 +58,10 @@ pub enum Direct {
     /// A new frame (an error, a pong).
     Frame(ServerMessage),
     /// A stored answer, sent again as it was.
-    Stored(Utf8Bytes),
+    Stored(Frame),
 }
 
 /// A frame as the wire carries it.
-pub fn encode(frame: &ServerMessage) -> Utf8Bytes {
-    Utf8Bytes::from(frame.encode())
+pub fn encode(frame: &ServerMessage) -> Frame {
+    Frame::from(frame.encode())
 }

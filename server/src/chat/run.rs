@@ -29,7 +29,6 @@
 use shared::{MessageId, SessionId};
 use std::time::Duration;
 
-use axum::extract::ws::Utf8Bytes;
 use shared::timing::Backoff;
 use shared::{ButtonStyle, ChatButton, ErrorCode, RunState, ServerMessage};
 use tokio::sync::mpsc;
@@ -38,6 +37,7 @@ use tokio::time::Instant;
 use super::core::Chat;
 use super::encode;
 use super::turns::RunCommand;
+use crate::frame::Frame;
 use crate::redact;
 use crate::responder::n8n::chat_socket::{BotMessage, ChatSocket, FromN8n};
 use crate::responder::ChatRequest;
@@ -380,7 +380,7 @@ impl Run<'_> {
     }
 
     /// The page's frames of a waiting run (for a page that connects).
-    fn replay(&self) -> Vec<Utf8Bytes> {
+    fn replay(&self) -> Vec<Frame> {
         let mut replay = Vec::new();
         if let Some(m) = &self.shown.message {
             replay.push(chat_frame(self.chat, self.id(), self.shown.seq, m));
@@ -419,7 +419,7 @@ impl Run<'_> {
     }
 
     /// To the session's pages, or kept for their return — in order.
-    async fn deliver(&self, frame: Utf8Bytes) {
+    async fn deliver(&self, frame: Frame) {
         if self
             .chat
             .store()
@@ -434,7 +434,7 @@ impl Run<'_> {
 
 /// The `chat` frame of bot message `m`, number `seq` of the run of `id`.
 /// Only the labels of buttons reach the page, never their links.
-fn chat_frame(chat: &Chat, id: &MessageId, seq: u32, m: &BotMessage) -> Utf8Bytes {
+fn chat_frame(chat: &Chat, id: &MessageId, seq: u32, m: &BotMessage) -> Frame {
     let buttons = m
         .buttons
         .iter()

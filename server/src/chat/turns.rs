@@ -15,9 +15,9 @@ use parking_lot::Mutex;
 use shared::{MessageId, SessionId};
 use std::collections::{HashMap, VecDeque};
 
-use axum::extract::ws::Utf8Bytes;
 use tokio::sync::mpsc;
 
+use crate::frame::Frame;
 use crate::responder::ChatRequest;
 
 /// What a run is told.
@@ -46,7 +46,7 @@ struct RunEntry {
     waiting: bool,
     /// What a page that (re)connects is sent while the run waits: its last
     /// chat message and the waiting state.
-    replay: Vec<Utf8Bytes>,
+    replay: Vec<Frame>,
 }
 
 #[derive(Debug, Default)]
@@ -153,7 +153,7 @@ impl Turns {
         &self,
         session: &SessionId,
         id: &MessageId,
-        replay: Vec<Utf8Bytes>,
+        replay: Vec<Frame>,
     ) -> Option<ChatRequest> {
         let mut all = self.lock();
         let c = all.get_mut(session)?;
@@ -215,7 +215,7 @@ impl Turns {
 
     /// What a page that (re)connects to `session` must see of its waiting
     /// runs.
-    pub fn replay(&self, session: &SessionId) -> Vec<Utf8Bytes> {
+    pub fn replay(&self, session: &SessionId) -> Vec<Frame> {
         let all = self.lock();
         all.get(session)
             .map(|c| {
@@ -301,7 +301,7 @@ mod tests {
         t.run_started(&sid("s"), &mid("m"), tx);
         // Typed while the run works: waits its turn, then is the reply.
         assert!(matches!(t.submit(msg("s", "early")), Admitted::Queued));
-        let reply = t.run_waits(&sid("s"), &mid("m"), vec![Utf8Bytes::from_static("q")]);
+        let reply = t.run_waits(&sid("s"), &mid("m"), vec![Frame::from_static("q")]);
         assert_eq!(reply.map(|r| r.message_id).as_deref(), Some("early"));
         assert!(
             t.replay(&sid("s")).is_empty(),
@@ -309,9 +309,9 @@ mod tests {
         );
         // Now it waits: the next message goes to it at once.
         assert!(t
-            .run_waits(&sid("s"), &mid("m"), vec![Utf8Bytes::from_static("q2")])
+            .run_waits(&sid("s"), &mid("m"), vec![Frame::from_static("q2")])
             .is_none());
-        assert_eq!(t.replay(&sid("s")), [Utf8Bytes::from_static("q2")]);
+        assert_eq!(t.replay(&sid("s")), [Frame::from_static("q2")]);
         match t.submit(msg("s", "reply")) {
             Admitted::Reply(_, r) => assert_eq!(r.message_id, "reply"),
             other => panic!("{other:?}"),

@@ -20,8 +20,8 @@ use parking_lot::{Mutex, MutexGuard};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::ws::Utf8Bytes;
-use tokio::sync::mpsc;
+use crate::frame::Frame;
+use crate::outbox::Outbox;
 
 /// How many of one user's connections hear about list changes.
 pub const MAX_LINKS_PER_USER: usize = 16;
@@ -29,7 +29,7 @@ pub const MAX_LINKS_PER_USER: usize = 16;
 #[derive(Debug)]
 struct Link {
     conn: u64,
-    tx: mpsc::Sender<Utf8Bytes>,
+    outbox: Outbox,
 }
 
 /// Every signed-in user's open connections on this relay.
@@ -43,15 +43,15 @@ impl UserLinks {
         self.map.lock()
     }
 
-    /// Connection `conn` of `user`, whose outbound queue is `tx`, hears of
-    /// the user's list changes until the returned guard is dropped.
-    pub fn join(self: &Arc<Self>, user: &str, conn: u64, tx: mpsc::Sender<Utf8Bytes>) -> Joined {
+    /// Connection `conn` of `user`, whose outbound queue is `outbox`, hears
+    /// of the user's list changes until the returned guard is dropped.
+    pub fn join(self: &Arc<Self>, user: &str, conn: u64, outbox: Outbox) -> Joined {
         let mut map = self.lock();
         let links = map.entry(user.to_owned()).or_default();
         if links.len() >= MAX_LINKS_PER_USER {
             links.remove(0);
         }
-        links.push(Link { conn, tx });
+        links.push(Link { conn, outbox });
         Joined {
             links: Arc::clone(self),
             user: user.to_owned(),
@@ -61,7 +61,7 @@ impl UserLinks {
 
     /// Sends `frame` to `user`'s connections other than `from`, without
     /// waiting; returns how many took it.
-    pub fn tell_others(&self, user: &str, from: u64, frame: &Utf8Bytes) -> usize {
+    pub fn tell_others(&self, user: &str, from: u64, frame: &Frame) -> usize {
         let map = self.lock();
         let Some(links) = map.get(user) else {
             return 0;
@@ -69,7 +69,7 @@ impl UserLinks {
         links
             .iter()
             .filter(|link| link.conn != from)
-            .filter(|link| link.tx.try_send(frame.clone()).is_ok())
+            .filter(|link| link.outbox.try_send(frame.clone()).is_ok())
             .count()
     }
 
@@ -117,7 +117,7 @@ impl Joined {
 
     /// Sends `frame` to this user's other connections (see
     /// [`UserLinks::tell_others`]).
-    pub fn tell_others(&self, frame: &Utf8Bytes) -> usize {
+    pub fn tell_others(&self, frame: &Frame) -> usize {
         self.links.tell_others(&self.user, self.conn, frame)
     }
 }
@@ -131,17 +131,18 @@ impl Drop for Joined {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outbox::channel;
 
-    fn frame() -> Utf8Bytes {
-        Utf8Bytes::from_static(r#"{"type":"conversations","items":[]}"#)
+    fn frame() -> Frame {
+        Frame::from_static(r#"{"type":"conversations","items":[]}"#)
     }
 
     #[test]
     fn the_others_hear_not_the_sender_nor_other_users() {
         let links = Arc::new(UserLinks::default());
-        let (a_tx, mut a_rx) = mpsc::channel(4);
-        let (b_tx, mut b_rx) = mpsc::channel(4);
-        let (c_tx, mut c_rx) = mpsc::channel(4);
+        let (a_tx, mut a_rx) = channel(4);
+        let (b_tx, mut b_rx) = channel(4);
+        let (c_tx, mut c_rx) = channel(4);
         let a = links.join("alice", 1, a_tx);
         let _b = links.join("alice", 2, b_tx);
         let _c = links.join("carol", 3, c_tx);
@@ -155,7 +156,7 @@ mod tests {
     #[test]
     fn a_closed_connection_leaves_and_an_empty_user_is_forgotten() {
         let links = Arc::new(UserLinks::default());
-        let (tx, _rx) = mpsc::channel(4);
+        let (tx, _rx) = channel(4);
         let a = links.join("alice", 1, tx.clone());
         let b = links.join("alice", 2, tx);
         assert!(a.has_others() && b.has_others());
@@ -173,16 +174,16 @@ mod tests {
     #[test]
     fn past_the_bound_the_oldest_link_no_longer_hears() {
         let links = Arc::new(UserLinks::default());
-        let (first_tx, mut first_rx) = mpsc::channel(4);
+        let (first_tx, mut first_rx) = channel(4);
         let mut kept = vec![links.join("alice", 0, first_tx)];
         let mut receivers = Vec::new();
         for conn in 1..=MAX_LINKS_PER_USER as u64 {
-            let (tx, rx) = mpsc::channel(4);
+            let (tx, rx) = channel(4);
             kept.push(links.join("alice", conn, tx));
             receivers.push(rx);
         }
         assert_eq!(links.links_of("alice"), MAX_LINKS_PER_USER, "never more");
-        let (sender_tx, _sender_rx) = mpsc::channel(4);
+        let (sender_tx, _sender_rx) = channel(4);
         let sender = links.join("alice", 999, sender_tx);
         assert_eq!(sender.tell_others(&frame()), MAX_LINKS_PER_USER - 1);
         assert!(first_rx.try_recv().is_err(), "the oldest was forgotten");
@@ -194,10 +195,10 @@ mod tests {
     #[test]
     fn a_full_queue_is_skipped_without_waiting() {
         let links = Arc::new(UserLinks::default());
-        let (full_tx, _full_rx) = mpsc::channel(1);
+        let (full_tx, _full_rx) = channel(1);
         full_tx.try_send(frame()).expect("fill");
         let _full = links.join("alice", 1, full_tx);
-        let (tx, _rx) = mpsc::channel(1);
+        let (tx, _rx) = channel(1);
         let sender = links.join("alice", 2, tx);
         assert_eq!(sender.tell_others(&frame()), 0);
     }

@@ -7,7 +7,7 @@
 //! the changes in exactly the order they were made. A journal must never
 //! block: it queues the change and returns.
 
-use axum::extract::ws::Utf8Bytes;
+use crate::frame::Frame;
 
 /// One change of the session registry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +32,7 @@ pub enum Change {
         /// The message.
         id: String,
         /// The final frame.
-        frame: Utf8Bytes,
+        frame: Frame,
         /// An error, not an answer.
         failed: bool,
         /// No connection took it: it is sent to the next one.
@@ -60,7 +60,7 @@ pub enum Change {
         /// The session.
         session: String,
         /// The pushed frame.
-        frame: Utf8Bytes,
+        frame: Frame,
     },
     /// Everything kept for the session was handed to a connection.
     Delivered {

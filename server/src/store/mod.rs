@@ -16,12 +16,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use shared::ConversationItem;
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
+use crate::frame::Frame;
+
+mod conn;
 pub mod conversations;
 pub mod counters;
 pub mod journal;
@@ -31,6 +31,8 @@ pub mod redis;
 pub mod sqlite;
 pub mod tombstones;
 pub mod transcripts;
+
+pub use conn::{ConnHandle, ConnId};
 
 /// What connections, the push endpoint and `/healthz` need from the store.
 #[async_trait]
@@ -54,20 +56,20 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
     /// Sends a `progress` frame of message `id` to the session's open
     /// connections while the message is in flight. Live only: nothing is
     /// kept (a page that reconnects sees the next step). Never waits.
-    fn progress(&self, session: &SessionId, id: &MessageId, frame: Utf8Bytes);
+    fn progress(&self, session: &SessionId, id: &MessageId, frame: Frame);
 
     /// Stores the final frame of message `id` and sends it to the session's
     /// open connections, or keeps it for the next one.
-    async fn complete(&self, session: &SessionId, id: &MessageId, frame: Utf8Bytes, failed: bool);
+    async fn complete(&self, session: &SessionId, id: &MessageId, frame: Frame, failed: bool);
 
     /// Ends message `id` without an outcome (the relay is shutting down):
     /// `frame` goes to the session's open connections, and a resend runs
     /// the message again (see [`memory::Sessions::release`]).
-    async fn release(&self, session: &SessionId, id: &MessageId, frame: Utf8Bytes);
+    async fn release(&self, session: &SessionId, id: &MessageId, frame: Frame);
 
     /// Sends a pushed frame to the session's open connections or keeps it;
     /// `None` if the session is unknown.
-    async fn push(&self, session: &SessionId, frame: Utf8Bytes) -> Option<Pushed>;
+    async fn push(&self, session: &SessionId, frame: Frame) -> Option<Pushed>;
 
     /// Forgets idle sessions and renews what must not expire; called
     /// regularly. Returns how many sessions were forgotten here.
@@ -89,7 +91,7 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
 
     /// The stored answer frame of message `id` (not an error), while kept —
     /// what a rating (`feedback`) refers to.
-    async fn answer_frame(&self, session: &SessionId, id: &MessageId) -> Option<Utf8Bytes>;
+    async fn answer_frame(&self, session: &SessionId, id: &MessageId) -> Option<Frame>;
 
     /// Whether `user` (`None`: an anonymous visitor) may join `session`,
     /// recording `user` as its owner when it has none yet (see [`Claim`]).
@@ -191,22 +193,6 @@ pub struct PendingHealth {
 /// The store every part of the relay holds.
 pub type Store = Arc<dyn SessionStore>;
 
-/// Identifies one WebSocket connection inside the relay.
-pub type ConnId = u64;
-
-/// How the sessions registry reaches one open connection.
-#[derive(Debug, Clone)]
-pub struct ConnHandle {
-    /// The connection.
-    pub id: ConnId,
-    /// Its bounded outbound queue of encoded frames.
-    pub tx: mpsc::Sender<Utf8Bytes>,
-    /// Cancelled when the connection cannot keep up (its queue is full): it
-    /// is closed rather than allowed to grow without bound; the page
-    /// reconnects and gets what it missed.
-    pub kick: CancellationToken,
-}
-
 /// Default of `--max-tombstones`: about 8 MB at the bound.
 pub const DEFAULT_MAX_TOMBSTONES: usize = 200_000;
 
@@ -288,7 +274,7 @@ pub enum Verdict {
     /// for good, the message may be started here after its lease.
     Elsewhere,
     /// Already answered: send this frame again.
-    Answered(Utf8Bytes),
+    Answered(Frame),
     /// Answered (or failed) once, but the outcome is no longer kept — its
     /// session was forgotten, or the answer pushed out by newer ones. Only
     /// a tombstone remains: not run again, the page gets `answer_lost`.
@@ -299,7 +285,7 @@ pub enum Verdict {
     /// whether n8n ran it, so it is not run again unless the user retries
     /// (or `--rerun-interrupted`). The frame is the `interrupted` error,
     /// now the message's stored outcome.
-    Interrupted(Utf8Bytes),
+    Interrupted(Frame),
     /// New, but the store could not write down that it is in flight (disk
     /// full, database unwritable): not sent to n8n; the page may retry.
     Unavailable,
@@ -310,8 +296,8 @@ pub enum Verdict {
 pub const INTERRUPTED: &str = "the relay stopped while this message was being answered; it is not known whether it ran, so it was not run again";
 
 /// The `interrupted` error frame of message `id`.
-pub fn interrupted_frame(id: &str) -> Utf8Bytes {
-    Utf8Bytes::from(
+pub fn interrupted_frame(id: &str) -> Frame {
+    Frame::from(
         shared::ServerMessage::error(
             Some(id.to_owned()),
             shared::ErrorCode::Interrupted,

@@ -3,11 +3,10 @@
 
 use std::net::IpAddr;
 
-use axum::extract::ws::Utf8Bytes;
-use tokio::sync::mpsc;
-
 use super::identify::Who;
 use crate::chat::user_links::Joined;
+use crate::frame::Frame;
+use crate::outbox::Outbox;
 
 /// One connection's client.
 #[derive(Debug, Default)]
@@ -23,7 +22,7 @@ pub struct Client {
     /// The connection's id (in logs).
     pub conn: u64,
     /// The connection's outbound queue (for [`Client::link`]).
-    pub outbox: Option<mpsc::Sender<Utf8Bytes>>,
+    pub outbox: Option<Outbox>,
     /// Its place among its user's connections, once verified: told when
     /// the user's list changes on another connection.
     pub link: Option<Joined>,
@@ -35,8 +34,8 @@ impl Client {
         if self.link.is_some() {
             return;
         }
-        if let (Some(user), Some(tx)) = (self.who.user(), &self.outbox) {
-            self.link = Some(links.join(&user.id, self.conn, tx.clone()));
+        if let (Some(user), Some(outbox)) = (self.who.user(), &self.outbox) {
+            self.link = Some(links.join(&user.id, self.conn, outbox.clone()));
         }
     }
 
@@ -46,7 +45,7 @@ impl Client {
     }
 
     /// Tells this user's other connections `frame` (a new list), if any.
-    pub fn tell_others(&self, frame: &Utf8Bytes) {
+    pub fn tell_others(&self, frame: &Frame) {
         if let Some(link) = &self.link {
             link.tell_others(frame);
         }

@@ -17,7 +17,6 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use shared::{validate, ClientMessage, ErrorCode, ServerMessage};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::client::Client;
@@ -29,6 +28,8 @@ use super::outgoing::Outgoing;
 use super::peer::{new_id, Peer};
 use crate::admission::rate::TokenBucket;
 use crate::chat::{self, encode, history};
+use crate::frame::Frame;
+use crate::outbox;
 use crate::redact;
 use crate::store::ConnHandle;
 use crate::AppState;
@@ -93,7 +94,7 @@ where
         );
         let _ = tokio::time::timeout(
             Duration::from_secs(1),
-            socket.send(Message::Text(encode(&refused))),
+            socket.send(Message::from(encode(&refused))),
         )
         .await;
         let end = End::Close(close_code::TRY_AGAIN_LATER, "too many new sessions");
@@ -110,17 +111,13 @@ where
         Some(_) => !(peer.resumed && state.store().knows(&session).await),
         None => false,
     };
-    let (tx, rx) = mpsc::channel::<Utf8Bytes>(OUTBOUND_QUEUE);
+    let (outbox, rx) = outbox::channel(OUTBOUND_QUEUE);
     let kick = CancellationToken::new();
     // Attached here, after the client's handshake and before the relay's
     // hello (`greet`) is sent: once a client has the hello, pushes and
     // answers for its session reach it (on any relay). What the session
     // was owed waits in `rx` and follows the hello.
-    let handle = ConnHandle {
-        id: conn_id,
-        tx: tx.clone(),
-        kick: kick.clone(),
-    };
+    let handle = ConnHandle::new(conn_id, outbox.clone(), kick.clone());
     state.store().attach(&session, handle).await;
     if !Box::pin(identify::claim_joined(&state, &session, user_id.as_deref())).await {
         // Only if the store forgot and another user re-made the session
@@ -145,7 +142,7 @@ where
         Ok(()) => {
             // A run waiting for this session's reply: its question again.
             for frame in state.chat().turns().replay(&session) {
-                let _ = tx.try_send(frame);
+                let _ = outbox.try_send(frame);
             }
             // A verified user's list of conversations, kept on the relay.
             if let Some(user) = &user_id {
@@ -153,19 +150,19 @@ where
                 if let Some(frame) =
                     Box::pin(chat::conversations::list(&**state.store(), user, now)).await
                 {
-                    let _ = tx.try_send(encode(&frame));
+                    let _ = outbox.try_send(encode(&frame));
                 }
             }
             // What was said before: the relay's transcript, or n8n's memory.
             if peer.resumed {
-                Box::pin(history::queue_history(state.chat(), &session, &tx)).await;
+                Box::pin(history::queue_history(state.chat(), &session, &outbox)).await;
             }
             let mut client = Client {
                 ip: peer.client_ip,
                 owes_proof,
                 who,
                 conn: conn_id,
-                outbox: Some(tx),
+                outbox: Some(outbox),
                 link: None,
             };
             client.link_user(state.user_links());
@@ -338,7 +335,7 @@ where
 /// What reaches a connection from inside the relay: the frames routed to
 /// its session, and the operator's pause switching.
 struct Inbox {
-    frames: mpsc::Receiver<Utf8Bytes>,
+    frames: tokio::sync::mpsc::Receiver<Frame>,
     pause: tokio::sync::watch::Receiver<bool>,
 }
 
@@ -424,7 +421,7 @@ async fn on_message<E: std::fmt::Display>(
     client: &mut Client,
     conn_id: u64,
     bucket: &mut TokenBucket,
-) -> Result<Option<Utf8Bytes>, End> {
+) -> Result<Option<Frame>, End> {
     match incoming {
         Some(Ok(Message::Text(text))) => Ok(on_text(state, session, client, &text, bucket).await),
         Some(Ok(Message::Binary(_))) => Ok(Some(encode(&ServerMessage::error(

@@ -3,7 +3,6 @@
 //! that is not a valid frame (an `invalid_message` or `too_large` error
 //! naming the message when it can).
 
-use axum::extract::ws::Utf8Bytes;
 use serde::Deserialize;
 use shared::{
     validate, ClientMessage, DecodeError, ErrorCode, MessageId, ServerMessage, SessionId,
@@ -14,6 +13,7 @@ use super::identify;
 use crate::admission::rate::TokenBucket;
 use crate::chat::{self, encode, Direct};
 use crate::clock;
+use crate::frame::Frame;
 use crate::metrics::quota::Limit;
 use crate::AppState;
 
@@ -25,7 +25,7 @@ pub async fn on_text(
     client: &mut Client,
     text: &str,
     bucket: &mut TokenBucket,
-) -> Option<Utf8Bytes> {
+) -> Option<Frame> {
     on_frame(state, session, client, text, bucket)
         .await
         .map(|reply| match reply {

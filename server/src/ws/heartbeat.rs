@@ -14,11 +14,11 @@
 use std::pin::Pin;
 use std::time::Duration;
 
-use axum::extract::ws::Utf8Bytes;
 use shared::ServerMessage;
 use tokio::time::{Instant, Interval, MissedTickBehavior, Sleep};
 
 use crate::clock::now_ms;
+use crate::frame::Frame;
 use crate::state::Heartbeat;
 
 /// Ticks every `period` and publishes a fresh `heartbeat` frame on `beat`.
@@ -28,7 +28,7 @@ pub async fn run_clock(beat: Heartbeat, period: Duration) {
     loop {
         ticker.tick().await;
         let frame = ServerMessage::Heartbeat { ts: now_ms() }.encode();
-        beat.send_replace(Some(Utf8Bytes::from(frame)));
+        beat.send_replace(Some(Frame::from(frame)));
     }
 }
 

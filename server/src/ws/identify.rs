@@ -104,7 +104,7 @@ where
         let frame = ServerMessage::error(None, refused.code(), refused.to_string());
         let sent = tokio::time::timeout(
             Duration::from_secs(1),
-            socket.send(Message::Text(encode(&frame))),
+            socket.send(Message::from(encode(&frame))),
         )
         .await;
         if !matches!(sent, Ok(Ok(()))) {

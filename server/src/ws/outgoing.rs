@@ -9,11 +9,12 @@ use std::future::Future;
 use std::task::Poll;
 use std::time::Duration;
 
-use axum::extract::ws::{Message, Utf8Bytes};
+use axum::extract::ws::Message;
 use futures_util::{Sink, SinkExt};
 use tokio_util::sync::CancellationToken;
 
 use super::close::{close_code, End, NOT_READING};
+use crate::frame::Frame;
 
 /// The writing side of one connection.
 #[derive(Debug)]
@@ -26,11 +27,11 @@ pub struct Outgoing {
 
 impl Outgoing {
     /// Writes `frame`, or says how the connection ends.
-    pub async fn send<S>(&self, socket: &mut S, frame: Utf8Bytes) -> Result<(), End>
+    pub async fn send<S>(&self, socket: &mut S, frame: Frame) -> Result<(), End>
     where
         S: Sink<Message> + Unpin,
     {
-        let mut write = std::pin::pin!(socket.send(Message::Text(frame)));
+        let mut write = std::pin::pin!(socket.send(Message::from(frame)));
         // Most writes complete at once (the socket has room): then no timer
         // and no kick watcher is set up — a heartbeat is 10 000 of these.
         let first = std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await;

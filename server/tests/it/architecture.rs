@@ -9,8 +9,8 @@
 //! ```
 //!
 //! Leaves are everything else (`admission`, `config`, `markdown`, `redact`,
-//! `page`, `shutdown`, `logging`, `error`, `clock`, and any new module until
-//! it is placed here); they may use each other as long as no two use each
+//! `page`, `shutdown`, `logging`, `error`, `clock`, `frame`, `outbox`, and
+//! any new module until it is placed here); they may use each other as long as no two use each
 //! other (no cycle between folders). `state` (`AppState`, what the routes
 //! and connections share) may be used only by the edge — `http`, `ws` —
 //! and by `lib.rs`/`main.rs`, which wire everything and are not checked.

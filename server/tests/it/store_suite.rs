@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::support::redis_server::RedisServer;
-use axum::extract::ws::Utf8Bytes;
+use server::frame::Frame;
 use server::store::memory::Sessions;
 use server::store::redis::RedisStore;
 use server::store::sqlite::SqliteStore;
@@ -80,25 +80,18 @@ fn limits() -> Limits {
     }
 }
 
-fn conn(id: u64) -> (ConnHandle, mpsc::Receiver<Utf8Bytes>) {
-    let (tx, rx) = mpsc::channel(16);
-    (
-        ConnHandle {
-            id,
-            tx,
-            kick: CancellationToken::new(),
-        },
-        rx,
-    )
+fn conn(id: u64) -> (ConnHandle, mpsc::Receiver<Frame>) {
+    let (tx, rx) = server::outbox::channel(16);
+    (ConnHandle::new(id, tx, CancellationToken::new()), rx)
 }
 
-fn frame(s: &str) -> Utf8Bytes {
-    Utf8Bytes::from(s.to_owned())
+fn frame(s: &str) -> Frame {
+    Frame::from(s.to_owned())
 }
 
 /// The next frame a connection gets (the shared store delivers through
 /// Redis, so not necessarily at once).
-async fn recv(rx: &mut mpsc::Receiver<Utf8Bytes>) -> String {
+async fn recv(rx: &mut mpsc::Receiver<Frame>) -> String {
     tokio::time::timeout(crate::support::STEP, rx.recv())
         .await
         .expect("a frame in time")

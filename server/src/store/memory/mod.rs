@@ -38,7 +38,6 @@ use parking_lot::{Mutex, MutexGuard};
 use shared::{MessageId, SessionId};
 use std::collections::HashMap;
 
-use axum::extract::ws::Utf8Bytes;
 use shared::{ConversationItem, ServerMessage};
 use tokio::time::Instant;
 
@@ -49,6 +48,7 @@ use super::journal::{Change, Journal};
 use super::tombstones::Tombstones;
 use super::transcripts::Transcripts;
 use super::{Claim, ConnHandle, ConnId, Limits, Pushed, SessionStore, Stats, StoreHealth, Verdict};
+use crate::frame::Frame;
 
 /// The registry of sessions.
 #[derive(Debug)]
@@ -106,7 +106,7 @@ impl Sessions {
         s.last_seen = now;
         let undelivered = std::mem::take(&mut s.undelivered);
         for frame in undelivered {
-            if conn.tx.try_send(frame.clone()).is_err() {
+            if conn.try_send(frame.clone()).is_err() {
                 s.undelivered.push(frame);
             }
         }
@@ -123,7 +123,7 @@ impl Sessions {
                 text: text.clone(),
                 offset: Some(0),
             };
-            let _ = conn.tx.try_send(Utf8Bytes::from(whole.encode()));
+            let _ = conn.try_send(Frame::from(whole.encode()));
         }
         s.conns.push(conn);
         inner.reindex(session);
@@ -149,7 +149,7 @@ impl Sessions {
 
     /// The stored answer frame of message `id`, if it was answered (not
     /// failed) and is still kept.
-    pub fn answer_frame(&self, session: &str, id: &str) -> Option<Utf8Bytes> {
+    pub fn answer_frame(&self, session: &str, id: &str) -> Option<Frame> {
         let guard = self.lock();
         match guard.map.get(session)?.messages.get(id)? {
             Entry::Done {
@@ -217,7 +217,7 @@ impl Sessions {
     /// Delivers a pushed frame to every open connection of `session`, or
     /// keeps it for the next one. `None` if the session is unknown (never
     /// seen, or forgotten after `retain_for`).
-    pub fn push(&self, session: &str, frame: Utf8Bytes) -> Option<Pushed> {
+    pub fn push(&self, session: &str, frame: Frame) -> Option<Pushed> {
         let mut guard = self.lock();
         let inner = &mut *guard;
         let s = inner.map.get_mut(session)?;
@@ -252,7 +252,7 @@ impl Sessions {
     /// connections, with its offset; the text so far is kept while the
     /// message is in flight (a page that reconnects gets it at once).
     /// Returns the frame sent (for other relays), if the session is known.
-    pub fn chunk(&self, session: &str, id: &str, text: &str) -> Option<Utf8Bytes> {
+    pub fn chunk(&self, session: &str, id: &str, text: &str) -> Option<Frame> {
         let mut guard = self.lock();
         let inner = &mut *guard;
         let s = inner.map.get_mut(session)?;
@@ -263,7 +263,7 @@ impl Sessions {
         let offset = so_far.len() as u64;
         so_far.push_str(text);
         inner.retained_bytes += text.len();
-        let frame = Utf8Bytes::from(
+        let frame = Frame::from(
             ServerMessage::Chunk {
                 id: id.to_string(),
                 text: text.to_owned(),
@@ -277,7 +277,7 @@ impl Sessions {
 
     /// Sends a `progress` frame of message `id` to the session's open
     /// connections, if the message is in flight here; whether it was.
-    pub fn progress(&self, session: &str, id: &str, frame: &Utf8Bytes) -> bool {
+    pub fn progress(&self, session: &str, id: &str, frame: &Frame) -> bool {
         let inner = self.lock();
         let Some(s) = inner.map.get(session) else {
             return false;
@@ -294,14 +294,14 @@ impl Sessions {
     ///
     /// Sending the same id again returns this frame (for an error, unless
     /// the client asks to retry; see [`Sessions::begin`]).
-    pub fn complete(&self, session: &str, id: &str, frame: Utf8Bytes, failed: bool) {
+    pub fn complete(&self, session: &str, id: &str, frame: Frame, failed: bool) {
         self.settle(session, id, frame, failed, Settle::Deliver);
     }
 
     /// Like [`Sessions::complete`] but only records the frame: with a shared
     /// store the answer reaches the session's connections through Redis,
     /// wherever they are.
-    pub fn record(&self, session: &str, id: &str, frame: Utf8Bytes, failed: bool) {
+    pub fn record(&self, session: &str, id: &str, frame: Frame, failed: bool) {
         self.settle(session, id, frame, failed, Settle::Record);
     }
 
@@ -328,14 +328,14 @@ impl Sessions {
     /// connections and forgets message `id`, so that its resend — after the
     /// page reconnects, here or to another relay — runs it again instead of
     /// getting this error back.
-    pub fn release(&self, session: &str, id: &str, frame: &Utf8Bytes) {
+    pub fn release(&self, session: &str, id: &str, frame: &Frame) {
         self.abandon(session, id);
         self.deliver(session, frame);
     }
 
     /// Sends `frame` to the session's open connections here; how many took
     /// it (0 if none is open, or the session is unknown here).
-    pub fn deliver(&self, session: &str, frame: &Utf8Bytes) -> usize {
+    pub fn deliver(&self, session: &str, frame: &Frame) -> usize {
         let inner = self.lock();
         inner.map.get(session).map_or(0, |s| s.send_count(frame))
     }
@@ -437,7 +437,7 @@ impl Sessions {
             .collect()
     }
 
-    fn settle(&self, session: &str, id: &str, frame: Utf8Bytes, failed: bool, how: Settle) {
+    fn settle(&self, session: &str, id: &str, frame: Frame, failed: bool, how: Settle) {
         let now = Instant::now();
         let mut guard = self.lock();
         let inner = &mut *guard;
@@ -612,19 +612,19 @@ impl SessionStore for Sessions {
         Sessions::chunk(self, session, id, text);
     }
 
-    fn progress(&self, session: &SessionId, id: &MessageId, frame: Utf8Bytes) {
+    fn progress(&self, session: &SessionId, id: &MessageId, frame: Frame) {
         Sessions::progress(self, session, id, &frame);
     }
 
-    async fn complete(&self, session: &SessionId, id: &MessageId, frame: Utf8Bytes, failed: bool) {
+    async fn complete(&self, session: &SessionId, id: &MessageId, frame: Frame, failed: bool) {
         Sessions::complete(self, session, id, frame, failed);
     }
 
-    async fn release(&self, session: &SessionId, id: &MessageId, frame: Utf8Bytes) {
+    async fn release(&self, session: &SessionId, id: &MessageId, frame: Frame) {
         Sessions::release(self, session, id, &frame);
     }
 
-    async fn push(&self, session: &SessionId, frame: Utf8Bytes) -> Option<Pushed> {
+    async fn push(&self, session: &SessionId, frame: Frame) -> Option<Pushed> {
         Sessions::push(self, session, frame)
     }
 
@@ -648,7 +648,7 @@ impl SessionStore for Sessions {
         Sessions::claim(self, session, user)
     }
 
-    async fn answer_frame(&self, session: &SessionId, id: &MessageId) -> Option<Utf8Bytes> {
+    async fn answer_frame(&self, session: &SessionId, id: &MessageId) -> Option<Frame> {
         Sessions::answer_frame(self, session, id)
     }
 

@@ -1,9 +1,9 @@
 //! Reading a store back from disk at start (see [`crate::store::sqlite`]).
 
-use axum::extract::ws::Utf8Bytes;
 use tokio::time::Instant;
 
 use super::{Sessions, Settle};
+use crate::frame::Frame;
 
 /// Reading the store back from disk at start (see [`super::sqlite`]): the
 /// same bounds apply as to live changes, and what they evict is reported
@@ -19,7 +19,7 @@ impl Sessions {
         &self,
         session: &str,
         id: &str,
-        frame: Utf8Bytes,
+        frame: Frame,
         failed: bool,
         undelivered: bool,
     ) {
@@ -27,7 +27,7 @@ impl Sessions {
     }
 
     /// A kept push of `session`, as if just pushed with no connection open.
-    pub fn restore_push(&self, session: &str, frame: Utf8Bytes) {
+    pub fn restore_push(&self, session: &str, frame: Frame) {
         let now = Instant::now();
         let mut guard = self.lock();
         let inner = &mut *guard;

@@ -3,10 +3,9 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use axum::extract::ws::Utf8Bytes;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use crate::frame::Frame;
 use crate::store::ConnHandle;
 
 #[derive(Debug)]
@@ -14,7 +13,7 @@ pub(super) enum Entry {
     InFlight,
     /// The final frame: an answer, or an error (`failed`).
     Done {
-        frame: Utf8Bytes,
+        frame: Frame,
         failed: bool,
     },
 }
@@ -24,7 +23,7 @@ pub(super) struct Session {
     pub(super) conns: Vec<ConnHandle>,
     pub(super) messages: HashMap<String, Entry>,
     pub(super) answered: VecDeque<String>,
-    pub(super) undelivered: Vec<Utf8Bytes>,
+    pub(super) undelivered: Vec<Frame>,
     /// Bytes of pushes waiting in `undelivered` (answers there are also in
     /// `messages` and counted once, from there).
     pub(super) kept_pushes: usize,
@@ -81,23 +80,15 @@ impl Session {
     }
 
     /// Sends `frame` to every open connection; true if at least one took it.
-    pub(super) fn send_all(&self, frame: &Utf8Bytes) -> bool {
+    pub(super) fn send_all(&self, frame: &Frame) -> bool {
         self.send_count(frame) > 0
     }
 
     /// Sends `frame` to every open connection; how many took it.
-    pub(super) fn send_count(&self, frame: &Utf8Bytes) -> usize {
-        let mut delivered = 0;
-        for conn in &self.conns {
-            match conn.tx.try_send(frame.clone()) {
-                Ok(()) => delivered += 1,
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    tracing::warn!(conn = conn.id, "client is not reading; closing it");
-                    conn.kick.cancel();
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => {}
-            }
-        }
-        delivered
+    pub(super) fn send_count(&self, frame: &Frame) -> usize {
+        self.conns
+            .iter()
+            .filter(|conn| conn.send_or_kick(frame.clone()))
+            .count()
     }
 }

@@ -6,20 +6,13 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-fn conn(id: ConnId) -> (ConnHandle, mpsc::Receiver<Utf8Bytes>) {
-    let (tx, rx) = mpsc::channel(4);
-    (
-        ConnHandle {
-            id,
-            tx,
-            kick: CancellationToken::new(),
-        },
-        rx,
-    )
+fn conn(id: ConnId) -> (ConnHandle, mpsc::Receiver<Frame>) {
+    let (tx, rx) = crate::outbox::channel(4);
+    (ConnHandle::new(id, tx, CancellationToken::new()), rx)
 }
 
-fn frame(s: &str) -> Utf8Bytes {
-    Utf8Bytes::from(s.to_owned())
+fn frame(s: &str) -> Frame {
+    Frame::from(s.to_owned())
 }
 
 fn limits() -> Limits {
@@ -183,9 +176,9 @@ async fn answers_wait_for_the_next_connection() {
 #[tokio::test]
 async fn a_full_queue_kicks_the_slow_connection() {
     let sessions = Sessions::new(limits());
-    let (c, _rx) = conn(1);
-    let kick = c.kick.clone();
-    sessions.attach(&sid("s"), c);
+    let (tx, _rx) = crate::outbox::channel(4);
+    let kick = CancellationToken::new();
+    sessions.attach(&sid("s"), ConnHandle::new(1, tx, kick.clone()));
     for i in 0..5 {
         let id = format!("m{i}");
         sessions.begin("s", &id, false);

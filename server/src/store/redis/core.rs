@@ -5,13 +5,13 @@ use parking_lot::Mutex;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::Utf8Bytes;
 use redis::aio::ConnectionManager;
 use redis::RedisResult;
 
 use super::link::Link;
 use super::pending::{Completion, Pending};
 use super::scripts::{lease_key, payload, Keys, Scripts};
+use crate::frame::Frame;
 use crate::store::memory::Sessions;
 use crate::store::{Limits, Verdict};
 
@@ -253,10 +253,10 @@ impl Core {
             Some("busy") => Verdict::Busy,
             Some("lost") => Verdict::Lost,
             Some("interrupted") => {
-                Verdict::Interrupted(Utf8Bytes::from(reply.get(1).cloned().unwrap_or_default()))
+                Verdict::Interrupted(Frame::from(reply.get(1).cloned().unwrap_or_default()))
             }
             Some("answered") => {
-                Verdict::Answered(Utf8Bytes::from(reply.get(1).cloned().unwrap_or_default()))
+                Verdict::Answered(Frame::from(reply.get(1).cloned().unwrap_or_default()))
             }
             _ => {
                 return Err(redis::RedisError::from((
@@ -299,7 +299,7 @@ impl Core {
     /// Forgets that this relay runs message `id` (it is shutting down) and
     /// tells the session's connections on other relays (this relay's have
     /// the frame already).
-    pub async fn release(&self, session: &str, id: &str, frame: &Utf8Bytes) -> RedisResult<()> {
+    pub async fn release(&self, session: &str, id: &str, frame: &Frame) -> RedisResult<()> {
         let keys = &self.keys(session);
         let result = self
             .call(|mut conn| async move {
@@ -322,7 +322,7 @@ impl Core {
 
     /// Publishes a chunk (not kept) for the session's connections on other
     /// relays (this relay's have it already).
-    pub async fn publish(&self, session: &str, frame: &Utf8Bytes) -> RedisResult<i64> {
+    pub async fn publish(&self, session: &str, frame: &Frame) -> RedisResult<i64> {
         let keys = &self.keys(session);
         let result = self
             .call(|mut conn| async move {
@@ -338,7 +338,7 @@ impl Core {
 
     /// Publishes a push or keeps it: -1 unknown session, -2 full, 0 kept,
     /// else the relays that received it.
-    pub async fn push(&self, session: &str, frame: &Utf8Bytes) -> RedisResult<i64> {
+    pub async fn push(&self, session: &str, frame: &Frame) -> RedisResult<i64> {
         let keys = &self.keys(session);
         let result = self
             .call(|mut conn| async move {
@@ -358,7 +358,7 @@ impl Core {
     }
 
     /// Keeps frames for the session's next connection.
-    pub async fn keep(&self, session: &str, frames: &[Utf8Bytes]) -> RedisResult<()> {
+    pub async fn keep(&self, session: &str, frames: &[Frame]) -> RedisResult<()> {
         let keys = &self.keys(session);
         let mut invocation = self.scripts.keep.key(&keys.hash);
         invocation
@@ -399,7 +399,7 @@ impl Core {
     pub async fn hand_over(&self, session: &str, frames: Vec<String>) {
         let mut back = Vec::new();
         for frame in frames {
-            let frame = Utf8Bytes::from(frame);
+            let frame = Frame::from(frame);
             if self.local.deliver(session, &frame) == 0 {
                 back.push(frame);
             }
@@ -410,7 +410,7 @@ impl Core {
     }
 
     /// Keeps frames in Redis, or here if Redis is down.
-    pub async fn keep_or_hold(&self, session: &str, frames: Vec<Utf8Bytes>) {
+    pub async fn keep_or_hold(&self, session: &str, frames: Vec<Frame>) {
         if self.keep(session, &frames).await.is_err() {
             for frame in frames {
                 let _ = self.local.push(session, frame);

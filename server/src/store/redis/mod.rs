@@ -33,13 +33,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use axum::extract::ws::Utf8Bytes;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use shared::ConversationItem;
 use tokio::sync::{mpsc, oneshot};
 
 use self::core::Core;
 use self::pending::Completion;
+use crate::frame::Frame;
 use crate::store::memory::Sessions;
 use crate::store::{Claim, ConnHandle, ConnId, Limits, Pushed, Stats, Verdict};
 use crate::store::{SessionStore, StoreHealth};
@@ -166,7 +166,7 @@ impl SessionStore for RedisStore {
             return match self.core.outcome(session, id).await {
                 Ok(Some(stored)) => match stored.get(1..) {
                     Some(frame) if !frame.is_empty() => {
-                        Verdict::Answered(Utf8Bytes::from(frame.to_owned()))
+                        Verdict::Answered(Frame::from(frame.to_owned()))
                     }
                     _ => Verdict::Lost,
                 },
@@ -202,7 +202,7 @@ impl SessionStore for RedisStore {
         }
     }
 
-    fn progress(&self, session: &SessionId, id: &MessageId, frame: Utf8Bytes) {
+    fn progress(&self, session: &SessionId, id: &MessageId, frame: Frame) {
         // Like a chunk: here at once, other relays through Redis, live only
         // (in order with the chunks: the same writer).
         if !self.core.local.progress(session, id, &frame) {
@@ -216,7 +216,7 @@ impl SessionStore for RedisStore {
         }
     }
 
-    async fn complete(&self, session: &SessionId, id: &MessageId, frame: Utf8Bytes, failed: bool) {
+    async fn complete(&self, session: &SessionId, id: &MessageId, frame: Frame, failed: bool) {
         self.core.local.record(session, id, frame.clone(), failed);
         // This relay's connections at once (also while draining, before they
         // close); other relays' through Redis, in order after the chunks.
@@ -247,12 +247,12 @@ impl SessionStore for RedisStore {
         }
     }
 
-    async fn release(&self, session: &SessionId, id: &MessageId, frame: Utf8Bytes) {
+    async fn release(&self, session: &SessionId, id: &MessageId, frame: Frame) {
         self.core.local.release(session, id, &frame);
         let _ = self.core.release(session, id, &frame).await;
     }
 
-    async fn push(&self, session: &SessionId, frame: Utf8Bytes) -> Option<Pushed> {
+    async fn push(&self, session: &SessionId, frame: Frame) -> Option<Pushed> {
         match self.core.push(session, &frame).await {
             Ok(-1) if self.core.local.is_connected(session) => {
                 // Connected while Redis was down (or after it lost its data).
@@ -307,15 +307,13 @@ impl SessionStore for RedisStore {
         }
     }
 
-    async fn answer_frame(&self, session: &SessionId, id: &MessageId) -> Option<Utf8Bytes> {
+    async fn answer_frame(&self, session: &SessionId, id: &MessageId) -> Option<Frame> {
         if let Some(frame) = self.core.local.answer_frame(session, id) {
             return Some(frame);
         }
         // Answered by another relay: `0<frame>` in the session's hash.
         let stored = self.core.outcome(session, id).await.ok()??;
-        stored
-            .strip_prefix('0')
-            .map(|f| Utf8Bytes::from(f.to_owned()))
+        stored.strip_prefix('0').map(|f| Frame::from(f.to_owned()))
     }
 
     // Lists live in Redis only: while it is down there is no list to give

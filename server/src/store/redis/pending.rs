@@ -10,8 +10,7 @@
 
 use std::collections::VecDeque;
 
-use axum::extract::ws::Utf8Bytes;
-
+use crate::frame::Frame;
 use crate::store::PendingHealth;
 
 /// A final frame that could not be written to Redis yet (it was down); it
@@ -23,7 +22,7 @@ pub struct Completion {
     /// The message id.
     pub id: String,
     /// The `response` or `error` frame.
-    pub frame: Utf8Bytes,
+    pub frame: Frame,
     /// Whether it is an error.
     pub failed: bool,
     /// Whether the session's connections on this relay already have it.
@@ -102,13 +101,13 @@ impl Pending {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::extract::ws::Utf8Bytes;
+    use crate::frame::Frame;
 
     fn completion(id: &str, bytes: usize) -> Completion {
         Completion {
             session: "s".into(),
             id: id.into(),
-            frame: Utf8Bytes::from("x".repeat(bytes)),
+            frame: Frame::from("x".repeat(bytes)),
             failed: false,
             delivered_here: true,
         }

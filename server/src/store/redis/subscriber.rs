@@ -14,7 +14,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::Utf8Bytes;
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 
@@ -22,6 +21,7 @@ use shared::timing::Backoff;
 
 use super::core::Core;
 use super::scripts::{read_payload, Keys};
+use crate::frame::Frame;
 
 /// What the store asks of the subscription.
 #[derive(Debug)]
@@ -195,7 +195,7 @@ fn route(core: &Arc<Core>, message: &redis::Msg) {
         // Handed to this relay's connections when it was sent.
         return;
     }
-    let frame = Utf8Bytes::from(frame.to_owned());
+    let frame = Frame::from(frame.to_owned());
     if core.local.deliver(session, &frame) == 0 {
         // Its connection just left: keep it for the next one.
         let core = core.clone();

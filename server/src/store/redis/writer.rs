@@ -10,11 +10,11 @@
 
 use std::sync::Arc;
 
-use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{mpsc, oneshot};
 
 use super::core::Core;
 use super::pending::Completion;
+use crate::frame::Frame;
 
 /// Writes waiting per shard; beyond it chunks are dropped (a chunk is only a
 /// preview: the final answer carries the whole text) and answers wait.
@@ -35,7 +35,7 @@ pub fn shard_of(session: &str, shards: usize) -> usize {
 #[derive(Debug)]
 pub enum Write {
     /// A piece of a streamed answer.
-    Chunk(String, Utf8Bytes),
+    Chunk(String, Frame),
     /// A final answer or error; `done` fires once it is delivered or kept.
     Complete(Completion, oneshot::Sender<()>),
     /// Lines for the session's transcript (see [`super::transcripts`]).

@@ -12,10 +12,10 @@
 
 use std::time::Duration;
 
-use axum::extract::ws::Utf8Bytes;
 use rusqlite::{params, Connection};
 
 use super::writer::now_ms;
+use crate::frame::Frame;
 use crate::store::interrupted_frame;
 use crate::store::memory::Sessions;
 use crate::store::transcripts::Line;
@@ -172,10 +172,10 @@ pub fn restore(saved: Saved, local: &Sessions) -> usize {
     let n = saved.sessions.len();
     for s in saved.sessions {
         for (id, frame, failed, undelivered) in s.outcomes {
-            local.restore_outcome(&s.id, &id, Utf8Bytes::from(frame), failed, undelivered);
+            local.restore_outcome(&s.id, &id, Frame::from(frame), failed, undelivered);
         }
         for frame in s.kept {
-            local.restore_push(&s.id, Utf8Bytes::from(frame));
+            local.restore_push(&s.id, Frame::from(frame));
         }
         let idle = Duration::from_millis(u64::try_from(s.idle_ms).unwrap_or(0));
         local.restore_seen(&s.id, idle);

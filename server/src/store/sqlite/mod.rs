@@ -30,11 +30,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use axum::extract::ws::Utf8Bytes;
 use shared::ConversationItem;
 
 use self::schema::OpenError;
 use self::writer::{Op, Queue, Status};
+use crate::frame::Frame;
 use crate::store::memory::Sessions;
 use crate::store::{
     Claim, ConnHandle, ConnId, Limits, Pushed, SessionStore, Stats, StoreHealth, Verdict,
@@ -141,23 +141,23 @@ impl SessionStore for SqliteStore {
         self.local.chunk(session, id, text);
     }
 
-    fn progress(&self, session: &SessionId, id: &MessageId, frame: Utf8Bytes) {
+    fn progress(&self, session: &SessionId, id: &MessageId, frame: Frame) {
         // Live only, like chunks: never written down.
         self.local.progress(session, id, &frame);
     }
 
-    async fn complete(&self, session: &SessionId, id: &MessageId, frame: Utf8Bytes, failed: bool) {
+    async fn complete(&self, session: &SessionId, id: &MessageId, frame: Frame, failed: bool) {
         self.local.complete(session, id, frame, failed);
         if let Err(e) = self.queue.written(session, id).await {
             tracing::warn!(session = %crate::redact::session(session), id = %id, "outcome kept in memory only: {e}");
         }
     }
 
-    async fn release(&self, session: &SessionId, id: &MessageId, frame: Utf8Bytes) {
+    async fn release(&self, session: &SessionId, id: &MessageId, frame: Frame) {
         self.local.release(session, id, &frame);
     }
 
-    async fn push(&self, session: &SessionId, frame: Utf8Bytes) -> Option<Pushed> {
+    async fn push(&self, session: &SessionId, frame: Frame) -> Option<Pushed> {
         self.local.push(session, frame)
     }
 
@@ -190,7 +190,7 @@ impl SessionStore for SqliteStore {
         self.local.claim(session, user)
     }
 
-    async fn answer_frame(&self, session: &SessionId, id: &MessageId) -> Option<Utf8Bytes> {
+    async fn answer_frame(&self, session: &SessionId, id: &MessageId) -> Option<Frame> {
         self.local.answer_frame(session, id)
     }
 

@@ -1,13 +1,12 @@
 //! The SQLite store's own cases: its bounds pruning the file, and a full
 //! disk. (What every store does is in `server/tests/it/store_suite.rs`.)
 
+use crate::frame::Frame;
 use crate::test_ids::{mid, sid};
 use shared::{MessageId, SessionId};
 use std::path::Path;
 use std::time::Duration;
 
-use axum::extract::ws::Utf8Bytes;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::writer::Op;
@@ -20,8 +19,8 @@ fn limits() -> Limits {
     }
 }
 
-fn frame(s: &str) -> Utf8Bytes {
-    Utf8Bytes::from(s.to_owned())
+fn frame(s: &str) -> Frame {
+    Frame::from(s.to_owned())
 }
 
 fn count(dir: &Path, sql: &str) -> i64 {
@@ -117,12 +116,8 @@ async fn the_file_is_pruned_to_the_bounds_live_and_at_start() {
 async fn a_full_disk_refuses_new_messages_and_loses_no_answer() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = SqliteStore::open(dir.path(), limits(), false).expect("open");
-    let (tx, mut rx) = mpsc::channel(16);
-    let conn = ConnHandle {
-        id: 1,
-        tx,
-        kick: CancellationToken::new(),
-    };
+    let (tx, mut rx) = crate::outbox::channel(16);
+    let conn = ConnHandle::new(1, tx, CancellationToken::new());
     store.attach(&sid("first"), conn).await;
     assert_eq!(
         store.begin(&sid("first"), &mid("m"), false).await,
@@ -166,7 +161,7 @@ async fn a_full_disk_refuses_new_messages_and_loses_no_answer() {
         .complete(&sid("first"), &mid("m"), frame("the answer"), false)
         .await;
     assert_eq!(
-        rx.recv().await.as_ref().map(Utf8Bytes::as_str),
+        rx.recv().await.as_ref().map(Frame::as_str),
         Some("the answer")
     );
     assert_eq!(
