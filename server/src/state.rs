@@ -190,7 +190,7 @@ impl AppState {
             counters,
             QuotaClock::System,
         ));
-        let origins = OriginPolicy::from_flags(serve);
+        let origins = serve.origin_policy();
         let limits = ConnectionLimits::new(
             config.limits.max_connections,
             config.limits.max_connections_per_ip,

@@ -1,16 +1,10 @@
 //! The values of flags that need more than a plain parse: secrets that
 //! never show in logs, webhook headers, and URLs checked at start.
+//!
+//! [`Secret`] itself lives in `redact` (what logs may show), so the parts
+//! that hold one need not import the flags.
 
-/// A secret string: shown as `***` in `Debug`, so it cannot end up in a log
-/// by accident.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(pub String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("***")
-    }
-}
+pub use crate::redact::Secret;
 
 /// One `--webhook-header`.
 #[derive(Debug, Clone, PartialEq, Eq)]
