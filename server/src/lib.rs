@@ -8,7 +8,9 @@
 //! The map, in the order a message travels — imports point one way, from
 //! the edge (`http`, `ws`) to the core (`chat`, `store`, `responder`) and
 //! the leaves below it (the layers are checked by `tests/architecture.rs`):
-//! - [`config`]: the flags, in groups (`relay --help`).
+//! - [`config`]: the flags, in groups (`relay --help`), each converted once
+//!   into the small settings type of the part that uses it: only the edge
+//!   and the wiring see a flag struct.
 //! - [`http`]: the accept loop (HTTP/1 with a header-read timeout) and the
 //!   routes — the WebSocket upgrade, the page with its security headers,
 //!   `/config.json`, `/healthz`, the push endpoint.

@@ -10,7 +10,18 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
-pub use crate::config::LogFormat;
+/// The shape of each log line (`--log-format`). Here, with the set-up
+/// that writes it; the flags (`config::logging`) import it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line per event (time, level, message, fields).
+    #[default]
+    Text,
+    /// One JSON object per line with the same fields (`timestamp`, `level`,
+    /// `message`, and each field such as `session` at the top level), for
+    /// log shippers that should not have to parse the text form.
+    Json,
+}
 
 /// Installs the global subscriber writing text lines. Safe to call more than
 /// once (later calls are no-ops), which tests rely on.

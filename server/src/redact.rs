@@ -1,5 +1,5 @@
-//! What may appear in logs: URLs without their secrets, and sessions by a
-//! short hash instead of their id.
+//! What may appear in logs: URLs without their secrets, sessions by a
+//! short hash instead of their id, and secrets not at all ([`Secret`]).
 //!
 //! A session id is the conversation's only credential (whoever knows it can
 //! resume the conversation and read its kept answers), so logs — which are
@@ -8,6 +8,19 @@
 //! through the log, useless for resuming it.
 
 use sha2::{Digest, Sha256};
+
+/// A secret string: shown as `***` in `Debug`, so it cannot end up in a log
+/// by accident. Here, a leaf, because both the flags (`config`) and the
+/// parts that use a secret (the n8n client's headers and basic auth) hold
+/// one.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
 
 /// `scheme://host[:port]/path`, without user info, query or fragment.
 pub fn url(url: &url::Url) -> String {

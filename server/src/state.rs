@@ -15,7 +15,7 @@ use crate::admission::limits::ConnectionLimits;
 use crate::admission::new_sessions::NewSessions;
 use crate::admission::origin::OriginPolicy;
 use crate::admission::proof_of_work::ProofOfWork;
-use crate::chat::core::{Chat, Parts, Settings};
+use crate::chat::core::{Chat, Parts};
 use crate::chat::quotas::{QuotaClock, Quotas};
 use crate::chat::turns::Turns;
 use crate::chat::user_links::UserLinks;
@@ -92,14 +92,17 @@ struct Inner {
 impl AppState {
     /// Builds the state from the configuration (creates the HTTP client).
     pub fn new(config: Config) -> Result<Self, RelayError> {
-        let responder = Responder::from_config(&config.n8n)?;
+        let responder = Responder::new(config.n8n.client_settings())?;
         let config_concurrency = config.limits.session_concurrency;
         let mut assets = PageAssets::load(config.serve.static_dir.as_deref())?;
         let page_dir = match assets.origin() {
             PageOrigin::Dir(dir) | PageOrigin::Missing(dir) => Some(dir.as_path()),
             PageOrigin::Embedded => None,
         };
-        let uploads = Uploads::start(&config.uploads, page_dir)?;
+        let uploads = match config.uploads.settings() {
+            Some(settings) => Some(Uploads::start(&settings, page_dir)?),
+            None => None,
+        };
         let mut page = config.page.page_config(config.serve.relay_url.as_ref())?;
         // Overrides go into the catalogues; /config.json names those.
         let strings = std::mem::take(&mut page.strings);
@@ -109,7 +112,8 @@ impl AppState {
             &page.catalogues,
         ));
         page.uploads = uploads.as_ref().map(|u| u.rules().clone());
-        let feedback = Feedback::from_config(&config.n8n)?;
+        let feedback = config.n8n.feedback_url.clone().map(Feedback::new);
+        let feedback = feedback.transpose()?;
         page.feedback = feedback.is_some();
         // Voice messages travel as uploads: no microphone without them.
         if config.media.allow_voice {
@@ -186,11 +190,11 @@ impl AppState {
             ProofOfWork::new(bits, secret.map(|s| s.0.as_str()))
         });
         let quotas = Arc::new(Quotas::new(
-            config.quotas.clone(),
+            config.quotas.settings(),
             counters,
             QuotaClock::System,
         ));
-        let origins = OriginPolicy::from_flags(serve);
+        let origins = serve.origin_policy();
         let limits = ConnectionLimits::new(
             config.limits.max_connections,
             config.limits.max_connections_per_ip,
@@ -224,7 +228,7 @@ impl AppState {
             pause,
             drain: Drain::default(),
             images: images.map(Arc::new),
-            settings: Settings::from_config(&config),
+            settings: config.chat_settings(),
         });
         Ok(AppState(Arc::new(Inner {
             config,

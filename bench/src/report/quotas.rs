@@ -129,21 +129,21 @@ struct Alone {
 /// address, every quota on with limits far above `n`: µs per message (on
 /// the caller's runtime; `take` never waits with in-memory counters).
 async fn per_message_alone(n: u64) -> Alone {
-    use server::chat::quotas::{visitor_key, QuotaClock, Quotas};
-    use server::config::quotas::{parse_quota, QuotaFlags};
+    use server::chat::quotas::{visitor_key, Quota, QuotaClock, Quotas, Settings};
     use server::store::counters::memory::MemoryCounters;
+    use server::store::counters::Window;
 
-    let on = parse_quota("1000000000/day").ok();
-    let flags = QuotaFlags {
-        quota_visitor: on,
-        quota_address: on,
-        daily_budget: on,
-        quota_max_tracked: 100_000,
-        proof_of_work: None,
-        proof_of_work_secret: None,
+    let on = Some(Quota {
+        limit: 1_000_000_000,
+        window: Window::Day,
+    });
+    let settings = Settings {
+        visitor: on,
+        address: on,
+        budget: on,
     };
     let quotas = Quotas::new(
-        flags,
+        settings,
         std::sync::Arc::new(MemoryCounters::new(100_000)),
         QuotaClock::System,
     );

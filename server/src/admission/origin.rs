@@ -51,22 +51,6 @@ pub enum LoopbackPages {
 }
 
 impl OriginPolicy {
-    /// The policy the flags ask for.
-    pub fn from_flags(serve: &crate::config::ServeFlags) -> Self {
-        let loopback = if serve.allow_loopback_origin {
-            LoopbackPages::Allowed
-        } else if !serve.trusted_proxies.is_empty() {
-            LoopbackPages::Refused
-        } else {
-            LoopbackPages::IfListeningOnLoopback(serve.listen.ip())
-        };
-        Self::new(
-            serve.allowed_origins.clone(),
-            serve.public_origin(),
-            loopback,
-        )
-    }
-
     /// The policy for a (possibly empty) `--allowed-origin` list, the
     /// origin of `--public-url`, if any, and the rule for loopback pages.
     pub fn new(
@@ -368,30 +352,5 @@ mod tests {
         assert!(p.allows(Some("https://a.example")));
         assert!(!p.allows(Some("https://evil.example")));
         assert!(!p.allows(Some("http://localhost.evil.example")));
-    }
-
-    #[test]
-    fn the_flags_choose_the_rule() {
-        let mut flags = crate::Config::defaults().serve;
-        assert!(
-            OriginPolicy::from_flags(&flags).allows(Some("http://localhost:8080")),
-            "default --listen is 127.0.0.1: the development setup"
-        );
-        flags.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
-        assert!(
-            !OriginPolicy::from_flags(&flags).allows(Some("http://localhost:8080")),
-            "behind a proxy"
-        );
-        flags.trusted_proxies.clear();
-        flags.public_url = Some("https://chat.example.com/".parse().expect("url"));
-        assert!(
-            !OriginPolicy::from_flags(&flags).allows(Some("http://localhost:8080")),
-            "published on loopback behind a proxy (the README's setup)"
-        );
-        flags.listen = "0.0.0.0:3000".parse().expect("addr");
-        assert!(!OriginPolicy::from_flags(&flags).allows(Some("http://localhost:8080")));
-        flags.allow_loopback_origin = true;
-        flags.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
-        assert!(OriginPolicy::from_flags(&flags).allows(Some("http://localhost:8080")));
     }
 }

@@ -10,8 +10,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::progress::ProgressFlags;
-use crate::config::Config;
 use crate::images::ImageProxy;
 use crate::metrics::Metrics;
 use crate::responder::feedback::Feedback;
@@ -22,6 +20,7 @@ use crate::store::Store;
 use crate::uploads::Uploads;
 
 use super::cancel::Cancels;
+use super::progress;
 use super::quotas::Quotas;
 use super::turns::Turns;
 use super::watchers::Watchers;
@@ -61,11 +60,12 @@ pub struct Parts {
     pub settings: Settings,
 }
 
-/// The flags the chat core reads, converted once.
+/// What the chat core is set up with, converted once from the flags by
+/// `config` (`Config::chat_settings`): the core never sees a flag struct.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// What a visitor sees of the workflow's steps.
-    pub progress: ProgressFlags,
+    pub progress: progress::Settings,
     /// A resumed session without a relay transcript gets n8n's memory
     /// (`--load-previous-session`).
     pub load_previous_session: bool,
@@ -75,23 +75,16 @@ pub struct Settings {
     /// How long a run waits for the user's reply (`--max-wait-for-reply`).
     pub max_wait_for_reply: Duration,
     /// How often a message another relay answers is checked for a
-    /// takeover: a third of `--redis-lease`, between 50 ms and a second
-    /// (so a draining relay is not held up by a watcher).
+    /// takeover ([`takeover_check`] of `--redis-lease`).
     pub takeover_check: Duration,
 }
 
-impl Settings {
-    /// The chat's settings from the relay's flags.
-    pub fn from_config(config: &Config) -> Self {
-        Settings {
-            progress: config.progress.clone(),
-            load_previous_session: config.n8n.load_previous_session,
-            run_settle: config.n8n.run_settle,
-            max_wait_for_reply: config.n8n.max_wait_for_reply,
-            takeover_check: (config.cluster.redis_lease / 3)
-                .clamp(Duration::from_millis(50), Duration::from_secs(1)),
-        }
-    }
+/// How often to check a message another relay answers, for a lease of
+/// `redis_lease`: a third of it, so a crashed relay's message is taken
+/// over soon after its lease ends, between 50 ms and a second (so a
+/// draining relay is not held up by a watcher).
+pub fn takeover_check(redis_lease: Duration) -> Duration {
+    (redis_lease / 3).clamp(Duration::from_millis(50), Duration::from_secs(1))
 }
 
 impl Chat {

@@ -275,7 +275,7 @@ mod tests {
     use tokio_util::sync::CancellationToken;
 
     use super::*;
-    use crate::chat::core::{Parts, Settings};
+    use crate::chat::core::{takeover_check, Parts, Settings};
     use crate::chat::quotas::{QuotaClock, Quotas};
     use crate::chat::turns::Turns;
     use crate::responder::{ChatRequest, Responder};
@@ -285,29 +285,25 @@ mod tests {
     use crate::store::pause::LocalPause;
     use crate::store::{ConnHandle, Limits};
     use crate::uploads::Uploads;
-    use crate::Config;
 
     /// The chat core from its parts: the memory store, echo mode, uploads
     /// on (in their own directory), a short lease.
     fn chat(name: &str) -> Chat {
-        let mut config = Config::defaults();
-        config.n8n.webhook_url = None;
-        config.uploads.allow_file_uploads = true;
-        config.uploads.upload_dir = Some(
-            std::env::temp_dir().join(format!("relay-takeover-{name}-{}", std::process::id())),
-        );
-        config.cluster.redis_lease = Duration::from_millis(150);
+        let upload_dir =
+            std::env::temp_dir().join(format!("relay-takeover-{name}-{}", std::process::id()));
+        let uploads = crate::uploads::Settings::for_tests(Some(upload_dir));
         let counters = std::sync::Arc::new(MemoryCounters::new(100));
         Chat::new(Parts {
             store: std::sync::Arc::new(Sessions::new(Limits::default())),
-            responder: Responder::from_config(&config.n8n).expect("echo"),
-            turns: Turns::new(config.limits.session_concurrency),
+            responder: Responder::new(None).expect("echo"),
+            // One message of a session at a time, as by default.
+            turns: Turns::new(1),
             cancels: Default::default(),
             watchers: Default::default(),
             feedback: None,
-            uploads: Uploads::start(&config.uploads, None).expect("uploads"),
+            uploads: Some(Uploads::start(&uploads, None).expect("uploads")),
             quotas: std::sync::Arc::new(Quotas::new(
-                config.quotas.clone(),
+                Default::default(),
                 counters,
                 QuotaClock::System,
             )),
@@ -315,7 +311,14 @@ mod tests {
             pause: std::sync::Arc::new(LocalPause::default()),
             drain: Drain::default(),
             images: None,
-            settings: Settings::from_config(&config),
+            settings: Settings {
+                progress: Default::default(),
+                load_previous_session: false,
+                run_settle: Duration::from_millis(250),
+                max_wait_for_reply: Duration::from_secs(45 * 60),
+                // A short lease.
+                takeover_check: takeover_check(Duration::from_millis(150)),
+            },
         })
     }
 

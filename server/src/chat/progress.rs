@@ -18,14 +18,32 @@ use shared::{
     ProgressLabel, ServerMessage, StepState, MAX_PROGRESS_STEPS, MAX_PROGRESS_STEP_CHARS,
 };
 
-use crate::config::ProgressFlags;
 use crate::responder::n8n::stream::Node;
 use crate::responder::Step;
+
+/// What a visitor sees of the workflow's steps, converted once from the
+/// flags (`--progress-label`, `--show-node-names`) by `config`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// The operator's texts for the steps of named nodes.
+    pub labels: Vec<StepLabel>,
+    /// Show the node name of a step without a label.
+    pub show_node_names: bool,
+}
+
+/// One `--progress-label`: what the steps of node `node` are shown as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepLabel {
+    /// The node's name, exactly as in the n8n editor.
+    pub node: String,
+    /// What the visitor sees; empty: the node's steps are not shown.
+    pub text: String,
+}
 
 /// The steps of one answer so far.
 #[derive(Debug)]
 pub struct Steps<'a> {
-    flags: &'a ProgressFlags,
+    settings: &'a Settings,
     id: String,
     inner: Mutex<Counted>,
 }
@@ -47,9 +65,9 @@ enum Shown {
 
 impl<'a> Steps<'a> {
     /// No steps yet of the answer to message `id`.
-    pub fn new(flags: &'a ProgressFlags, id: &MessageId) -> Self {
+    pub fn new(settings: &'a Settings, id: &MessageId) -> Self {
         Steps {
-            flags,
+            settings,
             id: id.to_string(),
             inner: Mutex::default(),
         }
@@ -57,14 +75,14 @@ impl<'a> Steps<'a> {
 
     fn shown(&self, node: &Node) -> Option<Shown> {
         if let Some(label) = self
-            .flags
-            .progress_labels
+            .settings
+            .labels
             .iter()
             .find(|l| l.node == node.node_name)
         {
             return (!label.text.is_empty()).then(|| Shown::Text(label.text.clone()));
         }
-        if self.flags.show_node_names {
+        if self.settings.show_node_names {
             return Some(Shown::Text(clip(&node.node_name)));
         }
         Some(Shown::Generic)
@@ -134,7 +152,6 @@ fn clip(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::progress::parse_progress_label;
     use crate::test_ids::mid;
 
     fn node(id: &str, name: &str, run: u64) -> Node {
@@ -146,11 +163,15 @@ mod tests {
         }
     }
 
-    fn flags(labels: &[&str], show_node_names: bool) -> ProgressFlags {
-        ProgressFlags {
-            progress_labels: labels
+    /// Settings with `labels` (node, text) and `show_node_names`.
+    fn settings(labels: &[(&str, &str)], show_node_names: bool) -> Settings {
+        Settings {
+            labels: labels
                 .iter()
-                .map(|l| parse_progress_label(l).expect("label"))
+                .map(|(node, text)| StepLabel {
+                    node: (*node).into(),
+                    text: (*text).into(),
+                })
                 .collect(),
             show_node_names,
         }
@@ -174,7 +195,10 @@ mod tests {
 
     #[test]
     fn labelled_generic_hidden_and_named_steps() {
-        let f = flags(&["Search=Searching the knowledge base", "Secret="], false);
+        let f = settings(
+            &[("Search", "Searching the knowledge base"), ("Secret", "")],
+            false,
+        );
         let steps = Steps::new(&f, &mid("m1"));
         let search = node("a", "Search", 0);
         let other = node("b", "Internal name", 0);
@@ -202,7 +226,7 @@ mod tests {
             Some((Some("Working".into()), Some(2), StepState::Running)),
             "the node name is not shown"
         );
-        let named = flags(&[], true);
+        let named = settings(&[], true);
         let steps = Steps::new(&named, &mid("m1"));
         let long = node("d", &"n".repeat(200), 0);
         let (text, ..) = summary(steps.frame(Step::Began(&long))).expect("frame");
@@ -213,7 +237,7 @@ mod tests {
 
     #[test]
     fn each_loop_run_is_a_step_and_ends_find_their_begins() {
-        let f = flags(&[], false);
+        let f = settings(&[], false);
         let steps = Steps::new(&f, &mid("m1"));
         let runs: Vec<Node> = (0..3).map(|r| node("loop", "Loop", r)).collect();
         assert_eq!(
@@ -237,7 +261,7 @@ mod tests {
 
     #[test]
     fn steps_past_the_bound_are_not_reported() {
-        let f = flags(&[], false);
+        let f = settings(&[], false);
         let steps = Steps::new(&f, &mid("m1"));
         for run in 0..u64::from(MAX_PROGRESS_STEPS) {
             let n = node("loop", "Loop", run);

@@ -16,11 +16,45 @@ use serde::Serialize;
 use shared::{QuotaKind, ServerMessage};
 
 use crate::admission::limits::client_key;
-use crate::config::quotas::{Quota, QuotaFlags};
 use crate::store::counters::{SharedCounters, Take, Taken, Window};
 
 /// The key of the one budget counter.
 const BUDGET_KEY: &str = "budget";
+
+/// A quota: `limit` messages per `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    /// Messages allowed per window (at least 1).
+    pub limit: u64,
+    /// The window (a UTC day or hour).
+    pub window: Window,
+}
+
+impl std::fmt::Display for Quota {
+    /// As the flags write it (`50/day`), for the refusal's message.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.limit, self.window.name())
+    }
+}
+
+/// The quotas set, converted once from the flags (`--quota-visitor`,
+/// `--quota-address`, `--daily-budget`) by `config`; each off when `None`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// Messages per visitor.
+    pub visitor: Option<Quota>,
+    /// Messages per client address.
+    pub address: Option<Quota>,
+    /// Messages of the whole chat.
+    pub budget: Option<Quota>,
+}
+
+impl Settings {
+    /// Whether any quota is set.
+    pub fn any(&self) -> bool {
+        self.visitor.is_some() || self.address.is_some() || self.budget.is_some()
+    }
+}
 
 /// Who a visitor is for `--quota-visitor`: the verified user when there is
 /// one (the same person on several devices and sessions counts once), the
@@ -145,17 +179,17 @@ struct Counts {
 /// The quotas of this relay, over counters in the store.
 #[derive(Debug)]
 pub struct Quotas {
-    flags: QuotaFlags,
+    settings: Settings,
     counters: SharedCounters,
     clock: QuotaClock,
     counts: Counts,
 }
 
 impl Quotas {
-    /// The quotas `flags` set, counted in `counters`.
-    pub fn new(flags: QuotaFlags, counters: SharedCounters, clock: QuotaClock) -> Self {
+    /// The quotas `settings` set, counted in `counters`.
+    pub fn new(settings: Settings, counters: SharedCounters, clock: QuotaClock) -> Self {
         Quotas {
-            flags,
+            settings,
             counters,
             clock,
             counts: Counts::default(),
@@ -164,7 +198,7 @@ impl Quotas {
 
     /// Whether any quota is set (otherwise [`Quotas::take`] costs nothing).
     pub fn is_on(&self) -> bool {
-        self.flags.any()
+        self.settings.any()
     }
 
     /// Counts one message of `visitor` (see [`visitor_key`]) from `ip`
@@ -176,7 +210,7 @@ impl Quotas {
             return Ok(());
         }
         let address = ip.map(address_key);
-        let flags = &self.flags;
+        let settings = &self.settings;
         // At most three takes: arrays, not vectors — this runs for every
         // message sent to n8n.
         let mut takes = [Take {
@@ -187,9 +221,9 @@ impl Quotas {
         let mut quotas: [Option<(QuotaKind, Quota)>; 3] = [None; 3];
         let mut n = 0;
         for (kind, quota, key) in [
-            (QuotaKind::Visitor, flags.quota_visitor, Some(visitor)),
-            (QuotaKind::Address, flags.quota_address, address.as_deref()),
-            (QuotaKind::Budget, flags.daily_budget, Some(BUDGET_KEY)),
+            (QuotaKind::Visitor, settings.visitor, Some(visitor)),
+            (QuotaKind::Address, settings.address, address.as_deref()),
+            (QuotaKind::Budget, settings.budget, Some(BUDGET_KEY)),
         ] {
             if let (Some(quota), Some(key)) = (quota, key) {
                 takes[n] = Take {
@@ -240,7 +274,7 @@ impl Quotas {
     /// The budget's use in its current window (shared by every relay with
     /// Redis), if `--daily-budget` is set — for `GET /usage`.
     pub async fn budget_usage(&self) -> Option<BudgetUsage> {
-        let quota = self.flags.daily_budget?;
+        let quota = self.settings.budget?;
         let now = self.clock.now_ms();
         Some(BudgetUsage {
             used: self.counters.count(BUDGET_KEY, quota.window, now).await,
@@ -269,7 +303,6 @@ pub async fn sweep_periodically(quotas: std::sync::Arc<Quotas>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::quotas::parse_quota;
     use crate::store::counters::memory::MemoryCounters;
     use std::sync::Arc;
     use std::time::Duration;
@@ -278,17 +311,28 @@ mod tests {
     const BEFORE_MIDNIGHT: u64 = 1_796_428_740_000;
     const MIDNIGHT: u64 = 1_796_428_800_000;
 
-    fn quotas(visitor: &str, address: &str, budget: &str) -> Quotas {
-        let flags = QuotaFlags {
-            quota_visitor: parse_quota(visitor).ok(),
-            quota_address: parse_quota(address).ok(),
-            daily_budget: parse_quota(budget).ok(),
-            quota_max_tracked: 100,
-            proof_of_work: None,
-            proof_of_work_secret: None,
+    fn per_day(limit: u64) -> Option<Quota> {
+        Some(Quota {
+            limit,
+            window: Window::Day,
+        })
+    }
+
+    fn per_hour(limit: u64) -> Option<Quota> {
+        Some(Quota {
+            limit,
+            window: Window::Hour,
+        })
+    }
+
+    fn quotas(visitor: Option<Quota>, address: Option<Quota>, budget: Option<Quota>) -> Quotas {
+        let settings = Settings {
+            visitor,
+            address,
+            budget,
         };
         Quotas::new(
-            flags,
+            settings,
             Arc::new(MemoryCounters::new(100)),
             QuotaClock::starting_at(BEFORE_MIDNIGHT),
         )
@@ -300,7 +344,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_visitor_is_refused_until_midnight_utc_then_counts_again() {
-        let q = quotas("2/day", "off", "off");
+        let q = quotas(per_day(2), None, None);
         let v = visitor_key("s1", None);
         assert_eq!(q.take(&v, None).await, Ok(()));
         assert_eq!(q.take(&v, None).await, Ok(()));
@@ -322,7 +366,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_budget_refuses_everyone_with_its_flag_and_reset_time() {
-        let q = quotas("1/hour", "off", "3/day");
+        let q = quotas(per_hour(1), None, per_day(3));
         for s in ["a", "b", "c"] {
             assert_eq!(q.take(&visitor_key(s, None), None).await, Ok(()));
         }
@@ -371,7 +415,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn an_address_counts_ipv6_by_64_and_unknown_addresses_are_not_held() {
-        let q = quotas("off", "2/day", "off");
+        let q = quotas(None, per_day(2), None);
         assert_eq!(q.take("v:a", ip("2001:db8::1")).await, Ok(()));
         assert_eq!(q.take("v:b", ip("2001:db8::2")).await, Ok(()));
         let refused = q

@@ -1,16 +1,6 @@
 //! How the relay writes its logs: `--log-format`.
 
-/// The shape of each log line.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
-    /// One human-readable line per event (time, level, message, fields).
-    #[default]
-    Text,
-    /// One JSON object per line with the same fields (`timestamp`, `level`,
-    /// `message`, and each field such as `session` at the top level), for
-    /// log shippers that should not have to parse the text form.
-    Json,
-}
+pub use crate::logging::LogFormat;
 
 /// How the relay writes its logs.
 #[derive(Debug, Clone, clap::Args)]

@@ -8,6 +8,12 @@
 //! the page shows), [`uploads`] (files attached to messages), [`logging`]
 //! (the log lines' format). [`values`] holds the secrets, the checked URLs
 //! and the byte sizes; [`aliases`] the deprecated `N8N_*` variable names.
+//!
+//! The flags stop here: each group converts itself, once, into the small
+//! settings type of the part that uses it (`N8nFlags::client_settings`,
+//! `UploadFlags::settings`, [`Config::chat_settings`], …), and the wiring
+//! (`AppState::new`) hands those on. So this layer imports the parts'
+//! types, never the other way round (checked by `tests/it/architecture.rs`).
 
 pub mod admin;
 pub mod aliases;
@@ -100,6 +106,17 @@ pub struct Config {
 }
 
 impl Config {
+    /// The chat core's settings, read from several groups of flags.
+    pub fn chat_settings(&self) -> crate::chat::core::Settings {
+        crate::chat::core::Settings {
+            progress: self.progress.settings(),
+            load_previous_session: self.n8n.load_previous_session,
+            run_settle: self.n8n.run_settle,
+            max_wait_for_reply: self.n8n.max_wait_for_reply,
+            takeover_check: crate::chat::core::takeover_check(self.cluster.redis_lease),
+        }
+    }
+
     /// The defaults, as `relay` with no flags would use, **ignoring the
     /// environment**: tests start from this and shorten intervals, and an
     /// exported `RELAY_*` or `N8N_*` variable must not change their outcome.

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::responder::n8n::ClientSettings;
+
 use super::values::{
     parse_basic_auth, parse_bytes_usize, parse_header, parse_push_token, parse_ws_url, BasicAuth,
     Secret, WebhookHeader,
@@ -142,6 +144,27 @@ pub struct N8nFlags {
     pub run_settle: Duration,
 }
 
+impl N8nFlags {
+    /// The n8n client's settings; `None` without `--webhook-url` (echo mode).
+    pub fn client_settings(&self) -> Option<ClientSettings> {
+        let url = self.webhook_url.clone()?;
+        Some(ClientSettings {
+            url,
+            timeout: self.webhook_timeout,
+            max_answer_bytes: self.max_answer_bytes,
+            chat_input_key: self.chat_input_key.clone(),
+            session_key: self.session_key.clone(),
+            headers: self.webhook_headers.clone(),
+            basic_auth: self.webhook_basic_auth.clone(),
+            max_concurrent: self.max_concurrent_webhooks,
+            max_queued: self.max_queued_webhooks,
+            chat_url: self.n8n_chat_url.clone(),
+            respond_to_chat: self.respond_to_chat,
+            public_url: self.n8n_public_url.clone(),
+        })
+    }
+}
+
 /// A `--n8n-public-url`: n8n's `WEBHOOK_URL`, http(s) with a host, without
 /// user info, query or fragment (the approval links are this plus
 /// `webhook-waiting/…`). A path without its closing `/` gets one, as n8n
@@ -170,6 +193,38 @@ pub fn parse_n8n_public_url(s: &str) -> Result<url::Url, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_client_settings_carry_the_flags_and_echo_mode_has_none() {
+        assert!(crate::Config::defaults().n8n.client_settings().is_none());
+        let c = crate::Config::from_args_without_env([
+            "relay",
+            "--webhook-url",
+            "http://n8n.local/webhook/chat",
+            "--webhook-timeout",
+            "5s",
+            "--webhook-header",
+            "X-Key: k",
+            "--webhook-basic-auth",
+            "u:p",
+            "--max-concurrent-webhooks",
+            "3",
+            "--respond-to-chat",
+        ]);
+        let s = c.n8n.client_settings().expect("n8n");
+        assert_eq!(s.url.as_str(), "http://n8n.local/webhook/chat");
+        assert_eq!(s.timeout, Duration::from_secs(5));
+        assert_eq!(s.headers, c.n8n.webhook_headers);
+        assert_eq!(s.basic_auth.map(|a| a.user), Some("u".to_owned()));
+        assert_eq!((s.max_concurrent, s.max_queued), (3, 1000));
+        assert_eq!(s.max_answer_bytes, 1 << 20);
+        assert_eq!(
+            (s.chat_input_key.as_str(), s.session_key.as_str()),
+            ("chatInput", "sessionId")
+        );
+        assert!(s.respond_to_chat);
+        assert_eq!((s.chat_url, s.public_url), (None, None));
+    }
 
     #[test]
     fn n8ns_public_url_is_an_origin_with_a_base_path() {

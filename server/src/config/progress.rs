@@ -2,6 +2,9 @@
 
 use shared::MAX_PROGRESS_STEP_CHARS;
 
+use crate::chat::progress::Settings;
+pub use crate::chat::progress::StepLabel;
+
 /// What a visitor sees of the workflow's progress.
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "Progress")]
@@ -23,13 +26,14 @@ pub struct ProgressFlags {
     pub show_node_names: bool,
 }
 
-/// One `--progress-label`: what the steps of node `node` are shown as.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StepLabel {
-    /// The node's name, exactly as in the n8n editor.
-    pub node: String,
-    /// What the visitor sees; empty: the node's steps are not shown.
-    pub text: String,
+impl ProgressFlags {
+    /// What the chat shows of the workflow's steps.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            labels: self.progress_labels.clone(),
+            show_node_names: self.show_node_names,
+        }
+    }
 }
 
 /// Parses `Node name=Text shown` (split at the first `=`; both sides

@@ -1,8 +1,13 @@
 //! What a public chat may cost: messages per visitor, per address and in
 //! total per day (or hour), counted before n8n is called.
+//!
+//! The values are the quotas' own ([`Quota`] in `chat::quotas`, [`Window`]
+//! in `store::counters`): the flags parse into them and hand them on as
+//! [`Settings`].
 
-/// Default of `--quota-max-tracked`: about 20 MB at the bound.
-pub const DEFAULT_MAX_TRACKED: usize = 200_000;
+use crate::chat::quotas::{Quota, Settings};
+use crate::store::counters::memory::DEFAULT_MAX_TRACKED;
+use crate::store::counters::Window;
 
 /// What a public chat may cost.
 #[derive(Debug, Clone, clap::Args)]
@@ -66,58 +71,13 @@ fn parse_pow_secret(s: &str) -> Result<super::values::Secret, String> {
 }
 
 impl QuotaFlags {
-    /// Whether any quota is set.
-    pub fn any(&self) -> bool {
-        self.quota_visitor.is_some() || self.quota_address.is_some() || self.daily_budget.is_some()
-    }
-}
-
-/// A fixed window in UTC: a counter restarts at its end (see
-/// `store::counters`). Here, with the flag it is part of, so the
-/// configuration stays a leaf.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr)]
-#[strum(serialize_all = "lowercase")]
-pub enum Window {
-    /// 00:00 to 24:00 UTC.
-    Day,
-    /// One clock hour, UTC.
-    Hour,
-}
-
-impl Window {
-    /// Its length in milliseconds.
-    pub fn length_ms(self) -> u64 {
-        match self {
-            Window::Day => 86_400_000,
-            Window::Hour => 3_600_000,
+    /// The quotas' settings (each off when its flag is not set).
+    pub fn settings(&self) -> Settings {
+        Settings {
+            visitor: self.quota_visitor,
+            address: self.quota_address,
+            budget: self.daily_budget,
         }
-    }
-
-    /// The window holding `now_ms` (unix ms): its start and end.
-    pub fn bounds(self, now_ms: u64) -> (u64, u64) {
-        let len = self.length_ms();
-        let start = now_ms - now_ms % len;
-        (start, start + len)
-    }
-
-    /// `day` or `hour`, as the flags write it.
-    pub fn name(self) -> &'static str {
-        self.into()
-    }
-}
-
-/// A quota: `limit` messages per `window`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Quota {
-    /// Messages allowed per window (at least 1).
-    pub limit: u64,
-    /// The window (a UTC day or hour).
-    pub window: Window,
-}
-
-impl std::fmt::Display for Quota {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.limit, self.window.name())
     }
 }
 
@@ -172,7 +132,7 @@ mod tests {
         assert!(parse_quota("-1/day").is_err());
         assert!(parse_quota("many/day").is_err());
         let c = crate::Config::defaults();
-        assert!(!c.quotas.any(), "off unless asked");
+        assert!(!c.quotas.settings().any(), "off unless asked");
         let c = crate::Config::from_args_without_env([
             "relay",
             "--quota-visitor",
@@ -183,21 +143,10 @@ mod tests {
         assert_eq!(c.quotas.quota_visitor.map(|q| q.limit), Some(50));
         assert_eq!(c.quotas.daily_budget.map(|q| q.limit), Some(10_000));
         assert_eq!(c.quotas.quota_address, None);
-    }
-
-    #[test]
-    fn windows_are_utc_days_and_hours() {
-        // 2026-12-04T23:30:00Z
-        let now = 1_796_427_000_000;
-        let (start, end) = Window::Day.bounds(now);
-        assert_eq!(start, 1_796_342_400_000, "midnight UTC");
-        assert_eq!(end, 1_796_428_800_000, "the next midnight UTC");
-        let (start, end) = Window::Hour.bounds(now);
-        assert_eq!((start, end), (1_796_425_200_000, 1_796_428_800_000));
-        assert_eq!(
-            Window::Day.bounds(end).0,
-            end,
-            "a window starts at its start"
-        );
+        let settings = c.quotas.settings();
+        assert!(settings.any());
+        assert_eq!(settings.visitor, c.quotas.quota_visitor);
+        assert_eq!(settings.budget, c.quotas.daily_budget);
+        assert_eq!(settings.address, None);
     }
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::values::{parse_frame_ancestors, parse_public_url, parse_ws_url};
+use crate::admission::origin::{LoopbackPages, OriginPolicy};
 
 /// Where the relay listens, what it serves, and who may connect.
 #[derive(Debug, Clone, clap::Args)]
@@ -139,6 +140,20 @@ impl ServeFlags {
             .as_ref()
             .map(|u| u.origin().ascii_serialization())
     }
+
+    /// The origin policy the flags ask for (`--allowed-origin`,
+    /// `--public-url`, `--allow-loopback-origin`, `--trusted-proxy`,
+    /// `--listen`).
+    pub fn origin_policy(&self) -> OriginPolicy {
+        let loopback = if self.allow_loopback_origin {
+            LoopbackPages::Allowed
+        } else if !self.trusted_proxies.is_empty() {
+            LoopbackPages::Refused
+        } else {
+            LoopbackPages::IfListeningOnLoopback(self.listen.ip())
+        };
+        OriginPolicy::new(self.allowed_origins.clone(), self.public_origin(), loopback)
+    }
 }
 
 #[cfg(test)]
@@ -170,5 +185,30 @@ mod tests {
         // An explicit --frame-ancestors is the operator's word.
         serve.frame_ancestors = "'none'".into();
         assert_eq!(serve.frame_ancestors_policy(), "'none'");
+    }
+
+    #[test]
+    fn the_flags_choose_the_rule() {
+        let mut flags = crate::Config::defaults().serve;
+        assert!(
+            flags.origin_policy().allows(Some("http://localhost:8080")),
+            "default --listen is 127.0.0.1: the development setup"
+        );
+        flags.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
+        assert!(
+            !flags.origin_policy().allows(Some("http://localhost:8080")),
+            "behind a proxy"
+        );
+        flags.trusted_proxies.clear();
+        flags.public_url = Some("https://chat.example.com/".parse().expect("url"));
+        assert!(
+            !flags.origin_policy().allows(Some("http://localhost:8080")),
+            "published on loopback behind a proxy (the README's setup)"
+        );
+        flags.listen = "0.0.0.0:3000".parse().expect("addr");
+        assert!(!flags.origin_policy().allows(Some("http://localhost:8080")));
+        flags.allow_loopback_origin = true;
+        flags.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
+        assert!(flags.origin_policy().allows(Some("http://localhost:8080")));
     }
 }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::values::parse_bytes_u64;
+use crate::uploads::Settings;
 
 /// Files attached to chat messages.
 #[derive(Debug, Clone, clap::Args)]
@@ -91,4 +92,47 @@ pub struct UploadFlags {
     /// temp dir.
     #[arg(long, env = "RELAY_UPLOAD_DIR")]
     pub upload_dir: Option<PathBuf>,
+}
+
+impl UploadFlags {
+    /// The uploads' settings; `None` without `--allow-file-uploads`.
+    pub fn settings(&self) -> Option<Settings> {
+        self.allow_file_uploads.then(|| Settings {
+            allowed_types: self.allowed_file_types.clone(),
+            max_file_bytes: self.max_upload_bytes,
+            max_files_per_message: self.max_files_per_message,
+            max_stored_bytes: self.max_stored_upload_bytes,
+            max_stored: self.max_stored_uploads,
+            max_per_address: self.max_uploads_per_ip,
+            max_bytes_per_address: self.max_upload_bytes_per_ip,
+            per_minute_per_address: self.uploads_per_minute_per_ip,
+            stall_timeout: self.upload_stall_timeout,
+            retention: self.upload_retention,
+            dir: self.upload_dir.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::uploads::Settings;
+    use crate::Config;
+
+    #[test]
+    fn the_flags_become_the_uploads_settings_only_when_allowed() {
+        assert_eq!(Config::defaults().uploads.settings(), None, "off");
+        let on = Config::from_args_without_env(["relay", "--allow-file-uploads"]);
+        assert_eq!(on.uploads.settings(), Some(Settings::for_tests(None)));
+        let set = Config::from_args_without_env([
+            "relay",
+            "--allow-file-uploads",
+            "--max-upload-bytes-per-ip",
+            "1MiB",
+            "--upload-dir",
+            "/tmp/up",
+        ]);
+        let settings = set.uploads.settings().expect("on");
+        assert_eq!(settings.max_bytes_per_address, Some(1 << 20));
+        assert_eq!(settings.dir, Some("/tmp/up".into()));
+    }
 }

@@ -1,34 +1,12 @@
 //! The values of flags that need more than a plain parse: secrets that
 //! never show in logs, webhook headers, and URLs checked at start.
+//!
+//! The parsers are here; the types they make live with the parts that use
+//! them ([`Secret`] in `redact`, the webhook's header and basic auth in
+//! `responder::n8n::settings`), so those parts never import the flags.
 
-/// A secret string: shown as `***` in `Debug`, so it cannot end up in a log
-/// by accident.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(pub String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("***")
-    }
-}
-
-/// One `--webhook-header`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebhookHeader {
-    /// Header name.
-    pub name: String,
-    /// Header value (secret).
-    pub value: Secret,
-}
-
-/// `--webhook-basic-auth`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BasicAuth {
-    /// User name.
-    pub user: String,
-    /// Password (secret).
-    pub password: Secret,
-}
+pub use crate::redact::Secret;
+pub use crate::responder::n8n::settings::{BasicAuth, WebhookHeader};
 
 /// A `--webhook-header` value: `Name: value`.
 pub fn parse_header(s: &str) -> Result<WebhookHeader, String> {

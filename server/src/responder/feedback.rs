@@ -11,8 +11,6 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use crate::config::N8nFlags;
-
 /// Ratings on their way to n8n at once.
 pub const MAX_SENDING: usize = 16;
 /// How long one may take.
@@ -28,22 +26,20 @@ pub struct Feedback {
 }
 
 impl Feedback {
-    /// Set up when `--feedback-url` is given.
-    pub fn from_config(flags: &N8nFlags) -> Result<Option<Feedback>, reqwest::Error> {
-        let Some(url) = flags.feedback_url.clone() else {
-            return Ok(None);
-        };
+    /// The feedback webhook at `url` (`--feedback-url`; without it there
+    /// is none).
+    pub fn new(url: url::Url) -> Result<Feedback, reqwest::Error> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(TIMEOUT)
             .user_agent(concat!("n8n-chat-relay/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(Some(Feedback {
+        Ok(Feedback {
             url,
             client,
             slots: Arc::new(Semaphore::new(MAX_SENDING)),
             dropped: AtomicU64::new(0),
-        }))
+        })
     }
 
     /// Ratings dropped because too many were on their way.

@@ -9,9 +9,8 @@ use std::time::Duration;
 
 use shared::ErrorCode;
 
-use crate::config::N8nFlags;
 use crate::responder::echo::Echo;
-use crate::responder::n8n::Webhook;
+use crate::responder::n8n::{ClientSettings, Webhook};
 use crate::RelayError;
 
 /// One chat message to answer.
@@ -158,11 +157,11 @@ pub enum Responder {
 }
 
 impl Responder {
-    /// Picks the responder from the configuration.
-    pub fn from_config(config: &N8nFlags) -> Result<Self, RelayError> {
-        Ok(match &config.webhook_url {
+    /// n8n when a webhook is set up (`--webhook-url`), echo otherwise.
+    pub fn new(webhook: Option<ClientSettings>) -> Result<Self, RelayError> {
+        Ok(match webhook {
             None => Responder::Echo(Echo),
-            Some(url) => Responder::Webhook(Box::new(Webhook::new(url.clone(), config)?)),
+            Some(settings) => Responder::Webhook(Box::new(Webhook::new(settings)?)),
         })
     }
 

@@ -10,7 +10,9 @@
 //!
 //! - [`store`]: the bounded store on disk, and safe file names.
 //! - [`sniff`]: what a file is, by its bytes.
+//! - [`settings`]: the rules and bounds, converted once from the flags.
 
+pub mod settings;
 pub mod sniff;
 pub mod store;
 
@@ -23,8 +25,9 @@ use shared::{ErrorCode, FileRef, UploadRules};
 
 use crate::admission::limits::MAX_TRACKED_IPS;
 use crate::admission::rate::TokenBucket;
-use crate::config::UploadFlags;
 use store::{Bounds, UploadStore};
+
+pub use settings::Settings;
 
 use crate::attachment::Attachment;
 
@@ -86,16 +89,10 @@ fn is_inside(dir: &Path, parent: &Path) -> bool {
 }
 
 impl Uploads {
-    /// Opens the store when uploads are on. Refuses an upload directory
-    /// inside the page's directory (`static_dir`): uploaded files are never
-    /// served back.
-    pub fn start(
-        flags: &UploadFlags,
-        static_dir: Option<&Path>,
-    ) -> std::io::Result<Option<Uploads>> {
-        if !flags.allow_file_uploads {
-            return Ok(None);
-        }
+    /// Opens the store (uploads are on when there are `settings`). Refuses
+    /// an upload directory inside the page's directory (`static_dir`):
+    /// uploaded files are never served back.
+    pub fn start(settings: &Settings, static_dir: Option<&Path>) -> std::io::Result<Uploads> {
         let inside = |dir: &Path| match static_dir.filter(|page| is_inside(dir, page)) {
             Some(static_dir) => Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
@@ -107,50 +104,50 @@ impl Uploads {
             )),
             None => Ok(()),
         };
-        if let Some(dir) = &flags.upload_dir {
+        if let Some(dir) = &settings.dir {
             inside(dir)?;
         }
-        let max_files = flags.max_files_per_message.max(1);
-        let max_total = flags.max_stored_upload_bytes;
+        let max_files = settings.max_files_per_message.max(1);
+        let max_total = settings.max_stored_bytes;
         let store = UploadStore::open(
-            flags.upload_dir.clone(),
+            settings.dir.clone(),
             Bounds {
-                max_file: flags.max_upload_bytes,
+                max_file: settings.max_file_bytes,
                 max_total,
-                max_files: flags.max_stored_uploads.max(1),
+                max_files: settings.max_stored.max(1),
                 // A message's files, twice over: one message being sent
                 // while the next is being prepared.
                 max_per_session: 2 * max_files as usize,
-                max_files_per_address: flags.max_uploads_per_ip.max(1),
-                max_bytes_per_address: flags
-                    .max_upload_bytes_per_ip
+                max_files_per_address: settings.max_per_address.max(1),
+                max_bytes_per_address: settings
+                    .max_bytes_per_address
                     .unwrap_or(max_total / 4)
                     .min(max_total),
-                retention: flags.upload_retention,
+                retention: settings.retention,
             },
         )?;
         // The directory made for this run (the temp dir could be the page's).
         inside(store.dir())?;
         let share = store.bounds().max_bytes_per_address;
-        if share < flags.max_upload_bytes {
+        if share < settings.max_file_bytes {
             tracing::warn!(
                 "--max-upload-bytes-per-ip ({share}) is below --max-upload-bytes ({}): one address can never upload a file that large",
-                flags.max_upload_bytes
+                settings.max_file_bytes
             );
         }
         let tracked =
             std::num::NonZeroUsize::new(MAX_TRACKED_IPS).unwrap_or(std::num::NonZeroUsize::MIN);
-        Ok(Some(Uploads {
+        Ok(Uploads {
             store,
             rules: UploadRules {
-                allowed_types: flags.allowed_file_types.clone(),
-                max_bytes: flags.max_upload_bytes,
+                allowed_types: settings.allowed_types.clone(),
+                max_bytes: settings.max_file_bytes,
                 max_files,
             },
             rate: Mutex::new(lru::LruCache::new(tracked)),
-            per_minute: flags.uploads_per_minute_per_ip.max(1),
-            stall_timeout: flags.upload_stall_timeout,
-        }))
+            per_minute: settings.per_minute_per_address.max(1),
+            stall_timeout: settings.stall_timeout,
+        })
     }
 
     /// Whether client `address` (its key) may start another upload now
@@ -245,12 +242,8 @@ mod tests {
         assert!(is_inside(&page.join("a/../b"), &page));
         assert!(is_inside(&page, &page));
         assert!(!is_inside(&page.join("../elsewhere"), &page));
-        let flags = UploadFlags {
-            allow_file_uploads: true,
-            upload_dir: Some(page.join("up")),
-            ..crate::Config::defaults().uploads
-        };
-        let refused = Uploads::start(&flags, Some(&page)).map(|u| u.is_some());
+        let settings = Settings::for_tests(Some(page.join("up")));
+        let refused = Uploads::start(&settings, Some(&page)).map(|_| ());
         assert!(
             refused
                 .as_ref()

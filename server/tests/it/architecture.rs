@@ -5,16 +5,24 @@
 //! file may use another folder only in a layer below its own:
 //!
 //! ```text
-//! http  →  ws  →  state  →  chat  →  {responder, store, uploads}  →  leaves
+//! http  →  ws  →  state  →  config  →  chat  →  {responder, store, uploads}  →  leaves
 //! ```
 //!
-//! Leaves are everything else (`admission`, `config`, `markdown`, `redact`,
-//! `page`, `shutdown`, `logging`, `error`, `clock`, `frame`, `outbox`, and
-//! any new module until it is placed here); they may use each other as long as no two use each
-//! other (no cycle between folders). `state` (`AppState`, what the routes
-//! and connections share) may be used only by the edge — `http`, `ws` —
-//! and by `lib.rs`/`main.rs`, which wire everything and are not checked.
-//! Inside a folder anything goes, except a cycle between files (below).
+//! Leaves are everything else (`admission`, `markdown`, `redact`, `page`,
+//! `shutdown`, `logging`, `error`, `clock`, `frame`, `outbox`, and any new
+//! module until it is placed here); they may use each other as long as no two use each other
+//! (no cycle between folders). `state` (`AppState`, what the routes and
+//! connections share) may be used only by the edge — `http`, `ws` — and by
+//! `lib.rs`/`main.rs`, which wire everything and are not checked. Inside a
+//! folder anything goes, except a cycle between files (below).
+//!
+//! **The flags stay at the top.** `config` (the clap flag structs) sits
+//! above the core: the core folders and the leaves never see a flag
+//! struct, they take their own small settings types (`responder::n8n::ClientSettings`,
+//! `uploads::Settings`, `chat::quotas::Settings`, …), built once from the
+//! flags by the wiring or by `config` itself — which may therefore import
+//! the core's types, never the other way round. A test in the core builds
+//! the settings type, not the flags.
 //!
 //! **Files without cycles.** No source file uses a module that uses it back,
 //! directly or around a longer loop — except the documented one, the
@@ -375,6 +383,7 @@ const LAYERS: &[&[&str]] = &[
     &["http"],
     &["ws"],
     &["state"],
+    &["config"],
     &["chat"],
     &["responder", "store", "uploads"],
 ];
@@ -387,7 +396,7 @@ fn layer(folder: &str) -> usize {
         .map_or(0, |i| LAYERS.len() - i)
 }
 
-const ORDER: &str = "http → ws → state → chat → {responder, store, uploads} → leaves";
+const ORDER: &str = "http → ws → state → config → chat → {responder, store, uploads} → leaves";
 
 /// The rule an import from folder `from` of folder `to` breaks, if any.
 /// Leaf-to-leaf imports are checked for cycles separately.
@@ -404,6 +413,11 @@ fn broken_rule(from: &str, to: &str) -> Option<String> {
         ));
     }
     let (a, b) = (layer(from), layer(to));
+    if to == "config" && b > a {
+        return Some(format!(
+            "`{from}` may not use `config`: the core and the leaves take their own settings types, converted once from the flags"
+        ));
+    }
     if b > a {
         return Some(format!(
             "`{from}` may not use `{to}`, a layer above it ({ORDER})"
@@ -723,6 +737,7 @@ mod checker {
             "ws::heartbeat",
             "state",
             "redact",
+            "config",
         ]);
         let exports: BTreeMap<String, Module> =
             [("AppState".to_owned(), vec!["state".to_owned()])].into();
@@ -769,13 +784,13 @@ mod checker {
 
     #[test]
     fn leaves_may_use_leaves_one_way_only() {
-        assert_eq!(broken_rule("admission", "config"), None);
+        assert_eq!(broken_rule("admission", "redact"), None);
         assert_eq!(broken_rule("chat", "redact"), None);
         assert_eq!(broken_rule("http", "state"), None);
         assert_eq!(broken_rule("state", "chat"), None);
         assert!(broken_rule("store", "state").is_some());
         assert!(broken_rule("store", "uploads").is_some());
-        assert!(broken_rule("config", "chat").is_some());
+        assert!(broken_rule("markdown", "chat").is_some());
         assert!(broken_rule("a_new_leaf", "ws").is_some());
         let at = |line, to: &str| Named {
             line,
@@ -785,14 +800,14 @@ mod checker {
         let scan = Scan {
             files: vec![
                 (
-                    vec!["config".into()],
-                    "src/config/mod.rs".into(),
+                    vec!["markdown".into()],
+                    "src/markdown.rs".into(),
                     vec![at(7, "page")],
                 ),
                 (
                     vec!["page".into()],
                     "src/page/mod.rs".into(),
-                    vec![at(9, "config")],
+                    vec![at(9, "markdown")],
                 ),
             ],
         };
@@ -803,10 +818,44 @@ mod checker {
         assert_eq!(
             found,
             [
-                ("src/config/mod.rs".to_owned(), 7),
+                ("src/markdown.rs".to_owned(), 7),
                 ("src/page/mod.rs".to_owned(), 9)
             ]
         );
+    }
+
+    #[test]
+    fn the_flags_are_seen_only_above_the_core() {
+        // The wiring and the edge read the flags; the flags' layer may
+        // import the core's settings and value types.
+        for from in ["http", "ws", "state"] {
+            assert_eq!(broken_rule(from, "config"), None, "{from}");
+        }
+        for to in ["chat", "responder", "store", "uploads", "redact"] {
+            assert_eq!(broken_rule("config", to), None, "{to}");
+        }
+        // Neither the core nor a leaf sees a flag struct.
+        for from in [
+            "chat",
+            "responder",
+            "store",
+            "uploads",
+            "admission",
+            "logging",
+        ] {
+            let rule = broken_rule(from, "config").unwrap_or_default();
+            assert!(rule.contains("own settings types"), "{from}: {rule:?}");
+        }
+        let scan = scan_of(
+            "chat::feedback",
+            "src/chat/feedback.rs",
+            "#[cfg(test)]\nmod tests { use crate::config::Config; }",
+        );
+        let found: Vec<(usize, String)> = violations(&scan)
+            .into_iter()
+            .map(|v| (v.line, v.to))
+            .collect();
+        assert_eq!(found, [(2, "config".to_owned())], "test code counts too");
     }
 
     #[test]

@@ -26,8 +26,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::answer;
+use super::settings::{BasicAuth, ClientSettings};
 use super::stream::{is_stream_line, NdjsonParser, StreamEvent};
-use crate::config::{BasicAuth, N8nFlags};
 use crate::responder::{Answer, ChatRequest, Listeners, ResponderError, Step};
 
 /// Idle pooled connections are dropped after this (below n8n's 5 s).
@@ -76,12 +76,25 @@ impl Drop for Waiting<'_> {
 }
 
 impl Webhook {
-    /// A webhook answerer for `url`, set up from the relay's configuration
-    /// (timeout, field names, headers, basic auth, concurrency).
-    pub fn new(url: url::Url, config: &N8nFlags) -> Result<Self, reqwest::Error> {
-        let timeout = config.webhook_timeout;
+    /// A webhook answerer set up by `settings` (URL, timeout, field names,
+    /// headers, basic auth, concurrency).
+    pub fn new(settings: ClientSettings) -> Result<Self, reqwest::Error> {
+        let ClientSettings {
+            url,
+            timeout,
+            max_answer_bytes,
+            chat_input_key,
+            session_key,
+            headers: webhook_headers,
+            basic_auth,
+            max_concurrent,
+            max_queued,
+            chat_url,
+            respond_to_chat,
+            public_url,
+        } = settings;
         let mut headers = HeaderMap::new();
-        for h in &config.webhook_headers {
+        for h in &webhook_headers {
             // Both were validated when the flags were parsed.
             if let (Ok(name), Ok(mut value)) = (
                 HeaderName::from_bytes(h.name.as_bytes()),
@@ -92,7 +105,7 @@ impl Webhook {
             }
         }
         let mut socket_headers = headers.clone();
-        if let Some(auth) = &config.webhook_basic_auth {
+        if let Some(auth) = &basic_auth {
             use base64::Engine;
             let token = base64::engine::general_purpose::STANDARD
                 .encode(format!("{}:{}", auth.user, auth.password.0));
@@ -101,10 +114,7 @@ impl Webhook {
                 socket_headers.insert(reqwest::header::AUTHORIZATION, value);
             }
         }
-        let chat_base = config
-            .n8n_chat_url
-            .clone()
-            .or_else(|| super::chat_socket::chat_endpoint(&url));
+        let chat_base = chat_url.or_else(|| super::chat_socket::chat_endpoint(&url));
         let client = reqwest::Client::builder()
             // Never follow a redirect: it would carry the webhook headers
             // and basic auth to whatever host the `Location` names.
@@ -117,18 +127,18 @@ impl Webhook {
         Ok(Webhook {
             client,
             timeout,
-            chat_input_key: config.chat_input_key.clone(),
-            session_key: config.session_key.clone(),
-            basic_auth: config.webhook_basic_auth.clone(),
-            slots: Semaphore::new(config.max_concurrent_webhooks.max(1)),
+            chat_input_key,
+            session_key,
+            basic_auth,
+            slots: Semaphore::new(max_concurrent.max(1)),
             waiting: AtomicUsize::new(0),
-            max_waiting: config.max_queued_webhooks,
-            max_answer_bytes: config.max_answer_bytes.max(1),
+            max_waiting: max_queued,
+            max_answer_bytes: max_answer_bytes.max(1),
             chat_base,
             socket_headers,
             links: super::approval::client()?,
-            link_rules: super::approval::Links::new(&url, config.n8n_public_url.as_ref()),
-            respond_to_chat: config.respond_to_chat,
+            link_rules: super::approval::Links::new(&url, public_url.as_ref()),
+            respond_to_chat,
             told_runs_are_off: AtomicBool::new(false),
             url,
         })

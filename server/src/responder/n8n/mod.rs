@@ -7,12 +7,16 @@
 //! - [`chat_socket`]: n8n's `/chat` socket of a "Respond to Chat" run.
 //! - [`approval`]: acting on an approval button's signed link.
 //! - [`multipart`]: a message with files, as the Chat Trigger takes it.
+//! - [`settings`]: what the client is set up with, converted once from the
+//!   flags.
 
 pub mod answer;
 pub mod approval;
 pub mod chat_socket;
 pub mod client;
 pub mod multipart;
+pub mod settings;
 pub mod stream;
 
 pub use client::Webhook;
+pub use settings::ClientSettings;

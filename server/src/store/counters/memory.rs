@@ -27,7 +27,8 @@ use async_trait::async_trait;
 use super::{Counters, Take, Taken, Window};
 use crate::log_throttle::{LogThrottle, WARN_EVERY};
 
-pub use crate::config::quotas::DEFAULT_MAX_TRACKED;
+/// Default of `--quota-max-tracked`: about 20 MB at the bound.
+pub const DEFAULT_MAX_TRACKED: usize = 200_000;
 
 #[derive(Debug, Clone, Copy)]
 struct Count {

@@ -19,10 +19,11 @@
 //! implement the same trait.
 
 pub mod memory;
+pub mod window;
 
 use async_trait::async_trait;
 
-pub use crate::config::quotas::Window;
+pub use window::Window;
 
 /// One counter to take from.
 #[derive(Debug, Clone, Copy)]
