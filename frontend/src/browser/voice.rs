@@ -131,10 +131,13 @@ fn stop_tracks(stream: &MediaStream) {
 }
 
 impl Recorder {
-    /// The input level now, 0–1 (the peak of the last few milliseconds).
-    pub fn level(&self) -> f64 {
+    /// The input level now in percent (the peak of the last few
+    /// milliseconds). A whole number: the meter needs no finer steps, and
+    /// formatting an `f64` would pull the float printer (~6 KB gzip) into
+    /// the page for this one attribute.
+    pub fn level(&self) -> u32 {
         let Some(analyser) = &self.analyser else {
-            return 0.0;
+            return 0;
         };
         let mut samples = vec![128u8; analyser.fft_size() as usize];
         analyser.get_byte_time_domain_data(&mut samples);
@@ -143,7 +146,7 @@ impl Recorder {
             .map(|s| (i32::from(*s) - 128).unsigned_abs())
             .max()
             .unwrap_or(0);
-        f64::from(peak) / 128.0
+        (peak * 100 / 128).min(100)
     }
 
     fn release(&self) {

@@ -26,7 +26,7 @@ pub fn MicButton(
     let recording = RwSignal::new(false);
     let starting = RwSignal::new(false);
     let seconds = RwSignal::new(0u32);
-    let level = RwSignal::new(0.0f64);
+    let level = RwSignal::new(0u32);
     let max = move || view.config.with(|c| c.max_voice_seconds);
     let stop = move |keep: bool| {
         // Not from inside the ticker's own callback (see below).
@@ -112,7 +112,7 @@ pub fn MicButton(
             </button>
             <Show when=move || recording.get()>
                 <span class="recording" data-testid="recording">
-                    <meter class="mic-level" min="0" max="1" value=move || level.get()
+                    <meter class="mic-level" min="0" max="100" value=move || level.get()
                         aria-hidden="true"></meter>
                     <span class="recording-time" data-testid="recording-time">{time}</span>
                     <button type="button" class="mic-cancel" data-testid="mic-cancel"
