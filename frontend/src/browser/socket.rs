@@ -19,11 +19,13 @@ use std::task::Poll;
 use futures_util::{Sink, StreamExt};
 use gloo_net::websocket::{futures::WebSocket, Message, State};
 
-type Shared = Rc<RefCell<Option<Pin<Box<WebSocket>>>>>;
+/// The socket, shared by its reading task and the writers; `None` once it
+/// closed or was dropped, so both then find nothing instead of a dead socket.
+type SocketCell = Rc<RefCell<Option<Pin<Box<WebSocket>>>>>;
 
 /// An open (or opening) WebSocket.
 pub struct Socket {
-    ws: Shared,
+    ws: SocketCell,
     /// The first frame has gone out (or there is none): others may follow.
     greeted: Rc<Cell<bool>>,
 }
@@ -47,7 +49,7 @@ impl Socket {
         on_close: impl FnOnce() + 'static,
     ) -> Result<Socket, String> {
         let ws = WebSocket::open(url).map_err(|e| e.to_string())?;
-        let ws: Shared = Rc::new(RefCell::new(Some(Box::pin(ws))));
+        let ws: SocketCell = Rc::new(RefCell::new(Some(Box::pin(ws))));
         let greeted = Rc::new(Cell::new(first.is_none()));
         let reading = Rc::clone(&ws);
         let greeting = Rc::clone(&greeted);
