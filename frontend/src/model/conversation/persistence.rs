@@ -106,6 +106,39 @@ mod tests {
         assert_eq!(c.save_within(|_| false), Saved::Failed);
     }
 
+    /// What the page saved before lines had a type per role: one flat
+    /// object per line, every field optional. Conversations saved like this
+    /// are in visitors' browsers; they must load, and save back the same.
+    const SAVED_FLAT: &str = concat!(
+        r#"{"lines":["#,
+        r#"{"id":"history-0","role":"user","text":"old","delivery":"answered","streaming":false,"retry":false},"#,
+        r#"{"id":"history-1","role":"bot","text":"older answer","streaming":false,"retry":false,"doc":[{"p":[{"t":"hi "},{"b":[{"t":"there"}]}]}]},"#,
+        r#"{"id":"s","role":"system","text":"connection lost","streaming":false,"retry":false,"at":1000},"#,
+        r#"{"id":"a","role":"user","text":"look","delivery":"answered","streaming":false,"sent_at":1600,"retry":false,"attachments":[{"name":"dot.png","type":"image/png","size":463,"thumb":"data:image/png;base64,AA==","upload":"up-1"}],"at":1000,"shown_answer":"a"},"#,
+        r#"{"id":"a","role":"bot","text":"hi there","streaming":false,"retry":false,"rating":"up","doc":[{"p":[{"t":"hi "},{"b":[{"t":"there"}]}]}],"at":4000},"#,
+        r#"{"id":"r","role":"user","text":"look","delivery":"answered","streaming":false,"sent_at":4100,"retry":false,"at":4100,"regenerates":"a"},"#,
+        r#"{"id":"r","role":"bot","text":"hi again","streaming":false,"retry":false,"rating":"down","at":4200},"#,
+        r#"{"id":"b","role":"user","text":"deploy","delivery":"sent","streaming":false,"sent_at":5000,"retry":true,"at":4500},"#,
+        r#"{"id":"b","role":"bot","text":"Deploy?","streaming":false,"retry":false,"seq":1,"buttons":[{"text":"Yes","style":"primary"},{"text":"No","style":"secondary"}],"block_input":true,"chosen":0,"at":5100},"#,
+        r#"{"id":"b","role":"bot","text":"stream","streaming":true,"retry":false,"at":5200},"#,
+        r#"{"id":"f","role":"user","text":"boom","delivery":"failed","streaming":false,"sent_at":6000,"retry":false,"at":6000},"#,
+        r#"{"id":"f","role":"error","text":"n8n answered HTTP 500","code":"webhook_error","streaming":false,"retry":false,"at":6100},"#,
+        r#"{"id":"q","role":"user","text":"later","delivery":"queued","streaming":false,"sent_at":7000,"retry":false,"at":7000},"#,
+        r#"{"id":"q","role":"error","text":"used up","code":"quota_exceeded","streaming":false,"retry":false,"at":7100,"resets_at":1796428800000,"quota":"visitor"},"#,
+        r#"{"id":"push-1","role":"bot","text":"report ready","streaming":false,"retry":false,"at":8000}"#,
+        r#"],"waiting":"b"}"#,
+    );
+
+    #[test]
+    fn a_conversation_saved_with_flat_lines_loads_and_saves_back_the_same() {
+        let c: Conversation = serde_json::from_str(SAVED_FLAT).expect("loads");
+        assert_eq!(c.lines.len(), 15);
+        assert_eq!(c.delivery("b"), Some(Delivery::Sent));
+        assert_eq!(c.delivery("q"), Some(Delivery::Queued));
+        assert_eq!(ids(&c.outbox()), ["b", "q"]);
+        assert_eq!(serde_json::to_string(&c).expect("json"), SAVED_FLAT);
+    }
+
     #[test]
     fn survives_a_round_trip_through_storage() {
         let mut c = conv_with(&["a", "b"]);
