@@ -1,7 +1,7 @@
 //! Saving the conversation in the browser's storage: trimmed to fit the
 //! quota, oldest settled lines first, never a message awaiting its answer.
 
-use super::{Conversation, Delivery};
+use super::Conversation;
 
 /// How [`Conversation::save_within`] went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +34,7 @@ impl Conversation {
                 .lines
                 .iter()
                 .enumerate()
-                .filter(|(_, l)| !l.delivery.is_some_and(Delivery::is_pending))
+                .filter(|(_, l)| !l.is_pending())
                 .map(|(i, _)| i)
                 .collect();
             if settled.is_empty() {
@@ -61,7 +61,8 @@ impl Conversation {
 mod tests {
     use super::*;
     use crate::model::conversation::test_support::{conv_with, ids};
-    use shared::ErrorCode;
+    use crate::model::conversation::{Delivery, Kind};
+    use shared::{ErrorCode, QuotaKind, Rating};
 
     #[test]
     fn saving_past_the_quota_trims_old_history_never_a_pending_message() {
@@ -132,11 +133,73 @@ mod tests {
     #[test]
     fn a_conversation_saved_with_flat_lines_loads_and_saves_back_the_same() {
         let c: Conversation = serde_json::from_str(SAVED_FLAT).expect("loads");
-        assert_eq!(c.lines.len(), 15);
+        let roles: Vec<&str> = c.lines.iter().map(|l| l.role().name()).collect();
+        assert_eq!(
+            roles,
+            [
+                "user", "bot", "system", "user", "bot", "user", "bot", "user", "bot", "bot",
+                "user", "error", "user", "error", "bot"
+            ]
+        );
+        // Each role's fields reach its type.
+        let user = c.lines[3].user().expect("a user line");
+        assert_eq!(user.attachments[0].upload.as_deref(), Some("up-1"));
+        assert_eq!(user.shown_answer.as_deref(), Some("a"));
+        assert_eq!(c.lines[4].bot().and_then(|b| b.rating), Some(Rating::Up));
+        let regenerated = c.lines[5].user().expect("a user line");
+        assert_eq!(regenerated.regenerates.as_deref(), Some("a"));
+        assert!(c.lines[7].user().is_some_and(|u| u.retry));
+        let run = c.lines[8].bot().and_then(|b| b.run.as_ref()).expect("run");
+        assert_eq!(
+            (run.seq, run.buttons.len(), run.block_input, run.chosen),
+            (1, 2, true, Some(0))
+        );
+        assert!(c.lines[9].bot().is_some_and(|b| b.streaming));
+        let error = c.lines[11].error().expect("an error line");
+        assert_eq!(error.code, ErrorCode::WebhookError);
+        let quota = c.lines[13].error().expect("an error line");
+        assert_eq!(
+            (quota.code, quota.quota, quota.resets_at),
+            (
+                ErrorCode::QuotaExceeded,
+                Some(QuotaKind::Visitor),
+                Some(1_796_428_800_000)
+            )
+        );
+        assert_eq!(c.lines[2].kind, Kind::System);
         assert_eq!(c.delivery("b"), Some(Delivery::Sent));
         assert_eq!(c.delivery("q"), Some(Delivery::Queued));
         assert_eq!(ids(&c.outbox()), ["b", "q"]);
         assert_eq!(serde_json::to_string(&c).expect("json"), SAVED_FLAT);
+    }
+
+    /// The page never saved these, but a line that lacks what its role
+    /// needs, or carries another role's fields, still loads: a user line
+    /// as answered (never resent by surprise), an error as unknown.
+    #[test]
+    fn a_line_without_its_roles_fields_still_loads() {
+        let json = concat!(
+            r#"{"lines":["#,
+            r#"{"id":"a","role":"user","text":"hi","streaming":true,"seq":3},"#,
+            r#"{"id":"a","role":"error","text":"boom","delivery":"queued"},"#,
+            r#"{"id":"s","role":"system","text":"note","code":"paused","retry":true}"#,
+            r#"]}"#,
+        );
+        let c: Conversation = serde_json::from_str(json).expect("loads");
+        assert_eq!(c.delivery("a"), Some(Delivery::Answered));
+        assert!(c.outbox().is_empty());
+        assert_eq!(c.lines[1].error().map(|e| e.code), Some(ErrorCode::Unknown));
+        assert_eq!(c.lines[2].kind, Kind::System);
+        assert_eq!(
+            serde_json::to_string(&c).expect("json"),
+            concat!(
+                r#"{"lines":["#,
+                r#"{"id":"a","role":"user","text":"hi","delivery":"answered","streaming":false,"retry":false},"#,
+                r#"{"id":"a","role":"error","text":"boom","code":"unknown","streaming":false,"retry":false},"#,
+                r#"{"id":"s","role":"system","text":"note","streaming":false,"retry":false}"#,
+                r#"]}"#,
+            )
+        );
     }
 
     #[test]
