@@ -11,16 +11,10 @@
 
 use shared::{ProgressLabel, StepState};
 
-use super::conversation::{Conversation, Delivery, Line, Role};
+use super::conversation::{Conversation, Delivery, Kind, Line};
 use super::progress::Progress;
 
 impl Conversation {
-    fn user_line(&self, id: &str) -> Option<&Line> {
-        self.lines
-            .iter()
-            .find(|l| l.role == Role::User && l.id == id)
-    }
-
     /// A `progress` frame for message `id` at `now` (ms); ignored once the
     /// message has its outcome.
     pub fn on_progress(
@@ -32,18 +26,20 @@ impl Conversation {
         state: StepState,
         now: f64,
     ) {
-        if let Some(user) = self.lines.iter_mut().find(|l| {
-            l.role == Role::User && l.id == id && l.delivery.is_some_and(Delivery::is_pending)
-        }) {
+        if let Some(user) = self
+            .lines
+            .iter_mut()
+            .filter(|l| l.id == id)
+            .filter_map(Line::user_mut)
+            .find(|u| u.is_pending())
+        {
             user.progress.on_frame(step, label, seq, state, now);
         }
     }
 
     /// What the workflow did (or does) for message `id`.
     pub fn progress(&self, id: &str) -> Option<&Progress> {
-        self.user_line(id)
-            .map(|l| &l.progress)
-            .filter(|p| !p.is_empty())
+        self.user(id).map(|u| &u.progress).filter(|p| !p.is_empty())
     }
 
     /// Whether the answer line `id` may be regenerated: it is the last line
@@ -54,16 +50,12 @@ impl Conversation {
             return false;
         };
         last.id == id
-            && last.role == Role::Bot
             && last.is_rateable()
             && self.waiting.is_none()
             && self
-                .user_line(id)
-                .is_some_and(|u| u.delivery == Some(Delivery::Answered) && u.attachments.is_empty())
-            && !self
-                .lines
-                .iter()
-                .any(|l| l.delivery.is_some_and(Delivery::is_pending))
+                .user(id)
+                .is_some_and(|u| u.delivery == Delivery::Answered && u.attachments.is_empty())
+            && !self.lines.iter().any(Line::is_pending)
     }
 
     /// "Regenerate" on answer `id`: a new message `new_id` with the same
@@ -73,21 +65,27 @@ impl Conversation {
         if !self.can_regenerate(id) {
             return false;
         }
-        let Some(user) = self.user_line(id) else {
+        let Some((line, user)) = self
+            .lines
+            .iter()
+            .filter(|l| l.id == id)
+            .find_map(|l| Some((l, l.user()?)))
+        else {
             return false;
         };
         let first = user.regenerates.clone().unwrap_or_else(|| id.to_owned());
-        let text = user.text.clone();
-        if let Some(head) = self
-            .lines
-            .iter_mut()
-            .find(|l| l.role == Role::User && l.id == first)
-        {
+        let text = line.text.clone();
+        if let Some(head) = self.user_mut(&first) {
             head.shown_answer = None;
         }
         self.add_user(new_id.clone(), text);
-        if let Some(line) = self.lines.last_mut().filter(|l| l.id == new_id) {
-            line.regenerates = Some(first);
+        if let Some(user) = self
+            .lines
+            .last_mut()
+            .filter(|l| l.id == new_id)
+            .and_then(Line::user_mut)
+        {
+            user.regenerates = Some(first);
         }
         true
     }
@@ -96,13 +94,14 @@ impl Conversation {
     /// when it was never regenerated).
     fn group(&self, id: &str) -> Vec<&str> {
         let first = self
-            .user_line(id)
+            .user(id)
             .and_then(|u| u.regenerates.as_deref())
             .unwrap_or(id);
         self.lines
             .iter()
             .filter(|l| {
-                l.role == Role::User && (l.id == first || l.regenerates.as_deref() == Some(first))
+                l.user()
+                    .is_some_and(|u| l.id == first || u.regenerates.as_deref() == Some(first))
             })
             .map(|l| l.id.as_str())
             .collect()
@@ -113,7 +112,7 @@ impl Conversation {
     fn shown_in_group<'a>(&'a self, group: &[&'a str]) -> Option<&'a str> {
         let chosen = group
             .first()
-            .and_then(|first| self.user_line(first))
+            .and_then(|first| self.user(first))
             .and_then(|head| head.shown_answer.as_deref())
             .filter(|c| group.contains(c));
         chosen.or_else(|| group.last().copied())
@@ -134,11 +133,10 @@ impl Conversation {
     /// shows another one, or the settled repeat of a regenerated message
     /// (the text is already shown above).
     pub fn is_folded(&self, line: &Line) -> bool {
-        if line.role == Role::User {
-            return line.regenerates.is_some() && !line.delivery.is_some_and(Delivery::is_pending);
-        }
-        if !matches!(line.role, Role::Bot | Role::Error) {
-            return false;
+        match &line.kind {
+            Kind::User(user) => return user.regenerates.is_some() && !user.is_pending(),
+            Kind::Bot(_) | Kind::Error(_) => {}
+            Kind::System => return false,
         }
         let group = self.group(&line.id);
         group.len() > 1 && self.shown_in_group(&group) != Some(line.id.as_str())
@@ -160,11 +158,7 @@ impl Conversation {
             now.saturating_sub(1)
         };
         let chosen = group.get(next).cloned();
-        if let Some(head) = self
-            .lines
-            .iter_mut()
-            .find(|l| l.role == Role::User && Some(&l.id) == group.first())
-        {
+        if let Some(head) = group.first().and_then(|first| self.user_mut(first)) {
             head.shown_answer = chosen;
         }
     }
@@ -185,7 +179,7 @@ mod tests {
         c.lines
             .iter()
             .filter(|l| !c.is_folded(l))
-            .map(|l| format!("{}:{}", l.role.name(), l.text))
+            .map(|l| format!("{}:{}", l.role().name(), l.text))
             .collect()
     }
 

@@ -15,7 +15,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::conversation::{Conversation, Role};
+use super::conversation::{Conversation, Kind, Line};
 
 /// Conversations kept at most. Each one's lines take browser storage (about
 /// 5 MB for the whole origin, shared with the host's own data when
@@ -165,13 +165,10 @@ impl Conversations {
         let first = conversation
             .lines
             .iter()
-            .find(|l| l.role == Role::User)
+            .find(|l| l.user().is_some())
             .map(|l| cut(&l.text))
             .unwrap_or_default();
-        let unsent = conversation
-            .lines
-            .iter()
-            .any(|l| l.delivery.is_some_and(|d| d.is_pending()));
+        let unsent = conversation.lines.iter().any(Line::is_pending);
         let entry = self.current_mut();
         if entry.first != first || entry.unsent != unsent {
             entry.first = first;
@@ -318,14 +315,14 @@ pub(super) fn cut(text: &str) -> String {
 pub fn to_markdown(title: &str, conversation: &Conversation, you: &str, bot: &str) -> String {
     let mut out = format!("# {}\n", title.trim());
     for line in &conversation.lines {
-        let who = match line.role {
-            Role::User => you,
-            Role::Bot => bot,
-            Role::Error => "⚠",
-            Role::System => continue,
+        let (who, attachments) = match &line.kind {
+            Kind::User(user) => (you, user.attachments.as_slice()),
+            Kind::Bot(_) => (bot, [].as_slice()),
+            Kind::Error(_) => ("⚠", [].as_slice()),
+            Kind::System => continue,
         };
         out.push_str(&format!("\n**{who}:**\n\n{}\n", line.text.trim_end()));
-        for a in &line.attachments {
+        for a in attachments {
             out.push_str(&format!("\n📎 {}\n", a.name));
         }
     }

@@ -13,7 +13,7 @@ use super::voice::ReadAloud;
 use crate::browser::page::{exact_time, local};
 use crate::browser::{clipboard, rich_text};
 use crate::controller::Screen;
-use crate::model::conversation::{Delivery, Line, Role};
+use crate::model::conversation::{Delivery, ErrorLine, Kind, Line, Role, RunMessage};
 use crate::model::time::when;
 use shared::rich_text::Doc;
 use shared::{ErrorCode, Rating};
@@ -66,7 +66,7 @@ pub fn MessageList(
     let seen = StoredValue::new(0usize);
     Effect::new(move |_| {
         let (len, user_last) = view.conversation.with(|c| {
-            let last = c.lines.last().is_some_and(|l| l.role == Role::User);
+            let last = c.lines.last().is_some_and(|l| l.user().is_some());
             (c.lines.len(), last)
         });
         let mine = user_last && len > seen.get_value();
@@ -136,7 +136,7 @@ pub fn MessageList(
             <Show when=move || view.conversation.with(|c| c.lines.is_empty())>{welcome}</Show>
             <For
                 each=move || view.conversation.with(|c| c.lines.clone())
-                key=|line| (line.id.clone(), line.role, line.delivery, line.text.clone(), line.doc.is_some(), line.streaming, line.seq, line.chosen, line.rating)
+                key=render_key
                 let:line
             >
                 <Message line=line view=view retry=retry choose=choose stop=stop rate=rate
@@ -150,6 +150,39 @@ pub fn MessageList(
         </Show>
         </div>
     }
+}
+
+/// What re-renders a line when it changes: its id, role and text, and
+/// what the page shows of its state (a user message's delivery; a bot
+/// line's formatting, streaming, run message, pressed button and rating).
+/// The rest is read live (progress, the waiting time) or never changes.
+type RenderKey = (
+    String,
+    Role,
+    Option<Delivery>,
+    String,
+    bool,
+    bool,
+    Option<u32>,
+    Option<u32>,
+    Option<Rating>,
+);
+
+/// See [`RenderKey`].
+fn render_key(line: &Line) -> RenderKey {
+    let bot = line.bot();
+    let run = bot.and_then(|b| b.run.as_ref());
+    (
+        line.id.clone(),
+        line.role(),
+        line.user().map(|u| u.delivery),
+        line.text.clone(),
+        bot.is_some_and(|b| b.doc.is_some()),
+        bot.is_some_and(|b| b.streaming),
+        run.map(|r| r.seq),
+        run.and_then(|r| r.chosen),
+        bot.and_then(|b| b.rating),
+    )
 }
 
 /// 👍 / 👎 under an answer (when the deployment collects ratings): one
@@ -251,13 +284,14 @@ fn Message(
     switch: impl Fn(String, bool) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let lang = view.texts;
+    let streaming = line.bot().is_some_and(|b| b.streaming);
     let class = format!(
         "message {}{}",
-        line.role.name(),
-        if line.streaming { " streaming" } else { "" }
+        line.role().name(),
+        if streaming { " streaming" } else { "" }
     );
-    let note = match line.delivery {
-        Some(Delivery::Queued) => {
+    let note = match line.user().map(|u| (u.delivery, u.sent_at)) {
+        Some((Delivery::Queued, _)) => {
             // Queued until the relay has every byte of its files.
             let id = line.id.clone();
             let text = move || {
@@ -275,8 +309,7 @@ fn Message(
             };
             Some(view! { <div class="note queued" data-testid="queued">{text}</div> }.into_any())
         }
-        Some(Delivery::Sent) => {
-            let sent_at = line.sent_at;
+        Some((Delivery::Sent, sent_at)) => {
             let elapsed = move || {
                 let secs = sent_at.map_or(0.0, |at| (view.now.get() - at as f64).max(0.0) / 1000.0);
                 lang.get().waiting(secs as u64)
@@ -311,9 +344,12 @@ fn Message(
         }
         _ => None,
     };
-    let body = match (line.role, line.code) {
+    let body = match &line.kind {
         // Stopped by the user: a quiet note, not an error.
-        (Role::Error, Some(ErrorCode::Cancelled)) => {
+        Kind::Error(ErrorLine {
+            code: ErrorCode::Cancelled,
+            ..
+        }) => {
             let id = line.id.clone();
             view! {
                 <div class="bubble stopped">
@@ -327,8 +363,12 @@ fn Message(
             .into_any()
         }
         // A quota refused it: when it can go (it stays in the outbox).
-        (Role::Error, Some(ErrorCode::QuotaExceeded)) => {
-            let (quota, resets_at) = (line.quota, line.resets_at);
+        Kind::Error(ErrorLine {
+            code: ErrorCode::QuotaExceeded,
+            quota,
+            resets_at,
+        }) => {
+            let (quota, resets_at) = (*quota, *resets_at);
             let sentence = move || {
                 let at = resets_at.map_or_else(String::new, |ms| {
                     let t = local(ms as f64);
@@ -343,7 +383,8 @@ fn Message(
             }
             .into_any()
         }
-        (Role::Error, Some(code)) => {
+        Kind::Error(error) => {
+            let code = error.code;
             let id = line.id.clone();
             let retry_button = code.is_retryable().then(|| {
                 view! {
@@ -362,29 +403,34 @@ fn Message(
             }
             .into_any()
         }
-        (Role::Bot, _) if !line.buttons.is_empty() => view! {
-            <BotBubble text=line.text.clone() doc=line.doc.clone() view=view />
-            <Choices line=line.clone() view=view choose=choose />
-        }
-        .into_any(),
-        (Role::Bot, _) if line.is_rateable() => view! {
-            <BotBubble text=line.text.clone() doc=line.doc.clone() view=view />
-            <StepsFold id=line.id.clone() view=view />
-            <Rate id=line.id.clone() rating=line.rating view=view rate=rate />
-            <AnswerTools id=line.id.clone() view=view regenerate=regenerate switch=switch />
-        }
-        .into_any(),
-        (Role::Bot, _) => {
-            view! { <BotBubble text=line.text.clone() doc=line.doc.clone() view=view /> }.into_any()
-        }
+        Kind::Bot(bot) => match &bot.run {
+            Some(run) if !run.buttons.is_empty() => view! {
+                <BotBubble text=line.text.clone() doc=bot.doc.clone() view=view />
+                <Choices id=line.id.clone() run=run.clone() view=view choose=choose />
+            }
+            .into_any(),
+            _ if line.is_rateable() => view! {
+                <BotBubble text=line.text.clone() doc=bot.doc.clone() view=view />
+                <StepsFold id=line.id.clone() view=view />
+                <Rate id=line.id.clone() rating=bot.rating view=view rate=rate />
+                <AnswerTools id=line.id.clone() view=view regenerate=regenerate switch=switch />
+            }
+            .into_any(),
+            _ => view! { <BotBubble text=line.text.clone() doc=bot.doc.clone() view=view /> }
+                .into_any(),
+        },
         // A regenerated message repeats the text above: only its note shows.
-        (Role::User, _) if line.regenerates.is_some() => ().into_any(),
-        _ => {
+        Kind::User(user) if user.regenerates.is_some() => ().into_any(),
+        Kind::User(_) | Kind::System => {
             let text = (!line.text.is_empty())
                 .then(|| view! { <div class="bubble plain" dir="auto">{line.text.clone()}</div> });
+            let attachments = line
+                .user()
+                .map(|u| u.attachments.clone())
+                .unwrap_or_default();
             view! {
                 {text}
-                <SentAttachments attachments=line.attachments.clone() view=view />
+                <SentAttachments attachments=attachments view=view />
             }
             .into_any()
         }
@@ -395,8 +441,8 @@ fn Message(
         move || view.conversation.with(|c| c.is_folded(&line))
     };
     view! {
-        <li class=class data-testid="message" data-role=line.role.name() data-id=line.id.clone()
-            data-state=line.delivery.map(Delivery::name) tabindex="-1" hidden=folded>
+        <li class=class data-testid="message" data-role=line.role().name() data-id=line.id.clone()
+            data-state=line.user().map(|u| u.delivery.name()) tabindex="-1" hidden=folded>
             {body}
             {note}
             <Stamp at=line.at view=view />
@@ -426,21 +472,22 @@ fn Stamp(at: Option<u64>, view: Screen) -> impl IntoView {
 /// waits on this message and none was pressed; the pressed one stays marked.
 #[component]
 fn Choices(
-    line: Line,
+    id: String,
+    run: RunMessage,
     view: Screen,
     choose: impl Fn(String, u32, u32) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
-    let (id, seq) = (line.id.clone(), line.seq.unwrap_or_default());
+    let (seq, chosen) = (run.seq, run.chosen);
     let open = {
         let id = id.clone();
         move || {
-            line.chosen.is_none()
+            chosen.is_none()
                 && view
                     .conversation
                     .with(|c| c.waiting.as_deref() == Some(id.as_str()))
         }
     };
-    let buttons = line
+    let buttons = run
         .buttons
         .iter()
         .enumerate()
@@ -454,7 +501,7 @@ fn Choices(
             };
             view! {
                 <button type="button" class=class data-testid="choice"
-                    aria-pressed=(line.chosen == Some(i)).to_string()
+                    aria-pressed=(chosen == Some(i)).to_string()
                     disabled=move || !open()
                     on:click=move |_| choose(id.clone(), seq, i)>
                     {b.text.clone()}

@@ -3,7 +3,7 @@
 //! settled).
 
 use super::line::HISTORY_PREFIX;
-use super::{Conversation, Delivery, Line, Role};
+use super::{BotLine, Conversation, Delivery, Kind, Line, Role, UserLine};
 
 impl Conversation {
     /// Earlier messages from n8n's chat memory (`history` frame), e.g. from
@@ -13,8 +13,8 @@ impl Conversation {
         let shown: std::collections::HashSet<(Role, &str)> = self
             .lines
             .iter()
-            .filter(|l| matches!(l.role, Role::User | Role::Bot))
-            .map(|l| (l.role, l.text.as_str()))
+            .filter(|l| matches!(l.kind, Kind::User(_) | Kind::Bot(_)))
+            .map(|l| (l.role(), l.text.as_str()))
             .collect();
         let fresh: Vec<Line> = history
             .iter()
@@ -27,12 +27,12 @@ impl Conversation {
                 if shown.contains(&(role, m.text.as_str())) {
                     return None;
                 }
-                let mut line = Line::new(&format!("{HISTORY_PREFIX}{i}"), role, &m.text);
-                line.doc = m.doc.clone();
-                if role == Role::User {
-                    line.delivery = Some(Delivery::Answered);
-                }
-                Some(line)
+                let kind = match m.role {
+                    shared::Role::User => Kind::User(UserLine::new(Delivery::Answered, Vec::new())),
+                    shared::Role::Bot => Kind::Bot(BotLine::formatted(m.doc.as_ref())),
+                };
+                let id = format!("{HISTORY_PREFIX}{i}");
+                Some(Line::new(&id, &m.text, kind))
             })
             .collect();
         self.lines.splice(0..0, fresh);
@@ -48,8 +48,7 @@ impl Conversation {
     /// Clears the history: every line goes except messages still waiting
     /// for their answer, so clearing never loses what the user sent.
     pub fn clear_settled(&mut self) {
-        self.lines
-            .retain(|l| l.role == Role::User && l.delivery.is_some_and(Delivery::is_pending));
+        self.lines.retain(Line::is_pending);
     }
 }
 

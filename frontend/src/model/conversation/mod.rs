@@ -12,8 +12,9 @@
 //!
 //! The conversation is one list of [`Line`]s; its methods are grouped by
 //! what they do, one file each:
-//! - `line`: a line — who it is from, where a user message is, what a
-//!   line carries (what the page shows and saves);
+//! - `line`: a line — what every line has, what only a user, bot or
+//!   error line carries (a type per role), and the flat form it is saved
+//!   in;
 //! - `outbox`: the user's messages on their way — queued, uploaded,
 //!   sent, resent after a lost link;
 //! - `outcomes`: what comes back for a message — streamed pieces, the
@@ -35,7 +36,7 @@ mod outcomes;
 mod persistence;
 mod runs;
 
-pub use line::{Delivery, Line, Role};
+pub use line::{BotLine, Delivery, ErrorLine, Kind, Line, Role, RunMessage, UserLine};
 pub use outbox::UPLOAD_AHEAD;
 pub use persistence::Saved;
 
@@ -69,7 +70,7 @@ impl Conversation {
 
     /// Adds a note from the page.
     pub fn add_system(&mut self, id: String, text: String) {
-        self.lines.push(Line::new(&id, Role::System, &text));
+        self.lines.push(Line::new(&id, &text, Kind::System));
         self.trim();
     }
 
@@ -82,11 +83,7 @@ impl Conversation {
 
     fn trim(&mut self) {
         while self.lines.len() > MAX_LINES {
-            match self
-                .lines
-                .iter()
-                .position(|l| !l.delivery.is_some_and(Delivery::is_pending))
-            {
+            match self.lines.iter().position(|l| !l.is_pending()) {
                 Some(i) => {
                     self.lines.remove(i);
                 }
@@ -95,30 +92,37 @@ impl Conversation {
         }
     }
 
-    fn user(&mut self, id: &str) -> Option<&mut Line> {
+    /// What user message `id` carries.
+    pub(in crate::model) fn user(&self, id: &str) -> Option<&UserLine> {
+        self.lines
+            .iter()
+            .filter(|l| l.id == id)
+            .find_map(Line::user)
+    }
+
+    /// See [`Conversation::user`].
+    pub(in crate::model) fn user_mut(&mut self, id: &str) -> Option<&mut UserLine> {
         self.lines
             .iter_mut()
-            .find(|l| l.role == Role::User && l.id == id)
+            .filter(|l| l.id == id)
+            .find_map(Line::user_mut)
     }
 
     /// The delivery state of a user message.
     pub fn delivery(&self, id: &str) -> Option<Delivery> {
-        self.lines
-            .iter()
-            .find(|l| l.role == Role::User && l.id == id)
-            .and_then(|l| l.delivery)
+        self.user(id).map(|u| u.delivery)
     }
 
     fn position_after_user(&self, id: &str) -> usize {
         self.lines
             .iter()
-            .position(|l| l.role == Role::User && l.id == id)
+            .position(|l| l.user().is_some() && l.id == id)
             .map_or(self.lines.len(), |i| {
                 // After the user line and anything already answering it.
                 let mut j = i + 1;
                 while j < self.lines.len()
                     && self.lines[j].id == id
-                    && self.lines[j].role != Role::User
+                    && self.lines[j].user().is_none()
                 {
                     j += 1;
                 }
@@ -130,14 +134,14 @@ impl Conversation {
 /// What the tests of every group build conversations with.
 #[cfg(test)]
 mod test_support {
-    use super::{Conversation, Role};
+    use super::Conversation;
     use shared::ClientMessage;
 
     /// The texts of the bot lines, in order.
     pub(super) fn bot_texts(c: &Conversation) -> Vec<&str> {
         c.lines
             .iter()
-            .filter(|l| l.role == Role::Bot)
+            .filter(|l| l.bot().is_some())
             .map(|l| l.text.as_str())
             .collect()
     }
@@ -185,7 +189,7 @@ mod tests {
         let at = |role: Role| {
             c.lines
                 .iter()
-                .find(|l| l.role == role && l.id == "a")
+                .find(|l| l.role() == role && l.id == "a")
                 .and_then(|l| l.at)
         };
         assert_eq!(at(Role::User), Some(1000));

@@ -4,7 +4,7 @@
 
 use shared::ClientMessage;
 
-use super::{Conversation, Delivery, Line, Role};
+use super::{Conversation, Delivery, Kind, Line, UserLine};
 use crate::model::attachments::Attachment;
 
 /// Messages whose files may wait on the relay at once: the one being
@@ -21,11 +21,8 @@ impl Conversation {
     /// Adds a user message with files (queued until every file is
     /// uploaded and the message sent).
     pub fn add_user_with(&mut self, id: String, text: String, attachments: Vec<Attachment>) {
-        self.lines.push(Line {
-            delivery: Some(Delivery::Queued),
-            attachments,
-            ..Line::new(&id, Role::User, &text)
-        });
+        let user = UserLine::new(Delivery::Queued, attachments);
+        self.lines.push(Line::new(&id, &text, Kind::User(user)));
         self.trim();
     }
 
@@ -35,14 +32,11 @@ impl Conversation {
     pub fn uploads_needed(&self) -> Vec<(String, usize)> {
         self.lines
             .iter()
-            .filter(|l| {
-                l.role == Role::User
-                    && l.delivery.is_some_and(Delivery::is_pending)
-                    && !l.attachments.is_empty()
-            })
+            .filter_map(|l| Some((l, l.user()?)))
+            .filter(|(_, u)| u.is_pending() && !u.attachments.is_empty())
             .take(UPLOAD_AHEAD)
-            .flat_map(|l| {
-                l.attachments
+            .flat_map(|(l, u)| {
+                u.attachments
                     .iter()
                     .enumerate()
                     .filter(|(_, a)| a.upload.is_none())
@@ -56,18 +50,13 @@ impl Conversation {
     /// sent or answered, or failed (a retry uploads again if the relay has
     /// let go of them).
     pub fn may_need_files(&self, id: &str) -> bool {
-        self.lines.iter().any(|l| {
-            l.role == Role::User
-                && l.id == id
-                && l.delivery.is_some_and(|d| {
-                    d.is_pending() || matches!(d, Delivery::Failed | Delivery::Stopped)
-                })
-        })
+        self.delivery(id)
+            .is_some_and(|d| d.is_pending() || matches!(d, Delivery::Failed | Delivery::Stopped))
     }
 
     /// File `index` of message `id` is uploaded.
     pub fn set_upload(&mut self, id: &str, index: usize, upload: &str) {
-        if let Some(a) = self.user(id).and_then(|l| l.attachments.get_mut(index)) {
+        if let Some(a) = self.user_mut(id).and_then(|u| u.attachments.get_mut(index)) {
             a.upload = Some(upload.to_owned());
         }
     }
@@ -75,12 +64,12 @@ impl Conversation {
     /// The relay no longer has message `id`'s files (`upload_missing`):
     /// they are to be uploaded again, the message sent again after.
     pub fn forget_uploads(&mut self, id: &str) {
-        if let Some(user) = self.user(id) {
+        if let Some(user) = self.user_mut(id) {
             for a in &mut user.attachments {
                 a.upload = None;
             }
-            if user.delivery.is_some_and(Delivery::is_pending) {
-                user.delivery = Some(Delivery::Queued);
+            if user.is_pending() {
+                user.delivery = Delivery::Queued;
             }
         }
     }
@@ -91,14 +80,15 @@ impl Conversation {
     pub fn outbox(&self) -> Vec<ClientMessage> {
         self.lines
             .iter()
-            .filter(|l| l.role == Role::User && l.delivery.is_some_and(Delivery::is_pending))
-            .map_while(|l| {
+            .filter_map(|l| Some((l, l.user()?)))
+            .filter(|(_, u)| u.is_pending())
+            .map_while(|(l, u)| {
                 let files: Option<Vec<shared::FileRef>> =
-                    l.attachments.iter().map(Attachment::file_ref).collect();
+                    u.attachments.iter().map(Attachment::file_ref).collect();
                 Some(ClientMessage::Message {
                     metadata: None,
-                    retry: l.retry,
-                    regenerate: l.regenerates.is_some(),
+                    retry: u.retry,
+                    regenerate: u.regenerates.is_some(),
                     id: l.id.clone(),
                     text: l.text.clone(),
                     files: files?,
@@ -109,20 +99,18 @@ impl Conversation {
 
     /// A message was written to an open socket at `now` (ms).
     pub fn mark_sent(&mut self, id: &str, now: f64) {
-        if let Some(line) = self.user(id) {
-            if line.delivery == Some(Delivery::Queued) {
-                line.delivery = Some(Delivery::Sent);
-                line.sent_at = Some(now.max(0.0) as u64);
+        if let Some(user) = self.user_mut(id) {
+            if user.delivery == Delivery::Queued {
+                user.delivery = Delivery::Sent;
+                user.sent_at = Some(now.max(0.0) as u64);
             }
         }
     }
 
     /// The link was lost: what was sent is queued again (it will be resent).
     pub fn requeue_sent(&mut self) {
-        for line in &mut self.lines {
-            if line.role == Role::User && line.delivery == Some(Delivery::Sent) {
-                line.delivery = Some(Delivery::Queued);
-            }
+        for user in self.lines.iter_mut().filter_map(Line::user_mut) {
+            user.requeue();
         }
     }
 
@@ -132,7 +120,8 @@ impl Conversation {
     pub fn has_sent(&self) -> bool {
         self.lines
             .iter()
-            .any(|l| l.role == Role::User && l.delivery == Some(Delivery::Sent))
+            .filter_map(Line::user)
+            .any(|u| u.delivery == Delivery::Sent)
     }
 }
 
@@ -234,6 +223,7 @@ mod tests {
         // The attachments survive a reload (names, thumbnails, ids).
         let back: Conversation =
             serde_json::from_str(&serde_json::to_string(&c).expect("json")).expect("back");
-        assert_eq!(back.lines[0].attachments[0].name, "dot.png");
+        let user = back.lines[0].user().expect("a user line");
+        assert_eq!(user.attachments[0].name, "dot.png");
     }
 }

@@ -5,7 +5,7 @@
 use shared::rich_text::Doc;
 use shared::ErrorCode;
 
-use super::{Conversation, Delivery, Line, Role};
+use super::{BotLine, Conversation, Delivery, ErrorLine, Kind, Line};
 
 impl Conversation {
     /// A streamed piece of the answer to `id`, `offset` bytes into the
@@ -19,7 +19,7 @@ impl Conversation {
         match self
             .lines
             .iter_mut()
-            .find(|l| l.role == Role::Bot && l.id == id && l.seq.is_none())
+            .find(|l| l.id == id && l.bot().is_some_and(|b| b.run.is_none()))
         {
             Some(bot) => match offset {
                 None => bot.text.push_str(text),
@@ -34,10 +34,13 @@ impl Conversation {
                     }
                 }
             },
-            None if offset.unwrap_or(0) == 0 => self.insert_answer(Line {
-                streaming: true,
-                ..Line::new(id, Role::Bot, text)
-            }),
+            None if offset.unwrap_or(0) == 0 => {
+                let bot = BotLine {
+                    streaming: true,
+                    ..BotLine::default()
+                };
+                self.insert_answer(Line::new(id, text, Kind::Bot(bot)));
+            }
             None => {}
         }
     }
@@ -50,26 +53,26 @@ impl Conversation {
             _ => {}
         }
         // A late answer wins over an earlier error: drop the error line.
-        self.lines
-            .retain(|l| !(l.role == Role::Error && l.id == id));
-        if let Some(user) = self.user(id) {
-            user.delivery = Some(Delivery::Answered);
-            user.retry = false;
+        self.lines.retain(|l| !(l.error().is_some() && l.id == id));
+        if let Some(user) = self.user_mut(id) {
+            user.settle(Delivery::Answered);
         }
         match self
             .lines
             .iter_mut()
-            .find(|l| l.role == Role::Bot && l.id == id)
+            .find(|l| l.bot().is_some() && l.id == id)
         {
-            Some(bot) => {
-                bot.text = text.to_owned();
-                bot.doc = doc.cloned();
-                bot.streaming = false;
+            Some(line) => {
+                line.text = text.to_owned();
+                if let Some(bot) = line.bot_mut() {
+                    bot.doc = doc.cloned();
+                    bot.streaming = false;
+                }
             }
-            None => self.insert_answer(Line {
-                doc: doc.cloned(),
-                ..Line::new(id, Role::Bot, text)
-            }),
+            None => {
+                let bot = BotLine::formatted(doc);
+                self.insert_answer(Line::new(id, text, Kind::Bot(bot)));
+            }
         }
         true
     }
@@ -93,34 +96,33 @@ impl Conversation {
             // wants the page's proof of work first: resent after the proof.
             // Or the identity token expired: not run; resent once the host
             // gave a new one (`identify`).
-            if let Some(user) = self.user(id) {
-                if user.delivery == Some(Delivery::Sent) {
-                    user.delivery = Some(Delivery::Queued);
-                }
+            if let Some(user) = self.user_mut(id) {
+                user.requeue();
             }
             return false;
         }
         if !self.delivery(id).is_some_and(Delivery::is_pending) {
             return false;
         }
-        if let Some(user) = self.user(id) {
-            user.delivery = Some(if code == ErrorCode::Cancelled {
+        if let Some(user) = self.user_mut(id) {
+            user.settle(if code == ErrorCode::Cancelled {
                 Delivery::Stopped
             } else {
                 Delivery::Failed
             });
-            user.retry = false;
         }
         // A partly streamed answer stays visible above the error.
-        for line in &mut self.lines {
-            if line.role == Role::Bot && line.id == id {
-                line.streaming = false;
+        for line in self.lines.iter_mut().filter(|l| l.id == id) {
+            if let Some(bot) = line.bot_mut() {
+                bot.streaming = false;
             }
         }
-        self.insert_answer(Line {
-            code: Some(code),
-            ..Line::new(id, Role::Error, message)
-        });
+        let error = ErrorLine {
+            code,
+            resets_at: None,
+            quota: None,
+        };
+        self.insert_answer(Line::new(id, message, Kind::Error(error)));
         true
     }
 
@@ -140,17 +142,16 @@ impl Conversation {
         if !self.delivery(id).is_some_and(Delivery::is_pending) {
             return false;
         }
-        if let Some(user) = self.user(id) {
-            user.delivery = Some(Delivery::Queued);
+        if let Some(user) = self.user_mut(id) {
+            user.delivery = Delivery::Queued;
         }
-        self.lines
-            .retain(|l| !(l.role == Role::Error && l.id == id));
-        self.insert_answer(Line {
-            code: Some(ErrorCode::QuotaExceeded),
+        self.lines.retain(|l| !(l.error().is_some() && l.id == id));
+        let error = ErrorLine {
+            code: ErrorCode::QuotaExceeded,
             resets_at,
             quota,
-            ..Line::new(id, Role::Error, message)
-        });
+        };
+        self.insert_answer(Line::new(id, message, Kind::Error(error)));
         true
     }
 
@@ -167,10 +168,15 @@ impl Conversation {
         // The error and a partial answer go; a run's messages stay (they
         // were said).
         self.lines.retain(|l| {
-            !(l.id == id && (l.role == Role::Error || (l.role == Role::Bot && l.seq.is_none())))
+            let goes = match &l.kind {
+                Kind::Error(_) => true,
+                Kind::Bot(bot) => bot.run.is_none(),
+                Kind::User(_) | Kind::System => false,
+            };
+            !(l.id == id && goes)
         });
-        if let Some(user) = self.user(id) {
-            user.delivery = Some(Delivery::Queued);
+        if let Some(user) = self.user_mut(id) {
+            user.delivery = Delivery::Queued;
             user.retry = true;
         }
     }
@@ -178,16 +184,11 @@ impl Conversation {
     /// The user rated the answer to `id` (`rating`, or the same again to
     /// take it back): the rating now, or `None` if there is no such answer.
     pub fn rate(&mut self, id: &str, rating: shared::Rating) -> Option<Option<shared::Rating>> {
-        let answer = self
-            .lines
+        self.lines
             .iter_mut()
-            .find(|l| l.is_rateable() && l.id == id)?;
-        answer.rating = if answer.rating == Some(rating) {
-            None
-        } else {
-            Some(rating)
-        };
-        Some(answer.rating)
+            .find(|l| l.is_rateable() && l.id == id)?
+            .bot_mut()
+            .map(|bot| bot.rate(rating))
     }
 }
 
@@ -195,6 +196,7 @@ impl Conversation {
 mod tests {
     use super::*;
     use crate::model::conversation::test_support::{bot_texts, conv_with, ids};
+    use crate::model::conversation::Role;
     use shared::ClientMessage;
 
     #[test]
@@ -203,7 +205,7 @@ mod tests {
         assert!(c.on_response("a", "for a", None));
         assert!(!c.on_response("a", "for a again", None));
         assert!(!c.on_response("zzz", "unknown", None));
-        let roles: Vec<(&str, Role)> = c.lines.iter().map(|l| (l.id.as_str(), l.role)).collect();
+        let roles: Vec<(&str, Role)> = c.lines.iter().map(|l| (l.id.as_str(), l.role())).collect();
         assert_eq!(
             roles,
             [("a", Role::User), ("a", Role::Bot), ("b", Role::User)]
@@ -217,16 +219,20 @@ mod tests {
         c.mark_sent("a", 0.0);
         c.on_chunk("a", "echo: ", None);
         c.on_chunk("a", "hi", None);
-        let bot: Vec<&Line> = c.lines.iter().filter(|l| l.role == Role::Bot).collect();
+        let bot: Vec<(&Line, &BotLine)> =
+            c.lines.iter().filter_map(|l| Some((l, l.bot()?))).collect();
         assert_eq!(bot.len(), 1);
-        assert_eq!((bot[0].text.as_str(), bot[0].streaming), ("echo: hi", true));
+        assert_eq!(
+            (bot[0].0.text.as_str(), bot[0].1.streaming),
+            ("echo: hi", true)
+        );
         c.on_response("a", "echo: hi", None);
-        let bot = c
+        let (line, bot) = c
             .lines
             .iter()
-            .find(|l| l.role == Role::Bot)
+            .find_map(|l| Some((l, l.bot()?)))
             .expect("bot line");
-        assert_eq!((bot.text.as_str(), bot.streaming), ("echo: hi", false));
+        assert_eq!((line.text.as_str(), bot.streaming), ("echo: hi", false));
     }
 
     #[test]
@@ -246,7 +252,7 @@ mod tests {
         let mut d = conv_with(&["b"]);
         d.mark_sent("b", 1.0);
         d.on_chunk("b", "tail", Some(10));
-        assert!(d.lines.iter().all(|l| l.role != Role::Bot));
+        assert!(d.lines.iter().all(|l| l.role() != Role::Bot));
     }
 
     #[test]
@@ -260,10 +266,13 @@ mod tests {
             !c.on_error(Some("a"), ErrorCode::WebhookError, "again"),
             "one error shown"
         );
-        assert_eq!(c.lines.iter().filter(|l| l.role == Role::Error).count(), 1);
+        assert_eq!(
+            c.lines.iter().filter(|l| l.role() == Role::Error).count(),
+            1
+        );
         c.retry("a");
         assert_eq!(c.delivery("a"), Some(Delivery::Queued));
-        assert!(c.lines.iter().all(|l| l.role != Role::Error));
+        assert!(c.lines.iter().all(|l| l.role() != Role::Error));
         assert_eq!(ids(&c.outbox()), ["a"]);
         assert!(
             matches!(c.outbox()[0], ClientMessage::Message { retry: true, .. }),
@@ -285,8 +294,8 @@ mod tests {
         c.on_error(Some("a"), ErrorCode::WebhookTimeout, "slow");
         assert!(c.on_response("a", "late", None));
         assert_eq!(c.delivery("a"), Some(Delivery::Answered));
-        assert!(c.lines.iter().all(|l| l.role != Role::Error));
-        assert_eq!(c.lines.iter().filter(|l| l.role == Role::Bot).count(), 1);
+        assert!(c.lines.iter().all(|l| l.role() != Role::Error));
+        assert_eq!(c.lines.iter().filter(|l| l.role() == Role::Bot).count(), 1);
     }
 
     #[test]
@@ -296,7 +305,7 @@ mod tests {
         assert!(!c.on_error(Some("a"), ErrorCode::Paused, "paused"));
         assert_eq!(c.delivery("a"), Some(Delivery::Queued));
         assert!(
-            !c.lines.iter().any(|l| l.role == Role::Error),
+            !c.lines.iter().any(|l| l.role() == Role::Error),
             "no error line: the notice says it"
         );
         assert_eq!(c.outbox().len(), 1, "still to be sent");
@@ -318,7 +327,7 @@ mod tests {
         assert!(!c.on_error(Some("a"), ErrorCode::TokenExpired, "expired"));
         assert_eq!(c.delivery("a"), Some(Delivery::Queued));
         assert!(
-            c.lines.iter().all(|l| l.role != Role::Error),
+            c.lines.iter().all(|l| l.role() != Role::Error),
             "no error shown"
         );
         assert_eq!(c.outbox().len(), 1, "resent after identify");
@@ -336,9 +345,10 @@ mod tests {
             "this message was answered, but the answer is no longer kept; it is not run again",
         ));
         assert_eq!(c.delivery("a"), Some(Delivery::Failed));
-        assert!(c.lines.iter().any(|l| l.role == Role::Error
-            && l.id == "a"
-            && l.code == Some(ErrorCode::AnswerLost)));
+        assert!(c
+            .lines
+            .iter()
+            .any(|l| l.id == "a" && l.error().is_some_and(|e| e.code == ErrorCode::AnswerLost)));
         assert!(c.outbox().is_empty(), "not sent again");
         assert!(!ErrorCode::AnswerLost.is_retryable(), "no retry button");
     }
@@ -372,10 +382,9 @@ mod tests {
         c.on_chunk("a", "half an ans", None);
         c.on_error(Some("a"), ErrorCode::Cancelled, "stopped");
         assert_eq!(c.delivery("a"), Some(Delivery::Stopped));
-        assert!(c.lines.iter().any(|l| l.role == Role::Bot
-            && l.id == "a"
+        assert!(c.lines.iter().any(|l| l.id == "a"
             && l.text == "half an ans"
-            && !l.streaming));
+            && l.bot().is_some_and(|b| !b.streaming)));
         assert!(
             c.outbox()
                 .iter()
@@ -415,15 +424,15 @@ mod tests {
         // one line, with the newest reset time.
         c.mark_sent("a", 2.0);
         assert!(c.on_quota("a", Some(shared::QuotaKind::Budget), reset, "used up"));
-        let notes: Vec<&Line> = c.lines.iter().filter(|l| l.role == Role::Error).collect();
+        let notes: Vec<&ErrorLine> = c.lines.iter().filter_map(Line::error).collect();
         assert_eq!(notes.len(), 1);
-        assert_eq!(notes[0].code, Some(ErrorCode::QuotaExceeded));
+        assert_eq!(notes[0].code, ErrorCode::QuotaExceeded);
         assert_eq!(notes[0].quota, Some(shared::QuotaKind::Budget));
         assert_eq!(notes[0].resets_at, reset);
         // After the reset it goes through: the answer replaces the note.
         c.mark_sent("a", 3.0);
         assert!(c.on_response("a", "hi", None));
-        assert!(c.lines.iter().all(|l| l.role != Role::Error));
+        assert!(c.lines.iter().all(|l| l.role() != Role::Error));
         assert!(c.outbox().is_empty());
         assert!(!c.on_quota("a", None, reset, "late"), "answered: ignored");
     }

@@ -5,20 +5,18 @@
 use shared::rich_text::Doc;
 use shared::{ChatButton, ClientMessage, RunState};
 
-use super::{Conversation, Delivery, Line, Role};
+use super::{BotLine, Conversation, Delivery, Kind, Line, RunMessage};
 
 impl Conversation {
     /// A message the workflow pushed on its own: a bot line at the end,
     /// once per id (a push kept by the relay may arrive again after a
     /// reconnect). Returns whether it was new.
     pub fn on_push(&mut self, id: &str, text: &str, doc: Option<&Doc>) -> bool {
-        if self.lines.iter().any(|l| l.role == Role::Bot && l.id == id) {
+        if self.lines.iter().any(|l| l.bot().is_some() && l.id == id) {
             return false;
         }
-        self.lines.push(Line {
-            doc: doc.cloned(),
-            ..Line::new(id, Role::Bot, text)
-        });
+        let bot = BotLine::formatted(doc);
+        self.lines.push(Line::new(id, text, Kind::Bot(bot)));
         self.trim();
         true
     }
@@ -35,20 +33,19 @@ impl Conversation {
         block_input: bool,
         doc: Option<&Doc>,
     ) -> bool {
-        let known = self
-            .lines
-            .iter()
-            .any(|l| l.role == Role::Bot && l.id == id && l.seq == Some(seq));
-        if known {
+        if self.run_message(id, seq).is_some() {
             return false;
         }
-        self.lines.push(Line {
-            seq: Some(seq),
-            buttons: buttons.to_vec(),
-            block_input,
-            doc: doc.cloned(),
-            ..Line::new(id, Role::Bot, text)
-        });
+        let bot = BotLine {
+            run: Some(RunMessage {
+                seq,
+                buttons: buttons.to_vec(),
+                block_input,
+                chosen: None,
+            }),
+            ..BotLine::formatted(doc)
+        };
+        self.lines.push(Line::new(id, text, Kind::Bot(bot)));
         self.trim();
         true
     }
@@ -67,10 +64,9 @@ impl Conversation {
 
     /// Message `id` is handled: its run ended, or it was a run's reply.
     pub fn on_done(&mut self, id: &str) {
-        if let Some(user) = self.user(id) {
-            if user.delivery.is_some_and(Delivery::is_pending) {
-                user.delivery = Some(Delivery::Answered);
-                user.retry = false;
+        if let Some(user) = self.user_mut(id) {
+            if user.is_pending() {
+                user.settle(Delivery::Answered);
             }
         }
         if self.waiting.as_deref() == Some(id) {
@@ -82,26 +78,42 @@ impl Conversation {
     /// run waits for one: `(its line's id, seq, whether typing is blocked)`.
     pub fn waiting_for_buttons(&self) -> Option<(&str, u32, bool)> {
         let id = self.waiting.as_deref()?;
-        self.lines
+        let (line, run) = self
+            .lines
             .iter()
             .rev()
-            .find(|l| l.role == Role::Bot && l.id == id && l.seq.is_some())
-            .filter(|l| !l.buttons.is_empty() && l.chosen.is_none())
-            .and_then(|l| Some((l.id.as_str(), l.seq?, l.block_input)))
+            .filter(|l| l.id == id)
+            .find_map(|l| Some((l, l.bot()?.run.as_ref()?)))?;
+        run.asks()
+            .then_some((line.id.as_str(), run.seq, run.block_input))
+    }
+
+    /// Chat message `seq` of the run of message `id`.
+    fn run_message(&self, id: &str, seq: u32) -> Option<&RunMessage> {
+        self.lines
+            .iter()
+            .filter(|l| l.id == id)
+            .filter_map(|l| l.bot()?.run.as_ref())
+            .find(|run| run.seq == seq)
+    }
+
+    /// See [`Conversation::run_message`].
+    fn run_message_mut(&mut self, id: &str, seq: u32) -> Option<&mut RunMessage> {
+        self.lines
+            .iter_mut()
+            .filter(|l| l.id == id)
+            .filter_map(|l| l.bot_mut()?.run.as_mut())
+            .find(|run| run.seq == seq)
     }
 
     /// The user pressed button `button` of chat message `(id, seq)`: the
     /// frame to send, once (`None` if it cannot be pressed now).
     pub fn choose(&mut self, id: &str, seq: u32, button: u32) -> Option<ClientMessage> {
         let waiting = self.waiting.as_deref() == Some(id);
-        let line = self
-            .lines
-            .iter_mut()
-            .find(|l| l.role == Role::Bot && l.id == id && l.seq == Some(seq))?;
-        if !waiting || line.chosen.is_some() || button as usize >= line.buttons.len() {
+        let run = self.run_message_mut(id, seq)?;
+        if !waiting || !run.choose(button) {
             return None;
         }
-        line.chosen = Some(button);
         Some(ClientMessage::Choice {
             id: id.to_owned(),
             seq,
@@ -111,12 +123,8 @@ impl Conversation {
 
     /// A press could not be sent: the buttons can be used again.
     pub fn unchoose(&mut self, id: &str, seq: u32) {
-        if let Some(line) = self
-            .lines
-            .iter_mut()
-            .find(|l| l.role == Role::Bot && l.id == id && l.seq == Some(seq))
-        {
-            line.chosen = None;
+        if let Some(run) = self.run_message_mut(id, seq) {
+            run.chosen = None;
         }
     }
 }
@@ -125,6 +133,7 @@ impl Conversation {
 mod tests {
     use super::*;
     use crate::model::conversation::test_support::{bot_texts, conv_with, ids};
+    use crate::model::conversation::Role;
 
     #[test]
     fn a_runs_messages_are_bubbles_once_each_and_the_reply_is_a_message() {
@@ -198,7 +207,7 @@ mod tests {
             "a repeat is ignored"
         );
         assert_eq!(c.lines.len(), 2);
-        assert_eq!(c.lines[1].role, Role::Bot);
+        assert_eq!(c.lines[1].role(), Role::Bot);
         assert_eq!(c.lines[1].text, "report ready");
         assert_eq!(ids(&c.outbox()), ["a"], "a push answers nothing");
     }
