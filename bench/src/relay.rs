@@ -22,13 +22,10 @@ impl Drop for Relay {
     }
 }
 
-/// A free loopback port (bound and released).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("no free port: {e}"))
-}
+/// A free loopback port for a child that must be told its port: the
+/// e2e harness's, which picks below the kernel's ephemeral range so no
+/// port-0 bind or outgoing connection takes it in the gap.
+pub use e2e::process::free_port;
 
 impl Relay {
     /// Starts `path` forwarding to `webhook`, with `extra` flags, and waits
