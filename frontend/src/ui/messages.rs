@@ -154,7 +154,9 @@ pub fn MessageList(
 
 /// What re-renders a line when it changes: its id, role and text, and
 /// what the page shows of its state (a user message's delivery; a bot
-/// line's formatting, streaming, run message, pressed button and rating).
+/// line's formatting, streaming, run message, pressed button and rating;
+/// when a refused message's quota resets, which a later refusal of the
+/// same message moves).
 /// The rest is read live (progress, the waiting time) or never changes.
 type RenderKey = (
     String,
@@ -166,6 +168,7 @@ type RenderKey = (
     Option<u32>,
     Option<u32>,
     Option<Rating>,
+    Option<u64>,
 );
 
 /// See [`RenderKey`].
@@ -182,6 +185,7 @@ fn render_key(line: &Line) -> RenderKey {
         run.map(|r| r.seq),
         run.and_then(|r| r.chosen),
         bot.and_then(|b| b.rating),
+        line.error().and_then(|e| e.resets_at),
     )
 }
 
