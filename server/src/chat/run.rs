@@ -29,6 +29,7 @@
 use shared::{MessageId, SessionId};
 use std::time::Duration;
 
+use shared::rich_text::Doc;
 use shared::timing::Backoff;
 use shared::{ButtonStyle, ChatButton, ErrorCode, RunState, ServerMessage};
 use tokio::sync::mpsc;
@@ -97,6 +98,10 @@ impl RunError {
 struct Shown {
     seq: u32,
     message: Option<BotMessage>,
+    /// Its `chat` frame, made once: a page that connects while the run
+    /// waits gets this copy (the bytes are shared), not a second
+    /// formatting of the text.
+    frame: Option<Frame>,
     /// A button of it was pressed (acted on once).
     chosen: bool,
 }
@@ -273,7 +278,10 @@ impl Run<'_> {
         }
         lines.push(Line::bot(&m.text));
         self.record(lines).await;
-        let frame = chat_frame(self.chat, self.id(), self.shown.seq, &m);
+        // Off the async threads when it has code to highlight, as answers.
+        let doc = self.chat.format_answer(&m.text).await;
+        let frame = chat_frame(self.id(), self.shown.seq, &m, doc);
+        self.shown.frame = Some(frame.clone());
         self.shown.message = Some(m);
         self.deliver(frame).await;
     }
@@ -382,8 +390,8 @@ impl Run<'_> {
     /// The page's frames of a waiting run (for a page that connects).
     fn replay(&self) -> Vec<Frame> {
         let mut replay = Vec::new();
-        if let Some(m) = &self.shown.message {
-            replay.push(chat_frame(self.chat, self.id(), self.shown.seq, m));
+        if let Some(frame) = &self.shown.frame {
+            replay.push(frame.clone());
         }
         replay.push(encode(&ServerMessage::Run {
             id: self.id().to_string(),
@@ -432,9 +440,10 @@ impl Run<'_> {
     }
 }
 
-/// The `chat` frame of bot message `m`, number `seq` of the run of `id`.
-/// Only the labels of buttons reach the page, never their links.
-fn chat_frame(chat: &Chat, id: &MessageId, seq: u32, m: &BotMessage) -> Frame {
+/// The `chat` frame of bot message `m` (formatted as `doc`), number `seq`
+/// of the run of `id`. Only the labels of buttons reach the page, never
+/// their links.
+fn chat_frame(id: &MessageId, seq: u32, m: &BotMessage, doc: Option<Doc>) -> Frame {
     let buttons = m
         .buttons
         .iter()
@@ -451,7 +460,7 @@ fn chat_frame(chat: &Chat, id: &MessageId, seq: u32, m: &BotMessage) -> Frame {
         id: id.to_string(),
         seq,
         text: m.text.clone(),
-        doc: chat.format(&m.text),
+        doc,
         buttons,
         block_user_input: m.block_user_input,
     })

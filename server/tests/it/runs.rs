@@ -165,6 +165,43 @@ async fn the_page_may_be_away_longer_than_n8ns_cancel_window() {
     relay.stop().await;
 }
 
+/// The formatted tree of the first `chat` frame among `frames`.
+fn chat_doc(frames: &[ServerMessage]) -> Option<shared::rich_text::Doc> {
+    frames.iter().find_map(|f| match f {
+        ServerMessage::Chat { doc, .. } => Some(doc.clone()),
+        _ => None,
+    })?
+}
+
+#[tokio::test]
+async fn a_run_question_with_code_is_highlighted_and_replayed_as_first_sent() {
+    let question = "Deploy this?\n\n```rust\nfn main() { let x = 1; }\n```";
+    let (_n8n, relay, mut client) = setup(vec![
+        Step::Ask(question.into()),
+        Step::Send("Deployed {reply}".into()),
+    ])
+    .await;
+    let session = client.session_id.clone();
+    client.say("m1", "start").await;
+    let frames = until(&mut client, is_waiting).await;
+    let doc = chat_doc(&frames).expect("the question formatted");
+    let highlighted = doc.iter().any(|block| {
+        matches!(block, shared::rich_text::Block::Code(code)
+            if code.lang == "rust" && code.spans.iter().any(|s| s.0 == "kw"))
+    });
+    assert!(highlighted, "no highlighted rust block in {doc:?}");
+    // A page that connects while the run waits gets the same bubble.
+    drop(client);
+    let mut back = Client::connect(&relay.ws_url(&format!("/ws?session={session}"))).await;
+    let frames = until(&mut back, is_waiting).await;
+    assert_eq!(texts(&frames), [question]);
+    assert_eq!(chat_doc(&frames), Some(doc));
+    back.say("r1", "yes").await;
+    let frames = until(&mut back, is_done("m1")).await;
+    assert_eq!(texts(&frames), ["Deployed yes"]);
+    relay.stop().await;
+}
+
 #[tokio::test]
 async fn a_message_typed_while_the_run_works_waits_to_be_the_reply() {
     let (n8n, relay, mut client) = setup(vec![
