@@ -5,8 +5,9 @@
 //! **Why not the channel itself.** Everything that queues a frame does so
 //! without waiting (nothing in the relay may wait for a slow page), and
 //! what becomes of a frame that does not fit is each caller's rule: the
-//! store closes a connection that cannot keep up (see
-//! `store::ConnHandle::send_or_kick`), the rest drop the frame. A type
+//! store closes a connection that cannot keep up with live frames (see
+//! `store::ConnHandle::send_or_kick`); elsewhere the caller keeps the
+//! frame for later or drops it. A type
 //! with only [`Outbox::try_send`] says so, and the chat core and the
 //! store hold it without naming the channel it is made of. The receiving
 //! half ([`channel`]) is the connection's loop's (`ws`).

@@ -133,7 +133,7 @@ fn stop_tracks(stream: &MediaStream) {
 impl Recorder {
     /// The input level now in percent (the peak of the last few
     /// milliseconds). A whole number: the meter needs no finer steps, and
-    /// formatting an `f64` would pull the float printer (~6 KB gzip) into
+    /// formatting an `f64` would pull the float printer (~8 KB gzip) into
     /// the page for this one attribute.
     pub fn level(&self) -> u32 {
         let Some(analyser) = &self.analyser else {

@@ -16,7 +16,7 @@ use crate::controller::Screen;
 use crate::model::conversation::{Delivery, ErrorLine, Kind, Line, Role, RunMessage};
 use crate::model::time::when;
 use shared::rich_text::Doc;
-use shared::{ErrorCode, Rating};
+use shared::{ErrorCode, QuotaKind, Rating};
 
 /// How long "Copied" shows on a copy button.
 const COPIED_FOR: Duration = Duration::from_millis(1500);
@@ -155,8 +155,8 @@ pub fn MessageList(
 /// What re-renders a line when it changes: its id, role and text, and
 /// what the page shows of its state (a user message's delivery; a bot
 /// line's formatting, streaming, run message, pressed button and rating;
-/// when a refused message's quota resets, which a later refusal of the
-/// same message moves).
+/// an error's code, and for a refusal its quota and when it resets — the
+/// sentence shown is made from these, not from the relay's text).
 /// The rest is read live (progress, the waiting time) or never changes.
 type RenderKey = (
     String,
@@ -168,7 +168,7 @@ type RenderKey = (
     Option<u32>,
     Option<u32>,
     Option<Rating>,
-    Option<u64>,
+    Option<(ErrorCode, Option<QuotaKind>, Option<u64>)>,
 );
 
 /// See [`RenderKey`].
@@ -185,7 +185,7 @@ fn render_key(line: &Line) -> RenderKey {
         run.map(|r| r.seq),
         run.and_then(|r| r.chosen),
         bot.and_then(|b| b.rating),
-        line.error().and_then(|e| e.resets_at),
+        line.error().map(|e| (e.code, e.quota, e.resets_at)),
     )
 }
 

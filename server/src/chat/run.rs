@@ -279,6 +279,9 @@ impl Run<'_> {
         lines.push(Line::bot(&m.text));
         self.record(lines).await;
         // Off the async threads when it has code to highlight, as answers.
+        // Meanwhile (at most the highlighter's time bound, plus a wait for
+        // a permit) the loop does not see a cancel or the drain: before,
+        // the same work blocked the whole async worker instead.
         let doc = self.chat.format_answer(&m.text).await;
         let frame = chat_frame(self.id(), self.shown.seq, &m, doc);
         self.shown.frame = Some(frame.clone());

@@ -28,9 +28,10 @@ impl ConnHandle {
         ConnHandle { id, outbox, kick }
     }
 
-    /// Queues `frame` if there is room, never waiting and kicking no one:
-    /// for what the caller keeps when it does not fit (a session's kept
-    /// frames, handed to a connection as it attaches).
+    /// Queues `frame` if there is room, never waiting and kicking no one;
+    /// the caller decides what becomes of a frame that does not fit (a
+    /// session's kept frames, handed to a connection as it attaches, stay
+    /// kept; the text streamed so far is dropped, the answer follows).
     pub fn try_send(&self, frame: Frame) -> Result<(), Refused> {
         self.outbox.try_send(frame)
     }
