@@ -1,11 +1,14 @@
 //! The load generator counts only correct answers: checked against a real
 //! relay (echo mode) and against a server that answers wrongly.
 
+mod support;
+
 use std::time::Duration;
 
 use bench::loadgen::{self, Load};
 use futures_util::{SinkExt, StreamExt};
 use shared::{ClientMessage, ServerMessage};
+use support::InProcess;
 use tokio_tungstenite::tungstenite::Message;
 
 fn load(url: String, clients: usize, messages: usize) -> Load {
@@ -22,24 +25,16 @@ fn load(url: String, clients: usize, messages: usize) -> Load {
 
 #[tokio::test]
 async fn every_answer_from_a_real_relay_is_counted_once() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
     let mut config = server::Config::defaults();
     config.n8n.webhook_url = None;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let relay = tokio::spawn(server::run(listener, config, async move {
-        let _ = stopped.await;
-    }));
-    let report = loadgen::run(load(format!("ws://{addr}/ws"), 5, 40)).await;
+    let relay = InProcess::start(config).await;
+    let report = loadgen::run(load(relay.ws_url(), 5, 40)).await;
     assert_eq!(
         (report.ok, report.wrong, report.errors, report.missing),
         (200, 0, 0, 0)
     );
     assert_eq!(report.latency.len(), 200);
-    let _ = stop.send(());
-    let _ = relay.await;
+    relay.stop().await;
 }
 
 #[tokio::test]

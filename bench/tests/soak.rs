@@ -3,9 +3,12 @@
 //! answers — every message ends in exactly one outcome and no message
 //! reaches the webhook twice. (`cargo xtask soak` runs the long version.)
 
+mod support;
+
 use std::time::Duration;
 
 use bench::soak::{self, Soak};
+use support::InProcess;
 use testkit::n8n::{Mode, StandIn};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -16,24 +19,17 @@ async fn every_message_ends_once_and_reaches_n8n_at_most_once() {
         slow_every: 5,
         slow_ms: 30,
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
     let mut config = server::Config::defaults();
     config.n8n.webhook_url = Some(n8n.url("/webhook/chat").parse().expect("url"));
     config.limits.rate_limit = 1e9;
     config.limits.rate_burst = 1_000_000;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let relay = tokio::spawn(server::run(listener, config, async move {
-        let _ = stopped.await;
-    }));
+    let relay = InProcess::start(config).await;
 
     let clients = 20;
     let messages = 30;
     let report = soak::run(Soak {
         first_client: 0,
-        url: format!("ws://{addr}/ws"),
+        url: relay.ws_url(),
         clients,
         messages,
         window: 4,
@@ -46,6 +42,5 @@ async fn every_message_ends_once_and_reaches_n8n_at_most_once() {
         "the flaky webhook must actually fail some: {report:?}"
     );
     soak::verdict(&report, clients * messages, n8n.inputs()).unwrap_or_else(|e| panic!("{e}"));
-    let _ = stop.send(());
-    let _ = relay.await;
+    relay.stop().await;
 }
