@@ -290,10 +290,3 @@ pub async fn first_chunk(warm_up: usize, samples: usize) -> Result<Vec<FirstChun
     browser.close().await;
     result
 }
-
-/// The median of `v` (NaN when empty).
-pub fn median(v: &[f64]) -> f64 {
-    let mut v = v.to_vec();
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
-}

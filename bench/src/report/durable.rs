@@ -15,7 +15,8 @@ use std::fmt::Write as _;
 use crate::minimal_webhook::MinimalWebhook;
 use crate::relay::Relay;
 
-use super::quotas::{differences_in_order, median, rate_and_cpu, ways_table, ways_table_in};
+use super::quotas::{differences_in_order, rate_and_cpu, ways_table, ways_table_in};
+use crate::stats::median;
 
 /// What section 3d measured.
 #[derive(Debug, Clone, Copy)]
@@ -70,9 +71,9 @@ pub async fn section(md: &mut String, relay_path: &str, quick: bool) -> Option<D
     let _ = std::fs::remove_dir_all(&dir);
     let differences = differences_in_order(&sqlite_cpu, &memory_cpu);
     let cost = DurableCost {
-        memory_rate: median(&mut memory_rate.clone()),
-        sqlite_rate: median(&mut sqlite_rate.clone()),
-        added_us: median(&mut differences.clone()),
+        memory_rate: median(&memory_rate),
+        sqlite_rate: median(&sqlite_rate),
+        added_us: median(&differences),
     };
     let _ = writeln!(md, "\n### 3d. What the durable store costs\n");
     let _ = writeln!(md, "The relay against the minimal webhook, 100 clients × {messages} messages (8 in flight each), {rounds} interleaved rounds (which store goes first alternates): `--store memory` against the SQLite store the binary defaults to (a fresh `--data-dir`; each message's in-flight marker is on disk before n8n is called, its outcome after; one transaction per writer batch, WAL, `synchronous=NORMAL`: a crash keeps every message whose marker was written, so a resend is answered from the store or `interrupted`, never run twice).\n");
@@ -86,10 +87,7 @@ pub async fn section(md: &mut String, relay_path: &str, quick: bool) -> Option<D
         ],
     );
     md.push_str("\nRelay CPU per message, µs:\n\n");
-    let (memory_cpu_median, sqlite_cpu_median) = (
-        median(&mut memory_cpu.clone()),
-        median(&mut sqlite_cpu.clone()),
-    );
+    let (memory_cpu_median, sqlite_cpu_median) = (median(&memory_cpu), median(&sqlite_cpu));
     ways_table(
         md,
         &[

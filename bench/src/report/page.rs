@@ -67,7 +67,7 @@ pub async fn sections(md: &mut String, webhook: &str, quick: bool) -> Option<Pag
             return None;
         }
     };
-    let online_ms = crate::page::median(&t.warm_ms);
+    let online_ms = crate::stats::median(&t.warm_ms);
     let _ = writeln!(md, "As it travels, from Chromium's Resource Timing API (`transferSize`: bytes on the wire with headers, 0 = taken from the cache without asking; `encodedBodySize` / `decodedBodySize`: the body compressed / as used):\n");
     md.push_str("| resource | first visit: on the wire | body sent | body used | later visit: on the wire |\n|---|---|---|---|---|\n");
     let short = |name: &str| {
@@ -107,11 +107,11 @@ pub async fn sections(md: &mut String, webhook: &str, quick: bool) -> Option<Pag
         Ok(runs) => {
             let ms: Vec<f64> = runs.iter().map(|r| r.total).collect();
             let part = |f: fn(&crate::page::FirstChunk) -> Option<f64>| {
-                crate::page::median(&runs.iter().filter_map(f).collect::<Vec<_>>())
+                crate::stats::median(&runs.iter().filter_map(f).collect::<Vec<_>>())
             };
             let (out, wire, page_in) =
                 (part(|r| r.page_out), part(|r| r.wire), part(|r| r.page_in));
-            let p50 = crate::page::median(&ms);
+            let p50 = crate::stats::median(&ms);
             let mut sorted = ms.clone();
             sorted.sort_by(f64::total_cmp);
             let worst = sorted.last().copied().unwrap_or(f64::NAN);
@@ -124,11 +124,11 @@ pub async fn sections(md: &mut String, webhook: &str, quick: bool) -> Option<Pag
             None
         }
     };
-    let back_ms = crate::page::median(&t.back_online_ms);
+    let back_ms = crate::stats::median(&t.back_online_ms);
     let _ = writeln!(md, "## 6. Reconnect\n");
     let _ = writeln!(md, "{restarts} relay restarts as a deploy does them (SIGTERM: the relay closes with 1001; then a new relay on the same port) with the page's default backoff, and a message typed while the relay is away. From the new relay listening: page `online` median **{back_ms:.0} ms** (all: {:?}); the queued message answered, median **{:.0} ms** (all: {:?}).\n",
         t.back_online_ms.iter().map(|v| v.round() as u64).collect::<Vec<_>>(),
-        crate::page::median(&t.queued_answered_ms),
+        crate::stats::median(&t.queued_answered_ms),
         t.queued_answered_ms.iter().map(|v| v.round() as u64).collect::<Vec<_>>());
     Some(PageResult {
         gzip_kib,

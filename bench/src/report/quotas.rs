@@ -78,9 +78,9 @@ pub async fn section(md: &mut String, relay_path: &str, quick: bool) -> Option<Q
     scraper.abort();
     let differences = differences_in_order(&on_us, &off_us);
     let cost = QuotaCost {
-        off_us: median(&mut off_us.clone()),
-        on_us: median(&mut on_us.clone()),
-        paired_us: median(&mut differences.clone()),
+        off_us: stats::median(&off_us),
+        on_us: stats::median(&on_us),
+        paired_us: stats::median(&differences),
         alone_us: f64::NAN,
     };
     let _ = writeln!(md, "\n### 3b. What quotas and metrics cost\n");
@@ -219,12 +219,6 @@ pub(crate) fn ways_table_in(md: &mut String, unit: &str, ways: &[(&str, &[f64], 
             .join(", ");
         let _ = writeln!(md, "| {name} | {rounds} | {median:.1} |");
     }
-}
-
-/// The median (NaN for none).
-pub(crate) fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(|a, b| a.total_cmp(b));
-    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// Relay CPU per `/metrics` scrape, µs: `n` scrapes back to back.

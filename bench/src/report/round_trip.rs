@@ -21,10 +21,10 @@ pub struct RoundTrips {
     pub overhead: (u64, u64),
 }
 
-/// The median of `v` (0 when empty).
-fn median(mut v: Vec<u64>) -> u64 {
-    v.sort_unstable();
-    v.get(v.len() / 2).copied().unwrap_or(0)
+/// The median of whole microseconds (exact as `f64`); 0 when there are
+/// none (NaN casts to 0).
+fn median_us(v: impl Iterator<Item = u64>) -> u64 {
+    crate::stats::median(&v.map(|us| us as f64).collect::<Vec<_>>()) as u64
 }
 
 /// The relay's overhead over the raw floor in each of `rounds`, p50 and
@@ -32,7 +32,7 @@ fn median(mut v: Vec<u64>) -> u64 {
 pub fn paired_overhead(rounds: &[(Summary, Summary)]) -> (u64, u64) {
     let p50 = rounds.iter().map(|(r, f)| r.p50.saturating_sub(f.p50));
     let p99 = rounds.iter().map(|(r, f)| r.p99.saturating_sub(f.p99));
-    (median(p50.collect()), median(p99.collect()))
+    (median_us(p50), median_us(p99))
 }
 
 /// Section 1: loopback.
