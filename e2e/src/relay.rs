@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::process::Owned;
+use crate::process::{free_port, Owned};
 use crate::proxy::FreezingProxy;
 use crate::{env_path, Result};
 
@@ -86,6 +86,11 @@ impl Relay {
         extra: Vec<String>,
         embedded: bool,
     ) -> Result<Relay> {
+        // Not port 0: the kernel would pick from the ephemeral range, which
+        // a restart could then lose to another socket (Chromium opens many)
+        // and which the page's reconnect attempts could self-connect to
+        // while the relay is down.
+        let port = if port == 0 { free_port() } else { port };
         let mut command = Command::new(env_path("RELAY_BIN"));
         command.arg("--listen").arg(format!("127.0.0.1:{port}"));
         if embedded {

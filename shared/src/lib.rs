@@ -9,6 +9,8 @@
 //!   page (title, welcome, language, streaming, placeholder).
 //! - [`rich_text`]: formatted bot texts as a typed tree (the relay parses
 //!   the markdown, the page renders the tree; no HTML string anywhere).
+//! - [`proof`]: the proof-of-work rule (what is hashed, how many zero
+//!   bits solve it) that the page's search and the relay's check share.
 //! - [`validate`]: the limits both sides enforce on ids and session ids.
 //! - [`timing`]: the agreed intervals (ping, heartbeat, pong timeout) and the
 //!   reconnect backoff schedule, as pure functions.
@@ -19,6 +21,7 @@
 
 pub mod ids;
 pub mod page_config;
+pub mod proof;
 pub mod protocol;
 pub mod rich_text;
 pub mod timing;

@@ -3,8 +3,9 @@
 //! a solution works once; a known session does not pay again.
 
 use crate::support::{config, error_of, response_text, Client, Relay};
-use server::admission::proof_of_work::{leading_zero_bits, solve};
+use server::admission::proof_of_work::solve;
 use sha2::Digest;
+use shared::proof::leading_zero_bits;
 use shared::{ClientMessage, ErrorCode, ServerMessage};
 
 /// The challenge frame that follows `connection`: (challenge, bits).

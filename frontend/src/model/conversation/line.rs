@@ -272,6 +272,26 @@ impl UserLine {
         self.retry = false;
     }
 
+    /// Written to the socket at `now` (ms since the epoch): only a queued
+    /// message becomes sent (one already answered stays answered).
+    pub(super) fn mark_sent(&mut self, now: f64) {
+        if self.delivery == Delivery::Queued {
+            self.delivery = Delivery::Sent;
+            self.sent_at = Some(now.max(0.0) as u64);
+        }
+    }
+
+    /// The relay no longer has its files: each is to be uploaded again,
+    /// and a pending message sent again after.
+    pub(super) fn forget_uploads(&mut self) {
+        for a in &mut self.attachments {
+            a.upload = None;
+        }
+        if self.is_pending() {
+            self.delivery = Delivery::Queued;
+        }
+    }
+
     /// On the wire but its answer will not come over this link: queued to
     /// be sent again.
     pub(super) fn requeue(&mut self) {

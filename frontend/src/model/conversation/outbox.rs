@@ -65,12 +65,7 @@ impl Conversation {
     /// they are to be uploaded again, the message sent again after.
     pub fn forget_uploads(&mut self, id: &str) {
         if let Some(user) = self.user_mut(id) {
-            for a in &mut user.attachments {
-                a.upload = None;
-            }
-            if user.is_pending() {
-                user.delivery = Delivery::Queued;
-            }
+            user.forget_uploads();
         }
     }
 
@@ -100,10 +95,7 @@ impl Conversation {
     /// A message was written to an open socket at `now` (ms).
     pub fn mark_sent(&mut self, id: &str, now: f64) {
         if let Some(user) = self.user_mut(id) {
-            if user.delivery == Delivery::Queued {
-                user.delivery = Delivery::Sent;
-                user.sent_at = Some(now.max(0.0) as u64);
-            }
+            user.mark_sent(now);
         }
     }
 

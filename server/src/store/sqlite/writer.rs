@@ -214,6 +214,19 @@ fn remove(tx: &Transaction<'_>, session: &str, id: &str) -> rusqlite::Result<()>
 }
 
 /// One change, with prepared statements cached on the connection.
+/// Keeps a tombstone (until `expires`) for every finished message of
+/// `session` before its rows go, so a late resend of one is still refused
+/// as a duplicate instead of running again.
+fn entomb(tx: &Transaction<'_>, session: &str, expires: i64) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO tombs (session, id, failed, expires)
+         SELECT session, id, failed, ?2 FROM messages
+         WHERE session = ?1 AND frame IS NOT NULL ORDER BY seq",
+    )?
+    .execute(params![session, expires])?;
+    Ok(())
+}
+
 fn apply(tx: &Transaction<'_>, change: &Change, now: i64, expires: i64) -> rusqlite::Result<()> {
     match change {
         Change::Seen { session } => seen(tx, session, now)?,
@@ -300,12 +313,7 @@ fn apply(tx: &Transaction<'_>, change: &Change, now: i64, expires: i64) -> rusql
                 .execute(params![session])?;
         }
         Change::Erased { session } => {
-            tx.prepare_cached(
-                "INSERT INTO tombs (session, id, failed, expires)
-                 SELECT session, id, failed, ?2 FROM messages
-                 WHERE session = ?1 AND frame IS NOT NULL ORDER BY seq",
-            )?
-            .execute(params![session, expires])?;
+            entomb(tx, session, expires)?;
             for table in [
                 "DELETE FROM messages WHERE session = ?1 AND frame IS NOT NULL",
                 "DELETE FROM kept WHERE session = ?1",
@@ -366,12 +374,7 @@ fn apply(tx: &Transaction<'_>, change: &Change, now: i64, expires: i64) -> rusql
                 .execute(params![i64::try_from(*before_ms).unwrap_or(i64::MAX)])?;
         }
         Change::Forgotten { session } => {
-            tx.prepare_cached(
-                "INSERT INTO tombs (session, id, failed, expires)
-                 SELECT session, id, failed, ?2 FROM messages
-                 WHERE session = ?1 AND frame IS NOT NULL ORDER BY seq",
-            )?
-            .execute(params![session, expires])?;
+            entomb(tx, session, expires)?;
             for table in [
                 "DELETE FROM messages WHERE session = ?1",
                 "DELETE FROM kept WHERE session = ?1",
