@@ -25,6 +25,18 @@ fn ada() -> TestUser {
 
 /// A relay with sign-in at `provider`, forwarding to `n8n`.
 async fn relay(provider: &Provider, n8n: &StandIn, require_login: bool) -> Relay {
+    relay_with(provider, n8n, |config| {
+        config.oidc.require_login = require_login
+    })
+    .await
+}
+
+/// [`relay`] with more settings made by `adjust`.
+async fn relay_with(
+    provider: &Provider,
+    n8n: &StandIn,
+    adjust: impl FnOnce(&mut server::config::Config),
+) -> Relay {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -34,7 +46,7 @@ async fn relay(provider: &Provider, n8n: &StandIn, require_login: bool) -> Relay
     config.oidc.oidc_issuer = Some(provider.issuer().parse().expect("issuer"));
     config.oidc.oidc_client_id = Some(CLIENT_ID.into());
     config.oidc.oidc_client_secret = Some(server::config::Secret(CLIENT_SECRET.into()));
-    config.oidc.require_login = require_login;
+    adjust(&mut config);
     Relay::start_listening(listener, config)
 }
 
@@ -382,20 +394,13 @@ async fn require_login_refuses_anonymous_and_forged_cookies() {
 async fn require_login_with_identity_tokens_closes_an_anonymous_hello() {
     let provider = Provider::start(CLIENT_ID, CLIENT_SECRET, ada()).await;
     let n8n = StandIn::start().await.expect("stand-in");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let mut config = config_for(&n8n.url("/webhook/abc/chat"));
-    config.serve.public_url = Some(format!("http://{addr}").parse().expect("url"));
-    config.oidc.oidc_issuer = Some(provider.issuer().parse().expect("issuer"));
-    config.oidc.oidc_client_id = Some(CLIENT_ID.into());
-    config.oidc.oidc_client_secret = Some(server::config::Secret(CLIENT_SECRET.into()));
-    config.oidc.require_login = true;
-    config.identity.identity_secret = Some(server::config::Secret(
-        "a-test-secret-of-at-least-32-bytes!!".into(),
-    ));
-    let relay = Relay::start_listening(listener, config);
+    let relay = relay_with(&provider, &n8n, |config| {
+        config.oidc.require_login = true;
+        config.identity.identity_secret = Some(server::config::Secret(
+            "a-test-secret-of-at-least-32-bytes!!".into(),
+        ));
+    })
+    .await;
     let (mut ws, _) = tokio_tungstenite::connect_async(relay.ws_url("/ws?hello"))
         .await
         .expect("upgraded: the hello may still bring a token");
@@ -422,17 +427,10 @@ async fn require_login_with_identity_tokens_closes_an_anonymous_hello() {
 async fn a_sign_in_that_took_too_long_is_refused() {
     let provider = Provider::start(CLIENT_ID, CLIENT_SECRET, ada()).await;
     let n8n = StandIn::start().await.expect("stand-in");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let mut config = config_for(&n8n.url("/webhook/abc/chat"));
-    config.serve.public_url = Some(format!("http://{addr}").parse().expect("url"));
-    config.oidc.oidc_issuer = Some(provider.issuer().parse().expect("issuer"));
-    config.oidc.oidc_client_id = Some(CLIENT_ID.into());
-    config.oidc.oidc_client_secret = Some(server::config::Secret(CLIENT_SECRET.into()));
-    config.oidc.oidc_login_timeout = std::time::Duration::from_millis(300);
-    let relay = Relay::start_listening(listener, config);
+    let relay = relay_with(&provider, &n8n, |config| {
+        config.oidc.oidc_login_timeout = std::time::Duration::from_millis(300);
+    })
+    .await;
     let mut browser = Browser::new();
     let url = browser.callback_url(&relay).await;
     // The sign-in began before this instant (the relay made the state on
