@@ -286,4 +286,45 @@ mod tests {
         assert_eq!(p.summary(), Some((1, Some(3))), "nothing after the answer");
         assert_eq!(c.progress("unknown"), None);
     }
+
+    #[test]
+    fn a_retry_starts_its_steps_afresh() {
+        let mut c = Conversation::default();
+        c.add_user("a".into(), "hi".into());
+        c.mark_sent("a", 0.0);
+        for (seq, at) in [(1, 1000.0), (2, 2000.0)] {
+            c.on_progress("a", Some("Step"), None, Some(seq), StepState::Done, at);
+        }
+        c.on_error(Some("a"), shared::ErrorCode::WebhookError, "boom");
+        assert_eq!(
+            c.progress("a").and_then(|p| p.summary()),
+            Some((2, Some(1)))
+        );
+        c.retry("a");
+        assert_eq!(c.progress("a"), None, "the failed attempt's steps go");
+        c.mark_sent("a", 600_000.0);
+        c.on_progress(
+            "a",
+            Some("Again"),
+            None,
+            Some(1),
+            StepState::Running,
+            601_000.0,
+        );
+        c.on_progress(
+            "a",
+            Some("Again"),
+            None,
+            Some(1),
+            StepState::Done,
+            603_000.0,
+        );
+        let p = c.progress("a").expect("progress");
+        assert_eq!(
+            p.summary(),
+            Some((1, Some(2))),
+            "one new step, its own time"
+        );
+        assert!(p.steps[0].done);
+    }
 }

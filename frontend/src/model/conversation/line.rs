@@ -292,6 +292,15 @@ impl UserLine {
         }
     }
 
+    /// The user retries it: queued again, flagged for the relay to run it
+    /// again, and the failed attempt's steps forgotten (the new run's step
+    /// 1 is not the old one's).
+    pub(super) fn queue_retry(&mut self) {
+        self.delivery = Delivery::Queued;
+        self.retry = true;
+        self.progress = Progress::default();
+    }
+
     /// On the wire but its answer will not come over this link: queued to
     /// be sent again.
     pub(super) fn requeue(&mut self) {

@@ -57,6 +57,7 @@ impl Conversation {
         if let Some(user) = self.user_mut(id) {
             user.settle(Delivery::Answered);
         }
+        self.run_ended(id);
         match self
             .lines
             .iter_mut()
@@ -111,6 +112,7 @@ impl Conversation {
                 Delivery::Failed
             });
         }
+        self.run_ended(id);
         // A partly streamed answer stays visible above the error.
         for line in self.lines.iter_mut().filter(|l| l.id == id) {
             if let Some(bot) = line.bot_mut() {
@@ -176,8 +178,7 @@ impl Conversation {
             !(l.id == id && goes)
         });
         if let Some(user) = self.user_mut(id) {
-            user.delivery = Delivery::Queued;
-            user.retry = true;
+            user.queue_retry();
         }
     }
 

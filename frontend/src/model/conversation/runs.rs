@@ -69,6 +69,13 @@ impl Conversation {
                 user.settle(Delivery::Answered);
             }
         }
+        self.run_ended(id);
+    }
+
+    /// Message `id` has its outcome (done, an answer or an error): a run
+    /// it started no longer waits for the user. Without this, a run that
+    /// ends in an error would keep the input blocked for good.
+    pub(super) fn run_ended(&mut self, id: &str) {
         if self.waiting.as_deref() == Some(id) {
             self.waiting = None;
         }
@@ -210,5 +217,28 @@ mod tests {
         assert_eq!(c.lines[1].role(), Role::Bot);
         assert_eq!(c.lines[1].text, "report ready");
         assert_eq!(ids(&c.outbox()), ["a"], "a push answers nothing");
+    }
+
+    #[test]
+    fn a_run_that_ends_in_an_error_or_an_answer_no_longer_waits() {
+        let mut c = conv_with(&["m"]);
+        c.mark_sent("m", 1.0);
+        c.on_chat("m", 1, "Pick one", &[], true, None);
+        c.on_run("m", RunState::Waiting);
+        assert_eq!(c.waiting.as_deref(), Some("m"));
+        assert!(c.on_error(Some("m"), shared::ErrorCode::Interrupted, "lost"));
+        assert_eq!(c.waiting, None, "an error ends the run: typing is free");
+        assert_eq!(c.waiting_for_buttons(), None);
+
+        let mut d = conv_with(&["n"]);
+        d.mark_sent("n", 1.0);
+        d.on_run("n", RunState::Waiting);
+        assert!(d.on_response("n", "over", None));
+        assert_eq!(d.waiting, None);
+        // Another message's outcome leaves a waiting run alone.
+        d.add_user("o".into(), "x".into());
+        d.on_run("n", RunState::Waiting);
+        d.on_error(Some("o"), shared::ErrorCode::WebhookError, "boom");
+        assert_eq!(d.waiting.as_deref(), Some("n"));
     }
 }
