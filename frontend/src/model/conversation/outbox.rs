@@ -69,14 +69,18 @@ impl Conversation {
         }
     }
 
-    /// The frames to send when the link is (again) ready: every pending
+    /// The frames to send when the link is (again) ready: every queued
     /// message, oldest first — up to the first whose files are not all
-    /// uploaded yet (the order of a conversation is kept).
+    /// uploaded yet (the order of a conversation is kept). A message
+    /// already on this link is not sent again: a lost link, a reload or a
+    /// switch back to a conversation queues it again
+    /// ([`Conversation::requeue_sent`]), and resending it with every new
+    /// message would spend the relay's rate limit on duplicates.
     pub fn outbox(&self) -> Vec<ClientMessage> {
         self.lines
             .iter()
             .filter_map(|l| Some((l, l.user()?)))
-            .filter(|(_, u)| u.is_pending())
+            .filter(|(_, u)| u.delivery == Delivery::Queued)
             .map_while(|(l, u)| {
                 let files: Option<Vec<shared::FileRef>> =
                     u.attachments.iter().map(Attachment::file_ref).collect();
@@ -130,20 +134,21 @@ mod tests {
     }
 
     #[test]
-    fn sent_messages_stay_in_the_outbox_until_answered() {
+    fn sent_messages_go_again_only_after_the_link_is_lost() {
         let mut c = conv_with(&["a", "b", "c"]);
         c.mark_sent("a", 0.0);
         c.mark_sent("b", 0.0);
         assert_eq!(c.delivery("a"), Some(Delivery::Sent));
         assert!(c.on_response("b", "answer b", None));
+        assert_eq!(ids(&c.outbox()), ["c"], "a is on this link already");
+        c.requeue_sent();
+        assert_eq!(c.delivery("a"), Some(Delivery::Queued));
+        assert_eq!(c.delivery("b"), Some(Delivery::Answered));
         assert_eq!(
             ids(&c.outbox()),
             ["a", "c"],
             "resend after reconnect: unanswered, oldest first"
         );
-        c.requeue_sent();
-        assert_eq!(c.delivery("a"), Some(Delivery::Queued));
-        assert_eq!(c.delivery("b"), Some(Delivery::Answered));
     }
 
     #[test]
