@@ -571,3 +571,34 @@ async fn s12_a_workflow_pushes_messages_to_the_page_later() {
     finish(&browser, "s12", result).await;
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
+async fn s13_a_message_too_large_for_the_relay_fails_here_and_the_link_stays() {
+    // 1000 bytes: the relay reads frames up to 4096 and closes the socket
+    // (1009) on a larger one — which, resent after every reconnect, would
+    // keep the page reconnecting for good. The page refuses it itself.
+    let relay = Relay::start(None, &["--max-message-bytes", "1000"])
+        .await
+        .expect("relay");
+    let browser = Browser::start().await.expect("browser");
+    let result = async {
+        browser.open_online(&relay.page_url("")).await?;
+        let id = browser.send_multiline(&"x".repeat(6000)).await?;
+        browser
+            .wait_message_state(&id, "failed", UI_TIMEOUT)
+            .await?;
+        let errors = browser.errors_for(&id).await?;
+        if errors.len() != 1 || !errors[0].contains("the limit is 1000 bytes") {
+            return Err(format!("errors {errors:?}"));
+        }
+        if browser.status().await? != "online" {
+            return Err("the link must stay up".into());
+        }
+        let after = browser.send("small enough").await?;
+        answered_once(&browser, &after, "echo: small enough").await
+    }
+    .await;
+    finish(&browser, "s13", result).await;
+    browser.close().await;
+}

@@ -22,7 +22,13 @@ impl Chat {
                 return;
             }
         };
-        if let ServerMessage::Connection { session_id, .. } = &frame {
+        if let ServerMessage::Connection {
+            session_id,
+            max_message_bytes,
+            ..
+        } = &frame
+        {
+            self.max_frame.set(*max_message_bytes);
             self.adopt(session_id);
             // A new connection starts unpaused; a `status` follows if not.
             self.view.paused.set(false);

@@ -2,7 +2,7 @@
 //! socket, and its next deadline armed on the one timer.
 
 use leptos::prelude::*;
-use shared::ClientMessage;
+use shared::{ClientMessage, ErrorCode};
 
 use super::Chat;
 use crate::browser::debug_handle;
@@ -121,10 +121,11 @@ impl Chat {
     }
 
     pub(super) fn send_frame(&self, frame: &ClientMessage) -> bool {
-        self.socket
-            .borrow()
-            .as_ref()
-            .is_some_and(|s| s.send(&frame.encode()))
+        self.send_encoded(&frame.encode())
+    }
+
+    fn send_encoded(&self, text: &str) -> bool {
+        self.socket.borrow().as_ref().is_some_and(|s| s.send(text))
     }
 
     /// Sends every pending message, oldest first (up to one whose files
@@ -152,7 +153,18 @@ impl Chat {
                 );
                 *metadata = Some(m);
             }
-            if !self.send_frame(&frame) {
+            let text = frame.encode();
+            if let (ClientMessage::Message { id, .. }, Some(max)) = (&frame, self.max_frame.get()) {
+                let size = text.len() as u64;
+                if size > max {
+                    let detail = format!("the message is {size} bytes; the limit is {max} bytes");
+                    self.view
+                        .conversation
+                        .update(|c| _ = c.on_error(Some(id), ErrorCode::TooLarge, &detail));
+                    continue;
+                }
+            }
+            if !self.send_encoded(&text) {
                 break;
             }
             if let ClientMessage::Message { id, .. } = &frame {

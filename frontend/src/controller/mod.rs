@@ -152,6 +152,11 @@ pub struct Chat {
     upload_tries: Cell<u32>,
     /// Solving the relay's proof-of-work challenge: messages wait.
     proving: Cell<bool>,
+    /// The largest frame the relay reads (its `connection` frame's
+    /// `maxMessageBytes`): a larger message fails here, visibly, instead
+    /// of being sent into a refusal (or, far larger, a closed socket and
+    /// the same again after every reconnect).
+    max_frame: Cell<Option<u64>>,
     /// The host's identity token for the visitor (verified identity):
     /// sent in every `hello`, and in an `identify` when the host gives a
     /// new one. Never in a URL, never stored.
@@ -246,6 +251,7 @@ impl Chat {
             uploading: Cell::new(false),
             upload_tries: Cell::new(0),
             proving: Cell::new(false),
+            max_frame: Cell::new(None),
             token: RefCell::new(None),
             token_reported: Cell::new(false),
             forget_sent: RefCell::new(Vec::new()),
