@@ -83,6 +83,14 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
     /// [`crate::admission::new_sessions`]).
     async fn knows(&self, session: &SessionId) -> bool;
 
+    /// Whether a message of `session` has begun (here, or in the shared
+    /// store) and is still remembered. With `--proof-of-work` only a
+    /// session that proved its work can have one, so this — not
+    /// [`SessionStore::knows`], true as soon as a connection attaches —
+    /// is what spares a returning session the proof: a session that came
+    /// and went without proving pays when it comes back.
+    async fn has_run(&self, session: &SessionId) -> bool;
+
     /// Forgets what `session` keeps — answers, pushes waiting, and the
     /// session itself unless a connection or a message in flight holds it
     /// (a `forget` frame: the visitor deleted the conversation). Forgotten

@@ -105,10 +105,11 @@ where
     let log = redact::session(&session);
     tracing::info!(conn = conn_id, client = %client_id, session = %log, peer = ?peer.addr, "connected");
 
-    // A new session owes proof of work, when the gate is on (asked before
-    // attaching: attaching makes the session known).
+    // A session owes proof of work, when the gate is on, until one of its
+    // messages has run: only a proven session can have one, while any
+    // connection that attached makes a session known (see `has_run`).
     let owes_proof = match state.proof_of_work() {
-        Some(_) => !(peer.resumed && state.store().knows(&session).await),
+        Some(_) => !(peer.resumed && state.store().has_run(&session).await),
         None => false,
     };
     let (outbox, rx) = outbox::channel(OUTBOUND_QUEUE);

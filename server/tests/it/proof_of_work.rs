@@ -1,6 +1,7 @@
 //! The proof-of-work gate for new sessions (`--proof-of-work`): a new
 //! session's messages are refused until its page answers the challenge;
-//! a solution works once; a known session does not pay again.
+//! a solution works once; a session that has run a message does not pay
+//! again, one that came and went without proving does.
 
 use crate::support::{config, error_of, response_text, Client, Relay};
 use server::admission::proof_of_work::solve;
@@ -113,5 +114,27 @@ async fn without_the_flag_nothing_is_asked() {
     let mut c = Client::connect(&relay.ws_url("/ws")).await;
     c.say("m1", "hi").await;
     assert_eq!(response_text(&c.next().await, "m1"), "echo: hi");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_session_that_never_proved_its_work_pays_again_when_it_comes_back() {
+    let relay = Relay::start(gated()).await;
+    let mut first = Client::connect(&relay.ws_url("/ws")).await;
+    let _ = challenge(&mut first).await;
+    let session = first.session_id.clone();
+    drop(first);
+    // Back with the session the relay gave it, never having proved: the
+    // gate still stands (else a script would reconnect past it).
+    let mut back = Client::connect(&relay.ws_url(&format!("/ws?session={session}"))).await;
+    let (challenge_text, bits) = challenge(&mut back).await;
+    back.say("m1", "hi").await;
+    assert_eq!(
+        error_of(&back.next().await, Some("m1")).0,
+        ErrorCode::ProofRequired
+    );
+    prove(&mut back, &challenge_text, &solve(&challenge_text, bits)).await;
+    back.say("m1", "hi").await;
+    assert_eq!(response_text(&back.next().await, "m1"), "echo: hi");
     relay.stop().await;
 }

@@ -109,6 +109,30 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_has_run_once_a_message_began_not_when_it_attached() {
+    for kind in kinds("has-run") {
+        let name = kind.name();
+        let store = kind.open(limits());
+        let (c, mut rx) = conn(1);
+        store.attach(&sid("s"), c).await;
+        assert!(store.knows(&sid("s")).await, "{name}");
+        assert!(!store.has_run(&sid("s")).await, "{name}: attached only");
+        assert_eq!(
+            store.begin(&sid("s"), &mid("m1"), false).await,
+            Verdict::Start,
+            "{name}"
+        );
+        assert!(store.has_run(&sid("s")).await, "{name}: in flight");
+        store
+            .complete(&sid("s"), &mid("m1"), frame("answer"), false)
+            .await;
+        assert_eq!(recv(&mut rx).await, "answer", "{name}");
+        assert!(store.has_run(&sid("s")).await, "{name}: answered");
+        assert!(!store.has_run(&sid("other")).await, "{name}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dedup_answers_errors_and_retries() {
     for kind in kinds("dedup") {
         let name = kind.name();

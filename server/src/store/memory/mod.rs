@@ -415,6 +415,16 @@ impl Sessions {
         self.lock().map.contains_key(session)
     }
 
+    /// Whether a message of the session began and is remembered here (see
+    /// [`SessionStore::has_run`]). A session's newest answers are kept up
+    /// to its bound, so one that ran something keeps at least one.
+    pub fn has_run(&self, session: &str) -> bool {
+        self.lock()
+            .map
+            .get(session)
+            .is_some_and(|s| !s.messages.is_empty())
+    }
+
     /// How many tombstones are kept (see [`super::tombstones`]).
     pub fn tombstones(&self) -> usize {
         self.lock().tombs.len()
@@ -638,6 +648,10 @@ impl SessionStore for Sessions {
 
     async fn knows(&self, session: &SessionId) -> bool {
         Sessions::knows(self, session)
+    }
+
+    async fn has_run(&self, session: &SessionId) -> bool {
+        Sessions::has_run(self, session)
     }
 
     async fn forget(&self, session: &SessionId) {

@@ -119,6 +119,23 @@ impl Core {
         .await
     }
 
+    /// Whether a message of `session` is in flight, answered or buried
+    /// (see [`crate::store::SessionStore::has_run`]).
+    pub async fn has_run(&self, session: &str) -> RedisResult<bool> {
+        let keys = self.keys(session);
+        self.call(|mut conn| {
+            let keys = [keys.run.clone(), keys.order.clone(), keys.seen.clone()];
+            async move {
+                redis::cmd("EXISTS")
+                    .arg(&keys[..])
+                    .query_async::<u32>(&mut conn)
+                    .await
+                    .map(|n| n > 0)
+            }
+        })
+        .await
+    }
+
     /// Whether Redis remembers the session (its hash exists).
     pub async fn exists(&self, session: &str) -> RedisResult<bool> {
         let key = self.keys(session).hash;

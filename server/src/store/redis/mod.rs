@@ -284,6 +284,12 @@ impl SessionStore for RedisStore {
         self.core.local.knows(session) || self.core.exists(session).await.unwrap_or(false)
     }
 
+    async fn has_run(&self, session: &SessionId) -> bool {
+        // Redis down: only what this relay knows (a returning session may
+        // then be asked for its proof again — the safe side).
+        self.core.local.has_run(session) || self.core.has_run(session).await.unwrap_or(false)
+    }
+
     async fn forget(&self, session: &SessionId) {
         self.core.local.erase(session);
         if let Err(e) = self.core.forget(session).await {

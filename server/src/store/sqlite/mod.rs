@@ -179,6 +179,10 @@ impl SessionStore for SqliteStore {
         self.local.knows(session)
     }
 
+    async fn has_run(&self, session: &SessionId) -> bool {
+        self.local.has_run(session)
+    }
+
     async fn forget(&self, session: &SessionId) {
         // The memory store decides; the journal deletes the rows.
         self.local.erase(session);
