@@ -22,8 +22,8 @@
 //! keys are gone):
 //! - `p{s}:seen` sorted set: tombstones of answered ids — the first 16 hex
 //!   digits of the SHA-1 of the id, `:0` (answer) or `:1` (error) — scored
-//!   by when; at most [`MAX_SEEN_FACTOR`] × `--max-answers-per-session`
-//!   (oldest go first). A resend of an id whose answer is no longer in the
+//!   by when; at most [`MAX_SEEN_FACTOR`] × the per-session answer bound
+//!   (`Limits::max_answers_per_session`; oldest go first). A resend of an id whose answer is no longer in the
 //!   hash is refused as `lost`, not run again (see
 //!   [`crate::store::tombstones`] for the same in memory).
 //!
@@ -58,7 +58,7 @@ pub struct Keys {
 }
 
 /// The `:seen` set of a session holds this many times
-/// `--max-answers-per-session` tombstones at most.
+/// `Limits::max_answers_per_session` tombstones at most.
 pub const MAX_SEEN_FACTOR: usize = 4;
 
 impl Keys {
