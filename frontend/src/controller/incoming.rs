@@ -8,6 +8,7 @@ use crate::browser::{debug_handle, proof, storage};
 use crate::model::conversation::Conversation;
 use crate::model::ids;
 use crate::model::machine::Event;
+use crate::model::proof::{AfterRefusal, Proving};
 use crate::model::settings::{self, Adopt};
 
 impl Chat {
@@ -36,6 +37,7 @@ impl Chat {
         self.report_test_result(&frame);
         match &frame {
             ServerMessage::Response { id, text, doc } => {
+                self.update_proof(Proving::answered);
                 self.bot_text(id, text, |c| c.on_response(id, text, doc.as_ref()))
             }
             // With streaming off, the complete `response` shows the answer.
@@ -79,7 +81,33 @@ impl Chat {
             }
             ServerMessage::Challenge {
                 challenge, bits, ..
-            } => self.prove(challenge.clone(), *bits),
+            } => {
+                self.update_proof(Proving::challenged);
+                self.prove(challenge.clone(), *bits);
+            }
+            // The relay took no proof from this connection: a new one
+            // brings a new challenge — a few times, then the waiting
+            // messages fail with the relay's reason.
+            ServerMessage::Error {
+                id: None,
+                code: ErrorCode::ProofInvalid,
+                message,
+                ..
+            } => match self.update_proof(Proving::refused) {
+                AfterRefusal::Reconnect => self.dispatch(Event::Reconnect),
+                AfterRefusal::GiveUp => self.give_up_proving(message),
+            },
+            // Refused for want of a proof that will not come: fails now.
+            ServerMessage::Error {
+                id: Some(id),
+                code: ErrorCode::ProofRequired,
+                message,
+                ..
+            } if self.proof.get().given_up() => {
+                self.view
+                    .conversation
+                    .update(|c| _ = c.on_error(Some(id), ErrorCode::ProofInvalid, message));
+            }
             ServerMessage::Progress {
                 id,
                 step,
@@ -150,13 +178,32 @@ impl Chat {
                 Some(nonce) => {
                     chat.send_frame(&ClientMessage::Proof { challenge, nonce });
                 }
-                None => web_sys::console::warn_1(
-                    &"cannot solve the relay's proof-of-work challenge here (no SubtleCrypto)"
-                        .into(),
-                ),
+                None => {
+                    chat.update_proof(Proving::cannot_solve);
+                    chat.give_up_proving(
+                        "this browser cannot compute the relay's proof of work \
+                         (it needs the page served over https)",
+                    );
+                }
             }
             chat.flush();
         });
+    }
+
+    fn update_proof<R>(&self, change: impl FnOnce(&mut Proving) -> R) -> R {
+        let mut proof = self.proof.get();
+        let result = change(&mut proof);
+        self.proof.set(proof);
+        result
+    }
+
+    /// The page cannot give the relay its proof of work: every waiting
+    /// message fails, visibly, with `why` (each can be retried).
+    fn give_up_proving(&self, why: &str) {
+        web_sys::console::warn_1(&format!("proof of work: {why}").into());
+        self.view
+            .conversation
+            .update(|c| _ = c.fail_pending(ErrorCode::ProofInvalid, why));
     }
 
     /// A bot text into the conversation (`add` says whether it was new);

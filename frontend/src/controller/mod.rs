@@ -29,6 +29,7 @@ use crate::model::conversations::Conversations;
 use crate::model::i18n::{Lang, Texts};
 use crate::model::ids;
 use crate::model::machine::{Event, Machine, Phase};
+use crate::model::proof::Proving;
 use crate::model::settings::{self, Timing};
 use crate::model::theme::Theme;
 
@@ -152,6 +153,8 @@ pub struct Chat {
     upload_tries: Cell<u32>,
     /// Solving the relay's proof-of-work challenge: messages wait.
     proving: Cell<bool>,
+    /// Refused proofs in a row, and whether the page gave up.
+    proof: Cell<Proving>,
     /// The largest frame the relay reads (its `connection` frame's
     /// `maxMessageBytes`): a larger message fails here, visibly, instead
     /// of being sent into a refusal (or, far larger, a closed socket and
@@ -251,6 +254,7 @@ impl Chat {
             uploading: Cell::new(false),
             upload_tries: Cell::new(0),
             proving: Cell::new(false),
+            proof: Cell::new(Proving::default()),
             max_frame: Cell::new(None),
             token: RefCell::new(None),
             token_reported: Cell::new(false),

@@ -128,6 +128,22 @@ impl Conversation {
         true
     }
 
+    /// Every message still waiting fails with `code` and `message` (what
+    /// the page cannot get past, e.g. a proof of work it cannot give):
+    /// each shows its error and can be retried. Returns how many failed.
+    pub fn fail_pending(&mut self, code: ErrorCode, message: &str) -> usize {
+        let pending: Vec<String> = self
+            .lines
+            .iter()
+            .filter(|l| l.user().is_some_and(|u| u.is_pending()))
+            .map(|l| l.id.clone())
+            .collect();
+        pending
+            .iter()
+            .filter(|id| self.on_error(Some(id), code, message))
+            .count()
+    }
+
     /// A quota of the chat refused message `id` until `resets_at` (ms since
     /// the epoch): it was not sent to n8n. The message stays in the outbox
     /// (queued: sent again with the next message, after a reconnect or a
@@ -285,6 +301,25 @@ mod tests {
             c.outbox()[0],
             ClientMessage::Message { retry: false, .. }
         ));
+    }
+
+    #[test]
+    fn every_waiting_message_can_fail_at_once_and_only_those() {
+        let mut c = conv_with(&["a", "b", "c"]);
+        c.mark_sent("b", 1.0);
+        assert!(c.on_response("a", "done", None));
+        assert_eq!(c.fail_pending(ErrorCode::ProofInvalid, "expired"), 2);
+        assert_eq!(c.delivery("a"), Some(Delivery::Answered));
+        assert_eq!(c.delivery("b"), Some(Delivery::Failed));
+        assert_eq!(c.delivery("c"), Some(Delivery::Failed));
+        let errors: Vec<&str> = c
+            .lines
+            .iter()
+            .filter(|l| l.role() == Role::Error)
+            .map(|l| l.id.as_str())
+            .collect();
+        assert_eq!(errors, ["b", "c"]);
+        assert_eq!(c.fail_pending(ErrorCode::ProofInvalid, "again"), 0);
     }
 
     #[test]
