@@ -4,6 +4,10 @@
 //! conversation (`X-Chat-Session`: the session id is a credential, kept
 //! out of the URL) as headers.
 
+use std::cell::Cell;
+use std::rc::Rc;
+
+use gloo_timers::callback::Interval;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -23,6 +27,13 @@ pub enum UploadError {
     /// when the link is back.
     Network,
 }
+
+/// An upload with no progress for this long is given up (and tried again
+/// when the link allows): a stalled request would otherwise hold every
+/// later message, which waits behind its files. Twice the relay's own
+/// default stall timeout (30 s), so the relay's clearer answer usually
+/// comes first.
+const STALL_MS: f64 = 60_000.0;
 
 #[derive(serde::Deserialize)]
 struct Refusal {
@@ -59,7 +70,10 @@ pub async fn upload(
     )?;
     set("X-File-Name", &name)?;
     set("X-Chat-Session", session)?;
+    let moved = Rc::new(Cell::new(js_sys::Date::now()));
+    let seen = moved.clone();
     let progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |e: ProgressEvent| {
+        seen.set(js_sys::Date::now());
         if e.length_computable() && e.total() > 0.0 {
             on_progress((e.loaded() / e.total() * 100.0).clamp(0.0, 100.0) as u8);
         }
@@ -75,7 +89,15 @@ pub async fn upload(
     });
     xhr.send_with_opt_blob(Some(file))
         .map_err(|_| UploadError::Network)?;
+    let stalled = xhr.clone();
+    let watchdog = Interval::new(5_000, move || {
+        if js_sys::Date::now() - moved.get() > STALL_MS {
+            // Ends the request with `abort`: a network error, tried again.
+            let _ = stalled.abort();
+        }
+    });
     let outcome = JsFuture::from(finished).await;
+    drop(watchdog);
     drop(progress);
     if outcome.is_err() {
         return Err(UploadError::Network);
