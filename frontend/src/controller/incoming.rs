@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use shared::{ClientMessage, ErrorCode, ServerMessage};
 
 use super::Chat;
-use crate::browser::{debug_handle, proof, storage};
+use crate::browser::{debug_handle, host_page, proof, storage};
 use crate::model::conversation::Conversation;
 use crate::model::ids;
 use crate::model::machine::Event;
@@ -144,6 +144,26 @@ impl Chat {
                 self.view.conversation.update(|c| {
                     c.on_quota(id, *quota, *resets_at, message);
                 });
+            }
+            // The sign-in expired on a page of its own: no host will send
+            // a new token, so the message fails, visibly, and the header
+            // offers to sign in again (then it can be retried).
+            ServerMessage::Error {
+                id: Some(id),
+                code: ErrorCode::TokenExpired,
+                message,
+                ..
+            } if host_page::requested().is_none() => {
+                self.view.signed_in.set(None);
+                self.view
+                    .conversation
+                    .update(|c| _ = c.fail(id, ErrorCode::TokenExpired, message));
+                let said = self
+                    .view
+                    .texts
+                    .get_untracked()
+                    .error_text(ErrorCode::TokenExpired);
+                self.view.announcement.set(said);
             }
             ServerMessage::Error {
                 id, code, message, ..

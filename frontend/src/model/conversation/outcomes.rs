@@ -102,6 +102,14 @@ impl Conversation {
             }
             return false;
         }
+        self.fail(id, code, message)
+    }
+
+    /// Message `id` failed with `code`, whatever the code (see
+    /// [`Conversation::on_error`] for the codes that usually keep it
+    /// queued): its error shows under it. Returns false if it was not
+    /// waiting.
+    pub fn fail(&mut self, id: &str, code: ErrorCode, message: &str) -> bool {
         if !self.delivery(id).is_some_and(Delivery::is_pending) {
             return false;
         }
@@ -140,7 +148,7 @@ impl Conversation {
             .collect();
         pending
             .iter()
-            .filter(|id| self.on_error(Some(id), code, message))
+            .filter(|id| self.fail(id, code, message))
             .count()
     }
 
@@ -354,6 +362,19 @@ mod tests {
         assert!(!c.on_error(Some("a"), ErrorCode::ShuttingDown, "restarting"));
         assert_eq!(c.delivery("a"), Some(Delivery::Queued));
         assert!(!c.on_error(None, ErrorCode::InvalidMessage, "x"));
+    }
+
+    #[test]
+    fn a_code_that_keeps_a_message_queued_can_still_fail_it_when_told() {
+        let mut c = conv_with(&["a"]);
+        c.mark_sent("a", 0.0);
+        assert!(c.fail("a", ErrorCode::TokenExpired, "sign in again"));
+        assert_eq!(c.delivery("a"), Some(Delivery::Failed));
+        assert!(c.outbox().is_empty());
+        assert!(
+            !c.fail("a", ErrorCode::TokenExpired, "twice"),
+            "one error shown"
+        );
     }
 
     #[test]
