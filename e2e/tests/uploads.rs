@@ -378,3 +378,61 @@ async fn u4_a_file_queued_while_the_relay_is_away_is_answered_once() {
     finish(&browser, "u4", result).await;
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
+async fn u5_a_file_queued_in_a_conversation_left_for_another_still_goes() {
+    let n8n = StandIn::start().await.expect("stand-in");
+    let (relay, proxy) = Relay::start_behind_proxy(Some(&n8n.url("/webhook/chat")), FLAGS)
+        .await
+        .expect("relay");
+    let browser = Browser::start().await.expect("browser");
+    let result = async {
+        // Wide: the conversation list is a column beside the chat.
+        browser.set_size(1200, 800).await?;
+        browser
+            .open_online(&relay.page_url("?backoffMs=100&backoffMaxMs=300&attempts=50"))
+            .await?;
+        proxy.set_down(true);
+        browser.wait_state(&["reconnecting", "offline"]).await?;
+        files::paste_files(&browser, &[WebFile::new("parked.png", "image/png", DOT_PNG)])
+            .await?;
+        wait_chips(&browser, &["parked.png"]).await?;
+        let id = browser.send("sent before leaving").await?;
+        let first = wait_for("the conversation's entry", UI_TIMEOUT, || async {
+            let v = browser
+                .eval(
+                    "const e = document.querySelector('[data-testid=conversation][data-current=true]');\
+                     return e ? e.dataset.id : null;",
+                )
+                .await?;
+            Ok(v.as_str().map(str::to_owned))
+        })
+        .await?;
+        // Another conversation while the first still waits for the link:
+        // its uploads run there, and must not let go of the first's bytes.
+        browser.click("[data-testid=new-conversation]").await?;
+        proxy.set_down(false);
+        browser.wait_state_for(&["online"], UI_TIMEOUT).await?;
+        let other = browser.send("meanwhile here").await?;
+        answered_once(&browser, &other, "echo: meanwhile here").await?;
+        browser
+            .click(&format!(
+                "[data-testid=conversation][data-id='{first}'] [data-testid=conversation-switch]"
+            ))
+            .await?;
+        browser.wait_state_for(&["online"], UI_TIMEOUT).await?;
+        let expected = format!(
+            "echo: sent before leaving [files: {}]",
+            seen("parked.png", "image/png", DOT_PNG)
+        );
+        answered_once(&browser, &id, &expected).await?;
+        if n8n.calls() != 2 {
+            return Err(format!("n8n ran {} messages, expected 2", n8n.calls()));
+        }
+        Ok(())
+    }
+    .await;
+    finish(&browser, "u5", result).await;
+    browser.close().await;
+}

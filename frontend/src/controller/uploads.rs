@@ -192,11 +192,14 @@ impl Chat {
         true
     }
 
-    /// Lets go of the bytes of answered messages.
+    /// Lets go of the bytes of answered messages. A message of another
+    /// conversation (not shown now) keeps its files: it is sent when its
+    /// conversation is shown again, and its bytes cannot come back once let
+    /// go. (They go with the page: a handle each, as many as were picked.)
     fn forget_unneeded_files(&self) {
         let conversation = self.view.conversation;
-        self.files
-            .borrow_mut()
-            .retain(|id, _| conversation.with_untracked(|c| c.may_need_files(id)));
+        self.files.borrow_mut().retain(|id, _| {
+            conversation.with_untracked(|c| c.delivery(id).is_none() || c.may_need_files(id))
+        });
     }
 }
