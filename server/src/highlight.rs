@@ -70,20 +70,28 @@ pub async fn off_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'st
 }
 
 /// Whether `markdown` may hold a fenced code block with a language (the
-/// only kind highlighted): a line starting with ```` ``` ```` or `~~~`
-/// followed by a word. A cheap over-approximation — a false "yes" costs a
-/// hop to the blocking pool, never a wrong result.
+/// only kind highlighted): a run of three or more of ```` ` ```` and `~`
+/// followed, on its line, by something other than spaces — the start of
+/// an info string. Anywhere, not only at the start of a line: a fence may
+/// open inside a quote or a list item (`> ```rust`, `- ~~~js`), and such a
+/// block is highlighted like any other. A cheap over-approximation — a
+/// false "yes" costs a hop to the blocking pool, never a wrong result — in
+/// one pass (each run is skipped whole, so a text of backticks is linear).
 pub fn may_have_code(markdown: &str) -> bool {
-    markdown.lines().any(|line| {
-        let line = line.trim_start();
-        ["```", "~~~"].iter().any(|fence| {
-            line.strip_prefix(fence).is_some_and(|rest| {
-                rest.trim_start_matches(['`', '~'])
-                    .trim_start()
-                    .starts_with(|c: char| c.is_alphanumeric())
-            })
-        })
-    })
+    let mut rest = markdown;
+    while let Some(at) = rest.find(['`', '~']) {
+        let run = &rest[at..];
+        let after = run.trim_start_matches(['`', '~']);
+        if run.len() - after.len() >= 3
+            && after
+                .trim_start_matches([' ', '\t'])
+                .starts_with(|c: char| c != '\n' && c != '\r')
+        {
+            return true;
+        }
+        rest = after;
+    }
+    false
 }
 
 /// The bundled grammars, decompressed once on first use (not at start:
@@ -231,9 +239,18 @@ mod tests {
     fn code_with_a_language_is_recognised_cheaply() {
         assert!(may_have_code("Here:\n```rust\nfn main() {}\n```"));
         assert!(may_have_code("  ~~~ python\nx = 1\n~~~"));
+        // Inside containers: a quote, list items, both.
+        assert!(may_have_code("> ```rust\n> fn main() {}\n> ```"));
+        assert!(may_have_code("- ```python\n  x = 1\n  ```"));
+        assert!(may_have_code("1. ~~~js\n   let a = 1;\n   ~~~"));
+        assert!(may_have_code("- > ````rust\n  > let a = 1;\n  > ````"));
         assert!(!may_have_code("```\nno language\n```"));
-        assert!(!may_have_code("inline `code` and ``` in a sentence"));
+        assert!(!may_have_code(
+            "inline `code` and ``a`` ending a line ```\nx"
+        ));
         assert!(!may_have_code("plain words"));
+        // One pass: a megabyte of backticks is one run, looked at once.
+        assert!(!may_have_code(&"`".repeat(1 << 20)));
     }
 
     /// The work runs elsewhere: the future is not ready on its first poll

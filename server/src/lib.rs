@@ -45,7 +45,8 @@
 //! - [`frame`]: an encoded server frame, as the store keeps it and
 //!   connections send it; [`outbox`]: a connection's bounded queue of them.
 //! - [`shutdown`], [`redact`] (what logs may show), [`logging`], [`error`],
-//!   [`clock`] (the wall clock other machines read).
+//!   [`clock`] (the wall clock other machines read), [`secret`] (how a
+//!   token a request brings is compared).
 
 pub mod admission;
 pub mod attachment;
@@ -66,6 +67,7 @@ pub mod outbox;
 pub mod page;
 pub mod redact;
 pub mod responder;
+pub mod secret;
 pub mod shutdown;
 pub mod state;
 pub mod store;

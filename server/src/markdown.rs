@@ -560,6 +560,36 @@ mod tests {
         );
     }
 
+    /// Whether `blocks` hold a code block with highlighted spans, at any depth.
+    fn has_highlighted_code(blocks: &[Block]) -> bool {
+        blocks.iter().any(|block| match block {
+            Block::Code(code) => !code.spans.is_empty(),
+            Block::Quote(inner) => has_highlighted_code(inner),
+            Block::Ul(items) | Block::Ol(_, items) => {
+                items.iter().any(|item| has_highlighted_code(&item.body))
+            }
+            _ => false,
+        })
+    }
+
+    /// Fences inside quotes and list items are code blocks too: every text
+    /// whose tree has highlighted code must be one that
+    /// [`crate::highlight::may_have_code`] sends off the async threads.
+    #[test]
+    fn every_highlighted_block_is_foreseen_by_may_have_code() {
+        for text in [
+            "```rust\nfn main() {}\n```",
+            "> ```rust\n> fn main() {}\n> ```",
+            "- ```python\n  x = 1\n  ```",
+            "1. ~~~js\n   let a = 1;\n   ~~~",
+            "- > ````rust\n  > let a = 1;\n  > ````",
+            "> - item\n>\n>   ```&#114;ust\n>   let a = 1;\n>   ```",
+        ] {
+            assert!(has_highlighted_code(&parse(text)), "highlighted: {text}");
+            assert!(crate::highlight::may_have_code(text), "foreseen: {text}");
+        }
+    }
+
     #[test]
     fn links_keep_safe_targets_and_titles() {
         assert_eq!(

@@ -255,6 +255,13 @@ impl Executions {
         }
     }
 
+    /// Deletes execution `id`, as n8n does when the execution is deleted
+    /// or pruned: its socket drops at the next poll, and a new one is
+    /// refused with n8n's text naming the id.
+    pub fn forget(&self, id: &str) {
+        self.runs.lock().remove(id);
+    }
+
     /// The session an execution was started for.
     pub fn session_of(&self, id: &str) -> Option<String> {
         self.runs.lock().get(id).map(|e| e.session.clone())

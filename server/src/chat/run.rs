@@ -62,9 +62,11 @@ pub enum RunError {
     /// The socket could not be opened at all.
     #[error("n8n's chat socket could not be opened: {0}")]
     Unreachable(String),
-    /// n8n refused the execution (unknown id).
-    #[error("n8n does not know this run any more: {0}")]
-    Unknown(String),
+    /// n8n refused the execution (unknown id). Its own text names the
+    /// execution id, so it is logged where it arrives (`Run::drive`) and
+    /// the page gets this fixed sentence.
+    #[error("n8n does not know this run any more (it was deleted or has ended there)")]
+    Unknown,
     /// The connection kept dropping: n8n failed or cancelled the execution.
     #[error("the workflow stopped before it finished (it failed or was cancelled in n8n)")]
     Stopped,
@@ -85,7 +87,7 @@ impl RunError {
         match self {
             RunError::Unreachable(_) => ErrorCode::WebhookUnreachable,
             RunError::WaitedTooLong(_) => ErrorCode::WebhookTimeout,
-            RunError::Unknown(_) | RunError::Stopped | RunError::RelayStopping => {
+            RunError::Unknown | RunError::Stopped | RunError::RelayStopping => {
                 ErrorCode::WebhookError
             }
             RunError::Cancelled => ErrorCode::Cancelled,
@@ -186,7 +188,10 @@ impl Run<'_> {
                         }
                     }
                     FromN8n::Finished => return Ok(()),
-                    FromN8n::Refused(text) => return Err(RunError::Unknown(text)),
+                    FromN8n::Refused(text) => {
+                        tracing::warn!(id = %self.id(), "n8n refused the run's chat socket: {text}");
+                        return Err(RunError::Unknown);
+                    }
                     FromN8n::Dropped(reason) => {
                         drops += 1;
                         tracing::debug!(id = %self.id(), drops, "n8n's chat socket dropped: {reason}");

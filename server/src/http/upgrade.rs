@@ -106,9 +106,19 @@ pub async fn upgrade(state: AppState, request: Request<Body>) -> Response {
         // It was the largest allocation per idle connection (massif).
         .read_buffer_size(WS_READ_BUFFER)
         // Frames are flushed as they are sent; the buffer only batches the
-        // pieces of one frame. tungstenite requires the cap to exceed it.
+        // pieces of one frame.
         .write_buffer_size(WS_WRITE_BUFFER)
-        .max_write_buffer_size(WS_WRITE_BUFFER + hard_limit.saturating_mul(2))
+        // No cap of tungstenite's on top: it refuses (and the connection
+        // drops, without a close frame) any one frame larger than the cap,
+        // and the relay's frames are bounded where they are made — an
+        // answer by `--max-answer-bytes`, JSON-escaped and with its
+        // formatted tree beside it; a history by its source's bound — at
+        // sizes no fixed multiple of `--max-message-bytes` covers. The
+        // buffer never holds more than the frame being written: each send
+        // (`ws::outgoing`) waits for its flush, within `--idle-timeout`,
+        // before the connection takes the next frame from its bounded
+        // queue, and a write that does not finish in time ends it.
+        .max_write_buffer_size(usize::MAX)
         .on_failed_upgrade(|e| tracing::debug!("WebSocket upgrade failed: {e}"))
         .on_upgrade(move |socket| {
             let tracked = state.clone();

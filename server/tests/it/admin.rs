@@ -157,6 +157,47 @@ async fn the_admin_token_is_required_and_checked() {
     relay.stop().await;
 }
 
+/// A web page open in a browser on the relay's host can send requests to
+/// the loopback listener: whatever changes state is refused when it
+/// carries an `Origin` (every browser sends one with a POST; curl and
+/// Prometheus send none); reading is not.
+#[tokio::test]
+async fn a_web_pages_request_may_not_pause_the_chat() {
+    let relay = Relay::start_with_admin(crate::support::config()).await;
+    let client = reqwest::Client::new();
+    let paused = || async {
+        let state: serde_json::Value = reqwest::get(relay.admin_url("/pause"))
+            .await
+            .expect("get")
+            .json()
+            .await
+            .expect("json");
+        state["paused"].as_bool().expect("a boolean")
+    };
+    for origin in ["http://evil.example", "null", "http://127.0.0.1:9090"] {
+        for path in ["/pause", "/resume"] {
+            let refused = client
+                .post(relay.admin_url(path))
+                .header("origin", origin)
+                .send()
+                .await
+                .expect("post");
+            assert_eq!(refused.status(), 403, "{path} from {origin}");
+        }
+        assert!(!paused().await, "nothing changed ({origin})");
+    }
+    let read = client
+        .get(relay.admin_url("/metrics"))
+        .header("origin", "http://evil.example")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(read.status(), 200, "reading is not refused");
+    assert_eq!(post(&relay.admin_url("/pause"), None).await.status(), 200);
+    assert!(paused().await, "a request without an Origin still works");
+    relay.stop().await;
+}
+
 #[test]
 fn off_loopback_without_a_token_the_relay_refuses_to_start() {
     let mut relay = Command::new(env!("CARGO_BIN_EXE_relay"))

@@ -324,6 +324,33 @@ async fn a_failing_run_ends_in_an_error_the_page_can_see() {
     relay.stop().await;
 }
 
+/// An execution n8n no longer knows (deleted or pruned while the run
+/// waited) ends the run with an error, and n8n's refusal, which names the
+/// execution id, stays in the relay's log: the id never reaches a browser.
+#[tokio::test(flavor = "current_thread")]
+async fn a_run_n8n_forgot_ends_in_an_error_without_the_execution_id() {
+    let (captured, _guard) = crate::support::log_capture::Captured::text_debug();
+    let (n8n, relay, mut client) = setup(vec![Step::Ask("What is your name?".into())]).await;
+    client.say("m1", "go").await;
+    until(&mut client, is_waiting).await;
+    let id = n8n.executions().ids().pop().expect("execution");
+    n8n.executions().forget(&id);
+    let frames = until(&mut client, |f| matches!(f, ServerMessage::Error { .. })).await;
+    let (code, message) = error_of(frames.last().expect("error"), Some("m1"));
+    assert_eq!(code, ErrorCode::WebhookError);
+    assert!(
+        !message.contains(&id) && !message.contains("Execution with id"),
+        "n8n's text stays on the relay: {message}"
+    );
+    assert!(
+        captured
+            .text()
+            .contains(&format!("Execution with id \"{id}\" does not exist")),
+        "n8n's text is logged"
+    );
+    relay.stop().await;
+}
+
 #[tokio::test]
 async fn a_waiting_run_at_shutdown_is_told_and_left_waiting_in_n8n() {
     let (n8n, mut relay, mut client) = setup(vec![

@@ -460,6 +460,25 @@ async fn an_answer_past_max_answer_bytes_is_an_error() {
     relay.stop().await;
 }
 
+/// An answer at the default `--max-answer-bytes` (far past the largest
+/// frame a page may send) reaches the page in one frame, and again when a
+/// page that reconnected resends the message: a frame larger than the
+/// socket's write-buffer cap used to drop the connection every time.
+#[tokio::test]
+async fn an_answer_at_the_default_bound_is_delivered_and_replayed() {
+    let bound = crate::support::config().n8n.max_answer_bytes;
+    let (n8n, relay, mut client) = setup(Mode::Huge { bytes: bound }).await;
+    let session = client.session_id.clone();
+    client.say("big", "x").await;
+    assert_eq!(response_text(&client.next().await, "big").len(), bound);
+    drop(client);
+    let mut back = Client::connect(&relay.ws_url(&format!("/ws?session={session}"))).await;
+    back.say("big", "x").await;
+    assert_eq!(response_text(&back.next().await, "big").len(), bound);
+    assert_eq!(n8n.calls(), 1, "the stored answer was sent again");
+    relay.stop().await;
+}
+
 /// An endless stream (or an endless line) ends at the bound with an
 /// error; the chunks that arrived before stay with the page.
 #[tokio::test]

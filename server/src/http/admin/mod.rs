@@ -6,12 +6,14 @@
 //! - `POST /pause`, `POST /resume`, `GET /pause` ([`pause`]).
 //! - `GET /usage` ([`usage`]): today's counts.
 //!
-//! Every route is behind [`auth`] (`--admin-token`, required off loopback).
+//! Every route is behind [`auth`] (`--admin-token`, required off loopback),
+//! and no web page may change anything ([`origin`]).
 //! A new route is one file here with a `routes()` like the others, merged
 //! in [`router`].
 
 pub mod auth;
 pub mod metrics;
+pub mod origin;
 pub mod pause;
 pub mod usage;
 
@@ -34,5 +36,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::require_token,
         ))
+        // Outermost: a browser's request is refused before anything else.
+        .layer(axum::middleware::from_fn(origin::refuse_web_pages))
         .with_state(state)
 }
