@@ -248,6 +248,7 @@ impl Executions {
         ids
     }
 
+    /// Drops execution `id`'s chat socket at its next poll, without a close
     /// frame (a network failure between the relay and n8n).
     pub fn drop_socket(&self, id: &str) {
         if let Some(e) = self.runs.lock().get_mut(id) {
