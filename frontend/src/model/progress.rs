@@ -71,8 +71,13 @@ impl Progress {
         };
         let done = state == StepState::Done;
         let room = self.steps.len() < MAX_PROGRESS_STEPS as usize;
+        // A late frame of an earlier step does not move the current line
+        // back.
+        let newest = self.steps.last().is_none_or(|s| seq >= s.seq);
         match self.steps.iter_mut().find(|s| s.seq == seq) {
-            Some(known) => known.done |= done,
+            // Again, with nothing new: changes nothing.
+            Some(known) if known.done || !done => return,
+            Some(known) => known.done = true,
             None if room => {
                 let at = self.steps.partition_point(|s| s.seq < seq);
                 self.steps.insert(
@@ -88,7 +93,9 @@ impl Progress {
         }
         self.first_at.get_or_insert(now);
         self.last_at = Some(now);
-        self.current = Some(shown);
+        if newest {
+            self.current = Some(shown);
+        }
     }
 
     /// The folded line's numbers: how many steps, and how many seconds
@@ -151,6 +158,10 @@ mod tests {
         );
         assert_eq!(p.current, Some(Shown::Label(ProgressLabel::Working)));
         assert_eq!(p.steps.len(), 2, "a frame twice is one step");
+        // Step 1's frame again, late: nothing moves back.
+        p.on_frame(Some("Searching"), None, Some(1), StepState::Done, 20_000.0);
+        assert_eq!(p.current, Some(Shown::Label(ProgressLabel::Working)));
+        assert_eq!(p.last_at, Some(13_500));
         assert!(p.steps.iter().all(|s| s.done));
         assert_eq!(p.summary(), Some((2, Some(12))));
     }
