@@ -9,6 +9,7 @@ use crate::model::conversation::Conversation;
 use crate::model::ids;
 use crate::model::machine::Event;
 use crate::model::proof::{AfterRefusal, Proving};
+use crate::model::quota_wake;
 use crate::model::settings::{self, Adopt};
 
 impl Chat {
@@ -144,6 +145,9 @@ impl Chat {
                 self.view.conversation.update(|c| {
                     c.on_quota(id, *quota, *resets_at, message);
                 });
+                if let Some(at) = resets_at {
+                    self.wake_at_reset(*at);
+                }
             }
             // The sign-in expired on a page of its own: no host will send
             // a new token, so the message fails, visibly, and the header
@@ -208,6 +212,20 @@ impl Chat {
             }
             chat.flush();
         });
+    }
+
+    /// Sends the outbox again just after a quota resets at `resets_at`
+    /// (ms since the epoch): the message it refused goes by itself if the
+    /// page is still open. One timer: a later refusal replaces it.
+    fn wake_at_reset(&self, resets_at: u64) {
+        let wait = quota_wake::wait_ms(resets_at, crate::browser::page::now());
+        let me = self.me.clone();
+        let timer = gloo_timers::callback::Timeout::new(wait, move || {
+            if let Some(chat) = me.upgrade() {
+                chat.flush();
+            }
+        });
+        *self.quota_wake.borrow_mut() = Some(timer);
     }
 
     fn update_proof<R>(&self, change: impl FnOnce(&mut Proving) -> R) -> R {

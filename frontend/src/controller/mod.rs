@@ -155,6 +155,8 @@ pub struct Chat {
     proving: Cell<bool>,
     /// Refused proofs in a row, and whether the page gave up.
     proof: Cell<Proving>,
+    /// Sends the outbox again when a quota that refused a message resets.
+    quota_wake: RefCell<Option<gloo_timers::callback::Timeout>>,
     /// The largest frame the relay reads (its `connection` frame's
     /// `maxMessageBytes`): a larger message fails here, visibly, instead
     /// of being sent into a refusal (or, far larger, a closed socket and
@@ -255,6 +257,7 @@ impl Chat {
             upload_tries: Cell::new(0),
             proving: Cell::new(false),
             proof: Cell::new(Proving::default()),
+            quota_wake: RefCell::new(None),
             max_frame: Cell::new(None),
             token: RefCell::new(None),
             token_reported: Cell::new(false),

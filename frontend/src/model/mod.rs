@@ -9,7 +9,8 @@
 //! - [`attachments`]: files attached to messages, and the relay's rules.
 //! - [`settings`]: where the relay is, which session to adopt, timings.
 //! - [`time`]: when a message was, as people say it.
-//! - [`proof`]: the rule of a relay's proof-of-work challenge.
+//! - [`proof`]: a relay's proof-of-work challenge — its rule, and when to
+//!   try again or give up; [`quota_wake`]: when a refused message goes again.
 //! - [`embed`]: the page inside another site — its options and commands.
 //! - [`progress`]: what the workflow is doing for a message (its steps).
 //! - [`i18n`]: the languages and the texts' keys; [`catalogue`]: texts as data.
@@ -26,6 +27,7 @@ pub mod ids;
 pub mod machine;
 pub mod progress;
 pub mod proof;
+pub mod quota_wake;
 pub mod relay_list;
 pub mod settings;
 pub mod speech;

@@ -155,7 +155,8 @@ impl Conversation {
     /// A quota of the chat refused message `id` until `resets_at` (ms since
     /// the epoch): it was not sent to n8n. The message stays in the outbox
     /// (queued: sent again with the next message, after a reconnect or a
-    /// reload, and then runs once the quota has reset — never lost), and
+    /// reload, or by itself just after the reset while the page is open,
+    /// and then runs once the quota has reset — never lost), and
     /// one line under it says when it can go (replacing the line of an
     /// earlier refusal). Returns false if ignored (not pending).
     pub fn on_quota(
