@@ -322,8 +322,11 @@ impl Webhook {
         let streaming = loop {
             match response.chunk().await.map_err(|e| self.map_error(&e))? {
                 Some(bytes) => {
+                    // Only the new bytes can hold the first newline.
+                    let from = head.len();
                     head.extend_from_slice(&bytes);
-                    if let Some(nl) = head.iter().position(|&b| b == b'\n') {
+                    if let Some(nl) = head[from..].iter().position(|&b| b == b'\n') {
+                        let nl = from + nl;
                         break status.is_success() && is_stream_line(&head[..nl]);
                     }
                     if head.len() > self.max_body_bytes() {

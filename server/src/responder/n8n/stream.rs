@@ -113,14 +113,19 @@ impl NdjsonParser {
         if self.overflowed {
             return;
         }
+        // What is pending has no newline (complete lines were taken): only
+        // the new bytes are searched, so a long line arriving in small
+        // pieces costs its length once, not once per piece.
+        let mut from = self.pending.len();
         self.pending.extend_from_slice(bytes);
         let mut start = 0;
-        while let Some(offset) = self.pending[start..].iter().position(|&b| b == b'\n') {
-            let end = start + offset;
+        while let Some(offset) = self.pending[from..].iter().position(|&b| b == b'\n') {
+            let end = from + offset;
             if let Some(event) = parse_line(&self.pending[start..end]) {
                 out.push(event);
             }
             start = end + 1;
+            from = start;
         }
         self.pending.drain(..start);
         if self.pending.len() > self.max_line {
@@ -232,6 +237,13 @@ mod tests {
                 StreamEvent::End(two),
             ]
         );
+    }
+
+    #[test]
+    fn a_stream_in_one_byte_pieces_gives_the_same_events() {
+        let bytes = C_STREAM.as_bytes();
+        let cuts: Vec<usize> = (1..bytes.len()).collect();
+        assert_eq!(events_split_at(bytes, &cuts), events_split_at(bytes, &[]));
     }
 
     #[test]
