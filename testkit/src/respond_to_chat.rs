@@ -11,7 +11,8 @@
 //!   `n8n|continue`, a question or an approval is not (n8n now waits); a
 //!   `send` node waits until a socket has received its message;
 //! - a reply is a JSON frame `{"sessionId","action":"sendMessage",
-//!   "chatInput"}`; anything else is ignored; a reply while n8n is not
+//!   "chatInput"}`, optionally with `"files":[{"name","type","data"}]`
+//!   (kept as sent, for tests); anything else is ignored; a reply while n8n is not
 //!   waiting still resumes the execution (swallowing the pending message);
 //! - an approval is a `with-buttons` JSON frame whose links are signed over
 //!   the `Host`; the GET acts only for a browser-like (or absent)

@@ -8,9 +8,12 @@
 //! - [`http_connections`]: open plain-HTTP connections in total and per
 //!   address, decided at accept.
 //! - [`rate`]: the token bucket behind both rates.
+//! - [`address_rate`]: a rate per client address with a `Retry-After`
+//!   (sign-ins started, `/auth/login`).
 //! - [`new_sessions`]: how many new sessions one client may start.
 //! - [`proof_of_work`]: the optional proof-of-work gate for new sessions.
 
+pub mod address_rate;
 pub mod http_connections;
 pub mod limits;
 pub mod new_sessions;

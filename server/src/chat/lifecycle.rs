@@ -7,6 +7,7 @@
 
 use shared::{ErrorCode, ServerMessage};
 use shared::{MessageId, SessionId};
+use tokio::sync::mpsc::error::{SendError, TrySendError};
 
 use super::core::Chat;
 use super::encode;
@@ -83,25 +84,64 @@ pub async fn start(chat: &Chat, session: &SessionId, message: Incoming) {
         return;
     };
     let id = message.id.clone();
-    match chat.turns().submit(message.into_request(session, files)) {
-        Admitted::Start(request) => {
-            chat.drain()
-                .spawn_answer(answer::take_turn(chat.clone(), request));
-        }
-        Admitted::Queued => {
-            tracing::debug!(session = %redact::session(session), "waits its turn");
-            let frame = super::progress::waiting(&id, shared::ProgressLabel::Queued);
-            chat.store().progress(session, &id, encode(&frame));
-        }
-        Admitted::Reply(run, request) => {
-            if let Err(refused) = run.try_send(RunCommand::Reply(request)) {
-                // The run just ended: a new message after all.
-                if let RunCommand::Reply(request) = refused.into_inner() {
-                    chat.drain()
-                        .spawn_answer(answer::take_turn(chat.clone(), request));
-                }
+    let admitted = chat.turns().submit(message.into_request(session, files));
+    carry_out(chat, session, &id, admitted);
+}
+
+/// Does what the turns decided for message `id` of `session`: answer it
+/// now, let it wait its turn, or hand it to the run waiting for it.
+///
+/// A reply the run cannot take goes back to the turns (under their lock,
+/// [`super::turns::Turns::readmit`]), never straight to n8n: the run's
+/// message still holds the session's turn, so a reply sent beside it
+/// would be a second execution at once, and its end would free a turn it
+/// never took. The run just ended (its commands closed): the reply is a
+/// new message after all, when the turn is free. Its commands are full
+/// (button presses): the reply waits for room in a task of its own, and
+/// goes back to the turns if the run ends meanwhile.
+fn carry_out(chat: &Chat, session: &SessionId, id: &MessageId, admitted: Admitted) {
+    let mut admitted = admitted;
+    loop {
+        match admitted {
+            Admitted::Start(request) => {
+                chat.drain()
+                    .spawn_answer(answer::take_turn(chat.clone(), request));
+                return;
             }
+            Admitted::Queued => {
+                tracing::debug!(session = %redact::session(session), "waits its turn");
+                let frame = super::progress::waiting(id, shared::ProgressLabel::Queued);
+                chat.store().progress(session, id, encode(&frame));
+                return;
+            }
+            Admitted::Reply(run, request) => match run.try_send(RunCommand::Reply(request)) {
+                Ok(()) => return,
+                Err(TrySendError::Closed(command)) => match readmit(chat, command) {
+                    Some(again) => admitted = again,
+                    None => return,
+                },
+                Err(TrySendError::Full(command)) => {
+                    let drain = chat.drain().clone();
+                    let (chat, session, id) = (chat.clone(), session.clone(), id.clone());
+                    drain.spawn_answer(async move {
+                        if let Err(SendError(command)) = run.send(command).await {
+                            if let Some(again) = readmit(&chat, command) {
+                                carry_out(&chat, &session, &id, again);
+                            }
+                        }
+                    });
+                    return;
+                }
+            },
         }
+    }
+}
+
+/// The reply in `command`, admitted again.
+fn readmit(chat: &Chat, command: RunCommand) -> Option<Admitted> {
+    match command {
+        RunCommand::Reply(request) => Some(chat.turns().readmit(request)),
+        RunCommand::Choice { .. } | RunCommand::Cancel => None,
     }
 }
 
@@ -430,5 +470,131 @@ mod tests {
             chat.store().begin(&sid("s"), &mid("b"), false).await,
             Verdict::Start
         );
+    }
+
+    /// Message `m` of `session` holds the session's turn and started a run
+    /// that now waits for the user; its commands go to a channel of
+    /// `room` the test holds.
+    async fn a_waiting_run(
+        chat: &Chat,
+        session: &SessionId,
+        room: usize,
+    ) -> mpsc::Receiver<RunCommand> {
+        assert_eq!(
+            chat.store().begin(session, &mid("m"), false).await,
+            Verdict::Start
+        );
+        let m = ChatRequest {
+            session_id: session.clone(),
+            message_id: mid("m"),
+            text: "m".into(),
+            metadata: None,
+            files: Vec::new(),
+            user: None,
+            regenerate: false,
+        };
+        assert!(matches!(chat.turns().submit(m), Admitted::Start(_)));
+        let (tx, rx) = mpsc::channel(room);
+        chat.turns().run_started(session, &mid("m"), tx);
+        assert!(chat
+            .turns()
+            .run_waits(session, &mid("m"), Vec::new())
+            .is_none());
+        rx
+    }
+
+    /// Starts reply `r` of `session` as `receive` does.
+    async fn reply(chat: &Chat, session: &SessionId) {
+        assert_eq!(
+            chat.store().begin(session, &mid("r"), false).await,
+            Verdict::Start
+        );
+        start(chat, session, message("r", Vec::new())).await;
+    }
+
+    /// The run ended between being chosen for the reply and the reply
+    /// reaching it: the reply is a new message after all — but it waits for
+    /// the turn the run's message still holds, never beside it.
+    #[tokio::test]
+    async fn a_reply_the_ended_run_cannot_take_waits_for_the_turn() {
+        let chat = chat("closed");
+        let _rx = connect(&chat, &sid("s")).await;
+        let run = a_waiting_run(&chat, &sid("s"), 16).await;
+        drop(run);
+        reply(&chat, &sid("s")).await;
+        assert_eq!(
+            chat.store().begin(&sid("s"), &mid("r"), false).await,
+            Verdict::InFlight,
+            "not answered beside the run's message"
+        );
+        // The run's message ends: the reply takes its turn.
+        chat.turns().run_ended(&sid("s"), &mid("m"));
+        let next = chat
+            .turns()
+            .finished(&sid("s"))
+            .expect("the reply waits its turn");
+        assert_eq!(next.message_id, "r");
+        assert!(chat.turns().finished(&sid("s")).is_none());
+        assert_eq!(chat.turns().active_sessions(), 0, "the count is balanced");
+    }
+
+    /// The run's commands are full (button presses): the reply waits for
+    /// room and reaches the run after them — not sent to n8n as a second
+    /// execution beside the run.
+    #[tokio::test]
+    async fn a_reply_to_a_run_with_full_commands_waits_for_room() {
+        let chat = chat("full");
+        let _rx = connect(&chat, &sid("s")).await;
+        let mut run = a_waiting_run(&chat, &sid("s"), 1).await;
+        let tx = chat.turns().run(&sid("s"), &mid("m")).expect("the run");
+        tx.try_send(RunCommand::Choice { seq: 1, button: 0 })
+            .expect("room for one");
+        reply(&chat, &sid("s")).await;
+        let step = Duration::from_secs(5);
+        let first = tokio::time::timeout(step, run.recv())
+            .await
+            .expect("a command");
+        assert!(
+            matches!(first, Some(RunCommand::Choice { .. })),
+            "{first:?}"
+        );
+        match tokio::time::timeout(step, run.recv())
+            .await
+            .expect("the reply")
+        {
+            Some(RunCommand::Reply(r)) => assert_eq!(r.message_id, "r"),
+            other => panic!("{other:?}"),
+        }
+        chat.turns().run_ended(&sid("s"), &mid("m"));
+        assert!(chat.turns().finished(&sid("s")).is_none(), "nothing queued");
+        assert_eq!(chat.turns().active_sessions(), 0);
+    }
+
+    /// Full, and the run ends while the reply waits for room: the reply is
+    /// queued for the turn (and the page told it waits).
+    #[tokio::test]
+    async fn a_reply_waiting_for_room_in_a_run_that_ends_waits_for_the_turn() {
+        let chat = chat("full-closed");
+        let mut frames = connect(&chat, &sid("s")).await;
+        let run = a_waiting_run(&chat, &sid("s"), 1).await;
+        let tx = chat.turns().run(&sid("s"), &mid("m")).expect("the run");
+        tx.try_send(RunCommand::Cancel).expect("room for one");
+        reply(&chat, &sid("s")).await;
+        chat.turns().run_ended(&sid("s"), &mid("m"));
+        drop(run);
+        tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                let frame = frames.recv().await.expect("a frame");
+                if frame.as_str().contains("queued") && frame.as_str().contains("\"r\"") {
+                    return;
+                }
+            }
+        })
+        .await
+        .expect("the reply is told it waits its turn");
+        let next = chat.turns().finished(&sid("s")).expect("queued");
+        assert_eq!(next.message_id, "r");
+        assert!(chat.turns().finished(&sid("s")).is_none());
+        assert_eq!(chat.turns().active_sessions(), 0);
     }
 }

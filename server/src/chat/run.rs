@@ -40,7 +40,7 @@ use super::encode;
 use super::turns::RunCommand;
 use crate::frame::Frame;
 use crate::redact;
-use crate::responder::n8n::chat_socket::{BotMessage, ChatSocket, FromN8n};
+use crate::responder::n8n::chat_socket::{BotMessage, ChatSocket, FromN8n, ReplyError};
 use crate::responder::ChatRequest;
 use crate::store::transcripts::Line;
 
@@ -345,7 +345,34 @@ impl Run<'_> {
             .run_waits(self.session(), self.id(), self.replay())
     }
 
-    /// Sends the user's reply; its message is then done. While n8n ignores
+    /// Ends reply `reply` without an outcome (released, `code`: the page
+    /// sends it again); the run still waits — for the next message in
+    /// line, if any.
+    async fn give_back(
+        &self,
+        reply: &ChatRequest,
+        code: ErrorCode,
+        why: &ReplyError,
+    ) -> Option<ChatRequest> {
+        let error = ServerMessage::error(Some(reply.message_id.to_string()), code, why.to_string());
+        self.chat
+            .store()
+            .release(&reply.session_id, &reply.message_id, encode(&error))
+            .await;
+        self.chat
+            .turns()
+            .run_waits(self.session(), self.id(), self.replay())
+    }
+
+    /// Deletes the uploads of `reply`.
+    fn release_files(&self, reply: &ChatRequest) {
+        if let (Some(uploads), false) = (self.chat.uploads(), reply.files.is_empty()) {
+            let ids: Vec<String> = reply.files.iter().map(|f| f.id.clone()).collect();
+            uploads.store().remove(&ids);
+        }
+    }
+
+    /// Sends the user's reply, with its files; its message is then done. While n8n ignores
     /// typing (an approval that blocks input), a reply ends in an error
     /// saying to use a button and the run still waits — for the next
     /// message in line, if any. True if a reply went to n8n.
@@ -368,20 +395,41 @@ impl Run<'_> {
                     .await;
                 continue;
             }
-            if let Err(e) = socket.reply(&reply.session_id, &reply.text).await {
-                // The socket is gone (it is opened again when noticed): the
-                // reply did not reach n8n, which still waits for it.
-                tracing::debug!(id = %self.id(), "the reply could not be sent: {e}");
-                next = self
-                    .refuse(
-                        &reply,
-                        ErrorCode::WebhookUnreachable,
-                        "the connection to n8n broke while sending your reply; send it again",
-                    )
-                    .await;
-                continue;
+            match socket
+                .reply(&reply.session_id, &reply.text, &reply.files)
+                .await
+            {
+                Ok(()) => {}
+                Err(ReplyError::Socket(e)) => {
+                    // The socket is gone (it is opened again when noticed):
+                    // the reply did not reach n8n, which still waits for it.
+                    tracing::debug!(id = %self.id(), "the reply could not be sent: {e}");
+                    next = self
+                        .refuse(
+                            &reply,
+                            ErrorCode::WebhookUnreachable,
+                            "the connection to n8n broke while sending your reply; send it again",
+                        )
+                        .await;
+                    continue;
+                }
+                Err(e @ ReplyError::FileGone(_)) => {
+                    // Not its outcome, as for a message: the page uploads
+                    // the file again and resends, which is the reply then.
+                    tracing::info!(id = %reply.message_id, run = %self.id(), "a file of the reply expired");
+                    next = self.give_back(&reply, ErrorCode::UploadMissing, &e).await;
+                    continue;
+                }
+                Err(e @ ReplyError::TooLarge(_)) => {
+                    // Sending it again cannot help: its files go.
+                    self.release_files(&reply);
+                    next = self
+                        .refuse(&reply, ErrorCode::TooLarge, &e.to_string())
+                        .await;
+                    continue;
+                }
             }
-            tracing::info!(session = %redact::session(self.session()), id = %reply.message_id, run = %self.id(), "reply sent to the run");
+            tracing::info!(session = %redact::session(self.session()), id = %reply.message_id, run = %self.id(), files = reply.files.len(), "reply sent to the run");
             self.record(vec![Line::user(&reply.text)]).await;
             let done = encode(&ServerMessage::Done {
                 id: reply.message_id.to_string(),
@@ -389,6 +437,9 @@ impl Run<'_> {
             store
                 .complete(&reply.session_id, &reply.message_id, done, false)
                 .await;
+            // Done: its files are not needed again (as for an answered
+            // message).
+            self.release_files(&reply);
             self.working().await;
             return true;
         }

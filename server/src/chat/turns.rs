@@ -95,6 +95,20 @@ impl Turns {
 
     /// Admits a new message of its session.
     pub fn submit(&self, request: ChatRequest) -> Admitted {
+        self.admit(request, false)
+    }
+
+    /// Admits again a reply that the run chosen for it could not take (it
+    /// ended just then, or never will): decided under the lock like a new
+    /// message — another waiting run's reply, its turn now, or waiting for
+    /// it — but first in line, as it came before anything queued since.
+    /// So it is never sent beside the session's running messages, and the
+    /// turn it takes is counted like any other.
+    pub fn readmit(&self, request: ChatRequest) -> Admitted {
+        self.admit(request, true)
+    }
+
+    fn admit(&self, request: ChatRequest, first: bool) -> Admitted {
         let mut all = self.lock();
         let c = all.entry(request.session_id.clone()).or_default();
         if let Some(run) = c.runs.iter_mut().find(|r| r.waiting) {
@@ -105,7 +119,11 @@ impl Turns {
             c.running += 1;
             Admitted::Start(request)
         } else {
-            c.queue.push_back(request);
+            if first {
+                c.queue.push_front(request);
+            } else {
+                c.queue.push_back(request);
+            }
             Admitted::Queued
         }
     }
@@ -325,6 +343,31 @@ mod tests {
         );
         assert!(t.finished(&sid("s")).is_none());
         assert_eq!(t.active_sessions(), 0);
+    }
+
+    #[test]
+    fn a_reply_readmitted_waits_for_the_turn_first_in_line_or_takes_a_free_one() {
+        let t = Turns::new(1);
+        started(t.submit(msg("s", "m")));
+        let (tx, rx) = mpsc::channel(4);
+        t.run_started(&sid("s"), &mid("m"), tx);
+        assert!(t.run_waits(&sid("s"), &mid("m"), Vec::new()).is_none());
+        let Admitted::Reply(_, reply) = t.submit(msg("s", "r")) else {
+            panic!("the reply");
+        };
+        drop(rx);
+        // Typed meanwhile: queued (the run works now).
+        assert!(matches!(t.submit(msg("s", "later")), Admitted::Queued));
+        // The run could not take the reply: it waits for the turn, first.
+        assert!(matches!(t.readmit(reply), Admitted::Queued));
+        t.run_ended(&sid("s"), &mid("m"));
+        let order: Vec<String> =
+            std::iter::from_fn(|| t.finished(&sid("s")).map(|r| r.message_id.into())).collect();
+        assert_eq!(order, ["r", "later"]);
+        assert_eq!(t.active_sessions(), 0);
+        // With the turn free already, it takes it (and is counted).
+        assert_eq!(started(t.readmit(msg("s", "r2"))), "r2");
+        assert!(matches!(t.submit(msg("s", "x")), Admitted::Queued));
     }
 
     #[test]

@@ -45,6 +45,14 @@ pub struct OidcFlags {
     #[arg(long, env = "RELAY_OIDC_LOGIN_TIMEOUT", default_value = "10m", value_parser = humantime::parse_duration)]
     pub oidc_login_timeout: Duration,
 
+    /// Sign-ins one client IP may start per minute (IPv6: one /64).
+    ///
+    /// A burst of this many, then this rate; more get HTTP 429 with
+    /// Retry-After. One address also holds at most 1 000 of the sign-ins in
+    /// progress.
+    #[arg(long, env = "RELAY_OIDC_LOGINS_PER_MINUTE_PER_IP", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
+    pub oidc_logins_per_minute_per_ip: u32,
+
     /// Refuse anonymous WebSockets: only signed-in or identified users chat.
     ///
     /// Needs --oidc-issuer or verified identity (--identity-secret,
@@ -85,6 +93,7 @@ impl OidcFlags {
             redirect_uri,
             session_lifetime: self.oidc_session_lifetime,
             login_timeout: self.oidc_login_timeout,
+            logins_per_minute: self.oidc_logins_per_minute_per_ip,
             leeway,
         })
         .map_err(|e| RelayError::Identity(format!("the sign-in client: {e}")))?;

@@ -4,7 +4,10 @@
 //! - `GET /auth/login`: starts a sign-in and redirects to the provider.
 //!   The sign-in's `state` also goes into a short-lived `relay_login`
 //!   cookie, so a callback only completes in the browser that started it
-//!   (no login CSRF: a link with someone else's code does nothing).
+//!   (no login CSRF: a link with someone else's code does nothing). Each
+//!   start is kept on the relay until it expires, so a client address may
+//!   start `--oidc-logins-per-minute-per-ip` and hold a share of them
+//!   (429 with `Retry-After` beyond).
 //! - `GET /auth/callback`: the provider sends the browser back here; the
 //!   code is exchanged, the ID token checked, and the browser gets the
 //!   `relay_session` cookie (HttpOnly, SameSite=Lax, Secure when the
@@ -15,13 +18,16 @@
 //!
 //! Without `--oidc-issuer` they answer 404.
 
-use axum::extract::{Query, State};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::identity::oidc::fetch::printable;
-use crate::identity::oidc::session;
+use crate::identity::oidc::{session, OidcError};
 use crate::identity::Identity;
 use crate::AppState;
 
@@ -81,11 +87,21 @@ fn no_store(mut response: Response) -> Response {
 }
 
 /// `GET /auth/login`.
-pub async fn login(State(state): State<AppState>) -> Response {
+pub async fn login(State(state): State<AppState>, request: Request) -> Response {
     let Some(oidc) = state.oidc() else {
         return (StatusCode::NOT_FOUND, OFF).into_response();
     };
-    match oidc.begin().await {
+    // Counted like uploads and WebSocket upgrades: the peer, or a trusted
+    // proxy's view; one bucket for a request without a peer address.
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| *addr);
+    let address = state
+        .limits()
+        .client_ip(peer, request.headers())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    match oidc.begin(address).await {
         Ok((url, login_state)) => {
             let mut response = redirect(url.as_str());
             let c = set_cookie(
@@ -98,11 +114,31 @@ pub async fn login(State(state): State<AppState>) -> Response {
             response.headers_mut().append(header::SET_COOKIE, c);
             response
         }
+        Err(e @ (OidcError::TooFast(wait) | OidcError::AddressBusy(wait))) => {
+            static REFUSALS: crate::log_throttle::LogThrottle =
+                crate::log_throttle::LogThrottle::every(crate::log_throttle::WARN_EVERY);
+            match REFUSALS.warn() {
+                Some(quiet) => tracing::warn!(ip = ?address, quiet, "sign-in refused: {e}"),
+                None => tracing::debug!(ip = ?address, "sign-in refused: {e}"),
+            }
+            let mut response =
+                no_store((StatusCode::TOO_MANY_REQUESTS, e.to_string()).into_response());
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry_after(wait));
+            response
+        }
         Err(e) => {
             tracing::warn!("sign-in not started: {e}");
             no_store((StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response())
         }
     }
+}
+
+/// `Retry-After` in whole seconds, rounded up (at least 1).
+fn retry_after(wait: Duration) -> HeaderValue {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    HeaderValue::from(seconds.max(1))
 }
 
 /// What the provider sends back.
@@ -209,4 +245,21 @@ pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Response {
         "loginRequired": state.config().oidc.require_login,
     });
     no_store(axum::Json(body).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_is_whole_seconds_rounded_up() {
+        for (wait, seconds) in [
+            (Duration::ZERO, "1"),
+            (Duration::from_millis(500), "1"),
+            (Duration::from_secs(12), "12"),
+            (Duration::from_millis(12_001), "13"),
+        ] {
+            assert_eq!(retry_after(wait), seconds, "{wait:?}");
+        }
+    }
 }

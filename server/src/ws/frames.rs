@@ -1,5 +1,6 @@
 //! What one incoming text frame means: a ping (answered at once), a chat
-//! message (rate-checked, then handed to [`crate::chat`]), or something
+//! message or another frame that makes the relay work (rate-checked, then
+//! handed to [`crate::chat`]), or something
 //! that is not a valid frame (an `invalid_message` or `too_large` error
 //! naming the message when it can).
 
@@ -141,11 +142,7 @@ async fn on_frame(
                         .map(Direct::Frame)
                 }
             },
-            Err(_) => Some(Direct::Frame(ServerMessage::error(
-                None,
-                ErrorCode::RateLimited,
-                "too many frames; try again shortly",
-            ))),
+            Err(_) => Some(Direct::Frame(too_many_frames())),
         },
         // Each named session costs store work: rate-checked like messages.
         Ok(ClientMessage::Forget { sessions }) => match bucket.take() {
@@ -161,11 +158,7 @@ async fn on_frame(
                 }
                 Some(Direct::Frame(frame))
             }
-            Err(_) => Some(Direct::Frame(ServerMessage::error(
-                None,
-                ErrorCode::RateLimited,
-                "too many frames; try again shortly",
-            ))),
+            Err(_) => Some(Direct::Frame(too_many_frames())),
         },
         // Store work for the user's list: rate-checked like messages; an
         // expired token saves nothing (the page identifies again first).
@@ -194,25 +187,30 @@ async fn on_frame(
                 }
                 Some(Direct::Stored(bytes))
             }
-            Err(_) => Some(Direct::Frame(ServerMessage::error(
-                None,
-                ErrorCode::RateLimited,
-                "too many frames; try again shortly",
-            ))),
+            Err(_) => Some(Direct::Frame(too_many_frames())),
         },
         Ok(ClientMessage::Choice { id, .. }) if client.who.expired(state) => {
             Some(Direct::Frame(identify::expired(id)))
         }
-        Ok(ClientMessage::Choice { id, seq, button }) => {
-            let id = MessageId::from_string(id)?;
-            chat::lifecycle::choose(state.chat(), session, &id, seq, button).await;
-            None
-        }
-        Ok(ClientMessage::Cancel { id }) => {
-            let id = MessageId::from_string(id)?;
-            chat::lifecycle::cancel(state.chat(), session, &id).await;
-            None
-        }
+        // Button presses and Stops go to a run's bounded command queue (and
+        // a press opens a link at n8n): rate-checked like messages. Past the
+        // rate the error names no message — the run goes on.
+        Ok(ClientMessage::Choice { id, seq, button }) => match bucket.take() {
+            Ok(()) => {
+                let id = MessageId::from_string(id)?;
+                chat::lifecycle::choose(state.chat(), session, &id, seq, button).await;
+                None
+            }
+            Err(_) => Some(Direct::Frame(too_many_frames())),
+        },
+        Ok(ClientMessage::Cancel { id }) => match bucket.take() {
+            Ok(()) => {
+                let id = MessageId::from_string(id)?;
+                chat::lifecycle::cancel(state.chat(), session, &id).await;
+                None
+            }
+            Err(_) => Some(Direct::Frame(too_many_frames())),
+        },
         // Ratings share the message rate; past it they are dropped (they
         // are not worth an error on the page).
         Ok(ClientMessage::Feedback { id, rating }) => {
@@ -233,6 +231,16 @@ async fn on_frame(
             )))
         }
     }
+}
+
+/// The error for a frame past the rate that is not a chat message: it
+/// names no message, so the page does not take it as one's outcome.
+fn too_many_frames() -> ServerMessage {
+    ServerMessage::error(
+        None,
+        ErrorCode::RateLimited,
+        "too many frames; try again shortly",
+    )
 }
 
 /// The `id` of a frame that failed validation, when it has a usable one, so

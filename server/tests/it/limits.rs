@@ -116,6 +116,40 @@ async fn messages_over_the_rate_get_rate_limited_with_a_retry_time() {
     relay.stop().await;
 }
 
+/// Button presses and Stops reach a run's bounded command queue: they
+/// share the connection's message rate, so one page cannot fill it.
+#[tokio::test]
+async fn button_presses_and_stops_share_the_message_rate() {
+    let mut cfg = config();
+    cfg.limits.rate_limit = 1.0;
+    cfg.limits.rate_burst = 3;
+    let relay = Relay::start(cfg).await;
+    let mut client = Client::connect(&relay.ws_url("/ws")).await;
+    for button in 0..3 {
+        client
+            .send(shared::ClientMessage::Choice {
+                id: "m0".into(),
+                seq: 1,
+                button,
+            })
+            .await;
+    }
+    client
+        .send(shared::ClientMessage::Cancel { id: "m0".into() })
+        .await;
+    // Not the message's error: the run (if any) goes on.
+    let (code, message) = error_of(&client.next().await, None);
+    assert_eq!(code, ErrorCode::RateLimited);
+    assert!(message.contains("too many frames"), "{message}");
+    client.say("m1", "hi").await;
+    assert_eq!(
+        error_of(&client.next().await, Some("m1")).0,
+        ErrorCode::RateLimited,
+        "one rate for all of them"
+    );
+    relay.stop().await;
+}
+
 #[tokio::test]
 async fn a_session_has_a_bounded_number_of_messages_waiting_for_n8n() {
     let n8n = StandIn::start().await.expect("stand-in");

@@ -55,6 +55,9 @@ async fn relay_with(
 struct Browser {
     http: reqwest::Client,
     cookies: Vec<(String, String, String)>,
+    /// The `X-Forwarded-For` a trusted proxy in front of the relay would
+    /// add for this browser, if any.
+    forwarded_for: Option<String>,
 }
 
 /// The last response of a chain of redirects.
@@ -72,6 +75,15 @@ impl Browser {
                 .build()
                 .expect("client"),
             cookies: Vec::new(),
+            forwarded_for: None,
+        }
+    }
+
+    /// A browser behind a trusted proxy that saw it as `address`.
+    fn at(address: &str) -> Browser {
+        Browser {
+            forwarded_for: Some(address.to_owned()),
+            ..Browser::new()
         }
     }
 
@@ -123,6 +135,9 @@ impl Browser {
         let cookies = self.cookie_header(url);
         if !cookies.is_empty() {
             request = request.header("cookie", cookies);
+        }
+        if let Some(address) = &self.forwarded_for {
+            request = request.header("x-forwarded-for", address);
         }
         if method == reqwest::Method::POST {
             let origin = reqwest::Url::parse(url).expect("url").origin();
@@ -447,5 +462,99 @@ async fn a_sign_in_that_took_too_long_is_refused() {
     );
     assert!(browser.cookie("relay_session").is_none());
     assert_eq!(provider.token_requests(), 0, "never exchanged");
+    relay.stop().await;
+}
+
+/// `GET /auth/login`s from `address` (behind the trusted proxy) until one
+/// is refused, at most `most`: how many started a sign-in, and the refusal.
+async fn flood_logins(relay: &Relay, address: &str, most: usize) -> (usize, reqwest::Response) {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    for started in 0..most {
+        let response = http
+            .get(relay.http_url("/auth/login"))
+            .header("x-forwarded-for", address)
+            .send()
+            .await
+            .expect("request");
+        if response.status().as_u16() != 303 {
+            return (started, response);
+        }
+    }
+    panic!("{most} sign-ins started from one address, none refused");
+}
+
+/// The `Retry-After` of a refusal, in seconds.
+fn retry_after(refused: &reqwest::Response) -> u64 {
+    refused
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After in seconds")
+}
+
+/// A relay with sign-in behind a trusted proxy on 127.0.0.1 (so tests
+/// speak for several addresses), starting at most `per_minute` sign-ins
+/// per address a minute.
+async fn behind_proxy(provider: &Provider, n8n: &StandIn, per_minute: u32) -> Relay {
+    relay_with(provider, n8n, |config| {
+        config.serve.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
+        config.oidc.oidc_logins_per_minute_per_ip = per_minute;
+    })
+    .await
+}
+
+/// Sign-ins in progress are kept on the relay (at most 10 000): one address
+/// must not be able to fill that for everyone. Its `GET /auth/login`s are
+/// rate-limited per address (429 with `Retry-After`), and another visitor
+/// still signs in.
+#[tokio::test]
+async fn one_address_flooding_sign_ins_is_refused_and_others_still_sign_in() {
+    let provider = Provider::start(CLIENT_ID, CLIENT_SECRET, ada()).await;
+    let n8n = StandIn::start().await.expect("stand-in");
+    let relay = behind_proxy(&provider, &n8n, 5).await;
+    let (started, refused) = flood_logins(&relay, "198.51.100.7", 1000).await;
+    assert_eq!(started, 5, "a burst of the rate");
+    assert_eq!(refused.status().as_u16(), 429);
+    // 5 a minute: the next in (at most) 12 s.
+    let retry = retry_after(&refused);
+    assert!((1..=12).contains(&retry), "{retry}");
+    let text = refused.text().await.expect("body");
+    assert!(
+        text.contains("too many sign-ins from this address"),
+        "{text}"
+    );
+
+    let mut other = Browser::at("198.51.100.8");
+    let landed = other.sign_in(&relay).await;
+    assert_eq!(landed.url, relay.http_url("/"), "{}", landed.body);
+    assert_eq!(other.me(&relay).await["signedIn"], true);
+    relay.stop().await;
+}
+
+/// However high the rate, one address holds at most its share of the
+/// sign-ins in progress: the rest of the map stays for everyone else.
+#[tokio::test]
+async fn one_address_holds_at_most_its_share_of_the_sign_ins_in_progress() {
+    let provider = Provider::start(CLIENT_ID, CLIENT_SECRET, ada()).await;
+    let n8n = StandIn::start().await.expect("stand-in");
+    let relay = behind_proxy(&provider, &n8n, 1_000_000).await;
+    let share = server::identity::oidc::pending::MAX_PENDING_PER_ADDRESS;
+    let (started, refused) = flood_logins(&relay, "198.51.100.7", share + 10).await;
+    assert_eq!(started, share);
+    assert_eq!(refused.status().as_u16(), 429);
+    // Until its oldest sign-in expires (--oidc-login-timeout, 10 minutes).
+    let retry = retry_after(&refused);
+    assert!((1..=600).contains(&retry), "{retry}");
+    let text = refused.text().await.expect("body");
+    assert!(text.contains("are in progress"), "{text}");
+
+    let mut other = Browser::at("198.51.100.8");
+    let landed = other.sign_in(&relay).await;
+    assert_eq!(landed.url, relay.http_url("/"), "{}", landed.body);
+    assert_eq!(other.me(&relay).await["signedIn"], true);
     relay.stop().await;
 }

@@ -10,6 +10,17 @@ pub enum OidcError {
     /// Too many sign-ins are in progress; try again in a few minutes.
     #[error("too many sign-ins are in progress; try again in a few minutes")]
     Busy,
+    /// This address starts sign-ins faster than
+    /// `--oidc-logins-per-minute-per-ip`; one is possible again after the
+    /// duration.
+    #[error(
+        "too many sign-ins from this address (--oidc-logins-per-minute-per-ip); wait a little"
+    )]
+    TooFast(std::time::Duration),
+    /// This address holds its share of the sign-ins in progress; one is
+    /// possible again after the duration (when its oldest expires).
+    #[error("too many sign-ins from this address are in progress; try again in a few minutes")]
+    AddressBusy(std::time::Duration),
     /// The callback names no sign-in this browser started (a forged or
     /// replayed callback, another browser's link, or one that expired).
     #[error("this sign-in is unknown or has expired; start again")]

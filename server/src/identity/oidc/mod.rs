@@ -24,6 +24,7 @@ pub mod pending;
 pub mod session;
 pub mod settings;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,6 +33,8 @@ use tokio::sync::Mutex;
 
 use super::jwks::KeySet;
 use super::{Identity, IdentityError, Verifier};
+use crate::admission::address_rate::AddressRate;
+use crate::admission::limits::client_key;
 use discovery::Provider;
 use pending::{Pending, PendingLogin};
 use session::SessionSigner;
@@ -49,6 +52,10 @@ pub struct Oidc {
     /// The provider's endpoints and the verifier of its ID tokens, once
     /// discovered (a failed discovery is tried again at the next sign-in).
     provider: Mutex<Option<Arc<(Provider, Verifier)>>>,
+    /// Sign-ins started per client address: each keeps an entry in
+    /// `pending` for `--oidc-login-timeout`, so without a rate one client
+    /// could fill it in seconds and refuse everyone's sign-in.
+    logins: AddressRate,
     pending: Pending,
     sessions: SessionSigner,
 }
@@ -69,10 +76,15 @@ impl Oidc {
         let login_timeout = settings.login_timeout;
         let sessions = SessionSigner::new(&settings.client_secret, settings.session_lifetime);
         Ok(Oidc {
+            logins: AddressRate::per_minute(settings.logins_per_minute),
             settings,
             client,
             provider: Mutex::new(None),
-            pending: Pending::new(pending::MAX_PENDING, login_timeout),
+            pending: Pending::new(
+                pending::MAX_PENDING,
+                pending::MAX_PENDING_PER_ADDRESS,
+                login_timeout,
+            ),
             sessions,
         })
     }
@@ -124,9 +136,14 @@ impl Oidc {
         Ok(p)
     }
 
-    /// Starts a sign-in: returns the provider's authorize URL to redirect
-    /// to and the `state`, which the browser also keeps in a cookie.
-    pub async fn begin(&self) -> Result<(url::Url, String), OidcError> {
+    /// Starts a sign-in for client `address` (the peer, or a trusted
+    /// proxy's view): returns the provider's authorize URL to redirect to
+    /// and the `state`, which the browser also keeps in a cookie. Refused
+    /// when the address starts them too fast or holds its share of those
+    /// in progress (checked before the provider is asked).
+    pub async fn begin(&self, address: IpAddr) -> Result<(url::Url, String), OidcError> {
+        let address = client_key(address);
+        self.logins.take(address).map_err(OidcError::TooFast)?;
         let provider = self.provider().await?;
         let login = PendingLogin::new();
         let mut url = provider.0.authorization_endpoint.clone();
@@ -140,7 +157,8 @@ impl Oidc {
             .append_pair("code_challenge", &login.challenge())
             .append_pair("code_challenge_method", "S256");
         let state = login.state.clone();
-        self.pending.insert(login, tokio::time::Instant::now())?;
+        self.pending
+            .insert(login, address, tokio::time::Instant::now())?;
         Ok((url, state))
     }
 

@@ -15,6 +15,9 @@ pub struct Settings {
     pub redirect_uri: url::Url,
     /// How long a sign-in may take at the provider.
     pub login_timeout: Duration,
+    /// Sign-ins one client address may start per minute (a burst of as
+    /// many).
+    pub logins_per_minute: u32,
     /// How long a sign-in lasts (the session cookie's life).
     pub session_lifetime: Duration,
     /// Clock skew allowed on the ID token.

@@ -9,9 +9,16 @@
 //! `n8n|continue` means n8n went on without waiting for a reply. A close
 //! without a code is success; a dropped connection (no close frame) is a
 //! failure, a cancel — or a network problem.
+//!
+//! A reply is one JSON text frame; its files go in it as n8n's widget sends
+//! them, `"files":[{"name","type","data":"data:<type>;base64,…"}]` (capture
+//! `respond-to-chat/02b`: the workflow sees them as `$binary.data_0…`).
+//! So unlike a message's multipart, a reply's files are read into memory —
+//! one frame, at most [`MAX_REPLY_BYTES`], checked before any is read.
 
 use std::time::Duration;
 
+use base64::Engine;
 use futures_util::{SinkExt, StreamExt};
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
@@ -21,8 +28,29 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use crate::attachment::Attachment;
+
 /// Largest frame accepted from n8n (a chat message; buttons included).
 const MAX_FRAME: usize = 1024 * 1024;
+
+/// Largest reply frame sent (its files base64-encoded in it): n8n's chat
+/// socket is a `ws` server with its default `maxPayload`, 100 MiB, and
+/// closes the connection on a larger message.
+pub const MAX_REPLY_BYTES: u64 = 100 * 1024 * 1024;
+
+/// Why a reply was not sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplyError {
+    /// The socket failed (it is opened again when noticed).
+    #[error("{0}")]
+    Socket(String),
+    /// A file of the reply is no longer in the upload store.
+    #[error("the relay no longer has the file \"{0}\"; upload it again")]
+    FileGone(String),
+    /// The reply's frame would be larger than n8n takes.
+    #[error("these files are too large to go with a reply to a waiting workflow: {} MiB encoded, n8n's chat socket takes at most {} MiB", .0.div_ceil(1024 * 1024), MAX_REPLY_BYTES / (1024 * 1024))]
+    TooLarge(u64),
+}
 
 /// A button of an approval, as n8n sent it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -190,23 +218,86 @@ impl ChatSocket {
         }
     }
 
-    /// Sends the user's reply to the waiting execution.
-    pub async fn reply(&mut self, session_id: &str, text: &str) -> Result<(), String> {
-        let frame = serde_json::json!({
-            "sessionId": session_id,
-            "action": "sendMessage",
-            "chatInput": text,
-        });
+    /// Sends the user's reply, with its files, to the waiting execution.
+    pub async fn reply(
+        &mut self,
+        session_id: &str,
+        text: &str,
+        files: &[Attachment],
+    ) -> Result<(), ReplyError> {
+        let frame = reply_frame(session_id, text, files).await?;
         self.ws
-            .send(Message::text(frame.to_string()))
+            .send(Message::text(frame))
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| ReplyError::Socket(e.to_string()))
     }
 
     /// Closes the socket normally (n8n keeps a waiting execution waiting).
     pub async fn close(mut self) {
         let _ = tokio::time::timeout(Duration::from_secs(1), self.ws.close(None)).await;
     }
+}
+
+/// The reply frame: `{"action":"sendMessage","chatInput":…,"sessionId":…}`,
+/// and `"files"` when there are any. Its length is known from the files'
+/// sizes, so one too large for n8n is refused before a byte is read; each
+/// file is then read and encoded straight into the frame.
+async fn reply_frame(
+    session_id: &str,
+    text: &str,
+    files: &[Attachment],
+) -> Result<String, ReplyError> {
+    let head = serde_json::json!({
+        "sessionId": session_id,
+        "action": "sendMessage",
+        "chatInput": text,
+    })
+    .to_string();
+    if files.is_empty() {
+        return Ok(head);
+    }
+    // `{"name":…,"type":…,"data":"data:<type>;base64,` for each file: the
+    // base64 needs no JSON escaping, so it follows as it is, then `"}`.
+    let starts: Vec<String> = files
+        .iter()
+        .map(|f| {
+            let data = serde_json::to_string(&format!("data:{};base64,", f.mime))
+                .unwrap_or_else(|_| "\"".into());
+            format!(
+                r#"{{"name":{},"type":{},"data":{}"#,
+                serde_json::Value::from(f.name.as_str()),
+                serde_json::Value::from(f.mime.as_str()),
+                data.strip_suffix('"').unwrap_or(&data)
+            )
+        })
+        .collect();
+    let (open, close) = (r#","files":["#, "]}");
+    let length = starts
+        .iter()
+        .zip(files)
+        .map(|(start, f)| start.len() as u64 + f.size.div_ceil(3) * 4 + 2)
+        .sum::<u64>()
+        + (files.len() as u64 - 1)
+        + (head.len() - 1 + open.len() + close.len()) as u64;
+    if length > MAX_REPLY_BYTES {
+        return Err(ReplyError::TooLarge(length));
+    }
+    let mut frame = String::with_capacity(usize::try_from(length).unwrap_or(0));
+    frame.push_str(&head[..head.len() - 1]);
+    frame.push_str(open);
+    for (i, (start, f)) in starts.iter().zip(files).enumerate() {
+        if i > 0 {
+            frame.push(',');
+        }
+        let bytes = tokio::fs::read(&f.path)
+            .await
+            .map_err(|_| ReplyError::FileGone(f.name.clone()))?;
+        frame.push_str(start);
+        base64::engine::general_purpose::STANDARD.encode_string(&bytes, &mut frame);
+        frame.push_str("\"}");
+    }
+    frame.push_str(close);
+    Ok(frame)
 }
 
 #[cfg(test)]
@@ -231,6 +322,69 @@ mod tests {
         // JSON that is not an approval stays text.
         let json = parse_message(r#"{"output":"x"}"#);
         assert_eq!(json.text, r#"{"output":"x"}"#);
+    }
+
+    fn attachment(name: &str, mime: &str, size: u64, path: std::path::PathBuf) -> Attachment {
+        Attachment {
+            id: format!("up-{name}"),
+            session: "s".into(),
+            name: name.into(),
+            mime: mime.into(),
+            size,
+            path,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_replys_files_go_in_its_frame_as_n8ns_widget_sends_them() {
+        let plain = reply_frame("s-1", "Ada", &[]).await.expect("frame");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&plain).expect("json"),
+            serde_json::json!({"sessionId": "s-1", "action": "sendMessage", "chatInput": "Ada"})
+        );
+        let dir = std::env::temp_dir().join(format!("relay-reply-frame-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let (a, b) = (dir.join("a"), dir.join("b"));
+        std::fs::write(&a, b"hello").expect("a");
+        std::fs::write(&b, [0u8, 255, 1, 2]).expect("b");
+        let files = [
+            attachment("a \"quoted\".txt", "text/plain", 5, a),
+            attachment("b.png", "image/png", 4, b),
+        ];
+        let frame = reply_frame("s-1", "two files", &files)
+            .await
+            .expect("frame");
+        let json: serde_json::Value = serde_json::from_str(&frame).expect("json");
+        assert_eq!(json["chatInput"], "two files");
+        assert_eq!(
+            json["files"],
+            serde_json::json!([
+                {"name": "a \"quoted\".txt", "type": "text/plain", "data": "data:text/plain;base64,aGVsbG8="},
+                {"name": "b.png", "type": "image/png", "data": "data:image/png;base64,AP8BAg=="},
+            ])
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn a_reply_too_large_for_n8n_is_refused_before_a_file_is_read() {
+        let nowhere = std::env::temp_dir().join("relay-reply-frame-absent");
+        // 3 bytes are 4 in base64: this one file alone is too large.
+        let big = attachment(
+            "big.bin",
+            "application/pdf",
+            MAX_REPLY_BYTES / 4 * 3,
+            nowhere.clone(),
+        );
+        assert!(matches!(
+            reply_frame("s", "x", &[big]).await,
+            Err(ReplyError::TooLarge(n)) if n > MAX_REPLY_BYTES
+        ));
+        let gone = attachment("gone.txt", "text/plain", 5, nowhere);
+        assert_eq!(
+            reply_frame("s", "x", &[gone]).await,
+            Err(ReplyError::FileGone("gone.txt".into()))
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod bounds;
 mod capture;
 mod lifetime;
 mod rules;
+mod run_reply;
 
 use std::time::Duration;
 
