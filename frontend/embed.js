@@ -54,7 +54,9 @@
   frame.src = relay + "/?" + params.toString();
   frame.title = data.title || "Chat";
   frame.setAttribute("data-n8n-chat", "");
-  frame.allow = "clipboard-write";
+  // The microphone for voice messages (`--allow-voice`): the browser still
+  // asks the visitor, naming the chat's origin.
+  frame.allow = "clipboard-write; microphone";
   var s = frame.style;
   s.position = "fixed";
   s.bottom = "0";
@@ -73,7 +75,15 @@
   var queue = [];
   var isOpen = false;
   // The chat's state, in this page's storage (see above).
-  var KEYS = ["n8nChat.sessionId", "n8nChat.conversation", "n8nChat.language", "n8nChat.theme"];
+  // The same keys as the page's `host_keeps`: these, and a parked
+  // conversation's lines ("n8nChat.conversation.<id>").
+  var KEYS = ["n8nChat.sessionId", "n8nChat.conversation", "n8nChat.language", "n8nChat.theme",
+    "n8nChat.conversations", "n8nChat.focusAnswers"];
+  var PARKED = "n8nChat.conversation.";
+  function kept(key) {
+    return KEYS.indexOf(key) >= 0 ||
+      (key.indexOf(PARKED) === 0 && /^[A-Za-z0-9-]{1,64}$/.test(key.slice(PARKED.length)));
+  }
   var prefix = "n8nChat@" + relay + "|";
   function store() {
     try { var ls = window.localStorage; ls.getItem(prefix); return ls; } catch (e) { return null; }
@@ -83,16 +93,18 @@
     var state = null;
     if (ls) {
       state = {};
-      KEYS.forEach(function (k) {
-        var v = ls.getItem(prefix + k);
-        if (v !== null) state[k] = v;
-      });
+      for (var i = 0; i < ls.length; i++) {
+        var full = ls.key(i);
+        if (full && full.indexOf(prefix) === 0 && kept(full.slice(prefix.length))) {
+          state[full.slice(prefix.length)] = ls.getItem(full);
+        }
+      }
     }
     frame.contentWindow.postMessage({ type: "n8n-chat-state", state: state, token: userToken }, relay);
   }
   function save(key, value) {
     var ls = store();
-    if (!ls || KEYS.indexOf(key) < 0) return;
+    if (!ls || typeof key !== "string" || !kept(key)) return;
     try {
       if (typeof value === "string") ls.setItem(prefix + key, value);
       else ls.removeItem(prefix + key);

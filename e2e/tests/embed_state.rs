@@ -23,6 +23,9 @@
 //! - s4: `--embed-origin` refuses an unlisted host.
 //! - s5: an ad framing the chat with the *shop* as `host` is refused where
 //!   the browser tells the parent's origin (`location.ancestorOrigins`).
+//! - s6: a reload keeps every conversation of the embedded chat, not only
+//!   the one shown (the list and each parked conversation are the host's
+//!   to keep too).
 //!
 //! Suites for engines whose tools are not given are skipped with a note.
 
@@ -688,5 +691,81 @@ async fn s5_an_ad_naming_the_shop_as_host_gets_no_embed() {
     }
     .await;
     finish(&browser, "s5", result).await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
+async fn s6_a_reload_keeps_every_conversation_of_the_embedded_chat() {
+    let engine = Engine::ChromiumThirdPartyBlocked;
+    if engine.skipped() {
+        return;
+    }
+    let n8n = StandIn::start().await.expect("stand-in");
+    let relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[])
+        .await
+        .expect("relay");
+    let relay_origin = format!("http://{}", relay.addr);
+    let shop = site(
+        [127, 0, 0, 1],
+        Some("localhost"),
+        vec![
+            SiteFile::html("/", shop_page(&relay_origin, "")),
+            SiteFile::js("/host.js", HOST_JS.into()),
+        ],
+    )
+    .await;
+    let browser = Browser::start_engine(engine).await.expect("browser");
+    let result = async {
+        browser.client.goto(&shop.url("/")).await.map_err(|e| e.to_string())?;
+        event(&browser, "ready", |_| true).await?;
+        browser
+            .eval("n8nChat.open(); n8nChat.send('first talk'); return true")
+            .await?;
+        event(&browser, "message", |v| v["text"] == "echo: first talk").await?;
+        // A new chat: the first one is parked in the list.
+        enter(&browser, "iframe[data-n8n-chat]").await?;
+        browser.click("[data-testid=new-chat]").await?;
+        leave(&browser).await?;
+        browser.eval("n8nChat.send('second talk'); return true").await?;
+        event(&browser, "message", |v| v["text"] == "echo: second talk").await?;
+        // The parked conversation is in the shop's storage.
+        let parked = format!("n8nChat@{relay_origin}|n8nChat.conversation.");
+        wait_for("the parked conversation in the shop's storage", UI_TIMEOUT, || async {
+            let found = browser
+                .eval_with(
+                    "for (let i = 0; i < localStorage.length; i++) {\
+                       const k = localStorage.key(i);\
+                       if (k.startsWith(arguments[0]) && localStorage.getItem(k).includes('first talk')) return true;\
+                     } return false;",
+                    vec![parked.clone().into()],
+                )
+                .await?;
+            Ok((found == true).then_some(()))
+        })
+        .await?;
+
+        browser.client.refresh().await.map_err(|e| e.to_string())?;
+        event(&browser, "ready", |_| true).await?;
+        browser.eval("n8nChat.open(); return true").await?;
+        enter(&browser, "iframe[data-n8n-chat]").await?;
+        wait_texts(&browser, &["second talk", "echo: second talk"]).await?;
+        wait_for("both conversations listed", UI_TIMEOUT, || async {
+            let n = browser
+                .eval("return document.querySelectorAll('[data-testid=conversation]').length")
+                .await?;
+            Ok((n == 2).then_some(()))
+        })
+        .await?;
+        browser.click("[data-testid=conversations-toggle]").await?;
+        browser
+            .click("[data-testid=conversation]:not([data-current=true]) [data-testid=conversation-switch]")
+            .await?;
+        wait_texts(&browser, &["first talk", "echo: first talk"]).await?;
+        leave(&browser).await?;
+        Ok(())
+    }
+    .await;
+    finish(&browser, "s6", result).await;
     browser.close().await;
 }

@@ -107,8 +107,16 @@ pub async fn load() -> Option<std::collections::HashMap<String, String>> {
         let (host, parent, done) = (host.clone(), parent.clone(), resolve.clone());
         let listener = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
             move |event: web_sys::MessageEvent| {
-                if from(&event, &parent, &host) {
-                    let _ = done.call1(&JsValue::NULL, &event.data());
+                // Only the answer itself: another script of the host page
+                // posting to every frame must not end the wait (the chat
+                // would start empty and without the visitor's token).
+                let data = event.data();
+                let answer = js_sys::Reflect::get(&data, &"type".into())
+                    .ok()
+                    .and_then(|t| t.as_string())
+                    .is_some_and(|t| t == "n8n-chat-state");
+                if answer && from(&event, &parent, &host) {
+                    let _ = done.call1(&JsValue::NULL, &data);
                 }
             },
         );

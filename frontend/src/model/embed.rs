@@ -133,13 +133,37 @@ pub fn embed_allowed(host: &str, listed: &[String], parent_origin: Option<&str>)
         && parent_origin.is_none_or(|parent| parent == host)
 }
 
-/// The keys the host keeps for the chat (`embed.js` keeps no others).
-pub const HOST_KEYS: [&str; 4] = [
+/// The keys the host keeps for the chat, besides a parked conversation's
+/// (see [`host_keeps`]; `embed.js` keeps no others).
+pub const HOST_KEYS: [&str; 6] = [
     "n8nChat.sessionId",
     "n8nChat.conversation",
     "n8nChat.language",
     "n8nChat.theme",
+    // The list of conversations, with the deletions the relay has yet to
+    // confirm: without it a reload keeps only the conversation shown.
+    "n8nChat.conversations",
+    "n8nChat.focusAnswers",
 ];
+
+/// Before a parked conversation's page id: its lines.
+const PARKED_PREFIX: &str = "n8nChat.conversation.";
+
+/// The most keys a host's answer is read for: the fixed ones and one per
+/// conversation the list may hold.
+const MAX_HOST_KEYS: usize = HOST_KEYS.len() + super::conversations::MAX_CONVERSATIONS;
+
+/// Whether the host keeps `key` for the chat: one of [`HOST_KEYS`], or a
+/// parked conversation's lines (`n8nChat.conversation.<id>`, the id made
+/// of letters, digits and `-`, as the page makes them). `embed.js` applies
+/// the same rule.
+pub fn host_keeps(key: &str) -> bool {
+    HOST_KEYS.contains(&key)
+        || key.strip_prefix(PARKED_PREFIX).is_some_and(|id| {
+            (1..=64).contains(&id.len())
+                && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
 
 /// The host's answer to the chat's `load` event:
 /// `{"type":"n8n-chat-state","state":{key: text, …}}` — `Some(saved)` when
@@ -159,8 +183,9 @@ pub fn host_state(
     Ok(Some(
         state
             .iter()
-            .filter(|(k, _)| HOST_KEYS.contains(&k.as_str()))
+            .filter(|(k, _)| host_keeps(k))
             .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+            .take(MAX_HOST_KEYS)
             .collect(),
     ))
 }
@@ -284,6 +309,41 @@ mod tests {
             host_state(&json!({"type":"n8n-chat"})),
             Err(Refused::NotOurs)
         );
+    }
+
+    #[test]
+    fn the_list_and_every_parked_conversation_are_the_chats_keys_too() {
+        let state = host_state(&json!({"type":"n8n-chat-state","state":{
+            "n8nChat.conversations":"[]",
+            "n8nChat.focusAnswers":"true",
+            "n8nChat.conversation.8f14e45f-ceea-467f-a0e6-3f6bb2bd3c4a":"{}",
+            "n8nChat.conversation.":"{}",
+            "n8nChat.conversation.a/b":"{}",
+            "n8nChat.conversationX":"{}"}}))
+        .expect("ours")
+        .expect("kept");
+        let mut keys: Vec<&str> = state.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "n8nChat.conversation.8f14e45f-ceea-467f-a0e6-3f6bb2bd3c4a",
+                "n8nChat.conversations",
+                "n8nChat.focusAnswers"
+            ]
+        );
+        assert!(!host_keeps(&format!(
+            "n8nChat.conversation.{}",
+            "a".repeat(65)
+        )));
+        // At most one parked conversation per place in the list.
+        let many: serde_json::Map<String, Value> = (0..100)
+            .map(|i| (format!("n8nChat.conversation.c{i}"), json!("{}")))
+            .collect();
+        let state = host_state(&json!({"type":"n8n-chat-state","state":many}))
+            .expect("ours")
+            .expect("kept");
+        assert_eq!(state.len(), MAX_HOST_KEYS);
     }
 
     #[test]
