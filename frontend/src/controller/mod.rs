@@ -282,7 +282,11 @@ impl Chat {
         leptos::task::spawn_local(async move {
             let fetched = remote_config::fetch().await;
             let known = fetched.is_some();
-            let config = fetched.unwrap_or_default();
+            let mut config = fetched.unwrap_or_default();
+            // Embedded, "Sign in" would open the provider inside a
+            // third-party frame (most refuse to be framed, and the cookie
+            // is not kept there): the host's identity token is the way.
+            config.sign_in &= !embedded;
             if embedded {
                 // Fail closed: without `/config.json` the page cannot know
                 // whether the operator's `--embed-origin` list names this
@@ -359,7 +363,13 @@ impl Chat {
         if let Some(lang) = query_param("lang").filter(|l| Lang::from_code(l).is_some()) {
             config.language = Some(lang);
         }
-        if let Some(title) = query_param("title").filter(|t| !t.trim().is_empty()) {
+        // Only for an embedding page (`embed.js`' `data-title`): on the
+        // relay's own page a crafted link could put any words in its
+        // header ("Verify your card here").
+        if let Some(title) = query_param("title")
+            .filter(|t| !t.trim().is_empty())
+            .filter(|_| host_page::requested().is_some())
+        {
             config.title = Some(title.chars().take(80).collect());
         }
         *self.catalogues.borrow_mut() = config.catalogues.clone();

@@ -51,7 +51,7 @@ impl Timing {
                 .and_then(|v| v.parse::<u64>().ok())
                 .filter(|v| *v > 0)
         };
-        let num = |key: &str| count(key).map(|v| v.max(MIN_OVERRIDE_MS) as f64);
+        let num = |key: &str| count(key).map(|v| v.clamp(MIN_OVERRIDE_MS, MAX_OVERRIDE_MS) as f64);
         let mut t = Timing::default();
         if let Some(v) = num("pingMs") {
             t.ping_interval_ms = v;
@@ -76,6 +76,11 @@ impl Timing {
 /// The smallest interval a query parameter may set (ms); smaller values are
 /// raised to it.
 pub const MIN_OVERRIDE_MS: u64 = 50;
+
+/// The longest interval a query parameter may set (ms); larger values are
+/// lowered to it, so a crafted link cannot make the page wait for days
+/// before it reconnects.
+pub const MAX_OVERRIDE_MS: u64 = 60_000;
 
 /// The WebSocket URL: the relay's configured `relayUrl` (from
 /// `/config.json`, a `ws:`/`wss:` URL) if any, else `/ws` on the page's own
@@ -264,6 +269,17 @@ mod tests {
         assert_eq!(
             flood.ping_interval_ms, MIN_OVERRIDE_MS as f64,
             "a crafted link cannot make the page ping every millisecond"
+        );
+        let days = Timing::from_params(|k| {
+            (k == "backoffMs" || k == "backoffMaxMs").then(|| "2000000000".to_string())
+        });
+        assert_eq!(
+            (days.backoff.initial, days.backoff.max),
+            (
+                Duration::from_millis(MAX_OVERRIDE_MS),
+                Duration::from_millis(MAX_OVERRIDE_MS)
+            ),
+            "nor wait for days before it reconnects"
         );
     }
 
