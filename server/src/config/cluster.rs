@@ -26,7 +26,7 @@ pub struct ClusterFlags {
     ///
     /// A relay that stops answering for good (crashed) loses its messages to
     /// the others after this long; it renews its lease every third of this.
-    #[arg(long, env = "RELAY_REDIS_LEASE", default_value = "15s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "RELAY_REDIS_LEASE", default_value = "15s", value_parser = super::values::parse_positive_duration)]
     pub redis_lease: Duration,
 
     /// Bytes of answers queued for Redis while it is unreachable.

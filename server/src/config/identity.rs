@@ -68,7 +68,7 @@ pub struct IdentityFlags {
     pub identity_algorithms: Vec<String>,
 
     /// How long a fetched key set is used before it is fetched again.
-    #[arg(long, env = "RELAY_IDENTITY_JWKS_REFRESH", default_value = "10m", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "RELAY_IDENTITY_JWKS_REFRESH", default_value = "10m", value_parser = super::values::parse_positive_duration)]
     pub identity_jwks_refresh: Duration,
 
     /// Clock skew allowed on a token's `exp` and `nbf` (at most 5m).

@@ -37,7 +37,7 @@ pub struct LimitFlags {
     pub rate_burst: u32,
 
     /// At most this many messages of one session waiting for n8n at once.
-    #[arg(long, env = "RELAY_MAX_IN_FLIGHT_PER_SESSION", default_value_t = 32)]
+    #[arg(long, env = "RELAY_MAX_IN_FLIGHT_PER_SESSION", default_value_t = 32, value_parser = super::values::parse_at_least_one)]
     pub max_in_flight_per_session: usize,
 
     /// Messages of one conversation sent to n8n at once; the rest wait in order.

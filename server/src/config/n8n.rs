@@ -36,7 +36,7 @@ pub struct N8nFlags {
     ///
     /// Counted from the moment the relay accepts the message, so waiting for a
     /// free slot counts.
-    #[arg(help_heading = "Timing", long, env = "RELAY_WEBHOOK_TIMEOUT", default_value = "120s", value_parser = humantime::parse_duration)]
+    #[arg(help_heading = "Timing", long, env = "RELAY_WEBHOOK_TIMEOUT", default_value = "120s", value_parser = super::values::parse_positive_duration)]
     pub webhook_timeout: Duration,
 
     /// Largest answer read from n8n (streamed or not; e.g. 1MiB).
@@ -133,14 +133,14 @@ pub struct N8nFlags {
     ///
     /// n8n's own widget waits 45 minutes; then the relay lets go of the run and
     /// tells the page.
-    #[arg(help_heading = "Timing", long, env = "RELAY_MAX_WAIT_FOR_REPLY", default_value = "45m", value_parser = humantime::parse_duration)]
+    #[arg(help_heading = "Timing", long, env = "RELAY_MAX_WAIT_FOR_REPLY", default_value = "45m", value_parser = super::values::parse_positive_duration)]
     pub max_wait_for_reply: Duration,
 
     /// How long to wait for n8n's `n8n|continue` after a run's message.
     ///
     /// Until then the message is not taken as a question: n8n sends both in the
     /// same instant.
-    #[arg(help_heading = "Timing", long, env = "RELAY_RUN_SETTLE", default_value = "250ms", value_parser = humantime::parse_duration)]
+    #[arg(help_heading = "Timing", long, env = "RELAY_RUN_SETTLE", default_value = "250ms", value_parser = super::values::parse_duration)]
     pub run_settle: Duration,
 }
 

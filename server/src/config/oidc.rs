@@ -35,14 +35,14 @@ pub struct OidcFlags {
     pub oidc_client_secret: Option<Secret>,
 
     /// How long a sign-in lasts before the page asks to sign in again.
-    #[arg(long, env = "RELAY_OIDC_SESSION_LIFETIME", default_value = "12h", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "RELAY_OIDC_SESSION_LIFETIME", default_value = "12h", value_parser = super::values::parse_positive_duration)]
     pub oidc_session_lifetime: Duration,
 
     /// How long a sign-in may take at the identity provider.
     ///
     /// Started sign-ins are kept (at most 10 000) until then; raise it if
     /// users need long for a second factor.
-    #[arg(long, env = "RELAY_OIDC_LOGIN_TIMEOUT", default_value = "10m", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "RELAY_OIDC_LOGIN_TIMEOUT", default_value = "10m", value_parser = super::values::parse_positive_duration)]
     pub oidc_login_timeout: Duration,
 
     /// Sign-ins one client IP may start per minute (IPv6: one /64).

@@ -12,7 +12,7 @@ pub const DEFAULT_NEW_SESSIONS_PER_MINUTE_PER_IP: u32 = 120;
 #[command(next_help_heading = "Retention")]
 pub struct RetentionFlags {
     /// How long answers for a session with no open connection are kept.
-    #[arg(long, env = "RELAY_RETAIN_FOR", default_value = "10m", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "RELAY_RETAIN_FOR", default_value = "10m", value_parser = super::values::parse_positive_duration)]
     pub retain_for: Duration,
 
     /// At most this many sessions are remembered (oldest idle ones go first).
@@ -37,7 +37,7 @@ pub struct RetentionFlags {
     /// another browser (at most 100 conversations per user). Older entries are not
     /// listed and are pruned; anonymous visitors' lists stay in their
     /// browser.
-    #[arg(long, env = "RELAY_CONVERSATION_RETENTION", default_value = "30d", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "RELAY_CONVERSATION_RETENTION", default_value = "30d", value_parser = super::values::parse_positive_duration)]
     pub conversation_retention: Duration,
 
     /// Keep no conversation transcripts on the relay.

@@ -68,15 +68,15 @@ pub struct ServeFlags {
     pub trusted_proxies: Vec<std::net::IpAddr>,
 
     /// How often each client gets a heartbeat frame (e.g. 30s, 500ms).
-    #[arg(help_heading = "Timing", long, env = "RELAY_HEARTBEAT_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
+    #[arg(help_heading = "Timing", long, env = "RELAY_HEARTBEAT_INTERVAL", default_value = "30s", value_parser = super::values::parse_positive_duration)]
     pub heartbeat_interval: Duration,
 
     /// A client silent for longer than this is closed (2.5 × the page's 25 s ping).
-    #[arg(help_heading = "Timing", long, env = "RELAY_IDLE_TIMEOUT", default_value = "62500ms", value_parser = humantime::parse_duration)]
+    #[arg(help_heading = "Timing", long, env = "RELAY_IDLE_TIMEOUT", default_value = "62500ms", value_parser = super::values::parse_idle_timeout)]
     pub idle_timeout: Duration,
 
     /// On shutdown, how long to wait for answers still coming from n8n.
-    #[arg(help_heading = "Timing", long, env = "RELAY_SHUTDOWN_GRACE", default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(help_heading = "Timing", long, env = "RELAY_SHUTDOWN_GRACE", default_value = "10s", value_parser = super::values::parse_duration)]
     pub shutdown_grace: Duration,
 
     /// Admit loopback pages (localhost) even on a published relay.

@@ -30,7 +30,7 @@ pub struct UploadFlags {
     pub allowed_file_types: String,
 
     /// Largest file (e.g. 10MiB).
-    #[arg(long, env = "RELAY_MAX_UPLOAD_BYTES", default_value = "10MiB", value_parser = parse_bytes_u64)]
+    #[arg(long, env = "RELAY_MAX_UPLOAD_BYTES", default_value = "10MiB", value_parser = super::values::parse_positive_bytes_u64)]
     pub max_upload_bytes: u64,
 
     /// Most files per message.
@@ -75,14 +75,14 @@ pub struct UploadFlags {
     /// Each window of this length, an upload's body must bring at least
     /// 16 KiB (or the rest of the file); one that stops arriving or only
     /// trickles is ended and its place, reserved bytes and file given back.
-    #[arg(help_heading = "Timing", long, env = "RELAY_UPLOAD_STALL_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    #[arg(help_heading = "Timing", long, env = "RELAY_UPLOAD_STALL_TIMEOUT", default_value = "30s", value_parser = super::values::parse_positive_duration)]
     pub upload_stall_timeout: Duration,
 
     /// How long an upload is kept when its message is not answered.
     ///
     /// An answered message's files are deleted at once; a session that has been
     /// gone for `--retain-for` loses its unsent uploads sooner.
-    #[arg(long, env = "RELAY_UPLOAD_RETENTION", default_value = "30m", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "RELAY_UPLOAD_RETENTION", default_value = "30m", value_parser = super::values::parse_positive_duration)]
     pub upload_retention: Duration,
 
     /// Where uploads wait on disk (a directory of the relay's own).

@@ -1,9 +1,13 @@
 //! The values of flags that need more than a plain parse: secrets that
-//! never show in logs, webhook headers, and URLs checked at start.
+//! never show in logs, webhook headers, URLs checked at start, and sizes,
+//! counts and durations refused where they would break the relay (0, or
+//! so long that a clock overflows).
 //!
 //! The parsers are here; the types they make live with the parts that use
 //! them ([`Secret`] in `redact`, the webhook's header and basic auth in
 //! `responder::n8n::settings`), so those parts never import the flags.
+
+use std::time::Duration;
 
 pub use crate::redact::Secret;
 pub use crate::responder::n8n::settings::{BasicAuth, WebhookHeader};
@@ -182,6 +186,65 @@ pub fn parse_bytes_u64(s: &str) -> Result<u64, String> {
     s.parse::<ByteSize>().map(ByteSize::as_u64)
 }
 
+/// A byte-size flag that must be more than 0 (a largest file of 0 bytes
+/// would turn uploads on and refuse every one).
+pub fn parse_positive_bytes_u64(s: &str) -> Result<u64, String> {
+    match parse_bytes_u64(s)? {
+        0 => Err("must be more than 0".into()),
+        n => Ok(n),
+    }
+}
+
+/// A count that must be at least 1 (0 would refuse everything it counts).
+pub fn parse_at_least_one(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>().map_err(|e| e.to_string())? {
+        0 => Err("must be at least 1".into()),
+        n => Ok(n),
+    }
+}
+
+/// The longest duration a flag takes: ten years. Far past any sensible
+/// setting, and far from where adding it to a clock (`Instant`, or
+/// milliseconds since 1970) would overflow and panic a task.
+/// (`10y` as written: 365.25 days a year.)
+pub const MAX_DURATION: Duration = Duration::from_secs(315_576_000);
+
+/// A duration flag (e.g. `30s`, `500ms`, `10m`), at most [`MAX_DURATION`];
+/// 0 allowed (where it means "not at all", e.g. no shutdown grace).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| e.to_string())?;
+    if d > MAX_DURATION {
+        return Err("must be at most 10 years".into());
+    }
+    Ok(d)
+}
+
+/// A duration flag that must be more than 0: an interval, timeout or
+/// lifetime of 0 would fire at once, every time.
+pub fn parse_positive_duration(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d.is_zero() {
+        return Err("must be more than 0".into());
+    }
+    Ok(d)
+}
+
+/// `--idle-timeout`: longer than the page's ping interval (25 s) and a
+/// little more, else every idle page is closed before its next ping and
+/// reconnects, in a loop.
+pub fn parse_idle_timeout(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    let least = shared::timing::PING_INTERVAL + Duration::from_secs(5);
+    if d < least {
+        return Err(format!(
+            "must be at least {}s: the page pings every {}s",
+            least.as_secs(),
+            shared::timing::PING_INTERVAL.as_secs()
+        ));
+    }
+    Ok(d)
+}
+
 /// A byte-size flag kept as a `usize` (see [`ByteSize`]); refused if it does
 /// not fit this machine's `usize`.
 pub fn parse_bytes_usize(s: &str) -> Result<usize, String> {
@@ -192,6 +255,28 @@ pub fn parse_bytes_usize(s: &str) -> Result<usize, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_and_counts_are_refused_where_they_break_the_relay() {
+        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+        assert!(parse_positive_duration("0s").is_err());
+        assert_eq!(
+            parse_positive_duration("250ms"),
+            Ok(Duration::from_millis(250))
+        );
+        assert!(
+            parse_duration("300000000000y").is_err(),
+            "would overflow a clock"
+        );
+        assert!(parse_duration("11y").is_err());
+        assert_eq!(parse_duration("10y").map(|d| d <= MAX_DURATION), Ok(true));
+        assert!(parse_idle_timeout("20s").is_err(), "below the page's ping");
+        assert_eq!(parse_idle_timeout("30s"), Ok(Duration::from_secs(30)));
+        assert!(parse_at_least_one("0").is_err());
+        assert_eq!(parse_at_least_one("32"), Ok(32));
+        assert!(parse_positive_bytes_u64("0").is_err());
+        assert_eq!(parse_positive_bytes_u64("1KiB"), Ok(1024));
+    }
 
     #[test]
     fn byte_sizes_are_written_with_units_or_as_plain_bytes() {
