@@ -26,6 +26,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+use super::own_dir::OwnDir;
 use crate::attachment::Attachment;
 use std::time::Duration;
 
@@ -146,8 +147,8 @@ pub struct Bounds {
 pub struct UploadStore {
     dir: PathBuf,
     /// The directory made for this run, when `--upload-dir` was not given:
-    /// removed with the store.
-    _own_dir: Option<tempfile::TempDir>,
+    /// held while the store lives, removed with it.
+    _own_dir: Option<OwnDir>,
     bounds: Bounds,
     inner: Mutex<Inner>,
 }
@@ -304,7 +305,8 @@ async fn delete(paths: Vec<PathBuf>) {
 impl UploadStore {
     /// A store in `dir`, or — when `None` — in a fresh private directory
     /// with a random name in the system's temp dir (a predictable name
-    /// could be taken by another user first). A given `dir` is created
+    /// could be taken by another user first; see [`OwnDir`], which also
+    /// removes those of relays that were killed). A given `dir` is created
     /// (mode 0700) if missing, resolved to its canonical path (symlinks
     /// followed once, at start) and refused if other users may write to
     /// it; anything left there by an earlier run is deleted (those uploads'
@@ -335,12 +337,9 @@ impl UploadStore {
             }
             None => {
                 // A random name, never one that exists (mkdir fails on
-                // it, and tempfile tries another), mode 0700.
-                let mut builder = tempfile::Builder::new();
-                builder.prefix("n8n-chat-relay-uploads-");
-                #[cfg(unix)]
-                builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
-                let own = builder.tempdir()?;
+                // it, and tempfile tries another), mode 0700; those of
+                // relays that were killed are removed first.
+                let own = OwnDir::create_in(&std::env::temp_dir())?;
                 (own.path().to_owned(), Some(own))
             }
         };
