@@ -13,8 +13,9 @@
 //! holds more than its share), uploads per session, and age
 //! (`--upload-retention`). An upload belongs to the session that made it;
 //! a message of another session cannot use it. Uploads are deleted when
-//! their message is answered, by age, and when their session has been gone
-//! as long as its answers are kept (`--retain-for`).
+//! their message is answered, by age, when their session has been gone
+//! as long as its answers are kept (`--retain-for`), and when their
+//! session is forgotten (the visitor deleted the conversation).
 //!
 //! The directory is private: a fresh one with a random name (mode 0700)
 //! unless `--upload-dir` names one, which is refused when other users may
@@ -431,6 +432,27 @@ impl UploadStore {
         }
     }
 
+    /// Deletes the stored uploads of `session` (its visitor deleted the
+    /// conversation: its unsent files, and those of messages that failed,
+    /// are not kept until `--upload-retention`), giving their places and
+    /// bytes back; how many. An upload still arriving is not among them:
+    /// it goes with the session's absence or by age, as any other.
+    pub async fn remove_session(&self, session: &str) -> usize {
+        let paths: Vec<PathBuf> = {
+            let mut inner = self.lock();
+            let ids: Vec<String> = inner
+                .done
+                .iter()
+                .filter(|(_, e)| e.file.session == session)
+                .map(|(id, _)| id.clone())
+                .collect();
+            ids.iter().filter_map(|id| inner.take(id)).collect()
+        };
+        let n = paths.len();
+        delete(paths).await;
+        n
+    }
+
     /// Deletes uploads older than the retention, and the uploads of every
     /// session that `connected` says is gone and that has not been seen
     /// for `gone_after`; returns how many. The lock is held only for the
@@ -728,6 +750,27 @@ mod tests {
         assert!(
             s.get("stay", &stay.id).is_some(),
             "a connected session keeps them"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn a_forgotten_sessions_uploads_are_deleted_and_their_bytes_given_back() {
+        let (s, dir) = store(100, 100);
+        let mut stored = Vec::new();
+        for session in ["forgotten", "forgotten", "kept"] {
+            let mut p = s.begin(session, A).expect("begin");
+            std::fs::write(p.path(), b"hello").expect("write");
+            p.reserve(5).expect("reserve");
+            stored.push(p.finish("h.txt".into(), "text/plain".into()));
+        }
+        assert_eq!(s.remove_session("forgotten").await, 2);
+        assert!(!stored[0].path.exists() && !stored[1].path.exists());
+        assert!(stored[2].path.exists(), "another session's file stays");
+        assert_eq!(s.usage(), (1, 5));
+        assert!(
+            s.begin("forgotten", A).and(s.begin("forgotten", A)).is_ok(),
+            "the session's places are free again"
         );
         let _ = std::fs::remove_dir_all(dir);
     }
