@@ -1,6 +1,7 @@
 //! A `forget` frame: the visitor deleted a conversation (or all of them,
 //! `n8nChat.forgetMe()`), so the relay drops what its store keeps of each
-//! session (see [`crate::store::SessionStore::forget`]).
+//! session (see [`crate::store::SessionStore::forget`]), and the files it
+//! uploaded ([`UploadStore::remove_session`]).
 //!
 //! Who may forget what: knowing a session id is what resuming it takes, so
 //! it is also what forgetting it takes — except that a session owned by a
@@ -10,11 +11,14 @@
 use shared::{validate, ServerMessage, SessionId};
 
 use crate::store::{Claim, SessionStore};
+use crate::uploads::store::UploadStore;
 
 /// Forgets `sessions` (`None`: the connection's own, `own`) for a
-/// connection of `user`; the `forgotten` frame saying how many.
+/// connection of `user`, with their uploads in `uploads` (when uploads
+/// are on); the `forgotten` frame saying how many.
 pub async fn forget(
     store: &dyn SessionStore,
+    uploads: Option<&UploadStore>,
     own: &SessionId,
     user: Option<&str>,
     sessions: Option<Vec<String>>,
@@ -52,6 +56,11 @@ pub async fn forget(
         };
         if allowed {
             store.forget(&session).await;
+            // Its files too: nothing else deletes them before
+            // `--upload-retention` while its visitor stays connected.
+            if let Some(uploads) = uploads {
+                uploads.remove_session(&session).await;
+            }
             // Out of the user's list on the relay too, so no other browser
             // of theirs shows it again.
             if let Some(user) = user {
@@ -112,7 +121,7 @@ mod tests {
         );
         for user in [None, Some("bob")] {
             let named = Some(vec!["alices".to_owned()]);
-            let frame = forget(&store, &sid("other"), user, named).await;
+            let frame = forget(&store, None, &sid("other"), user, named).await;
             assert_eq!(frame, ServerMessage::Forgotten { sessions: 1 });
             assert!(
                 store.transcript(&sid("alices")).is_some(),
@@ -121,6 +130,7 @@ mod tests {
         }
         forget(
             &store,
+            None,
             &sid("other"),
             Some("alice"),
             Some(vec!["alices".into()]),

@@ -9,9 +9,12 @@
 //! expects ([`crate::responder::n8n::multipart`]).
 //!
 //! - [`store`]: the bounded store on disk, and safe file names.
+//! - [`own_dir`]: the directory made when `--upload-dir` is not given, and
+//!   the removal of those left by relays that were killed.
 //! - [`sniff`]: what a file is, by its bytes.
 //! - [`settings`]: the rules and bounds, converted once from the flags.
 
+pub mod own_dir;
 pub mod settings;
 pub mod sniff;
 pub mod store;

@@ -13,8 +13,9 @@
 //! holds more than its share), uploads per session, and age
 //! (`--upload-retention`). An upload belongs to the session that made it;
 //! a message of another session cannot use it. Uploads are deleted when
-//! their message is answered, by age, and when their session has been gone
-//! as long as its answers are kept (`--retain-for`).
+//! their message is answered, by age, when their session has been gone
+//! as long as its answers are kept (`--retain-for`), and when their
+//! session is forgotten (the visitor deleted the conversation).
 //!
 //! The directory is private: a fresh one with a random name (mode 0700)
 //! unless `--upload-dir` names one, which is refused when other users may
@@ -26,6 +27,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+use super::own_dir::OwnDir;
 use crate::attachment::Attachment;
 use std::time::Duration;
 
@@ -146,8 +148,8 @@ pub struct Bounds {
 pub struct UploadStore {
     dir: PathBuf,
     /// The directory made for this run, when `--upload-dir` was not given:
-    /// removed with the store.
-    _own_dir: Option<tempfile::TempDir>,
+    /// held while the store lives, removed with it.
+    _own_dir: Option<OwnDir>,
     bounds: Bounds,
     inner: Mutex<Inner>,
 }
@@ -304,7 +306,8 @@ async fn delete(paths: Vec<PathBuf>) {
 impl UploadStore {
     /// A store in `dir`, or — when `None` — in a fresh private directory
     /// with a random name in the system's temp dir (a predictable name
-    /// could be taken by another user first). A given `dir` is created
+    /// could be taken by another user first; see [`OwnDir`], which also
+    /// removes those of relays that were killed). A given `dir` is created
     /// (mode 0700) if missing, resolved to its canonical path (symlinks
     /// followed once, at start) and refused if other users may write to
     /// it; anything left there by an earlier run is deleted (those uploads'
@@ -335,12 +338,9 @@ impl UploadStore {
             }
             None => {
                 // A random name, never one that exists (mkdir fails on
-                // it, and tempfile tries another), mode 0700.
-                let mut builder = tempfile::Builder::new();
-                builder.prefix("n8n-chat-relay-uploads-");
-                #[cfg(unix)]
-                builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
-                let own = builder.tempdir()?;
+                // it, and tempfile tries another), mode 0700; those of
+                // relays that were killed are removed first.
+                let own = OwnDir::create_in(&std::env::temp_dir())?;
                 (own.path().to_owned(), Some(own))
             }
         };
@@ -430,6 +430,27 @@ impl UploadStore {
         for path in gone {
             let _ = std::fs::remove_file(path);
         }
+    }
+
+    /// Deletes the stored uploads of `session` (its visitor deleted the
+    /// conversation: its unsent files, and those of messages that failed,
+    /// are not kept until `--upload-retention`), giving their places and
+    /// bytes back; how many. An upload still arriving is not among them:
+    /// it goes with the session's absence or by age, as any other.
+    pub async fn remove_session(&self, session: &str) -> usize {
+        let paths: Vec<PathBuf> = {
+            let mut inner = self.lock();
+            let ids: Vec<String> = inner
+                .done
+                .iter()
+                .filter(|(_, e)| e.file.session == session)
+                .map(|(id, _)| id.clone())
+                .collect();
+            ids.iter().filter_map(|id| inner.take(id)).collect()
+        };
+        let n = paths.len();
+        delete(paths).await;
+        n
     }
 
     /// Deletes uploads older than the retention, and the uploads of every
@@ -729,6 +750,27 @@ mod tests {
         assert!(
             s.get("stay", &stay.id).is_some(),
             "a connected session keeps them"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn a_forgotten_sessions_uploads_are_deleted_and_their_bytes_given_back() {
+        let (s, dir) = store(100, 100);
+        let mut stored = Vec::new();
+        for session in ["forgotten", "forgotten", "kept"] {
+            let mut p = s.begin(session, A).expect("begin");
+            std::fs::write(p.path(), b"hello").expect("write");
+            p.reserve(5).expect("reserve");
+            stored.push(p.finish("h.txt".into(), "text/plain".into()));
+        }
+        assert_eq!(s.remove_session("forgotten").await, 2);
+        assert!(!stored[0].path.exists() && !stored[1].path.exists());
+        assert!(stored[2].path.exists(), "another session's file stays");
+        assert_eq!(s.usage(), (1, 5));
+        assert!(
+            s.begin("forgotten", A).and(s.begin("forgotten", A)).is_ok(),
+            "the session's places are free again"
         );
         let _ = std::fs::remove_dir_all(dir);
     }

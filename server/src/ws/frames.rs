@@ -148,7 +148,14 @@ async fn on_frame(
         Ok(ClientMessage::Forget { sessions }) => match bucket.take() {
             Ok(()) => {
                 let user = client.who.user().map(|u| u.id.clone());
-                let frame = chat::forget::forget(&**state.store(), session, user.as_deref(), sessions).await;
+                let frame = chat::forget::forget(
+                    &**state.store(),
+                    state.uploads().map(|u| u.store()),
+                    session,
+                    user.as_deref(),
+                    sessions,
+                )
+                .await;
                 // The user's other pages drop the deleted conversations too
                 // (the list is read only if one is listening).
                 if let (Some(user), true) = (&user, client.others_listen()) {

@@ -1,11 +1,12 @@
-//! How long an upload lives: past a restart, after its session is gone,
-//! and when its body stalls or trickles (the reservation given back).
+//! How long an upload lives: past a restart, after its session is gone or
+//! forgotten, and when its body stalls or trickles (the reservation given
+//! back).
 
 use std::time::Duration;
 
 use super::{file_ref, left_in, say_with_files, scratch, upload, wait_left_in, with_uploads, PNG};
 use crate::support::{error_of, response_text, Client, Relay};
-use shared::ErrorCode;
+use shared::{ClientMessage, ErrorCode, ServerMessage};
 use testkit::n8n::StandIn;
 
 #[tokio::test]
@@ -69,6 +70,35 @@ async fn a_gone_sessions_uploads_are_released_when_its_answers_would_be() {
         .await;
     // (The file itself is deleted off the runtime's threads, just after.)
     wait_left_in(&dir, 1).await;
+    relay.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The visitor deletes a conversation (a `forget` frame): its unsent
+/// upload is deleted by the time the relay answers, not kept for
+/// `--upload-retention`; another conversation's stays.
+#[tokio::test]
+async fn a_forgotten_sessions_uploads_are_deleted_at_once() {
+    let n8n = StandIn::start().await.expect("stand-in");
+    let dir = scratch();
+    let relay = Relay::start(with_uploads(&n8n.url("/webhook/e1/chat"), &dir)).await;
+    let mut forgets = Client::connect(&relay.ws_url("/ws")).await;
+    let other = Client::connect(&relay.ws_url("/ws")).await;
+    for c in [&forgets, &other] {
+        let (status, _) = upload(&relay, &c.session_id, "a.png", "image/png", PNG.to_vec()).await;
+        assert_eq!(status, 201);
+    }
+    assert_eq!(left_in(&dir), 2);
+    forgets.send(ClientMessage::Forget { sessions: None }).await;
+    match forgets.next().await {
+        ServerMessage::Forgotten { sessions } => assert_eq!(sessions, 1),
+        other => panic!("expected forgotten, got {other:?}"),
+    }
+    assert_eq!(left_in(&dir), 1, "the forgotten session's file is deleted");
+    let health = relay.health().await;
+    assert_eq!(health["uploads"]["files"], 1, "{health}");
+    assert_eq!(health["uploads"]["bytes"], PNG.len(), "{health}");
+    drop(other);
     relay.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
