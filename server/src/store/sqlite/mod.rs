@@ -246,7 +246,7 @@ impl SessionStore for SqliteStore {
     }
 
     fn health(&self) -> StoreHealth {
-        let error = self.queue.status.error.lock().clone();
+        let error = self.queue.status.problem();
         StoreHealth {
             kind: "sqlite",
             ok: error.is_none(),
