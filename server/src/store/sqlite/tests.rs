@@ -332,3 +332,30 @@ async fn a_failed_batch_is_written_with_the_next_and_health_waits_for_it() {
         "the forgotten answer stays gone"
     );
 }
+
+/// Two relays on one `--data-dir` would break exactly-once: the second is
+/// refused, naming the directory, until the first is gone.
+#[tokio::test]
+async fn a_second_store_on_the_same_dir_is_refused_until_the_first_is_gone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = SqliteStore::open(dir.path(), limits(), false).expect("open");
+    assert_eq!(
+        first.begin(&sid("s"), &mid("m"), false).await,
+        Verdict::Start
+    );
+    let err = SqliteStore::open(dir.path(), limits(), false).expect_err("refused");
+    assert!(matches!(err, OpenError::InUse { .. }), "{err:?}");
+    let expected = format!("another relay is using --data-dir {}", dir.path().display());
+    assert!(err.to_string().contains(&expected), "{err}");
+    assert_eq!(
+        count(
+            dir.path(),
+            "SELECT count(*) FROM messages WHERE frame IS NULL"
+        ),
+        1,
+        "the first one's message is still in flight, not `interrupted`"
+    );
+    drop(first);
+    let second = SqliteStore::open(dir.path(), limits(), false).expect("free again");
+    assert!(second.health().ok);
+}

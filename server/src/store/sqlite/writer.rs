@@ -65,6 +65,9 @@ pub enum Op {
     },
     /// Answer once everything before it was written.
     Flush(oneshot::Sender<()>),
+    /// Write what came before, then close the database and end (the
+    /// store is dropped; changes sent after are not written).
+    Stop,
     /// Tests: run this SQL in the writer's transaction (e.g. a pragma
     /// that makes the disk look full).
     #[cfg(test)]
@@ -151,6 +154,12 @@ impl Queue {
         }
     }
 
+    /// Asks the writer to end after what is queued (see [`Op::Stop`]);
+    /// blocks while the queue is full.
+    pub fn stop(&self) {
+        let _ = self.tx.send(Op::Stop);
+    }
+
     /// Queues `op` from an async task, waiting for room if need be (a
     /// flush or a prune, never under the memory lock).
     pub async fn send(&self, op: Op) {
@@ -206,7 +215,15 @@ impl Journal for Queue {
 
 /// The writer thread: commits what is queued, a batch per transaction
 /// (after the backlog of failed ones), until every sender is gone.
-pub fn run(mut conn: Connection, rx: Receiver<Op>, status: Arc<Status>, tomb_ttl_ms: i64) {
+/// `_lock`: the data directory's lock ([`super::lock`]), held until the
+/// database is closed.
+pub fn run(
+    mut conn: Connection,
+    rx: Receiver<Op>,
+    status: Arc<Status>,
+    tomb_ttl_ms: i64,
+    _lock: std::fs::File,
+) {
     let mut backlog: Vec<Change> = Vec::new();
     loop {
         let first = if backlog.is_empty() {
@@ -239,6 +256,7 @@ pub fn run(mut conn: Connection, rx: Receiver<Op>, status: Arc<Status>, tomb_ttl
         }
         let result = write(&mut conn, &backlog, &batch, tomb_ttl_ms).map_err(|e| e.to_string());
         let adds = batch.iter().any(|op| matches!(op, Op::Change(_, Some(_))));
+        let stop = batch.iter().any(|op| matches!(op, Op::Stop));
         if result.is_ok() && !backlog.is_empty() {
             tracing::info!("{} session database change(s) written late", backlog.len());
             backlog.clear();
@@ -267,7 +285,18 @@ pub fn run(mut conn: Connection, rx: Receiver<Op>, status: Arc<Status>, tomb_ttl
         for done in flushes {
             let _ = done.send(());
         }
+        if stop {
+            if !backlog.is_empty() {
+                tracing::error!(
+                    "{} session database change(s) could not be written before the store closed",
+                    backlog.len()
+                );
+            }
+            break;
+        }
     }
+    // The connection closes before the lock goes.
+    drop(conn);
 }
 
 /// Now, in unix milliseconds.
@@ -294,7 +323,7 @@ fn write(
         match op {
             Op::Change(change, _) => apply(&tx, change, now, now + tomb_ttl_ms)?,
             Op::Prune { max } => prune(&tx, now, *max)?,
-            Op::Flush(_) => {}
+            Op::Flush(_) | Op::Stop => {}
             #[cfg(test)]
             Op::Exec(sql) => tx.execute_batch(sql)?,
         }
