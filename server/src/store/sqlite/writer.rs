@@ -346,10 +346,11 @@ fn remove(tx: &Transaction<'_>, session: &str, id: &str) -> rusqlite::Result<()>
     Ok(())
 }
 
-/// One change, with prepared statements cached on the connection.
 /// Keeps a tombstone (until `expires`) for every finished message of
 /// `session` before its rows go, so a late resend of one is still refused
-/// as a duplicate instead of running again.
+/// as a duplicate instead of running again. The ids themselves, not the
+/// memory store's keyed hash: its key is random at each start, so a hash
+/// written here could not be matched after a restart.
 fn entomb(tx: &Transaction<'_>, session: &str, expires: i64) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT INTO tombs (session, id, failed, expires)
@@ -360,6 +361,7 @@ fn entomb(tx: &Transaction<'_>, session: &str, expires: i64) -> rusqlite::Result
     Ok(())
 }
 
+/// One change, with prepared statements cached on the connection.
 fn apply(tx: &Transaction<'_>, change: &Change, now: i64, expires: i64) -> rusqlite::Result<()> {
     match change {
         Change::Seen { session } => seen(tx, session, now)?,
