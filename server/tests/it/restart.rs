@@ -203,18 +203,14 @@ async fn a_message_in_flight_at_the_kill_is_interrupted_and_retry_runs_it() {
     assert_eq!(n8n.calls(), 2, "Retry ran it once more");
 }
 
-/// An explicit `--data-dir` that cannot be used stops the relay with a
-/// sentence naming it, rather than quietly keeping sessions in memory.
-#[test]
-fn an_unusable_explicit_data_dir_refuses_to_start() {
-    let file = tempfile::NamedTempFile::new().expect("a file");
-    // A directory inside a regular file cannot be created, even by root.
-    let dir = file.path().join("data");
+/// Starts `relay` on `dir` and expects it to exit by itself, failing,
+/// without listening; returns what it logged.
+fn refused_start(dir: &Path) -> String {
     let mut child = Command::new(env!("CARGO_BIN_EXE_relay"))
         .args(["--listen", "127.0.0.1:0", "--static-dir"])
         .arg(std::env::temp_dir().join("relay-tests-no-such-dir"))
         .arg("--data-dir")
-        .arg(&dir)
+        .arg(dir)
         .env_remove("RELAY_STORE")
         .env_remove("RELAY_REDIS_URL")
         .env("NO_COLOR", "1")
@@ -235,11 +231,40 @@ fn an_unusable_explicit_data_dir_refuses_to_start() {
         std::thread::sleep(Duration::from_millis(20));
     };
     let output = child.wait_with_output().expect("output");
-    assert!(status.is_some_and(|s| !s.success()), "refused");
-    let log = String::from_utf8_lossy(&output.stdout);
+    let log = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(status.is_some_and(|s| !s.success()), "refused: {log}");
+    assert!(!log.contains("listening on"), "{log}");
+    log
+}
+
+/// An explicit `--data-dir` that cannot be used stops the relay with a
+/// sentence naming it, rather than quietly keeping sessions in memory.
+#[test]
+fn an_unusable_explicit_data_dir_refuses_to_start() {
+    let file = tempfile::NamedTempFile::new().expect("a file");
+    // A directory inside a regular file cannot be created, even by root.
+    let dir = file.path().join("data");
+    let log = refused_start(&dir);
     assert!(
         log.contains("the sqlite store") && log.contains(&dir.display().to_string()),
         "{log}"
     );
-    assert!(!log.contains("listening on"), "{log}");
+}
+
+/// A second relay on a `--data-dir` in use would settle the first one's
+/// messages in flight as `interrupted`: it refuses to start, saying why.
+#[tokio::test]
+async fn a_second_relay_on_the_same_data_dir_refuses_to_start() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let n8n = StandIn::start().await.expect("stand-in");
+    let first = Binary::start(data.path(), &n8n.url("/webhook/chat"));
+    let log = refused_start(data.path());
+    let expected = format!(
+        "another relay is using --data-dir {}",
+        data.path().display()
+    );
+    assert!(log.contains(&expected), "{log}");
+    // The first one still serves.
+    let page = Client::connect(&first.ws("")).await;
+    assert!(!page.session_id.is_empty());
 }

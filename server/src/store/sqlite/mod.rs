@@ -20,6 +20,7 @@
 
 pub mod counters;
 mod load;
+mod lock;
 pub mod schema;
 #[cfg(test)]
 mod tests;
@@ -49,12 +50,33 @@ pub struct SqliteStore {
     /// The quota counters read at start, until [`SqliteStore::counters`]
     /// takes them.
     counts: parking_lot::Mutex<Vec<counters::SavedCount>>,
+    /// The writer thread, which holds the data directory's lock.
+    writer: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for SqliteStore {
+    /// Waits for the writer to write what was queued and close the
+    /// database: only then is the directory's lock free, so no other store
+    /// (a relay started again) reads the file while this one still writes.
+    /// Brief: one last commit.
+    fn drop(&mut self) {
+        self.queue.stop();
+        if let Some(writer) = self.writer.take() {
+            if writer.join().is_err() {
+                tracing::error!("the session database writer panicked");
+            }
+        }
+    }
 }
 
 impl SqliteStore {
     /// Opens (or creates) the database in `dir`, reads it back and starts
     /// the writer thread. `full_sync`: `synchronous=FULL`.
     pub fn open(dir: &Path, limits: Limits, full_sync: bool) -> Result<Arc<Self>, OpenError> {
+        schema::create_dir(dir)?;
+        // Before the database is touched: a second relay must not
+        // migrate it or settle the first one's messages in flight.
+        let lock = lock::take(dir)?;
         let mut conn = schema::open(dir, full_sync)?;
         let file = dir.join(schema::FILE);
         let saved = load::read(&mut conn, limits.rerun_interrupted).map_err(|source| {
@@ -71,9 +93,9 @@ impl SqliteStore {
         let (tx, rx) = std::sync::mpsc::sync_channel(writer::QUEUE);
         let ttl_ms = i64::try_from(limits.tombstone_ttl().as_millis()).unwrap_or(i64::MAX);
         let thread_status = status.clone();
-        std::thread::Builder::new()
+        let writer = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer::run(conn, rx, thread_status, ttl_ms))
+            .spawn(move || writer::run(conn, rx, thread_status, ttl_ms, lock))
             .map_err(|source| OpenError::Dir {
                 dir: dir.to_owned(),
                 source,
@@ -101,6 +123,7 @@ impl SqliteStore {
             queue,
             max_tombstones,
             counts: parking_lot::Mutex::new(counts),
+            writer: Some(writer),
         }))
     }
 }
@@ -246,7 +269,7 @@ impl SessionStore for SqliteStore {
     }
 
     fn health(&self) -> StoreHealth {
-        let error = self.queue.status.error.lock().clone();
+        let error = self.queue.status.problem();
         StoreHealth {
             kind: "sqlite",
             ok: error.is_none(),

@@ -30,6 +30,12 @@ pub enum OpenError {
         /// Why.
         source: std::io::Error,
     },
+    /// Another store (another relay) holds the directory's lock.
+    #[error("another relay is using --data-dir {dir}; stop it or give this one another directory")]
+    InUse {
+        /// The directory.
+        dir: PathBuf,
+    },
     /// SQLite refused the file or a statement.
     #[error("database {file}: {source}")]
     Sqlite {
@@ -50,6 +56,18 @@ pub enum OpenError {
     },
 }
 
+/// Creates `dir`, 0700: sessions, message ids and answers are private.
+pub fn create_dir(dir: &Path) -> Result<(), OpenError> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|source| OpenError::Dir {
+            dir: dir.to_owned(),
+            source,
+        })
+}
+
 /// Creates `dir` (0700: sessions, message ids and answers are private) and
 /// the database in it (0600; SQLite gives its `-wal` and `-shm` files the
 /// same mode), sets the pragmas and brings the schema up to date.
@@ -63,11 +81,7 @@ pub fn open(dir: &Path, full_sync: bool) -> Result<Connection, OpenError> {
         dir: dir.to_owned(),
         source,
     };
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(dir_err)?;
+    create_dir(dir)?;
     let file = dir.join(FILE);
     // Created here first, so it is 0600 whatever the umask.
     std::fs::OpenOptions::new()

@@ -280,3 +280,82 @@ async fn a_transcript_on_disk_is_trimmed_in_batches_and_read_back_bounded() {
         "the surplus read back went too"
     );
 }
+
+/// A batch that fails (here: another connection holds the write lock past
+/// the busy timeout) loses none of the changes nobody waits for: a forget
+/// is written with the next batch, and the store is not ok until then.
+#[tokio::test]
+async fn a_failed_batch_is_written_with_the_next_and_health_waits_for_it() {
+    use crate::store::transcripts::Line;
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store = SqliteStore::open(dir.path(), limits(), false).expect("open");
+        answer(&store, "s", "m0").await;
+        store
+            .record_lines(&sid("s"), None, vec![Line::user("private")], 1)
+            .await;
+        store
+            .queue
+            .send(Op::Exec("PRAGMA busy_timeout = 20".into()))
+            .await;
+        store.flush().await;
+        let other = rusqlite::Connection::open(dir.path().join(schema::FILE)).expect("open");
+        other.execute_batch("BEGIN IMMEDIATE").expect("lock");
+        store.forget(&sid("s")).await;
+        store.flush().await;
+        assert!(!store.health().ok, "the forget is not on disk yet");
+        assert_eq!(
+            count(dir.path(), "SELECT count(*) FROM transcript_lines"),
+            1,
+            "the batch failed"
+        );
+        other.execute_batch("ROLLBACK").expect("unlock");
+        drop(other);
+        store.flush().await;
+        assert_eq!(
+            count(dir.path(), "SELECT count(*) FROM transcript_lines"),
+            0
+        );
+        assert_eq!(count(dir.path(), "SELECT count(*) FROM messages"), 0);
+        // A message written again: the store is ok.
+        answer(&store, "t", "m0").await;
+        assert!(store.health().ok, "{:?}", store.health().error);
+    }
+    let store = SqliteStore::open(dir.path(), limits(), false).expect("reopen");
+    assert!(
+        store.transcript(&sid("s")).await.is_none(),
+        "the transcript stays gone"
+    );
+    assert_eq!(
+        store.begin(&sid("s"), &mid("m0"), false).await,
+        Verdict::Lost,
+        "the forgotten answer stays gone"
+    );
+}
+
+/// Two relays on one `--data-dir` would break exactly-once: the second is
+/// refused, naming the directory, until the first is gone.
+#[tokio::test]
+async fn a_second_store_on_the_same_dir_is_refused_until_the_first_is_gone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = SqliteStore::open(dir.path(), limits(), false).expect("open");
+    assert_eq!(
+        first.begin(&sid("s"), &mid("m"), false).await,
+        Verdict::Start
+    );
+    let err = SqliteStore::open(dir.path(), limits(), false).expect_err("refused");
+    assert!(matches!(err, OpenError::InUse { .. }), "{err:?}");
+    let expected = format!("another relay is using --data-dir {}", dir.path().display());
+    assert!(err.to_string().contains(&expected), "{err}");
+    assert_eq!(
+        count(
+            dir.path(),
+            "SELECT count(*) FROM messages WHERE frame IS NULL"
+        ),
+        1,
+        "the first one's message is still in flight, not `interrupted`"
+    );
+    drop(first);
+    let second = SqliteStore::open(dir.path(), limits(), false).expect("free again");
+    assert!(second.health().ok);
+}

@@ -10,16 +10,27 @@
 //!
 //! A change whose caller waits ([`Change::awaited`]) carries an
 //! acknowledgement, answered when its transaction committed or failed.
+//! The other changes (a forget, a dropped answer, a deleted transcript)
+//! have no one to tell, yet memory already acts on them: if their batch
+//! fails they are kept (the backlog) and written first with the next
+//! batch, or tried again every [`RETRY`] when nothing else comes — else a
+//! restart would bring back what the user deleted. The store is not ok
+//! while a backlog waits; it also holds every new message's in-flight
+//! marker back (same transaction), so messages are refused meanwhile.
+//!
 //! At the queue's bound a change is dropped: counted, the store reported
 //! unhealthy, and its waiter told (a message is then refused with
-//! `store_unavailable` before n8n is called).
+//! `store_unavailable` before n8n is called). A dropped change nobody
+//! waits for, or one past the backlog's bound ([`BACKLOG`]), is lost: the
+//! disk then disagrees with memory, so the store stays not ok until the
+//! relay restarts.
 
 use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, Transaction};
 use tokio::sync::oneshot;
@@ -31,6 +42,13 @@ pub const QUEUE: usize = 65_536;
 
 /// Changes committed in one transaction at most.
 const BATCH: usize = 4_096;
+
+/// Changes of failed batches kept for the next one at most: as many as
+/// the queue holds, so a long outage of the disk is bounded too.
+pub const BACKLOG: usize = QUEUE;
+
+/// How soon a backlog is tried again when no other change comes.
+const RETRY: Duration = Duration::from_secs(1);
 
 /// Whether a change reached the disk.
 pub type Ack = Result<(), String>;
@@ -47,6 +65,9 @@ pub enum Op {
     },
     /// Answer once everything before it was written.
     Flush(oneshot::Sender<()>),
+    /// Write what came before, then close the database and end (the
+    /// store is dropped; changes sent after are not written).
+    Stop,
     /// Tests: run this SQL in the writer's transaction (e.g. a pragma
     /// that makes the disk look full).
     #[cfg(test)]
@@ -61,6 +82,12 @@ pub struct Status {
     pub error: Mutex<Option<String>>,
     /// Changes dropped at the queue's bound since the start.
     pub dropped: AtomicU64,
+    /// Changes of failed batches waiting to be written.
+    pub backlog: AtomicUsize,
+    /// Changes nobody waited for that were never written (dropped at the
+    /// queue's or the backlog's bound): the disk disagrees with memory
+    /// until the relay restarts.
+    pub lost: AtomicU64,
 }
 
 impl Status {
@@ -75,6 +102,34 @@ impl Status {
             _ => {}
         }
         *error = result.as_ref().err().cloned();
+    }
+
+    /// What is wrong, for `/healthz`: `None` when every change is on disk.
+    pub fn problem(&self) -> Option<String> {
+        let lost = self.lost.load(Ordering::Relaxed);
+        if lost > 0 {
+            return Some(format!(
+                "{lost} change(s) were never written: the database disagrees with memory \
+                 (a restart would bring back what they deleted)"
+            ));
+        }
+        let error = self.error.lock().clone();
+        match self.backlog.load(Ordering::Relaxed) {
+            0 => error,
+            n => Some(format!(
+                "{}{n} change(s) wait to be written",
+                error.map_or_else(String::new, |e| format!("{e}; "))
+            )),
+        }
+    }
+
+    /// Counts a change nobody waits for that will never be written.
+    fn lose(&self) {
+        if self.lost.fetch_add(1, Ordering::Relaxed) == 0 {
+            tracing::error!(
+                "session database changes are being lost; the relay reports itself not ok until it restarts"
+            );
+        }
     }
 }
 
@@ -97,6 +152,12 @@ impl Queue {
             acks: Mutex::default(),
             status,
         }
+    }
+
+    /// Asks the writer to end after what is queued (see [`Op::Stop`]);
+    /// blocks while the queue is full.
+    pub fn stop(&self) {
+        let _ = self.tx.send(Op::Stop);
     }
 
     /// Queues `op` from an async task, waiting for room if need be (a
@@ -135,10 +196,14 @@ impl Journal for Queue {
         match self.tx.try_send(Op::Change(change, ack)) {
             Ok(()) => {}
             // Dropping the op drops its ack: the waiter hears "not queued".
-            Err(TrySendError::Full(_)) => {
+            Err(TrySendError::Full(op)) => {
                 let n = self.status.dropped.fetch_add(1, Ordering::Relaxed);
                 if n == 0 {
                     tracing::error!("session database queue full; changes are being dropped");
+                }
+                // A waiter refuses its message; nobody else learns of it.
+                if matches!(op, Op::Change(_, None)) {
+                    self.status.lose();
                 }
                 self.status
                     .set(&Err("the write queue is full".into()), false);
@@ -148,32 +213,90 @@ impl Journal for Queue {
     }
 }
 
-/// The writer thread: commits what is queued, a batch per transaction,
-/// until every sender is gone.
-pub fn run(mut conn: Connection, rx: Receiver<Op>, status: Arc<Status>, tomb_ttl_ms: i64) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
+/// The writer thread: commits what is queued, a batch per transaction
+/// (after the backlog of failed ones), until every sender is gone.
+/// `_lock`: the data directory's lock ([`super::lock`]), held until the
+/// database is closed.
+pub fn run(
+    mut conn: Connection,
+    rx: Receiver<Op>,
+    status: Arc<Status>,
+    tomb_ttl_ms: i64,
+    _lock: std::fs::File,
+) {
+    let mut backlog: Vec<Change> = Vec::new();
+    loop {
+        let first = if backlog.is_empty() {
+            match rx.recv() {
+                Ok(op) => Some(op),
+                Err(_) => break,
+            }
+        } else {
+            match rx.recv_timeout(RETRY) {
+                Ok(op) => Some(op),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => {
+                    // Once more before the store closes.
+                    if write(&mut conn, &backlog, &[], tomb_ttl_ms).is_err() {
+                        tracing::error!(
+                            "{} session database change(s) could not be written before the store closed",
+                            backlog.len()
+                        );
+                    }
+                    break;
+                }
+            }
+        };
+        let mut batch: Vec<Op> = first.into_iter().collect();
         while batch.len() < BATCH {
             match rx.try_recv() {
                 Ok(op) => batch.push(op),
                 Err(_) => break,
             }
         }
-        let result = write(&mut conn, &batch, tomb_ttl_ms).map_err(|e| e.to_string());
+        let result = write(&mut conn, &backlog, &batch, tomb_ttl_ms).map_err(|e| e.to_string());
         let adds = batch.iter().any(|op| matches!(op, Op::Change(_, Some(_))));
-        status.set(&result, adds);
+        let stop = batch.iter().any(|op| matches!(op, Op::Stop));
+        if result.is_ok() && !backlog.is_empty() {
+            tracing::info!("{} session database change(s) written late", backlog.len());
+            backlog.clear();
+        }
+        let mut acks = Vec::new();
+        let mut flushes = Vec::new();
         for op in batch {
             match op {
-                Op::Change(_, Some(ack)) => {
-                    let _ = ack.send(result.clone());
+                Op::Change(_, Some(ack)) => acks.push(ack),
+                Op::Change(change, None) if result.is_err() => {
+                    if backlog.len() < BACKLOG {
+                        backlog.push(change);
+                    } else {
+                        status.lose();
+                    }
                 }
-                Op::Flush(done) => {
-                    let _ = done.send(());
-                }
+                Op::Flush(done) => flushes.push(done),
                 _ => {}
             }
         }
+        status.backlog.store(backlog.len(), Ordering::Relaxed);
+        status.set(&result, adds);
+        for ack in acks {
+            let _ = ack.send(result.clone());
+        }
+        for done in flushes {
+            let _ = done.send(());
+        }
+        if stop {
+            if !backlog.is_empty() {
+                tracing::error!(
+                    "{} session database change(s) could not be written before the store closed",
+                    backlog.len()
+                );
+            }
+            break;
+        }
     }
+    // The connection closes before the lock goes.
+    drop(conn);
 }
 
 /// Now, in unix milliseconds.
@@ -183,14 +306,24 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-fn write(conn: &mut Connection, batch: &[Op], tomb_ttl_ms: i64) -> rusqlite::Result<()> {
+/// Writes `backlog` (failed before, oldest first) then `batch`, in one
+/// transaction: all of it or nothing.
+fn write(
+    conn: &mut Connection,
+    backlog: &[Change],
+    batch: &[Op],
+    tomb_ttl_ms: i64,
+) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
     let now = now_ms();
+    for change in backlog {
+        apply(&tx, change, now, now + tomb_ttl_ms)?;
+    }
     for op in batch {
         match op {
             Op::Change(change, _) => apply(&tx, change, now, now + tomb_ttl_ms)?,
             Op::Prune { max } => prune(&tx, now, *max)?,
-            Op::Flush(_) => {}
+            Op::Flush(_) | Op::Stop => {}
             #[cfg(test)]
             Op::Exec(sql) => tx.execute_batch(sql)?,
         }
@@ -213,10 +346,11 @@ fn remove(tx: &Transaction<'_>, session: &str, id: &str) -> rusqlite::Result<()>
     Ok(())
 }
 
-/// One change, with prepared statements cached on the connection.
 /// Keeps a tombstone (until `expires`) for every finished message of
 /// `session` before its rows go, so a late resend of one is still refused
-/// as a duplicate instead of running again.
+/// as a duplicate instead of running again. The ids themselves, not the
+/// memory store's keyed hash: its key is random at each start, so a hash
+/// written here could not be matched after a restart.
 fn entomb(tx: &Transaction<'_>, session: &str, expires: i64) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT INTO tombs (session, id, failed, expires)
@@ -227,6 +361,7 @@ fn entomb(tx: &Transaction<'_>, session: &str, expires: i64) -> rusqlite::Result
     Ok(())
 }
 
+/// One change, with prepared statements cached on the connection.
 fn apply(tx: &Transaction<'_>, change: &Change, now: i64, expires: i64) -> rusqlite::Result<()> {
     match change {
         Change::Seen { session } => seen(tx, session, now)?,
@@ -412,7 +547,8 @@ mod tests {
     }
 
     /// The queue's bound: beyond it a change is dropped, counted, the
-    /// store reported not ok, and its waiter told.
+    /// store reported not ok, and its waiter told; one nobody waits for
+    /// keeps the store not ok.
     #[tokio::test]
     async fn a_full_queue_drops_counts_and_tells_the_waiter() {
         let (tx, _rx) = std::sync::mpsc::sync_channel(2);
@@ -428,6 +564,18 @@ mod tests {
         assert_eq!(queue.status.dropped.load(Ordering::Relaxed), 1);
         assert!(queue.status.error.lock().is_some());
         assert!(queue.written("s", "m").await.is_err(), "not on disk");
+        assert_eq!(
+            queue.status.lost.load(Ordering::Relaxed),
+            0,
+            "its waiter knows"
+        );
+        // One nobody waits for is lost: not ok until a restart, whatever
+        // is written after.
+        queue.record(dropped(2));
+        assert_eq!(queue.status.lost.load(Ordering::Relaxed), 1);
+        queue.status.set(&Ok(()), true);
+        assert!(queue.status.error.lock().is_none());
+        assert!(queue.status.problem().is_some(), "still not ok");
     }
 
     #[test]
@@ -435,8 +583,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut conn = super::super::schema::open(dir.path(), false).expect("open");
         let ops: Vec<Op> = (0..5).map(|i| Op::Change(dropped(i), None)).collect();
-        write(&mut conn, &ops, 60_000).expect("write");
-        write(&mut conn, &[Op::Prune { max: 2 }], 60_000).expect("prune");
+        write(&mut conn, &[], &ops, 60_000).expect("write");
+        write(&mut conn, &[], &[Op::Prune { max: 2 }], 60_000).expect("prune");
         let ids: Vec<String> = conn
             .prepare("SELECT id FROM tombs ORDER BY seq")
             .expect("prepare")
@@ -446,8 +594,8 @@ mod tests {
             .expect("rows");
         assert_eq!(ids, ["m3", "m4"]);
         // Expired ones go whatever the bound.
-        write(&mut conn, &[Op::Change(dropped(9), None)], -1).expect("write");
-        write(&mut conn, &[Op::Prune { max: 100 }], 0).expect("prune");
+        write(&mut conn, &[], &[Op::Change(dropped(9), None)], -1).expect("write");
+        write(&mut conn, &[], &[Op::Prune { max: 100 }], 0).expect("prune");
         let n: i64 = conn
             .query_row("SELECT count(*) FROM tombs", [], |r| r.get(0))
             .expect("count");
