@@ -1,11 +1,12 @@
 //! A rate per client address: `per_minute` requests, a burst of as many,
 //! for each IPv4 address or IPv6 /64 ([`client_key`]).
 //!
-//! The same mechanism as the upgrade, new-session and upload rates: token
-//! buckets for a bounded number of networks, the least recently seen
-//! forgotten first, so a flood of fresh addresses cannot reset the buckets
-//! of the clients that are actually active (the flooder's own among them).
-//! Unlike those, a refusal says how long to wait (for a `Retry-After`).
+//! The one mechanism behind the upgrade, new-session, upload and sign-in
+//! rates: token buckets for a bounded number of networks, the least
+//! recently seen forgotten first, so a flood of fresh addresses cannot
+//! reset the buckets of the clients that are actually active (the
+//! flooder's own among them). A refusal says how long to wait (for a
+//! `Retry-After`, where the answer is HTTP).
 
 use parking_lot::Mutex;
 use std::net::IpAddr;

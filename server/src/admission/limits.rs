@@ -19,7 +19,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::admission::rate::TokenBucket;
+use crate::admission::address_rate::AddressRate;
 
 /// Why an upgrade was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,8 +84,7 @@ pub struct ConnectionLimits {
     unparsed_logged: std::sync::atomic::AtomicBool,
     total: AtomicUsize,
     per_ip: Mutex<HashMap<IpAddr, usize>>,
-    upgrades_per_minute: u32,
-    upgrades: Mutex<lru::LruCache<IpAddr, TokenBucket>>,
+    upgrades: AddressRate,
 }
 
 /// One admitted connection; frees its place when dropped.
@@ -136,7 +135,6 @@ impl ConnectionLimits {
         upgrades_per_minute: u32,
         tracked: usize,
     ) -> Arc<Self> {
-        let tracked = std::num::NonZeroUsize::new(tracked).unwrap_or(std::num::NonZeroUsize::MIN);
         Arc::new(ConnectionLimits {
             max_total,
             max_per_ip,
@@ -147,17 +145,12 @@ impl ConnectionLimits {
             unparsed_logged: std::sync::atomic::AtomicBool::new(false),
             total: AtomicUsize::new(0),
             per_ip: Mutex::new(HashMap::new()),
-            upgrades_per_minute: upgrades_per_minute.max(1),
-            upgrades: Mutex::new(lru::LruCache::new(tracked)),
+            upgrades: AddressRate::new(upgrades_per_minute, tracked),
         })
     }
 
     fn upgrade_allowed(&self, key: IpAddr) -> bool {
-        let mut map = self.upgrades.lock();
-        let rate = f64::from(self.upgrades_per_minute) / 60.0;
-        map.get_or_insert_mut(key, || TokenBucket::new(self.upgrades_per_minute, rate))
-            .take()
-            .is_ok()
+        self.upgrades.take(key).is_ok()
     }
 
     /// Connections admitted and not yet closed: counted by the
@@ -358,7 +351,7 @@ mod tests {
                 );
             }
         }
-        let tracked = limits.upgrades.lock().len();
+        let tracked = limits.upgrades.tracked();
         assert!(tracked <= 100, "bounded: {tracked}");
     }
 

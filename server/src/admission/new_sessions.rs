@@ -16,11 +16,10 @@
 //! which asks the store, is `ws::connection::admit_session`: this
 //! module is held by the state and so imports none of it.)
 
-use parking_lot::Mutex;
 use std::net::IpAddr;
 
-use crate::admission::limits::{client_key, MAX_TRACKED_IPS};
-use crate::admission::rate::TokenBucket;
+use crate::admission::address_rate::AddressRate;
+use crate::admission::limits::MAX_TRACKED_IPS;
 
 /// Why a connection was refused a new session (told to the client).
 pub const REFUSED: &str =
@@ -29,18 +28,16 @@ pub const REFUSED: &str =
 /// The new-session rate per client network.
 #[derive(Debug)]
 pub struct NewSessions {
-    per_minute: u32,
-    buckets: Mutex<lru::LruCache<IpAddr, TokenBucket>>,
+    /// `None`: no limit.
+    rate: Option<AddressRate>,
 }
 
 impl NewSessions {
     /// `per_minute` new sessions per network (0: no limit), a burst of as
     /// many, tracking at most `tracked` networks.
     pub fn new(per_minute: u32, tracked: usize) -> Self {
-        let tracked = std::num::NonZeroUsize::new(tracked).unwrap_or(std::num::NonZeroUsize::MIN);
         NewSessions {
-            per_minute,
-            buckets: Mutex::new(lru::LruCache::new(tracked)),
+            rate: (per_minute > 0).then(|| AddressRate::new(per_minute, tracked)),
         }
     }
 
@@ -52,15 +49,10 @@ impl NewSessions {
     /// Takes one new session for `ip`; false when over the rate. A client
     /// without a known address (tests, a Unix socket) is not limited.
     pub fn allow(&self, ip: Option<IpAddr>) -> bool {
-        let (Some(ip), false) = (ip, self.per_minute == 0) else {
-            return true;
-        };
-        let rate = f64::from(self.per_minute) / 60.0;
-        let mut buckets = self.buckets.lock();
-        buckets
-            .get_or_insert_mut(client_key(ip), || TokenBucket::new(self.per_minute, rate))
-            .take()
-            .is_ok()
+        match (ip, &self.rate) {
+            (Some(ip), Some(rate)) => rate.take(ip).is_ok(),
+            _ => true,
+        }
     }
 }
 

@@ -19,15 +19,13 @@ pub mod settings;
 pub mod sniff;
 pub mod store;
 
-use parking_lot::Mutex;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use shared::{ErrorCode, FileRef, UploadRules};
 
-use crate::admission::limits::MAX_TRACKED_IPS;
-use crate::admission::rate::TokenBucket;
+use crate::admission::address_rate::AddressRate;
 use store::{Bounds, UploadStore};
 
 pub use settings::Settings;
@@ -42,8 +40,7 @@ pub struct Uploads {
     /// Uploads started per client address (`--uploads-per-minute-per-ip`),
     /// for a bounded number of addresses, the least recently seen
     /// forgotten first (as for the upgrade rate).
-    rate: Mutex<lru::LruCache<IpAddr, TokenBucket>>,
-    per_minute: u32,
+    rate: AddressRate,
     stall_timeout: Duration,
 }
 
@@ -138,8 +135,6 @@ impl Uploads {
                 settings.max_file_bytes
             );
         }
-        let tracked =
-            std::num::NonZeroUsize::new(MAX_TRACKED_IPS).unwrap_or(std::num::NonZeroUsize::MIN);
         Ok(Uploads {
             store,
             rules: UploadRules {
@@ -147,8 +142,7 @@ impl Uploads {
                 max_bytes: settings.max_file_bytes,
                 max_files,
             },
-            rate: Mutex::new(lru::LruCache::new(tracked)),
-            per_minute: settings.per_minute_per_address.max(1),
+            rate: AddressRate::per_minute(settings.per_minute_per_address),
             stall_timeout: settings.stall_timeout,
         })
     }
@@ -156,11 +150,7 @@ impl Uploads {
     /// Whether client `address` (its key) may start another upload now
     /// (`--uploads-per-minute-per-ip`).
     pub fn admit(&self, address: IpAddr) -> bool {
-        let mut map = self.rate.lock();
-        let rate = f64::from(self.per_minute) / 60.0;
-        map.get_or_insert_mut(address, || TokenBucket::new(self.per_minute, rate))
-            .take()
-            .is_ok()
+        self.rate.take(address).is_ok()
     }
 
     /// How long an upload's body may stop arriving before it is ended.
