@@ -53,6 +53,20 @@ fn shop_page(relay_origin: &str, extra_body: &str) -> String {
     )
 }
 
+/// The shop at `http://localhost:<port>`, embedding the chat of the relay
+/// at `relay_origin` with `embed.js` and recording its events.
+async fn shop(relay_origin: &str) -> HostSite {
+    site(
+        [127, 0, 0, 1],
+        Some("localhost"),
+        vec![
+            SiteFile::html("/", shop_page(relay_origin, "")),
+            SiteFile::js("/host.js", HOST_JS.into()),
+        ],
+    )
+    .await
+}
+
 /// A site at `http://<name>:<port>` on `ip`.
 async fn site(ip: [u8; 4], name: Option<&str>, files: Vec<SiteFile>) -> HostSite {
     HostSite::serve_at(std::net::SocketAddr::from((ip, 0)), name, files, Vec::new())
@@ -148,15 +162,7 @@ async fn reload_keeps_the_conversation(engine: Engine, name: &str) {
         .await
         .expect("relay");
     let relay_origin = format!("http://{}", relay.addr);
-    let shop = site(
-        [127, 0, 0, 1],
-        Some("localhost"),
-        vec![
-            SiteFile::html("/", shop_page(&relay_origin, "")),
-            SiteFile::js("/host.js", HOST_JS.into()),
-        ],
-    )
-    .await;
+    let shop = shop(&relay_origin).await;
     let browser = Browser::start_engine(engine).await.expect("browser");
     let result = async {
         browser.client.goto(&shop.url("/")).await.map_err(|e| e.to_string())?;
@@ -706,15 +712,7 @@ async fn s6_a_reload_keeps_every_conversation_of_the_embedded_chat() {
         .await
         .expect("relay");
     let relay_origin = format!("http://{}", relay.addr);
-    let shop = site(
-        [127, 0, 0, 1],
-        Some("localhost"),
-        vec![
-            SiteFile::html("/", shop_page(&relay_origin, "")),
-            SiteFile::js("/host.js", HOST_JS.into()),
-        ],
-    )
-    .await;
+    let shop = shop(&relay_origin).await;
     let browser = Browser::start_engine(engine).await.expect("browser");
     let result = async {
         browser.client.goto(&shop.url("/")).await.map_err(|e| e.to_string())?;

@@ -8,6 +8,7 @@
 
 use e2e::browser::{Browser, Engine, UI_TIMEOUT};
 use e2e::files::{self, draft_chips, message_chips, WebFile};
+use e2e::proxy::FreezingProxy;
 use e2e::relay::Relay;
 use e2e::scenario::{answered_once, finish, scene_in, scene_with};
 use e2e::{wait_for, Result};
@@ -59,6 +60,29 @@ async fn wait_chips(browser: &Browser, names: &[&str]) -> Result<Vec<files::Chip
         },
     )
     .await
+}
+
+/// The stand-in n8n, a relay with uploads on that the page reaches through
+/// a proxy on another port (so uploads go across origins: CORS), and a
+/// browser.
+async fn behind_proxy() -> (StandIn, Relay, FreezingProxy, Browser) {
+    let n8n = StandIn::start().await.expect("stand-in");
+    let (relay, proxy) = Relay::start_behind_proxy(Some(&n8n.url("/webhook/chat")), FLAGS)
+        .await
+        .expect("relay");
+    let browser = Browser::start().await.expect("browser");
+    (n8n, relay, proxy, browser)
+}
+
+/// Opens the page (retrying quickly), then takes the relay away: the page
+/// is reconnecting.
+async fn away(browser: &Browser, relay: &Relay, proxy: &FreezingProxy) -> Result {
+    browser
+        .open_online(&relay.page_url("?backoffMs=100&backoffMaxMs=300&attempts=50"))
+        .await?;
+    proxy.set_down(true);
+    browser.wait_state(&["reconnecting", "offline"]).await?;
+    Ok(())
 }
 
 /// Clicks send (a message may be files only, so not Enter in the input).
@@ -332,20 +356,10 @@ async fn u3_what_the_relay_would_refuse_is_refused_with_a_sentence() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
 async fn u4_a_file_queued_while_the_relay_is_away_is_answered_once() {
-    let n8n = StandIn::start().await.expect("stand-in");
-    // The page loads from the relay and talks to it through a proxy on
-    // another port: uploads go there too, across origins (CORS).
-    let (relay, proxy) = Relay::start_behind_proxy(Some(&n8n.url("/webhook/chat")), FLAGS)
-        .await
-        .expect("relay");
-    let browser = Browser::start().await.expect("browser");
+    let (n8n, relay, proxy, browser) = behind_proxy().await;
     let result = async {
         browser.watch_csp().await?;
-        browser
-            .open_online(&relay.page_url("?backoffMs=100&backoffMaxMs=300&attempts=50"))
-            .await?;
-        proxy.set_down(true);
-        browser.wait_state(&["reconnecting", "offline"]).await?;
+        away(&browser, &relay, &proxy).await?;
         files::paste_files(
             &browser,
             &[WebFile::new("offline.png", "image/png", DOT_PNG)],
@@ -382,19 +396,11 @@ async fn u4_a_file_queued_while_the_relay_is_away_is_answered_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
 async fn u5_a_file_queued_in_a_conversation_left_for_another_still_goes() {
-    let n8n = StandIn::start().await.expect("stand-in");
-    let (relay, proxy) = Relay::start_behind_proxy(Some(&n8n.url("/webhook/chat")), FLAGS)
-        .await
-        .expect("relay");
-    let browser = Browser::start().await.expect("browser");
+    let (n8n, relay, proxy, browser) = behind_proxy().await;
     let result = async {
         // Wide: the conversation list is a column beside the chat.
         browser.set_size(1200, 800).await?;
-        browser
-            .open_online(&relay.page_url("?backoffMs=100&backoffMaxMs=300&attempts=50"))
-            .await?;
-        proxy.set_down(true);
-        browser.wait_state(&["reconnecting", "offline"]).await?;
+        away(&browser, &relay, &proxy).await?;
         files::paste_files(&browser, &[WebFile::new("parked.png", "image/png", DOT_PNG)])
             .await?;
         wait_chips(&browser, &["parked.png"]).await?;
