@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::admission::limits::{client_key, MAX_TRACKED_IPS};
+use crate::admission::client::{client_key, MAX_TRACKED_IPS};
 use crate::admission::rate::TokenBucket;
 
 /// Token buckets per client network.

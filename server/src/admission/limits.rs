@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::admission::address_rate::AddressRate;
+use crate::admission::client::{client_key, MAX_TRACKED_IPS};
 
 /// Why an upgrade was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,25 +51,6 @@ impl Refusal {
                 "too many new connections from this address (--upgrades-per-minute-per-ip); wait a little"
             }
         }
-    }
-}
-
-/// Most client networks whose upgrade rate is tracked at once; beyond that
-/// the least recently seen is forgotten.
-pub const MAX_TRACKED_IPS: usize = 100_000;
-
-/// The key a client is counted under: its IPv4 address, or its IPv6 /64.
-pub fn client_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(v4) => IpAddr::V4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let mut segments = v6.segments();
-                segments[4..].fill(0);
-                IpAddr::V6(std::net::Ipv6Addr::from(segments))
-            }
-        },
     }
 }
 
@@ -311,12 +293,6 @@ mod tests {
 
     #[test]
     fn ipv6_clients_count_by_their_slash_64() {
-        assert_eq!(
-            client_key(ip("2001:db8:1:2:aaaa:bbbb:cccc:dddd")),
-            ip("2001:db8:1:2::")
-        );
-        assert_eq!(client_key(ip("::ffff:10.0.0.1")), ip("10.0.0.1"));
-        assert_eq!(client_key(ip("10.0.0.1")), ip("10.0.0.1"));
         // Rotating addresses inside one /64 shares one limit.
         let limits = ConnectionLimits::new(100, 2, vec![], 1000);
         let _a = limits.admit(Some(ip("2001:db8::1"))).expect("a");

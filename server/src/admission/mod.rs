@@ -7,6 +7,7 @@
 //!   new connections per IP per minute.
 //! - [`http_connections`]: open plain-HTTP connections in total and per
 //!   address, decided at accept.
+//! - [`client`]: the key a client is counted under (IPv4, or IPv6 /64).
 //! - [`rate`]: the token bucket behind both rates.
 //! - [`address_rate`]: a rate per client address with a `Retry-After`
 //!   (sign-ins started, `/auth/login`).
@@ -14,6 +15,7 @@
 //! - [`proof_of_work`]: the optional proof-of-work gate for new sessions.
 
 pub mod address_rate;
+pub mod client;
 pub mod http_connections;
 pub mod limits;
 pub mod new_sessions;

@@ -11,15 +11,16 @@
 //! one, or for one the store does not know (never seen, or forgotten):
 //! each of these makes a new entry in the store. Continuing a known
 //! session is free. Counted like the upgrade rate: per IPv4 address or
-//! IPv6 /64 ([`client_key`]), in token buckets for a bounded number of
-//! networks, the least recently seen forgotten first. (The check itself,
-//! which asks the store, is `ws::connection::admit_session`: this
-//! module is held by the state and so imports none of it.)
+//! IPv6 /64 ([`client_key`](crate::admission::client::client_key)), in
+//! token buckets for a bounded number of networks, the least recently seen
+//! forgotten first. (The check itself, which asks the store, is
+//! `ws::connection::admit_session`: this module is held by the state and
+//! so imports none of it.)
 
 use std::net::IpAddr;
 
 use crate::admission::address_rate::AddressRate;
-use crate::admission::limits::MAX_TRACKED_IPS;
+use crate::admission::client::MAX_TRACKED_IPS;
 
 /// Why a connection was refused a new session (told to the client).
 pub const REFUSED: &str =

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::Serialize;
 use shared::{QuotaKind, ServerMessage};
 
-use crate::admission::limits::client_key;
+use crate::admission::client::client_key;
 use crate::store::counters::{SharedCounters, Take, Taken, Window};
 
 /// The key of the one budget counter.

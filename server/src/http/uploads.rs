@@ -32,7 +32,7 @@ use serde_json::json;
 use shared::Uploaded;
 use tokio::io::AsyncWriteExt;
 
-use crate::admission::limits::client_key;
+use crate::admission::client::client_key;
 use crate::uploads::sniff;
 use crate::uploads::store::{safe_name, StoreError};
 use crate::AppState;

@@ -34,7 +34,7 @@ use tokio::sync::Mutex;
 use super::jwks::KeySet;
 use super::{Identity, IdentityError, Verifier};
 use crate::admission::address_rate::AddressRate;
-use crate::admission::limits::client_key;
+use crate::admission::client::client_key;
 use discovery::Provider;
 use pending::{Pending, PendingLogin};
 use session::SessionSigner;

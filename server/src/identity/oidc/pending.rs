@@ -33,7 +33,7 @@ use super::error::OidcError;
 pub const MAX_PENDING: usize = 10_000;
 
 /// Most sign-ins in progress at once from one client address (its
-/// [`crate::admission::limits::client_key`]).
+/// [`crate::admission::client::client_key`]).
 pub const MAX_PENDING_PER_ADDRESS: usize = MAX_PENDING / 10;
 
 /// One sign-in in progress.
