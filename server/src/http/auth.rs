@@ -18,14 +18,14 @@
 //!
 //! Without `--oidc-issuer` they answer 404.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::extract::{Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use super::client_address;
 use crate::identity::oidc::fetch::printable;
 use crate::identity::oidc::{session, OidcError};
 use crate::identity::Identity;
@@ -91,16 +91,7 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Response 
     let Some(oidc) = state.oidc() else {
         return (StatusCode::NOT_FOUND, OFF).into_response();
     };
-    // Counted like uploads and WebSocket upgrades: the peer, or a trusted
-    // proxy's view; one bucket for a request without a peer address.
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| *addr);
-    let address = state
-        .limits()
-        .client_ip(peer, request.headers())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let address = client_address::of_request(&state, request.extensions(), request.headers());
     match oidc.begin(address).await {
         Ok((url, login_state)) => {
             let mut response = redirect(url.as_str());

@@ -16,6 +16,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod client_address;
 pub mod health;
 pub mod images;
 pub mod page_config;

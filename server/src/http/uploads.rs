@@ -18,11 +18,10 @@
 //! ([`shared::Uploaded`]), or an error `{"code": …, "error": …}` (see
 //! [`UploadError`]).
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -32,6 +31,7 @@ use serde_json::json;
 use shared::Uploaded;
 use tokio::io::AsyncWriteExt;
 
+use super::client_address;
 use crate::admission::client::client_key;
 use crate::uploads::sniff;
 use crate::uploads::store::{safe_name, StoreError};
@@ -208,18 +208,11 @@ pub async fn upload(
     if !state.store().is_connected(&session) {
         return Err(UploadError::NotConnected);
     }
-    // Counted like the WebSocket's connections: the peer, or a trusted
-    // proxy's view; one bucket for a request without a peer address.
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| *addr);
-    let address = client_key(
-        state
-            .limits()
-            .client_ip(peer, headers)
-            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
-    );
+    let address = client_key(client_address::of_request(
+        &state,
+        &parts.extensions,
+        headers,
+    ));
     if !uploads.admit(address) {
         static REFUSALS: crate::log_throttle::LogThrottle =
             crate::log_throttle::LogThrottle::every(crate::log_throttle::WARN_EVERY);
