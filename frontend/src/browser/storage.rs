@@ -20,6 +20,9 @@ use std::collections::HashMap;
 use crate::browser::host_page;
 use crate::model::conversation::{Conversation, Saved};
 use crate::model::conversations::Conversations;
+// Parked conversations' lines are under this + their page id; the one
+// shown stays under `CONVERSATION_KEY`, as before the list.
+use crate::model::embed::PARKED_PREFIX;
 
 const SESSION_KEY: &str = "n8nChat.sessionId";
 const CONVERSATION_KEY: &str = "n8nChat.conversation";
@@ -27,9 +30,6 @@ const LANGUAGE_KEY: &str = "n8nChat.language";
 const THEME_KEY: &str = "n8nChat.theme";
 /// The list of conversations ([`Conversations`]).
 const LIST_KEY: &str = "n8nChat.conversations";
-/// Before this, the lines of a conversation not shown (its page id after
-/// it); the one shown stays under [`CONVERSATION_KEY`], as before the list.
-const PARKED_PREFIX: &str = "n8nChat.conversation.";
 const FOCUS_ANSWERS_KEY: &str = "n8nChat.focusAnswers";
 
 /// The longest value the host is asked to keep (UTF-16 units): its

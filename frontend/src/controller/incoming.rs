@@ -107,7 +107,7 @@ impl Chat {
             } if self.proof.get().given_up() => {
                 self.view
                     .conversation
-                    .update(|c| _ = c.on_error(Some(id), ErrorCode::ProofInvalid, message));
+                    .update(|c| _ = c.fail(id, ErrorCode::ProofInvalid, message));
             }
             ServerMessage::Progress {
                 id,
@@ -162,12 +162,7 @@ impl Chat {
                 self.view
                     .conversation
                     .update(|c| _ = c.fail(id, ErrorCode::TokenExpired, message));
-                let said = self
-                    .view
-                    .texts
-                    .get_untracked()
-                    .error_text(ErrorCode::TokenExpired);
-                self.view.announcement.set(said);
+                self.announce_error(ErrorCode::TokenExpired);
             }
             ServerMessage::Error {
                 id, code, message, ..
@@ -181,8 +176,7 @@ impl Chat {
                 self.view.conversation.update(|c| {
                     c.on_error(id.as_deref(), *code, message);
                 });
-                let said = self.view.texts.get_untracked().error_text(*code);
-                self.view.announcement.set(said);
+                self.announce_error(*code);
             }
             _ => {}
         }
@@ -212,6 +206,12 @@ impl Chat {
             }
             chat.flush();
         });
+    }
+
+    /// Says error `code` to screen readers, in the page's language.
+    fn announce_error(&self, code: ErrorCode) {
+        let said = self.view.texts.get_untracked().error_text(code);
+        self.view.announcement.set(said);
     }
 
     /// Sends the outbox again just after a quota resets at `resets_at`

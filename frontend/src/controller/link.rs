@@ -160,7 +160,7 @@ impl Chat {
                     let detail = format!("the message is {size} bytes; the limit is {max} bytes");
                     self.view
                         .conversation
-                        .update(|c| _ = c.on_error(Some(id), ErrorCode::TooLarge, &detail));
+                        .update(|c| _ = c.fail(id, ErrorCode::TooLarge, &detail));
                     continue;
                 }
             }

@@ -146,8 +146,10 @@ pub const HOST_KEYS: [&str; 6] = [
     "n8nChat.focusAnswers",
 ];
 
-/// Before a parked conversation's page id: its lines.
-const PARKED_PREFIX: &str = "n8nChat.conversation.";
+/// Before this, the lines of a conversation not shown (its page id after
+/// it): one key per parked conversation, here and in the page's own
+/// storage (`browser::storage`).
+pub const PARKED_PREFIX: &str = "n8nChat.conversation.";
 
 /// The most keys a host's answer is read for: the fixed ones and one per
 /// conversation the list may hold.
