@@ -53,6 +53,16 @@ fn shop_page(relay_origin: &str, extra_body: &str) -> String {
     )
 }
 
+/// The stand-in n8n and a relay forwarding to it; the relay's origin.
+async fn relay_to_n8n() -> (StandIn, Relay, String) {
+    let n8n = StandIn::start().await.expect("stand-in");
+    let relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[])
+        .await
+        .expect("relay");
+    let relay_origin = format!("http://{}", relay.addr);
+    (n8n, relay, relay_origin)
+}
+
 /// The shop at `http://localhost:<port>`, embedding the chat of the relay
 /// at `relay_origin` with `embed.js` and recording its events.
 async fn shop(relay_origin: &str) -> HostSite {
@@ -281,11 +291,7 @@ async fn an_ad_gets_a_chat_of_its_own(engine: Engine, name: &str) {
     if engine.skipped() {
         return;
     }
-    let n8n = StandIn::start().await.expect("stand-in");
-    let relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[])
-        .await
-        .expect("relay");
-    let relay_origin = format!("http://{}", relay.addr);
+    let (n8n, _relay, relay_origin) = relay_to_n8n().await;
     let ad_port = e2e::process::free_port();
     let ad_origin = format!("http://127.0.0.2:{ad_port}");
     let ad = HostSite::serve_at(
@@ -437,11 +443,7 @@ fn forger_js(relay_origin: &str, text: &str, same_origin: bool) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
 async fn s3_commands_from_another_origin_or_another_window_are_refused() {
-    let n8n = StandIn::start().await.expect("stand-in");
-    let relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[])
-        .await
-        .expect("relay");
-    let relay_origin = format!("http://{}", relay.addr);
+    let (n8n, _relay, relay_origin) = relay_to_n8n().await;
     let other = site(
         [127, 0, 0, 2],
         None,
@@ -625,11 +627,7 @@ async fn s2_webkit_an_ad_gets_a_chat_of_its_own() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the built page and Chromium: run `cargo xtask test`"]
 async fn s5_an_ad_naming_the_shop_as_host_gets_no_embed() {
-    let n8n = StandIn::start().await.expect("stand-in");
-    let relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[])
-        .await
-        .expect("relay");
-    let relay_origin = format!("http://{}", relay.addr);
+    let (_n8n, _relay, relay_origin) = relay_to_n8n().await;
     let shop_port = e2e::process::free_port();
     let shop_origin = format!("http://localhost:{shop_port}");
     // The ad frames the chat claiming to be the shop.
@@ -707,11 +705,7 @@ async fn s6_a_reload_keeps_every_conversation_of_the_embedded_chat() {
     if engine.skipped() {
         return;
     }
-    let n8n = StandIn::start().await.expect("stand-in");
-    let relay = Relay::start(Some(&n8n.url("/webhook/chat")), &[])
-        .await
-        .expect("relay");
-    let relay_origin = format!("http://{}", relay.addr);
+    let (_n8n, _relay, relay_origin) = relay_to_n8n().await;
     let shop = shop(&relay_origin).await;
     let browser = Browser::start_engine(engine).await.expect("browser");
     let result = async {
