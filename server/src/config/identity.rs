@@ -141,7 +141,7 @@ pub fn parse_jwks_url(s: &str) -> Result<url::Url, String> {
 
 /// An `--identity-leeway`: at most [`MAX_LEEWAY`].
 pub fn parse_leeway(s: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(s).map_err(|e| e.to_string())?;
+    let d = super::values::parse_duration(s)?;
     if d > MAX_LEEWAY {
         return Err("the leeway may be at most 5m: more would stretch every token's life".into());
     }

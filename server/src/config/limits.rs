@@ -65,7 +65,7 @@ pub struct LimitFlags {
     ///
     /// Counted from the connection's opening or from its previous response, so
     /// also how long a keep-alive connection may sit idle (e.g. 10s, 500ms).
-    #[arg(help_heading = "Timing", long, env = "RELAY_HTTP_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_header_timeout)]
+    #[arg(help_heading = "Timing", long, env = "RELAY_HTTP_HEADER_TIMEOUT", default_value = "10s", value_parser = super::values::parse_positive_duration)]
     pub http_header_timeout: Duration,
 
     /// Close a plain-HTTP connection that moves no byte for this long (e.g. 60s).
@@ -73,18 +73,8 @@ pub struct LimitFlags {
     /// A client that never reads a large response, or never sends the body
     /// it announced, is closed after it. Upgraded WebSockets are not
     /// affected (they have --idle-timeout).
-    #[arg(long, env = "RELAY_HTTP_IDLE_PROGRESS_TIMEOUT", default_value = "60s", value_parser = parse_header_timeout)]
+    #[arg(long, env = "RELAY_HTTP_IDLE_PROGRESS_TIMEOUT", default_value = "60s", value_parser = super::values::parse_positive_duration)]
     pub http_idle_progress_timeout: Duration,
-}
-
-/// A positive duration (a zero timeout would close every connection before
-/// its first request).
-fn parse_header_timeout(s: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(s).map_err(|e| e.to_string())?;
-    if d.is_zero() {
-        return Err("must be more than 0".into());
-    }
-    Ok(d)
 }
 
 #[cfg(test)]
@@ -101,8 +91,11 @@ mod tests {
         // legitimately waits longer without a byte moving.
         assert_eq!(c.limits.http_idle_progress_timeout, Duration::from_secs(60));
         assert_eq!(c.limits.max_http_connections_per_ip, 256);
-        assert_eq!(parse_header_timeout("1s"), Ok(Duration::from_secs(1)));
-        assert!(parse_header_timeout("0s").is_err());
-        assert!(parse_header_timeout("soon").is_err());
+        assert_eq!(
+            crate::config::values::parse_positive_duration("1s"),
+            Ok(Duration::from_secs(1))
+        );
+        assert!(crate::config::values::parse_positive_duration("0s").is_err());
+        assert!(crate::config::values::parse_positive_duration("soon").is_err());
     }
 }
